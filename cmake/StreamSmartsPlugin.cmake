@@ -1,0 +1,23 @@
+# stream_smarts_add_plugin(<name> SOURCES <files...> [LIBRARIES <targets...>])
+#
+# Builds a plugin as a shared object named lib<name>.so in the plugin folder
+# next to the runtime binary. Installed with the SDK, so out-of-tree plugins
+# use the same function after find_package(StreamSmarts).
+function(stream_smarts_add_plugin name)
+  cmake_parse_arguments(PLUGIN "" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
+  add_library(${name} MODULE ${PLUGIN_SOURCES})
+  target_link_libraries(${name} PRIVATE StreamSmarts::sdk ${PLUGIN_LIBRARIES})
+  # Only the two entry points are exported; everything else stays private to
+  # the plugin so two plugins never clash over a symbol.
+  set_target_properties(${name} PROPERTIES
+    CXX_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  if(PLUGIN_OUTPUT_DIRECTORY)
+    set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${PLUGIN_OUTPUT_DIRECTORY}")
+  elseif(DEFINED STREAM_SMARTS_PLUGIN_OUTPUT_DIR)
+    set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${STREAM_SMARTS_PLUGIN_OUTPUT_DIR}")
+  endif()
+  if(STREAM_SMARTS_IN_TREE)
+    install(TARGETS ${name} LIBRARY DESTINATION "${STREAM_SMARTS_PLUGIN_SUBDIR}" COMPONENT plugins)
+  endif()
+endfunction()

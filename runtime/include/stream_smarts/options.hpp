@@ -1,0 +1,119 @@
+// A plugin's options: declared once (name, type, default, description); the
+// runtime validates pipeline files against the declaration, fills defaults,
+// and prints documentation from it. Plugins only read validated values.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace stream_smarts {
+
+/// The types an option may take; combine with | where an option accepts
+/// several (e.g. speed = "max" or speed = 60).
+enum class option_type : unsigned {
+  string = 1u << 0,
+  integer = 1u << 1,
+  number = 1u << 2,       ///< a float; integers are accepted and converted
+  boolean = 1u << 3,
+  duration = 1u << 4,     ///< a string such as "250ms", "30s", "5m", "1h30m"
+  string_list = 1u << 5,
+  number_list = 1u << 6,
+  number_matrix = 1u << 7, ///< a list of lists of numbers, e.g. [[lo, hi], ...]
+  string_table = 1u << 8,  ///< a sub-table of string values, e.g. pass-through properties
+};
+constexpr option_type operator|(option_type a, option_type b) {
+  return static_cast<option_type>(static_cast<unsigned>(a) | static_cast<unsigned>(b));
+}
+constexpr bool accepts(option_type mask, option_type t) {
+  return (static_cast<unsigned>(mask) & static_cast<unsigned>(t)) != 0;
+}
+
+using number_matrix = std::vector<std::vector<double>>;
+using string_table = std::map<std::string, std::string>;
+
+/// A validated option value; monostate means "not set and no default".
+using option_value = std::variant<std::monostate, std::string, std::int64_t, double, bool, std::chrono::milliseconds,
+                                  std::vector<std::string>, std::vector<double>, number_matrix, string_table>;
+
+/// One option as a plugin declares it.
+struct option_spec {
+  std::string name;
+  option_type type = option_type::string;
+  option_value default_value;      ///< used when the pipeline leaves the option out
+  bool required = false;
+  std::string description;
+  std::vector<std::string> choices; ///< for strings: the allowed values (empty: any)
+};
+
+/// Declares a required option.
+inline option_spec required_option(std::string name, option_type type, std::string description) {
+  return {std::move(name), type, {}, true, std::move(description), {}};
+}
+
+/// Declares an optional option with a default (monostate: no default).
+inline option_spec optional_option(std::string name, option_type type, option_value default_value,
+                                   std::string description, std::vector<std::string> choices = {}) {
+  return {std::move(name), type, std::move(default_value), false, std::move(description), std::move(choices)};
+}
+
+/// Thrown by a plugin that finds an option's value unusable (a band with
+/// hi <= lo, a model file that cannot be read). The runtime reports it at
+/// the option's place in the pipeline file.
+class option_error : public std::runtime_error {
+public:
+  option_error(std::string option, const std::string& message)
+      : std::runtime_error(message), option_(std::move(option)) {}
+  const std::string& option() const { return option_; }
+
+private:
+  std::string option_;
+};
+
+/// The validated options of one stage: every declared option is present,
+/// either as given in the pipeline file or as its default.
+class options {
+public:
+  options() = default;
+  explicit options(std::map<std::string, option_value, std::less<>> values) : values_(std::move(values)) {}
+
+  /// True if the option was given or has a default.
+  bool has(std::string_view name) const {
+    auto it = values_.find(name);
+    return it != values_.end() && !std::holds_alternative<std::monostate>(it->second);
+  }
+  template <class T>
+  bool holds(std::string_view name) const { return std::holds_alternative<T>(value(name)); }
+
+  const std::string& string(std::string_view name) const { return get<std::string>(name); }
+  std::int64_t integer(std::string_view name) const { return get<std::int64_t>(name); }
+  double number(std::string_view name) const { return get<double>(name); }
+  bool boolean(std::string_view name) const { return get<bool>(name); }
+  std::chrono::milliseconds duration(std::string_view name) const { return get<std::chrono::milliseconds>(name); }
+  const std::vector<std::string>& strings(std::string_view name) const { return get<std::vector<std::string>>(name); }
+  const std::vector<double>& numbers(std::string_view name) const { return get<std::vector<double>>(name); }
+  const number_matrix& matrix(std::string_view name) const { return get<number_matrix>(name); }
+  const string_table& table(std::string_view name) const { return get<string_table>(name); }
+
+  const option_value& value(std::string_view name) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) throw std::logic_error("option '" + std::string(name) + "' is not declared");
+    return it->second;
+  }
+
+private:
+  template <class T>
+  const T& get(std::string_view name) const {
+    const option_value& v = value(name);
+    if (auto* p = std::get_if<T>(&v)) return *p;
+    throw std::logic_error("option '" + std::string(name) + "' is not set or has another type");
+  }
+  std::map<std::string, option_value, std::less<>> values_;
+};
+
+} // namespace stream_smarts

@@ -1,0 +1,163 @@
+// The plugin SDK: what a shared object implements and exports so that the
+// stream-smarts runtime can load it. Include this one header.
+//
+// Threading: each stage instance is owned by exactly one actor, so a plugin's
+// source/scorer/sink object is never called from two threads at once.
+#pragma once
+
+#include "log.hpp"
+#include "options.hpp"
+#include "reading.hpp"
+#include "time.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stream_smarts {
+
+/// Bumped whenever a type in this SDK changes layout or meaning. The runtime
+/// refuses a plugin built against another version.
+inline constexpr int abi_version = 1;
+
+enum class plugin_kind { source, scorer, sink };
+
+inline const char* to_string(plugin_kind kind) {
+  switch (kind) {
+    case plugin_kind::source: return "source";
+    case plugin_kind::scorer: return "scorer";
+    case plugin_kind::sink: return "sink";
+  }
+  return "unknown";
+}
+
+/// What a stage instance can ask of the runtime. It outlives the instance.
+class stage_context {
+public:
+  virtual ~stage_context() = default;
+  /// The stage's `name` in the pipeline file.
+  virtual const std::string& stage_name() const = 0;
+  /// The stage's validated options.
+  virtual const stream_smarts::options& options() const = 0;
+  virtual const time_zone& zone() const = 0;
+  virtual logger& log() = 0;
+  /// A path from the pipeline file, made absolute relative to that file's folder.
+  virtual std::string resolve_path(const std::string& path) const = 0;
+};
+
+/// What a source's read() says besides the readings it appended.
+struct read_result {
+  bool finished = false;                ///< no readings will ever come again (a drained file)
+  std::chrono::milliseconds wait{0};    ///< nothing now: ask again after this long
+};
+
+/// Produces readings. Each read() call that appends readings makes one batch.
+class source {
+public:
+  virtual ~source() = default;
+  /// Called once before the first read: open files, connect.
+  virtual void start() {}
+  /// Appends at most `max` readings to `out`. Never blocks for long: if nothing
+  /// is ready, return with `wait` set and the runtime asks again later.
+  virtual read_result read(std::vector<reading>& out, std::size_t max) = 0;
+  /// The oldest `batches` batches not yet committed have been fully handled by
+  /// every sink (or filtered out): a durable source may commit past them.
+  virtual void commit(std::size_t batches) { (void)batches; }
+  /// The pipeline is ending; release what start() opened.
+  virtual void stop() {}
+};
+
+/// A scorer's verdict on one reading.
+struct score_result {
+  double score = 0;        ///< above 1.0 (the default alert threshold) means unusual
+  double expected_lo = 0;
+  double expected_hi = 0;
+};
+
+/// Scores readings against what is expected for their time.
+class scorer {
+public:
+  virtual ~scorer() = default;
+  virtual score_result score(const reading& r) = 0;
+};
+
+/// Delivers alerts (or, with receive = "all", every scored reading).
+class sink {
+public:
+  virtual ~sink() = default;
+  virtual void start() {}
+  virtual void write(const alert& a) = 0;
+  /// End of a batch: return only once everything written so far is delivered
+  /// (the runtime then acknowledges the batch upstream); throw on failure.
+  virtual void flush() {}
+  /// The pipeline is ending: deliver what is left and release resources.
+  virtual void stop() {}
+};
+
+/// A scorer plugin that learns from history implements this: `history` is in
+/// time order, the context carries the scorer's options (and the pipeline's
+/// time zone); the plugin writes a model file to `out_path` that its `model`
+/// option can then load. Returns a one-line summary for the user.
+using train_function =
+    std::function<std::string(const std::vector<reading>& history, stage_context& context, const std::string& out_path)>;
+
+/// Name, kind, version, one-line description and options of a plugin.
+struct plugin_info {
+  std::string name;
+  plugin_kind kind = plugin_kind::source;
+  std::string version;
+  std::string description;
+  std::vector<option_spec> options;
+};
+
+/// Everything a plugin exports. Exactly the factory matching info.kind is set.
+struct plugin_descriptor {
+  plugin_info info;
+  std::function<std::unique_ptr<source>(stage_context&)> make_source;
+  std::function<std::unique_ptr<scorer>(stage_context&)> make_scorer;
+  std::function<std::unique_ptr<sink>(stage_context&)> make_sink;
+  train_function train;  ///< optional, scorers only
+};
+
+/// Helpers that build a descriptor from a class constructible from a
+/// stage_context& (the constructor validates options and throws option_error).
+template <class Source>
+plugin_descriptor source_plugin(plugin_info info) {
+  info.kind = plugin_kind::source;
+  plugin_descriptor d{std::move(info), {}, {}, {}, {}};
+  d.make_source = [](stage_context& c) { return std::unique_ptr<source>(new Source(c)); };
+  return d;
+}
+template <class Scorer>
+plugin_descriptor scorer_plugin(plugin_info info, train_function train = {}) {
+  info.kind = plugin_kind::scorer;
+  plugin_descriptor d{std::move(info), {}, {}, {}, std::move(train)};
+  d.make_scorer = [](stage_context& c) { return std::unique_ptr<scorer>(new Scorer(c)); };
+  return d;
+}
+template <class Sink>
+plugin_descriptor sink_plugin(plugin_info info) {
+  info.kind = plugin_kind::sink;
+  plugin_descriptor d{std::move(info), {}, {}, {}, {}};
+  d.make_sink = [](stage_context& c) { return std::unique_ptr<sink>(new Sink(c)); };
+  return d;
+}
+
+} // namespace stream_smarts
+
+/// Exports a plugin. Use once per shared object, at namespace scope:
+///   STREAM_SMARTS_PLUGIN(stream_smarts::sink_plugin<my_sink>({"my_sink", {}, "1.0.0", "Does X", {...}}))
+/// The runtime first calls stream_smarts_abi_version() (plain C, safe to call
+/// whatever the plugin was built with), then stream_smarts_plugin().
+#define STREAM_SMARTS_PLUGIN(...)                                                                    \
+  extern "C" __attribute__((visibility("default"))) int stream_smarts_abi_version() {              \
+    return ::stream_smarts::abi_version;                                                            \
+  }                                                                                                 \
+  extern "C" __attribute__((visibility("default"))) const ::stream_smarts::plugin_descriptor*      \
+  stream_smarts_plugin() {                                                                          \
+    static const ::stream_smarts::plugin_descriptor descriptor = __VA_ARGS__;                       \
+    return &descriptor;                                                                             \
+  }

@@ -1,0 +1,72 @@
+// The events that flow through a pipeline: readings, scored readings, alerts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace stream_smarts {
+
+/// Calendar fields of a timestamp in the pipeline's time zone. The runtime
+/// fills them, so every scorer agrees on what "4 am on a Sunday" means,
+/// including across daylight-saving changes.
+struct local_fields {
+  std::int16_t year = 1970;
+  std::int8_t month = 1;        ///< 1..12
+  std::int8_t day = 1;          ///< 1..31
+  std::int8_t hour = 0;         ///< 0..23, wall-clock hour
+  std::int8_t minute = 0;       ///< 0..59
+  std::int8_t second = 0;       ///< 0..59
+  std::int8_t weekday = 3;      ///< 0 = Monday .. 6 = Sunday
+  std::int16_t day_of_year = 0; ///< 0..365
+  std::int32_t utc_offset_s = 0;
+};
+
+/// A free-form key/value attached to a reading (e.g. instantaneous power).
+struct label {
+  std::string key;
+  std::string value;
+};
+
+/// One measurement of household energy use.
+struct reading {
+  std::string meter;           ///< which meter (a Kafka key, a house): "home" by default
+  std::int64_t ts_ms = 0;      ///< UTC milliseconds since the epoch; for hourly data, the start of the hour
+  double wh = 0;               ///< energy in watt-hours
+  std::vector<label> labels;   ///< optional extras
+  local_fields local;          ///< ts_ms in the pipeline's time zone, filled by the runtime
+};
+
+/// A reading with a scorer's verdict. score = (wh - expected_lo) /
+/// (expected_hi - expected_lo) in the original design: above 1.0 means more
+/// than the top of the expected band.
+struct scored_reading {
+  stream_smarts::reading reading;
+  double score = 0;
+  double expected_lo = 0;
+  double expected_hi = 0;
+  std::string scorer;          ///< name of the scorer stage that scored it
+};
+
+/// Why a sink is being handed a scored reading.
+enum class alert_kind : std::uint8_t {
+  none,     ///< not an alert: only sinks with receive = "all" see these
+  raised,   ///< the score went above the pipeline's alert threshold
+};
+
+/// What a sink receives: a scored reading and whether it is an alert.
+struct alert {
+  scored_reading scored;
+  alert_kind kind = alert_kind::raised;
+  double threshold = 1.0;      ///< the threshold it was judged against
+};
+
+inline const char* to_string(alert_kind kind) {
+  switch (kind) {
+    case alert_kind::none: return "none";
+    case alert_kind::raised: return "raised";
+  }
+  return "unknown";
+}
+
+} // namespace stream_smarts

@@ -1,0 +1,141 @@
+// Time for plugins: the pipeline's time zone and ISO-8601 timestamps.
+// Everything inside a pipeline is UTC milliseconds; local time exists only at
+// the edges (parsing a file written in local time, printing for a person).
+#pragma once
+
+#include "reading.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stream_smarts {
+
+/// A wall-clock date and time with no zone attached.
+struct civil_time {
+  int year = 1970, month = 1, day = 1;
+  int hour = 0, minute = 0, second = 0, millisecond = 0;
+};
+
+/// The pipeline's time zone (an IANA name such as "Europe/Paris").
+class time_zone {
+public:
+  virtual ~time_zone() = default;
+  virtual const std::string& name() const = 0;
+  /// Calendar fields of a UTC instant in this zone.
+  virtual local_fields local(std::int64_t utc_ms) const = 0;
+  /// The UTC instant of a wall-clock time in this zone. A time that occurs
+  /// twice (autumn change) maps to the earlier instant; one that does not exist
+  /// (spring change) is read with the offset in force before the change.
+  virtual std::int64_t to_utc_ms(const civil_time& local) const = 0;
+};
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+constexpr std::int64_t days_from_civil(int y, int m, int d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+/// UTC milliseconds of a civil time taken as UTC.
+constexpr std::int64_t utc_ms_of(const civil_time& t) {
+  return ((days_from_civil(t.year, t.month, t.day) * 24 + t.hour) * 60 + t.minute) * 60000LL +
+         t.second * 1000LL + t.millisecond;
+}
+
+/// A parsed ISO-8601 timestamp: the wall-clock part and, if it had one, its
+/// offset from UTC in seconds ("Z" is 0).
+struct iso_timestamp {
+  civil_time civil;
+  std::optional<int> utc_offset_s;
+};
+
+namespace detail {
+inline bool take_int(std::string_view& s, std::size_t digits, int& out) {
+  if (s.size() < digits) return false;
+  for (std::size_t i = 0; i < digits; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  std::from_chars(s.data(), s.data() + digits, out);
+  s.remove_prefix(digits);
+  return true;
+}
+inline bool take_char(std::string_view& s, char c) {
+  if (s.empty() || s[0] != c) return false;
+  s.remove_prefix(1);
+  return true;
+}
+constexpr bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+constexpr int days_in_month(int y, int m) {
+  constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+} // namespace detail
+
+/// Parses "YYYY-MM-DDTHH:MM[:SS[.fff]][Z|+HH:MM|-HH:MM]" (a space may stand
+/// for the T). Returns nothing for anything else, including impossible dates.
+inline std::optional<iso_timestamp> parse_iso8601(std::string_view s) {
+  using detail::take_char;
+  using detail::take_int;
+  iso_timestamp r;
+  civil_time& c = r.civil;
+  if (!take_int(s, 4, c.year) || !take_char(s, '-') || !take_int(s, 2, c.month) || !take_char(s, '-') ||
+      !take_int(s, 2, c.day))
+    return std::nullopt;
+  if (!take_char(s, 'T') && !take_char(s, ' ')) return std::nullopt;
+  if (!take_int(s, 2, c.hour) || !take_char(s, ':') || !take_int(s, 2, c.minute)) return std::nullopt;
+  if (take_char(s, ':')) {
+    if (!take_int(s, 2, c.second)) return std::nullopt;
+    if (take_char(s, '.')) {
+      std::size_t n = 0;
+      int scale = 100;
+      while (n < s.size() && s[n] >= '0' && s[n] <= '9') {
+        c.millisecond += (s[n] - '0') * scale;
+        scale /= 10;
+        ++n;
+      }
+      if (n == 0) return std::nullopt;
+      s.remove_prefix(n);
+    }
+  }
+  if (take_char(s, 'Z')) {
+    r.utc_offset_s = 0;
+  } else if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    const int sign = s[0] == '-' ? -1 : 1;
+    s.remove_prefix(1);
+    int oh = 0, om = 0;
+    if (!take_int(s, 2, oh)) return std::nullopt;
+    take_char(s, ':');
+    if (!s.empty() && !take_int(s, 2, om)) return std::nullopt;
+    if (oh > 23 || om > 59) return std::nullopt;
+    r.utc_offset_s = sign * (oh * 3600 + om * 60);
+  }
+  if (!s.empty()) return std::nullopt;
+  if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > detail::days_in_month(c.year, c.month) ||
+      c.hour > 23 || c.minute > 59 || c.second > 60)
+    return std::nullopt;
+  return r;
+}
+
+/// The UTC instant of a parsed timestamp: its own offset if it has one,
+/// otherwise the pipeline's time zone.
+inline std::int64_t to_utc_ms(const iso_timestamp& t, const time_zone& zone) {
+  if (t.utc_offset_s) return utc_ms_of(t.civil) - *t.utc_offset_s * 1000LL;
+  return zone.to_utc_ms(t.civil);
+}
+
+/// "2007-01-01T04:00:00+01:00": local wall-clock time with its offset.
+inline std::string format_local_iso8601(const local_fields& l) {
+  char buf[40];
+  const int off = l.utc_offset_s < 0 ? -l.utc_offset_s : l.utc_offset_s;
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", l.year, l.month, l.day, l.hour,
+                l.minute, l.second, l.utc_offset_s < 0 ? '-' : '+', off / 3600, off % 3600 / 60);
+  return buf;
+}
+
+} // namespace stream_smarts
