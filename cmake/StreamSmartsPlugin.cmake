@@ -1,10 +1,11 @@
-# stream_smarts_add_plugin(<name> SOURCES <files...> [LIBRARIES <targets...>])
+# stream_smarts_add_plugin(<name> SOURCES <files...> [LIBRARIES <targets...>]
+#                          [OUTPUT_DIRECTORY <dir>] [NO_INSTALL])
 #
 # Builds a plugin as a shared object named lib<name>.so in the plugin folder
 # next to the runtime binary. Installed with the SDK, so out-of-tree plugins
 # use the same function after find_package(StreamSmarts).
 function(stream_smarts_add_plugin name)
-  cmake_parse_arguments(PLUGIN "" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(PLUGIN "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
   add_library(${name} MODULE ${PLUGIN_SOURCES})
   target_link_libraries(${name} PRIVATE StreamSmarts::sdk ${PLUGIN_LIBRARIES})
   # Only the two entry points are exported; everything else stays private to
@@ -17,7 +18,7 @@ function(stream_smarts_add_plugin name)
   elseif(DEFINED STREAM_SMARTS_PLUGIN_OUTPUT_DIR)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${STREAM_SMARTS_PLUGIN_OUTPUT_DIR}")
   endif()
-  if(STREAM_SMARTS_IN_TREE)
+  if(STREAM_SMARTS_IN_TREE AND NOT PLUGIN_NO_INSTALL)
     install(TARGETS ${name} LIBRARY DESTINATION "${STREAM_SMARTS_PLUGIN_SUBDIR}" COMPONENT plugins)
   endif()
 endfunction()

@@ -87,8 +87,12 @@ public:
     auto it = values_.find(name);
     return it != values_.end() && !std::holds_alternative<std::monostate>(it->second);
   }
+  /// True if the option is declared and holds a T (for options of several types).
   template <class T>
-  bool holds(std::string_view name) const { return std::holds_alternative<T>(value(name)); }
+  bool holds(std::string_view name) const {
+    auto it = values_.find(name);
+    return it != values_.end() && std::holds_alternative<T>(it->second);
+  }
 
   const std::string& string(std::string_view name) const { return get<std::string>(name); }
   std::int64_t integer(std::string_view name) const { return get<std::int64_t>(name); }

@@ -131,7 +131,7 @@ inline std::int64_t to_utc_ms(const iso_timestamp& t, const time_zone& zone) {
 
 /// "2007-01-01T04:00:00+01:00": local wall-clock time with its offset.
 inline std::string format_local_iso8601(const local_fields& l) {
-  char buf[40];
+  char buf[64];
   const int off = l.utc_offset_s < 0 ? -l.utc_offset_s : l.utc_offset_s;
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", l.year, l.month, l.day, l.hour,
                 l.minute, l.second, l.utc_offset_s < 0 ? '-' : '+', off / 3600, off % 3600 / 60);

@@ -1,0 +1,81 @@
+#include "commands.hpp"
+
+#include "graph.hpp"
+#include "log.hpp"
+#include "pipeline_file.hpp"
+#include "schema.hpp"
+#include "stage.hpp"
+#include "zone.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace stream_smarts::runtime {
+
+namespace {
+void report(const config_error& e) {
+  for (const auto& d : e.details().items()) std::cerr << d.to_string() << "\n";
+}
+} // namespace
+
+int validate_command(const std::string& pipeline_file) {
+  plugin_registry registry;
+  try {
+    const pipeline_spec spec = load_pipeline(pipeline_file, registry);
+    instantiate(spec);
+    std::cout << pipeline_file << ": ok (" << spec.of_kind(plugin_kind::source).size() << " sources, "
+              << spec.of_kind(plugin_kind::scorer).size() << " scorers, " << spec.of_kind(plugin_kind::sink).size()
+              << " sinks)\n";
+    return 0;
+  } catch (const config_error& e) {
+    report(e);
+    return 2;
+  }
+}
+
+int run_command(const std::string& pipeline_file) {
+  plugin_registry registry;  // outlives the stages and their actors
+  try {
+    const pipeline_spec spec = load_pipeline(pipeline_file, registry);
+    std::vector<stage> stages = instantiate(spec);
+    runtime_log().info("pipeline '" + spec.settings.name + "' starting: " + std::to_string(stages.size()) +
+                       " stages, time zone " + spec.settings.timezone);
+    return run_pipeline(spec, stages);
+  } catch (const config_error& e) {
+    report(e);
+    return 2;
+  }
+}
+
+int plugins_command(const std::vector<std::string>& extra_dirs, const std::string& describe, bool markdown) {
+  plugin_registry registry;
+  registry.load_folders(plugin_search_path(extra_dirs));
+  for (const auto& problem : registry.problems().items()) std::cerr << problem.to_string() << "\n";
+  if (!describe.empty()) {
+    const loaded_plugin* p = registry.find(describe);
+    if (p == nullptr) {
+      std::cerr << "no plugin named '" << describe << "'";
+      if (auto guess = nearest(describe, registry.names())) std::cerr << " (did you mean '" << *guess << "'?)";
+      std::cerr << "\n";
+      return 2;
+    }
+    const auto& info = p->info();
+    if (markdown) {
+      std::cout << render_options(info.options, true);
+    } else {
+      std::cout << info.name << " (" << to_string(info.kind) << ", version " << info.version << ")\n  "
+                << info.description << "\n  file: " << p->file << "\n\noptions:\n"
+                << render_options(info.options, false);
+    }
+    return registry.problems().empty() ? 0 : 1;
+  }
+  std::printf("%-7s %-18s %-9s %-44s %s\n", "KIND", "NAME", "VERSION", "FILE", "DESCRIPTION");
+  for (auto kind : {plugin_kind::source, plugin_kind::scorer, plugin_kind::sink})
+    for (const auto& p : registry.plugins())
+      if (p.info().kind == kind)
+        std::printf("%-7s %-18s %-9s %-44s %s\n", to_string(kind), p.info().name.c_str(), p.info().version.c_str(),
+                    p.file.c_str(), p.info().description.c_str());
+  return registry.problems().empty() ? 0 : 1;
+}
+
+} // namespace stream_smarts::runtime

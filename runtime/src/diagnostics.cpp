@@ -1,0 +1,20 @@
+#include "diagnostics.hpp"
+
+namespace stream_smarts::runtime {
+
+std::string diagnostic::to_string() const {
+  std::string out = where.file;
+  if (where.line > 0) out += ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
+  return out + ": " + message;
+}
+
+std::string diagnostics::to_string() const {
+  std::string out;
+  for (const auto& d : items_) {
+    if (!out.empty()) out += '\n';
+    out += d.to_string();
+  }
+  return out;
+}
+
+} // namespace stream_smarts::runtime

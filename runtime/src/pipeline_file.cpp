@@ -1,0 +1,351 @@
+#include "pipeline_file.hpp"
+
+#include "zone.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace stream_smarts::runtime {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::vector<option_spec>& pipeline_options() {
+  static const std::vector<option_spec> specs{
+      optional_option("name", option_type::string, {}, "Name of the pipeline in logs (default: the file name)."),
+      optional_option("timezone", option_type::string, std::string("UTC"),
+                      "IANA time zone in which hour-of-day and day fields are computed, e.g. \"Europe/Paris\"."),
+      optional_option("plugin_dirs", option_type::string_list, std::vector<std::string>{},
+                      "Extra folders to load plugins from, relative to this file."),
+      optional_option("alert_threshold", option_type::number, 1.0,
+                      "A scored reading whose score is above this is an alert."),
+      optional_option("batch_size", option_type::integer, std::int64_t{1024},
+                      "Readings a source hands on at once."),
+      optional_option("max_in_flight", option_type::integer, std::int64_t{8},
+                      "Batches a source may have unacknowledged; a slow sink slows the source."),
+      optional_option("shutdown_timeout", option_type::duration, std::chrono::milliseconds{10s},
+                      "How long a stop may take to drain in-flight readings and flush sinks."),
+      optional_option("max_restarts", option_type::integer, std::int64_t{5},
+                      "A stage that fails this many times in a row stops the pipeline."),
+      optional_option("restart_backoff", option_type::duration, std::chrono::milliseconds{200ms},
+                      "Wait before the first restart of a failed stage; doubles with each failure in a row."),
+  };
+  return specs;
+}
+
+const std::vector<option_spec>& stage_options(plugin_kind kind) {
+  static const auto name = required_option("name", option_type::string, "Name of this stage; others wire to it.");
+  static const auto plugin = required_option("plugin", option_type::string, "The plugin that runs this stage.");
+  static const std::vector<option_spec> source{name, plugin};
+  static const std::vector<option_spec> scorer{
+      name, plugin, required_option("from", option_type::string_list, "The sources whose readings it scores.")};
+  static const std::vector<option_spec> sink{
+      name, plugin, required_option("from", option_type::string_list, "The scorers whose results it receives."),
+      optional_option("receive", option_type::string, std::string("alerts"),
+                      "\"alerts\": scored readings above the alert threshold; \"all\": every scored reading.",
+                      {"alerts", "all"})};
+  switch (kind) {
+    case plugin_kind::source: return source;
+    case plugin_kind::scorer: return scorer;
+    case plugin_kind::sink: return sink;
+  }
+  return source;
+}
+
+std::string stage_spec::describe() const {
+  return std::string(to_string(kind)) + " '" + name + "' (" + (plugin ? plugin->info().name : "?") + ")";
+}
+
+std::vector<const stage_spec*> pipeline_spec::of_kind(plugin_kind kind) const {
+  std::vector<const stage_spec*> out;
+  for (const auto& s : stages)
+    if (s.kind == kind) out.push_back(&s);
+  return out;
+}
+
+const stage_spec* pipeline_spec::find(const std::string& name) const {
+  for (const auto& s : stages)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::vector<const stage_spec*> pipeline_spec::consumers_of(const std::string& name) const {
+  std::vector<const stage_spec*> out;
+  for (const auto& s : stages)
+    if (std::find(s.from.begin(), s.from.end(), name) != s.from.end()) out.push_back(&s);
+  return out;
+}
+
+namespace {
+
+const char* table_key(plugin_kind kind) {
+  switch (kind) {
+    case plugin_kind::source: return "sources";
+    case plugin_kind::scorer: return "scorers";
+    case plugin_kind::sink: return "sinks";
+  }
+  return "";
+}
+
+/// Builds a pipeline_spec from a parsed file, collecting problems.
+class pipeline_reader {
+public:
+  pipeline_reader(const std::string& file, plugin_registry& registry, diagnostics& out)
+      : file_(file), registry_(registry), out_(out) {
+    spec_.file = file;
+    spec_.dir = fs::absolute(file).parent_path().lexically_normal().string();
+  }
+
+  pipeline_spec read(const toml::table& root) {
+    check_top_level(root);
+    read_settings(root);
+    load_plugins();
+    for (auto kind : {plugin_kind::source, plugin_kind::scorer, plugin_kind::sink}) read_stages(root, kind);
+    if (spec_.of_kind(plugin_kind::source).empty())
+      out_.error({file_}, "the pipeline has no [[sources]]: add at least one source stage");
+    check_names();
+    check_wiring();
+    return std::move(spec_);
+  }
+
+private:
+  void check_top_level(const toml::table& root) {
+    const std::vector<std::string> known{"pipeline", "sources", "scorers", "sinks"};
+    for (const auto& [key, node] : root) {
+      const std::string name{key.str()};
+      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+      std::string message = "unknown top-level key '" + name + "'; a pipeline has [pipeline], [[sources]], "
+                                                              "[[scorers]] and [[sinks]]";
+      if (auto guess = nearest(name, known)) message += " (did you mean '" + *guess + "'?)";
+      out_.error(where(node, file_), message);
+    }
+  }
+
+  void read_settings(const toml::table& root) {
+    static const toml::table empty;
+    const toml::node* node = root.get("pipeline");
+    const toml::table* table = node ? node->as_table() : &empty;
+    if (table == nullptr) {
+      out_.error(where(*node, file_), "'pipeline' must be a table: [pipeline]");
+      table = &empty;
+    }
+    const auto v = validate_options(*table, pipeline_options(), {}, "[pipeline]", file_, out_);
+    auto& s = spec_.settings;
+    const auto& o = v.values;
+    s.name = o.has("name") ? o.string("name") : fs::path(file_).stem().string();
+    if (o.has("timezone")) s.timezone = o.string("timezone");
+    if (o.has("alert_threshold")) s.alert_threshold = o.number("alert_threshold");
+    if (o.has("shutdown_timeout")) s.shutdown_timeout = o.duration("shutdown_timeout");
+    if (o.has("restart_backoff")) s.restart_backoff = o.duration("restart_backoff");
+    positive(v, "batch_size", s.batch_size);
+    positive(v, "max_in_flight", s.max_in_flight);
+    if (o.has("max_restarts")) s.max_restarts = static_cast<int>(o.integer("max_restarts"));
+    if (o.has("plugin_dirs"))
+      for (const auto& d : o.strings("plugin_dirs"))
+        s.plugin_dirs.push_back((fs::path(spec_.dir) / d).lexically_normal().string());
+    try {
+      load_time_zone(s.timezone);
+    } catch (const std::exception& e) {
+      out_.error(place_of(v, "timezone", where(*table, file_)), e.what());
+    }
+  }
+
+  void positive(const validated_options& v, const char* name, std::size_t& target) {
+    if (!v.values.holds<std::int64_t>(name)) return;
+    const auto value = v.values.integer(name);
+    if (value < 1) out_.error(place_of(v, name, {file_}), std::string("[pipeline] ") + name + " must be at least 1");
+    else target = static_cast<std::size_t>(value);
+  }
+
+  static location place_of(const validated_options& v, const std::string& option, location fallback) {
+    auto it = v.places.find(option);
+    return it != v.places.end() ? it->second : fallback;
+  }
+
+  void load_plugins() {
+    registry_.load_folders(plugin_search_path(spec_.settings.plugin_dirs));
+    for (const auto& problem : registry_.problems().items()) out_.error(problem.where, problem.message);
+  }
+
+  void read_stages(const toml::table& root, plugin_kind kind) {
+    const toml::node* node = root.get(table_key(kind));
+    if (node == nullptr) return;
+    const toml::array* array = node->as_array();
+    if (array == nullptr || !array->is_homogeneous(toml::node_type::table)) {
+      out_.error(where(*node, file_), std::string("'") + table_key(kind) + "' must be written as [[" +
+                                          table_key(kind) + "]] tables");
+      return;
+    }
+    for (const auto& element : *array) read_stage(*element.as_table(), kind);
+  }
+
+  void read_stage(const toml::table& table, plugin_kind kind) {
+    stage_spec stage;
+    stage.kind = kind;
+    stage.place = where(table, file_);
+    const auto name = table["name"].value<std::string>();
+    stage.name = name.value_or("");
+    const std::string owner = std::string(to_string(kind)) + (name ? " '" + *name + "'" : "");
+    // The runtime's keys first, then the plugin's: each declared once.
+    std::set<std::string, std::less<>> plugin_keys;
+    for (const auto& [key, _] : table) plugin_keys.emplace(key.str());
+    for (const auto& s : stage_options(kind)) plugin_keys.erase(s.name);
+    const auto runtime_keys = validate_options(table, stage_options(kind), plugin_keys, owner, file_, out_);
+    if (runtime_keys.values.holds<std::vector<std::string>>("from")) stage.from = runtime_keys.values.strings("from");
+    if (runtime_keys.values.holds<std::string>("receive")) stage.receive_all = runtime_keys.values.string("receive") == "all";
+    if (kind == plugin_kind::source && table.contains("from"))
+      out_.error(where(*table.get("from"), file_), owner + " takes no 'from': sources are where readings start");
+
+    from_places_[stage.name] = table.get("from");
+    if (runtime_keys.values.holds<std::string>("plugin"))
+      stage.plugin = find_plugin(runtime_keys.values.string("plugin"), kind, *table.get("plugin"), owner);
+    if (stage.plugin != nullptr) {
+      std::set<std::string, std::less<>> skip;
+      for (const auto& s : stage_options(kind)) skip.insert(s.name);
+      stage.options = validate_options(table, stage.plugin->info().options, skip,
+                                       owner + " (" + stage.plugin->info().name + ")", file_, out_);
+    }
+    // Kept even without a plugin, so stages wired to it are not also reported.
+    spec_.stages.push_back(std::move(stage));
+  }
+
+  const loaded_plugin* find_plugin(const std::string& name, plugin_kind kind, const toml::node& at,
+                                   const std::string& owner) {
+    const loaded_plugin* plugin = registry_.find(name);
+    if (plugin == nullptr) {
+      std::string message = "unknown plugin '" + name + "' for " + owner;
+      if (auto guess = nearest(name, registry_.names())) message += " (did you mean '" + *guess + "'?)";
+      out_.error(where(at, file_), message + "; `stream-smarts plugins` lists the plugins found");
+      return nullptr;
+    }
+    if (plugin->info().kind != kind) {
+      out_.error(where(at, file_), "plugin '" + name + "' is a " + to_string(plugin->info().kind) + ", but " + owner +
+                                       " is in [[" + table_key(kind) + "]]");
+      return nullptr;
+    }
+    return plugin;
+  }
+
+  void check_names() {
+    std::map<std::string, const stage_spec*> seen;
+    for (const auto& s : spec_.stages) {
+      if (s.name.empty()) continue;
+      auto [it, fresh] = seen.emplace(s.name, &s);
+      if (!fresh)
+        out_.error(s.place, "stage name '" + s.name + "' is already used at line " +
+                                std::to_string(it->second->place.line) + "; names must be unique");
+    }
+  }
+
+  location from_element(const stage_spec& s, std::size_t index) const {
+    auto it = from_places_.find(s.name);
+    if (it == from_places_.end() || it->second == nullptr) return s.place;
+    if (const auto* array = it->second->as_array(); array && index < array->size())
+      return where(*array->get(index), file_);
+    return where(*it->second, file_);
+  }
+
+  void check_wiring() {
+    std::vector<std::string> names;
+    for (const auto& s : spec_.stages) names.push_back(s.name);
+    bool dangling = false;
+    for (const auto& s : spec_.stages)
+      for (std::size_t i = 0; i < s.from.size(); ++i)
+        if (spec_.find(s.from[i]) == nullptr) {
+          std::string message = s.describe() + " takes from '" + s.from[i] + "', which is not a stage in this file";
+          if (auto guess = nearest(s.from[i], names)) message += " (did you mean '" + *guess + "'?)";
+          out_.error(from_element(s, i), message);
+          dangling = true;
+        }
+    if (dangling || !check_cycles()) return;
+    check_kinds();
+    check_unwired();
+  }
+
+  /// Depth-first search over `from`; reports the first cycle found.
+  bool check_cycles() {
+    std::map<std::string, int> state;  // 0 new, 1 on the current path, 2 done
+    std::vector<std::string> path;
+    std::function<bool(const stage_spec&)> visit = [&](const stage_spec& s) {
+      state[s.name] = 1;
+      path.push_back(s.name);
+      for (const auto& upstream : s.from) {
+        const stage_spec* u = spec_.find(upstream);
+        if (state[upstream] == 1) {
+          std::string cycle;
+          for (auto it = std::find(path.begin(), path.end(), upstream); it != path.end(); ++it) cycle += "'" + *it + "' -> ";
+          out_.error(u->place, "stages form a cycle through 'from': " + cycle + "'" + upstream + "'");
+          return false;
+        }
+        if (state[upstream] == 0 && !visit(*u)) return false;
+      }
+      path.pop_back();
+      state[s.name] = 2;
+      return true;
+    };
+    for (const auto& s : spec_.stages)
+      if (state[s.name] == 0 && !visit(s)) return false;
+    return true;
+  }
+
+  void check_kinds() {
+    for (const auto& s : spec_.stages) {
+      if (s.kind == plugin_kind::source) continue;
+      const plugin_kind wanted = s.kind == plugin_kind::scorer ? plugin_kind::source : plugin_kind::scorer;
+      for (std::size_t i = 0; i < s.from.size(); ++i) {
+        const stage_spec* u = spec_.find(s.from[i]);
+        if (u->kind != wanted)
+          out_.error(from_element(s, i), s.describe() + " takes from '" + u->name + "', a " + to_string(u->kind) +
+                                             "; " + table_key(s.kind) + " take from " + table_key(wanted));
+      }
+    }
+  }
+
+  void check_unwired() {
+    for (const auto& s : spec_.stages) {
+      if (s.kind == plugin_kind::sink || !spec_.consumers_of(s.name).empty()) continue;
+      const char* next = s.kind == plugin_kind::source ? "scorer" : "sink";
+      out_.error(s.place, s.describe() + " feeds no " + next + "; name it in a " + next + "'s 'from'");
+    }
+  }
+
+  const std::string& file_;
+  plugin_registry& registry_;
+  diagnostics& out_;
+  pipeline_spec spec_;
+  std::map<std::string, const toml::node*> from_places_;
+};
+
+} // namespace
+
+pipeline_spec load_pipeline(const std::string& path, plugin_registry& registry) {
+  diagnostics problems;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    problems.error({path}, "cannot open the pipeline file: " + std::string(std::strerror(errno)));
+    throw config_error(problems);
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string content = text.str();
+  toml::table root;
+  try {
+    root = toml::parse(std::string_view{content}, std::string_view{path});
+  } catch (const toml::parse_error& e) {
+    const auto& src = e.source();
+    problems.error({path, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column)},
+                   "TOML syntax error: " + std::string(e.description()));
+    throw config_error(problems);
+  }
+  pipeline_spec spec = pipeline_reader(path, registry, problems).read(root);
+  if (!problems.empty()) throw config_error(problems);
+  return spec;
+}
+
+} // namespace stream_smarts::runtime

@@ -1,0 +1,61 @@
+// Reading a pipeline file: TOML syntax, the [pipeline] table, every stage
+// against its plugin's declared options, and the wiring between stages.
+#pragma once
+
+#include "diagnostics.hpp"
+#include "plugin_registry.hpp"
+#include "schema.hpp"
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace stream_smarts::runtime {
+
+/// The [pipeline] table.
+struct pipeline_settings {
+  std::string name;
+  std::string timezone;
+  std::vector<std::string> plugin_dirs;  ///< absolute
+  double alert_threshold = 1.0;
+  std::size_t batch_size = 1024;
+  std::size_t max_in_flight = 8;
+  std::chrono::milliseconds shutdown_timeout{10000};
+  int max_restarts = 5;
+  std::chrono::milliseconds restart_backoff{200};
+};
+
+/// The runtime's own keys of [pipeline], declared like any plugin's options.
+const std::vector<option_spec>& pipeline_options();
+/// The runtime's own keys of a stage table, for the given kind.
+const std::vector<option_spec>& stage_options(plugin_kind kind);
+
+/// One [[sources]], [[scorers]] or [[sinks]] table.
+struct stage_spec {
+  plugin_kind kind = plugin_kind::source;
+  std::string name;
+  std::vector<std::string> from;
+  bool receive_all = false;  ///< sinks: every scored reading, not only alerts
+  const loaded_plugin* plugin = nullptr;
+  validated_options options;
+  location place;            ///< where the stage's table starts
+  std::string describe() const;  ///< "scorer 'band' (percentile_band)"
+};
+
+struct pipeline_spec {
+  std::string file;  ///< as given
+  std::string dir;   ///< the file's folder: relative paths start here
+  pipeline_settings settings;
+  std::vector<stage_spec> stages;  ///< sources, then scorers, then sinks, each in file order
+
+  std::vector<const stage_spec*> of_kind(plugin_kind kind) const;
+  const stage_spec* find(const std::string& name) const;
+  /// The stages whose `from` names `name`.
+  std::vector<const stage_spec*> consumers_of(const std::string& name) const;
+};
+
+/// Reads and checks `path`, loading the plugins it may use into `registry`.
+/// Throws config_error listing every problem, each at its file:line:column.
+pipeline_spec load_pipeline(const std::string& path, plugin_registry& registry);
+
+} // namespace stream_smarts::runtime

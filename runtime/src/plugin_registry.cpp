@@ -1,0 +1,117 @@
+#include "plugin_registry.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+namespace stream_smarts::runtime {
+
+namespace fs = std::filesystem;
+
+std::string shipped_plugin_dir() {
+  const fs::path exe = boost::dll::program_location().string();
+  return (exe.parent_path() / STREAM_SMARTS_PLUGIN_DIR_FROM_BIN).lexically_normal().string();
+}
+
+std::vector<std::string> plugin_search_path(const std::vector<std::string>& pipeline_dirs) {
+  std::vector<std::string> dirs{shipped_plugin_dir()};
+  dirs.insert(dirs.end(), pipeline_dirs.begin(), pipeline_dirs.end());
+  if (const char* env = std::getenv("STREAM_SMARTS_PLUGIN_PATH")) {
+    std::string_view rest{env};
+    while (!rest.empty()) {
+      const auto colon = rest.find(':');
+      const auto part = rest.substr(0, colon);
+      if (!part.empty()) dirs.emplace_back(part);
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  return dirs;
+}
+
+void plugin_registry::load_folders(const std::vector<std::string>& folders) {
+  std::set<fs::path> seen;  // the same folder listed twice is one folder
+  for (const auto& folder : folders) {
+    std::error_code ec;
+    const fs::path dir = fs::weakly_canonical(folder, ec);
+    if (ec || !fs::is_directory(dir, ec) || !seen.insert(dir).second) continue;
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.path().extension() == ".so" && !entry.is_directory()) files.push_back(entry.path());
+    std::sort(files.begin(), files.end());  // a stable order: the same errors every run
+    for (const auto& file : files) load_file(file.string());
+  }
+}
+
+namespace {
+/// Boost.DLL clears dlerror() on failure, yet dlopen's own words ("invalid
+/// ELF header", "undefined symbol: ...") are what a person needs: ask again.
+std::string dlopen_reason(const std::string& path, const std::string& fallback) {
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle != nullptr) {
+    dlclose(handle);
+    return fallback;
+  }
+  const char* reason = dlerror();
+  if (reason == nullptr) return fallback;
+  std::string text = reason;
+  if (text.rfind(path + ": ", 0) == 0) text.erase(0, path.size() + 2);  // the line names the file already
+  return text;
+}
+} // namespace
+
+void plugin_registry::load_file(const std::string& path) {
+  auto library = std::make_unique<boost::dll::shared_library>();
+  boost::dll::fs::error_code ec;
+  library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+  if (ec) {
+    problems_.error({path}, "cannot be loaded as a plugin: " + dlopen_reason(path, ec.message()));
+    return;
+  }
+  if (!library->has("stream_smarts_abi_version")) {
+    problems_.error({path}, "not a stream-smarts plugin (no stream_smarts_abi_version symbol); "
+                            "move it out of the plugin folder");
+    return;
+  }
+  const int abi = library->get<int()>("stream_smarts_abi_version")();
+  if (abi != abi_version) {
+    problems_.error({path}, "built for plugin ABI " + std::to_string(abi) + ", but this runtime speaks ABI " +
+                                std::to_string(abi_version) + "; rebuild the plugin against this SDK");
+    return;
+  }
+  if (!library->has("stream_smarts_plugin")) {
+    problems_.error({path}, "has no stream_smarts_plugin factory symbol; export it with STREAM_SMARTS_PLUGIN(...)");
+    return;
+  }
+  const plugin_descriptor* descriptor = library->get<const plugin_descriptor*()>("stream_smarts_plugin")();
+  if (descriptor == nullptr || descriptor->info.name.empty()) {
+    problems_.error({path}, "its stream_smarts_plugin factory returned no plugin name");
+    return;
+  }
+  if (const auto* other = find(descriptor->info.name)) {
+    problems_.error({path}, "plugin name '" + descriptor->info.name + "' is already taken by " + other->file +
+                                "; remove one of the two files");
+    return;
+  }
+  plugins_.push_back({path, descriptor});
+  libraries_.push_back(std::move(library));
+}
+
+const loaded_plugin* plugin_registry::find(const std::string& name) const {
+  for (const auto& p : plugins_)
+    if (p.info().name == name) return &p;
+  return nullptr;
+}
+
+std::vector<std::string> plugin_registry::names() const {
+  std::vector<std::string> out;
+  for (const auto& p : plugins_) out.push_back(p.info().name);
+  return out;
+}
+
+} // namespace stream_smarts::runtime

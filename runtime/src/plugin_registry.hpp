@@ -1,0 +1,55 @@
+// Finds and loads plugin shared objects. The registry owns the libraries, so
+// it must outlive every object the plugins created (and the actor system).
+#pragma once
+
+#include "diagnostics.hpp"
+
+#include <stream_smarts/plugin.hpp>
+
+#include <boost/dll/shared_library.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stream_smarts::runtime {
+
+struct loaded_plugin {
+  std::string file;
+  const plugin_descriptor* descriptor = nullptr;
+  const plugin_info& info() const { return descriptor->info; }
+};
+
+/// Where plugins are looked for, in order: the folder shipped next to the
+/// binary, the pipeline's plugin_dirs, then STREAM_SMARTS_PLUGIN_PATH.
+std::vector<std::string> plugin_search_path(const std::vector<std::string>& pipeline_dirs);
+
+/// The folder of plugins shipped with this binary (../lib/stream-smarts/plugins).
+std::string shipped_plugin_dir();
+
+class plugin_registry {
+public:
+  plugin_registry() = default;
+  plugin_registry(const plugin_registry&) = delete;
+  plugin_registry& operator=(const plugin_registry&) = delete;
+
+  /// Loads every *.so in each folder (missing folders are skipped). A file
+  /// that is not a usable plugin, or a second plugin with a taken name, is a
+  /// one-line problem naming the file; loading goes on with the others.
+  void load_folders(const std::vector<std::string>& folders);
+  /// Loads one file (used by load_folders).
+  void load_file(const std::string& path);
+
+  const loaded_plugin* find(const std::string& name) const;
+  const std::vector<loaded_plugin>& plugins() const { return plugins_; }
+  std::vector<std::string> names() const;
+  /// Problems met while loading: "file: what is wrong".
+  const diagnostics& problems() const { return problems_; }
+
+private:
+  std::vector<std::unique_ptr<boost::dll::shared_library>> libraries_;
+  std::vector<loaded_plugin> plugins_;
+  diagnostics problems_;
+};
+
+} // namespace stream_smarts::runtime

@@ -1,0 +1,378 @@
+#include "schema.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <sstream>
+
+namespace stream_smarts::runtime {
+
+location where(const toml::node& node, const std::string& file) {
+  const auto& src = node.source();
+  return {file, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column)};
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  std::int64_t total = 0;
+  while (!text.empty()) {
+    std::int64_t amount = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
+    if (ec != std::errc{} || amount < 0) return std::nullopt;
+    text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+    std::int64_t unit_ms = 0;
+    for (auto [suffix, ms] : {std::pair{"ms", 1LL}, {"s", 1000LL}, {"m", 60000LL}, {"h", 3600000LL}, {"d", 86400000LL}}) {
+      if (text.substr(0, std::char_traits<char>::length(suffix)) == suffix) {
+        unit_ms = ms;
+        text.remove_prefix(std::char_traits<char>::length(suffix));
+        break;
+      }
+    }
+    if (unit_ms == 0) return std::nullopt;
+    total += amount * unit_ms;
+  }
+  return std::chrono::milliseconds{total};
+}
+
+std::string expand_environment(std::string_view text, std::string& missing) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 3, "$${") == 0) {  // escaped: a literal "${"
+      out += "${";
+      i += 2;
+      continue;
+    }
+    const auto close = text.find('}', i + 2);
+    if (text.compare(i, 2, "${") != 0 || close == std::string_view::npos) {
+      out += text[i];
+      continue;
+    }
+    const std::string name{text.substr(i + 2, close - i - 2)};
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) {
+      missing = name;
+      return {};
+    }
+    out += value;
+    i = close;
+  }
+  return out;
+}
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+} // namespace
+
+std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const auto d = edit_distance(word, c);
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+std::string describe_type(option_type type) {
+  static const std::pair<option_type, const char*> names[] = {
+      {option_type::string, "a string"},
+      {option_type::integer, "an integer"},
+      {option_type::number, "a number"},
+      {option_type::boolean, "a boolean"},
+      {option_type::duration, "a duration (\"30s\", \"5m\", \"1h30m\")"},
+      {option_type::string_list, "a list of strings"},
+      {option_type::number_list, "a list of numbers"},
+      {option_type::number_matrix, "a list of lists of numbers"},
+      {option_type::string_table, "a table of strings"},
+  };
+  std::vector<std::string> parts;
+  for (auto [t, name] : names)
+    if (accepts(type, t)) parts.emplace_back(name);
+  std::string out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) out += i + 1 == parts.size() ? " or " : ", ";
+    out += parts[i];
+  }
+  return out;
+}
+
+namespace {
+
+const char* toml_type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::table: return "a table";
+    default: return "a date/time";
+  }
+}
+
+/// Turns one TOML value into an option value of an accepted type, or says why not.
+class converter {
+public:
+  converter(const option_spec& spec, const std::string& owner, const std::string& file, diagnostics& out)
+      : spec_(spec), owner_(owner), file_(file), out_(out) {}
+
+  option_value convert(const toml::node& node) {
+    if (auto* s = node.as_string()) return from_string(node, s->get());
+    if (auto* i = node.as_integer()) {
+      if (accepts(spec_.type, option_type::integer)) return i->get();
+      if (accepts(spec_.type, option_type::number)) return static_cast<double>(i->get());
+    }
+    if (auto* f = node.as_floating_point(); f && accepts(spec_.type, option_type::number)) return f->get();
+    if (auto* b = node.as_boolean(); b && accepts(spec_.type, option_type::boolean)) return b->get();
+    if (auto* a = node.as_array()) {
+      if (auto v = from_array(*a)) return std::move(*v);
+    }
+    if (auto* t = node.as_table(); t && accepts(spec_.type, option_type::string_table)) return from_table(*t);
+    return fail(node, "must be " + describe_type(spec_.type) + ", not " + toml_type_name(node));
+  }
+
+private:
+  option_value fail(const toml::node& node, const std::string& message) {
+    out_.error(where(node, file_), "option '" + spec_.name + "' of " + owner_ + " " + message);
+    return {};
+  }
+
+  std::optional<std::string> expanded(const toml::node& node, std::string_view text) {
+    std::string missing;
+    std::string value = expand_environment(text, missing);
+    if (!missing.empty()) {
+      fail(node, "uses environment variable '" + missing + "', which is not set");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  option_value from_string(const toml::node& node, std::string_view raw) {
+    auto text = expanded(node, raw);
+    if (!text) return {};
+    if (accepts(spec_.type, option_type::duration)) {
+      if (auto d = parse_duration(*text)) return *d;
+      if (!accepts(spec_.type, option_type::string))
+        return fail(node, "must be a duration such as \"30s\", \"5m\" or \"1h30m\", not \"" + *text + "\"");
+    }
+    if (!accepts(spec_.type, option_type::string))
+      return fail(node, "must be " + describe_type(spec_.type) + ", not a string");
+    if (!spec_.choices.empty() &&
+        std::find(spec_.choices.begin(), spec_.choices.end(), *text) == spec_.choices.end()) {
+      std::string allowed;
+      for (const auto& c : spec_.choices) allowed += (allowed.empty() ? "\"" : ", \"") + c + "\"";
+      return fail(node, "must be one of " + allowed + ", not \"" + *text + "\"");
+    }
+    return std::move(*text);
+  }
+
+  static std::optional<double> number_of(const toml::node& n) {
+    if (auto* i = n.as_integer()) return static_cast<double>(i->get());
+    if (auto* f = n.as_floating_point()) return f->get();
+    return std::nullopt;
+  }
+
+  std::optional<option_value> from_array(const toml::array& a) {
+    if (accepts(spec_.type, option_type::string_list) && a.is_homogeneous(toml::node_type::string)) {
+      std::vector<std::string> items;
+      for (const auto& n : a) {
+        auto text = expanded(n, n.as_string()->get());
+        if (!text) return option_value{};
+        items.push_back(std::move(*text));
+      }
+      return items;
+    }
+    if (accepts(spec_.type, option_type::number_list)) {
+      std::vector<double> items;
+      for (const auto& n : a)
+        if (auto v = number_of(n)) items.push_back(*v);
+      if (items.size() == a.size()) return items;
+    }
+    if (accepts(spec_.type, option_type::number_matrix)) return matrix_of(a);
+    return std::nullopt;
+  }
+
+  option_value matrix_of(const toml::array& a) {
+    number_matrix rows;
+    for (const auto& row_node : a) {
+      const auto* row = row_node.as_array();
+      if (row == nullptr) return fail(row_node, "must be a list of lists of numbers; this element is not a list");
+      std::vector<double> values;
+      for (const auto& n : *row) {
+        auto v = number_of(n);
+        if (!v) return fail(n, std::string("must hold only numbers; this element is ") + toml_type_name(n));
+        values.push_back(*v);
+      }
+      rows.push_back(std::move(values));
+    }
+    return rows;
+  }
+
+  option_value from_table(const toml::table& t) {
+    string_table values;
+    for (const auto& [key, node] : t) {
+      std::optional<std::string> text;
+      if (auto* s = node.as_string()) text = expanded(node, s->get());
+      else if (auto* i = node.as_integer()) text = std::to_string(i->get());
+      else if (auto* b = node.as_boolean()) text = b->get() ? "true" : "false";
+      else if (auto* f = node.as_floating_point()) text = format_value(f->get());
+      else return fail(node, "must hold only strings, numbers or booleans; '" + std::string(key.str()) + "' is " +
+                                 toml_type_name(node));
+      if (!text) return {};
+      values.emplace(std::string(key.str()), std::move(*text));
+    }
+    return values;
+  }
+
+  const option_spec& spec_;
+  const std::string& owner_;
+  const std::string& file_;
+  diagnostics& out_;
+};
+
+} // namespace
+
+validated_options validate_options(const toml::table& table, const std::vector<option_spec>& specs,
+                                   const std::set<std::string, std::less<>>& skip, const std::string& owner,
+                                   const std::string& file, diagnostics& out) {
+  std::map<std::string, option_value, std::less<>> values;
+  validated_options result;
+  std::vector<std::string> known(skip.begin(), skip.end());
+  for (const auto& spec : specs) known.push_back(spec.name);
+
+  for (const auto& [key, node] : table) {
+    const std::string name{key.str()};
+    if (skip.count(name)) continue;
+    auto spec = std::find_if(specs.begin(), specs.end(), [&](const option_spec& s) { return s.name == name; });
+    location at{file, static_cast<int>(key.source().begin.line), static_cast<int>(key.source().begin.column)};
+    if (spec == specs.end()) {
+      std::string message = "unknown option '" + name + "' for " + owner;
+      if (auto guess = nearest(name, known)) message += " (did you mean '" + *guess + "'?)";
+      out.error(at, message);
+      continue;
+    }
+    values[name] = converter(*spec, owner, file, out).convert(node);
+    result.places[name] = at;
+  }
+  for (const auto& spec : specs) {
+    if (values.count(spec.name)) continue;
+    if (spec.required)
+      out.error(where(table, file), owner + " is missing required option '" + spec.name + "' (" +
+                                        describe_type(spec.type) + ": " + spec.description + ")");
+    values[spec.name] = spec.default_value;
+  }
+  result.values = stream_smarts::options(std::move(values));
+  return result;
+}
+
+std::string format_value(const option_value& value) {
+  struct visitor {
+    std::string operator()(std::monostate) const { return ""; }
+    std::string operator()(const std::string& s) const { return "\"" + s + "\""; }
+    std::string operator()(std::int64_t i) const { return std::to_string(i); }
+    std::string operator()(double d) const {
+      char buf[32];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+      std::string s(buf, end);
+      if (s.find_first_of(".en") == std::string::npos) s += ".0";
+      return s;
+    }
+    std::string operator()(bool b) const { return b ? "true" : "false"; }
+    std::string operator()(std::chrono::milliseconds ms) const {
+      const auto n = ms.count();
+      if (n % 3600000 == 0 && n != 0) return "\"" + std::to_string(n / 3600000) + "h\"";
+      if (n % 60000 == 0 && n != 0) return "\"" + std::to_string(n / 60000) + "m\"";
+      if (n % 1000 == 0) return "\"" + std::to_string(n / 1000) + "s\"";
+      return "\"" + std::to_string(n) + "ms\"";
+    }
+    std::string operator()(const std::vector<std::string>& v) const {
+      std::string s = "[";
+      for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
+      return s + "]";
+    }
+    std::string operator()(const std::vector<double>& v) const {
+      std::string s = "[";
+      for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + (*this)(v[i]);
+      return s + "]";
+    }
+    std::string operator()(const number_matrix& m) const {
+      std::string s = "[";
+      for (std::size_t i = 0; i < m.size(); ++i) s += (i ? ", " : "") + (*this)(m[i]);
+      return s + "]";
+    }
+    std::string operator()(const string_table& t) const {
+      std::string s = "{";
+      for (const auto& [k, v] : t) s += (s.size() > 1 ? ", " : " ") + k + " = \"" + v + "\"";
+      return s + (t.empty() ? "}" : " }");
+    }
+  };
+  return std::visit(visitor{}, value);
+}
+
+namespace {
+std::string short_type(option_type type) {
+  static const std::pair<option_type, const char*> names[] = {
+      {option_type::string, "string"},         {option_type::integer, "integer"},
+      {option_type::number, "number"},         {option_type::boolean, "boolean"},
+      {option_type::duration, "duration"},     {option_type::string_list, "list of strings"},
+      {option_type::number_list, "list of numbers"}, {option_type::number_matrix, "list of number lists"},
+      {option_type::string_table, "table"},
+  };
+  std::string out;
+  for (auto [t, name] : names)
+    if (accepts(type, t)) out += (out.empty() ? "" : " or ") + std::string(name);
+  return out;
+}
+
+std::string describe(const option_spec& s) {
+  std::string text = s.description;
+  if (!s.choices.empty()) {
+    text += " One of:";
+    for (std::size_t i = 0; i < s.choices.size(); ++i) text += (i ? ", \"" : " \"") + s.choices[i] + "\"";
+    text += ".";
+  }
+  return text;
+}
+} // namespace
+
+std::string render_options(const std::vector<option_spec>& specs, bool markdown) {
+  std::ostringstream out;
+  if (markdown) {
+    out << "| option | type | default | required | description |\n|---|---|---|---|---|\n";
+    for (const auto& s : specs) {
+      const std::string def = format_value(s.default_value);
+      out << "| `" << s.name << "` | " << short_type(s.type) << " | " << (def.empty() ? "" : "`" + def + "`")
+          << " | " << (s.required ? "yes" : "no") << " | " << describe(s) << " |\n";
+    }
+    return out.str();
+  }
+  for (const auto& s : specs) {
+    out << "  " << s.name << " (" << short_type(s.type) << (s.required ? ", required" : "");
+    const std::string def = format_value(s.default_value);
+    if (!def.empty()) out << ", default " << def;
+    out << ")\n      " << describe(s) << "\n";
+  }
+  return out.str();
+}
+
+} // namespace stream_smarts::runtime

@@ -1,0 +1,59 @@
+// Validation of a TOML table against declared options, and documentation
+// rendered from the same declaration. One implementation serves the
+// runtime's own keys and every plugin's.
+#pragma once
+
+#include "diagnostics.hpp"
+
+#include <stream_smarts/options.hpp>
+
+#include <toml++/toml.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stream_smarts::runtime {
+
+location where(const toml::node& node, const std::string& file);
+
+/// What validate_options produces: the values, and where each given one stood
+/// (so a plugin's option_error can point at the right line).
+struct validated_options {
+  stream_smarts::options values;
+  std::map<std::string, location, std::less<>> places;
+};
+
+/// Checks every key of `table` that is not in `skip` against `specs`: unknown
+/// keys (with the nearest valid name), missing required ones, wrong types,
+/// values outside `choices`, ${VAR} that is not set. `owner` names the table
+/// in messages, e.g. "source 'history' (replay)".
+validated_options validate_options(const toml::table& table, const std::vector<option_spec>& specs,
+                                   const std::set<std::string, std::less<>>& skip, const std::string& owner,
+                                   const std::string& file, diagnostics& out);
+
+/// "30s", "250ms", "5m", "1h30m", "2d". Nothing for anything else.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+/// Replaces ${NAME} with the environment variable NAME ("$${" is a literal
+/// "${"). Returns the name of the first unset variable in `missing` instead.
+std::string expand_environment(std::string_view text, std::string& missing);
+
+/// The closest candidate to `word` if it is close enough to be a likely typo.
+std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
+
+/// "a string or a number"
+std::string describe_type(option_type type);
+
+/// The value as a person would write it in TOML ("\"max\"", "1.0", "[]").
+std::string format_value(const option_value& value);
+
+/// The options as an aligned text table (for the terminal) or a Markdown one
+/// (for plugin READMEs): name, type, default, required, description.
+std::string render_options(const std::vector<option_spec>& specs, bool markdown);
+
+} // namespace stream_smarts::runtime

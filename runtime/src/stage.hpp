@@ -1,0 +1,68 @@
+// A stage's plugin instance together with what it was made from, so the
+// supervisor can make a fresh one after a failure.
+#pragma once
+
+#include "log.hpp"
+#include "pipeline_file.hpp"
+
+#include <stream_smarts/plugin.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stream_smarts::runtime {
+
+class stage_context_impl final : public stage_context {
+public:
+  stage_context_impl(const stage_spec& spec, const pipeline_spec& pipeline);
+  const std::string& stage_name() const override { return spec_.name; }
+  const stream_smarts::options& options() const override { return spec_.options.values; }
+  const time_zone& zone() const override { return *zone_; }
+  logger& log() override { return log_; }
+  std::string resolve_path(const std::string& path) const override;
+
+private:
+  const stage_spec& spec_;
+  std::string dir_;
+  std::unique_ptr<time_zone> zone_;  // each stage its own: the zone caches, so it is not shared
+  stage_logger log_;
+};
+
+/// One stage: its spec, its context and its current plugin instance.
+struct stage {
+  const stage_spec* spec = nullptr;
+  std::unique_ptr<stage_context_impl> context;
+  std::unique_ptr<source> as_source;
+  std::unique_ptr<scorer> as_scorer;
+  std::unique_ptr<sink> as_sink;
+
+  /// Replaces the instance with a new one from the plugin's factory.
+  void recreate();
+  void destroy();
+};
+
+/// Instantiates every stage of a pipeline. Plugins check their options in
+/// their constructors; an option_error is reported at that option's place.
+/// Throws config_error with every problem.
+std::vector<stage> instantiate(const pipeline_spec& pipeline);
+
+/// Keeps a stage going after failures: "restart with backoff, give up after
+/// max_restarts failures in a row".
+class restart_policy {
+public:
+  restart_policy(int max_restarts, std::chrono::milliseconds backoff) : max_(max_restarts), base_(backoff) {}
+  /// The wait before the next attempt, or nothing if the stage should give up.
+  std::optional<std::chrono::milliseconds> failed();
+  void succeeded() { in_a_row_ = 0; }
+  int failures_in_a_row() const { return in_a_row_; }
+  int max_restarts() const { return max_; }
+
+private:
+  int max_;
+  std::chrono::milliseconds base_;
+  int in_a_row_ = 0;
+};
+
+} // namespace stream_smarts::runtime

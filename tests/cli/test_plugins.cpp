@@ -1,0 +1,69 @@
+// The loader: `stream-smarts plugins`, and files in a plugin folder that are
+// not usable plugins, each a one-line error naming the file, never a crash.
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using namespace test_support;
+
+TEST_CASE("plugins lists the shipped plugins and those on STREAM_SMARTS_PLUGIN_PATH") {
+  const auto r = run({"plugins"}, {{"STREAM_SMARTS_PLUGIN_PATH", fixtures("good")}});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("KIND    NAME") == 0);
+  for (const char* name : {"replay", "percentile_band", "console", "fixture_source", "fixture_scorer", "fixture_sink"})
+    CHECK(r.out.find(std::string(" ") + name + " ") != std::string::npos);
+  CHECK(r.out.find(fixtures("good") + "/libfixture_sink.so") != std::string::npos);
+}
+
+TEST_CASE("plugins --describe prints a plugin's options") {
+  const auto r = run({"plugins", "--describe", "fixture_sink"}, {{"STREAM_SMARTS_PLUGIN_PATH", fixtures("good")}});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("fixture_sink (sink, version 0.0.1)") == 0);
+  CHECK(r.out.find("  record (string, required)\n      File the alerts are appended to.") != std::string::npos);
+  CHECK(r.out.find("  delay (duration, default \"0s\")") != std::string::npos);
+  const auto unknown = run({"plugins", "--describe", "consol"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(unknown.err == "no plugin named 'consol' (did you mean 'console'?)\n");
+}
+
+TEST_CASE("files that are not usable plugins are one clear line each") {
+  const std::string good = fixtures("good");
+  auto problem = [&](const std::string& set) {
+    const auto r = run({"plugins"}, {{"STREAM_SMARTS_PLUGIN_PATH", good + ":" + fixtures(set)}});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("fixture_source") != std::string::npos);  // the good ones still load
+    return r.err;
+  };
+  CHECK(problem("bad_abi") == fixtures("bad_abi") + "/libbroken_bad_abi.so: built for plugin ABI 999, but this "
+                                                    "runtime speaks ABI 1; rebuild the plugin against this SDK\n");
+  CHECK(problem("no_factory") == fixtures("no_factory") + "/libbroken_no_factory.so: has no stream_smarts_plugin "
+                                                          "factory symbol; export it with STREAM_SMARTS_PLUGIN(...)\n");
+  CHECK(problem("not_a_plugin") == fixtures("not_a_plugin") + "/libbroken_not_a_plugin.so: not a stream-smarts "
+                                                              "plugin (no stream_smarts_abi_version symbol); move it "
+                                                              "out of the plugin folder\n");
+  CHECK(problem("duplicate") == fixtures("duplicate") + "/libbroken_duplicate.so: plugin name 'fixture_scorer' is "
+                                                        "already taken by " + good + "/libfixture_scorer.so; remove "
+                                                        "one of the two files\n");
+}
+
+TEST_CASE("a file that is not even a shared object") {
+  temp_dir dir;
+  dir.file("libnotes.so", std::string(200, '#') + "\nthese are my notes, not a library\n");
+  const auto r = run({"plugins"}, {{"STREAM_SMARTS_PLUGIN_PATH", dir.path()}});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(dir.path() + "/libnotes.so: cannot be loaded as a plugin: ") == 0);
+  CHECK(r.err.find("invalid ELF header") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+TEST_CASE("a broken plugin file stops validate and run with the same message") {
+  temp_dir dir;
+  const auto pipeline = dir.file("p.toml", "[pipeline]\nplugin_dirs = ['" + fixtures("bad_abi") +
+                                               "']\n[[sources]]\nname = 'in'\nplugin = 'replay'\npath = 'x.csv'\n");
+  const auto r = run({"validate", pipeline});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("libbroken_bad_abi.so: built for plugin ABI 999") != std::string::npos);
+}

@@ -1,0 +1,145 @@
+// `stream-smarts run`: whole pipelines on the actor runtime, with fixture
+// plugins whose speed and failures the tests control.
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <sstream>
+
+using namespace test_support;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::map<std::string, std::string> fixture_env{{"STREAM_SMARTS_PLUGIN_PATH", fixtures("good")}};
+
+std::string pipeline(const std::string& settings, const std::string& source, const std::string& scorer,
+                     const std::string& sink) {
+  return "[pipeline]\nname = 't'\n" + settings + "\n[[sources]]\nname = 'in'\nplugin = 'fixture_source'\n" + source +
+         "\n[[scorers]]\nname = 'ratio'\nplugin = 'fixture_scorer'\nfrom = ['in']\n" + scorer +
+         "\n[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['ratio']\nrecord = 'alerts.txt'\n" + sink + "\n";
+}
+
+std::size_t count_lines(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+/// The value after `key ` in the fixture source's report.
+long report_value(const std::string& report, const std::string& key) {
+  const auto at = report.find(key + " ");
+  REQUIRE(at != std::string::npos);
+  return std::stol(report.substr(at + key.size() + 1));
+}
+
+} // namespace
+
+TEST_CASE("a finite source ends the pipeline by itself; sinks get alerts only") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", pipeline("", "count = 100", "", ""))}, fixture_env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string alerts = dir.read("alerts.txt");
+  CHECK(count_lines(alerts, " raised ") == 10);  // every tenth reading is a 500 Wh spike: score 5
+  CHECK(count_lines(alerts, " none ") == 0);
+  CHECK(alerts.substr(alerts.size() - 8) == "stopped\n");
+  CHECK(r.err.find("pipeline 't' finished: 100 readings, 10 alerts delivered") != std::string::npos);
+}
+
+TEST_CASE("receive = \"all\" gives a sink every scored reading") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", pipeline("", "count = 100", "", "receive = 'all'"))}, fixture_env);
+  REQUIRE(r.exit_code == 0);
+  CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 10);
+  CHECK(count_lines(dir.read("alerts.txt"), " none ") == 90);
+}
+
+TEST_CASE("alert_threshold decides what an alert is") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", pipeline("alert_threshold = 0.4", "count = 100", "", ""))}, fixture_env);
+  REQUIRE(r.exit_code == 0);
+  CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 100);  // 50 Wh scores 0.5
+}
+
+TEST_CASE("hour of day is computed in the pipeline's time zone") {
+  temp_dir dir;
+  // 2007-01-01T00:00Z is 01:00 in Paris (winter) and 16:00 the day before in Vancouver.
+  const auto src = "count = 1\nspike_wh = 50.0\nwh = 500.0";
+  auto paris = run({"run", dir.file("p.toml", pipeline("timezone = 'Europe/Paris'", src, "", ""))}, fixture_env);
+  REQUIRE(paris.exit_code == 0);
+  CHECK(dir.read("alerts.txt").find("home 1167609600000 500.000000 5.000000 raised 1\n") == 0);
+}
+
+TEST_CASE("a slow sink slows the source: in-flight readings stay bounded; SIGINT drains and exits 0") {
+  temp_dir dir;
+  const auto file = dir.file("p.toml", pipeline("batch_size = 16\nmax_in_flight = 4", "count = 0\nreport = 'report.txt'",
+                                                "", "delay = '20ms'\nreceive = 'all'"));
+  child c({binary(), "run", file}, fixture_env);
+  REQUIRE(wait_for_lines(dir, "alerts.txt", 200, 20s));
+  c.signal(SIGINT);
+  const auto r = c.wait(20s);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("stop requested: stopping sources, draining in-flight readings") != std::string::npos);
+  const std::string report = dir.read("report.txt");
+  CHECK(report_value(report, "max_unacked") <= 4 * 16);  // never more than max_in_flight batches
+  CHECK(report_value(report, "unacked_at_stop") == 0);   // everything read was delivered before exit
+  const std::string alerts = dir.read("alerts.txt");
+  CHECK(count_lines(alerts, "home ") == static_cast<std::size_t>(report_value(report, "emitted")));
+  CHECK(alerts.substr(alerts.size() - 8) == "stopped\n");
+}
+
+TEST_CASE("a stage that throws is restarted with backoff and the pipeline goes on") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", pipeline("batch_size = 4\nrestart_backoff = '5ms'", "count = 100",
+                                                         "throw_every = 7", ""))},
+                     fixture_env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(count_lines(r.err, "[ratio] failed: fixture scorer failure; restarting in 5 ms (failure 1 of at most 5 in a row)") > 0);
+  CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 10);  // nothing lost, and scorers add no duplicates
+}
+
+TEST_CASE("a sink that fails now and then delivers every alert at least once") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", pipeline("batch_size = 10\nrestart_backoff = '5ms'", "count = 100", "",
+                                                         "fail_every = 3"))},
+                     fixture_env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string alerts = dir.read("alerts.txt");
+  for (int i = 9; i < 100; i += 10) {
+    const std::string ts = std::to_string(1167609600000LL + i * 3600000LL);
+    CHECK(count_lines(alerts, "home " + ts + " ") >= 1);
+  }
+}
+
+TEST_CASE("a stage that keeps failing stops the pipeline with a clear message and exit 1") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", pipeline("max_restarts = 2\nrestart_backoff = '5ms'", "count = 0", "",
+                                                         "fail_always = true"))},
+                     fixture_env, 30s);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("[out] failed 3 times in a row, giving up: fixture sink is down") != std::string::npos);
+  CHECK(r.err.find("stage 'out' keeps failing (fixture sink is down); stopping the pipeline") != std::string::npos);
+}
+
+TEST_CASE("run validates first and starts nothing on an invalid file") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", pipeline("", "count = 'x'", "", ""))}, fixture_env);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("p.toml:7:9: option 'count' of source 'in' (fixture_source) must be an integer, not a string") !=
+        std::string::npos);
+  CHECK(dir.read("alerts.txt").empty());
+}
+
+TEST_CASE("command-line errors") {
+  CHECK(run({"frobnicate"}).exit_code == 2);
+  const auto level = run({"--log-level", "loud", "plugins"});
+  CHECK(level.exit_code == 2);
+  CHECK(level.err == "stream-smarts: unknown log level 'loud' (debug, info, warning, error)\n");
+  CHECK(run({"--version"}).out.find("stream-smarts ") == 0);
+}

@@ -1,0 +1,138 @@
+// `stream-smarts validate`: every kind of bad pipeline file gets one clear
+// file:line:column message, and exit code 2.
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace test_support;
+
+namespace {
+
+const std::map<std::string, std::string> fixture_env{{"STREAM_SMARTS_PLUGIN_PATH", fixtures("good")}};
+
+/// Writes `text` as p.toml and validates it; returns stderr, requires exit 2.
+std::string invalid(const std::string& text) {
+  temp_dir dir;
+  const auto r = run({"validate", dir.file("p.toml", text)}, fixture_env);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 2);
+  const std::string prefix = dir.path() + "/p.toml:";
+  std::string err = r.err;
+  for (auto at = err.find(prefix); at != std::string::npos; at = err.find(prefix)) err.replace(at, prefix.size(), "p.toml:");
+  return err;
+}
+
+const std::string good = R"([pipeline]
+name = "t"
+[[sources]]
+name = "in"
+plugin = "fixture_source"
+[[scorers]]
+name = "ratio"
+plugin = "fixture_scorer"
+from = ["in"]
+[[sinks]]
+name = "out"
+plugin = "fixture_sink"
+from = ["ratio"]
+record = "alerts.txt"
+)";
+
+std::string replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+} // namespace
+
+TEST_CASE("a valid pipeline validates") {
+  temp_dir dir;
+  const auto r = run({"validate", dir.file("p.toml", good)}, fixture_env);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("ok (1 sources, 1 scorers, 1 sinks)") != std::string::npos);
+}
+
+TEST_CASE("TOML syntax error") {
+  CHECK(invalid(replace(good, "name = \"t\"", "name = \"t")) ==
+        "p.toml:2:10: TOML syntax error: Error while parsing string: unescaped control characters other than TAB "
+        "(U+0009) are explicitly prohibited\n");
+}
+
+TEST_CASE("unknown plugin, with the nearest name") {
+  CHECK(invalid(replace(good, "\"fixture_scorer\"", "\"fixture_scorr\"")) ==
+        "p.toml:8:10: unknown plugin 'fixture_scorr' for scorer 'ratio' (did you mean 'fixture_scorer'?); "
+        "`stream-smarts plugins` lists the plugins found\n");
+}
+
+TEST_CASE("unknown option, with the nearest valid key") {
+  CHECK(invalid(replace(good, "record =", "recrod =")) ==
+        "p.toml:14:1: unknown option 'recrod' for sink 'out' (fixture_sink) (did you mean 'record'?)\n"
+        "p.toml:10:1: sink 'out' (fixture_sink) is missing required option 'record' (a string: File the alerts are "
+        "appended to.)\n");
+}
+
+TEST_CASE("wrong type") {
+  CHECK(invalid(replace(good, "plugin = \"fixture_source\"", "plugin = \"fixture_source\"\ncount = \"ten\"")) ==
+        "p.toml:6:9: option 'count' of source 'in' (fixture_source) must be an integer, not a string\n");
+}
+
+TEST_CASE("dangling from") {
+  CHECK(invalid(replace(good, "from = [\"in\"]", "from = [\"inn\"]")) ==
+        "p.toml:9:9: scorer 'ratio' (fixture_scorer) takes from 'inn', which is not a stage in this file (did you "
+        "mean 'in'?)\n");
+}
+
+TEST_CASE("cyclic from") {
+  const std::string text = good + R"([[scorers]]
+name = "a"
+plugin = "fixture_scorer"
+from = ["b"]
+[[scorers]]
+name = "b"
+plugin = "fixture_scorer"
+from = ["a"]
+)";
+  CHECK(invalid(text) == "p.toml:15:1: stages form a cycle through 'from': 'a' -> 'b' -> 'a'\n");
+}
+
+TEST_CASE("a sink wired to a stage of the wrong kind") {
+  CHECK(invalid(replace(good, "from = [\"ratio\"]", "from = [\"in\"]")) ==
+        "p.toml:13:9: sink 'out' (fixture_sink) takes from 'in', a source; sinks take from scorers\n"
+        "p.toml:6:1: scorer 'ratio' (fixture_scorer) feeds no sink; name it in a sink's 'from'\n");
+}
+
+TEST_CASE("a plugin in the wrong table") {
+  CHECK(invalid(replace(good, "plugin = \"fixture_sink\"", "plugin = \"fixture_source\"")) ==
+        "p.toml:12:10: plugin 'fixture_source' is a source, but sink 'out' is in [[sinks]]\n");
+}
+
+TEST_CASE("an unset environment variable is named") {
+  unsetenv("SS_NOT_SET_ANYWHERE");
+  CHECK(invalid(replace(good, "\"alerts.txt\"", "\"${SS_NOT_SET_ANYWHERE}/alerts.txt\"")) ==
+        "p.toml:14:10: option 'record' of sink 'out' (fixture_sink) uses environment variable "
+        "'SS_NOT_SET_ANYWHERE', which is not set\n");
+}
+
+TEST_CASE("a plugin's own check of an option is reported at that option") {
+  CHECK(invalid(replace(good, "from = [\"in\"]", "from = [\"in\"]\ndivisor = -1")) ==
+        "p.toml:10:1: option 'divisor' of scorer 'ratio' (fixture_scorer): must be above 0\n");
+}
+
+TEST_CASE("pipeline settings, duplicate names, unknown time zone, no sources") {
+  CHECK(invalid(replace(good, "name = \"t\"", "name = \"t\"\ntimezone = \"Mars/Olympus\"")) ==
+        "p.toml:3:1: unknown time zone 'Mars/Olympus' (use an IANA name such as \"Europe/Paris\" or \"UTC\"; see "
+        "/usr/share/zoneinfo)\n");
+  CHECK(invalid(replace(good, "name = \"ratio\"", "name = \"in\"")).find(
+            "p.toml:6:1: stage name 'in' is already used at line 3; names must be unique") != std::string::npos);
+  CHECK(invalid("[pipeline]\nname = 'empty'\n") == "p.toml: the pipeline has no [[sources]]: add at least one source stage\n");
+  CHECK(invalid(replace(good, "[pipeline]", "[pipelin]")) ==
+        "p.toml:1:1: unknown top-level key 'pipelin'; a pipeline has [pipeline], [[sources]], [[scorers]] and "
+        "[[sinks]] (did you mean 'pipeline'?)\n");
+}
+
+TEST_CASE("a file that does not exist") {
+  const auto r = run({"validate", "/nonexistent/p.toml"}, fixture_env);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "/nonexistent/p.toml: cannot open the pipeline file: No such file or directory\n");
+}

@@ -1,0 +1,113 @@
+#include "schema.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+using namespace stream_smarts;
+using namespace stream_smarts::runtime;
+
+namespace {
+
+const std::vector<option_spec> specs{
+    required_option("path", option_type::string, "File to read."),
+    optional_option("speed", option_type::string | option_type::number, std::string("max"), "Pace."),
+    optional_option("count", option_type::integer, std::int64_t{3}, "How many."),
+    optional_option("ratio", option_type::number, 1.5, "A ratio."),
+    optional_option("every", option_type::duration, std::chrono::milliseconds{1000}, "Period."),
+    optional_option("format", option_type::string, std::string("text"), "Output.", {"text", "json"}),
+    optional_option("band", option_type::number_matrix, {}, "Pairs."),
+    optional_option("properties", option_type::string_table, string_table{}, "Pass-through."),
+};
+
+struct checked {
+  validated_options options;
+  diagnostics problems;
+};
+
+checked check(const std::string& toml_text) {
+  checked c;
+  const auto table = toml::parse(toml_text, std::string_view{"test.toml"});
+  c.options = validate_options(table, specs, {"name"}, "source 'x' (replay)", "test.toml", c.problems);
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("valid options get their values and defaults") {
+  auto c = check("name = 'x'\npath = 'a.csv'\nratio = 2\nproperties = { 'linger.ms' = 5, acks = 'all' }\n");
+  REQUIRE(c.problems.empty());
+  CHECK(c.options.values.string("path") == "a.csv");
+  CHECK(c.options.values.string("speed") == "max");
+  CHECK(c.options.values.integer("count") == 3);
+  CHECK(c.options.values.number("ratio") == 2.0);  // an integer where a number is expected
+  CHECK(c.options.values.duration("every").count() == 1000);
+  CHECK(c.options.values.table("properties").at("linger.ms") == "5");
+  CHECK_FALSE(c.options.values.has("band"));
+  CHECK(c.options.places.at("ratio").line == 3);
+}
+
+TEST_CASE("an option may accept several types") {
+  auto c = check("path = 'a'\nspeed = 3600\n");
+  REQUIRE(c.problems.empty());
+  CHECK(c.options.values.number("speed") == 3600.0);
+}
+
+TEST_CASE("an unknown option is reported at its key with the nearest valid name") {
+  auto c = check("path = 'a'\n  paht = 'b'\n");
+  REQUIRE(c.problems.items().size() == 1);
+  CHECK(c.problems.to_string() == "test.toml:2:3: unknown option 'paht' for source 'x' (replay) (did you mean 'path'?)");
+}
+
+TEST_CASE("a missing required option names it, its type and what it is for") {
+  auto c = check("count = 1\n");
+  CHECK(c.problems.to_string() ==
+        "test.toml:1:1: source 'x' (replay) is missing required option 'path' (a string: File to read.)");
+}
+
+TEST_CASE("a wrong type says what was expected and what was found") {
+  auto c = check("path = 'a'\ncount = 'three'\n");
+  CHECK(c.problems.to_string() == "test.toml:2:9: option 'count' of source 'x' (replay) must be an integer, not a string");
+  auto d = check("path = 'a'\nspeed = true\n");
+  CHECK(d.problems.to_string() ==
+        "test.toml:2:9: option 'speed' of source 'x' (replay) must be a string or a number, not a boolean");
+}
+
+TEST_CASE("choices, durations and matrices are checked") {
+  CHECK(check("path = 'a'\nformat = 'xml'\n").problems.to_string() ==
+        "test.toml:2:10: option 'format' of source 'x' (replay) must be one of \"text\", \"json\", not \"xml\"");
+  CHECK(check("path = 'a'\nevery = '5 minutes'\n").problems.to_string() ==
+        "test.toml:2:9: option 'every' of source 'x' (replay) must be a duration such as \"30s\", \"5m\" or "
+        "\"1h30m\", not \"5 minutes\"");
+  CHECK(check("path = 'a'\nband = [[1, 2], [3, 'x']]\n").problems.to_string() ==
+        "test.toml:2:21: option 'band' of source 'x' (replay) must hold only numbers; this element is a string");
+}
+
+TEST_CASE("${VAR} is replaced from the environment; an unset one is an error naming it") {
+  setenv("SS_TEST_DIR", "/data", 1);
+  unsetenv("SS_TEST_UNSET");
+  auto c = check("path = '${SS_TEST_DIR}/a.csv'\n");
+  REQUIRE(c.problems.empty());
+  CHECK(c.options.values.string("path") == "/data/a.csv");
+  CHECK(check("path = '${SS_TEST_UNSET}'\n").problems.to_string() ==
+        "test.toml:1:8: option 'path' of source 'x' (replay) uses environment variable 'SS_TEST_UNSET', which is "
+        "not set");
+  std::string missing;
+  CHECK(expand_environment("cost $${HOME}", missing) == "cost ${HOME}");
+}
+
+TEST_CASE("durations") {
+  CHECK(parse_duration("250ms")->count() == 250);
+  CHECK(parse_duration("1h30m")->count() == 5400000);
+  CHECK(parse_duration("2d")->count() == 172800000);
+  CHECK_FALSE(parse_duration("5"));
+  CHECK_FALSE(parse_duration("-5s"));
+  CHECK_FALSE(parse_duration(""));
+}
+
+TEST_CASE("documentation is rendered from the declaration") {
+  const std::string md = render_options(specs, true);
+  CHECK(md.find("| `path` | string |  | yes | File to read. |") != std::string::npos);
+  CHECK(md.find("| `format` | string | `\"text\"` | no | Output. One of: \"text\", \"json\". |") != std::string::npos);
+  CHECK(md.find("| `every` | duration | `\"1s\"` | no | Period. |") != std::string::npos);
+}
