@@ -138,6 +138,12 @@ public:
 
   option_value convert(const toml::node& node) {
     if (auto* s = node.as_string()) return from_string(node, s->get());
+    if (node.is_date() || node.is_time() || node.is_date_time()) {
+      // An unquoted TOML date is still a timestamp to an option that reads text.
+      std::ostringstream text;
+      node.visit([&](const auto& v) { if constexpr (toml::is_value<decltype(v)>) text << v; });
+      if (accepts(spec_.type, option_type::string)) return from_string(node, text.str());
+    }
     if (auto* i = node.as_integer()) {
       if (accepts(spec_.type, option_type::integer)) return i->get();
       if (accepts(spec_.type, option_type::number)) return static_cast<double>(i->get());
