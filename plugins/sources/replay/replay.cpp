@@ -1,0 +1,263 @@
+// The replay source: streams a history file (CSV or JSON lines) as readings,
+// as fast as possible or paced by the readings' own timestamps.
+#include "replay_format.hpp"
+
+#include <stream_smarts/plugin.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace {
+
+using namespace stream_smarts;
+using namespace stream_smarts::replay;
+using steady = std::chrono::steady_clock;
+
+// Past this many, malformed lines are only counted (the summary still has
+// them all), so a file in the wrong format cannot flood the log.
+constexpr std::size_t max_reported_lines = 100;
+
+struct file_closer {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using file_ptr = std::unique_ptr<std::FILE, file_closer>;
+
+class replay_source final : public source {
+public:
+  explicit replay_source(stage_context& ctx)
+      : ctx_(ctx),
+        path_(ctx.resolve_path(ctx.options().string("path"))),
+        meter_(ctx.options().string("meter")),
+        pace_(read_pace(ctx.options())),
+        parser_(read_format(ctx.options(), path_), ctx.options().string("ts_field"),
+                ctx.options().string("wh_field")),
+        start_ms_(read_time(ctx, "start", std::numeric_limits<std::int64_t>::min())),
+        end_ms_(read_time(ctx, "end", std::numeric_limits<std::int64_t>::max())) {
+    check_fields(ctx.options());
+    if (end_ms_ <= start_ms_) throw option_error("end", "must be after start");
+    // `validate` constructs stages: open the file (and read a CSV header) now
+    // so a wrong path or column name shows up there, not mid-run.
+    open();
+    file_.reset();
+    reader_.reset();
+  }
+
+  void start() override {
+    open();
+    pending_.reset();
+    wall_start_.reset();
+    replayed_ = skipped_ = outside_ = 0;
+    summarized_ = false;
+  }
+
+  read_result read(std::vector<reading>& out, std::size_t max) override {
+    if (!reader_) throw std::logic_error("replay: read() before start()");
+    return pace_.max ? read_max(out, max) : read_paced(out, max);
+  }
+
+  void stop() override {
+    if (reader_ && !summarized_)
+      ctx_.log().info("stopped after " + std::to_string(replayed_) + " readings, skipped " +
+                      std::to_string(skipped_) + " malformed lines");
+    summarized_ = true;
+    reader_.reset();
+    file_.reset();
+  }
+
+private:
+  static pace read_pace(const options& o) {
+    try {
+      return pace_from_option(o.value("speed"));
+    } catch (const std::invalid_argument& e) {
+      throw option_error("speed", e.what());
+    }
+  }
+
+  static file_format read_format(const options& o, const std::string& path) {
+    const std::string& f = o.string("format");
+    if (f == "csv") return file_format::csv;
+    if (f == "jsonl") return file_format::jsonl;
+    if (auto by_ext = format_from_extension(path)) return *by_ext;
+    throw option_error("format", path + ": cannot tell the format from the file name (.csv, .jsonl, .ndjson, .json); "
+                                        "set format = \"csv\" or \"jsonl\"");
+  }
+
+  static std::int64_t read_time(stage_context& ctx, const char* name, std::int64_t unset) {
+    if (!ctx.options().has(name)) return unset;
+    std::int64_t ms = 0;
+    const std::string& text = ctx.options().string(name);
+    if (!parse_timestamp(text, ctx.zone(), ms))
+      throw option_error(name, "not an ISO-8601 time such as 2008-01-01T00:00:00: '" + text + "'");
+    return ms;
+  }
+
+  static void check_fields(const options& o) {
+    for (const char* name : {"ts_field", "wh_field", "meter"})
+      if (o.string(name).empty()) throw option_error(name, "must not be empty");
+    if (o.string("ts_field") == o.string("wh_field"))
+      throw option_error("wh_field", "must differ from ts_field (both are '" + o.string("ts_field") + "')");
+  }
+
+  // Opens the file for streaming and, for CSV, reads its header row.
+  void open() {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path_, ec)) throw option_error("path", path_ + ": is a directory");
+    file_.reset(std::fopen(path_.c_str(), "rb"));
+    if (!file_) throw option_error("path", path_ + ": cannot open: " + std::strerror(errno));
+    reader_.emplace(file_.get());
+    parser_ = record_parser(parser_.format(), ctx_.options().string("ts_field"), ctx_.options().string("wh_field"));
+    if (parser_.expects_header()) read_header();
+  }
+
+  void read_header() {
+    std::string_view line;
+    while (reader_->next(line))
+      if (!is_blank(line)) break;
+    if (reader_->failed()) throw option_error("path", path_ + ": cannot read: " + std::strerror(reader_->error()));
+    if (is_blank(line)) throw option_error("path", path_ + ": empty file; a CSV history needs a header row (ts,wh)");
+    try {
+      parser_.read_header(line);
+    } catch (const std::invalid_argument& e) {
+      throw option_error("path", path_ + ":" + std::to_string(reader_->line_number()) + ": " + e.what());
+    }
+  }
+
+  // The next well-formed reading, reporting and skipping malformed lines.
+  bool next(reading& r) {
+    std::string_view line;
+    while (reader_->next(line)) {
+      if (is_blank(line)) continue;
+      r.meter = meter_;
+      if (!parser_.parse(line, ctx_.zone(), r, why_)) {
+        report_malformed();
+      } else if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
+        ++outside_;  // the file may be unsorted, so keep scanning to its end
+      } else {
+        ++replayed_;
+        return true;
+      }
+    }
+    if (reader_->failed())
+      throw std::runtime_error(path_ + ": read error after line " + std::to_string(reader_->line_number()) + ": " +
+                               std::strerror(reader_->error()));
+    summarize();
+    return false;
+  }
+
+  void report_malformed() {
+    if (++skipped_ <= max_reported_lines)
+      ctx_.log().warning(path_ + ":" + std::to_string(reader_->line_number()) + ": " + why_ + ", line skipped");
+    if (skipped_ == max_reported_lines)
+      ctx_.log().warning("more than " + std::to_string(max_reported_lines) +
+                         " malformed lines; further ones are only counted in the summary");
+  }
+
+  void summarize() {
+    if (summarized_) return;
+    summarized_ = true;
+    ctx_.log().info("replayed " + std::to_string(replayed_) + " readings, skipped " + std::to_string(skipped_) +
+                    " malformed lines" +
+                    (outside_ ? ", left out " + std::to_string(outside_) + " outside start/end" : std::string()));
+  }
+
+  // "finished" only comes with an empty batch, so no reading can be lost
+  // whatever the runtime does with a batch that ends the stream.
+  read_result read_max(std::vector<reading>& out, std::size_t max) {
+    for (std::size_t n = 0; n < max; ++n) {
+      out.emplace_back();
+      if (!next(out.back())) {
+        out.pop_back();
+        return {n == 0, {}};
+      }
+    }
+    return {};
+  }
+
+  read_result read_paced(std::vector<reading>& out, std::size_t max) {
+    const auto now = steady::now();
+    for (std::size_t n = 0; n < max; ++n) {
+      if (!pending_ && !(pending_ = take())) return {n == 0, {}};
+      if (!wall_start_) {
+        wall_start_ = now;
+        first_ts_ = pending_->ts_ms;
+      }
+      const auto due = due_time(pending_->ts_ms);
+      if (due > now) {
+        if (n > 0) return {};
+        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(due - now);
+        return {false, std::clamp(wait, std::chrono::milliseconds{1}, std::chrono::milliseconds{1000})};
+      }
+      out.push_back(std::move(*pending_));
+      pending_.reset();
+    }
+    return {};
+  }
+
+  std::optional<reading> take() {
+    reading r;
+    if (!next(r)) return std::nullopt;
+    return r;
+  }
+
+  // Readings earlier than the first one (an unsorted file) are simply due now.
+  steady::time_point due_time(std::int64_t ts_ms) const {
+    const std::chrono::duration<double, std::milli> offset{static_cast<double>(ts_ms - first_ts_) / pace_.factor};
+    return *wall_start_ + std::chrono::duration_cast<steady::duration>(offset);
+  }
+
+  stage_context& ctx_;
+  std::string path_;
+  std::string meter_;
+  pace pace_;
+  record_parser parser_;
+  file_ptr file_;
+  std::optional<line_reader> reader_;
+  std::string why_;  // reused for each malformed line's reason
+  std::int64_t start_ms_, end_ms_;  // replay only [start, end)
+  std::size_t replayed_ = 0, skipped_ = 0, outside_ = 0;
+  bool summarized_ = false;
+  std::optional<reading> pending_;  // paced: read, but not yet due
+  std::optional<steady::time_point> wall_start_;
+  std::int64_t first_ts_ = 0;
+};
+
+} // namespace
+
+STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
+    {"replay",
+     stream_smarts::plugin_kind::source,
+     "0.1.0",
+     "Replays a history file (CSV or JSON lines) as readings, as fast as possible or paced by its timestamps",
+     {
+         stream_smarts::required_option("path", stream_smarts::option_type::string,
+                                        "History file to replay (CSV with a header row, or JSON lines); relative "
+                                        "to the pipeline file."),
+         stream_smarts::optional_option("format", stream_smarts::option_type::string, std::string("auto"),
+                                        "File format; \"auto\" goes by extension (.csv; .jsonl, .ndjson, .json).",
+                                        {"auto", "csv", "jsonl"}),
+         stream_smarts::optional_option(
+             "speed", stream_smarts::option_type::string | stream_smarts::option_type::number, std::string("max"),
+             "\"max\" = as fast as possible, \"realtime\" = the readings' own spacing, or a multiplier "
+             "(3600 = an hour of data per second).",
+             {"max", "realtime"}),
+         stream_smarts::optional_option("meter", stream_smarts::option_type::string, std::string("home"),
+                                        "Meter name given to every reading."),
+         stream_smarts::optional_option("ts_field", stream_smarts::option_type::string, std::string("ts"),
+                                        "CSV column / JSON key of the timestamp (ISO-8601; in JSON also epoch ms)."),
+         stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),
+                                        "CSV column / JSON key of the energy in Wh."),
+         stream_smarts::optional_option("start", stream_smarts::option_type::string, {},
+                                        "Replay only readings at or after this ISO-8601 time (local unless it has "
+                                        "an offset)."),
+         stream_smarts::optional_option("end", stream_smarts::option_type::string, {},
+                                        "Replay only readings before this ISO-8601 time, e.g. to train on the first "
+                                        "years and replay the rest."),
+     }}))

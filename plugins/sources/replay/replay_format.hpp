@@ -1,0 +1,542 @@
+// The replay source's pure parts: history file lines -> readings. Kept out of
+// replay.cpp so tests can drive every malformed case without a runtime.
+// Hot path (one call per line): no allocation beyond the reading's labels.
+#pragma once
+
+#include <stream_smarts/options.hpp>
+#include <stream_smarts/reading.hpp>
+#include <stream_smarts/time.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+namespace stream_smarts::replay {
+
+enum class file_format { csv, jsonl };
+
+/// Shortest text that reads back as the same double ("200", "0.1").
+inline std::string format_number(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, ec == std::errc{} ? end : buf);
+}
+
+inline bool ends_with_nocase(std::string_view s, std::string_view suffix) {
+  if (s.size() < suffix.size()) return false;
+  s.remove_prefix(s.size() - suffix.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i] >= 'A' && s[i] <= 'Z' ? static_cast<char>(s[i] - 'A' + 'a') : s[i];
+    if (c != suffix[i]) return false;
+  }
+  return true;
+}
+
+/// The format a file name implies: .csv, or .jsonl / .ndjson / .json.
+inline std::optional<file_format> format_from_extension(std::string_view path) {
+  if (ends_with_nocase(path, ".csv")) return file_format::csv;
+  for (std::string_view ext : {".jsonl", ".ndjson", ".json"})
+    if (ends_with_nocase(path, ext)) return file_format::jsonl;
+  return std::nullopt;
+}
+
+/// How fast to replay: as fast as possible, or `factor` ms of data per ms of
+/// wall time (1 = realtime, 3600 = an hour of data per second).
+struct pace {
+  bool max = true;
+  double factor = 1.0;
+};
+
+/// Reads the `speed` option (already type-checked by the runtime: a string or
+/// a number). Throws std::invalid_argument with a message for the user.
+inline pace pace_from_option(const option_value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    if (*s == "max") return {};
+    if (*s == "realtime") return {false, 1.0};
+    throw std::invalid_argument("must be \"max\", \"realtime\" or a number above 0; got \"" + *s + "\"");
+  }
+  const auto* f = std::get_if<double>(&v);
+  if (f == nullptr || !(*f > 0) || !std::isfinite(*f))
+    throw std::invalid_argument("must be a number above 0 (3600 = an hour of data per second); got " +
+                                (f ? format_number(*f) : std::string("nothing")));
+  return {false, *f};
+}
+
+/// Lines of a FILE*, read in large blocks. A returned line has no '\n' or
+/// trailing '\r' and stays valid until the next call.
+class line_reader {
+public:
+  explicit line_reader(std::FILE* file, std::size_t block_size = std::size_t{1} << 20)
+      : file_(file), buf_(block_size < 16 ? 16 : block_size) {}
+
+  bool next(std::string_view& line) {
+    for (;;) {
+      const char* begin = buf_.data() + begin_;
+      if (const void* nl = std::memchr(begin, '\n', end_ - begin_)) {
+        const auto len = static_cast<std::size_t>(static_cast<const char*>(nl) - begin);
+        begin_ += len + 1;
+        return emit(begin, len, line);
+      }
+      if (eof_) {
+        if (begin_ == end_) return false;
+        const std::size_t len = end_ - begin_;
+        begin_ = end_;
+        return emit(begin, len, line);
+      }
+      refill();
+    }
+  }
+  /// 1-based number of the line last returned.
+  std::size_t line_number() const { return line_number_; }
+  /// True if reading stopped on an I/O error rather than at end of file.
+  bool failed() const { return error_ != 0; }
+  int error() const { return error_; }
+
+private:
+  bool emit(const char* begin, std::size_t len, std::string_view& line) {
+    if (len > 0 && begin[len - 1] == '\r') --len;
+    line = std::string_view(begin, len);
+    ++line_number_;
+    return true;
+  }
+  void refill() {
+    // Keep the partial line, move it to the front; grow only for a line
+    // longer than the whole buffer.
+    const std::size_t kept = end_ - begin_;
+    std::memmove(buf_.data(), buf_.data() + begin_, kept);
+    begin_ = 0;
+    end_ = kept;
+    if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
+    const std::size_t n = std::fread(buf_.data() + end_, 1, buf_.size() - end_, file_);
+    end_ += n;
+    if (n == 0) {
+      eof_ = true;
+      if (std::ferror(file_)) error_ = errno ? errno : EIO;
+    }
+  }
+
+  std::FILE* file_;
+  std::vector<char> buf_;
+  std::size_t begin_ = 0, end_ = 0;
+  std::size_t line_number_ = 0;
+  bool eof_ = false;
+  int error_ = 0;
+};
+
+inline bool is_blank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }
+
+inline std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+/// Parses a timestamp field: ISO-8601, local to `zone` unless it has an offset.
+inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::int64_t& ts_ms) {
+  const auto t = parse_iso8601(text);
+  if (!t) return false;
+  ts_ms = to_utc_ms(*t, zone);
+  return true;
+}
+
+/// Parses an energy value: a finite, non-negative number written in full.
+inline bool parse_wh(std::string_view text, std::string_view name, double& wh, std::string& why) {
+  if (text.empty()) {
+    why = std::string(name) + " is empty";
+    return false;
+  }
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wh);
+  if (end != text.data() + text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+    why = std::string(name) + " is not a number: '" + std::string(text) + "'";
+  } else if (ec == std::errc::result_out_of_range) {
+    why = std::string(name) + " is out of range: '" + std::string(text) + "'";
+  } else if (!std::isfinite(wh)) {
+    why = std::string(name) + " is not finite: '" + std::string(text) + "'";
+  } else if (wh < 0) {
+    why = std::string(name) + " is negative: '" + std::string(text) + "'";
+  } else {
+    return true;
+  }
+  return false;
+}
+
+/// One CSV field as written: `text` excludes surrounding quotes; a doubled
+/// quote inside stays doubled until unquoted().
+struct csv_field {
+  std::string_view text;
+  bool doubled_quotes = false;
+  std::string unquoted() const {
+    if (!doubled_quotes) return std::string(text);
+    std::string s;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      s += text[i];
+      if (text[i] == '"') ++i;  // skip the second quote of a pair
+    }
+    return s;
+  }
+};
+
+/// Splits a CSV line (RFC 4180 quoting, fields trimmed of spaces) into
+/// `fields`, reusing its storage. Returns false and sets `why` on bad quoting.
+inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std::string& why) {
+  fields.clear();
+  std::size_t pos = 0;
+  for (;;) {
+    while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) ++pos;
+    csv_field f;
+    std::size_t next;  // position of the ',' ending this field, or npos
+    if (pos < line.size() && line[pos] == '"') {
+      std::size_t q = pos + 1;
+      for (;; q += 2) {
+        q = line.find('"', q);
+        if (q == std::string_view::npos) {
+          why = "unterminated quoted field";
+          return false;
+        }
+        if (q + 1 >= line.size() || line[q + 1] != '"') break;
+        f.doubled_quotes = true;
+      }
+      f.text = line.substr(pos + 1, q - pos - 1);
+      next = line.find_first_not_of(" \t", q + 1);
+      if (next != std::string_view::npos && line[next] != ',') {
+        why = "unexpected text after a quoted field";
+        return false;
+      }
+    } else {
+      next = line.find(',', pos);
+      f.text = trim(line.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos));
+    }
+    fields.push_back(f);
+    if (next == std::string_view::npos) return true;
+    pos = next + 1;
+  }
+}
+
+/// A member of a flat JSON object. `text` is the unescaped string, the number
+/// as written, "true"/"false", or "null".
+struct json_field {
+  enum class kind : std::uint8_t { string, number, boolean, null };
+  std::string_view key;
+  kind type = kind::null;
+  std::string_view text;
+};
+
+/// A strict parser for one flat JSON object per line: string, number, bool
+/// and null values only; nested objects and arrays are refused by name.
+class flat_json_parser {
+public:
+  /// On success fields() holds the members in order (views valid until the
+  /// next parse); on failure `why` says where and what.
+  bool parse(std::string_view line, std::string& why) {
+    in_ = line;
+    pos_ = 0;
+    fields_.clear();
+    scratch_.clear();
+    // Unescaped text is never longer than its source, so with this capacity
+    // scratch_ never reallocates and views into it stay valid.
+    if (scratch_.capacity() < line.size()) scratch_.reserve(line.size());
+    skip_ws();
+    if (!eat('{')) return fail(why, "expected '{'");
+    skip_ws();
+    if (eat('}')) return finish(why);
+    for (;;) {
+      skip_ws();
+      json_field f;
+      const std::size_t key_pos = pos_;
+      if (peek() != '"') return fail(why, "expected a string key");
+      if (!parse_string(f.key, why)) return false;
+      if (find(f.key)) return fail(why, "duplicate key \"" + std::string(f.key) + "\"", key_pos);
+      skip_ws();
+      if (!eat(':')) return fail(why, "expected ':'");
+      skip_ws();
+      if (!parse_value(f, why)) return false;
+      fields_.push_back(f);
+      skip_ws();
+      if (eat(',')) continue;
+      if (eat('}')) return finish(why);
+      return fail(why, "expected ',' or '}'");
+    }
+  }
+
+  const std::vector<json_field>& fields() const { return fields_; }
+
+  const json_field* find(std::string_view key) const {
+    for (const auto& f : fields_)
+      if (f.key == key) return &f;
+    return nullptr;
+  }
+
+private:
+  char peek() const { return pos_ < in_.size() ? in_[pos_] : '\0'; }
+  bool eat(char c) {
+    if (peek() != c) return false;  // peek() is '\0' at the end, never a wanted c
+    ++pos_;
+    return true;
+  }
+  void skip_ws() {
+    while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\t' || in_[pos_] == '\r' || in_[pos_] == '\n'))
+      ++pos_;
+  }
+  bool fail(std::string& why, const std::string& what) { return fail(why, what, pos_); }
+  bool fail(std::string& why, const std::string& what, std::size_t at) {
+    why = "bad JSON at column " + std::to_string(at + 1) + ": " + what;
+    return false;
+  }
+  bool finish(std::string& why) {
+    skip_ws();
+    return pos_ == in_.size() || fail(why, "unexpected text after the object");
+  }
+
+  bool parse_value(json_field& f, std::string& why) {
+    const char c = peek();
+    if (c == '"') {
+      f.type = json_field::kind::string;
+      return parse_string(f.text, why);
+    }
+    if (c == '{' || c == '[')
+      return fail(why, "nested value for key \"" + std::string(f.key) + "\" (only flat objects are supported)");
+    for (std::string_view word : {"true", "false", "null"}) {
+      if (in_.substr(pos_, word.size()) == word) {
+        f.type = word == "null" ? json_field::kind::null : json_field::kind::boolean;
+        f.text = in_.substr(pos_, word.size());
+        pos_ += word.size();
+        return true;
+      }
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) return parse_number(f, why);
+    return fail(why, "expected a value");
+  }
+
+  bool digits() {
+    const std::size_t start = pos_;
+    while (pos_ < in_.size() && in_[pos_] >= '0' && in_[pos_] <= '9') ++pos_;
+    return pos_ > start;
+  }
+
+  // JSON's grammar exactly: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+  bool parse_number(json_field& f, std::string& why) {
+    const std::size_t start = pos_;
+    eat('-');
+    if (eat('0')) {
+    } else if (peek() < '1' || peek() > '9' || !digits()) {
+      return fail(why, "invalid number");
+    }
+    if (eat('.') && !digits()) return fail(why, "invalid number");
+    if (peek() == 'e' || peek() == 'E') {
+      ++pos_;
+      if (!eat('+')) eat('-');
+      if (!digits()) return fail(why, "invalid number");
+    }
+    f.type = json_field::kind::number;
+    f.text = in_.substr(start, pos_ - start);
+    return true;
+  }
+
+  // pos_ is at the opening quote. Without escapes the result views the line.
+  bool parse_string(std::string_view& out, std::string& why) {
+    const std::size_t start = ++pos_;
+    while (pos_ < in_.size() && in_[pos_] != '"' && in_[pos_] != '\\' &&
+           static_cast<unsigned char>(in_[pos_]) >= 0x20)
+      ++pos_;
+    if (peek() == '"') {
+      out = in_.substr(start, pos_++ - start);
+      return true;
+    }
+    const std::size_t scratch_start = scratch_.size();
+    scratch_.append(in_.substr(start, pos_ - start));
+    for (;;) {
+      if (pos_ >= in_.size()) return fail(why, "unterminated string");
+      const char c = in_[pos_];
+      if (c == '"') break;
+      if (static_cast<unsigned char>(c) < 0x20) return fail(why, "control character in string");
+      if (c != '\\') {
+        scratch_ += c;
+        ++pos_;
+      } else if (!unescape(why)) {
+        return false;
+      }
+    }
+    ++pos_;
+    out = std::string_view(scratch_).substr(scratch_start);
+    return true;
+  }
+
+  bool unescape(std::string& why) {
+    const char c = pos_ + 1 < in_.size() ? in_[pos_ + 1] : '\0';
+    static constexpr std::string_view from = "\"\\/bfnrt", to = "\"\\/\b\f\n\r\t";
+    if (const auto i = from.find(c); c != '\0' && i != std::string_view::npos) {
+      scratch_ += to[i];
+      pos_ += 2;
+      return true;
+    }
+    if (c != 'u') return fail(why, std::string("invalid escape '\\") + (c ? std::string(1, c) : "") + "'");
+    std::uint32_t cp = 0;
+    if (!hex4(pos_ + 2, cp)) return fail(why, "invalid \\u escape");
+    pos_ += 6;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) return fail(why, "unpaired surrogate in \\u escape", pos_ - 6);
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+      std::uint32_t low = 0;
+      if (in_.substr(pos_, 2) != "\\u" || !hex4(pos_ + 2, low) || low < 0xDC00 || low > 0xDFFF)
+        return fail(why, "unpaired surrogate in \\u escape", pos_ - 6);
+      pos_ += 6;
+      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+    }
+    append_utf8(cp);
+    return true;
+  }
+
+  bool hex4(std::size_t at, std::uint32_t& cp) const {
+    if (at + 4 > in_.size()) return false;
+    const char* b = in_.data() + at;
+    return std::from_chars(b, b + 4, cp, 16).ptr == b + 4;
+  }
+
+  void append_utf8(std::uint32_t cp) {
+    if (cp < 0x80) {
+      scratch_ += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      scratch_ += static_cast<char>(0xC0 | (cp >> 6));
+      scratch_ += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      scratch_ += static_cast<char>(0xE0 | (cp >> 12));
+      scratch_ += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      scratch_ += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      scratch_ += static_cast<char>(0xF0 | (cp >> 18));
+      scratch_ += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      scratch_ += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      scratch_ += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  std::string_view in_;
+  std::size_t pos_ = 0;
+  std::vector<json_field> fields_;
+  std::string scratch_;
+};
+
+/// Turns lines of one history file into readings: CSV (after its header row)
+/// or JSON lines. Fills ts_ms, wh and labels; meter and local are left alone.
+class record_parser {
+public:
+  record_parser(file_format format, std::string ts_field, std::string wh_field)
+      : format_(format), ts_field_(std::move(ts_field)), wh_field_(std::move(wh_field)) {}
+
+  file_format format() const { return format_; }
+  /// CSV only: the first non-blank line must go to read_header() first.
+  bool expects_header() const { return format_ == file_format::csv && names_.empty(); }
+
+  /// Finds the ts and wh columns by name; every other column becomes a label.
+  /// Throws std::invalid_argument with the reason.
+  void read_header(std::string_view line) {
+    if (line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // a UTF-8 byte order mark
+    std::string why;
+    if (!split_csv(line, fields_, why)) throw std::invalid_argument("header row: " + why);
+    std::vector<std::string> names;
+    for (const auto& f : fields_) {
+      std::string name = f.unquoted();
+      for (const auto& seen : names)
+        if (seen == name) throw std::invalid_argument("header row: duplicate column '" + name + "'");
+      names.push_back(std::move(name));
+    }
+    ts_column_ = column_of(names, ts_field_, line);
+    wh_column_ = column_of(names, wh_field_, line);
+    names_ = std::move(names);
+  }
+
+  /// Parses one data line into `out`. Returns false with the reason in `why`.
+  bool parse(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
+    out.labels.clear();
+    return format_ == file_format::csv ? parse_csv(line, zone, out, why) : parse_json(line, zone, out, why);
+  }
+
+private:
+  std::size_t column_of(const std::vector<std::string>& names, const std::string& field, std::string_view line) {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == field) return i;
+    throw std::invalid_argument("header row has no '" + field + "' column: '" + std::string(line) + "'");
+  }
+
+  bool parse_csv(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
+    if (!split_csv(line, fields_, why)) return false;
+    if (fields_.size() != names_.size()) {
+      why = "expected " + std::to_string(names_.size()) + " fields, got " + std::to_string(fields_.size());
+      return false;
+    }
+    const std::string_view ts = fields_[ts_column_].text;
+    if (fields_[ts_column_].doubled_quotes || !parse_timestamp(ts, zone, out.ts_ms))
+      return bad_timestamp(ts, why);
+    if (!parse_wh(fields_[wh_column_].text, wh_field_, out.wh, why)) return false;
+    for (std::size_t i = 0; i < fields_.size(); ++i)
+      if (i != ts_column_ && i != wh_column_ && !fields_[i].text.empty())
+        out.labels.push_back({names_[i], fields_[i].unquoted()});
+    return true;
+  }
+
+  bool parse_json(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
+    if (!json_.parse(line, why)) return false;
+    const json_field* ts = json_.find(ts_field_);
+    const json_field* wh = json_.find(wh_field_);
+    if (ts == nullptr || wh == nullptr) {
+      why = "missing \"" + (ts == nullptr ? ts_field_ : wh_field_) + "\"";
+      return false;
+    }
+    if (!json_timestamp(*ts, zone, out.ts_ms, why)) return false;
+    if (wh->type != json_field::kind::number) {
+      why = wh_field_ + " must be a number, got " + std::string(kind_name(wh->type));
+      return false;
+    }
+    if (!parse_wh(wh->text, wh_field_, out.wh, why)) return false;
+    for (const auto& f : json_.fields())
+      if (&f != ts && &f != wh && f.type != json_field::kind::null)
+        out.labels.push_back({std::string(f.key), std::string(f.text)});
+    return true;
+  }
+
+  // A string is ISO-8601; a number is epoch milliseconds (a whole number).
+  bool json_timestamp(const json_field& f, const time_zone& zone, std::int64_t& ts_ms, std::string& why) {
+    if (f.type == json_field::kind::string) return parse_timestamp(f.text, zone, ts_ms) || bad_timestamp(f.text, why);
+    if (f.type != json_field::kind::number) {
+      why = ts_field_ + " must be an ISO-8601 string or epoch milliseconds, got " + std::string(kind_name(f.type));
+      return false;
+    }
+    const auto [end, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), ts_ms);
+    if (ec == std::errc{} && end == f.text.data() + f.text.size()) return true;
+    why = ts_field_ + " is not a whole number of epoch milliseconds: " + std::string(f.text);
+    return false;
+  }
+
+  bool bad_timestamp(std::string_view text, std::string& why) const {
+    why = "bad timestamp '" + std::string(text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)";
+    return false;
+  }
+
+  static std::string_view kind_name(json_field::kind k) {
+    switch (k) {
+      case json_field::kind::string: return "a string";
+      case json_field::kind::number: return "a number";
+      case json_field::kind::boolean: return "a boolean";
+      case json_field::kind::null: return "null";
+    }
+    return "?";
+  }
+
+  file_format format_;
+  std::string ts_field_, wh_field_;
+  std::vector<std::string> names_;  // CSV header
+  std::size_t ts_column_ = 0, wh_column_ = 1;
+  std::vector<csv_field> fields_;   // reused for every CSV line
+  flat_json_parser json_;
+};
+
+} // namespace stream_smarts::replay

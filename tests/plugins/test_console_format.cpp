@@ -1,0 +1,123 @@
+// The console sink's lines: exact text and JSON, and JSON escaping.
+#include "console_format.hpp"
+#include "fixed_zone.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <limits>
+
+using namespace stream_smarts;
+using namespace stream_smarts::console;
+using stream_smarts::testing::fixed_zone;
+
+namespace {
+
+// 2007-01-14 04:00 at +01:00 (a Sunday).
+alert sample(alert_kind kind = alert_kind::raised) {
+  const fixed_zone zone(3600);
+  alert a;
+  a.kind = kind;
+  a.threshold = 1.0;
+  reading& r = a.scored.reading;
+  r.meter = "home";
+  r.ts_ms = zone.to_utc_ms(civil_time{2007, 1, 14, 4, 0, 0, 0});
+  r.local = zone.local(r.ts_ms);
+  r.wh = 1500.4;
+  a.scored.score = 5.4614;
+  a.scored.expected_lo = 128;
+  a.scored.expected_hi = 375.25;
+  a.scored.scorer = "band";
+  return a;
+}
+
+std::string text(const alert& a) {
+  std::string out;
+  append_text_line(out, a);
+  return out;
+}
+
+std::string json(const alert& a) {
+  std::string out;
+  append_json_line(out, a);
+  return out;
+}
+
+std::string escaped(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("text line for an alert", "[console]") {
+  CHECK(text(sample()) == "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00 (score 5.46). Please check!\n");
+}
+
+TEST_CASE("text line for a reading that is not an alert", "[console]") {
+  alert a = sample(alert_kind::none);
+  a.scored.reading.wh = 799.6;
+  a.scored.score = 0.4249;
+  a.scored.reading.local.hour = 9;
+  CHECK(text(a) == "[2007-01-14 home band] Power usage of 800 Wh at 09:00 (score 0.42).\n");
+}
+
+TEST_CASE("text lines append", "[console]") {
+  std::string out;
+  append_text_line(out, sample());
+  append_text_line(out, sample(alert_kind::none));
+  CHECK(out ==
+        "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00 (score 5.46). Please check!\n"
+        "[2007-01-14 home band] Power usage of 1500 Wh at 04:00 (score 5.46).\n");
+}
+
+TEST_CASE("JSON line", "[console]") {
+  CHECK(json(sample()) ==
+        "{\"ts\":\"2007-01-14T04:00:00+01:00\",\"ts_ms\":1168743600000,\"meter\":\"home\",\"hour\":4,"
+        "\"wh\":1500.4,\"score\":5.4614,\"expected_lo\":128,\"expected_hi\":375.25,\"scorer\":\"band\","
+        "\"alert\":\"raised\",\"threshold\":1}\n");
+}
+
+TEST_CASE("JSON line with labels and a non-alert", "[console]") {
+  alert a = sample(alert_kind::none);
+  a.scored.reading.labels = {{"label", "heater"}, {"note", "say \"hi\""}};
+  CHECK(json(a) ==
+        "{\"ts\":\"2007-01-14T04:00:00+01:00\",\"ts_ms\":1168743600000,\"meter\":\"home\",\"hour\":4,"
+        "\"wh\":1500.4,\"score\":5.4614,\"expected_lo\":128,\"expected_hi\":375.25,\"scorer\":\"band\","
+        "\"alert\":\"none\",\"threshold\":1,\"labels\":{\"label\":\"heater\",\"note\":\"say \\\"hi\\\"\"}}\n");
+}
+
+TEST_CASE("JSON line with a negative offset and an awkward meter", "[console]") {
+  const fixed_zone zone(-8 * 3600);
+  alert a = sample();
+  a.scored.reading.local = zone.local(a.scored.reading.ts_ms);
+  a.scored.reading.meter = "flat \"2\"\n";
+  a.scored.score = std::numeric_limits<double>::infinity();
+  const std::string line = json(a);
+  CHECK(line.rfind("{\"ts\":\"2007-01-13T19:00:00-08:00\",\"ts_ms\":1168743600000,\"meter\":\"flat \\\"2\\\"\\u000a\","
+                   "\"hour\":19,",
+                   0) == 0);
+  CHECK(line.find("\"score\":null,") != std::string::npos);  // JSON has no infinity
+}
+
+TEST_CASE("JSON escaping", "[console]") {
+  CHECK(escaped("") == "\"\"");
+  CHECK(escaped("plain") == "\"plain\"");
+  CHECK(escaped("a\"b\\c") == "\"a\\\"b\\\\c\"");
+  CHECK(escaped("\n\t\r\b\f") == "\"\\u000a\\u0009\\u000d\\u0008\\u000c\"");
+  CHECK(escaped(std::string_view("\0\x1f", 2)) == "\"\\u0000\\u001f\"");
+  CHECK(escaped("/ \x7f") == "\"/ \x7f\"");
+  CHECK(escaped("\xC3\xA9t\xC3\xA9") == "\"\xC3\xA9t\xC3\xA9\"");  // UTF-8 passes through
+}
+
+TEST_CASE("JSON numbers are the shortest round-trip form", "[console]") {
+  std::string out;
+  append_json_number(out, 0.1);
+  out += ' ';
+  append_json_number(out, 1500.0);
+  out += ' ';
+  append_json_number(out, -2.5e-7);
+  out += ' ';
+  append_json_number(out, std::nan(""));
+  CHECK(out == "0.1 1500 -2.5e-07 null");
+}

@@ -1,0 +1,357 @@
+// The three plugins as built (.so), driven through the SDK interfaces with a
+// fake stage_context: option errors, reading a file to the end, scoring,
+// training, writing lines. A few dozen lines of dlopen, not the runtime.
+#include "fixed_zone.hpp"
+
+#include <stream_smarts/plugin.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+using namespace stream_smarts;
+using Catch::Matchers::Contains;
+using Catch::Matchers::EndsWith;
+using stream_smarts::testing::fixed_zone;
+
+namespace {
+
+const plugin_descriptor& load(const char* file) {
+  void* lib = ::dlopen(file, RTLD_NOW | RTLD_LOCAL);  // never closed: the descriptor lives in it
+  INFO(file << ": " << (lib ? "" : ::dlerror()));
+  REQUIRE(lib != nullptr);
+  using abi_fn = int (*)();
+  using plugin_fn = const plugin_descriptor* (*)();
+  auto abi = reinterpret_cast<abi_fn>(::dlsym(lib, "stream_smarts_abi_version"));
+  auto get = reinterpret_cast<plugin_fn>(::dlsym(lib, "stream_smarts_plugin"));
+  REQUIRE(abi != nullptr);
+  REQUIRE(get != nullptr);
+  REQUIRE(abi() == abi_version);
+  return *get();
+}
+
+struct captured_log final : logger {
+  std::vector<std::string> lines;
+  bool enabled(log_level) const override { return true; }
+  void log(log_level level, std::string_view m) override {
+    const char* names[] = {"debug", "info", "warning", "error"};
+    lines.push_back(std::string(names[static_cast<int>(level)]) + ": " + std::string(m));
+  }
+};
+
+// Like the runtime: every declared option present, given or defaulted.
+class fake_context final : public stage_context {
+public:
+  fake_context(const plugin_descriptor& d, std::map<std::string, option_value> given, std::string dir)
+      : dir_(std::move(dir)), zone_(3600, "Europe/Paris") {
+    std::map<std::string, option_value, std::less<>> values;
+    for (const auto& spec : d.info.options) values[spec.name] = spec.default_value;
+    for (auto& [k, v] : given) {
+      REQUIRE(values.count(k) == 1);
+      values[k] = std::move(v);
+    }
+    options_ = stream_smarts::options(std::move(values));
+  }
+  const std::string& stage_name() const override { return name_; }
+  const stream_smarts::options& options() const override { return options_; }
+  const time_zone& zone() const override { return zone_; }
+  logger& log() override { return log_; }
+  std::string resolve_path(const std::string& p) const override { return p.front() == '/' ? p : dir_ + "/" + p; }
+  captured_log log_;
+
+private:
+  std::string name_ = "test", dir_;
+  stream_smarts::options options_;
+  fixed_zone zone_;
+};
+
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    path = (std::filesystem::temp_directory_path() / ("plugin_stage_test_" + std::to_string(::getpid()))).string();
+    std::filesystem::create_directories(path);
+  }
+  ~temp_dir() { std::filesystem::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(path + "/" + name, std::ios::binary) << text;
+    return path + "/" + name;
+  }
+};
+
+// "option: message" of the option_error a factory throws, or "no error".
+template <class Make>
+std::string option_error_of(Make make) {
+  try {
+    make();
+  } catch (const option_error& e) {
+    return e.option() + ": " + e.what();
+  }
+  return "no error";
+}
+
+std::vector<reading> drain(source& s, std::size_t max, int max_calls = 1000) {
+  std::vector<reading> out;
+  for (int i = 0; i < max_calls; ++i) {
+    const std::size_t before = out.size();
+    const read_result r = s.read(out, max);
+    REQUIRE(out.size() - before <= max);
+    if (r.finished) return out;
+    if (r.wait.count() > 0) std::this_thread::sleep_for(r.wait);
+  }
+  FAIL("source did not finish");
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("replay reads a CSV file to the end, reporting malformed lines", "[stages][replay]") {
+  const auto& d = load(REPLAY_PLUGIN);
+  CHECK(d.info.name == "replay");
+  temp_dir dir;
+  dir.write("h.csv",
+            "ts,wh,label\n"
+            "2007-01-01T00:00:00,100.5,\n"
+            "2007-01-01T01:00:00,abc,\n"
+            "\n"
+            "2007-01-01T02:00:00,300,heater\n"
+            "2007-01-01T03:00:00,-1,\n"
+            "2007-01-01T04:00:00Z,400,\n");
+  fake_context ctx(d, {{"path", std::string("h.csv")}, {"meter", std::string("flat")}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src, 2);
+  src->stop();
+
+  REQUIRE(got.size() == 3);
+  CHECK(got[0].meter == "flat");
+  CHECK(got[0].wh == 100.5);
+  CHECK(got[0].ts_ms == utc_ms_of({2006, 12, 31, 23, 0, 0, 0}));
+  CHECK(got[1].labels.size() == 1);
+  CHECK(got[1].labels[0].value == "heater");
+  CHECK(got[2].ts_ms == utc_ms_of({2007, 1, 1, 4, 0, 0, 0}));
+  const std::string file = dir.path + "/h.csv";
+  CHECK(ctx.log_.lines == std::vector<std::string>{
+                              "warning: " + file + ":3: wh is not a number: 'abc', line skipped",
+                              "warning: " + file + ":6: wh is negative: '-1', line skipped",
+                              "info: replayed 3 readings, skipped 2 malformed lines",
+                          });
+}
+
+TEST_CASE("replay reads JSON lines and restarts from the top", "[stages][replay]") {
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("h.ndjson", "{\"ts\":\"2007-01-01T00:00:00\",\"wh\":1}\n{\"ts\":1167613200000,\"wh\":2,\"src\":\"x\"}");
+  fake_context ctx(d, {{"path", std::string("h.ndjson")}}, dir.path);
+  auto src = d.make_source(ctx);
+  for (int round = 0; round < 2; ++round) {
+    src->start();
+    const auto got = drain(*src, 100);
+    src->stop();
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].meter == "home");
+    CHECK(got[1].ts_ms == 1167613200000);
+    CHECK(got[1].labels[0].key == "src");
+  }
+}
+
+TEST_CASE("replay start and end keep a time window", "[stages][replay]") {
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("h.csv", "ts,wh\n2007-01-01T00:00:00,1\n2007-01-01T01:00:00,2\n2007-01-01T02:00:00,3\nbad\n");
+  fake_context ctx(d,
+                   {{"path", std::string("h.csv")},
+                    {"start", std::string("2007-01-01T01:00:00")},
+                    {"end", std::string("2007-01-01T01:00:00Z")}},  // 02:00 local, exclusive
+                   dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src, 10);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].wh == 2);
+  CHECK(ctx.log_.lines.back() == "info: replayed 1 readings, skipped 1 malformed lines, left out 2 outside start/end");
+
+  auto error = [&](std::map<std::string, option_value> given) {
+    given["path"] = std::string("h.csv");
+    return option_error_of([&] {
+      fake_context c(d, std::move(given), dir.path);
+      d.make_source(c);
+    });
+  };
+  CHECK(error({{"start", std::string("2007-01-01")}}) ==
+        "start: not an ISO-8601 time such as 2008-01-01T00:00:00: '2007-01-01'");
+  CHECK(error({{"start", std::string("2007-01-02T00:00")}, {"end", std::string("2007-01-01T00:00")}}) ==
+        "end: must be after start");
+}
+
+TEST_CASE("replay paces readings without sleeping", "[stages][replay]") {
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("h.csv", "ts,wh\n2007-01-01T00:00:00,1\n2007-01-01T01:00:00,2\n2007-01-01T02:00:00,3\n");
+
+  SECTION("realtime: the next hour is far off, so wait is capped at 1 s") {
+    fake_context ctx(d, {{"path", std::string("h.csv")}, {"speed", std::string("realtime")}}, dir.path);
+    auto src = d.make_source(ctx);
+    src->start();
+    std::vector<reading> out;
+    const auto first = src->read(out, 10);
+    CHECK(out.size() == 1);  // the first reading is due at once
+    CHECK_FALSE(first.finished);
+    const auto second = src->read(out, 10);
+    CHECK(out.size() == 1);
+    CHECK(second.wait == std::chrono::milliseconds{1000});
+  }
+  SECTION("a multiplier: an hour of data per 20 ms") {
+    fake_context ctx(d, {{"path", std::string("h.csv")}, {"speed", 3600.0 * 1000 / 20}}, dir.path);
+    auto src = d.make_source(ctx);
+    src->start();
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto got = drain(*src, 10);
+    CHECK(got.size() == 3);
+    CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds{40});
+  }
+}
+
+TEST_CASE("replay option problems", "[stages][replay]") {
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("h.csv", "time,wh\n");
+  dir.write("h.txt", "ts,wh\n");
+  dir.write("empty.csv", "\n\n");
+  auto error = [&](std::map<std::string, option_value> given) {
+    return option_error_of([&] {
+      fake_context ctx(d, std::move(given), dir.path);
+      d.make_source(ctx);
+    });
+  };
+  const std::string p = dir.path + "/";
+  CHECK(error({{"path", std::string("missing.csv")}}) == "path: " + p + "missing.csv: cannot open: No such file or directory");
+  CHECK(error({{"path", std::string("h.csv")}}) == "path: " + p + "h.csv:1: header row has no 'ts' column: 'time,wh'");
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}}) == "no error");
+  CHECK(error({{"path", std::string("empty.csv")}}) ==
+        "path: " + p + "empty.csv: empty file; a CSV history needs a header row (ts,wh)");
+  CHECK_THAT(error({{"path", std::string("h.txt")}}), Contains("format: " + p + "h.txt: cannot tell the format"));
+  CHECK(error({{"path", std::string("h.txt")}, {"format", std::string("csv")}}) == "no error");
+  CHECK(error({{"path", std::string("h.csv")}, {"speed", 0.0}}) ==
+        "speed: must be a number above 0 (3600 = an hour of data per second); got 0");
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("wh")}}) ==
+        "wh_field: must differ from ts_field (both are 'wh')");
+  CHECK(error({{"path", std::string(".")}, {"format", std::string("csv")}}) == "path: " + p + ".: is a directory");
+}
+
+TEST_CASE("percentile_band scores with an inline band", "[stages][band]") {
+  const auto& d = load(BAND_PLUGIN);
+  CHECK(d.info.name == "percentile_band");
+  CHECK(d.train);
+  number_matrix band;
+  for (int h = 0; h < 24; ++h) band.push_back({100, 300});
+  fake_context ctx(d, {{"band", band}}, "/tmp");
+  auto s = d.make_scorer(ctx);
+  reading r;
+  r.wh = 1192;
+  r.local.hour = 4;
+  const auto res = s->score(r);
+  CHECK(res.score == Approx(5.46));
+  CHECK(res.expected_lo == 100);
+  CHECK(res.expected_hi == 300);
+  r.local.hour = 24;
+  CHECK_THROWS_AS(s->score(r), std::out_of_range);
+}
+
+TEST_CASE("percentile_band option problems", "[stages][band]") {
+  const auto& d = load(BAND_PLUGIN);
+  auto error = [&](std::map<std::string, option_value> given) {
+    return option_error_of([&] {
+      fake_context ctx(d, std::move(given), "/nonexistent");
+      d.make_scorer(ctx);
+    });
+  };
+  number_matrix band(23, {1, 2});
+  CHECK(error({}) == "band: neither band nor model is set; give exactly one of them (band = 24 [lo, hi] rows, or "
+                     "model = a trained model file)");
+  CHECK(error({{"band", band}, {"model", std::string("m.toml")}}) ==
+        "band: band and model are both set; give exactly one of them");
+  CHECK(error({{"band", band}}) == "band: band needs 24 [lo, hi] rows, one per hour 0..23; got 23");
+  band.push_back({300, 200});
+  CHECK(error({{"band", band}}) == "band: band row for hour 23: hi (200) must be above lo (300)");
+  CHECK(error({{"model", std::string("m.toml")}}) ==
+        "model: /nonexistent/m.toml: cannot open: No such file or directory");
+  band.back() = {1, 2};
+  CHECK(error({{"band", band}, {"hi_percentile", 120.0}}) == "hi_percentile: must be within 0..100; got 120");
+}
+
+TEST_CASE("percentile_band trains a model file and loads it", "[stages][band]") {
+  const auto& d = load(BAND_PLUGIN);
+  temp_dir dir;
+  const fixed_zone zone(3600);
+  std::vector<reading> history;
+  for (int i = 0; i < 24 * 7; ++i) {
+    reading r;
+    r.ts_ms = zone.to_utc_ms({2007, 1, 1, 0, 0, 0, 0}) + i * 3600000LL;
+    r.local = zone.local(r.ts_ms);
+    r.wh = 100 + i % 24 * 10 + i / 24;
+    history.push_back(r);
+  }
+  fake_context trainer(d, {{"hi_percentile", 99.0}}, dir.path);
+  const std::string out = dir.path + "/models/band.toml";
+  const std::string summary = d.train(history, trainer, out);
+  CHECK(summary == "percentile_band: 168 readings from 2007-01-01T00:00:00+01:00 to 2007-01-07T23:00:00+01:00, "
+                   "band p0-p99 per hour, written to " + out);
+
+  fake_context ctx(d, {{"model", std::string("models/band.toml")}}, dir.path);
+  auto s = d.make_scorer(ctx);
+  reading r = history[5];  // hour 5: 150..156, band [150, 155.94]
+  r.wh = 156;
+  CHECK(s->score(r).expected_hi == Approx(155.94));
+  CHECK(s->score(r).score > 1.0);
+  REQUIRE(ctx.log_.lines.size() == 1);  // same zone name: no warning, just what was loaded
+  CHECK_THAT(ctx.log_.lines[0], Contains("info: loaded " + out + " (168 readings from"));
+
+  dir.write("foreign.toml", "title = \"x\"\n");
+  CHECK(option_error_of([&] {
+          fake_context c(d, {{"model", std::string("foreign.toml")}}, dir.path);
+          d.make_scorer(c);
+        }) == "model: " + dir.path + "/foreign.toml: not a percentile_band model: no 'format' key (expected format = "
+                                     "\"stream-smarts/percentile_band\")");
+}
+
+TEST_CASE("console writes whole lines and flushes them", "[stages][console]") {
+  const auto& d = load(CONSOLE_PLUGIN);
+  CHECK(d.info.name == "console");
+  temp_dir dir;
+  const std::string path = dir.path + "/err.txt";
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  std::FILE* capture = std::fopen(path.c_str(), "w");
+  REQUIRE(capture != nullptr);
+  ::dup2(::fileno(capture), 2);
+
+  fake_context ctx(d, {{"stream", std::string("stderr")}, {"format", std::string("json")}}, dir.path);
+  auto sink = d.make_sink(ctx);
+  sink->start();
+  alert a;
+  a.scored.reading.meter = "home";
+  a.scored.reading.wh = 2;
+  a.scored.scorer = "band";
+  sink->write(a);
+  sink->write(a);
+  sink->flush();
+  sink->stop();
+
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::fclose(capture);
+  std::ifstream in(path);
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string line =
+      "{\"ts\":\"1970-01-01T00:00:00+00:00\",\"ts_ms\":0,\"meter\":\"home\",\"hour\":0,\"wh\":2,\"score\":0,"
+      "\"expected_lo\":0,\"expected_hi\":0,\"scorer\":\"band\",\"alert\":\"raised\",\"threshold\":1}\n";
+  CHECK(text == line + line);
+}

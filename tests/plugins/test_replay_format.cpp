@@ -1,0 +1,276 @@
+// The replay source's parsing: file format, speed, line reading, CSV and JSON
+// lines, and the exact reason given for every kind of malformed line.
+#include "fixed_zone.hpp"
+#include "replay_format.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <limits>
+
+using namespace stream_smarts;
+using namespace stream_smarts::replay;
+using stream_smarts::testing::fixed_zone;
+
+namespace {
+
+constexpr std::int64_t utc(int y, int mo, int d, int h, int mi = 0, int s = 0) {
+  return utc_ms_of(civil_time{y, mo, d, h, mi, s, 0});
+}
+
+struct parsed {
+  bool ok;
+  reading r;
+  std::string why;
+};
+
+parsed parse_line(record_parser& p, std::string_view line, int offset_s = 3600) {
+  const fixed_zone zone(offset_s);
+  parsed out{false, {}, {}};
+  out.ok = p.parse(line, zone, out.r, out.why);
+  return out;
+}
+
+record_parser csv_parser(std::string_view header = "ts,wh") {
+  record_parser p(file_format::csv, "ts", "wh");
+  p.read_header(header);
+  return p;
+}
+
+std::string csv_reason(std::string_view line, std::string_view header = "ts,wh") {
+  auto p = csv_parser(header);
+  auto r = parse_line(p, line);
+  CHECK_FALSE(r.ok);
+  return r.why;
+}
+
+std::string json_reason(std::string_view line) {
+  record_parser p(file_format::jsonl, "ts", "wh");
+  auto r = parse_line(p, line);
+  CHECK_FALSE(r.ok);
+  return r.why;
+}
+
+} // namespace
+
+TEST_CASE("format from the file extension", "[replay]") {
+  CHECK(format_from_extension("data/household_hourly.csv") == file_format::csv);
+  CHECK(format_from_extension("x.CSV") == file_format::csv);
+  CHECK(format_from_extension("x.jsonl") == file_format::jsonl);
+  CHECK(format_from_extension("x.ndjson") == file_format::jsonl);
+  CHECK(format_from_extension("x.json") == file_format::jsonl);
+  CHECK_FALSE(format_from_extension("x.txt"));
+  CHECK_FALSE(format_from_extension("csv"));
+}
+
+TEST_CASE("speed option", "[replay]") {
+  CHECK(pace_from_option(std::string("max")).max);
+  const pace realtime = pace_from_option(std::string("realtime"));
+  CHECK_FALSE(realtime.max);
+  CHECK(realtime.factor == 1.0);
+  const pace fast = pace_from_option(3600.0);
+  CHECK_FALSE(fast.max);
+  CHECK(fast.factor == 3600.0);
+  CHECK_THROWS_WITH(pace_from_option(std::string("fast")),
+                    "must be \"max\", \"realtime\" or a number above 0; got \"fast\"");
+  CHECK_THROWS_WITH(pace_from_option(0.0), "must be a number above 0 (3600 = an hour of data per second); got 0");
+  CHECK_THROWS_WITH(pace_from_option(-2.5), "must be a number above 0 (3600 = an hour of data per second); got -2.5");
+  CHECK_THROWS_AS(pace_from_option(std::numeric_limits<double>::infinity()), std::invalid_argument);
+}
+
+TEST_CASE("line reader splits blocks into lines", "[replay]") {
+  std::FILE* f = std::tmpfile();
+  REQUIRE(f != nullptr);
+  const std::string long_line(100, 'x');
+  const std::string text = "ts,wh\r\n2007-01-01T00:00:00,1\n\n" + long_line + "\nlast without newline";
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::rewind(f);
+
+  line_reader reader(f, 16);  // tiny blocks: lines cross block edges, one outgrows the buffer
+  std::vector<std::string> lines;
+  std::string_view line;
+  while (reader.next(line)) lines.emplace_back(line);
+  std::fclose(f);
+
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0] == "ts,wh");  // '\r' stripped
+  CHECK(lines[1] == "2007-01-01T00:00:00,1");
+  CHECK(lines[2].empty());
+  CHECK(lines[3] == long_line);
+  CHECK(lines[4] == "last without newline");
+  CHECK(reader.line_number() == 5);
+  CHECK_FALSE(reader.failed());
+}
+
+TEST_CASE("CSV header", "[replay][csv]") {
+  SECTION("columns are found by name, in any order") {
+    auto p = csv_parser("wh,ts");
+    auto r = parse_line(p, "431.27,2007-01-01T04:00:00");
+    REQUIRE(r.ok);
+    CHECK(r.r.wh == 431.27);
+    CHECK(r.r.ts_ms == utc(2007, 1, 1, 3));
+  }
+  SECTION("a byte order mark and spaces are tolerated") {
+    auto p = csv_parser("\xEF\xBB\xBF ts , wh ");
+    CHECK(parse_line(p, "2007-01-01T04:00:00,1").ok);
+  }
+  SECTION("custom column names") {
+    record_parser p(file_format::csv, "time", "energy");
+    p.read_header("time,energy");
+    CHECK(parse_line(p, "2007-01-01T04:00:00,1").ok);
+    CHECK(parse_line(p, "2007-01-01T04:00:00,x").why == "energy is not a number: 'x'");
+  }
+  SECTION("problems") {
+    record_parser p(file_format::csv, "ts", "wh");
+    CHECK(p.expects_header());
+    CHECK_THROWS_WITH(p.read_header("ts,watts"), "header row has no 'wh' column: 'ts,watts'");
+    CHECK_THROWS_WITH(p.read_header("time,wh"), "header row has no 'ts' column: 'time,wh'");
+    CHECK_THROWS_WITH(p.read_header("ts,wh,ts"), "header row: duplicate column 'ts'");
+    CHECK_THROWS_WITH(p.read_header("ts,\"wh"), "header row: unterminated quoted field");
+    CHECK(p.expects_header());
+  }
+}
+
+TEST_CASE("CSV lines", "[replay][csv]") {
+  auto p = csv_parser();
+
+  SECTION("local time in the pipeline's zone") {
+    auto r = parse_line(p, "2007-01-01T04:00:00,431.27");
+    REQUIRE(r.ok);
+    CHECK(r.r.ts_ms == utc(2007, 1, 1, 3));
+    CHECK(r.r.wh == 431.27);
+    CHECK(r.r.labels.empty());
+    CHECK(r.r.meter.empty());  // the source sets the meter
+  }
+  SECTION("timestamps with an offset or Z ignore the zone") {
+    CHECK(parse_line(p, "2007-01-01T04:00:00Z,1").r.ts_ms == utc(2007, 1, 1, 4));
+    CHECK(parse_line(p, "2007-01-01T04:00:00+02:00,1").r.ts_ms == utc(2007, 1, 1, 2));
+    CHECK(parse_line(p, "2007-01-01T04:00:00-05:30,1").r.ts_ms == utc(2007, 1, 1, 9, 30));
+    CHECK(parse_line(p, "2007-01-01 04:00,1").r.ts_ms == utc(2007, 1, 1, 3));
+    CHECK(parse_line(p, "2007-01-01T04:00:00.250Z,1").r.ts_ms == utc(2007, 1, 1, 4) + 250);
+  }
+  SECTION("values") {
+    CHECK(parse_line(p, "2007-01-01T04:00:00,0").r.wh == 0.0);
+    CHECK(parse_line(p, "2007-01-01T04:00:00,1e3").r.wh == 1000.0);
+    CHECK(parse_line(p, " 2007-01-01T04:00:00 , 12.5 ").r.wh == 12.5);
+    CHECK(parse_line(p, "\"2007-01-01T04:00:00\",\"12.5\"").r.wh == 12.5);
+  }
+  SECTION("every malformed case has its reason") {
+    CHECK(csv_reason("2007-01-01T04:00:00") == "expected 2 fields, got 1");
+    CHECK(csv_reason("2007-01-01T04:00:00,1,2") == "expected 2 fields, got 3");
+    CHECK(csv_reason("2007-13-01T04:00:00,1") ==
+          "bad timestamp '2007-13-01T04:00:00' (expected ISO-8601 such as 2007-01-01T04:00:00)");
+    CHECK(csv_reason("2007-02-29T04:00:00,1") ==
+          "bad timestamp '2007-02-29T04:00:00' (expected ISO-8601 such as 2007-01-01T04:00:00)");
+    CHECK(csv_reason("yesterday,1") == "bad timestamp 'yesterday' (expected ISO-8601 such as 2007-01-01T04:00:00)");
+    CHECK(csv_reason(",1") == "bad timestamp '' (expected ISO-8601 such as 2007-01-01T04:00:00)");
+    CHECK(csv_reason("2007-01-01T04:00:00,") == "wh is empty");
+    CHECK(csv_reason("2007-01-01T04:00:00,abc") == "wh is not a number: 'abc'");
+    CHECK(csv_reason("2007-01-01T04:00:00,12abc") == "wh is not a number: '12abc'");
+    CHECK(csv_reason("2007-01-01T04:00:00,+12") == "wh is not a number: '+12'");
+    CHECK(csv_reason("2007-01-01T04:00:00,1,5") == "expected 2 fields, got 3");  // a decimal comma
+    CHECK(csv_reason("2007-01-01T04:00:00,nan") == "wh is not finite: 'nan'");
+    CHECK(csv_reason("2007-01-01T04:00:00,inf") == "wh is not finite: 'inf'");
+    CHECK(csv_reason("2007-01-01T04:00:00,1e999") == "wh is out of range: '1e999'");
+    CHECK(csv_reason("2007-01-01T04:00:00,-5") == "wh is negative: '-5'");
+    CHECK(csv_reason("2007-01-01T04:00:00,\"12") == "unterminated quoted field");
+    CHECK(csv_reason("2007-01-01T04:00:00,\"12\"x") == "unexpected text after a quoted field");
+  }
+  SECTION("negative zero is zero, not negative") { CHECK(parse_line(p, "2007-01-01T04:00:00,-0").ok); }
+}
+
+TEST_CASE("CSV extra columns become labels", "[replay][csv]") {
+  auto p = csv_parser("ts,wh,label,note");
+  auto r = parse_line(p, "2007-01-01T04:00:00,1500,heater,\"on, then \"\"off\"\"\"");
+  REQUIRE(r.ok);
+  REQUIRE(r.r.labels.size() == 2);
+  CHECK(r.r.labels[0].key == "label");
+  CHECK(r.r.labels[0].value == "heater");
+  CHECK(r.r.labels[1].key == "note");
+  CHECK(r.r.labels[1].value == "on, then \"off\"");
+
+  auto empty = parse_line(p, "2007-01-01T05:00:00,1500,,");
+  REQUIRE(empty.ok);
+  CHECK(empty.r.labels.empty());  // an empty cell is no label
+
+  CHECK(csv_reason("2007-01-01T04:00:00,1500,heater", "ts,wh,label,note") == "expected 4 fields, got 3");
+}
+
+TEST_CASE("JSON lines", "[replay][jsonl]") {
+  record_parser p(file_format::jsonl, "ts", "wh");
+
+  SECTION("a plain line") {
+    auto r = parse_line(p, R"({"ts": "2007-01-01T04:00:00", "wh": 431.27})");
+    REQUIRE(r.ok);
+    CHECK(r.r.ts_ms == utc(2007, 1, 1, 3));
+    CHECK(r.r.wh == 431.27);
+    CHECK(r.r.labels.empty());
+  }
+  SECTION("ts as epoch milliseconds, or with an offset") {
+    CHECK(parse_line(p, R"({"ts":1167624000000,"wh":1})").r.ts_ms == 1167624000000);
+    CHECK(parse_line(p, R"({"wh":1,"ts":"2007-01-01T04:00:00+01:00"})").r.ts_ms == utc(2007, 1, 1, 3));
+  }
+  SECTION("other members become labels; null is left out") {
+    auto r = parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":1,"label":"heater","n":2.50,"ok":true,"x":null})");
+    REQUIRE(r.ok);
+    REQUIRE(r.r.labels.size() == 3);
+    CHECK(r.r.labels[0].key == "label");
+    CHECK(r.r.labels[0].value == "heater");
+    CHECK(r.r.labels[1].value == "2.50");  // numbers as written
+    CHECK(r.r.labels[2].value == "true");
+  }
+  SECTION("escapes") {
+    auto r = parse_line(
+        p, R"({"ts":"2007-01-01T04:00:00","wh":1,"s":"a\"b\\c\/d\b\f\n\r\t","u":"\u00e9\u20ac\ud83d\ude00","k\u0041":"v"})");
+    REQUIRE(r.ok);
+    REQUIRE(r.r.labels.size() == 3);
+    CHECK(r.r.labels[0].value == "a\"b\\c/d\b\f\n\r\t");
+    CHECK(r.r.labels[1].value == "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+    CHECK(r.r.labels[2].key == "kA");
+  }
+  SECTION("custom keys") {
+    record_parser q(file_format::jsonl, "time", "energy");
+    CHECK(parse_line(q, R"({"time":"2007-01-01T04:00:00","energy":3})").r.wh == 3.0);
+    CHECK(parse_line(q, R"({"ts":"2007-01-01T04:00:00","energy":3})").why == "missing \"time\"");
+  }
+  SECTION("every malformed case has its reason") {
+    CHECK(json_reason("") == "bad JSON at column 1: expected '{'");
+    CHECK(json_reason("[1]") == "bad JSON at column 1: expected '{'");
+    CHECK(json_reason("{ts:1}") == "bad JSON at column 2: expected a string key");
+    CHECK(json_reason(R"({"ts" 1})") == "bad JSON at column 7: expected ':'");
+    CHECK(json_reason(R"({"ts":1 "wh":2})") == "bad JSON at column 9: expected ',' or '}'");
+    CHECK(json_reason(R"({"ts":1,})") == "bad JSON at column 9: expected a string key");
+    CHECK(json_reason(R"({"ts":1,"wh":2)") == "bad JSON at column 15: expected ',' or '}'");
+    CHECK(json_reason(R"({"ts":1,"wh":2} x)") == "bad JSON at column 17: unexpected text after the object");
+    CHECK(json_reason(R"({"ts":"2007)") == "bad JSON at column 12: unterminated string");
+    CHECK(json_reason("{\"ts\":\"a\tb\"}") == "bad JSON at column 9: control character in string");
+    CHECK(json_reason(R"({"ts":"a\qb"})") == "bad JSON at column 9: invalid escape '\\q'");
+    CHECK(json_reason(R"({"ts":"\u12G4"})") == "bad JSON at column 8: invalid \\u escape");
+    CHECK(json_reason(R"({"ts":"\ud83d"})") == "bad JSON at column 8: unpaired surrogate in \\u escape");
+    CHECK(json_reason(R"({"ts":"\ude00"})") == "bad JSON at column 8: unpaired surrogate in \\u escape");
+    CHECK(json_reason(R"({"ts":"x","wh":{"v":1}})") ==
+          "bad JSON at column 16: nested value for key \"wh\" (only flat objects are supported)");
+    CHECK(json_reason(R"({"ts":"x","wh":[1]})") ==
+          "bad JSON at column 16: nested value for key \"wh\" (only flat objects are supported)");
+    CHECK(json_reason(R"({"ts":"x","wh":NaN})") == "bad JSON at column 16: expected a value");
+    CHECK(json_reason(R"({"ts":"x","wh":01})") == "bad JSON at column 17: expected ',' or '}'");
+    CHECK(json_reason(R"({"ts":"x","wh":1.})") == "bad JSON at column 18: invalid number");
+    CHECK(json_reason(R"({"ts":"x","wh":-})") == "bad JSON at column 17: invalid number");
+    CHECK(json_reason(R"({"ts":"x","wh":1e})") == "bad JSON at column 18: invalid number");
+    CHECK(json_reason(R"({"ts":"x","ts":"y"})") == "bad JSON at column 11: duplicate key \"ts\"");
+    CHECK(json_reason(R"({"wh":1})") == "missing \"ts\"");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00"})") == "missing \"wh\"");
+    CHECK(json_reason(R"({"ts":"2007-01-01T25:00:00","wh":1})") ==
+          "bad timestamp '2007-01-01T25:00:00' (expected ISO-8601 such as 2007-01-01T04:00:00)");
+    CHECK(json_reason(R"({"ts":true,"wh":1})") == "ts must be an ISO-8601 string or epoch milliseconds, got a boolean");
+    CHECK(json_reason(R"({"ts":1.5,"wh":1})") == "ts is not a whole number of epoch milliseconds: 1.5");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":"12"})") == "wh must be a number, got a string");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":null})") == "wh must be a number, got null");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":-3.5})") == "wh is negative: '-3.5'");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":1e400})") == "wh is out of range: '1e400'");
+  }
+  SECTION("the parser recovers after a bad line") {
+    CHECK_FALSE(parse_line(p, R"({"ts":"\u00e9)").ok);
+    CHECK(parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":2})").ok);
+  }
+}
