@@ -1,9 +1,10 @@
 # stream_smarts_add_plugin(<name> SOURCES <files...> [LIBRARIES <targets...>]
 #                          [OUTPUT_DIRECTORY <dir>] [NO_INSTALL])
 #
-# Builds a plugin as a shared object named lib<name>.so in the plugin folder
-# next to the runtime binary. Installed with the SDK, so out-of-tree plugins
-# use the same function after find_package(StreamSmarts).
+# Builds a plugin as a shared object named lib<name>.so: in this project, into
+# the plugin folder next to the runtime binary; out of tree (after
+# find_package(StreamSmarts), which installs this file) into the plugin's own
+# build folder, or OUTPUT_DIRECTORY. Copy the .so into any plugin folder.
 function(stream_smarts_add_plugin name)
   cmake_parse_arguments(PLUGIN "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
   add_library(${name} MODULE ${PLUGIN_SOURCES})
