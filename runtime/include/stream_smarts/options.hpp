@@ -65,7 +65,9 @@ inline option_spec optional_option(std::string name, option_type type, option_va
 /// Thrown by a plugin that finds an option's value unusable (a band with
 /// hi <= lo, a model file that cannot be read). The runtime reports it at
 /// the option's place in the pipeline file.
-class option_error : public std::runtime_error {
+// Default visibility, so the runtime can catch it from a plugin built with
+// hidden symbols whatever the toolchain.
+class __attribute__((visibility("default"))) option_error : public std::runtime_error {
 public:
   option_error(std::string option, const std::string& message)
       : std::runtime_error(message), option_(std::move(option)) {}
