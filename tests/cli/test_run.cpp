@@ -143,3 +143,16 @@ TEST_CASE("command-line errors") {
   CHECK(level.err == "stream-smarts: unknown log level 'loud' (debug, info, warning, error)\n");
   CHECK(run({"--version"}).out.find("stream-smarts ") == 0);
 }
+
+TEST_CASE("SIGTERM stops like SIGINT: sinks flushed and stopped, exit 0") {
+  temp_dir dir;
+  const auto file = dir.file("p.toml", pipeline("batch_size = 8", "count = 0", "", "delay = '5ms'\nreceive = 'all'"));
+  child c({binary(), "run", file}, fixture_env);
+  REQUIRE(wait_for_lines(dir, "alerts.txt", 40, 20s));
+  c.signal(SIGTERM);
+  const auto r = c.wait(20s);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  const std::string alerts = dir.read("alerts.txt");
+  CHECK(alerts.substr(alerts.size() - 8) == "stopped\n");
+}
