@@ -136,3 +136,13 @@ TEST_CASE("a file that does not exist") {
   CHECK(r.exit_code == 2);
   CHECK(r.err == "/nonexistent/p.toml: cannot open the pipeline file: No such file or directory\n");
 }
+
+TEST_CASE("a band with hi <= lo is rejected at validation, at the band option") {
+  std::string rows;
+  for (int h = 0; h < 24; ++h) rows += h == 3 ? "[300, 200], " : "[100, 900], ";
+  const std::string text = "[[sources]]\nname = 'in'\nplugin = 'fixture_source'\n[[scorers]]\nname = 'band'\n"
+                           "plugin = 'percentile_band'\nfrom = ['in']\nband = [" + rows + "]\n[[sinks]]\nname = 'out'\n"
+                           "plugin = 'fixture_sink'\nfrom = ['band']\nrecord = 'a.txt'\n";
+  CHECK(invalid(text) == "p.toml:8:1: option 'band' of scorer 'band' (percentile_band): band row for hour 3: hi (200) "
+                         "must be above lo (300)\n");
+}
