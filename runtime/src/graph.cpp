@@ -112,7 +112,12 @@ struct source_state : supervised_state {
   std::size_t acks_per_batch = 0;   ///< sink deliveries each batch makes
   std::size_t batch_size = 0;
   std::size_t max_in_flight = 0;
-  std::deque<std::pair<std::uint64_t, std::size_t>> in_flight;  ///< seq, acks still due
+  struct batch_in_flight {
+    std::uint64_t seq;
+    std::size_t acks_due;
+    std::uint64_t instance;  ///< which plugin instance read it
+  };
+  std::deque<batch_in_flight> in_flight;
   std::uint64_t next_seq = 0;
   std::uint64_t readings = 0;
   bool drained = false;        ///< the plugin said finished
@@ -156,7 +161,7 @@ void read_batch(source_actor* self) {
     const time_zone& zone = s.st->context->zone();
     for (auto& r : *out) localize(r, zone);
     const batch_origin origin{caf::actor_cast<caf::actor>(self), s.next_seq};
-    s.in_flight.emplace_back(s.next_seq++, s.acks_per_batch);
+    s.in_flight.push_back({s.next_seq++, s.acks_per_batch, s.st->instance});
     s.readings += out->size();
     reading_batch batch{origin, std::move(out)};
     for (const auto& scorer : s.scorers) self->send(scorer, batch);
@@ -174,12 +179,14 @@ void read_batch(source_actor* self) {
 
 void acknowledge(source_actor* self, std::uint64_t seq) {
   auto& s = self->state;
-  for (auto& [id, due] : s.in_flight)
-    if (id == seq && due > 0) --due;
+  for (auto& b : s.in_flight)
+    if (b.seq == seq && b.acks_due > 0) --b.acks_due;
+  // commit(n) speaks of batches the current instance returned from read();
+  // those of an instance replaced after a failure are only retired.
   std::size_t done = 0;
-  while (!s.in_flight.empty() && s.in_flight.front().second == 0) {
+  while (!s.in_flight.empty() && s.in_flight.front().acks_due == 0) {
+    done += s.in_flight.front().instance == s.st->instance;
     s.in_flight.pop_front();
-    ++done;
   }
   if (done > 0 && s.st->as_source) supervised(self, [&] { s.st->as_source->commit(done); });
   schedule_read(self);

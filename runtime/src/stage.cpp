@@ -17,6 +17,7 @@ std::string stage_context_impl::resolve_path(const std::string& path) const {
 
 void stage::recreate() {
   destroy();
+  ++instance;
   const plugin_descriptor& d = *spec->plugin->descriptor;
   switch (spec->kind) {
     case plugin_kind::source: as_source = d.make_source(*context); break;

@@ -37,6 +37,9 @@ struct stage {
   std::unique_ptr<source> as_source;
   std::unique_ptr<scorer> as_scorer;
   std::unique_ptr<sink> as_sink;
+  /// Counts instances made: work done by an instance that has since been
+  /// replaced (a source's batches) must not be reported to its successor.
+  std::uint64_t instance = 0;
 
   /// Replaces the instance with a new one from the plugin's factory.
   void recreate();

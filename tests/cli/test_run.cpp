@@ -156,3 +156,20 @@ TEST_CASE("SIGTERM stops like SIGINT: sinks flushed and stopped, exit 0") {
   const std::string alerts = dir.read("alerts.txt");
   CHECK(alerts.substr(alerts.size() - 8) == "stopped\n");
 }
+
+TEST_CASE("a restarted source is told only of its own batches being handled") {
+  temp_dir dir;
+  // The first instance has two batches in flight when it fails; the slow sink
+  // acknowledges them after the replacement exists. commit() must not reach it.
+  const auto r = run({"run", dir.file("p.toml", pipeline("batch_size = 10\nrestart_backoff = '5ms'",
+                                                         "count = 100\nthrow_once_at_read = 3\nreport = 'report.txt'",
+                                                         "", "delay = '50ms'"))},
+                     fixture_env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.find("[in] failed: fixture source fails once") != std::string::npos);
+  const std::string report = dir.read("report.txt");
+  CHECK(report_value(report, "emitted") == 100);
+  CHECK(report_value(report, "unacked_at_stop") == 0);
+  CHECK(report_value(report, "foreign_commits") == 0);
+}
