@@ -278,7 +278,7 @@ caf::behavior run_scorer(scorer_actor* self, stage_setup setup, std::vector<caf:
 // ---------------------------------------------------------------- sink
 
 struct sink_state : supervised_state {
-  double threshold = 1.0;
+  double threshold = 0;  // set from [pipeline] alert_threshold
   bool receive_all = false;
   std::deque<scored_batch> queue;
   std::uint64_t alerts = 0;

@@ -138,17 +138,20 @@ private:
     const auto v = validate_options(*table, pipeline_options(), {}, "[pipeline]", file_, out_);
     auto& s = spec_.settings;
     const auto& o = v.values;
+    // Every key has a declared default, so it is set unless its value was
+    // rejected above (and then the file is refused anyway).
     s.name = o.has("name") ? o.string("name") : fs::path(file_).stem().string();
-    if (o.has("timezone")) s.timezone = o.string("timezone");
-    if (o.has("alert_threshold")) s.alert_threshold = o.number("alert_threshold");
-    if (o.has("shutdown_timeout")) s.shutdown_timeout = o.duration("shutdown_timeout");
-    if (o.has("restart_backoff")) s.restart_backoff = o.duration("restart_backoff");
+    if (o.holds<double>("alert_threshold")) s.alert_threshold = o.number("alert_threshold");
+    if (o.holds<std::chrono::milliseconds>("shutdown_timeout")) s.shutdown_timeout = o.duration("shutdown_timeout");
+    if (o.holds<std::chrono::milliseconds>("restart_backoff")) s.restart_backoff = o.duration("restart_backoff");
+    if (o.holds<std::int64_t>("max_restarts")) s.max_restarts = static_cast<int>(o.integer("max_restarts"));
     positive(v, "batch_size", s.batch_size);
     positive(v, "max_in_flight", s.max_in_flight);
-    if (o.has("max_restarts")) s.max_restarts = static_cast<int>(o.integer("max_restarts"));
-    if (o.has("plugin_dirs"))
+    if (o.holds<std::vector<std::string>>("plugin_dirs"))
       for (const auto& d : o.strings("plugin_dirs"))
         s.plugin_dirs.push_back((fs::path(spec_.dir) / d).lexically_normal().string());
+    if (!o.holds<std::string>("timezone")) return;  // already reported
+    s.timezone = o.string("timezone");
     try {
       load_time_zone(s.timezone);
     } catch (const std::exception& e) {

@@ -12,17 +12,17 @@
 
 namespace stream_smarts::runtime {
 
-/// The [pipeline] table.
+/// The [pipeline] table. Its defaults live in pipeline_options() only.
 struct pipeline_settings {
   std::string name;
   std::string timezone;
   std::vector<std::string> plugin_dirs;  ///< absolute
-  double alert_threshold = 1.0;
-  std::size_t batch_size = 1024;
-  std::size_t max_in_flight = 8;
-  std::chrono::milliseconds shutdown_timeout{10000};
-  int max_restarts = 5;
-  std::chrono::milliseconds restart_backoff{200};
+  double alert_threshold = 0;
+  std::size_t batch_size = 0;
+  std::size_t max_in_flight = 0;
+  std::chrono::milliseconds shutdown_timeout{0};
+  int max_restarts = 0;
+  std::chrono::milliseconds restart_backoff{0};
 };
 
 /// The runtime's own keys of [pipeline], declared like any plugin's options.
