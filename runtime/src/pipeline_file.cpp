@@ -84,6 +84,10 @@ std::vector<const stage_spec*> pipeline_spec::consumers_of(const std::string& na
 
 namespace {
 
+bool declares(const std::vector<option_spec>& specs, const std::string& name) {
+  return std::any_of(specs.begin(), specs.end(), [&](const option_spec& s) { return s.name == name; });
+}
+
 const char* table_key(plugin_kind kind) {
   switch (kind) {
     case plugin_kind::source: return "sources";
@@ -195,25 +199,31 @@ private:
     const auto name = table["name"].value<std::string>();
     stage.name = name.value_or("");
     const std::string owner = std::string(to_string(kind)) + (name ? " '" + *name + "'" : "");
-    // The runtime's keys first, then the plugin's: each declared once.
-    std::set<std::string, std::less<>> plugin_keys;
-    for (const auto& [key, _] : table) plugin_keys.emplace(key.str());
-    for (const auto& s : stage_options(kind)) plugin_keys.erase(s.name);
-    const auto runtime_keys = validate_options(table, stage_options(kind), plugin_keys, owner, file_, out_);
+    // The runtime's keys first, then the plugin's: each declared once. A
+    // runtime key on the wrong kind of stage gets one message, from here.
+    std::set<std::string, std::less<>> runtime_names, not_for_this_kind;
+    for (const auto& s : stage_options(plugin_kind::sink)) runtime_names.insert(s.name);  // every runtime key
+    for (const auto& [key, node] : table) {
+      const std::string k{key.str()};
+      if (!runtime_names.count(k)) {
+        not_for_this_kind.insert(k);  // the plugin's, checked below
+      } else if (!declares(stage_options(kind), k)) {
+        not_for_this_kind.insert(k);
+        out_.error(where(node, file_), owner + " takes no '" + k + "': " +
+                                           (k == "from" ? "sources are where readings start"
+                                                        : "only sinks choose what they receive"));
+      }
+    }
+    const auto runtime_keys = validate_options(table, stage_options(kind), not_for_this_kind, owner, file_, out_);
     if (runtime_keys.values.holds<std::vector<std::string>>("from")) stage.from = runtime_keys.values.strings("from");
     if (runtime_keys.values.holds<std::string>("receive")) stage.receive_all = runtime_keys.values.string("receive") == "all";
-    if (kind == plugin_kind::source && table.contains("from"))
-      out_.error(where(*table.get("from"), file_), owner + " takes no 'from': sources are where readings start");
-
     from_places_[stage.name] = table.get("from");
+
     if (runtime_keys.values.holds<std::string>("plugin"))
       stage.plugin = find_plugin(runtime_keys.values.string("plugin"), kind, *table.get("plugin"), owner);
-    if (stage.plugin != nullptr) {
-      std::set<std::string, std::less<>> skip;
-      for (const auto& s : stage_options(kind)) skip.insert(s.name);
-      stage.options = validate_options(table, stage.plugin->info().options, skip,
+    if (stage.plugin != nullptr)
+      stage.options = validate_options(table, stage.plugin->info().options, runtime_names,
                                        owner + " (" + stage.plugin->info().name + ")", file_, out_);
-    }
     // Kept even without a plugin, so stages wired to it are not also reported.
     spec_.stages.push_back(std::move(stage));
   }

@@ -146,3 +146,10 @@ TEST_CASE("a band with hi <= lo is rejected at validation, at the band option") 
   CHECK(invalid(text) == "p.toml:8:1: option 'band' of scorer 'band' (percentile_band): band row for hour 3: hi (200) "
                          "must be above lo (300)\n");
 }
+
+TEST_CASE("a runtime key on the wrong kind of stage is one clear message") {
+  CHECK(invalid(replace(good, "plugin = \"fixture_source\"", "plugin = \"fixture_source\"\nfrom = [\"ratio\"]")) ==
+        "p.toml:6:8: source 'in' takes no 'from': sources are where readings start\n");
+  CHECK(invalid(replace(good, "from = [\"in\"]", "from = [\"in\"]\nreceive = \"all\"")) ==
+        "p.toml:10:11: scorer 'ratio' takes no 'receive': only sinks choose what they receive\n");
+}
