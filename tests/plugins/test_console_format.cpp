@@ -36,7 +36,7 @@ std::string text(const alert& a) {
   return out;
 }
 
-std::string json(const alert& a) {
+std::string json_of(const alert& a) {
   std::string out;
   append_json_line(out, a);
   return out;
@@ -72,7 +72,7 @@ TEST_CASE("text lines append", "[console]") {
 }
 
 TEST_CASE("JSON line", "[console]") {
-  CHECK(json(sample()) ==
+  CHECK(json_of(sample()) ==
         "{\"ts\":\"2007-01-14T04:00:00+01:00\",\"ts_ms\":1168743600000,\"meter\":\"home\",\"hour\":4,"
         "\"wh\":1500.4,\"score\":5.4614,\"expected_lo\":128,\"expected_hi\":375.25,\"scorer\":\"band\","
         "\"alert\":\"raised\",\"threshold\":1}\n");
@@ -81,7 +81,7 @@ TEST_CASE("JSON line", "[console]") {
 TEST_CASE("JSON line with labels and a non-alert", "[console]") {
   alert a = sample(alert_kind::none);
   a.scored.reading.labels = {{"label", "heater"}, {"note", "say \"hi\""}};
-  CHECK(json(a) ==
+  CHECK(json_of(a) ==
         "{\"ts\":\"2007-01-14T04:00:00+01:00\",\"ts_ms\":1168743600000,\"meter\":\"home\",\"hour\":4,"
         "\"wh\":1500.4,\"score\":5.4614,\"expected_lo\":128,\"expected_hi\":375.25,\"scorer\":\"band\","
         "\"alert\":\"none\",\"threshold\":1,\"labels\":{\"label\":\"heater\",\"note\":\"say \\\"hi\\\"\"}}\n");
@@ -93,7 +93,7 @@ TEST_CASE("JSON line with a negative offset and an awkward meter", "[console]") 
   a.scored.reading.local = zone.local(a.scored.reading.ts_ms);
   a.scored.reading.meter = "flat \"2\"\n";
   a.scored.score = std::numeric_limits<double>::infinity();
-  const std::string line = json(a);
+  const std::string line = json_of(a);
   CHECK(line.rfind("{\"ts\":\"2007-01-13T19:00:00-08:00\",\"ts_ms\":1168743600000,\"meter\":\"flat \\\"2\\\"\\u000a\","
                    "\"hour\":19,",
                    0) == 0);

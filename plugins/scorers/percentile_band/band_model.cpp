@@ -21,12 +21,6 @@
 
 namespace stream_smarts::percentile_band {
 
-std::string format_number(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, ec == std::errc{} ? end : buf);
-}
-
 const char* weekday_name(int weekday) {
   static const char* const names[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
   return weekday >= 0 && weekday < days_per_week ? names[weekday] : "?";

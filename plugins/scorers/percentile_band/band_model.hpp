@@ -3,6 +3,7 @@
 // needed, so tests compile this directly.
 #pragma once
 
+#include <common/json.hpp>
 #include <stream_smarts/options.hpp>
 #include <stream_smarts/reading.hpp>
 
@@ -45,8 +46,7 @@ struct band_model {
   std::int64_t readings = 0;
 };
 
-/// Shortest text that reads back as the same double ("200", "0.5").
-std::string format_number(double v);
+using json::format_number;
 const char* weekday_name(int weekday);
 
 /// Checks 24 [lo, hi] rows (finite, hi > lo). `what` names them in messages,

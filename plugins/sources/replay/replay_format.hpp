@@ -3,6 +3,7 @@
 // Hot path (one call per line): no allocation beyond the reading's labels.
 #pragma once
 
+#include <common/json.hpp>
 #include <stream_smarts/options.hpp>
 #include <stream_smarts/reading.hpp>
 #include <stream_smarts/time.hpp>
@@ -23,14 +24,11 @@
 
 namespace stream_smarts::replay {
 
-enum class file_format { csv, jsonl };
+using json::flat_json_parser;
+using json::format_number;
+using json::json_field;
 
-/// Shortest text that reads back as the same double ("200", "0.1").
-inline std::string format_number(double v) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, ec == std::errc{} ? end : buf);
-}
+enum class file_format { csv, jsonl };
 
 inline bool ends_with_nocase(std::string_view s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
@@ -221,209 +219,6 @@ inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std
     pos = next + 1;
   }
 }
-
-/// A member of a flat JSON object. `text` is the unescaped string, the number
-/// as written, "true"/"false", or "null".
-struct json_field {
-  enum class kind : std::uint8_t { string, number, boolean, null };
-  std::string_view key;
-  kind type = kind::null;
-  std::string_view text;
-};
-
-/// A strict parser for one flat JSON object per line: string, number, bool
-/// and null values only; nested objects and arrays are refused by name.
-class flat_json_parser {
-public:
-  /// On success fields() holds the members in order (views valid until the
-  /// next parse); on failure `why` says where and what.
-  bool parse(std::string_view line, std::string& why) {
-    in_ = line;
-    pos_ = 0;
-    fields_.clear();
-    scratch_.clear();
-    // Unescaped text is never longer than its source, so with this capacity
-    // scratch_ never reallocates and views into it stay valid.
-    if (scratch_.capacity() < line.size()) scratch_.reserve(line.size());
-    skip_ws();
-    if (!eat('{')) return fail(why, "expected '{'");
-    skip_ws();
-    if (eat('}')) return finish(why);
-    for (;;) {
-      skip_ws();
-      json_field f;
-      const std::size_t key_pos = pos_;
-      if (peek() != '"') return fail(why, "expected a string key");
-      if (!parse_string(f.key, why)) return false;
-      if (find(f.key)) return fail(why, "duplicate key \"" + std::string(f.key) + "\"", key_pos);
-      skip_ws();
-      if (!eat(':')) return fail(why, "expected ':'");
-      skip_ws();
-      if (!parse_value(f, why)) return false;
-      fields_.push_back(f);
-      skip_ws();
-      if (eat(',')) continue;
-      if (eat('}')) return finish(why);
-      return fail(why, "expected ',' or '}'");
-    }
-  }
-
-  const std::vector<json_field>& fields() const { return fields_; }
-
-  const json_field* find(std::string_view key) const {
-    for (const auto& f : fields_)
-      if (f.key == key) return &f;
-    return nullptr;
-  }
-
-private:
-  char peek() const { return pos_ < in_.size() ? in_[pos_] : '\0'; }
-  bool eat(char c) {
-    if (peek() != c) return false;  // peek() is '\0' at the end, never a wanted c
-    ++pos_;
-    return true;
-  }
-  void skip_ws() {
-    while (pos_ < in_.size() && (in_[pos_] == ' ' || in_[pos_] == '\t' || in_[pos_] == '\r' || in_[pos_] == '\n'))
-      ++pos_;
-  }
-  bool fail(std::string& why, const std::string& what) { return fail(why, what, pos_); }
-  bool fail(std::string& why, const std::string& what, std::size_t at) {
-    why = "bad JSON at column " + std::to_string(at + 1) + ": " + what;
-    return false;
-  }
-  bool finish(std::string& why) {
-    skip_ws();
-    return pos_ == in_.size() || fail(why, "unexpected text after the object");
-  }
-
-  bool parse_value(json_field& f, std::string& why) {
-    const char c = peek();
-    if (c == '"') {
-      f.type = json_field::kind::string;
-      return parse_string(f.text, why);
-    }
-    if (c == '{' || c == '[')
-      return fail(why, "nested value for key \"" + std::string(f.key) + "\" (only flat objects are supported)");
-    for (std::string_view word : {"true", "false", "null"}) {
-      if (in_.substr(pos_, word.size()) == word) {
-        f.type = word == "null" ? json_field::kind::null : json_field::kind::boolean;
-        f.text = in_.substr(pos_, word.size());
-        pos_ += word.size();
-        return true;
-      }
-    }
-    if (c == '-' || (c >= '0' && c <= '9')) return parse_number(f, why);
-    return fail(why, "expected a value");
-  }
-
-  bool digits() {
-    const std::size_t start = pos_;
-    while (pos_ < in_.size() && in_[pos_] >= '0' && in_[pos_] <= '9') ++pos_;
-    return pos_ > start;
-  }
-
-  // JSON's grammar exactly: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
-  bool parse_number(json_field& f, std::string& why) {
-    const std::size_t start = pos_;
-    eat('-');
-    if (eat('0')) {
-    } else if (peek() < '1' || peek() > '9' || !digits()) {
-      return fail(why, "invalid number");
-    }
-    if (eat('.') && !digits()) return fail(why, "invalid number");
-    if (peek() == 'e' || peek() == 'E') {
-      ++pos_;
-      if (!eat('+')) eat('-');
-      if (!digits()) return fail(why, "invalid number");
-    }
-    f.type = json_field::kind::number;
-    f.text = in_.substr(start, pos_ - start);
-    return true;
-  }
-
-  // pos_ is at the opening quote. Without escapes the result views the line.
-  bool parse_string(std::string_view& out, std::string& why) {
-    const std::size_t start = ++pos_;
-    while (pos_ < in_.size() && in_[pos_] != '"' && in_[pos_] != '\\' &&
-           static_cast<unsigned char>(in_[pos_]) >= 0x20)
-      ++pos_;
-    if (peek() == '"') {
-      out = in_.substr(start, pos_++ - start);
-      return true;
-    }
-    const std::size_t scratch_start = scratch_.size();
-    scratch_.append(in_.substr(start, pos_ - start));
-    for (;;) {
-      if (pos_ >= in_.size()) return fail(why, "unterminated string");
-      const char c = in_[pos_];
-      if (c == '"') break;
-      if (static_cast<unsigned char>(c) < 0x20) return fail(why, "control character in string");
-      if (c != '\\') {
-        scratch_ += c;
-        ++pos_;
-      } else if (!unescape(why)) {
-        return false;
-      }
-    }
-    ++pos_;
-    out = std::string_view(scratch_).substr(scratch_start);
-    return true;
-  }
-
-  bool unescape(std::string& why) {
-    const char c = pos_ + 1 < in_.size() ? in_[pos_ + 1] : '\0';
-    static constexpr std::string_view from = "\"\\/bfnrt", to = "\"\\/\b\f\n\r\t";
-    if (const auto i = from.find(c); c != '\0' && i != std::string_view::npos) {
-      scratch_ += to[i];
-      pos_ += 2;
-      return true;
-    }
-    if (c != 'u') return fail(why, std::string("invalid escape '\\") + (c ? std::string(1, c) : "") + "'");
-    std::uint32_t cp = 0;
-    if (!hex4(pos_ + 2, cp)) return fail(why, "invalid \\u escape");
-    pos_ += 6;
-    if (cp >= 0xDC00 && cp <= 0xDFFF) return fail(why, "unpaired surrogate in \\u escape", pos_ - 6);
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-      std::uint32_t low = 0;
-      if (in_.substr(pos_, 2) != "\\u" || !hex4(pos_ + 2, low) || low < 0xDC00 || low > 0xDFFF)
-        return fail(why, "unpaired surrogate in \\u escape", pos_ - 6);
-      pos_ += 6;
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-    }
-    append_utf8(cp);
-    return true;
-  }
-
-  bool hex4(std::size_t at, std::uint32_t& cp) const {
-    if (at + 4 > in_.size()) return false;
-    const char* b = in_.data() + at;
-    return std::from_chars(b, b + 4, cp, 16).ptr == b + 4;
-  }
-
-  void append_utf8(std::uint32_t cp) {
-    if (cp < 0x80) {
-      scratch_ += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      scratch_ += static_cast<char>(0xC0 | (cp >> 6));
-      scratch_ += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      scratch_ += static_cast<char>(0xE0 | (cp >> 12));
-      scratch_ += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      scratch_ += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      scratch_ += static_cast<char>(0xF0 | (cp >> 18));
-      scratch_ += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      scratch_ += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      scratch_ += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-
-  std::string_view in_;
-  std::size_t pos_ = 0;
-  std::vector<json_field> fields_;
-  std::string scratch_;
-};
 
 /// Turns lines of one history file into readings: CSV (after its header row)
 /// or JSON lines. Fills ts_ms, wh and labels; meter and local are left alone.
