@@ -16,3 +16,8 @@ find_package(tomlplusplus 3.3 REQUIRED)
 # Howard Hinnant's date/tz (the library std::chrono's time zones came from;
 # g++ 12's libstdc++ does not have them yet) reads the system's tzdata.
 find_package(date REQUIRED)
+
+# The Kafka plugins: librdkafka (C API, including its mock cluster) and
+# avro-c for the Confluent Avro wire format.
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+pkg_check_modules(AVRO REQUIRED IMPORTED_TARGET avro-c)
