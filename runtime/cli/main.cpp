@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "log.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <iostream>
@@ -35,6 +36,16 @@ options for every command:
   --version, --help
 )";
 
+/// The usage text, with the commands installed plugins bring.
+void print_usage(std::ostream& out) {
+  out << usage;
+  const auto external = external_commands();
+  if (external.empty()) return;
+  out << "\ncommands from plugins (stream-smarts NAME --help):\n ";
+  for (const auto& name : external) out << " " << name;
+  out << "\n";
+}
+
 struct arguments {
   std::vector<std::string> positional;
   std::vector<std::string> plugin_dirs;
@@ -53,7 +64,7 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
     const std::string arg = argv[i];
     std::optional<std::string> v;
     if (arg == "--help" || arg == "-h") {
-      std::cout << usage;
+      print_usage(std::cout);
       return 0;
     } else if (arg == "--version") {
       std::cout << "stream-smarts " << STREAM_SMARTS_VERSION << "\n";
@@ -65,7 +76,7 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
       a.positional.push_back(arg);
       continue;
     } else if (!(v = value(i))) {
-      std::cerr << "stream-smarts: " << arg << " needs a value\n" << usage;
+      std::cerr << "stream-smarts: " << arg << " needs a value\n" ; print_usage(std::cerr);
       return 2;
     }
     if (arg == "--log-level") {
@@ -84,7 +95,8 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
     else if (arg == "--set") a.train.scorer_settings.push_back(*v);
     else if (arg == "--data-set") a.train.source_settings.push_back(*v);
     else {
-      std::cerr << "stream-smarts: unknown option " << arg << "\n" << usage;
+      std::cerr << "stream-smarts: unknown option " << arg << "\n";
+      print_usage(std::cerr);
       return 2;
     }
   }
@@ -111,14 +123,26 @@ int dispatch(arguments& a) {
     return train_command(a.train);
   }
   std::cerr << (command.empty() ? "stream-smarts: no command given\n"
-                                : "stream-smarts: cannot use '" + command + "' like that\n")
-            << usage;
+                                : "stream-smarts: cannot use '" + command + "' like that\n");
+  print_usage(std::cerr);
   return 2;
+}
+
+bool is_builtin(std::string_view command) {
+  for (std::string_view builtin : {"run", "validate", "plugins", "train"})
+    if (command == builtin) return true;
+  return false;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
+  // `stream-smarts broker ...` and other plugin commands take their own options.
+  if (argc > 1 && argv[1][0] != '-' && !is_builtin(argv[1])) {
+    const auto external = external_commands();
+    if (std::find(external.begin(), external.end(), argv[1]) != external.end())
+      return exec_external_command(argv[1], argc - 2, argv + 2);
+  }
   arguments a;
   if (auto code = parse(argc, argv, a)) return *code;
   return dispatch(a);

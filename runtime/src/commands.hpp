@@ -23,3 +23,14 @@ struct train_request {
 int train_command(const train_request& request);
 
 } // namespace stream_smarts::runtime
+
+namespace stream_smarts::runtime {
+
+/// Commands that plugins bring: executables named stream-smarts-<name> in
+/// libexec/stream-smarts next to this binary (the Kafka plugins' `broker`).
+std::vector<std::string> external_commands();
+/// Replaces this process with stream-smarts-<name> if it exists; returns 2
+/// with a message if it cannot.
+int exec_external_command(const std::string& name, int argc, char** argv);
+
+} // namespace stream_smarts::runtime

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <common/json.hpp>
+#include <common/reading_fields.hpp>
 #include <stream_smarts/options.hpp>
 #include <stream_smarts/reading.hpp>
 #include <stream_smarts/time.hpp>
@@ -27,6 +28,8 @@ namespace stream_smarts::replay {
 using json::flat_json_parser;
 using json::format_number;
 using json::json_field;
+using reading_fields::parse_timestamp;
+using reading_fields::parse_wh;
 
 enum class file_format { csv, jsonl };
 
@@ -137,35 +140,6 @@ inline std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-/// Parses a timestamp field: ISO-8601, local to `zone` unless it has an offset.
-inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::int64_t& ts_ms) {
-  const auto t = parse_iso8601(text);
-  if (!t) return false;
-  ts_ms = to_utc_ms(*t, zone);
-  return true;
-}
-
-/// Parses an energy value: a finite, non-negative number written in full.
-inline bool parse_wh(std::string_view text, std::string_view name, double& wh, std::string& why) {
-  if (text.empty()) {
-    why = std::string(name) + " is empty";
-    return false;
-  }
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wh);
-  if (end != text.data() + text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
-    why = std::string(name) + " is not a number: '" + std::string(text) + "'";
-  } else if (ec == std::errc::result_out_of_range) {
-    why = std::string(name) + " is out of range: '" + std::string(text) + "'";
-  } else if (!std::isfinite(wh)) {
-    why = std::string(name) + " is not finite: '" + std::string(text) + "'";
-  } else if (wh < 0) {
-    why = std::string(name) + " is negative: '" + std::string(text) + "'";
-  } else {
-    return true;
-  }
-  return false;
 }
 
 /// One CSV field as written: `text` excludes surrounding quotes; a doubled

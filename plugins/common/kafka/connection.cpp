@@ -1,0 +1,122 @@
+#include "connection.hpp"
+
+#include "embedded_cluster.hpp"
+
+#include <stdexcept>
+
+namespace stream_smarts::kafka {
+
+/// Where librdkafka's callbacks find the stage's logger: the client's opaque.
+struct callback_target {
+  logger* log;
+  client_events events;
+};
+
+namespace {
+
+constexpr const char* embedded_brokers = "embedded";
+
+std::string describe_defaults(const string_table& defaults) {
+  std::string out;
+  for (const auto& [key, value] : defaults) out += (out.empty() ? "" : ", ") + key + " = " + value;
+  return out;
+}
+
+void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  auto* target = static_cast<callback_target*>(rd_kafka_opaque(rk));
+  if (target == nullptr) return;
+  const std::string line = std::string("librdkafka ") + facility + ": " + message;
+  // syslog levels: 0-3 errors, 4 warnings, 5-6 notices, 7 debug.
+  if (level <= 3) target->log->error(line);
+  else if (level == 4) target->log->warning(line);
+  else if (level <= 6) target->log->info(line);
+  else target->log->debug(line);
+}
+
+void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto* target = static_cast<callback_target*>(opaque);
+  const bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
+  std::string line = std::string("Kafka: ") + reason;
+  if (fatal) {
+    char why[512];
+    rd_kafka_fatal_error(rk, why, sizeof why);
+    target->log->error(line + " (fatal: " + why + ")");
+  } else {
+    target->log->warning(line);
+  }
+}
+
+void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  static_cast<callback_target*>(opaque)->events.rebalance(rk, err, partitions);
+}
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  static_cast<callback_target*>(opaque)->events.delivery(*message);
+}
+
+void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
+  char why[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), why, sizeof why) != RD_KAFKA_CONF_OK)
+    throw option_error("properties", "librdkafka property '" + key + "': " + why);
+}
+
+} // namespace
+
+std::vector<option_spec> connection_options(const string_table& defaults) {
+  return {
+      optional_option("brokers", option_type::string, std::string("localhost:9092"),
+                      "Kafka bootstrap servers, comma separated; \"embedded\" starts an in-memory broker in this "
+                      "process (for trials: nothing is kept, its address is logged)"),
+      optional_option("properties", option_type::string_table, string_table{},
+                      "librdkafka properties passed through as they are (any of librdkafka's CONFIGURATION.md); "
+                      "ours by default: " + describe_defaults(defaults)),
+  };
+}
+
+connection::connection(stage_context& context, const string_table& defaults)
+    : context_(context), properties_(defaults), brokers_(context.options().string("brokers")) {
+  properties_["client.id"] = "stream-smarts-" + context.stage_name();
+  for (const auto& [key, value] : context.options().table("properties")) {
+    if (key == "bootstrap.servers" || key == "metadata.broker.list")
+      throw option_error("properties", "set the brokers with the 'brokers' option, not '" + key + "'");
+    properties_[key] = value;
+  }
+  if (brokers_.empty()) throw option_error("brokers", "must name at least one broker (host:port) or be \"embedded\"");
+  conf_ptr check{rd_kafka_conf_new()};
+  for (const auto& [key, value] : properties_) set_property(check.get(), key, value);
+}
+
+connection::~connection() = default;
+
+conf_ptr connection::make_conf() {
+  if (brokers_ == embedded_brokers && !embedded_) {
+    embedded_ = shared_embedded_cluster();
+    context_.log().info("embedded Kafka broker (in memory, for trials only) at " + embedded_->bootstrap());
+  }
+  conf_ptr conf{rd_kafka_conf_new()};
+  for (const auto& [key, value] : properties_) set_property(conf.get(), key, value);
+  set_property(conf.get(), "bootstrap.servers", embedded_ ? embedded_->bootstrap() : brokers_);
+  return conf;
+}
+
+client_ptr connection::make_client(rd_kafka_type_t type, client_events events) {
+  conf_ptr conf = make_conf();
+  auto& target = targets_.emplace_back(std::make_unique<callback_target>(callback_target{&context_.log(), std::move(events)}));
+  rd_kafka_conf_set_opaque(conf.get(), target.get());
+  rd_kafka_conf_set_log_cb(conf.get(), on_log);
+  rd_kafka_conf_set_error_cb(conf.get(), on_error);
+  if (target->events.rebalance) rd_kafka_conf_set_rebalance_cb(conf.get(), on_rebalance);
+  if (target->events.delivery) rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
+  char why[512];
+  rd_kafka_t* client = rd_kafka_new(type, conf.get(), why, sizeof why);
+  if (client == nullptr) throw std::runtime_error(std::string("cannot create a Kafka client: ") + why);
+  conf.release();  // rd_kafka_new took it
+  return client_ptr{client};
+}
+
+std::string describe_position(const rd_kafka_message_t& m) {
+  return std::string(m.rkt ? rd_kafka_topic_name(m.rkt) : "?") + " [" + std::to_string(m.partition) +
+         "] at offset " + std::to_string(m.offset);
+}
+
+} // namespace stream_smarts::kafka

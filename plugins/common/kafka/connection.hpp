@@ -1,0 +1,72 @@
+// What the Kafka source and sink share: the `brokers` and `properties`
+// options, librdkafka configuration built from them, and librdkafka's log
+// and errors routed to the stage's logger.
+#pragma once
+
+#include <stream_smarts/plugin.hpp>
+
+#include <librdkafka/rdkafka.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stream_smarts::kafka {
+
+class embedded_cluster;
+
+struct conf_deleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using conf_ptr = std::unique_ptr<rd_kafka_conf_t, conf_deleter>;
+struct client_deleter {
+  void operator()(rd_kafka_t* k) const { rd_kafka_destroy(k); }
+};
+using client_ptr = std::unique_ptr<rd_kafka_t, client_deleter>;
+struct partitions_deleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
+};
+using partitions_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, partitions_deleter>;
+
+/// Callbacks a client may want, called on librdkafka's threads or in poll().
+struct client_events {
+  std::function<void(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*)> rebalance;
+  std::function<void(const rd_kafka_message_t&)> delivery;
+};
+
+struct callback_target;
+
+/// `brokers` and `properties`, documented with the plugin's own defaults.
+std::vector<option_spec> connection_options(const string_table& defaults);
+
+/// A stage's connection settings: librdkafka defaults of the plugin, then the
+/// user's `properties`, then the bootstrap servers from `brokers`.
+class connection {
+public:
+  /// Checks every property with librdkafka now (throws option_error naming
+  /// it), so a typo is reported by `validate`, not at 3 am.
+  connection(stage_context& context, const string_table& defaults);
+  ~connection();
+
+  /// Creates a client; starts the embedded cluster on first use. librdkafka's
+  /// log and errors go to the stage's logger. Throws std::runtime_error.
+  /// The connection must outlive the client.
+  client_ptr make_client(rd_kafka_type_t type, client_events events = {});
+  /// The embedded cluster, if brokers = "embedded" (after make_conf()).
+  embedded_cluster* embedded() const { return embedded_.get(); }
+
+private:
+  conf_ptr make_conf();
+
+  stage_context& context_;
+  std::vector<std::unique_ptr<callback_target>> targets_;  // one per client, stable addresses
+  string_table properties_;
+  std::string brokers_;
+  std::shared_ptr<embedded_cluster> embedded_;
+};
+
+/// "topic [partition] at offset N", the way every message is named in logs.
+std::string describe_position(const rd_kafka_message_t& m);
+
+} // namespace stream_smarts::kafka

@@ -1,0 +1,45 @@
+// Parsing the fields every reading has, the same way in every source plugin:
+// timestamps and energy values as text.
+#pragma once
+
+#include <stream_smarts/time.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace stream_smarts::reading_fields {
+
+/// Parses a timestamp field: ISO-8601, local to `zone` unless it has an offset.
+inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::int64_t& ts_ms) {
+  const auto t = parse_iso8601(text);
+  if (!t) return false;
+  ts_ms = to_utc_ms(*t, zone);
+  return true;
+}
+
+/// Parses an energy value: a finite, non-negative number written in full.
+inline bool parse_wh(std::string_view text, std::string_view name, double& wh, std::string& why) {
+  if (text.empty()) {
+    why = std::string(name) + " is empty";
+    return false;
+  }
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wh);
+  if (end != text.data() + text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+    why = std::string(name) + " is not a number: '" + std::string(text) + "'";
+  } else if (ec == std::errc::result_out_of_range) {
+    why = std::string(name) + " is out of range: '" + std::string(text) + "'";
+  } else if (!std::isfinite(wh)) {
+    why = std::string(name) + " is not finite: '" + std::string(text) + "'";
+  } else if (wh < 0) {
+    why = std::string(name) + " is negative: '" + std::string(text) + "'";
+  } else {
+    return true;
+  }
+  return false;
+}
+
+} // namespace stream_smarts::reading_fields

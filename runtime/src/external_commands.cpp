@@ -1,0 +1,46 @@
+#include "commands.hpp"
+
+#include <boost/dll/runtime_symbol_info.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <unistd.h>
+
+namespace stream_smarts::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::string_view prefix = "stream-smarts-";
+
+fs::path command_dir() {
+  const fs::path exe = boost::dll::program_location().string();
+  return (exe.parent_path() / STREAM_SMARTS_COMMAND_DIR_FROM_BIN).lexically_normal();
+}
+
+} // namespace
+
+std::vector<std::string> external_commands() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(command_dir(), ec)) {
+    const std::string file = entry.path().filename().string();
+    if (file.rfind(prefix, 0) == 0 && access(entry.path().c_str(), X_OK) == 0) names.push_back(file.substr(prefix.size()));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+int exec_external_command(const std::string& name, int argc, char** argv) {
+  const fs::path program = command_dir() / (std::string(prefix) + name);
+  std::vector<char*> args{const_cast<char*>(program.c_str())};
+  for (int i = 0; i < argc; ++i) args.push_back(argv[i]);
+  args.push_back(nullptr);
+  execv(program.c_str(), args.data());
+  std::cerr << "stream-smarts: cannot run " << program.string() << ": " << std::strerror(errno) << "\n";
+  return 2;
+}
+
+} // namespace stream_smarts::runtime
