@@ -49,13 +49,19 @@ std::string expand_environment(std::string_view text, std::string& missing) {
       out += text[i];
       continue;
     }
-    const std::string name{text.substr(i + 2, close - i - 2)};
+    // ${NAME:-fallback} as in the shell: the fallback when NAME is unset or empty.
+    const std::string_view inner = text.substr(i + 2, close - i - 2);
+    const auto dash = inner.find(":-");
+    const std::string name{inner.substr(0, dash)};
     const char* value = std::getenv(name.c_str());
-    if (value == nullptr) {
+    if (dash != std::string_view::npos && (value == nullptr || *value == '\0')) {
+      out += inner.substr(dash + 2);
+    } else if (value == nullptr) {
       missing = name;
       return {};
+    } else {
+      out += value;
     }
-    out += value;
     i = close;
   }
   return out;

@@ -39,8 +39,9 @@ validated_options validate_options(const toml::table& table, const std::vector<o
 /// "30s", "250ms", "5m", "1h30m", "2d". Nothing for anything else.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
-/// Replaces ${NAME} with the environment variable NAME ("$${" is a literal
-/// "${"). Returns the name of the first unset variable in `missing` instead.
+/// Replaces ${NAME} with the environment variable NAME, and ${NAME:-fallback}
+/// with the fallback if NAME is unset or empty ("$${" is a literal "${").
+/// Returns the name of the first unset variable in `missing` instead.
 std::string expand_environment(std::string_view text, std::string& missing);
 
 /// The closest candidate to `word` if it is close enough to be a likely typo.

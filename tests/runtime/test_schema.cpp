@@ -96,6 +96,17 @@ TEST_CASE("${VAR} is replaced from the environment; an unset one is an error nam
   CHECK(expand_environment("cost $${HOME}", missing) == "cost ${HOME}");
 }
 
+TEST_CASE("${VAR:-fallback} takes the fallback only when VAR is unset or empty") {
+  setenv("SS_TEST_BROKERS", "10.0.0.5:9092", 1);
+  setenv("SS_TEST_EMPTY", "", 1);
+  unsetenv("SS_TEST_UNSET");
+  std::string missing;
+  CHECK(expand_environment("${SS_TEST_BROKERS:-localhost:9092}", missing) == "10.0.0.5:9092");
+  CHECK(expand_environment("${SS_TEST_UNSET:-localhost:9092}", missing) == "localhost:9092");
+  CHECK(expand_environment("${SS_TEST_EMPTY:-x}/${SS_TEST_UNSET:-}", missing) == "x/");
+  CHECK(missing.empty());
+}
+
 TEST_CASE("durations") {
   CHECK(parse_duration("250ms")->count() == 250);
   CHECK(parse_duration("1h30m")->count() == 5400000);

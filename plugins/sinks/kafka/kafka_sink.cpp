@@ -1,0 +1,116 @@
+// The Kafka sink: writes alerts (or, with receive = "all", every scored
+// reading) to a topic, keyed by meter. A batch is acknowledged upstream only
+// once the broker has acknowledged every message of it, so the Kafka source
+// commits nothing that is not safely written.
+#include "alert_format.hpp"
+
+#include <connection.hpp>
+#include <stream_smarts/plugin.hpp>
+
+#include <chrono>
+
+namespace {
+
+using namespace stream_smarts;
+using steady = std::chrono::steady_clock;
+
+constexpr int flush_slice_ms = 1000;
+constexpr auto patience_report_interval = std::chrono::seconds(30);
+
+const string_table producer_defaults{
+    {"enable.idempotence", "true"},  // retries never duplicate or reorder within a partition
+};
+
+std::vector<option_spec> declared_options() {
+  std::vector<option_spec> o = kafka::connection_options(producer_defaults);
+  o.push_back(required_option("topic", option_type::string, "topic to write to"));
+  o.push_back(optional_option("format", option_type::string, std::string("json"),
+                              "\"json\": the stream-smarts alert object; \"ksql\": the original KSQL query's "
+                              "{EVENT_TS, HOUR, KWH, FN} for its existing consumers",
+                              {"json", "ksql"}));
+  return o;
+}
+
+class kafka_alert_sink final : public sink {
+public:
+  explicit kafka_alert_sink(stage_context& ctx)
+      : ctx_(ctx),
+        connection_(ctx, producer_defaults),
+        topic_(ctx.options().string("topic")),
+        ksql_(ctx.options().string("format") == "ksql") {
+    if (topic_.empty()) throw option_error("topic", "must name a topic");
+  }
+
+  void start() override {
+    producer_ = connection_.make_client(RD_KAFKA_PRODUCER, {{}, [this](const rd_kafka_message_t& m) {
+                                          if (m.err && failures_++ == 0) first_failure_ = rd_kafka_err2str(m.err);
+                                        }});
+    warm_up_metadata();
+  }
+
+  void write(const alert& a) override {
+    payload_.clear();
+    if (ksql_) kafka_sink::append_ksql(payload_, a);
+    else kafka_sink::append_json(payload_, a);
+    const std::string& key = a.scored.reading.meter;
+    for (;;) {
+      const auto err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()),
+                                         RD_KAFKA_V_KEY(key.data(), key.size()),
+                                         RD_KAFKA_V_VALUE(payload_.data(), payload_.size()),
+                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (err) throw std::runtime_error("cannot write to topic '" + topic_ + "': " + rd_kafka_err2str(err));
+        return;
+      }
+      rd_kafka_poll(producer_.get(), 100);  // the local queue is full: wait for the broker to take some
+    }
+  }
+
+  void flush() override {
+    // Waits as long as librdkafka keeps trying (message.timeout.ms): while the
+    // broker is away the pipeline pauses here instead of losing alerts.
+    auto next_report = steady::now() + patience_report_interval;
+    while (rd_kafka_flush(producer_.get(), flush_slice_ms) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+      if (steady::now() < next_report) continue;
+      ctx_.log().warning("still waiting for Kafka to accept " + std::to_string(rd_kafka_outq_len(producer_.get())) +
+                         " messages for topic '" + topic_ + "'");
+      next_report = steady::now() + patience_report_interval;
+    }
+    if (failures_ == 0) return;
+    const std::string message = std::to_string(failures_) + " messages could not be written to topic '" + topic_ +
+                                "': " + first_failure_;
+    failures_ = 0;
+    throw std::runtime_error(message);
+  }
+
+  void stop() override {
+    if (producer_) flush();
+    producer_.reset();
+  }
+
+private:
+  /// Without this, the first message waits for librdkafka's metadata scan (~1 s).
+  void warm_up_metadata() {
+    rd_kafka_topic_t* handle = rd_kafka_topic_new(producer_.get(), topic_.c_str(), nullptr);
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (rd_kafka_metadata(producer_.get(), 0, handle, &metadata, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      rd_kafka_metadata_destroy(metadata);
+    else ctx_.log().warning("no metadata for topic '" + topic_ + "' yet (is the broker up?); going on");
+    rd_kafka_topic_destroy(handle);
+  }
+
+  stage_context& ctx_;
+  kafka::connection connection_;
+  std::string topic_;
+  bool ksql_;
+  kafka::client_ptr producer_;
+  std::string payload_;  // reused for every message
+  std::uint64_t failures_ = 0;
+  std::string first_failure_;
+};
+
+} // namespace
+
+STREAM_SMARTS_PLUGIN(stream_smarts::sink_plugin<kafka_alert_sink>(
+    {"kafka_sink", {}, "0.1.0", "Writes alerts (or every scored reading) to a Kafka topic, keyed by meter",
+     declared_options()}))

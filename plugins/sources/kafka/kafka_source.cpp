@@ -1,0 +1,285 @@
+// The Kafka source: reads readings from topics as a member of a consumer
+// group, and commits an offset only once every sink has handled what was
+// read before it (at-least-once). Several processes with the same group.id
+// share a topic's partitions: that is how stream-smarts scales out.
+#include "offset_tracker.hpp"
+#include "payload.hpp"
+#include "reading_mapping.hpp"
+
+#include <connection.hpp>
+#include <stream_smarts/plugin.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <set>
+
+namespace {
+
+using namespace stream_smarts;
+using namespace stream_smarts::kafka_source;
+using kafka::client_ptr;
+using kafka::partitions_ptr;
+using steady = std::chrono::steady_clock;
+
+// Past this many, undecodable messages are only counted (and summarized
+// every so often), so a topic in the wrong format cannot flood the log.
+constexpr std::uint64_t max_reported_messages = 100;
+constexpr int first_poll_timeout_ms = 100;
+
+const string_table consumer_defaults{
+    {"group.id", "stream-smarts"},
+    {"auto.offset.reset", "earliest"},
+    {"enable.auto.commit", "false"},  // committed by the source, every commit_interval
+    {"enable.auto.offset.store", "false"},
+};
+
+std::vector<option_spec> declared_options() {
+  std::vector<option_spec> o = kafka::connection_options(consumer_defaults);
+  std::vector<option_spec> own{
+      required_option("topics", option_type::string_list, "topics to read readings from"),
+      optional_option("format", option_type::string, std::string("json"),
+                      "payload format: one flat JSON object, or the Confluent Avro wire format", {"json", "avro"}),
+      optional_option("avro_schema", option_type::string, std::string(""),
+                      "the Avro record schema (JSON) of the payloads, for format = \"avro\""),
+      optional_option("wh_field", option_type::string, std::string("wh"), "field with the energy in Wh"),
+      optional_option("ts_field", option_type::string, std::string(""),
+                      "field with the reading's time (ISO-8601, or epoch ms); empty: the message's Kafka timestamp"),
+      optional_option("hour_field", option_type::string, std::string(""),
+                      "field with the hour of day (0-23) the reading is for, as the original producer wrote it; "
+                      "the reading is then for the latest such hour at or before the timestamp"),
+      optional_option("meter_field", option_type::string, std::string(""),
+                      "field naming the meter; empty: the message key"),
+      optional_option("meter", option_type::string, std::string("home"),
+                      "the meter of messages with neither a key nor a meter_field"),
+      optional_option("dead_letter_topic", option_type::string, std::string(""),
+                      "topic to copy undecodable messages to (with the reason in a header); empty: only log them"),
+      optional_option("stop_at_end", option_type::boolean, false,
+                      "finish once every assigned partition is read to its end (for backfills and benchmarks)"),
+      optional_option("commit_interval", option_type::duration, std::chrono::milliseconds{1000},
+                      "how often handled offsets are committed; after a crash at most this much plus the "
+                      "in-flight window is read again"),
+  };
+  o.insert(o.end(), own.begin(), own.end());
+  return o;
+}
+
+std::unique_ptr<payload_decoder> make_decoder(const options& o) {
+  if (o.string("format") == "json") return make_json_decoder();
+  if (o.string("avro_schema").empty()) throw option_error("avro_schema", "is required with format = \"avro\"");
+  try {
+    return make_avro_decoder(o.string("avro_schema"));
+  } catch (const std::invalid_argument& e) {
+    throw option_error("avro_schema", e.what());
+  }
+}
+
+std::string describe(const rd_kafka_topic_partition_list_t& list) {
+  std::string out;
+  for (int i = 0; i < list.cnt; ++i)
+    out += (i ? ", " : "") + std::string(list.elems[i].topic) + " [" + std::to_string(list.elems[i].partition) + "]";
+  return out.empty() ? "none" : out;
+}
+
+class kafka_consumer_source final : public source {
+public:
+  explicit kafka_consumer_source(stage_context& ctx)
+      : ctx_(ctx),
+        connection_(ctx, consumer_defaults),
+        topics_(ctx.options().strings("topics")),
+        decoder_(make_decoder(ctx.options())),
+        mapping_(ctx.options()),
+        dead_letter_topic_(ctx.options().string("dead_letter_topic")),
+        stop_at_end_(ctx.options().boolean("stop_at_end")),
+        commit_interval_(ctx.options().duration("commit_interval")) {
+    if (topics_.empty()) throw option_error("topics", "must name at least one topic");
+    const auto& properties = ctx.options().table("properties");
+    if (auto it = properties.find("enable.auto.offset.store"); it != properties.end() && it->second != "false")
+      throw option_error("properties", "enable.auto.offset.store must stay false: the source stores an offset only "
+                                       "once every sink has handled the reading");
+  }
+
+  void start() override {
+    consumer_ = connection_.make_client(RD_KAFKA_CONSUMER, {[this](rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                                                   rd_kafka_topic_partition_list_t* list) {
+                                                              rebalance(rk, err, *list);
+                                                            },
+                                                            {}});
+    rd_kafka_poll_set_consumer(consumer_.get());
+    partitions_ptr subscription{rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size()))};
+    for (const auto& t : topics_) rd_kafka_topic_partition_list_add(subscription.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+    if (auto err = rd_kafka_subscribe(consumer_.get(), subscription.get()))
+      throw std::runtime_error(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
+    if (!dead_letter_topic_.empty())
+      dead_letters_ = connection_.make_client(RD_KAFKA_PRODUCER, {{}, [this](const rd_kafka_message_t& m) {
+                                                if (m.err && dead_letter_failure_.empty())
+                                                  dead_letter_failure_ = rd_kafka_err2str(m.err);
+                                              }});
+    last_commit_ = steady::now();
+  }
+
+  read_result read(std::vector<reading>& out, std::size_t max) override {
+    offsets next;
+    const std::size_t before = out.size();
+    for (int timeout = first_poll_timeout_ms; out.size() < max; timeout = 0) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), timeout);
+      if (m == nullptr) break;
+      take(*m, out, next);
+      rd_kafka_message_destroy(m);
+    }
+    tracker_.read(std::move(next), out.size() > before);
+    store_done();
+    return {stop_at_end_ && at_end(), std::chrono::milliseconds{0}};
+  }
+
+  void commit(std::size_t batches) override {
+    tracker_.handled(batches);
+    store_done();
+  }
+
+  void stop() override {
+    if (!consumer_) return;
+    store_done();
+    commit_now(false);
+    rd_kafka_consumer_close(consumer_.get());
+    ctx_.log().info("stopped after " + std::to_string(readings_) + " readings, " + std::to_string(undecodable_) +
+                    " undecodable messages");
+    consumer_.reset();
+    dead_letters_.reset();
+  }
+
+private:
+  void take(const rd_kafka_message_t& m, std::vector<reading>& out, offsets& next) {
+    if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      at_end_.insert({rd_kafka_topic_name(m.rkt), m.partition});
+      return;
+    }
+    if (m.err) {
+      ctx_.log().warning("Kafka: " + std::string(rd_kafka_message_errstr(&m)));
+      return;
+    }
+    const partition_key p{rd_kafka_topic_name(m.rkt), m.partition};
+    at_end_.erase(p);
+    next[p] = m.offset + 1;
+    reading r;
+    std::string why;
+    if (decode(m, r, why)) {
+      out.push_back(std::move(r));
+      ++readings_;
+    } else {
+      undecodable(m, why);
+    }
+  }
+
+  bool decode(const rd_kafka_message_t& m, reading& r, std::string& why) {
+    const std::string_view payload(static_cast<const char*>(m.payload), m.len);
+    if (!decoder_->decode(payload, fields_, why)) return false;
+    rd_kafka_timestamp_type_t type;
+    const std::int64_t ts = rd_kafka_message_timestamp(&m, &type);
+    message_meta meta{{static_cast<const char*>(m.key), m.key_len}, std::nullopt};
+    if (ts >= 0) meta.timestamp_ms = ts;
+    return mapping_.map(fields_, meta, ctx_.zone(), r, why);
+  }
+
+  void undecodable(const rd_kafka_message_t& m, const std::string& why) {
+    ++undecodable_;
+    if (undecodable_ <= max_reported_messages)
+      ctx_.log().warning(kafka::describe_position(m) + ": cannot decode: " + why +
+                         (dead_letters_ ? "; copied to " + dead_letter_topic_ : ""));
+    else if (undecodable_ % 10000 == 0)
+      ctx_.log().warning(std::to_string(undecodable_) + " undecodable messages so far");
+    if (!dead_letters_) return;
+    const std::string position = kafka::describe_position(m);
+    const auto err = rd_kafka_producev(
+        dead_letters_.get(), RD_KAFKA_V_TOPIC(dead_letter_topic_.c_str()), RD_KAFKA_V_VALUE(m.payload, m.len),
+        RD_KAFKA_V_KEY(m.key, m.key_len), RD_KAFKA_V_HEADER("stream-smarts-error", why.data(), why.size()),
+        RD_KAFKA_V_HEADER("stream-smarts-source", position.data(), position.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err) dead_letter_failure_ = rd_kafka_err2str(err);
+  }
+
+  /// Stores the offsets that became committable, once their dead letters are delivered.
+  void store_done() {
+    offsets done = tracker_.take_done();
+    if (done.empty()) return commit_if_due();
+    if (dead_letters_ && rd_kafka_outq_len(dead_letters_.get()) > 0) rd_kafka_flush(dead_letters_.get(), 30000);
+    if (!dead_letter_failure_.empty())
+      throw std::runtime_error("cannot write to dead_letter_topic '" + dead_letter_topic_ + "': " + dead_letter_failure_);
+    partitions_ptr list{rd_kafka_topic_partition_list_new(static_cast<int>(done.size()))};
+    for (const auto& [p, next] : done)
+      rd_kafka_topic_partition_list_add(list.get(), p.first.c_str(), p.second)->offset = next;
+    // A partition revoked meanwhile is refused here; its new owner re-reads it.
+    rd_kafka_offsets_store(consumer_.get(), list.get());
+    stored_ = true;
+    commit_if_due();
+  }
+
+  void commit_if_due() {
+    if (stored_ && steady::now() - last_commit_ >= commit_interval_) commit_now(true);
+  }
+
+  void commit_now(bool async) {
+    if (!stored_) return;
+    const auto err = rd_kafka_commit(consumer_.get(), nullptr, async ? 1 : 0);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+      ctx_.log().warning(std::string("offset commit failed (will retry): ") + rd_kafka_err2str(err));
+    else stored_ = false;
+    last_commit_ = steady::now();
+  }
+
+  void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t& list) {
+    const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    auto* mutable_list = const_cast<rd_kafka_topic_partition_list_t*>(&list);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      ctx_.log().info("assigned " + describe(list));
+      for (int i = 0; i < list.cnt; ++i) assigned_.insert({list.elems[i].topic, list.elems[i].partition});
+      if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, mutable_list));
+      else rd_kafka_assign(rk, mutable_list);
+      return;
+    }
+    // Revoked: commit what is handled while the partitions are still ours.
+    if (!rd_kafka_assignment_lost(rk)) {
+      store_done();
+      commit_now(false);
+    }
+    ctx_.log().info("revoked " + describe(list));
+    for (int i = 0; i < list.cnt; ++i) {
+      const partition_key p{list.elems[i].topic, list.elems[i].partition};
+      tracker_.forget(p);
+      assigned_.erase(p);
+      at_end_.erase(p);
+    }
+    if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, mutable_list));
+    else rd_kafka_assign(rk, nullptr);
+  }
+
+  bool at_end() const {
+    if (assigned_.empty()) return false;
+    for (const auto& p : assigned_)
+      if (!at_end_.count(p)) return false;
+    return true;
+  }
+
+  stage_context& ctx_;
+  kafka::connection connection_;
+  std::vector<std::string> topics_;
+  std::unique_ptr<payload_decoder> decoder_;
+  reading_mapping mapping_;
+  std::string dead_letter_topic_;
+  bool stop_at_end_;
+  std::chrono::milliseconds commit_interval_;
+
+  client_ptr consumer_, dead_letters_;
+  std::vector<payload_field> fields_;  // reused for every message
+  offset_tracker tracker_;
+  std::set<partition_key> assigned_, at_end_;
+  std::string dead_letter_failure_;
+  steady::time_point last_commit_;
+  bool stored_ = false;
+  std::uint64_t readings_ = 0, undecodable_ = 0;
+};
+
+} // namespace
+
+STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<kafka_consumer_source>(
+    {"kafka_source", {}, "0.1.0", "Reads readings from Kafka topics as a consumer group member, at least once",
+     declared_options()}))

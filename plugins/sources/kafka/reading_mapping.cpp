@@ -1,0 +1,114 @@
+#include "reading_mapping.hpp"
+
+#include <common/reading_fields.hpp>
+
+#include <charconv>
+#include <cmath>
+
+namespace stream_smarts::kafka_source {
+namespace {
+
+constexpr std::int64_t hour_ms = 3'600'000;
+
+const payload_field* find(const std::vector<payload_field>& fields, const std::string& name) {
+  if (name.empty()) return nullptr;
+  for (const auto& f : fields)
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+const char* kind_name(payload_field::kind k) {
+  switch (k) {
+    case payload_field::kind::number: return "a number";
+    case payload_field::kind::string: return "a string";
+    case payload_field::kind::boolean: return "a boolean";
+    case payload_field::kind::null: return "null";
+  }
+  return "?";
+}
+
+bool fail(std::string& why, std::string message) {
+  why = std::move(message);
+  return false;
+}
+
+} // namespace
+
+reading_mapping::reading_mapping(const options& o)
+    : wh_field_(o.string("wh_field")),
+      ts_field_(o.string("ts_field")),
+      hour_field_(o.string("hour_field")),
+      meter_field_(o.string("meter_field")),
+      meter_(o.string("meter")) {
+  if (wh_field_.empty()) throw option_error("wh_field", "must name the field that holds the energy in Wh");
+}
+
+bool reading_mapping::map(const std::vector<payload_field>& fields, const message_meta& meta, const time_zone& zone,
+                          reading& out, std::string& why) const {
+  const payload_field* wh = find(fields, wh_field_);
+  if (wh == nullptr) return fail(why, "missing \"" + wh_field_ + "\"");
+  if (wh->type != payload_field::kind::number)
+    return fail(why, wh_field_ + " must be a number, got " + kind_name(wh->type));
+  if (!reading_fields::parse_wh(wh->text, wh_field_, out.wh, why)) return false;
+  if (!timestamp(find(fields, ts_field_), meta, zone, out.ts_ms, why)) return false;
+  if (!hour_field_.empty()) {
+    const payload_field* hour = find(fields, hour_field_);
+    if (hour == nullptr) return fail(why, "missing \"" + hour_field_ + "\"");
+    if (!apply_hour(*hour, zone, out.ts_ms, why)) return false;
+  }
+  out.meter = meter_;
+  if (const payload_field* m = find(fields, meter_field_); m && m->type == payload_field::kind::string) out.meter = m->text;
+  else if (meter_field_.empty() && !meta.key.empty()) out.meter = meta.key;
+  out.labels.clear();
+  for (const auto& f : fields)
+    if (f.type != payload_field::kind::null && !is_mapped(f.name))
+      out.labels.push_back({std::string(f.name), std::string(f.text)});
+  return true;
+}
+
+bool reading_mapping::timestamp(const payload_field* ts, const message_meta& meta, const time_zone& zone,
+                                std::int64_t& ts_ms, std::string& why) const {
+  if (ts_field_.empty()) {
+    if (!meta.timestamp_ms) return fail(why, "the message has no timestamp (and no ts_field is configured)");
+    ts_ms = *meta.timestamp_ms;
+    return true;
+  }
+  if (ts == nullptr) return fail(why, "missing \"" + ts_field_ + "\"");
+  if (ts->type == payload_field::kind::string) {
+    if (reading_fields::parse_timestamp(ts->text, zone, ts_ms)) return true;
+    return fail(why, "bad timestamp '" + std::string(ts->text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)");
+  }
+  if (ts->type == payload_field::kind::number && std::trunc(ts->number) == ts->number && std::fabs(ts->number) < 9e15) {
+    ts_ms = static_cast<std::int64_t>(ts->number);
+    return true;
+  }
+  return fail(why, ts_field_ + " must be an ISO-8601 string or whole epoch milliseconds, got " +
+                       (ts->type == payload_field::kind::number ? "'" + std::string(ts->text) + "'"
+                                                                : std::string(kind_name(ts->type))));
+}
+
+bool reading_mapping::apply_hour(const payload_field& hour, const time_zone& zone, std::int64_t& ts_ms,
+                                 std::string& why) const {
+  const double h = hour.number;
+  if (hour.type != payload_field::kind::number || std::trunc(h) != h || h < 0 || h > 23)
+    return fail(why, hour_field_ + " must be a whole hour of day 0..23, got " +
+                         (hour.type == payload_field::kind::number ? std::string(hour.text) : kind_name(hour.type)));
+  ts_ms = start_of_latest_hour(ts_ms, static_cast<int>(h), zone);
+  return true;
+}
+
+bool reading_mapping::is_mapped(std::string_view name) const {
+  return name == wh_field_ || name == ts_field_ || name == hour_field_ || name == meter_field_;
+}
+
+std::int64_t start_of_latest_hour(std::int64_t ts_ms, int hour, const time_zone& zone) {
+  const local_fields l = zone.local(ts_ms);
+  const std::int64_t into_hour = (l.minute * 60 + l.second) * 1000LL + ((ts_ms % 1000) + 1000) % 1000;
+  std::int64_t t = ts_ms - into_hour - ((l.hour - hour + 24) % 24) * hour_ms;
+  // Across a daylight-saving change the wall clock skips or repeats an hour:
+  // step to the nearest earlier instant that really shows `hour`.
+  for (int step = 0; step < 2 && zone.local(t).hour != hour; ++step) t -= hour_ms;
+  return t;
+}
+
+} // namespace stream_smarts::kafka_source
