@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <exception>
+#include <utility>
 #include <set>
 
 namespace {
@@ -126,6 +128,9 @@ public:
       take(*m, out, next);
       rd_kafka_message_destroy(m);
     }
+    if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+    // A rebalance during the polls may have revoked some of these partitions.
+    std::erase_if(next, [this](const auto& entry) { return !assigned_.count(entry.first); });
     tracker_.read(std::move(next), out.size() > before);
     store_done();
     return {stop_at_end_ && at_end(), std::chrono::milliseconds{0}};
@@ -237,9 +242,14 @@ private:
       return;
     }
     // Revoked: commit what is handled while the partitions are still ours.
+    // This runs inside rd_kafka_consumer_poll(): nothing may throw through C.
     if (!rd_kafka_assignment_lost(rk)) {
-      store_done();
-      commit_now(false);
+      try {
+        store_done();
+        commit_now(false);
+      } catch (...) {
+        failure_ = std::current_exception();
+      }
     }
     ctx_.log().info("revoked " + describe(list));
     for (int i = 0; i < list.cnt; ++i) {
@@ -273,6 +283,7 @@ private:
   offset_tracker tracker_;
   std::set<partition_key> assigned_, at_end_;
   std::string dead_letter_failure_;
+  std::exception_ptr failure_;  // from a rebalance callback, rethrown by read()
   steady::time_point last_commit_;
   bool stored_ = false;
   std::uint64_t readings_ = 0, undecodable_ = 0;

@@ -104,11 +104,12 @@ bool reading_mapping::is_mapped(std::string_view name) const {
 std::int64_t start_of_latest_hour(std::int64_t ts_ms, int hour, const time_zone& zone) {
   const local_fields l = zone.local(ts_ms);
   const std::int64_t into_hour = (l.minute * 60 + l.second) * 1000LL + ((ts_ms % 1000) + 1000) % 1000;
-  std::int64_t t = ts_ms - into_hour - ((l.hour - hour + 24) % 24) * hour_ms;
-  // Across a daylight-saving change the wall clock skips or repeats an hour:
-  // step to the nearest earlier instant that really shows `hour`.
-  for (int step = 0; step < 2 && zone.local(t).hour != hour; ++step) t -= hour_ms;
-  return t;
+  const std::int64_t guess = ts_ms - into_hour - ((l.hour - hour + 24) % 24) * hour_ms;
+  // Across a daylight-saving change the wall clock skipped or repeated an
+  // hour, so the guess may be an hour off either way.
+  for (const std::int64_t t : {guess + hour_ms, guess, guess - hour_ms})
+    if (t <= ts_ms && zone.local(t).hour == hour) return t;
+  return guess;
 }
 
 } // namespace stream_smarts::kafka_source

@@ -1,0 +1,151 @@
+// The Kafka source's pure parts: payload fields -> reading (the original's
+// {"hour", "kwh"} records, timestamps, meters, labels, every rejection), the
+// at-least-once offset bookkeeping, and the Kafka sink's payloads.
+#include "alert_format.hpp"
+#include "fixed_zone.hpp"
+#include "offset_tracker.hpp"
+#include "payload.hpp"
+#include "reading_mapping.hpp"
+
+#include <zone.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace stream_smarts;
+using namespace stream_smarts::kafka_source;
+using stream_smarts::testing::fixed_zone;
+
+namespace {
+
+constexpr std::int64_t utc(int y, int mo, int d, int h, int mi = 0, int s = 0) {
+  return utc_ms_of(civil_time{y, mo, d, h, mi, s, 0});
+}
+
+options mapping_options(std::string wh = "wh", std::string ts = "", std::string hour = "", std::string meter_field = "") {
+  return options({{"wh_field", wh},
+                  {"ts_field", ts},
+                  {"hour_field", hour},
+                  {"meter_field", meter_field},
+                  {"meter", std::string("home")}});
+}
+
+struct mapped {
+  bool ok;
+  reading r;
+  std::string why;
+};
+
+mapped map_json(const options& o, std::string_view payload, message_meta meta, const time_zone& zone) {
+  auto decoder = make_json_decoder();
+  std::vector<payload_field> fields;
+  mapped out{false, {}, {}};
+  if (!decoder->decode(payload, fields, out.why)) return out;
+  out.ok = reading_mapping(o).map(fields, meta, zone, out.r, out.why);
+  return out;
+}
+
+std::string reason(const options& o, std::string_view payload, message_meta meta = {"", utc(2024, 1, 10, 9, 30)}) {
+  const fixed_zone zone(3600);
+  const mapped m = map_json(o, payload, meta, zone);
+  REQUIRE_FALSE(m.ok);
+  return m.why;
+}
+
+} // namespace
+
+TEST_CASE("the original record {hour, kwh}: Wh from kwh, the hour from the payload, the day from the message") {
+  const fixed_zone paris_winter(3600);
+  const auto o = mapping_options("kwh", "", "hour");
+  // Message written at 09:30 local: hour 4 is 04:00 that same day...
+  auto m = map_json(o, R"({"hour": 4, "kwh": 1500})", {"flat-7", utc(2024, 1, 10, 8, 30)}, paris_winter);
+  REQUIRE(m.ok);
+  CHECK(m.r.wh == 1500);
+  CHECK(m.r.ts_ms == utc(2024, 1, 10, 3));  // 04:00 at UTC+1
+  CHECK(m.r.meter == "flat-7");
+  CHECK(m.r.labels.empty());
+  // ...and hour 23 is the evening before.
+  m = map_json(o, R"({"hour": 23.0, "kwh": 300.5})", {"", utc(2024, 1, 10, 8, 30)}, paris_winter);
+  REQUIRE(m.ok);
+  CHECK(m.r.ts_ms == utc(2024, 1, 9, 22));
+  CHECK(m.r.meter == "home");
+}
+
+TEST_CASE("the hour of day is found across a daylight-saving change") {
+  const auto paris = runtime::load_time_zone("Europe/Paris");
+  // 2024-03-31 02:00 local does not exist; at 05:00 local (03:00 UTC) hour 1 is 01:00 CET = 00:00 UTC.
+  CHECK(start_of_latest_hour(utc(2024, 3, 31, 3), 1, *paris) == utc(2024, 3, 31, 0));
+  CHECK(start_of_latest_hour(utc(2024, 3, 31, 3), 4, *paris) == utc(2024, 3, 31, 2));
+  // Autumn: 02:00 happens twice; 03:30 CET (02:30 UTC) -> the latest 02:00, 01:00 UTC.
+  CHECK(start_of_latest_hour(utc(2024, 10, 27, 2, 30), 2, *paris) == utc(2024, 10, 27, 1));
+  CHECK(paris->local(start_of_latest_hour(utc(2024, 10, 27, 2, 30), 0, *paris)).hour == 0);
+}
+
+TEST_CASE("time from a ts field (ISO-8601 or epoch ms), meter from a field, other fields as labels") {
+  const fixed_zone zone(0);
+  const auto o = mapping_options("wh", "ts", "", "house");
+  auto m = map_json(o, R"({"ts": "2024-01-10T04:00:00Z", "wh": 2, "house": "b12", "phase": 3, "note": null})",
+                    {"key-ignored", std::nullopt}, zone);
+  REQUIRE(m.ok);
+  CHECK(m.r.ts_ms == utc(2024, 1, 10, 4));
+  CHECK(m.r.meter == "b12");
+  REQUIRE(m.r.labels.size() == 1);
+  CHECK(m.r.labels[0].key == "phase");
+  CHECK(m.r.labels[0].value == "3");
+  m = map_json(o, R"({"ts": 1704859200000, "wh": 2})", {"", std::nullopt}, zone);
+  REQUIRE(m.ok);
+  CHECK(m.r.ts_ms == 1704859200000);
+  CHECK(m.r.meter == "home");
+}
+
+TEST_CASE("every rejected payload says what is wrong") {
+  const auto original = mapping_options("kwh", "", "hour");
+  CHECK(reason(original, "not json") == "bad JSON at column 1: expected '{'");
+  CHECK(reason(original, R"({"hour": 4})") == "missing \"kwh\"");
+  CHECK(reason(original, R"({"hour": 4, "kwh": "1500"})") == "kwh must be a number, got a string");
+  CHECK(reason(original, R"({"hour": 4, "kwh": -3})") == "kwh is negative: '-3'");
+  CHECK(reason(original, R"({"hour": 4, "kwh": 1e999})") == "kwh is out of range: '1e999'");
+  CHECK(reason(original, R"({"kwh": 5})") == "missing \"hour\"");
+  CHECK(reason(original, R"({"hour": 24, "kwh": 5})") == "hour must be a whole hour of day 0..23, got 24");
+  CHECK(reason(original, R"({"hour": 4.5, "kwh": 5})") == "hour must be a whole hour of day 0..23, got 4.5");
+  CHECK(reason(original, R"({"hour": "4", "kwh": 5})") == "hour must be a whole hour of day 0..23, got a string");
+  CHECK(reason(original, R"({"hour": 4, "kwh": 5})", {"", std::nullopt}) ==
+        "the message has no timestamp (and no ts_field is configured)");
+  const auto with_ts = mapping_options("wh", "ts");
+  CHECK(reason(with_ts, R"({"wh": 5})") == "missing \"ts\"");
+  CHECK(reason(with_ts, R"({"wh": 5, "ts": "yesterday"})") ==
+        "bad timestamp 'yesterday' (expected ISO-8601 such as 2007-01-01T04:00:00)");
+  CHECK(reason(with_ts, R"({"wh": 5, "ts": 1.5})") == "ts must be an ISO-8601 string or whole epoch milliseconds, got '1.5'");
+  CHECK(reason(with_ts, R"({"wh": 5, "ts": true})") ==
+        "ts must be an ISO-8601 string or whole epoch milliseconds, got a boolean");
+}
+
+TEST_CASE("offsets become committable only when their batch and every earlier one are handled") {
+  offset_tracker t;
+  const partition_key p0{"raw_power", 0}, p1{"raw_power", 1};
+  t.read({{p0, 10}}, true);            // batch 1
+  t.read({{p0, 20}, {p1, 5}}, true);   // batch 2
+  t.read({{p1, 9}}, false);            // only undecodable messages: done at once, but after batch 2
+  t.read({{p0, 30}}, true);            // batch 3
+  CHECK(t.take_done().empty());
+  CHECK(t.in_flight() == 3);
+  t.handled(1);
+  CHECK(t.take_done() == offsets{{p0, 10}});
+  t.handled(1);
+  CHECK(t.take_done() == offsets{{p0, 20}, {p1, 9}});
+  CHECK(t.take_done().empty());
+  t.forget(p0);  // revoked while batch 3 was in flight: its new owner re-reads it
+  t.handled(1);
+  CHECK(t.take_done().empty());
+  CHECK(t.in_flight() == 0);
+}
+
+TEST_CASE("the ksql format is what the original query wrote to ANOMOLY_POWER") {
+  alert a;
+  a.scored.reading.ts_ms = utc(2024, 1, 10, 3);
+  a.scored.reading.local.hour = 4;
+  a.scored.reading.wh = 1500;
+  a.scored.score = 5.25;
+  std::string out;
+  kafka_sink::append_ksql(out, a);
+  CHECK(out == R"({"EVENT_TS":1704855600000,"HOUR":4,"KWH":1500,"FN":5.25})");
+}
