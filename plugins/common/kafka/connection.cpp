@@ -65,11 +65,11 @@ void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::stri
 std::vector<option_spec> connection_options(const string_table& defaults) {
   return {
       optional_option("brokers", option_type::string, std::string("localhost:9092"),
-                      "Kafka bootstrap servers, comma separated; \"embedded\" starts an in-memory broker in this "
-                      "process (for trials: nothing is kept, its address is logged)"),
+                      "Kafka bootstrap servers, comma separated. \"embedded\" starts an in-memory broker in this "
+                      "process, for trials: nothing is kept, and its address is logged."),
       optional_option("properties", option_type::string_table, string_table{},
-                      "librdkafka properties passed through as they are (any of librdkafka's CONFIGURATION.md); "
-                      "ours by default: " + describe_defaults(defaults)),
+                      "librdkafka properties, passed through as they are (any in librdkafka's CONFIGURATION.md). "
+                      "Ours unless set here: " + describe_defaults(defaults) + "."),
   };
 }
 

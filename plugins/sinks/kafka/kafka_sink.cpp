@@ -23,10 +23,10 @@ const string_table producer_defaults{
 
 std::vector<option_spec> declared_options() {
   std::vector<option_spec> o = kafka::connection_options(producer_defaults);
-  o.push_back(required_option("topic", option_type::string, "topic to write to"));
+  o.push_back(required_option("topic", option_type::string, "Topic to write to."));
   o.push_back(optional_option("format", option_type::string, std::string("json"),
                               "\"json\": the stream-smarts alert object; \"ksql\": the original KSQL query's "
-                              "{EVENT_TS, HOUR, KWH, FN} for its existing consumers",
+                              "{EVENT_TS, HOUR, KWH, FN}, for its existing consumers.",
                               {"json", "ksql"}));
   return o;
 }

@@ -38,28 +38,28 @@ const string_table consumer_defaults{
 std::vector<option_spec> declared_options() {
   std::vector<option_spec> o = kafka::connection_options(consumer_defaults);
   std::vector<option_spec> own{
-      required_option("topics", option_type::string_list, "topics to read readings from"),
+      required_option("topics", option_type::string_list, "Topics to read readings from."),
       optional_option("format", option_type::string, std::string("json"),
-                      "payload format: one flat JSON object, or the Confluent Avro wire format", {"json", "avro"}),
+                      "Payload format: one flat JSON object, or the Confluent Avro wire format.", {"json", "avro"}),
       optional_option("avro_schema", option_type::string, std::string(""),
-                      "the Avro record schema (JSON) of the payloads, for format = \"avro\""),
-      optional_option("wh_field", option_type::string, std::string("wh"), "field with the energy in Wh"),
+                      "The Avro record schema (JSON) of the payloads, for format = \"avro\"."),
+      optional_option("wh_field", option_type::string, std::string("wh"), "Field with the energy in Wh."),
       optional_option("ts_field", option_type::string, std::string(""),
-                      "field with the reading's time (ISO-8601, or epoch ms); empty: the message's Kafka timestamp"),
+                      "Field with the reading's time (ISO-8601, or epoch ms). Empty: the message's Kafka timestamp."),
       optional_option("hour_field", option_type::string, std::string(""),
-                      "field with the hour of day (0-23) the reading is for, as the original producer wrote it; "
-                      "the reading is then for the latest such hour at or before the timestamp"),
+                      "Field with the hour of day (0-23) the reading is for, as the original producer wrote it. "
+                      "The reading is then for the latest such hour at or before the timestamp."),
       optional_option("meter_field", option_type::string, std::string(""),
-                      "field naming the meter; empty: the message key"),
+                      "Field naming the meter. Empty: the message key."),
       optional_option("meter", option_type::string, std::string("home"),
-                      "the meter of messages with neither a key nor a meter_field"),
+                      "The meter of messages with neither a key nor a meter_field."),
       optional_option("dead_letter_topic", option_type::string, std::string(""),
-                      "topic to copy undecodable messages to (with the reason in a header); empty: only log them"),
+                      "Topic to copy undecodable messages to, with the reason in a header. Empty: only log them."),
       optional_option("stop_at_end", option_type::boolean, false,
-                      "finish once every assigned partition is read to its end (for backfills and benchmarks)"),
+                      "Finish once every assigned partition is read to its end (for backfills and benchmarks)."),
       optional_option("commit_interval", option_type::duration, std::chrono::milliseconds{1000},
-                      "how often handled offsets are committed; after a crash at most this much plus the "
-                      "in-flight window is read again"),
+                      "How often handled offsets are committed. After a crash, at most this much plus the "
+                      "in-flight window is read again."),
   };
   o.insert(o.end(), own.begin(), own.end());
   return o;
