@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 using namespace test_support;
 
@@ -66,4 +68,25 @@ TEST_CASE("a broken plugin file stops validate and run with the same message") {
   const auto r = run({"validate", pipeline});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("libbroken_bad_abi.so: built for plugin ABI 999") != std::string::npos);
+}
+
+TEST_CASE("every shipped plugin's README carries its current options table") {
+  // The table is generated from the declaration; a README that drifted from
+  // it documents options that do not exist.
+  namespace fs = std::filesystem;
+  std::size_t checked = 0;
+  for (const char* kind : {"sources", "scorers", "sinks"}) {
+    for (const auto& folder : fs::directory_iterator(fs::path(STREAM_SMARTS_SOURCE_DIR) / "plugins" / kind)) {
+      std::ifstream readme(folder.path() / "README.md");
+      REQUIRE(readme);
+      std::string title, text((std::istreambuf_iterator<char>(readme)), std::istreambuf_iterator<char>());
+      title = text.substr(2, text.find(' ', 2) - 2);  // "# NAME (kind)"
+      const auto r = run({"plugins", "--describe", title, "--markdown"});
+      INFO(folder.path().string());
+      REQUIRE(r.exit_code == 0);
+      CHECK(text.find(r.out) != std::string::npos);
+      ++checked;
+    }
+  }
+  CHECK(checked >= 5);
 }
