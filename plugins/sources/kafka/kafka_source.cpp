@@ -100,6 +100,12 @@ public:
                                        "once every sink has handled the reading");
   }
 
+  // Closing runs the rebalance callback, which uses the members declared
+  // after consumer_: close it while they still exist.
+  ~kafka_consumer_source() override {
+    if (consumer_) rd_kafka_consumer_close(consumer_.get());
+  }
+
   void start() override {
     consumer_ = connection_.make_client(RD_KAFKA_CONSUMER, {[this](rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                                                    rd_kafka_topic_partition_list_t* list) {
