@@ -1,0 +1,103 @@
+"""Test 7: two `stream-smarts run` processes in one consumer group share the
+partitions of raw_power: each reading is scored exactly once, by the process
+that owns its partition; when one stops (committing what it handled), the
+other takes its partitions over and scores what comes next."""
+
+import json
+import re
+import unittest
+
+import harness
+from harness import (HOUR_MS, KafkaTestCase, band_scorer, epoch_ms, inline_table, kafka_sink, pipeline_header,
+                     produce, toml_string, wait_for_messages)
+
+PARTITIONS = 3
+GROUP = "e2e-scale-out"
+METERS = ["kitchen", "garage", "flat-1", "flat-2", "flat-3", "shop"]
+BASE_TS = epoch_ms("2024-01-01T00:00:00+01:00")
+
+
+def pipeline(brokers, scorer):
+    """Identical in both processes but for the scorer's name, which every
+    scored reading carries in the "json" format: it tells who scored it."""
+    return (pipeline_header("scale-out") +
+            "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
+            "ts_field = \"ts\"\nmeter_field = \"meter\"\nproperties = %s\n\n" %
+            (toml_string(brokers), inline_table({"group.id": GROUP, "session.timeout.ms": "6000",
+                                                 "heartbeat.interval.ms": "1000"})) +
+            band_scorer(scorer) +
+            kafka_sink("power_scored", brokers, "POWER_SCORED", source=scorer, receive="all", format="json"))
+
+
+def readings(first, count):
+    """Reading i: meter METERS[i % 6], partition i % 3, a distinct hour."""
+    return [{"partition": i % PARTITIONS, "key": METERS[i % len(METERS)].encode(),
+             "value": json.dumps({"ts": BASE_TS + i * HOUR_MS, "wh": 100 + i % 5000,
+                                  "meter": METERS[i % len(METERS)]}).encode()}
+            for i in range(first, first + count)]
+
+
+def assignment(log):
+    """The partitions a process owns now, from its last "assigned"/"revoked" lines."""
+    owned = set()
+    for kind, listed in re.findall(r"\[raw_power\] (assigned|revoked) (.*)$", log, re.M):
+        parts = {int(p) for p in re.findall(r"raw_power \[(\d+)\]", listed)}
+        owned = owned | parts if kind == "assigned" else owned - parts
+    return owned
+
+
+class ScaleOutTest(KafkaTestCase):
+    def test_two_processes_share_the_partitions(self):
+        broker = self.start_broker(topics=["raw_power"], partitions=PARTITIONS)
+        a = self.run_pipeline(pipeline(broker.address, "band_a"), name="a")
+        b = self.run_pipeline(pipeline(broker.address, "band_b"), name="b")
+
+        def settled():
+            owned_a, owned_b = assignment(a.log()), assignment(b.log())
+            if owned_a and owned_b and not owned_a & owned_b and owned_a | owned_b == set(range(PARTITIONS)):
+                return owned_a, owned_b
+            return None
+        owned_a, owned_b = harness.wait_until(settled, 60, lambda: "both processes to own partitions:\n%s\n%s" %
+                                              (a.tail(10), b.tail(10)), interval=0.2)
+
+        n = 300
+        first = readings(0, n)
+        produce(broker.address, "raw_power", first)
+        scored = wait_for_messages(broker.address, "POWER_SCORED", n, 60, settle=2.0)
+        self.assertEqual(settled(), (owned_a, owned_b), "a rebalance happened meanwhile")
+        values = [json.loads(r.value) for r in scored]
+        self.assertEqual(len(values), n)  # exactly once: no more
+        self.assertEqual(sorted(v["ts_ms"] for v in values), [BASE_TS + i * HOUR_MS for i in range(n)])
+        by_ts = {v["ts_ms"]: v for v in values}
+        for i in range(n):
+            v = by_ts[BASE_TS + i * HOUR_MS]
+            self.assertEqual(v["meter"], METERS[i % len(METERS)])
+            self.assertEqual(v["wh"], 100 + i % 5000)
+            self.assertEqual(v["scorer"], "band_a" if i % PARTITIONS in owned_a else "band_b", i)
+        by_scorer = {s: sum(v["scorer"] == s for v in values) for s in ("band_a", "band_b")}
+        self.assertGreater(by_scorer["band_a"], 0)
+        self.assertGreater(by_scorer["band_b"], 0)
+        print("\na owned %s and scored %d, b owned %s and scored %d" %
+              (sorted(owned_a), by_scorer["band_a"], sorted(owned_b), by_scorer["band_b"]))
+
+        # a leaves (SIGTERM: it commits what it handled); b takes everything over.
+        self.assertEqual(a.stop(), 0)
+        self.assertIn("[raw_power] stopped after %d readings" % by_scorer["band_a"], a.log())
+        harness.wait_until(lambda: assignment(b.log()) == set(range(PARTITIONS)), 60,
+                           lambda: "b to own every partition:\n%s" % b.tail(10), interval=0.2)
+        m = 150
+        produce(broker.address, "raw_power", readings(n, m))
+        scored = wait_for_messages(broker.address, "POWER_SCORED", n + m, 60, settle=2.0)
+        values = [json.loads(r.value) for r in scored]
+        later = [v for v in values if v["ts_ms"] >= BASE_TS + n * HOUR_MS]
+        self.assertEqual({v["ts_ms"] for v in later}, {BASE_TS + i * HOUR_MS for i in range(n, n + m)})
+        self.assertEqual({v["scorer"] for v in later}, {"band_b"})
+        # a committed before leaving, so b scored none of the first n again.
+        self.assertEqual(len(values) - len(later), n)
+        self.assertEqual(len(later), m)
+        self.assertTrue(b.alive(), b.tail())
+        self.assertEqual(b.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

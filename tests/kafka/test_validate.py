@@ -1,0 +1,105 @@
+"""Test 9: `stream-smarts validate` reports mistakes in the Kafka stages'
+options as file:line:column: message, before anything connects."""
+
+import os
+import subprocess
+import unittest
+
+import harness
+from harness import KafkaTestCase
+
+# Line numbers matter: the messages point into this text.
+TEMPLATE = """[pipeline]
+name = "bad"
+timezone = "Europe/Paris"
+
+[[sources]]
+name = "raw_power"
+plugin = "kafka_source"
+brokers = "127.0.0.1:1"
+topics = ["raw_power"]
+wh_field = "kwh"
+%(source)s
+
+[[scorers]]
+name = "anomaly"
+plugin = "percentile_band"
+from = ["raw_power"]
+model = %(model)s
+
+[[sinks]]
+name = "out"
+plugin = "kafka_sink"
+from = ["anomaly"]
+brokers = "127.0.0.1:1"
+topic = "ANOMOLY_POWER"
+%(sink)s
+"""
+
+
+class ValidateTest(KafkaTestCase):
+    def errors(self, source="", sink=""):
+        """validate's exit code and its file:line:column lines, with the file name shortened to 'bad.toml'."""
+        text = TEMPLATE % {"source": source, "sink": sink, "model": harness.toml_string(harness.MODEL)}
+        code, out, err, path = self.validate(text)
+        lines = [l.replace(str(path), "bad.toml") for l in (out + err).splitlines() if l.startswith(str(path))]
+        return code, lines
+
+    def test_a_good_file_validates(self):
+        code, lines = self.errors(source='properties = { "group.id" = "g", "fetch.wait.max.ms" = "100" }',
+                                  sink='properties = { "linger.ms" = "20" }\nformat = "ksql"')
+        self.assertEqual((code, lines), (0, ["bad.toml: ok (1 sources, 1 scorers, 1 sinks)"]))
+
+    def test_the_shipped_ksql_compat_pipeline_validates(self):
+        path = harness.SOURCE_DIR / "pipelines" / "ksql-compat.toml"
+        r = subprocess.run([harness.BINARY, "validate", str(path)], capture_output=True, text=True, timeout=30,
+                           env=dict(os.environ, KAFKA_BROKERS="127.0.0.1:1"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("%s: ok (1 sources, 1 scorers, 2 sinks)" % path, r.stdout + r.stderr)
+
+    def test_unknown_librdkafka_property(self):
+        code, lines = self.errors(source='properties = { "group.id" = "g", "fetch.wait.max.msx" = "100" }',
+                                  sink='properties = { "linger.ms" = "lots" }')
+        self.assertEqual(code, 2)
+        self.assertEqual(lines, [
+            "bad.toml:11:1: option 'properties' of source 'raw_power' (kafka_source): librdkafka property "
+            "'fetch.wait.max.msx': No such configuration property: \"fetch.wait.max.msx\"",
+            # librdkafka names the property by its canonical name (linger.ms is an alias).
+            "bad.toml:25:1: option 'properties' of sink 'out' (kafka_sink): librdkafka property 'linger.ms': "
+            "Invalid value for configuration property \"queue.buffering.max.ms\"",
+        ])
+
+    def test_avro_without_schema(self):
+        code, lines = self.errors(source='format = "avro"')
+        self.assertEqual(code, 2)
+        # Not in the file, so reported at the stage's table.
+        self.assertEqual(lines, ["bad.toml:5:1: option 'avro_schema' of source 'raw_power' (kafka_source): "
+                                 "is required with format = \"avro\""])
+
+    def test_invalid_avro_schema(self):
+        code, lines = self.errors(
+            source="format = \"avro\"\navro_schema = '{\"type\":\"record\",\"name\":\"r\",\"fields\":"
+                   "[{\"name\":\"kwh\",\"type\":\"flot\"}]}'")
+        self.assertEqual(code, 2)
+        self.assertEqual(lines, ["bad.toml:12:1: option 'avro_schema' of source 'raw_power' (kafka_source): "
+                                 "invalid Avro schema: Unknown Avro \"type\": flot"])
+        code, lines = self.errors(source="format = \"avro\"\navro_schema = 'not json'")
+        self.assertEqual(lines, ["bad.toml:12:1: option 'avro_schema' of source 'raw_power' (kafka_source): "
+                                 "invalid Avro schema: Error parsing JSON: invalid token near 'not'"])
+
+    def test_enable_auto_offset_store_must_stay_false(self):
+        code, lines = self.errors(source='properties = { "group.id" = "g", "enable.auto.offset.store" = "true" }')
+        self.assertEqual(code, 2)
+        self.assertEqual(lines, ["bad.toml:11:1: option 'properties' of source 'raw_power' (kafka_source): "
+                                 "enable.auto.offset.store must stay false: the source stores an offset only once "
+                                 "every sink has handled the reading"])
+
+    def test_brokers_only_through_the_brokers_option(self):
+        code, lines = self.errors(source='properties = { "bootstrap.servers" = "127.0.0.1:2" }')
+        self.assertEqual(code, 2)
+        self.assertEqual(lines, ["bad.toml:11:1: option 'properties' of source 'raw_power' (kafka_source): "
+                                 "set the brokers with the 'brokers' option, not 'bootstrap.servers'"])
+
+
+if __name__ == "__main__":
+    unittest.main()
