@@ -100,12 +100,9 @@ class KillAndRestartTest(KafkaTestCase):
 
 
 class StopAtEndTest(KafkaTestCase):
-    @unittest.expectedFailure
     def test_stop_at_end_finishes_with_default_properties(self):
-        # BUG: stop_at_end waits for RD_KAFKA_RESP_ERR__PARTITION_EOF events
-        # (kafka_source.cpp take()), which librdkafka only emits with
-        # enable.partition.eof = true; consumer_defaults does not set it, so
-        # the source never finishes unless the user adds that property.
+        # stop_at_end relies on librdkafka's end-of-partition events, which
+        # the source's default properties turn on.
         broker = self.start_broker(topics=["raw_power"], partitions=PARTITIONS)
         produce(broker.address, "raw_power", [
             {"partition": i % PARTITIONS, "value": b'{"ts":%d,"wh":%d}' % reading(i)} for i in range(10)])

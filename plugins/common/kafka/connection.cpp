@@ -2,6 +2,7 @@
 
 #include "embedded_cluster.hpp"
 
+#include <cstring>
 #include <stdexcept>
 
 namespace stream_smarts::kafka {
@@ -26,8 +27,13 @@ void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* m
   auto* target = static_cast<callback_target*>(rd_kafka_opaque(rk));
   if (target == nullptr) return;
   const std::string line = std::string("librdkafka ") + facility + ": " + message;
+  // One `properties` table serves every client of a stage (the source's
+  // consumer and its dead-letter producer): a property meant for the other
+  // kind of client is expected, not worth a warning.
+  const bool other_kind = std::strstr(message, " property and will be ignored by this ") != nullptr;
   // syslog levels: 0-3 errors, 4 warnings, 5-6 notices, 7 debug.
-  if (level <= 3) target->log->error(line);
+  if (other_kind) target->log->debug(line);
+  else if (level <= 3) target->log->error(line);
   else if (level == 4) target->log->warning(line);
   else if (level <= 6) target->log->info(line);
   else target->log->debug(line);
@@ -35,14 +41,15 @@ void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* m
 
 void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   auto* target = static_cast<callback_target*>(opaque);
-  const bool fatal = err == RD_KAFKA_RESP_ERR__FATAL;
   std::string line = std::string("Kafka: ") + reason;
-  if (fatal) {
+  if (err == RD_KAFKA_RESP_ERR__FATAL) {
     char why[512];
     rd_kafka_fatal_error(rk, why, sizeof why);
     target->log->error(line + " (fatal: " + why + ")");
-  } else {
+  } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     target->log->warning(line);
+  } else {
+    target->log->debug(line);  // librdkafka's own log line has said it already
   }
 }
 

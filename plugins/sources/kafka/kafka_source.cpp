@@ -29,11 +29,20 @@ constexpr std::uint64_t max_reported_messages = 100;
 constexpr int first_poll_timeout_ms = 100;
 
 const string_table consumer_defaults{
-    {"group.id", "stream-smarts"},
+    // Per stage, so two Kafka sources of one pipeline never share a group,
+    // while copies of the pipeline in several processes do.
+    {"group.id", "stream-smarts-<stage name>"},
     {"auto.offset.reset", "earliest"},
     {"enable.auto.commit", "false"},  // committed by the source, every commit_interval
     {"enable.auto.offset.store", "false"},
+    {"enable.partition.eof", "true"},  // how stop_at_end knows a partition is drained
 };
+
+string_table defaults_for(const stage_context& ctx) {
+  string_table defaults = consumer_defaults;
+  defaults["group.id"] = "stream-smarts-" + ctx.stage_name();
+  return defaults;
+}
 
 std::vector<option_spec> declared_options() {
   std::vector<option_spec> o = kafka::connection_options(consumer_defaults);
@@ -86,7 +95,7 @@ class kafka_consumer_source final : public source {
 public:
   explicit kafka_consumer_source(stage_context& ctx)
       : ctx_(ctx),
-        connection_(ctx, consumer_defaults),
+        connection_(ctx, defaults_for(ctx)),
         topics_(ctx.options().strings("topics")),
         decoder_(make_decoder(ctx.options())),
         mapping_(ctx.options()),
