@@ -232,12 +232,17 @@ class Broker(Child):
         self.proc.stdin.flush()
 
     def down(self):
-        self.command("down")
-        self.wait_for_log(r"^stream-smarts broker: down$", 5, count=self.log().count("broker: down\n") + 1)
+        self._command_confirmed("down")
 
     def up(self):
-        self.command("up")
-        self.wait_for_log(r"^stream-smarts broker: up$", 5, count=self.log().count("broker: up\n") + 1)
+        self._command_confirmed("up")
+
+    def _command_confirmed(self, word):
+        # Count the confirmations before sending: the broker may answer
+        # before this process looks at its log again.
+        seen = self.log().count("broker: %s\n" % word)
+        self.command(word)
+        self.wait_for_log(r"^stream-smarts broker: %s$" % word, 10, count=seen + 1)
 
 
 # ------------------------------------------------------------------ Kafka clients
