@@ -28,6 +28,10 @@ struct partitions_deleter {
   void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
 };
 using partitions_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, partitions_deleter>;
+struct queue_deleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+using queue_ptr = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
 
 /// Callbacks a client may want, called on librdkafka's threads or in poll().
 struct client_events {
