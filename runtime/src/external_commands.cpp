@@ -1,6 +1,5 @@
 #include "commands.hpp"
-
-#include <boost/dll/runtime_symbol_info.hpp>
+#include "plugin_registry.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -15,10 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 constexpr std::string_view prefix = "stream-smarts-";
 
-fs::path command_dir() {
-  const fs::path exe = boost::dll::program_location().string();
-  return (exe.parent_path() / STREAM_SMARTS_COMMAND_DIR_FROM_BIN).lexically_normal();
-}
+fs::path command_dir() { return path_beside_binary(STREAM_SMARTS_COMMAND_DIR_FROM_BIN); }
 
 } // namespace
 

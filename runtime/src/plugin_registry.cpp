@@ -13,10 +13,12 @@ namespace stream_smarts::runtime {
 
 namespace fs = std::filesystem;
 
-std::string shipped_plugin_dir() {
+std::string path_beside_binary(const std::string& relative) {
   const fs::path exe = boost::dll::program_location().string();
-  return (exe.parent_path() / STREAM_SMARTS_PLUGIN_DIR_FROM_BIN).lexically_normal().string();
+  return (exe.parent_path() / relative).lexically_normal().string();
 }
+
+std::string shipped_plugin_dir() { return path_beside_binary(STREAM_SMARTS_PLUGIN_DIR_FROM_BIN); }
 
 std::vector<std::string> plugin_search_path(const std::vector<std::string>& pipeline_dirs) {
   std::vector<std::string> dirs{shipped_plugin_dir()};

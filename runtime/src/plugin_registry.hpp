@@ -24,6 +24,10 @@ struct loaded_plugin {
 /// binary, the pipeline's plugin_dirs, then STREAM_SMARTS_PLUGIN_PATH.
 std::vector<std::string> plugin_search_path(const std::vector<std::string>& pipeline_dirs);
 
+/// `relative` to the folder of this binary: the build tree and the install
+/// tree have the same layout, so shipped files are found this way in both.
+std::string path_beside_binary(const std::string& relative);
+
 /// The folder of plugins shipped with this binary (../lib/stream-smarts/plugins).
 std::string shipped_plugin_dir();
 

@@ -76,15 +76,20 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
   return std::nullopt;
 }
 
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
 /// "127.0.0.1:PORT" -> PORT.
 int port_of(const std::string& address) { return std::stoi(address.substr(address.rfind(':') + 1)); }
 
 /// Waits for SIGINT/SIGTERM, handling stdin commands meanwhile.
 void serve(embedded_cluster& cluster) {
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
+  const sigset_t stop = stop_signals();
   const int signals = signalfd(-1, &stop, SFD_CLOEXEC);
   std::vector<pollfd> fds{{signals, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
   std::string pending;
@@ -117,10 +122,7 @@ int main(int argc, char** argv) {
   arguments args;
   if (auto code = parse(argc, argv, args)) return *code;
   // Blocked before librdkafka starts its threads, so only signalfd sees them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
+  const sigset_t stop = stop_signals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   try {
     embedded_cluster cluster;

@@ -81,33 +81,27 @@ std::vector<option_spec> connection_options(const string_table& defaults) {
 }
 
 connection::connection(stage_context& context, const string_table& defaults)
-    : context_(context), properties_(defaults), brokers_(context.options().string("brokers")) {
-  properties_["client.id"] = "stream-smarts-" + context.stage_name();
+    : context_(context), settings_(rd_kafka_conf_new()), brokers_(context.options().string("brokers")) {
+  string_table properties = defaults;
+  properties["client.id"] = "stream-smarts-" + context.stage_name();
   for (const auto& [key, value] : context.options().table("properties")) {
     if (key == "bootstrap.servers" || key == "metadata.broker.list")
       throw option_error("properties", "set the brokers with the 'brokers' option, not '" + key + "'");
-    properties_[key] = value;
+    properties[key] = value;
   }
   if (brokers_.empty()) throw option_error("brokers", "must name at least one broker (host:port) or be \"embedded\"");
-  conf_ptr check{rd_kafka_conf_new()};
-  for (const auto& [key, value] : properties_) set_property(check.get(), key, value);
+  for (const auto& [key, value] : properties) set_property(settings_.get(), key, value);
 }
 
 connection::~connection() = default;
 
-conf_ptr connection::make_conf() {
+client_ptr connection::make_client(rd_kafka_type_t type, client_events events) {
   if (brokers_ == embedded_brokers && !embedded_) {
     embedded_ = shared_embedded_cluster();
     context_.log().info("embedded Kafka broker (in memory, for trials only) at " + embedded_->bootstrap());
   }
-  conf_ptr conf{rd_kafka_conf_new()};
-  for (const auto& [key, value] : properties_) set_property(conf.get(), key, value);
+  conf_ptr conf{rd_kafka_conf_dup(settings_.get())};
   set_property(conf.get(), "bootstrap.servers", embedded_ ? embedded_->bootstrap() : brokers_);
-  return conf;
-}
-
-client_ptr connection::make_client(rd_kafka_type_t type, client_events events) {
-  conf_ptr conf = make_conf();
   auto& target = targets_.emplace_back(std::make_unique<callback_target>(callback_target{&context_.log(), std::move(events)}));
   rd_kafka_conf_set_opaque(conf.get(), target.get());
   rd_kafka_conf_set_log_cb(conf.get(), on_log);

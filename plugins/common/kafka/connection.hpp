@@ -57,15 +57,11 @@ public:
   /// log and errors go to the stage's logger. Throws std::runtime_error.
   /// The connection must outlive the client.
   client_ptr make_client(rd_kafka_type_t type, client_events events = {});
-  /// The embedded cluster, if brokers = "embedded" (after make_conf()).
-  embedded_cluster* embedded() const { return embedded_.get(); }
 
 private:
-  conf_ptr make_conf();
-
   stage_context& context_;
   std::vector<std::unique_ptr<callback_target>> targets_;  // one per client, stable addresses
-  string_table properties_;
+  conf_ptr settings_;  // defaults and the user's properties, checked once; each client gets a copy
   std::string brokers_;
   std::shared_ptr<embedded_cluster> embedded_;
 };

@@ -8,10 +8,8 @@
 
 namespace stream_smarts::kafka_sink {
 
-/// "json": the alert object every stream-smarts JSON output shares.
-inline void append_json(std::string& out, const alert& a) { json::append_alert(out, a); }
-
-/// "ksql": what the original KSQL query wrote to ANOMOLY_POWER, so its
+/// "json" is json::append_alert, the object every stream-smarts JSON output
+/// shares. "ksql": what the original KSQL query wrote to ANOMOLY_POWER, so its
 /// consumers keep working: {"EVENT_TS":ms,"HOUR":h,"KWH":wh,"FN":score}.
 /// EVENT_TS is the time the reading is for; KWH carries Wh, as it always did.
 inline void append_ksql(std::string& out, const alert& a) {

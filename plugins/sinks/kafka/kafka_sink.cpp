@@ -37,7 +37,7 @@ public:
       : ctx_(ctx),
         connection_(ctx, producer_defaults),
         topic_(ctx.options().string("topic")),
-        ksql_(ctx.options().string("format") == "ksql") {
+        format_(ctx.options().string("format") == "ksql" ? kafka_sink::append_ksql : json::append_alert) {
     if (topic_.empty()) throw option_error("topic", "must name a topic");
   }
 
@@ -50,8 +50,7 @@ public:
 
   void write(const alert& a) override {
     payload_.clear();
-    if (ksql_) kafka_sink::append_ksql(payload_, a);
-    else kafka_sink::append_json(payload_, a);
+    format_(payload_, a);
     const std::string& key = a.scored.reading.meter;
     for (;;) {
       const auto err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic_.c_str()),
@@ -102,7 +101,7 @@ private:
   stage_context& ctx_;
   kafka::connection connection_;
   std::string topic_;
-  bool ksql_;
+  void (*format_)(std::string&, const alert&);  // chosen once from `format`
   kafka::client_ptr producer_;
   std::string payload_;  // reused for every message
   std::uint64_t failures_ = 0;

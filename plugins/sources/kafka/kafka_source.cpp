@@ -204,8 +204,7 @@ private:
   bool decode(const rd_kafka_message_t& m, reading& r, std::string& why) {
     const std::string_view payload(static_cast<const char*>(m.payload), m.len);
     if (!decoder_->decode(payload, fields_, why)) return false;
-    rd_kafka_timestamp_type_t type;
-    const std::int64_t ts = rd_kafka_message_timestamp(&m, &type);
+    const std::int64_t ts = rd_kafka_message_timestamp(&m, nullptr);
     message_meta meta{{static_cast<const char*>(m.key), m.key_len}, std::nullopt};
     if (ts >= 0) meta.timestamp_ms = ts;
     return mapping_.map(fields_, meta, ctx_.zone(), r, why);
@@ -213,13 +212,13 @@ private:
 
   void undecodable(const rd_kafka_message_t& m, const std::string& why) {
     ++undecodable_;
+    const std::string position = kafka::describe_position(m);
     if (undecodable_ <= max_reported_messages)
-      ctx_.log().warning(kafka::describe_position(m) + ": cannot decode: " + why +
+      ctx_.log().warning(position + ": cannot decode: " + why +
                          (dead_letters_ ? "; copied to " + dead_letter_topic_ : ""));
     else if (undecodable_ % 10000 == 0)
       ctx_.log().warning(std::to_string(undecodable_) + " undecodable messages so far");
     if (!dead_letters_) return;
-    const std::string position = kafka::describe_position(m);
     const auto err = rd_kafka_producev(
         dead_letters_.get(), RD_KAFKA_V_TOPIC(dead_letter_topic_.c_str()), RD_KAFKA_V_VALUE(m.payload, m.len),
         RD_KAFKA_V_KEY(m.key, m.key_len), RD_KAFKA_V_HEADER("stream-smarts-error", why.data(), why.size()),
