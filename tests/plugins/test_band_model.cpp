@@ -78,10 +78,15 @@ TEST_CASE("band rows are checked with messages for the user", "[band]") {
   CHECK_THROWS_WITH(bands_from_rows(m, "band"), "band row for hour 3: hi (200) must be above lo (300)");
   m[3] = {250.5, 250.5};
   CHECK_THROWS_WITH(bands_from_rows(m, "band"), "band row for hour 3: hi (250.5) must be above lo (250.5)");
-  m[3] = {1, 2, 3};
-  CHECK_THROWS_WITH(bands_from_rows(m, "band"), "band row for hour 3: expected 2 numbers [lo, hi], got 3");
+  m[3] = {1, 3, 2};
+  CHECK(bands_from_rows(m, "band")[3].centre == 2);
+  CHECK(std::isnan(bands_from_rows(m, "band")[4].centre));
+  m[3] = {1, 3, NAN};
+  CHECK_THROWS_WITH(bands_from_rows(m, "band"), "band row for hour 3: centre must be a finite number");
+  m[3] = {1, 2, 3, 4};
+  CHECK_THROWS_WITH(bands_from_rows(m, "band"), "band row for hour 3: expected [lo, hi] or [lo, hi, centre], got 4 numbers");
   m[3] = {1};
-  CHECK_THROWS_WITH(bands_from_rows(m, "band"), "band row for hour 3: expected 2 numbers [lo, hi], got 1");
+  CHECK_THROWS_WITH(bands_from_rows(m, "band"), "band row for hour 3: expected [lo, hi] or [lo, hi, centre], got 1 numbers");
   m[3] = {0, std::numeric_limits<double>::infinity()};
   CHECK_THROWS_WITH(bands_from_rows(m, "band"), "band row for hour 3: lo and hi must be finite numbers");
   CHECK_THROWS_AS(bands_from_rows(m, "band"), model_error);
@@ -125,6 +130,7 @@ TEST_CASE("training per hour", "[band][train]") {
   for (int h = 0; h < 24; ++h) {
     CHECK(m.bands[0][h].lo == 100.0 * h);      // p0 = minimum
     CHECK(m.bands[0][h].hi == 100.0 * h + 9);  // p100 = maximum
+    CHECK(m.bands[0][h].centre == 100.0 * h + 4.5);  // the median
     CHECK(m.bands[6][h].lo == m.bands[0][h].lo);
   }
   const band_model p = train(history(10), 10, 90, false);
@@ -173,7 +179,7 @@ TEST_CASE("model text round trip", "[band][file]") {
   CHECK_THAT(text, StartsWith("# stream-smarts percentile_band model"));
   CHECK_THAT(text, Contains("format = \"stream-smarts/percentile_band\"\nformat_version = 1\n"));
   CHECK_THAT(text, Contains("timezone = \"Europe/Paris\"\nlo_percentile = 2.5\nhi_percentile = 97.5\nby_weekday = false\n"));
-  CHECK_THAT(text, Contains("[0.325, 12.675],  # 00:00\n"));
+  CHECK_THAT(text, Contains("[0.325, 12.675, 6.5],  # 00:00\n"));
 
   const band_model back = from_toml(text);
   CHECK(back.by_weekday == m.by_weekday);
@@ -187,6 +193,7 @@ TEST_CASE("model text round trip", "[band][file]") {
     for (int h = 0; h < 24; ++h) {
       CHECK(back.bands[d][h].lo == m.bands[d][h].lo);  // exact: shortest round-trip numbers
       CHECK(back.bands[d][h].hi == m.bands[d][h].hi);
+      CHECK(back.bands[d][h].centre == m.bands[d][h].centre);
     }
 
   band_model w = train(history(21), 0, 100, true);

@@ -32,10 +32,14 @@ std::string two_digits(int n) { return (n < 10 ? "0" : "") + std::to_string(n); 
 
 band band_from_row(const std::vector<double>& row, std::string_view what, int hour) {
   const std::string where = std::string(what) + " row for hour " + std::to_string(hour) + ": ";
-  if (row.size() != 2)
-    throw model_error(where + "expected 2 numbers [lo, hi], got " + std::to_string(row.size()));
-  const band b{row[0], row[1]};
+  if (row.size() != 2 && row.size() != 3)
+    throw model_error(where + "expected [lo, hi] or [lo, hi, centre], got " + std::to_string(row.size()) + " numbers");
+  band b{row[0], row[1]};
   if (!std::isfinite(b.lo) || !std::isfinite(b.hi)) throw model_error(where + "lo and hi must be finite numbers");
+  if (row.size() == 3) {
+    b.centre = row[2];
+    if (!std::isfinite(b.centre)) throw model_error(where + "centre must be a finite number");
+  }
   if (!(b.hi > b.lo))
     throw model_error(where + "hi (" + format_number(b.hi) + ") must be above lo (" + format_number(b.lo) + ")");
   return b;
@@ -118,7 +122,7 @@ band_model train(const std::vector<reading>& history, double lo_percentile, doub
                                " in the history; every " + (by_weekday ? "weekday and hour" : "hour of the day") +
                                " needs at least one");
     std::sort(v.begin(), v.end());
-    const band learned = widened({percentile(v, lo_percentile), percentile(v, hi_percentile)});
+    const band learned = widened({percentile(v, lo_percentile), percentile(v, hi_percentile), percentile(v, 50)});
     if (by_weekday) m.bands[b / hours_per_day][b % hours_per_day] = learned;
     else for (auto& day : m.bands) day[b] = learned;
   }
@@ -159,9 +163,11 @@ std::string toml_string(std::string_view s) {
 }
 
 void write_rows(std::ostringstream& out, const day_bands& rows, const std::string& indent) {
-  for (int h = 0; h < hours_per_day; ++h)
-    out << indent << "[" << toml_float(rows[h].lo) << ", " << toml_float(rows[h].hi) << "],  # " << two_digits(h)
-        << ":00\n";
+  for (int h = 0; h < hours_per_day; ++h) {
+    out << indent << "[" << toml_float(rows[h].lo) << ", " << toml_float(rows[h].hi);
+    if (std::isfinite(rows[h].centre)) out << ", " << toml_float(rows[h].centre);
+    out << "],  # " << two_digits(h) << ":00\n";
+  }
 }
 
 } // namespace
@@ -169,7 +175,8 @@ void write_rows(std::ostringstream& out, const day_bands& rows, const std::strin
 std::string to_toml(const band_model& m) {
   std::ostringstream out;
   out << "# stream-smarts percentile_band model: expected energy (Wh) per hour of the\n"
-         "# day as [lo, hi] rows for hours 00..23, local time. score = (wh - lo) / (hi - lo).\n"
+         "# day as [lo, hi, median] rows for hours 00..23, local time.\n"
+         "# score = (wh - lo) / (hi - lo).\n"
       << "format = " << toml_string(model_format) << "\n"
       << "format_version = " << model_format_version << "\n"
       << "timezone = " << toml_string(m.timezone) << "\n"

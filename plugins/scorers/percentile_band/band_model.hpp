@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -21,10 +22,13 @@ inline constexpr int days_per_week = 7;
 inline constexpr std::string_view model_format = "stream-smarts/percentile_band";
 inline constexpr std::int64_t model_format_version = 1;
 
-/// Expected energy in one hour: hi > lo, both finite.
+/// Expected energy in one hour: hi > lo, both finite; centre is the median
+/// of the hour's training readings (NaN in bands written before it existed,
+/// or by hand without it).
 struct band {
   double lo = 0;
   double hi = 1;
+  double centre = std::numeric_limits<double>::quiet_NaN();
 };
 using day_bands = std::array<band, hours_per_day>;
 
@@ -49,7 +53,7 @@ struct band_model {
 using json::format_number;
 const char* weekday_name(int weekday);
 
-/// Checks 24 [lo, hi] rows (finite, hi > lo). `what` names them in messages,
+/// Checks 24 [lo, hi] or [lo, hi, centre] rows (finite, hi > lo). `what` names them in messages,
 /// e.g. "band row for hour 3: hi (200) must be above lo (300)". Throws model_error.
 day_bands bands_from_rows(const number_matrix& rows, std::string_view what);
 

@@ -34,7 +34,7 @@ public:
     if (hour >= hours_per_day || day >= days_per_week)
       throw std::out_of_range("percentile_band: reading without valid local hour/weekday");
     const band& b = table_[day * hours_per_day + hour];
-    return {(r.wh - b.lo) / (b.hi - b.lo), b.lo, b.hi};
+    return {(r.wh - b.lo) / (b.hi - b.lo), b.lo, b.hi, b.centre};
   }
 
 private:

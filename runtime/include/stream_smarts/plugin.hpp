@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +22,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 1;
+inline constexpr int abi_version = 2;
 
 enum class plugin_kind { source, scorer, sink };
 
@@ -46,6 +47,9 @@ public:
   virtual logger& log() = 0;
   /// A path from the pipeline file, made absolute relative to that file's folder.
   virtual std::string resolve_path(const std::string& path) const = 0;
+  /// Long offline work (training) says how far along it is, 0..1; the
+  /// runtime draws it as a progress bar on a terminal. Cheap to call often.
+  virtual void progress(double done) { (void)done; }
 };
 
 /// What a source's read() says besides the readings it appended.
@@ -75,6 +79,9 @@ struct score_result {
   double score = 0;        ///< above 1.0 (the default alert threshold) means unusual
   double expected_lo = 0;
   double expected_hi = 0;
+  /// The single most likely value (a median, a mean), for error measures
+  /// such as the training report's; NaN means "the middle of the band".
+  double expected = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Scores readings against what is expected for their time.
