@@ -24,10 +24,24 @@ commands:
   plugins                  list every plugin found (kind, name, version, file)
   plugins --describe NAME  print a plugin's options (--markdown for a README table)
   train --scorer NAME --data FILE --out FILE
-                           train a scorer on history (ts,wh CSV or JSON lines)
-        [--timezone TZ]    time zone of hour-of-day fields (default UTC)
+                           train a scorer on history (ts,wh CSV or JSON lines), after
+                           a hold-out report: coverage, centre error, alerts
         [--set KEY=VALUE]  a scorer option, e.g. --set hi_percentile=99
-        [--data-set KEY=VALUE]  a replay option for the history, e.g. --data-set end=2008-01-01T00:00:00
+        [--holdout SHARE]  share of days held out for the report (default 0.2; 0 = none)
+        [--seed N]         which days are held out (default 1): same seed, same model and report
+  eval --model FILE [--model FILE]... --data FILE
+                           score history with each model, side by side: alerts, and
+                           precision, recall, F1, false alerts/week against a label column
+  report --model FILE --data FILE --out FILE.svg [--period 2008-01-14 | 2008-01]
+                           draw expected range, actual readings and score of a day or a
+                           month (default: the day with the highest score) as SVG
+
+options of train, eval and report:
+  --timezone TZ            time zone of hour-of-day fields (default UTC)
+  --source PLUGIN          read history with this source plugin (default replay);
+                           --data is its path option
+  --data-set KEY=VALUE     a history source option, e.g. --data-set end=2008-01-01T00:00:00
+  --threshold SCORE        alert threshold for the figures (default 1.0)
 
 options for every command:
   --log-level LEVEL        debug, info (default), warning or error; logs go to stderr
@@ -51,8 +65,23 @@ struct arguments {
   std::vector<std::string> plugin_dirs;
   std::string describe;
   bool markdown = false;
+  offline_request offline;
   train_request train;
+  eval_request eval;
+  report_request report;
+  std::optional<double> threshold;
 };
+
+/// A number argument, whole (`integer`) or not; nullopt if it is not one.
+std::optional<double> number_argument(const std::string& text, bool integer) {
+  try {
+    std::size_t used = 0;
+    const double v = integer ? static_cast<double>(std::stoull(text, &used)) : std::stod(text, &used);
+    if (used == text.size()) return v;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
 
 /// Parses argv; returns an exit code if it should stop (help, version, error).
 std::optional<int> parse(int argc, char** argv, arguments& a) {
@@ -89,18 +118,35 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
     } else if (arg == "--plugin-dir") a.plugin_dirs.push_back(*v);
     else if (arg == "--describe") a.describe = *v;
     else if (arg == "--scorer") a.train.scorer = *v;
-    else if (arg == "--data") a.train.data = *v;
-    else if (arg == "--out") a.train.out = *v;
-    else if (arg == "--timezone") a.train.timezone = *v;
+    else if (arg == "--data") a.offline.history.data = *v;
+    else if (arg == "--source") a.offline.history.source = *v;
+    else if (arg == "--out") a.train.out = a.report.out = *v;
+    else if (arg == "--timezone") a.offline.timezone = *v;
     else if (arg == "--set") a.train.scorer_settings.push_back(*v);
-    else if (arg == "--data-set") a.train.source_settings.push_back(*v);
-    else {
+    else if (arg == "--data-set") a.offline.history.settings.push_back(*v);
+    else if (arg == "--model") a.eval.models.push_back(*v);
+    else if (arg == "--period") a.report.period = *v;
+    else if (arg == "--seed" || arg == "--holdout" || arg == "--threshold") {
+      const auto n = number_argument(*v, arg == "--seed");
+      if (!n) {
+        std::cerr << "stream-smarts: " << arg << " needs a number, not '" << *v << "'\n";
+        return 2;
+      }
+      if (arg == "--seed") a.train.seed = static_cast<std::uint64_t>(*n);
+      else if (arg == "--holdout") a.train.holdout = *n;
+      else a.threshold = *n;
+    } else {
       std::cerr << "stream-smarts: unknown option " << arg << "\n";
       print_usage(std::cerr);
       return 2;
     }
   }
   return std::nullopt;
+}
+
+int missing(const char* what) {
+  std::cerr << "stream-smarts: " << what << "\n";
+  return 2;
 }
 
 int dispatch(arguments& a) {
@@ -114,13 +160,28 @@ int dispatch(arguments& a) {
     return 2;
   }
   if (command == "plugins" && operands == 0) return plugins_command(a.plugin_dirs, a.describe, a.markdown);
+  a.offline.plugin_dirs = a.plugin_dirs;
+  const bool has_history = !a.offline.history.data.empty() || a.offline.history.source != "replay";
   if (command == "train" && operands == 0) {
-    if (a.train.scorer.empty() || a.train.data.empty() || a.train.out.empty()) {
-      std::cerr << "stream-smarts: train needs --scorer, --data and --out\n";
-      return 2;
-    }
-    a.train.plugin_dirs = a.plugin_dirs;
+    if (a.train.scorer.empty() || !has_history || a.train.out.empty())
+      return missing("train needs --scorer, --data (or --source) and --out");
+    a.train.offline = a.offline;
+    a.train.threshold = a.threshold.value_or(a.train.threshold);
     return train_command(a.train);
+  }
+  if (command == "eval" && operands == 0) {
+    if (a.eval.models.empty() || !has_history) return missing("eval needs --model (one or more) and --data");
+    a.eval.offline = a.offline;
+    a.eval.threshold = a.threshold.value_or(a.eval.threshold);
+    return eval_command(a.eval);
+  }
+  if (command == "report" && operands == 0) {
+    if (a.eval.models.size() != 1 || !has_history || a.report.out.empty())
+      return missing("report needs one --model, --data and --out");
+    a.report.offline = a.offline;
+    a.report.model = a.eval.models.front();
+    a.report.threshold = a.threshold.value_or(a.report.threshold);
+    return report_command(a.report);
   }
   std::cerr << (command.empty() ? "stream-smarts: no command given\n"
                                 : "stream-smarts: cannot use '" + command + "' like that\n");
@@ -129,7 +190,7 @@ int dispatch(arguments& a) {
 }
 
 bool is_builtin(std::string_view command) {
-  for (std::string_view builtin : {"run", "validate", "plugins", "train"})
+  for (std::string_view builtin : {"run", "validate", "plugins", "train", "eval", "report"})
     if (command == builtin) return true;
   return false;
 }

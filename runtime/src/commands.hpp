@@ -2,6 +2,9 @@
 // 0 success, 1 the work failed, 2 the input (file, arguments) is unusable.
 #pragma once
 
+#include "offline.hpp"
+
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,15 +15,31 @@ int validate_command(const std::string& pipeline_file);
 int plugins_command(const std::vector<std::string>& extra_dirs, const std::string& describe, bool markdown);
 
 struct train_request {
+  offline_request offline;
   std::string scorer;            ///< plugin name
-  std::string data;              ///< history file, read with the replay source plugin
   std::string out;               ///< model file to write
-  std::string timezone = "UTC";
   std::vector<std::string> scorer_settings;  ///< "key=value", TOML values
-  std::vector<std::string> source_settings;  ///< "key=value" for the replay source (e.g. end=...)
-  std::vector<std::string> plugin_dirs;
+  std::uint64_t seed = 1;        ///< which days the hold-out takes
+  double holdout = 0.2;          ///< share of days held out for the report; 0 = no report
+  double threshold = 1.0;        ///< alert threshold for the report
 };
 int train_command(const train_request& request);
+
+struct eval_request {
+  offline_request offline;
+  std::vector<std::string> models;  ///< model files, side by side
+  double threshold = 1.0;
+};
+int eval_command(const eval_request& request);
+
+struct report_request {
+  offline_request offline;
+  std::string model;
+  std::string out;                 ///< SVG file to write
+  std::string period;              ///< "YYYY-MM-DD" or "YYYY-MM"; empty = the day with the highest score
+  double threshold = 1.0;
+};
+int report_command(const report_request& request);
 
 } // namespace stream_smarts::runtime
 

@@ -7,6 +7,7 @@
 
 #include <stream_smarts/plugin.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,10 +19,15 @@ class stage_context_impl final : public stage_context {
 public:
   stage_context_impl(const stage_spec& spec, const pipeline_spec& pipeline);
   const std::string& stage_name() const override { return spec_.name; }
+  const stage_spec& spec() const { return spec_; }
   const stream_smarts::options& options() const override { return spec_.options.values; }
   const time_zone& zone() const override { return *zone_; }
   logger& log() override { return log_; }
   std::string resolve_path(const std::string& path) const override;
+  void progress(double done) override {
+    if (on_progress) on_progress(done);
+  }
+  std::function<void(double)> on_progress;  ///< set by offline commands that draw a bar
 
 private:
   const stage_spec& spec_;

@@ -1,108 +1,124 @@
 // `stream-smarts train`: read history with a source plugin, hand it to a
-// scorer plugin's trainer, which writes a model file its `model` option loads.
+// scorer plugin's trainer, which writes a model file its `model` option
+// loads. Before that, a hold-out report: the same trainer on most days,
+// judged on the days it did not see.
 #include "commands.hpp"
 
+#include "evaluation.hpp"
 #include "log.hpp"
-#include "pipeline_file.hpp"
-#include "stage.hpp"
-#include "zone.hpp"
+#include "offline.hpp"
+#include "progress.hpp"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <thread>
 
 namespace stream_smarts::runtime {
 namespace {
 
-const char* command_line = "(command line)";
+struct split_history {
+  std::vector<reading> fit, held;
+};
 
-/// "key=value" as TOML: `lo_percentile=1` is a number, `end=2008-01-01` a
-/// string (it is not valid TOML as a bare value, so it is taken as text).
-void add_setting(toml::table& table, const std::string& setting, diagnostics& problems) {
-  const auto eq = setting.find('=');
-  if (eq == std::string::npos || eq == 0) {
-    problems.error({command_line}, "'" + setting + "' is not of the form key=value");
-    return;
-  }
-  const std::string key = setting.substr(0, eq), value = setting.substr(eq + 1);
-  try {
-    toml::table parsed = toml::parse("v = " + value);
-    table.insert_or_assign(key, *parsed.get("v"));
-  } catch (const toml::parse_error&) {
-    table.insert_or_assign(key, value);
-  }
-}
-
-stage_spec make_stage(const plugin_registry& registry, const std::string& plugin, plugin_kind kind,
-                      const std::string& name, const toml::table& table, diagnostics& problems) {
-  stage_spec s;
-  s.kind = kind;
-  s.name = name;
-  s.place = {command_line};
-  s.plugin = registry.find(plugin);
-  if (s.plugin == nullptr || s.plugin->info().kind != kind) {
-    problems.error({command_line}, std::string("no ") + to_string(kind) + " plugin named '" + plugin + "'");
-    s.plugin = nullptr;
-    return s;
-  }
-  s.options = validate_options(table, s.plugin->info().options, {}, s.describe(), command_line, problems);
+split_history split(const std::vector<reading>& history, std::uint64_t seed, double fraction) {
+  split_history s;
+  for (const auto& r : history) (held_out(r.local, seed, fraction) ? s.held : s.fit).push_back(r);
   return s;
 }
 
-std::vector<reading> read_history(stage& source) {
-  std::vector<reading> history;
-  source.as_source->start();
-  for (;;) {
-    const auto result = source.as_source->read(history, 65536);
-    if (result.finished) break;
-    // An offline command, not a stage: waiting on a paced source is fine here.
-    if (result.wait.count() > 0) std::this_thread::sleep_for(result.wait);
+std::string percent(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f %%", 100 * share);
+  return buf;
+}
+
+std::string fixed(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+void print_holdout_report(const evaluation& e, const train_request& request, std::size_t fit_readings) {
+  std::cout << "hold-out: " << e.readings() << " readings on " << fixed(e.weeks() * 7, 0) << " days ("
+            << percent(request.holdout) << " of days, --seed " << request.seed << "), trained on the other "
+            << fit_readings << "\n"
+            << "  coverage      " << percent(e.coverage()) << " of held-out readings inside the expected band\n"
+            << "  centre error  " << fixed(e.centre_mae(), 1) << " Wh mean absolute error\n"
+            << "  alerts        " << e.alerts() << " held-out readings score above " << fixed(request.threshold, 2)
+            << " (" << fixed(e.alerts_per_week(), 2) << " per week)\n";
+}
+
+/// Trains on part of the history, scores the rest with the model it wrote.
+evaluation hold_out(offline_session& session, const stage_spec& trainer, const toml::table& settings,
+                    const train_request& request, const split_history& parts, progress_bar& bar) {
+  const std::string model = request.out + ".holdout-" + std::to_string(::getpid());
+  struct remove_on_exit {
+    std::string path;
+    ~remove_on_exit() { std::filesystem::remove(path); }
+  } cleanup{model};
+  stage_context_impl& context = session.context_of(trainer);
+  context.on_progress = [&](double done) { bar.fraction(done); };
+  bar.phase("training on " + std::to_string(parts.fit.size()) + " readings");
+  trainer.plugin->descriptor->train(parts.fit, context, model);
+  bar.fraction(1);
+
+  bar.phase("scoring " + std::to_string(parts.held.size()) + " held-out readings");
+  toml::table with_model = settings;
+  with_model.insert_or_assign("model", model);
+  const stage_spec* judged = session.declare_scorer(request.scorer, with_model);
+  if (judged == nullptr) throw std::runtime_error(session.problems().to_string());
+  const auto scorer = session.make_scorer(*judged);
+  evaluation e(request.threshold);
+  for (std::size_t i = 0; i < parts.held.size(); ++i) {
+    e.add(parts.held[i], scorer->score(parts.held[i]));
+    if (i % 4096 == 0) bar.fraction(static_cast<double>(i) / static_cast<double>(parts.held.size()));
   }
-  source.as_source->stop();
-  const time_zone& zone = source.context->zone();
-  for (auto& r : history) localize(r, zone);
-  return history;
+  bar.fraction(1);
+  return e;
 }
 
 } // namespace
 
 int train_command(const train_request& request) {
-  plugin_registry registry;
-  registry.load_folders(plugin_search_path(request.plugin_dirs));
-  diagnostics problems = registry.problems();
-  pipeline_spec pipeline;
-  pipeline.file = command_line;
-  pipeline.dir = std::filesystem::current_path().string();
-  pipeline.settings.name = "train";
-  pipeline.settings.timezone = request.timezone;
-  try {
-    load_time_zone(request.timezone);
-  } catch (const std::exception& e) {
-    problems.error({command_line}, e.what());
-  }
-  toml::table source_table{{"path", request.data}, {"speed", "max"}};
-  for (const auto& s : request.source_settings) add_setting(source_table, s, problems);
-  toml::table scorer_table;
-  for (const auto& s : request.scorer_settings) add_setting(scorer_table, s, problems);
-  pipeline.stages.push_back(make_stage(registry, "replay", plugin_kind::source, "history", source_table, problems));
-  pipeline.stages.push_back(make_stage(registry, request.scorer, plugin_kind::scorer, request.scorer, scorer_table, problems));
-  const stage_spec& scorer = pipeline.stages[1];
-  if (scorer.plugin && !scorer.plugin->descriptor->train)
-    problems.error({command_line}, "scorer plugin '" + request.scorer + "' cannot be trained (it has no trainer)");
+  offline_session session(request.offline);
+  diagnostics& problems = session.problems();
+  toml::table settings;
+  for (const auto& s : request.scorer_settings) add_setting(settings, s, problems);
+  const stage_spec* trainer = session.declare_scorer(request.scorer, settings);
+  if (trainer && !trainer->plugin->descriptor->train)
+    problems.error({"(command line)"}, "scorer plugin '" + request.scorer + "' cannot be trained (it has no trainer)");
+  if (!(request.holdout >= 0 && request.holdout < 1))
+    problems.error({"(command line)"}, "--holdout must be a share of days from 0 (none) to below 1, e.g. 0.2");
   if (!problems.empty()) {
     std::cerr << problems.to_string() << "\n";
     return 2;
   }
   try {
-    stage source{&pipeline.stages[0], std::make_unique<stage_context_impl>(pipeline.stages[0], pipeline), {}, {}, {}};
-    source.recreate();
-    const std::vector<reading> history = read_history(source);
-    runtime_log().info("read " + std::to_string(history.size()) + " readings from " + request.data);
-    stage_context_impl context{scorer, pipeline};
-    std::cout << scorer.plugin->descriptor->train(history, context, request.out) << "\n";
+    progress_bar bar(request.holdout > 0 ? 4 : 2);
+    bar.phase("reading history");
+    const std::vector<reading> history = session.read_history([&](std::size_t n) { bar.count(n, "readings"); });
+    runtime_log().info("read " + std::to_string(history.size()) + " readings");
+    std::optional<evaluation> report;
+    const split_history parts = split(history, request.seed, request.holdout);
+    if (request.holdout > 0) {
+      if (parts.fit.empty() || parts.held.empty())
+        throw std::runtime_error("the hold-out split left no " + std::string(parts.fit.empty() ? "training" : "held-out") +
+                                 " readings; give more history, another --holdout, or --holdout 0");
+      report = hold_out(session, *trainer, settings, request, parts, bar);
+    }
+    bar.phase("training on all " + std::to_string(history.size()) + " readings");
+    stage_context_impl& context = session.context_of(*trainer);
+    context.on_progress = [&](double done) { bar.fraction(done); };
+    const std::string summary = trainer->plugin->descriptor->train(history, context, request.out);
+    bar.fraction(1);
+    bar.finish();
+    if (report) print_holdout_report(*report, request, parts.fit.size());
+    std::cout << summary << "\n";
     return 0;
   } catch (const option_error& e) {
-    std::cerr << command_line << ": option '" << e.option() << "': " << e.what() << "\n";
+    std::cerr << "(command line): " << describe_option_error(e) << "\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "training failed: " << e.what() << "\n";

@@ -1,0 +1,68 @@
+#include "evaluation.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace stream_smarts::runtime {
+namespace {
+
+double ratio(std::size_t a, std::size_t b) {
+  return b == 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(a) / static_cast<double>(b);
+}
+
+std::int64_t day_number(const local_fields& l) { return days_from_civil(l.year, l.month, l.day); }
+
+// splitmix64: a fixed, well-mixed hash, the same on every platform.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+} // namespace
+
+bool has_label(const reading& r) {
+  for (const auto& l : r.labels)
+    if (l.key == "label") return true;
+  return false;
+}
+
+bool labelled_anomalous(const reading& r) {
+  for (const auto& l : r.labels)
+    if (l.key == "label") return !l.value.empty() && l.value != "0";
+  return false;
+}
+
+bool held_out(const local_fields& day, std::uint64_t seed, double fraction) {
+  const auto h = mix(mix(seed) ^ static_cast<std::uint64_t>(day_number(day)));
+  return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction;
+}
+
+void evaluation::add(const reading& r, const score_result& s) {
+  ++readings_;
+  days_.insert(day_number(r.local));
+  const bool alert = s.score > threshold_, anomalous = labelled_anomalous(r);
+  alerts_ += alert;
+  inside_ += r.wh >= s.expected_lo && r.wh <= s.expected_hi;
+  anomalous_ += anomalous;
+  labelled_ = labelled_ || has_label(r);
+  caught_ += alert && anomalous;
+  const double centre = std::isnan(s.expected) ? (s.expected_lo + s.expected_hi) / 2 : s.expected;
+  abs_error_ += std::fabs(r.wh - centre);
+}
+
+double evaluation::coverage() const { return ratio(inside_, readings_); }
+double evaluation::centre_mae() const { return readings_ ? abs_error_ / static_cast<double>(readings_) : NAN; }
+double evaluation::precision() const { return labelled_ ? ratio(caught_, alerts_) : NAN; }
+double evaluation::recall() const { return labelled_ ? ratio(caught_, anomalous_) : NAN; }
+double evaluation::f1() const {
+  const double p = precision(), r = recall();
+  return p + r > 0 ? 2 * p * r / (p + r) : (std::isnan(p) || std::isnan(r) ? NAN : 0.0);
+}
+double evaluation::false_alerts_per_week() const {
+  return labelled_ && weeks() > 0 ? static_cast<double>(alerts_ - caught_) / weeks() : NAN;
+}
+double evaluation::alerts_per_week() const { return weeks() > 0 ? static_cast<double>(alerts_) / weeks() : NAN; }
+
+} // namespace stream_smarts::runtime

@@ -1,0 +1,51 @@
+// Judging a scorer on history: how much of it lies inside the expected band,
+// how far the centre is off, and (on labelled history) how well alerts match
+// the truly anomalous readings. Used by `train` (hold-out report) and `eval`.
+#pragma once
+
+#include <stream_smarts/plugin.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <set>
+
+namespace stream_smarts::runtime {
+
+/// A reading whose `label` (the replay source's label column) is set and not
+/// "0" is truly anomalous: "1", or the kind of event ("heater").
+bool labelled_anomalous(const reading& r);
+bool has_label(const reading& r);
+
+/// Whether a local day goes to the hold-out part: a pure function of the
+/// seed and the day, so the same seed always holds out the same days.
+bool held_out(const local_fields& day, std::uint64_t seed, double fraction);
+
+class evaluation {
+public:
+  explicit evaluation(double threshold) : threshold_(threshold) {}
+  void add(const reading& r, const score_result& s);
+
+  std::size_t readings() const { return readings_; }
+  std::size_t alerts() const { return alerts_; }
+  std::size_t anomalous() const { return anomalous_; }  ///< labelled so
+  /// Whether any reading had a `label` at all: without, precision and
+  /// recall mean nothing and are NaN.
+  bool labelled() const { return labelled_; }
+  double weeks() const { return static_cast<double>(days_.size()) / 7; }  ///< days with readings / 7
+  double coverage() const;         ///< share of readings with lo <= wh <= hi
+  double centre_mae() const;       ///< mean |wh - centre|, centre = expected or the band's middle
+  double precision() const;        ///< alerts that were anomalous / alerts
+  double recall() const;           ///< anomalous readings alerted / anomalous readings
+  double f1() const;
+  double false_alerts_per_week() const;
+  double alerts_per_week() const;
+
+private:
+  double threshold_;
+  std::size_t readings_ = 0, alerts_ = 0, inside_ = 0, anomalous_ = 0, caught_ = 0;
+  double abs_error_ = 0;
+  bool labelled_ = false;
+  std::set<std::int64_t> days_;
+};
+
+} // namespace stream_smarts::runtime

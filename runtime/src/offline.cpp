@@ -1,0 +1,135 @@
+#include "offline.hpp"
+
+#include "zone.hpp"
+
+#include <filesystem>
+#include <thread>
+
+namespace stream_smarts::runtime {
+namespace {
+
+const char* command_line = "(command line)";
+
+} // namespace
+
+void add_setting(toml::table& table, const std::string& setting, diagnostics& problems) {
+  const auto eq = setting.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    problems.error({command_line}, "'" + setting + "' is not of the form key=value");
+    return;
+  }
+  const std::string key = setting.substr(0, eq), value = setting.substr(eq + 1);
+  try {
+    toml::table parsed = toml::parse("v = " + value);
+    table.insert_or_assign(key, *parsed.get("v"));
+  } catch (const toml::parse_error&) {
+    table.insert_or_assign(key, value);
+  }
+}
+
+std::string describe_option_error(const option_error& e) { return "option '" + e.option() + "': " + e.what(); }
+
+offline_session::offline_session(const offline_request& request) {
+  registry_.load_folders(plugin_search_path(request.plugin_dirs));
+  problems_ = registry_.problems();
+  pipeline_.file = command_line;
+  pipeline_.dir = std::filesystem::current_path().string();
+  pipeline_.settings.name = "offline";
+  pipeline_.settings.timezone = request.timezone;
+  try {
+    zone_ = load_time_zone(request.timezone);
+  } catch (const std::exception& e) {
+    problems_.error({command_line}, e.what());
+    return;
+  }
+  toml::table options;
+  const loaded_plugin* source = registry_.find(request.history.source);
+  // Only options the source declares: `path` for a file, `speed` to read it flat out.
+  auto declares = [&](std::string_view name) {
+    if (source == nullptr) return false;
+    for (const auto& o : source->info().options)
+      if (o.name == name) return true;
+    return false;
+  };
+  if (!request.history.data.empty()) options.insert_or_assign("path", request.history.data);
+  if (declares("speed")) options.insert_or_assign("speed", "max");
+  for (const auto& s : request.history.settings) add_setting(options, s, problems_);
+  history_ = &declare(plugin_kind::source, request.history.source, options);
+}
+
+stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin, const toml::table& options) {
+  stage_spec& s = specs_.emplace_back();
+  s.kind = kind;
+  s.name = kind == plugin_kind::source ? "history" : plugin;
+  s.place = {command_line};
+  s.plugin = registry_.find(plugin);
+  if (s.plugin == nullptr || s.plugin->info().kind != kind) {
+    std::string message = std::string("no ") + to_string(kind) + " plugin named '" + plugin + "'";
+    if (auto guess = nearest(plugin, registry_.names())) message += " (did you mean '" + *guess + "'?)";
+    problems_.error({command_line}, message);
+    s.plugin = nullptr;
+    return s;
+  }
+  s.options = validate_options(options, s.plugin->info().options, {}, s.describe(), command_line, problems_);
+  contexts_.emplace_back(s, pipeline_);
+  return s;
+}
+
+const stage_spec* offline_session::declare_scorer(const std::string& plugin, const toml::table& options) {
+  const std::size_t before = problems_.items().size();
+  const stage_spec& s = declare(plugin_kind::scorer, plugin, options);
+  return s.plugin && problems_.items().size() == before ? &s : nullptr;
+}
+
+offline_session::model_scorer offline_session::scorer_for_model(const std::string& model_path) {
+  std::string tried;
+  for (const auto& p : registry_.plugins()) {
+    if (p.info().kind != plugin_kind::scorer) continue;
+    bool takes_model = false;
+    for (const auto& o : p.info().options) takes_model = takes_model || o.name == "model";
+    if (!takes_model) continue;
+    diagnostics ignored;
+    std::swap(ignored, problems_);
+    const stage_spec* spec = declare_scorer(p.info().name, toml::table{{"model", model_path}});
+    std::swap(ignored, problems_);
+    if (spec == nullptr) continue;
+    try {
+      return {spec, make_scorer(*spec)};
+    } catch (const std::exception& e) {
+      const auto* oe = dynamic_cast<const option_error*>(&e);
+      tried += "\n  " + p.info().name + ": " + (oe ? std::string(oe->what()) : std::string(e.what()));
+    }
+  }
+  throw std::runtime_error(model_path + ": no scorer plugin can load this model" +
+                           (tried.empty() ? std::string(" (no scorer plugin has a model option)") : ":" + tried));
+}
+
+stage_context_impl& offline_session::context_of(const stage_spec& spec) {
+  for (auto& c : contexts_)
+    if (&c.spec() == &spec) return c;
+  throw std::logic_error("offline_session: stage '" + spec.name + "' was not declared here");
+}
+
+std::unique_ptr<scorer> offline_session::make_scorer(const stage_spec& spec, std::function<void(double)> on_progress) {
+  stage_context_impl& context = context_of(spec);
+  context.on_progress = std::move(on_progress);
+  return spec.plugin->descriptor->make_scorer(context);
+}
+
+std::vector<reading> offline_session::read_history(const std::function<void(std::size_t)>& on_batch) {
+  std::unique_ptr<source> s = history_->plugin->descriptor->make_source(context_of(*history_));
+  std::vector<reading> history;
+  s->start();
+  for (;;) {
+    const auto result = s->read(history, 65536);
+    if (on_batch) on_batch(history.size());
+    if (result.finished) break;
+    // An offline command, not a stage: waiting on a paced source is fine here.
+    if (result.wait.count() > 0) std::this_thread::sleep_for(result.wait);
+  }
+  s->stop();
+  for (auto& r : history) localize(r, *zone_);
+  return history;
+}
+
+} // namespace stream_smarts::runtime

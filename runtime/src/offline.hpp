@@ -1,0 +1,82 @@
+// What the offline commands (train, eval, report) share: the plugins, a
+// history read to its end with a source plugin, and scorers made from
+// options or from a model file.
+#pragma once
+
+#include "pipeline_file.hpp"
+#include "stage.hpp"
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stream_smarts::runtime {
+
+/// Where a history comes from: `--source` (default replay), `--data` (its
+/// `path` option) and `--data-set key=value` for its other options.
+struct history_request {
+  std::string source = "replay";
+  std::string data;
+  std::vector<std::string> settings;
+};
+
+/// The options every offline command takes.
+struct offline_request {
+  history_request history;
+  std::string timezone = "UTC";
+  std::vector<std::string> plugin_dirs;
+};
+
+/// "key=value" as TOML into `table`: `hi_percentile=99` is a number,
+/// `end=2008-01-01` a string (not valid TOML as a bare value, so taken as text).
+void add_setting(toml::table& table, const std::string& setting, diagnostics& problems);
+
+/// Plugins, time zone and the stages of one offline command. Problems in the
+/// request are collected in problems(); check it before using the stages.
+class offline_session {
+public:
+  explicit offline_session(const offline_request& request);
+  offline_session(const offline_session&) = delete;
+  offline_session& operator=(const offline_session&) = delete;
+
+  diagnostics& problems() { return problems_; }
+  const time_zone& zone() const { return *zone_; }
+
+  /// Declares the scorer `plugin` with `options`, checked against its
+  /// declaration. Returns nullptr (and records why) if that is not possible.
+  const stage_spec* declare_scorer(const std::string& plugin, const toml::table& options);
+  /// The scorer that can load `model_path` as its `model` option: each
+  /// scorer plugin with such an option is asked in turn. Throws
+  /// std::runtime_error with every plugin's reason if none can.
+  struct model_scorer {
+    const stage_spec* spec = nullptr;
+    std::unique_ptr<scorer> instance;
+  };
+  model_scorer scorer_for_model(const std::string& model_path);
+
+  /// Reads the whole history (local fields filled), calling `on_batch` with
+  /// the count so far. Throws on a source failure.
+  std::vector<reading> read_history(const std::function<void(std::size_t)>& on_batch = {});
+  /// A new scorer instance of a declared stage; throws option_error.
+  std::unique_ptr<scorer> make_scorer(const stage_spec& spec, std::function<void(double)> on_progress = {});
+  /// The context a declared stage's plugin sees (for its trainer).
+  stage_context_impl& context_of(const stage_spec& spec);
+
+private:
+  stage_spec& declare(plugin_kind kind, const std::string& plugin, const toml::table& options);
+
+  plugin_registry registry_;
+  diagnostics problems_;
+  pipeline_spec pipeline_;       // settings only: the stages live in specs_
+  std::deque<stage_spec> specs_;  // a deque: contexts keep references to them
+  std::deque<stage_context_impl> contexts_;
+  std::unique_ptr<time_zone> zone_;
+  const stage_spec* history_ = nullptr;
+};
+
+/// "A: B" for the option errors a plugin's constructor throws.
+std::string describe_option_error(const option_error& e);
+
+} // namespace stream_smarts::runtime

@@ -1,0 +1,211 @@
+// `stream-smarts train`, `eval` and `report`, run as a user would, on small
+// synthetic histories whose right answers are known.
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <regex>
+#include <sstream>
+
+using namespace test_support;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string two(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
+
+/// Four weeks of hourly readings from 2008-01-07 (a Monday): every hour of
+/// day d is 100 + (d % 5) * 10 Wh, so a p0-p100 band is [100, 140], median 120.
+std::string four_weeks() {
+  std::string csv = "ts,wh\n";
+  for (int d = 0; d < 28; ++d) {
+    const int month = d < 25 ? 1 : 2, day = d < 25 ? 7 + d : d - 24;
+    for (int h = 0; h < 24; ++h)
+      csv += "2008-" + two(month) + "-" + two(day) + "T" + two(h) + ":00:00," + std::to_string(100 + (d % 5) * 10) +
+             "\n";
+  }
+  return csv;
+}
+
+/// One week from 2008-02-04, all 120 Wh, with labelled anomalies: four
+/// 500 Wh readings alerted and truly anomalous, a 130 Wh one anomalous but
+/// inside the band (missed), and two unlabelled 300 Wh (false alerts).
+std::string labelled_week() {
+  std::string csv = "ts,wh,label\n";
+  for (int d = 0; d < 7; ++d)
+    for (int h = 0; h < 24; ++h) {
+      std::string wh = "120", label = "0";
+      if ((d == 0 && (h == 3 || h == 4)) || (d == 2 && h == 3)) wh = "500", label = "1";
+      if (d == 3 && h == 5) wh = "500", label = "heater";
+      if (d == 4 && h == 3) wh = "130", label = "1";
+      if (d == 5 && h == 12) wh = "300";
+      if (d == 6 && h == 13) wh = "300", label = "";
+      csv += "2008-02-" + two(4 + d) + "T" + two(h) + ":00:00," + wh + "," + label + "\n";
+    }
+  return csv;
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("train prints a hold-out report, and the same --seed gives the same report and model") {
+  temp_dir dir;
+  const std::string data = dir.file("history.csv", four_weeks());
+  auto train = [&](const std::string& out, const std::string& seed) {
+    return run({"train", "--scorer", "percentile_band", "--data", data, "--out", dir.path() + "/" + out, "--seed",
+                seed});
+  };
+  const auto a = train("a.toml", "3"), b = train("b.toml", "3");
+  INFO(a.err);
+  REQUIRE(a.exit_code == 0);
+  CHECK(std::regex_search(a.out, std::regex("^hold-out: [0-9]+ readings on [0-9]+ days \\(20.0 % of days, --seed 3\\), "
+                                            "trained on the other [0-9]+\n")));
+  CHECK_THAT(a.out, Contains("\n  coverage      "));
+  CHECK_THAT(a.out, Contains(" % of held-out readings inside the expected band\n  centre error  "));
+  CHECK_THAT(a.out, Contains(" held-out readings score above 1.00 ("));
+  CHECK_THAT(a.out, Contains("percentile_band: 672 readings from 2008-01-07T00:00:00+00:00 to 2008-02-03T23:00:00+00:00"));
+  CHECK(a.out.substr(0, a.out.rfind("written to")) == b.out.substr(0, b.out.rfind("written to")));
+  CHECK(dir.read("a.toml") == dir.read("b.toml"));
+  CHECK_THAT(dir.read("a.toml"), Contains("[100.0, 140.0, 120.0],  # 00:00"));
+  CHECK_FALSE(count(a.err, "\033[K"));  // no terminal, no progress bar
+
+  const auto without = run({"train", "--scorer", "percentile_band", "--data", data, "--out", dir.path() + "/d.toml",
+                            "--holdout", "0"});
+  REQUIRE(without.exit_code == 0);
+  CHECK(without.out.find("hold-out") == std::string::npos);
+  CHECK(dir.read("d.toml") == dir.read("a.toml"));  // the model is always trained on all of the history
+}
+
+TEST_CASE("train draws a progress bar on a terminal") {
+  temp_dir dir;
+  const std::string data = dir.file("history.csv", four_weeks());
+  const std::string command = binary() + " train --scorer percentile_band --data " + data + " --out " + dir.path() +
+                              "/m.toml --log-level warning";
+  // script(1) gives the command a pseudo-terminal; what it printed comes back on our stdout.
+  const auto r = child({"/usr/bin/script", "-qec", command, "/dev/null"}, {{"TERM", "xterm"}})
+                     .wait(std::chrono::seconds(60));
+  INFO(r.out);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("\r\033[K[1/4] reading history"));
+  CHECK_THAT(r.out, Contains("[2/4] training on "));
+  CHECK_THAT(r.out, Contains("[4/4] training on all 672 readings"));
+  CHECK_THAT(r.out, Contains("] 100 %"));
+  CHECK_THAT(r.out, Contains("\r\033[Khold-out: "));  // the bar is cleared before the report
+}
+
+TEST_CASE("train refuses what it cannot do, saying why") {
+  temp_dir dir;
+  const std::string data = dir.file("history.csv", four_weeks());
+  const std::string out = dir.path() + "/m.toml";
+  auto train = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"train", "--data", data, "--out", out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  auto r = train({"--scorer", "percentile_bnd"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("no scorer plugin named 'percentile_bnd' (did you mean 'percentile_band'?)"));
+  r = train({"--scorer", "percentile_band", "--holdout", "1.5"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("--holdout must be a share of days from 0 (none) to below 1, e.g. 0.2"));
+  r = train({"--scorer", "percentile_band", "--seed", "one"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("--seed needs a number, not 'one'"));
+  r = train({"--scorer", "percentile_band", "--set", "hi_percentile=120"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("hi_percentile"));
+  r = run({"train", "--scorer", "percentile_band", "--out", out});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("train needs --scorer, --data (or --source) and --out"));
+
+  const std::string one_day = dir.file("day.csv", "ts,wh\n2008-01-07T00:00:00,100\n2008-01-07T01:00:00,100\n");
+  r = run({"train", "--scorer", "percentile_band", "--data", one_day, "--out", out});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("the hold-out split left no "));
+  CHECK_THAT(r.err, Contains(" readings; give more history, another --holdout, or --holdout 0"));
+}
+
+TEST_CASE("eval prints precision, recall, F1 and false alerts per week for each model") {
+  temp_dir dir;
+  const std::string model = dir.path() + "/band.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", model,
+               "--holdout", "0"})
+              .exit_code == 0);
+  const std::string tight = dir.path() + "/tight.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.path() + "/h.csv", "--out", tight, "--holdout",
+               "0", "--set", "hi_percentile=50"})
+              .exit_code == 0);
+  const std::string week = dir.file("week.csv", labelled_week());
+
+  const auto r = run({"eval", "--model", model, "--model", tight, "--data", week});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("history: 168 readings on 7 days, 5 labelled anomalous; alert = score above 1.00\n"));
+  // band [100, 140]: 6 alerts, 4 of them labelled: precision 4/6, recall 4/5, 2 false alerts in one week.
+  CHECK(std::regex_search(r.out, std::regex("band.toml +percentile_band +6 +6.00 +0.667 +0.800 +0.727 +2.00\n")));
+  // band [100, 120]: the 130 Wh reading alerts too, so all 5 anomalies are caught.
+  CHECK(std::regex_search(r.out, std::regex("tight.toml +percentile_band +7 +7.00 +0.714 +1.000 +0.833 +2.00\n")));
+
+  const auto unlabelled = run({"eval", "--model", model, "--data", dir.path() + "/h.csv"});
+  REQUIRE(unlabelled.exit_code == 0);
+  CHECK_THAT(unlabelled.out, Contains("(the history has no `label` column, 1 = truly anomalous: precision, recall "
+                                      "and F1 need one)"));
+  CHECK(std::regex_search(unlabelled.out, std::regex("band.toml +percentile_band +0 +0.00 +- +- +- +-\n")));
+}
+
+TEST_CASE("eval and report name every scorer's reason when no plugin can load a model") {
+  temp_dir dir;
+  const std::string week = dir.file("week.csv", labelled_week());
+  const std::string junk = dir.file("junk.dat", "hello\n");
+  for (const char* command : {"eval", "report"}) {
+    const auto r = run({command, "--model", junk, "--data", week, "--out", dir.path() + "/x.svg"});
+    CHECK(r.exit_code == (std::string(command) == "eval" ? 2 : 1));
+    CHECK_THAT(r.err, Contains(junk + ": no scorer plugin can load this model:\n  "));
+    CHECK_THAT(r.err, Contains("\n  percentile_band: " + junk + ": "));
+  }
+  const auto missing = run({"eval", "--data", week});
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Contains("eval needs --model (one or more) and --data"));
+}
+
+TEST_CASE("report draws the expected band, the readings and the alerts as SVG") {
+  temp_dir dir;
+  const std::string model = dir.path() + "/band.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", model,
+               "--holdout", "0"})
+              .exit_code == 0);
+  const std::string week = dir.file("week.csv", labelled_week());
+  const std::string svg = dir.path() + "/day.svg";
+
+  // Without --period: the day with the highest score, 2008-02-04 (its 500 Wh at 03:00 is the first of the top).
+  auto r = run({"report", "--model", model, "--data", week, "--out", svg});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == "wrote " + svg + ": 2008-02-04, 24 readings\n");
+  std::string picture = dir.read("day.svg");
+  CHECK(picture.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
+  CHECK(picture.size() > 1000);
+  CHECK(count(picture, "fill=\"#a8dca0\"/>") == 24 + 1);  // a green band per reading, and the legend's
+  CHECK(count(picture, "fill=\"#f6c9c4\"/>") == 24 + 1);  // the red region above it
+  CHECK(count(picture, "<circle") == 2 * 2 + 1);          // two alerts, marked in both panels, and the legend
+  CHECK_THAT(picture, Contains("24 readings, 2 alerts (score above 1)"));
+  CHECK(picture.substr(picture.size() - 7) == "</svg>\n");
+
+  r = run({"report", "--model", model, "--data", week, "--out", svg, "--period", "2008-02"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == "wrote " + svg + ": 2008-02, 168 readings\n");
+  CHECK(count(dir.read("day.svg"), "<circle") == 6 * 2 + 1);
+
+  r = run({"report", "--model", model, "--data", week, "--out", svg, "--period", "2008-03-01"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("no readings in 2008-03-01; the history runs from 2008-02-04 to 2008-02-10"));
+  r = run({"report", "--model", model, "--data", week, "--out", svg, "--period", "March"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("--period must be a day (2008-01-14) or a month (2008-01), not 'March'"));
+}
