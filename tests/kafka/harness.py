@@ -75,7 +75,7 @@ class Band:
         assert len(self.rows) == 24 and not model["by_weekday"]
 
     def score(self, hour, wh):
-        lo, hi = self.rows[hour]
+        lo, hi = self.rows[hour][:2]
         return (wh - lo) / (hi - lo)
 
     def alerts(self, hour, wh, threshold=1.0):
