@@ -21,3 +21,8 @@ find_package(date REQUIRED)
 # avro-c for the Confluent Avro wire format.
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(AVRO REQUIRED IMPORTED_TARGET avro-c)
+
+# The dlib_regression scorer (kernel ridge regression). dlib's CMake package
+# names libblas, liblapack and libjpeg by path: Debian's libdlib-dev does not
+# pull in their -dev packages, so scripts/install-deps installs them too.
+find_package(dlib REQUIRED)
