@@ -1,0 +1,138 @@
+// The dlib_regression scorer: an expected band [lo, hi] of Wh for a reading's
+// time of day, week and year, learnt from history with dlib's kernel ridge
+// regression in log space; score = (wh - lo) / (hi - lo), so a score above
+// 1.0 is above the top of the band. No dlib here: see envelope_model.cpp.
+#include "envelope_model.hpp"
+
+#include <common/json.hpp>
+#include <stream_smarts/plugin.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace {
+
+using namespace stream_smarts;
+using namespace stream_smarts::dlib_regression;
+using json::format_number;
+
+/// The options' values, each range checked with an option_error naming it.
+/// Training-only options are checked for scoring too, so `validate` catches them.
+training_options checked_options(const options& o) {
+  training_options t;
+  t.lo_percentile = o.number("lo_percentile");
+  t.hi_percentile = o.number("hi_percentile");
+  t.gamma = o.number("gamma");
+  const std::int64_t basis = o.integer("max_basis");
+  if (!(t.lo_percentile >= 0 && t.lo_percentile <= 100))
+    throw option_error("lo_percentile", "must be within 0..100; got " + format_number(t.lo_percentile));
+  if (!(t.hi_percentile >= 0 && t.hi_percentile <= 100))
+    throw option_error("hi_percentile", "must be within 0..100; got " + format_number(t.hi_percentile));
+  if (!(t.hi_percentile > t.lo_percentile))
+    throw option_error("hi_percentile", "hi_percentile (" + format_number(t.hi_percentile) +
+                                            ") must be above lo_percentile (" + format_number(t.lo_percentile) + ")");
+  if (!(std::isfinite(t.gamma) && t.gamma > 0))
+    throw option_error("gamma", "must be a finite number above 0; got " + format_number(t.gamma));
+  if (basis < 1 || basis > max_basis_limit)
+    throw option_error("max_basis", "must be within 1.." + std::to_string(max_basis_limit) + "; got " +
+                                        std::to_string(basis));
+  t.max_basis = static_cast<long>(basis);
+  return t;
+}
+
+class dlib_regression_scorer final : public scorer {
+public:
+  explicit dlib_regression_scorer(stage_context& ctx) {
+    checked_options(ctx.options());
+    if (!ctx.options().has("model"))
+      throw option_error("model", "model is not set: train one with `stream-smarts train --scorer dlib_regression "
+                                  "--data FILE --out FILE`");
+    model_ = load_model(ctx);
+  }
+
+  score_result score(const reading& r) override {
+    check_local_fields(r.local);
+    const envelope e = model_.predict(r.local);
+    return {(r.wh - e.lo) / (e.hi - e.lo), e.lo, e.hi, e.expected};
+  }
+
+private:
+  static envelope_model load_model(stage_context& ctx) {
+    const std::string path = ctx.resolve_path(ctx.options().string("model"));
+    envelope_model m;
+    try {
+      m = envelope_model::read_file(path);
+    } catch (const model_error& e) {
+      throw option_error("model", path + ": " + e.what());
+    }
+    const model_header& h = m.header();
+    // The features are local calendar fields: a model from another zone is
+    // shifted by the difference, worth a warning but not a refusal.
+    if (!h.timezone.empty() && h.timezone != ctx.zone().name())
+      ctx.log().warning(path + ": trained in time zone " + h.timezone + " but the pipeline uses " +
+                        ctx.zone().name() + "; its hours may be shifted");
+    ctx.log().info("loaded " + path + " (" + std::to_string(h.readings) + " readings from " + h.trained_from +
+                   " to " + h.trained_to + ")");
+    ctx.log().debug(std::to_string(m.centre_basis()) + "+" + std::to_string(m.spread_basis()) + " basis vectors" +
+                    (m.shared_basis() ? ", shared by the centre and spread functions" : ""));
+    return m;
+  }
+
+  envelope_model model_;
+};
+
+std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {
+  const training_options t = checked_options(ctx.options());
+  const auto start = std::chrono::steady_clock::now();
+  const envelope_model m =
+      envelope_model::train(history, t, ctx.zone().name(), [&ctx](double done) { ctx.progress(done); });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  m.write_file(out_path);
+
+  // What the file says is what was trained: read it back and compare the
+  // bands for the whole history, bit for bit.
+  const envelope_model loaded = envelope_model::read_file(out_path);
+  for (const reading& r : history) {
+    const envelope a = m.predict(r.local), b = loaded.predict(r.local);
+    if (std::memcmp(&a, &b, sizeof a) != 0)
+      throw std::runtime_error("dlib_regression: " + out_path + " read back gives another band at " +
+                               format_local_iso8601(r.local) + " than the model trained (a dlib serialization bug?)");
+  }
+  ctx.progress(1);
+  char took[32];
+  std::snprintf(took, sizeof took, "%.2f", seconds);
+  ctx.log().info(std::string("trained in ") + took + " s");
+  return summary(m, out_path);
+}
+
+} // namespace
+
+STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<dlib_regression_scorer>(
+    {"dlib_regression",
+     stream_smarts::plugin_kind::scorer,
+     "0.1.0",
+     "Expected [lo, hi] Wh by time of day, week and year, learnt with dlib kernel ridge regression; "
+     "score = (wh - lo) / (hi - lo)",
+     {
+         stream_smarts::optional_option("model", stream_smarts::option_type::string, {},
+                                        "Model file written by `stream-smarts train --scorer dlib_regression`. "
+                                        "Required to score."),
+         stream_smarts::optional_option("lo_percentile", stream_smarts::option_type::number, 0.5,
+                                        "Training: the percentile of the training readings' standardized "
+                                        "residuals taken as the bottom of the band (0.5: one reading in 200 "
+                                        "falls below it)."),
+         stream_smarts::optional_option("hi_percentile", stream_smarts::option_type::number, 99.5,
+                                        "Training: the percentile of the training readings' standardized "
+                                        "residuals taken as the top of the band (99.5: one reading in 200 "
+                                        "rises above it)."),
+         stream_smarts::optional_option("gamma", stream_smarts::option_type::number, 0.2,
+                                        "Training: width of the radial basis kernel on the normalized time "
+                                        "features; larger follows the history more closely, smaller is smoother."),
+         stream_smarts::optional_option("max_basis", stream_smarts::option_type::integer, std::int64_t{50},
+                                        "Training: most basis vectors per fitted function (1..1000); more can "
+                                        "fit finer shapes but scores more slowly."),
+     }},
+    train_model))

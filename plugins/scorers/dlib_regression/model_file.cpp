@@ -1,0 +1,262 @@
+#include "model_file.hpp"
+
+#include <common/json.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace stream_smarts::dlib_regression {
+
+std::uint64_t fnv1a64(std::string_view bytes) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+namespace {
+
+using json::format_number;
+
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// At most `max` characters of `s` for a message, anything unprintable as '?'.
+std::string snippet(std::string_view s, std::size_t max = 40) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size() && i < max; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    out += c >= 0x20 && c < 0x7F ? static_cast<char>(c) : '?';
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
+// Header values are single lines; a newline inside one would end the header.
+std::string one_line(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c == '\n' || c == '\r') c = ' ';
+  return out;
+}
+
+struct header_line {
+  std::string value;
+  int line = 0;
+};
+using header_lines = std::map<std::string, header_line, std::less<>>;
+
+const header_line* find(const header_lines& lines, std::string_view key) {
+  const auto it = lines.find(key);
+  return it == lines.end() ? nullptr : &it->second;
+}
+
+const header_line& require(const header_lines& lines, std::string_view key) {
+  if (const header_line* l = find(lines, key)) return *l;
+  throw model_error("the header has no '" + std::string(key) + " = ...' line");
+}
+
+std::int64_t integer_of(const header_line& l, std::string_view key) {
+  std::int64_t v = 0;
+  const char* end = l.value.data() + l.value.size();
+  const auto [p, ec] = std::from_chars(l.value.data(), end, v);
+  if (ec != std::errc{} || p != end || l.value.empty())
+    throw model_error("header line " + std::to_string(l.line) + ": " + std::string(key) + " is not an integer: '" +
+                      snippet(l.value) + "'");
+  return v;
+}
+
+double number_of(const header_line& l, std::string_view key) {
+  double v = 0;
+  const char* end = l.value.data() + l.value.size();
+  const auto [p, ec] = std::from_chars(l.value.data(), end, v);
+  if (ec != std::errc{} || p != end || l.value.empty())
+    throw model_error("header line " + std::to_string(l.line) + ": " + std::string(key) + " is not a number: '" +
+                      snippet(l.value) + "'");
+  return v;
+}
+
+std::uint64_t hex_of(const header_line& l, std::string_view key) {
+  std::uint64_t v = 0;
+  const char* end = l.value.data() + l.value.size();
+  const auto [p, ec] = std::from_chars(l.value.data(), end, v, 16);
+  if (ec != std::errc{} || p != end || l.value.size() != 16)
+    throw model_error("header line " + std::to_string(l.line) + ": " + std::string(key) +
+                      " is not 16 hexadecimal digits: '" + snippet(l.value) + "'");
+  return v;
+}
+
+} // namespace
+
+std::string encode_model_file(const model_header& h, std::string_view payload) {
+  std::string out;
+  auto line = [&](std::string_view key, const std::string& value) {
+    out.append(key).append(" = ").append(one_line(value)).append("\n");
+  };
+  out.append(model_magic).append("\n");
+  line("format_version", std::to_string(model_format_version));
+  line("features", h.features);
+  line("log_offset_wh", format_number(h.log_offset_wh));
+  line("timezone", h.timezone);
+  line("trained_from", h.trained_from);
+  line("trained_to", h.trained_to);
+  line("readings", std::to_string(h.readings));
+  line("lo_percentile", format_number(h.lo_percentile));
+  line("hi_percentile", format_number(h.hi_percentile));
+  line("gamma", format_number(h.gamma));
+  line("max_basis", std::to_string(h.max_basis));
+  line("payload_bytes", std::to_string(payload.size()));
+  line("payload_fnv1a64", hex64(fnv1a64(payload)));
+  out.append("\n").append(payload);
+  return out;
+}
+
+decoded_model_file decode_model_file(std::string_view bytes) {
+  if (bytes.empty())
+    throw model_error("empty file (expected a model written by `stream-smarts train --scorer dlib_regression`)");
+  const std::size_t first_end = bytes.find('\n');
+  const std::string_view first = bytes.substr(0, first_end);
+  if (first != model_magic)
+    throw model_error("not a dlib_regression model file (it starts with '" + snippet(first) + "')");
+
+  // key = value lines up to the empty line that ends the header.
+  header_lines lines;
+  std::size_t pos = first_end == std::string_view::npos ? bytes.size() : first_end + 1;
+  bool ended = false;
+  for (int number = 2; pos < bytes.size(); ++number) {
+    const std::size_t end = bytes.find('\n', pos);
+    if (end == std::string_view::npos) break;  // a last line without its newline: cut short
+    const std::string_view text = bytes.substr(pos, end - pos);
+    pos = end + 1;
+    if (text.empty()) {
+      ended = true;
+      break;
+    }
+    const std::size_t eq = text.find(" = ");
+    if (eq == std::string_view::npos || eq == 0)
+      throw model_error("header line " + std::to_string(number) + " is not 'key = value': '" + snippet(text) + "'");
+    const std::string key(text.substr(0, eq));
+    if (!lines.emplace(key, header_line{std::string(text.substr(eq + 3)), number}).second)
+      throw model_error("header line " + std::to_string(number) + " repeats '" + snippet(key) + "'");
+  }
+
+  // The version first: another version may have other keys.
+  if (const header_line* v = find(lines, "format_version")) {
+    if (const std::int64_t version = integer_of(*v, "format_version"); version != model_format_version)
+      throw model_error("unsupported format_version " + std::to_string(version) + " (this plugin reads version " +
+                        std::to_string(model_format_version) + ")");
+  }
+  if (!ended) throw model_error("truncated: the header does not end (no empty line before the payload)");
+  require(lines, "format_version");
+
+  decoded_model_file out;
+  model_header& h = out.header;
+  h.features = require(lines, "features").value;
+  const header_line& offset = require(lines, "log_offset_wh");
+  h.log_offset_wh = number_of(offset, "log_offset_wh");
+  if (!(std::isfinite(h.log_offset_wh) && h.log_offset_wh > 0))
+    throw model_error("header line " + std::to_string(offset.line) +
+                      ": log_offset_wh must be a finite number above 0; got " + format_number(h.log_offset_wh));
+  const std::int64_t payload_bytes = integer_of(require(lines, "payload_bytes"), "payload_bytes");
+  const std::uint64_t checksum = hex_of(require(lines, "payload_fnv1a64"), "payload_fnv1a64");
+  // Provenance: shown to the user, not needed to score.
+  auto text = [&](std::string_view key) {
+    const header_line* l = find(lines, key);
+    return l ? l->value : std::string();
+  };
+  h.timezone = text("timezone");
+  h.trained_from = text("trained_from");
+  h.trained_to = text("trained_to");
+  if (const header_line* l = find(lines, "readings")) h.readings = integer_of(*l, "readings");
+  if (const header_line* l = find(lines, "lo_percentile")) h.lo_percentile = number_of(*l, "lo_percentile");
+  if (const header_line* l = find(lines, "hi_percentile")) h.hi_percentile = number_of(*l, "hi_percentile");
+  if (const header_line* l = find(lines, "gamma")) h.gamma = number_of(*l, "gamma");
+  if (const header_line* l = find(lines, "max_basis")) h.max_basis = integer_of(*l, "max_basis");
+
+  const std::string_view payload = bytes.substr(pos);
+  const auto have = static_cast<std::int64_t>(payload.size());
+  if (have < payload_bytes)
+    throw model_error("truncated: header says " + std::to_string(payload_bytes) + " payload bytes, file has " +
+                      std::to_string(have));
+  if (have > payload_bytes)
+    throw model_error("header says " + std::to_string(payload_bytes) + " payload bytes, file has " +
+                      std::to_string(have) + " (something was appended?)");
+  if (const std::uint64_t actual = fnv1a64(payload); actual != checksum)
+    throw model_error("checksum mismatch: header says payload_fnv1a64 = " + hex64(checksum) + ", the payload's is " +
+                      hex64(actual) + " (the file is damaged)");
+  out.payload = payload;
+  return out;
+}
+
+std::string read_model_bytes(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw model_error(std::string("cannot open: ") + std::strerror(EISDIR));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw model_error(std::string("cannot open: ") + std::strerror(errno));
+  std::string bytes;
+  char buf[65536];
+  // One byte past the cap tells "too large" from "exactly the cap".
+  while (bytes.size() <= max_model_file_bytes && in) {
+    in.read(buf, sizeof buf);
+    bytes.append(buf, static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw model_error(std::string("cannot read: ") + std::strerror(errno));
+  if (bytes.size() > max_model_file_bytes)
+    throw model_error("too large: over " + std::to_string(max_model_file_bytes >> 20) +
+                      " MiB (a dlib_regression model is a few KiB)");
+  return bytes;
+}
+
+void write_file_atomically(const std::string& path, std::string_view bytes) {
+  const std::filesystem::path target(path);
+  std::error_code ec;
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
+  if (ec) throw std::runtime_error("cannot write " + path + ": " + ec.message());
+  // Same folder as the target, so the rename is atomic.
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  bool ok = ::fchmod(fd, 0644) == 0;
+  int err = ok ? 0 : errno;
+  for (std::size_t done = 0; ok && done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n > 0) done += static_cast<std::size_t>(n);
+    else if (n == 0 || errno != EINTR) {
+      ok = false;
+      err = n == 0 ? EIO : errno;
+    }
+  }
+  if (ok && ::fsync(fd) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (::close(fd) != 0 && ok) {
+    ok = false;
+    err = errno;
+  }
+  if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ok = false;
+    err = errno;
+  }
+  if (!ok) {
+    ::unlink(tmp.c_str());
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
+  }
+}
+
+} // namespace stream_smarts::dlib_regression
