@@ -1,14 +1,8 @@
 // The three plugins as built (.so), driven through the SDK interfaces with a
 // fake stage_context: option errors, reading a file to the end, scoring,
-// training, writing lines. A few dozen lines of dlopen, not the runtime.
-#include "fixed_zone.hpp"
-
-#include <stream_smarts/plugin.hpp>
-
-#include <catch2/catch.hpp>
-
-#include <dlfcn.h>
-#include <unistd.h>
+// training, writing lines. dlopen and a fake context (plugin_harness.hpp),
+// not the runtime.
+#include "plugin_harness.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -17,84 +11,11 @@
 #include <thread>
 
 using namespace stream_smarts;
+using namespace stream_smarts::testing;
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
-using stream_smarts::testing::fixed_zone;
 
 namespace {
-
-const plugin_descriptor& load(const char* file) {
-  void* lib = ::dlopen(file, RTLD_NOW | RTLD_LOCAL);  // never closed: the descriptor lives in it
-  INFO(file << ": " << (lib ? "" : ::dlerror()));
-  REQUIRE(lib != nullptr);
-  using abi_fn = int (*)();
-  using plugin_fn = const plugin_descriptor* (*)();
-  auto abi = reinterpret_cast<abi_fn>(::dlsym(lib, "stream_smarts_abi_version"));
-  auto get = reinterpret_cast<plugin_fn>(::dlsym(lib, "stream_smarts_plugin"));
-  REQUIRE(abi != nullptr);
-  REQUIRE(get != nullptr);
-  REQUIRE(abi() == abi_version);
-  return *get();
-}
-
-struct captured_log final : logger {
-  std::vector<std::string> lines;
-  bool enabled(log_level) const override { return true; }
-  void log(log_level level, std::string_view m) override {
-    const char* names[] = {"debug", "info", "warning", "error"};
-    lines.push_back(std::string(names[static_cast<int>(level)]) + ": " + std::string(m));
-  }
-};
-
-// Like the runtime: every declared option present, given or defaulted.
-class fake_context final : public stage_context {
-public:
-  fake_context(const plugin_descriptor& d, std::map<std::string, option_value> given, std::string dir)
-      : dir_(std::move(dir)), zone_(3600, "Europe/Paris") {
-    std::map<std::string, option_value, std::less<>> values;
-    for (const auto& spec : d.info.options) values[spec.name] = spec.default_value;
-    for (auto& [k, v] : given) {
-      REQUIRE(values.count(k) == 1);
-      values[k] = std::move(v);
-    }
-    options_ = stream_smarts::options(std::move(values));
-  }
-  const std::string& stage_name() const override { return name_; }
-  const stream_smarts::options& options() const override { return options_; }
-  const time_zone& zone() const override { return zone_; }
-  logger& log() override { return log_; }
-  std::string resolve_path(const std::string& p) const override { return p.front() == '/' ? p : dir_ + "/" + p; }
-  captured_log log_;
-
-private:
-  std::string name_ = "test", dir_;
-  stream_smarts::options options_;
-  fixed_zone zone_;
-};
-
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    path = (std::filesystem::temp_directory_path() / ("plugin_stage_test_" + std::to_string(::getpid()))).string();
-    std::filesystem::create_directories(path);
-  }
-  ~temp_dir() { std::filesystem::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path + "/" + name, std::ios::binary) << text;
-    return path + "/" + name;
-  }
-};
-
-// "option: message" of the option_error a factory throws, or "no error".
-template <class Make>
-std::string option_error_of(Make make) {
-  try {
-    make();
-  } catch (const option_error& e) {
-    return e.option() + ": " + e.what();
-  }
-  return "no error";
-}
 
 std::vector<reading> drain(source& s, std::size_t max, int max_calls = 1000) {
   std::vector<reading> out;
