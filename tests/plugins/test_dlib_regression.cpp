@@ -137,8 +137,11 @@ TEST_CASE("dlib_regression learns the daily shape of a history", "[stages][dlib]
 
   fake_context ctx(t.d, {{"model", std::string("model.bin")}}, t.dir.path);
   auto s = t.d.make_scorer(ctx);
-  REQUIRE(ctx.log_.lines.size() == 1);  // same zone: no warning
+  REQUIRE(ctx.log_.lines.size() == 2);  // same zone: no warning
   CHECK_THAT(ctx.log_.lines[0], StartsWith("info: loaded " + t.path + " (1344 readings from 2007-01-01T00:00:00+01:00"));
+  // Both functions were fitted on the same samples: one kernel evaluation serves both.
+  CHECK_THAT(ctx.log_.lines[1], StartsWith("debug: "));
+  CHECK_THAT(ctx.log_.lines[1], EndsWith(" basis vectors, shared by the centre and spread functions"));
 
   // 2 kW at 4 am is far above a night's band; a usual evening is inside its band.
   const auto night = s->score(at(10, 4, 0, 2000));
@@ -299,7 +302,7 @@ TEST_CASE("dlib_regression model file problems are option errors on model", "[st
     t.dir.write("paris.bin", model_parts(good).set("timezone", "America/New_York").file());
     fake_context ctx(t.d, {{"model", std::string("paris.bin")}}, t.dir.path);
     t.d.make_scorer(ctx);
-    REQUIRE(ctx.log_.lines.size() == 2);
+    REQUIRE(ctx.log_.lines.size() == 3);
     CHECK(ctx.log_.lines[0] == "warning: " + t.dir.path +
                                    "/paris.bin: trained in time zone America/New_York but the pipeline uses "
                                    "Europe/Paris; its hours may be shifted");
