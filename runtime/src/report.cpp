@@ -191,14 +191,14 @@ std::string draw(const std::vector<point>& pts, const period& p, const report_re
 
   const double ly = 640;  // legend
   svg << "<rect x=\"" << left << "\" y=\"" << ly - 10 << "\" width=\"14\" height=\"10\" fill=\"#a8dca0\"/><text x=\""
-      << left + 20 << "\" y=\"" << ly << "\">expected range (dashed: most likely)</text>\n<rect x=\"" << left + 240 << "\" y=\"" << ly - 10
-      << "\" width=\"14\" height=\"10\" fill=\"#f6c9c4\"/><text x=\"" << left + 260 << "\" y=\"" << ly
-      << "\">above expected</text>\n<line x1=\"" << left + 380 << "\" x2=\"" << left + 400 << "\" y1=\"" << ly - 5
-      << "\" y2=\"" << ly - 5 << "\" stroke=\"#1f3b73\" stroke-width=\"2\"/><text x=\"" << left + 406 << "\" y=\""
-      << ly << "\">actual</text>\n<circle cx=\"" << left + 470 << "\" cy=\"" << ly - 5
-      << "\" r=\"4.5\" fill=\"none\" stroke=\"#c00\" stroke-width=\"2\"/><text x=\"" << left + 480 << "\" y=\""
-      << ly << "\">alert</text>\n<line x1=\"" << left + 530 << "\" x2=\"" << left + 555 << "\" y1=\"" << ly - 5
-      << "\" y2=\"" << ly - 5 << "\" stroke=\"#c00\" stroke-dasharray=\"6 4\"/><text x=\"" << left + 561
+      << left + 20 << "\" y=\"" << ly << "\">expected range (dashed: most likely)</text>\n<rect x=\"" << left + 280 << "\" y=\"" << ly - 10
+      << "\" width=\"14\" height=\"10\" fill=\"#f6c9c4\"/><text x=\"" << left + 300 << "\" y=\"" << ly
+      << "\">above expected</text>\n<line x1=\"" << left + 420 << "\" x2=\"" << left + 440 << "\" y1=\"" << ly - 5
+      << "\" y2=\"" << ly - 5 << "\" stroke=\"#1f3b73\" stroke-width=\"2\"/><text x=\"" << left + 446 << "\" y=\""
+      << ly << "\">actual</text>\n<circle cx=\"" << left + 510 << "\" cy=\"" << ly - 5
+      << "\" r=\"4.5\" fill=\"none\" stroke=\"#c00\" stroke-width=\"2\"/><text x=\"" << left + 520 << "\" y=\""
+      << ly << "\">alert</text>\n<line x1=\"" << left + 570 << "\" x2=\"" << left + 595 << "\" y1=\"" << ly - 5
+      << "\" y2=\"" << ly - 5 << "\" stroke=\"#c00\" stroke-dasharray=\"6 4\"/><text x=\"" << left + 601
       << "\" y=\"" << ly << "\">alert threshold (score " << request.threshold << ")</text>\n</svg>\n";
   return svg.str();
 }
