@@ -276,6 +276,8 @@ TEST_CASE("dlib_regression model file problems are option errors on model", "[st
           t.where() + "header line 4: log_offset_wh is not a number: 'fifty'");
     CHECK(t.error_for(model_parts(good).set("log_offset_wh", "-1").file()) ==
           t.where() + "header line 4: log_offset_wh must be a finite number above 0; got -1");
+    CHECK(t.error_for(model_parts(good).set("payload_bytes", "-1").file()) ==
+          t.where() + "header line 13: payload_bytes must be 0 or more; got -1");
     CHECK(t.error_for(model_parts(good).set("payload_fnv1a64", "xyz").file()) ==
           t.where() + "header line 14: payload_fnv1a64 is not 16 hexadecimal digits: 'xyz'");
     std::string no_version = good;

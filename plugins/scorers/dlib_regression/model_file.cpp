@@ -172,7 +172,11 @@ decoded_model_file decode_model_file(std::string_view bytes) {
   if (!(std::isfinite(h.log_offset_wh) && h.log_offset_wh > 0))
     throw model_error("header line " + std::to_string(offset.line) +
                       ": log_offset_wh must be a finite number above 0; got " + format_number(h.log_offset_wh));
-  const std::int64_t payload_bytes = integer_of(require(lines, "payload_bytes"), "payload_bytes");
+  const header_line& size = require(lines, "payload_bytes");
+  const std::int64_t payload_bytes = integer_of(size, "payload_bytes");
+  if (payload_bytes < 0)
+    throw model_error("header line " + std::to_string(size.line) + ": payload_bytes must be 0 or more; got " +
+                      size.value);
   const std::uint64_t checksum = hex_of(require(lines, "payload_fnv1a64"), "payload_fnv1a64");
   // Provenance: shown to the user, not needed to score.
   auto text = [&](std::string_view key) {
