@@ -236,6 +236,11 @@ TEST_CASE("dlib_regression model file problems are option errors on model", "[st
   CHECK(t.error_for("") == t.where() +
                                "empty file (expected a model written by `stream-smarts train --scorer dlib_regression`)");
 
+  SECTION("too large to be a model") {
+    std::string huge = good;
+    huge.resize((64u << 20) + 1, 'x');
+    CHECK(t.error_for(huge) == t.where() + "too large: over 64 MiB (a dlib_regression model is a few KiB)");
+  }
   SECTION("a percentile_band model") {
     const auto& band = load(BAND_PLUGIN);
     fake_context ctx(band, {}, t.dir.path);
