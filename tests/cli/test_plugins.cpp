@@ -2,6 +2,8 @@
 // not usable plugins, each a one-line error naming the file, never a crash.
 #include "process.hpp"
 
+#include <stream_smarts/plugin.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -40,7 +42,7 @@ TEST_CASE("files that are not usable plugins are one clear line each") {
     return r.err;
   };
   CHECK(problem("bad_abi") == fixtures("bad_abi") + "/libbroken_bad_abi.so: built for plugin ABI 999, but this "
-                                                    "runtime speaks ABI 1; rebuild the plugin against this SDK\n");
+                                                    "runtime speaks ABI " + std::to_string(stream_smarts::abi_version) + "; rebuild the plugin against this SDK\n");
   CHECK(problem("no_factory") == fixtures("no_factory") + "/libbroken_no_factory.so: has no stream_smarts_plugin "
                                                           "factory symbol; export it with STREAM_SMARTS_PLUGIN(...)\n");
   CHECK(problem("not_a_plugin") == fixtures("not_a_plugin") + "/libbroken_not_a_plugin.so: not a stream-smarts "
