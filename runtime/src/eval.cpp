@@ -25,13 +25,15 @@ void print_table(const std::vector<std::string>& names, const std::vector<std::s
   std::size_t width = 5;
   for (const auto& n : names) width = std::max(width, n.size());
   const int w = static_cast<int>(width);
-  std::printf("%-*s  %-16s %8s %9s %9s %7s %6s %11s\n", w, "model", "scorer", "alerts", "per week", "precision",
-              "recall", "F1", "false/week");
+  std::printf("%-*s  %-16s %8s %9s %9s %7s %6s %11s %14s\n", w, "model", "scorer", "alerts", "per week",
+              "precision", "recall", "F1", "false/week", "events caught");
   for (std::size_t i = 0; i < results.size(); ++i) {
     const evaluation& e = results[i];
-    std::printf("%-*s  %-16s %8zu %9s %9s %7s %6s %11s\n", w, names[i].c_str(), scorers[i].c_str(), e.alerts(),
+    const std::string events =
+        e.labelled() ? std::to_string(e.events_caught()) + "/" + std::to_string(e.events()) : "-";
+    std::printf("%-*s  %-16s %8zu %9s %9s %7s %6s %11s %14s\n", w, names[i].c_str(), scorers[i].c_str(), e.alerts(),
                 cell(e.alerts_per_week(), 2).c_str(), cell(e.precision(), 3).c_str(), cell(e.recall(), 3).c_str(),
-                cell(e.f1(), 3).c_str(), cell(e.false_alerts_per_week(), 2).c_str());
+                cell(e.f1(), 3).c_str(), cell(e.false_alerts_per_week(), 2).c_str(), events.c_str());
   }
 }
 

@@ -28,10 +28,15 @@ bool has_label(const reading& r) {
   return false;
 }
 
-bool labelled_anomalous(const reading& r) {
+std::string label_of(const reading& r) {
   for (const auto& l : r.labels)
-    if (l.key == "label") return !l.value.empty() && l.value != "0";
-  return false;
+    if (l.key == "label") return l.value;
+  return {};
+}
+
+bool labelled_anomalous(const reading& r) {
+  const std::string label = label_of(r);
+  return !label.empty() && label != "0";
 }
 
 bool held_out(const local_fields& day, std::uint64_t seed, double fraction) {
@@ -48,6 +53,16 @@ void evaluation::add(const reading& r, const score_result& s) {
   anomalous_ += anomalous;
   labelled_ = labelled_ || has_label(r);
   caught_ += alert && anomalous;
+  const std::string label = anomalous ? label_of(r) : std::string();
+  if (label != event_label_) {  // an event ends, another may start
+    event_caught_ = false;
+    events_ += !label.empty();
+  }
+  if (!label.empty() && alert && !event_caught_) {
+    event_caught_ = true;
+    ++events_caught_;
+  }
+  event_label_ = label;
   const double centre = std::isnan(s.expected) ? (s.expected_lo + s.expected_hi) / 2 : s.expected;
   abs_error_ += std::fabs(r.wh - centre);
 }

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <set>
+#include <string>
 
 namespace stream_smarts::runtime {
 
@@ -15,6 +16,8 @@ namespace stream_smarts::runtime {
 /// "0" is truly anomalous: "1", or the kind of event ("heater").
 bool labelled_anomalous(const reading& r);
 bool has_label(const reading& r);
+/// The `label` value, empty if there is none.
+std::string label_of(const reading& r);
 
 /// Whether a local day goes to the hold-out part: a pure function of the
 /// seed and the day, so the same seed always holds out the same days.
@@ -38,6 +41,10 @@ public:
   double recall() const;           ///< anomalous readings alerted / anomalous readings
   double f1() const;
   double false_alerts_per_week() const;
+  /// Events: runs of consecutive readings with the same anomalous label (a
+  /// heater left on for five hours is one event); caught if any alerted.
+  std::size_t events() const { return events_; }
+  std::size_t events_caught() const { return events_caught_; }
   double alerts_per_week() const;
 
 private:
@@ -45,6 +52,9 @@ private:
   std::size_t readings_ = 0, alerts_ = 0, inside_ = 0, anomalous_ = 0, caught_ = 0;
   double abs_error_ = 0;
   bool labelled_ = false;
+  std::size_t events_ = 0, events_caught_ = 0;
+  std::string event_label_;       // label of the event the last reading was in; empty if none
+  bool event_caught_ = false;
   std::set<std::int64_t> days_;
 };
 

@@ -42,6 +42,19 @@ TEST_CASE("the hold-out takes about the asked share of days, the same ones for t
   CHECK_FALSE(held_out(day(3), 1, 0.0));
 }
 
+TEST_CASE("an event is a run of readings with the same anomalous label, caught by any alert in it") {
+  evaluation e(1.0);
+  const score_result quiet{0.5, 100, 200}, loud{2.0, 100, 200};
+  e.add(at(0, 150, "heater"), quiet);
+  e.add(at(0, 300, "heater"), loud);   // caught in its second hour
+  e.add(at(0, 300, "heater"), loud);
+  e.add(at(0, 300, "oven"), quiet);    // another kind right after: another event, missed
+  e.add(at(0, 120, "0"), quiet);
+  e.add(at(1, 300, "heater"), quiet);  // a third, missed
+  CHECK(e.events() == 3);
+  CHECK(e.events_caught() == 1);
+}
+
 TEST_CASE("labels: empty and 0 are normal, anything else anomalous") {
   CHECK(labelled_anomalous(at(0, 1, "1")));
   CHECK(labelled_anomalous(at(0, 1, "heater")));
@@ -67,6 +80,8 @@ TEST_CASE("coverage, centre error, precision, recall, F1 and false alerts per we
   CHECK(e.f1() == Approx(0.5));
   CHECK(e.false_alerts_per_week() == Approx(0.5));
   CHECK(e.alerts_per_week() == Approx(1.0));
+  CHECK(e.events() == 2);
+  CHECK(e.events_caught() == 1);
 
   evaluation middle(1.0);  // a scorer without a centre: the middle of its band
   middle.add(at(0, 130), {0.3, 100, 200});
