@@ -2,6 +2,7 @@
 // cost seconds to compile): training, prediction and the model's payload.
 #include "envelope_model.hpp"
 
+#include <common/atomic_file.hpp>
 #include <common/json.hpp>
 #include <stream_smarts/time.hpp>
 
@@ -306,7 +307,7 @@ envelope_model envelope_model::train(const std::vector<reading>& history, const 
 
 std::string envelope_model::to_bytes() const { return encode_model_file(impl_->header, impl_->payload()); }
 
-void envelope_model::write_file(const std::string& path) const { write_file_atomically(path, to_bytes()); }
+void envelope_model::write_file(const std::string& path) const { files::write_file_atomically(path, to_bytes()); }
 
 envelope_model envelope_model::read_file(const std::string& path) { return from_bytes(read_model_bytes(path)); }
 

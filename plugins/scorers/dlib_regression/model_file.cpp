@@ -11,9 +11,6 @@
 #include <fstream>
 #include <map>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace stream_smarts::dlib_regression {
 
@@ -224,43 +221,6 @@ std::string read_model_bytes(const std::string& path) {
     throw model_error("too large: over " + std::to_string(max_model_file_bytes >> 20) +
                       " MiB (a dlib_regression model is a few KiB)");
   return bytes;
-}
-
-void write_file_atomically(const std::string& path, std::string_view bytes) {
-  const std::filesystem::path target(path);
-  std::error_code ec;
-  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
-  if (ec) throw std::runtime_error("cannot write " + path + ": " + ec.message());
-  // Same folder as the target, so the rename is atomic.
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-  bool ok = ::fchmod(fd, 0644) == 0;
-  int err = ok ? 0 : errno;
-  for (std::size_t done = 0; ok && done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n > 0) done += static_cast<std::size_t>(n);
-    else if (n == 0 || errno != EINTR) {
-      ok = false;
-      err = n == 0 ? EIO : errno;
-    }
-  }
-  if (ok && ::fsync(fd) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
-  }
 }
 
 } // namespace stream_smarts::dlib_regression

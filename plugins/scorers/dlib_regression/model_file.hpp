@@ -64,9 +64,4 @@ decoded_model_file decode_model_file(std::string_view bytes);
 /// ("cannot open: No such file or directory", "empty file", "too large").
 std::string read_model_bytes(const std::string& path);
 
-/// Writes atomically (temporary file in the same folder + rename), so a
-/// reader sees the old file or the new one, never half of one. Throws
-/// std::runtime_error.
-void write_file_atomically(const std::string& path, std::string_view bytes);
-
 } // namespace stream_smarts::dlib_regression

@@ -1,5 +1,7 @@
 #include "band_model.hpp"
 
+#include <common/atomic_file.hpp>
+
 #include <stream_smarts/time.hpp>
 
 #include <toml++/toml.h>
@@ -15,9 +17,6 @@
 #include <iterator>
 #include <sstream>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace stream_smarts::percentile_band {
 
@@ -203,36 +202,7 @@ std::string to_toml(const band_model& m) {
 }
 
 void write_model_file(const band_model& m, const std::string& path) {
-  const std::string text = to_toml(m);
-  const std::filesystem::path target(path);
-  std::error_code ec;
-  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
-  if (ec) throw std::runtime_error("cannot write " + path + ": " + ec.message());
-  // Same folder as the target, so the rename is atomic: a reader sees the old
-  // model or the new one, never half of one.
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-  bool ok = ::fchmod(fd, 0644) == 0;
-  for (std::size_t done = 0; ok && done < text.size();) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    ok = n > 0 || (n < 0 && errno == EINTR);
-    if (n > 0) done += static_cast<std::size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  int err = ok ? 0 : errno;
-  if (::close(fd) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (ok && std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + std::strerror(err));
-  }
+  files::write_file_atomically(path, to_toml(m));
 }
 
 // ---------------------------------------------------------------- reading
