@@ -54,10 +54,11 @@ offline_session::offline_session(const offline_request& request) {
   if (!request.history.data.empty()) options.insert_or_assign("path", request.history.data);
   if (declares("speed")) options.insert_or_assign("speed", "max");
   for (const auto& s : request.history.settings) add_setting(options, s, problems_);
-  history_ = &declare(plugin_kind::source, request.history.source, options);
+  history_ = &declare(plugin_kind::source, request.history.source, options, problems_);
 }
 
-stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin, const toml::table& options) {
+stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin, const toml::table& options,
+                                     diagnostics& problems) {
   stage_spec& s = specs_.emplace_back();
   s.kind = kind;
   s.name = kind == plugin_kind::source ? "history" : plugin;
@@ -66,18 +67,18 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
   if (s.plugin == nullptr || s.plugin->info().kind != kind) {
     std::string message = std::string("no ") + to_string(kind) + " plugin named '" + plugin + "'";
     if (auto guess = nearest(plugin, registry_.names())) message += " (did you mean '" + *guess + "'?)";
-    problems_.error({command_line}, message);
+    problems.error({command_line}, message);
     s.plugin = nullptr;
     return s;
   }
-  s.options = validate_options(options, s.plugin->info().options, {}, s.describe(), command_line, problems_);
+  s.options = validate_options(options, s.plugin->info().options, {}, s.describe(), command_line, problems);
   contexts_.emplace_back(s, pipeline_);
   return s;
 }
 
 const stage_spec* offline_session::declare_scorer(const std::string& plugin, const toml::table& options) {
   const std::size_t before = problems_.items().size();
-  const stage_spec& s = declare(plugin_kind::scorer, plugin, options);
+  const stage_spec& s = declare(plugin_kind::scorer, plugin, options, problems_);
   return s.plugin && problems_.items().size() == before ? &s : nullptr;
 }
 
@@ -88,13 +89,11 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
     bool takes_model = false;
     for (const auto& o : p.info().options) takes_model = takes_model || o.name == "model";
     if (!takes_model) continue;
-    diagnostics ignored;
-    std::swap(ignored, problems_);
-    const stage_spec* spec = declare_scorer(p.info().name, toml::table{{"model", model_path}});
-    std::swap(ignored, problems_);
-    if (spec == nullptr) continue;
+    diagnostics problems;  // a plugin that refuses the file is no problem while another may take it
+    const stage_spec& spec = declare(plugin_kind::scorer, p.info().name, toml::table{{"model", model_path}}, problems);
+    if (!problems.empty()) continue;
     try {
-      return {spec, make_scorer(*spec)};
+      return {&spec, make_scorer(spec)};
     } catch (const std::exception& e) {
       const auto* oe = dynamic_cast<const option_error*>(&e);
       tried += "\n  " + p.info().name + ": " + (oe ? std::string(oe->what()) : std::string(e.what()));

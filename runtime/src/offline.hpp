@@ -65,7 +65,7 @@ public:
   stage_context_impl& context_of(const stage_spec& spec);
 
 private:
-  stage_spec& declare(plugin_kind kind, const std::string& plugin, const toml::table& options);
+  stage_spec& declare(plugin_kind kind, const std::string& plugin, const toml::table& options, diagnostics& problems);
 
   plugin_registry registry_;
   diagnostics problems_;
