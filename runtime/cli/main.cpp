@@ -28,7 +28,7 @@ commands:
                            a hold-out report: coverage, centre error, alerts
         [--set KEY=VALUE]  a scorer option, e.g. --set hi_percentile=99
         [--holdout SHARE]  share of days held out for the report (default 0.2; 0 = none)
-        [--seed N]         which days are held out (default 1): same seed, same model and report
+        [--seed N]         which days are held out (default 1): the same seed, the same report
   eval --model FILE [--model FILE]... --data FILE
                            score history with each model, side by side: alerts, and
                            precision, recall, F1, false alerts/week against a label column
