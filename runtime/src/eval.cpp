@@ -13,13 +13,6 @@
 namespace stream_smarts::runtime {
 namespace {
 
-std::string cell(double v, int decimals) {
-  if (std::isnan(v)) return "-";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
 void print_table(const std::vector<std::string>& names, const std::vector<std::string>& scorers,
                  const std::vector<evaluation>& results) {
   std::size_t width = 5;
@@ -32,8 +25,8 @@ void print_table(const std::vector<std::string>& names, const std::vector<std::s
     const std::string events =
         e.labelled() ? std::to_string(e.events_caught()) + "/" + std::to_string(e.events()) : "-";
     std::printf("%-*s  %-16s %8zu %9s %9s %7s %6s %11s %14s\n", w, names[i].c_str(), scorers[i].c_str(), e.alerts(),
-                cell(e.alerts_per_week(), 2).c_str(), cell(e.precision(), 3).c_str(), cell(e.recall(), 3).c_str(),
-                cell(e.f1(), 3).c_str(), cell(e.false_alerts_per_week(), 2).c_str(), events.c_str());
+                fixed(e.alerts_per_week(), 2).c_str(), fixed(e.precision(), 3).c_str(), fixed(e.recall(), 3).c_str(),
+                fixed(e.f1(), 3).c_str(), fixed(e.false_alerts_per_week(), 2).c_str(), events.c_str());
   }
 }
 
@@ -62,8 +55,8 @@ int eval_command(const eval_request& request) {
     for (const auto& r : history)
       for (std::size_t i = 0; i < models.size(); ++i) results[i].add(r, models[i].instance->score(r));
     const evaluation& any = results.front();
-    std::cout << "history: " << history.size() << " readings on " << cell(any.weeks() * 7, 0) << " days, "
-              << any.anomalous() << " labelled anomalous; alert = score above " << cell(request.threshold, 2)
+    std::cout << "history: " << history.size() << " readings on " << fixed(any.weeks() * 7, 0) << " days, "
+              << any.anomalous() << " labelled anomalous; alert = score above " << fixed(request.threshold, 2)
               << "\n";
     if (!any.labelled())
       std::cout << "(the history has no `label` column, 1 = truly anomalous: precision, recall and F1 need one)\n";

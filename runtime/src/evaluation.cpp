@@ -20,24 +20,18 @@ std::uint64_t mix(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
+/// The reading's `label` value, or nullptr if it has none.
+const std::string* label_of(const reading& r) {
+  for (const auto& l : r.labels)
+    if (l.key == "label") return &l.value;
+  return nullptr;
+}
+
+bool is_anomalous(const std::string* label) { return label && !label->empty() && *label != "0"; }
+
 } // namespace
 
-bool has_label(const reading& r) {
-  for (const auto& l : r.labels)
-    if (l.key == "label") return true;
-  return false;
-}
-
-std::string label_of(const reading& r) {
-  for (const auto& l : r.labels)
-    if (l.key == "label") return l.value;
-  return {};
-}
-
-bool labelled_anomalous(const reading& r) {
-  const std::string label = label_of(r);
-  return !label.empty() && label != "0";
-}
+bool labelled_anomalous(const reading& r) { return is_anomalous(label_of(r)); }
 
 bool held_out(const local_fields& day, std::uint64_t seed, double fraction) {
   const auto h = mix(mix(seed) ^ static_cast<std::uint64_t>(day_number(day)));
@@ -47,13 +41,14 @@ bool held_out(const local_fields& day, std::uint64_t seed, double fraction) {
 void evaluation::add(const reading& r, const score_result& s) {
   ++readings_;
   days_.insert(day_number(r.local));
-  const bool alert = s.score > threshold_, anomalous = labelled_anomalous(r);
+  const std::string* given = label_of(r);
+  const bool alert = s.score > threshold_, truly = is_anomalous(given);
   alerts_ += alert;
   inside_ += r.wh >= s.expected_lo && r.wh <= s.expected_hi;
-  anomalous_ += anomalous;
-  labelled_ = labelled_ || has_label(r);
-  caught_ += alert && anomalous;
-  const std::string label = anomalous ? label_of(r) : std::string();
+  anomalous_ += truly;
+  labelled_ = labelled_ || given != nullptr;
+  caught_ += alert && truly;
+  const std::string label = truly ? *given : std::string();
   if (label != event_label_) {  // an event ends, another may start
     event_caught_ = false;
     events_ += !label.empty();

@@ -15,9 +15,6 @@ namespace stream_smarts::runtime {
 /// A reading whose `label` (the replay source's label column) is set and not
 /// "0" is truly anomalous: "1", or the kind of event ("heater").
 bool labelled_anomalous(const reading& r);
-bool has_label(const reading& r);
-/// The `label` value, empty if there is none.
-std::string label_of(const reading& r);
 
 /// Whether a local day goes to the hold-out part: a pure function of the
 /// seed and the day, so the same seed always holds out the same days.

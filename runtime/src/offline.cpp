@@ -2,6 +2,8 @@
 
 #include "zone.hpp"
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
@@ -27,6 +29,13 @@ void add_setting(toml::table& table, const std::string& setting, diagnostics& pr
   }
 }
 
+std::string fixed(double v, int decimals) {
+  if (std::isnan(v)) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
 std::string describe_option_error(const option_error& e) { return "option '" + e.option() + "': " + e.what(); }
 
 offline_session::offline_session(const offline_request& request) {
@@ -44,15 +53,9 @@ offline_session::offline_session(const offline_request& request) {
   }
   toml::table options;
   const loaded_plugin* source = registry_.find(request.history.source);
-  // Only options the source declares: `path` for a file, `speed` to read it flat out.
-  auto declares = [&](std::string_view name) {
-    if (source == nullptr) return false;
-    for (const auto& o : source->info().options)
-      if (o.name == name) return true;
-    return false;
-  };
   if (!request.history.data.empty()) options.insert_or_assign("path", request.history.data);
-  if (declares("speed")) options.insert_or_assign("speed", "max");
+  // A source that can be paced (replay) reads flat out here.
+  if (source && declares(source->info().options, "speed")) options.insert_or_assign("speed", "max");
   for (const auto& s : request.history.settings) add_setting(options, s, problems_);
   history_ = &declare(plugin_kind::source, request.history.source, options, problems_);
 }
@@ -85,10 +88,7 @@ const stage_spec* offline_session::declare_scorer(const std::string& plugin, con
 offline_session::model_scorer offline_session::scorer_for_model(const std::string& model_path) {
   std::string tried;
   for (const auto& p : registry_.plugins()) {
-    if (p.info().kind != plugin_kind::scorer) continue;
-    bool takes_model = false;
-    for (const auto& o : p.info().options) takes_model = takes_model || o.name == "model";
-    if (!takes_model) continue;
+    if (p.info().kind != plugin_kind::scorer || !declares(p.info().options, "model")) continue;
     diagnostics problems;  // a plugin that refuses the file is no problem while another may take it
     const stage_spec& spec = declare(plugin_kind::scorer, p.info().name, toml::table{{"model", model_path}}, problems);
     if (!problems.empty()) continue;

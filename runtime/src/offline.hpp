@@ -76,6 +76,10 @@ private:
   const stage_spec* history_ = nullptr;
 };
 
+/// `v` with `decimals` digits after the point, "-" for NaN (a figure that
+/// does not apply): the offline commands' numbers.
+std::string fixed(double v, int decimals);
+
 /// "A: B" for the option errors a plugin's constructor throws.
 std::string describe_option_error(const option_error& e);
 

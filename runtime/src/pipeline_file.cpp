@@ -84,10 +84,6 @@ std::vector<const stage_spec*> pipeline_spec::consumers_of(const std::string& na
 
 namespace {
 
-bool declares(const std::vector<option_spec>& specs, const std::string& name) {
-  return std::any_of(specs.begin(), specs.end(), [&](const option_spec& s) { return s.name == name; });
-}
-
 const char* table_key(plugin_kind kind) {
   switch (kind) {
     case plugin_kind::source: return "sources";

@@ -30,11 +30,7 @@ std::string two(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
 std::string day_of(const local_fields& l) { return std::to_string(l.year) + "-" + two(l.month) + "-" + two(l.day); }
 std::string month_of(const local_fields& l) { return std::to_string(l.year) + "-" + two(l.month); }
 
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
+std::string num(double v) { return fixed(v, 1); }
 
 std::string escaped(const std::string& s) {
   std::string out;

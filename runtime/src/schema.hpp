@@ -57,4 +57,11 @@ std::string format_value(const option_value& value);
 /// (for plugin READMEs): name, type, default, required, description.
 std::string render_options(const std::vector<option_spec>& specs, bool markdown);
 
+/// Whether `specs` declares an option called `name`.
+inline bool declares(const std::vector<option_spec>& specs, std::string_view name) {
+  for (const auto& s : specs)
+    if (s.name == name) return true;
+  return false;
+}
+
 } // namespace stream_smarts::runtime

@@ -28,17 +28,7 @@ split_history split(const std::vector<reading>& history, std::uint64_t seed, dou
   return s;
 }
 
-std::string percent(double share) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %%", 100 * share);
-  return buf;
-}
-
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
+std::string percent(double share) { return fixed(100 * share, 1) + " %"; }
 
 void print_holdout_report(const evaluation& e, const train_request& request, std::size_t fit_readings) {
   std::cout << "hold-out: " << e.readings() << " readings on " << fixed(e.weeks() * 7, 0) << " days ("
