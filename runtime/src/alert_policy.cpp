@@ -1,53 +1,113 @@
 #include "alert_policy.hpp"
 
+#include <cstdio>
+
 namespace stream_smarts::runtime {
 namespace {
 
 std::string seconds(std::int64_t ms) { return std::to_string(ms / 1000) + " s"; }
 
+std::string clock(int minute_of_day) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%02d:%02d", minute_of_day / 60 % 24, minute_of_day % 60);
+  return text;
+}
+
+std::optional<int> parse_clock(std::string_view t) {
+  if (t.size() != 5 || t[2] != ':') return std::nullopt;
+  for (std::size_t i : {0, 1, 3, 4})
+    if (t[i] < '0' || t[i] > '9') return std::nullopt;
+  const int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
+  if (h > 24 || m > 59 || (h == 24 && m != 0)) return std::nullopt;
+  return h * 60 + m;
+}
+
 } // namespace
-
-decision alert_policy::decide(const scored_reading& s) {
-  meter_state& m = meters_[s.reading.meter];
-  return s.score > settings_.threshold ? above(m, s.reading.ts_ms) : below(m);
-}
-
-decision alert_policy::above(meter_state& m, std::int64_t ts) {
-  if (!m.current) m.current = episode{ts, 0, false, 0};
-  episode& e = *m.current;
-  ++e.readings;
-  if (e.raised) {
-    if (settings_.remind_every_ms > 0 && ts - e.notified_ms >= settings_.remind_every_ms) {
-      e.notified_ms = ts;
-      return {verdict::remind, "still above the threshold since " + seconds(ts - e.since_ms) + " ago"};
-    }
-    return {verdict::quiet, "already raised; no reminder due"};
-  }
-  if (e.readings < settings_.sustain_readings || ts - e.since_ms < settings_.sustain_ms)
-    return {verdict::quiet, "waiting for sustain: " + std::to_string(e.readings) + " of " +
-                                std::to_string(settings_.sustain_readings) + " readings, " + seconds(ts - e.since_ms) +
-                                " of " + seconds(settings_.sustain_ms)};
-  if (m.last_raise_ms && ts - *m.last_raise_ms < settings_.cooldown_ms)
-    return {verdict::quiet, "suppressed by cooldown: last alert " + seconds(ts - *m.last_raise_ms) + " ago, cooldown " +
-                                seconds(settings_.cooldown_ms)};
-  e.raised = true;
-  e.notified_ms = ts;
-  m.last_raise_ms = ts;
-  return {verdict::raise, "above the threshold"};
-}
-
-decision alert_policy::below(meter_state& m) {
-  const bool was_raised = m.current && m.current->raised;
-  m.current.reset();
-  if (was_raised && settings_.resolved) return {verdict::resolve, "back inside the expected range"};
-  return {verdict::quiet, "inside the expected range"};
-}
 
 bool quiet_hours::contains(const local_fields& l) const {
   const int minute = l.hour * 60 + l.minute;
   if (start_minute == end_minute) return false;
   return start_minute < end_minute ? minute >= start_minute && minute < end_minute
                                    : minute >= start_minute || minute < end_minute;
+}
+
+std::string quiet_hours::text() const { return clock(start_minute) + "-" + clock(end_minute); }
+
+std::optional<quiet_hours> parse_quiet_hours(std::string_view text) {
+  const auto dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const auto start = parse_clock(text.substr(0, dash)), end = parse_clock(text.substr(dash + 1));
+  if (!start || !end) return std::nullopt;
+  return quiet_hours{*start, *end % (24 * 60)};
+}
+
+std::string decision::why(const alert_policy_settings& s) const {
+  switch (because) {
+    case cause::inside: return "inside the expected range";
+    case cause::raised: return "above the threshold (" + std::to_string(readings) + " readings, " +
+                               seconds(elapsed_ms) + ")";
+    case cause::reminded: return "reminder: still above the threshold after " + seconds(elapsed_ms);
+    case cause::back_inside: return "back inside the expected range after " + seconds(elapsed_ms);
+    case cause::already_raised: return "already raised; no reminder due";
+    case cause::sustain:
+      return "waiting for sustain: " + std::to_string(readings) + " of " + std::to_string(s.sustain_readings) +
+             " readings, " + seconds(elapsed_ms) + " of " + seconds(s.sustain_ms);
+    case cause::cooldown:
+      return "suppressed by cooldown: last alert " + seconds(elapsed_ms) + " ago, cooldown " + seconds(s.cooldown_ms);
+    case cause::quiet_hours: return "suppressed by quiet hours " + (s.quiet ? s.quiet->text() : std::string());
+  }
+  return {};
+}
+
+alert_policy::meter_state& alert_policy::state_of(const scored_reading& s) {
+  auto scorer = scorers_.find(s.scorer);
+  if (scorer == scorers_.end()) scorer = scorers_.emplace(s.scorer, decltype(scorer->second){}).first;
+  auto meter = scorer->second.find(s.reading.meter);
+  if (meter == scorer->second.end()) meter = scorer->second.emplace(s.reading.meter, meter_state{}).first;
+  return meter->second;
+}
+
+decision alert_policy::decide(const scored_reading& s) {
+  meter_state& m = state_of(s);
+  return s.score > settings_.threshold ? above(m, s.reading) : below(m, s.reading);
+}
+
+decision alert_policy::above(meter_state& m, const reading& r) {
+  const std::int64_t ts = r.ts_ms;
+  if (!m.current) m.current = episode{ts, 0, false, 0};
+  episode& e = *m.current;
+  ++e.readings;
+  using cause = decision::cause;
+  decision d{verdict::quiet, cause::already_raised, e.since_ms, e.readings, ts - e.since_ms};
+  if (e.raised) {
+    if (settings_.remind_every_ms <= 0 || ts - e.notified_ms < settings_.remind_every_ms) return d;
+    if (silent_at(r)) return d.as(cause::quiet_hours);
+    e.notified_ms = ts;
+    return d.as(cause::reminded, verdict::remind);
+  }
+  if (e.readings < settings_.sustain_readings || ts - e.since_ms < settings_.sustain_ms) return d.as(cause::sustain);
+  if (m.last_raise_ms && ts - *m.last_raise_ms < settings_.cooldown_ms) {
+    d.elapsed_ms = ts - *m.last_raise_ms;
+    return d.as(cause::cooldown);
+  }
+  if (silent_at(r)) return d.as(cause::quiet_hours);  // raised when the quiet ends, if still above
+  e.raised = true;
+  e.notified_ms = ts;
+  m.last_raise_ms = ts;
+  return d.as(cause::raised, verdict::raise);
+}
+
+decision alert_policy::below(meter_state& m, const reading& r) {
+  decision d;
+  if (!m.current) return d;
+  const episode e = *m.current;
+  m.current.reset();
+  d.since_ms = e.since_ms;
+  d.readings = e.readings;
+  d.elapsed_ms = r.ts_ms - e.since_ms;
+  if (!e.raised || !settings_.resolved) return d;
+  if (silent_at(r)) return d.as(decision::cause::quiet_hours);
+  return d.as(decision::cause::back_inside, verdict::resolve);
 }
 
 } // namespace stream_smarts::runtime

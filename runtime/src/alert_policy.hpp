@@ -1,10 +1,8 @@
 // Which scored readings become notifications: the alert policy people ask of
-// home alerts (fewer, better ones). Per meter: wait until a high score is
-// sustained, at most one alert per cooldown, reminders while it lasts, one
-// "back to normal" notice; and quiet hours for a sink (no speech at night).
-//
-// Issue 5 foundation: pure and tested on scripted score sequences, not yet
-// wired into the actor graph or the pipeline file (see the issue's notes).
+// home alerts (fewer, better ones). Per scorer and meter: wait until a high
+// score is sustained, at most one alert per cooldown, reminders while it
+// lasts, one "back to normal" notice, and silence in a sink's quiet hours.
+// Each sink runs its own policy, so overrides and quiet hours are per sink.
 #pragma once
 
 #include <stream_smarts/reading.hpp>
@@ -13,8 +11,20 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace stream_smarts::runtime {
+
+/// Local wall-clock minutes [start, end) of a day when a sink stays silent;
+/// start > end wraps midnight (22:00-07:00).
+struct quiet_hours {
+  int start_minute = 0, end_minute = 0;
+  bool contains(const local_fields& l) const;
+  std::string text() const;  ///< "22:00-07:00"
+};
+
+/// "22:00-07:00" (HH:MM-HH:MM); nothing if malformed.
+std::optional<quiet_hours> parse_quiet_hours(std::string_view text);
 
 struct alert_policy_settings {
   double threshold = 1.0;
@@ -23,21 +33,37 @@ struct alert_policy_settings {
   std::int64_t cooldown_ms = 0;       ///< at most one raised alert per meter per this period
   std::int64_t remind_every_ms = 0;   ///< while still above, remind this often; 0 = never
   bool resolved = false;              ///< notify once when a raised alert's meter is back in its band
+  std::optional<quiet_hours> quiet;   ///< no notification in these hours; a raise waits for their end
 };
 
 enum class verdict { quiet, raise, remind, resolve };
 
-/// A decision and why, for the debug log ("waiting for sustain: 2 of 3 readings").
+/// A decision and the facts behind it; why() words them for the debug log
+/// only when someone reads it (the policy runs for every scored reading).
 struct decision {
+  enum class cause {
+    inside, raised, reminded, back_inside, already_raised, sustain, cooldown, quiet_hours
+  };
   verdict what = verdict::quiet;
-  std::string reason;
+  cause because = cause::inside;
+  std::int64_t since_ms = 0;          ///< start of the episode (first reading above in a row)
+  int readings = 0;                   ///< readings above in a row, this one included
+  std::int64_t elapsed_ms = 0;        ///< since the episode began, or since the last raise (cooldown)
+  std::string why(const alert_policy_settings& settings) const;
+  decision as(cause c, verdict v = verdict::quiet) const {
+    decision d = *this;
+    d.because = c;
+    d.what = v;
+    return d;
+  }
 };
 
 class alert_policy {
 public:
   explicit alert_policy(alert_policy_settings settings) : settings_(settings) {}
-  /// Readings of one meter must come in time order.
+  /// Readings of one scorer and meter must come in time order.
   decision decide(const scored_reading& s);
+  const alert_policy_settings& settings() const { return settings_; }
 
 private:
   struct episode {                    // a run of readings above the threshold
@@ -50,18 +76,14 @@ private:
     std::optional<episode> current;
     std::optional<std::int64_t> last_raise_ms;
   };
-  decision above(meter_state& m, std::int64_t ts_ms);
-  decision below(meter_state& m);
+  meter_state& state_of(const scored_reading& s);
+  decision above(meter_state& m, const reading& r);
+  decision below(meter_state& m, const reading& r);
+  bool silent_at(const reading& r) const { return settings_.quiet && settings_.quiet->contains(r.local); }
 
   alert_policy_settings settings_;
-  std::map<std::string, meter_state, std::less<>> meters_;
-};
-
-/// Local wall-clock minutes [start, end) of a day when a sink stays silent;
-/// start > end wraps midnight (22:00-07:00).
-struct quiet_hours {
-  int start_minute = 0, end_minute = 0;
-  bool contains(const local_fields& l) const;
+  // scorer -> meter -> state: two scorers' opinions of one meter are two streams.
+  std::map<std::string, std::map<std::string, meter_state, std::less<>>, std::less<>> scorers_;
 };
 
 } // namespace stream_smarts::runtime

@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <cstdlib>
 #include <sstream>
 
@@ -110,6 +115,7 @@ std::string describe_type(option_type type) {
       {option_type::number_list, "a list of numbers"},
       {option_type::number_matrix, "a list of lists of numbers"},
       {option_type::string_table, "a table of strings"},
+      {option_type::secret, "a secret (\"${ENV_VAR}\", or the option's name with _file and a path)"},
   };
   std::vector<std::string> parts;
   for (auto [t, name] : names)
@@ -182,6 +188,10 @@ private:
   option_value from_string(const toml::node& node, std::string_view raw) {
     auto text = expanded(node, raw);
     if (!text) return {};
+    if (accepts(spec_.type, option_type::secret)) {
+      if (text->empty()) return fail(node, "is empty (is its environment variable set to nothing?)");
+      return std::move(*text);
+    }
     if (accepts(spec_.type, option_type::duration)) {
       if (auto d = parse_duration(*text)) return *d;
       if (!accepts(spec_.type, option_type::string))
@@ -264,27 +274,79 @@ private:
 
 } // namespace
 
+namespace {
+
+const option_spec* find_spec(const std::vector<option_spec>& specs, std::string_view name) {
+  for (const auto& s : specs)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+/// The secret whose `<name>_file` key this is, if any.
+const option_spec* secret_file_of(const std::vector<option_spec>& specs, std::string_view key) {
+  constexpr std::string_view suffix = "_file";
+  if (key.size() <= suffix.size() || key.substr(key.size() - suffix.size()) != suffix) return nullptr;
+  const option_spec* spec = find_spec(specs, key.substr(0, key.size() - suffix.size()));
+  return spec && accepts(spec->type, option_type::secret) ? spec : nullptr;
+}
+
+/// Reads `<name>_file`: the whole file, without the trailing newline an
+/// editor adds. A relative path starts at the pipeline file's folder.
+option_value read_secret_file(const toml::node& node, const option_spec& spec, const std::string& owner,
+                              const std::string& file, diagnostics& out) {
+  const option_spec path_spec{spec.name + "_file", option_type::string, {}, false, {}, {}};
+  const option_value path_value = converter(path_spec, owner, file, out).convert(node);
+  if (!std::holds_alternative<std::string>(path_value)) return {};
+  const std::filesystem::path path =
+      std::filesystem::path(file).parent_path() / std::filesystem::path(std::get<std::string>(path_value));
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string fail_start = "option '" + spec.name + "_file' of " + owner + ": ";
+  if (!in.good() && !in.eof()) {
+    out.error(where(node, file), fail_start + "cannot read '" + path.string() + "': " + std::strerror(errno));
+    return {};
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  if (text.empty()) {
+    out.error(where(node, file), fail_start + "'" + path.string() + "' is empty");
+    return {};
+  }
+  return text;
+}
+
+} // namespace
+
 validated_options validate_options(const toml::table& table, const std::vector<option_spec>& specs,
                                    const std::set<std::string, std::less<>>& skip, const std::string& owner,
                                    const std::string& file, diagnostics& out) {
   std::map<std::string, option_value, std::less<>> values;
   validated_options result;
   std::vector<std::string> known(skip.begin(), skip.end());
-  for (const auto& spec : specs) known.push_back(spec.name);
+  for (const auto& spec : specs) {
+    known.push_back(spec.name);
+    if (accepts(spec.type, option_type::secret)) known.push_back(spec.name + "_file");
+  }
 
   for (const auto& [key, node] : table) {
     const std::string name{key.str()};
     if (skip.count(name)) continue;
-    auto spec = std::find_if(specs.begin(), specs.end(), [&](const option_spec& s) { return s.name == name; });
     location at{file, static_cast<int>(key.source().begin.line), static_cast<int>(key.source().begin.column)};
-    if (spec == specs.end()) {
+    const option_spec* spec = find_spec(specs, name);
+    const option_spec* secret = spec ? nullptr : secret_file_of(specs, name);
+    if (spec == nullptr && secret == nullptr) {
       std::string message = "unknown option '" + name + "' for " + owner;
       if (auto guess = nearest(name, known)) message += " (did you mean '" + *guess + "'?)";
       out.error(at, message);
       continue;
     }
-    values[name] = converter(*spec, owner, file, out).convert(node);
-    result.places[name] = at;
+    if (secret != nullptr && table.contains(secret->name)) {
+      out.error(at, owner + " gives both '" + secret->name + "' and '" + name + "': keep one");
+      continue;
+    }
+    const std::string& target = spec ? spec->name : secret->name;
+    values[target] = spec ? converter(*spec, owner, file, out).convert(node)
+                          : read_secret_file(node, *secret, owner, file, out);
+    result.places[target] = at;
   }
   for (const auto& spec : specs) {
     if (values.count(spec.name)) continue;
@@ -348,7 +410,7 @@ std::string short_type(option_type type) {
       {option_type::number, "number"},         {option_type::boolean, "boolean"},
       {option_type::duration, "duration"},     {option_type::string_list, "list of strings"},
       {option_type::number_list, "list of numbers"}, {option_type::number_matrix, "list of number lists"},
-      {option_type::string_table, "table"},
+      {option_type::string_table, "table"},   {option_type::secret, "secret"},
   };
   std::string out;
   for (auto [t, name] : names)

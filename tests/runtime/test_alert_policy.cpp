@@ -12,19 +12,35 @@ namespace {
 
 constexpr std::int64_t minute = 60'000;
 
-scored_reading at(std::int64_t minutes, double score, std::string meter = "home") {
+/// A reading `minutes` after midnight UTC of day 0 (local time = UTC here).
+scored_reading at(std::int64_t minutes, double score, std::string meter = "home", std::string scorer = "band") {
   scored_reading s;
   s.reading.meter = std::move(meter);
   s.reading.ts_ms = minutes * minute;
+  s.reading.local.hour = static_cast<std::int8_t>(minutes / 60 % 24);
+  s.reading.local.minute = static_cast<std::int8_t>(minutes % 60);
   s.score = score;
+  s.scorer = std::move(scorer);
   return s;
 }
 
-/// Scores one a minute from minute 0; returns one letter per verdict.
-std::string run(alert_policy& p, const std::vector<double>& scores) {
+/// Settings with the default threshold (1.0) and no quiet hours.
+alert_policy_settings rules(std::int64_t sustain_ms, int sustain_readings, std::int64_t cooldown_ms = 0,
+                            std::int64_t remind_every_ms = 0, bool resolved = false) {
+  alert_policy_settings s;
+  s.sustain_ms = sustain_ms;
+  s.sustain_readings = sustain_readings;
+  s.cooldown_ms = cooldown_ms;
+  s.remind_every_ms = remind_every_ms;
+  s.resolved = resolved;
+  return s;
+}
+
+/// Scores one every `step` minutes from minute `first`; one letter per verdict.
+std::string run(alert_policy& p, const std::vector<double>& scores, std::int64_t first = 0, std::int64_t step = 1) {
   std::string out;
   for (std::size_t i = 0; i < scores.size(); ++i) {
-    const auto v = p.decide(at(static_cast<std::int64_t>(i), scores[i])).what;
+    const auto v = p.decide(at(first + step * static_cast<std::int64_t>(i), scores[i])).what;
     out += v == verdict::raise ? 'R' : v == verdict::remind ? 'M' : v == verdict::resolve ? 'B' : '.';
   }
   return out;
@@ -38,33 +54,33 @@ TEST_CASE("policy: by default every episode above the threshold raises once") {
 }
 
 TEST_CASE("policy: sustain waits for readings in a row and for time") {
-  alert_policy by_count({1.0, 0, 3});
+  alert_policy by_count(rules(0, 3));
   CHECK(run(by_count, {2, 2, 0.5, 2, 2, 2, 2}) == ".....R.");
-  alert_policy by_time({1.0, 10 * minute, 1});
+  alert_policy by_time(rules(10 * minute, 1));
   CHECK(run(by_time, std::vector<double>(12, 2.0)) == "..........R.");
-  const auto d = alert_policy({1.0, 0, 3}).decide(at(0, 2));
+  const auto d = alert_policy(rules(0, 3)).decide(at(0, 2));
   CHECK(d.what == verdict::quiet);
-  CHECK(d.reason == "waiting for sustain: 1 of 3 readings, 0 s of 0 s");
+  CHECK(d.why(rules(0, 3)) == "waiting for sustain: 1 of 3 readings, 0 s of 0 s");
 }
 
 TEST_CASE("policy: cooldown allows one raise per meter per period") {
-  alert_policy p({1.0, 0, 1, 5 * minute});
+  alert_policy p(rules(0, 1, 5 * minute));
   CHECK(run(p, {2, 0, 2, 0, 0, 0, 2, 0}) == "R.....R.");
-  alert_policy q({1.0, 0, 1, 5 * minute});
+  alert_policy q(rules(0, 1, 5 * minute));
   q.decide(at(0, 2));
   q.decide(at(1, 0));
   const auto d = q.decide(at(2, 2));
   CHECK(d.what == verdict::quiet);
-  CHECK(d.reason == "suppressed by cooldown: last alert 120 s ago, cooldown 300 s");
+  CHECK(d.why(q.settings()) == "suppressed by cooldown: last alert 120 s ago, cooldown 300 s");
   CHECK(q.decide(at(2, 2, "garage")).what == verdict::raise);  // another meter has its own
 }
 
 TEST_CASE("policy: reminders while still above, a notice when back to normal") {
-  alert_policy p({1.0, 0, 1, 0, 3 * minute, true});
+  alert_policy p(rules(0, 1, 0, 3 * minute, true));
   CHECK(run(p, {2, 2, 2, 2, 2, 2, 2, 0.5, 0.5}) == "R..M..MB.");
-  alert_policy no_notice({1.0, 0, 1, 0, 0, false});
+  alert_policy no_notice(rules(0, 1, 0, 0, false));
   CHECK(run(no_notice, {2, 2, 0.5}) == "R..");
-  alert_policy never_raised({1.0, 0, 3, 0, 0, true});
+  alert_policy never_raised(rules(0, 3, 0, 0, true));
   CHECK(run(never_raised, {2, 2, 0.5}) == "...");  // nothing raised, nothing to resolve
 }
 
@@ -86,4 +102,57 @@ TEST_CASE("quiet hours, across midnight") {
   CHECK(lunch.contains(at_local(13, 0)));
   CHECK_FALSE(lunch.contains(at_local(14, 0)));
   CHECK_FALSE(quiet_hours{}.contains(at_local(3, 0)));
+}
+
+TEST_CASE("quiet hours are written HH:MM-HH:MM") {
+  CHECK(parse_quiet_hours("22:00-07:00")->text() == "22:00-07:00");
+  CHECK(parse_quiet_hours("00:00-24:00")->end_minute == 0);
+  for (const char* bad : {"22-07", "22:00", "25:00-07:00", "22:60-07:00", "22:00-7:00", "", "ab:cd-ef:gh"})
+    CHECK_FALSE(parse_quiet_hours(bad));
+}
+
+TEST_CASE("policy: a raise in quiet hours waits for their end, across midnight") {
+  alert_policy_settings s;
+  s.quiet = parse_quiet_hours("22:00-07:00");
+  s.resolved = true;
+  // One reading an hour from 20:00 to 09:00 (day 1): above from 23:00 to 07:00, then normal.
+  const std::vector<double> night{0.5, 0.5, 0.5, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0.5, 0.5};
+  alert_policy p(s);
+  CHECK(run(p, night, 20 * 60, 60) == "...........RB.");
+  alert_policy q(s);
+  for (std::int64_t h = 20; h < 23; ++h) q.decide(at(h * 60, 0.5));
+  const auto d = q.decide(at(23 * 60, 2));
+  CHECK(d.why(q.settings()) == "suppressed by quiet hours 22:00-07:00");
+  // Back to normal inside quiet hours: no notice, and nothing was raised.
+  alert_policy r(s);
+  CHECK(run(r, {0.5, 2, 2, 0.5}, 22 * 60, 60) == "....");
+}
+
+TEST_CASE("policy: reminders and back-to-normal notices wait out quiet hours too") {
+  alert_policy_settings s = rules(0, 1, 0, 60 * minute, true);
+  s.quiet = parse_quiet_hours("22:00-07:00");
+  alert_policy p(s);
+  // Raised at 20:00, reminded at 21:00, silent 22:00..06:00, reminded at 07:00 and 08:00, normal at 09:00.
+  CHECK(run(p, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0.5}, 20 * 60, 60) == "RM.........MMB");
+}
+
+TEST_CASE("policy: each scorer's view of a meter is its own episode") {
+  alert_policy p({});
+  CHECK(p.decide(at(0, 2, "home", "band")).what == verdict::raise);
+  CHECK(p.decide(at(0, 0.5, "home", "dlib")).what == verdict::quiet);
+  CHECK(p.decide(at(1, 2, "home", "dlib")).what == verdict::raise);
+  CHECK(p.decide(at(1, 2, "home", "band")).what == verdict::quiet);  // band's episode goes on
+}
+
+TEST_CASE("policy: decisions carry the episode's start for reminders and notices") {
+  alert_policy p(rules(0, 2, 0, 0, true));
+  p.decide(at(10, 2));
+  const auto raised = p.decide(at(11, 2));
+  CHECK(raised.what == verdict::raise);
+  CHECK(raised.since_ms == 10 * minute);
+  CHECK(raised.why(p.settings()) == "above the threshold (2 readings, 60 s)");
+  const auto back = p.decide(at(15, 0.5));
+  CHECK(back.what == verdict::resolve);
+  CHECK(back.since_ms == 10 * minute);
+  CHECK(back.why(p.settings()) == "back inside the expected range after 300 s");
 }

@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 
 using namespace stream_smarts;
 using namespace stream_smarts::runtime;
@@ -121,4 +124,64 @@ TEST_CASE("documentation is rendered from the declaration") {
   CHECK(md.find("| `path` | string |  | yes | File to read. |") != std::string::npos);
   CHECK(md.find("| `format` | string | `\"text\"` | no | Output. One of: \"text\", \"json\". |") != std::string::npos);
   CHECK(md.find("| `every` | duration | `\"1s\"` | no | Period. |") != std::string::npos);
+}
+
+namespace {
+
+const std::vector<option_spec> secret_specs{
+    required_option("token", option_type::secret, "The service's access token."),
+};
+
+checked check_secret(const std::string& toml_text, const std::string& file = "test.toml") {
+  checked c;
+  const auto table = toml::parse(toml_text, std::string_view{file});
+  c.options = validate_options(table, secret_specs, {}, "sink 'phone' (pushbullet)", file, c.problems);
+  return c;
+}
+
+/// A folder with a pipeline file's name in it and a token file beside it.
+struct secret_folder {
+  std::string dir = "/tmp/ss-secret-" + std::to_string(::getpid());
+  secret_folder() {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/token.txt") << "o.s3cr3t-from-file\n";
+    std::ofstream(dir + "/empty.txt") << "\n";
+  }
+  ~secret_folder() { std::filesystem::remove_all(dir); }
+};
+
+} // namespace
+
+TEST_CASE("a secret comes from the environment and is never echoed") {
+  setenv("SS_TEST_TOKEN", "o.s3cr3t-from-env", 1);
+  auto c = check_secret("token = '${SS_TEST_TOKEN}'\n");
+  REQUIRE(c.problems.empty());
+  CHECK(c.options.values.string("token") == "o.s3cr3t-from-env");
+  setenv("SS_TEST_TOKEN", "", 1);
+  const std::string empty = check_secret("token = '${SS_TEST_TOKEN}'\n").problems.to_string();
+  CHECK(empty == "test.toml:1:9: option 'token' of sink 'phone' (pushbullet) is empty (is its environment variable "
+                 "set to nothing?)");
+  const std::string wrong = check_secret("token = 42\n").problems.to_string();
+  CHECK(wrong.find("must be a secret") != std::string::npos);
+  CHECK(check_secret("").problems.to_string().find("missing required option 'token' (a secret (\"${ENV_VAR}\", or the "
+                                                   "option's name with _file and a path)") != std::string::npos);
+}
+
+TEST_CASE("a secret may be read from <name>_file, relative to the pipeline file") {
+  secret_folder folder;
+  auto c = check_secret("token_file = 'token.txt'\n", folder.dir + "/pipeline.toml");
+  REQUIRE(c.problems.empty());
+  CHECK(c.options.values.string("token") == "o.s3cr3t-from-file");  // without the newline
+  CHECK(c.options.places.at("token").line == 1);
+
+  const std::string missing = check_secret("token_file = 'nope.txt'\n", folder.dir + "/p.toml").problems.to_string();
+  CHECK(missing == folder.dir + "/p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): cannot read '" +
+                       folder.dir + "/nope.txt': No such file or directory");
+  const std::string empty = check_secret("token_file = 'empty.txt'\n", folder.dir + "/p.toml").problems.to_string();
+  CHECK(empty == folder.dir + "/p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): '" + folder.dir +
+                     "/empty.txt' is empty");
+  const std::string both =
+      check_secret("token = 'x'\ntoken_file = 'token.txt'\n", folder.dir + "/p.toml").problems.to_string();
+  CHECK(both == folder.dir + "/p.toml:2:1: sink 'phone' (pushbullet) gives both 'token' and 'token_file': keep one");
+  CHECK(check_secret("tokn_file = 'x'\n").problems.to_string().find("did you mean 'token_file'?") != std::string::npos);
 }

@@ -26,6 +26,10 @@ enum class option_type : unsigned {
   number_list = 1u << 6,
   number_matrix = 1u << 7, ///< a list of lists of numbers, e.g. [[lo, hi], ...]
   string_table = 1u << 8,  ///< a sub-table of string values, e.g. pass-through properties
+  /// A string never shown in logs, errors or `validate` output: a token, a
+  /// webhook URL. Given as `name = "${ENV_VAR}"` or, read from a file,
+  /// `name_file = "/path"` (the runtime accepts both for every secret).
+  secret = 1u << 9,
 };
 constexpr option_type operator|(option_type a, option_type b) {
   return static_cast<option_type>(static_cast<unsigned>(a) | static_cast<unsigned>(b));

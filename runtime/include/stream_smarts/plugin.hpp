@@ -15,6 +15,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 2;
+inline constexpr int abi_version = 3;
 
 enum class plugin_kind { source, scorer, sink };
 
@@ -91,7 +92,29 @@ public:
   virtual score_result score(const reading& r) = 0;
 };
 
+/// Thrown by a sink's write() or flush() when a delivery did not happen and
+/// the sink knows whether trying again can help: the runtime retries
+/// `retryable` failures with backoff (at least `retry_after` later, e.g. an
+/// HTTP Retry-After) and records the others as given up at once. The message
+/// says what happened and what to fix; it must never contain a secret.
+/// Any other exception is a failure of the stage itself (it is restarted).
+class __attribute__((visibility("default"))) delivery_error : public std::runtime_error {
+public:
+  delivery_error(const std::string& message, bool retryable,
+                 std::chrono::milliseconds retry_after = std::chrono::milliseconds{0})
+      : std::runtime_error(message), retryable_(retryable), retry_after_(retry_after) {}
+  bool retryable() const { return retryable_; }
+  std::chrono::milliseconds retry_after() const { return retry_after_; }
+
+private:
+  bool retryable_;
+  std::chrono::milliseconds retry_after_;
+};
+
 /// Delivers alerts (or, with receive = "all", every scored reading).
+/// write() may deliver at once (a notification) or buffer until flush() (a
+/// producer); after a delivery_error from write(a), the alerts written
+/// before `a` count as accepted and `a` is written again on retry.
 class sink {
 public:
   virtual ~sink() = default;

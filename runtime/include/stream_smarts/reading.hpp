@@ -49,9 +49,13 @@ struct scored_reading {
 };
 
 /// Why a sink is being handed a scored reading.
+/// The alert policy (threshold, sustain, cooldown, reminders) decides it per
+/// sink, so a sink only formats what it is given.
 enum class alert_kind : std::uint8_t {
-  none,     ///< not an alert: only sinks with receive = "all" see these
-  raised,   ///< the score went above the pipeline's alert threshold
+  none,      ///< not an alert: only sinks with receive = "all" see these
+  raised,    ///< usage became unusual (the first notification of an episode)
+  reminder,  ///< still unusual, remind_every after the last notification
+  resolved,  ///< back inside the expected range after a raised alert
 };
 
 /// What a sink receives: a scored reading and whether it is an alert.
@@ -59,12 +63,17 @@ struct alert {
   scored_reading scored;
   alert_kind kind = alert_kind::raised;
   double threshold = 1.0;      ///< the threshold it was judged against
+  /// When the episode began: the first reading above the threshold in a row
+  /// (for reminders and resolved notices: "unusual since 22:00"); 0 for none.
+  std::int64_t since_ms = 0;
 };
 
 inline const char* to_string(alert_kind kind) {
   switch (kind) {
     case alert_kind::none: return "none";
     case alert_kind::raised: return "raised";
+    case alert_kind::reminder: return "reminder";
+    case alert_kind::resolved: return "resolved";
   }
   return "unknown";
 }
