@@ -5,7 +5,13 @@
 namespace stream_smarts::runtime {
 namespace {
 
-std::string seconds(std::int64_t ms) { return std::to_string(ms / 1000) + " s"; }
+/// "3h", "5m", "42s": as durations are written in a pipeline file.
+std::string span(std::int64_t ms) {
+  const std::int64_t s = ms / 1000;
+  if (s != 0 && s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s != 0 && s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
 
 std::string clock(int minute_of_day) {
   char text[8];
@@ -44,16 +50,16 @@ std::optional<quiet_hours> parse_quiet_hours(std::string_view text) {
 std::string decision::why(const alert_policy_settings& s) const {
   switch (because) {
     case cause::inside: return "inside the expected range";
-    case cause::raised: return "above the threshold (" + std::to_string(readings) + " readings, " +
-                               seconds(elapsed_ms) + ")";
-    case cause::reminded: return "reminder: still above the threshold after " + seconds(elapsed_ms);
-    case cause::back_inside: return "back inside the expected range after " + seconds(elapsed_ms);
+    case cause::raised: return "above the threshold for " + std::to_string(readings) + " readings, " + span(elapsed_ms);
+    case cause::reminded: return "still above the threshold after " + span(elapsed_ms);
+    case cause::back_inside: return "back inside the expected range after " + span(elapsed_ms);
     case cause::already_raised: return "already raised; no reminder due";
     case cause::sustain:
-      return "waiting for sustain: " + std::to_string(readings) + " of " + std::to_string(s.sustain_readings) +
-             " readings, " + seconds(elapsed_ms) + " of " + seconds(s.sustain_ms);
+      return "waiting for sustain: " + (s.sustain_ms > 0 ? span(elapsed_ms) + " of " + span(s.sustain_ms)
+                                                         : std::to_string(readings) + " of " +
+                                                               std::to_string(s.sustain_readings) + " readings");
     case cause::cooldown:
-      return "suppressed by cooldown: last alert " + seconds(elapsed_ms) + " ago, cooldown " + seconds(s.cooldown_ms);
+      return "suppressed by cooldown: last alert " + span(elapsed_ms) + " ago, cooldown " + span(s.cooldown_ms);
     case cause::quiet_hours: return "suppressed by quiet hours " + (s.quiet ? s.quiet->text() : std::string());
   }
   return {};

@@ -4,8 +4,11 @@
 
 #include <caf/all.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <optional>
+#include <random>
 #include <deque>
 #include <map>
 #include <memory>
@@ -40,7 +43,9 @@ namespace stream_smarts::runtime {
 namespace {
 
 using read_atom = caf::atom_constant<caf::atom("read")>;
+using released_atom = caf::atom_constant<caf::atom("released")>;
 using handled_atom = caf::atom_constant<caf::atom("handled")>;
+using resend_atom = caf::atom_constant<caf::atom("resend")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using finished_atom = caf::atom_constant<caf::atom("finished")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
@@ -107,17 +112,24 @@ bool supervised(Self* self, Work&& work) {
 
 // ---------------------------------------------------------------- source
 
+// Each sink tells a source twice about each batch: "released" once it has
+// taken the batch into its outbox (the source may read on: that is the
+// credit that bounds memory), "handled" once everything the batch gave it is
+// delivered or given up (the source may commit past it). So a sink retrying
+// a notification holds back commits, not the other sinks.
 struct source_state : supervised_state {
   std::vector<caf::actor> scorers;
-  std::size_t acks_per_batch = 0;   ///< sink deliveries each batch makes
+  std::size_t sinks_per_batch = 0;  ///< sink deliveries each batch makes
   std::size_t batch_size = 0;
-  std::size_t max_in_flight = 0;
+  std::size_t max_in_flight = 0;    ///< batches not yet released by every sink
   struct batch_in_flight {
     std::uint64_t seq;
+    std::size_t releases_due;
     std::size_t acks_due;
     std::uint64_t instance;  ///< which plugin instance read it
   };
-  std::deque<batch_in_flight> in_flight;
+  std::deque<batch_in_flight> in_flight;  ///< not yet handled by every sink, in read order
+  std::size_t unreleased = 0;
   std::uint64_t next_seq = 0;
   std::uint64_t readings = 0;
   bool drained = false;        ///< the plugin said finished
@@ -149,9 +161,15 @@ void schedule_read(source_actor* self, std::chrono::milliseconds delay = {}) {
   else self->send(self, read_atom::value);
 }
 
+/// Batches handled out of order wait in in_flight for the ones before them
+/// (commits are in order); this bounds how many, should a sink retry long.
+constexpr std::size_t unhandled_per_credit = 4096;
+
 void read_batch(source_actor* self) {
   auto& s = self->state;
-  if (s.drained || s.stopping || s.in_flight.size() >= s.max_in_flight) return;
+  if (s.drained || s.stopping || s.unreleased >= s.max_in_flight ||
+      s.in_flight.size() >= s.max_in_flight * unhandled_per_credit)
+    return;
   auto out = std::make_shared<std::vector<reading>>();
   out->reserve(s.batch_size);
   read_result result;
@@ -161,7 +179,8 @@ void read_batch(source_actor* self) {
     const time_zone& zone = s.st->context->zone();
     for (auto& r : *out) localize(r, zone);
     const batch_origin origin{caf::actor_cast<caf::actor>(self), s.next_seq};
-    s.in_flight.push_back({s.next_seq++, s.acks_per_batch, s.st->instance});
+    s.in_flight.push_back({s.next_seq++, s.sinks_per_batch, s.sinks_per_batch, s.st->instance});
+    ++s.unreleased;
     s.readings += out->size();
     reading_batch batch{origin, std::move(out)};
     for (const auto& scorer : s.scorers) self->send(scorer, batch);
@@ -177,10 +196,23 @@ void read_batch(source_actor* self) {
   }
 }
 
+source_state::batch_in_flight* find_batch(source_state& s, std::uint64_t seq) {
+  for (auto& b : s.in_flight)
+    if (b.seq == seq) return &b;
+  return nullptr;
+}
+
+void release(source_actor* self, std::uint64_t seq) {
+  auto& s = self->state;
+  auto* b = find_batch(s, seq);
+  if (b == nullptr || b->releases_due == 0) return;
+  if (--b->releases_due == 0) --s.unreleased;
+  schedule_read(self);
+}
+
 void acknowledge(source_actor* self, std::uint64_t seq) {
   auto& s = self->state;
-  for (auto& b : s.in_flight)
-    if (b.seq == seq && b.acks_due > 0) --b.acks_due;
+  if (auto* b = find_batch(s, seq); b != nullptr && b->acks_due > 0) --b->acks_due;
   // commit(n) speaks of batches the current instance returned from read();
   // those of an instance replaced after a failure are only retired.
   std::size_t done = 0;
@@ -208,11 +240,11 @@ void init(supervised_state& s, const stage_setup& setup) {
 
 /// Sources wait for the first read_atom, sent once the whole graph exists.
 caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf::actor> scorers,
-                         std::size_t acks_per_batch, std::size_t batch_size, std::size_t max_in_flight) {
+                         std::size_t sinks_per_batch, std::size_t batch_size, std::size_t max_in_flight) {
   init(self->state, setup);
   auto& s = self->state;
   s.scorers = std::move(scorers);
-  s.acks_per_batch = acks_per_batch;
+  s.sinks_per_batch = sinks_per_batch;
   s.batch_size = batch_size;
   s.max_in_flight = max_in_flight;
   s.read_scheduled = true;
@@ -221,6 +253,7 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
         self->state.read_scheduled = false;
         read_batch(self);
       },
+      [=](released_atom, std::uint64_t seq) { release(self, seq); },
       [=](handled_atom, std::uint64_t seq) { acknowledge(self, seq); },
       [=](retry_atom) {
         self->state.paused = false;
@@ -277,31 +310,186 @@ caf::behavior run_scorer(scorer_actor* self, stage_setup setup, std::vector<caf:
 
 // ---------------------------------------------------------------- sink
 
+/// One thing for the sink to deliver, with the batch it came from.
+struct outbox_entry {
+  alert what;
+  batch_origin origin;
+  bool last_of_batch = false;  ///< delivering it completes the batch
+  bool given_up = false;
+};
+
+/// A sink takes batches in order, lets the alert policy decide what each
+/// scored reading becomes, and delivers from its outbox in chunks: write
+/// each entry, then flush. A delivery_error is retried with backoff (a
+/// retry scheduled as a message, so the actor stays responsive) or given up;
+/// any other exception restarts the stage as for every stage.
 struct sink_state : supervised_state {
-  double threshold = 0;  // set from [pipeline] alert_threshold
-  bool receive_all = false;
-  std::deque<scored_batch> queue;
-  std::uint64_t alerts = 0;
+  receive_mode receive = receive_mode::alerts;
+  std::optional<alert_policy> policy;
+  retry_settings retries;
+  std::size_t outbox_capacity = 0;   ///< entries; past it, batches wait unreleased
+  std::size_t max_chunk = 0;
+  std::deque<scored_batch> intake;   ///< received, not yet taken (still the source's credit)
+  std::deque<outbox_entry> outbox;
+  std::size_t chunk = 0;             ///< entries of the outbox in the current chunk
+  std::size_t written = 0;           ///< of which written since the chunk began
+  int failures = 0;                  ///< failed attempts at the current chunk, in a row
+  bool waiting = false;              ///< a retry is scheduled
+  bool closing = false;
+  std::uint64_t delivered = 0, given_up = 0;
+  std::minstd_rand jitter{std::random_device{}()};
 };
 using sink_actor = caf::stateful_actor<sink_state>;
 
-void deliver_batch(sink_actor* self, const scored_batch& in) {
-  auto& s = self->state;
-  sink& instance = *s.st->as_sink;
-  std::uint64_t alerts = 0;
-  for (const auto& scored : *in.readings) {
-    const bool unusual = scored.score > s.threshold;
-    if (!unusual && !s.receive_all) continue;
-    alerts += unusual;
-    instance.write(alert{scored, unusual ? alert_kind::raised : alert_kind::none, s.threshold});
+std::string describe(const scored_reading& s) {
+  const local_fields& l = s.reading.local;
+  char when[32];
+  std::snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d", l.year, l.month, l.day, l.hour, l.minute);
+  char numbers[64];
+  std::snprintf(numbers, sizeof numbers, "%.0f Wh, score %.2f", s.reading.wh, s.score);
+  return s.reading.meter + " " + when + " (" + s.scorer + ", " + numbers + ")";
+}
+
+alert_kind kind_of(verdict v) {
+  switch (v) {
+    case verdict::raise: return alert_kind::raised;
+    case verdict::remind: return alert_kind::reminder;
+    case verdict::resolve: return alert_kind::resolved;
+    case verdict::quiet: break;
   }
-  instance.flush();
-  s.alerts += alerts;  // counted once delivered, so a retried batch is not counted twice
-  self->send(in.origin.source, handled_atom::value, in.origin.seq);
+  return alert_kind::none;
+}
+
+/// What one scored reading becomes for this sink: an alert of some kind, or nothing.
+std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
+  const double threshold = s.policy->settings().threshold;
+  if (s.receive == receive_mode::unusual) {
+    if (scored.score <= threshold) return std::nullopt;
+    return alert{scored, alert_kind::raised, threshold, 0};
+  }
+  const decision d = s.policy->decide(scored);
+  logger& log = s.st->context->log();
+  if (d.readings > 0 && log.enabled(log_level::debug))  // not every quiet reading: those with a story
+    log.debug(describe(scored) + ": " + (d.what == verdict::quiet ? "no notification" : to_string(kind_of(d.what))) +
+              ", " + d.why(s.policy->settings()));
+  if (d.what == verdict::quiet && s.receive != receive_mode::all) return std::nullopt;
+  return alert{scored, kind_of(d.what), threshold, d.since_ms};
+}
+
+/// Moves waiting batches into the outbox while there is room, in order.
+void take_batches(sink_actor* self) {
+  auto& s = self->state;
+  while (!s.intake.empty() && s.outbox.size() < s.outbox_capacity) {
+    const scored_batch& batch = s.intake.front();
+    const std::size_t before = s.outbox.size();
+    for (const auto& scored : *batch.readings)
+      if (auto a = decide(s, scored)) s.outbox.push_back({std::move(*a), batch.origin});
+    self->send(batch.origin.source, released_atom::value, batch.origin.seq);
+    if (s.outbox.size() == before) self->send(batch.origin.source, handled_atom::value, batch.origin.seq);
+    else s.outbox.back().last_of_batch = true;
+    s.intake.pop_front();
+  }
+}
+
+void give_up(sink_state& s, outbox_entry& e, const std::string& why) {
+  e.given_up = true;
+  ++s.given_up;
+  s.st->context->log().error("gave up delivering the " + std::string(to_string(e.what.kind)) + " alert for " +
+                             describe(e.what.scored) + ": " + why);
+}
+
+/// The chunk is delivered (or given up): acknowledge its batches.
+void complete_chunk(sink_actor* self) {
+  auto& s = self->state;
+  for (std::size_t i = 0; i < s.chunk; ++i) {
+    const outbox_entry& e = s.outbox.front();
+    if (!e.given_up && e.what.kind != alert_kind::none) ++s.delivered;
+    if (e.last_of_batch) self->send(e.origin.source, handled_atom::value, e.origin.seq);
+    s.outbox.pop_front();
+  }
+  s.chunk = s.written = 0;
+  s.failures = 0;
+}
+
+std::chrono::milliseconds retry_wait(sink_state& s, const delivery_error& e) {
+  constexpr auto longest = std::chrono::milliseconds{10 * 60 * 1000};
+  const double doubled = static_cast<double>(s.retries.backoff.count()) * std::pow(2.0, std::min(s.failures - 1, 20));
+  const double jittered = doubled * std::uniform_real_distribution<double>(0.75, 1.25)(s.jitter);
+  const auto wait = std::max(std::chrono::milliseconds{static_cast<std::int64_t>(std::min(jittered, 6e5))},
+                             e.retry_after());
+  return std::min(wait, longest);
+}
+
+/// A retryable failure of the chunk at `written` (or of its flush): try
+/// again later, or give up what failed once the retries are spent.
+void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) {
+  auto& s = self->state;
+  logger& log = s.st->context->log();
+  if (++s.failures > s.retries.max_retries) {
+    const std::string why = std::string(e.what()) + " (" + std::to_string(s.failures) + " attempts)";
+    if (in_flush) {
+      for (std::size_t i = 0; i < s.chunk; ++i)
+        if (!s.outbox[i].given_up) give_up(s, s.outbox[i], why);
+      complete_chunk(self);
+    } else {
+      give_up(s, s.outbox[s.written++], why);
+      s.failures = 0;
+    }
+    return;
+  }
+  if (in_flush) s.written = 0;  // which of the chunk got through is unknown: write it all again
+  const auto wait = retry_wait(s, e);
+  log.warning(std::string("delivery failed: ") + e.what() + "; retrying in " + ms_text(wait) + " (retry " +
+              std::to_string(s.failures) + " of " + std::to_string(s.retries.max_retries) + ")");
+  s.waiting = true;
+  self->delayed_send(self, wait, resend_atom::value);
+}
+
+/// Writes the rest of the current chunk and flushes it. False if it must wait.
+bool deliver_chunk(sink_actor* self) {
+  auto& s = self->state;
+  if (s.chunk == 0) s.chunk = std::min(s.outbox.size(), s.max_chunk);
+  bool in_flush = false;
+  const bool ok = supervised(self, [&] {
+    try {
+      sink& instance = *s.st->as_sink;
+      for (; s.written < s.chunk; ++s.written) {
+        outbox_entry& e = s.outbox[s.written];
+        if (e.given_up) continue;
+        try {
+          instance.write(e.what);
+        } catch (const delivery_error& failed) {
+          if (failed.retryable()) throw;
+          give_up(s, e, failed.what());  // retrying cannot help: say what to fix, once
+        }
+      }
+      in_flush = true;
+      instance.flush();
+      complete_chunk(self);
+    } catch (const delivery_error& failed) {
+      retry_or_give_up(self, failed, in_flush);
+    }
+  });
+  if (!ok) s.written = 0;  // the instance is gone with what it had not flushed
+  return ok && !s.waiting;
+}
+
+void close_sink(sink_actor* self);
+
+/// Takes what there is room for and delivers until done or waiting.
+void pump(sink_actor* self) {
+  auto& s = self->state;
+  for (;;) {
+    take_batches(self);
+    if (s.outbox.empty() || s.waiting || s.paused || s.dead) break;
+    if (!deliver_chunk(self)) break;
+  }
+  if (s.closing && ((s.intake.empty() && s.outbox.empty()) || s.dead)) close_sink(self);
 }
 
 void close_sink(sink_actor* self) {
   auto& s = self->state;
+  s.closing = false;
   if (!s.dead && s.started && s.st->as_sink) {
     try {
       s.st->as_sink->stop();
@@ -309,23 +497,34 @@ void close_sink(sink_actor* self) {
       s.st->context->log().error(std::string("stop failed: ") + e.what());
     }
   }
-  self->send(s.coordinator, closed_atom::value, s.st->spec->name, s.alerts);
+  self->send(s.coordinator, closed_atom::value, s.st->spec->name, s.delivered, s.given_up);
 }
 
-caf::behavior run_sink(sink_actor* self, stage_setup setup, double threshold, bool receive_all) {
+caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_capacity, std::size_t max_chunk) {
   init(self->state, setup);
-  self->state.threshold = threshold;
-  self->state.receive_all = receive_all;
+  auto& s = self->state;
+  s.receive = setup.st->spec->receive;
+  s.policy.emplace(setup.st->spec->policy);
+  s.retries = setup.st->spec->retries;
+  s.outbox_capacity = outbox_capacity;
+  s.max_chunk = max_chunk;
   return {
       [=](const scored_batch& batch) {
-        self->state.queue.push_back(batch);
-        drain_queue(self, deliver_batch);
+        self->state.intake.push_back(batch);
+        pump(self);
+      },
+      [=](resend_atom) {
+        self->state.waiting = false;
+        pump(self);
       },
       [=](retry_atom) {
         self->state.paused = false;
-        drain_queue(self, deliver_batch);
+        pump(self);
       },
-      [=](close_atom) { close_sink(self); },
+      [=](close_atom) {
+        self->state.closing = true;
+        pump(self);
+      },
   };
 }
 
@@ -337,7 +536,7 @@ struct coordinator_state {
   caf::actor main;
   std::size_t sources_running = 0;
   std::size_t sinks_open = 0;
-  std::uint64_t readings = 0, alerts = 0;
+  std::uint64_t readings = 0, alerts = 0, given_up = 0;
   std::chrono::milliseconds shutdown_timeout{0};
   int exit_code = 0;
   bool stopping = false, closing = false;
@@ -390,12 +589,14 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         s.readings += readings;
         if (--s.sources_running == 0) close_sinks(self);
       },
-      [=](closed_atom, const std::string&, std::uint64_t alerts) {
+      [=](closed_atom, const std::string&, std::uint64_t delivered, std::uint64_t given_up) {
         auto& s = self->state;
-        s.alerts += alerts;
+        s.alerts += delivered;
+        s.given_up += given_up;
         if (--s.sinks_open > 0) return;
         runtime_log().info("pipeline '" + s.pipeline + "' finished: " + std::to_string(s.readings) + " readings, " +
-                           std::to_string(s.alerts) + " alerts delivered");
+                           std::to_string(s.alerts) + " alerts delivered" +
+                           (s.given_up ? ", " + std::to_string(s.given_up) + " given up" : std::string()));
         finish(self, false);
       },
       [=](stop_atom) { begin_stop(self, "stop requested"); },
@@ -493,7 +694,7 @@ int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages) {
   for (auto& st : stages)
     if (st.spec->kind == plugin_kind::sink)
       sinks.push_back(actors[st.spec->name] = system.spawn<caf::detached>(
-                          run_sink, setup_for(st), settings.alert_threshold, st.spec->receive_all));
+                          run_sink, setup_for(st), settings.batch_size * settings.max_in_flight, settings.batch_size));
   for (auto& st : stages)
     if (st.spec->kind == plugin_kind::scorer)
       scorers.push_back(actors[st.spec->name] = system.spawn(

@@ -16,26 +16,67 @@ namespace stream_smarts::runtime {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const std::vector<option_spec>& pipeline_options() {
-  static const std::vector<option_spec> specs{
-      optional_option("name", option_type::string, {}, "Name of the pipeline in logs (default: the file name)."),
-      optional_option("timezone", option_type::string, std::string("UTC"),
-                      "IANA time zone in which hour-of-day and day fields are computed, e.g. \"Europe/Paris\"."),
-      optional_option("plugin_dirs", option_type::string_list, std::vector<std::string>{},
-                      "Extra folders to load plugins from, relative to this file."),
+namespace {
+
+/// The alert policy's keys, declared once: [pipeline] gives the defaults,
+/// and a sink may override any of them.
+std::vector<option_spec> policy_options() {
+  return {
       optional_option("alert_threshold", option_type::number, 1.0,
-                      "A scored reading whose score is above this is an alert."),
-      optional_option("batch_size", option_type::integer, std::int64_t{1024},
-                      "Readings a source hands on at once."),
-      optional_option("max_in_flight", option_type::integer, std::int64_t{8},
-                      "Batches a source may have unacknowledged; a slow sink slows the source."),
-      optional_option("shutdown_timeout", option_type::duration, std::chrono::milliseconds{10s},
-                      "How long a stop may take to drain in-flight readings and flush sinks."),
-      optional_option("max_restarts", option_type::integer, std::int64_t{5},
-                      "A stage that fails this many times in a row stops the pipeline."),
-      optional_option("restart_backoff", option_type::duration, std::chrono::milliseconds{200ms},
-                      "Wait before the first restart of a failed stage; doubles with each failure in a row."),
+                      "A scored reading whose score is above this is unusual."),
+      optional_option("sustain", option_type::duration | option_type::integer, std::int64_t{1},
+                      "Alert only once usage has stayed unusual this long (\"15m\") or for this many readings in "
+                      "a row (3)."),
+      optional_option("cooldown", option_type::duration, std::chrono::milliseconds{0},
+                      "At most one alert per meter in this period; \"0s\": no limit."),
+      optional_option("remind_every", option_type::duration, std::chrono::milliseconds{0},
+                      "While usage stays unusual, remind this often; \"0s\": never."),
+      optional_option("resolved", option_type::boolean, false,
+                      "Notify once when usage is back inside the expected range after an alert."),
+      optional_option("quiet_hours", option_type::string, std::string(),
+                      "Local hours without notifications, \"22:00-07:00\"; an alert waits for their end. "
+                      "\"\": none."),
   };
+}
+
+/// The same keys on a sink: no defaults of their own.
+std::vector<option_spec> policy_overrides() {
+  auto specs = policy_options();
+  for (auto& s : specs) {
+    s.default_value = {};
+    s.description = "Overrides [pipeline] " + s.name + " for this sink.";
+  }
+  return specs;
+}
+
+std::vector<option_spec> concat(std::vector<option_spec> a, const std::vector<option_spec>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+} // namespace
+
+const std::vector<option_spec>& pipeline_options() {
+  static const std::vector<option_spec> specs = concat(
+      {
+          optional_option("name", option_type::string, {}, "Name of the pipeline in logs (default: the file name)."),
+          optional_option("timezone", option_type::string, std::string("UTC"),
+                          "IANA time zone in which hour-of-day and day fields are computed, e.g. \"Europe/Paris\"."),
+          optional_option("plugin_dirs", option_type::string_list, std::vector<std::string>{},
+                          "Extra folders to load plugins from, relative to this file."),
+          optional_option("batch_size", option_type::integer, std::int64_t{1024},
+                          "Readings a source hands on at once."),
+          optional_option("max_in_flight", option_type::integer, std::int64_t{8},
+                          "Batches a source may have on their way to the sinks; each sink also holds at most "
+                          "batch_size x max_in_flight undelivered alerts. A slow sink slows the source."),
+          optional_option("shutdown_timeout", option_type::duration, std::chrono::milliseconds{10s},
+                          "How long a stop may take to drain in-flight readings and flush sinks."),
+          optional_option("max_restarts", option_type::integer, std::int64_t{5},
+                          "A stage that fails this many times in a row stops the pipeline."),
+          optional_option("restart_backoff", option_type::duration, std::chrono::milliseconds{200ms},
+                          "Wait before the first restart of a failed stage; doubles with each failure in a row."),
+      },
+      policy_options());
   return specs;
 }
 
@@ -45,11 +86,19 @@ const std::vector<option_spec>& stage_options(plugin_kind kind) {
   static const std::vector<option_spec> source{name, plugin};
   static const std::vector<option_spec> scorer{
       name, plugin, required_option("from", option_type::string_list, "The sources whose readings it scores.")};
-  static const std::vector<option_spec> sink{
-      name, plugin, required_option("from", option_type::string_list, "The scorers whose results it receives."),
-      optional_option("receive", option_type::string, std::string("alerts"),
-                      "\"alerts\": scored readings above the alert threshold; \"all\": every scored reading.",
-                      {"alerts", "all"})};
+  static const std::vector<option_spec> sink = concat(
+      {name, plugin, required_option("from", option_type::string_list, "The scorers whose results it receives."),
+       optional_option("receive", option_type::string, std::string("alerts"),
+                       "\"alerts\": what the alert policy notifies (raised, reminders, back to normal); "
+                       "\"unusual\": every scored reading above the threshold; \"all\": every scored reading.",
+                       {"alerts", "unusual", "all"}),
+       optional_option("max_retries", option_type::integer, std::int64_t{8},
+                       "A delivery that fails for a reason worth retrying (server error, timeout, 429) is tried "
+                       "again this many times, then given up and logged."),
+       optional_option("retry_backoff", option_type::duration, std::chrono::milliseconds{2s},
+                       "Wait before the first retry; doubles with each retry (with jitter, at most 10m), or "
+                       "longer if the service asks (Retry-After).")},
+      policy_overrides());
   switch (kind) {
     case plugin_kind::source: return source;
     case plugin_kind::scorer: return scorer;
@@ -141,7 +190,7 @@ private:
     // Every key has a declared default, so it is set unless its value was
     // rejected above (and then the file is refused anyway).
     s.name = o.has("name") ? o.string("name") : fs::path(file_).stem().string();
-    if (o.holds<double>("alert_threshold")) s.alert_threshold = o.number("alert_threshold");
+    s.policy = read_policy(v, s.policy);
     if (o.holds<std::chrono::milliseconds>("shutdown_timeout")) s.shutdown_timeout = o.duration("shutdown_timeout");
     if (o.holds<std::chrono::milliseconds>("restart_backoff")) s.restart_backoff = o.duration("restart_backoff");
     if (o.holds<std::int64_t>("max_restarts")) s.max_restarts = static_cast<int>(o.integer("max_restarts"));
@@ -157,6 +206,45 @@ private:
     } catch (const std::exception& e) {
       out_.error(place_of(v, "timezone", where(*table, file_)), e.what());
     }
+  }
+
+  /// `base` with the policy keys given in `v` (all of them for [pipeline],
+  /// whatever a sink overrides).
+  alert_policy_settings read_policy(const validated_options& v, alert_policy_settings base) {
+    const auto& o = v.values;
+    if (o.holds<double>("alert_threshold")) base.threshold = o.number("alert_threshold");
+    if (o.holds<std::int64_t>("sustain") || o.holds<std::chrono::milliseconds>("sustain")) {
+      base.sustain_readings = 1;
+      base.sustain_ms = 0;
+      if (o.holds<std::chrono::milliseconds>("sustain")) base.sustain_ms = o.duration("sustain").count();
+      else if (o.integer("sustain") >= 1) base.sustain_readings = static_cast<int>(o.integer("sustain"));
+      else out_.error(place_of(v, "sustain", {file_}), "sustain must be a duration or at least 1 reading");
+    }
+    if (o.holds<std::chrono::milliseconds>("cooldown")) base.cooldown_ms = o.duration("cooldown").count();
+    if (o.holds<std::chrono::milliseconds>("remind_every")) base.remind_every_ms = o.duration("remind_every").count();
+    if (o.holds<bool>("resolved")) base.resolved = o.boolean("resolved");
+    if (o.holds<std::string>("quiet_hours")) {
+      const std::string& text = o.string("quiet_hours");
+      base.quiet = parse_quiet_hours(text);
+      if (!text.empty() && !base.quiet)
+        out_.error(place_of(v, "quiet_hours", {file_}),
+                   "quiet_hours must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", not \"" + text + "\"");
+    }
+    return base;
+  }
+
+  void read_sink_keys(const validated_options& v, stage_spec& stage) {
+    const auto& o = v.values;
+    if (o.holds<std::string>("receive")) {
+      const std::string& mode = o.string("receive");
+      stage.receive = mode == "all" ? receive_mode::all : mode == "unusual" ? receive_mode::unusual : receive_mode::alerts;
+    }
+    if (o.holds<std::int64_t>("max_retries")) {
+      if (o.integer("max_retries") < 0) out_.error(place_of(v, "max_retries", {file_}), "max_retries must be 0 or more");
+      stage.retries.max_retries = static_cast<int>(std::clamp<std::int64_t>(o.integer("max_retries"), 0, 1000));
+    }
+    if (o.holds<std::chrono::milliseconds>("retry_backoff")) stage.retries.backoff = o.duration("retry_backoff");
+    stage.policy = read_policy(v, spec_.settings.policy);
   }
 
   void positive(const validated_options& v, const char* name, std::size_t& target) {
@@ -206,13 +294,14 @@ private:
       } else if (!declares(stage_options(kind), k)) {
         not_for_this_kind.insert(k);
         out_.error(where(node, file_), owner + " takes no '" + k + "': " +
-                                           (k == "from" ? "sources are where readings start"
-                                                        : "only sinks choose what they receive"));
+                                           (k == "from"      ? "sources are where readings start"
+                                            : k == "receive" ? "only sinks choose what they receive"
+                                                             : "it is a sink's key (alert policy and retries)"));
       }
     }
     const auto runtime_keys = validate_options(table, stage_options(kind), not_for_this_kind, owner, file_, out_);
     if (runtime_keys.values.holds<std::vector<std::string>>("from")) stage.from = runtime_keys.values.strings("from");
-    if (runtime_keys.values.holds<std::string>("receive")) stage.receive_all = runtime_keys.values.string("receive") == "all";
+    if (kind == plugin_kind::sink) read_sink_keys(runtime_keys, stage);
     from_places_[stage.name] = table.get("from");
 
     if (runtime_keys.values.holds<std::string>("plugin"))

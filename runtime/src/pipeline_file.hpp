@@ -2,6 +2,7 @@
 // against its plugin's declared options, and the wiring between stages.
 #pragma once
 
+#include "alert_policy.hpp"
 #include "diagnostics.hpp"
 #include "plugin_registry.hpp"
 #include "schema.hpp"
@@ -17,7 +18,7 @@ struct pipeline_settings {
   std::string name;
   std::string timezone;
   std::vector<std::string> plugin_dirs;  ///< absolute
-  double alert_threshold = 0;
+  alert_policy_settings policy;          ///< every sink's, unless the sink overrides a key
   std::size_t batch_size = 0;
   std::size_t max_in_flight = 0;
   std::chrono::milliseconds shutdown_timeout{0};
@@ -30,12 +31,24 @@ const std::vector<option_spec>& pipeline_options();
 /// The runtime's own keys of a stage table, for the given kind.
 const std::vector<option_spec>& stage_options(plugin_kind kind);
 
+/// What a sink is handed: the policy's notifications, every reading above
+/// the threshold (a data feed, as the original KSQL stream), or everything.
+enum class receive_mode { alerts, unusual, all };
+
+/// How a sink's failed deliveries are retried (see delivery_error).
+struct retry_settings {
+  int max_retries = 0;
+  std::chrono::milliseconds backoff{0};  ///< the first wait; doubles, with jitter
+};
+
 /// One [[sources]], [[scorers]] or [[sinks]] table.
 struct stage_spec {
   plugin_kind kind = plugin_kind::source;
   std::string name;
   std::vector<std::string> from;
-  bool receive_all = false;  ///< sinks: every scored reading, not only alerts
+  receive_mode receive = receive_mode::alerts;  ///< sinks only, as the next two
+  alert_policy_settings policy;                 ///< [pipeline]'s with this sink's overrides
+  retry_settings retries;
   const loaded_plugin* plugin = nullptr;
   validated_options options;
   location place;            ///< where the stage's table starts

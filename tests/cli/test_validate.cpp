@@ -1,5 +1,6 @@
 // `stream-smarts validate`: every kind of bad pipeline file gets one clear
 // file:line:column message, and exit code 2.
+#include "fixture_pipeline.hpp"
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -8,7 +9,6 @@ using namespace test_support;
 
 namespace {
 
-const std::map<std::string, std::string> fixture_env{{"STREAM_SMARTS_PLUGIN_PATH", fixtures("good")}};
 
 /// Writes `text` as p.toml and validates it; returns stderr, requires exit 2.
 std::string invalid(const std::string& text) {
@@ -152,4 +152,30 @@ TEST_CASE("a runtime key on the wrong kind of stage is one clear message") {
         "p.toml:6:8: source 'in' takes no 'from': sources are where readings start\n");
   CHECK(invalid(replace(good, "from = [\"in\"]", "from = [\"in\"]\nreceive = \"all\"")) ==
         "p.toml:10:11: scorer 'ratio' takes no 'receive': only sinks choose what they receive\n");
+}
+
+TEST_CASE("the alert policy's keys are checked in [pipeline] and on sinks") {
+  CHECK(invalid(replace(good, "name = \"t\"", "name = \"t\"\nquiet_hours = \"22-7\"")) ==
+        "p.toml:3:1: quiet_hours must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", not \"22-7\"\n");
+  CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nsustain = 0")) ==
+        "p.toml:15:1: sustain must be a duration or at least 1 reading\n");
+  CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\ncooldown = \"an hour\"")) ==
+        "p.toml:15:12: option 'cooldown' of sink 'out' must be a duration such as \"30s\", \"5m\" or \"1h30m\", not "
+        "\"an hour\"\n");
+  CHECK(invalid(replace(good, "from = [\"in\"]", "from = [\"in\"]\ncooldown = \"1h\"")) ==
+        "p.toml:10:12: scorer 'ratio' takes no 'cooldown': it is a sink's key (alert policy and retries)\n");
+  CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nreceive = \"alarms\"")) ==
+        "p.toml:15:11: option 'receive' of sink 'out' must be one of \"alerts\", \"unusual\", \"all\", not "
+        "\"alarms\"\n");
+}
+
+TEST_CASE("a valid alert policy validates, overridden per sink") {
+  temp_dir dir;
+  const std::string text = replace(replace(good, "name = \"t\"",
+                                           "name = \"t\"\nsustain = \"15m\"\ncooldown = \"1h\"\nremind_every = "
+                                           "\"2h\"\nresolved = true\nquiet_hours = \"22:00-07:00\""),
+                                   "record = \"alerts.txt\"", "record = \"alerts.txt\"\nquiet_hours = \"\"\nsustain = 3");
+  const auto r = run({"validate", dir.file("p.toml", text)}, fixture_env);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
 }

@@ -39,7 +39,7 @@ def pipeline(brokers, stop_at_end, properties=CONSUMER_PROPERTIES):
             "ts_field = \"ts\"\ncommit_interval = \"0s\"\nstop_at_end = %s\nproperties = %s\n\n" %
             (toml_string(brokers), "true" if stop_at_end else "false", inline_table(properties)) +
             band_scorer() +
-            kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER") +
+            kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER", receive="unusual") +
             # 200k scored readings: compressed, so the mock's ~5 MiB per partition keeps them all.
             kafka_sink("power_scored", brokers, "POWER_SCORED", receive="all", properties={"compression.type": "lz4"}))
 

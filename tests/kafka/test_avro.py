@@ -30,7 +30,7 @@ def avro_pipeline(brokers):
             "format = \"avro\"\navro_schema = '''%s'''\nwh_field = \"kwh\"\nhour_field = \"hour\"\n"
             "properties = %s\n\n" % (toml_string(brokers), harness.ORIGINAL_AVRO_SCHEMA,
                                      inline_table({"group.id": "stream-smarts-avro"})) +
-            band_scorer() + kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER"))
+            band_scorer() + kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER", receive="unusual"))
 
 
 class AvroTest(KafkaTestCase):

@@ -26,7 +26,7 @@ def pipeline(brokers):
             "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
             "wh_field = \"kwh\"\nhour_field = \"hour\"\nproperties = %s\n\n" %
             (toml_string(brokers), inline_table({"group.id": "e2e-outage"})) +
-            band_scorer() + kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER"))
+            band_scorer() + kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER", receive="unusual"))
 
 
 def messages(readings):

@@ -69,7 +69,7 @@ name = "console"
 plugin = "console"
 from = ["band_again"]
 format = "json"
-receive = "all"
+receive = "unusual"
 """ % {"csv": toml_string(csv_path), "model": toml_string(model)}
 
 

@@ -55,7 +55,7 @@ def pipeline(brokers, dead_letter_topic=DEAD_LETTERS):
     return (pipeline_header("undecodable") + source("raw_power", brokers, "json", dead_letter_topic) +
             source("raw_power_avro", brokers, "avro", dead_letter_topic) +
             band_scorer().replace('from = ["raw_power"]', 'from = ["raw_power", "raw_power_avro"]') +
-            kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER"))
+            kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER", receive="unusual"))
 
 
 def produce_all(bootstrap, topics=TOPICS):

@@ -58,9 +58,12 @@ TEST_CASE("policy: sustain waits for readings in a row and for time") {
   CHECK(run(by_count, {2, 2, 0.5, 2, 2, 2, 2}) == ".....R.");
   alert_policy by_time(rules(10 * minute, 1));
   CHECK(run(by_time, std::vector<double>(12, 2.0)) == "..........R.");
+  alert_policy waiting(rules(10 * minute, 1));
+  waiting.decide(at(0, 2));
+  CHECK(waiting.decide(at(4, 2)).why(waiting.settings()) == "waiting for sustain: 4m of 10m");
   const auto d = alert_policy(rules(0, 3)).decide(at(0, 2));
   CHECK(d.what == verdict::quiet);
-  CHECK(d.why(rules(0, 3)) == "waiting for sustain: 1 of 3 readings, 0 s of 0 s");
+  CHECK(d.why(rules(0, 3)) == "waiting for sustain: 1 of 3 readings");
 }
 
 TEST_CASE("policy: cooldown allows one raise per meter per period") {
@@ -71,7 +74,7 @@ TEST_CASE("policy: cooldown allows one raise per meter per period") {
   q.decide(at(1, 0));
   const auto d = q.decide(at(2, 2));
   CHECK(d.what == verdict::quiet);
-  CHECK(d.why(q.settings()) == "suppressed by cooldown: last alert 120 s ago, cooldown 300 s");
+  CHECK(d.why(q.settings()) == "suppressed by cooldown: last alert 2m ago, cooldown 5m");
   CHECK(q.decide(at(2, 2, "garage")).what == verdict::raise);  // another meter has its own
 }
 
@@ -150,9 +153,9 @@ TEST_CASE("policy: decisions carry the episode's start for reminders and notices
   const auto raised = p.decide(at(11, 2));
   CHECK(raised.what == verdict::raise);
   CHECK(raised.since_ms == 10 * minute);
-  CHECK(raised.why(p.settings()) == "above the threshold (2 readings, 60 s)");
+  CHECK(raised.why(p.settings()) == "above the threshold for 2 readings, 1m");
   const auto back = p.decide(at(15, 0.5));
   CHECK(back.what == verdict::resolve);
   CHECK(back.since_ms == 10 * minute);
-  CHECK(back.why(p.settings()) == "back inside the expected range after 300 s");
+  CHECK(back.why(p.settings()) == "back inside the expected range after 5m");
 }

@@ -1,0 +1,123 @@
+// What a sink is given and how its deliveries fare: the alert policy's keys
+// in a pipeline file, retries of failures worth retrying, failures given up
+// at once, and a sink that is down not holding back the others. The fixture
+// sink refuses deliveries as a web service would (see tests/fixtures).
+#include "fixture_pipeline.hpp"
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+
+using namespace test_support;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Runs the fixture pipeline (100 readings, one an hour, every tenth a spike:
+/// 10 unusual ones) with `sink` lines; requires exit 0.
+result run_fixture(const temp_dir& dir, const std::string& settings, const std::string& sink,
+                   const std::vector<std::string>& flags = {}) {
+  std::vector<std::string> args{"run"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.push_back(dir.file("p.toml", fixture_pipeline(settings, "count = 100", "", sink)));
+  auto r = run(args, fixture_env, 60s);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("a failure worth retrying is retried with backoff and the alert delivered once") {
+  temp_dir dir;
+  const auto r = run_fixture(dir, "", "unavailable_writes = 3\nretry_backoff = '10ms'\nmax_retries = 5");
+  const std::string alerts = dir.read("alerts.txt");
+  CHECK(count_lines(alerts, " raised ") == 10);
+  CHECK(count_lines(alerts, "home 1167642000000 ") == 1);  // the first alert (09:00), once
+  CHECK(count_lines(r.err, "warning [out] delivery failed: fixture service unavailable (HTTP 503); retrying in") == 3);
+  CHECK(count_lines(r.err, "(retry 3 of 5)") == 1);
+  CHECK(r.err.find("100 readings, 10 alerts delivered\n") != std::string::npos);
+}
+
+TEST_CASE("a service's Retry-After is waited out") {
+  temp_dir dir;
+  const auto r = run_fixture(dir, "", "unavailable_writes = 1\nretry_after = '300ms'\nretry_backoff = '1ms'");
+  CHECK(count_lines(r.err, "retrying in 300 ms (retry 1 of 8)") == 1);
+  CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 10);
+}
+
+TEST_CASE("a failure not worth retrying is given up at once, with the sink's message") {
+  temp_dir dir;
+  const auto r = run_fixture(dir, "", "reject_writes = true");
+  CHECK(count_lines(r.err, "retrying") == 0);
+  CHECK(count_lines(r.err, "[out] gave up delivering the raised alert for home ") == 10);
+  CHECK(r.err.find("[out] gave up delivering the raised alert for home 2007-01-01 09:00 (ratio, 500 Wh, score "
+                   "5.00): fixture service rejected the token (HTTP 401): check FIXTURE_TOKEN\n") != std::string::npos);
+  CHECK(r.err.find("100 readings, 0 alerts delivered, 10 given up\n") != std::string::npos);
+}
+
+TEST_CASE("retries are bounded: after max_retries the alert is given up and the next one goes on") {
+  temp_dir dir;
+  const auto r = run_fixture(dir, "", "unavailable_writes = 4\nmax_retries = 2\nretry_backoff = '1ms'");
+  // The first alert fails 3 times and is given up; the second fails once more, then all get through.
+  CHECK(count_lines(r.err, "gave up delivering") == 1);
+  CHECK(r.err.find("fixture service unavailable (HTTP 503) (3 attempts)") != std::string::npos);
+  CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 9);
+  CHECK(r.err.find("9 alerts delivered, 1 given up") != std::string::npos);
+}
+
+TEST_CASE("a sink that is down does not hold back the other sinks") {
+  temp_dir dir;
+  // Small credit: a sink that held on to its batches would stall the source after
+  // 16 readings, before the second alert. The speaker's outbox holds 4 x 4 alerts.
+  const std::string text = fixture_pipeline("batch_size = 4\nmax_in_flight = 4\nshutdown_timeout = '500ms'",
+                                            "count = 100", "", "") +
+                           "[[sinks]]\nname = 'speaker'\nplugin = 'fixture_sink'\nfrom = ['ratio']\n"
+                           "record = 'speaker.txt'\nunavailable_writes = 1000000\nretry_backoff = '1h'\n";
+  child c({binary(), "run", dir.file("p.toml", text)}, fixture_env);
+  const bool phone_got_all = wait_for_lines(dir, "alerts.txt", 10, 20s);
+  c.signal(SIGINT);
+  const auto r = c.wait(20s);
+  INFO(r.err);
+  CHECK(phone_got_all);
+  CHECK(count_lines(r.err, "[speaker] delivery failed") == 1);  // and then waiting for its retry
+  CHECK(r.exit_code == 1);  // the speaker's alert was never delivered: not drained, not acknowledged
+  CHECK(r.err.find("did not stop within shutdown_timeout") != std::string::npos);
+}
+
+TEST_CASE("the alert policy's keys: sustain, reminders, back to normal, per sink") {
+  temp_dir dir;
+  // With a threshold of 0.4 every reading is unusual: one episode of 100 hours.
+  const auto r = run_fixture(dir, "alert_threshold = 0.4\nsustain = '3h'\nremind_every = '1d'",
+                             "receive = 'alerts'", {"--log-level", "debug"});
+  const std::string alerts = dir.read("alerts.txt");
+  CHECK(count_lines(alerts, " raised ") == 1);
+  CHECK(alerts.find("home 1167620400000 ") == 0);  // 03:00, three hours after the first reading
+  CHECK(count_lines(alerts, " reminder ") == 4);   // 03:00 the next day, and three more
+  CHECK(r.err.find("[out] home 2007-01-01 01:00 (ratio, 50 Wh, score 0.50): no notification, waiting for sustain: "
+                   "1h of 3h\n") != std::string::npos);
+  CHECK(r.err.find("[out] home 2007-01-01 03:00 (ratio, 50 Wh, score 0.50): raised, above the threshold for 4 "
+                   "readings, 3h\n") != std::string::npos);
+  CHECK(r.err.find("[out] home 2007-01-02 03:00 (ratio, 50 Wh, score 0.50): reminder, still above the threshold "
+                   "after 1d") == std::string::npos);  // hours, as a pipeline file would say
+  CHECK(r.err.find("[out] home 2007-01-02 03:00 (ratio, 50 Wh, score 0.50): reminder, still above the threshold "
+                   "after 27h\n") != std::string::npos);
+
+  // A sink's own keys win over [pipeline]'s; resolved sends the back-to-normal notice.
+  temp_dir other;
+  run_fixture(other, "sustain = '3h'", "sustain = 1\nresolved = true");
+  const std::string own = other.read("alerts.txt");
+  CHECK(count_lines(own, " raised ") == 10);
+  CHECK(count_lines(own, " resolved ") == 9);  // the last spike is the last reading
+}
+
+TEST_CASE("quiet hours hold a sink's alerts until they end") {
+  temp_dir dir;
+  // Spikes at 09:00, 19:00, 05:00 (day 2), ...; quiet 04:00-06:00 silences the 05:00 one for good
+  // (it is over by 06:00), a raise at 19:00 is outside.
+  run_fixture(dir, "", "quiet_hours = '04:00-06:00'", {"--log-level", "debug"});
+  const std::string alerts = dir.read("alerts.txt");
+  CHECK(count_lines(alerts, " raised ") == 9);
+  CHECK(count_lines(alerts, "home 1167714000000 ") == 0);  // 2007-01-02 05:00
+}
