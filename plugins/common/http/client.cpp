@@ -1,0 +1,164 @@
+#include "client.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <stdexcept>
+
+namespace stream_smarts::http {
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+constexpr std::size_t max_body_bytes = 64 * 1024;  // enough for any error message; a huge answer is not kept
+
+/// libcurl's global setup, once per process: this library is shared by every
+/// HTTP sink, so two sinks starting together do not both run it.
+void init_curl_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) throw std::runtime_error("libcurl cannot be initialised");
+  });
+}
+
+std::size_t keep_body(char* data, std::size_t size, std::size_t count, void* target) {
+  auto* body = static_cast<std::string*>(target);
+  const std::size_t n = size * count;
+  body->append(data, std::min(n, max_body_bytes - std::min(max_body_bytes, body->size())));
+  return n;  // the rest is read and dropped: stopping early would fail the transfer
+}
+
+std::string checked_base_url(std::string url) {
+  const bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  const std::size_t host = url.find("://") + 3;
+  if (!scheme || url.size() == host || url[host] == '/')
+    throw option_error("base_url", "must be an http:// or https:// address with a host; got '" + url + "'");
+  if (url.find_first_of("?#") != std::string::npos)
+    throw option_error("base_url", "must be an address without ?query or #fragment; got '" + url + "'");
+  while (url.back() == '/') url.pop_back();  // paths are appended with their own leading '/'
+  return url;
+}
+
+std::chrono::milliseconds positive_duration(const options& o, const char* name) {
+  const auto d = o.duration(name);
+  if (d.count() <= 0) throw option_error(name, "must be more than 0s");
+  return d;
+}
+
+/// The ca_file, made absolute, once checked to hold a PEM certificate.
+std::string checked_ca_file(stage_context& context) {
+  const std::string path = context.resolve_path(context.options().string("ca_file"));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw option_error("ca_file", "cannot read '" + path + "': " + std::strerror(errno));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+    throw option_error("ca_file", "'" + path + "' holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
+  return path;
+}
+
+} // namespace
+
+struct client::handle {
+  CURL* curl = nullptr;
+  curl_slist* headers = nullptr;
+  char error[CURL_ERROR_SIZE] = {};
+  std::string ca_file;  // libcurl copies strings, but keeping it costs nothing
+
+  ~handle() {
+    if (curl) curl_easy_cleanup(curl);
+    curl_slist_free_all(headers);
+  }
+
+  template <class T>
+  void set(CURLoption option, T value) {
+    if (const CURLcode code = curl_easy_setopt(curl, option, value); code != CURLE_OK)
+      throw std::runtime_error(std::string("libcurl refused an option: ") + curl_easy_strerror(code));
+  }
+
+  void add_header(const std::string& line) {
+    curl_slist* grown = curl_slist_append(headers, line.c_str());
+    if (grown == nullptr) throw std::bad_alloc();
+    headers = grown;
+  }
+};
+
+std::vector<option_spec> client_options(const std::string& default_base_url, const std::string& base_url_description) {
+  return {
+      optional_option("base_url", option_type::string, default_base_url, base_url_description),
+      optional_option("connect_timeout", option_type::duration, std::chrono::milliseconds{10000},
+                      "How long making the connection (TCP and TLS) may take."),
+      optional_option("timeout", option_type::duration, std::chrono::milliseconds{30000},
+                      "How long one notification may take in all; a slower one is a failure the runtime retries."),
+      optional_option("ca_file", option_type::string, {},
+                      "PEM file of the certificate to trust instead of the system's, for a server with a certificate "
+                      "of its own (self-signed); relative to the pipeline file. TLS is always verified."),
+  };
+}
+
+client::client(stage_context& context, http::service who, const std::vector<std::string>& headers)
+    : context_(context), service_(std::move(who)), base_url_(checked_base_url(context.options().string("base_url"))),
+      handle_(std::make_unique<handle>()) {
+  const options& o = context.options();
+  const auto connect_timeout = positive_duration(o, "connect_timeout");
+  const auto timeout = positive_duration(o, "timeout");
+  if (o.has("ca_file")) handle_->ca_file = checked_ca_file(context);
+
+  init_curl_once();
+  handle_->curl = curl_easy_init();
+  if (handle_->curl == nullptr) throw std::runtime_error("libcurl cannot create a handle");
+  for (const auto& line : headers) handle_->add_header(line);
+  handle_->add_header("Content-Type: application/json");
+  handle_->add_header("Accept: application/json");
+  handle_->add_header("Expect:");  // no 100-continue round trip before a larger body
+
+  handle& h = *handle_;
+  h.set(CURLOPT_NOSIGNAL, 1L);  // threads of a multi-threaded process must not take signals for timeouts
+  h.set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
+  h.set(CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  h.set(CURLOPT_PROTOCOLS_STR, "http,https");
+  h.set(CURLOPT_SSL_VERIFYPEER, 1L);
+  h.set(CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!h.ca_file.empty()) h.set(CURLOPT_CAINFO, h.ca_file.c_str());
+  h.set(CURLOPT_HTTPHEADER, h.headers);
+  h.set(CURLOPT_USERAGENT, "stream-smarts");
+  h.set(CURLOPT_ERRORBUFFER, h.error);
+  h.set(CURLOPT_WRITEFUNCTION, keep_body);
+  h.set(CURLOPT_TCP_KEEPALIVE, 1L);  // the connection waits between alerts, often for hours
+}
+
+client::~client() = default;
+
+answer client::post_json(const std::string& url, const std::string& json) {
+  handle& h = *handle_;
+  answer a;
+  h.error[0] = '\0';
+  h.set(CURLOPT_URL, url.c_str());
+  h.set(CURLOPT_POSTFIELDS, json.c_str());
+  h.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json.size()));
+  h.set(CURLOPT_WRITEDATA, &a.body);
+  const auto started = steady::now();
+  const CURLcode code = curl_easy_perform(h.curl);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
+  const std::string where = without_secrets("POST " + url, service_.secrets);
+  if (code != CURLE_OK) {
+    const std::string why = h.error[0] ? h.error : curl_easy_strerror(code);
+    context_.log().debug(where + ": no answer after " + std::to_string(took.count()) + " ms");
+    throw transfer_failure(code, why, service_);
+  }
+  curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &a.status);
+  curl_header* retry_after = nullptr;
+  if (curl_easy_header(h.curl, "Retry-After", 0, CURLH_HEADER, -1, &retry_after) == CURLHE_OK)
+    a.retry_after = parse_retry_after(retry_after->value, std::time(nullptr));
+  context_.log().debug(where + ": HTTP " + std::to_string(a.status) + " in " + std::to_string(took.count()) + " ms");
+  if (auto failure = failure_of(a, service_)) throw *failure;
+  return a;
+}
+
+} // namespace stream_smarts::http
