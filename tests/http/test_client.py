@@ -1,0 +1,99 @@
+"""What the HTTP client does for every notification sink: one connection for
+a sink's notifications, the proxy variables, TLS verified (with ca_file for
+a certificate of its own), timeouts, and secrets never shown."""
+
+import unittest
+
+from harness import ONE_ALERT, TWO_ALERTS, HttpTestCase, Response, sink_table
+
+TOKEN = "o.Zq8Wm3Rt6Yp1Ux4Ik7Ol0Aj2Sh5Dg9Fc"
+
+
+class ClientTest(HttpTestCase):
+    def pushbullet(self, base_url, readings=ONE_ALERT, env=None, log_level=None, **options):
+        text = self.pipeline(sink_table("pushbullet", token="${PUSHBULLET_TOKEN}", base_url=base_url, **options),
+                             readings)
+        return self.run_pipeline(text, env=dict({"PUSHBULLET_TOKEN": TOKEN}, **(env or {})), log_level=log_level)
+
+    def home_assistant(self, base_url, **options):
+        text = self.pipeline(sink_table("ha_tts", token="${HA_TOKEN}", base_url=base_url,
+                                        tts_entity="tts.piper", media_player="media_player.kitchen", **options))
+        return self.run_pipeline(text, env={"HA_TOKEN": TOKEN})
+
+    def test_one_connection_for_a_sinks_notifications(self):
+        server = self.server()
+        run = self.pushbullet(server.url, TWO_ALERTS)
+        self.assert_delivered(run, 2)
+        requests = server.requests()
+        self.assertEqual(len(requests), 2)
+        self.assertEqual(len({r.client_port for r in requests}), 1, "the second notification reused the connection")
+
+    def test_the_http_proxy_variable_is_honoured(self):
+        proxy = self.server()
+        run = self.pushbullet("http://api.example.invalid", env={"http_proxy": proxy.url, "no_proxy": "",
+                                                                  "NO_PROXY": ""})
+        self.assert_delivered(run)
+        [request] = proxy.requests()
+        # A proxy is sent the whole address in the request line.
+        self.assertEqual((request.method, request.path), ("POST", "http://api.example.invalid/v2/pushes"))
+        self.assertEqual(request.headers["Host"], "api.example.invalid")
+        self.assertEqual(request.headers["Access-Token"], TOKEN)
+
+    def test_a_self_signed_certificate_needs_ca_file(self):
+        server = self.server(default=Response(200, []), tls=True)
+        run = self.home_assistant(server.url)
+        self.assert_gave_up(run, "Home Assistant answered with a TLS certificate that could not be verified (SSL "
+                                 "certificate problem: self-signed certificate): if it uses a certificate of its own "
+                                 "(self-signed), set ca_file to that certificate (verification cannot be turned off)")
+        self.assertEqual(server.requests(), [])
+        self.assertGreaterEqual(server.tls_failures, 1)
+
+        run = self.home_assistant(server.url, ca_file=server.cert_path)
+        self.assert_delivered(run)
+        self.assertEqual(len(server.requests()), 1)
+
+    def test_ca_file_must_hold_a_certificate(self):
+        not_pem = self.write("not-a-cert.pem", "hello\n")
+        code, lines = self.validate(self.pipeline(sink_table("pushbullet", token="t", ca_file=not_pem)))
+        self.assertEqual(code, 2)
+        self.assertEqual([l.split(": ", 1)[1] for l in lines], [
+            "option 'ca_file' of sink 'notify' (pushbullet): '%s' holds no PEM certificate "
+            "(-----BEGIN CERTIFICATE-----)" % not_pem])
+
+    def test_a_server_that_never_answers_times_out(self):
+        server = self.server(Response(never=True), default=Response(200, {}))
+        run = self.pushbullet(server.url, timeout="1s", retry_backoff="10ms")
+        self.assert_retried(run, "Pushbullet did not answer in time (Operation timed out after ")
+        self.assert_delivered(run)
+        self.assertEqual(len(server.requests()), 2)
+
+    def test_nothing_listening(self):
+        server = self.server()
+        server.close()  # its port is free again: a refused connection
+        run = self.pushbullet(server.url, max_retries=1, retry_backoff="10ms")
+        message = "Pushbullet could not be reached (Failed to connect to 127.0.0.1 port %d" % server.port
+        self.assert_retried(run, message)
+        self.assertIn("gave up delivering the raised alert", run.err)
+
+    def test_secrets_never_show_even_in_debug_logs(self):
+        # The server even echoes the token back in its refusal.
+        server = self.server(Response(200, {}), Response(401, {"error": {"message": "Bad token " + TOKEN}}))
+        run = self.pushbullet(server.url, TWO_ALERTS, log_level="debug")
+        self.assertIn("debug   [notify] POST %s/v2/pushes: HTTP 200 in " % server.url, run.err)
+        self.assertIn('Pushbullet rejected the access token (HTTP 401, "Bad token [secret]")', run.err)
+        for piece in (TOKEN, TOKEN[:8], TOKEN[-8:], TOKEN[10:20]):
+            self.assertNotIn(piece, run.out + run.err)
+        self.assertEqual([r.headers["Access-Token"] for r in server.requests()], [TOKEN, TOKEN])
+
+    def test_token_file(self):
+        server = self.server()
+        secret = self.write("pushbullet.token", TOKEN + "\n")
+        text = self.pipeline(sink_table("pushbullet", token_file=secret, base_url=server.url))
+        run = self.run_pipeline(text, log_level="debug")
+        self.assert_delivered(run)
+        self.assertEqual(server.requests()[0].headers["Access-Token"], TOKEN)
+        self.assertNotIn(TOKEN[:8], run.out + run.err)
+
+
+if __name__ == "__main__":
+    unittest.main()
