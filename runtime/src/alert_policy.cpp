@@ -50,7 +50,9 @@ std::optional<quiet_hours> parse_quiet_hours(std::string_view text) {
 std::string decision::why(const alert_policy_settings& s) const {
   switch (because) {
     case cause::inside: return "inside the expected range";
-    case cause::raised: return "above the threshold for " + std::to_string(readings) + " readings, " + span(elapsed_ms);
+    case cause::raised:
+      return readings == 1 ? "above the threshold"
+                           : "above the threshold for " + std::to_string(readings) + " readings, " + span(elapsed_ms);
     case cause::reminded: return "still above the threshold after " + span(elapsed_ms);
     case cause::back_inside: return "back inside the expected range after " + span(elapsed_ms);
     case cause::already_raised: return "already raised; no reminder due";
