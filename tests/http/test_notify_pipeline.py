@@ -37,7 +37,8 @@ class NotifyPipelineTest(HttpTestCase):
         [spoken] = speaker.requests()
         self.assertEqual(spoken.path, "/api/services/tts/speak")
         self.assertEqual(spoken.json["media_player_entity_id"], "media_player.kitchen")
-        self.assertTrue(spoken.json["message"].startswith("Unusual power use: 4419 watt hours in the hour from 8:00"))
+        self.assertEqual(spoken.json["message"], "Unusual power use: 4419 watt hours in the hour from 8:00, more than "
+                                                 "the usual 4191. Did you leave something on?")
         self.assertIn("[speaker] home 2010-10-31 05:00 (band, 2910 Wh, score 1.07): no notification, suppressed by "
                       "quiet hours 22:00-07:00", run.err)
 

@@ -27,7 +27,11 @@ const char* weekday_name(int weekday) {
 
 namespace {
 
-std::string two_digits(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
+std::string two_digits(int n) {
+  std::string text = std::to_string(n);
+  if (text.size() < 2) text.insert(text.begin(), '0');  // not "0" + text: GCC 12 -O3 warns -Wrestrict there
+  return text;
+}
 
 band band_from_row(const std::vector<double>& row, std::string_view what, int hour) {
   const std::string where = std::string(what) + " row for hour " + std::to_string(hour) + ": ";
