@@ -1,0 +1,110 @@
+// `stream-smarts run` with the gpio_meter source: a synthesized pulse file
+// through percentile_band to the console; option errors at validate; the
+// missing-chip error of a run. (Its idle CPU is measured by bench/pi/run.)
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <sstream>
+
+using namespace test_support;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+
+namespace {
+
+/// The same band for every hour: up to 1500 Wh is usual.
+std::string band_1500() {
+  std::string band = "band = [";
+  for (int h = 0; h < 24; ++h) band += std::string(h ? ", " : "") + "[0, 1500]";
+  return band + "]";
+}
+
+/// gpio_meter 'meter' (with `source`) -> percentile_band 'band' -> console sinks (with `sinks`).
+std::string pipeline(const std::string& source, const std::string& sinks, const std::string& settings = "") {
+  return "[pipeline]\nname = 'gpio'\ntimezone = 'UTC'\n" + settings +
+         "\n[[sources]]\nname = 'meter'\nplugin = 'gpio_meter'\n" + source +
+         "\n[[scorers]]\nname = 'band'\nplugin = 'percentile_band'\nfrom = ['meter']\n" + band_1500() + "\n" + sinks;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("gpio_meter: a 2 kW hour from a pulse file, through a band, to the console") {
+  temp_dir dir;
+  // 2 kW at 1000 impulses/kWh: a 1 Wh impulse every 1.8 s, from 2024-06-10T00:00:00Z for an hour.
+  std::string text = "# 2 kW for an hour\n";
+  char buf[64];
+  for (long long k = 0; k < 2000; ++k) {
+    const long long tenths = 17179776000LL + k * 18;
+    std::snprintf(buf, sizeof buf, "%lld.%lld\n", tenths / 10, tenths % 10);
+    text += buf;
+  }
+  dir.file("pulses.txt", text);
+  const auto p = dir.file("p.toml", pipeline("pulse_file = 'pulses.txt'",
+                                             "[[sinks]]\nname = 'all'\nplugin = 'console'\nfrom = ['band']\n"
+                                             "format = 'json'\nreceive = 'all'\n"
+                                             "[[sinks]]\nname = 'alerts'\nplugin = 'console'\nfrom = ['band']\n"
+                                             "stream = 'stderr'\n"));
+  const auto r = run({"run", p});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 60);  // a reading a minute, 00:01 .. 01:00
+  // The last: the hour 00:00 .. 01:00 (ts = its start), 2000 Wh, every label.
+  CHECK(lines.back() ==
+        "{\"ts\":\"2024-06-10T00:00:00+00:00\",\"ts_ms\":1717977600000,\"meter\":\"home\",\"hour\":0,\"wh\":2000,"
+        "\"score\":1.3333333333333333,\"expected_lo\":0,\"expected_hi\":1500,\"scorer\":\"band\",\"alert\":\"none\","
+        "\"threshold\":1,\"labels\":{\"pulses\":\"2000\",\"power_w\":\"2000\",\"last_pulse_s\":\"1.8\","
+        "\"covered_s\":\"3600\"}}");
+  // The first: one minute observed, and it says so.
+  CHECK_THAT(lines.front(), Contains("\"ts\":\"2024-06-09T23:01:00+00:00\"") && Contains("\"wh\":34,") &&
+                                Contains("\"covered_s\":\"60\""));
+  // Usage passes the band's 1500 Wh at 00:46, 14 minutes before the hour is complete: one alert.
+  std::size_t raised = 0;
+  for (const auto& line : lines) raised += line.find("\"alert\":\"raised\"") != std::string::npos;
+  CHECK(raised == 1);
+  CHECK_THAT(lines[45], Contains("\"ts\":\"2024-06-09T23:46:00+00:00\"") && Contains("\"wh\":1534,") &&
+                            Contains("\"alert\":\"raised\""));
+  CHECK_THAT(r.err, Contains("[2024-06-09 home band] Unusual power usage of 1534 Wh at 23:46 (score 1.02). Please check!"));
+  CHECK_THAT(r.err, Contains("[meter] replayed 60 readings: 2000 pulses counted"));
+  CHECK_THAT(r.err, Contains("pipeline 'gpio' finished: 60 readings, 2 alerts delivered"));  // the raise, to each sink
+}
+
+TEST_CASE("gpio_meter: option errors are reported at validate, at the option's line") {
+  temp_dir dir;
+  const auto sinks = "[[sinks]]\nname = 'out'\nplugin = 'console'\nfrom = ['band']\n";
+  const auto bad_interval = run({"validate", dir.file("a.toml", pipeline("line = 17\ninterval = '500ms'", sinks))});
+  CHECK(bad_interval.exit_code == 2);
+  CHECK(bad_interval.err == dir.path() +
+                                "/a.toml:9:1: option 'interval' of source 'meter' (gpio_meter): must be at least 1s; "
+                                "got 500ms\n");
+  const auto no_line = run({"validate", dir.file("b.toml", pipeline("", sinks))});
+  CHECK(no_line.exit_code == 2);
+  CHECK_THAT(no_line.err, Contains("b.toml:5:1: option 'line' of source 'meter' (gpio_meter): is required unless "
+                                   "pulse_file is given"));
+  // Without the hardware the pipeline is still valid: the chip is opened by `run`.
+  const auto ok = run({"validate", dir.file("c.toml", pipeline("chip = 'gpiochip99'\nline = 'GPIO17'", sinks))});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE("gpio_meter: a run without the GPIO chip stops with a message saying what to do") {
+  temp_dir dir;
+  const auto sinks = "[[sinks]]\nname = 'out'\nplugin = 'console'\nfrom = ['band']\n";
+  const auto r = run({"run", dir.file("p.toml", pipeline("chip = 'gpiochip99'\nline = 17", sinks,
+                                                         "max_restarts = 1\nrestart_backoff = '5ms'\n"))},
+                     {}, 30s);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("[meter] failed 2 times in a row, giving up: GPIO chip \"gpiochip99\" (/dev/gpiochip99) "
+                             "not found: /dev/gpiochip99 does not exist. Check the chip option (gpiodetect, in "
+                             "Debian's gpiod package, lists the chips) and that the GPIO driver is loaded; without "
+                             "GPIO hardware, give pulse_file instead"));
+}

@@ -1,0 +1,380 @@
+// The gpio_meter plugin as built (.so), driven through the SDK with a fake
+// stage_context (plugin_harness.hpp): its options, option errors, the
+// missing-chip error, pulse files replayed to the end, and a live FIFO.
+#include "plugin_harness.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <thread>
+
+using namespace stream_smarts;
+using namespace stream_smarts::testing;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::int64_t t0_s = 1717977600;  // 2024-06-10T00:00:00Z
+constexpr std::int64_t t0_ms = t0_s * 1000;
+
+/// `count` pulse lines from t0, `tenths` tenths of a second apart: "1717977600.0", "1717977601.8", ...
+std::string pulses(std::int64_t from_tenths, int count, int tenths, const std::string& suffix = "\n") {
+  std::string text;
+  char buf[64];
+  for (int k = 0; k < count; ++k) {
+    const std::int64_t t = from_tenths + static_cast<std::int64_t>(k) * tenths;
+    std::snprintf(buf, sizeof buf, "%lld.%lld", static_cast<long long>(t / 10), static_cast<long long>(t % 10));
+    text += buf + suffix;
+  }
+  return text;
+}
+
+std::vector<reading> drain(source& s, std::size_t max, std::size_t& batches, int max_calls = 100000) {
+  std::vector<reading> out;
+  for (int i = 0; i < max_calls; ++i) {
+    const std::size_t before = out.size();
+    const read_result r = s.read(out, max);
+    REQUIRE(out.size() - before <= max);
+    batches += out.size() > before;
+    if (r.finished) {
+      CHECK(out.size() == before);  // finished only with an empty batch
+      return out;
+    }
+    REQUIRE(r.wait.count() == 0);  // a regular file never waits
+  }
+  FAIL("source did not finish");
+  return out;
+}
+
+std::vector<reading> drain(source& s, std::size_t max = 1024) {
+  std::size_t batches = 0;
+  return drain(s, max, batches);
+}
+
+std::string label_of(const reading& r, const std::string& key) {
+  for (const auto& l : r.labels)
+    if (l.key == key) return l.value;
+  return "(none)";
+}
+
+bool logged(const fake_context& ctx, const std::string& needle) {
+  for (const auto& l : ctx.log_.lines)
+    if (l.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("gpio_meter declares its options once, with defaults", "[gpio_meter][stages]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  CHECK(d.info.name == "gpio_meter");
+  CHECK(d.info.kind == plugin_kind::source);
+  std::map<std::string, option_value> defaults;
+  std::vector<std::string> names;
+  for (const auto& o : d.info.options) {
+    names.push_back(o.name);
+    defaults[o.name] = o.default_value;
+    CHECK_FALSE(o.required);  // line is required only without pulse_file: checked by the constructor
+    CHECK(o.description.find('|') == std::string::npos);  // would break the README's table
+  }
+  CHECK(names == std::vector<std::string>{"chip", "line", "edge", "bias", "debounce", "impulses_per_kwh", "interval",
+                                          "meter", "pulse_file"});
+  CHECK(std::get<std::string>(defaults["chip"]) == "gpiochip0");
+  CHECK(std::holds_alternative<std::monostate>(defaults["line"]));
+  CHECK(std::get<std::string>(defaults["edge"]) == "falling");
+  CHECK(std::get<std::string>(defaults["bias"]) == "pull-up");
+  CHECK(std::get<milliseconds>(defaults["debounce"]) == 50ms);
+  CHECK(std::get<double>(defaults["impulses_per_kwh"]) == 1000.0);
+  CHECK(std::get<milliseconds>(defaults["interval"]) == 1min);
+  CHECK(std::get<std::string>(defaults["meter"]) == "home");
+  CHECK(std::holds_alternative<std::monostate>(defaults["pulse_file"]));
+}
+
+TEST_CASE("gpio_meter option errors, at construction (validate)", "[gpio_meter][stages]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  auto error = [&](std::map<std::string, option_value> given) {
+    return option_error_of([&] {
+      fake_context c(d, std::move(given), dir.path);
+      d.make_source(c);
+    });
+  };
+  const option_value line17 = std::int64_t{17};
+  CHECK(error({{"line", line17}}) == "no error");  // no hardware is touched before start()
+  CHECK(error({{"line", std::string("GPIO17")}}) == "no error");
+  CHECK(error({{"line", std::string("17")}}) == "no error");
+  CHECK(error({{"line", line17}, {"interval", milliseconds{500}}}) == "interval: must be at least 1s; got 500ms");
+  CHECK(error({{"line", line17}, {"interval", milliseconds{7200000}}}) ==
+        "interval: must be at most 1h (each reading covers the trailing hour; a longer interval would leave pulses "
+        "uncounted); got 2h");
+  CHECK(error({{"line", line17}, {"impulses_per_kwh", 0.0}}) ==
+        "impulses_per_kwh: must be a number above 0 (the meter's label says e.g. 1000 imp/kWh)");
+  CHECK(error({{"line", line17}, {"impulses_per_kwh", -5.0}}).find("impulses_per_kwh: must be") == 0);
+  CHECK(error({{"line", line17}, {"debounce", milliseconds{60000}}}) ==
+        "debounce: must be shorter than interval (1m); got 1m");
+  CHECK(error({}) == "line: is required unless pulse_file is given: the GPIO line the meter is wired to, as an "
+                     "offset (line = 17) or a line name (line = \"GPIO17\")");
+  CHECK(error({{"line", line17}, {"pulse_file", std::string("p.txt")}}) ==
+        "pulse_file: give either line (a GPIO input) or pulse_file, not both");
+  CHECK(error({{"line", std::int64_t{-1}}}) == "line: must be a line offset 0..65535 or a line name; got -1");
+  CHECK(error({{"line", std::string("")}}) ==
+        "line: must not be empty: a line offset (17) or name (\"GPIO17\")");
+  CHECK(error({{"line", line17}, {"chip", std::string("")}}) == "chip: must not be empty");
+  CHECK(error({{"line", line17}, {"meter", std::string("")}}) == "meter: must not be empty");
+  CHECK(error({{"pulse_file", std::string("")}}) == "pulse_file: must not be empty");
+  CHECK(error({{"pulse_file", std::string(".")}}) == "pulse_file: " + dir.path +
+                                                        "/.: is a directory; give a file of pulse timestamps or a "
+                                                        "FIFO (mkfifo)");
+  // A pulse file may be a FIFO its writer creates later: not an error yet.
+  CHECK(error({{"pulse_file", std::string("later.fifo")}}) == "no error");
+
+  SECTION("a debounce that caps the measurable power is a warning") {
+    fake_context c(d, {{"line", line17}, {"impulses_per_kwh", 10000.0}}, dir.path);
+    d.make_source(c);
+    CHECK(c.log_.lines == std::vector<std::string>{
+                              "warning: debounce 50ms with 10000 impulses/kWh drops pulses closer than that, so power "
+                              "above 7.2 kW cannot be measured; lower debounce if the house can draw more"});
+  }
+}
+
+TEST_CASE("gpio_meter: a missing GPIO chip is a clear error at start", "[gpio_meter][stages][gpio]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  auto start_error = [&](std::map<std::string, option_value> given) {
+    fake_context c(d, std::move(given), dir.path);
+    auto src = d.make_source(c);
+    try {
+      src->start();
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    src->stop();
+    return std::string("started");
+  };
+  CHECK(start_error({{"chip", std::string("gpiochip99")}, {"line", std::int64_t{17}}}) ==
+        "GPIO chip \"gpiochip99\" (/dev/gpiochip99) not found: /dev/gpiochip99 does not exist. Check the chip "
+        "option (gpiodetect, in Debian's gpiod package, lists the chips) and that the GPIO driver is loaded; without "
+        "GPIO hardware, give pulse_file instead");
+  CHECK(start_error({{"chip", std::string("99")}, {"line", std::string("GPIO17")}}) ==
+        "GPIO chip \"99\" (/dev/gpiochip99) not found: /dev/gpiochip99 does not exist. Check the chip option "
+        "(gpiodetect, in Debian's gpiod package, lists the chips) and that the GPIO driver is loaded; without GPIO "
+        "hardware, give pulse_file instead");
+  CHECK(start_error({{"chip", dir.path + "/gpiochip0"}, {"line", std::int64_t{0}}}) ==
+        "GPIO chip \"" + dir.path + "/gpiochip0\" not found: " + dir.path +
+            "/gpiochip0 does not exist. Check the chip option (gpiodetect, in Debian's gpiod package, lists the "
+            "chips) and that the GPIO driver is loaded; without GPIO hardware, give pulse_file instead");
+  // A device that is not a GPIO chip.
+  CHECK(start_error({{"chip", std::string("/dev/null")}, {"line", std::int64_t{0}}}) ==
+        "/dev/null is not a GPIO chip (chip = \"/dev/null\"): give a gpiochip device such as gpiochip0 (gpiodetect "
+        "lists them)");
+}
+
+TEST_CASE("gpio_meter replays a pulse file: a 2 kW load for an hour", "[gpio_meter][stages][file]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  // One pulse every 1.8 s from 00:00:00 for an hour: 2000 pulses, 2000 Wh.
+  dir.write("pulses.txt", "# 2 kW for an hour\n" + pulses(t0_s * 10, 2000, 18));
+  fake_context ctx(d, {{"pulse_file", std::string("pulses.txt")}, {"meter", std::string("flat")}}, dir.path);
+  auto src = d.make_source(ctx);
+  for (int round = 0; round < 2; ++round) {  // a restarted source starts afresh: the same readings
+    src->start();
+    std::size_t batches = 0;
+    const auto got = drain(*src, 7, batches);
+    src->stop();
+    REQUIRE(got.size() == 60);  // 00:01 .. 01:00, the last one after the end of the file
+    CHECK(batches == 9);        // 7 readings a batch
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      CHECK(got[i].meter == "flat");
+      CHECK(got[i].ts_ms == t0_ms - 3'600'000 + static_cast<std::int64_t>(i + 1) * 60'000);
+    }
+    CHECK(got[0].wh == 34.0);
+    CHECK(label_of(got[0], "covered_s") == "60");
+    CHECK(got[44].wh == 1500.0);  // 00:45: 1500 pulses in [23:45, 00:45)
+    const reading& last = got.back();
+    CHECK(last.ts_ms == t0_ms);  // the hour 00:00 .. 01:00
+    CHECK(last.wh == 2000.0);
+    CHECK(label_of(last, "pulses") == "2000");
+    CHECK(label_of(last, "power_w") == "2000");
+    CHECK(label_of(last, "last_pulse_s") == "1.8");
+    CHECK(label_of(last, "covered_s") == "3600");
+    CHECK(ctx.log_.lines.back() ==
+          "info: replayed 60 readings: 2000 pulses counted, 0 dropped as bounce (closer than debounce 50ms), skipped 0 "
+          "lines");
+  }
+}
+
+TEST_CASE("gpio_meter pulse file: malformed lines are skipped with file:line, nothing else is lost",
+          "[gpio_meter][stages][file]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  const std::string file = dir.write("p.log",
+                                     "# pulses\n"                        // 1
+                                     "1717977600.0\n"                    // 2
+                                     "abc\n"                             // 3
+                                     "1717977601.8\r\n"                  // 4
+                                     "2024-06-10T00:00:03.6Z\n"          // 5
+                                     "1717977602\n"                      // 6: before the one at 00:00:03.6
+                                     "1717977605.4\n"                    // 7
+                                     "1717977605.41\n"                   // 8: 10 ms later, bounce
+                                     "\n"                                // 9
+                                     "2024-06-10T01:00:07.2\n"           // 10: local (+01:00): 00:00:07.2Z
+                                     "1717977609" + std::string(5000, '0') + "\n"  // 11
+                                     "1717977609.0");                    // 12, no newline at the end
+  fake_context ctx(d, {{"pulse_file", file}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].ts_ms == t0_ms + 60'000 - 3'600'000);
+  CHECK(got[0].wh == 6.0);  // lines 2, 4, 5, 7, 10, 12
+  CHECK(ctx.log_.lines ==
+        std::vector<std::string>{
+            "warning: " + file + ":3: not a timestamp: 'abc' (expected epoch seconds such as 1718000000.25, or "
+                                 "ISO-8601 such as 2024-06-10T08:13:20.250+02:00), line skipped",
+            "warning: " + file + ":6: pulse at 2024-06-10T01:00:02+01:00 is earlier than the one before it "
+                                 "(2024-06-10T01:00:03+01:00), line skipped",
+            "warning: " + file + ":11: line longer than 4096 bytes, skipped",
+            "info: replayed 1 readings: 6 pulses counted, 1 dropped as bounce (closer than debounce 50ms), skipped 3 "
+            "lines",
+        });
+}
+
+TEST_CASE("gpio_meter pulse file: a long silence gives readings at 0 Wh that say so", "[gpio_meter][stages][file]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  // Ten minutes of 2 kW, then nothing for three hours, then one pulse.
+  dir.write("p.txt", pulses(t0_s * 10, 334, 18) + pulses((t0_s + 190 * 60) * 10 + 5, 1, 1));
+  fake_context ctx(d, {{"pulse_file", std::string("p.txt")}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src);
+  REQUIRE(got.size() == 191);  // one a minute, the silence included
+  const reading& quiet = got[74];  // 01:15, the hour 00:15 .. 01:15
+  CHECK(quiet.ts_ms == t0_ms + 15 * 60'000);
+  CHECK(quiet.wh == 0.0);
+  CHECK(label_of(quiet, "pulses") == "0");
+  CHECK(label_of(quiet, "last_pulse_s") == "3900.6");  // since 00:09:59.4
+  CHECK(label_of(quiet, "power_w") == "0.9");          // at most 1 Wh in 65 minutes
+  CHECK(label_of(quiet, "covered_s") == "3600");
+  std::size_t zero = 0;
+  for (const auto& r : got) zero += r.wh == 0.0;
+  CHECK(zero == 190 - 69);  // from the hour 00:10 .. 01:10 to the one ending at 03:10
+}
+
+TEST_CASE("gpio_meter pulse file: empty or missing", "[gpio_meter][stages][file]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  dir.write("empty.txt", "# nothing yet\n");
+  fake_context ctx(d, {{"pulse_file", std::string("empty.txt")}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  CHECK(drain(*src).empty());
+  CHECK(logged(ctx, "warning: " + dir.path + "/empty.txt: no pulses in the file, so no readings"));
+
+  fake_context missing(d, {{"pulse_file", std::string("nowhere.fifo")}}, dir.path);
+  auto gone = d.make_source(missing);
+  CHECK_THROWS_WITH(gone->start(), "pulse_file " + dir.path +
+                                       "/nowhere.fifo: No such file or directory; create the FIFO with mkfifo, or "
+                                       "fix the path");
+}
+
+TEST_CASE("gpio_meter reads a FIFO live: by the wall clock, never blocking, through writers coming and going",
+          "[gpio_meter][stages][fifo]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  const std::string fifo = dir.path + "/pulses.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  fake_context ctx(d, {{"pulse_file", fifo}, {"interval", milliseconds{1000}}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+
+  auto now_s = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<double>(ts.tv_sec) + ts.tv_nsec / 1e9;
+  };
+  auto line = [](double t) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6f\n", t);
+    return std::string(buf);
+  };
+  auto write_all = [](int fd, const std::string& text) {
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  };
+  milliseconds longest_call{0};
+  std::vector<reading> all;
+  bool finished = false;
+  // Calls read() as the runtime would (sleeping `wait` between calls, at most
+  // `limit` in all) until a reading has `n` pulses.
+  auto reading_with = [&](int n, std::chrono::seconds limit) -> std::optional<reading> {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::vector<reading> out;
+      const auto before = std::chrono::steady_clock::now();
+      const read_result r = src->read(out, 100);
+      longest_call = std::max(longest_call, std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - before));
+      finished = finished || r.finished;
+      all.insert(all.end(), out.begin(), out.end());
+      for (const auto& reading : out)
+        if (label_of(reading, "pulses") == std::to_string(n)) return reading;
+      if (out.empty()) {
+        CHECK(r.wait > 0ms);
+        CHECK(r.wait <= 144ms);  // the poll period at 1000 impulses/kWh
+        std::this_thread::sleep_for(r.wait);
+      }
+    }
+    return std::nullopt;
+  };
+
+  // No writer yet: readings come anyway (0 Wh), by the clock.
+  auto empty = reading_with(0, 5s);
+  REQUIRE(empty);
+  CHECK(empty->wh == 0.0);
+
+  // A writer: three pulses and a malformed line.
+  int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  REQUIRE(w >= 0);
+  double t = now_s();
+  write_all(w, line(t - 3) + line(t - 2) + "garbage\n" + line(t - 1) + line(t + 3600));
+  auto first = reading_with(3, 5s);
+  REQUIRE(first);
+  CHECK(first->wh == 3.0);
+  CHECK(label_of(*first, "power_w") != "(none)");
+  CHECK(logged(ctx, "warning: " + fifo + ":3: not a timestamp: 'garbage'"));
+  CHECK(logged(ctx, "warning: " + fifo + ":5: 35"));  // 3599 s, or less on a slow machine
+  CHECK(logged(ctx, " s ahead of this machine's clock ("));
+
+  // The writer goes away: not the end.
+  ::close(w);
+  reading_with(-1, 2s);  // nothing to find: just keep reading for a while
+  CHECK_FALSE(finished);
+  CHECK(logged(ctx, "info: the writer closed " + fifo + "; waiting for the next one"));
+
+  // The next writer, whose last line has no newline before it closes.
+  w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  REQUIRE(w >= 0);
+  t = now_s();
+  write_all(w, line(t - 0.5) + line(t - 0.25));
+  const std::string unterminated = line(t).substr(0, line(t).size() - 1);
+  write_all(w, unterminated);
+  ::close(w);
+  auto second = reading_with(6, 5s);
+  REQUIRE(second);
+  CHECK(second->wh == 6.0);
+  CHECK_FALSE(finished);
+  CHECK(longest_call < 250ms);  // read() never waited for the writer (it would have hung)
+
+  // Readings come one interval apart, ts = the start of the trailing hour.
+  REQUIRE(all.size() >= 3);
+  for (std::size_t i = 1; i < all.size(); ++i) CHECK(all[i].ts_ms - all[i - 1].ts_ms == 1000);
+  src->stop();
+  CHECK(logged(ctx, "info: stopped after "));
+}
