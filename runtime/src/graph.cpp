@@ -675,6 +675,10 @@ std::vector<caf::actor> actors_of(const std::vector<const stage_spec*>& specs,
 
 int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages) {
   caf::actor_system_config config;
+  // An idle worker sleeps on a condition variable (woken by new work) and
+  // checks for work to steal only this often: at the default 10 ms, two idle
+  // workers kept 0.85 % of a core busy on an x86 server (more on a Pi).
+  config.set("work-stealing.relaxed-sleep-duration", caf::timespan{std::chrono::seconds{1}});
   caf::actor_system system{config};
   caf::scoped_actor self{system};
   const auto& settings = pipeline.settings;
