@@ -45,11 +45,11 @@ std::vector<std::vector<std::string>> training_commands(const std::string& pipel
 } // namespace
 
 TEST_CASE("the shipped pipelines are valid") {
-  // notify.toml's tokens, as its comments say to export them
+  // notify.toml's and pi-power.toml's tokens, as their comments say to export them
   const std::map<std::string, std::string> tokens{{"PUSHBULLET_TOKEN", "o.x"},
                                                   {"HA_TOKEN", "y"},
                                                   {"SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/z"}};
-  for (const char* file : {"power.toml", "power-dlib.toml", "ksql-compat.toml", "notify.toml"}) {
+  for (const char* file : {"power.toml", "power-dlib.toml", "ksql-compat.toml", "notify.toml", "pi-power.toml"}) {
     const auto r = run({"validate", source_dir() + "/pipelines/" + file}, tokens);
     INFO(file << ": " << r.err);
     CHECK(r.exit_code == 0);

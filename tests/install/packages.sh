@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# install.packages: the .debs `cpack -G DEB` makes from a built tree hold what
+# docs/raspberry-pi.md promises, and what they hold works: every plugin the
+# build made, the service's unit (systemd-analyze verify), its pipeline
+# (validated with the packaged plugins and models), a replay pipeline run
+# with the packaged binary. Needs no root and installs nothing: the packages
+# are unpacked into a temporary folder. Skipped (77) without dpkg-deb; the
+# library Depends are only checked with dpkg-shlibdeps (dpkg-dev).
+#
+#   packages.sh BUILD_DIR
+set -euo pipefail
+
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 BUILD_DIR" >&2
+  exit 2
+fi
+build_dir=$(cd "$1" && pwd)
+
+for tool in cpack dpkg-deb; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIP: $tool not found: not a Debian system?"
+    exit 77
+  fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/stream-smarts-deb.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+log="$tmp/log"
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+step() { echo "== $*"; }
+# run WHAT CMD...: as in out_of_tree_plugin.sh: stdout in $log.out, stderr in $log.err.
+run() {
+  local what=$1 rc=0
+  shift
+  timeout 120 "$@" >"$log.out" 2>"$log.err" || rc=$?
+  if [[ $rc -ne 0 ]]; then
+    echo "--- stdout:" >&2; cat "$log.out" >&2
+    echo "--- stderr:" >&2; cat "$log.err" >&2
+    fail "$what: exit code $rc: $*"
+  fi
+}
+# has WHAT FILE REGEX: FILE has a line matching REGEX (extended).
+has() {
+  grep -Eq -- "$3" "$2" || { echo "--- $2:" >&2; cat "$2" >&2; fail "$1: no line matches /$3/"; }
+}
+has_none() {
+  if grep -E -- "$3" "$2" >&2; then fail "$1: unexpected line(s) above match /$3/"; fi
+}
+
+step "cpack -G DEB"
+run "cpack" cpack -G DEB --config "$build_dir/CPackConfig.cmake" -B "$tmp/out"
+version=$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$build_dir/CPackConfig.cmake")
+[[ -n "$version" ]] || fail "no CPACK_PACKAGE_VERSION in $build_dir/CPackConfig.cmake"
+debs=()
+for name in stream-smarts stream-smarts-plugins stream-smarts-dev; do
+  deb=$(find "$tmp/out" -maxdepth 1 -name "${name}_${version}-*.deb" -print -quit)
+  [[ -n "$deb" ]] || { ls "$tmp/out" >&2; fail "no package $name"; }
+  debs+=("$deb")
+  dpkg-deb -c "$deb" >"$tmp/$name.list"
+  awk '{print $6}' "$tmp/$name.list" | sed 's|^\./|/|' >"$tmp/$name.files"
+  dpkg-deb -f "$deb" >"$tmp/$name.control"
+  echo "   $(basename "$deb"): $(grep -vc '/$' "$tmp/$name.files") files"
+done
+count=$(find "$tmp/out" -maxdepth 1 -name '*.deb' | wc -l)
+[[ $count -eq 3 ]] || { ls "$tmp/out" >&2; fail "expected 3 packages, got $count (an install() rule with a new COMPONENT?)"; }
+
+step "stream-smarts: the runtime, the service, the shipped pipelines"
+f="$tmp/stream-smarts.files"
+for path in /usr/bin/stream-smarts /lib/systemd/system/stream-smarts.service \
+  /etc/stream-smarts/pipeline.toml /etc/stream-smarts/stream-smarts.env \
+  /usr/share/stream-smarts/pipelines/power.toml /usr/share/stream-smarts/data/household_hourly.csv \
+  /usr/share/stream-smarts/models/household-band.toml /usr/share/stream-smarts/models/household-dlib.dat \
+  /usr/share/doc/stream-smarts/copyright /usr/share/doc/stream-smarts/raspberry-pi.md; do
+  has "stream-smarts contents" "$f" "^$path\$"
+done
+has_none "stream-smarts contents (plugins belong to stream-smarts-plugins)" "$f" '\.so$'
+has "stream-smarts.env: mode 0640 (its group is set by postinst)" "$tmp/stream-smarts.list" \
+  '^-rw-r----- root/root .* \./etc/stream-smarts/stream-smarts\.env$'
+dpkg-deb -e "${debs[0]}" "$tmp/control"
+for script in postinst prerm postrm; do
+  [[ -x "$tmp/control/$script" ]] || fail "stream-smarts has no executable $script"
+  sh -n "$tmp/control/$script" || fail "$script: shell syntax error"
+done
+sort "$tmp/control/conffiles" >"$tmp/conffiles"
+printf '%s\n' /etc/stream-smarts/pipeline.toml /etc/stream-smarts/stream-smarts.env | cmp -s - "$tmp/conffiles" ||
+  { cat "$tmp/conffiles" >&2; fail "conffiles: expected exactly the two files of /etc/stream-smarts"; }
+has "stream-smarts Depends" "$tmp/stream-smarts.control" '^Depends: .*\badduser\b'
+has "stream-smarts Recommends" "$tmp/stream-smarts.control" "^Recommends: .*stream-smarts-plugins \(= $version-"
+
+step "stream-smarts-plugins: every plugin the build made"
+f="$tmp/stream-smarts-plugins.files"
+plugins=0
+for so in "$build_dir"/lib/stream-smarts/plugins/lib*.so; do
+  has "stream-smarts-plugins contents" "$f" "^/usr/lib/stream-smarts/plugins/$(basename "$so")\$"
+  plugins=$((plugins + 1))
+done
+[[ $plugins -gt 0 ]] || fail "the build has no plugins in lib/stream-smarts/plugins"
+for path in /usr/lib/stream-smarts/libstream_smarts_kafka.so /usr/lib/stream-smarts/libstream_smarts_http.so \
+  /usr/libexec/stream-smarts/stream-smarts-broker; do
+  has "stream-smarts-plugins contents" "$f" "^$path\$"
+done
+has "stream-smarts-plugins Depends" "$tmp/stream-smarts-plugins.control" "^Depends: stream-smarts \(= $version-[^)]*\)"
+if command -v dpkg-shlibdeps >/dev/null; then
+  has "stream-smarts-plugins Depends (from dpkg-shlibdeps)" "$tmp/stream-smarts-plugins.control" '^Depends: .*\blibrdkafka1\b'
+  # dlib_regression uses dlib's templates only: libdlib19.1 would bring 97 MB
+  # of libdlib-data onto the Pi (packaging/CMakeLists.txt).
+  has_none "stream-smarts-plugins Depends" "$tmp/stream-smarts-plugins.control" '^Depends: .*libdlib'
+else
+  echo "   library Depends not checked: cpack computes them with dpkg-shlibdeps (apt-get install dpkg-dev)"
+fi
+
+step "stream-smarts-dev: the SDK"
+f="$tmp/stream-smarts-dev.files"
+has "stream-smarts-dev contents" "$f" '^/usr/include/stream_smarts/plugin\.hpp$'
+has "stream-smarts-dev contents" "$f" '/cmake/StreamSmarts/StreamSmartsConfig\.cmake$'
+
+step "unpack the packages and use them"
+root="$tmp/root"
+for deb in "${debs[@]}"; do dpkg-deb -x "$deb" "$root"; done
+binary="$root/usr/bin/stream-smarts"
+unset STREAM_SMARTS_PLUGIN_PATH
+run "stream-smarts plugins" "$binary" plugins
+has "plugins (found next to the packaged binary)" "$log.out" "^source +gpio_meter +.* $root/usr/lib/stream-smarts/plugins/libgpio_meter\.so "
+# The service's pipeline, with its absolute model paths moved into $root.
+sed "s|\"/usr/share/|\"$root/usr/share/|" "$root/etc/stream-smarts/pipeline.toml" >"$tmp/pipeline.toml"
+run "validate /etc/stream-smarts/pipeline.toml" env PUSHBULLET_TOKEN=o.x HA_TOKEN=y "$binary" validate "$tmp/pipeline.toml"
+has "validate" "$log.out" "pipeline\.toml: ok "
+run "run /usr/share/stream-smarts/pipelines/power.toml" "$binary" run "$root/usr/share/stream-smarts/pipelines/power.toml"
+has "run power.toml" "$log.err" "pipeline 'power' finished: 25089 readings"
+
+step "systemd-analyze verify stream-smarts.service"
+if command -v systemd-analyze >/dev/null; then
+  # verify wants ExecStart to exist: point it at the unpacked binary.
+  sed "s|^ExecStart=/usr/bin/stream-smarts |ExecStart=$binary |" "$root/lib/systemd/system/stream-smarts.service" \
+    >"$tmp/stream-smarts.service"
+  grep -q "^ExecStart=$binary " "$tmp/stream-smarts.service" || fail "the unit's ExecStart is not /usr/bin/stream-smarts"
+  run "systemd-analyze verify" systemd-analyze verify "$tmp/stream-smarts.service"
+  # It exits 0 on unknown keys and bad values too: any message is a failure.
+  if [[ -s "$log.out" || -s "$log.err" ]]; then
+    cat "$log.out" "$log.err" >&2
+    fail "systemd-analyze verify has complaints"
+  fi
+else
+  echo "   skipped: no systemd-analyze (apt-get install systemd)"
+fi
+
+step "lintian"
+if command -v lintian >/dev/null; then
+  lintian "${debs[@]}" >"$log.out" 2>&1 || true
+  has_none "lintian errors" "$log.out" '^E: '
+else
+  echo "   skipped: no lintian"
+fi
+
+echo "PASS: $(basename -a "${debs[@]}" | tr '\n' ' ')"
