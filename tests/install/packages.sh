@@ -27,29 +27,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/stream-smarts-deb.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 log="$tmp/log"
 
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
-step() { echo "== $*"; }
-# run WHAT CMD...: as in out_of_tree_plugin.sh: stdout in $log.out, stderr in $log.err.
-run() {
-  local what=$1 rc=0
-  shift
-  timeout 120 "$@" >"$log.out" 2>"$log.err" || rc=$?
-  if [[ $rc -ne 0 ]]; then
-    echo "--- stdout:" >&2; cat "$log.out" >&2
-    echo "--- stderr:" >&2; cat "$log.err" >&2
-    fail "$what: exit code $rc: $*"
-  fi
-}
-# has WHAT FILE REGEX: FILE has a line matching REGEX (extended).
-has() {
-  grep -Eq -- "$3" "$2" || { echo "--- $2:" >&2; cat "$2" >&2; fail "$1: no line matches /$3/"; }
-}
-has_none() {
-  if grep -E -- "$3" "$2" >&2; then fail "$1: unexpected line(s) above match /$3/"; fi
-}
+RUN_TIMEOUT=120
+source "$(dirname "$0")/common.sh"
 
 step "cpack -G DEB"
 run "cpack" cpack -G DEB --config "$build_dir/CPackConfig.cmake" -B "$tmp/out"
@@ -75,10 +54,10 @@ for path in /usr/bin/stream-smarts /lib/systemd/system/stream-smarts.service \
   /usr/share/stream-smarts/pipelines/power.toml /usr/share/stream-smarts/data/household_hourly.csv \
   /usr/share/stream-smarts/models/household-band.toml /usr/share/stream-smarts/models/household-dlib.dat \
   /usr/share/doc/stream-smarts/copyright /usr/share/doc/stream-smarts/raspberry-pi.md; do
-  has "stream-smarts contents" "$f" "^$path\$"
+  expect "stream-smarts contents" "$f" "^$path\$"
 done
-has_none "stream-smarts contents (plugins belong to stream-smarts-plugins)" "$f" '\.so$'
-has "stream-smarts.env: mode 0640 (its group is set by postinst)" "$tmp/stream-smarts.list" \
+expect_none "stream-smarts contents (plugins belong to stream-smarts-plugins)" "$f" '\.so$'
+expect "stream-smarts.env: mode 0640 (its group is set by postinst)" "$tmp/stream-smarts.list" \
   '^-rw-r----- root/root .* \./etc/stream-smarts/stream-smarts\.env$'
 dpkg-deb -e "${debs[0]}" "$tmp/control"
 for script in postinst prerm postrm; do
@@ -88,35 +67,35 @@ done
 sort "$tmp/control/conffiles" >"$tmp/conffiles"
 printf '%s\n' /etc/stream-smarts/pipeline.toml /etc/stream-smarts/stream-smarts.env | cmp -s - "$tmp/conffiles" ||
   { cat "$tmp/conffiles" >&2; fail "conffiles: expected exactly the two files of /etc/stream-smarts"; }
-has "stream-smarts Depends" "$tmp/stream-smarts.control" '^Depends: .*\badduser\b'
-has "stream-smarts Recommends" "$tmp/stream-smarts.control" "^Recommends: .*stream-smarts-plugins \(= $version-"
+expect "stream-smarts Depends" "$tmp/stream-smarts.control" '^Depends: .*\badduser\b'
+expect "stream-smarts Recommends" "$tmp/stream-smarts.control" "^Recommends: .*stream-smarts-plugins \(= $version-"
 
 step "stream-smarts-plugins: every plugin the build made"
 f="$tmp/stream-smarts-plugins.files"
 plugins=0
 for so in "$build_dir"/lib/stream-smarts/plugins/lib*.so; do
-  has "stream-smarts-plugins contents" "$f" "^/usr/lib/stream-smarts/plugins/$(basename "$so")\$"
+  expect "stream-smarts-plugins contents" "$f" "^/usr/lib/stream-smarts/plugins/$(basename "$so")\$"
   plugins=$((plugins + 1))
 done
 [[ $plugins -gt 0 ]] || fail "the build has no plugins in lib/stream-smarts/plugins"
 for path in /usr/lib/stream-smarts/libstream_smarts_kafka.so /usr/lib/stream-smarts/libstream_smarts_http.so \
   /usr/libexec/stream-smarts/stream-smarts-broker; do
-  has "stream-smarts-plugins contents" "$f" "^$path\$"
+  expect "stream-smarts-plugins contents" "$f" "^$path\$"
 done
-has "stream-smarts-plugins Depends" "$tmp/stream-smarts-plugins.control" "^Depends: stream-smarts \(= $version-[^)]*\)"
+expect "stream-smarts-plugins Depends" "$tmp/stream-smarts-plugins.control" "^Depends: stream-smarts \(= $version-[^)]*\)"
 if command -v dpkg-shlibdeps >/dev/null; then
-  has "stream-smarts-plugins Depends (from dpkg-shlibdeps)" "$tmp/stream-smarts-plugins.control" '^Depends: .*\blibrdkafka1\b'
+  expect "stream-smarts-plugins Depends (from dpkg-shlibdeps)" "$tmp/stream-smarts-plugins.control" '^Depends: .*\blibrdkafka1\b'
   # dlib_regression uses dlib's templates only: libdlib19.1 would bring 97 MB
   # of libdlib-data onto the Pi (packaging/CMakeLists.txt).
-  has_none "stream-smarts-plugins Depends" "$tmp/stream-smarts-plugins.control" '^Depends: .*libdlib'
+  expect_none "stream-smarts-plugins Depends" "$tmp/stream-smarts-plugins.control" '^Depends: .*libdlib'
 else
   echo "   library Depends not checked: cpack computes them with dpkg-shlibdeps (apt-get install dpkg-dev)"
 fi
 
 step "stream-smarts-dev: the SDK"
 f="$tmp/stream-smarts-dev.files"
-has "stream-smarts-dev contents" "$f" '^/usr/include/stream_smarts/plugin\.hpp$'
-has "stream-smarts-dev contents" "$f" '/cmake/StreamSmarts/StreamSmartsConfig\.cmake$'
+expect "stream-smarts-dev contents" "$f" '^/usr/include/stream_smarts/plugin\.hpp$'
+expect "stream-smarts-dev contents" "$f" '/cmake/StreamSmarts/StreamSmartsConfig\.cmake$'
 
 step "unpack the packages and use them"
 root="$tmp/root"
@@ -124,13 +103,13 @@ for deb in "${debs[@]}"; do dpkg-deb -x "$deb" "$root"; done
 binary="$root/usr/bin/stream-smarts"
 unset STREAM_SMARTS_PLUGIN_PATH
 run "stream-smarts plugins" "$binary" plugins
-has "plugins (found next to the packaged binary)" "$log.out" "^source +gpio_meter +.* $root/usr/lib/stream-smarts/plugins/libgpio_meter\.so "
+expect "plugins (found next to the packaged binary)" "$log.out" "^source +gpio_meter +.* $root/usr/lib/stream-smarts/plugins/libgpio_meter\.so "
 # The service's pipeline, with its absolute model paths moved into $root.
 sed "s|\"/usr/share/|\"$root/usr/share/|" "$root/etc/stream-smarts/pipeline.toml" >"$tmp/pipeline.toml"
 run "validate /etc/stream-smarts/pipeline.toml" env PUSHBULLET_TOKEN=o.x HA_TOKEN=y "$binary" validate "$tmp/pipeline.toml"
-has "validate" "$log.out" "pipeline\.toml: ok "
+expect "validate" "$log.out" "pipeline\.toml: ok "
 run "run /usr/share/stream-smarts/pipelines/power.toml" "$binary" run "$root/usr/share/stream-smarts/pipelines/power.toml"
-has "run power.toml" "$log.err" "pipeline 'power' finished: 25089 readings"
+expect "run power.toml" "$log.err" "pipeline 'power' finished: 25089 readings"
 
 step "systemd-analyze verify stream-smarts.service"
 if command -v systemd-analyze >/dev/null; then
@@ -151,7 +130,7 @@ fi
 step "lintian"
 if command -v lintian >/dev/null; then
   lintian "${debs[@]}" >"$log.out" 2>&1 || true
-  has_none "lintian errors" "$log.out" '^E: '
+  expect_none "lintian errors" "$log.out" '^E: '
 else
   echo "   skipped: no lintian"
 fi
