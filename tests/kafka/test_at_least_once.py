@@ -76,19 +76,22 @@ class KillAndRestartTest(KafkaTestCase):
         self.assertEqual(set(times), expected_times)
         scored_twice = len(scored) - N
         # What the first run had read but not committed when it died: at most
-        # max_in_flight batches unacknowledged, plus the batch whose
+        # max_in_flight batches on their way to the sinks, plus a sink's outbox
+        # of as many readings (taken, not yet delivered), plus the batch whose
         # (asynchronous, commit_interval = 0s) commit may not have reached the broker.
-        bound = MAX_IN_FLIGHT * BATCH_SIZE + BATCH_SIZE
+        bound = 2 * MAX_IN_FLIGHT * BATCH_SIZE + BATCH_SIZE
         self.assertLessEqual(max(times.values()), 2)
         self.assertLessEqual(scored_twice, bound)
 
-        # Every expected alert at least once, no other; duplicates only from re-scored readings.
+        # Every expected alert at least once, no other; duplicates only from readings
+        # read again. The alert sink may have delivered readings the busier scored
+        # sink had not when the process died: their alerts come twice, the scored
+        # readings once, so alerts_twice is bounded by the window, not by scored_twice.
         alerts = read_topic(broker.address, "ANOMOLY_POWER")
         alert_times = collections.Counter(json.loads(r.value)["EVENT_TS"] for r in alerts)
         expected_alerts = {reading(i)[0] for i in range(0, N, ALERT_EVERY)}
         self.assertEqual(set(alert_times), expected_alerts)
         alerts_twice = len(alerts) - len(expected_alerts)
-        self.assertLessEqual(alerts_twice, scored_twice)
         self.assertLessEqual(alerts_twice, bound // ALERT_EVERY + 1)
         for r in alerts[:: max(1, len(alerts) // 200)]:
             a = json.loads(r.value)
