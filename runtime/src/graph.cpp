@@ -411,13 +411,15 @@ void complete_chunk(sink_actor* self) {
   s.failures = 0;
 }
 
+/// retry_backoff doubled per failure in a row, +-25 % so that sinks failing
+/// together do not retry together, at least the service's Retry-After, at
+/// most ten minutes.
 std::chrono::milliseconds retry_wait(sink_state& s, const delivery_error& e) {
-  constexpr auto longest = std::chrono::milliseconds{10 * 60 * 1000};
+  constexpr double longest_ms = 10 * 60 * 1000;
   const double doubled = static_cast<double>(s.retries.backoff.count()) * std::pow(2.0, std::min(s.failures - 1, 20));
   const double jittered = doubled * std::uniform_real_distribution<double>(0.75, 1.25)(s.jitter);
-  const auto wait = std::max(std::chrono::milliseconds{static_cast<std::int64_t>(std::min(jittered, 6e5))},
-                             e.retry_after());
-  return std::min(wait, longest);
+  const double wait = std::max(jittered, static_cast<double>(e.retry_after().count()));
+  return std::chrono::milliseconds{static_cast<std::int64_t>(std::min(wait, longest_ms))};
 }
 
 /// A retryable failure of the chunk at `written` (or of its flush): try
