@@ -22,7 +22,7 @@ long report_value(const std::string& report, const std::string& key) {
 
 } // namespace
 
-TEST_CASE("a finite source ends the pipeline by itself; sinks get alerts only") {
+TEST_CASE("a finite source ends the pipeline by itself, and sinks get alerts only") {
   temp_dir dir;
   const auto r = run({"run", dir.file("p.toml", fixture_pipeline("", "count = 100", "", ""))}, fixture_env);
   INFO(r.err);
@@ -42,7 +42,7 @@ TEST_CASE("receive = \"all\" gives a sink every scored reading") {
   CHECK(count_lines(dir.read("alerts.txt"), " none ") == 90);
 }
 
-TEST_CASE("alert_threshold decides what is unusual; the policy raises once per episode") {
+TEST_CASE("alert_threshold decides what is unusual, and the policy raises once per episode") {
   temp_dir dir;
   // 50 Wh scores 0.5: all 100 readings are unusual, one episode.
   const auto unusual = run({"run", dir.file("p.toml", fixture_pipeline("alert_threshold = 0.4", "count = 100", "",
@@ -73,7 +73,7 @@ TEST_CASE("hour of day is computed in the pipeline's time zone") {
   CHECK(dir.read("alerts.txt").find("home 1167609600000 500.000000 5.000000 raised 1\n") == 0);
 }
 
-TEST_CASE("a slow sink slows the source: in-flight readings stay bounded; SIGINT drains and exits 0") {
+TEST_CASE("a slow sink slows the source: in-flight readings stay bounded, and SIGINT drains and exits 0") {
   temp_dir dir;
   const auto file = dir.file("p.toml", fixture_pipeline("batch_size = 16\nmax_in_flight = 4", "count = 0\nreport = 'report.txt'",
                                                 "", "delay = '20ms'\nreceive = 'all'"));

@@ -86,7 +86,7 @@ TEST_CASE("numbers are rounded, never -0", "[notification]") {
   CHECK(render("{wh} {expected_lo} {score}", a) == "1500 0 0.00");
 }
 
-TEST_CASE("{{ and }} are literal braces; other text is kept as written", "[notification]") {
+TEST_CASE("{{ and }} are literal braces, and other text is kept as written", "[notification]") {
   CHECK(render("{{wh}} = {wh} }} {{") == "{wh} = 1500 } {");
   CHECK(render("no fields, ünïcode ⚡") == "no fields, ünïcode ⚡");
 }

@@ -86,7 +86,7 @@ TEST_CASE("choices, durations and matrices are checked") {
         "test.toml:2:21: option 'band' of source 'x' (replay) must hold only numbers; this element is a string");
 }
 
-TEST_CASE("${VAR} is replaced from the environment; an unset one is an error naming it") {
+TEST_CASE("${VAR} is replaced from the environment, and an unset one is an error naming it") {
   setenv("SS_TEST_DIR", "/data", 1);
   unsetenv("SS_TEST_UNSET");
   auto c = check("path = '${SS_TEST_DIR}/a.csv'\n");
