@@ -31,17 +31,29 @@ commands:
         [--seed N]         which days are held out (default 1): the same seed, the same report
   eval --model FILE [--model FILE]... --data FILE
                            score history with each model, side by side: alerts, and
-                           precision, recall, F1, false alerts/week against a label column
+                           against a label column precision, recall, F1, false
+                           alert-hours/week and, per kind of event, the share caught
+                           and the delay to the first alert
   report --model FILE --data FILE --out FILE.svg [--period 2008-01-14 | 2008-01]
                            draw expected range, actual readings and score of a day or a
                            month (default: the day with the highest score) as SVG
+  inject --data FILE --out FILE.csv
+                           add appliance-left-on events to history and write it as a
+                           labelled CSV (ts,wh,label) for eval
+        [--seed N]         where the events go (default 1): the same seed, the same file
+        [--per-week RATE]  events per week (default 1): one in each 7 / RATE days
+        [--kinds A,B]      which kinds (default: heater_night, oven_afternoon, heater_day
+                           and any --kind defined)
+        [--kind NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H]
+                           define a kind or change a built-in one (repeatable), e.g.
+                           --kind heater_night:2000:22-1:2-7 (starts 22:00 to 01:00, lasts 2-7 h)
 
-options of train, eval and report:
+options of train, eval, report and inject:
   --timezone TZ            time zone of hour-of-day fields (default UTC)
   --source PLUGIN          read history with this source plugin (default replay);
                            --data is its path option
   --data-set KEY=VALUE     a history source option, e.g. --data-set end=2008-01-01T00:00:00
-  --threshold SCORE        alert threshold for the figures (default 1.0)
+  --threshold SCORE        alert threshold for the figures (default 1.0; not inject)
 
 options for every command:
   --log-level LEVEL        debug, info (default), warning or error; logs go to stderr
@@ -69,6 +81,7 @@ struct arguments {
   train_request train;
   eval_request eval;
   report_request report;
+  inject_request inject;
   std::optional<double> threshold;
 };
 
@@ -120,20 +133,23 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
     else if (arg == "--scorer") a.train.scorer = *v;
     else if (arg == "--data") a.offline.history.data = *v;
     else if (arg == "--source") a.offline.history.source = *v;
-    else if (arg == "--out") a.train.out = a.report.out = *v;
+    else if (arg == "--out") a.train.out = a.report.out = a.inject.out = *v;
     else if (arg == "--timezone") a.offline.timezone = *v;
     else if (arg == "--set") a.train.scorer_settings.push_back(*v);
     else if (arg == "--data-set") a.offline.history.settings.push_back(*v);
     else if (arg == "--model") a.eval.models.push_back(*v);
     else if (arg == "--period") a.report.period = *v;
-    else if (arg == "--seed" || arg == "--holdout" || arg == "--threshold") {
+    else if (arg == "--kinds") a.inject.kinds = *v;
+    else if (arg == "--kind") a.inject.kind_specs.push_back(*v);
+    else if (arg == "--seed" || arg == "--holdout" || arg == "--threshold" || arg == "--per-week") {
       const auto n = number_argument(*v, arg == "--seed");
       if (!n) {
         std::cerr << "stream-smarts: " << arg << " needs a number, not '" << *v << "'\n";
         return 2;
       }
-      if (arg == "--seed") a.train.seed = static_cast<std::uint64_t>(*n);
+      if (arg == "--seed") a.train.seed = a.inject.seed = static_cast<std::uint64_t>(*n);
       else if (arg == "--holdout") a.train.holdout = *n;
+      else if (arg == "--per-week") a.inject.per_week = *n;
       else a.threshold = *n;
     } else {
       std::cerr << "stream-smarts: unknown option " << arg << "\n";
@@ -183,6 +199,11 @@ int dispatch(arguments& a) {
     a.report.threshold = a.threshold.value_or(a.report.threshold);
     return report_command(a.report);
   }
+  if (command == "inject" && operands == 0) {
+    if (!has_history || a.inject.out.empty()) return missing("inject needs --data (or --source) and --out");
+    a.inject.offline = a.offline;
+    return inject_command(a.inject);
+  }
   std::cerr << (command.empty() ? "stream-smarts: no command given\n"
                                 : "stream-smarts: cannot use '" + command + "' like that\n");
   print_usage(std::cerr);
@@ -190,7 +211,7 @@ int dispatch(arguments& a) {
 }
 
 bool is_builtin(std::string_view command) {
-  for (std::string_view builtin : {"run", "validate", "plugins", "train", "eval", "report"})
+  for (std::string_view builtin : {"run", "validate", "plugins", "train", "eval", "report", "inject"})
     if (command == builtin) return true;
   return false;
 }

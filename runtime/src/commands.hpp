@@ -5,6 +5,7 @@
 #include "offline.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,16 @@ struct eval_request {
   double threshold = 1.0;
 };
 int eval_command(const eval_request& request);
+
+struct inject_request {
+  offline_request offline;
+  std::string out;                        ///< labelled CSV to write
+  std::uint64_t seed = 1;                 ///< where the events go: the same seed, the same file
+  double per_week = 1.0;                  ///< events per week, on average
+  std::optional<std::string> kinds;       ///< --kinds, comma separated; not given = every known kind
+  std::vector<std::string> kind_specs;    ///< --kind NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H
+};
+int inject_command(const inject_request& request);
 
 struct report_request {
   offline_request offline;

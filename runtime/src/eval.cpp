@@ -1,11 +1,14 @@
 // `stream-smarts eval`: score one history with one or more models and print
 // how each does, side by side: alerts, and against the history's `label`
-// column precision, recall, F1 and false alerts per week.
+// column precision, recall, F1, false alert-hours per week and, per event
+// kind (label value), the share of events caught and how soon. The figures
+// come from evaluation.hpp; this file only prints them.
 #include "commands.hpp"
 
 #include "evaluation.hpp"
 #include "log.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -13,21 +16,42 @@
 namespace stream_smarts::runtime {
 namespace {
 
-void print_table(const std::vector<std::string>& names, const std::vector<std::string>& scorers,
-                 const std::vector<evaluation>& results) {
+int name_width(const std::vector<std::string>& names) {
   std::size_t width = 5;
   for (const auto& n : names) width = std::max(width, n.size());
-  const int w = static_cast<int>(width);
-  std::printf("%-*s  %-16s %8s %9s %9s %7s %6s %11s %14s\n", w, "model", "scorer", "alerts", "per week",
-              "precision", "recall", "F1", "false/week", "events caught");
+  return static_cast<int>(width);
+}
+
+void print_table(const std::vector<std::string>& names, const std::vector<std::string>& scorers,
+                 const std::vector<evaluation>& results) {
+  const int w = name_width(names);
+  std::printf("%-*s  %-16s %8s %9s %9s %7s %6s %13s %14s\n", w, "model", "scorer", "alerts", "per week",
+              "precision", "recall", "F1", "false h/week", "events caught");
   for (std::size_t i = 0; i < results.size(); ++i) {
     const evaluation& e = results[i];
     const std::string events =
         e.labelled() ? std::to_string(e.events_caught()) + "/" + std::to_string(e.events()) : "-";
-    std::printf("%-*s  %-16s %8zu %9s %9s %7s %6s %11s %14s\n", w, names[i].c_str(), scorers[i].c_str(), e.alerts(),
+    std::printf("%-*s  %-16s %8zu %9s %9s %7s %6s %13s %14s\n", w, names[i].c_str(), scorers[i].c_str(), e.alerts(),
                 fixed(e.alerts_per_week(), 2).c_str(), fixed(e.precision(), 3).c_str(), fixed(e.recall(), 3).c_str(),
-                fixed(e.f1(), 3).c_str(), fixed(e.false_alerts_per_week(), 2).c_str(), events.c_str());
+                fixed(e.f1(), 3).c_str(), fixed(e.false_alert_hours_per_week(), 2).c_str(), events.c_str());
   }
+}
+
+/// Per model, per event kind: how many events, how many caught, and how
+/// long after the event's first reading the first alert came.
+void print_kinds(const std::vector<std::string>& names, const std::vector<evaluation>& results) {
+  const int w = name_width(names);
+  std::size_t kind_width = 4;
+  for (const auto& [kind, figures] : results.front().kinds()) kind_width = std::max(kind_width, kind.size());
+  const int k = static_cast<int>(kind_width);
+  std::printf("\nevents by kind (delay: from the event's first reading to its first alert)\n");
+  std::printf("%-*s  %-*s %7s %7s %6s %13s %10s\n", w, "model", k, "kind", "events", "caught", "share",
+              "median delay", "max delay");
+  for (std::size_t i = 0; i < results.size(); ++i)
+    for (const auto& [kind, f] : results[i].kinds())
+      std::printf("%-*s  %-*s %7zu %7zu %6s %13s %10s\n", w, names[i].c_str(), k, kind.c_str(), f.events, f.caught,
+                  fixed(f.share_caught(), 2).c_str(), readable_duration(f.median_delay_ms()).c_str(),
+                  readable_duration(f.max_delay_ms()).c_str());
 }
 
 } // namespace
@@ -61,6 +85,7 @@ int eval_command(const eval_request& request) {
     if (!any.labelled())
       std::cout << "(the history has no `label` column, 1 = truly anomalous: precision, recall and F1 need one)\n";
     print_table(request.models, scorers, results);
+    if (any.events() > 0) print_kinds(request.models, results);
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "evaluation failed: " << e.what() << "\n";

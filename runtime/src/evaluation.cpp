@@ -1,5 +1,6 @@
 #include "evaluation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -29,6 +30,18 @@ const std::string* label_of(const reading& r) {
 
 bool is_anomalous(const std::string* label) { return label && !label->empty() && *label != "0"; }
 
+constexpr std::int64_t hour_ms = 3600000;
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+
+/// The clock hour a reading falls in: hours begin where the reading's zone
+/// has them begin (at :30 UTC in India), on the UTC time line, so the hour
+/// repeated when clocks go back is two hours, not one.
+std::int64_t clock_hour(const reading& r) {
+  const std::int64_t shift = (static_cast<std::int64_t>(r.local.utc_offset_s) * 1000 % hour_ms + hour_ms) % hour_ms;
+  return floor_div(r.ts_ms + shift, hour_ms);
+}
+
 } // namespace
 
 bool labelled_anomalous(const reading& r) { return is_anomalous(label_of(r)); }
@@ -36,6 +49,20 @@ bool labelled_anomalous(const reading& r) { return is_anomalous(label_of(r)); }
 bool held_out(const local_fields& day, std::uint64_t seed, double fraction) {
   const auto h = mix(mix(seed) ^ static_cast<std::uint64_t>(day_number(day)));
   return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction;
+}
+
+double kind_figures::share_caught() const { return ratio(caught, events); }
+
+double kind_figures::median_delay_ms() const {
+  if (delays_ms.empty()) return NAN;
+  std::vector<std::int64_t> d = delays_ms;
+  std::sort(d.begin(), d.end());
+  const std::size_t n = d.size();
+  return n % 2 ? static_cast<double>(d[n / 2]) : (static_cast<double>(d[n / 2 - 1]) + static_cast<double>(d[n / 2])) / 2;
+}
+
+double kind_figures::max_delay_ms() const {
+  return delays_ms.empty() ? NAN : static_cast<double>(*std::max_element(delays_ms.begin(), delays_ms.end()));
 }
 
 void evaluation::add(const reading& r, const score_result& s) {
@@ -48,14 +75,22 @@ void evaluation::add(const reading& r, const score_result& s) {
   anomalous_ += truly;
   labelled_ = labelled_ || given != nullptr;
   caught_ += alert && truly;
+  if (alert && !truly) false_hours_.insert(clock_hour(r));
   const std::string label = truly ? *given : std::string();
   if (label != event_label_) {  // an event ends, another may start
     event_caught_ = false;
-    events_ += !label.empty();
+    event_start_ms_ = r.ts_ms;
+    if (!label.empty()) {
+      ++events_;
+      ++kinds_[label].events;
+    }
   }
   if (!label.empty() && alert && !event_caught_) {
     event_caught_ = true;
     ++events_caught_;
+    kind_figures& k = kinds_[label];
+    ++k.caught;
+    k.delays_ms.push_back(r.ts_ms - event_start_ms_);
   }
   event_label_ = label;
   const double centre = std::isnan(s.expected) ? (s.expected_lo + s.expected_hi) / 2 : s.expected;
@@ -72,6 +107,9 @@ double evaluation::f1() const {
 }
 double evaluation::false_alerts_per_week() const {
   return labelled_ && weeks() > 0 ? static_cast<double>(alerts_ - caught_) / weeks() : NAN;
+}
+double evaluation::false_alert_hours_per_week() const {
+  return labelled_ && weeks() > 0 ? static_cast<double>(false_hours_.size()) / weeks() : NAN;
 }
 double evaluation::alerts_per_week() const { return weeks() > 0 ? static_cast<double>(alerts_) / weeks() : NAN; }
 

@@ -7,14 +7,28 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace stream_smarts::runtime {
 
 /// A reading whose `label` (the replay source's label column) is set and not
 /// "0" is truly anomalous: "1", or the kind of event ("heater").
 bool labelled_anomalous(const reading& r);
+
+/// How the events of one kind (one anomalous label value) fared.
+struct kind_figures {
+  std::size_t events = 0;            ///< runs of readings with this label
+  std::size_t caught = 0;            ///< of which at least one reading alerted
+  /// Per caught event, from the event's first reading to its first alerted
+  /// reading (timestamps), in milliseconds: 0 = its first reading alerted.
+  std::vector<std::int64_t> delays_ms;
+  double share_caught() const;       ///< caught / events
+  double median_delay_ms() const;    ///< NaN if none was caught; the mean of the middle two for an even count
+  double max_delay_ms() const;       ///< NaN if none was caught
+};
 
 /// Whether a local day goes to the hold-out part: a pure function of the
 /// seed and the day, so the same seed always holds out the same days.
@@ -37,11 +51,18 @@ public:
   double precision() const;        ///< alerts that were anomalous / alerts
   double recall() const;           ///< anomalous readings alerted / anomalous readings
   double f1() const;
-  double false_alerts_per_week() const;
+  double false_alerts_per_week() const;  ///< alerted readings not labelled anomalous, per week
+  /// Clock hours (of the reading's zone) with at least one alert on a
+  /// reading not labelled anomalous: for hourly readings the false alerts,
+  /// for minute readings an hour with 1 or 60 false alerts counts once.
+  std::size_t false_alert_hours() const { return false_hours_.size(); }
+  double false_alert_hours_per_week() const;
   /// Events: runs of consecutive readings with the same anomalous label (a
   /// heater left on for five hours is one event); caught if any alerted.
   std::size_t events() const { return events_; }
   std::size_t events_caught() const { return events_caught_; }
+  /// The events by kind (label value), in label order.
+  const std::map<std::string, kind_figures>& kinds() const { return kinds_; }
   double alerts_per_week() const;
 
 private:
@@ -52,7 +73,10 @@ private:
   std::size_t events_ = 0, events_caught_ = 0;
   std::string event_label_;       // label of the event the last reading was in; empty if none
   bool event_caught_ = false;
+  std::int64_t event_start_ms_ = 0;  // timestamp of the event's first reading
+  std::map<std::string, kind_figures> kinds_;
   std::set<std::int64_t> days_;
+  std::set<std::int64_t> false_hours_;  // clock hours with a false alert
 };
 
 } // namespace stream_smarts::runtime

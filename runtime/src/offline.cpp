@@ -36,6 +36,16 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+std::string readable_duration(double ms) {
+  if (std::isnan(ms)) return "-";
+  const double seconds = std::round(ms / 1000);
+  if (seconds > 0 && seconds < 60) return fixed(seconds, 0) + " s";
+  const double minutes = std::round(ms / 60000);
+  if (minutes < 60) return fixed(minutes, 0) + " min";
+  const double tenths = std::round(ms / 360000);
+  return fixed(tenths / 10, std::fmod(tenths, 10) == 0 ? 0 : 1) + " h";
+}
+
 std::string describe_option_error(const option_error& e) { return "option '" + e.option() + "': " + e.what(); }
 
 offline_session::offline_session(const offline_request& request) {

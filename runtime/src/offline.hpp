@@ -80,6 +80,10 @@ private:
 /// does not apply): the offline commands' numbers.
 std::string fixed(double v, int decimals);
 
+/// A duration for a person, from milliseconds: "0 min", "40 s", "25 min",
+/// "2 h", "1.5 h" (hours to a tenth from one hour on); "-" for NaN.
+std::string readable_duration(double ms);
+
 /// "A: B" for the option errors a plugin's constructor throws.
 std::string describe_option_error(const option_error& e);
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -152,12 +153,91 @@ TEST_CASE("eval prints precision, recall, F1 and false alerts per week for each 
   CHECK(std::regex_search(r.out, std::regex("band.toml +percentile_band +6 +6.00 +0.667 +0.800 +0.727 +2.00 +3/4\n")));
   // band [100, 120]: the 130 Wh reading alerts too, so all 5 anomalies are caught.
   CHECK(std::regex_search(r.out, std::regex("tight.toml +percentile_band +7 +7.00 +0.714 +1.000 +0.833 +2.00 +4/4\n")));
+  CHECK(std::regex_search(r.out, std::regex("\nmodel +scorer +alerts +per week +precision +recall +F1 +false h/week "
+                                            "+events caught\n")));
 
   const auto unlabelled = run({"eval", "--model", model, "--data", dir.path() + "/h.csv"});
   REQUIRE(unlabelled.exit_code == 0);
   CHECK_THAT(unlabelled.out, Contains("(the history has no `label` column, 1 = truly anomalous: precision, recall "
                                       "and F1 need one)"));
   CHECK(std::regex_search(unlabelled.out, std::regex("band.toml +percentile_band +0 +0.00 +- +- +- +- +-\n")));
+}
+
+namespace {
+
+/// One week from 2008-02-04, all 120 Wh, with events whose catches and
+/// delays against a [100, 140] band are known (130 Wh: inside it, 500: above):
+/// three heater_night events (alert in the third reading: 2 h; at once: 0;
+/// never), two oven_afternoon (after 1 h; never), and two unlabelled 300 Wh
+/// readings (false alerts).
+std::string events_week() {
+  std::map<std::pair<int, int>, std::pair<std::string, std::string>> special{
+      {{0, 22}, {"130", "heater_night"}}, {{0, 23}, {"130", "heater_night"}}, {{1, 0}, {"500", "heater_night"}},
+      {{1, 1}, {"500", "heater_night"}},  {{2, 23}, {"500", "heater_night"}}, {{3, 0}, {"130", "heater_night"}},
+      {{4, 22}, {"130", "heater_night"}}, {{4, 23}, {"130", "heater_night"}}, {{1, 14}, {"130", "oven_afternoon"}},
+      {{1, 15}, {"500", "oven_afternoon"}}, {{1, 16}, {"500", "oven_afternoon"}}, {{5, 13}, {"135", "oven_afternoon"}},
+      {{5, 14}, {"135", "oven_afternoon"}}, {{6, 3}, {"300", "0"}},  {{6, 10}, {"300", "0"}}};
+  std::string csv = "ts,wh,label\n";
+  for (int d = 0; d < 7; ++d)
+    for (int h = 0; h < 24; ++h) {
+      const auto s = special.find({d, h});
+      const auto [wh, label] = s == special.end() ? std::make_pair(std::string("120"), std::string("0")) : s->second;
+      csv += "2008-02-" + two(4 + d) + "T" + two(h) + ":00:00," + wh + "," + label + "\n";
+    }
+  return csv;
+}
+
+} // namespace
+
+TEST_CASE("eval prints, per model and event kind, the events caught and the delay to the first alert") {
+  temp_dir dir;
+  const std::string model = dir.path() + "/band.toml", tight = dir.path() + "/tight.toml";
+  const std::string history = dir.file("h.csv", four_weeks());
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", history, "--out", model, "--holdout", "0"})
+              .exit_code == 0);
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", history, "--out", tight, "--holdout", "0", "--set",
+               "hi_percentile=50"})
+              .exit_code == 0);
+  const auto r = run({"eval", "--model", model, "--model", tight, "--data", dir.file("week.csv", events_week())});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  // band [100, 140]: 5 of the 13 event readings and 2 ordinary ones alert; 3 of the 5 events caught.
+  CHECK(std::regex_search(r.out, std::regex("band.toml +percentile_band +7 +7.00 +0.714 +0.385 +0.500 +2.00 +3/5\n")));
+  // band [100, 120]: every event reading alerts, each event at its first reading.
+  CHECK(std::regex_search(r.out, std::regex("tight.toml +percentile_band +15 +15.00 +0.867 +1.000 +0.929 +2.00 +5/5\n")));
+  const std::string kinds = r.out.substr(r.out.find("\n\nevents by kind"));
+  const std::string w = std::string(dir.path().size() + 11 - 5, ' ');  // the model column is as wide as its names
+  CHECK(kinds == "\n\nevents by kind (delay: from the event's first reading to its first alert)\n"
+                 "model" + w + "  kind            events  caught  share  median delay  max delay\n" +
+                     model + "   heater_night         3       2   0.67           1 h        2 h\n" +
+                     model + "   oven_afternoon       2       1   0.50           1 h        1 h\n" +
+                     tight + "  heater_night         3       3   1.00         0 min      0 min\n" +
+                     tight + "  oven_afternoon       2       2   1.00         0 min      0 min\n");
+}
+
+TEST_CASE("eval on minute readings: delays in minutes, false alerts counted in clock hours") {
+  temp_dir dir;
+  const std::string model = dir.path() + "/band.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", model,
+               "--holdout", "0"})
+              .exit_code == 0);
+  // A day of minute readings (the band is per hour of day, so 120 is normal):
+  // an oven from 10:00 to 10:59 alerting from 10:25, and eight false alerts
+  // in three clock hours (03:10-03:14, 03:59, 04:00, 23:30).
+  std::string csv = "ts,wh,label\n";
+  for (int m = 0; m < 1440; ++m) {
+    std::string wh = "120", label = "0";
+    if (m >= 600 && m < 660) label = "oven", wh = m >= 625 ? "500" : "130";
+    if ((m >= 190 && m < 195) || m == 239 || m == 240 || m == 1410) wh = "300";
+    csv += "2008-02-04T" + two(m / 60) + ":" + two(m % 60) + ":00," + wh + "," + label + "\n";
+  }
+  const auto r = run({"eval", "--model", model, "--data", dir.file("minutes.csv", csv)});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("history: 1440 readings on 1 days, 60 labelled anomalous"));
+  // 35 + 8 alerts; 8 false ones in 3 clock hours, over 1/7 week: 21 false alert-hours a week.
+  CHECK(std::regex_search(r.out, std::regex("band.toml +percentile_band +43 +301.00 +0.814 +0.583 +0.680 +21.00 +1/1\n")));
+  CHECK(std::regex_search(r.out, std::regex("band.toml +oven +1 +1 +1.00 +25 min +25 min\n")));
 }
 
 TEST_CASE("eval and report name every scorer's reason when no plugin can load a model") {

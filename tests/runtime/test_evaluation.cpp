@@ -90,3 +90,88 @@ TEST_CASE("coverage, centre error, precision, recall, F1 and false alerts per we
   CHECK(std::isnan(middle.precision()));
   CHECK(std::isnan(middle.false_alerts_per_week()));
 }
+
+namespace {
+
+/// A reading at `minute` minutes after 2008-01-07T00:00Z, in a zone `offset_s` from UTC.
+reading minute_at(std::int64_t minute, double wh, const std::string& label, std::int32_t offset_s = 0) {
+  reading r = at(6, wh, label);
+  r.ts_ms = (days_from_civil(2008, 1, 7) * 1440 + minute) * 60000;
+  r.local.utc_offset_s = offset_s;
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("per kind: events, events caught, and the delay from an event's first reading to its first alert") {
+  evaluation e(1.0);
+  const score_result quiet{0.5, 100, 200}, loud{2.0, 100, 200};
+  auto add = [&](std::int64_t hour, const std::string& label, bool alert) {
+    e.add(minute_at(hour * 60, 300, label), alert ? loud : quiet);
+  };
+  add(0, "heater", false);  // a heater caught in its third hour: 2 h
+  add(1, "heater", false);
+  add(2, "heater", true);
+  add(3, "heater", true);   // the same event: its first alert counts
+  add(4, "0", false);
+  add(5, "heater", true);   // caught at once: 0
+  add(6, "oven", false);    // an oven right after it, never caught
+  add(7, "oven", false);
+  add(8, "0", false);
+  add(9, "heater", false);  // caught after 1 h
+  add(10, "heater", true);
+  add(11, "heater", false);
+  add(12, "0", false);
+  add(13, "heater", false);  // missed
+  REQUIRE(e.kinds().size() == 2);
+  const kind_figures& heater = e.kinds().at("heater");
+  CHECK(heater.events == 4);
+  CHECK(heater.caught == 3);
+  CHECK(heater.delays_ms == std::vector<std::int64_t>{2 * 3600000, 0, 3600000});
+  CHECK(heater.share_caught() == Approx(0.75));
+  CHECK(heater.median_delay_ms() == Approx(3600000));
+  CHECK(heater.max_delay_ms() == Approx(2 * 3600000));
+  const kind_figures& oven = e.kinds().at("oven");
+  CHECK(oven.events == 1);
+  CHECK(oven.caught == 0);
+  CHECK(oven.share_caught() == 0);
+  CHECK(std::isnan(oven.median_delay_ms()));
+  CHECK(std::isnan(oven.max_delay_ms()));
+  CHECK(e.events() == 5);
+  CHECK(e.events_caught() == 3);
+
+  kind_figures even;  // an even count: the mean of the middle two
+  even.delays_ms = {0, 3 * 3600000, 3600000, 2 * 3600000};
+  CHECK(even.median_delay_ms() == Approx(1.5 * 3600000));
+}
+
+TEST_CASE("false alert-hours: clock hours with at least one alert on a reading not labelled anomalous") {
+  const score_result quiet{0.5, 100, 200}, loud{2.0, 100, 200};
+  evaluation e(1.0);
+  for (int m = 0; m < 180; ++m) {  // three hours of minute readings
+    const bool alert = (m >= 10 && m < 15) || m == 59 || m == 60 || (m >= 120 && m < 130);
+    e.add(minute_at(m, 150, m >= 120 ? "heater" : "0"), alert ? loud : quiet);
+  }
+  e.add(minute_at(200, 150, ""), loud);  // an empty label is not anomalous either
+  CHECK(e.alerts() == 5 + 2 + 10 + 1);
+  CHECK(e.false_alert_hours() == 3);  // 00:xx (6 alerts), 01:00 and 03:20; the heater's in 02:xx are caught ones
+  CHECK(e.weeks() == Approx(1.0 / 7));
+  CHECK(e.false_alert_hours_per_week() == Approx(21));
+  CHECK(e.false_alerts_per_week() == Approx(8 * 7));
+
+  evaluation india(1.0);  // +05:30: clock hours start at :30 UTC
+  india.add(minute_at(20, 150, "0", 19800), loud);
+  india.add(minute_at(40, 150, "0", 19800), loud);
+  india.add(minute_at(80, 150, "0", 19800), loud);
+  CHECK(india.false_alert_hours() == 2);  // 05:50 and 06:10 are two clock hours, 06:10 and 06:50 one
+
+  evaluation autumn(1.0);  // the hour repeated when clocks go back is two hours
+  autumn.add(minute_at(30, 150, "0", 7200), loud);
+  autumn.add(minute_at(90, 150, "0", 3600), loud);
+  CHECK(autumn.false_alert_hours() == 2);
+
+  evaluation unlabelled(1.0);
+  unlabelled.add(at(0, 300), loud);
+  CHECK(unlabelled.false_alert_hours() == 1);
+  CHECK(std::isnan(unlabelled.false_alert_hours_per_week()));
+}

@@ -1,0 +1,326 @@
+#include "injection.hpp"
+
+#include "schema.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <stdexcept>
+
+namespace stream_smarts::runtime {
+namespace {
+
+constexpr std::int64_t minute_ms = 60000, hour_ms = 3600000, day_ms = 24 * hour_ms;
+const char* kind_form = "NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H, e.g. heater_night:2000:22-1:2-7";
+
+std::vector<std::string> split(const std::string& text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t from = 0;
+  for (;;) {
+    const auto at = text.find(separator, from);
+    parts.push_back(text.substr(from, at == std::string::npos ? std::string::npos : at - from));
+    if (at == std::string::npos) return parts;
+    from = at + 1;
+  }
+}
+
+std::string trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
+/// A finite number written in full ("2000", "1.5"), or nothing.
+std::optional<double> number(const std::string& text) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::optional<int> hour_of_day(const std::string& text) {
+  if (text.empty() || text.size() > 2 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
+  const int h = std::stoi(text);
+  return h <= 23 ? std::optional<int>(h) : std::nullopt;
+}
+
+bool valid_name(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+}
+
+std::string names_of(const std::vector<event_kind>& kinds) {
+  std::string s;
+  for (const auto& k : kinds) s += (s.empty() ? "" : ", ") + k.name;
+  return s;
+}
+
+/// A number in [0, n), uniformly, from the generator's 64-bit outputs: a
+/// mapping of our own, since std::uniform_int_distribution's output differs
+/// between standard libraries.
+std::uint64_t below(std::mt19937_64& random, std::uint64_t n) {
+  const std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+  const std::uint64_t limit = max - max % n;  // a multiple of n
+  for (;;)
+    if (const std::uint64_t x = random(); x < limit) return x % n;
+}
+
+bool in_window(const event_kind& k, int minute_of_day) {
+  const int first = k.first_hour * 60, last = k.last_hour * 60;
+  return first <= last ? minute_of_day >= first && minute_of_day <= last
+                       : minute_of_day >= first || minute_of_day <= last;
+}
+
+/// The civil time of `wall_ms`, milliseconds since 1970-01-01T00:00 on a
+/// wall clock (H. Hinnant's civil_from_days).
+civil_time civil_of_wall(std::int64_t wall_ms) {
+  const std::int64_t days = wall_ms >= 0 ? wall_ms / day_ms : -((-wall_ms + day_ms - 1) / day_ms);
+  const std::int64_t in_day = wall_ms - days * day_ms;
+  const std::int64_t z = days + 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  civil_time c;
+  c.day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  c.month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  c.year = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (c.month <= 2));
+  c.hour = static_cast<int>(in_day / hour_ms);
+  c.minute = static_cast<int>(in_day % hour_ms / minute_ms);
+  c.second = static_cast<int>(in_day % minute_ms / 1000);
+  c.millisecond = static_cast<int>(in_day % 1000);
+  return c;
+}
+
+std::int64_t whole_minutes(double hours) { return std::llround(hours * 60); }
+
+void set_label(reading& r, const std::string& value) {
+  for (auto& l : r.labels)
+    if (l.key == "label") {
+      l.value = value;
+      return;
+    }
+  r.labels.push_back({"label", value});
+}
+
+std::string csv_field(const std::string& value) {
+  if (value.find_first_of(",\"\r\n") == std::string::npos && trim(value) == value) return value;
+  std::string quoted = "\"";
+  for (char c : value) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::string shortest(double v) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
+}
+
+} // namespace
+
+std::vector<event_kind> builtin_kinds() {
+  return {
+      {"heater_night", 2000, 22, 1, 2, 7},
+      {"oven_afternoon", 1500, 13, 16, 2, 4},
+      {"heater_day", 1000, 8, 12, 6, 10},
+  };
+}
+
+event_kind parse_kind(const std::string& spec) {
+  auto fail = [&](const std::string& why) {
+    throw std::invalid_argument("--kind '" + spec + "': " + why + " (expected " + kind_form + ")");
+  };
+  const auto parts = split(spec, ':');
+  if (parts.size() != 4)
+    fail("it has " + std::to_string(parts.size()) + " part" + (parts.size() == 1 ? "" : "s") +
+         " separated by ':', not 4");
+  event_kind k;
+  k.name = parts[0];
+  if (!valid_name(k.name)) fail("NAME must be letters, digits, '_' or '-', not '" + k.name + "'");
+  if (k.name == "0") fail("NAME cannot be 0, the label of ordinary readings");
+  const auto watts = number(parts[1]);
+  if (!watts || *watts <= 0) fail("WATTS must be a number above 0, not '" + parts[1] + "'");
+  k.watts = *watts;
+  const auto hours = split(parts[2], '-');
+  const auto first = hours.size() == 2 ? hour_of_day(hours[0]) : std::nullopt;
+  const auto last = hours.size() == 2 ? hour_of_day(hours[1]) : std::nullopt;
+  if (!first || !last)
+    fail("FIRST_HOUR-LAST_HOUR must be two hours of the day from 0 to 23 such as 22-1 (22:00 to 01:00), not '" +
+         parts[2] + "'");
+  k.first_hour = *first;
+  k.last_hour = *last;
+  const auto lasting = split(parts[3], '-');
+  const auto shortest_h = lasting.size() == 2 ? number(lasting[0]) : std::nullopt;
+  const auto longest_h = lasting.size() == 2 ? number(lasting[1]) : std::nullopt;
+  if (!shortest_h || !longest_h || whole_minutes(*shortest_h) < 1 || *longest_h < *shortest_h)
+    fail("MIN_H-MAX_H must be two durations in hours, at least a minute, the first not above the second, such as "
+         "2-7 or 0.5-1.5, not '" +
+         parts[3] + "'");
+  if (*longest_h > 24 * 7) fail("an event cannot last more than a week (168 hours)");
+  k.min_hours = *shortest_h;
+  k.max_hours = *longest_h;
+  return k;
+}
+
+std::vector<event_kind> choose_kinds(const std::vector<std::string>& definitions,
+                                     const std::optional<std::string>& chosen) {
+  std::vector<event_kind> known = builtin_kinds();
+  const std::size_t builtin = known.size();
+  std::vector<std::string> defined;
+  for (const auto& spec : definitions) {
+    event_kind k = parse_kind(spec);
+    if (std::find(defined.begin(), defined.end(), k.name) != defined.end())
+      throw std::invalid_argument("--kind '" + spec + "': '" + k.name + "' is defined by another --kind already");
+    defined.push_back(k.name);
+    auto same = std::find_if(known.begin(), known.end(), [&](const event_kind& e) { return e.name == k.name; });
+    if (same != known.end()) *same = k;
+    else known.push_back(k);
+  }
+  if (!chosen) return known;
+  std::vector<event_kind> kinds;
+  std::vector<std::string> names;
+  for (const auto& k : known) names.push_back(k.name);
+  for (const auto& item : split(*chosen, ',')) {
+    const std::string name = trim(item);
+    if (name.empty())
+      throw std::invalid_argument("--kinds '" + *chosen + "' must be kind names separated by commas, such as " +
+                                  names_of(builtin_kinds()) + "; it has an empty one");
+    auto k = std::find_if(known.begin(), known.end(), [&](const event_kind& e) { return e.name == name; });
+    if (k == known.end()) {
+      std::string message = "--kinds: no kind named '" + name + "'";
+      if (auto guess = nearest(name, names)) message += " (did you mean '" + *guess + "'?)";
+      message += "; built in: " + names_of({known.begin(), known.begin() + static_cast<std::ptrdiff_t>(builtin)}) +
+                 "; define others with --kind " + kind_form;
+      throw std::invalid_argument(message);
+    }
+    if (std::any_of(kinds.begin(), kinds.end(), [&](const event_kind& e) { return e.name == name; }))
+      throw std::invalid_argument("--kinds '" + *chosen + "' names '" + name + "' twice");
+    kinds.push_back(*k);
+  }
+  return kinds;
+}
+
+double max_per_week(const std::vector<event_kind>& kinds) {
+  double longest = 0;
+  for (const auto& k : kinds) longest = std::max(longest, k.max_hours);
+  return 7 * 24 / (24 + longest);
+}
+
+std::vector<planned_event> place_events(const std::vector<event_kind>& kinds, std::int64_t from_ms,
+                                        std::int64_t to_ms, double per_week, std::uint64_t seed,
+                                        const time_zone& zone) {
+  std::vector<planned_event> events;
+  if (kinds.empty() || !(per_week > 0) || to_ms <= from_ms) return events;
+  std::mt19937_64 random(seed);
+  // Periods are cut on the local wall clock, from the local midnight of the
+  // first reading, so a 7-day period is 7 local days across clock changes.
+  const local_fields first = zone.local(from_ms);
+  civil_time midnight;
+  midnight.year = first.year;
+  midnight.month = first.month;
+  midnight.day = first.day;
+  const std::int64_t wall_start = utc_ms_of(midnight);
+  const auto period = static_cast<std::int64_t>(std::llround(7 * day_ms / per_week));
+  auto boundary = [&](std::int64_t p) {
+    const std::int64_t t = zone.to_utc_ms(civil_of_wall(wall_start + p * period));
+    return p == 0 ? std::min(t, from_ms) : t;
+  };
+  std::vector<std::int64_t> starts;
+  for (std::int64_t p = 0; boundary(p + 1) <= to_ms; ++p) {
+    const std::int64_t period_start = boundary(p), period_end = boundary(p + 1);
+    const std::size_t kind = below(random, kinds.size());
+    const event_kind& k = kinds[kind];
+    const std::int64_t shortest_min = whole_minutes(k.min_hours), longest_min = whole_minutes(k.max_hours);
+    const auto spread = static_cast<std::uint64_t>(longest_min - shortest_min + 1);
+    const std::int64_t duration = (shortest_min + static_cast<std::int64_t>(below(random, spread))) * minute_ms;
+    starts.clear();
+    for (std::int64_t t = period_start; t + duration <= period_end; t += minute_ms) {
+      const local_fields l = zone.local(t);
+      if (in_window(k, l.hour * 60 + l.minute)) starts.push_back(t);
+    }
+    if (starts.empty()) continue;  // a window the period cannot hold (only with a very short period)
+    const std::int64_t start = starts[below(random, starts.size())];
+    events.push_back({kind, start, start + duration, 0});
+  }
+  return events;
+}
+
+std::vector<std::int64_t> reading_intervals(const std::vector<reading>& history) {
+  std::vector<std::int64_t> times;
+  times.reserve(history.size());
+  for (const auto& r : history) times.push_back(r.ts_ms);
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  std::vector<std::int64_t> intervals;
+  intervals.reserve(history.size());
+  for (const auto& r : history) {
+    const auto at = std::lower_bound(times.begin(), times.end(), r.ts_ms);
+    std::int64_t iv = std::numeric_limits<std::int64_t>::max();
+    if (at != times.begin()) iv = std::min(iv, r.ts_ms - *(at - 1));
+    if (at + 1 != times.end()) iv = std::min(iv, *(at + 1) - r.ts_ms);
+    intervals.push_back(iv == std::numeric_limits<std::int64_t>::max() ? hour_ms : iv);
+  }
+  return intervals;
+}
+
+std::int64_t history_end_ms(const std::vector<reading>& history, const std::vector<std::int64_t>& intervals) {
+  std::int64_t end = std::numeric_limits<std::int64_t>::min();
+  for (std::size_t i = 0; i < history.size(); ++i) end = std::max(end, history[i].ts_ms + intervals[i]);
+  return end;
+}
+
+std::vector<bool> apply_events(std::vector<reading>& history, const std::vector<std::int64_t>& intervals,
+                               std::vector<planned_event>& events, const std::vector<event_kind>& kinds) {
+  std::vector<std::size_t> order(history.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return history[a].ts_ms < history[b].ts_ms; });
+  const std::int64_t longest = intervals.empty() ? 0 : *std::max_element(intervals.begin(), intervals.end());
+  std::vector<bool> touched(history.size(), false);
+  for (auto& e : events) {
+    const event_kind& k = kinds[e.kind];
+    auto i = std::lower_bound(order.begin(), order.end(), e.start_ms - longest,
+                              [&](std::size_t a, std::int64_t t) { return history[a].ts_ms < t; });
+    for (; i != order.end() && history[*i].ts_ms < e.end_ms; ++i) {
+      reading& r = history[*i];
+      const std::int64_t overlap = std::min(e.end_ms, r.ts_ms + intervals[*i]) - std::max(e.start_ms, r.ts_ms);
+      if (overlap <= 0) continue;
+      r.wh += k.watts * static_cast<double>(overlap) / static_cast<double>(hour_ms);
+      set_label(r, k.name);
+      touched[*i] = true;
+      ++e.readings;
+    }
+  }
+  return touched;
+}
+
+std::string labelled_csv_header() { return "ts,wh,label\n"; }
+
+std::string labelled_csv_line(const reading& r, bool touched) {
+  const local_fields& l = r.local;
+  const int ms = static_cast<int>((r.ts_ms % 1000 + 1000) % 1000);
+  const int offset = l.utc_offset_s < 0 ? -l.utc_offset_s : l.utc_offset_s;
+  char ts[64];
+  int n = std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d", l.year, l.month, l.day, l.hour, l.minute,
+                        l.second);
+  if (ms != 0) n += std::snprintf(ts + n, sizeof ts - static_cast<std::size_t>(n), ".%03d", ms);
+  std::snprintf(ts + n, sizeof ts - static_cast<std::size_t>(n), "%c%02d:%02d", l.utc_offset_s < 0 ? '-' : '+',
+                offset / 3600, offset % 3600 / 60);
+  // An injected reading is rounded to a millionth of a Wh (1500 + 431.27 is
+  // 1931.2700000000002 in binary); the others are written exactly as read.
+  const double wh = touched ? std::round(r.wh * 1e6) / 1e6 : r.wh;
+  std::string label = "0";
+  for (const auto& lb : r.labels)
+    if (lb.key == "label" && !lb.value.empty() && lb.value != "0") label = lb.value;
+  return std::string(ts) + "," + shortest(wh) + "," + csv_field(label) + "\n";
+}
+
+} // namespace stream_smarts::runtime

@@ -1,0 +1,360 @@
+// `stream-smarts inject`, run as a user would: events added to synthetic
+// histories whose every reading is known, read back from the file it writes.
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <map>
+#include <regex>
+#include <sstream>
+
+using namespace test_support;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string two(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
+
+/// `days` days of readings every `step` minutes from 2008-01-07 (a Monday),
+/// local time without offset, each `wh` Wh.
+std::string flat_history(int days, int step, const std::string& wh) {
+  std::string csv = "ts,wh\n";
+  for (int d = 0; d < days; ++d) {
+    int y = 2008, m = 1, day = 7 + d;
+    for (const int length : {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}) {
+      if (day <= length) break;
+      day -= length;
+      ++m;
+    }
+    for (int minute = 0; minute < 1440; minute += step)
+      csv += std::to_string(y) + "-" + two(m) + "-" + two(day) + "T" + two(minute / 60) + ":" + two(minute % 60) +
+             ":00," + wh + "\n";
+  }
+  return csv;
+}
+
+struct row {
+  std::string ts;
+  double wh = 0;
+  std::string label;
+  int minute_of_day() const { return std::stoi(ts.substr(11, 2)) * 60 + std::stoi(ts.substr(14, 2)); }
+};
+
+std::vector<row> rows_of(const std::string& csv) {
+  std::vector<row> rows;
+  std::istringstream in(csv);
+  std::string line;
+  std::getline(in, line);
+  REQUIRE(line == "ts,wh,label");
+  while (std::getline(in, line)) {
+    const auto a = line.find(','), b = line.rfind(',');
+    rows.push_back({line.substr(0, a), std::stod(line.substr(a + 1, b - a - 1)), line.substr(b + 1)});
+  }
+  return rows;
+}
+
+/// An event as seen in the file: a run of readings with the same label.
+struct seen_event {
+  std::string kind;
+  std::size_t first = 0, count = 0;  ///< index of its first row, rows
+  double added = 0;                  ///< Wh above the flat history
+};
+
+std::vector<seen_event> events_in(const std::vector<row>& rows, double flat) {
+  std::vector<seen_event> events;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].label == "0") continue;
+    if (i == 0 || rows[i - 1].label != rows[i].label) events.push_back({rows[i].label, i, 0, 0});
+    ++events.back().count;
+    events.back().added += rows[i].wh - flat;
+  }
+  return events;
+}
+
+struct kind_rule {
+  double watts;
+  int first_hour, last_hour;
+  double min_hours, max_hours;
+};
+const std::map<std::string, kind_rule> builtin{{"heater_night", {2000, 22, 1, 2, 7}},
+                                               {"oven_afternoon", {1500, 13, 16, 2, 4}},
+                                               {"heater_day", {1000, 8, 12, 6, 10}}};
+
+bool starts_in_window(const kind_rule& k, int minute_of_day) {
+  const int first = k.first_hour * 60, last = k.last_hour * 60;
+  return first <= last ? minute_of_day >= first && minute_of_day <= last
+                       : minute_of_day >= first || minute_of_day <= last;
+}
+
+/// "injected 20 events into ..." -> 20
+int injected(const std::string& err) {
+  std::smatch m;
+  REQUIRE(std::regex_search(err, m, std::regex("injected ([0-9]+) events into ")));
+  return std::stoi(m[1]);
+}
+
+} // namespace
+
+TEST_CASE("inject: the same seed writes the same bytes, another seed other events") {
+  temp_dir dir;
+  const std::string data = dir.file("h.csv", flat_history(70, 60, "100"));
+  auto inject = [&](const std::string& out, const std::string& seed) {
+    return run({"inject", "--data", data, "--timezone", "Europe/Paris", "--seed", seed, "--out", dir.path() + "/" + out});
+  };
+  const auto a = inject("a.csv", "7"), b = inject("b.csv", "7"), c = inject("c.csv", "8");
+  INFO(a.err);
+  REQUIRE(a.exit_code == 0);
+  REQUIRE(b.exit_code == 0);
+  REQUIRE(c.exit_code == 0);
+  CHECK(dir.read("a.csv") == dir.read("b.csv"));
+  CHECK(dir.read("a.csv") != dir.read("c.csv"));
+  CHECK(a.out.empty());  // the data goes to --out, the summary to stderr
+  CHECK(std::regex_search(a.err, std::regex("injected 10 events into 1680 readings from 2008-01-07 to 2008-03-16 "
+                                            "\\(--per-week 1, --seed 7\\): heater_night [0-9]+, oven_afternoon "
+                                            "[0-9]+, heater_day [0-9]+; [0-9]+ readings changed; wrote .*a.csv\n")));
+  const auto rows = rows_of(dir.read("a.csv"));
+  REQUIRE(rows.size() == 1680);
+  CHECK(rows[0].ts == "2008-01-07T00:00:00+01:00");  // local time, with its offset
+  CHECK(rows[0].wh == 100);
+  CHECK(events_in(rows, 100).size() == 10);
+}
+
+TEST_CASE("inject: --per-week sets how many events, one per period of 7 / rate days") {
+  temp_dir dir;
+  const std::string data = dir.file("h.csv", flat_history(140, 60, "100"));  // 20 weeks
+  for (const auto& [rate, expected] : std::vector<std::pair<std::string, int>>{{"1", 20}, {"0.5", 10}, {"2", 40},
+                                                                               {"4", 80}}) {
+    const auto r = run({"inject", "--data", data, "--per-week", rate, "--seed", "3", "--out", dir.path() + "/l.csv"});
+    INFO(rate << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(injected(r.err) == expected);
+    CHECK(events_in(rows_of(dir.read("l.csv")), 100).size() == static_cast<std::size_t>(expected));
+  }
+}
+
+TEST_CASE("inject: every kind's power, start window and duration, on minute readings") {
+  temp_dir dir;
+  // 8 weeks of one reading a minute, 1 Wh each: an event adds watts / 60 Wh to each of its minutes.
+  const std::string data = dir.file("minutes.csv", flat_history(56, 1, "1"));
+  std::map<std::string, int> seen;
+  for (const std::string seed : {"1", "2"}) {
+    const auto r = run({"inject", "--data", data, "--timezone", "America/Vancouver", "--per-week", "4", "--seed", seed,
+                        "--out", dir.path() + "/l.csv"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto rows = rows_of(dir.read("l.csv"));
+    REQUIRE(rows.size() == 56 * 1440);
+    const auto events = events_in(rows, 1);
+    CHECK(events.size() == static_cast<std::size_t>(injected(r.err)));
+    CHECK(events.size() == 32);
+    for (const auto& e : events) {
+      INFO(e.kind << " from " << rows[e.first].ts << ", " << e.count << " minutes");
+      REQUIRE(builtin.count(e.kind));
+      const kind_rule& k = builtin.at(e.kind);
+      ++seen[e.kind];
+      CHECK(starts_in_window(k, rows[e.first].minute_of_day()));
+      CHECK(e.count >= k.min_hours * 60);
+      CHECK(e.count <= k.max_hours * 60);
+      for (std::size_t i = e.first; i < e.first + e.count; ++i) CHECK(std::fabs(rows[i].wh - (1 + k.watts / 60)) < 1e-6);
+    }
+  }
+  CHECK(seen.size() == 3);
+}
+
+TEST_CASE("inject: on hourly readings an hour gets watts x 1 h, a partly covered one its share") {
+  temp_dir dir;
+  const std::string data = dir.file("h.csv", flat_history(140, 60, "100"));
+  const auto r = run({"inject", "--data", data, "--timezone", "Europe/Paris", "--per-week", "2", "--seed", "5",
+                      "--out", dir.path() + "/l.csv"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto rows = rows_of(dir.read("l.csv"));
+  const auto events = events_in(rows, 100);
+  REQUIRE(events.size() == 40);
+  std::map<std::string, int> seen;
+  for (const auto& e : events) {
+    INFO(e.kind << " from " << rows[e.first].ts << ", " << e.count << " readings, +" << e.added << " Wh");
+    const kind_rule& k = builtin.at(e.kind);
+    ++seen[e.kind];
+    // the energy of the whole event, its duration in whole minutes within the kind's
+    const double hours = e.added / k.watts;
+    CHECK(std::fabs(hours * 60 - std::round(hours * 60)) < 1e-6);
+    CHECK(hours >= k.min_hours - 1e-9);
+    CHECK(hours <= k.max_hours + 1e-9);
+    // it starts in the first reading's hour, whose local hour (the text of ts) is in the window
+    CHECK((starts_in_window(k, rows[e.first].minute_of_day()) ||
+           starts_in_window(k, rows[e.first].minute_of_day() + 59)));
+    // readings it covers whole get watts x 1 h, the first and the last at most that
+    for (std::size_t i = e.first; i < e.first + e.count; ++i) {
+      const double added = rows[i].wh - 100;
+      CHECK(added > 0);
+      if (i > e.first && i + 1 < e.first + e.count) CHECK(std::fabs(added - k.watts) < 1e-6);
+      else CHECK(added <= k.watts + 1e-6);
+    }
+  }
+  CHECK(seen.size() == 3);
+}
+
+TEST_CASE("inject: eval reads back every reading, at the same instants and local hours") {
+  temp_dir dir;
+  // Across the spring and autumn changes in Paris.
+  const std::string data = dir.file("h.csv", flat_history(300, 60, "100"));
+  const std::string out = dir.path() + "/l.csv", again = dir.path() + "/again.csv";
+  REQUIRE(run({"inject", "--data", data, "--timezone", "Europe/Paris", "--seed", "2", "--out", out}).exit_code == 0);
+  const auto rows = rows_of(dir.read("l.csv"));
+  CHECK(rows.size() == 300 * 24);
+  // 2008-03-30T02:00 does not exist in Paris: read as 03:00+02:00, as every command reads it
+  CHECK_THAT(dir.read("l.csv"), Contains("\n2008-03-30T01:00:00+01:00,"));
+  CHECK_THAT(dir.read("l.csv"), Contains("\n2008-03-30T03:00:00+02:00,"));
+  CHECK_THAT(dir.read("l.csv"), Contains("\n2008-06-01T12:00:00+02:00,"));
+
+  // eval sees every reading, labelled
+  const std::string model = dir.path() + "/band.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", data, "--timezone", "Europe/Paris", "--out", model,
+               "--holdout", "0"})
+              .exit_code == 0);
+  const auto e = run({"eval", "--model", model, "--data", out, "--timezone", "Europe/Paris"});
+  INFO(e.out << e.err);
+  REQUIRE(e.exit_code == 0);
+  std::size_t labelled = 0;
+  for (const auto& r : rows) labelled += r.label != "0";
+  CHECK_THAT(e.out, Contains("history: 7200 readings on 300 days, " + std::to_string(labelled) + " labelled anomalous"));
+
+  // injecting into the output again reads and writes the very same timestamps
+  const auto r = run({"inject", "--data", out, "--timezone", "Europe/Paris", "--seed", "9", "--out", again});
+  REQUIRE(r.exit_code == 0);
+  const auto twice = rows_of(dir.read("again.csv"));
+  REQUIRE(twice.size() == rows.size());
+  std::size_t same_ts = 0, kept = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    same_ts += twice[i].ts == rows[i].ts;
+    // a label of the first injection survives where the second puts no event
+    kept += rows[i].label != "0" && twice[i].wh == rows[i].wh && twice[i].label == rows[i].label;
+  }
+  CHECK(same_ts == rows.size());
+  CHECK(kept > 0);
+}
+
+TEST_CASE("inject: --kinds chooses kinds, --kind defines or changes one") {
+  temp_dir dir;
+  const std::string data = dir.file("m.csv", flat_history(28, 1, "1"));
+  const std::string out = dir.path() + "/l.csv";
+  auto inject = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"inject", "--data", data, "--out", out, "--per-week", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  auto r = inject({"--kinds", "oven_afternoon"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("(--per-week 2, --seed 1): oven_afternoon 8; "));
+  for (const auto& e : events_in(rows_of(dir.read("l.csv")), 1)) CHECK(e.kind == "oven_afternoon");
+
+  // a new kind, alone: 3 kW switched on between 05:00 and 06:00 for 30 to 45 minutes
+  r = inject({"--kind", "boiler:3000:5-6:0.5-0.75", "--kinds", "boiler"});
+  REQUIRE(r.exit_code == 0);
+  auto rows = rows_of(dir.read("l.csv"));
+  auto events = events_in(rows, 1);
+  REQUIRE(events.size() == 8);
+  for (const auto& e : events) {
+    CHECK(e.kind == "boiler");
+    CHECK(e.count >= 30);
+    CHECK(e.count <= 45);
+    CHECK(rows[e.first].minute_of_day() >= 5 * 60);
+    CHECK(rows[e.first].minute_of_day() <= 6 * 60);
+    CHECK(std::fabs(rows[e.first].wh - 51) < 1e-6);
+  }
+
+  // a built-in kind changed: a weaker night heater, with the other two
+  r = inject({"--kind", "heater_night:500:22-1:2-7"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("): heater_night "));
+  rows = rows_of(dir.read("l.csv"));
+  for (const auto& e : events_in(rows, 1))
+    if (e.kind == "heater_night") CHECK(std::fabs(rows[e.first].wh - (1 + 500.0 / 60)) < 1e-6);
+
+  // without --kinds, a new kind joins the built-in ones
+  r = inject({"--kind", "boiler:3000:5-6:0.5-0.75", "--seed", "4"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::regex_search(r.err, std::regex("heater_night [0-9]+, oven_afternoon [0-9]+, heater_day [0-9]+, boiler "
+                                            "[0-9]+; ")));
+}
+
+TEST_CASE("inject refuses bad options, naming the option and the form it expects") {
+  temp_dir dir;
+  const std::string data = dir.file("h.csv", flat_history(14, 60, "100"));
+  const std::string out = dir.path() + "/l.csv";
+  auto inject = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args{"inject", "--data", data, "--out", out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  const std::string form = " (expected NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H, e.g. heater_night:2000:22-1:2-7)";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--kind", "heater"}, "--kind 'heater': it has 1 part separated by ':', not 4" + form},
+      {{"--kind", "a:1:2:3:4"}, "--kind 'a:1:2:3:4': it has 5 parts separated by ':', not 4" + form},
+      {{"--kind", "my heater:2000:22-1:2-7"},
+       "--kind 'my heater:2000:22-1:2-7': NAME must be letters, digits, '_' or '-', not 'my heater'" + form},
+      {{"--kind", "0:2000:22-1:2-7"}, "--kind '0:2000:22-1:2-7': NAME cannot be 0, the label of ordinary readings"},
+      {{"--kind", "h:2kW:22-1:2-7"}, "--kind 'h:2kW:22-1:2-7': WATTS must be a number above 0, not '2kW'" + form},
+      {{"--kind", "h:-5:22-1:2-7"}, "WATTS must be a number above 0, not '-5'"},
+      {{"--kind", "h:2000:22:2-7"},
+       "--kind 'h:2000:22:2-7': FIRST_HOUR-LAST_HOUR must be two hours of the day from 0 to 23 such as 22-1 "
+       "(22:00 to 01:00), not '22'" + form},
+      {{"--kind", "h:2000:22-24:2-7"}, "FIRST_HOUR-LAST_HOUR must be two hours of the day from 0 to 23"},
+      {{"--kind", "h:2000:22-1:7-2"},
+       "--kind 'h:2000:22-1:7-2': MIN_H-MAX_H must be two durations in hours, at least a minute, the first not above "
+       "the second, such as 2-7 or 0.5-1.5, not '7-2'" + form},
+      {{"--kind", "h:2000:22-1:0-2"}, "MIN_H-MAX_H must be two durations in hours, at least a minute"},
+      {{"--kind", "h:2000:22-1:2-200"}, "--kind 'h:2000:22-1:2-200': an event cannot last more than a week (168 hours)"},
+      {{"--kind", "h:1:1-2:1-2", "--kind", "h:2:1-2:1-2"}, "--kind 'h:2:1-2:1-2': 'h' is defined by another --kind already"},
+      {{"--kinds", "oven"},
+       "--kinds: no kind named 'oven'; built in: heater_night, oven_afternoon, heater_day; define others with --kind "
+       "NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H, e.g. heater_night:2000:22-1:2-7"},
+      {{"--kinds", "heater_nigth"}, "--kinds: no kind named 'heater_nigth' (did you mean 'heater_night'?)"},
+      {{"--kinds", "heater_night,,heater_day"},
+       "--kinds 'heater_night,,heater_day' must be kind names separated by commas, such as heater_night, "
+       "oven_afternoon, heater_day; it has an empty one"},
+      {{"--kinds", "heater_day,heater_day"}, "--kinds 'heater_day,heater_day' names 'heater_day' twice"},
+      {{"--per-week", "0"}, "--per-week must be a number of events per week above 0, such as 1 or 0.5, not 0"},
+      {{"--per-week", "often"}, "--per-week needs a number, not 'often'"},
+      {{"--per-week", "6"},
+       "--per-week 6 is too many: each event needs a period of its longest duration plus a day to be placed in; "
+       "with these kinds at most 4.94 per week"},
+      {{"--seed", "x"}, "--seed needs a number, not 'x'"},
+      {{"--data-set", "stat=2008-01-01"}, "stat"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = inject(args);
+    INFO(args.front() << " " << args[1]);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(message));
+  }
+  // a short kind allows more per week
+  auto r = inject({"--kinds", "oven_afternoon", "--per-week", "6"});
+  CHECK(r.exit_code == 0);
+
+  r = run({"inject", "--data", data});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("inject needs --data (or --source) and --out"));
+  r = run({"inject", "--out", out});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("inject needs --data (or --source) and --out"));
+  r = inject({"--source", "replai"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("no source plugin named 'replai' (did you mean 'replay'?)"));
+
+  r = run({"inject", "--data", data, "--out", dir.path() + "/no/such/dir/l.csv"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("cannot write " + dir.path() + "/no/such/dir/l.csv: No such file or directory"));
+  r = inject({"--data-set", "start=2030-01-01T00:00:00"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("the history has no readings: nothing to inject into"));
+
+  // shorter than a period: no event, said so
+  r = inject({"--per-week", "0.1"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("injected 0 events into 336 readings"));
+  CHECK_THAT(r.err, Contains("(the history is shorter than one period of 70 days: no event)"));
+}
