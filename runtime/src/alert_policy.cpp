@@ -1,17 +1,13 @@
 #include "alert_policy.hpp"
 
+#include "schema.hpp"
+
 #include <cstdio>
 
 namespace stream_smarts::runtime {
 namespace {
 
-/// "3h", "5m", "42s": as durations are written in a pipeline file.
-std::string span(std::int64_t ms) {
-  const std::int64_t s = ms / 1000;
-  if (s != 0 && s % 3600 == 0) return std::to_string(s / 3600) + "h";
-  if (s != 0 && s % 60 == 0) return std::to_string(s / 60) + "m";
-  return std::to_string(s) + "s";
-}
+std::string span(std::int64_t ms) { return duration_text(std::chrono::milliseconds{ms}); }
 
 std::string clock(int minute_of_day) {
   char text[8];
