@@ -30,6 +30,8 @@ commands:
         [--holdout SHARE]  share of days held out for the report (default 0.2; 0 = none)
         [--seed N]         which days are held out (default 1): the same seed, the same report
   eval --model FILE [--model FILE]... --data FILE
+        [--set KEY=VALUE]  after a --model: a scoring option of that model's scorer,
+                           e.g. --model m.dat --set excess_wh=3000 (also for report)
                            score history with each model, side by side: alerts, and
                            against a label column precision, recall, F1, false
                            alert-hours/week and, per kind of event, the share caught
@@ -135,9 +137,14 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
     else if (arg == "--source") a.offline.history.source = *v;
     else if (arg == "--out") a.train.out = a.report.out = a.inject.out = *v;
     else if (arg == "--timezone") a.offline.timezone = *v;
+    // After a --model (eval, report): an option of that model's scorer.
+    else if (arg == "--set" && !a.eval.models.empty()) a.eval.model_settings.back().push_back(*v);
     else if (arg == "--set") a.train.scorer_settings.push_back(*v);
     else if (arg == "--data-set") a.offline.history.settings.push_back(*v);
-    else if (arg == "--model") a.eval.models.push_back(*v);
+    else if (arg == "--model") {
+      a.eval.models.push_back(*v);
+      a.eval.model_settings.emplace_back();
+    }
     else if (arg == "--period") a.report.period = *v;
     else if (arg == "--kinds") a.inject.kinds = *v;
     else if (arg == "--kind") a.inject.kind_specs.push_back(*v);
@@ -196,6 +203,7 @@ int dispatch(arguments& a) {
       return missing("report needs one --model, --data and --out");
     a.report.offline = a.offline;
     a.report.model = a.eval.models.front();
+    a.report.model_settings = a.eval.model_settings.front();
     a.report.threshold = a.threshold.value_or(a.report.threshold);
     return report_command(a.report);
   }

@@ -29,6 +29,8 @@ int train_command(const train_request& request);
 struct eval_request {
   offline_request offline;
   std::vector<std::string> models;  ///< model files, side by side
+  /// Per model: scorer options (KEY=VALUE, the --set after its --model), e.g. excess_wh=3000.
+  std::vector<std::vector<std::string>> model_settings;
   double threshold = 1.0;
 };
 int eval_command(const eval_request& request);
@@ -46,6 +48,7 @@ int inject_command(const inject_request& request);
 struct report_request {
   offline_request offline;
   std::string model;
+  std::vector<std::string> model_settings;  ///< scorer options (KEY=VALUE) for the model
   std::string out;                 ///< SVG file to write
   std::string period;              ///< "YYYY-MM-DD" or "YYYY-MM"; empty = the day with the highest score
   double threshold = 1.0;

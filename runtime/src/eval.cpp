@@ -64,9 +64,11 @@ int eval_command(const eval_request& request) {
   }
   std::vector<offline_session::model_scorer> models;
   std::vector<std::string> scorers;
-  for (const auto& path : request.models) {
+  for (std::size_t i = 0; i < request.models.size(); ++i) {
+    const std::string& path = request.models[i];
     try {
-      models.push_back(session.scorer_for_model(path));
+      models.push_back(session.scorer_for_model(
+          path, i < request.model_settings.size() ? request.model_settings[i] : std::vector<std::string>{}));
       scorers.push_back(models.back().spec->plugin->info().name);
     } catch (const std::exception& e) {
       std::cerr << e.what() << "\n";

@@ -95,13 +95,19 @@ const stage_spec* offline_session::declare_scorer(const std::string& plugin, con
   return s.plugin && problems_.items().size() == before ? &s : nullptr;
 }
 
-offline_session::model_scorer offline_session::scorer_for_model(const std::string& model_path) {
+offline_session::model_scorer offline_session::scorer_for_model(const std::string& model_path,
+                                                                const std::vector<std::string>& settings) {
   std::string tried;
   for (const auto& p : registry_.plugins()) {
     if (p.info().kind != plugin_kind::scorer || !declares(p.info().options, "model")) continue;
     diagnostics problems;  // a plugin that refuses the file is no problem while another may take it
-    const stage_spec& spec = declare(plugin_kind::scorer, p.info().name, toml::table{{"model", model_path}}, problems);
-    if (!problems.empty()) continue;
+    toml::table options{{"model", model_path}};
+    for (const auto& s : settings) add_setting(options, s, problems);
+    const stage_spec& spec = declare(plugin_kind::scorer, p.info().name, options, problems);
+    if (!problems.empty()) {
+      if (!settings.empty()) tried += "\n  " + p.info().name + ": " + problems.to_string();
+      continue;
+    }
     try {
       return {&spec, make_scorer(spec)};
     } catch (const std::exception& e) {

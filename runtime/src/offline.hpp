@@ -54,7 +54,9 @@ public:
     const stage_spec* spec = nullptr;
     std::unique_ptr<scorer> instance;
   };
-  model_scorer scorer_for_model(const std::string& model_path);
+  /// `settings` (KEY=VALUE) are further options of that scorer: a plugin
+  /// that does not declare them is not asked.
+  model_scorer scorer_for_model(const std::string& model_path, const std::vector<std::string>& settings = {});
 
   /// Reads the whole history (local fields filled), calling `on_batch` with
   /// the count so far. Throws on a source failure.

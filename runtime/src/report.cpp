@@ -219,7 +219,7 @@ int report_command(const report_request& request) {
     return 2;
   }
   try {
-    auto model = session.scorer_for_model(request.model);
+    auto model = session.scorer_for_model(request.model, request.model_settings);
     const std::vector<reading> history = session.read_history();
     if (history.empty()) throw std::runtime_error("the history has no readings");
     const period p = request.period.empty() ? worst_day(history, *model.instance)

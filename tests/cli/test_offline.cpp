@@ -290,3 +290,29 @@ TEST_CASE("report draws the expected band, the readings and the alerts as SVG") 
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("--period must be a day (2008-01-14) or a month (2008-01), not 'March'"));
 }
+
+TEST_CASE("eval: --set after a --model is a scoring option of that model only") {
+  temp_dir dir;
+  const std::string dlib = source_dir() + "/models/household-dlib.dat";
+  const std::string labelled = dir.path() + "/labelled.csv";
+  REQUIRE(run({"inject", "--timezone", "Europe/Paris", "--data", source_dir() + "/data/household_hourly.csv",
+               "--data-set", "start=2009-10-01T00:00:00", "--data-set", "end=2010-01-01T00:00:00", "--seed", "1",
+               "--out", labelled})
+              .exit_code == 0);
+  const auto r = run({"eval", "--timezone", "Europe/Paris", "--data", labelled, "--model", dlib, "--model", dlib,
+                      "--set", "excess_wh=2000", "--set", "excess_allowance=1"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::smatch plain, excess;
+  const std::regex row("household-dlib.dat +dlib_regression +([0-9]+) ");
+  const std::string out = r.out;
+  REQUIRE(std::regex_search(out, plain, row));
+  const std::string rest = plain.suffix();
+  REQUIRE(std::regex_search(rest, excess, row));
+  CHECK(std::stoi(excess[1]) > std::stoi(plain[1]));  // the accumulated excess alerts on more hours
+
+  const auto refused = run({"eval", "--data", labelled, "--model", source_dir() + "/models/household-band.toml",
+                            "--set", "excess_wh=2000"});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Contains("percentile_band: (command line): unknown option 'excess_wh'"));
+}

@@ -3,6 +3,7 @@
 // regression in log space; score = (wh - lo) / (hi - lo), so a score above
 // 1.0 is above the top of the band. No dlib here: see envelope_model.cpp.
 #include "envelope_model.hpp"
+#include "excess_score.hpp"
 
 #include <common/json.hpp>
 #include <stream_smarts/plugin.hpp>
@@ -12,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <unordered_map>
 
 namespace {
 
@@ -43,20 +45,47 @@ training_options checked_options(const options& o) {
   return t;
 }
 
+/// The accumulated-excess options (scoring only), range checked.
+excess_options checked_excess(const options& o) {
+  excess_options e;
+  e.excess_wh = o.number("excess_wh");
+  e.allowance = o.number("excess_allowance");
+  e.baseline_hours = o.number("excess_baseline_hours");
+  e.min_hours = o.number("excess_min_hours");
+  if (!(std::isfinite(e.min_hours) && e.min_hours >= 1 && e.min_hours <= 100))
+    throw option_error("excess_min_hours", "must be within 1..100 hours; got " + format_number(e.min_hours));
+  if (!(std::isfinite(e.excess_wh) && e.excess_wh >= 0))
+    throw option_error("excess_wh", "must be a finite number of Wh, 0 (off) or more; got " + format_number(e.excess_wh));
+  if (!(std::isfinite(e.allowance) && e.allowance >= 0 && e.allowance <= 10))
+    throw option_error("excess_allowance", "must be within 0..10 (typical deviations above the expected value); got " +
+                                               format_number(e.allowance));
+  if (!(std::isfinite(e.baseline_hours) && (e.baseline_hours == 0 || (e.baseline_hours >= 1 && e.baseline_hours <= 10000))))
+    throw option_error("excess_baseline_hours", "must be 0 (off) or within 1..10000 hours; got " +
+                                                    format_number(e.baseline_hours));
+  return e;
+}
+
 class dlib_regression_scorer final : public scorer {
 public:
   explicit dlib_regression_scorer(stage_context& ctx) {
     checked_options(ctx.options());
+    excess_ = checked_excess(ctx.options());
     if (!ctx.options().has("model"))
       throw option_error("model", "model is not set: train one with `stream-smarts train --scorer dlib_regression "
                                   "--data FILE --out FILE`");
     model_ = load_model(ctx);
+    excess_.log_offset_wh = model_.header().log_offset_wh;
   }
 
   score_result score(const reading& r) override {
     check_local_fields(r.local);
     const envelope e = model_.predict(r.local);
-    return {(r.wh - e.lo) / (e.hi - e.lo), e.lo, e.hi, e.expected};
+    const double instant = (r.wh - e.lo) / (e.hi - e.lo);
+    if (!(excess_.excess_wh > 0)) return {instant, e.lo, e.hi, e.expected};
+    // Excess counts above `excess_allowance` spreads over the centre, so the
+    // level follows the house and how erratic that time usually is.
+    const double excess = accumulator_for(r.meter).add(r.ts_ms, r.wh, e.log_centre, e.log_spread);
+    return {std::max(instant, excess), e.lo, e.hi, e.expected};
   }
 
 private:
@@ -81,7 +110,21 @@ private:
     return m;
   }
 
+  // One running sum per meter; a new meter's is the only allocation.
+  excess_accumulator& accumulator_for(const std::string& meter) {
+    if (last_ != nullptr && *last_meter_ == meter) return *last_;
+    auto it = per_meter_.find(meter);
+    if (it == per_meter_.end()) it = per_meter_.emplace(meter, excess_accumulator(excess_)).first;
+    last_meter_ = &it->first;
+    last_ = &it->second;
+    return *last_;
+  }
+
   envelope_model model_;
+  excess_options excess_;
+  std::unordered_map<std::string, excess_accumulator> per_meter_;
+  const std::string* last_meter_ = nullptr;  // the last meter scored (unordered_map nodes do not move)
+  excess_accumulator* last_ = nullptr;
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {
@@ -134,5 +177,23 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<dlib_regression_scorer>(
          stream_smarts::optional_option("max_basis", stream_smarts::option_type::integer, std::int64_t{50},
                                         "Training: most basis vectors per fitted function (1..1000); more can "
                                         "fit finer shapes but scores more slowly."),
+         stream_smarts::optional_option("excess_wh", stream_smarts::option_type::number, 0.0,
+                                        "Scoring: energy (Wh) above the usual level, accumulated over consecutive "
+                                        "readings, that scores 1.0: a heater left on for hours adds up even when "
+                                        "each hour alone looks ordinary. The score is then the larger of the "
+                                        "hour's own score and accumulated / excess_wh. 0 = off (each reading on "
+                                        "its own)."),
+         stream_smarts::optional_option("excess_allowance", stream_smarts::option_type::number, 1.5,
+                                        "Scoring, with excess_wh: the usual level that excess is counted above, "
+                                        "in typical deviations above the expected value (0 = the expected value "
+                                        "itself; larger counts only what is further above it)."),
+         stream_smarts::optional_option("excess_min_hours", stream_smarts::option_type::number, 3.0,
+                                        "Scoring, with excess_wh: each hour adds at most excess_wh / "
+                                        "excess_min_hours, so that many hours of excess at least are needed to "
+                                        "reach 1.0 and one busy hour cannot (1 = no such limit)."),
+         stream_smarts::optional_option("excess_baseline_hours", stream_smarts::option_type::number, 24.0,
+                                        "Scoring, with excess_wh: hours over which the house's recent level is "
+                                        "followed, so that a cold week or a full house is not counted as excess "
+                                        "(0 = the model's expected value as it is)."),
      }},
     train_model))

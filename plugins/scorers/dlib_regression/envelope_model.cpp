@@ -49,6 +49,8 @@ envelope band_of(double m, double s, double k_lo, double k_hi, double offset) {
   e.hi = std::exp(m + k_hi * s) - offset;
   if (!(e.hi - e.lo >= min_band_width)) e.hi = e.lo + min_band_width;
   e.expected = std::max(0.0, std::exp(m) - offset);
+  e.log_centre = m;
+  e.log_spread = s;
   return e;
 }
 

@@ -49,9 +49,11 @@ struct training_options {
 };
 
 /// Expected Wh for one time: the band [lo, hi] (hi - lo >= 1e-9) and the
-/// most likely value.
+/// most likely value; and the model's centre m and spread s (log space) it
+/// came from, so a caller can place other levels: exp(m + k * s) - offset.
 struct envelope {
   double lo = 0, hi = 1, expected = 0;
+  double log_centre = 0, log_spread = 1;
 };
 
 /// Phases of training, reported as done fractions 0..1.
