@@ -43,25 +43,19 @@ TEST_CASE("receive = \"all\" gives a sink every scored reading") {
 }
 
 TEST_CASE("alert_threshold decides what is unusual, and the policy raises once per episode") {
-  temp_dir dir;
-  // 50 Wh scores 0.5: all 100 readings are unusual, one episode.
-  const auto unusual = run({"run", dir.file("p.toml", fixture_pipeline("alert_threshold = 0.4", "count = 100", "",
-                                                               "receive = 'unusual'"))},
-                           fixture_env);
-  REQUIRE(unusual.exit_code == 0);
-  CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 100);
-  temp_dir policy;
-  const auto alerts = run({"run", policy.file("p.toml", fixture_pipeline("alert_threshold = 0.4", "count = 100", "", ""))},
-                          fixture_env);
-  REQUIRE(alerts.exit_code == 0);
-  CHECK(count_lines(policy.read("alerts.txt"), " raised ") == 1);
-  // A sink's own threshold overrides the pipeline's.
-  temp_dir own_dir;
-  const auto own = run({"run", own_dir.file("p.toml", fixture_pipeline("alert_threshold = 0.4", "count = 100", "",
-                                                                       "alert_threshold = 1.0\nreceive = 'unusual'"))},
+  // 100 readings at [pipeline] alert_threshold = 0.4, with `sink` lines: the raised alerts the sink got.
+  auto raised = [](const std::string& sink) {
+    temp_dir dir;
+    const auto r = run({"run", dir.file("p.toml", fixture_pipeline("alert_threshold = 0.4", "count = 100", "", sink))},
                        fixture_env);
-  REQUIRE(own.exit_code == 0);
-  CHECK(count_lines(own_dir.read("alerts.txt"), " raised ") == 10);
+    REQUIRE(r.exit_code == 0);
+    return count_lines(dir.read("alerts.txt"), " raised ");
+  };
+  // 50 Wh scores 0.5: all 100 readings are unusual, one episode.
+  CHECK(raised("receive = 'unusual'") == 100);
+  CHECK(raised("") == 1);
+  // A sink's own threshold overrides the pipeline's.
+  CHECK(raised("alert_threshold = 1.0\nreceive = 'unusual'") == 10);
 }
 
 TEST_CASE("hour of day is computed in the pipeline's time zone") {
