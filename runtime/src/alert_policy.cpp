@@ -1,6 +1,6 @@
 #include "alert_policy.hpp"
 
-#include "schema.hpp"
+#include <stream_smarts/options.hpp>
 
 #include <cstdio>
 

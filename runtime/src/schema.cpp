@@ -359,14 +359,6 @@ validated_options validate_options(const toml::table& table, const std::vector<o
   return result;
 }
 
-std::string duration_text(std::chrono::milliseconds ms) {
-  const auto n = ms.count();
-  if (n % 3600000 == 0 && n != 0) return std::to_string(n / 3600000) + "h";
-  if (n % 60000 == 0 && n != 0) return std::to_string(n / 60000) + "m";
-  if (n % 1000 == 0) return std::to_string(n / 1000) + "s";
-  return std::to_string(n) + "ms";
-}
-
 std::string format_value(const option_value& value) {
   struct visitor {
     std::string operator()(std::monostate) const { return ""; }

@@ -50,9 +50,6 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
 /// "a string or a number"
 std::string describe_type(option_type type);
 
-/// A duration as a pipeline file writes it: "3h", "5m", "30s", "250ms".
-std::string duration_text(std::chrono::milliseconds ms);
-
 /// The value as a person would write it in TOML ("\"max\"", "1.0", "[]").
 std::string format_value(const option_value& value);
 

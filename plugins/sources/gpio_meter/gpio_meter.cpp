@@ -61,14 +61,6 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-std::string duration_text(milliseconds d) {
-  const auto n = d.count();
-  if (n % 3600000 == 0 && n != 0) return std::to_string(n / 3600000) + "h";
-  if (n % 60000 == 0 && n != 0) return std::to_string(n / 60000) + "m";
-  if (n % 1000 == 0) return std::to_string(n / 1000) + "s";
-  return std::to_string(n) + "ms";
-}
-
 struct chip_closer {
   void operator()(gpiod_chip* c) const { ::gpiod_chip_close(c); }
 };

@@ -38,6 +38,16 @@ constexpr bool accepts(option_type mask, option_type t) {
   return (static_cast<unsigned>(mask) & static_cast<unsigned>(t)) != 0;
 }
 
+/// A duration as a pipeline file writes it: "3h", "5m", "30s", "250ms"; for
+/// messages about duration options.
+inline std::string duration_text(std::chrono::milliseconds ms) {
+  const auto n = ms.count();
+  if (n % 3600000 == 0 && n != 0) return std::to_string(n / 3600000) + "h";
+  if (n % 60000 == 0 && n != 0) return std::to_string(n / 60000) + "m";
+  if (n % 1000 == 0) return std::to_string(n / 1000) + "s";
+  return std::to_string(n) + "ms";
+}
+
 using number_matrix = std::vector<std::vector<double>>;
 using string_table = std::map<std::string, std::string>;
 
