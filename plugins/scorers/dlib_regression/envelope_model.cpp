@@ -4,6 +4,8 @@
 
 #include <common/atomic_file.hpp>
 #include <common/json.hpp>
+#include <common/statistics.hpp>
+#include <common/toml_text.hpp>
 #include <stream_smarts/time.hpp>
 
 #include <dlib/serialize.h>
@@ -21,6 +23,9 @@
 namespace stream_smarts::dlib_regression {
 
 namespace {
+
+using statistics::percentile;
+using toml_text::two_digits;
 
 using sample = dlib::matrix<double, feature_count, 1>;
 using kernel = dlib::radial_basis_kernel<sample>;
@@ -54,17 +59,7 @@ envelope band_of(double m, double s, double k_lo, double k_hi, double offset) {
   return e;
 }
 
-// The p-th percentile (0..100) of non-empty sorted values, interpolating
-// linearly between closest ranks (numpy's default; as percentile_band does).
-double percentile(const std::vector<double>& sorted, double p) {
-  const double rank = (static_cast<double>(sorted.size()) - 1) * p / 100;
-  const auto below = static_cast<std::size_t>(std::floor(rank));
-  if (below + 1 >= sorted.size()) return sorted.back();
-  const double fraction = rank - static_cast<double>(below);
-  return sorted[below] + fraction * (sorted[below + 1] - sorted[below]);
-}
 
-std::string two_digits(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
 
 // dlib's messages run over several indented lines; one line for ours.
 std::string one_line(std::string s) {

@@ -1,6 +1,7 @@
 #include "band_model.hpp"
 
 #include <common/atomic_file.hpp>
+#include <common/toml_text.hpp>
 
 #include <stream_smarts/time.hpp>
 
@@ -20,6 +21,10 @@
 
 namespace stream_smarts::percentile_band {
 
+using toml_text::toml_float;
+using toml_text::toml_string;
+using toml_text::two_digits;
+
 const char* weekday_name(int weekday) {
   static const char* const names[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
   return weekday >= 0 && weekday < days_per_week ? names[weekday] : "?";
@@ -27,11 +32,6 @@ const char* weekday_name(int weekday) {
 
 namespace {
 
-std::string two_digits(int n) {
-  std::string text = std::to_string(n);
-  if (text.size() < 2) text.insert(text.begin(), '0');  // not "0" + text: GCC 12 -O3 warns -Wrestrict there
-  return text;
-}
 
 band band_from_row(const std::vector<double>& row, std::string_view what, int hour) {
   const std::string where = std::string(what) + " row for hour " + std::to_string(hour) + ": ";
@@ -73,14 +73,6 @@ void check_percentiles(double lo, double hi) {
                                             format_number(lo) + ")");
 }
 
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) throw std::invalid_argument("percentile of no values");
-  const double rank = (static_cast<double>(sorted.size()) - 1) * p / 100;
-  const auto below = static_cast<std::size_t>(std::floor(rank));
-  if (below + 1 >= sorted.size()) return sorted.back();
-  const double fraction = rank - static_cast<double>(below);
-  return sorted[below] + fraction * (sorted[below + 1] - sorted[below]);
-}
 
 namespace {
 
@@ -141,29 +133,6 @@ band_model train(const std::vector<reading>& history, double lo_percentile, doub
 // ---------------------------------------------------------------- writing
 
 namespace {
-
-std::string toml_float(double v) {
-  std::string s = format_number(v);
-  if (s.find_first_of(".en") == std::string::npos) s += ".0";  // stays a TOML float, not an integer
-  return s;
-}
-
-std::string toml_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(static_cast<unsigned char>(c)));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 void write_rows(std::ostringstream& out, const day_bands& rows, const std::string& indent) {
   for (int h = 0; h < hours_per_day; ++h) {

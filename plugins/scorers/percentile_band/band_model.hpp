@@ -4,6 +4,7 @@
 #pragma once
 
 #include <common/json.hpp>
+#include <common/statistics.hpp>
 #include <stream_smarts/options.hpp>
 #include <stream_smarts/reading.hpp>
 
@@ -63,9 +64,7 @@ band_model model_from_hourly(const day_bands& hourly);
 /// Checks 0 <= lo < hi <= 100; throws option_error naming the option at fault.
 void check_percentiles(double lo, double hi);
 
-/// The p-th percentile (0..100) of non-empty sorted values, interpolating
-/// linearly between closest ranks (numpy's default, Hyndman-Fan type 7).
-double percentile(const std::vector<double>& sorted, double p);
+using statistics::percentile;
 
 /// Learns bands from history (local fields filled). Throws std::runtime_error
 /// naming the first hour (or weekday and hour) that has no reading.
