@@ -1,0 +1,114 @@
+// The sustained_load scorer: how far above its usual level the house has
+// stayed for the last few hours, against what that hour's history allows.
+// score = floor / threshold, so a score above 1.0 means every reading of the
+// last `hours` hours was that much above its usual level: something left on.
+// See sustained_model.hpp for why the floor, and README.md for the options.
+#include "sustained_model.hpp"
+
+#include <stream_smarts/plugin.hpp>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+namespace {
+
+using namespace stream_smarts;
+using namespace stream_smarts::sustained_load;
+
+/// The training options, range checked with an option_error naming the one at fault.
+settings checked_settings(const options& o) {
+  settings s;
+  s.hours = static_cast<int>(std::clamp<std::int64_t>(o.integer("hours"), -1, 1000));
+  s.baseline_days = static_cast<int>(std::clamp<std::int64_t>(o.integer("baseline_days"), -1, 100000));
+  s.alerts_per_week = o.number("alerts_per_week");
+  s.min_excess_wh = o.number("min_excess_wh");
+  try {
+    check(s);
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    throw option_error(what.substr(0, what.find(' ')), what.substr(what.find(' ') + 1));
+  }
+  return s;
+}
+
+class sustained_load_scorer final : public scorer {
+public:
+  explicit sustained_load_scorer(stage_context& ctx) : model_(load_model(ctx)) {}
+
+  score_result score(const reading& r) override {
+    if (r.local.hour < 0 || r.local.hour >= hours_per_day)
+      throw std::out_of_range("sustained_load: reading without a valid local hour");
+    const meter_state::step s = state_for(r.meter).next(r, model_.usual);
+    const double threshold = model_.threshold[static_cast<std::size_t>(r.local.hour)];
+    // Until the window is covered (start, after a gap) nothing is known to be sustained.
+    const double score = std::isfinite(s.floor_wh) ? s.floor_wh / threshold : 0;
+    return {score, s.usual_wh, s.usual_wh + threshold, s.usual_wh};
+  }
+
+private:
+  static sustained_model load_model(stage_context& ctx) {
+    checked_settings(ctx.options());  // training-only, but `validate` should catch them here too
+    if (!ctx.options().has("model"))
+      throw option_error("model", "model is not set: train one with `stream-smarts train --scorer sustained_load "
+                                  "--data FILE --out FILE`");
+    const std::string path = ctx.resolve_path(ctx.options().string("model"));
+    sustained_model m;
+    try {
+      m = read_model_file(path);
+    } catch (const model_error& e) {
+      throw option_error("model", path + ": " + e.what());
+    }
+    if (!m.timezone.empty() && m.timezone != ctx.zone().name())
+      ctx.log().warning(path + ": trained in time zone " + m.timezone + " but the pipeline uses " +
+                        ctx.zone().name() + "; its hours may be shifted");
+    ctx.log().info("loaded " + path + " (" + std::to_string(m.readings) + " readings from " + m.trained_from +
+                   " to " + m.trained_to + ", " + std::to_string(m.trained.hours) + "-hour floor)");
+    return m;
+  }
+
+  meter_state& state_for(const std::string& meter) {
+    auto it = per_meter_.find(meter);
+    if (it == per_meter_.end()) it = per_meter_.emplace(meter, meter_state(model_.trained)).first;
+    return it->second;
+  }
+
+  sustained_model model_;
+  std::unordered_map<std::string, meter_state> per_meter_;
+};
+
+std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {
+  sustained_model m = train(history, checked_settings(ctx.options()));
+  m.timezone = ctx.zone().name();
+  write_model_file(m, out_path);
+  return summary(m, out_path);
+}
+
+} // namespace
+
+STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<sustained_load_scorer>(
+    {"sustained_load",
+     stream_smarts::plugin_kind::scorer,
+     "0.1.0",
+     "Usage that stays above its usual level for hours (a heater left on); score = the smallest excess "
+     "of the last hours / the threshold for the hour",
+     {
+         stream_smarts::optional_option("model", stream_smarts::option_type::string, {},
+                                        "Model file written by `stream-smarts train --scorer sustained_load`. "
+                                        "Required to score."),
+         stream_smarts::optional_option("hours", stream_smarts::option_type::integer, std::int64_t{3},
+                                        "Training: how many hours in a row usage must stay above its usual "
+                                        "level (1..24). Fewer alerts sooner and on shorter events, but more "
+                                        "often on an ordinary busy spell."),
+         stream_smarts::optional_option("baseline_days", stream_smarts::option_type::integer, std::int64_t{14},
+                                        "Training: the usual level of an hour is the median of that hour over "
+                                        "the meter's last this many days (3..365), so it follows the seasons."),
+         stream_smarts::optional_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
+                                        "Training: how many alert-hours a week the thresholds allow on the "
+                                        "training history (above 0, at most 84): the false-alarm budget."),
+         stream_smarts::optional_option("min_excess_wh", stream_smarts::option_type::number, 200.0,
+                                        "Training: the lowest threshold, in Wh above the usual level, so a "
+                                        "quiet, regular hour cannot alert on a few watts."),
+     }},
+    train_model))

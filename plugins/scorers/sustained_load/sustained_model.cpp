@@ -1,0 +1,266 @@
+#include "sustained_model.hpp"
+
+#include <common/atomic_file.hpp>
+#include <common/statistics.hpp>
+#include <common/toml_text.hpp>
+#include <stream_smarts/time.hpp>
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+
+namespace stream_smarts::sustained_load {
+
+using json::format_number;
+using statistics::percentile;
+using toml_text::toml_float;
+using toml_text::toml_string;
+using toml_text::two_digits;
+
+namespace {
+constexpr std::int64_t day_ms = 24 * hour_ms;
+constexpr double week_ms = 7.0 * day_ms;
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+}
+
+void check(const settings& s) {
+  if (s.hours < 1 || s.hours > 24) throw std::invalid_argument("hours must be within 1..24; got " + std::to_string(s.hours));
+  if (s.baseline_days < 3 || s.baseline_days > 365)
+    throw std::invalid_argument("baseline_days must be within 3..365; got " + std::to_string(s.baseline_days));
+  if (!(s.alerts_per_week > 0 && s.alerts_per_week <= 84))
+    throw std::invalid_argument("alerts_per_week must be above 0 and at most 84 (half the hours of a week); got " +
+                                format_number(s.alerts_per_week));
+  if (!(std::isfinite(s.min_excess_wh) && s.min_excess_wh > 0))
+    throw std::invalid_argument("min_excess_wh must be a number of Wh above 0; got " + format_number(s.min_excess_wh));
+}
+
+// ---------------------------------------------------------------- scoring state
+
+double usual_level::next(const reading& r, double fallback) {
+  auto& seen = by_hour_[static_cast<std::size_t>(r.local.hour)];
+  while (!seen.empty() && seen.front().first < r.ts_ms - keep_ms_) seen.pop_front();  // keeps exactly N days ago
+  double usual = fallback;
+  // Three days of its own before the meter's level replaces the trained one:
+  // one odd day must not become "usual".
+  if (!seen.empty() && seen.front().first <= r.ts_ms - 3 * day_ms + hour_ms) {
+    scratch_.clear();
+    for (const auto& [ts, wh] : seen) scratch_.push_back(wh);
+    const auto middle = scratch_.begin() + static_cast<std::ptrdiff_t>(scratch_.size() / 2);
+    std::nth_element(scratch_.begin(), middle, scratch_.end());
+    usual = *middle;
+  }
+  if (std::isfinite(r.wh) && (seen.empty() || r.ts_ms > seen.back().first)) seen.emplace_back(r.ts_ms, r.wh);
+  return usual;
+}
+
+double floor_window::next(std::int64_t ts_ms, double excess) {
+  // A gap of more than an hour (or time going backwards) starts a new window:
+  // what was left on before the gap says nothing about now.
+  if (!started_ || ts_ms <= last_ms_ || ts_ms - last_ms_ > hour_ms || !std::isfinite(excess)) {
+    minima_.clear();
+    run_start_ms_ = ts_ms;
+  }
+  started_ = std::isfinite(excess);
+  last_ms_ = ts_ms;
+  if (!started_) return nan;
+  while (!minima_.empty() && minima_.back().second >= excess) minima_.pop_back();
+  minima_.emplace_back(ts_ms, excess);
+  while (minima_.front().first <= ts_ms - span_ms_) minima_.pop_front();
+  const bool covered = run_start_ms_ <= ts_ms - span_ms_ + hour_ms;
+  return covered ? minima_.front().second : nan;
+}
+
+meter_state::step meter_state::next(const reading& r, const std::array<double, hours_per_day>& usual_fallback) {
+  const double usual = usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]);
+  return {usual, floor_.next(r.ts_ms, r.wh - usual)};
+}
+
+// ---------------------------------------------------------------- training
+
+namespace {
+
+std::array<double, hours_per_day> hourly_medians(const std::vector<reading>& history) {
+  std::array<std::vector<double>, hours_per_day> by_hour;
+  for (const auto& r : history)
+    if (std::isfinite(r.wh)) by_hour[static_cast<std::size_t>(r.local.hour)].push_back(r.wh);
+  std::array<double, hours_per_day> medians{};
+  for (int h = 0; h < hours_per_day; ++h) {
+    auto& v = by_hour[static_cast<std::size_t>(h)];
+    if (v.empty())
+      throw std::runtime_error("sustained_load: no reading at hour " + two_digits(h) +
+                               " in the history; every hour of the day needs readings");
+    std::sort(v.begin(), v.end());
+    medians[static_cast<std::size_t>(h)] = percentile(v, 50);
+  }
+  return medians;
+}
+
+/// The typical time between readings, so alerts_per_week becomes a share of readings.
+double median_spacing_ms(const std::vector<reading>& history) {
+  std::vector<double> steps;
+  for (std::size_t i = 1; i < history.size(); ++i)
+    if (history[i].ts_ms > history[i - 1].ts_ms) steps.push_back(static_cast<double>(history[i].ts_ms - history[i - 1].ts_ms));
+  std::sort(steps.begin(), steps.end());
+  return steps.empty() ? static_cast<double>(hour_ms) : percentile(steps, 50);
+}
+
+} // namespace
+
+sustained_model train(std::vector<reading> history, const settings& s) {
+  check(s);
+  std::stable_sort(history.begin(), history.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
+  const std::int64_t needed_ms = std::int64_t{s.baseline_days + 14} * day_ms;
+  if (history.empty() || history.back().ts_ms - history.front().ts_ms < needed_ms)
+    throw std::runtime_error("sustained_load: the history spans less than " + std::to_string(s.baseline_days + 14) +
+                             " days (baseline_days + 2 weeks); give it more, a few months is best");
+  sustained_model m;
+  m.trained = s;
+  m.usual = hourly_medians(history);
+
+  // Replay the history as the scorer would see it, and note every floor.
+  std::array<std::vector<double>, hours_per_day> floors;
+  meter_state state(s);
+  for (const auto& r : history)
+    if (const double f = state.next(r, m.usual).floor_wh; std::isfinite(f))
+      floors[static_cast<std::size_t>(r.local.hour)].push_back(f);
+
+  // Every hour gets the same share of the alert budget; each threshold is
+  // learnt from its hour and the two beside it, which triples the sample.
+  const double share = s.alerts_per_week * median_spacing_ms(history) / week_ms;
+  const double p = 100 * std::clamp(1 - share, 0.5, 1.0);
+  for (int h = 0; h < hours_per_day; ++h) {
+    std::vector<double> pool;
+    for (int d = -1; d <= 1; ++d) {
+      const auto& f = floors[static_cast<std::size_t>((h + d + hours_per_day) % hours_per_day)];
+      pool.insert(pool.end(), f.begin(), f.end());
+    }
+    if (pool.empty())
+      throw std::runtime_error("sustained_load: no " + std::to_string(s.hours) + " hours in a row around hour " +
+                               two_digits(h) + " in the history");
+    std::sort(pool.begin(), pool.end());
+    m.threshold[static_cast<std::size_t>(h)] = std::max(s.min_excess_wh, percentile(pool, p));
+  }
+  m.trained_from = format_local_iso8601(history.front().local);
+  m.trained_to = format_local_iso8601(history.back().local);
+  m.readings = static_cast<std::int64_t>(history.size());
+  return m;
+}
+
+// ---------------------------------------------------------------- the file
+
+std::string to_toml(const sustained_model& m) {
+  std::ostringstream out;
+  out << "# stream-smarts sustained_load model. Per local hour: the usual Wh (used until a\n"
+         "# meter has three days of its own) and the threshold: how far above the usual\n"
+         "# level every reading of the last `hours` hours must be to score 1.0.\n"
+      << "format = " << toml_string(model_format) << "\n"
+      << "format_version = " << model_format_version << "\n"
+      << "timezone = " << toml_string(m.timezone) << "\n"
+      << "hours = " << m.trained.hours << "\n"
+      << "baseline_days = " << m.trained.baseline_days << "\n"
+      << "alerts_per_week = " << toml_float(m.trained.alerts_per_week) << "\n"
+      << "min_excess_wh = " << toml_float(m.trained.min_excess_wh) << "\n"
+      << "trained_from = " << toml_string(m.trained_from) << "\n"
+      << "trained_to = " << toml_string(m.trained_to) << "\n"
+      << "readings = " << m.readings << "\n"
+      << "hourly = [  # [usual Wh, threshold Wh]\n";
+  for (int h = 0; h < hours_per_day; ++h)
+    out << "  [" << toml_float(m.usual[static_cast<std::size_t>(h)]) << ", "
+        << toml_float(m.threshold[static_cast<std::size_t>(h)]) << "],  # " << two_digits(h) << ":00\n";
+  out << "]\n";
+  return out.str();
+}
+
+namespace {
+
+template <class T>
+T required(const toml::table& t, std::string_view key, std::string_view what) {
+  const auto v = t[key].value<T>();
+  if (!v) throw model_error("'" + std::string(key) + "' must be " + std::string(what));
+  return *v;
+}
+
+void check_format(const toml::table& t) {
+  if (t["format"].value<std::string>() != std::string(model_format))
+    throw model_error("not a sustained_load model (expected format = \"" + std::string(model_format) + "\")");
+  if (const auto v = t["format_version"].value<std::int64_t>(); v != model_format_version)
+    throw model_error("unsupported format_version " + (v ? std::to_string(*v) : std::string("(none)")) +
+                      " (this plugin reads version " + std::to_string(model_format_version) + ")");
+}
+
+void read_hourly(const toml::table& t, sustained_model& m) {
+  const auto* rows = t["hourly"].as_array();
+  if (rows == nullptr || rows->size() != hours_per_day)
+    throw model_error("'hourly' must be 24 [usual, threshold] rows, one per hour (a truncated file?)");
+  for (int h = 0; h < hours_per_day; ++h) {
+    const auto* row = (*rows)[static_cast<std::size_t>(h)].as_array();
+    const double usual = row && row->size() == 2 ? (*row)[0].value<double>().value_or(nan) : nan;
+    const double threshold = row && row->size() == 2 ? (*row)[1].value<double>().value_or(nan) : nan;
+    if (!std::isfinite(usual) || !(std::isfinite(threshold) && threshold > 0))
+      throw model_error("hourly row for hour " + two_digits(h) +
+                        ": expected [usual, threshold] with a threshold above 0");
+    m.usual[static_cast<std::size_t>(h)] = usual;
+    m.threshold[static_cast<std::size_t>(h)] = threshold;
+  }
+}
+
+} // namespace
+
+sustained_model from_toml(std::string_view text, std::string_view source_name) {
+  toml::table t;
+  try {
+    t = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    throw model_error("not valid TOML (line " + std::to_string(e.source().begin.line) + ", column " +
+                      std::to_string(e.source().begin.column) + "): " + std::string(e.description()));
+  }
+  check_format(t);
+  sustained_model m;
+  m.trained.hours = static_cast<int>(required<std::int64_t>(t, "hours", "an integer"));
+  m.trained.baseline_days = static_cast<int>(required<std::int64_t>(t, "baseline_days", "an integer"));
+  m.trained.alerts_per_week = required<double>(t, "alerts_per_week", "a number");
+  m.trained.min_excess_wh = required<double>(t, "min_excess_wh", "a number");
+  try {
+    check(m.trained);
+  } catch (const std::invalid_argument& e) {
+    throw model_error(e.what());
+  }
+  read_hourly(t, m);
+  m.timezone = t["timezone"].value_or(std::string());
+  m.trained_from = t["trained_from"].value_or(std::string());
+  m.trained_to = t["trained_to"].value_or(std::string());
+  m.readings = t["readings"].value_or(std::int64_t{0});
+  return m;
+}
+
+void write_model_file(const sustained_model& m, const std::string& path) {
+  files::write_file_atomically(path, to_toml(m));
+}
+
+sustained_model read_model_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw model_error(std::string("cannot open: ") + std::strerror(EISDIR));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw model_error(std::string("cannot open: ") + std::strerror(errno));
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  return from_toml(text, path);
+}
+
+std::string summary(const sustained_model& m, const std::string& path) {
+  const auto [lo, hi] = std::minmax_element(m.threshold.begin(), m.threshold.end());
+  return "sustained_load: " + std::to_string(m.readings) + " readings from " + m.trained_from + " to " +
+         m.trained_to + ", " + std::to_string(m.trained.hours) + "-hour floor over a " +
+         std::to_string(m.trained.baseline_days) + "-day usual level, thresholds " + format_number(std::round(*lo)) +
+         "-" + format_number(std::round(*hi)) + " Wh (alerts_per_week = " +
+         format_number(m.trained.alerts_per_week) + " on this history), written to " + path;
+}
+
+} // namespace stream_smarts::sustained_load

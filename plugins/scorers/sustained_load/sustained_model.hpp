@@ -1,0 +1,114 @@
+// The sustained_load model: how far above its usual level a house stays for
+// several hours in a row, per hour of the day. A forgotten heater lifts every
+// hour by the same amount; an ordinary busy spell lifts one or two hours and
+// falls back, so the *smallest* excess over the last few hours (the floor)
+// separates them better than any single hour or a sum does. The usual level
+// is the meter's own recent median for that hour, so seasons, holidays and a
+// new fridge move it without retraining. Pure (no plugin SDK beyond the
+// reading type): tests compile it directly.
+#pragma once
+
+#include <stream_smarts/reading.hpp>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace stream_smarts::sustained_load {
+
+inline constexpr int hours_per_day = 24;
+inline constexpr std::string_view model_format = "stream-smarts/sustained_load";
+inline constexpr std::int64_t model_format_version = 1;
+inline constexpr std::int64_t hour_ms = 3600000;
+
+/// A model file that cannot be used; the message is for the user.
+class model_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What training decides; stored in the model, so scoring does as training did.
+struct settings {
+  int hours = 3;                 ///< how many hours usage must stay up (the floor's window)
+  int baseline_days = 14;        ///< the usual level: median of the same hour over this many days
+  double alerts_per_week = 1;    ///< alert-hours a week the thresholds allow on the training history
+  double min_excess_wh = 200;    ///< no threshold below this, so a flat, quiet hour cannot alert on noise
+};
+
+/// Throws std::invalid_argument naming the setting and its range.
+void check(const settings& s);
+
+struct sustained_model {
+  settings trained;
+  std::array<double, hours_per_day> usual{};      ///< median Wh per hour: the level until a meter has its own
+  std::array<double, hours_per_day> threshold{};  ///< the floor (Wh above usual) that scores 1.0
+  std::string timezone, trained_from, trained_to;
+  std::int64_t readings = 0;
+};
+
+/// One meter's recent usual level: per local hour, the median of the
+/// readings at that hour over the last baseline_days days.
+class usual_level {
+public:
+  explicit usual_level(int baseline_days) : keep_ms_(baseline_days * 24 * hour_ms) {}
+  /// The usual Wh at this reading's hour, or `fallback` while the meter has
+  /// less than three days of its own; then remembers the reading.
+  double next(const reading& r, double fallback);
+
+private:
+  std::int64_t keep_ms_;
+  std::array<std::deque<std::pair<std::int64_t, double>>, hours_per_day> by_hour_;
+  std::vector<double> scratch_;
+};
+
+/// One meter's floor: the smallest excess over the usual level among the
+/// readings of the last `hours` hours. Works for hourly readings and for a
+/// trailing-hour reading every minute alike (the window is time, not count).
+class floor_window {
+public:
+  explicit floor_window(int hours) : span_ms_(hours * hour_ms) {}
+  /// Adds the reading's excess; returns the floor, or NaN until the window
+  /// spans `hours` hours without a gap of more than an hour.
+  double next(std::int64_t ts_ms, double excess);
+
+private:
+  std::int64_t span_ms_;
+  std::int64_t run_start_ms_ = 0, last_ms_ = 0;
+  bool started_ = false;
+  std::deque<std::pair<std::int64_t, double>> minima_;  // increasing excess, increasing time
+};
+
+/// Both, for one meter: what the scorer keeps per meter and training replays.
+class meter_state {
+public:
+  explicit meter_state(const settings& s) : usual_(s.baseline_days), floor_(s.hours) {}
+  struct step {
+    double usual_wh;  ///< the usual level at this reading's hour
+    double floor_wh;  ///< NaN until the window is covered
+  };
+  step next(const reading& r, const std::array<double, hours_per_day>& usual_fallback);
+
+private:
+  usual_level usual_;
+  floor_window floor_;
+};
+
+/// Learns the usual levels and thresholds from history (local fields filled).
+/// Throws std::runtime_error naming an hour without readings, or too short a history.
+sustained_model train(std::vector<reading> history, const settings& s);
+
+/// The model as a commented TOML document, and back (model_error on problems).
+std::string to_toml(const sustained_model& m);
+sustained_model from_toml(std::string_view text, std::string_view source_name = "model");
+void write_model_file(const sustained_model& m, const std::string& path);
+sustained_model read_model_file(const std::string& path);
+
+/// "sustained_load: N readings from A to B, 3-hour floor, ... written to FILE"
+std::string summary(const sustained_model& m, const std::string& path);
+
+} // namespace stream_smarts::sustained_load

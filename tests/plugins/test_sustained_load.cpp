@@ -1,0 +1,186 @@
+// The sustained_load scorer: its pure parts (the floor window, the usual
+// level, training and the model file) compiled in directly, and the built
+// plugin driven through the SDK.
+#include "plugin_harness.hpp"
+#include "sustained_model.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace stream_smarts;
+using namespace stream_smarts::sustained_load;
+using namespace stream_smarts::testing;
+
+namespace {
+
+const fixed_zone zone(3600);
+const std::int64_t start_ms = zone.to_utc_ms({2010, 1, 4, 0, 0, 0, 0});  // a Monday, 00:00
+
+reading at(std::int64_t ts_ms, double wh) {
+  reading r;
+  r.ts_ms = ts_ms;
+  r.wh = wh;
+  r.local = zone.local(ts_ms);
+  return r;
+}
+
+/// `days` of a regular house: 300 Wh at night, 900 by day, 1500 in the
+/// evening, each hour off by a fixed pseudo-random -20..+20 %.
+std::vector<reading> ordinary_days(int days) {
+  std::vector<reading> out;
+  unsigned jitter = 12345;
+  for (int i = 0; i < days * 24; ++i) {
+    const int hour = i % 24;
+    const double level = hour < 7 ? 300 : hour < 18 ? 900 : 1500;
+    jitter = jitter * 1103515245u + 12345u;
+    out.push_back(at(start_ms + i * hour_ms, level * (0.8 + 0.4 * ((jitter >> 16) % 1000) / 1000.0)));
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("sustained_load floor: the smallest excess of the last hours", "[sustained]") {
+  floor_window w(3);
+  CHECK(std::isnan(w.next(0, 1000)));           // one hour: not yet sustained
+  CHECK(std::isnan(w.next(hour_ms, 1200)));
+  CHECK(w.next(2 * hour_ms, 900) == 900);       // three hours: the smallest
+  CHECK(w.next(3 * hour_ms, 1500) == 900);
+  CHECK(w.next(4 * hour_ms, 1100) == 900);      // 2 h is still one of the last three hours
+  CHECK(w.next(5 * hour_ms, 1300) == 1100);     // now it is not
+  CHECK(w.next(6 * hour_ms, -50) == -50);       // one ordinary hour ends it
+  // A gap of more than an hour starts again.
+  CHECK(std::isnan(w.next(8 * hour_ms, 1000)));
+  CHECK(std::isnan(w.next(9 * hour_ms, 1000)));
+  CHECK(w.next(10 * hour_ms, 1000) == 1000);
+  // Time going backwards (a replayed batch) starts again too.
+  CHECK(std::isnan(w.next(9 * hour_ms, 1000)));
+}
+
+TEST_CASE("sustained_load floor: minute readings use the same hours", "[sustained]") {
+  floor_window w(2);
+  const std::int64_t minute = 60000;
+  double last = 0;
+  int known = 0;
+  for (int i = 0; i <= 90; ++i) {
+    last = w.next(i * minute, i < 30 ? 100 : 800);
+    known += std::isfinite(last);
+  }
+  CHECK(known == 31);  // from minute 60: the window spans two hours of trailing-hour readings
+  CHECK(last == 100);  // minutes 0-29 (100) are still inside (t - 2 h, t]
+  for (int i = 91; i <= 150; ++i) last = w.next(i * minute, 800);
+  CHECK(last == 800);
+}
+
+TEST_CASE("sustained_load usual level: the meter's own median once it has three days", "[sustained]") {
+  usual_level u(14);
+  CHECK(u.next(at(start_ms, 100), 555) == 555);
+  CHECK(u.next(at(start_ms + 24 * hour_ms, 300), 555) == 555);
+  CHECK(u.next(at(start_ms + 48 * hour_ms, 200), 555) == 555);
+  CHECK(u.next(at(start_ms + 72 * hour_ms, 900), 555) == 200);  // median of 100, 300, 200
+  CHECK(u.next(at(start_ms + 73 * hour_ms, 900), 555) == 555);  // another hour of the day has no days yet
+  // Older than baseline_days: forgotten.
+  usual_level short_memory(3);
+  for (int d = 0; d < 6; ++d) short_memory.next(at(start_ms + d * 24 * hour_ms, d < 3 ? 5000 : 100), 0);
+  CHECK(short_memory.next(at(start_ms + 6 * 24 * hour_ms, 0), 0) == 100);
+}
+
+TEST_CASE("sustained_load training: thresholds from the history, a heater above them", "[sustained]") {
+  const auto history = ordinary_days(60);
+  settings s;
+  const sustained_model m = train(history, s);
+  CHECK(m.readings == 60 * 24);
+  CHECK(m.usual[3] == Approx(300).margin(30));
+  CHECK(m.usual[20] == Approx(1500).margin(150));
+  for (double t : m.threshold) CHECK(t >= s.min_excess_wh);
+  // A smaller budget never lowers a threshold.
+  settings strict = s;
+  strict.alerts_per_week = 0.1;
+  const sustained_model tight = train(history, strict);
+  for (int h = 0; h < hours_per_day; ++h) CHECK(tight.threshold[h] >= m.threshold[h]);
+
+  // Replay the history, then leave a 2 kW heater on from 01:00 for 5 hours.
+  meter_state state(m.trained);
+  for (const auto& r : history) state.next(r, m.usual);
+  std::vector<double> scores;
+  for (int h = 0; h < 8; ++h) {
+    const reading r = at(start_ms + (60 * 24 + h) * hour_ms, (h >= 1 && h <= 5 ? 2300 : 300));
+    const auto step = state.next(r, m.usual);
+    scores.push_back(std::isfinite(step.floor_wh) ? step.floor_wh / m.threshold[h] : 0);
+  }
+  CHECK(scores[0] < 1);
+  CHECK(scores[1] < 1);  // one hour is not sustained
+  CHECK(scores[2] < 1);
+  CHECK(scores[3] > 1);  // the third hour of the heater
+  CHECK(scores[5] > 1);
+  CHECK(scores[6] < 1);  // off again
+}
+
+TEST_CASE("sustained_load training refuses too short a history", "[sustained]") {
+  CHECK_THROWS_WITH(train(ordinary_days(20), settings{}),
+                    "sustained_load: the history spans less than 28 days (baseline_days + 2 weeks); give it "
+                    "more, a few months is best");
+  settings bad;
+  bad.hours = 0;
+  CHECK_THROWS_WITH(train(ordinary_days(60), bad), "hours must be within 1..24; got 0");
+}
+
+TEST_CASE("sustained_load model file: round trip and clear errors", "[sustained]") {
+  sustained_model m = train(ordinary_days(40), settings{});
+  m.timezone = "Europe/Paris";
+  const sustained_model back = from_toml(to_toml(m));
+  CHECK(back.usual == m.usual);
+  CHECK(back.threshold == m.threshold);
+  CHECK(back.trained.hours == 3);
+  CHECK(back.timezone == "Europe/Paris");
+  CHECK_THROWS_WITH(from_toml("format = \"stream-smarts/percentile_band\"\nformat_version = 1\n"),
+                    "not a sustained_load model (expected format = \"stream-smarts/sustained_load\")");
+  std::string text = to_toml(m);
+  text = text.substr(0, text.find("  # 05:00"));  // cut off after hour 05
+  CHECK_THROWS_WITH(from_toml(text), Catch::Contains("not valid TOML (line"));
+  text = to_toml(m);
+  const auto row = text.find("  [", text.find("hourly"));
+  text.replace(row, text.find("],", row) + 1 - row, "  [300.0, 0.0]");
+  CHECK_THROWS_WITH(from_toml(text), "hourly row for hour 00: expected [usual, threshold] with a threshold above 0");
+}
+
+TEST_CASE("sustained_load plugin: trains, loads and scores per meter", "[stages][sustained]") {
+  const auto& d = load(SUSTAINED_PLUGIN);
+  CHECK(d.info.name == "sustained_load");
+  temp_dir dir;
+  fake_context trainer(d, {{"hours", std::int64_t{2}}}, dir.path);
+  const std::string summary = d.train(ordinary_days(40), trainer, dir.path + "/sl.toml");
+  CHECK_THAT(summary, Catch::StartsWith("sustained_load: 960 readings from 2010-01-04T00:00:00+01:00 to "
+                                        "2010-02-12T23:00:00+01:00, 2-hour floor over a 14-day usual level"));
+  fake_context ctx(d, {{"model", std::string("sl.toml")}}, dir.path);
+  auto s = d.make_scorer(ctx);
+  const std::int64_t night = start_ms + 50 * 24 * hour_ms + 2 * hour_ms;
+  reading a = at(night, 3000), b = at(night + hour_ms, 3000);
+  CHECK(s->score(a).score == 0);  // one hour: not known to be sustained
+  b.meter = "garage";             // another meter has its own window
+  CHECK(s->score(b).score == 0);
+  a = at(night + hour_ms, 3000);
+  const score_result r = s->score(a);
+  CHECK(r.score > 1);
+  CHECK(r.expected_lo == Approx(300).margin(30));  // the usual level
+  CHECK(r.expected_hi > r.expected_lo);
+}
+
+TEST_CASE("sustained_load plugin option problems", "[stages][sustained]") {
+  const auto& d = load(SUSTAINED_PLUGIN);
+  auto error = [&](std::map<std::string, option_value> given) {
+    return option_error_of([&] {
+      fake_context ctx(d, std::move(given), "/nonexistent");
+      d.make_scorer(ctx);
+    });
+  };
+  CHECK(error({}) == "model: model is not set: train one with `stream-smarts train --scorer sustained_load "
+                     "--data FILE --out FILE`");
+  CHECK(error({{"model", std::string("m.toml")}}) == "model: /nonexistent/m.toml: cannot open: No such file or directory");
+  CHECK(error({{"model", std::string("m.toml")}, {"hours", std::int64_t{30}}}) == "hours: must be within 1..24; got 30");
+  CHECK(error({{"model", std::string("m.toml")}, {"alerts_per_week", 0.0}}) ==
+        "alerts_per_week: must be above 0 and at most 84 (half the hours of a week); got 0");
+}
