@@ -1,6 +1,7 @@
 #include "band_model.hpp"
 
 #include <common/atomic_file.hpp>
+#include <common/model_text.hpp>
 #include <common/toml_text.hpp>
 
 #include <stream_smarts/time.hpp>
@@ -239,13 +240,7 @@ void read_bands(const toml::table& t, band_model& m) {
 } // namespace
 
 band_model from_toml(std::string_view text, std::string_view source_name) {
-  toml::table t;
-  try {
-    t = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    throw model_error("not valid TOML (line " + std::to_string(e.source().begin.line) + ", column " +
-                      std::to_string(e.source().begin.column) + "): " + std::string(e.description()));
-  }
+  const toml::table t = model_text::parse<model_error>(text, source_name);
   check_format(t);
   band_model m;
   read_bands(t, m);
@@ -260,13 +255,7 @@ band_model from_toml(std::string_view text, std::string_view source_name) {
 }
 
 band_model read_model_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw model_error(std::string("cannot open: ") + std::strerror(EISDIR));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw model_error(std::string("cannot open: ") + std::strerror(errno));
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  if (in.bad()) throw model_error(std::string("cannot read: ") + std::strerror(errno));
-  return from_toml(text, path);
+  return from_toml(model_text::read_file<model_error>(path), path);
 }
 
 std::string summary(const band_model& m, const std::string& path) {

@@ -1,6 +1,7 @@
 #include "sustained_model.hpp"
 
 #include <common/atomic_file.hpp>
+#include <common/model_text.hpp>
 #include <common/statistics.hpp>
 #include <common/toml_text.hpp>
 #include <stream_smarts/time.hpp>
@@ -215,13 +216,7 @@ void read_hourly(const toml::table& t, sustained_model& m) {
 } // namespace
 
 sustained_model from_toml(std::string_view text, std::string_view source_name) {
-  toml::table t;
-  try {
-    t = toml::parse(text, source_name);
-  } catch (const toml::parse_error& e) {
-    throw model_error("not valid TOML (line " + std::to_string(e.source().begin.line) + ", column " +
-                      std::to_string(e.source().begin.column) + "): " + std::string(e.description()));
-  }
+  const toml::table t = model_text::parse<model_error>(text, source_name);
   check_format(t);
   sustained_model m;
   m.trained.hours = static_cast<int>(required<std::int64_t>(t, "hours", "an integer"));
@@ -246,12 +241,7 @@ void write_model_file(const sustained_model& m, const std::string& path) {
 }
 
 sustained_model read_model_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw model_error(std::string("cannot open: ") + std::strerror(EISDIR));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw model_error(std::string("cannot open: ") + std::strerror(errno));
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  return from_toml(text, path);
+  return from_toml(model_text::read_file<model_error>(path), path);
 }
 
 std::string summary(const sustained_model& m, const std::string& path) {
