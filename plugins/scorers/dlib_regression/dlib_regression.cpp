@@ -6,6 +6,7 @@
 #include "excess_score.hpp"
 
 #include <common/json.hpp>
+#include <common/loaded_model.hpp>
 #include <stream_smarts/plugin.hpp>
 
 #include <chrono>
@@ -98,13 +99,7 @@ private:
       throw option_error("model", path + ": " + e.what());
     }
     const model_header& h = m.header();
-    // The features are local calendar fields: a model from another zone is
-    // shifted by the difference, worth a warning but not a refusal.
-    if (!h.timezone.empty() && h.timezone != ctx.zone().name())
-      ctx.log().warning(path + ": trained in time zone " + h.timezone + " but the pipeline uses " +
-                        ctx.zone().name() + "; its hours may be shifted");
-    ctx.log().info("loaded " + path + " (" + std::to_string(h.readings) + " readings from " + h.trained_from +
-                   " to " + h.trained_to + ")");
+    loaded_model::log_loaded(ctx, path, {h.timezone, h.readings, h.trained_from, h.trained_to});
     ctx.log().debug(std::to_string(m.centre_basis()) + "+" + std::to_string(m.spread_basis()) + " basis vectors" +
                     (m.shared_basis() ? ", shared by the centre and spread functions" : ""));
     return m;

@@ -3,6 +3,7 @@
 // score above 1.0 is above the top of the band.
 #include "band_model.hpp"
 
+#include <common/loaded_model.hpp>
 #include <stream_smarts/plugin.hpp>
 
 #include <array>
@@ -54,14 +55,7 @@ private:
     } catch (const model_error& e) {
       throw option_error("model", path + ": " + e.what());
     }
-    // Bands are by local hour: a model from another zone is shifted by the
-    // difference, which is worth a warning but not a refusal.
-    if (!m.timezone.empty() && m.timezone != ctx.zone().name())
-      ctx.log().warning(path + ": trained in time zone " + m.timezone + " but the pipeline uses " +
-                        ctx.zone().name() + "; its hours may be shifted");
-    ctx.log().info("loaded " + path + (m.readings > 0 ? " (" + std::to_string(m.readings) + " readings from " +
-                                                            m.trained_from + " to " + m.trained_to + ")"
-                                                      : std::string()));
+    loaded_model::log_loaded(ctx, path, {m.timezone, m.readings, m.trained_from, m.trained_to});
     return m;
   }
 
