@@ -181,6 +181,8 @@ TEST_CASE("sustained_load plugin option problems", "[stages][sustained]") {
                      "--data FILE --out FILE`");
   CHECK(error({{"model", std::string("m.toml")}}) == "model: /nonexistent/m.toml: cannot open: No such file or directory");
   CHECK(error({{"model", std::string("m.toml")}, {"hours", std::int64_t{30}}}) == "hours: must be within 1..24; got 30");
+  CHECK(error({{"model", std::string("m.toml")}, {"baseline_days", std::int64_t{5000000000}}}) ==
+        "baseline_days: must be within 3..365; got 5000000000");  // as given, not cut to an int
   CHECK(error({{"model", std::string("m.toml")}, {"alerts_per_week", 0.0}}) ==
         "alerts_per_week: must be above 0 and at most 84 (half the hours of a week); got 0");
 }

@@ -5,6 +5,7 @@
 // See sustained_model.hpp for why the floor, and README.md for the options.
 #include "sustained_model.hpp"
 
+#include <common/loaded_model.hpp>
 #include <stream_smarts/plugin.hpp>
 
 #include <cmath>
@@ -20,15 +21,14 @@ using namespace stream_smarts::sustained_load;
 /// The training options, range checked with an option_error naming the one at fault.
 settings checked_settings(const options& o) {
   settings s;
-  s.hours = static_cast<int>(std::clamp<std::int64_t>(o.integer("hours"), -1, 1000));
-  s.baseline_days = static_cast<int>(std::clamp<std::int64_t>(o.integer("baseline_days"), -1, 100000));
+  s.hours = o.integer("hours");
+  s.baseline_days = o.integer("baseline_days");
   s.alerts_per_week = o.number("alerts_per_week");
   s.min_excess_wh = o.number("min_excess_wh");
   try {
     check(s);
-  } catch (const std::invalid_argument& e) {
-    const std::string what = e.what();
-    throw option_error(what.substr(0, what.find(' ')), what.substr(what.find(' ') + 1));
+  } catch (const settings_error& e) {
+    throw option_error(e.setting, e.problem);
   }
   return s;
 }
@@ -60,11 +60,8 @@ private:
     } catch (const model_error& e) {
       throw option_error("model", path + ": " + e.what());
     }
-    if (!m.timezone.empty() && m.timezone != ctx.zone().name())
-      ctx.log().warning(path + ": trained in time zone " + m.timezone + " but the pipeline uses " +
-                        ctx.zone().name() + "; its hours may be shifted");
-    ctx.log().info("loaded " + path + " (" + std::to_string(m.readings) + " readings from " + m.trained_from +
-                   " to " + m.trained_to + ", " + std::to_string(m.trained.hours) + "-hour floor)");
+    loaded_model::log_loaded(ctx, path, {m.timezone, m.readings, m.trained_from, m.trained_to},
+                             std::to_string(m.trained.hours) + "-hour floor");
     return m;
   }
 

@@ -9,12 +9,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <sstream>
 
@@ -33,14 +28,14 @@ constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 }
 
 void check(const settings& s) {
-  if (s.hours < 1 || s.hours > 24) throw std::invalid_argument("hours must be within 1..24; got " + std::to_string(s.hours));
+  if (s.hours < 1 || s.hours > 24) throw settings_error("hours", "must be within 1..24; got " + std::to_string(s.hours));
   if (s.baseline_days < 3 || s.baseline_days > 365)
-    throw std::invalid_argument("baseline_days must be within 3..365; got " + std::to_string(s.baseline_days));
+    throw settings_error("baseline_days", "must be within 3..365; got " + std::to_string(s.baseline_days));
   if (!(s.alerts_per_week > 0 && s.alerts_per_week <= 84))
-    throw std::invalid_argument("alerts_per_week must be above 0 and at most 84 (half the hours of a week); got " +
-                                format_number(s.alerts_per_week));
+    throw settings_error("alerts_per_week", "must be above 0 and at most 84 (half the hours of a week); got " +
+                                                format_number(s.alerts_per_week));
   if (!(std::isfinite(s.min_excess_wh) && s.min_excess_wh > 0))
-    throw std::invalid_argument("min_excess_wh must be a number of Wh above 0; got " + format_number(s.min_excess_wh));
+    throw settings_error("min_excess_wh", "must be a number of Wh above 0; got " + format_number(s.min_excess_wh));
 }
 
 // ---------------------------------------------------------------- scoring state
@@ -118,7 +113,7 @@ double median_spacing_ms(const std::vector<reading>& history) {
 sustained_model train(std::vector<reading> history, const settings& s) {
   check(s);
   std::stable_sort(history.begin(), history.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
-  const std::int64_t needed_ms = std::int64_t{s.baseline_days + 14} * day_ms;
+  const std::int64_t needed_ms = (s.baseline_days + 14) * day_ms;
   if (history.empty() || history.back().ts_ms - history.front().ts_ms < needed_ms)
     throw std::runtime_error("sustained_load: the history spans less than " + std::to_string(s.baseline_days + 14) +
                              " days (baseline_days + 2 weeks); give it more, a few months is best");
@@ -219,13 +214,13 @@ sustained_model from_toml(std::string_view text, std::string_view source_name) {
   const toml::table t = model_text::parse<model_error>(text, source_name);
   check_format(t);
   sustained_model m;
-  m.trained.hours = static_cast<int>(required<std::int64_t>(t, "hours", "an integer"));
-  m.trained.baseline_days = static_cast<int>(required<std::int64_t>(t, "baseline_days", "an integer"));
+  m.trained.hours = required<std::int64_t>(t, "hours", "an integer");
+  m.trained.baseline_days = required<std::int64_t>(t, "baseline_days", "an integer");
   m.trained.alerts_per_week = required<double>(t, "alerts_per_week", "a number");
   m.trained.min_excess_wh = required<double>(t, "min_excess_wh", "a number");
   try {
     check(m.trained);
-  } catch (const std::invalid_argument& e) {
+  } catch (const settings_error& e) {
     throw model_error(e.what());
   }
   read_hourly(t, m);

@@ -34,13 +34,21 @@ public:
 
 /// What training decides; stored in the model, so scoring does as training did.
 struct settings {
-  int hours = 3;                 ///< how many hours usage must stay up (the floor's window)
-  int baseline_days = 14;        ///< the usual level: median of the same hour over this many days
+  std::int64_t hours = 3;          ///< how many hours usage must stay up (the floor's window)
+  std::int64_t baseline_days = 14; ///< the usual level: median of the same hour over this many days
   double alerts_per_week = 1;    ///< alert-hours a week the thresholds allow on the training history
   double min_excess_wh = 200;    ///< no threshold below this, so a flat, quiet hour cannot alert on noise
 };
 
-/// Throws std::invalid_argument naming the setting and its range.
+/// A setting out of range: which one, and what is wrong with it.
+class settings_error : public std::invalid_argument {
+public:
+  settings_error(const std::string& setting, const std::string& problem)
+      : std::invalid_argument(setting + " " + problem), setting(setting), problem(problem) {}
+  std::string setting, problem;  ///< "hours", "must be within 1..24; got 0"
+};
+
+/// Throws settings_error for the first setting out of range.
 void check(const settings& s);
 
 struct sustained_model {
@@ -55,7 +63,7 @@ struct sustained_model {
 /// readings at that hour over the last baseline_days days.
 class usual_level {
 public:
-  explicit usual_level(int baseline_days) : keep_ms_(baseline_days * 24 * hour_ms) {}
+  explicit usual_level(std::int64_t baseline_days) : keep_ms_(baseline_days * 24 * hour_ms) {}
   /// The usual Wh at this reading's hour, or `fallback` while the meter has
   /// less than three days of its own; then remembers the reading.
   double next(const reading& r, double fallback);
@@ -71,7 +79,7 @@ private:
 /// trailing-hour reading every minute alike (the window is time, not count).
 class floor_window {
 public:
-  explicit floor_window(int hours) : span_ms_(hours * hour_ms) {}
+  explicit floor_window(std::int64_t hours) : span_ms_(hours * hour_ms) {}
   /// Adds the reading's excess; returns the floor, or NaN until the window
   /// spans `hours` hours without a gap of more than an hour.
   double next(std::int64_t ts_ms, double excess);
