@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <type_traits>
 
 
 namespace stream_smarts::dlib_regression {
@@ -68,34 +69,26 @@ const header_line& require(const header_lines& lines, std::string_view key) {
   throw model_error("the header has no '" + std::string(key) + " = ...' line");
 }
 
-std::int64_t integer_of(const header_line& l, std::string_view key) {
-  std::int64_t v = 0;
+// The whole value as a T (from_chars: no locale, no leading space), or an
+// error naming the header line and what was expected. `size`, if not 0, is
+// the exact number of characters the value must have.
+template <class T>
+T parsed(const header_line& l, std::string_view key, const char* expected, int base = 10, std::size_t size = 0) {
+  T v{};
   const char* end = l.value.data() + l.value.size();
-  const auto [p, ec] = std::from_chars(l.value.data(), end, v);
-  if (ec != std::errc{} || p != end || l.value.empty())
-    throw model_error("header line " + std::to_string(l.line) + ": " + std::string(key) + " is not an integer: '" +
-                      snippet(l.value) + "'");
+  std::from_chars_result r{};
+  if constexpr (std::is_integral_v<T>) r = std::from_chars(l.value.data(), end, v, base);
+  else r = std::from_chars(l.value.data(), end, v);
+  if (r.ec != std::errc{} || r.ptr != end || l.value.empty() || (size != 0 && l.value.size() != size))
+    throw model_error("header line " + std::to_string(l.line) + ": " + std::string(key) + " is not " + expected +
+                      ": '" + snippet(l.value) + "'");
   return v;
 }
 
-double number_of(const header_line& l, std::string_view key) {
-  double v = 0;
-  const char* end = l.value.data() + l.value.size();
-  const auto [p, ec] = std::from_chars(l.value.data(), end, v);
-  if (ec != std::errc{} || p != end || l.value.empty())
-    throw model_error("header line " + std::to_string(l.line) + ": " + std::string(key) + " is not a number: '" +
-                      snippet(l.value) + "'");
-  return v;
-}
-
+std::int64_t integer_of(const header_line& l, std::string_view key) { return parsed<std::int64_t>(l, key, "an integer"); }
+double number_of(const header_line& l, std::string_view key) { return parsed<double>(l, key, "a number"); }
 std::uint64_t hex_of(const header_line& l, std::string_view key) {
-  std::uint64_t v = 0;
-  const char* end = l.value.data() + l.value.size();
-  const auto [p, ec] = std::from_chars(l.value.data(), end, v, 16);
-  if (ec != std::errc{} || p != end || l.value.size() != 16)
-    throw model_error("header line " + std::to_string(l.line) + ": " + std::string(key) +
-                      " is not 16 hexadecimal digits: '" + snippet(l.value) + "'");
-  return v;
+  return parsed<std::uint64_t>(l, key, "16 hexadecimal digits", 16, 16);
 }
 
 } // namespace
