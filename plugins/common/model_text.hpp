@@ -6,6 +6,7 @@
 #include <toml++/toml.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +38,24 @@ toml::table parse(std::string_view text, std::string_view source_name) {
     throw Error("not valid TOML (line " + std::to_string(e.source().begin.line) + ", column " +
                 std::to_string(e.source().begin.column) + "): " + std::string(e.description()));
   }
+}
+
+/// A key's value; throws Error("'hours' must be an integer") when missing or of another type.
+template <class T, class Error>
+T required(const toml::table& t, std::string_view key, std::string_view what) {
+  const auto v = t[key].value<T>();
+  if (!v) throw Error("'" + std::string(key) + "' must be " + std::string(what));
+  return *v;
+}
+
+/// Throws Error unless the document says `format = "FORMAT"` and `format_version = VERSION`.
+template <class Error>
+void check_format(const toml::table& t, std::string_view format, std::int64_t version, std::string_view scorer) {
+  if (t["format"].value<std::string>() != std::string(format))
+    throw Error("not a " + std::string(scorer) + " model (expected format = \"" + std::string(format) + "\")");
+  if (const auto v = t["format_version"].value<std::int64_t>(); v != version)
+    throw Error("unsupported format_version " + (v ? std::to_string(*v) : std::string("(none)")) +
+                " (this plugin reads version " + std::to_string(version) + ")");
 }
 
 } // namespace stream_smarts::model_text

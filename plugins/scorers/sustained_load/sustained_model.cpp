@@ -1,5 +1,6 @@
 #include "sustained_model.hpp"
 
+#include <common/alert_budget.hpp>
 #include <common/atomic_file.hpp>
 #include <common/model_text.hpp>
 #include <common/statistics.hpp>
@@ -23,7 +24,6 @@ using toml_text::two_digits;
 
 namespace {
 constexpr std::int64_t day_ms = 24 * hour_ms;
-constexpr double week_ms = 7.0 * day_ms;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 }
 
@@ -99,15 +99,6 @@ std::array<double, hours_per_day> hourly_medians(const std::vector<reading>& his
   return medians;
 }
 
-/// The typical time between readings, so alerts_per_week becomes a share of readings.
-double median_spacing_ms(const std::vector<reading>& history) {
-  std::vector<double> steps;
-  for (std::size_t i = 1; i < history.size(); ++i)
-    if (history[i].ts_ms > history[i - 1].ts_ms) steps.push_back(static_cast<double>(history[i].ts_ms - history[i - 1].ts_ms));
-  std::sort(steps.begin(), steps.end());
-  return steps.empty() ? static_cast<double>(hour_ms) : percentile(steps, 50);
-}
-
 } // namespace
 
 sustained_model train(std::vector<reading> history, const settings& s) {
@@ -128,22 +119,12 @@ sustained_model train(std::vector<reading> history, const settings& s) {
     if (const double f = state.next(r, m.usual).floor_wh; std::isfinite(f))
       floors[static_cast<std::size_t>(r.local.hour)].push_back(f);
 
-  // Every hour gets the same share of the alert budget; each threshold is
-  // learnt from its hour and the two beside it, which triples the sample.
-  const double share = s.alerts_per_week * median_spacing_ms(history) / week_ms;
-  const double p = 100 * std::clamp(1 - share, 0.5, 1.0);
-  for (int h = 0; h < hours_per_day; ++h) {
-    std::vector<double> pool;
-    for (int d = -1; d <= 1; ++d) {
-      const auto& f = floors[static_cast<std::size_t>((h + d + hours_per_day) % hours_per_day)];
-      pool.insert(pool.end(), f.begin(), f.end());
-    }
-    if (pool.empty())
+  m.threshold = alert_budget::thresholds(floors, s.alerts_per_week, alert_budget::median_spacing_ms(history),
+                                         s.min_excess_wh);
+  for (int h = 0; h < hours_per_day; ++h)
+    if (std::isnan(m.threshold[static_cast<std::size_t>(h)]))
       throw std::runtime_error("sustained_load: no " + std::to_string(s.hours) + " hours in a row around hour " +
                                two_digits(h) + " in the history");
-    std::sort(pool.begin(), pool.end());
-    m.threshold[static_cast<std::size_t>(h)] = std::max(s.min_excess_wh, percentile(pool, p));
-  }
   m.trained_from = format_local_iso8601(history.front().local);
   m.trained_to = format_local_iso8601(history.back().local);
   m.readings = static_cast<std::int64_t>(history.size());
@@ -177,21 +158,6 @@ std::string to_toml(const sustained_model& m) {
 
 namespace {
 
-template <class T>
-T required(const toml::table& t, std::string_view key, std::string_view what) {
-  const auto v = t[key].value<T>();
-  if (!v) throw model_error("'" + std::string(key) + "' must be " + std::string(what));
-  return *v;
-}
-
-void check_format(const toml::table& t) {
-  if (t["format"].value<std::string>() != std::string(model_format))
-    throw model_error("not a sustained_load model (expected format = \"" + std::string(model_format) + "\")");
-  if (const auto v = t["format_version"].value<std::int64_t>(); v != model_format_version)
-    throw model_error("unsupported format_version " + (v ? std::to_string(*v) : std::string("(none)")) +
-                      " (this plugin reads version " + std::to_string(model_format_version) + ")");
-}
-
 void read_hourly(const toml::table& t, sustained_model& m) {
   const auto* rows = t["hourly"].as_array();
   if (rows == nullptr || rows->size() != hours_per_day)
@@ -212,12 +178,12 @@ void read_hourly(const toml::table& t, sustained_model& m) {
 
 sustained_model from_toml(std::string_view text, std::string_view source_name) {
   const toml::table t = model_text::parse<model_error>(text, source_name);
-  check_format(t);
+  model_text::check_format<model_error>(t, model_format, model_format_version, "sustained_load");
   sustained_model m;
-  m.trained.hours = required<std::int64_t>(t, "hours", "an integer");
-  m.trained.baseline_days = required<std::int64_t>(t, "baseline_days", "an integer");
-  m.trained.alerts_per_week = required<double>(t, "alerts_per_week", "a number");
-  m.trained.min_excess_wh = required<double>(t, "min_excess_wh", "a number");
+  m.trained.hours = model_text::required<std::int64_t, model_error>(t, "hours", "an integer");
+  m.trained.baseline_days = model_text::required<std::int64_t, model_error>(t, "baseline_days", "an integer");
+  m.trained.alerts_per_week = model_text::required<double, model_error>(t, "alerts_per_week", "a number");
+  m.trained.min_excess_wh = model_text::required<double, model_error>(t, "min_excess_wh", "a number");
   try {
     check(m.trained);
   } catch (const settings_error& e) {
