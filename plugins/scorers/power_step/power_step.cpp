@@ -1,0 +1,114 @@
+// The power_step scorer: a large load switched on and still on, told within
+// minutes. score = (lowest power of the last `hold` - the level before it) /
+// the threshold for the hour, so a score above 1.0 means the power rose by
+// more than that hour's history allows and has stayed up. See step_model.hpp
+// for why the floor, and README.md for the options.
+#include "step_model.hpp"
+
+#include <common/loaded_model.hpp>
+#include <stream_smarts/plugin.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+namespace {
+
+using namespace stream_smarts;
+using namespace stream_smarts::power_step;
+
+/// The training options, range checked with an option_error naming the one at fault.
+settings checked_settings(const options& o) {
+  settings s;
+  s.hold_ms = o.duration("hold").count();
+  s.before_ms = o.duration("before").count();
+  s.alerts_per_week = o.number("alerts_per_week");
+  s.min_step_w = o.number("min_step_w");
+  try {
+    check(s);
+  } catch (const settings_error& e) {
+    throw option_error(e.setting, e.problem);
+  }
+  return s;
+}
+
+class power_step_scorer final : public scorer {
+public:
+  explicit power_step_scorer(stage_context& ctx)
+      : model_(load_model(ctx)), power_label_(ctx.options().string("power_label")) {}
+
+  score_result score(const reading& r) override {
+    if (r.local.hour < 0 || r.local.hour >= hours_per_day)
+      throw std::out_of_range("power_step: reading without a valid local hour");
+    const double threshold = model_.threshold[static_cast<std::size_t>(r.local.hour)];
+    const meter_state::scored s = state_for(r.meter).next(r.ts_ms, power_of(r, power_label_), threshold);
+    return {s.score, s.before_w, s.before_w + threshold, s.before_w};
+  }
+
+private:
+  static step_model load_model(stage_context& ctx) {
+    checked_settings(ctx.options());  // training-only, but `validate` should catch them here too
+    if (!ctx.options().has("model"))
+      throw option_error("model", "model is not set: train one with `stream-smarts train --scorer power_step "
+                                  "--data FILE --out FILE`");
+    const std::string path = ctx.resolve_path(ctx.options().string("model"));
+    step_model m;
+    try {
+      m = read_model_file(path);
+    } catch (const model_error& e) {
+      throw option_error("model", path + ": " + e.what());
+    }
+    loaded_model::log_loaded(ctx, path, {m.timezone, m.readings, m.trained_from, m.trained_to},
+                             "a step held " + duration_text(std::chrono::milliseconds(m.trained.hold_ms)));
+    return m;
+  }
+
+  meter_state& state_for(const std::string& meter) {
+    auto it = per_meter_.find(meter);
+    if (it == per_meter_.end()) it = per_meter_.emplace(meter, meter_state(model_.trained)).first;
+    return it->second;
+  }
+
+  step_model model_;
+  std::string power_label_;
+  std::unordered_map<std::string, meter_state> per_meter_;
+};
+
+std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {
+  step_model m = train(history, checked_settings(ctx.options()), ctx.options().string("power_label"));
+  m.timezone = ctx.zone().name();
+  write_model_file(m, out_path);
+  return summary(m, out_path);
+}
+
+} // namespace
+
+STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<power_step_scorer>(
+    {"power_step",
+     stream_smarts::plugin_kind::scorer,
+     "0.1.0",
+     "A large load switched on and still on, within minutes of its start; score = (lowest power of the last "
+     "`hold` - the level before) / the threshold for the hour",
+     {
+         stream_smarts::optional_option("model", stream_smarts::option_type::string, {},
+                                        "Model file written by `stream-smarts train --scorer power_step`. "
+                                        "Required to score."),
+         stream_smarts::optional_option("power_label", stream_smarts::option_type::string, std::string("power_w"),
+                                        "Label holding the reading's power in W (gpio_meter's instantaneous "
+                                        "power_w); a reading without it is taken as an hour's Wh, its mean power."),
+         stream_smarts::optional_option("hold", stream_smarts::option_type::duration,
+                                        std::chrono::milliseconds(10 * minute_ms),
+                                        "Training: how long the power must stay up (1m..1h). Shorter tells "
+                                        "sooner, but of more ordinary appliances (an oven heating up)."),
+         stream_smarts::optional_option("before", stream_smarts::option_type::duration,
+                                        std::chrono::milliseconds(30 * minute_ms),
+                                        "Training: the level before is the median power of this period ahead "
+                                        "of the hold (1m..6h); with hourly readings, the hour before."),
+         stream_smarts::optional_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
+                                        "Training: how many alerting readings a week the thresholds allow on the "
+                                        "training history (above 0, at most 84): the false-alarm budget."),
+         stream_smarts::optional_option("min_step_w", stream_smarts::option_type::number, 1500.0,
+                                        "Training: the lowest threshold in W, so that ordinary appliances "
+                                        "(a fridge, a television) never alert, whatever the history."),
+     }},
+    train_model))

@@ -1,0 +1,201 @@
+#include "step_model.hpp"
+
+#include <common/alert_budget.hpp>
+#include <common/atomic_file.hpp>
+#include <common/model_text.hpp>
+#include <common/toml_text.hpp>
+#include <stream_smarts/options.hpp>
+#include <stream_smarts/time.hpp>
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <sstream>
+
+namespace stream_smarts::power_step {
+
+using json::format_number;
+using toml_text::toml_float;
+using toml_text::toml_string;
+using toml_text::two_digits;
+
+namespace {
+constexpr std::int64_t day_ms = 24 * hour_ms;
+constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+std::string duration(std::int64_t ms) { return duration_text(std::chrono::milliseconds(ms)); }
+} // namespace
+
+void check(const settings& s) {
+  if (s.hold_ms < minute_ms || s.hold_ms > hour_ms)
+    throw settings_error("hold", "must be within 1m..1h; got " + duration(s.hold_ms));
+  if (s.before_ms < minute_ms || s.before_ms > 6 * hour_ms)
+    throw settings_error("before", "must be within 1m..6h; got " + duration(s.before_ms));
+  if (!(s.alerts_per_week > 0 && s.alerts_per_week <= 84))
+    throw settings_error("alerts_per_week", "must be above 0 and at most 84; got " + format_number(s.alerts_per_week));
+  if (!(std::isfinite(s.min_step_w) && s.min_step_w > 0))
+    throw settings_error("min_step_w", "must be a number of W above 0; got " + format_number(s.min_step_w));
+}
+
+// ---------------------------------------------------------------- scoring state
+
+double power_of(const reading& r, std::string_view power_label) {
+  if (!power_label.empty())
+    for (const auto& l : r.labels)
+      if (l.key == power_label) {
+        char* end = nullptr;
+        const double w = std::strtod(l.value.c_str(), &end);
+        if (end != l.value.c_str() && *end == '\0' && std::isfinite(w)) return w;
+      }
+  return r.wh;
+}
+
+step_window::step step_window::next(std::int64_t ts_ms, double power_w) {
+  // What was on before a gap says nothing about now.
+  if (recent_.empty() || ts_ms <= recent_.back().first || ts_ms - recent_.back().first > hour_ms ||
+      !std::isfinite(power_w))
+    recent_.clear();
+  if (!std::isfinite(power_w)) return {nan, nan};
+  recent_.emplace_back(ts_ms, power_w);
+  // Keep the before period, and the last reading ahead of it: with hourly
+  // readings that one (the hour before) is all there is before the hold.
+  const std::int64_t hold_start = ts_ms - hold_ms_, before_start = hold_start - before_ms_;
+  while (recent_.size() > 1 && recent_[1].first < before_start) recent_.pop_front();
+
+  double floor_w = power_w;
+  scratch_.clear();
+  for (const auto& [ts, w] : recent_) {
+    if (ts > hold_start) floor_w = std::min(floor_w, w);
+    else if (ts >= before_start) scratch_.push_back(w);
+  }
+  if (scratch_.empty() && recent_.front().first < before_start) scratch_.push_back(recent_.front().second);
+  if (scratch_.empty()) return {nan, nan};
+  const auto middle = scratch_.begin() + static_cast<std::ptrdiff_t>(scratch_.size() / 2);
+  std::nth_element(scratch_.begin(), middle, scratch_.end());
+  return {*middle, floor_w};
+}
+
+meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double threshold_w) {
+  const step_window::step s = window_.next(ts_ms, power_w);
+  if (!std::isfinite(s.floor_w)) {
+    held_before_w_.reset();
+    return {0, std::isfinite(s.before_w) ? s.before_w : 0};
+  }
+  const double before = held_before_w_.value_or(s.before_w);
+  const double score = (s.floor_w - before) / threshold_w;
+  if (score > 1) held_before_w_ = before;
+  else held_before_w_.reset();
+  return {score, before};
+}
+
+// ---------------------------------------------------------------- training
+
+step_model train(std::vector<reading> history, const settings& s, std::string_view power_label) {
+  check(s);
+  std::stable_sort(history.begin(), history.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
+  if (history.empty() || history.back().ts_ms - history.front().ts_ms < 28 * day_ms)
+    throw std::runtime_error("power_step: the history spans less than 28 days; give it more, a few months is best");
+
+  // Replay the history as the scorer would see it, and note every step.
+  std::array<std::vector<double>, hours_per_day> steps;
+  step_window window(s.hold_ms, s.before_ms);
+  for (const auto& r : history)
+    if (const auto st = window.next(r.ts_ms, power_of(r, power_label)); std::isfinite(st.floor_w))
+      steps[static_cast<std::size_t>(r.local.hour)].push_back(st.floor_w - st.before_w);
+
+  step_model m;
+  m.trained = s;
+  m.threshold =
+      alert_budget::thresholds(steps, s.alerts_per_week, alert_budget::median_spacing_ms(history), s.min_step_w);
+  for (int h = 0; h < hours_per_day; ++h)
+    if (std::isnan(m.threshold[static_cast<std::size_t>(h)]))
+      throw std::runtime_error("power_step: no two readings in a row around hour " + two_digits(h) +
+                               " in the history; every hour of the day needs readings");
+  m.trained_from = format_local_iso8601(history.front().local);
+  m.trained_to = format_local_iso8601(history.back().local);
+  m.readings = static_cast<std::int64_t>(history.size());
+  return m;
+}
+
+// ---------------------------------------------------------------- the file
+
+std::string to_toml(const step_model& m) {
+  std::ostringstream out;
+  out << "# stream-smarts power_step model. Per local hour, the threshold: how far (W) the\n"
+         "# lowest power of the last `hold_s` seconds must be above the median of the\n"
+         "# `before_s` seconds ahead of it to score 1.0.\n"
+      << "format = " << toml_string(model_format) << "\n"
+      << "format_version = " << model_format_version << "\n"
+      << "timezone = " << toml_string(m.timezone) << "\n"
+      << "hold_s = " << m.trained.hold_ms / 1000 << "\n"
+      << "before_s = " << m.trained.before_ms / 1000 << "\n"
+      << "alerts_per_week = " << toml_float(m.trained.alerts_per_week) << "\n"
+      << "min_step_w = " << toml_float(m.trained.min_step_w) << "\n"
+      << "trained_from = " << toml_string(m.trained_from) << "\n"
+      << "trained_to = " << toml_string(m.trained_to) << "\n"
+      << "readings = " << m.readings << "\n"
+      << "thresholds = [  # W\n";
+  for (int h = 0; h < hours_per_day; ++h)
+    out << "  " << toml_float(m.threshold[static_cast<std::size_t>(h)]) << ",  # " << two_digits(h) << ":00\n";
+  out << "]\n";
+  return out.str();
+}
+
+namespace {
+
+void read_thresholds(const toml::table& t, step_model& m) {
+  const auto* rows = t["thresholds"].as_array();
+  if (rows == nullptr || rows->size() != hours_per_day)
+    throw model_error("'thresholds' must be 24 numbers, one per hour (a truncated file?)");
+  for (int h = 0; h < hours_per_day; ++h) {
+    const double w = (*rows)[static_cast<std::size_t>(h)].value<double>().value_or(nan);
+    if (!(std::isfinite(w) && w > 0))
+      throw model_error("threshold for hour " + two_digits(h) + ": expected a number of W above 0");
+    m.threshold[static_cast<std::size_t>(h)] = w;
+  }
+}
+
+} // namespace
+
+step_model from_toml(std::string_view text, std::string_view source_name) {
+  using model_text::required;
+  const toml::table t = model_text::parse<model_error>(text, source_name);
+  model_text::check_format<model_error>(t, model_format, model_format_version, "power_step");
+  step_model m;
+  m.trained.hold_ms = 1000 * required<std::int64_t, model_error>(t, "hold_s", "an integer");
+  m.trained.before_ms = 1000 * required<std::int64_t, model_error>(t, "before_s", "an integer");
+  m.trained.alerts_per_week = required<double, model_error>(t, "alerts_per_week", "a number");
+  m.trained.min_step_w = required<double, model_error>(t, "min_step_w", "a number");
+  try {
+    check(m.trained);
+  } catch (const settings_error& e) {
+    throw model_error(e.what());
+  }
+  read_thresholds(t, m);
+  m.timezone = t["timezone"].value_or(std::string());
+  m.trained_from = t["trained_from"].value_or(std::string());
+  m.trained_to = t["trained_to"].value_or(std::string());
+  m.readings = t["readings"].value_or(std::int64_t{0});
+  return m;
+}
+
+void write_model_file(const step_model& m, const std::string& path) { files::write_file_atomically(path, to_toml(m)); }
+
+step_model read_model_file(const std::string& path) {
+  return from_toml(model_text::read_file<model_error>(path), path);
+}
+
+std::string summary(const step_model& m, const std::string& path) {
+  const auto [lo, hi] = std::minmax_element(m.threshold.begin(), m.threshold.end());
+  return "power_step: " + std::to_string(m.readings) + " readings from " + m.trained_from + " to " + m.trained_to +
+         ", a step held " + duration(m.trained.hold_ms) + " against the " + duration(m.trained.before_ms) +
+         " before, thresholds " + format_number(std::round(*lo)) + "-" + format_number(std::round(*hi)) +
+         " W (alerts_per_week = " + format_number(m.trained.alerts_per_week) + " on this history), written to " +
+         path;
+}
+
+} // namespace stream_smarts::power_step

@@ -1,0 +1,115 @@
+// The power_step model: how large a rise in power, held for a few minutes,
+// is unusual at each hour of the day. A heater switched on lifts the power by
+// its rating at once and keeps it there; a kettle lifts it for two minutes.
+// So the step is the *lowest* power of the last `hold` (the floor) against
+// the median of the `before` period just ahead of it. With a reading every
+// minute that tells of a large load within minutes of its start, where an
+// hour's energy takes an hour. Pure (no plugin SDK beyond the reading type):
+// tests compile it directly.
+#pragma once
+
+#include <stream_smarts/reading.hpp>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace stream_smarts::power_step {
+
+inline constexpr int hours_per_day = 24;
+inline constexpr std::string_view model_format = "stream-smarts/power_step";
+inline constexpr std::int64_t model_format_version = 1;
+inline constexpr std::int64_t minute_ms = 60000, hour_ms = 3600000;
+
+/// A model file that cannot be used; the message is for the user.
+class model_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What training decides; stored in the model, so scoring does as training did.
+struct settings {
+  std::int64_t hold_ms = 10 * minute_ms;   ///< how long the new level must hold (the floor's window)
+  std::int64_t before_ms = 30 * minute_ms; ///< the level before: the median of this period ahead of the hold
+  double alerts_per_week = 1;              ///< alerting readings a week the thresholds allow on the training history
+  double min_step_w = 1500;                ///< no threshold below this: smaller loads are everyday life
+};
+
+/// A setting out of range: which one, and what is wrong with it.
+class settings_error : public std::invalid_argument {
+public:
+  settings_error(const std::string& setting, const std::string& problem)
+      : std::invalid_argument(setting + " " + problem), setting(setting), problem(problem) {}
+  std::string setting, problem;
+};
+
+/// Throws settings_error for the first setting out of range.
+void check(const settings& s);
+
+struct step_model {
+  settings trained;
+  std::array<double, hours_per_day> threshold{};  ///< the step (W) that scores 1.0, per local hour
+  std::string timezone, trained_from, trained_to;
+  std::int64_t readings = 0;
+};
+
+/// A reading's power in W: the label `power_label` when the reading has a
+/// number there (gpio_meter's `power_w`), else its Wh, which for an hour's
+/// energy (a history, or gpio_meter's trailing hour) is its mean power.
+double power_of(const reading& r, std::string_view power_label);
+
+/// One meter's last readings: the floor of the hold and the level before it.
+class step_window {
+public:
+  step_window(std::int64_t hold_ms, std::int64_t before_ms) : hold_ms_(hold_ms), before_ms_(before_ms) {}
+  struct step {
+    double before_w;  ///< median power of the `before` period (or the last reading ahead of the hold)
+    double floor_w;   ///< lowest power of the hold; NaN while nothing is known before the hold
+  };
+  /// A gap of more than an hour, time going backwards or a power that is not
+  /// a number starts again.
+  step next(std::int64_t ts_ms, double power_w);
+
+private:
+  std::int64_t hold_ms_, before_ms_;
+  std::deque<std::pair<std::int64_t, double>> recent_;  // oldest first; the oldest may be ahead of the before period
+  std::vector<double> scratch_;
+};
+
+/// One meter as the scorer keeps it: the window, and the level from before
+/// a step that is still on, so the alert lasts as long as the load does
+/// (the level before would otherwise catch up with it after `before`).
+class meter_state {
+public:
+  explicit meter_state(const settings& s) : window_(s.hold_ms, s.before_ms) {}
+  struct scored {
+    double score;     ///< 0 while the window is not covered
+    double before_w;  ///< the level the step is measured from
+  };
+  scored next(std::int64_t ts_ms, double power_w, double threshold_w);
+
+private:
+  step_window window_;
+  std::optional<double> held_before_w_;
+};
+
+/// Learns the thresholds from history (local fields filled). Throws
+/// std::runtime_error for too short a history or an hour without steps.
+step_model train(std::vector<reading> history, const settings& s, std::string_view power_label = "power_w");
+
+/// The model as a commented TOML document, and back (model_error on problems).
+std::string to_toml(const step_model& m);
+step_model from_toml(std::string_view text, std::string_view source_name = "model");
+void write_model_file(const step_model& m, const std::string& path);
+step_model read_model_file(const std::string& path);
+
+/// "power_step: N readings from A to B, ... written to FILE"
+std::string summary(const step_model& m, const std::string& path);
+
+} // namespace stream_smarts::power_step

@@ -1,0 +1,187 @@
+// The power_step scorer: its pure parts (the step window, the held level,
+// training and the model file) compiled in directly, and the built plugin
+// driven through the SDK.
+#include "plugin_harness.hpp"
+#include "step_model.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace stream_smarts;
+using namespace stream_smarts::power_step;
+using namespace stream_smarts::testing;
+
+namespace {
+
+const fixed_zone zone(3600);
+const std::int64_t start_ms = zone.to_utc_ms({2010, 1, 4, 0, 0, 0, 0});  // a Monday, 00:00
+
+reading at(std::int64_t ts_ms, double wh) {
+  reading r;
+  r.ts_ms = ts_ms;
+  r.wh = wh;
+  r.local = zone.local(ts_ms);
+  return r;
+}
+
+/// `days` of hourly readings: 300 Wh at night, 900 by day, 1500 in the
+/// evening, each hour off by a fixed pseudo-random -20..+20 %.
+std::vector<reading> ordinary_days(int days) {
+  std::vector<reading> out;
+  unsigned jitter = 12345;
+  for (int i = 0; i < days * 24; ++i) {
+    const int hour = i % 24;
+    const double level = hour < 7 ? 300 : hour < 18 ? 900 : 1500;
+    jitter = jitter * 1103515245u + 12345u;
+    out.push_back(at(start_ms + i * hour_ms, level * (0.8 + 0.4 * ((jitter >> 16) % 1000) / 1000.0)));
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("power_step window: the lowest power of the hold against the median before it", "[power_step]") {
+  step_window w(10 * minute_ms, 30 * minute_ms);
+  step_window::step s{};
+  for (int m = 0; m < 30; ++m) s = w.next(m * minute_ms, m % 2 ? 300 : 500);  // 400 W on average
+  CHECK(s.before_w == 500);  // median of the 20 readings before the hold: ten of each, the upper middle
+  for (int m = 30; m < 39; ++m) s = w.next(m * minute_ms, m == 35 ? 2100 : 2400);  // a heater, one dip
+  CHECK(s.floor_w == 300);   // minute 29 is still in the hold (t - 10 min, t]
+  s = w.next(39 * minute_ms, 2400);
+  CHECK(s.floor_w == 2100);  // the whole hold is the heater: its lowest
+  CHECK(s.before_w == 500);
+  s = w.next(40 * minute_ms, 300);
+  CHECK(s.floor_w == 300);   // a kettle's few minutes never make a floor
+}
+
+TEST_CASE("power_step window: hourly readings measure against the hour before, and gaps start again", "[power_step]") {
+  step_window w(10 * minute_ms, 30 * minute_ms);
+  CHECK(std::isnan(w.next(0, 400).floor_w));  // nothing before: unknown
+  auto s = w.next(hour_ms, 2400);
+  CHECK(s.before_w == 400);
+  CHECK(s.floor_w == 2400);
+  CHECK(w.next(2 * hour_ms, 2500).before_w == 2400);
+  CHECK(std::isnan(w.next(4 * hour_ms, 400).floor_w));  // a gap of two hours
+  CHECK(std::isnan(w.next(3 * hour_ms, 400).floor_w));  // time going backwards
+  CHECK(std::isnan(w.next(5 * hour_ms, std::nan("")).floor_w));
+}
+
+TEST_CASE("power_step: the level before a step is held while the load stays on", "[power_step]") {
+  settings s;
+  meter_state m(s);
+  double score = 0;
+  for (int i = 0; i < 40; ++i) score = m.next(i * minute_ms, 400, 1500).score;
+  CHECK(score == 0);
+  for (int i = 40; i < 49; ++i) CHECK(m.next(i * minute_ms, 2400, 1500).score < 1);  // not held 10 minutes yet
+  const auto on = m.next(49 * minute_ms, 2400, 1500);
+  CHECK(on.score == Approx(2000.0 / 1500));
+  CHECK(on.before_w == 400);
+  // Hours later the 30 minutes before are the heater too; the alert goes on.
+  meter_state::scored later{};
+  for (int i = 50; i < 200; ++i) later = m.next(i * minute_ms, 2400, 1500);
+  CHECK(later.score == Approx(2000.0 / 1500));
+  CHECK(later.before_w == 400);
+  // Switched off: back to normal, and the level before follows the house again.
+  later = m.next(200 * minute_ms, 400, 1500);
+  CHECK(later.score < 1);
+  for (int i = 201; i < 260; ++i) later = m.next(i * minute_ms, 400, 1500);
+  CHECK(later.score == 0);
+}
+
+TEST_CASE("power_step power: the label when it holds a number, else the Wh", "[power_step]") {
+  reading r = at(start_ms, 450);
+  CHECK(power_of(r, "power_w") == 450);
+  r.labels = {{"pulses", "7"}, {"power_w", "2250.5"}};
+  CHECK(power_of(r, "power_w") == 2250.5);
+  CHECK(power_of(r, "") == 450);
+  r.labels = {{"power_w", "n/a"}};
+  CHECK(power_of(r, "power_w") == 450);
+}
+
+TEST_CASE("power_step training: thresholds from the history's steps, never below min_step_w", "[power_step]") {
+  const auto history = ordinary_days(60);
+  const step_model m = train(history, settings{});
+  CHECK(m.readings == 60 * 24);
+  for (double t : m.threshold) CHECK(t >= 1500);
+  settings low;
+  low.min_step_w = 100;
+  const step_model learnt = train(history, low);
+  // The history's own steps: small at night, the 900 -> 1500 W rise at 18:00 by day.
+  CHECK(learnt.threshold[3] < 300);
+  CHECK(learnt.threshold[18] > 600);
+  CHECK_THROWS_WITH(train(ordinary_days(20), settings{}),
+                    "power_step: the history spans less than 28 days; give it more, a few months is best");
+  settings bad;
+  bad.hold_ms = 2 * hour_ms;
+  CHECK_THROWS_WITH(train(history, bad), "hold must be within 1m..1h; got 2h");
+}
+
+TEST_CASE("power_step model file: round trip and clear errors", "[power_step]") {
+  step_model m = train(ordinary_days(40), settings{});
+  m.timezone = "Europe/Paris";
+  const step_model back = from_toml(to_toml(m));
+  CHECK(back.threshold == m.threshold);
+  CHECK(back.trained.hold_ms == 10 * minute_ms);
+  CHECK(back.trained.before_ms == 30 * minute_ms);
+  CHECK(back.timezone == "Europe/Paris");
+  CHECK_THROWS_WITH(from_toml("format = \"stream-smarts/sustained_load\"\nformat_version = 1\n"),
+                    "not a power_step model (expected format = \"stream-smarts/power_step\")");
+  std::string text = to_toml(m);
+  CHECK_THROWS_WITH(from_toml(text.substr(0, text.find("  # 05:00"))), Catch::Contains("not valid TOML (line"));
+  text = to_toml(m);
+  const auto first = text.find('\n', text.find("thresholds = [")) + 1;
+  text.replace(first, text.find(',', first) - first, "  -5.0");
+  CHECK_THROWS_WITH(from_toml(text), "threshold for hour 00: expected a number of W above 0");
+  text = to_toml(m);
+  text.replace(text.find("hold_s = 600"), 12, "hold_s = 7200");
+  CHECK_THROWS_WITH(from_toml(text), "hold must be within 1m..1h; got 2h");
+}
+
+TEST_CASE("power_step plugin: trains, loads and scores minute readings per meter", "[stages][power_step]") {
+  const auto& d = load(POWER_STEP_PLUGIN);
+  CHECK(d.info.name == "power_step");
+  temp_dir dir;
+  fake_context trainer(d, {}, dir.path);
+  const std::string summary = d.train(ordinary_days(40), trainer, dir.path + "/ps.toml");
+  CHECK_THAT(summary, Catch::StartsWith("power_step: 960 readings from 2010-01-04T00:00:00+01:00 to "
+                                        "2010-02-12T23:00:00+01:00, a step held 10m against the 30m before"));
+  fake_context ctx(d, {{"model", std::string("ps.toml")}}, dir.path);
+  auto s = d.make_scorer(ctx);
+  // A night of gpio_meter readings: its power_w label, not the trailing hour's Wh.
+  const std::int64_t night = start_ms + 50 * 24 * hour_ms + 2 * hour_ms;
+  auto minute = [&](int i, double watts, const std::string& meter) {
+    reading r = at(night + i * minute_ms, 300);
+    r.meter = meter;
+    r.labels = {{"power_w", std::to_string(watts)}};
+    return r;
+  };
+  for (int i = 0; i < 40; ++i) CHECK(s->score(minute(i, 300, "home")).score <= 0);
+  for (int i = 40; i < 49; ++i) s->score(minute(i, 2300, "home"));
+  const score_result r = s->score(minute(49, 2300, "home"));
+  CHECK(r.score > 1);
+  CHECK(r.expected_lo == 300);  // the level before the step
+  CHECK(r.expected_hi == Approx(300 + 1500));
+  CHECK(s->score(minute(49, 2300, "garage")).score == 0);  // another meter has its own window
+}
+
+TEST_CASE("power_step plugin option problems", "[stages][power_step]") {
+  const auto& d = load(POWER_STEP_PLUGIN);
+  auto error = [&](std::map<std::string, option_value> given) {
+    return option_error_of([&] {
+      fake_context ctx(d, std::move(given), "/nonexistent");
+      d.make_scorer(ctx);
+    });
+  };
+  CHECK(error({}) == "model: model is not set: train one with `stream-smarts train --scorer power_step "
+                     "--data FILE --out FILE`");
+  CHECK(error({{"model", std::string("m.toml")}}) == "model: /nonexistent/m.toml: cannot open: No such file or directory");
+  CHECK(error({{"model", std::string("m.toml")}, {"hold", std::chrono::milliseconds(30000)}}) ==
+        "hold: must be within 1m..1h; got 30s");
+  CHECK(error({{"model", std::string("m.toml")}, {"before", std::chrono::milliseconds(7 * hour_ms)}}) ==
+        "before: must be within 1m..6h; got 7h");
+  CHECK(error({{"model", std::string("m.toml")}, {"min_step_w", -1.0}}) ==
+        "min_step_w: must be a number of W above 0; got -1");
+}
