@@ -6,12 +6,15 @@
 // (the alert policy), its source options and its scorers with the shipped
 // models are the user's, not a copy that could drift from them.
 //
-// NOT MET YET, so the cases are tagged [!shouldfail]: they run on every
-// build and Catch counts them as passing while they fail. The shipped scorers
-// compare the trailing hour with a whole hour's expected range (far above a
-// quarter hour of 2 kW at night), and pi-power.toml's `sustain = "15m"` alone
-// puts any alert past 15 minutes. When a scorer meets the requirement these
-// cases start passing, and Catch then fails them: remove the tag.
+// pi-power.toml's power_step scorer (a step in gpio_meter's power_w held for
+// 10 minutes, against its shipped model's thresholds for the hour) meets it
+// at night: the alert comes 10 minutes after the switch-on. By day it does
+// not, and that case is tagged [!shouldfail]: in its training year this
+// household stepped up by 2.4 kW or more around 2 pm about once a week
+// (cooking), so the model's 14:00 threshold is above a 2 kW heater (and here
+// the house's own use drops by 760 W as the heater starts). Catch counts the
+// case as passing while it fails, and fails it once it passes: then remove
+// the tag.
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -186,8 +189,8 @@ heater_outcome run_heater(const std::string& from, const std::string& heater_on,
   std::optional<local_s> first_alert;
   std::ostringstream figures;
   for (const auto& [name, o] : by_scorer) {
-    figures << name << ": 15 min in, trailing hour " << std::lround(o.wh_at_15) << " Wh, expected_hi "
-            << std::lround(o.hi_at_15) << " Wh; first unusual " << after(o.unusual) << ", first alert "
+    figures << name << ": 15 min in, wh " << std::lround(o.wh_at_15) << ", expected_hi "
+            << std::lround(o.hi_at_15) << " (W for power_step); first unusual " << after(o.unusual) << ", first alert "
             << after(o.alerted) << "\n";
     if (o.alerted && (!first_alert || *o.alerted < *first_alert)) first_alert = o.alerted;
   }
@@ -220,11 +223,11 @@ TEST_CASE("minute readings: pi-power.toml scores every minute of a synthesised p
   for (const auto* hours : {winter_night, autumn_night, winter_afternoon}) run_heater(hours[0], hours[1], 5);
 }
 
-TEST_CASE("minute readings: a 2 kW heater switched on at 1 am on a winter night alerts within 15 minutes", "[!shouldfail]") {
+TEST_CASE("minute readings: a 2 kW heater switched on at 1 am on a winter night alerts within 15 minutes") {
   check_alert_within_15_minutes(winter_night[0], winter_night[1]);
 }
 
-TEST_CASE("minute readings: a 2 kW heater switched on at 1 am on an autumn night alerts within 15 minutes", "[!shouldfail]") {
+TEST_CASE("minute readings: a 2 kW heater switched on at 1 am on an autumn night alerts within 15 minutes") {
   check_alert_within_15_minutes(autumn_night[0], autumn_night[1]);
 }
 
