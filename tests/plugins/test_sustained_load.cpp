@@ -1,6 +1,7 @@
 // The sustained_load scorer: its pure parts (the floor window, the usual
 // level, training and the model file) compiled in directly, and the built
 // plugin driven through the SDK.
+#include "ordinary_days.hpp"
 #include "plugin_harness.hpp"
 #include "sustained_model.hpp"
 
@@ -16,30 +17,8 @@ using namespace stream_smarts::testing;
 
 namespace {
 
-const fixed_zone zone(3600);
-const std::int64_t start_ms = zone.to_utc_ms({2010, 1, 4, 0, 0, 0, 0});  // a Monday, 00:00
-
-reading at(std::int64_t ts_ms, double wh) {
-  reading r;
-  r.ts_ms = ts_ms;
-  r.wh = wh;
-  r.local = zone.local(ts_ms);
-  return r;
-}
-
-/// `days` of a regular house: 300 Wh at night, 900 by day, 1500 in the
-/// evening, each hour off by a fixed pseudo-random -20..+20 %.
-std::vector<reading> ordinary_days(int days) {
-  std::vector<reading> out;
-  unsigned jitter = 12345;
-  for (int i = 0; i < days * 24; ++i) {
-    const int hour = i % 24;
-    const double level = hour < 7 ? 300 : hour < 18 ? 900 : 1500;
-    jitter = jitter * 1103515245u + 12345u;
-    out.push_back(at(start_ms + i * hour_ms, level * (0.8 + 0.4 * ((jitter >> 16) % 1000) / 1000.0)));
-  }
-  return out;
-}
+const std::int64_t start_ms = history_start_ms;
+reading at(std::int64_t ts_ms, double wh) { return reading_at(ts_ms, wh); }
 
 } // namespace
 
