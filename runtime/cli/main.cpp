@@ -59,6 +59,8 @@ options of train, eval, report and inject:
 
 options for every command:
   --log-level LEVEL        debug, info (default), warning or error; logs go to stderr
+  --log-format FORMAT      text (default) or json: one JSON object per line
+                           {"ts", "level", "stage", "message"}
   --plugin-dir DIR         also load plugins from DIR (repeatable); so does
                            STREAM_SMARTS_PLUGIN_PATH (colon separated)
   --version, --help
@@ -130,6 +132,13 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
         return 2;
       }
       set_log_level(*level);
+    } else if (arg == "--log-format") {
+      auto format = parse_log_format(*v);
+      if (!format) {
+        std::cerr << "stream-smarts: unknown log format '" << *v << "' (text, json)\n";
+        return 2;
+      }
+      set_log_format(*format);
     } else if (arg == "--plugin-dir") a.plugin_dirs.push_back(*v);
     else if (arg == "--describe") a.describe = *v;
     else if (arg == "--scorer") a.train.scorer = *v;

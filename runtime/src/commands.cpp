@@ -16,12 +16,19 @@ namespace {
 void report(const config_error& e) {
   for (const auto& d : e.details().items()) std::cerr << d.to_string() << "\n";
 }
+/// run's problems with the file: log lines too when the log is JSON, so
+/// that every line a service writes parses.
+void report_as_log(const config_error& e) {
+  if (current_log_format() != log_format::json) return report(e);
+  for (const auto& d : e.details().items()) write_log_line(log_level::error, "runtime", d.to_string());
+}
 } // namespace
 
 int validate_command(const std::string& pipeline_file) {
   plugin_registry registry;
   try {
     const pipeline_spec spec = load_pipeline(pipeline_file, registry);
+    set_log_secrets(spec.secrets());  // before a plugin can log anything
     instantiate(spec);
     std::cout << pipeline_file << ": ok (" << spec.of_kind(plugin_kind::source).size() << " sources, "
               << spec.of_kind(plugin_kind::scorer).size() << " scorers, " << spec.of_kind(plugin_kind::sink).size()
@@ -37,12 +44,13 @@ int run_command(const std::string& pipeline_file) {
   plugin_registry registry;  // outlives the stages and their actors
   try {
     const pipeline_spec spec = load_pipeline(pipeline_file, registry);
+    set_log_secrets(spec.secrets());  // before a plugin can log anything
     std::vector<stage> stages = instantiate(spec);
     runtime_log().info("pipeline '" + spec.settings.name + "' starting: " + std::to_string(stages.size()) +
                        " stages, time zone " + spec.settings.timezone);
     return run_pipeline(spec, stages);
   } catch (const config_error& e) {
-    report(e);
+    report_as_log(e);
     return 2;
   }
 }

@@ -1,5 +1,6 @@
 #include "graph.hpp"
 
+#include "metrics_server.hpp"
 #include "zone.hpp"
 
 #include <caf/all.hpp>
@@ -38,6 +39,8 @@ struct scored_batch {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stream_smarts::runtime::reading_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stream_smarts::runtime::scored_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stream_smarts::runtime::stage_metrics)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(stream_smarts::runtime::pipeline_metrics)
 
 namespace stream_smarts::runtime {
 namespace {
@@ -54,17 +57,23 @@ using closed_atom = caf::atom_constant<caf::atom("closed")>;
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
+using get_atom = caf::atom_constant<caf::atom("get")>;
 
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
-/// What every stage actor has: its plugin instance under a restart policy.
+/// What every stage actor has: its plugin instance under a restart policy,
+/// and its own figures for the metrics endpoint.
 struct supervised_state {
   stage* st = nullptr;
   caf::actor coordinator;
+  caf::actor metrics;    ///< where the figures go; none without an endpoint
   restart_policy restarts{0, std::chrono::milliseconds{0}};
   bool started = false;  ///< start() ran on the current instance
   bool paused = false;   ///< waiting to restart after a failure
   bool dead = false;     ///< gave up: the pipeline is stopping
+  stage_metrics counted;     ///< counted here as things happen
+  stage_metrics published;   ///< as last sent to the metrics actor
+  std::uint64_t figures_version = 0;
 
   void start_instance() {
     if (!st->as_source && !st->as_scorer && !st->as_sink) st->recreate();
@@ -108,6 +117,29 @@ bool supervised(Self* self, Work&& work) {
     }
     return false;
   }
+}
+
+/// Sends the stage's figures to the metrics actor if they changed: called at
+/// the end of every message a stage handles, so the metrics actor always has
+/// the latest without asking (a stage may be busy in plugin code for long).
+template <class Self>
+void publish(Self* self, std::uint64_t in_flight_batches, std::uint64_t outbox = 0,
+             stage_health delivery = stage_health::healthy) {
+  auto& s = self->state;
+  if (!s.metrics) return;
+  stage_metrics& m = s.counted;
+  m.restarts = s.st->instance > 0 ? s.st->instance - 1 : 0;  // the first instance replaced none
+  m.in_flight_batches = in_flight_batches;
+  m.outbox = outbox;
+  m.health = s.dead ? stage_health::failed : s.paused ? stage_health::restarting : delivery;
+  const figure_book& book = s.st->context->figures();
+  if (book.version() != s.figures_version) {
+    m.figures = book.figures();
+    s.figures_version = book.version();
+  }
+  if (m == s.published) return;
+  s.published = m;
+  self->send(s.metrics, m);
 }
 
 // ---------------------------------------------------------------- source
@@ -182,6 +214,7 @@ void read_batch(source_actor* self) {
     s.in_flight.push_back({s.next_seq++, s.sinks_per_batch, s.sinks_per_batch, s.st->instance});
     ++s.unreleased;
     s.readings += out->size();
+    s.counted.readings = s.readings;
     reading_batch batch{origin, std::move(out)};
     for (const auto& scorer : s.scorers) self->send(scorer, batch);
   }
@@ -229,13 +262,17 @@ void acknowledge(source_actor* self, std::uint64_t seq) {
 struct stage_setup {
   stage* st;
   caf::actor coordinator;
+  caf::actor metrics;
   restart_policy restarts;
 };
 
 void init(supervised_state& s, const stage_setup& setup) {
   s.st = setup.st;
   s.coordinator = setup.coordinator;
+  s.metrics = setup.metrics;
   s.restarts = setup.restarts;
+  s.counted.stage = s.published.stage = setup.st->spec->name;
+  s.counted.kind = s.published.kind = setup.st->spec->kind;
 }
 
 /// Sources wait for the first read_atom, sent once the whole graph exists.
@@ -248,20 +285,30 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
   s.batch_size = batch_size;
   s.max_in_flight = max_in_flight;
   s.read_scheduled = true;
+  auto published = [self] { publish(self, self->state.in_flight.size()); };
   return {
       [=](read_atom) {
         self->state.read_scheduled = false;
         read_batch(self);
+        published();
       },
-      [=](released_atom, std::uint64_t seq) { release(self, seq); },
-      [=](handled_atom, std::uint64_t seq) { acknowledge(self, seq); },
+      [=](released_atom, std::uint64_t seq) {
+        release(self, seq);
+        published();
+      },
+      [=](handled_atom, std::uint64_t seq) {
+        acknowledge(self, seq);
+        published();
+      },
       [=](retry_atom) {
         self->state.paused = false;
         schedule_read(self);
+        published();
       },
       [=](stop_atom) {
         self->state.stopping = true;
         maybe_report_finished(self);
+        published();
       },
   };
 }
@@ -283,6 +330,7 @@ void score_batch(scorer_actor* self, const reading_batch& in) {
     const score_result verdict = instance.score(r);
     out->push_back(scored_reading{r, verdict.score, verdict.expected_lo, verdict.expected_hi, s.st->spec->name});
   }
+  s.counted.scored += out->size();
   scored_batch batch{in.origin, std::move(out)};
   for (const auto& sink : s.sinks) self->send(sink, batch);
 }
@@ -296,14 +344,17 @@ void drain_queue(Self* self, Process process) {
 caf::behavior run_scorer(scorer_actor* self, stage_setup setup, std::vector<caf::actor> sinks) {
   init(self->state, setup);
   self->state.sinks = std::move(sinks);
+  auto published = [self] { publish(self, self->state.queue.size()); };
   return {
       [=](const reading_batch& batch) {
         self->state.queue.push_back(batch);
         drain_queue(self, score_batch);
+        published();
       },
       [=](retry_atom) {
         self->state.paused = false;
         drain_queue(self, score_batch);
+        published();
       },
   };
 }
@@ -335,6 +386,7 @@ struct sink_state : supervised_state {
   std::size_t written = 0;           ///< of which written since the chunk began
   int failures = 0;                  ///< failed attempts at the current chunk, in a row
   bool waiting = false;              ///< a retry is scheduled
+  bool last_given_up = false;        ///< the latest delivery was given up (none succeeded since)
   bool closing = false;
   std::uint64_t delivered = 0, given_up = 0;
   std::minstd_rand jitter{std::random_device{}()};
@@ -360,14 +412,34 @@ alert_kind kind_of(verdict v) {
   return alert_kind::none;
 }
 
+/// Counts what the policy decided: a notification by kind, or why none.
+void count(stage_metrics& m, const decision& d) {
+  using cause = decision::cause;
+  switch (d.what) {
+    case verdict::raise: ++m.alerts[0]; return;
+    case verdict::remind: ++m.alerts[1]; return;
+    case verdict::resolve: ++m.alerts[2]; return;
+    case verdict::quiet: break;
+  }
+  switch (d.because) {
+    case cause::sustain: ++m.suppressed[static_cast<int>(suppression::sustain)]; break;
+    case cause::cooldown: ++m.suppressed[static_cast<int>(suppression::cooldown)]; break;
+    case cause::quiet_hours: ++m.suppressed[static_cast<int>(suppression::quiet_hours)]; break;
+    case cause::already_raised: ++m.suppressed[static_cast<int>(suppression::already_raised)]; break;
+    default: break;  // inside the band: nothing to notify
+  }
+}
+
 /// What one scored reading becomes for this sink: an alert of some kind, or nothing.
 std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
   const double threshold = s.policy->settings().threshold;
   if (s.receive == receive_mode::unusual) {
     if (scored.score <= threshold) return std::nullopt;
+    ++s.counted.alerts[0];
     return alert{scored, alert_kind::raised, threshold, 0};
   }
   const decision d = s.policy->decide(scored);
+  count(s.counted, d);
   logger& log = s.st->context->log();
   if (d.readings > 0 && log.enabled(log_level::debug))  // not every quiet reading: those with a story
     log.debug(describe(scored) + ": " + (d.what == verdict::quiet ? "no notification" : to_string(kind_of(d.what))) +
@@ -394,6 +466,8 @@ void take_batches(sink_actor* self) {
 void give_up(sink_state& s, outbox_entry& e, const std::string& why) {
   e.given_up = true;
   ++s.given_up;
+  s.counted.given_up = s.given_up;
+  s.last_given_up = true;
   s.st->context->log().error("gave up delivering the " + std::string(to_string(e.what.kind)) + " alert for " +
                              describe(e.what.scored) + ": " + why);
 }
@@ -404,6 +478,10 @@ void complete_chunk(sink_actor* self) {
   for (std::size_t i = 0; i < s.chunk; ++i) {
     const outbox_entry& e = s.outbox.front();
     if (!e.given_up && e.what.kind != alert_kind::none) ++s.delivered;
+    if (!e.given_up) {
+      ++s.counted.delivered;
+      s.last_given_up = false;
+    }
     if (e.last_of_batch) self->send(e.origin.source, handled_atom::value, e.origin.seq);
     s.outbox.pop_front();
   }
@@ -440,6 +518,7 @@ void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) 
     return;
   }
   if (in_flush) s.written = 0;  // which of the chunk got through is unknown: write it all again
+  ++s.counted.retries;
   const auto wait = retry_wait(s, e);
   log.warning(std::string("delivery failed: ") + e.what() + "; retrying in " + ms_text(wait) + " (retry " +
               std::to_string(s.failures) + " of " + std::to_string(s.retries.max_retries) + ")");
@@ -510,22 +589,32 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
   s.retries = setup.st->spec->retries;
   s.outbox_capacity = outbox_capacity;
   s.max_chunk = max_chunk;
+  auto published = [self] {
+    const auto& s = self->state;
+    publish(self, s.intake.size(), s.outbox.size(),
+            s.waiting ? stage_health::retrying
+                      : s.last_given_up ? stage_health::delivery_failed : stage_health::healthy);
+  };
   return {
       [=](const scored_batch& batch) {
         self->state.intake.push_back(batch);
         pump(self);
+        published();
       },
       [=](resend_atom) {
         self->state.waiting = false;
         pump(self);
+        published();
       },
       [=](retry_atom) {
         self->state.paused = false;
         pump(self);
+        published();
       },
       [=](close_atom) {
         self->state.closing = true;
         pump(self);
+        published();
       },
   };
 }
@@ -619,6 +708,54 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
   };
 }
 
+// ---------------------------------------------------------------- metrics
+
+/// Holds the latest figures of every stage, as the stages send them, and
+/// hands a copy to whoever asks (the metrics server's thread). It never
+/// waits on a stage, so a stage busy in plugin code cannot hold up a scrape.
+struct metrics_state {
+  pipeline_metrics latest;
+  std::map<std::string, std::size_t> index;  ///< stage name -> position in latest.stages
+};
+using metrics_actor = caf::stateful_actor<metrics_state>;
+
+caf::behavior run_metrics(metrics_actor* self, pipeline_metrics initial) {
+  auto& s = self->state;
+  for (std::size_t i = 0; i < initial.stages.size(); ++i) s.index[initial.stages[i].stage] = i;
+  s.latest = std::move(initial);
+  return {
+      [=](const stage_metrics& m) {
+        auto& s = self->state;
+        if (auto it = s.index.find(m.stage); it != s.index.end()) s.latest.stages[it->second] = m;
+      },
+      [=](get_atom) { return self->state.latest; },
+  };
+}
+
+/// Every stage at zero, so each series exists from the start.
+pipeline_metrics initial_metrics(const pipeline_spec& pipeline) {
+  pipeline_metrics m;
+  m.pipeline = pipeline.settings.name;
+  for (const auto& spec : pipeline.stages) {
+    stage_metrics s;
+    s.stage = spec.name;
+    s.kind = spec.kind;
+    m.stages.push_back(std::move(s));
+  }
+  return m;
+}
+
+/// What the metrics server asks on its own thread: the metrics actor's copy.
+metrics_server::query ask_metrics(caf::actor_system& system, caf::actor metrics) {
+  return [&system, metrics]() -> std::optional<pipeline_metrics> {
+    caf::scoped_actor asker{system};
+    std::optional<pipeline_metrics> out;
+    asker->request(metrics, std::chrono::seconds{2}, get_atom::value)
+        .receive([&](const pipeline_metrics& m) { out = m; }, [&](caf::error&) {});
+    return out;
+  };
+}
+
 // ---------------------------------------------------------------- wiring
 
 /// SIGINT/SIGTERM are blocked in every thread and taken by one thread with
@@ -675,7 +812,7 @@ std::vector<caf::actor> actors_of(const std::vector<const stage_spec*>& specs,
   return out;
 }
 
-int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages) {
+int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages, metrics_server* server) {
   caf::actor_system_config config;
   // An idle worker sleeps on a condition variable (woken by new work) and
   // checks for work to steal only this often: at the default 10 ms, two idle
@@ -685,7 +822,14 @@ int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages) {
   caf::scoped_actor self{system};
   const auto& settings = pipeline.settings;
   auto coordinator = system.spawn(run_coordinator, settings.name, caf::actor{self}, settings.shutdown_timeout);
-  const stage_setup base{nullptr, coordinator, {settings.max_restarts, settings.restart_backoff}};
+  caf::actor metrics;
+  if (server != nullptr) {
+    metrics = system.spawn(run_metrics, initial_metrics(pipeline));
+    server->serve(ask_metrics(system, metrics));
+    runtime_log().info("metrics on http://" + listen_address{settings.metrics->host, server->port()}.text() +
+                       "/metrics, health on /healthz");
+  }
+  const stage_setup base{nullptr, coordinator, metrics, {settings.max_restarts, settings.restart_backoff}};
   auto setup_for = [&](stage& st) {
     stage_setup s = base;
     s.st = &st;
@@ -727,15 +871,32 @@ int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages) {
     std::fflush(stderr);
     _exit(exit_code);
   }
+  if (server != nullptr) {  // before the actor system goes: its handlers ask the metrics actor
+    server->stop();
+    self->send_exit(metrics, caf::exit_reason::user_shutdown);
+  }
   return exit_code;
 }
 
 } // namespace
 
 int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages) {
+  // Listening is the last check of the pipeline file: a port already in use
+  // is reported at the metrics key, before anything starts.
+  std::unique_ptr<metrics_server> server;
+  if (const auto& address = pipeline.settings.metrics) {
+    try {
+      server = std::make_unique<metrics_server>(*address);
+    } catch (const std::runtime_error& e) {
+      diagnostics problems;
+      problems.error(pipeline.settings.metrics_place, std::string("[pipeline] metrics: ") + e.what());
+      throw config_error(problems);
+    }
+    for (auto& st : stages) st.context->figures().enable();
+  }
   sigset_t previous;
   signal_watcher::block_signals(&previous);
-  const int code = run_graph(pipeline, stages);
+  const int code = run_graph(pipeline, stages, server.get());
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return code;
 }

@@ -20,7 +20,9 @@ namespace stream_smarts::runtime {
 /// sources stop, in-flight readings drain, sinks flush), or a stage keeps
 /// failing. Returns the exit code: 0 when drained or stopped cleanly, 1 when a
 /// stage failed for good or the stop did not finish within shutdown_timeout.
-/// `stages` must outlive the call (the actors use them).
+/// `stages` must outlive the call (the actors use them). With [pipeline]
+/// metrics it serves /metrics and /healthz meanwhile; throws config_error
+/// (at the metrics key) if it cannot listen there.
 int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages);
 
 } // namespace stream_smarts::runtime

@@ -1,5 +1,6 @@
 #include "log.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -9,7 +10,52 @@
 namespace stream_smarts::runtime {
 namespace {
 std::atomic<log_level> level_{log_level::info};
-std::mutex write_mutex_;
+std::atomic<log_format> format_{log_format::text};
+std::mutex mutex_;              // guards the writes and secrets_
+std::vector<std::string> secrets_;  // longest first, so a secret containing another is replaced whole
+
+std::string redact(std::string_view text) {
+  std::string out(text);
+  for (const auto& secret : secrets_)
+    for (auto at = out.find(secret); at != std::string::npos; at = out.find(secret, at + 8))
+      out.replace(at, secret.size(), "[secret]");
+  return out;
+}
+
+std::string timestamp() {
+  using namespace std::chrono;
+  const auto now = system_clock::now();
+  const std::time_t secs = system_clock::to_time_t(now);
+  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char stamp[40];
+  const std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(ms));
+  return stamp;
+}
+
+/// Length of the valid UTF-8 sequence at the start of `s`, or 0.
+std::size_t utf8_sequence(std::string_view s) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = byte(0);
+  std::size_t n = 0;
+  unsigned min = 0;
+  unsigned code = 0;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) n = 2, min = 0x80, code = c & 0x1F;
+  else if (c >= 0xE0 && c <= 0xEF) n = 3, min = 0x800, code = c & 0x0F;
+  else if (c >= 0xF0 && c <= 0xF4) n = 4, min = 0x10000, code = c & 0x07;
+  else return 0;
+  if (s.size() < n) return 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((byte(i) & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (byte(i) & 0x3F);
+  }
+  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return n;
+}
+
 } // namespace
 
 std::optional<log_level> parse_log_level(std::string_view text) {
@@ -30,21 +76,83 @@ const char* to_string(log_level level) {
   return "?";
 }
 
+std::optional<log_format> parse_log_format(std::string_view text) {
+  if (text == "text") return log_format::text;
+  if (text == "json") return log_format::json;
+  return std::nullopt;
+}
+
 void set_log_level(log_level level) { level_ = level; }
 log_level current_log_level() { return level_; }
+void set_log_format(log_format format) { format_ = format; }
+log_format current_log_format() { return format_; }
+
+void set_log_secrets(std::vector<std::string> secrets) {
+  std::erase_if(secrets, [](const std::string& s) { return s.size() < min_secret_length; });
+  std::sort(secrets.begin(), secrets.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+  secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());
+  std::lock_guard<std::mutex> guard(mutex_);
+  secrets_ = std::move(secrets);
+}
+
+std::string without_secrets(std::string_view text) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return redact(text);
+}
+
+std::string json_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  while (!text.empty()) {
+    const char c = text.front();
+    const std::size_t n = utf8_sequence(text);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD for a byte that starts no valid sequence
+      text.remove_prefix(1);
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
+          out += escaped;
+        } else {
+          out.append(text.substr(0, n));
+        }
+    }
+    text.remove_prefix(n);
+  }
+  return out;
+}
+
+std::string format_log_line(log_format format, std::string_view timestamp, log_level level, std::string_view stage,
+                            std::string_view message) {
+  std::string out;
+  if (format == log_format::json) {
+    out.reserve(message.size() + stage.size() + 64);
+    out += "{\"ts\":\"" + json_escape(timestamp) + "\",\"level\":\"" + to_string(level) + "\",\"stage\":\"" +
+           json_escape(stage) + "\",\"message\":\"" + json_escape(message) + "\"}";
+    return out;
+  }
+  std::string level_text = to_string(level);
+  level_text.resize(std::max<std::size_t>(level_text.size(), 7), ' ');
+  out.reserve(message.size() + stage.size() + 40);
+  out.append(timestamp).append(" ").append(level_text).append(" [").append(stage).append("] ").append(message);
+  return out;
+}
 
 void write_log_line(log_level level, std::string_view stage, std::string_view message) {
-  using namespace std::chrono;
-  const auto now = system_clock::now();
-  const std::time_t secs = system_clock::to_time_t(now);
-  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::lock_guard<std::mutex> guard(write_mutex_);
-  std::fprintf(stderr, "%s.%03dZ %-7s [%.*s] %.*s\n", stamp, static_cast<int>(ms), to_string(level),
-               static_cast<int>(stage.size()), stage.data(), static_cast<int>(message.size()), message.data());
+  const std::string stamp = timestamp();
+  std::lock_guard<std::mutex> guard(mutex_);
+  std::string line = format_log_line(format_, stamp, level, redact(stage), redact(message));
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stderr);
 }
 
 logger& runtime_log() {

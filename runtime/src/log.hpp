@@ -1,5 +1,6 @@
 // The runtime's log: one line per message on stderr, with time, level and
-// the stage it came from; lines from different threads never interleave.
+// the stage it came from, as text or as JSON; lines from different threads
+// never interleave, and no secret of the pipeline ever appears in one.
 #pragma once
 
 #include <stream_smarts/log.hpp>
@@ -7,17 +8,42 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace stream_smarts::runtime {
 
 std::optional<log_level> parse_log_level(std::string_view text);
 const char* to_string(log_level level);
 
+/// "text": 2026-11-21T10:00:00.123Z warning [stage] message
+/// "json": {"ts":"2026-11-21T10:00:00.123Z","level":"warning","stage":"stage","message":"message"}
+enum class log_format { text, json };
+std::optional<log_format> parse_log_format(std::string_view text);
+
 /// Process-wide log settings, set once by the CLI before anything runs.
 void set_log_level(log_level level);
 log_level current_log_level();
+void set_log_format(log_format format);
+log_format current_log_format();
 
-/// Writes one line: "2026-11-21T10:00:00.123Z warning [stage] message".
+/// Values that must never appear in a log line (the pipeline's secret
+/// options): each occurrence is written as "[secret]". Values shorter than
+/// min_secret_length are left alone: they would garble every line and hide
+/// nothing. Set before the stages start; replaces what was set before.
+inline constexpr std::size_t min_secret_length = 4;
+void set_log_secrets(std::vector<std::string> secrets);
+/// `text` with every secret set above replaced by "[secret]".
+std::string without_secrets(std::string_view text);
+
+/// One line as written, without its newline (the message is taken as is:
+/// write_log_line removes secrets first).
+std::string format_log_line(log_format format, std::string_view timestamp, log_level level, std::string_view stage,
+                            std::string_view message);
+/// `text` as the contents of a JSON string: quotes, backslashes and control
+/// characters escaped, invalid UTF-8 replaced by U+FFFD.
+std::string json_escape(std::string_view text);
+
+/// Writes one line in the format set above, secrets removed.
 void write_log_line(log_level level, std::string_view stage, std::string_view message);
 
 /// A logger that tags every line with a stage name; what plugins are given.

@@ -75,6 +75,9 @@ const std::vector<option_spec>& pipeline_options() {
                           "A stage that fails this many times in a row stops the pipeline."),
           optional_option("restart_backoff", option_type::duration, std::chrono::milliseconds{200ms},
                           "Wait before the first restart of a failed stage; doubles with each failure in a row."),
+          optional_option("metrics", option_type::string, std::string(),
+                          "HOST:PORT to serve Prometheus metrics (/metrics) and health (/healthz) on, e.g. "
+                          "\"127.0.0.1:9464\"; port 0 takes any free one (logged). \"\": no endpoint."),
       },
       policy_options());
   return specs;
@@ -128,6 +131,17 @@ std::vector<const stage_spec*> pipeline_spec::consumers_of(const std::string& na
   std::vector<const stage_spec*> out;
   for (const auto& s : stages)
     if (std::find(s.from.begin(), s.from.end(), name) != s.from.end()) out.push_back(&s);
+  return out;
+}
+
+std::vector<std::string> pipeline_spec::secrets() const {
+  std::vector<std::string> out;
+  for (const auto& s : stages) {
+    if (s.plugin == nullptr) continue;
+    for (const auto& option : s.plugin->info().options)
+      if (accepts(option.type, option_type::secret) && s.options.values.holds<std::string>(option.name))
+        out.push_back(s.options.values.string(option.name));
+  }
   return out;
 }
 
@@ -193,9 +207,11 @@ private:
     s.policy = read_policy(v, s.policy);
     if (o.holds<std::chrono::milliseconds>("shutdown_timeout")) s.shutdown_timeout = o.duration("shutdown_timeout");
     if (o.holds<std::chrono::milliseconds>("restart_backoff")) s.restart_backoff = o.duration("restart_backoff");
-    if (o.holds<std::int64_t>("max_restarts")) s.max_restarts = static_cast<int>(o.integer("max_restarts"));
-    positive(v, "batch_size", s.batch_size);
-    positive(v, "max_in_flight", s.max_in_flight);
+    if (std::size_t n = 0; in_range(v, "max_restarts", 0, 1000, n)) s.max_restarts = static_cast<int>(n);
+    read_metrics(v, *table);
+    // Bounded above too: a batch_size of 10^17 hung the source reserving it.
+    in_range(v, "batch_size", 1, 1000000, s.batch_size);
+    in_range(v, "max_in_flight", 1, 1000, s.max_in_flight);
     if (o.holds<std::vector<std::string>>("plugin_dirs"))
       for (const auto& d : o.strings("plugin_dirs"))
         s.plugin_dirs.push_back((fs::path(spec_.dir) / d).lexically_normal().string());
@@ -206,6 +222,15 @@ private:
     } catch (const std::exception& e) {
       out_.error(place_of(v, "timezone", where(*table, file_)), e.what());
     }
+  }
+
+  void read_metrics(const validated_options& v, const toml::table& table) {
+    if (!v.values.holds<std::string>("metrics") || v.values.string("metrics").empty()) return;
+    auto& s = spec_.settings;
+    s.metrics_place = place_of(v, "metrics", where(table, file_));
+    std::string why;
+    s.metrics = parse_listen_address(v.values.string("metrics"), why);
+    if (!s.metrics) out_.error(s.metrics_place, "[pipeline] metrics = \"" + v.values.string("metrics") + "\": " + why);
   }
 
   /// `base` with the policy keys given in `v` (all of them for [pipeline],
@@ -247,11 +272,17 @@ private:
     stage.policy = read_policy(v, spec_.settings.policy);
   }
 
-  void positive(const validated_options& v, const char* name, std::size_t& target) {
-    if (!v.values.holds<std::int64_t>(name)) return;
+  bool in_range(const validated_options& v, const char* name, std::int64_t lo, std::int64_t hi, std::size_t& target) {
+    if (!v.values.holds<std::int64_t>(name)) return false;
     const auto value = v.values.integer(name);
-    if (value < 1) out_.error(place_of(v, name, {file_}), std::string("[pipeline] ") + name + " must be at least 1");
-    else target = static_cast<std::size_t>(value);
+    if (value < lo || value > hi) {
+      out_.error(place_of(v, name, {file_}), std::string("[pipeline] ") + name + " must be within " +
+                                                 std::to_string(lo) + ".." + std::to_string(hi) + "; got " +
+                                                 std::to_string(value));
+      return false;
+    }
+    target = static_cast<std::size_t>(value);
+    return true;
   }
 
   static location place_of(const validated_options& v, const std::string& option, location fallback) {

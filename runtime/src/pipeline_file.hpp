@@ -4,10 +4,12 @@
 
 #include "alert_policy.hpp"
 #include "diagnostics.hpp"
+#include "metrics.hpp"
 #include "plugin_registry.hpp"
 #include "schema.hpp"
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,8 @@ struct pipeline_settings {
   std::chrono::milliseconds shutdown_timeout{0};
   int max_restarts = 0;
   std::chrono::milliseconds restart_backoff{0};
+  std::optional<listen_address> metrics;  ///< where to serve /metrics and /healthz; none: no endpoint
+  location metrics_place;                 ///< of the metrics key, for "cannot listen" at run time
 };
 
 /// The runtime's own keys of [pipeline], declared like any plugin's options.
@@ -65,6 +69,8 @@ struct pipeline_spec {
   const stage_spec* find(const std::string& name) const;
   /// The stages whose `from` names `name`.
   std::vector<const stage_spec*> consumers_of(const std::string& name) const;
+  /// The values of every stage's secret options (tokens, webhook URLs).
+  std::vector<std::string> secrets() const;
 };
 
 /// Reads and checks `path`, loading the plugins it may use into `registry`.

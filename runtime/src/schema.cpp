@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <cstdint>
 #include <cstdlib>
 #include <sstream>
 
@@ -35,6 +36,8 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
       }
     }
     if (unit_ms == 0) return std::nullopt;
+    // "99999999999999999d" would overflow: not a duration anyone means.
+    if (amount > (INT64_MAX - total) / unit_ms) return std::nullopt;
     total += amount * unit_ms;
   }
   return std::chrono::milliseconds{total};
@@ -160,7 +163,11 @@ public:
       if (accepts(spec_.type, option_type::integer)) return i->get();
       if (accepts(spec_.type, option_type::number)) return static_cast<double>(i->get());
     }
-    if (auto* f = node.as_floating_point(); f && accepts(spec_.type, option_type::number)) return f->get();
+    if (auto* f = node.as_floating_point(); f && accepts(spec_.type, option_type::number)) {
+      // TOML has nan and inf; no option means either (alert_threshold = nan would never alert).
+      if (!std::isfinite(f->get())) return fail(node, "must be a finite number, not " + format_value(f->get()));
+      return f->get();
+    }
     if (auto* b = node.as_boolean(); b && accepts(spec_.type, option_type::boolean)) return b->get();
     if (auto* a = node.as_array()) {
       if (auto v = from_array(*a)) return std::move(*v);

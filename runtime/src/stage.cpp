@@ -30,6 +30,7 @@ void stage::destroy() {
   as_source.reset();
   as_scorer.reset();
   as_sink.reset();
+  if (context) context->figures().forget_gauges();  // they described the instance that is gone
 }
 
 std::vector<stage> instantiate(const pipeline_spec& pipeline) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "log.hpp"
+#include "metrics.hpp"
 #include "pipeline_file.hpp"
 
 #include <stream_smarts/plugin.hpp>
@@ -28,12 +29,21 @@ public:
     if (on_progress) on_progress(done);
   }
   std::function<void(double)> on_progress;  ///< set by offline commands that draw a bar
+  void count(std::string_view name, std::string_view help, double increment, const metric_labels& labels) override {
+    figures_.count(name, help, increment, labels);
+  }
+  void gauge(std::string_view name, std::string_view help, double value, const metric_labels& labels) override {
+    figures_.gauge(name, help, value, labels);
+  }
+  /// The plugin's figures: kept only once enabled (the pipeline has a metrics endpoint).
+  figure_book& figures() { return figures_; }
 
 private:
   const stage_spec& spec_;
   std::string dir_;
   std::unique_ptr<time_zone> zone_;  // each stage its own: the zone caches, so it is not shared
   stage_logger log_;
+  figure_book figures_;
 };
 
 /// One stage: its spec, its context and its current plugin instance.

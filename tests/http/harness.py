@@ -108,9 +108,10 @@ class HttpTestCase(unittest.TestCase):
             raise AssertionError("stream-smarts %s did not end within %d s:\n%s" % (args[0], RUN_TIMEOUT_S, e.stderr))
         return Run(r.returncode, r.stdout, r.stderr)
 
-    def run_pipeline(self, text, env=None, log_level=None):
+    def run_pipeline(self, text, env=None, log_level=None, log_format=None):
         path = self.write("pipeline.toml", text)
-        return self.run_binary((["--log-level", log_level] if log_level else []) + ["run", path], env)
+        return self.run_binary((["--log-level", log_level] if log_level else []) +
+                               (["--log-format", log_format] if log_format else []) + ["run", path], env)
 
     def validate(self, text):
         """validate's exit code and its lines about the file, the file named 'p.toml'."""

@@ -2,6 +2,7 @@
 a sink's notifications, the proxy variables, TLS verified (with ca_file for
 a certificate of its own), timeouts, and secrets never shown."""
 
+import json
 import unittest
 
 from harness import ONE_ALERT, TWO_ALERTS, HttpTestCase, Response, sink_table
@@ -10,10 +11,11 @@ TOKEN = "o.Zq8Wm3Rt6Yp1Ux4Ik7Ol0Aj2Sh5Dg9Fc"
 
 
 class ClientTest(HttpTestCase):
-    def pushbullet(self, base_url, readings=ONE_ALERT, env=None, log_level=None, **options):
+    def pushbullet(self, base_url, readings=ONE_ALERT, env=None, log_level=None, log_format=None, **options):
         text = self.pipeline(sink_table("pushbullet", token="${PUSHBULLET_TOKEN}", base_url=base_url, **options),
                              readings)
-        return self.run_pipeline(text, env=dict({"PUSHBULLET_TOKEN": TOKEN}, **(env or {})), log_level=log_level)
+        return self.run_pipeline(text, env=dict({"PUSHBULLET_TOKEN": TOKEN}, **(env or {})), log_level=log_level,
+                                 log_format=log_format)
 
     def home_assistant(self, base_url, **options):
         text = self.pipeline(sink_table("ha_tts", token="${HA_TOKEN}", base_url=base_url,
@@ -84,6 +86,19 @@ class ClientTest(HttpTestCase):
         for piece in (TOKEN, TOKEN[:8], TOKEN[-8:], TOKEN[10:20]):
             self.assertNotIn(piece, run.out + run.err)
         self.assertEqual([r.headers["Access-Token"] for r in server.requests()], [TOKEN, TOKEN])
+
+    def test_secrets_never_show_in_json_logs_either(self):
+        server = self.server(Response(200, {}), Response(401, {"error": {"message": "Bad token " + TOKEN}}))
+        run = self.pushbullet(server.url, TWO_ALERTS, log_level="debug", log_format="json")
+        lines = [json.loads(line) for line in run.err.splitlines()]
+        self.assertTrue(all(sorted(line) == ["level", "message", "stage", "ts"] for line in lines), run.err)
+        self.assertIn({"level": "error", "stage": "notify"},
+                      [{"level": l["level"], "stage": l["stage"]} for l in lines
+                       if 'Pushbullet rejected the access token (HTTP 401, "Bad token [secret]")' in l["message"]])
+        self.assertTrue(any(l["level"] == "debug" and l["message"].startswith("POST %s/v2/pushes: HTTP 200 in " %
+                                                                              server.url) for l in lines), run.err)
+        for piece in (TOKEN, TOKEN[:8], TOKEN[-8:], TOKEN[10:20]):
+            self.assertNotIn(piece, run.out + run.err)
 
     def test_token_file(self):
         server = self.server()

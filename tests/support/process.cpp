@@ -62,6 +62,8 @@ child::~child() {
 
 void child::signal(int sig) { kill(pid_, sig); }
 
+std::string child::err() const { return slurp(err_path_); }
+
 result child::wait(std::chrono::milliseconds limit) {
   result r;
   const auto deadline = std::chrono::steady_clock::now() + limit;

@@ -24,6 +24,8 @@ public:
   /// Waits at most `limit`; kills the child (SIGKILL) if it is still running.
   result wait(std::chrono::milliseconds limit);
   int pid() const { return pid_; }
+  /// What it has written to stderr so far.
+  std::string err() const;
 
 private:
   int pid_ = -1;

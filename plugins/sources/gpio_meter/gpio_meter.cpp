@@ -452,6 +452,8 @@ private:
   void report(const std::string& why) { report_at(splitter_.line_number(), why); }
 
   void report_at(std::size_t line, const std::string& why) {
+    ctx_.count("decode_errors",
+               "Records a source skipped because it could not decode them (malformed lines, undecodable messages).");
     if (++malformed_ <= max_reported_lines) ctx_.log().warning(path_ + ":" + std::to_string(line) + ": " + why);
     if (malformed_ == max_reported_lines)
       ctx_.log().warning("more than " + std::to_string(max_reported_lines) +

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <utility>
 #include <set>
 
@@ -29,6 +30,14 @@ using steady = std::chrono::steady_clock;
 // every so often), so a topic in the wrong format cannot flood the log.
 constexpr std::uint64_t max_reported_messages = 100;
 constexpr int first_poll_timeout_ms = 100;
+// How often the consumer lag of each assigned partition is reported.
+constexpr std::chrono::seconds lag_interval{1};
+
+constexpr const char* decode_errors_help =
+    "Records a source skipped because it could not decode them (malformed lines, undecodable messages).";
+constexpr const char* lag_help =
+    "Messages in a partition not yet read by the source: the partition's high watermark minus the source's "
+    "position, as of the last fetch.";
 
 const string_table consumer_defaults{
     // Per stage, so two Kafka sources of one pipeline never share a group,
@@ -159,6 +168,7 @@ public:
     std::erase_if(next, [this](const auto& entry) { return !assigned_.count(entry.first); });
     tracker_.read(std::move(next), out.size() > before);
     store_done();
+    report_lag();
     return {stop_at_end_ && at_end(), std::chrono::milliseconds{0}};
   }
 
@@ -212,6 +222,7 @@ private:
 
   void undecodable(const rd_kafka_message_t& m, const std::string& why) {
     ++undecodable_;
+    ctx_.count("decode_errors", decode_errors_help, 1, {{"topic", rd_kafka_topic_name(m.rkt)}});
     const std::string position = kafka::describe_position(m);
     if (undecodable_ <= max_reported_messages)
       ctx_.log().warning(position + ": cannot decode: " + why +
@@ -269,6 +280,28 @@ private:
     last_commit_ = steady::now();
   }
 
+  /// Consumer lag per assigned partition, from the high watermark librdkafka
+  /// caches with every fetch (no broker round trip), at most once a second. A
+  /// partition the source has not read from yet has no position: no figure.
+  void report_lag() {
+    const auto now = steady::now();
+    if (assigned_.empty() || now - last_lag_ < lag_interval) return;
+    last_lag_ = now;
+    partitions_ptr list{rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size()))};
+    for (const auto& [topic, partition] : assigned_)
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+    if (rd_kafka_position(consumer_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+    for (int i = 0; i < list->cnt; ++i) {
+      const auto& p = list->elems[i];
+      std::int64_t low = 0, high = 0;
+      if (p.offset < 0 || rd_kafka_get_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high) !=
+                              RD_KAFKA_RESP_ERR_NO_ERROR || high < 0)
+        continue;
+      ctx_.gauge("consumer_lag", lag_help, static_cast<double>(std::max<std::int64_t>(0, high - p.offset)),
+                 {{"topic", p.topic}, {"partition", std::to_string(p.partition)}});
+    }
+  }
+
   void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t& list) {
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     auto* mutable_list = const_cast<rd_kafka_topic_partition_list_t*>(&list);
@@ -294,6 +327,8 @@ private:
       const partition_key p{list.elems[i].topic, list.elems[i].partition};
       tracker_.forget(p);
       assigned_.erase(p);
+      ctx_.gauge("consumer_lag", lag_help, std::numeric_limits<double>::quiet_NaN(),
+                 {{"topic", p.first}, {"partition", std::to_string(p.second)}});
       at_end_.erase(p);
     }
     if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, mutable_list));
@@ -326,6 +361,7 @@ private:
   std::string dead_letter_failure_;
   std::exception_ptr failure_;  // from a rebalance callback, rethrown by read()
   steady::time_point last_commit_;
+  steady::time_point last_lag_{};
   bool stored_ = false;
   std::uint64_t readings_ = 0, undecodable_ = 0;
 };

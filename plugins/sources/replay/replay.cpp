@@ -24,6 +24,9 @@ using steady = std::chrono::steady_clock;
 // Past this many, malformed lines are only counted (the summary still has
 // them all), so a file in the wrong format cannot flood the log.
 constexpr std::size_t max_reported_lines = 100;
+// For the metrics endpoint, as every source that skips records words it.
+constexpr const char* decode_errors_help =
+    "Records a source skipped because it could not decode them (malformed lines, undecodable messages).";
 
 struct file_closer {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -120,8 +123,11 @@ private:
   void read_header() {
     std::string_view line;
     while (reader_->next(line))
-      if (!is_blank(line)) break;
+      if (!is_blank(line) || reader_->too_long()) break;
     if (reader_->failed()) throw option_error("path", path_ + ": cannot read: " + std::strerror(reader_->error()));
+    if (reader_->too_long())
+      throw option_error("path", path_ + ":" + std::to_string(reader_->line_number()) + ": " + too_long_text() +
+                                     " (a CSV history starts with a header row: ts,wh)");
     if (is_blank(line)) throw option_error("path", path_ + ": empty file; a CSV history needs a header row (ts,wh)");
     try {
       parser_.read_header(line);
@@ -134,6 +140,11 @@ private:
   bool next(reading& r) {
     std::string_view line;
     while (reader_->next(line)) {
+      if (reader_->too_long()) {
+        why_ = too_long_text();
+        report_malformed();
+        continue;
+      }
       if (is_blank(line)) continue;
       r.meter = meter_;
       if (!parser_.parse(line, ctx_.zone(), r, why_)) {
@@ -152,7 +163,12 @@ private:
     return false;
   }
 
+  static std::string too_long_text() {
+    return "line longer than " + std::to_string(line_reader::default_max_line >> 20) + " MiB";
+  }
+
   void report_malformed() {
+    ctx_.count("decode_errors", decode_errors_help);
     if (++skipped_ <= max_reported_lines)
       ctx_.log().warning(path_ + ":" + std::to_string(reader_->line_number()) + ": " + why_ + ", line skipped");
     if (skipped_ == max_reported_lines)
@@ -209,7 +225,10 @@ private:
 
   // Readings earlier than the first one (an unsorted file) are simply due now.
   steady::time_point due_time(std::int64_t ts_ms) const {
-    const std::chrono::duration<double, std::milli> offset{static_cast<double>(ts_ms - first_ts_) / pace_.factor};
+    // At most ~30 years either way (as good as never): centuries apart would
+    // not fit steady_clock's nanoseconds.
+    const std::chrono::duration<double, std::milli> offset{
+        std::clamp(static_cast<double>(ts_ms - first_ts_) / pace_.factor, -1e12, 1e12)};
     return *wall_start_ + std::chrono::duration_cast<steady::duration>(offset);
   }
 

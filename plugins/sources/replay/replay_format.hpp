@@ -74,13 +74,19 @@ inline pace pace_from_option(const option_value& v) {
 }
 
 /// Lines of a FILE*, read in large blocks. A returned line has no '\n' or
-/// trailing '\r' and stays valid until the next call.
+/// trailing '\r' and stays valid until the next call. A line longer than
+/// `max_line` bytes (a file with no line breaks) is not kept in memory: it is
+/// returned empty, with too_long() set.
 class line_reader {
 public:
-  explicit line_reader(std::FILE* file, std::size_t block_size = std::size_t{1} << 20)
-      : file_(file), buf_(block_size < 16 ? 16 : block_size) {}
+  static constexpr std::size_t default_max_line = std::size_t{1} << 20;
+
+  explicit line_reader(std::FILE* file, std::size_t block_size = std::size_t{1} << 20,
+                       std::size_t max_line = default_max_line)
+      : file_(file), buf_(block_size < 16 ? 16 : block_size), max_line_(max_line) {}
 
   bool next(std::string_view& line) {
+    too_long_ = false;
     for (;;) {
       const char* begin = buf_.data() + begin_;
       if (const void* nl = std::memchr(begin, '\n', end_ - begin_)) {
@@ -89,14 +95,20 @@ public:
         return emit(begin, len, line);
       }
       if (eof_) {
-        if (begin_ == end_) return false;
+        if (begin_ == end_ && !skipping_) return false;
         const std::size_t len = end_ - begin_;
         begin_ = end_;
         return emit(begin, len, line);
       }
+      if (end_ - begin_ > max_line_) {
+        skipping_ = true;  // drop what there is of it; read on to its end
+        begin_ = end_;
+      }
       refill();
     }
   }
+  /// True if the line last returned was longer than max_line (and is empty).
+  bool too_long() const { return too_long_; }
   /// 1-based number of the line last returned.
   std::size_t line_number() const { return line_number_; }
   /// True if reading stopped on an I/O error rather than at end of file.
@@ -105,6 +117,9 @@ public:
 
 private:
   bool emit(const char* begin, std::size_t len, std::string_view& line) {
+    too_long_ = skipping_ || len > max_line_;
+    skipping_ = false;
+    if (too_long_) len = 0;
     if (len > 0 && begin[len - 1] == '\r') --len;
     line = std::string_view(begin, len);
     ++line_number_;
@@ -129,8 +144,11 @@ private:
   std::FILE* file_;
   std::vector<char> buf_;
   std::size_t begin_ = 0, end_ = 0;
+  std::size_t max_line_;
   std::size_t line_number_ = 0;
   bool eof_ = false;
+  bool skipping_ = false;  // inside a line longer than max_line_
+  bool too_long_ = false;
   int error_ = 0;
 };
 
@@ -280,8 +298,13 @@ private:
       return false;
     }
     const auto [end, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), ts_ms);
-    if (ec == std::errc{} && end == f.text.data() + f.text.size()) return true;
-    why = ts_field_ + " is not a whole number of epoch milliseconds: " + std::string(f.text);
+    if (end != f.text.data() + f.text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+      why = ts_field_ + " is not a whole number of epoch milliseconds: " + std::string(f.text);
+      return false;
+    }
+    if (ec == std::errc{} && reading_fields::ts_in_range(ts_ms)) return true;
+    why = ts_field_ + " is out of range: " + std::string(f.text) + " (epoch milliseconds of " +
+          reading_fields::ts_range_text + ")";
     return false;
   }
 

@@ -17,13 +17,15 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 3;
+inline constexpr int abi_version = 4;
 
 enum class plugin_kind { source, scorer, sink };
 
@@ -35,6 +37,9 @@ inline const char* to_string(plugin_kind kind) {
   }
   return "unknown";
 }
+
+/// Labels that tell apart the series of one figure, e.g. {{"topic", "power"}, {"partition", "0"}}.
+using metric_labels = std::vector<std::pair<std::string, std::string>>;
 
 /// What a stage instance can ask of the runtime. It outlives the instance.
 class stage_context {
@@ -51,6 +56,21 @@ public:
   /// Long offline work (training) says how far along it is, 0..1; the
   /// runtime draws it as a progress bar on a terminal. Cheap to call often.
   virtual void progress(double done) { (void)done; }
+  /// Figures for the pipeline's metrics endpoint ([pipeline] metrics), shown as
+  /// stream_smarts_<name>_total (counters) or stream_smarts_<name> (gauges) with
+  /// a stage="<stage name>" label and `labels`; `help` is the HELP line. Names
+  /// are lower_snake_case ("decode_errors", "consumer_lag"). Call from the
+  /// instance's own calls (read, write, ...); nearly free when no endpoint is set.
+  /// Counters survive a restart of the stage; gauges go with the instance.
+  /// Adds `increment` to a counter.
+  virtual void count(std::string_view name, std::string_view help, double increment = 1,
+                     const metric_labels& labels = {}) {
+    (void)name, (void)help, (void)increment, (void)labels;
+  }
+  /// Sets a gauge; NaN removes that series (a partition no longer assigned).
+  virtual void gauge(std::string_view name, std::string_view help, double value, const metric_labels& labels = {}) {
+    (void)name, (void)help, (void)value, (void)labels;
+  }
 };
 
 /// What a source's read() says besides the readings it appended.

@@ -1,0 +1,267 @@
+// [pipeline] metrics: a running pipeline's /metrics and /healthz, scraped
+// with real HTTP requests on 127.0.0.1 (a port the binary picks, read from
+// its log), and the metrics key's errors. Every wait is bounded.
+#include "fixture_pipeline.hpp"
+#include "process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+using namespace test_support;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct http_response {
+  int status = 0;
+  std::string body;
+};
+
+/// GET http://127.0.0.1:<port><path>, at most 5 s; nothing if it failed.
+std::optional<http_response> http_get(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::nullopt;
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  std::string raw;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; raw.size() < (1 << 20) && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)  // until closed
+        raw.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  const auto head_end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.1 ", 0) != 0 || head_end == std::string::npos) return std::nullopt;
+  return http_response{std::stoi(raw.substr(9, 3)), raw.substr(head_end + 4)};
+}
+
+/// Calls `done` until it is true, at most `limit`.
+template <class Done>
+bool eventually(Done done, std::chrono::milliseconds limit = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {  // bounded by `limit`
+    if (done()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return done();
+}
+
+/// The port the child says it serves metrics on (it was given port 0).
+int metrics_port(const child& c) {
+  const std::string marker = "metrics on http://127.0.0.1:";
+  std::string err;
+  REQUIRE(eventually([&] { return (err = c.err()).find(marker) != std::string::npos; }));
+  return std::stoi(err.substr(err.find(marker) + marker.size()));
+}
+
+/// The value of the sample `series` (name{labels}) in a scrape, if it is there.
+std::optional<double> sample(const std::string& scrape, const std::string& series) {
+  std::istringstream lines(scrape);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+  return std::nullopt;
+}
+
+std::string scrape(int port) {
+  const auto r = http_get(port, "/metrics");
+  return r && r->status == 200 ? r->body : std::string();
+}
+
+/// True once every `expected` series has its value in one scrape.
+bool scrape_shows(int port, const std::map<std::string, double>& expected, std::string& last) {
+  last = scrape(port);
+  for (const auto& [series, value] : expected)
+    if (sample(last, series) != value) return false;
+  return true;
+}
+
+const std::string pipeline_with_port_0 = "metrics = '127.0.0.1:0'";
+
+} // namespace
+
+TEST_CASE("metrics: a running pipeline's counters match its input, and /healthz says ok") {
+  temp_dir dir;
+  // Paced at ten hours a second: the six readings pass in half a second, then
+  // the replay waits (for a year) for its last reading, so the pipeline keeps
+  // running until SIGINT. Spikes at 01:00 (raised), 02:00 (already raised)
+  // and 04:00 (within the cooldown); two lines are malformed.
+  dir.file("history.csv", "ts,wh\n2007-01-01T00:00:00,50\n2007-01-01T01:00:00,500\n2007-01-01T02:00:00,500\n"
+                          "2007-01-01T03:00:00,50\n2007-01-01T04:00:00,500\n2007-01-01T05:00:00,50\n"
+                          "not a reading\n2007-01-01T06:00:00,lots\n2008-01-01T00:00:00,50\n");
+  const std::string text = "[pipeline]\nname = 'm'\n" + pipeline_with_port_0 +
+                           "\ncooldown = '1d'\n"
+                           "[[sources]]\nname = 'household'\nplugin = 'replay'\npath = 'history.csv'\nspeed = 36000\n"
+                           "[[scorers]]\nname = 'ratio'\nplugin = 'fixture_scorer'\nfrom = ['household']\n"
+                           "[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['ratio']\n"
+                           "record = 'alerts.txt'\n";
+  child c({binary(), "run", dir.file("p.toml", text)}, fixture_env);
+  const int port = metrics_port(c);
+  std::string last;
+  const bool counted = eventually([&] {
+    return scrape_shows(port,
+                        {{"stream_smarts_readings_total{stage=\"household\"}", 6},
+                         {"stream_smarts_decode_errors_total{stage=\"household\"}", 2},
+                         {"stream_smarts_scored_total{stage=\"ratio\"}", 6},
+                         {"stream_smarts_alerts_total{stage=\"out\",kind=\"raised\"}", 1},
+                         {"stream_smarts_alerts_total{stage=\"out\",kind=\"reminder\"}", 0},
+                         {"stream_smarts_alerts_suppressed_total{stage=\"out\",reason=\"already_raised\"}", 1},
+                         {"stream_smarts_alerts_suppressed_total{stage=\"out\",reason=\"cooldown\"}", 1},
+                         {"stream_smarts_alerts_suppressed_total{stage=\"out\",reason=\"sustain\"}", 0},
+                         {"stream_smarts_deliveries_total{stage=\"out\"}", 1},
+                         {"stream_smarts_delivery_retries_total{stage=\"out\"}", 0},
+                         {"stream_smarts_delivery_failures_total{stage=\"out\"}", 0},
+                         {"stream_smarts_in_flight_batches{stage=\"household\"}", 0},
+                         {"stream_smarts_outbox_alerts{stage=\"out\"}", 0},
+                         {"stream_smarts_restarts_total{stage=\"ratio\"}", 0},
+                         {"stream_smarts_stage_healthy{stage=\"out\"}", 1}},
+                        last);
+  });
+  INFO(last);
+  CHECK(counted);
+  CHECK(last.find("# TYPE stream_smarts_readings_total counter\n") != std::string::npos);
+  CHECK(last.find("# HELP stream_smarts_decode_errors_total ") != std::string::npos);
+  const auto health = http_get(port, "/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(health->body == "ok\n");
+  const auto missing = http_get(port, "/other");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+
+  c.signal(SIGINT);
+  const auto r = c.wait(20s);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 1);
+}
+
+TEST_CASE("metrics: /healthz is 503 naming a stage that keeps failing and restarting") {
+  temp_dir dir;
+  const auto file = dir.file(
+      "p.toml", fixture_pipeline(pipeline_with_port_0 + "\nmax_restarts = 100\nrestart_backoff = '20ms'\n"
+                                                        "shutdown_timeout = '500ms'",
+                                 "count = 0", "", "fail_always = true"));
+  child c({binary(), "run", file}, fixture_env);
+  const int port = metrics_port(c);
+  std::string last;
+  std::optional<http_response> health;
+  const bool failing = eventually([&] {
+    last = scrape(port);
+    health = http_get(port, "/healthz");
+    return sample(last, "stream_smarts_restarts_total{stage=\"out\"}").value_or(0) >= 2 && health &&
+           health->status == 503;
+  });
+  INFO(last);
+  CHECK(failing);
+  REQUIRE(health);
+  CHECK(health->body == "out: failed, restarting\n");
+  CHECK(sample(last, "stream_smarts_stage_healthy{stage=\"out\"}") == 0);
+  CHECK(sample(last, "stream_smarts_stage_healthy{stage=\"in\"}") == 1);
+  c.signal(SIGINT);
+  CHECK_FALSE(c.wait(20s).timed_out);
+}
+
+TEST_CASE("metrics: a sink waiting to retry a delivery is unhealthy and holds its batch in flight") {
+  temp_dir dir;
+  const auto file = dir.file("p.toml", fixture_pipeline(pipeline_with_port_0 + "\nshutdown_timeout = '500ms'",
+                                                        "count = 100", "",
+                                                        "unavailable_writes = 1000000\nretry_backoff = '1h'"));
+  child c({binary(), "run", file}, fixture_env);
+  const int port = metrics_port(c);
+  std::string last;
+  const bool waiting = eventually([&] {
+    return scrape_shows(port,
+                        {{"stream_smarts_delivery_retries_total{stage=\"out\"}", 1},
+                         {"stream_smarts_deliveries_total{stage=\"out\"}", 0},
+                         {"stream_smarts_outbox_alerts{stage=\"out\"}", 10},
+                         {"stream_smarts_in_flight_batches{stage=\"in\"}", 1},
+                         {"stream_smarts_stage_healthy{stage=\"out\"}", 0}},
+                        last);
+  });
+  INFO(last);
+  CHECK(waiting);
+  const auto health = http_get(port, "/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 503);
+  CHECK(health->body == "out: delivery failed, retrying\n");
+  c.signal(SIGINT);
+  CHECK_FALSE(c.wait(20s).timed_out);
+}
+
+TEST_CASE("metrics: a delivery given up makes the sink unhealthy until one succeeds") {
+  temp_dir dir;
+  const auto file = dir.file("p.toml", fixture_pipeline(pipeline_with_port_0, "count = 100\nthen_idle = true", "",
+                                                        "reject_writes = true"));
+  child c({binary(), "run", file}, fixture_env);
+  const int port = metrics_port(c);
+  std::string last;
+  CHECK(eventually([&] {
+    return scrape_shows(port,
+                        {{"stream_smarts_delivery_failures_total{stage=\"out\"}", 10},
+                         {"stream_smarts_stage_healthy{stage=\"out\"}", 0}},
+                        last);
+  }));
+  const auto health = http_get(port, "/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 503);
+  CHECK(health->body == "out: delivery failed, given up\n");
+  c.signal(SIGINT);
+  CHECK(c.wait(20s).exit_code == 0);
+}
+
+TEST_CASE("metrics: unusable values are reported at the key, a port in use when run") {
+  temp_dir dir;
+  auto invalid = [&](const std::string& value) {
+    const auto file = dir.file("p.toml", fixture_pipeline("metrics = " + value, "", "", ""));
+    const auto r = run({"validate", file}, fixture_env);
+    CHECK(r.exit_code == 2);
+    return r.err;
+  };
+  CHECK(invalid("'localhost'") == dir.path() + "/p.toml:3:1: [pipeline] metrics = \"localhost\": must be HOST:PORT, "
+                                               "e.g. \"127.0.0.1:9464\"\n");
+  CHECK(invalid("'127.0.0.1:99999'") ==
+        dir.path() + "/p.toml:3:1: [pipeline] metrics = \"127.0.0.1:99999\": port must be a number from 0 to 65535 "
+                     "(0: any free port), not '99999'\n");
+  CHECK(invalid("'metrics.example.com:9464'") ==
+        dir.path() + "/p.toml:3:1: [pipeline] metrics = \"metrics.example.com:9464\": host must be an IP address "
+                     "(\"127.0.0.1\", \"0.0.0.0\", \"[::1]\") or localhost, not 'metrics.example.com'\n");
+  CHECK(invalid("9464") == dir.path() + "/p.toml:3:11: option 'metrics' of [pipeline] must be a string, not an "
+                                        "integer\n");
+
+  // Someone else listens on the port: `run` says so at the key and starts nothing.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  socklen_t length = sizeof address;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  const std::string taken = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  const auto file = dir.file("p.toml", fixture_pipeline("metrics = '" + taken + "'", "count = 100", "", ""));
+  const auto r = run({"run", file}, fixture_env);
+  ::close(fd);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find(file + ":3:1: [pipeline] metrics: cannot listen on " + taken + ": Address already in use\n") !=
+        std::string::npos);
+  CHECK(dir.read("alerts.txt").empty());
+  // validate checks the file only: the service itself may hold the port.
+  CHECK(run({"validate", file}, fixture_env).exit_code == 0);
+}
