@@ -37,12 +37,42 @@ inline void append_json_number(std::string& out, double v) {
   else append_chars(out, v);
 }
 
+/// Length of the well-formed UTF-8 sequence `s` starts with (its first byte
+/// is 0x80 or above), or 0: no overlong forms, surrogates or code points past
+/// U+10FFFF (RFC 3629).
+inline std::size_t utf8_sequence_length(std::string_view s) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = byte(0);
+  std::size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;
+    if (c == 0xED) hi = 0x9F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
+  for (std::size_t i = 2; i < n; ++i)
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  return n;
+}
+
 /// A JSON string literal: quote and backslash escaped, control characters as
-/// \u00XX; other bytes (UTF-8) pass through.
+/// \u00XX; UTF-8 passes through, and each byte that is not part of a
+/// well-formed sequence (a label from a Latin-1 file) becomes \ufffd, so the
+/// output is always valid JSON.
 inline void append_json_string(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (const char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     const auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
       out += '\\';
@@ -51,8 +81,13 @@ inline void append_json_string(std::string& out, std::string_view s) {
       out += "\\u00";
       out += hex[u >> 4];
       out += hex[u & 0xF];
-    } else {
+    } else if (u < 0x80) {
       out += c;
+    } else if (const std::size_t n = utf8_sequence_length(s.substr(i))) {
+      out.append(s.substr(i, n));
+      i += n - 1;
+    } else {
+      out += "\\ufffd";
     }
   }
   out += '"';

@@ -13,6 +13,14 @@
 
 namespace stream_smarts::reading_fields {
 
+/// The instants a reading may have: years 0000 to 9999, as ISO-8601 writes
+/// them. Epoch milliseconds far outside (a counter, a corrupted field) are
+/// refused: the local time of such an instant cannot be computed.
+inline constexpr std::int64_t min_ts_ms = -62167219200000;  // 0000-01-01T00:00:00Z
+inline constexpr std::int64_t max_ts_ms = 253402300799999;  // 9999-12-31T23:59:59.999Z
+inline bool ts_in_range(std::int64_t ts_ms) { return ts_ms >= min_ts_ms && ts_ms <= max_ts_ms; }
+inline constexpr const char* ts_range_text = "years 0000 to 9999";
+
 /// Parses a timestamp field: ISO-8601, local to `zone` unless it has an offset.
 inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::int64_t& ts_ms) {
   const auto t = parse_iso8601(text);

@@ -3,7 +3,7 @@
 // one with every emitted scalar (string, long, union, enum, ...), and one
 // with the types that are read but not emitted (bytes, fixed, array, map,
 // a recursive record). A crash, a sanitizer report, a leak or one of the
-// traps below is a finding; `tests/fuzz/run-avro` builds and runs it.
+// traps below is a finding; `tests/fuzz/run avro_decoder` builds and runs it.
 #include "payload.hpp"
 
 #include <cstddef>

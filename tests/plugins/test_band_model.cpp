@@ -272,4 +272,18 @@ TEST_CASE("files that are not usable models", "[band][file]") {
     CHECK(m.bands[4][7].hi == 2000);
     CHECK(m.timezone.empty());
   }
+  SECTION("NaN and infinity are refused; unknown keys and mistyped provenance are not") {
+    // docs/reliability.md: NaN/inf, wrong types and unknown fields in a model file.
+    for (const char* bad : {"[nan, 2000]", "[100, inf]", "[100, 2000, -nan]"}) {
+      std::string text = valid_header() + "band = [";
+      for (int h = 0; h < 24; ++h) text += h == 5 ? std::string(bad) + ", " : "[100, 2000], ";
+      INFO(bad);
+      CHECK_THAT(model_error_of(text + "]\n"), StartsWith("band row for hour 5: "));
+    }
+    std::string text = valid_header() + "written_by = \"a newer version\"\nreadings = \"many\"\nband = [";
+    for (int h = 0; h < 24; ++h) text += "[100, 2000], ";
+    const band_model m = from_toml(text + "]\n");
+    CHECK(m.bands[0][5].hi == 2000);
+    CHECK(m.readings == 0);
+  }
 }

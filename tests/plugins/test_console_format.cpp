@@ -108,6 +108,22 @@ TEST_CASE("JSON escaping", "[console]") {
   CHECK(escaped(std::string_view("\0\x1f", 2)) == "\"\\u0000\\u001f\"");
   CHECK(escaped("/ \x7f") == "\"/ \x7f\"");
   CHECK(escaped("\xC3\xA9t\xC3\xA9") == "\"\xC3\xA9t\xC3\xA9\"");  // UTF-8 passes through
+  CHECK(escaped("\xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBD \xF4\x8F\xBF\xBF") ==
+        "\"\xE2\x82\xAC \xF0\x9F\x98\x80 \xEF\xBF\xBD \xF4\x8F\xBF\xBF\"");
+}
+
+TEST_CASE("JSON output stays valid UTF-8 whatever bytes a label had", "[console]") {
+  // A Latin-1 label in a replayed CSV made the console's and the Kafka
+  // sink's JSON invalid (docs/reliability.md, invalid UTF-8).
+  CHECK(escaped("caf\xE9") == "\"caf\\ufffd\"");                        // Latin-1
+  CHECK(escaped("\xFF\xFE") == "\"\\ufffd\\ufffd\"");                   // not a lead byte
+  CHECK(escaped("\x80x") == "\"\\ufffdx\"");                            // a lone continuation byte
+  CHECK(escaped("a\xC3") == "\"a\\ufffd\"");                            // cut short at the end
+  CHECK(escaped("\xE2\x82x") == "\"\\ufffd\\ufffdx\"");                 // cut short in the middle
+  CHECK(escaped("\xC0\xAF") == "\"\\ufffd\\ufffd\"");                   // overlong '/'
+  CHECK(escaped("\xE0\x80\xAF") == "\"\\ufffd\\ufffd\\ufffd\"");          // overlong, 3 bytes
+  CHECK(escaped("\xED\xA0\x80") == "\"\\ufffd\\ufffd\\ufffd\"");          // a surrogate
+  CHECK(escaped("\xF4\x90\x80\x80") == "\"\\ufffd\\ufffd\\ufffd\\ufffd\"");  // past U+10FFFF
 }
 
 TEST_CASE("JSON numbers are the shortest round-trip form", "[console]") {

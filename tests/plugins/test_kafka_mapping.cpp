@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 using namespace stream_smarts;
 using namespace stream_smarts::kafka_source;
 using stream_smarts::testing::fixed_zone;
@@ -117,6 +119,38 @@ TEST_CASE("every rejected payload says what is wrong") {
   CHECK(reason(with_ts, R"({"wh": 5, "ts": 1.5})") == "ts must be an ISO-8601 string or whole epoch milliseconds, got '1.5'");
   CHECK(reason(with_ts, R"({"wh": 5, "ts": true})") ==
         "ts must be an ISO-8601 string or whole epoch milliseconds, got a boolean");
+}
+
+TEST_CASE("timestamps outside years 0000 to 9999 are refused, not localized") {
+  // Found by tests/fuzz/run json_reading: the local time of such an instant
+  // overflowed, and the scorer's failures on it stopped the pipeline.
+  const auto with_ts = mapping_options("wh", "ts");
+  CHECK(reason(with_ts, R"({"wh": 5, "ts": 9e15})") ==
+        "ts is out of range: 9e15 (epoch milliseconds of years 0000 to 9999)");
+  CHECK(reason(with_ts, R"({"wh": 5, "ts": -1e300})") ==
+        "ts is out of range: -1e300 (epoch milliseconds of years 0000 to 9999)");
+  const auto original = mapping_options("kwh", "", "hour");
+  CHECK(reason(original, R"({"hour": 4, "kwh": 5})", {"", INT64_MAX}) ==
+        "the message timestamp is out of range: 9223372036854775807 (epoch milliseconds of years 0000 to 9999)");
+  const fixed_zone zone(0);
+  CHECK(map_json(with_ts, R"({"wh": 5, "ts": 253402300799999})", {}, zone).ok);
+  CHECK(map_json(original, R"({"hour": 4, "kwh": 5})", {"", 253402300799999}, zone).ok);
+}
+
+TEST_CASE("a NaN or infinite Wh (an Avro float can be one) is refused like any other bad value") {
+  const fixed_zone zone(0);
+  const reading_mapping mapping(mapping_options("kwh", "", "hour"));
+  for (const auto& [value, text] : {std::pair{std::numeric_limits<double>::quiet_NaN(), "nan"},
+                                    std::pair{std::numeric_limits<double>::infinity(), "inf"},
+                                    std::pair{-std::numeric_limits<double>::infinity(), "-inf"}}) {
+    // What the Avro decoder hands on: the number and its text.
+    const std::vector<payload_field> fields{{"hour", payload_field::kind::number, 4, "4"},
+                                            {"kwh", payload_field::kind::number, value, text}};
+    reading r;
+    std::string why;
+    CHECK_FALSE(mapping.map(fields, {"", utc(2024, 1, 10, 9, 30)}, zone, r, why));
+    CHECK(why == std::string("kwh is not finite: '") + text + "'");
+  }
 }
 
 TEST_CASE("offsets become committable only when their batch and every earlier one are handled") {

@@ -102,6 +102,29 @@ TEST_CASE("line reader splits blocks into lines", "[replay]") {
   CHECK_FALSE(reader.failed());
 }
 
+TEST_CASE("line reader skips lines longer than its limit without keeping them", "[replay]") {
+  // A file with no line breaks (a binary file, the wrong export) was read
+  // whole into memory as one line.
+  for (const std::size_t block : {16, 1000}) {
+    std::FILE* f = std::tmpfile();
+    REQUIRE(f != nullptr);
+    const std::string text = "ts,wh\n" + std::string(65, 'x') + "\nok\n" + std::string(63, 'y') + "\r\n" +
+                             std::string(300, 'z') + "\n\nend" + std::string(70, '!');
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::rewind(f);
+    line_reader reader(f, block, 64);
+    std::vector<std::pair<std::string, bool>> lines;
+    std::string_view line;
+    while (reader.next(line)) lines.emplace_back(std::string(line), reader.too_long());
+    std::fclose(f);
+    INFO("block " << block);
+    const std::vector<std::pair<std::string, bool>> expected{
+        {"ts,wh", false}, {"", true}, {"ok", false}, {std::string(63, 'y'), false}, {"", true}, {"", false}, {"", true}};
+    CHECK(lines == expected);
+    CHECK(reader.line_number() == 7);
+  }
+}
+
 TEST_CASE("CSV header", "[replay][csv]") {
   SECTION("columns are found by name, in any order") {
     auto p = csv_parser("wh,ts");
@@ -208,6 +231,8 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
   }
   SECTION("ts as epoch milliseconds, or with an offset") {
     CHECK(parse_line(p, R"({"ts":1167624000000,"wh":1})").r.ts_ms == 1167624000000);
+    CHECK(parse_line(p, R"({"ts":253402300799999,"wh":1})").r.ts_ms == 253402300799999);   // 9999-12-31T23:59:59.999Z
+    CHECK(parse_line(p, R"({"ts":-62167219200000,"wh":1})").r.ts_ms == -62167219200000);  // 0000-01-01T00:00:00Z
     CHECK(parse_line(p, R"({"wh":1,"ts":"2007-01-01T04:00:00+01:00"})").r.ts_ms == utc(2007, 1, 1, 3));
   }
   SECTION("other members become labels; null is left out") {
@@ -264,6 +289,14 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
           "bad timestamp '2007-01-01T25:00:00' (expected ISO-8601 such as 2007-01-01T04:00:00)");
     CHECK(json_reason(R"({"ts":true,"wh":1})") == "ts must be an ISO-8601 string or epoch milliseconds, got a boolean");
     CHECK(json_reason(R"({"ts":1.5,"wh":1})") == "ts is not a whole number of epoch milliseconds: 1.5");
+    // Found by tests/fuzz/run replay: such a reading had no local time, and
+    // the scorer's failures on it stopped the pipeline.
+    CHECK(json_reason(R"({"ts":9166761320167613201,"wh":2})") ==
+          "ts is out of range: 9166761320167613201 (epoch milliseconds of years 0000 to 9999)");
+    CHECK(json_reason(R"({"ts":99999999999999999999,"wh":2})") ==
+          "ts is out of range: 99999999999999999999 (epoch milliseconds of years 0000 to 9999)");
+    CHECK(json_reason(R"({"ts":-62167219200001,"wh":2})") ==
+          "ts is out of range: -62167219200001 (epoch milliseconds of years 0000 to 9999)");
     CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":"12"})") == "wh must be a number, got a string");
     CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":null})") == "wh must be a number, got null");
     CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":-3.5})") == "wh is negative: '-3.5'");

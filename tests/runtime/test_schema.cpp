@@ -117,6 +117,11 @@ TEST_CASE("durations") {
   CHECK_FALSE(parse_duration("5"));
   CHECK_FALSE(parse_duration("-5s"));
   CHECK_FALSE(parse_duration(""));
+  // The parts' sum overflowed (docs/reliability.md, oversized numbers).
+  CHECK(parse_duration("106751991167d")->count() == 106751991167LL * 86400000);
+  CHECK_FALSE(parse_duration("106751991168d"));
+  CHECK_FALSE(parse_duration("99999999999999999d"));
+  CHECK_FALSE(parse_duration("106751991167d1d"));
 }
 
 TEST_CASE("documentation is rendered from the declaration") {

@@ -70,6 +70,9 @@ bool reading_mapping::timestamp(const payload_field* ts, const message_meta& met
                                 std::int64_t& ts_ms, std::string& why) const {
   if (ts_field_.empty()) {
     if (!meta.timestamp_ms) return fail(why, "the message has no timestamp (and no ts_field is configured)");
+    if (!reading_fields::ts_in_range(*meta.timestamp_ms))
+      return fail(why, "the message timestamp is out of range: " + std::to_string(*meta.timestamp_ms) +
+                           " (epoch milliseconds of " + reading_fields::ts_range_text + ")");
     ts_ms = *meta.timestamp_ms;
     return true;
   }
@@ -78,9 +81,15 @@ bool reading_mapping::timestamp(const payload_field* ts, const message_meta& met
     if (reading_fields::parse_timestamp(ts->text, zone, ts_ms)) return true;
     return fail(why, "bad timestamp '" + std::string(ts->text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)");
   }
-  if (ts->type == payload_field::kind::number && std::trunc(ts->number) == ts->number && std::fabs(ts->number) < 9e15) {
-    ts_ms = static_cast<std::int64_t>(ts->number);
-    return true;
+  if (ts->type == payload_field::kind::number && std::trunc(ts->number) == ts->number) {
+    // Compared as doubles first: a cast of one beyond int64 would be undefined.
+    if (ts->number >= static_cast<double>(reading_fields::min_ts_ms) &&
+        ts->number <= static_cast<double>(reading_fields::max_ts_ms)) {
+      ts_ms = static_cast<std::int64_t>(ts->number);
+      return true;
+    }
+    return fail(why, ts_field_ + " is out of range: " + std::string(ts->text) + " (epoch milliseconds of " +
+                         reading_fields::ts_range_text + ")");
   }
   return fail(why, ts_field_ + " must be an ISO-8601 string or whole epoch milliseconds, got " +
                        (ts->type == payload_field::kind::number ? "'" + std::string(ts->text) + "'"
