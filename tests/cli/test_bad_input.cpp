@@ -15,18 +15,6 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
-/// Validates `text` as p.toml; returns stderr with the folder cut off, requires exit 2.
-std::string invalid(const std::string& text) {
-  temp_dir dir;
-  const auto r = run({"validate", dir.file("p.toml", text)}, fixture_env);
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 2);
-  std::string err = r.err;
-  const std::string prefix = dir.path() + "/";
-  for (auto at = err.find(prefix); at != std::string::npos; at = err.find(prefix)) err.erase(at, prefix.size());
-  return err;
-}
-
 std::string lines(const std::vector<std::string>& all) {
   std::string text;
   for (const auto& l : all) text += l + "\n";

@@ -9,19 +9,6 @@ using namespace test_support;
 
 namespace {
 
-
-/// Writes `text` as p.toml and validates it; returns stderr, requires exit 2.
-std::string invalid(const std::string& text) {
-  temp_dir dir;
-  const auto r = run({"validate", dir.file("p.toml", text)}, fixture_env);
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 2);
-  const std::string prefix = dir.path() + "/p.toml:";
-  std::string err = r.err;
-  for (auto at = err.find(prefix); at != std::string::npos; at = err.find(prefix)) err.replace(at, prefix.size(), "p.toml:");
-  return err;
-}
-
 const std::string good = R"([pipeline]
 name = "t"
 [[sources]]

@@ -4,6 +4,8 @@
 
 #include "process.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <map>
 #include <sstream>
 #include <string>
@@ -19,6 +21,19 @@ inline std::string fixture_pipeline(const std::string& settings, const std::stri
   return "[pipeline]\nname = 't'\n" + settings + "\n[[sources]]\nname = 'in'\nplugin = 'fixture_source'\n" + source +
          "\n[[scorers]]\nname = 'ratio'\nplugin = 'fixture_scorer'\nfrom = ['in']\n" + scorer +
          "\n[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['ratio']\nrecord = 'alerts.txt'\n" + sink + "\n";
+}
+
+/// Validates `text` as p.toml with the fixture plugins; returns stderr with
+/// the temporary folder cut off ("p.toml:3:1: ..."), requires exit 2.
+inline std::string invalid(const std::string& text) {
+  temp_dir dir;
+  const auto r = run({"validate", dir.file("p.toml", text)}, fixture_env);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 2);
+  std::string err = r.err;
+  const std::string prefix = dir.path() + "/";
+  for (auto at = err.find(prefix); at != std::string::npos; at = err.find(prefix)) err.erase(at, prefix.size());
+  return err;
 }
 
 /// Lines of `text` that contain `needle`.
