@@ -5,6 +5,7 @@
 
 #include <stream_smarts/reading.hpp>
 #include <stream_smarts/time.hpp>
+#include <stream_smarts/utf8.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -35,33 +36,6 @@ void append_chars(std::string& out, Args... args) {
 inline void append_json_number(std::string& out, double v) {
   if (!std::isfinite(v)) out += "null";
   else append_chars(out, v);
-}
-
-/// Length of the well-formed UTF-8 sequence `s` starts with (its first byte
-/// is 0x80 or above), or 0: no overlong forms, surrogates or code points past
-/// U+10FFFF (RFC 3629).
-inline std::size_t utf8_sequence_length(std::string_view s) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = byte(0);
-  std::size_t n = 0;
-  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
-  if (c >= 0xC2 && c <= 0xDF) {
-    n = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    n = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    n = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() < n || byte(1) < lo || byte(1) > hi) return 0;
-  for (std::size_t i = 2; i < n; ++i)
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  return n;
 }
 
 /// A JSON string literal: quote and backslash escaped, control characters as

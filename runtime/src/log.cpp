@@ -1,5 +1,7 @@
 #include "log.hpp"
 
+#include <stream_smarts/utf8.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -33,27 +35,6 @@ std::string timestamp() {
   const std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
   std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(ms));
   return stamp;
-}
-
-/// Length of the valid UTF-8 sequence at the start of `s`, or 0.
-std::size_t utf8_sequence(std::string_view s) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = byte(0);
-  std::size_t n = 0;
-  unsigned min = 0;
-  unsigned code = 0;
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) n = 2, min = 0x80, code = c & 0x1F;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3, min = 0x800, code = c & 0x0F;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4, min = 0x10000, code = c & 0x07;
-  else return 0;
-  if (s.size() < n) return 0;
-  for (std::size_t i = 1; i < n; ++i) {
-    if ((byte(i) & 0xC0) != 0x80) return 0;
-    code = (code << 6) | (byte(i) & 0x3F);
-  }
-  if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
-  return n;
 }
 
 } // namespace
@@ -105,7 +86,7 @@ std::string json_escape(std::string_view text) {
   out.reserve(text.size() + 8);
   while (!text.empty()) {
     const char c = text.front();
-    const std::size_t n = utf8_sequence(text);
+    const std::size_t n = static_cast<unsigned char>(c) < 0x80 ? 1 : utf8_sequence_length(text);
     if (n == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD for a byte that starts no valid sequence
       text.remove_prefix(1);
