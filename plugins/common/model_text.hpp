@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 
 namespace stream_smarts::model_text {
 
@@ -40,10 +42,19 @@ toml::table parse(std::string_view text, std::string_view source_name) {
   }
 }
 
+/// An integer only from a TOML integer; a number from an integer or a float.
+template <class T>
+std::optional<T> exact_or_number(toml::node_view<const toml::node> v) {
+  if constexpr (std::is_integral_v<T>) return v.value_exact<T>();
+  else return v.value<T>();
+}
+
 /// A key's value; throws Error("'hours' must be an integer") when missing or of another type.
+/// An integer must be written as one: toml++'s value<int>() would convert
+/// a float such as 5e124, out of range (undefined behaviour; found by fuzzing).
 template <class T, class Error>
 T required(const toml::table& t, std::string_view key, std::string_view what) {
-  const auto v = t[key].value<T>();
+  const auto v = exact_or_number<T>(t[key]);
   if (!v) throw Error("'" + std::string(key) + "' must be " + std::string(what));
   return *v;
 }
@@ -53,7 +64,7 @@ template <class Error>
 void check_format(const toml::table& t, std::string_view format, std::int64_t version, std::string_view scorer) {
   if (t["format"].value<std::string>() != std::string(format))
     throw Error("not a " + std::string(scorer) + " model (expected format = \"" + std::string(format) + "\")");
-  if (const auto v = t["format_version"].value<std::int64_t>(); v != version)
+  if (const auto v = t["format_version"].value_exact<std::int64_t>(); v != version)
     throw Error("unsupported format_version " + (v ? std::to_string(*v) : std::string("(none)")) +
                 " (this plugin reads version " + std::to_string(version) + ")");
 }

@@ -18,7 +18,7 @@ CXXFLAGS := -std=c++20 -O1 -g -fno-omit-frame-pointer $(SANITIZE) -fsanitize=fuz
   -I$(ROOT)/runtime/include -I$(ROOT)/runtime/src -I$(ROOT)/plugins \
   -I$(ROOT)/plugins/sources/kafka -I$(ROOT)/plugins/sources/replay \
   -I$(ROOT)/plugins/scorers/percentile_band -I$(ROOT)/plugins/scorers/sustained_load \
-  -I$(ROOT)/plugins/scorers/dlib_regression \
+  -I$(ROOT)/plugins/scorers/dlib_regression -I$(ROOT)/plugins/scorers/power_step \
   -DTOML_HEADER_ONLY=0 -DTOML_SHARED_LIB=1 -DUSE_OS_TZDB=1 -DHAS_STRING_VIEW=1 -DONLY_C_LOCALE=1 \
   -DSTREAM_SMARTS_PLUGIN_DIR_FROM_BIN='"../lib/stream-smarts/plugins"' -DSTREAM_SMARTS_VERSION='"fuzz"'
 LDFLAGS := $(SANITIZE) -fsanitize=fuzzer
@@ -37,6 +37,8 @@ band_model_SRC := tests/fuzz/band_model_fuzz.cpp plugins/scorers/percentile_band
 band_model_LIBS := -ltomlplusplus
 sustained_model_SRC := tests/fuzz/sustained_model_fuzz.cpp plugins/scorers/sustained_load/sustained_model.cpp
 sustained_model_LIBS := -ltomlplusplus
+power_step_model_SRC := tests/fuzz/power_step_model_fuzz.cpp plugins/scorers/power_step/step_model.cpp
+power_step_model_LIBS := -ltomlplusplus
 dlib_model_SRC := tests/fuzz/dlib_model_fuzz.cpp plugins/scorers/dlib_regression/envelope_model.cpp \
   plugins/scorers/dlib_regression/model_file.cpp
 dlib_model_LIBS := -ldlib -llapack -lblas
@@ -44,7 +46,7 @@ pipeline_SRC := tests/fuzz/pipeline_fuzz.cpp $(addprefix runtime/src/,pipeline_f
   plugin_registry.cpp zone.cpp alert_policy.cpp diagnostics.cpp metrics.cpp log.cpp)
 pipeline_LIBS := -ltomlplusplus -lboost_filesystem -ldate-tz -ldl
 
-TARGETS := avro_decoder json_reading replay band_model sustained_model dlib_model pipeline
+TARGETS := avro_decoder json_reading replay band_model sustained_model power_step_model dlib_model pipeline
 PLUGIN_DIR := $(OUT)/lib/stream-smarts/plugins
 PIPELINE_PLUGINS := $(PLUGIN_DIR)/fuzz_source.so $(PLUGIN_DIR)/fuzz_scorer.so $(PLUGIN_DIR)/fuzz_sink.so
 

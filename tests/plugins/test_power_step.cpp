@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace stream_smarts;
@@ -117,6 +118,15 @@ TEST_CASE("power_step model file: round trip and clear errors", "[power_step]") 
   text = to_toml(m);
   text.replace(text.find("hold_s = 600"), 12, "hold_s = 7200");
   CHECK_THROWS_WITH(from_toml(text), "hold must be within 1m..1h; got 2h");
+  // Found by fuzzing: a float or a huge integer overflowed on its way to ms.
+  const std::string seconds = "hold_s = 600";
+  for (const auto& [value, message] : {std::pair<std::string, std::string>{"5E124", "'hold_s' must be an integer"},
+                                       {"600.0", "'hold_s' must be an integer"},
+                                       {"9000000000000000000", "'hold_s' is out of range: 9000000000000000000 s"}}) {
+    text = to_toml(m);
+    text.replace(text.find(seconds), seconds.size(), "hold_s = " + value);
+    CHECK_THROWS_WITH(from_toml(text), message);
+  }
 }
 
 TEST_CASE("power_step plugin: trains, loads and scores minute readings per meter", "[stages][power_step]") {

@@ -159,6 +159,16 @@ void read_thresholds(const toml::table& t, step_model& m) {
   }
 }
 
+/// A whole number of seconds, in ms. One that cannot be a duration is refused
+/// before 1000 * s overflows; check() then says which range is allowed.
+std::int64_t seconds_as_ms(const toml::table& t, std::string_view key) {
+  constexpr std::int64_t longest_s = std::int64_t{1} << 40;  // 35,000 years
+  const auto s = model_text::required<std::int64_t, model_error>(t, key, "an integer");
+  if (s < -longest_s || s > longest_s)
+    throw model_error("'" + std::string(key) + "' is out of range: " + std::to_string(s) + " s");
+  return 1000 * s;
+}
+
 } // namespace
 
 step_model from_toml(std::string_view text, std::string_view source_name) {
@@ -166,8 +176,8 @@ step_model from_toml(std::string_view text, std::string_view source_name) {
   const toml::table t = model_text::parse<model_error>(text, source_name);
   model_text::check_format<model_error>(t, model_format, model_format_version, "power_step");
   step_model m;
-  m.trained.hold_ms = 1000 * required<std::int64_t, model_error>(t, "hold_s", "an integer");
-  m.trained.before_ms = 1000 * required<std::int64_t, model_error>(t, "before_s", "an integer");
+  m.trained.hold_ms = seconds_as_ms(t, "hold_s");
+  m.trained.before_ms = seconds_as_ms(t, "before_s");
   m.trained.alerts_per_week = required<double, model_error>(t, "alerts_per_week", "a number");
   m.trained.min_step_w = required<double, model_error>(t, "min_step_w", "a number");
   try {
