@@ -1,14 +1,19 @@
 """Test 6: the broker goes down while the pipeline runs and comes back: the
 readings produced meanwhile (buffered by their producer) are scored once it
-is back, nothing is lost, and the pipeline keeps running and stops cleanly."""
+is back, nothing is lost, and the pipeline keeps running and stops cleanly.
 
+Also: down for half a minute in the middle of a steady stream, with the
+pipeline reading, scoring and writing alerts at the moment it goes."""
+
+import collections
 import json
+import threading
 import time
 import unittest
 
 import harness
-from harness import (BAND, KafkaTestCase, band_scorer, epoch_ms, inline_table, kafka_sink, pipeline_header,
-                     produce, toml_string, wait_for_messages)
+from harness import (BAND, HOUR_MS, KafkaTestCase, band_scorer, epoch_ms, inline_table, kafka_sink, pipeline_header,
+                     produce, read_topic, toml_string, wait_for_messages)
 
 MESSAGE_TS = epoch_ms("2024-01-15T12:30:00+01:00")
 
@@ -21,11 +26,11 @@ def batch(tag, count=10):
     return readings
 
 
-def pipeline(brokers):
+def pipeline(brokers, fields='wh_field = "kwh"\nhour_field = "hour"'):
     return (pipeline_header("outage") +
             "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
-            "wh_field = \"kwh\"\nhour_field = \"hour\"\nproperties = %s\n\n" %
-            (toml_string(brokers), inline_table({"group.id": "e2e-outage"})) +
+            "%s\nproperties = %s\n\n" %
+            (toml_string(brokers), fields, inline_table({"group.id": "e2e-outage"})) +
             band_scorer() + kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER", receive="unusual"))
 
 
@@ -76,6 +81,61 @@ class BrokerOutageTest(KafkaTestCase):
         self.assertTrue(run.alive(), run.tail())
         self.assertEqual(run.stop(), 0)
         self.assertIn("[raw_power] stopped after", run.log())
+
+    def test_down_for_half_a_minute_mid_stream(self):
+        """A producer sends 1,000 readings/s for 45 s, one in 50 alerting; the
+        broker is down from 5 s to 35 s in. Everyone keeps what they hold
+        (the producer its readings, the pipeline's sink its alerts: librdkafka
+        waits up to message.timeout.ms, 5 minutes by default) and every alert
+        comes out once the broker is back, at least once."""
+        broker = self.start_broker(topics=["raw_power"], partitions=3)
+        run = self.run_pipeline(pipeline(broker.address, fields='ts_field = "ts"'))
+        base = epoch_ms("2000-01-01T00:00:00+00:00")
+        total, rate, alert_every = 45_000, 1000, 50
+        stream = SteadyProducer(broker.address, base, total, rate, alert_every)
+        stream.start()
+        harness.wait_until(lambda: stream.sent >= 5 * rate, 30, "the producer's first 5 s", interval=0.05)
+        broker.down()
+        harness.wait_until(lambda: stream.sent >= 35 * rate, 60, "30 s of the stream, the broker down", interval=0.1)
+        self.assertTrue(run.alive(), run.tail())
+        broker.up()
+        stream.join(120)
+        self.assertFalse(stream.is_alive(), "the producer did not finish")
+        self.assertEqual(stream.failures, [])
+
+        expected = {base + i * HOUR_MS for i in range(0, total, alert_every)}
+        harness.wait_until(lambda: self.message_count(broker.address, "ANOMOLY_POWER") >= len(expected), 120,
+                           lambda: "all %d alerts:\n%s" % (len(expected), run.tail()), interval=0.5)
+        alerts = collections.Counter(json.loads(r.value)["EVENT_TS"] for r in read_topic(broker.address, "ANOMOLY_POWER"))
+        self.assertEqual(set(alerts), expected)  # nothing lost, nothing else
+        print("\n%d alerts, %d duplicates" % (sum(alerts.values()), sum(alerts.values()) - len(expected)))
+        self.assertTrue(run.alive(), run.tail())
+        self.assertEqual(run.stop(), 0)
+
+
+class SteadyProducer(threading.Thread):
+    """Readings i = 0..total-1 at `rate` a second, one an hour apart in data
+    time, 20 kWh (far above any band) when i % alert_every == 0, else 1 kWh."""
+
+    def __init__(self, brokers, base_ts, total, rate, alert_every):
+        super().__init__(daemon=True)
+        self.producer = harness.producer(brokers, {"message.timeout.ms": 120_000, "log_level": 2})
+        self.base_ts, self.total, self.rate, self.alert_every = base_ts, total, rate, alert_every
+        self.sent, self.failures = 0, []
+
+    def run(self):
+        started = time.monotonic()
+        for i in range(self.total):
+            due = started + i / self.rate
+            if due > time.monotonic():
+                time.sleep(due - time.monotonic())  # pacing the load, not synchronisation
+            wh = 20000 if i % self.alert_every == 0 else 1000
+            self.producer.produce("raw_power", key=b"m%d" % (i % 7), partition=i % 3,
+                                  value=b'{"ts":%d,"wh":%d}' % (self.base_ts + i * HOUR_MS, wh),
+                                  on_delivery=lambda err, msg: self.failures.append(str(err)) if err else None)
+            self.producer.poll(0)
+            self.sent = i + 1
+        self.producer.flush(100)
 
 
 if __name__ == "__main__":
