@@ -1,6 +1,9 @@
 // A sink that discards what it receives and measures it: readings per second
 // from the first arrival to the last (startup excluded), and, for a paced
-// replay, each reading's latency from its due time to its arrival here.
+// replay, each reading's latency from its due time to its arrival here (the
+// due times are counted from the least-delayed reading's arrival). It
+// also reports the wall-clock time of the first arrival (epoch us), which
+// bench/run compares with the time the process was started (startup).
 #include <stream_smarts/plugin.hpp>
 
 #include <algorithm>
@@ -23,6 +26,8 @@ public:
   void write(const ss::alert& a) override {
     const auto now = clock_type::now();
     if (count_++ == 0) {
+      first_wall_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
       first_ = now;
       first_ts_ms_ = a.scored.reading.ts_ms;
     }
@@ -31,7 +36,7 @@ public:
       // Due time = first arrival + the reading's distance in data time / speed.
       const double due_us = static_cast<double>(a.scored.reading.ts_ms - first_ts_ms_) * 1000.0 / speed_;
       const double at_us = std::chrono::duration<double, std::micro>(now - first_).count();
-      latencies_us_.push_back(std::max(0.0, at_us - due_us));
+      latencies_us_.push_back(at_us - due_us);  // relative to the first arrival; see stop()
     }
   }
 
@@ -39,7 +44,14 @@ public:
     const double seconds = std::chrono::duration<double>(last_ - first_).count();
     std::ofstream out(ctx_.resolve_path(ctx_.options().string("report")));
     out << "readings " << count_ << "\nseconds " << seconds << "\nreadings_per_second "
-        << (seconds > 0 ? static_cast<double>(count_) / seconds : 0) << "\n";
+        << (seconds > 0 ? static_cast<double>(count_) / seconds : 0) << "\nfirst_arrival_epoch_us " << first_wall_us_
+        << "\n";
+    if (!latencies_us_.empty()) {
+      // Time zero is the least-delayed reading, not the first: if the first
+      // arrived late, every later one would look early (and count as 0).
+      const double zero = *std::min_element(latencies_us_.begin(), latencies_us_.end());
+      for (auto& l : latencies_us_) l -= zero;
+    }
     if (!latencies_us_.empty()) out << "latency_p50_us " << percentile(0.50) << "\nlatency_p99_us " << percentile(0.99) << "\n";
   }
 
@@ -54,6 +66,7 @@ private:
   double speed_;
   std::uint64_t count_ = 0;
   std::int64_t first_ts_ms_ = 0;
+  std::int64_t first_wall_us_ = 0;
   clock_type::time_point first_, last_;
   std::vector<double> latencies_us_;
 };
