@@ -1,6 +1,7 @@
 // The console sink: one line per event on stdout or stderr, as a sentence
 // for people or as a JSON object per line for programs.
-#include "console_format.hpp"
+#include <common/alert_lines.hpp>
+#include <common/write_all.hpp>
 
 #include <stream_smarts/plugin.hpp>
 
@@ -9,59 +10,70 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace {
 
 using namespace stream_smarts;
-
-// Lines collect in a buffer and go out in one fwrite per batch (or per this
-// many bytes): whole lines per call, so two sinks on one stream never
-// interleave mid-line (stdio locks the FILE per call).
-constexpr std::size_t drain_bytes = 64 * 1024;
 
 class console_sink final : public sink {
 public:
   explicit console_sink(stage_context& ctx)
       : json_(ctx.options().string("format") == "json"),
         stream_name_(ctx.options().string("stream")),
-        out_(stream_name_ == "stderr" ? stderr : stdout) {
-    buffer_.reserve(drain_bytes + 1024);
-  }
+        out_(stream_name_ == "stderr" ? stderr : stdout) {}
 
   void write(const alert& a) override {
-    if (json_) console::append_json_line(buffer_, a);
-    else console::append_text_line(buffer_, a);
-    if (buffer_.size() >= drain_bytes) drain();
+    if (json_) alert_lines::append_json_line(lines_, a);
+    else alert_lines::append_text_line(lines_, a);
   }
 
-  // fflush, not just fwrite: the batch is only acknowledged once a terminal
-  // or a pipe reader can see its lines.
+  // The chunk's lines go out in one write(2) on the stream's descriptor:
+  // whole lines, and on a failure we know exactly which bytes got out. The
+  // FILE stays locked meanwhile, so another console sink or the log on the
+  // same stream never cuts into a line. Returning means a terminal or a pipe
+  // reader has the lines.
   void flush() override {
-    drain();
-    if (std::fflush(out_) != 0) fail();
+    std::string lines = std::exchange(lines_, {});  // after a failure the runtime writes the chunk again
+    const std::size_t from = resume_point(lines);
+    ::flockfile(out_);
+    std::fflush(out_);  // what others left in stdio's buffer goes first, in order; its errors are theirs
+    const auto done = files::write_all(::fileno(out_), std::string_view(lines).substr(from));
+    ::funlockfile(out_);
+    if (done.error == 0) return;
+    lines.resize(from + done.written);
+    got_out_ = std::move(lines);
+    fail(done.error);
   }
-
-  void stop() override { flush(); }
 
 private:
-  void drain() {
-    if (buffer_.empty()) return;
-    const std::size_t n = std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
-    if (n != buffer_.size()) fail();
-    buffer_.clear();
+  // A pipe or a terminal cannot take bytes back, so a retry must not write
+  // again what got out. The runtime retries a failed chunk by writing it
+  // whole again, which makes the same text: start past what got out. Other
+  // text means the runtime gave that chunk up (max_retries): start at 0,
+  // after ending the line it left torn, so that the next line stays whole.
+  std::size_t resume_point(std::string& lines) {
+    const std::string out = std::exchange(got_out_, {});
+    if (lines.compare(0, out.size(), out) == 0) return out.size();
+    if (!out.empty() && out.back() != '\n') lines.insert(0, 1, '\n');
+    return 0;
   }
 
-  [[noreturn]] void fail() {
-    const int err = errno;
-    buffer_.clear();  // what could not be written is lost; do not retry it forever
-    std::clearerr(out_);
-    throw std::runtime_error("console: cannot write to " + stream_name_ + ": " + std::strerror(err));
+  // A full disk behind a redirection, an I/O error or a non-blocking
+  // stream that is full may pass: retried, nothing lost. A closed pipe
+  // (EPIPE, when SIGPIPE is ignored) or a closed stream will not: that
+  // fails the stage, and after max_restarts the pipeline stops.
+  [[noreturn]] void fail(int err) const {
+    const std::string message = "console: cannot write to " + stream_name_ + ": " + std::strerror(err);
+    if (err == EPIPE || err == EBADF) throw std::runtime_error(message);
+    throw delivery_error(message, true);
   }
 
   bool json_;
   std::string stream_name_;
   std::FILE* out_;
-  std::string buffer_;
+  std::string lines_;    ///< the chunk's lines, written at flush
+  std::string got_out_;  ///< of the chunk that failed, the part that got out
 };
 
 } // namespace

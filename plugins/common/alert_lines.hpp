@@ -1,5 +1,7 @@
-// The console sink's lines, as pure functions appending to a buffer, so tests
-// can check exact strings.
+// The lines the console and file sinks write, one per event: a sentence for
+// people or a JSON object. One formatter, so that a file and the console say
+// the same; pure functions appending to a buffer, so tests can check exact
+// strings.
 #pragma once
 
 #include <common/json.hpp>
@@ -12,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace stream_smarts::console {
+namespace stream_smarts::alert_lines {
 
 using json::append_chars;
 using json::append_json_number;
@@ -55,4 +57,4 @@ inline void append_json_line(std::string& out, const alert& a) {
   out += '\n';
 }
 
-} // namespace stream_smarts::console
+} // namespace stream_smarts::alert_lines

@@ -1,13 +1,14 @@
-// The console sink's lines: exact text and JSON, and JSON escaping.
-#include "console_format.hpp"
+// The console and file sinks' lines: exact text and JSON, and JSON escaping.
 #include "fixed_zone.hpp"
+
+#include <common/alert_lines.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <limits>
 
 using namespace stream_smarts;
-using namespace stream_smarts::console;
+using namespace stream_smarts::alert_lines;
 using stream_smarts::testing::fixed_zone;
 
 namespace {
