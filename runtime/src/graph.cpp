@@ -15,6 +15,7 @@
 #include <memory>
 #include <pthread.h>
 #include <thread>
+#include <utility>
 #include <unistd.h>
 
 namespace stream_smarts::runtime {
@@ -49,6 +50,7 @@ using read_atom = caf::atom_constant<caf::atom("read")>;
 using released_atom = caf::atom_constant<caf::atom("released")>;
 using handled_atom = caf::atom_constant<caf::atom("handled")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using finished_atom = caf::atom_constant<caf::atom("finished")>;
 using failed_atom = caf::atom_constant<caf::atom("failed")>;
@@ -386,6 +388,7 @@ struct sink_state : supervised_state {
   std::size_t written = 0;           ///< of which written since the chunk began
   int failures = 0;                  ///< failed attempts at the current chunk, in a row
   bool waiting = false;              ///< a retry is scheduled
+  bool delivery_due = false;         ///< a deliver_atom is on its way to this sink
   bool last_given_up = false;        ///< the latest delivery was given up (none succeeded since)
   bool closing = false;
   std::uint64_t delivered = 0, given_up = 0;
@@ -596,8 +599,17 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
                       : s.last_given_up ? stage_health::delivery_failed : stage_health::healthy);
   };
   return {
+      // Delivers once the batches already in the mailbox are in the intake
+      // too: a sink slower than its input (an HTTP request or a Kafka
+      // produce-and-wait per flush) then takes them all in one chunk, where
+      // a flush per batch would queue each behind the one before.
       [=](const scored_batch& batch) {
         self->state.intake.push_back(batch);
+        if (!std::exchange(self->state.delivery_due, true)) self->send(self, deliver_atom::value);
+        published();
+      },
+      [=](deliver_atom) {
+        self->state.delivery_due = false;
         pump(self);
         published();
       },
