@@ -386,7 +386,8 @@ struct sink_state : supervised_state {
   std::deque<outbox_entry> outbox;
   std::size_t chunk = 0;             ///< entries of the outbox in the current chunk
   std::size_t written = 0;           ///< of which written since the chunk began
-  int failures = 0;                  ///< failed attempts at the current chunk, in a row
+  int failures = 0;                  ///< failed attempts in a row (at the entry failed_at)
+  std::size_t failed_at = 0;         ///< entry of the chunk that failed (chunk: its flush), if failures > 0
   bool waiting = false;              ///< a retry is scheduled
   bool delivery_due = false;         ///< a deliver_atom is on its way to this sink
   bool last_given_up = false;        ///< the latest delivery was given up (none succeeded since)
@@ -520,6 +521,7 @@ void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) 
     }
     return;
   }
+  s.failed_at = in_flush ? s.chunk : s.written;
   if (in_flush) s.written = 0;  // which of the chunk got through is unknown: write it all again
   ++s.counted.retries;
   const auto wait = retry_wait(s, e);
@@ -539,13 +541,17 @@ bool deliver_chunk(sink_actor* self) {
       sink& instance = *s.st->as_sink;
       for (; s.written < s.chunk; ++s.written) {
         outbox_entry& e = s.outbox[s.written];
-        if (e.given_up) continue;
-        try {
-          instance.write(e.what);
-        } catch (const delivery_error& failed) {
-          if (failed.retryable()) throw;
-          give_up(s, e, failed.what());  // retrying cannot help: say what to fix, once
+        if (!e.given_up) {
+          try {
+            instance.write(e.what);
+          } catch (const delivery_error& failed) {
+            if (failed.retryable()) throw;
+            give_up(s, e, failed.what());  // retrying cannot help: say what to fix, once
+          }
         }
+        // The entry that kept failing is through: the next failure starts a
+        // new row (its own max_retries, from retry_backoff), not the 9th.
+        if (s.failures > 0 && s.written == s.failed_at) s.failures = 0;
       }
       in_flush = true;
       instance.flush();

@@ -56,6 +56,22 @@ class DeliveryTest(HttpTestCase):
         self.assertEqual(run.err.count("delivery failed:"), 3)
         self.assertIn("(retry 3 of 8)", run.err)
 
+    def test_each_alert_has_its_own_retries_after_the_one_before_got_through(self):
+        # Both alerts in one chunk (one batch, read at once). The first gets
+        # through at its last retry; then one failure of the second starts a
+        # new row: retried after retry_backoff, not given up. Before, the
+        # first alert's failures still counted: the second was given up at
+        # its first failure (and would have waited 2^3 x the backoff).
+        server = self.server(*[Response(500, "oops")] * 3, Response(200, PUSHED), Response(503, "busy"),
+                             default=Response(200, PUSHED))
+        run = self.run_phone(server, TWO_ALERTS, retry_backoff='"20ms"', max_retries=3)
+        self.assert_delivered(run, 2)
+        bodies = [r.json["body"] for r in server.requests()]
+        self.assertEqual(bodies, ["Unusual power usage of 1500 Wh at 4:00. Please check!"] * 4 +
+                         ["Unusual power usage of 1600 Wh at 6:00. Please check!"] * 2)
+        self.assertEqual(run.err.count("(retry 1 of 3)"), 2, run.err)
+        self.assertNotIn("gave up", run.err)
+
     def test_retries_are_bounded_then_the_alert_is_given_up(self):
         server = self.server(default=Response(503, "maintenance"))
         run = self.run_phone(server, retry_backoff='"1ms"', max_retries=2)
