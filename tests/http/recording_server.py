@@ -2,6 +2,7 @@
 script, for testing the notification sinks against a real socket.
 
     server = RecordingServer()                      # an ephemeral port; start()ed already
+    again = RecordingServer(port=server.port)       # after server.close(): the same port again
     server.script(Response(429, headers={"Retry-After": "2"}), Response(500))
     server.default = Response(200, {"ok": True})    # after the script runs out
     ... run the pipeline with base_url = server.url ...
@@ -141,7 +142,7 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 class RecordingServer:
-    def __init__(self, responses=(), default=None, tls=False):
+    def __init__(self, responses=(), default=None, tls=False, port=0):
         self.default = default or Response(200, {})
         self._script = collections.deque(responses)
         self._requests = []
@@ -156,7 +157,7 @@ class RecordingServer:
             self.cert_path, key = make_self_signed_certificate(self._folder)
             self.tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls_context.load_cert_chain(self.cert_path, key)
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = _Server(("127.0.0.1", port), _Handler)
         self._server.owner = self
         self.port = self._server.server_address[1]
         self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
