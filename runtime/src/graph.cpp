@@ -605,12 +605,14 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
                       : s.last_given_up ? stage_health::delivery_failed : stage_health::healthy);
   };
   return {
-      // Delivers once the batches already in the mailbox are in the intake
-      // too: a sink slower than its input (an HTTP request or a Kafka
-      // produce-and-wait per flush) then takes them all in one chunk, where
-      // a flush per batch would queue each behind the one before.
+      // Takes the batch in at once (its source may read on), and delivers
+      // once the batches already in the mailbox are taken in too: a sink
+      // slower than its input (an HTTP request or a Kafka produce-and-wait
+      // per flush) then sends them in one chunk, where a flush per batch
+      // would queue each behind the one before.
       [=](const scored_batch& batch) {
         self->state.intake.push_back(batch);
+        take_batches(self);
         if (!std::exchange(self->state.delivery_due, true)) self->send(self, deliver_atom::value);
         published();
       },
