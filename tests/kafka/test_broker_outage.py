@@ -126,9 +126,9 @@ class SteadyProducer(threading.Thread):
     def run(self):
         started = time.monotonic()
         for i in range(self.total):
-            due = started + i / self.rate
-            if due > time.monotonic():
-                time.sleep(due - time.monotonic())  # pacing the load, not synchronisation
+            wait = started + i / self.rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)  # pacing the load, not synchronisation
             wh = 20000 if i % self.alert_every == 0 else 1000
             self.producer.produce("raw_power", key=b"m%d" % (i % 7), partition=i % 3,
                                   value=b'{"ts":%d,"wh":%d}' % (self.base_ts + i * HOUR_MS, wh),
