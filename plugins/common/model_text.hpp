@@ -3,6 +3,11 @@
 // scorer reports "model: PATH: ..." the same way.
 #pragma once
 
+#include "toml_text.hpp"
+
+#include <stream_smarts/reading.hpp>
+#include <stream_smarts/time.hpp>
+
 #include <toml++/toml.h>
 
 #include <cerrno>
@@ -16,6 +21,7 @@
 #include <string_view>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 namespace stream_smarts::model_text {
 
@@ -67,6 +73,34 @@ void check_format(const toml::table& t, std::string_view format, std::int64_t ve
   if (const auto v = t["format_version"].value_exact<std::int64_t>(); v != version)
     throw Error("unsupported format_version " + (v ? std::to_string(*v) : std::string("(none)")) +
                 " (this plugin reads version " + std::to_string(version) + ")");
+}
+
+// What a TOML model records of its training (members timezone, trained_from,
+// trained_to, readings): one place for the keys, for every scorer's model.
+
+/// The span of the history a model was trained on (local fields filled, oldest first).
+template <class Model>
+void record_training_span(Model& m, const std::vector<reading>& history) {
+  m.trained_from = format_local_iso8601(history.front().local);
+  m.trained_to = format_local_iso8601(history.back().local);
+  m.readings = static_cast<std::int64_t>(history.size());
+}
+
+/// "trained_from = ...", "trained_to = ..." and "readings = N" lines.
+template <class Model>
+std::string training_span_lines(const Model& m) {
+  using toml_text::toml_string;
+  return "trained_from = " + toml_string(m.trained_from) + "\ntrained_to = " + toml_string(m.trained_to) +
+         "\nreadings = " + std::to_string(m.readings) + "\n";
+}
+
+/// Provenance only: a hand-written model may leave these keys out.
+template <class Model>
+void read_provenance(const toml::table& t, Model& m) {
+  m.timezone = t["timezone"].value_or(std::string());
+  m.trained_from = t["trained_from"].value_or(std::string());
+  m.trained_to = t["trained_to"].value_or(std::string());
+  m.readings = t["readings"].value_or(std::int64_t{0});
 }
 
 } // namespace stream_smarts::model_text

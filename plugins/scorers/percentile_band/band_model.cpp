@@ -118,9 +118,7 @@ band_model train(const std::vector<reading>& history, double lo_percentile, doub
   m.by_weekday = by_weekday;
   m.lo_percentile = lo_percentile;
   m.hi_percentile = hi_percentile;
-  m.trained_from = format_local_iso8601(history.front().local);
-  m.trained_to = format_local_iso8601(history.back().local);
-  m.readings = static_cast<std::int64_t>(history.size());
+  model_text::record_training_span(m, history);
   return m;
 }
 
@@ -149,9 +147,7 @@ std::string to_toml(const band_model& m) {
       << "lo_percentile = " << toml_float(m.lo_percentile) << "\n"
       << "hi_percentile = " << toml_float(m.hi_percentile) << "\n"
       << "by_weekday = " << (m.by_weekday ? "true" : "false") << "\n"
-      << "trained_from = " << toml_string(m.trained_from) << "\n"
-      << "trained_to = " << toml_string(m.trained_to) << "\n"
-      << "readings = " << m.readings << "\n";
+      << model_text::training_span_lines(m);
   if (!m.by_weekday) {
     out << "band = [\n";
     write_rows(out, m.bands[0], "  ");
@@ -238,12 +234,9 @@ band_model from_toml(std::string_view text, std::string_view source_name) {
   band_model m;
   read_bands(t, m);
   // Provenance only: a hand-written model may leave these out.
-  m.timezone = t["timezone"].value_or(std::string());
   m.lo_percentile = t["lo_percentile"].value_or(0.0);
   m.hi_percentile = t["hi_percentile"].value_or(100.0);
-  m.trained_from = t["trained_from"].value_or(std::string());
-  m.trained_to = t["trained_to"].value_or(std::string());
-  m.readings = t["readings"].value_or(std::int64_t{0});
+  model_text::read_provenance(t, m);
   return m;
 }
 

@@ -115,9 +115,7 @@ step_model train(std::vector<reading> history, const settings& s, std::string_vi
     if (std::isnan(m.threshold[static_cast<std::size_t>(h)]))
       throw std::runtime_error("power_step: no two readings in a row around hour " + two_digits(h) +
                                " in the history; every hour of the day needs readings");
-  m.trained_from = format_local_iso8601(history.front().local);
-  m.trained_to = format_local_iso8601(history.back().local);
-  m.readings = static_cast<std::int64_t>(history.size());
+  model_text::record_training_span(m, history);
   return m;
 }
 
@@ -135,9 +133,7 @@ std::string to_toml(const step_model& m) {
       << "before_s = " << m.trained.before_ms / 1000 << "\n"
       << "alerts_per_week = " << toml_float(m.trained.alerts_per_week) << "\n"
       << "min_step_w = " << toml_float(m.trained.min_step_w) << "\n"
-      << "trained_from = " << toml_string(m.trained_from) << "\n"
-      << "trained_to = " << toml_string(m.trained_to) << "\n"
-      << "readings = " << m.readings << "\n"
+      << model_text::training_span_lines(m)
       << "thresholds = [  # W\n";
   for (int h = 0; h < hours_per_day; ++h)
     out << "  " << toml_float(m.threshold[static_cast<std::size_t>(h)]) << ",  # " << two_digits(h) << ":00\n";
@@ -186,10 +182,7 @@ step_model from_toml(std::string_view text, std::string_view source_name) {
     throw model_error(e.what());
   }
   read_thresholds(t, m);
-  m.timezone = t["timezone"].value_or(std::string());
-  m.trained_from = t["trained_from"].value_or(std::string());
-  m.trained_to = t["trained_to"].value_or(std::string());
-  m.readings = t["readings"].value_or(std::int64_t{0});
+  model_text::read_provenance(t, m);
   return m;
 }
 

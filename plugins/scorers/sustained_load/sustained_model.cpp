@@ -125,9 +125,7 @@ sustained_model train(std::vector<reading> history, const settings& s) {
     if (std::isnan(m.threshold[static_cast<std::size_t>(h)]))
       throw std::runtime_error("sustained_load: no " + std::to_string(s.hours) + " hours in a row around hour " +
                                two_digits(h) + " in the history");
-  m.trained_from = format_local_iso8601(history.front().local);
-  m.trained_to = format_local_iso8601(history.back().local);
-  m.readings = static_cast<std::int64_t>(history.size());
+  model_text::record_training_span(m, history);
   return m;
 }
 
@@ -145,9 +143,7 @@ std::string to_toml(const sustained_model& m) {
       << "baseline_days = " << m.trained.baseline_days << "\n"
       << "alerts_per_week = " << toml_float(m.trained.alerts_per_week) << "\n"
       << "min_excess_wh = " << toml_float(m.trained.min_excess_wh) << "\n"
-      << "trained_from = " << toml_string(m.trained_from) << "\n"
-      << "trained_to = " << toml_string(m.trained_to) << "\n"
-      << "readings = " << m.readings << "\n"
+      << model_text::training_span_lines(m)
       << "hourly = [  # [usual Wh, threshold Wh]\n";
   for (int h = 0; h < hours_per_day; ++h)
     out << "  [" << toml_float(m.usual[static_cast<std::size_t>(h)]) << ", "
@@ -190,10 +186,7 @@ sustained_model from_toml(std::string_view text, std::string_view source_name) {
     throw model_error(e.what());
   }
   read_hourly(t, m);
-  m.timezone = t["timezone"].value_or(std::string());
-  m.trained_from = t["trained_from"].value_or(std::string());
-  m.trained_to = t["trained_to"].value_or(std::string());
-  m.readings = t["readings"].value_or(std::int64_t{0});
+  model_text::read_provenance(t, m);
   return m;
 }
 
