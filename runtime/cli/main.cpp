@@ -29,6 +29,10 @@ commands:
         [--set KEY=VALUE]  a scorer option, e.g. --set hi_percentile=99
         [--holdout SHARE]  share of days held out for the report (default 0.2; 0 = none)
         [--seed N]         which days are held out (default 1): the same seed, the same report
+        [--rehearsals N]   for a scorer that learns where to spend its false-alarm budget
+                           (sustained_load): N copies of the history with events added as
+                           inject adds them, from --seed on (default 5; 0 = spread evenly)
+        [--kinds A,B] [--kind ...]  the rehearsals' kinds of events, as for inject
   eval --model FILE [--model FILE]... --data FILE
         [--set KEY=VALUE]  after a --model: a scoring option of that model's scorer,
                            e.g. --model m.dat --set excess_wh=3000 (also for report)
@@ -155,16 +159,20 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
       a.eval.model_settings.emplace_back();
     }
     else if (arg == "--period") a.report.period = *v;
-    else if (arg == "--kinds") a.inject.kinds = *v;
-    else if (arg == "--kind") a.inject.kind_specs.push_back(*v);
-    else if (arg == "--seed" || arg == "--holdout" || arg == "--threshold" || arg == "--per-week") {
-      const auto n = number_argument(*v, arg == "--seed");
+    else if (arg == "--kinds") a.inject.kinds = a.train.kinds = *v;
+    else if (arg == "--kind") {
+      a.inject.kind_specs.push_back(*v);
+      a.train.kind_specs.push_back(*v);
+    } else if (arg == "--seed" || arg == "--holdout" || arg == "--threshold" || arg == "--per-week" ||
+               arg == "--rehearsals") {
+      const auto n = number_argument(*v, arg == "--seed" || arg == "--rehearsals");
       if (!n) {
         std::cerr << "stream-smarts: " << arg << " needs a number, not '" << *v << "'\n";
         return 2;
       }
       if (arg == "--seed") a.train.seed = a.inject.seed = static_cast<std::uint64_t>(*n);
       else if (arg == "--holdout") a.train.holdout = *n;
+      else if (arg == "--rehearsals") a.train.rehearsals = static_cast<int>(std::min(*n, 1e6));
       else if (arg == "--per-week") a.inject.per_week = *n;
       else a.threshold = *n;
     } else {

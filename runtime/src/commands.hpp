@@ -23,6 +23,9 @@ struct train_request {
   std::uint64_t seed = 1;        ///< which days the hold-out takes
   double holdout = 0.2;          ///< share of days held out for the report; 0 = no report
   double threshold = 1.0;        ///< alert threshold for the report
+  int rehearsals = 5;            ///< copies of the history with events, for trainers that ask (0 = none)
+  std::optional<std::string> kinds;       ///< the rehearsals' --kinds, as inject's
+  std::vector<std::string> kind_specs;    ///< and --kind
 };
 int train_command(const train_request& request);
 

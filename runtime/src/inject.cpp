@@ -7,6 +7,7 @@
 #include "injection.hpp"
 #include "log.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -80,16 +81,10 @@ int inject_command(const inject_request& request) {
     return 2;
   }
 
-  const std::vector<std::int64_t> intervals = reading_intervals(history);
-  const reading* first_reading = &history.front();
-  const reading* last_reading = &history.front();
-  for (const auto& r : history) {
-    if (r.ts_ms < first_reading->ts_ms) first_reading = &r;
-    if (r.ts_ms > last_reading->ts_ms) last_reading = &r;
-  }
-  std::vector<planned_event> events =
-      place_events(kinds, first_reading->ts_ms, history_end_ms(history, intervals), request.per_week, request.seed, session.zone());
-  const std::vector<bool> touched = apply_events(history, intervals, events, kinds);
+  const auto [first_reading, last_reading] = std::minmax_element(
+      history.begin(), history.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
+  const std::string first_day = day_of(*first_reading), last_day = day_of(*last_reading);
+  auto [events, touched] = inject_events(history, kinds, request.per_week, request.seed, session.zone());
 
   {
     std::ofstream out(request.out, std::ios::binary | std::ios::trunc);
@@ -121,7 +116,7 @@ int inject_command(const inject_request& request) {
   for (std::size_t k = 0; k < kinds.size(); ++k)
     by_kind += (k ? ", " : "") + kinds[k].name + " " + std::to_string(per_kind[k]);
   std::cerr << "injected " << placed << " events into " << history.size() << " readings from "
-            << day_of(*first_reading) << " to " << day_of(*last_reading) << " (--per-week "
+            << first_day << " to " << last_day << " (--per-week "
             << number_text(request.per_week) << ", --seed " << request.seed << "): " << by_kind << "; " << changed
             << " readings changed";
   if (in_gaps > 0)

@@ -302,6 +302,28 @@ std::vector<bool> apply_events(std::vector<reading>& history, const std::vector<
   return touched;
 }
 
+injection inject_events(std::vector<reading>& history, const std::vector<event_kind>& kinds, double per_week,
+                        std::uint64_t seed, const time_zone& zone) {
+  injection done;
+  if (history.empty()) return done;
+  const std::vector<std::int64_t> intervals = reading_intervals(history);
+  const auto first = std::min_element(history.begin(), history.end(),
+                                      [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
+  done.events = place_events(kinds, first->ts_ms, history_end_ms(history, intervals), per_week, seed, zone);
+  done.touched = apply_events(history, intervals, done.events, kinds);
+  return done;
+}
+
+std::vector<std::vector<reading>> rehearsals(const std::vector<reading>& history, const std::vector<event_kind>& kinds,
+                                             int count, std::uint64_t seed, const time_zone& zone) {
+  std::vector<std::vector<reading>> out;
+  for (int i = 0; i < count; ++i) {
+    out.push_back(history);
+    inject_events(out.back(), kinds, 1.0, seed + static_cast<std::uint64_t>(i), zone);
+  }
+  return out;
+}
+
 std::string labelled_csv_header() { return "ts,wh,label\n"; }
 
 std::string labelled_csv_line(const reading& r, bool touched) {

@@ -80,6 +80,24 @@ std::int64_t history_end_ms(const std::vector<reading>& history, const std::vect
 std::vector<bool> apply_events(std::vector<reading>& history, const std::vector<std::int64_t>& intervals,
                   std::vector<planned_event>& events, const std::vector<event_kind>& kinds);
 
+/// What inject_events did: the events (with the readings each changed) and,
+/// by position, whether a reading was changed.
+struct injection {
+  std::vector<planned_event> events;
+  std::vector<bool> touched;
+};
+
+/// Places events over the whole span of the history (place_events) and adds
+/// them to it (apply_events): what `stream-smarts inject` writes out.
+injection inject_events(std::vector<reading>& history, const std::vector<event_kind>& kinds, double per_week,
+                        std::uint64_t seed, const time_zone& zone);
+
+/// For `stream-smarts train`: `count` copies of the history, the i-th with
+/// events placed one a week by seed + i, for a trainer that learns where its
+/// false-alarm budget catches the most (stage_context::rehearsals).
+std::vector<std::vector<reading>> rehearsals(const std::vector<reading>& history, const std::vector<event_kind>& kinds,
+                                             int count, std::uint64_t seed, const time_zone& zone);
+
 /// The history as CSV `ts,wh,label`: ts as local time with its UTC offset
 /// (what the replay source reads back as the same instant), wh exact for
 /// untouched readings, the reading's `label` if it is anomalous, else "0".

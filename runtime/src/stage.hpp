@@ -29,6 +29,10 @@ public:
     if (on_progress) on_progress(done);
   }
   std::function<void(double)> on_progress;  ///< set by offline commands that draw a bar
+  const std::vector<std::vector<reading>>& rehearsals() override {
+    return on_rehearsals ? on_rehearsals() : stage_context::rehearsals();
+  }
+  std::function<const std::vector<std::vector<reading>>&()> on_rehearsals;  ///< set by `train`
   void count(std::string_view name, std::string_view help, double increment, const metric_labels& labels) override {
     figures_.count(name, help, increment, labels);
   }

@@ -7,6 +7,7 @@
 #include "evaluation.hpp"
 #include "log.hpp"
 #include "offline.hpp"
+#include "injection.hpp"
 #include "progress.hpp"
 
 #include <unistd.h>
@@ -14,6 +15,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 namespace stream_smarts::runtime {
 namespace {
@@ -40,9 +43,20 @@ void print_holdout_report(const evaluation& e, const train_request& request, std
             << " (" << fixed(e.alerts_per_week(), 2) << " per week)\n";
 }
 
+/// Lets the trainer ask for rehearsals of `history` (made once, on its first ask).
+void offer_rehearsals(stage_context_impl& context, const std::vector<reading>& history, const train_request& request,
+                      const std::vector<event_kind>& kinds, const time_zone& zone) {
+  auto made = std::make_shared<std::optional<std::vector<std::vector<reading>>>>();
+  context.on_rehearsals = [made, &history, &request, &kinds, &zone]() -> const std::vector<std::vector<reading>>& {
+    if (!*made) *made = rehearsals(history, kinds, request.rehearsals, request.seed, zone);
+    return **made;
+  };
+}
+
 /// Trains on part of the history, scores the rest with the model it wrote.
 evaluation hold_out(offline_session& session, const stage_spec& trainer, const toml::table& settings,
-                    const train_request& request, const split_history& parts, progress_bar& bar) {
+                    const train_request& request, const std::vector<event_kind>& kinds, const split_history& parts,
+                    progress_bar& bar) {
   const std::string model = request.out + ".holdout-" + std::to_string(::getpid());
   struct remove_on_exit {
     std::string path;
@@ -50,6 +64,7 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
   } cleanup{model};
   stage_context_impl& context = session.context_of(trainer);
   context.on_progress = [&](double done) { bar.fraction(done); };
+  offer_rehearsals(context, parts.fit, request, kinds, session.zone());
   bar.phase("training on " + std::to_string(parts.fit.size()) + " readings");
   trainer.plugin->descriptor->train(parts.fit, context, model);
   bar.fraction(1);
@@ -81,6 +96,14 @@ int train_command(const train_request& request) {
     problems.error({"(command line)"}, "scorer plugin '" + request.scorer + "' cannot be trained (it has no trainer)");
   if (!(request.holdout >= 0 && request.holdout < 1))
     problems.error({"(command line)"}, "--holdout must be a share of days from 0 (none) to below 1, e.g. 0.2");
+  if (request.rehearsals < 0 || request.rehearsals > 100)
+    problems.error({"(command line)"}, "--rehearsals must be a whole number from 0 (none) to 100, e.g. 5");
+  std::vector<event_kind> kinds;
+  try {
+    kinds = choose_kinds(request.kind_specs, request.kinds);
+  } catch (const std::invalid_argument& e) {
+    problems.error({"(command line)"}, e.what());
+  }
   if (!problems.empty()) {
     std::cerr << problems.to_string() << "\n";
     return 2;
@@ -96,11 +119,12 @@ int train_command(const train_request& request) {
       if (parts.fit.empty() || parts.held.empty())
         throw std::runtime_error("the hold-out split left no " + std::string(parts.fit.empty() ? "training" : "held-out") +
                                  " readings; give more history, another --holdout, or --holdout 0");
-      report = hold_out(session, *trainer, settings, request, parts, bar);
+      report = hold_out(session, *trainer, settings, request, kinds, parts, bar);
     }
     bar.phase("training on all " + std::to_string(history.size()) + " readings");
     stage_context_impl& context = session.context_of(*trainer);
     context.on_progress = [&](double done) { bar.fraction(done); };
+    offer_rehearsals(context, history, request, kinds, session.zone());
     const std::string summary = trainer->plugin->descriptor->train(history, context, request.out);
     bar.fraction(1);
     bar.finish();

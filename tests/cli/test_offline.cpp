@@ -115,6 +115,12 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   r = train({"--scorer", "percentile_band", "--holdout", "1.5"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("--holdout must be a share of days from 0 (none) to below 1, e.g. 0.2"));
+  r = train({"--scorer", "sustained_load", "--rehearsals", "500"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("--rehearsals must be a whole number from 0 (none) to 100, e.g. 5"));
+  r = train({"--scorer", "sustained_load", "--kinds", "toaster"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("--kinds: no kind named 'toaster'"));
   r = train({"--scorer", "percentile_band", "--seed", "one"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("--seed needs a number, not 'one'"));
@@ -130,6 +136,29 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("the hold-out split left no "));
   CHECK_THAT(r.err, Contains(" readings; give more history, another --holdout, or --holdout 0"));
+}
+
+TEST_CASE("train gives sustained_load rehearsals: the budget goes where injected events are caught") {
+  temp_dir dir;
+  auto train = [&](const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> args{"train", "--scorer", "sustained_load", "--timezone", "Europe/Paris",
+                                  "--data", source_dir() + "/data/household_hourly.csv",
+                                  "--data-set", "end=2007-06-01T00:00:00", "--holdout", "0",
+                                  "--out", dir.path() + "/" + name};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run(args);
+    CHECK(r.exit_code == 0);
+    return dir.read(name);
+  };
+  const std::string rehearsed = train("a.toml", {});
+  CHECK_THAT(rehearsed, Contains("\nrehearsals = 5  #"));
+  CHECK(train("b.toml", {}) == rehearsed);  // the same seed, the same model
+  const std::string even = train("c.toml", {"--rehearsals", "0"});
+  CHECK_THAT(even, Contains("\nrehearsals = 0  #"));
+  CHECK(even.substr(even.find("hourly")) != rehearsed.substr(rehearsed.find("hourly")));
+  // Rehearsing other kinds of events spends the budget elsewhere.
+  const std::string nights = train("d.toml", {"--kinds", "heater_night"});
+  CHECK(nights.substr(nights.find("hourly")) != rehearsed.substr(rehearsed.find("hourly")));
 }
 
 TEST_CASE("eval prints precision, recall, F1 and false alerts per week for each model") {

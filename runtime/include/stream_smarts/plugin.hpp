@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 4;
+inline constexpr int abi_version = 5;
 
 enum class plugin_kind { source, scorer, sink };
 
@@ -70,6 +70,15 @@ public:
   /// Sets a gauge; NaN removes that series (a partition no longer assigned).
   virtual void gauge(std::string_view name, std::string_view help, double value, const metric_labels& labels = {}) {
     (void)name, (void)help, (void)value, (void)labels;
+  }
+  /// Training only: copies of the history, each with appliance-left-on
+  /// events added as `stream-smarts inject` adds them (one a week; each
+  /// changed reading's `label` label names the event's kind), so a trainer
+  /// can learn where its false-alarm budget catches the most. Made on first
+  /// call; empty outside `stream-smarts train` and with `--rehearsals 0`.
+  virtual const std::vector<std::vector<reading>>& rehearsals() {
+    static const std::vector<std::vector<reading>> none;
+    return none;
   }
 };
 
