@@ -55,16 +55,32 @@ TEST_CASE("sustained_load floor: minute readings use the same hours", "[sustaine
 }
 
 TEST_CASE("sustained_load usual level: the meter's own median once it has three days", "[sustained]") {
-  usual_level u(14);
+  usual_level u(14, false);
   CHECK(u.next(at(start_ms, 100), 555) == 555);
   CHECK(u.next(at(start_ms + 24 * hour_ms, 300), 555) == 555);
   CHECK(u.next(at(start_ms + 48 * hour_ms, 200), 555) == 555);
   CHECK(u.next(at(start_ms + 72 * hour_ms, 900), 555) == 200);  // median of 100, 300, 200
   CHECK(u.next(at(start_ms + 73 * hour_ms, 900), 555) == 555);  // another hour of the day has no days yet
   // Older than baseline_days: forgotten.
-  usual_level short_memory(3);
+  usual_level short_memory(3, false);
   for (int d = 0; d < 6; ++d) short_memory.next(at(start_ms + d * 24 * hour_ms, d < 3 ? 5000 : 100), 0);
   CHECK(short_memory.next(at(start_ms + 6 * 24 * hour_ms, 0), 0) == 100);
+}
+
+TEST_CASE("sustained_load usual level by_weekday: weekdays and weekends apart", "[sustained]") {
+  // Two weeks from Monday: 100 Wh at 10:00 on weekdays, 1000 on weekends.
+  usual_level split(28, true), together(28, false);
+  for (int d = 0; d < 14; ++d) {
+    const reading r = at(start_ms + (d * 24 + 10) * hour_ms, d % 7 >= 5 ? 1000 : 100);
+    split.next(r, 0);
+    together.next(r, 0);
+  }
+  const reading monday = at(start_ms + (14 * 24 + 10) * hour_ms, 0), saturday = at(start_ms + (19 * 24 + 10) * hour_ms, 0);
+  CHECK(monday.local.weekday == 0);
+  CHECK(saturday.local.weekday == 5);
+  CHECK(split.next(monday, 0) == 100);
+  CHECK(split.next(saturday, 0) == 1000);
+  CHECK(together.next(saturday, 0) == 100);
 }
 
 TEST_CASE("sustained_load training: thresholds from the history, a heater above them", "[sustained]") {
@@ -98,9 +114,76 @@ TEST_CASE("sustained_load training: thresholds from the history, a heater above 
   CHECK(scores[6] < 1);  // off again
 }
 
+namespace {
+
+/// `days` of a house that uses 1000 Wh every hour, give or take 600 (a fixed
+/// pseudo-random draw): busy spells as likely at any hour.
+std::vector<reading> erratic_days(int days) {
+  std::vector<reading> out;
+  unsigned jitter = 777;
+  for (int i = 0; i < days * 24; ++i) {
+    jitter = jitter * 1103515245u + 12345u;
+    out.push_back(at(start_ms + i * hour_ms, 400 + 1200 * ((jitter >> 16) % 1000) / 1000.0));
+  }
+  return out;
+}
+
+/// The history with an oven left on (+500 Wh) from 14:00 to 18:00 on every
+/// `every`-th day from day `first`, its readings labelled as inject labels them.
+std::vector<reading> with_ovens(std::vector<reading> history, int first, int every) {
+  for (auto& r : history)
+    if ((r.ts_ms - start_ms) / (24 * hour_ms) % every == first && r.local.hour >= 14 && r.local.hour < 18) {
+      r.wh += 500;
+      r.labels.push_back({"label", "oven"});
+    }
+  return history;
+}
+
+/// The ovens with at least one reading scored above 1.
+int caught(const std::vector<reading>& labelled, const sustained_model& m) {
+  meter_state state(m.trained);
+  int ovens = 0;
+  bool in_oven = false;
+  for (const auto& r : labelled) {
+    const auto step = state.next(r, m.usual);
+    const bool oven = !r.labels.empty();
+    const bool alert = std::isfinite(step.floor_wh) && step.floor_wh > m.threshold[r.local.hour];
+    if (oven && alert && !in_oven) ++ovens;
+    in_oven = oven && (in_oven || alert);
+  }
+  return ovens;
+}
+
+} // namespace
+
+TEST_CASE("sustained_load training: rehearsals send the budget where the events are", "[sustained]") {
+  const auto history = erratic_days(140);
+  settings s;
+  const sustained_model even = train(history, s);
+  const sustained_model rehearsed = train(history, s, {with_ovens(history, 0, 3), with_ovens(history, 1, 3)});
+  CHECK(even.rehearsals == 0);
+  CHECK(rehearsed.rehearsals == 2);
+  // Spent in the afternoon, where the ovens are: a lower threshold there...
+  CHECK(rehearsed.threshold[17] < even.threshold[17]);
+  // More ovens caught on days the rehearsals did not use, within the budget on the history.
+  const auto test = with_ovens(history, 2, 3);
+  CHECK(caught(test, rehearsed) > caught(test, even) + 5);
+  int alerts = 0, at_night = 0;
+  meter_state state(rehearsed.trained);
+  for (const auto& r : history) {
+    const auto step = state.next(r, rehearsed.usual);
+    const bool alert = std::isfinite(step.floor_wh) && step.floor_wh > rehearsed.threshold[r.local.hour];
+    alerts += alert;
+    at_night += alert && r.local.hour < 6;
+  }
+  CHECK(alerts > 0);
+  CHECK(alerts <= 20);  // one a week over the 20 weeks
+  CHECK(at_night == 0);  // none spent where no oven was
+}
+
 TEST_CASE("sustained_load training refuses too short a history", "[sustained]") {
   CHECK_THROWS_WITH(train(ordinary_days(20), settings{}),
-                    "sustained_load: the history spans less than 28 days (baseline_days + 2 weeks); give it "
+                    "sustained_load: the history spans less than 42 days (baseline_days + 2 weeks); give it "
                     "more, a few months is best");
   settings bad;
   bad.hours = 0;
@@ -108,12 +191,15 @@ TEST_CASE("sustained_load training refuses too short a history", "[sustained]") 
 }
 
 TEST_CASE("sustained_load model file: round trip and clear errors", "[sustained]") {
-  sustained_model m = train(ordinary_days(40), settings{});
+  sustained_model m = train(ordinary_days(60), settings{});
   m.timezone = "Europe/Paris";
+  m.rehearsals = 5;
   const sustained_model back = from_toml(to_toml(m));
   CHECK(back.usual == m.usual);
   CHECK(back.threshold == m.threshold);
   CHECK(back.trained.hours == 3);
+  CHECK(back.trained.by_weekday);
+  CHECK(back.rehearsals == 5);
   CHECK(back.timezone == "Europe/Paris");
   CHECK_THROWS_WITH(from_toml("format = \"stream-smarts/percentile_band\"\nformat_version = 1\n"),
                     "not a sustained_load model (expected format = \"stream-smarts/sustained_load\")");
@@ -124,6 +210,18 @@ TEST_CASE("sustained_load model file: round trip and clear errors", "[sustained]
   const auto row = text.find("  [", text.find("hourly"));
   text.replace(row, text.find("],", row) + 1 - row, "  [300.0, 0.0]");
   CHECK_THROWS_WITH(from_toml(text), "hourly row for hour 00: expected [usual, threshold] with a threshold above 0");
+  // A file from before by_weekday and rehearsals: every day alike, an even budget.
+  text = to_toml(m);
+  for (const char* key : {"by_weekday = true\n", "rehearsals = 5  # 0: the budget spread evenly over the hours\n"}) {
+    REQUIRE(text.find(key) != std::string::npos);
+    text.erase(text.find(key), std::string(key).size());
+  }
+  const sustained_model old = from_toml(text);
+  CHECK_FALSE(old.trained.by_weekday);
+  CHECK(old.rehearsals == 0);
+  text = to_toml(m);
+  text.replace(text.find("by_weekday = true"), 17, "by_weekday = 1");
+  CHECK_THROWS_WITH(from_toml(text), "'by_weekday' must be true or false");
 }
 
 TEST_CASE("sustained_load plugin: trains, loads and scores per meter", "[stages][sustained]") {
@@ -131,9 +229,9 @@ TEST_CASE("sustained_load plugin: trains, loads and scores per meter", "[stages]
   CHECK(d.info.name == "sustained_load");
   temp_dir dir;
   fake_context trainer(d, {{"hours", std::int64_t{2}}}, dir.path);
-  const std::string summary = d.train(ordinary_days(40), trainer, dir.path + "/sl.toml");
-  CHECK_THAT(summary, Catch::StartsWith("sustained_load: 960 readings from 2010-01-04T00:00:00+01:00 to "
-                                        "2010-02-12T23:00:00+01:00, 2-hour floor over a 14-day usual level"));
+  const std::string summary = d.train(ordinary_days(60), trainer, dir.path + "/sl.toml");
+  CHECK_THAT(summary, Catch::StartsWith("sustained_load: 1440 readings from 2010-01-04T00:00:00+01:00 to "
+                                        "2010-03-04T23:00:00+01:00, 2-hour floor over a 28-day usual level"));
   fake_context ctx(d, {{"model", std::string("sl.toml")}}, dir.path);
   auto s = d.make_scorer(ctx);
   const std::int64_t night = start_ms + 50 * 24 * hour_ms + 2 * hour_ms;

@@ -23,6 +23,7 @@ settings checked_settings(const options& o) {
   settings s;
   s.hours = o.integer("hours");
   s.baseline_days = o.integer("baseline_days");
+  s.by_weekday = o.boolean("by_weekday");
   s.alerts_per_week = o.number("alerts_per_week");
   s.min_excess_wh = o.number("min_excess_wh");
   try {
@@ -76,7 +77,7 @@ private:
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {
-  sustained_model m = train(history, checked_settings(ctx.options()));
+  sustained_model m = train(history, checked_settings(ctx.options()), ctx.rehearsals());
   m.timezone = ctx.zone().name();
   write_model_file(m, out_path);
   return summary(m, out_path);
@@ -98,12 +99,17 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<sustained_load_scorer>(
                                         "Training: how many hours in a row usage must stay above its usual "
                                         "level (1..24). Fewer alerts sooner and on shorter events, but more "
                                         "often on an ordinary busy spell."),
-         stream_smarts::optional_option("baseline_days", stream_smarts::option_type::integer, std::int64_t{14},
+         stream_smarts::optional_option("baseline_days", stream_smarts::option_type::integer, std::int64_t{28},
                                         "Training: the usual level of an hour is the median of that hour over "
                                         "the meter's last this many days (3..365), so it follows the seasons."),
+         stream_smarts::optional_option("by_weekday", stream_smarts::option_type::boolean, true,
+                                        "Training: the usual level of an hour on a weekday is taken from "
+                                        "weekdays only, and on Saturday or Sunday from weekends only."),
          stream_smarts::optional_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
                                         "Training: how many alert-hours a week the thresholds allow on the "
-                                        "training history (above 0, at most 84): the false-alarm budget."),
+                                        "training history (above 0, at most 84): the false-alarm budget. "
+                                        "`train` spends it at the hours where it catches the most events of "
+                                        "its rehearsals (--rehearsals, --kinds), or evenly with --rehearsals 0."),
          stream_smarts::optional_option("min_excess_wh", stream_smarts::option_type::number, 200.0,
                                         "Training: the lowest threshold, in Wh above the usual level, so a "
                                         "quiet, regular hour cannot alert on a few watts."),

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <sstream>
 
@@ -41,7 +42,8 @@ void check(const settings& s) {
 // ---------------------------------------------------------------- scoring state
 
 double usual_level::next(const reading& r, double fallback) {
-  auto& seen = by_hour_[static_cast<std::size_t>(r.local.hour)];
+  const bool weekend = by_weekday_ && r.local.weekday >= 5;
+  auto& seen = by_slot_[static_cast<std::size_t>(r.local.hour + (weekend ? hours_per_day : 0))];
   while (!seen.empty() && seen.front().first < r.ts_ms - keep_ms_) seen.pop_front();  // keeps exactly N days ago
   double usual = fallback;
   // Three days of its own before the meter's level replaces the trained one:
@@ -101,9 +103,106 @@ std::array<double, hours_per_day> hourly_medians(const std::vector<reading>& his
 
 } // namespace
 
-sustained_model train(std::vector<reading> history, const settings& s) {
+using floors_by_hour = std::array<std::vector<double>, hours_per_day>;
+
+namespace {
+
+void sort_by_time(std::vector<reading>& readings) {
+  std::stable_sort(readings.begin(), readings.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
+}
+
+/// Replays readings (in time order) as the scorer would see them and calls
+/// `seen(reading, floor)` for every reading whose floor is known.
+template <class Seen>
+void replay(const std::vector<reading>& readings, const sustained_model& m, Seen&& seen) {
+  meter_state state(m.trained);
+  for (const auto& r : readings)
+    if (const double f = state.next(r, m.usual).floor_wh; std::isfinite(f)) seen(r, f);
+}
+
+std::string_view event_label(const reading& r) {
+  for (const auto& l : r.labels)
+    if (l.key == "label" && !l.value.empty() && l.value != "0") return l.value;
+  return {};
+}
+
+/// An event of a rehearsal: its highest floor at each local hour it covers.
+using event_peaks = std::array<double, hours_per_day>;
+
+/// The events of one rehearsal: runs of readings with the same event label.
+std::vector<event_peaks> rehearsed_events(std::vector<reading> rehearsal, const sustained_model& m) {
+  sort_by_time(rehearsal);
+  std::vector<event_peaks> events;
+  std::string_view current;
+  const event_peaks none = [] {
+    event_peaks p;
+    p.fill(-std::numeric_limits<double>::infinity());
+    return p;
+  }();
+  meter_state state(m.trained);
+  for (const auto& r : rehearsal) {
+    const double f = state.next(r, m.usual).floor_wh;
+    const std::string_view label = event_label(r);
+    if (label.empty() || label != current) {
+      current = label;
+      if (!label.empty()) events.push_back(none);
+    }
+    if (!label.empty() && std::isfinite(f)) {
+      double& peak = events.back()[static_cast<std::size_t>(r.local.hour)];
+      peak = std::max(peak, f);
+    }
+  }
+  return events;
+}
+
+/// Spends the budget (`allowed` readings above their threshold over the
+/// history) an alert-hour's worth (`unit` readings) or a few at a time, each
+/// time at the hour where it catches the most events not yet caught per
+/// reading spent; an hour left without budget keeps the highest floor the
+/// history reached there. `floors` are sorted, highest first.
+std::array<double, hours_per_day> spend_budget(const floors_by_hour& floors, const std::vector<event_peaks>& events,
+                                               double allowed, std::size_t unit, double minimum) {
+  constexpr std::size_t most_units_at_once = 40;  // lets a step cross a few hours of no gain
+  auto above = [&](int h, double t) {  // the floors above t: what threshold t costs at hour h
+    const auto& f = floors[static_cast<std::size_t>(h)];
+    return static_cast<double>(std::upper_bound(f.begin(), f.end(), t, std::greater<>()) - f.begin());
+  };
+  std::array<double, hours_per_day> threshold{};
+  for (int h = 0; h < hours_per_day; ++h)
+    threshold[static_cast<std::size_t>(h)] = std::max(floors[static_cast<std::size_t>(h)].front(), minimum);
+  std::vector<bool> caught(events.size(), false);
+  double spent = 0;
+  for (;;) {
+    struct step { double gain_per_reading = 0; int hour = 0; double threshold = 0, cost = 0; } best;
+    for (int h = 0; h < hours_per_day; ++h) {
+      const auto& f = floors[static_cast<std::size_t>(h)];
+      const double used = above(h, threshold[static_cast<std::size_t>(h)]);
+      for (std::size_t m = 1; m <= most_units_at_once; ++m) {
+        const std::size_t next = static_cast<std::size_t>(used) + m * unit;
+        const double t = std::max(next < f.size() ? f[next] : -std::numeric_limits<double>::infinity(), minimum);
+        const double cost = above(h, t) - used;
+        if (spent + cost > allowed) break;
+        if (cost <= 0) continue;
+        std::size_t gain = 0;
+        for (std::size_t e = 0; e < events.size(); ++e)
+          gain += !caught[e] && events[e][static_cast<std::size_t>(h)] > t;
+        if (gain > 0 && gain / cost > best.gain_per_reading) best = {gain / cost, h, t, cost};
+      }
+    }
+    if (best.gain_per_reading <= 0) return threshold;
+    threshold[static_cast<std::size_t>(best.hour)] = best.threshold;
+    spent += best.cost;
+    for (std::size_t e = 0; e < events.size(); ++e)
+      caught[e] = caught[e] || events[e][static_cast<std::size_t>(best.hour)] > best.threshold;
+  }
+}
+
+} // namespace
+
+sustained_model train(std::vector<reading> history, const settings& s,
+                      const std::vector<std::vector<reading>>& rehearsals) {
   check(s);
-  std::stable_sort(history.begin(), history.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
+  sort_by_time(history);
   const std::int64_t needed_ms = (s.baseline_days + 14) * day_ms;
   if (history.empty() || history.back().ts_ms - history.front().ts_ms < needed_ms)
     throw std::runtime_error("sustained_load: the history spans less than " + std::to_string(s.baseline_days + 14) +
@@ -112,19 +211,31 @@ sustained_model train(std::vector<reading> history, const settings& s) {
   m.trained = s;
   m.usual = hourly_medians(history);
 
-  // Replay the history as the scorer would see it, and note every floor.
-  std::array<std::vector<double>, hours_per_day> floors;
-  meter_state state(s);
-  for (const auto& r : history)
-    if (const double f = state.next(r, m.usual).floor_wh; std::isfinite(f))
-      floors[static_cast<std::size_t>(r.local.hour)].push_back(f);
-
-  m.threshold = alert_budget::thresholds(floors, s.alerts_per_week, alert_budget::median_spacing_ms(history),
-                                         s.min_excess_wh);
+  floors_by_hour floors;
+  replay(history, m, [&](const reading& r, double f) { floors[static_cast<std::size_t>(r.local.hour)].push_back(f); });
   for (int h = 0; h < hours_per_day; ++h)
-    if (std::isnan(m.threshold[static_cast<std::size_t>(h)]))
+    if (floors[static_cast<std::size_t>(h)].empty())
       throw std::runtime_error("sustained_load: no " + std::to_string(s.hours) + " hours in a row around hour " +
                                two_digits(h) + " in the history");
+  const double spacing_ms = alert_budget::median_spacing_ms(history);
+  if (rehearsals.empty()) {
+    m.threshold = alert_budget::thresholds(floors, s.alerts_per_week, spacing_ms, s.min_excess_wh);
+  } else {
+    std::vector<event_peaks> events;
+    for (const auto& rehearsal : rehearsals) {
+      auto more = rehearsed_events(rehearsal, m);
+      events.insert(events.end(), more.begin(), more.end());
+    }
+    std::size_t count = 0;
+    for (auto& f : floors) {
+      std::sort(f.begin(), f.end(), std::greater<>());
+      count += f.size();
+    }
+    const double allowed = s.alerts_per_week * spacing_ms / alert_budget::week_ms * static_cast<double>(count);
+    const auto unit = static_cast<std::size_t>(std::max(1.0, std::round(hour_ms / spacing_ms)));
+    m.threshold = spend_budget(floors, events, allowed, unit, s.min_excess_wh);
+    m.rehearsals = static_cast<std::int64_t>(rehearsals.size());
+  }
   model_text::record_training_span(m, history);
   return m;
 }
@@ -141,8 +252,10 @@ std::string to_toml(const sustained_model& m) {
       << "timezone = " << toml_string(m.timezone) << "\n"
       << "hours = " << m.trained.hours << "\n"
       << "baseline_days = " << m.trained.baseline_days << "\n"
+      << "by_weekday = " << (m.trained.by_weekday ? "true" : "false") << "\n"
       << "alerts_per_week = " << toml_float(m.trained.alerts_per_week) << "\n"
       << "min_excess_wh = " << toml_float(m.trained.min_excess_wh) << "\n"
+      << "rehearsals = " << m.rehearsals << "  # 0: the budget spread evenly over the hours\n"
       << model_text::training_span_lines(m)
       << "hourly = [  # [usual Wh, threshold Wh]\n";
   for (int h = 0; h < hours_per_day; ++h)
@@ -180,6 +293,11 @@ sustained_model from_toml(std::string_view text, std::string_view source_name) {
   m.trained.baseline_days = model_text::required<std::int64_t, model_error>(t, "baseline_days", "an integer");
   m.trained.alerts_per_week = model_text::required<double, model_error>(t, "alerts_per_week", "a number");
   m.trained.min_excess_wh = model_text::required<double, model_error>(t, "min_excess_wh", "a number");
+  // Files from before these keys: the same hour on every day, an even budget.
+  m.trained.by_weekday = t.contains("by_weekday") &&
+                         model_text::required<bool, model_error>(t, "by_weekday", "true or false");
+  m.rehearsals = t.contains("rehearsals") ? model_text::required<std::int64_t, model_error>(t, "rehearsals", "an integer") : 0;
+  if (m.rehearsals < 0) throw model_error("'rehearsals' must be 0 or more; got " + std::to_string(m.rehearsals));
   try {
     check(m.trained);
   } catch (const settings_error& e) {
@@ -204,7 +322,10 @@ std::string summary(const sustained_model& m, const std::string& path) {
          m.trained_to + ", " + std::to_string(m.trained.hours) + "-hour floor over a " +
          std::to_string(m.trained.baseline_days) + "-day usual level, thresholds " + format_number(std::round(*lo)) +
          "-" + format_number(std::round(*hi)) + " Wh (alerts_per_week = " +
-         format_number(m.trained.alerts_per_week) + " on this history), written to " + path;
+         format_number(m.trained.alerts_per_week) + " on this history, " +
+         (m.rehearsals > 0 ? "spent where " + std::to_string(m.rehearsals) + " rehearsals catch the most events"
+                           : std::string("spread evenly over the hours")) +
+         "), written to " + path;
 }
 
 } // namespace stream_smarts::sustained_load

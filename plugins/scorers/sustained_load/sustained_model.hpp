@@ -3,8 +3,11 @@
 // hour by the same amount; an ordinary busy spell lifts one or two hours and
 // falls back, so the *smallest* excess over the last few hours (the floor)
 // separates them better than any single hour or a sum does. The usual level
-// is the meter's own recent median for that hour, so seasons, holidays and a
-// new fridge move it without retraining. Pure (no plugin SDK beyond the
+// is the meter's own recent median for that hour (on that kind of day), so
+// seasons, holidays and a new fridge move it without retraining. How much of
+// the false-alarm budget each hour gets is learnt from rehearsals: the
+// history with forgotten appliances added, so the budget goes to the hours
+// where it catches the most. Pure (no plugin SDK beyond the
 // reading type): tests compile it directly.
 #pragma once
 
@@ -35,7 +38,8 @@ public:
 /// What training decides; stored in the model, so scoring does as training did.
 struct settings {
   std::int64_t hours = 3;          ///< how many hours usage must stay up (the floor's window)
-  std::int64_t baseline_days = 14; ///< the usual level: median of the same hour over this many days
+  std::int64_t baseline_days = 28; ///< the usual level: median of the same hour over this many days
+  bool by_weekday = true;          ///< ... of the same kind of day (Monday-Friday, or the weekend)
   double alerts_per_week = 1;    ///< alert-hours a week the thresholds allow on the training history
   double min_excess_wh = 200;    ///< no threshold below this, so a flat, quiet hour cannot alert on noise
 };
@@ -55,22 +59,25 @@ struct sustained_model {
   settings trained;
   std::array<double, hours_per_day> usual{};      ///< median Wh per hour: the level until a meter has its own
   std::array<double, hours_per_day> threshold{};  ///< the floor (Wh above usual) that scores 1.0
+  std::int64_t rehearsals = 0;  ///< rehearsals the budget was spread by (0: evenly over the hours)
   std::string timezone, trained_from, trained_to;
   std::int64_t readings = 0;
 };
 
-/// One meter's recent usual level: per local hour, the median of the
-/// readings at that hour over the last baseline_days days.
+/// One meter's recent usual level: per local hour (and kind of day, if
+/// by_weekday), the median of the readings there over the last baseline_days days.
 class usual_level {
 public:
-  explicit usual_level(std::int64_t baseline_days) : keep_ms_(baseline_days * 24 * hour_ms) {}
+  usual_level(std::int64_t baseline_days, bool by_weekday)
+      : keep_ms_(baseline_days * 24 * hour_ms), by_weekday_(by_weekday) {}
   /// The usual Wh at this reading's hour, or `fallback` while the meter has
   /// less than three days of its own; then remembers the reading.
   double next(const reading& r, double fallback);
 
 private:
   std::int64_t keep_ms_;
-  std::array<std::deque<std::pair<std::int64_t, double>>, hours_per_day> by_hour_;
+  bool by_weekday_;
+  std::array<std::deque<std::pair<std::int64_t, double>>, 2 * hours_per_day> by_slot_;  // weekdays, then weekends
   std::vector<double> scratch_;
 };
 
@@ -94,7 +101,7 @@ private:
 /// Both, for one meter: what the scorer keeps per meter and training replays.
 class meter_state {
 public:
-  explicit meter_state(const settings& s) : usual_(s.baseline_days), floor_(s.hours) {}
+  explicit meter_state(const settings& s) : usual_(s.baseline_days, s.by_weekday), floor_(s.hours) {}
   struct step {
     double usual_wh;  ///< the usual level at this reading's hour
     double floor_wh;  ///< NaN until the window is covered
@@ -107,8 +114,12 @@ private:
 };
 
 /// Learns the usual levels and thresholds from history (local fields filled).
+/// With rehearsals (the history with events added, each event's readings
+/// labelled `label` = its kind), the budget goes where it catches the most
+/// of their events; without, every hour gets the same share.
 /// Throws std::runtime_error naming an hour without readings, or too short a history.
-sustained_model train(std::vector<reading> history, const settings& s);
+sustained_model train(std::vector<reading> history, const settings& s,
+                      const std::vector<std::vector<reading>>& rehearsals = {});
 
 /// The model as a commented TOML document, and back (model_error on problems).
 std::string to_toml(const sustained_model& m);
