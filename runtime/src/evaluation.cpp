@@ -28,8 +28,6 @@ const std::string* label_of(const reading& r) {
   return nullptr;
 }
 
-bool is_anomalous(const std::string* label) { return label && !label->empty() && *label != "0"; }
-
 constexpr std::int64_t hour_ms = 3600000;
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
@@ -44,7 +42,7 @@ std::int64_t clock_hour(const reading& r) {
 
 } // namespace
 
-bool labelled_anomalous(const reading& r) { return is_anomalous(label_of(r)); }
+bool labelled_anomalous(const reading& r) { return !event_label(r).empty(); }
 
 bool held_out(const local_fields& day, std::uint64_t seed, double fraction) {
   const auto h = mix(mix(seed) ^ static_cast<std::uint64_t>(day_number(day)));
@@ -68,15 +66,14 @@ double kind_figures::max_delay_ms() const {
 void evaluation::add(const reading& r, const score_result& s) {
   ++readings_;
   days_.insert(day_number(r.local));
-  const std::string* given = label_of(r);
-  const bool alert = s.score > threshold_, truly = is_anomalous(given);
+  const std::string label(event_label(r));
+  const bool alert = s.score > threshold_, truly = !label.empty();
   alerts_ += alert;
   inside_ += r.wh >= s.expected_lo && r.wh <= s.expected_hi;
   anomalous_ += truly;
-  labelled_ = labelled_ || given != nullptr;
+  labelled_ = labelled_ || label_of(r) != nullptr;
   caught_ += alert && truly;
   if (alert && !truly) false_hours_.insert(clock_hour(r));
-  const std::string label = truly ? *given : std::string();
   if (label != event_label_) {  // an event ends, another may start
     event_caught_ = false;
     event_start_ms_ = r.ts_ms;

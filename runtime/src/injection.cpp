@@ -339,10 +339,8 @@ std::string labelled_csv_line(const reading& r, bool touched) {
   // An injected reading is rounded to a millionth of a Wh (1500 + 431.27 is
   // 1931.2700000000002 in binary); the others are written exactly as read.
   const double wh = touched ? std::round(r.wh * 1e6) / 1e6 : r.wh;
-  std::string label = "0";
-  for (const auto& lb : r.labels)
-    if (lb.key == "label" && !lb.value.empty() && lb.value != "0") label = lb.value;
-  return std::string(ts) + "," + shortest(wh) + "," + csv_field(label) + "\n";
+  const std::string_view label = event_label(r);
+  return std::string(ts) + "," + shortest(wh) + "," + csv_field(label.empty() ? "0" : std::string(label)) + "\n";
 }
 
 } // namespace stream_smarts::runtime

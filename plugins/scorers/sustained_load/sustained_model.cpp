@@ -101,29 +101,18 @@ std::array<double, hours_per_day> hourly_medians(const std::vector<reading>& his
   return medians;
 }
 
-} // namespace
-
 using floors_by_hour = std::array<std::vector<double>, hours_per_day>;
-
-namespace {
 
 void sort_by_time(std::vector<reading>& readings) {
   std::stable_sort(readings.begin(), readings.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
 }
 
 /// Replays readings (in time order) as the scorer would see them and calls
-/// `seen(reading, floor)` for every reading whose floor is known.
+/// `seen(reading, floor)` for each; the floor is NaN until it is known.
 template <class Seen>
 void replay(const std::vector<reading>& readings, const sustained_model& m, Seen&& seen) {
   meter_state state(m.trained);
-  for (const auto& r : readings)
-    if (const double f = state.next(r, m.usual).floor_wh; std::isfinite(f)) seen(r, f);
-}
-
-std::string_view event_label(const reading& r) {
-  for (const auto& l : r.labels)
-    if (l.key == "label" && !l.value.empty() && l.value != "0") return l.value;
-  return {};
+  for (const auto& r : readings) seen(r, state.next(r, m.usual).floor_wh);
 }
 
 /// An event of a rehearsal: its highest floor at each local hour it covers.
@@ -133,25 +122,18 @@ using event_peaks = std::array<double, hours_per_day>;
 std::vector<event_peaks> rehearsed_events(std::vector<reading> rehearsal, const sustained_model& m) {
   sort_by_time(rehearsal);
   std::vector<event_peaks> events;
+  event_peaks none;
+  none.fill(-std::numeric_limits<double>::infinity());
   std::string_view current;
-  const event_peaks none = [] {
-    event_peaks p;
-    p.fill(-std::numeric_limits<double>::infinity());
-    return p;
-  }();
-  meter_state state(m.trained);
-  for (const auto& r : rehearsal) {
-    const double f = state.next(r, m.usual).floor_wh;
+  replay(rehearsal, m, [&](const reading& r, double f) {
     const std::string_view label = event_label(r);
-    if (label.empty() || label != current) {
-      current = label;
-      if (!label.empty()) events.push_back(none);
-    }
+    if (label != current && !label.empty()) events.push_back(none);
+    current = label;
     if (!label.empty() && std::isfinite(f)) {
       double& peak = events.back()[static_cast<std::size_t>(r.local.hour)];
       peak = std::max(peak, f);
     }
-  }
+  });
   return events;
 }
 
@@ -212,7 +194,9 @@ sustained_model train(std::vector<reading> history, const settings& s,
   m.usual = hourly_medians(history);
 
   floors_by_hour floors;
-  replay(history, m, [&](const reading& r, double f) { floors[static_cast<std::size_t>(r.local.hour)].push_back(f); });
+  replay(history, m, [&](const reading& r, double f) {
+    if (std::isfinite(f)) floors[static_cast<std::size_t>(r.local.hour)].push_back(f);
+  });
   for (int h = 0; h < hours_per_day; ++h)
     if (floors[static_cast<std::size_t>(h)].empty())
       throw std::runtime_error("sustained_load: no " + std::to_string(s.hours) + " hours in a row around hour " +

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stream_smarts {
@@ -36,6 +37,15 @@ struct reading {
   std::vector<label> labels;   ///< optional extras
   local_fields local;          ///< ts_ms in the pipeline's time zone, filled by the runtime
 };
+
+/// The kind of event a reading is labelled with: its `label` label, as
+/// `stream-smarts inject` and a labelled history set it; empty if it is not
+/// labelled anomalous (no such label, an empty one, or "0").
+inline std::string_view event_label(const reading& r) {
+  for (const auto& l : r.labels)
+    if (l.key == "label") return l.value == "0" ? std::string_view() : std::string_view(l.value);
+  return {};
+}
 
 /// A reading with a scorer's verdict. score = (wh - expected_lo) /
 /// (expected_hi - expected_lo) in the original design: above 1.0 means more
