@@ -31,6 +31,21 @@ inline double median_spacing_ms(const std::vector<reading>& sorted_history) {
   return steps.empty() ? 3600000.0 : statistics::percentile(steps, 50);
 }
 
+/// How many hours each hour's threshold is learnt from: itself and the two beside it.
+inline constexpr int pooled_hours = 3;
+
+/// The values of hour `h` and of the hours beside it (midnight beside 23:00):
+/// a busy tail seen at 16:00 is as likely at 15:00 or 17:00, and three hours
+/// of history estimate it better than one.
+inline std::vector<double> pooled(const std::array<std::vector<double>, hours_per_day>& values, int h) {
+  std::vector<double> pool;
+  for (int d = -1; d <= 1; ++d) {
+    const auto& v = values[static_cast<std::size_t>((h + d + hours_per_day) % hours_per_day)];
+    pool.insert(pool.end(), v.begin(), v.end());
+  }
+  return pool;
+}
+
 /// Per hour, the percentile of `values` (by local hour) that leaves
 /// `alerts_per_week` readings a week above it, at least `minimum`. NaN for an
 /// hour with no values around it: the caller says why in its own words.
@@ -40,11 +55,7 @@ inline std::array<double, hours_per_day> thresholds(const std::array<std::vector
   const double p = 100 * std::clamp(1 - share, 0.5, 1.0);
   std::array<double, hours_per_day> out{};
   for (int h = 0; h < hours_per_day; ++h) {
-    std::vector<double> pool;
-    for (int d = -1; d <= 1; ++d) {
-      const auto& v = values[static_cast<std::size_t>((h + d + hours_per_day) % hours_per_day)];
-      pool.insert(pool.end(), v.begin(), v.end());
-    }
+    auto pool = pooled(values, h);
     std::sort(pool.begin(), pool.end());
     out[static_cast<std::size_t>(h)] =
         pool.empty() ? std::numeric_limits<double>::quiet_NaN() : std::max(minimum, statistics::percentile(pool, p));

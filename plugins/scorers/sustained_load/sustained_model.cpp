@@ -140,27 +140,31 @@ std::vector<event_peaks> rehearsed_events(std::vector<reading> rehearsal, const 
 /// Spends the budget (`allowed` readings above their threshold over the
 /// history) an alert-hour's worth (`unit` readings) or a few at a time, each
 /// time at the hour where it catches the most events not yet caught per
-/// reading spent; an hour left without budget keeps the highest floor the
-/// history reached there. `floors` are sorted, highest first.
-std::array<double, hours_per_day> spend_budget(const floors_by_hour& floors, const std::vector<event_peaks>& events,
+/// reading spent. `pools` holds each hour's floors with those of the hours
+/// beside it (alert_budget::pooled), sorted highest first: what a threshold
+/// costs is estimated from three hours of history, not one hour's few
+/// busiest days, so it holds on days the training never saw. An hour left
+/// without budget keeps the highest floor of its pool.
+std::array<double, hours_per_day> spend_budget(const floors_by_hour& pools, const std::vector<event_peaks>& events,
                                                double allowed, std::size_t unit, double minimum) {
   constexpr std::size_t most_units_at_once = 40;  // lets a step cross a few hours of no gain
-  auto above = [&](int h, double t) {  // the floors above t: what threshold t costs at hour h
-    const auto& f = floors[static_cast<std::size_t>(h)];
-    return static_cast<double>(std::upper_bound(f.begin(), f.end(), t, std::greater<>()) - f.begin());
+  constexpr double pool_hours = alert_budget::pooled_hours;
+  auto above = [&](int h, double t) {  // readings of hour h above t: what threshold t costs there
+    const auto& f = pools[static_cast<std::size_t>(h)];
+    return static_cast<double>(std::upper_bound(f.begin(), f.end(), t, std::greater<>()) - f.begin()) / pool_hours;
   };
   std::array<double, hours_per_day> threshold{};
   for (int h = 0; h < hours_per_day; ++h)
-    threshold[static_cast<std::size_t>(h)] = std::max(floors[static_cast<std::size_t>(h)].front(), minimum);
+    threshold[static_cast<std::size_t>(h)] = std::max(pools[static_cast<std::size_t>(h)].front(), minimum);
   std::vector<bool> caught(events.size(), false);
   double spent = 0;
   for (;;) {
     struct step { double gain_per_reading = 0; int hour = 0; double threshold = 0, cost = 0; } best;
     for (int h = 0; h < hours_per_day; ++h) {
-      const auto& f = floors[static_cast<std::size_t>(h)];
+      const auto& f = pools[static_cast<std::size_t>(h)];
       const double used = above(h, threshold[static_cast<std::size_t>(h)]);
       for (std::size_t m = 1; m <= most_units_at_once; ++m) {
-        const std::size_t next = static_cast<std::size_t>(used) + m * unit;
+        const auto next = static_cast<std::size_t>(std::llround((used + static_cast<double>(m * unit)) * pool_hours));
         const double t = std::max(next < f.size() ? f[next] : -std::numeric_limits<double>::infinity(), minimum);
         const double cost = above(h, t) - used;
         if (spent + cost > allowed) break;
@@ -211,13 +215,15 @@ sustained_model train(std::vector<reading> history, const settings& s,
       events.insert(events.end(), more.begin(), more.end());
     }
     std::size_t count = 0;
-    for (auto& f : floors) {
-      std::sort(f.begin(), f.end(), std::greater<>());
-      count += f.size();
+    floors_by_hour pools;
+    for (int h = 0; h < hours_per_day; ++h) {
+      auto& pool = pools[static_cast<std::size_t>(h)] = alert_budget::pooled(floors, h);
+      std::sort(pool.begin(), pool.end(), std::greater<>());
+      count += floors[static_cast<std::size_t>(h)].size();
     }
     const double allowed = s.alerts_per_week * spacing_ms / alert_budget::week_ms * static_cast<double>(count);
     const auto unit = static_cast<std::size_t>(std::max(1.0, std::round(hour_ms / spacing_ms)));
-    m.threshold = spend_budget(floors, events, allowed, unit, s.min_excess_wh);
+    m.threshold = spend_budget(pools, events, allowed, unit, s.min_excess_wh);
     m.rehearsals = static_cast<std::int64_t>(rehearsals.size());
   }
   model_text::record_training_span(m, history);
