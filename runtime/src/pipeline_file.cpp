@@ -3,6 +3,7 @@
 #include "zone.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -134,13 +135,30 @@ std::vector<const stage_spec*> pipeline_spec::consumers_of(const std::string& na
   return out;
 }
 
+namespace {
+/// A pass-through table's entry whose key names a secret ("sasl.password",
+/// "client_secret", "ssl.key.pem", "api_token"): the plugin passes it on
+/// unseen, so its key is all the runtime knows of it.
+bool names_a_secret(std::string key) {
+  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* word : {"password", "secret", "token", "credential", "pem"})
+    if (key.find(word) != std::string::npos) return true;
+  return false;
+}
+} // namespace
+
 std::vector<std::string> pipeline_spec::secrets() const {
   std::vector<std::string> out;
   for (const auto& s : stages) {
     if (s.plugin == nullptr) continue;
-    for (const auto& option : s.plugin->info().options)
-      if (accepts(option.type, option_type::secret) && s.options.values.holds<std::string>(option.name))
-        out.push_back(s.options.values.string(option.name));
+    const auto& values = s.options.values;
+    for (const auto& option : s.plugin->info().options) {
+      if (accepts(option.type, option_type::secret) && values.holds<std::string>(option.name))
+        out.push_back(values.string(option.name));
+      if (accepts(option.type, option_type::string_table) && values.holds<string_table>(option.name))
+        for (const auto& [key, value] : values.table(option.name))
+          if (names_a_secret(key)) out.push_back(value);
+    }
   }
   return out;
 }

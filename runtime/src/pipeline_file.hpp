@@ -69,7 +69,8 @@ struct pipeline_spec {
   const stage_spec* find(const std::string& name) const;
   /// The stages whose `from` names `name`.
   std::vector<const stage_spec*> consumers_of(const std::string& name) const;
-  /// The values of every stage's secret options (tokens, webhook URLs).
+  /// The values of every stage's secret options (tokens, webhook URLs), and
+  /// of table entries whose key names one (properties.sasl.password).
   std::vector<std::string> secrets() const;
 };
 

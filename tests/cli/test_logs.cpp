@@ -186,3 +186,16 @@ TEST_CASE("a token from the environment never appears in the log, in either form
   CHECK(v.exit_code == 0);
   CHECK((v.out + v.err).find(token) == std::string::npos);
 }
+
+TEST_CASE("a pass-through table's entry whose key names a secret is kept out of the log; the others are not") {
+  // As a Kafka stage's `properties = { "sasl.password" = "${KAFKA_PASSWORD}" }`.
+  temp_dir dir;
+  const auto file = dir.file(
+      "p.toml", fixture_pipeline("", "count = 10", "",
+                                 "properties = { 'sasl.password' = '${FIXTURE_TOKEN}', 'client.rack' = 'rack-seven-b' }"));
+  const auto r = run({"--log-level", "debug", "run", file}, env_with_token, 30s);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("properties: client.rack=rack-seven-b, sasl.password=[secret]") != std::string::npos);
+  CHECK(r.err.find(token) == std::string::npos);
+}
