@@ -187,7 +187,7 @@ TEST_CASE("a token from the environment never appears in the log, in either form
   CHECK((v.out + v.err).find(token) == std::string::npos);
 }
 
-TEST_CASE("a pass-through table's entry whose key names a secret is kept out of the log; the others are not") {
+TEST_CASE("a pass-through table's entry whose key names a secret is kept out of the log, the others are not") {
   // As a Kafka stage's `properties = { "sasl.password" = "${KAFKA_PASSWORD}" }`.
   temp_dir dir;
   const auto file = dir.file(
