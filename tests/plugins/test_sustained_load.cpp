@@ -223,6 +223,9 @@ TEST_CASE("sustained_load model file: round trip and clear errors", "[sustained]
   text = to_toml(m);
   text.replace(text.find("by_weekday = true"), 17, "by_weekday = 1");
   CHECK_THROWS_WITH(from_toml(text), "'by_weekday' must be true or false");
+  text = to_toml(m);
+  text.replace(text.find("rehearsals = 5"), 14, "rehearsals = -1");
+  CHECK_THROWS_WITH(from_toml(text), "'rehearsals' must be 0 or more; got -1");
 }
 
 TEST_CASE("sustained_load plugin: trains, loads and scores per meter", "[stages][sustained]") {
