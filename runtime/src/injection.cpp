@@ -314,14 +314,11 @@ injection inject_events(std::vector<reading>& history, const std::vector<event_k
   return done;
 }
 
-std::vector<std::vector<reading>> rehearsals(const std::vector<reading>& history, const std::vector<event_kind>& kinds,
-                                             int count, std::uint64_t seed, const time_zone& zone) {
-  std::vector<std::vector<reading>> out;
-  for (int i = 0; i < count; ++i) {
-    out.push_back(history);
-    inject_events(out.back(), kinds, 1.0, seed + static_cast<std::uint64_t>(i), zone);
-  }
-  return out;
+std::vector<reading> rehearsal(const std::vector<reading>& history, const std::vector<event_kind>& kinds, int i,
+                               std::uint64_t seed, const time_zone& zone) {
+  std::vector<reading> copy = history;
+  inject_events(copy, kinds, 1.0, seed + static_cast<std::uint64_t>(i), zone);
+  return copy;
 }
 
 std::string labelled_csv_header() { return "ts,wh,label\n"; }

@@ -92,11 +92,11 @@ struct injection {
 injection inject_events(std::vector<reading>& history, const std::vector<event_kind>& kinds, double per_week,
                         std::uint64_t seed, const time_zone& zone);
 
-/// For `stream-smarts train`: `count` copies of the history, the i-th with
+/// For `stream-smarts train`: the i-th rehearsal, a copy of the history with
 /// events placed one a week by seed + i, for a trainer that learns where its
-/// false-alarm budget catches the most (stage_context::rehearsals).
-std::vector<std::vector<reading>> rehearsals(const std::vector<reading>& history, const std::vector<event_kind>& kinds,
-                                             int count, std::uint64_t seed, const time_zone& zone);
+/// false-alarm budget catches the most (stage_context::rehearsal).
+std::vector<reading> rehearsal(const std::vector<reading>& history, const std::vector<event_kind>& kinds, int i,
+                               std::uint64_t seed, const time_zone& zone);
 
 /// The history as CSV `ts,wh,label`: ts as local time with its UTC offset
 /// (what the replay source reads back as the same instant), wh exact for

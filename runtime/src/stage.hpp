@@ -29,10 +29,13 @@ public:
     if (on_progress) on_progress(done);
   }
   std::function<void(double)> on_progress;  ///< set by offline commands that draw a bar
-  const std::vector<std::vector<reading>>& rehearsals() override {
-    return on_rehearsals ? on_rehearsals() : stage_context::rehearsals();
+  int rehearsal_count() override { return rehearsals; }
+  std::vector<reading> rehearsal(int i) override {
+    if (i < 0 || i >= rehearsals) return stage_context::rehearsal(i);
+    return make_rehearsal(i);
   }
-  std::function<const std::vector<std::vector<reading>>&()> on_rehearsals;  ///< set by `train`
+  int rehearsals = 0;                                    ///< set by `train`, with:
+  std::function<std::vector<reading>(int)> make_rehearsal;
   void count(std::string_view name, std::string_view help, double increment, const metric_labels& labels) override {
     figures_.count(name, help, increment, labels);
   }

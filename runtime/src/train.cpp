@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <memory>
 #include <optional>
 
 namespace stream_smarts::runtime {
@@ -43,13 +42,12 @@ void print_holdout_report(const evaluation& e, const train_request& request, std
             << " (" << fixed(e.alerts_per_week(), 2) << " per week)\n";
 }
 
-/// Lets the trainer ask for rehearsals of `history` (made once, on its first ask).
+/// Lets the trainer ask for rehearsals of `history`, one at a time.
 void offer_rehearsals(stage_context_impl& context, const std::vector<reading>& history, const train_request& request,
                       const std::vector<event_kind>& kinds, const time_zone& zone) {
-  auto made = std::make_shared<std::optional<std::vector<std::vector<reading>>>>();
-  context.on_rehearsals = [made, &history, &request, &kinds, &zone]() -> const std::vector<std::vector<reading>>& {
-    if (!*made) *made = rehearsals(history, kinds, request.rehearsals, request.seed, zone);
-    return **made;
+  context.rehearsals = request.rehearsals;
+  context.make_rehearsal = [&history, &request, &kinds, &zone](int i) {
+    return rehearsal(history, kinds, i, request.seed, zone);
   };
 }
 
@@ -114,12 +112,14 @@ int train_command(const train_request& request) {
     const std::vector<reading> history = session.read_history([&](std::size_t n) { bar.count(n, "readings"); });
     runtime_log().info("read " + std::to_string(history.size()) + " readings");
     std::optional<evaluation> report;
-    const split_history parts = split(history, request.seed, request.holdout);
-    if (request.holdout > 0) {
+    std::size_t fitted = 0;
+    if (request.holdout > 0) {  // the split's copy of the history is gone before the training on all of it
+      const split_history parts = split(history, request.seed, request.holdout);
       if (parts.fit.empty() || parts.held.empty())
         throw std::runtime_error("the hold-out split left no " + std::string(parts.fit.empty() ? "training" : "held-out") +
                                  " readings; give more history, another --holdout, or --holdout 0");
       report = hold_out(session, *trainer, settings, request, kinds, parts, bar);
+      fitted = parts.fit.size();
     }
     bar.phase("training on all " + std::to_string(history.size()) + " readings");
     stage_context_impl& context = session.context_of(*trainer);
@@ -128,7 +128,7 @@ int train_command(const train_request& request) {
     const std::string summary = trainer->plugin->descriptor->train(history, context, request.out);
     bar.fraction(1);
     bar.finish();
-    if (report) print_holdout_report(*report, request, parts.fit.size());
+    if (report) print_holdout_report(*report, request, fitted);
     std::cout << summary << "\n";
     return 0;
   } catch (const option_error& e) {

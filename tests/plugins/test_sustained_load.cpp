@@ -161,7 +161,7 @@ TEST_CASE("sustained_load training: rehearsals send the budget where the events 
   settings s;
   s.min_excess_wh = 50;  // below the house's own noise: the budget alone sets the thresholds
   const sustained_model even = train(history, s);
-  const sustained_model rehearsed = train(history, s, {with_ovens(history, 0, 3), with_ovens(history, 1, 3)});
+  const sustained_model rehearsed = train(history, s, {2, [&](int i) { return with_ovens(history, i, 3); }});
   CHECK(even.rehearsals == 0);
   CHECK(rehearsed.rehearsals == 2);
   // Spent in the afternoon, where the ovens are: a lower threshold there...

@@ -77,7 +77,8 @@ private:
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {
-  sustained_model m = train(history, checked_settings(ctx.options()), ctx.rehearsals());
+  sustained_model m =
+      train(history, checked_settings(ctx.options()), {ctx.rehearsal_count(), [&](int i) { return ctx.rehearsal(i); }});
   m.timezone = ctx.zone().name();
   write_model_file(m, out_path);
   return summary(m, out_path);

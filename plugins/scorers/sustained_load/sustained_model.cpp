@@ -185,8 +185,7 @@ std::array<double, hours_per_day> spend_budget(const floors_by_hour& pools, cons
 
 } // namespace
 
-sustained_model train(std::vector<reading> history, const settings& s,
-                      const std::vector<std::vector<reading>>& rehearsals) {
+sustained_model train(std::vector<reading> history, const settings& s, const rehearsals& rehearsed) {
   check(s);
   sort_by_time(history);
   const std::int64_t needed_ms = (s.baseline_days + 14) * day_ms;
@@ -206,12 +205,12 @@ sustained_model train(std::vector<reading> history, const settings& s,
       throw std::runtime_error("sustained_load: no " + std::to_string(s.hours) + " hours in a row around hour " +
                                two_digits(h) + " in the history");
   const double spacing_ms = alert_budget::median_spacing_ms(history);
-  if (rehearsals.empty()) {
+  if (rehearsed.count == 0) {
     m.threshold = alert_budget::thresholds(floors, s.alerts_per_week, spacing_ms, s.min_excess_wh);
   } else {
     std::vector<event_peaks> events;
-    for (const auto& rehearsal : rehearsals) {
-      auto more = rehearsed_events(rehearsal, m);
+    for (int i = 0; i < rehearsed.count; ++i) {
+      auto more = rehearsed_events(rehearsed.make(i), m);
       events.insert(events.end(), more.begin(), more.end());
     }
     std::size_t count = 0;
@@ -224,7 +223,7 @@ sustained_model train(std::vector<reading> history, const settings& s,
     const double allowed = s.alerts_per_week * spacing_ms / alert_budget::week_ms * static_cast<double>(count);
     const auto unit = static_cast<std::size_t>(std::max(1.0, std::round(hour_ms / spacing_ms)));
     m.threshold = spend_budget(pools, events, allowed, unit, s.min_excess_wh);
-    m.rehearsals = static_cast<std::int64_t>(rehearsals.size());
+    m.rehearsals = rehearsed.count;
   }
   model_text::record_training_span(m, history);
   return m;

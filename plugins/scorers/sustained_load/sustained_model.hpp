@@ -16,6 +16,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -113,13 +114,19 @@ private:
   floor_window floor_;
 };
 
+/// Rehearsals to train with (stage_context::rehearsal_count and rehearsal):
+/// `make(i)` is the i-th, the history with events added (each event's readings
+/// labelled `label` = its kind). Taken one at a time, so only one is in memory.
+struct rehearsals {
+  int count = 0;
+  std::function<std::vector<reading>(int)> make;
+};
+
 /// Learns the usual levels and thresholds from history (local fields filled).
-/// With rehearsals (the history with events added, each event's readings
-/// labelled `label` = its kind), the budget goes where it catches the most
-/// of their events; without, every hour gets the same share.
+/// With rehearsals the budget goes where it catches the most of their
+/// events; without, every hour gets the same share.
 /// Throws std::runtime_error naming an hour without readings, or too short a history.
-sustained_model train(std::vector<reading> history, const settings& s,
-                      const std::vector<std::vector<reading>>& rehearsals = {});
+sustained_model train(std::vector<reading> history, const settings& s, const rehearsals& rehearsed = {});
 
 /// The model as a commented TOML document, and back (model_error on problems).
 std::string to_toml(const sustained_model& m);

@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 5;
+inline constexpr int abi_version = 6;
 
 enum class plugin_kind { source, scorer, sink };
 
@@ -71,14 +71,17 @@ public:
   virtual void gauge(std::string_view name, std::string_view help, double value, const metric_labels& labels = {}) {
     (void)name, (void)help, (void)value, (void)labels;
   }
-  /// Training only: copies of the history, each with appliance-left-on
-  /// events added as `stream-smarts inject` adds them (one a week; each
-  /// changed reading's `label` label names the event's kind), so a trainer
-  /// can learn where its false-alarm budget catches the most. Made on first
-  /// call; empty outside `stream-smarts train` and with `--rehearsals 0`.
-  virtual const std::vector<std::vector<reading>>& rehearsals() {
-    static const std::vector<std::vector<reading>> none;
-    return none;
+  /// Training only: how many rehearsals there are, copies of the history with
+  /// appliance-left-on events added as `stream-smarts inject` adds them (one
+  /// a week; each changed reading's `label` label names the event's kind), so
+  /// a trainer can learn where its false-alarm budget catches the most. 0
+  /// outside `stream-smarts train` and with `--rehearsals 0`.
+  virtual int rehearsal_count() { return 0; }
+  /// The i-th rehearsal (0 <= i < rehearsal_count()), made anew on each call.
+  /// Take them one at a time: a year of minute readings is then one copy in
+  /// memory, not --rehearsals of them. Throws std::out_of_range for another i.
+  virtual std::vector<reading> rehearsal(int i) {
+    throw std::out_of_range("no rehearsal " + std::to_string(i) + ": there are none outside `stream-smarts train`");
   }
 };
 
