@@ -73,6 +73,7 @@ void evaluation::add(const reading& r, const score_result& s) {
   anomalous_ += truly;
   labelled_ = labelled_ || label_of(r) != nullptr;
   caught_ += alert && truly;
+  if (alert) alert_hours_.insert(clock_hour(r));
   if (alert && !truly) false_hours_.insert(clock_hour(r));
   if (label != event_label_) {  // an event ends, another may start
     event_caught_ = false;

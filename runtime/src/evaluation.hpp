@@ -56,6 +56,9 @@ public:
   /// reading not labelled anomalous: for hourly readings the false alerts,
   /// for minute readings an hour with 1 or 60 false alerts counts once.
   std::size_t false_alert_hours() const { return false_hours_.size(); }
+  /// Clock hours with at least one alert, labelled or not: what a false-alarm
+  /// budget in alert-hours a week is counted in, whatever the readings' pace.
+  std::size_t alert_hours() const { return alert_hours_.size(); }
   double false_alert_hours_per_week() const;
   /// Events: runs of consecutive readings with the same anomalous label (a
   /// heater left on for five hours is one event); caught if any alerted.
@@ -77,6 +80,7 @@ private:
   std::map<std::string, kind_figures> kinds_;
   std::set<std::int64_t> days_;
   std::set<std::int64_t> false_hours_;  // clock hours with a false alert
+  std::set<std::int64_t> alert_hours_;  // clock hours with any alert
 };
 
 } // namespace stream_smarts::runtime

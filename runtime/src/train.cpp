@@ -32,6 +32,14 @@ split_history split(const std::vector<reading>& history, std::uint64_t seed, dou
 
 std::string percent(double share) { return fixed(100 * share, 1) + " %"; }
 
+/// Readings finer than an hour (a Pi's minute readings) alert many times an
+/// hour: the budget (alerts_per_week) counts alert-hours, so say those too.
+std::string alert_hours_note(const evaluation& e) {
+  if (e.alert_hours() == e.alerts() || e.weeks() <= 0) return "";
+  return ", in " + std::to_string(e.alert_hours()) + " clock hours (" +
+         fixed(static_cast<double>(e.alert_hours()) / e.weeks(), 2) + " per week)";
+}
+
 void print_holdout_report(const evaluation& e, const train_request& request, std::size_t fit_readings) {
   std::cout << "hold-out: " << e.readings() << " readings on " << fixed(e.weeks() * 7, 0) << " days ("
             << percent(request.holdout) << " of days, --seed " << request.seed << "), trained on the other "
@@ -39,7 +47,7 @@ void print_holdout_report(const evaluation& e, const train_request& request, std
             << "  coverage      " << percent(e.coverage()) << " of held-out readings inside the expected band\n"
             << "  centre error  " << fixed(e.centre_mae(), 1) << " Wh mean absolute error\n"
             << "  alerts        " << e.alerts() << " held-out readings score above " << fixed(request.threshold, 2)
-            << " (" << fixed(e.alerts_per_week(), 2) << " per week)\n";
+            << " (" << fixed(e.alerts_per_week(), 2) << " per week)" << alert_hours_note(e) << "\n";
 }
 
 /// Lets the trainer ask for rehearsals of `history`, one at a time.

@@ -83,6 +83,33 @@ TEST_CASE("train prints a hold-out report, and the same --seed gives the same re
   CHECK(dir.read("d.toml") == dir.read("a.toml"));  // the model is always trained on all of the history
 }
 
+TEST_CASE("train's hold-out report counts the alerts of minute readings in clock hours too") {
+  // Four weeks of 10-minute readings: 100 Wh, but 100 + 10 x day at 03:xx, so
+  // each held-out day above the training days' median alerts six times in one hour.
+  std::string csv = "ts,wh\n";
+  for (int d = 0; d < 28; ++d)
+    for (int m = 0; m < 24 * 60; m += 10)
+      csv += "2008-" + two(d < 25 ? 1 : 2) + "-" + two(d < 25 ? 7 + d : d - 24) + "T" + two(m / 60) + ":" +
+             two(m % 60) + ":00," + std::to_string(m / 60 == 3 ? 100 + 10 * d : 100) + "\n";
+  temp_dir dir;
+  const std::string data = dir.file("minutes.csv", csv);
+  const auto r = run({"train", "--scorer", "percentile_band", "--data", data, "--out", dir.path() + "/m.toml",
+                      "--set", "hi_percentile=50", "--seed", "3"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.out, m, std::regex("  alerts        ([0-9]+) held-out readings score above 1.00 "
+                                                 "\\([0-9.]+ per week\\), in ([0-9]+) clock hours \\([0-9.]+ per week\\)\n")));
+  CHECK(std::stoi(m[2]) > 0);
+  CHECK(std::stoi(m[1]) == 6 * std::stoi(m[2]));
+  // Hourly readings: one alert is one hour, nothing to add.
+  const auto hourly = run({"train", "--scorer", "percentile_band", "--data", dir.file("hours.csv", four_weeks()),
+                           "--out", dir.path() + "/h.toml", "--set", "hi_percentile=50"});
+  REQUIRE(hourly.exit_code == 0);
+  CHECK_THAT(hourly.out, Contains(" per week)\n"));
+  CHECK(hourly.out.find("clock hours") == std::string::npos);
+}
+
 TEST_CASE("train draws a progress bar on a terminal") {
   temp_dir dir;
   const std::string data = dir.file("history.csv", four_weeks());

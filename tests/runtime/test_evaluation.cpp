@@ -155,6 +155,7 @@ TEST_CASE("false alert-hours: clock hours with at least one alert on a reading n
   e.add(minute_at(200, 150, ""), loud);  // an empty label is not anomalous either
   CHECK(e.alerts() == 5 + 2 + 10 + 1);
   CHECK(e.false_alert_hours() == 3);  // 00:xx (6 alerts), 01:00 and 03:20; the heater's in 02:xx are caught ones
+  CHECK(e.alert_hours() == 4);        // and 02:xx
   CHECK(e.weeks() == Approx(1.0 / 7));
   CHECK(e.false_alert_hours_per_week() == Approx(21));
   CHECK(e.false_alerts_per_week() == Approx(8 * 7));
