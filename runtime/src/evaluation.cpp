@@ -73,8 +73,11 @@ void evaluation::add(const reading& r, const score_result& s) {
   anomalous_ += truly;
   labelled_ = labelled_ || label_of(r) != nullptr;
   caught_ += alert && truly;
-  if (alert) alert_hours_.insert(clock_hour(r));
-  if (alert && !truly) false_hours_.insert(clock_hour(r));
+  if (alert) {
+    const std::int64_t hour = clock_hour(r);
+    alert_hours_.insert(hour);
+    if (!truly) false_hours_.insert(hour);
+  }
   if (label != event_label_) {  // an event ends, another may start
     event_caught_ = false;
     event_start_ms_ = r.ts_ms;

@@ -35,7 +35,7 @@ std::string percent(double share) { return fixed(100 * share, 1) + " %"; }
 /// Readings finer than an hour (a Pi's minute readings) alert many times an
 /// hour: the budget (alerts_per_week) counts alert-hours, so say those too.
 std::string alert_hours_note(const evaluation& e) {
-  if (e.alert_hours() == e.alerts() || e.weeks() <= 0) return "";
+  if (e.alert_hours() == e.alerts()) return "";  // hourly readings, or no alert (and no week) at all
   return ", in " + std::to_string(e.alert_hours()) + " clock hours (" +
          fixed(static_cast<double>(e.alert_hours()) / e.weeks(), 2) + " per week)";
 }
