@@ -49,6 +49,14 @@ bool held_out(const local_fields& day, std::uint64_t seed, double fraction) {
   return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction;
 }
 
+void judge_held_out(evaluation& e, const std::vector<reading>& history, std::uint64_t seed, double fraction,
+                    const std::function<score_result(const reading&)>& score) {
+  for (const auto& r : history) {
+    const score_result s = score(r);
+    if (held_out(r.local, seed, fraction)) e.add(r, s);
+  }
+}
+
 double kind_figures::share_caught() const { return ratio(caught, events); }
 
 double kind_figures::median_delay_ms() const {

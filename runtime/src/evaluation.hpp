@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -33,6 +34,15 @@ struct kind_figures {
 /// Whether a local day goes to the hold-out part: a pure function of the
 /// seed and the day, so the same seed always holds out the same days.
 bool held_out(const local_fields& day, std::uint64_t seed, double fraction);
+
+class evaluation;
+
+/// The hold-out report's judging: `score` is given every reading of
+/// `history` in order, because a scorer's running state (a recent usual
+/// level, the floor of the last hours) needs the days before, as it has them
+/// when running; only the readings of held-out days are added to `e`.
+void judge_held_out(evaluation& e, const std::vector<reading>& history, std::uint64_t seed, double fraction,
+                    const std::function<score_result(const reading&)>& score);
 
 class evaluation {
 public:

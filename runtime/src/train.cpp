@@ -20,14 +20,11 @@
 namespace stream_smarts::runtime {
 namespace {
 
-struct split_history {
-  std::vector<reading> fit, held;
-};
-
-split_history split(const std::vector<reading>& history, std::uint64_t seed, double fraction) {
-  split_history s;
-  for (const auto& r : history) (held_out(r.local, seed, fraction) ? s.held : s.fit).push_back(r);
-  return s;
+std::vector<reading> days_to_fit(const std::vector<reading>& history, const train_request& request) {
+  std::vector<reading> fit;
+  for (const auto& r : history)
+    if (!held_out(r.local, request.seed, request.holdout)) fit.push_back(r);
+  return fit;
 }
 
 std::string percent(double share) { return fixed(100 * share, 1) + " %"; }
@@ -36,7 +33,7 @@ std::string percent(double share) { return fixed(100 * share, 1) + " %"; }
 /// hour: the budget (alerts_per_week) counts alert-hours, so say those too.
 std::string alert_hours_note(const evaluation& e) {
   if (e.alert_hours() == e.alerts()) return "";  // hourly readings, or no alert (and no week) at all
-  return ", in " + std::to_string(e.alert_hours()) + " clock hours (" +
+  return ", in " + std::to_string(e.alert_hours()) + (e.alert_hours() == 1 ? " clock hour (" : " clock hours (") +
          fixed(static_cast<double>(e.alert_hours()) / e.weeks(), 2) + " per week)";
 }
 
@@ -59,10 +56,12 @@ void offer_rehearsals(stage_context_impl& context, const std::vector<reading>& h
   };
 }
 
-/// Trains on part of the history, scores the rest with the model it wrote.
+/// Trains on the days to fit, then judges the held-out days with the model it
+/// wrote (see judge_held_out: the model never saw them, the scorer's running
+/// state does).
 evaluation hold_out(offline_session& session, const stage_spec& trainer, const toml::table& settings,
-                    const train_request& request, const std::vector<event_kind>& kinds, const split_history& parts,
-                    progress_bar& bar) {
+                    const train_request& request, const std::vector<event_kind>& kinds,
+                    const std::vector<reading>& history, const std::vector<reading>& fit, progress_bar& bar) {
   const std::string model = request.out + ".holdout-" + std::to_string(::getpid());
   struct remove_on_exit {
     std::string path;
@@ -70,22 +69,24 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
   } cleanup{model};
   stage_context_impl& context = session.context_of(trainer);
   context.on_progress = [&](double done) { bar.fraction(done); };
-  offer_rehearsals(context, parts.fit, request, kinds, session.zone());
-  bar.phase("training on " + std::to_string(parts.fit.size()) + " readings");
-  trainer.plugin->descriptor->train(parts.fit, context, model);
+  offer_rehearsals(context, fit, request, kinds, session.zone());
+  bar.phase("training on " + std::to_string(fit.size()) + " readings");
+  trainer.plugin->descriptor->train(fit, context, model);
   bar.fraction(1);
 
-  bar.phase("scoring " + std::to_string(parts.held.size()) + " held-out readings");
+  bar.phase("scoring " + std::to_string(history.size()) + " readings, judging the " +
+            std::to_string(history.size() - fit.size()) + " held out");
   toml::table with_model = settings;
   with_model.insert_or_assign("model", model);
   const stage_spec* judged = session.declare_scorer(request.scorer, with_model);
   if (judged == nullptr) throw std::runtime_error(session.problems().to_string());
   const auto scorer = session.make_scorer(*judged);
   evaluation e(request.threshold);
-  for (std::size_t i = 0; i < parts.held.size(); ++i) {
-    e.add(parts.held[i], scorer->score(parts.held[i]));
-    if (i % 4096 == 0) bar.fraction(static_cast<double>(i) / static_cast<double>(parts.held.size()));
-  }
+  std::size_t scored = 0;
+  judge_held_out(e, history, request.seed, request.holdout, [&](const reading& r) {
+    if (scored++ % 4096 == 0) bar.fraction(static_cast<double>(scored) / static_cast<double>(history.size()));
+    return scorer->score(r);
+  });
   bar.fraction(1);
   return e;
 }
@@ -121,13 +122,13 @@ int train_command(const train_request& request) {
     runtime_log().info("read " + std::to_string(history.size()) + " readings");
     std::optional<evaluation> report;
     std::size_t fitted = 0;
-    if (request.holdout > 0) {  // the split's copy of the history is gone before the training on all of it
-      const split_history parts = split(history, request.seed, request.holdout);
-      if (parts.fit.empty() || parts.held.empty())
-        throw std::runtime_error("the hold-out split left no " + std::string(parts.fit.empty() ? "training" : "held-out") +
+    if (request.holdout > 0) {  // the copy of the days to fit is gone before the training on all of it
+      const std::vector<reading> fit = days_to_fit(history, request);
+      if (fit.empty() || fit.size() == history.size())
+        throw std::runtime_error("the hold-out split left no " + std::string(fit.empty() ? "training" : "held-out") +
                                  " readings; give more history, another --holdout, or --holdout 0");
-      report = hold_out(session, *trainer, settings, request, kinds, parts, bar);
-      fitted = parts.fit.size();
+      report = hold_out(session, *trainer, settings, request, kinds, history, fit, bar);
+      fitted = fit.size();
     }
     bar.phase("training on all " + std::to_string(history.size()) + " readings");
     stage_context_impl& context = session.context_of(*trainer);

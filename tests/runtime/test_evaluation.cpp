@@ -42,6 +42,31 @@ TEST_CASE("the hold-out takes about the asked share of days, the same ones for t
   CHECK_FALSE(held_out(day(3), 1, 0.0));
 }
 
+TEST_CASE("the hold-out is scored in order with the days before it, and judged on the held-out days only") {
+  // A scorer with running state: it alerts on a rise of more than 50 Wh
+  // from the reading before. Every day is flat, each 100 Wh above the last,
+  // so each day's first reading rises from the day before it.
+  std::vector<reading> history;
+  for (int n = 0; n < 84; ++n)
+    for (int h = 0; h < 24; ++h) history.push_back(at(n, 100.0 * n));
+  std::size_t given = 0;
+  double before = -1;
+  evaluation e(1.0);
+  judge_held_out(e, history, 1, 0.2, [&](const reading& r) {
+    ++given;
+    const double rise = before < 0 ? 0 : r.wh - before;
+    before = r.wh;
+    return score_result{rise / 50, r.wh - 10, r.wh + 10};
+  });
+  std::size_t held_days = 0;
+  for (int n = 0; n < 84; ++n) held_days += held_out(day(n), 1, 0.2);
+  REQUIRE(held_days > 5);
+  CHECK(given == history.size());              // the scorer saw every day, in order
+  CHECK(e.readings() == 24 * held_days);       // the report judged the held-out days only
+  CHECK(e.alerts() == held_days - held_out(day(0), 1, 0.2));  // each held-out day's first reading, risen from the day before
+  CHECK(e.weeks() == Approx(held_days / 7.0));
+}
+
 TEST_CASE("an event is a run of readings with the same anomalous label, caught by any alert in it") {
   evaluation e(1.0);
   const score_result quiet{0.5, 100, 200}, loud{2.0, 100, 200};
