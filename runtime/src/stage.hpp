@@ -31,7 +31,10 @@ public:
   std::function<void(double)> on_progress;  ///< set by offline commands that draw a bar
   int rehearsal_count() override { return rehearsals; }
   std::vector<reading> rehearsal(int i) override {
-    if (i < 0 || i >= rehearsals) return stage_context::rehearsal(i);
+    if (!make_rehearsal) return stage_context::rehearsal(i);  // not in `train`
+    if (i < 0 || i >= rehearsals)
+      throw std::out_of_range("no rehearsal " + std::to_string(i) + ": `train` has " + std::to_string(rehearsals) +
+                              " (--rehearsals), numbered from 0");
     return make_rehearsal(i);
   }
   int rehearsals = 0;                                    ///< set by `train`, with:

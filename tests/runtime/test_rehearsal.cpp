@@ -1,6 +1,7 @@
 // Rehearsals as `train` hands them to a trainer (stage_context::rehearsal):
 // made anew on each call, so the same i must give the same events every time.
 #include "injection.hpp"
+#include "stage.hpp"
 #include "zone.hpp"
 
 #include <catch2/catch.hpp>
@@ -50,4 +51,19 @@ TEST_CASE("a rehearsal is the history with about one event a week, the same each
   // The next one is placed by the next seed: other events.
   CHECK(labelled(rehearsal(history, kinds, 1, 7, *paris)) != events);
   CHECK(labelled(rehearsal(history, kinds, 0, 8, *paris)) == labelled(rehearsal(history, kinds, 1, 7, *paris)));
+}
+
+TEST_CASE("a trainer asking for a rehearsal that is not there is told how many there are") {
+  stage_spec spec;
+  spec.name = "load";
+  pipeline_spec pipeline;
+  pipeline.settings.timezone = "UTC";
+  stage_context_impl context(spec, pipeline);
+  CHECK(context.rehearsal_count() == 0);
+  CHECK_THROWS_WITH(context.rehearsal(0), "no rehearsal 0: there are none outside `stream-smarts train`");
+  context.rehearsals = 2;  // as `train --rehearsals 2` offers them
+  context.make_rehearsal = [](int i) { return std::vector<reading>(static_cast<std::size_t>(i) + 1); };
+  CHECK(context.rehearsal(1).size() == 2);
+  CHECK_THROWS_WITH(context.rehearsal(2), "no rehearsal 2: `train` has 2 (--rehearsals), numbered from 0");
+  CHECK_THROWS_WITH(context.rehearsal(-1), "no rehearsal -1: `train` has 2 (--rehearsals), numbered from 0");
 }
