@@ -2,6 +2,7 @@
 
 #include "zone.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -144,6 +145,12 @@ std::vector<reading> offline_session::read_history(const std::function<void(std:
   }
   s->stop();
   for (auto& r : history) localize(r, *zone_);
+  // Trainers are promised history in time order (and scorers see it so when
+  // running); a topic's partitions or a hand-joined file may interleave.
+  // Stable: readings of the same instant keep the source's order.
+  const auto earlier = [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; };
+  if (!std::is_sorted(history.begin(), history.end(), earlier))
+    std::stable_sort(history.begin(), history.end(), earlier);
   return history;
 }
 

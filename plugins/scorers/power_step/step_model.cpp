@@ -94,9 +94,8 @@ meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double
 
 // ---------------------------------------------------------------- training
 
-step_model train(std::vector<reading> history, const settings& s, std::string_view power_label) {
+step_model train(const std::vector<reading>& history, const settings& s, std::string_view power_label) {
   check(s);
-  std::stable_sort(history.begin(), history.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
   if (history.empty() || history.back().ts_ms - history.front().ts_ms < 28 * day_ms)
     throw std::runtime_error("power_step: the history spans less than 28 days; give it more, a few months is best");
 

@@ -99,9 +99,10 @@ private:
   std::optional<double> held_before_w_;
 };
 
-/// Learns the thresholds from history (local fields filled). Throws
-/// std::runtime_error for too short a history or an hour without steps.
-step_model train(std::vector<reading> history, const settings& s, std::string_view power_label = "power_w");
+/// Learns the thresholds from history (in time order, as train hands it
+/// over; local fields filled). Throws std::runtime_error for too short a
+/// history or an hour without steps.
+step_model train(const std::vector<reading>& history, const settings& s, std::string_view power_label = "power_w");
 
 /// The model as a commented TOML document, and back (model_error on problems).
 std::string to_toml(const step_model& m);

@@ -103,10 +103,6 @@ std::array<double, hours_per_day> hourly_medians(const std::vector<reading>& his
 
 using floors_by_hour = std::array<std::vector<double>, hours_per_day>;
 
-void sort_by_time(std::vector<reading>& readings) {
-  std::stable_sort(readings.begin(), readings.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
-}
-
 /// Replays readings (in time order) as the scorer would see them and calls
 /// `seen(reading, floor)` for each; the floor is NaN until it is known.
 template <class Seen>
@@ -119,8 +115,7 @@ void replay(const std::vector<reading>& readings, const sustained_model& m, Seen
 using event_peaks = std::array<double, hours_per_day>;
 
 /// The events of one rehearsal: runs of readings with the same event label.
-std::vector<event_peaks> rehearsed_events(std::vector<reading> rehearsal, const sustained_model& m) {
-  sort_by_time(rehearsal);
+std::vector<event_peaks> rehearsed_events(const std::vector<reading>& rehearsal, const sustained_model& m) {
   std::vector<event_peaks> events;
   event_peaks none;
   none.fill(-std::numeric_limits<double>::infinity());
@@ -185,9 +180,8 @@ std::array<double, hours_per_day> spend_budget(const floors_by_hour& pools, cons
 
 } // namespace
 
-sustained_model train(std::vector<reading> history, const settings& s, const rehearsals& rehearsed) {
+sustained_model train(const std::vector<reading>& history, const settings& s, const rehearsals& rehearsed) {
   check(s);
-  sort_by_time(history);
   const std::int64_t needed_ms = (s.baseline_days + 14) * day_ms;
   if (history.empty() || history.back().ts_ms - history.front().ts_ms < needed_ms)
     throw std::runtime_error("sustained_load: the history spans less than " + std::to_string(s.baseline_days + 14) +

@@ -122,11 +122,12 @@ struct rehearsals {
   std::function<std::vector<reading>(int)> make;
 };
 
-/// Learns the usual levels and thresholds from history (local fields filled).
+/// Learns the usual levels and thresholds from history (in time order, as
+/// train hands it over; local fields filled).
 /// With rehearsals the budget goes where it catches the most of their
 /// events; without, every hour gets the same share.
 /// Throws std::runtime_error naming an hour without readings, or too short a history.
-sustained_model train(std::vector<reading> history, const settings& s, const rehearsals& rehearsed = {});
+sustained_model train(const std::vector<reading>& history, const settings& s, const rehearsals& rehearsed = {});
 
 /// The model as a commented TOML document, and back (model_error on problems).
 std::string to_toml(const sustained_model& m);
