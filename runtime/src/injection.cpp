@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
-#include <numeric>
 #include <random>
 #include <stdexcept>
 
@@ -256,8 +255,7 @@ std::vector<planned_event> place_events(const std::vector<event_kind>& kinds, st
 std::vector<std::int64_t> reading_intervals(const std::vector<reading>& history) {
   std::vector<std::int64_t> times;
   times.reserve(history.size());
-  for (const auto& r : history) times.push_back(r.ts_ms);
-  std::sort(times.begin(), times.end());
+  for (const auto& r : history) times.push_back(r.ts_ms);  // in time order already
   times.erase(std::unique(times.begin(), times.end()), times.end());
   std::vector<std::int64_t> intervals;
   intervals.reserve(history.size());
@@ -279,23 +277,21 @@ std::int64_t history_end_ms(const std::vector<reading>& history, const std::vect
 
 std::vector<bool> apply_events(std::vector<reading>& history, const std::vector<std::int64_t>& intervals,
                                std::vector<planned_event>& events, const std::vector<event_kind>& kinds) {
-  std::vector<std::size_t> order(history.size());
-  std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return history[a].ts_ms < history[b].ts_ms; });
   const std::int64_t longest = intervals.empty() ? 0 : *std::max_element(intervals.begin(), intervals.end());
   std::vector<bool> touched(history.size(), false);
   for (auto& e : events) {
     const event_kind& k = kinds[e.kind];
-    auto i = std::lower_bound(order.begin(), order.end(), e.start_ms - longest,
-                              [&](std::size_t a, std::int64_t t) { return history[a].ts_ms < t; });
-    for (; i != order.end() && history[*i].ts_ms < e.end_ms; ++i) {
-      reading& r = history[*i];
-      const std::int64_t overlap = std::min(e.end_ms, r.ts_ms + intervals[*i]) - std::max(e.start_ms, r.ts_ms);
+    std::size_t i = static_cast<std::size_t>(
+        std::lower_bound(history.begin(), history.end(), e.start_ms - longest,
+                         [](const reading& r, std::int64_t t) { return r.ts_ms < t; }) -
+        history.begin());
+    for (; i < history.size() && history[i].ts_ms < e.end_ms; ++i) {
+      reading& r = history[i];
+      const std::int64_t overlap = std::min(e.end_ms, r.ts_ms + intervals[i]) - std::max(e.start_ms, r.ts_ms);
       if (overlap <= 0) continue;
       r.wh += k.watts * static_cast<double>(overlap) / static_cast<double>(hour_ms);
       set_label(r, k.name);
-      touched[*i] = true;
+      touched[i] = true;
       ++e.readings;
     }
   }
@@ -307,9 +303,7 @@ injection inject_events(std::vector<reading>& history, const std::vector<event_k
   injection done;
   if (history.empty()) return done;
   const std::vector<std::int64_t> intervals = reading_intervals(history);
-  const auto first = std::min_element(history.begin(), history.end(),
-                                      [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
-  done.events = place_events(kinds, first->ts_ms, history_end_ms(history, intervals), per_week, seed, zone);
+  done.events = place_events(kinds, history.front().ts_ms, history_end_ms(history, intervals), per_week, seed, zone);
   done.touched = apply_events(history, intervals, done.events, kinds);
   return done;
 }

@@ -88,7 +88,9 @@ struct injection {
 };
 
 /// Places events over the whole span of the history (place_events) and adds
-/// them to it (apply_events): what `stream-smarts inject` writes out.
+/// them to it (apply_events): what `stream-smarts inject` writes out. Here
+/// and in the functions above, `history` is in time order, as
+/// offline_session::read_history gives it.
 injection inject_events(std::vector<reading>& history, const std::vector<event_kind>& kinds, double per_week,
                         std::uint64_t seed, const time_zone& zone);
 
