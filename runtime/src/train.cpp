@@ -56,12 +56,17 @@ void offer_rehearsals(stage_context_impl& context, const std::vector<reading>& h
   };
 }
 
-/// Trains on the days to fit, then judges the held-out days with the model it
-/// wrote (see judge_held_out: the model never saw them, the scorer's running
-/// state does).
+/// Trains on the days not held out, then judges the held-out days with the
+/// model it wrote (see judge_held_out: the model never saw them, the
+/// scorer's running state does). The copy of the days to fit is gone before
+/// the training on all of the history.
 evaluation hold_out(offline_session& session, const stage_spec& trainer, const toml::table& settings,
                     const train_request& request, const std::vector<event_kind>& kinds,
-                    const std::vector<reading>& history, const std::vector<reading>& fit, progress_bar& bar) {
+                    const std::vector<reading>& history, progress_bar& bar) {
+  const std::vector<reading> fit = days_to_fit(history, request);
+  if (fit.empty() || fit.size() == history.size())
+    throw std::runtime_error("the hold-out split left no " + std::string(fit.empty() ? "training" : "held-out") +
+                             " readings; give more history, another --holdout, or --holdout 0");
   const std::string model = request.out + ".holdout-" + std::to_string(::getpid());
   struct remove_on_exit {
     std::string path;
@@ -121,15 +126,7 @@ int train_command(const train_request& request) {
     const std::vector<reading> history = session.read_history([&](std::size_t n) { bar.count(n, "readings"); });
     runtime_log().info("read " + std::to_string(history.size()) + " readings");
     std::optional<evaluation> report;
-    std::size_t fitted = 0;
-    if (request.holdout > 0) {  // the copy of the days to fit is gone before the training on all of it
-      const std::vector<reading> fit = days_to_fit(history, request);
-      if (fit.empty() || fit.size() == history.size())
-        throw std::runtime_error("the hold-out split left no " + std::string(fit.empty() ? "training" : "held-out") +
-                                 " readings; give more history, another --holdout, or --holdout 0");
-      report = hold_out(session, *trainer, settings, request, kinds, history, fit, bar);
-      fitted = fit.size();
-    }
+    if (request.holdout > 0) report = hold_out(session, *trainer, settings, request, kinds, history, bar);
     bar.phase("training on all " + std::to_string(history.size()) + " readings");
     stage_context_impl& context = session.context_of(*trainer);
     context.on_progress = [&](double done) { bar.fraction(done); };
@@ -137,7 +134,7 @@ int train_command(const train_request& request) {
     const std::string summary = trainer->plugin->descriptor->train(history, context, request.out);
     bar.fraction(1);
     bar.finish();
-    if (report) print_holdout_report(*report, request, fitted);
+    if (report) print_holdout_report(*report, request, history.size() - report->readings());
     std::cout << summary << "\n";
     return 0;
   } catch (const option_error& e) {
