@@ -35,15 +35,6 @@ struct kind_figures {
 /// seed and the day, so the same seed always holds out the same days.
 bool held_out(const local_fields& day, std::uint64_t seed, double fraction);
 
-class evaluation;
-
-/// The hold-out report's judging: `score` is given every reading of
-/// `history` in order, because a scorer's running state (a recent usual
-/// level, the floor of the last hours) needs the days before, as it has them
-/// when running; only the readings of held-out days are added to `e`.
-void judge_held_out(evaluation& e, const std::vector<reading>& history, std::uint64_t seed, double fraction,
-                    const std::function<score_result(const reading&)>& score);
-
 class evaluation {
 public:
   explicit evaluation(double threshold) : threshold_(threshold) {}
@@ -92,5 +83,12 @@ private:
   std::set<std::int64_t> false_hours_;  // clock hours with a false alert
   std::set<std::int64_t> alert_hours_;  // clock hours with any alert
 };
+
+/// The hold-out report's judging: `score` is given every reading of
+/// `history` in order, because a scorer's running state (a recent usual
+/// level, the floor of the last hours) needs the days before, as it has them
+/// when running; only the readings of held-out days are added to `e`.
+void judge_held_out(evaluation& e, const std::vector<reading>& history, std::uint64_t seed, double fraction,
+                    const std::function<score_result(const reading&)>& score);
 
 } // namespace stream_smarts::runtime
