@@ -182,6 +182,44 @@ TEST_CASE("sustained_load training: rehearsals send the budget where the events 
   CHECK(at_night == 0);  // none spent where no oven was
 }
 
+namespace {
+
+/// Alert-hours of `m` on the readings from `from_ms` on, the history replayed before them.
+int alerts_from(const std::vector<reading>& history, std::int64_t from_ms, const sustained_model& m) {
+  meter_state state(m.trained);
+  int alerts = 0;
+  for (const auto& r : history) {
+    const auto step = state.next(r, m.usual);
+    alerts += r.ts_ms > from_ms && std::isfinite(step.floor_wh) && step.floor_wh > m.threshold[r.local.hour];
+  }
+  return alerts;
+}
+
+} // namespace
+
+TEST_CASE("sustained_load training: the budget is met on the last budget_days", "[sustained]") {
+  // A house whose busy spells were twice as big before its last 100 days.
+  auto history = erratic_days(300);
+  const std::int64_t quieter_from = history[200 * 24].ts_ms;
+  for (auto& r : history)
+    if (r.ts_ms < quieter_from) r.wh = 2 * r.wh - 400;
+  settings all;
+  all.min_excess_wh = 50;
+  all.budget_days = 0;
+  settings recent = all;
+  recent.budget_days = 100;
+  const sustained_model old = train(history, all), met = train(history, recent);
+  CHECK(met.trained.budget_days == 100);
+  for (int h = 0; h < hours_per_day; ++h) CHECK(met.threshold[h] < old.threshold[h]);
+  // About one alert-hour a week on the last 100 days (14 weeks), not the few the busier years allow.
+  const int before = alerts_from(history, quieter_from, old), after = alerts_from(history, quieter_from, met);
+  CHECK(before < 5);
+  CHECK(after >= 10);
+  CHECK(after <= 15);
+  // The whole history alerts more than its budget now: it is the recent days that count.
+  CHECK(alerts_from(history, 0, met) > 43);
+}
+
 TEST_CASE("sustained_load training refuses too short a history", "[sustained]") {
   CHECK_THROWS_WITH(train(ordinary_days(20), settings{}),
                     "sustained_load: the history spans less than 42 days (baseline_days + 2 weeks); give it "
@@ -189,6 +227,9 @@ TEST_CASE("sustained_load training refuses too short a history", "[sustained]") 
   settings bad;
   bad.hours = 0;
   CHECK_THROWS_WITH(train(ordinary_days(60), bad), "hours must be within 1..24; got 0");
+  bad = settings{};
+  bad.budget_days = 7;
+  CHECK_THROWS_WITH(train(ordinary_days(60), bad), "budget_days must be 0 (all of the history) or within 14..3660; got 7");
 }
 
 TEST_CASE("sustained_load model file: round trip and clear errors", "[sustained]") {
@@ -220,6 +261,10 @@ TEST_CASE("sustained_load model file: round trip and clear errors", "[sustained]
   const sustained_model old = from_toml(text);
   CHECK_FALSE(old.trained.by_weekday);
   CHECK(old.rehearsals == 0);
+  CHECK(back.trained.budget_days == 365);
+  text = to_toml(m);
+  text.erase(text.find("budget_days = 365"), 17);
+  CHECK(from_toml(text).trained.budget_days == 0);  // before budget_days: the budget met on all of the history
   text = to_toml(m);
   text.replace(text.find("by_weekday = true"), 17, "by_weekday = 1");
   CHECK_THROWS_WITH(from_toml(text), "'by_weekday' must be true or false");
@@ -236,6 +281,7 @@ TEST_CASE("sustained_load plugin: trains, loads and scores per meter", "[stages]
   const std::string summary = d.train(ordinary_days(60), trainer, dir.path + "/sl.toml");
   CHECK_THAT(summary, Catch::StartsWith("sustained_load: 1440 readings from 2010-01-04T00:00:00+01:00 to "
                                         "2010-03-04T23:00:00+01:00, 2-hour floor over a 28-day usual level"));
+  CHECK_THAT(summary, Catch::Contains("(alerts_per_week = 1 on the last 365 days of this history, spread evenly"));
   fake_context ctx(d, {{"model", std::string("sl.toml")}}, dir.path);
   auto s = d.make_scorer(ctx);
   const std::int64_t night = start_ms + 50 * 24 * hour_ms + 2 * hour_ms;
@@ -266,4 +312,6 @@ TEST_CASE("sustained_load plugin option problems", "[stages][sustained]") {
         "baseline_days: must be within 3..365; got 5000000000");  // as given, not cut to an int
   CHECK(error({{"model", std::string("m.toml")}, {"alerts_per_week", 0.0}}) ==
         "alerts_per_week: must be above 0 and at most 84 (half the hours of a week); got 0");
+  CHECK(error({{"model", std::string("m.toml")}, {"budget_days", std::int64_t{-1}}}) ==
+        "budget_days: must be 0 (all of the history) or within 14..3660; got -1");
 }

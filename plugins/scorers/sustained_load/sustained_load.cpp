@@ -26,6 +26,7 @@ settings checked_settings(const options& o) {
   s.by_weekday = o.boolean("by_weekday");
   s.alerts_per_week = o.number("alerts_per_week");
   s.min_excess_wh = o.number("min_excess_wh");
+  s.budget_days = o.integer("budget_days");
   try {
     check(s);
   } catch (const settings_error& e) {
@@ -108,11 +109,16 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<sustained_load_scorer>(
                                         "weekdays only, and on Saturday or Sunday from weekends only."),
          stream_smarts::optional_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
                                         "Training: how many alert-hours a week the thresholds allow on the "
-                                        "training history (above 0, at most 84): the false-alarm budget. "
+                                        "training history's last budget_days (above 0, at most 84): the "
+                                        "false-alarm budget. "
                                         "`train` spends it at the hours where it catches the most events of "
                                         "its rehearsals (--rehearsals, --kinds), or evenly with --rehearsals 0."),
          stream_smarts::optional_option("min_excess_wh", stream_smarts::option_type::number, 200.0,
                                         "Training: the lowest threshold, in Wh above the usual level, so a "
                                         "quiet, regular hour cannot alert on a few watts."),
+         stream_smarts::optional_option("budget_days", stream_smarts::option_type::integer, std::int64_t{365},
+                                        "Training: alerts_per_week is met on the last this many days of the "
+                                        "history (14..3660; 0: all of it), because a house changes over the "
+                                        "years; which hours get the budget is learnt from all of it."),
      }},
     train_model))

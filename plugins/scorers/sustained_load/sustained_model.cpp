@@ -37,6 +37,9 @@ void check(const settings& s) {
                                                 format_number(s.alerts_per_week));
   if (!(std::isfinite(s.min_excess_wh) && s.min_excess_wh > 0))
     throw settings_error("min_excess_wh", "must be a number of Wh above 0; got " + format_number(s.min_excess_wh));
+  if (s.budget_days != 0 && (s.budget_days < 14 || s.budget_days > 3660))
+    throw settings_error("budget_days",
+                         "must be 0 (all of the history) or within 14..3660; got " + std::to_string(s.budget_days));
 }
 
 // ---------------------------------------------------------------- scoring state
@@ -178,6 +181,35 @@ std::array<double, hours_per_day> spend_budget(const floors_by_hour& pools, cons
   }
 }
 
+/// Scales every threshold by one factor so that the last `budget_days` days
+/// of the history alert `alerts_per_week` times a week. Which hours get the
+/// budget is learnt from all of the history (more days estimate it better),
+/// but how much the house's own use rises has changed over the years: a
+/// house that uses less than it did would otherwise leave budget unspent.
+void meet_budget_on_recent_days(sustained_model& m, const std::vector<reading>& history, double spacing_ms) {
+  const settings& s = m.trained;
+  if (s.budget_days == 0) return;
+  const std::int64_t from_ms = history.back().ts_ms - s.budget_days * day_ms;
+  std::vector<std::pair<std::size_t, double>> recent;  // (hour, floor)
+  replay(history, m, [&](const reading& r, double f) {
+    if (r.ts_ms > from_ms && std::isfinite(f)) recent.emplace_back(static_cast<std::size_t>(r.local.hour), f);
+  });
+  const double allowed = s.alerts_per_week * spacing_ms / alert_budget::week_ms * static_cast<double>(recent.size());
+  auto alerts_at = [&](double scale) {
+    std::size_t n = 0;
+    for (const auto& [hour, f] : recent) n += f > std::max(scale * m.threshold[hour], s.min_excess_wh);
+    return static_cast<double>(n);
+  };
+  // Alerts fall as the scale rises: the smallest scale within the budget, to 1 part in 1000.
+  double within = 16, over = 1.0 / 16;
+  if (alerts_at(over) <= allowed) within = over;
+  while (within / over > 1.001) {
+    const double mid = std::sqrt(within * over);
+    (alerts_at(mid) <= allowed ? within : over) = mid;
+  }
+  for (auto& t : m.threshold) t = std::max(t * within, s.min_excess_wh);
+}
+
 } // namespace
 
 sustained_model train(const std::vector<reading>& history, const settings& s, const rehearsals& rehearsed) {
@@ -219,6 +251,7 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
     m.threshold = spend_budget(pools, events, allowed, unit, s.min_excess_wh);
     m.rehearsals = rehearsed.count;
   }
+  meet_budget_on_recent_days(m, history, spacing_ms);
   model_text::record_training_span(m, history);
   return m;
 }
@@ -238,6 +271,7 @@ std::string to_toml(const sustained_model& m) {
       << "by_weekday = " << (m.trained.by_weekday ? "true" : "false") << "\n"
       << "alerts_per_week = " << toml_float(m.trained.alerts_per_week) << "\n"
       << "min_excess_wh = " << toml_float(m.trained.min_excess_wh) << "\n"
+      << "budget_days = " << m.trained.budget_days << "  # the budget met on the last this many days (0: all)\n"
       << "rehearsals = " << m.rehearsals << "  # 0: the budget spread evenly over the hours\n"
       << model_text::training_span_lines(m)
       << "hourly = [  # [usual Wh, threshold Wh]\n";
@@ -279,6 +313,9 @@ sustained_model from_toml(std::string_view text, std::string_view source_name) {
   // Files from before these keys: the same hour on every day, an even budget.
   m.trained.by_weekday = t.contains("by_weekday") &&
                          model_text::required<bool, model_error>(t, "by_weekday", "true or false");
+  // Files from before this key met the budget on all of their history.
+  m.trained.budget_days =
+      t.contains("budget_days") ? model_text::required<std::int64_t, model_error>(t, "budget_days", "an integer") : 0;
   m.rehearsals = t.contains("rehearsals") ? model_text::required<std::int64_t, model_error>(t, "rehearsals", "an integer") : 0;
   if (m.rehearsals < 0) throw model_error("'rehearsals' must be 0 or more; got " + std::to_string(m.rehearsals));
   try {
@@ -305,7 +342,9 @@ std::string summary(const sustained_model& m, const std::string& path) {
          m.trained_to + ", " + std::to_string(m.trained.hours) + "-hour floor over a " +
          std::to_string(m.trained.baseline_days) + "-day usual level, thresholds " + format_number(std::round(*lo)) +
          "-" + format_number(std::round(*hi)) + " Wh (alerts_per_week = " +
-         format_number(m.trained.alerts_per_week) + " on this history, " +
+         format_number(m.trained.alerts_per_week) +
+         (m.trained.budget_days > 0 ? " on the last " + std::to_string(m.trained.budget_days) + " days of this history, "
+                                    : std::string(" on this history, ")) +
          (m.rehearsals > 0 ? "spent where " + std::to_string(m.rehearsals) + " rehearsals catch the most events"
                            : std::string("spread evenly over the hours")) +
          "), written to " + path;

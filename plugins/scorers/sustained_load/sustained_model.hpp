@@ -43,6 +43,7 @@ struct settings {
   bool by_weekday = true;          ///< ... of the same kind of day (Monday-Friday, or the weekend)
   double alerts_per_week = 1;    ///< alert-hours a week the thresholds allow on the training history
   double min_excess_wh = 200;    ///< no threshold below this, so a flat, quiet hour cannot alert on noise
+  std::int64_t budget_days = 365; ///< alerts_per_week is met on the history's last this many days (0: all)
 };
 
 /// A setting out of range: which one, and what is wrong with it.
