@@ -31,6 +31,10 @@ inline double median_spacing_ms(const std::vector<reading>& sorted_history) {
   return steps.empty() ? 3600000.0 : statistics::percentile(steps, 50);
 }
 
+/// The share of readings that may alert: alerts_per_week, with readings
+/// `spacing_ms` apart.
+inline double share_alerting(double alerts_per_week, double spacing_ms) { return alerts_per_week * spacing_ms / week_ms; }
+
 /// How many hours each hour's threshold is learnt from: itself and the two beside it.
 inline constexpr int pooled_hours = 3;
 
@@ -51,7 +55,7 @@ inline std::vector<double> pooled(const std::array<std::vector<double>, hours_pe
 /// hour with no values around it: the caller says why in its own words.
 inline std::array<double, hours_per_day> thresholds(const std::array<std::vector<double>, hours_per_day>& values,
                                                     double alerts_per_week, double spacing_ms, double minimum) {
-  const double share = alerts_per_week * spacing_ms / week_ms;
+  const double share = share_alerting(alerts_per_week, spacing_ms);
   const double p = 100 * std::clamp(1 - share, 0.5, 1.0);
   std::array<double, hours_per_day> out{};
   for (int h = 0; h < hours_per_day; ++h) {

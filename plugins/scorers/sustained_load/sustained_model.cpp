@@ -186,18 +186,18 @@ std::array<double, hours_per_day> spend_budget(const floors_by_hour& pools, cons
 /// budget is learnt from all of the history (more days estimate it better),
 /// but how much the house's own use rises has changed over the years: a
 /// house that uses less than it did would otherwise leave budget unspent.
-void meet_budget_on_recent_days(sustained_model& m, const std::vector<reading>& history, double spacing_ms) {
+/// `recent`: the floors of those days by hour.
+void meet_budget_on_recent_days(sustained_model& m, const floors_by_hour& recent, double spacing_ms) {
   const settings& s = m.trained;
-  if (s.budget_days == 0) return;
-  const std::int64_t from_ms = history.back().ts_ms - s.budget_days * day_ms;
-  std::vector<std::pair<std::size_t, double>> recent;  // (hour, floor)
-  replay(history, m, [&](const reading& r, double f) {
-    if (r.ts_ms > from_ms && std::isfinite(f)) recent.emplace_back(static_cast<std::size_t>(r.local.hour), f);
-  });
-  const double allowed = s.alerts_per_week * spacing_ms / alert_budget::week_ms * static_cast<double>(recent.size());
+  std::size_t count = 0;
+  for (const auto& floors : recent) count += floors.size();
+  const double allowed = alert_budget::share_alerting(s.alerts_per_week, spacing_ms) * static_cast<double>(count);
   auto alerts_at = [&](double scale) {
     std::size_t n = 0;
-    for (const auto& [hour, f] : recent) n += f > std::max(scale * m.threshold[hour], s.min_excess_wh);
+    for (int h = 0; h < hours_per_day; ++h) {
+      const double t = std::max(scale * m.threshold[static_cast<std::size_t>(h)], s.min_excess_wh);
+      for (double f : recent[static_cast<std::size_t>(h)]) n += f > t;
+    }
     return static_cast<double>(n);
   };
   // Alerts fall as the scale rises: the smallest scale within the budget, to 1 part in 1000.
@@ -222,9 +222,12 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
   m.trained = s;
   m.usual = hourly_medians(history);
 
-  floors_by_hour floors;
+  floors_by_hour floors, recent;  // recent: of the last budget_days
+  const std::int64_t recent_from_ms = history.back().ts_ms - s.budget_days * day_ms;
   replay(history, m, [&](const reading& r, double f) {
-    if (std::isfinite(f)) floors[static_cast<std::size_t>(r.local.hour)].push_back(f);
+    if (!std::isfinite(f)) return;
+    floors[static_cast<std::size_t>(r.local.hour)].push_back(f);
+    if (s.budget_days > 0 && r.ts_ms > recent_from_ms) recent[static_cast<std::size_t>(r.local.hour)].push_back(f);
   });
   for (int h = 0; h < hours_per_day; ++h)
     if (floors[static_cast<std::size_t>(h)].empty())
@@ -246,12 +249,12 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
       std::sort(pool.begin(), pool.end(), std::greater<>());
       count += floors[static_cast<std::size_t>(h)].size();
     }
-    const double allowed = s.alerts_per_week * spacing_ms / alert_budget::week_ms * static_cast<double>(count);
+    const double allowed = alert_budget::share_alerting(s.alerts_per_week, spacing_ms) * static_cast<double>(count);
     const auto unit = static_cast<std::size_t>(std::max(1.0, std::round(hour_ms / spacing_ms)));
     m.threshold = spend_budget(pools, events, allowed, unit, s.min_excess_wh);
     m.rehearsals = rehearsed.count;
   }
-  meet_budget_on_recent_days(m, history, spacing_ms);
+  if (s.budget_days > 0) meet_budget_on_recent_days(m, recent, spacing_ms);
   model_text::record_training_span(m, history);
   return m;
 }
