@@ -106,6 +106,13 @@ std::array<double, hours_per_day> hourly_medians(const std::vector<reading>& his
 
 using floors_by_hour = std::array<std::vector<double>, hours_per_day>;
 
+/// How many of `floors` may alert: alerts_per_week of them, readings `spacing_ms` apart.
+double alerts_allowed(const floors_by_hour& floors, const settings& s, double spacing_ms) {
+  std::size_t count = 0;
+  for (const auto& by_hour : floors) count += by_hour.size();
+  return alert_budget::share_alerting(s.alerts_per_week, spacing_ms) * static_cast<double>(count);
+}
+
 /// Replays readings (in time order) as the scorer would see them and calls
 /// `seen(reading, floor)` for each; the floor is NaN until it is known.
 template <class Seen>
@@ -189,9 +196,7 @@ std::array<double, hours_per_day> spend_budget(const floors_by_hour& pools, cons
 /// `recent`: the floors of those days by hour.
 void meet_budget_on_recent_days(sustained_model& m, const floors_by_hour& recent, double spacing_ms) {
   const settings& s = m.trained;
-  std::size_t count = 0;
-  for (const auto& floors : recent) count += floors.size();
-  const double allowed = alert_budget::share_alerting(s.alerts_per_week, spacing_ms) * static_cast<double>(count);
+  const double allowed = alerts_allowed(recent, s, spacing_ms);
   auto alerts_at = [&](double scale) {
     std::size_t n = 0;
     for (int h = 0; h < hours_per_day; ++h) {
@@ -242,14 +247,12 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
       auto more = rehearsed_events(rehearsed.make(i), m);
       events.insert(events.end(), more.begin(), more.end());
     }
-    std::size_t count = 0;
     floors_by_hour pools;
     for (int h = 0; h < hours_per_day; ++h) {
       auto& pool = pools[static_cast<std::size_t>(h)] = alert_budget::pooled(floors, h);
       std::sort(pool.begin(), pool.end(), std::greater<>());
-      count += floors[static_cast<std::size_t>(h)].size();
     }
-    const double allowed = alert_budget::share_alerting(s.alerts_per_week, spacing_ms) * static_cast<double>(count);
+    const double allowed = alerts_allowed(floors, s, spacing_ms);
     const auto unit = static_cast<std::size_t>(std::max(1.0, std::round(hour_ms / spacing_ms)));
     m.threshold = spend_budget(pools, events, allowed, unit, s.min_excess_wh);
     m.rehearsals = rehearsed.count;
