@@ -385,9 +385,14 @@ std::string format_value(const option_value& value) {
       for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", \"" : "\"") + v[i] + "\"";
       return s + "]";
     }
+    // In a list the type is already clear, so whole numbers read as people write them: [2, 3, 6].
     std::string operator()(const std::vector<double>& v) const {
       std::string s = "[";
-      for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + (*this)(v[i]);
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        char buf[32];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v[i]);
+        s += (i ? ", " : "") + std::string(buf, end);
+      }
       return s + "]";
     }
     std::string operator()(const number_matrix& m) const {

@@ -129,6 +129,14 @@ TEST_CASE("documentation is rendered from the declaration") {
   CHECK(md.find("| `path` | string |  | yes | File to read. |") != std::string::npos);
   CHECK(md.find("| `format` | string | `\"text\"` | no | Output. One of: \"text\", \"json\". |") != std::string::npos);
   CHECK(md.find("| `every` | duration | `\"1s\"` | no | Period. |") != std::string::npos);
+  // Whole numbers in a list as people write them; a lone number keeps ".0" to show it is one.
+  const std::vector<option_spec> lists{
+      optional_option("hours", option_type::integer | option_type::number_list, std::vector<double>{2, 3, 6}, "Windows."),
+      optional_option("shares", option_type::number_list, std::vector<double>{0.5, 1}, "Shares.")};
+  const std::string text = render_options(lists, false);
+  CHECK(text.find("default [2, 3, 6]") != std::string::npos);
+  CHECK(text.find("default [0.5, 1]") != std::string::npos);
+  CHECK(render_options(specs, false).find("default 1.5") != std::string::npos);
 }
 
 namespace {
