@@ -65,14 +65,21 @@ T required(const toml::table& t, std::string_view key, std::string_view what) {
   return *v;
 }
 
-/// Throws Error unless the document says `format = "FORMAT"` and `format_version = VERSION`.
+/// Throws Error unless the document says `format = "FORMAT"` and a
+/// `format_version` from `oldest` to `version`; returns the version.
 template <class Error>
-void check_format(const toml::table& t, std::string_view format, std::int64_t version, std::string_view scorer) {
+std::int64_t check_format(const toml::table& t, std::string_view format, std::int64_t version,
+                          std::string_view scorer, std::int64_t oldest = 0) {
   if (t["format"].value<std::string>() != std::string(format))
     throw Error("not a " + std::string(scorer) + " model (expected format = \"" + std::string(format) + "\")");
-  if (const auto v = t["format_version"].value_exact<std::int64_t>(); v != version)
+  oldest = oldest == 0 ? version : oldest;
+  const auto v = t["format_version"].value_exact<std::int64_t>();
+  if (!v || *v < oldest || *v > version)
     throw Error("unsupported format_version " + (v ? std::to_string(*v) : std::string("(none)")) +
-                " (this plugin reads version " + std::to_string(version) + ")");
+                " (this plugin reads version " +
+                (oldest == version ? std::to_string(version) : std::to_string(oldest) + " to " + std::to_string(version)) +
+                ")");
+  return *v;
 }
 
 // What a TOML model records of its training (members timezone, trained_from,

@@ -90,12 +90,15 @@ TEST_CASE("sustained_load training: thresholds from the history, a heater above 
   CHECK(m.readings == 60 * 24);
   CHECK(m.usual[3] == Approx(300).margin(30));
   CHECK(m.usual[20] == Approx(1500).margin(150));
-  for (double t : m.threshold) CHECK(t >= s.min_excess_wh);
+  REQUIRE(m.threshold.size() == 3);  // the 2-, 3- and 6-hour floors
+  for (const auto& by_hour : m.threshold)
+    for (double t : by_hour) CHECK(t >= s.min_excess_wh);
   // A smaller budget never lowers a threshold.
   settings strict = s;
   strict.alerts_per_week = 0.1;
   const sustained_model tight = train(history, strict);
-  for (int h = 0; h < hours_per_day; ++h) CHECK(tight.threshold[h] >= m.threshold[h]);
+  for (std::size_t w = 0; w < m.threshold.size(); ++w)
+    for (int h = 0; h < hours_per_day; ++h) CHECK(tight.threshold[w][h] >= m.threshold[w][h]);
 
   // Replay the history, then leave a 2 kW heater on from 01:00 for 5 hours.
   meter_state state(m.trained);
@@ -103,13 +106,11 @@ TEST_CASE("sustained_load training: thresholds from the history, a heater above 
   std::vector<double> scores;
   for (int h = 0; h < 8; ++h) {
     const reading r = at(start_ms + (60 * 24 + h) * hour_ms, (h >= 1 && h <= 5 ? 2300 : 300));
-    const auto step = state.next(r, m.usual);
-    scores.push_back(std::isfinite(step.floor_wh) ? step.floor_wh / m.threshold[h] : 0);
+    scores.push_back(judge(m, state.next(r, m.usual), h).score);
   }
   CHECK(scores[0] < 1);
   CHECK(scores[1] < 1);  // one hour is not sustained
-  CHECK(scores[2] < 1);
-  CHECK(scores[3] > 1);  // the third hour of the heater
+  CHECK(scores[2] > 1);  // the second hour of the heater: the 2-hour floor
   CHECK(scores[5] > 1);
   CHECK(scores[6] < 1);  // off again
 }
@@ -145,9 +146,8 @@ int caught(const std::vector<reading>& labelled, const sustained_model& m) {
   int ovens = 0;
   bool in_oven = false;
   for (const auto& r : labelled) {
-    const auto step = state.next(r, m.usual);
     const bool oven = !r.labels.empty();
-    const bool alert = std::isfinite(step.floor_wh) && step.floor_wh > m.threshold[r.local.hour];
+    const bool alert = judge(m, state.next(r, m.usual), r.local.hour).score > 1;
     if (oven && alert && !in_oven) ++ovens;
     in_oven = oven && (in_oven || alert);
   }
@@ -165,15 +165,19 @@ TEST_CASE("sustained_load training: rehearsals send the budget where the events 
   CHECK(even.rehearsals == 0);
   CHECK(rehearsed.rehearsals == 2);
   // Spent in the afternoon, where the ovens are: a lower threshold there...
-  CHECK(rehearsed.threshold[17] < even.threshold[17]);
+  auto lowest_at = [](const sustained_model& m, int h) {
+    double t = m.threshold[0][h];
+    for (const auto& by_hour : m.threshold) t = std::min(t, by_hour[h]);
+    return t;
+  };
+  CHECK(lowest_at(rehearsed, 17) < lowest_at(even, 17));
   // More ovens caught on days the rehearsals did not use, within the budget on the history.
   const auto test = with_ovens(history, 2, 3);
   CHECK(caught(test, rehearsed) > caught(test, even) + 5);
   int alerts = 0, at_night = 0;
   meter_state state(rehearsed.trained);
   for (const auto& r : history) {
-    const auto step = state.next(r, rehearsed.usual);
-    const bool alert = std::isfinite(step.floor_wh) && step.floor_wh > rehearsed.threshold[r.local.hour];
+    const bool alert = judge(rehearsed, state.next(r, rehearsed.usual), r.local.hour).score > 1;
     alerts += alert;
     at_night += alert && r.local.hour < 6;
   }
@@ -189,8 +193,8 @@ int alerts_from(const std::vector<reading>& history, std::int64_t from_ms, const
   meter_state state(m.trained);
   int alerts = 0;
   for (const auto& r : history) {
-    const auto step = state.next(r, m.usual);
-    alerts += r.ts_ms > from_ms && std::isfinite(step.floor_wh) && step.floor_wh > m.threshold[r.local.hour];
+    const bool alert = judge(m, state.next(r, m.usual), r.local.hour).score > 1;
+    alerts += r.ts_ms > from_ms && alert;
   }
   return alerts;
 }
@@ -210,7 +214,13 @@ TEST_CASE("sustained_load training: the budget is met on the last budget_days", 
   recent.budget_days = 100;
   const sustained_model old = train(history, all), met = train(history, recent);
   CHECK(met.trained.budget_days == 100);
-  for (int h = 0; h < hours_per_day; ++h) CHECK(met.threshold[h] < old.threshold[h]);
+  int lower = 0;  // one factor for all; a threshold at min_excess_wh stays there
+  for (std::size_t w = 0; w < met.threshold.size(); ++w)
+    for (int h = 0; h < hours_per_day; ++h) {
+      CHECK(met.threshold[w][h] <= old.threshold[w][h]);
+      lower += met.threshold[w][h] < old.threshold[w][h];
+    }
+  CHECK(lower > 60);
   // About one alert-hour a week on the last 100 days (14 weeks), not the few the busier years allow.
   const int before = alerts_from(history, quieter_from, old), after = alerts_from(history, quieter_from, met);
   CHECK(before < 5);
@@ -225,8 +235,13 @@ TEST_CASE("sustained_load training refuses too short a history", "[sustained]") 
                     "sustained_load: the history spans less than 42 days (baseline_days + 2 weeks); give it "
                     "more, a few months is best");
   settings bad;
-  bad.hours = 0;
+  bad.hours = {0};
   CHECK_THROWS_WITH(train(ordinary_days(60), bad), "hours must be within 1..24; got 0");
+  bad.hours = {3, 2};
+  CHECK_THROWS_WITH(train(ordinary_days(60), bad),
+                    "hours must be in increasing order, each once, e.g. [2, 3, 6]; got 3 before 2");
+  bad.hours = {1, 2, 3, 4, 5, 6, 7};
+  CHECK_THROWS_WITH(train(ordinary_days(60), bad), "hours must name 1 to 6 windows; got 7");
   bad = settings{};
   bad.budget_days = 7;
   CHECK_THROWS_WITH(train(ordinary_days(60), bad), "budget_days must be 0 (all of the history) or within 14..3660; got 7");
@@ -239,7 +254,7 @@ TEST_CASE("sustained_load model file: round trip and clear errors", "[sustained]
   const sustained_model back = from_toml(to_toml(m));
   CHECK(back.usual == m.usual);
   CHECK(back.threshold == m.threshold);
-  CHECK(back.trained.hours == 3);
+  CHECK(back.trained.hours == std::vector<std::int64_t>{2, 3, 6});
   CHECK(back.trained.by_weekday);
   CHECK(back.rehearsals == 5);
   CHECK(back.timezone == "Europe/Paris");
@@ -251,7 +266,8 @@ TEST_CASE("sustained_load model file: round trip and clear errors", "[sustained]
   text = to_toml(m);
   const auto row = text.find("  [", text.find("hourly"));
   text.replace(row, text.find("],", row) + 1 - row, "  [300.0, 0.0]");
-  CHECK_THROWS_WITH(from_toml(text), "hourly row for hour 00: expected [usual, threshold] with a threshold above 0");
+  CHECK_THROWS_WITH(from_toml(text), "hourly row for hour 00: expected [usual, then a threshold for each of 3 "
+                                     "windows] with thresholds above 0");
   // A file from before by_weekday and rehearsals: every day alike, an even budget.
   text = to_toml(m);
   for (const char* key : {"by_weekday = true\n", "rehearsals = 5  # 0: the budget spread evenly over the hours\n"}) {
@@ -271,6 +287,25 @@ TEST_CASE("sustained_load model file: round trip and clear errors", "[sustained]
   text = to_toml(m);
   text.replace(text.find("rehearsals = 5"), 14, "rehearsals = -1");
   CHECK_THROWS_WITH(from_toml(text), "'rehearsals' must be 0 or more; got -1");
+  text = to_toml(m);
+  text.replace(text.find("hours = [2, 3, 6]"), 17, "hours = [2, 3.5, 6]");
+  CHECK_THROWS_WITH(from_toml(text), "'hours' must be a list of whole numbers of hours, e.g. [2, 3, 6]");
+}
+
+TEST_CASE("sustained_load model file: version 1 (one window) is still read", "[sustained]") {
+  settings one;
+  one.hours = {3};
+  const sustained_model m = train(ordinary_days(60), one);
+  std::string text = to_toml(m);
+  for (auto [now, then] : {std::pair{"format_version = 2", "format_version = 1"}, {"hours = [3]", "hours = 3"}}) {
+    REQUIRE(text.find(now) != std::string::npos);
+    text.replace(text.find(now), std::string(now).size(), then);
+  }
+  const sustained_model old = from_toml(text);
+  CHECK(old.trained.hours == std::vector<std::int64_t>{3});
+  CHECK(old.threshold == m.threshold);
+  text.replace(text.find("format_version = 1"), 18, "format_version = 3");
+  CHECK_THROWS_WITH(from_toml(text), "unsupported format_version 3 (this plugin reads version 1 to 2)");
 }
 
 TEST_CASE("sustained_load plugin: trains, loads and scores per meter", "[stages][sustained]") {
@@ -308,6 +343,10 @@ TEST_CASE("sustained_load plugin option problems", "[stages][sustained]") {
                      "--data FILE --out FILE`");
   CHECK(error({{"model", std::string("m.toml")}}) == "model: /nonexistent/m.toml: cannot open: No such file or directory");
   CHECK(error({{"model", std::string("m.toml")}, {"hours", std::int64_t{30}}}) == "hours: must be within 1..24; got 30");
+  CHECK(error({{"model", std::string("m.toml")}, {"hours", std::vector<double>{2, 2.5}}}) ==
+        "hours: must be whole numbers of hours; got 2.5");
+  CHECK(error({{"model", std::string("m.toml")}, {"hours", std::vector<double>{6, 3}}}) ==
+        "hours: must be in increasing order, each once, e.g. [2, 3, 6]; got 6 before 3");
   CHECK(error({{"model", std::string("m.toml")}, {"baseline_days", std::int64_t{5000000000}}}) ==
         "baseline_days: must be within 3..365; got 5000000000");  // as given, not cut to an int
   CHECK(error({{"model", std::string("m.toml")}, {"alerts_per_week", 0.0}}) ==

@@ -1,10 +1,12 @@
 // The sustained_load scorer: how far above its usual level the house has
 // stayed for the last few hours, against what that hour's history allows.
-// score = floor / threshold, so a score above 1.0 means every reading of the
-// last `hours` hours was that much above its usual level: something left on.
+// score = floor / threshold, the highest among the windows of `hours`, so a
+// score above 1.0 means every reading of the last hours of one window was that
+// much above its usual level: something left on.
 // See sustained_model.hpp for why the floor, and README.md for the options.
 #include "sustained_model.hpp"
 
+#include <common/json.hpp>
 #include <common/loaded_model.hpp>
 #include <stream_smarts/plugin.hpp>
 
@@ -12,16 +14,29 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace {
 
 using namespace stream_smarts;
 using namespace stream_smarts::sustained_load;
 
+/// `hours = 3` or `hours = [2, 3, 6]`: whole hours.
+std::vector<std::int64_t> windows_of(const options& o) {
+  if (o.holds<std::int64_t>("hours")) return {o.integer("hours")};
+  std::vector<std::int64_t> hours;
+  for (double h : o.numbers("hours")) {
+    if (h != std::floor(h) || !std::isfinite(h))
+      throw option_error("hours", "must be whole numbers of hours; got " + json::format_number(h));
+    hours.push_back(static_cast<std::int64_t>(h));
+  }
+  return hours;
+}
+
 /// The training options, range checked with an option_error naming the one at fault.
 settings checked_settings(const options& o) {
   settings s;
-  s.hours = o.integer("hours");
+  s.hours = windows_of(o);
   s.baseline_days = o.integer("baseline_days");
   s.by_weekday = o.boolean("by_weekday");
   s.alerts_per_week = o.number("alerts_per_week");
@@ -43,10 +58,9 @@ public:
     if (r.local.hour < 0 || r.local.hour >= hours_per_day)
       throw std::out_of_range("sustained_load: reading without a valid local hour");
     const meter_state::step s = state_for(r.meter).next(r, model_.usual);
-    const double threshold = model_.threshold[static_cast<std::size_t>(r.local.hour)];
-    // Until the window is covered (start, after a gap) nothing is known to be sustained.
-    const double score = std::isfinite(s.floor_wh) ? s.floor_wh / threshold : 0;
-    return {score, s.usual_wh, s.usual_wh + threshold, s.usual_wh};
+    const verdict v = judge(model_, s, r.local.hour);
+    const double threshold = model_.threshold[v.window][static_cast<std::size_t>(r.local.hour)];
+    return {v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh};
   }
 
 private:
@@ -63,7 +77,7 @@ private:
       throw option_error("model", path + ": " + e.what());
     }
     loaded_model::log_loaded(ctx, path, {m.timezone, m.readings, m.trained_from, m.trained_to},
-                             std::to_string(m.trained.hours) + "-hour floor");
+                             windows_text(m.trained.hours));
     return m;
   }
 
@@ -97,10 +111,13 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<sustained_load_scorer>(
          stream_smarts::optional_option("model", stream_smarts::option_type::string, {},
                                         "Model file written by `stream-smarts train --scorer sustained_load`. "
                                         "Required to score."),
-         stream_smarts::optional_option("hours", stream_smarts::option_type::integer, std::int64_t{3},
+         stream_smarts::optional_option("hours",
+                                        stream_smarts::option_type::integer | stream_smarts::option_type::number_list,
+                                        std::vector<double>{2, 3, 6},
                                         "Training: how many hours in a row usage must stay above its usual "
-                                        "level (1..24). Fewer alerts sooner and on shorter events, but more "
-                                        "often on an ordinary busy spell."),
+                                        "level: one window, or up to 6 side by side in increasing order, each "
+                                        "with its own thresholds (each 1..24). A short window catches a short "
+                                        "event sooner, a long one a small load left on all day."),
          stream_smarts::optional_option("baseline_days", stream_smarts::option_type::integer, std::int64_t{28},
                                         "Training: the usual level of an hour is the median of that hour over "
                                         "the meter's last this many days (3..365), so it follows the seasons."),

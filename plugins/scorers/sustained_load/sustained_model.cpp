@@ -26,10 +26,25 @@ using toml_text::two_digits;
 namespace {
 constexpr std::int64_t day_ms = 24 * hour_ms;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+
+std::string hours_text(const std::vector<std::int64_t>& hours) {
+  std::string text = "[";
+  for (std::size_t i = 0; i < hours.size(); ++i) text += (i ? ", " : "") + std::to_string(hours[i]);
+  return text + "]";
 }
+} // namespace
 
 void check(const settings& s) {
-  if (s.hours < 1 || s.hours > 24) throw settings_error("hours", "must be within 1..24; got " + std::to_string(s.hours));
+  if (s.hours.empty() || s.hours.size() > most_windows)
+    throw settings_error("hours", "must name 1 to " + std::to_string(most_windows) + " windows; got " +
+                                      std::to_string(s.hours.size()));
+  for (std::size_t i = 0; i < s.hours.size(); ++i) {
+    if (s.hours[i] < 1 || s.hours[i] > 24)
+      throw settings_error("hours", "must be within 1..24; got " + std::to_string(s.hours[i]));
+    if (i > 0 && s.hours[i] <= s.hours[i - 1])
+      throw settings_error("hours", "must be in increasing order, each once, e.g. [2, 3, 6]; got " +
+                                        std::to_string(s.hours[i - 1]) + " before " + std::to_string(s.hours[i]));
+  }
   if (s.baseline_days < 3 || s.baseline_days > 365)
     throw settings_error("baseline_days", "must be within 3..365; got " + std::to_string(s.baseline_days));
   if (!(s.alerts_per_week > 0 && s.alerts_per_week <= 84))
@@ -79,9 +94,33 @@ double floor_window::next(std::int64_t ts_ms, double excess) {
   return covered ? minima_.front().second : nan;
 }
 
-meter_state::step meter_state::next(const reading& r, const std::array<double, hours_per_day>& usual_fallback) {
-  const double usual = usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]);
-  return {usual, floor_.next(r.ts_ms, r.wh - usual)};
+meter_state::meter_state(const settings& s) : usual_(s.baseline_days, s.by_weekday) {
+  for (std::int64_t h : s.hours) floors_.emplace_back(h);
+}
+
+meter_state::step meter_state::next(const reading& r, const hourly& usual_fallback) {
+  step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}};
+  s.floor_wh.fill(nan);
+  for (std::size_t w = 0; w < floors_.size(); ++w) s.floor_wh[w] = floors_[w].next(r.ts_ms, r.wh - s.usual_wh);
+  return s;
+}
+
+verdict judge(const sustained_model& m, const meter_state::step& s, int hour) {
+  verdict v{-std::numeric_limits<double>::infinity(), 0};
+  for (std::size_t w = 0; w < m.threshold.size(); ++w) {
+    const double score = s.floor_wh[w] / m.threshold[w][static_cast<std::size_t>(hour)];
+    if (std::isfinite(score) && score > v.score) v = {score, w};
+  }
+  if (!std::isfinite(v.score)) v.score = 0;  // no window covered yet
+  return v;
+}
+
+std::string windows_text(const std::vector<std::int64_t>& hours) {
+  std::string text;
+  for (std::size_t i = 0; i < hours.size(); ++i)
+    text += (i == 0 ? "" : i + 1 == hours.size() ? " and " : ", ") + std::to_string(hours[i]) +
+            (i + 1 == hours.size() ? "-hour floor" : "-");
+  return text + (hours.size() > 1 ? "s" : "");
 }
 
 // ---------------------------------------------------------------- training
@@ -104,104 +143,185 @@ std::array<double, hours_per_day> hourly_medians(const std::vector<reading>& his
   return medians;
 }
 
-using floors_by_hour = std::array<std::vector<double>, hours_per_day>;
+/// A reading of the history as training sees it: its local hour and its
+/// floors, once all of them are known.
+struct replayed {
+  int hour;
+  std::array<double, most_windows> floor;
+};
 
-/// How many of `floors` may alert: alerts_per_week of them, readings `spacing_ms` apart.
-double alerts_allowed(const floors_by_hour& floors, const settings& s, double spacing_ms) {
-  std::size_t count = 0;
-  for (const auto& by_hour : floors) count += by_hour.size();
-  return alert_budget::share_alerting(s.alerts_per_week, spacing_ms) * static_cast<double>(count);
+/// How many of `readings` may alert: alerts_per_week of them, readings `spacing_ms` apart.
+double alerts_allowed(std::size_t readings, const settings& s, double spacing_ms) {
+  return alert_budget::share_alerting(s.alerts_per_week, spacing_ms) * static_cast<double>(readings);
 }
 
 /// Replays readings (in time order) as the scorer would see them and calls
-/// `seen(reading, floor)` for each; the floor is NaN until it is known.
+/// `seen(reading, step)` for each.
 template <class Seen>
 void replay(const std::vector<reading>& readings, const sustained_model& m, Seen&& seen) {
   meter_state state(m.trained);
-  for (const auto& r : readings) seen(r, state.next(r, m.usual).floor_wh);
+  for (const auto& r : readings) seen(r, state.next(r, m.usual));
 }
 
-/// An event of a rehearsal: its highest floor at each local hour it covers.
-using event_peaks = std::array<double, hours_per_day>;
+/// An event of a rehearsal: per window, its highest floor at each local hour it covers.
+using event_peaks = std::array<hourly, most_windows>;
 
 /// The events of one rehearsal: runs of readings with the same event label.
 std::vector<event_peaks> rehearsed_events(const std::vector<reading>& rehearsal, const sustained_model& m) {
   std::vector<event_peaks> events;
   event_peaks none;
-  none.fill(-std::numeric_limits<double>::infinity());
+  for (auto& by_hour : none) by_hour.fill(-std::numeric_limits<double>::infinity());
   std::string_view current;
-  replay(rehearsal, m, [&](const reading& r, double f) {
+  replay(rehearsal, m, [&](const reading& r, const meter_state::step& s) {
     const std::string_view label = event_label(r);
     if (label != current && !label.empty()) events.push_back(none);
     current = label;
-    if (!label.empty() && std::isfinite(f)) {
-      double& peak = events.back()[static_cast<std::size_t>(r.local.hour)];
-      peak = std::max(peak, f);
-    }
+    if (label.empty()) return;
+    for (std::size_t w = 0; w < m.trained.hours.size(); ++w)
+      if (std::isfinite(s.floor_wh[w])) {
+        double& peak = events.back()[w][static_cast<std::size_t>(r.local.hour)];
+        peak = std::max(peak, s.floor_wh[w]);
+      }
   });
   return events;
 }
 
-/// Spends the budget (`allowed` readings above their threshold over the
-/// history) an alert-hour's worth (`unit` readings) or a few at a time, each
-/// time at the hour where it catches the most events not yet caught per
-/// reading spent. `pools` holds each hour's floors with those of the hours
-/// beside it (alert_budget::pooled), sorted highest first: what a threshold
-/// costs is estimated from three hours of history, not one hour's few
-/// busiest days, so it holds on days the training never saw. An hour left
-/// without budget keeps the highest floor of its pool.
-std::array<double, hours_per_day> spend_budget(const floors_by_hour& pools, const std::vector<event_peaks>& events,
-                                               double allowed, std::size_t unit, double minimum) {
+/// What the thresholds of one hour would cost: the readings of that hour and
+/// of the two beside it (alert_budget::pooled_hours), so that the cost holds
+/// on days the history never saw, and which of them these thresholds alert.
+struct hour_pool {
+  std::vector<const replayed*> readings;
+  std::vector<bool> alerting;
+  std::array<std::vector<std::uint32_t>, most_windows> highest_first;  ///< per window, readings by floor
+  std::array<std::size_t, most_windows> above{};  ///< of highest_first[w]: how many are above the threshold
+  double floor_at(std::size_t w, std::size_t i) const { return readings[highest_first[w][i]]->floor[w]; }
+};
+
+std::vector<hour_pool> hour_pools(const std::vector<replayed>& seen, std::size_t windows) {
+  std::vector<hour_pool> pools(hours_per_day);
+  for (const auto& r : seen)
+    for (int d = -1; d <= 1; ++d)
+      pools[static_cast<std::size_t>((r.hour + d + hours_per_day) % hours_per_day)].readings.push_back(&r);
+  for (auto& p : pools) {
+    p.alerting.assign(p.readings.size(), false);
+    for (std::size_t w = 0; w < windows; ++w) {
+      auto& order = p.highest_first[w];
+      order.resize(p.readings.size());
+      for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](auto a, auto b) { return p.readings[a]->floor[w] > p.readings[b]->floor[w]; });
+    }
+  }
+  return pools;
+}
+
+/// A lower threshold for one window at one hour, and what it would buy.
+struct budget_step {
+  double gain_per_reading = 0;  ///< events newly caught per reading newly alerting
+  std::size_t window = 0;
+  int hour = 0;
+  double threshold = 0, cost = 0;
+  std::size_t above = 0;  ///< of the pool's highest_first[window]: how many alert at `threshold`
+};
+
+/// The best step at one window and hour that `left` of the budget pays for.
+/// Walks down the pool's floors, a candidate every `unit` more readings
+/// alerting: a threshold at the i-th highest floor alerts those strictly above
+/// it, as the scorer does (ties stay together), of which only those no other
+/// window alerts yet cost anything.
+template <class Gain>
+budget_step best_step_at(const hour_pool& p, std::size_t w, int h, double left, std::size_t unit, double minimum,
+                         const Gain& gain_at) {
   constexpr std::size_t most_units_at_once = 40;  // lets a step cross a few hours of no gain
   constexpr double pool_hours = alert_budget::pooled_hours;
-  auto above = [&](int h, double t) {  // readings of hour h above t: what threshold t costs there
-    const auto& f = pools[static_cast<std::size_t>(h)];
-    return static_cast<double>(std::upper_bound(f.begin(), f.end(), t, std::greater<>()) - f.begin()) / pool_hours;
-  };
-  std::array<double, hours_per_day> threshold{};
-  for (int h = 0; h < hours_per_day; ++h)
-    threshold[static_cast<std::size_t>(h)] = std::max(pools[static_cast<std::size_t>(h)].front(), minimum);
-  std::vector<bool> caught(events.size(), false);
-  double spent = 0;
-  for (;;) {
-    struct step { double gain_per_reading = 0; int hour = 0; double threshold = 0, cost = 0; } best;
-    for (int h = 0; h < hours_per_day; ++h) {
-      const auto& f = pools[static_cast<std::size_t>(h)];
-      const double used = above(h, threshold[static_cast<std::size_t>(h)]);
-      for (std::size_t m = 1; m <= most_units_at_once; ++m) {
-        const auto next = static_cast<std::size_t>(std::llround((used + static_cast<double>(m * unit)) * pool_hours));
-        const double t = std::max(next < f.size() ? f[next] : -std::numeric_limits<double>::infinity(), minimum);
-        const double cost = above(h, t) - used;
-        if (spent + cost > allowed) break;
-        if (cost <= 0) continue;
-        std::size_t gain = 0;
-        for (std::size_t e = 0; e < events.size(); ++e)
-          gain += !caught[e] && events[e][static_cast<std::size_t>(h)] > t;
-        if (gain > 0 && gain / cost > best.gain_per_reading) best = {gain / cost, h, t, cost};
-      }
+  budget_step best;
+  const std::size_t n = p.readings.size(), first = p.above[w];
+  std::size_t added = 0, added_above_tie = 0, tie = first;
+  for (std::size_t i = first, stop = 1; stop <= most_units_at_once; ++i) {
+    const double t = i < n ? p.floor_at(w, i) : -std::numeric_limits<double>::infinity();
+    if (i == first || t != p.floor_at(w, i - 1)) tie = i, added_above_tie = added;
+    const bool at_minimum = t <= minimum;
+    if (at_minimum || added >= stop * unit * alert_budget::pooled_hours) {
+      ++stop;
+      const double cost = static_cast<double>(added_above_tie) / pool_hours;
+      if (cost > left) break;
+      const double threshold = std::max(t, minimum);
+      const std::size_t gain = cost > 0 ? gain_at(w, h, threshold) : 0;
+      if (gain > 0 && gain / cost > best.gain_per_reading) best = {gain / cost, w, h, threshold, cost, tie};
+      if (at_minimum) break;
     }
+    added += !p.alerting[p.highest_first[w][i]];
+  }
+  return best;
+}
+
+/// Spends the budget (`allowed` readings alerting over the history) an
+/// alert-hour's worth (`unit` readings) or a few at a time, each time on the
+/// window and hour where a lower threshold catches the most events not yet
+/// caught per reading it adds to the alerts. What a threshold costs is
+/// estimated from the hour's pool. A window and hour left without budget
+/// keeps the highest floor of its pool.
+std::vector<hourly> spend_budget(std::vector<hour_pool>& pools, const std::vector<event_peaks>& events,
+                                 std::size_t windows, double allowed, std::size_t unit, double minimum) {
+  std::vector<hourly> threshold(windows);
+  for (std::size_t w = 0; w < windows; ++w)
+    for (int h = 0; h < hours_per_day; ++h) {
+      const auto& p = pools[static_cast<std::size_t>(h)];
+      threshold[w][static_cast<std::size_t>(h)] = std::max(p.readings.empty() ? minimum : p.floor_at(w, 0), minimum);
+    }
+  std::vector<bool> caught(events.size(), false);
+  auto gain_at = [&](std::size_t w, int h, double t) {
+    std::size_t gain = 0;
+    for (std::size_t e = 0; e < events.size(); ++e) gain += !caught[e] && events[e][w][static_cast<std::size_t>(h)] > t;
+    return gain;
+  };
+  for (double spent = 0;;) {
+    budget_step best;
+    for (std::size_t w = 0; w < windows; ++w)
+      for (int h = 0; h < hours_per_day; ++h) {
+        const budget_step step = best_step_at(pools[static_cast<std::size_t>(h)], w, h, allowed - spent, unit, minimum, gain_at);
+        if (step.gain_per_reading > best.gain_per_reading) best = step;
+      }
     if (best.gain_per_reading <= 0) return threshold;
-    threshold[static_cast<std::size_t>(best.hour)] = best.threshold;
+    auto& p = pools[static_cast<std::size_t>(best.hour)];
+    for (std::size_t i = p.above[best.window]; i < best.above; ++i) p.alerting[p.highest_first[best.window][i]] = true;
+    p.above[best.window] = best.above;
+    threshold[best.window][static_cast<std::size_t>(best.hour)] = best.threshold;
     spent += best.cost;
     for (std::size_t e = 0; e < events.size(); ++e)
-      caught[e] = caught[e] || events[e][static_cast<std::size_t>(best.hour)] > best.threshold;
+      caught[e] = caught[e] || events[e][best.window][static_cast<std::size_t>(best.hour)] > best.threshold;
   }
 }
 
-/// Scales every threshold by one factor so that the last `budget_days` days
-/// of the history alert `alerts_per_week` times a week. Which hours get the
-/// budget is learnt from all of the history (more days estimate it better),
-/// but how much the house's own use rises has changed over the years: a
-/// house that uses less than it did would otherwise leave budget unspent.
-/// `recent`: the floors of those days by hour.
-void meet_budget_on_recent_days(sustained_model& m, const floors_by_hour& recent, double spacing_ms) {
+/// Every hour the same share of the budget, split evenly between the windows.
+std::vector<hourly> even_budget(const std::vector<replayed>& seen, const settings& s, double spacing_ms) {
+  std::vector<hourly> threshold;
+  for (std::size_t w = 0; w < s.hours.size(); ++w) {
+    std::array<std::vector<double>, hours_per_day> floors;
+    for (const auto& r : seen) floors[static_cast<std::size_t>(r.hour)].push_back(r.floor[w]);
+    threshold.push_back(alert_budget::thresholds(floors, s.alerts_per_week / static_cast<double>(s.hours.size()),
+                                                 spacing_ms, s.min_excess_wh));
+  }
+  return threshold;
+}
+
+/// Scales every threshold by one factor so that `recent` (the last
+/// `budget_days` days of the history) alerts `alerts_per_week` times a week.
+/// Which hours get the budget is learnt from all of the history (more days
+/// estimate it better), but how much the house's own use rises has changed
+/// over the years: a house that uses less than it did would otherwise leave
+/// budget unspent.
+void meet_budget_on_recent_days(sustained_model& m, const replayed* recent, std::size_t count, double spacing_ms) {
   const settings& s = m.trained;
-  const double allowed = alerts_allowed(recent, s, spacing_ms);
+  const double allowed = alerts_allowed(count, s, spacing_ms);
   auto alerts_at = [&](double scale) {
     std::size_t n = 0;
-    for (int h = 0; h < hours_per_day; ++h) {
-      const double t = std::max(scale * m.threshold[static_cast<std::size_t>(h)], s.min_excess_wh);
-      for (double f : recent[static_cast<std::size_t>(h)]) n += f > t;
+    for (std::size_t i = 0; i < count; ++i) {
+      const replayed& r = recent[i];
+      bool alert = false;
+      for (std::size_t w = 0; w < s.hours.size() && !alert; ++w)
+        alert = r.floor[w] > std::max(scale * m.threshold[w][static_cast<std::size_t>(r.hour)], s.min_excess_wh);
+      n += alert;
     }
     return static_cast<double>(n);
   };
@@ -212,7 +332,31 @@ void meet_budget_on_recent_days(sustained_model& m, const floors_by_hour& recent
     const double mid = std::sqrt(within * over);
     (alerts_at(mid) <= allowed ? within : over) = mid;
   }
-  for (auto& t : m.threshold) t = std::max(t * within, s.min_excess_wh);
+  for (auto& by_hour : m.threshold)
+    for (auto& t : by_hour) t = std::max(t * within, s.min_excess_wh);
+}
+
+/// The history's readings whose floors are all known, in time order, and
+/// where those of the last budget_days begin.
+std::pair<std::vector<replayed>, std::size_t> replay_history(const std::vector<reading>& history,
+                                                             const sustained_model& m) {
+  const settings& s = m.trained;
+  std::vector<replayed> seen;
+  std::size_t recent_begin = s.budget_days > 0 ? std::numeric_limits<std::size_t>::max() : 0;
+  const std::int64_t recent_from_ms = history.back().ts_ms - s.budget_days * day_ms;
+  replay(history, m, [&](const reading& r, const meter_state::step& step) {
+    if (!std::isfinite(step.floor_wh[s.hours.size() - 1])) return;  // the longest is covered last
+    if (r.ts_ms > recent_from_ms) recent_begin = std::min(recent_begin, seen.size());
+    seen.push_back({r.local.hour, step.floor_wh});
+  });
+  std::array<bool, hours_per_day> covered{};
+  for (const auto& r : seen) covered[static_cast<std::size_t>(r.hour)] = true;
+  for (int h = 0; h < hours_per_day; ++h)
+    if (!covered[static_cast<std::size_t>(h)])
+      throw std::runtime_error("sustained_load: no " + std::to_string(s.hours.back()) + " hours in a row around hour " +
+                               two_digits(h) + " in the history");
+  recent_begin = std::min(recent_begin, seen.size());
+  return {std::move(seen), recent_begin};
 }
 
 } // namespace
@@ -226,38 +370,23 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
   sustained_model m;
   m.trained = s;
   m.usual = hourly_medians(history);
-
-  floors_by_hour floors, recent;  // recent: of the last budget_days
-  const std::int64_t recent_from_ms = history.back().ts_ms - s.budget_days * day_ms;
-  replay(history, m, [&](const reading& r, double f) {
-    if (!std::isfinite(f)) return;
-    floors[static_cast<std::size_t>(r.local.hour)].push_back(f);
-    if (s.budget_days > 0 && r.ts_ms > recent_from_ms) recent[static_cast<std::size_t>(r.local.hour)].push_back(f);
-  });
-  for (int h = 0; h < hours_per_day; ++h)
-    if (floors[static_cast<std::size_t>(h)].empty())
-      throw std::runtime_error("sustained_load: no " + std::to_string(s.hours) + " hours in a row around hour " +
-                               two_digits(h) + " in the history");
+  auto [seen, recent_begin] = replay_history(history, m);
   const double spacing_ms = alert_budget::median_spacing_ms(history);
   if (rehearsed.count == 0) {
-    m.threshold = alert_budget::thresholds(floors, s.alerts_per_week, spacing_ms, s.min_excess_wh);
+    m.threshold = even_budget(seen, s, spacing_ms);
   } else {
     std::vector<event_peaks> events;
     for (int i = 0; i < rehearsed.count; ++i) {
       auto more = rehearsed_events(rehearsed.make(i), m);
       events.insert(events.end(), more.begin(), more.end());
     }
-    floors_by_hour pools;
-    for (int h = 0; h < hours_per_day; ++h) {
-      auto& pool = pools[static_cast<std::size_t>(h)] = alert_budget::pooled(floors, h);
-      std::sort(pool.begin(), pool.end(), std::greater<>());
-    }
-    const double allowed = alerts_allowed(floors, s, spacing_ms);
+    auto pools = hour_pools(seen, s.hours.size());
+    const double allowed = alerts_allowed(seen.size(), s, spacing_ms);
     const auto unit = static_cast<std::size_t>(std::max(1.0, std::round(hour_ms / spacing_ms)));
-    m.threshold = spend_budget(pools, events, allowed, unit, s.min_excess_wh);
+    m.threshold = spend_budget(pools, events, s.hours.size(), allowed, unit, s.min_excess_wh);
     m.rehearsals = rehearsed.count;
   }
-  if (s.budget_days > 0) meet_budget_on_recent_days(m, recent, spacing_ms);
+  if (s.budget_days > 0) meet_budget_on_recent_days(m, seen.data() + recent_begin, seen.size() - recent_begin, spacing_ms);
   model_text::record_training_span(m, history);
   return m;
 }
@@ -267,12 +396,12 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
 std::string to_toml(const sustained_model& m) {
   std::ostringstream out;
   out << "# stream-smarts sustained_load model. Per local hour: the usual Wh (used until a\n"
-         "# meter has three days of its own) and the threshold: how far above the usual\n"
-         "# level every reading of the last `hours` hours must be to score 1.0.\n"
+         "# meter has three days of its own) and, per window of `hours`, the threshold: how\n"
+         "# far above the usual level every reading of that many hours must be to score 1.0.\n"
       << "format = " << toml_string(model_format) << "\n"
       << "format_version = " << model_format_version << "\n"
       << "timezone = " << toml_string(m.timezone) << "\n"
-      << "hours = " << m.trained.hours << "\n"
+      << "hours = " << hours_text(m.trained.hours) << "\n"
       << "baseline_days = " << m.trained.baseline_days << "\n"
       << "by_weekday = " << (m.trained.by_weekday ? "true" : "false") << "\n"
       << "alerts_per_week = " << toml_float(m.trained.alerts_per_week) << "\n"
@@ -280,29 +409,51 @@ std::string to_toml(const sustained_model& m) {
       << "budget_days = " << m.trained.budget_days << "  # the budget met on the last this many days (0: all)\n"
       << "rehearsals = " << m.rehearsals << "  # 0: the budget spread evenly over the hours\n"
       << model_text::training_span_lines(m)
-      << "hourly = [  # [usual Wh, threshold Wh]\n";
-  for (int h = 0; h < hours_per_day; ++h)
-    out << "  [" << toml_float(m.usual[static_cast<std::size_t>(h)]) << ", "
-        << toml_float(m.threshold[static_cast<std::size_t>(h)]) << "],  # " << two_digits(h) << ":00\n";
+      << "hourly = [  # [usual Wh, threshold Wh of each window of `hours`]\n";
+  for (int h = 0; h < hours_per_day; ++h) {
+    out << "  [" << toml_float(m.usual[static_cast<std::size_t>(h)]);
+    for (const auto& by_hour : m.threshold) out << ", " << toml_float(by_hour[static_cast<std::size_t>(h)]);
+    out << "],  # " << two_digits(h) << ":00\n";
+  }
   out << "]\n";
   return out.str();
 }
 
 namespace {
 
+/// `hours = 3` (format version 1) or `hours = [2, 3, 6]`.
+std::vector<std::int64_t> read_hours(const toml::table& t) {
+  if (t["hours"].is_integer()) return {model_text::required<std::int64_t, model_error>(t, "hours", "an integer")};
+  const auto* list = t["hours"].as_array();
+  std::vector<std::int64_t> hours;
+  if (list != nullptr)
+    for (const auto& n : *list)
+      if (const auto v = n.value_exact<std::int64_t>()) hours.push_back(*v);
+  if (list == nullptr || list->empty() || hours.size() != list->size())
+    throw model_error("'hours' must be a list of whole numbers of hours, e.g. [2, 3, 6]");
+  return hours;
+}
+
 void read_hourly(const toml::table& t, sustained_model& m) {
+  const std::size_t windows = m.trained.hours.size();
   const auto* rows = t["hourly"].as_array();
   if (rows == nullptr || rows->size() != hours_per_day)
-    throw model_error("'hourly' must be 24 [usual, threshold] rows, one per hour (a truncated file?)");
+    throw model_error("'hourly' must be 24 [usual, threshold, ...] rows, one per hour (a truncated file?)");
+  m.threshold.assign(windows, hourly{});
   for (int h = 0; h < hours_per_day; ++h) {
     const auto* row = (*rows)[static_cast<std::size_t>(h)].as_array();
-    const double usual = row && row->size() == 2 ? (*row)[0].value<double>().value_or(nan) : nan;
-    const double threshold = row && row->size() == 2 ? (*row)[1].value<double>().value_or(nan) : nan;
-    if (!std::isfinite(usual) || !(std::isfinite(threshold) && threshold > 0))
-      throw model_error("hourly row for hour " + two_digits(h) +
-                        ": expected [usual, threshold] with a threshold above 0");
-    m.usual[static_cast<std::size_t>(h)] = usual;
-    m.threshold[static_cast<std::size_t>(h)] = threshold;
+    auto value = [&](std::size_t i) { return row && row->size() == 1 + windows ? (*row)[i].value<double>().value_or(nan) : nan; };
+    bool usable = std::isfinite(value(0));
+    for (std::size_t w = 0; w < windows; ++w) {
+      const double threshold = value(1 + w);
+      usable = usable && std::isfinite(threshold) && threshold > 0;
+      m.threshold[w][static_cast<std::size_t>(h)] = threshold;
+    }
+    if (!usable)
+      throw model_error("hourly row for hour " + two_digits(h) + ": expected [usual, " +
+                        (windows == 1 ? std::string("threshold] with a threshold") : "then a threshold for each of " + std::to_string(windows) + " windows] with thresholds") +
+                        " above 0");
+    m.usual[static_cast<std::size_t>(h)] = value(0);
   }
 }
 
@@ -310,9 +461,9 @@ void read_hourly(const toml::table& t, sustained_model& m) {
 
 sustained_model from_toml(std::string_view text, std::string_view source_name) {
   const toml::table t = model_text::parse<model_error>(text, source_name);
-  model_text::check_format<model_error>(t, model_format, model_format_version, "sustained_load");
+  model_text::check_format<model_error>(t, model_format, model_format_version, "sustained_load", 1);
   sustained_model m;
-  m.trained.hours = model_text::required<std::int64_t, model_error>(t, "hours", "an integer");
+  m.trained.hours = read_hours(t);
   m.trained.baseline_days = model_text::required<std::int64_t, model_error>(t, "baseline_days", "an integer");
   m.trained.alerts_per_week = model_text::required<double, model_error>(t, "alerts_per_week", "a number");
   m.trained.min_excess_wh = model_text::required<double, model_error>(t, "min_excess_wh", "a number");
@@ -343,11 +494,13 @@ sustained_model read_model_file(const std::string& path) {
 }
 
 std::string summary(const sustained_model& m, const std::string& path) {
-  const auto [lo, hi] = std::minmax_element(m.threshold.begin(), m.threshold.end());
+  double lo = std::numeric_limits<double>::infinity(), hi = 0;
+  for (const auto& by_hour : m.threshold)
+    for (double t : by_hour) lo = std::min(lo, t), hi = std::max(hi, t);
   return "sustained_load: " + std::to_string(m.readings) + " readings from " + m.trained_from + " to " +
-         m.trained_to + ", " + std::to_string(m.trained.hours) + "-hour floor over a " +
-         std::to_string(m.trained.baseline_days) + "-day usual level, thresholds " + format_number(std::round(*lo)) +
-         "-" + format_number(std::round(*hi)) + " Wh (alerts_per_week = " +
+         m.trained_to + ", " + windows_text(m.trained.hours) + " over a " +
+         std::to_string(m.trained.baseline_days) + "-day usual level, thresholds " + format_number(std::round(lo)) +
+         "-" + format_number(std::round(hi)) + " Wh (alerts_per_week = " +
          format_number(m.trained.alerts_per_week) +
          (m.trained.budget_days > 0 ? " on the last " + std::to_string(m.trained.budget_days) + " days of this history, "
                                     : std::string(" on this history, ")) +

@@ -2,7 +2,10 @@
 // several hours in a row, per hour of the day. A forgotten heater lifts every
 // hour by the same amount; an ordinary busy spell lifts one or two hours and
 // falls back, so the *smallest* excess over the last few hours (the floor)
-// separates them better than any single hour or a sum does. The usual level
+// separates them better than any single hour or a sum does. Floors over a few
+// windows side by side (2, 3 and 6 hours), each with its own thresholds: a
+// short oven needs a short window, a small heater left on all day shows
+// best over a long one. The usual level
 // is the meter's own recent median for that hour (on that kind of day), so
 // seasons, holidays and a new fridge move it without retraining. How much of
 // the false-alarm budget each hour gets is learnt from rehearsals: the
@@ -27,8 +30,11 @@ namespace stream_smarts::sustained_load {
 
 inline constexpr int hours_per_day = 24;
 inline constexpr std::string_view model_format = "stream-smarts/sustained_load";
-inline constexpr std::int64_t model_format_version = 1;
+inline constexpr std::int64_t model_format_version = 2;  ///< 2: several windows; 1 (one) is read too
 inline constexpr std::int64_t hour_ms = 3600000;
+inline constexpr std::size_t most_windows = 6;  ///< floors side by side, at most
+
+using hourly = std::array<double, hours_per_day>;
 
 /// A model file that cannot be used; the message is for the user.
 class model_error : public std::runtime_error {
@@ -38,7 +44,7 @@ public:
 
 /// What training decides; stored in the model, so scoring does as training did.
 struct settings {
-  std::int64_t hours = 3;          ///< how many hours usage must stay up (the floor's window)
+  std::vector<std::int64_t> hours = {2, 3, 6};  ///< the floors' windows: hours usage must stay up (increasing)
   std::int64_t baseline_days = 28; ///< the usual level: median of the same hour over this many days
   bool by_weekday = true;          ///< ... of the same kind of day (Monday-Friday, or the weekend)
   double alerts_per_week = 1;    ///< alert-hours a week the thresholds allow on the training history
@@ -59,8 +65,8 @@ void check(const settings& s);
 
 struct sustained_model {
   settings trained;
-  std::array<double, hours_per_day> usual{};      ///< median Wh per hour: the level until a meter has its own
-  std::array<double, hours_per_day> threshold{};  ///< the floor (Wh above usual) that scores 1.0
+  hourly usual{};                ///< median Wh per hour: the level until a meter has its own
+  std::vector<hourly> threshold; ///< per window of trained.hours: the floor (Wh above usual) that scores 1.0
   std::int64_t rehearsals = 0;  ///< rehearsals the budget was spread by (0: evenly over the hours)
   std::string timezone, trained_from, trained_to;
   std::int64_t readings = 0;
@@ -103,17 +109,28 @@ private:
 /// Both, for one meter: what the scorer keeps per meter and training replays.
 class meter_state {
 public:
-  explicit meter_state(const settings& s) : usual_(s.baseline_days, s.by_weekday), floor_(s.hours) {}
+  explicit meter_state(const settings& s);
   struct step {
-    double usual_wh;  ///< the usual level at this reading's hour
-    double floor_wh;  ///< NaN until the window is covered
+    double usual_wh;                             ///< the usual level at this reading's hour
+    std::array<double, most_windows> floor_wh;   ///< per window of settings::hours; NaN until it is covered
   };
-  step next(const reading& r, const std::array<double, hours_per_day>& usual_fallback);
+  step next(const reading& r, const hourly& usual_fallback);
 
 private:
   usual_level usual_;
-  floor_window floor_;
+  std::vector<floor_window> floors_;
 };
+
+/// What a step says at its local hour: the highest floor / threshold among
+/// the windows (0 while none is covered), and the window that gave it.
+struct verdict {
+  double score = 0;
+  std::size_t window = 0;
+};
+verdict judge(const sustained_model& m, const meter_state::step& s, int hour);
+
+/// "3-hour floor", "2-, 3- and 6-hour floors": the windows, for messages.
+std::string windows_text(const std::vector<std::int64_t>& hours);
 
 /// Rehearsals to train with (stage_context::rehearsal_count and rehearsal):
 /// `make(i)` is the i-th, the history with events added (each event's readings
