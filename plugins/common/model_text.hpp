@@ -66,9 +66,9 @@ T required(const toml::table& t, std::string_view key, std::string_view what) {
 }
 
 /// Throws Error unless the document says `format = "FORMAT"` and a
-/// `format_version` from `oldest` to `version`; returns the version.
+/// `format_version` from `oldest` to `version` (`oldest` 0: only `version`).
 template <class Error>
-std::int64_t check_format(const toml::table& t, std::string_view format, std::int64_t version,
+void check_format(const toml::table& t, std::string_view format, std::int64_t version,
                           std::string_view scorer, std::int64_t oldest = 0) {
   if (t["format"].value<std::string>() != std::string(format))
     throw Error("not a " + std::string(scorer) + " model (expected format = \"" + std::string(format) + "\")");
@@ -79,7 +79,6 @@ std::int64_t check_format(const toml::table& t, std::string_view format, std::in
                 " (this plugin reads version " +
                 (oldest == version ? std::to_string(version) : std::to_string(oldest) + " to " + std::to_string(version)) +
                 ")");
-  return *v;
 }
 
 // What a TOML model records of its training (members timezone, trained_from,

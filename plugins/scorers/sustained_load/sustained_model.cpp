@@ -13,6 +13,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <span>
 #include <sstream>
 
 namespace stream_smarts::sustained_load {
@@ -259,16 +260,15 @@ budget_step best_step_at(const hour_pool& p, std::size_t w, int h, double left, 
 /// alert-hour's worth (`unit` readings) or a few at a time, each time on the
 /// window and hour where a lower threshold catches the most events not yet
 /// caught per reading it adds to the alerts. What a threshold costs is
-/// estimated from the hour's pool. A window and hour left without budget
-/// keeps the highest floor of its pool.
+/// estimated from the hour's pool (never empty: training refuses a history
+/// with an hour never covered). A window and hour left without budget keeps
+/// the highest floor of its pool.
 std::vector<hourly> spend_budget(std::vector<hour_pool>& pools, const std::vector<event_peaks>& events,
                                  std::size_t windows, double allowed, std::size_t unit, double minimum) {
   std::vector<hourly> threshold(windows);
   for (std::size_t w = 0; w < windows; ++w)
-    for (int h = 0; h < hours_per_day; ++h) {
-      const auto& p = pools[static_cast<std::size_t>(h)];
-      threshold[w][static_cast<std::size_t>(h)] = std::max(p.readings.empty() ? minimum : p.floor_at(w, 0), minimum);
-    }
+    for (int h = 0; h < hours_per_day; ++h)
+      threshold[w][static_cast<std::size_t>(h)] = std::max(pools[static_cast<std::size_t>(h)].floor_at(w, 0), minimum);
   std::vector<bool> caught(events.size(), false);
   auto gain_at = [&](std::size_t w, int h, double t) {
     std::size_t gain = 0;
@@ -311,13 +311,12 @@ std::vector<hourly> even_budget(const std::vector<replayed>& seen, const setting
 /// estimate it better), but how much the house's own use rises has changed
 /// over the years: a house that uses less than it did would otherwise leave
 /// budget unspent.
-void meet_budget_on_recent_days(sustained_model& m, const replayed* recent, std::size_t count, double spacing_ms) {
+void meet_budget_on_recent_days(sustained_model& m, std::span<const replayed> recent, double spacing_ms) {
   const settings& s = m.trained;
-  const double allowed = alerts_allowed(count, s, spacing_ms);
+  const double allowed = alerts_allowed(recent.size(), s, spacing_ms);
   auto alerts_at = [&](double scale) {
     std::size_t n = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-      const replayed& r = recent[i];
+    for (const replayed& r : recent) {
       bool alert = false;
       for (std::size_t w = 0; w < s.hours.size() && !alert; ++w)
         alert = r.floor[w] > std::max(scale * m.threshold[w][static_cast<std::size_t>(r.hour)], s.min_excess_wh);
@@ -344,13 +343,13 @@ std::pair<std::vector<replayed>, std::size_t> replay_history(const std::vector<r
   std::vector<replayed> seen;
   std::size_t recent_begin = s.budget_days > 0 ? std::numeric_limits<std::size_t>::max() : 0;
   const std::int64_t recent_from_ms = history.back().ts_ms - s.budget_days * day_ms;
+  std::array<bool, hours_per_day> covered{};
   replay(history, m, [&](const reading& r, const meter_state::step& step) {
     if (!std::isfinite(step.floor_wh[s.hours.size() - 1])) return;  // the longest is covered last
     if (r.ts_ms > recent_from_ms) recent_begin = std::min(recent_begin, seen.size());
+    covered[static_cast<std::size_t>(r.local.hour)] = true;
     seen.push_back({r.local.hour, step.floor_wh});
   });
-  std::array<bool, hours_per_day> covered{};
-  for (const auto& r : seen) covered[static_cast<std::size_t>(r.hour)] = true;
   for (int h = 0; h < hours_per_day; ++h)
     if (!covered[static_cast<std::size_t>(h)])
       throw std::runtime_error("sustained_load: no " + std::to_string(s.hours.back()) + " hours in a row around hour " +
@@ -386,7 +385,7 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
     m.threshold = spend_budget(pools, events, s.hours.size(), allowed, unit, s.min_excess_wh);
     m.rehearsals = rehearsed.count;
   }
-  if (s.budget_days > 0) meet_budget_on_recent_days(m, seen.data() + recent_begin, seen.size() - recent_begin, spacing_ms);
+  if (s.budget_days > 0) meet_budget_on_recent_days(m, std::span(seen).subspan(recent_begin), spacing_ms);
   model_text::record_training_span(m, history);
   return m;
 }
