@@ -228,6 +228,15 @@ TEST_CASE("sustained_load training: the budget is met on the last budget_days", 
   CHECK(after <= 15);
   // The whole history alerts more than its budget now: it is the recent days that count.
   CHECK(alerts_from(history, 0, met) > 43);
+
+  // A meter silent through its last budget_days (one reading after a month's
+  // gap) has nothing to meet the budget on: the thresholds stay as the whole
+  // history set them, rather than falling as if those days never alerted.
+  auto silent = erratic_days(200);
+  silent.push_back(at(silent.back().ts_ms + 30 * 24 * hour_ms, 1000));
+  settings short_recent = all;
+  short_recent.budget_days = 14;
+  CHECK(train(silent, short_recent).threshold == train(silent, all).threshold);
 }
 
 TEST_CASE("sustained_load training refuses too short a history", "[sustained]") {

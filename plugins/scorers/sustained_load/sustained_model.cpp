@@ -312,6 +312,7 @@ std::vector<hourly> even_budget(const std::vector<replayed>& seen, const setting
 /// over the years: a house that uses less than it did would otherwise leave
 /// budget unspent.
 void meet_budget_on_recent_days(sustained_model& m, std::span<const replayed> recent, double spacing_ms) {
+  if (recent.empty()) return;  // a meter silent through those days: nothing to meet the budget on
   const settings& s = m.trained;
   const double allowed = alerts_allowed(recent.size(), s, spacing_ms);
   auto alerts_at = [&](double scale) {
