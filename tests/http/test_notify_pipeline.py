@@ -3,9 +3,10 @@ the phone gets every alert and back-to-normal notice, the speaker stays
 silent in its quiet hours, Slack gets cards, and no token is logged even at
 debug level.
 
-The month it replays has two unusual hours (see pipelines/power.toml's
-output): 2010-10-31 05:00 (2910 Wh, in the speaker's quiet hours) and
-2010-11-04 08:00 (4419 Wh); each is over an hour later."""
+The month it replays has five alerts from sustained_load: 2010-10-23 15:00
+and 18:00 (three hours apart: the cooldown), 2010-10-24 02:00 (in the
+speaker's quiet hours) and 15:00, and 2010-11-04 20:00; each is over an hour
+later."""
 
 import unittest
 
@@ -25,26 +26,34 @@ class NotifyPipelineTest(HttpTestCase):
         run = self.run_binary(["--log-level", "debug", "run", SOURCE_DIR / "pipelines" / "notify.toml"], env)
         self.assertEqual(run.code, 0, run.err)
 
-        self.assertEqual(sorted(r.json["body"] for r in phone.requests()), [
-            "Power usage back to normal: 1931 Wh at 6:00 (unusual since 5:00).",
-            "Power usage back to normal: 2249 Wh at 9:00 (unusual since 8:00).",
-            "Unusual power usage of 2910 Wh at 5:00. Please check!",
-            "Unusual power usage of 4419 Wh at 8:00. Please check!",
-        ])
+        self.assertEqual(sorted(r.json["body"] for r in phone.requests()), sorted([
+            "Unusual power usage of 2490 Wh at 15:00. Please check!",
+            "Power usage back to normal: 2546 Wh at 16:00 (unusual since 15:00).",
+            "Unusual power usage of 2524 Wh at 18:00. Please check!",
+            "Power usage back to normal: 1795 Wh at 19:00 (unusual since 18:00).",
+            "Unusual power usage of 1970 Wh at 2:00. Please check!",
+            "Power usage back to normal: 1704 Wh at 3:00 (unusual since 2:00).",
+            "Unusual power usage of 1742 Wh at 15:00. Please check!",
+            "Power usage back to normal: 1482 Wh at 16:00 (unusual since 15:00).",
+            "Unusual power usage of 4463 Wh at 20:00. Please check!",
+            "Power usage back to normal: 3097 Wh at 21:00 (unusual since 20:00).",
+        ]))
         self.assertTrue(all(r.headers["Access-Token"] == PUSHBULLET_TOKEN for r in phone.requests()))
 
-        # 05:00 is in the speaker's quiet hours (22:00-07:00) and over by 07:00: only 08:00 is spoken.
-        [spoken] = speaker.requests()
-        self.assertEqual(spoken.path, "/api/services/tts/speak")
-        self.assertEqual(spoken.json["media_player_entity_id"], "media_player.kitchen")
-        self.assertEqual(spoken.json["message"], "Unusual power use: 4419 watt hours in the hour from 8:00, more than "
-                                                 "the usual 4191. Did you leave something on?")
-        self.assertIn("[speaker] home 2010-10-31 05:00 (band, 2910 Wh, score 1.07): no notification, suppressed by "
-                      "quiet hours 22:00-07:00", run.err)
+        # 02:00 is in the speaker's quiet hours (22:00-07:00) and over by 07:00: it is never spoken.
+        spoken = speaker.requests()
+        self.assertEqual({r.path for r in spoken}, {"/api/services/tts/speak"})
+        self.assertEqual({r.json["media_player_entity_id"] for r in spoken}, {"media_player.kitchen"})
+        self.assertEqual(sorted(r.json["message"] for r in spoken), sorted([
+            "Unusual power use: %d watt hours in the hour from %s, more than the usual %d. Did you leave something on?"
+            % alert for alert in [(2490, "15:00", 1640), (2524, "18:00", 1662), (1742, "15:00", 1020),
+                                  (4463, "20:00", 3756)]]))
+        self.assertIn("[speaker] home 2010-10-24 02:00 (left_on, 1970 Wh, score 1.05): no notification, suppressed "
+                      "by quiet hours 22:00-07:00", run.err)
 
-        self.assertEqual(len(slack.requests()), 4)
+        self.assertEqual(len(slack.requests()), 10)
         self.assertEqual({r.path for r in slack.requests()}, {"/services/" + SLACK_SECRET})
-        self.assertIn("744 readings, 9 alerts delivered", run.err)
+        self.assertIn("744 readings, 24 alerts delivered", run.err)
 
         for secret in (PUSHBULLET_TOKEN, HA_TOKEN, SLACK_SECRET, "notifyPipeline"):
             self.assertNotIn(secret, run.err + run.out)

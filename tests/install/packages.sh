@@ -53,6 +53,7 @@ for path in /usr/bin/stream-smarts /lib/systemd/system/stream-smarts.service \
   /etc/stream-smarts/pipeline.toml /etc/stream-smarts/stream-smarts.env \
   /usr/share/stream-smarts/pipelines/power.toml /usr/share/stream-smarts/data/household_hourly.csv \
   /usr/share/stream-smarts/models/household-band.toml /usr/share/stream-smarts/models/household-dlib.dat \
+  /usr/share/stream-smarts/models/household-sustained.toml /usr/share/stream-smarts/models/household-power-step.toml \
   /usr/share/doc/stream-smarts/copyright /usr/share/doc/stream-smarts/raspberry-pi.md; do
   expect "stream-smarts contents" "$f" "^$path\$"
 done
