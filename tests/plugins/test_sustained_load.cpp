@@ -174,16 +174,22 @@ TEST_CASE("sustained_load training: rehearsals send the budget where the events 
   // More ovens caught on days the rehearsals did not use, within the budget on the history.
   const auto test = with_ovens(history, 2, 3);
   CHECK(caught(test, rehearsed) > caught(test, even) + 5);
-  int alerts = 0, at_night = 0;
+  int alerts = 0, at_night = 0, window_alerts = 0;
   meter_state state(rehearsed.trained);
   for (const auto& r : history) {
-    const bool alert = judge(rehearsed, state.next(r, rehearsed.usual), r.local.hour).score > 1;
+    const auto step = state.next(r, rehearsed.usual);
+    const bool alert = judge(rehearsed, step, r.local.hour).score > 1;
     alerts += alert;
     at_night += alert && r.local.hour < 6;
+    for (std::size_t w = 0; w < rehearsed.threshold.size(); ++w)
+      window_alerts += step.floor_wh[w] > rehearsed.threshold[w][r.local.hour];
   }
   CHECK(alerts > 0);
   CHECK(alerts <= 20);  // one a week over the 20 weeks
   CHECK(at_night == 0);  // none spent where no oven was
+  // One budget for all the windows: a reading another window already alerts
+  // costs nothing more, so the windows' alerts counted apart exceed it.
+  CHECK(window_alerts > 20);
 }
 
 namespace {
