@@ -38,13 +38,20 @@ inline double share_alerting(double alerts_per_week, double spacing_ms) { return
 /// How many hours each hour's threshold is learnt from: itself and the two beside it.
 inline constexpr int pooled_hours = 3;
 
-/// The values of hour `h` and of the hours beside it (midnight beside 23:00):
-/// a busy tail seen at 16:00 is as likely at 15:00 or 17:00, and three hours
-/// of history estimate it better than one.
+/// The hours whose values hour `h`'s threshold is learnt from: `h` and the
+/// hours beside it (midnight beside 23:00). A busy tail seen at 16:00 is as
+/// likely at 15:00 or 17:00, and three hours of history estimate it better
+/// than one. The relation is symmetric: a value of hour `h` counts in the
+/// pools of these same hours.
+inline std::array<int, pooled_hours> pooled_with(int h) {
+  return {(h + hours_per_day - 1) % hours_per_day, h, (h + 1) % hours_per_day};
+}
+
+/// The values of hour `h` and of the hours pooled with it.
 inline std::vector<double> pooled(const std::array<std::vector<double>, hours_per_day>& values, int h) {
   std::vector<double> pool;
-  for (int d = -1; d <= 1; ++d) {
-    const auto& v = values[static_cast<std::size_t>((h + d + hours_per_day) % hours_per_day)];
+  for (int p : pooled_with(h)) {
+    const auto& v = values[static_cast<std::size_t>(p)];
     pool.insert(pool.end(), v.begin(), v.end());
   }
   return pool;

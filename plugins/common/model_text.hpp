@@ -68,8 +68,8 @@ T required(const toml::table& t, std::string_view key, std::string_view what) {
 /// Throws Error unless the document says `format = "FORMAT"` and a
 /// `format_version` from `oldest` to `version` (`oldest` 0: only `version`).
 template <class Error>
-void check_format(const toml::table& t, std::string_view format, std::int64_t version,
-                          std::string_view scorer, std::int64_t oldest = 0) {
+void check_format(const toml::table& t, std::string_view format, std::int64_t version, std::string_view scorer,
+                  std::int64_t oldest = 0) {
   if (t["format"].value<std::string>() != std::string(format))
     throw Error("not a " + std::string(scorer) + " model (expected format = \"" + std::string(format) + "\")");
   oldest = oldest == 0 ? version : oldest;

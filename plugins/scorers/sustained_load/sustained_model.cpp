@@ -201,8 +201,7 @@ struct hour_pool {
 std::vector<hour_pool> hour_pools(const std::vector<replayed>& seen, std::size_t windows) {
   std::vector<hour_pool> pools(hours_per_day);
   for (const auto& r : seen)
-    for (int d = -1; d <= 1; ++d)
-      pools[static_cast<std::size_t>((r.hour + d + hours_per_day) % hours_per_day)].readings.push_back(&r);
+    for (int h : alert_budget::pooled_with(r.hour)) pools[static_cast<std::size_t>(h)].readings.push_back(&r);
   for (auto& p : pools) {
     p.alerting.assign(p.readings.size(), false);
     for (std::size_t w = 0; w < windows; ++w) {
@@ -242,7 +241,7 @@ budget_step best_step_at(const hour_pool& p, std::size_t w, int h, double left, 
     const double t = i < n ? p.floor_at(w, i) : -std::numeric_limits<double>::infinity();
     if (i == first || t != p.floor_at(w, i - 1)) tie = i, added_above_tie = added;
     const bool at_minimum = t <= minimum;
-    if (at_minimum || added >= stop * unit * alert_budget::pooled_hours) {
+    if (at_minimum || added >= stop * unit * pool_hours) {
       ++stop;
       const double cost = static_cast<double>(added_above_tie) / pool_hours;
       if (cost > left) break;
@@ -342,7 +341,7 @@ std::pair<std::vector<replayed>, std::size_t> replay_history(const std::vector<r
                                                              const sustained_model& m) {
   const settings& s = m.trained;
   std::vector<replayed> seen;
-  std::size_t recent_begin = s.budget_days > 0 ? std::numeric_limits<std::size_t>::max() : 0;
+  std::size_t recent_begin = std::numeric_limits<std::size_t>::max();
   const std::int64_t recent_from_ms = history.back().ts_ms - s.budget_days * day_ms;
   std::array<bool, hours_per_day> covered{};
   replay(history, m, [&](const reading& r, const meter_state::step& step) {
