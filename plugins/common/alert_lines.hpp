@@ -25,9 +25,17 @@ inline void append_two_digits(std::string& out, int n) {
   out += static_cast<char>('0' + n % 10);
 }
 
+inline void append_clock(std::string& out, const local_fields& l) {
+  append_two_digits(out, l.hour);
+  out += ':';
+  append_two_digits(out, l.minute);
+}
+
 /// "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00 (score 5.46). Please check!"
 /// or, for a reading that is not an alert, "[...] Power usage of 800 Wh at 09:00 (score 0.42)."
-inline void append_text_line(std::string& out, const alert& a) {
+/// When the usage began before the reading (a rise that has stayed up for
+/// hours), "... at 04:00, since 01:00 (score ...": `zone` tells its clock time.
+inline void append_text_line(std::string& out, const alert& a, const time_zone& zone) {
   const reading& r = a.scored.reading;
   const local_fields& l = r.local;
   out += '[';
@@ -43,9 +51,11 @@ inline void append_text_line(std::string& out, const alert& a) {
   out += a.kind == alert_kind::raised ? "] Unusual power usage of " : "] Power usage of ";
   append_chars(out, r.wh, std::chars_format::fixed, 0);
   out += " Wh at ";
-  append_two_digits(out, l.hour);
-  out += ':';
-  append_two_digits(out, l.minute);
+  append_clock(out, l);
+  if (a.since_ms != 0 && a.since_ms < r.ts_ms) {
+    out += ", since ";
+    append_clock(out, zone.local(a.since_ms));
+  }
   out += " (score ";
   append_chars(out, a.scored.score, std::chars_format::fixed, 2);
   out += a.kind == alert_kind::raised ? "). Please check!\n" : ").\n";

@@ -297,6 +297,10 @@ inline void append_alert(std::string& out, const alert& a) {
   append_json_string(out, to_string(a.kind));
   out += ",\"threshold\":";
   append_json_number(out, a.threshold);
+  if (a.since_ms != 0 && a.since_ms < r.ts_ms) {  // the usage began before this reading
+    out += ",\"since_ms\":";
+    append_chars(out, a.since_ms);
+  }
   if (!r.labels.empty()) {
     out += ",\"labels\":{";
     for (std::size_t i = 0; i < r.labels.size(); ++i) {

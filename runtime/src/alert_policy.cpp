@@ -2,6 +2,7 @@
 
 #include <stream_smarts/options.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace stream_smarts::runtime {
@@ -73,16 +74,17 @@ alert_policy::meter_state& alert_policy::state_of(const scored_reading& s) {
 
 decision alert_policy::decide(const scored_reading& s) {
   meter_state& m = state_of(s);
-  return s.score > settings_.threshold ? above(m, s.reading) : below(m, s.reading);
+  return s.score > settings_.threshold ? above(m, s) : below(m, s.reading);
 }
 
-decision alert_policy::above(meter_state& m, const reading& r) {
+decision alert_policy::above(meter_state& m, const scored_reading& s) {
+  const reading& r = s.reading;
   const std::int64_t ts = r.ts_ms;
-  if (!m.current) m.current = episode{ts, 0, false, 0};
+  if (!m.current) m.current = episode{ts, s.since_ms != 0 ? std::min(s.since_ms, ts) : ts, 0, false, 0};
   episode& e = *m.current;
   ++e.readings;
   using cause = decision::cause;
-  decision d{verdict::quiet, cause::already_raised, e.since_ms, e.readings, ts - e.since_ms};
+  decision d{verdict::quiet, cause::already_raised, e.since_ms, e.began_ms, e.readings, ts - e.since_ms};
   if (e.raised) {
     if (settings_.remind_every_ms <= 0 || ts - e.notified_ms < settings_.remind_every_ms) return d;
     if (silent_at(r)) return d.as(cause::quiet_hours);
@@ -107,6 +109,7 @@ decision alert_policy::below(meter_state& m, const reading& r) {
   const episode e = *m.current;
   m.current.reset();
   d.since_ms = e.since_ms;
+  d.began_ms = e.began_ms;
   d.readings = e.readings;
   d.elapsed_ms = r.ts_ms - e.since_ms;
   if (!e.raised || !settings_.resolved) return d;

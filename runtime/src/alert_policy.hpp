@@ -47,6 +47,7 @@ struct decision {
   verdict what = verdict::quiet;
   cause because = cause::inside;
   std::int64_t since_ms = 0;          ///< start of the episode (first reading above in a row)
+  std::int64_t began_ms = 0;          ///< when its usage began: since_ms, or earlier if the scorer says so
   int readings = 0;                   ///< readings above in a row, this one included
   std::int64_t elapsed_ms = 0;        ///< since the episode began, or since the last raise (cooldown)
   std::string why(const alert_policy_settings& settings) const;
@@ -68,6 +69,7 @@ public:
 private:
   struct episode {                    // a run of readings above the threshold
     std::int64_t since_ms = 0;
+    std::int64_t began_ms = 0;        // what the scorer said of the first reading (the rise behind it)
     int readings = 0;
     bool raised = false;
     std::int64_t notified_ms = 0;     // the raise or the latest reminder
@@ -77,7 +79,7 @@ private:
     std::optional<std::int64_t> last_raise_ms;
   };
   meter_state& state_of(const scored_reading& s);
-  decision above(meter_state& m, const reading& r);
+  decision above(meter_state& m, const scored_reading& s);
   decision below(meter_state& m, const reading& r);
   bool silent_at(const reading& r) const { return settings_.quiet && settings_.quiet->contains(r.local); }
 

@@ -330,7 +330,8 @@ void score_batch(scorer_actor* self, const reading_batch& in) {
   scorer& instance = *s.st->as_scorer;
   for (const auto& r : *in.readings) {
     const score_result verdict = instance.score(r);
-    out->push_back(scored_reading{r, verdict.score, verdict.expected_lo, verdict.expected_hi, s.st->spec->name});
+    out->push_back(
+        scored_reading{r, verdict.score, verdict.expected_lo, verdict.expected_hi, s.st->spec->name, verdict.since_ms});
   }
   s.counted.scored += out->size();
   scored_batch batch{in.origin, std::move(out)};
@@ -440,7 +441,7 @@ std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
   if (s.receive == receive_mode::unusual) {
     if (scored.score <= threshold) return std::nullopt;
     ++s.counted.alerts[0];
-    return alert{scored, alert_kind::raised, threshold, 0};
+    return alert{scored, alert_kind::raised, threshold, scored.since_ms};
   }
   const decision d = s.policy->decide(scored);
   count(s.counted, d);
@@ -449,7 +450,7 @@ std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
     log.debug(describe(scored) + ": " + (d.what == verdict::quiet ? "no notification" : to_string(kind_of(d.what))) +
               ", " + d.why(s.policy->settings()));
   if (d.what == verdict::quiet && s.receive != receive_mode::all) return std::nullopt;
-  return alert{scored, kind_of(d.what), threshold, d.since_ms};
+  return alert{scored, kind_of(d.what), threshold, d.began_ms};
 }
 
 /// Moves waiting batches into the outbox while there is room, in order.

@@ -18,6 +18,8 @@ SLACK_SECRET = "T0000/B0000/notifyPipelineWebhookSecret"
 
 
 class NotifyPipelineTest(HttpTestCase):
+    maxDiff = None
+
     def test_the_shipped_notify_pipeline(self):
         phone, speaker, slack = self.server(), self.server(), self.server(default=None)
         env = {"PUSHBULLET_TOKEN": PUSHBULLET_TOKEN, "PUSHBULLET_URL": phone.url,
@@ -26,17 +28,15 @@ class NotifyPipelineTest(HttpTestCase):
         run = self.run_binary(["--log-level", "debug", "run", SOURCE_DIR / "pipelines" / "notify.toml"], env)
         self.assertEqual(run.code, 0, run.err)
 
+        # {since} is the first of the hours sustained_load judged: when the load came on.
+        left_on = "Power use has stayed high since %s: %d Wh in the hour from %s. Has something been left on?"
+        back = "Power usage back to normal: %d Wh at %s (unusual since %s)."
         self.assertEqual(sorted(r.json["body"] for r in phone.requests()), sorted([
-            "Unusual power usage of 2490 Wh at 15:00. Please check!",
-            "Power usage back to normal: 2546 Wh at 16:00 (unusual since 15:00).",
-            "Unusual power usage of 2524 Wh at 18:00. Please check!",
-            "Power usage back to normal: 1795 Wh at 19:00 (unusual since 18:00).",
-            "Unusual power usage of 1970 Wh at 2:00. Please check!",
-            "Power usage back to normal: 1704 Wh at 3:00 (unusual since 2:00).",
-            "Unusual power usage of 1742 Wh at 15:00. Please check!",
-            "Power usage back to normal: 1482 Wh at 16:00 (unusual since 15:00).",
-            "Unusual power usage of 4463 Wh at 20:00. Please check!",
-            "Power usage back to normal: 3097 Wh at 21:00 (unusual since 20:00).",
+            left_on % ("14:00", 2490, "15:00"), back % (2546, "16:00", "14:00"),
+            left_on % ("13:00", 2524, "18:00"), back % (1795, "19:00", "13:00"),
+            left_on % ("1:00", 1970, "2:00"), back % (1704, "3:00", "1:00"),
+            left_on % ("10:00", 1742, "15:00"), back % (1482, "16:00", "10:00"),
+            left_on % ("19:00", 4463, "20:00"), back % (3097, "21:00", "19:00"),
         ]))
         self.assertTrue(all(r.headers["Access-Token"] == PUSHBULLET_TOKEN for r in phone.requests()))
 
@@ -45,9 +45,9 @@ class NotifyPipelineTest(HttpTestCase):
         self.assertEqual({r.path for r in spoken}, {"/api/services/tts/speak"})
         self.assertEqual({r.json["media_player_entity_id"] for r in spoken}, {"media_player.kitchen"})
         self.assertEqual(sorted(r.json["message"] for r in spoken), sorted([
-            "Unusual power use: %d watt hours in the hour from %s, more than the usual %d. Did you leave something on?"
-            % alert for alert in [(2490, "15:00", 1640), (2524, "18:00", 1662), (1742, "15:00", 1020),
-                                  (4463, "20:00", 3756)]]))
+            "Power use has stayed high since %s: %d watt hours in the hour from %s. Did you leave something on?"
+            % alert for alert in [("14:00", 2490, "15:00"), ("13:00", 2524, "18:00"), ("10:00", 1742, "15:00"),
+                                  ("19:00", 4463, "20:00")]]))
         self.assertIn("[speaker] home 2010-10-24 02:00 (left_on, 1970 Wh, score 1.05): no notification, suppressed "
                       "by quiet hours 22:00-07:00", run.err)
 

@@ -33,7 +33,7 @@ alert sample(alert_kind kind = alert_kind::raised) {
 
 std::string text(const alert& a) {
   std::string out;
-  append_text_line(out, a);
+  append_text_line(out, a, fixed_zone(3600));
   return out;
 }
 
@@ -63,13 +63,31 @@ TEST_CASE("text line for a reading that is not an alert", "[console]") {
   CHECK(text(a) == "[2007-01-14 home band] Power usage of 800 Wh at 09:00 (score 0.42).\n");
 }
 
+TEST_CASE("text line for usage that began before the reading says since when", "[console]") {
+  alert a = sample();
+  a.since_ms = a.scored.reading.ts_ms - 3 * 3'600'000;  // a rise that has stayed up since 01:00
+  CHECK(text(a) ==
+        "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00, since 01:00 (score 5.46). Please check!\n");
+  a.since_ms = a.scored.reading.ts_ms;  // began with this reading: nothing to add
+  CHECK(text(a) == "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00 (score 5.46). Please check!\n");
+}
+
 TEST_CASE("text lines append", "[console]") {
   std::string out;
-  append_text_line(out, sample());
-  append_text_line(out, sample(alert_kind::none));
+  const fixed_zone zone(3600);
+  append_text_line(out, sample(), zone);
+  append_text_line(out, sample(alert_kind::none), zone);
   CHECK(out ==
         "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00 (score 5.46). Please check!\n"
         "[2007-01-14 home band] Power usage of 1500 Wh at 04:00 (score 5.46).\n");
+}
+
+TEST_CASE("JSON line says since when only for usage that began before the reading", "[console]") {
+  alert a = sample();
+  a.since_ms = a.scored.reading.ts_ms - 3 * 3'600'000;
+  CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1,\"since_ms\":1168732800000}\n"));
+  a.since_ms = a.scored.reading.ts_ms;
+  CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1}\n"));
 }
 
 TEST_CASE("JSON line", "[console]") {

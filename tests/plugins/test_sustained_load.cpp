@@ -27,7 +27,9 @@ TEST_CASE("sustained_load floor: the smallest excess of the last hours", "[susta
   CHECK(std::isnan(w.next(0, 1000)));           // one hour: not yet sustained
   CHECK(std::isnan(w.next(hour_ms, 1200)));
   CHECK(w.next(2 * hour_ms, 900) == 900);       // three hours: the smallest
+  CHECK(w.first_ms() == 0);                     // over the hours since 0 h
   CHECK(w.next(3 * hour_ms, 1500) == 900);
+  CHECK(w.first_ms() == hour_ms);
   CHECK(w.next(4 * hour_ms, 1100) == 900);      // 2 h is still one of the last three hours
   CHECK(w.next(5 * hour_ms, 1300) == 1100);     // now it is not
   CHECK(w.next(6 * hour_ms, -50) == -50);       // one ordinary hour ends it
@@ -35,6 +37,7 @@ TEST_CASE("sustained_load floor: the smallest excess of the last hours", "[susta
   CHECK(std::isnan(w.next(8 * hour_ms, 1000)));
   CHECK(std::isnan(w.next(9 * hour_ms, 1000)));
   CHECK(w.next(10 * hour_ms, 1000) == 1000);
+  CHECK(w.first_ms() == 8 * hour_ms);           // nothing from before the gap
   // Time going backwards (a replayed batch) starts again too.
   CHECK(std::isnan(w.next(9 * hour_ms, 1000)));
 }
@@ -50,8 +53,10 @@ TEST_CASE("sustained_load floor: minute readings use the same hours", "[sustaine
   }
   CHECK(known == 31);  // from minute 60: the window spans two hours of trailing-hour readings
   CHECK(last == 100);  // minutes 0-29 (100) are still inside (t - 2 h, t]
+  CHECK(w.first_ms() == 0);
   for (int i = 91; i <= 150; ++i) last = w.next(i * minute, 800);
   CHECK(last == 800);
+  CHECK(w.first_ms() == 31 * minute);  // the oldest reading inside (t - 2 h, t]
 }
 
 TEST_CASE("sustained_load usual level: the meter's own median once it has three days", "[sustained]") {
@@ -344,6 +349,7 @@ TEST_CASE("sustained_load plugin: trains, loads and scores per meter", "[stages]
   CHECK(r.score > 1);
   CHECK(r.expected_lo == Approx(300).margin(30));  // the usual level
   CHECK(r.expected_hi > r.expected_lo);
+  CHECK(r.since_ms == night);  // the rise began with the first of its two hours
 }
 
 TEST_CASE("sustained_load plugin option problems", "[stages][sustained]") {

@@ -158,4 +158,22 @@ TEST_CASE("policy: decisions carry the episode's start for reminders and notices
   CHECK(back.what == verdict::resolve);
   CHECK(back.since_ms == 10 * minute);
   CHECK(back.why(p.settings()) == "back inside the expected range after 5m");
+  CHECK(back.began_ms == 10 * minute);  // the scorer said nothing earlier
+}
+
+TEST_CASE("policy: usage began when the scorer says, but sustain counts the policy's own readings") {
+  alert_policy p(rules(2 * minute, 1, 0, 5 * minute, true));
+  scored_reading first = at(10, 2);
+  first.since_ms = 7 * minute;  // a rise the scorer has seen stay up for three minutes already
+  const auto waiting = p.decide(first);
+  CHECK(waiting.what == verdict::quiet);
+  CHECK(waiting.why(p.settings()) == "waiting for sustain: 0s of 2m");
+  scored_reading later = at(12, 2);
+  later.since_ms = 11 * minute;  // what the scorer says of later readings does not move the start
+  const auto raised = p.decide(later);
+  CHECK(raised.what == verdict::raise);
+  CHECK(raised.since_ms == 10 * minute);
+  CHECK(raised.began_ms == 7 * minute);
+  CHECK(p.decide(at(17, 2)).began_ms == 7 * minute);
+  CHECK(p.decide(at(18, 0.5)).began_ms == 7 * minute);
 }

@@ -26,7 +26,7 @@ enum class field : std::uint8_t {
   expected_hi,  ///< whole Wh
   scorer,       ///< the scorer stage's name
   meter,        ///< the meter's name
-  since,        ///< local H:MM the episode began (the reading's own time if the alert has none)
+  since,        ///< local H:MM the unusual usage began (alert::since_ms; the reading's own time if none)
 };
 
 /// "{wh}, {hour}, ... {since}": every field, for messages and documentation.

@@ -60,7 +60,7 @@ public:
     const meter_state::step s = state_for(r.meter).next(r, model_.usual);
     const verdict v = judge(model_, s, r.local.hour);
     const double threshold = model_.threshold[v.window][static_cast<std::size_t>(r.local.hour)];
-    return {v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh};
+    return {v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh, s.since_ms[v.window]};
   }
 
 private:

@@ -83,6 +83,7 @@ double floor_window::next(std::int64_t ts_ms, double excess) {
   // what was left on before the gap says nothing about now.
   if (!started_ || ts_ms <= last_ms_ || ts_ms - last_ms_ > hour_ms || !std::isfinite(excess)) {
     minima_.clear();
+    times_.clear();
     run_start_ms_ = ts_ms;
   }
   started_ = std::isfinite(excess);
@@ -91,6 +92,8 @@ double floor_window::next(std::int64_t ts_ms, double excess) {
   while (!minima_.empty() && minima_.back().second >= excess) minima_.pop_back();
   minima_.emplace_back(ts_ms, excess);
   while (minima_.front().first <= ts_ms - span_ms_) minima_.pop_front();
+  times_.push_back(ts_ms);
+  while (times_.front() <= ts_ms - span_ms_) times_.pop_front();
   const bool covered = run_start_ms_ <= ts_ms - span_ms_ + hour_ms;
   return covered ? minima_.front().second : nan;
 }
@@ -100,9 +103,12 @@ meter_state::meter_state(const settings& s) : usual_(s.baseline_days, s.by_weekd
 }
 
 meter_state::step meter_state::next(const reading& r, const hourly& usual_fallback) {
-  step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}};
+  step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}, {}};
   s.floor_wh.fill(nan);
-  for (std::size_t w = 0; w < floors_.size(); ++w) s.floor_wh[w] = floors_[w].next(r.ts_ms, r.wh - s.usual_wh);
+  for (std::size_t w = 0; w < floors_.size(); ++w) {
+    s.floor_wh[w] = floors_[w].next(r.ts_ms, r.wh - s.usual_wh);
+    s.since_ms[w] = floors_[w].first_ms();
+  }
   return s;
 }
 

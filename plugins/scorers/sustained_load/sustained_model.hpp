@@ -98,12 +98,16 @@ public:
   /// Adds the reading's excess; returns the floor, or NaN until the window
   /// spans `hours` hours without a gap of more than an hour.
   double next(std::int64_t ts_ms, double excess);
+  /// The time of the oldest reading the floor was taken over: when a rise
+  /// that has stayed up for the whole window began.
+  std::int64_t first_ms() const { return times_.empty() ? 0 : times_.front(); }
 
 private:
   std::int64_t span_ms_;
   std::int64_t run_start_ms_ = 0, last_ms_ = 0;
   bool started_ = false;
   std::deque<std::pair<std::int64_t, double>> minima_;  // increasing excess, increasing time
+  std::deque<std::int64_t> times_;                      // every reading in the window, oldest first
 };
 
 /// Both, for one meter: what the scorer keeps per meter and training replays.
@@ -113,6 +117,7 @@ public:
   struct step {
     double usual_wh;                             ///< the usual level at this reading's hour
     std::array<double, most_windows> floor_wh;   ///< per window of settings::hours; NaN until it is covered
+    std::array<std::int64_t, most_windows> since_ms;  ///< per window: its oldest reading (floor_window::first_ms)
   };
   step next(const reading& r, const hourly& usual_fallback);
 

@@ -21,11 +21,12 @@ public:
   explicit console_sink(stage_context& ctx)
       : json_(ctx.options().string("format") == "json"),
         stream_name_(ctx.options().string("stream")),
-        out_(stream_name_ == "stderr" ? stderr : stdout) {}
+        out_(stream_name_ == "stderr" ? stderr : stdout),
+        zone_(&ctx.zone()) {}
 
   void write(const alert& a) override {
     if (json_) alert_lines::append_json_line(lines_, a);
-    else alert_lines::append_text_line(lines_, a);
+    else alert_lines::append_text_line(lines_, a, *zone_);
   }
 
   // The chunk's lines go out in one write(2) on the stream's descriptor:
@@ -72,6 +73,7 @@ private:
   bool json_;
   std::string stream_name_;
   std::FILE* out_;
+  const time_zone* zone_;  ///< the pipeline's, for "since 01:00"
   std::string lines_;    ///< the chunk's lines, written at flush
   std::string got_out_;  ///< of the chunk that failed, the part that got out
 };

@@ -48,14 +48,15 @@ public:
   explicit file_sink(stage_context& ctx)
       : json_(ctx.options().string("format") == "json"),
         path_(ctx.resolve_path(ctx.options().string("path"))),
-        fsync_(ctx.options().boolean("fsync")) {
+        fsync_(ctx.options().boolean("fsync")),
+        zone_(&ctx.zone()) {
     if (ctx.options().string("path").empty()) throw option_error("path", "must name a file, e.g. \"alerts.log\"");
     if (const std::string why = why_not_appendable(path_); !why.empty()) throw option_error("path", why);
   }
 
   void write(const alert& a) override {
     if (json_) alert_lines::append_json_line(lines_, a);
-    else alert_lines::append_text_line(lines_, a);
+    else alert_lines::append_text_line(lines_, a, *zone_);
   }
 
   // The file is opened for each chunk and closed after it, not kept open: a
@@ -106,6 +107,7 @@ private:
   bool json_;
   std::string path_;
   bool fsync_;
+  const time_zone* zone_;  ///< the pipeline's, for "since 01:00"
   std::string lines_;  ///< the chunk's lines, appended at flush
 };
 

@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 6;
+inline constexpr int abi_version = 7;
 
 enum class plugin_kind { source, scorer, sink };
 
@@ -115,6 +115,11 @@ struct score_result {
   /// The single most likely value (a median, a mean), for error measures
   /// such as the training report's; NaN means "the middle of the band".
   double expected = std::numeric_limits<double>::quiet_NaN();
+  /// When the usage this score judges began, for a scorer that judges more
+  /// than the one reading: the first reading of the hours a rise has stayed
+  /// up (sustained_load). Alerts say "unusual since" that reading's time;
+  /// 0 means the reading itself.
+  std::int64_t since_ms = 0;
 };
 
 /// Scores readings against what is expected for their time.

@@ -56,6 +56,7 @@ struct scored_reading {
   double expected_lo = 0;
   double expected_hi = 0;
   std::string scorer;          ///< name of the scorer stage that scored it
+  std::int64_t since_ms = 0;   ///< when the usage the score judges began (score_result::since_ms); 0 = this reading
 };
 
 /// Why a sink is being handed a scored reading.
@@ -73,8 +74,9 @@ struct alert {
   scored_reading scored;
   alert_kind kind = alert_kind::raised;
   double threshold = 1.0;      ///< the threshold it was judged against
-  /// When the episode began: the first reading above the threshold in a row
-  /// (for reminders and resolved notices: "unusual since 22:00"); 0 for none.
+  /// When the unusual usage began ("unusual since 22:00"): the first reading
+  /// above the threshold in a row, or earlier if the scorer judged that
+  /// reading on the hours before it (scored_reading::since_ms); 0 for none.
   std::int64_t since_ms = 0;
 };
 
