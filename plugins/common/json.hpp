@@ -270,7 +270,12 @@ private:
   std::string scratch_;
 };
 
-/// An alert as one JSON object, keys in a fixed order; "labels" only if any.
+/// Whether the alert's usage began before its reading (a rise that has
+/// stayed up for hours): only then do its lines say since when.
+inline bool began_before_reading(const alert& a) { return a.since_ms != 0 && a.since_ms < a.scored.reading.ts_ms; }
+
+/// An alert as one JSON object, keys in a fixed order; "since_ms" only if
+/// the usage began before the reading, "labels" only if any.
 /// The console sink's json lines and the Kafka sink's messages are this.
 inline void append_alert(std::string& out, const alert& a) {
   const scored_reading& s = a.scored;
@@ -297,7 +302,7 @@ inline void append_alert(std::string& out, const alert& a) {
   append_json_string(out, to_string(a.kind));
   out += ",\"threshold\":";
   append_json_number(out, a.threshold);
-  if (a.since_ms != 0 && a.since_ms < r.ts_ms) {  // the usage began before this reading
+  if (began_before_reading(a)) {
     out += ",\"since_ms\":";
     append_chars(out, a.since_ms);
   }

@@ -57,10 +57,11 @@ public:
   score_result score(const reading& r) override {
     if (r.local.hour < 0 || r.local.hour >= hours_per_day)
       throw std::out_of_range("sustained_load: reading without a valid local hour");
-    const meter_state::step s = state_for(r.meter).next(r, model_.usual);
+    meter_state& state = state_for(r.meter);
+    const meter_state::step s = state.next(r, model_.usual);
     const verdict v = judge(model_, s, r.local.hour);
     const double threshold = model_.threshold[v.window][static_cast<std::size_t>(r.local.hour)];
-    return {v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh, s.since_ms[v.window]};
+    return {v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh, state.window_start_ms(v.window)};
   }
 
 private:

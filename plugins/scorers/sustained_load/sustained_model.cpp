@@ -103,12 +103,9 @@ meter_state::meter_state(const settings& s) : usual_(s.baseline_days, s.by_weekd
 }
 
 meter_state::step meter_state::next(const reading& r, const hourly& usual_fallback) {
-  step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}, {}};
+  step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}};
   s.floor_wh.fill(nan);
-  for (std::size_t w = 0; w < floors_.size(); ++w) {
-    s.floor_wh[w] = floors_[w].next(r.ts_ms, r.wh - s.usual_wh);
-    s.since_ms[w] = floors_[w].first_ms();
-  }
+  for (std::size_t w = 0; w < floors_.size(); ++w) s.floor_wh[w] = floors_[w].next(r.ts_ms, r.wh - s.usual_wh);
   return s;
 }
 

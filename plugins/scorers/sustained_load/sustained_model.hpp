@@ -117,9 +117,10 @@ public:
   struct step {
     double usual_wh;                             ///< the usual level at this reading's hour
     std::array<double, most_windows> floor_wh;   ///< per window of settings::hours; NaN until it is covered
-    std::array<std::int64_t, most_windows> since_ms;  ///< per window: its oldest reading (floor_window::first_ms)
   };
   step next(const reading& r, const hourly& usual_fallback);
+  /// Window `w`'s oldest reading (floor_window::first_ms), after next().
+  std::int64_t window_start_ms(std::size_t w) const { return floors_[w].first_ms(); }
 
 private:
   usual_level usual_;
