@@ -6,11 +6,9 @@
 
 #include "injection.hpp"
 #include "log.hpp"
+#include "output.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -86,19 +84,13 @@ int inject_command(const inject_request& request) {
   const std::string first_day = day_of(*first_reading), last_day = day_of(*last_reading);
   auto [events, touched] = inject_events(history, kinds, request.per_week, request.seed, session.zone());
 
-  {
-    std::ofstream out(request.out, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      std::cerr << "stream-smarts: cannot write " << request.out << ": " << std::strerror(errno) << "\n";
-      return 1;
-    }
-    out << labelled_csv_header();
-    for (std::size_t i = 0; i < history.size(); ++i) out << labelled_csv_line(history[i], touched[i]);
-    out.flush();
-    if (!out) {
-      std::cerr << "stream-smarts: writing " << request.out << " failed: " << std::strerror(errno) << "\n";
-      return 1;
-    }
+  std::string csv = labelled_csv_header();
+  for (std::size_t i = 0; i < history.size(); ++i) csv += labelled_csv_line(history[i], touched[i]);
+  try {
+    write_output(request.out, csv);
+  } catch (const std::runtime_error& e) {
+    std::cerr << "stream-smarts: " << e.what() << "\n";
+    return 1;
   }
 
   std::vector<std::size_t> per_kind(kinds.size(), 0);

@@ -1,5 +1,6 @@
 #include "injection.hpp"
 
+#include "output.hpp"
 #include "schema.hpp"
 
 #include <algorithm>
@@ -108,19 +109,6 @@ void set_label(reading& r, const std::string& value) {
       return;
     }
   r.labels.push_back({"label", value});
-}
-
-std::string csv_field(const std::string& value) {
-  if (value.find_first_of(",\"\r\n") == std::string::npos && trim(value) == value) return value;
-  std::string quoted = "\"";
-  for (char c : value) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
-std::string shortest(double v) {
-  char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
-  return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
 }
 
 } // namespace

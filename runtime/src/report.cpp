@@ -4,11 +4,11 @@
 // readings; bottom panel: the score over the same time, alerts marked.
 // Plain SVG written directly: no plotting library needed for two panels.
 #include "commands.hpp"
+#include "output.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -228,9 +228,7 @@ int report_command(const report_request& request) {
     if (pts.empty())
       throw std::runtime_error("no readings in " + p.title + "; the history runs from " +
                                day_of(history.front().local) + " to " + day_of(history.back().local));
-    std::ofstream out(request.out, std::ios::binary | std::ios::trunc);
-    out << draw(pts, p, request, model.spec->plugin->info().name);
-    if (!out.flush()) throw std::runtime_error("cannot write " + request.out);
+    write_output(request.out, draw(pts, p, request, model.spec->plugin->info().name));
     std::cout << "wrote " << request.out << ": " << p.title << ", " << pts.size() << " readings\n";
     return 0;
   } catch (const std::exception& e) {
