@@ -40,6 +40,8 @@ commands:
                            against a label column precision, recall, F1, false
                            alert-hours/week and, per kind of event, the share caught
                            and the delay to the first alert
+        [--events FILE.csv]  also write a row per model and event: its first and last
+                           reading, caught or not, the first alert, the highest score
   report --model FILE --data FILE --out FILE.svg [--period 2008-01-14 | 2008-01]
                            draw expected range, actual readings and score of a day or a
                            month (default: the day with the highest score) as SVG
@@ -159,6 +161,7 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
       a.eval.model_settings.emplace_back();
     }
     else if (arg == "--period") a.report.period = *v;
+    else if (arg == "--events") a.eval.events_out = *v;
     else if (arg == "--kinds") a.inject.kinds = a.train.kinds = *v;
     else if (arg == "--kind") {
       a.inject.kind_specs.push_back(*v);

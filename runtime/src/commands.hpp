@@ -35,6 +35,7 @@ struct eval_request {
   /// Per model: scorer options (KEY=VALUE, the --set after its --model), e.g. excess_wh=3000.
   std::vector<std::vector<std::string>> model_settings;
   double threshold = 1.0;
+  std::string events_out;  ///< --events: a CSV row per model and event; empty = none
 };
 int eval_command(const eval_request& request);
 

@@ -1,12 +1,14 @@
 // `stream-smarts eval`: score one history with one or more models and print
 // how each does, side by side: alerts, and against the history's `label`
 // column precision, recall, F1, false alert-hours per week and, per event
-// kind (label value), the share of events caught and how soon. The figures
-// come from evaluation.hpp; this file only prints them.
+// kind (label value), the share of events caught and how soon; with
+// --events, a CSV row per model and event. The figures come from
+// evaluation.hpp; this file only prints them.
 #include "commands.hpp"
 
 #include "evaluation.hpp"
 #include "log.hpp"
+#include "output.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -54,6 +56,22 @@ void print_kinds(const std::vector<std::string>& names, const std::vector<evalua
                   readable_duration(f.max_delay_ms()).c_str());
 }
 
+/// One CSV row per model and event, for a person or a spreadsheet to see
+/// which events a model missed and how near it came (--events).
+std::string events_csv(const std::vector<std::string>& names, const std::vector<evaluation>& results) {
+  std::string csv = "model,kind,first_reading,last_reading,readings,caught,first_alert,delay_min,highest_score\n";
+  for (std::size_t i = 0; i < results.size(); ++i)
+    for (const event_outcome& e : results[i].event_outcomes()) {
+      csv += csv_field(names[i]) + "," + csv_field(e.kind) + "," + format_local_iso8601(e.first.local) + "," +
+             format_local_iso8601(e.last.local) + "," + std::to_string(e.readings) + ",";
+      csv += e.caught() ? "1," + format_local_iso8601(e.first_alert->local) + "," +
+                              shortest(static_cast<double>(e.delay_ms()) / 60000)
+                        : std::string("0,,");
+      csv += "," + (std::isfinite(e.highest_score) ? fixed(e.highest_score, 3) : std::string()) + "\n";
+    }
+  return csv;
+}
+
 } // namespace
 
 int eval_command(const eval_request& request) {
@@ -80,6 +98,11 @@ int eval_command(const eval_request& request) {
     std::vector<evaluation> results(models.size(), evaluation(request.threshold));
     for (const auto& r : history)
       for (std::size_t i = 0; i < models.size(); ++i) results[i].add(r, models[i].instance->score(r));
+    if (!request.events_out.empty()) {
+      write_output(request.events_out, events_csv(request.models, results));
+      std::cerr << "wrote " << request.events_out << ": " << results.front().events() << " events, a row for each of "
+                << results.size() << (results.size() == 1 ? " model\n" : " models\n");
+    }
     const evaluation& any = results.front();
     std::cout << "history: " << history.size() << " readings on " << fixed(any.weeks() * 7, 0) << " days, "
               << any.anomalous() << " labelled anomalous; alert = score above " << fixed(request.threshold, 2)

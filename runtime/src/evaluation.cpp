@@ -86,24 +86,40 @@ void evaluation::add(const reading& r, const score_result& s) {
     alert_hours_.insert(hour);
     if (!truly) false_hours_.insert(hour);
   }
-  if (label != event_label_) {  // an event ends, another may start
-    event_caught_ = false;
-    event_start_ms_ = r.ts_ms;
-    if (!label.empty()) {
-      ++events_;
-      ++kinds_[label].events;
-    }
-  }
-  if (!label.empty() && alert && !event_caught_) {
-    event_caught_ = true;
-    ++events_caught_;
-    kind_figures& k = kinds_[label];
-    ++k.caught;
-    k.delays_ms.push_back(r.ts_ms - event_start_ms_);
-  }
+  if (truly) add_to_event(r, s.score, alert, label);
   event_label_ = label;
   const double centre = std::isnan(s.expected) ? (s.expected_lo + s.expected_hi) / 2 : s.expected;
   abs_error_ += std::fabs(r.wh - centre);
+}
+
+void evaluation::add_to_event(const reading& r, double score, bool alert, const std::string& label) {
+  if (label != event_label_) {  // an event ends, another starts
+    events_.emplace_back();
+    events_.back().kind = label;
+    events_.back().first = r;
+  }
+  event_outcome& e = events_.back();
+  e.last = r;
+  ++e.readings;
+  if (score > e.highest_score) e.highest_score = score;
+  if (alert && !e.first_alert) e.first_alert = r;
+}
+
+std::size_t evaluation::events_caught() const {
+  return static_cast<std::size_t>(
+      std::count_if(events_.begin(), events_.end(), [](const event_outcome& e) { return e.caught(); }));
+}
+
+std::map<std::string, kind_figures> evaluation::kinds() const {
+  std::map<std::string, kind_figures> by_kind;
+  for (const event_outcome& e : events_) {
+    kind_figures& k = by_kind[e.kind];
+    ++k.events;
+    if (!e.caught()) continue;
+    ++k.caught;
+    k.delays_ms.push_back(e.delay_ms());
+  }
+  return by_kind;
 }
 
 double evaluation::coverage() const { return ratio(inside_, readings_); }

@@ -8,7 +8,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,6 +31,18 @@ struct kind_figures {
   double share_caught() const;       ///< caught / events
   double median_delay_ms() const;    ///< NaN if none was caught; the mean of the middle two for an even count
   double max_delay_ms() const;       ///< NaN if none was caught
+};
+
+/// One event (a run of consecutive readings with the same anomalous label)
+/// and how a model did on it.
+struct event_outcome {
+  std::string kind;                      ///< the label
+  reading first, last;                   ///< its first and last readings (times, Wh)
+  std::size_t readings = 0;
+  std::optional<reading> first_alert;    ///< its first reading scored above the threshold
+  double highest_score = -std::numeric_limits<double>::infinity();  ///< -inf if no reading had a score
+  bool caught() const { return first_alert.has_value(); }
+  std::int64_t delay_ms() const { return first_alert ? first_alert->ts_ms - first.ts_ms : 0; }
 };
 
 /// Whether a local day goes to the hold-out part: a pure function of the
@@ -63,22 +77,22 @@ public:
   double false_alert_hours_per_week() const;
   /// Events: runs of consecutive readings with the same anomalous label (a
   /// heater left on for five hours is one event); caught if any alerted.
-  std::size_t events() const { return events_; }
-  std::size_t events_caught() const { return events_caught_; }
+  const std::vector<event_outcome>& event_outcomes() const { return events_; }
+  std::size_t events() const { return events_.size(); }
+  std::size_t events_caught() const;
   /// The events by kind (label value), in label order.
-  const std::map<std::string, kind_figures>& kinds() const { return kinds_; }
+  std::map<std::string, kind_figures> kinds() const;
   double alerts_per_week() const;
 
 private:
+  void add_to_event(const reading& r, double score, bool alert, const std::string& label);
+
   double threshold_;
   std::size_t readings_ = 0, alerts_ = 0, inside_ = 0, anomalous_ = 0, caught_ = 0;
   double abs_error_ = 0;
   bool labelled_ = false;
-  std::size_t events_ = 0, events_caught_ = 0;
+  std::vector<event_outcome> events_;
   std::string event_label_;       // label of the event the last reading was in; empty if none
-  bool event_caught_ = false;
-  std::int64_t event_start_ms_ = 0;  // timestamp of the event's first reading
-  std::map<std::string, kind_figures> kinds_;
   std::set<std::int64_t> days_;
   std::set<std::int64_t> false_hours_;  // clock hours with a false alert
   std::set<std::int64_t> alert_hours_;  // clock hours with any alert

@@ -296,6 +296,34 @@ TEST_CASE("eval prints, per model and event kind, the events caught and the dela
                      tight + "  oven_afternoon       2       2   1.00         0 min      0 min\n");
 }
 
+TEST_CASE("eval --events writes a row per model and event: caught or not, the first alert, the highest score") {
+  temp_dir dir;
+  const std::string model = dir.path() + "/band.toml", events = dir.path() + "/events.csv";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", model,
+               "--holdout", "0"})
+              .exit_code == 0);
+  const std::string week = dir.file("week.csv", events_week());
+  const auto r = run({"eval", "--model", model, "--data", week, "--events", events});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("wrote " + events + ": 5 events, a row for each of 1 model\n"));
+  // band [100, 140]: 130 Wh scores 0.75, 135 Wh 0.875, 500 Wh 10.
+  CHECK(dir.read("events.csv") ==
+        "model,kind,first_reading,last_reading,readings,caught,first_alert,delay_min,highest_score\n" +
+            model + ",heater_night,2008-02-04T22:00:00+00:00,2008-02-05T01:00:00+00:00,4,1,2008-02-05T00:00:00+00:00,120,10.000\n" +
+            model + ",oven_afternoon,2008-02-05T14:00:00+00:00,2008-02-05T16:00:00+00:00,3,1,2008-02-05T15:00:00+00:00,60,10.000\n" +
+            model + ",heater_night,2008-02-06T23:00:00+00:00,2008-02-07T00:00:00+00:00,2,1,2008-02-06T23:00:00+00:00,0,10.000\n" +
+            model + ",heater_night,2008-02-08T22:00:00+00:00,2008-02-08T23:00:00+00:00,2,0,,,0.750\n" +
+            model + ",oven_afternoon,2008-02-09T13:00:00+00:00,2008-02-09T14:00:00+00:00,2,0,,,0.875\n");
+
+  // Where it cannot be written: said with the reason, before any figure is printed.
+  const std::string nowhere = dir.path() + "/no/such/dir/events.csv";
+  const auto refused = run({"eval", "--model", model, "--data", week, "--events", nowhere});
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err, Contains("cannot write " + nowhere + ": No such file or directory"));
+  CHECK(refused.out.empty());
+}
+
 TEST_CASE("eval on minute readings: delays in minutes, false alerts counted in clock hours") {
   temp_dir dir;
   const std::string model = dir.path() + "/band.toml";
@@ -370,6 +398,10 @@ TEST_CASE("report draws the expected band, the readings and the alerts as SVG") 
   r = run({"report", "--model", model, "--data", week, "--out", svg, "--period", "March"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("--period must be a day (2008-01-14) or a month (2008-01), not 'March'"));
+  const std::string nowhere = dir.path() + "/no/such/dir/day.svg";
+  r = run({"report", "--model", model, "--data", week, "--out", nowhere});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("report failed: cannot write " + nowhere + ": No such file or directory"));
 }
 
 TEST_CASE("eval: --set after a --model is a scoring option of that model only") {

@@ -148,15 +148,16 @@ TEST_CASE("per kind: events, events caught, and the delay from an event's first 
   add(11, "heater", false);
   add(12, "0", false);
   add(13, "heater", false);  // missed
-  REQUIRE(e.kinds().size() == 2);
-  const kind_figures& heater = e.kinds().at("heater");
+  const auto kinds = e.kinds();
+  REQUIRE(kinds.size() == 2);
+  const kind_figures& heater = kinds.at("heater");
   CHECK(heater.events == 4);
   CHECK(heater.caught == 3);
   CHECK(heater.delays_ms == std::vector<std::int64_t>{2 * 3600000, 0, 3600000});
   CHECK(heater.share_caught() == Approx(0.75));
   CHECK(heater.median_delay_ms() == Approx(3600000));
   CHECK(heater.max_delay_ms() == Approx(2 * 3600000));
-  const kind_figures& oven = e.kinds().at("oven");
+  const kind_figures& oven = kinds.at("oven");
   CHECK(oven.events == 1);
   CHECK(oven.caught == 0);
   CHECK(oven.share_caught() == 0);
@@ -168,6 +169,37 @@ TEST_CASE("per kind: events, events caught, and the delay from an event's first 
   kind_figures even;  // an even count: the mean of the middle two
   even.delays_ms = {0, 3 * 3600000, 3600000, 2 * 3600000};
   CHECK(even.median_delay_ms() == Approx(1.5 * 3600000));
+}
+
+TEST_CASE("each event's outcome: its first and last readings, the first alert and the highest score") {
+  evaluation e(1.0);
+  auto add = [&](std::int64_t minute, const std::string& label, double score) {
+    e.add(minute_at(minute, 300 + static_cast<double>(minute), label), score_result{score, 100, 200});
+  };
+  add(0, "0", 3.0);         // an alert outside any event: a false alert, no event
+  add(60, "heater", 0.25);  // a heater: first alert at 180, highest 1.5 at 240
+  add(120, "heater", 0.75);
+  add(180, "heater", 1.25);
+  add(240, "heater", 1.5);
+  add(300, "oven", 0.5);    // an oven right after it: another event, never above 1.0
+  add(360, "oven", 1.0);    // at the threshold is not above it
+  const auto& events = e.event_outcomes();
+  REQUIRE(events.size() == 2);
+  const event_outcome& heater = events[0];
+  CHECK(heater.kind == "heater");
+  CHECK(heater.first.ts_ms == minute_at(60, 0, "").ts_ms);
+  CHECK(heater.last.ts_ms == minute_at(240, 0, "").ts_ms);
+  CHECK(heater.last.wh == 540);
+  CHECK(heater.readings == 4);
+  REQUIRE(heater.caught());
+  CHECK(heater.first_alert->ts_ms == minute_at(180, 0, "").ts_ms);
+  CHECK(heater.delay_ms() == 2 * 3600000);
+  CHECK(heater.highest_score == 1.5);
+  const event_outcome& oven = events[1];
+  CHECK(oven.kind == "oven");
+  CHECK(oven.readings == 2);
+  CHECK_FALSE(oven.caught());
+  CHECK(oven.highest_score == 1.0);
 }
 
 TEST_CASE("false alert-hours: clock hours with at least one alert on a reading not labelled anomalous") {
