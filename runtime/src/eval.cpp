@@ -100,8 +100,9 @@ int eval_command(const eval_request& request) {
       for (std::size_t i = 0; i < models.size(); ++i) results[i].add(r, models[i].instance->score(r));
     if (!request.events_out.empty()) {
       write_output(request.events_out, events_csv(request.models, results));
-      std::cerr << "wrote " << request.events_out << ": " << results.front().events() << " events, a row for each of "
-                << results.size() << (results.size() == 1 ? " model\n" : " models\n");
+      const std::size_t events = results.front().events();
+      std::cerr << "wrote " << request.events_out << ": " << events * results.size() << " rows (" << events
+                << " events, " << results.size() << (results.size() == 1 ? " model)\n" : " models)\n");
     }
     const evaluation& any = results.front();
     std::cout << "history: " << history.size() << " readings on " << fixed(any.weeks() * 7, 0) << " days, "

@@ -306,7 +306,7 @@ TEST_CASE("eval --events writes a row per model and event: caught or not, the fi
   const auto r = run({"eval", "--model", model, "--data", week, "--events", events});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.err, Contains("wrote " + events + ": 5 events, a row for each of 1 model\n"));
+  CHECK_THAT(r.err, Contains("wrote " + events + ": 5 rows (5 events, 1 model)\n"));
   // band [100, 140]: 130 Wh scores 0.75, 135 Wh 0.875, 500 Wh 10.
   CHECK(dir.read("events.csv") ==
         "model,kind,first_reading,last_reading,readings,caught,first_alert,delay_min,highest_score\n" +
