@@ -316,6 +316,12 @@ TEST_CASE("eval --events writes a row per model and event: caught or not, the fi
             model + ",heater_night,2008-02-08T22:00:00+00:00,2008-02-08T23:00:00+00:00,2,0,,,0.750\n" +
             model + ",oven_afternoon,2008-02-09T13:00:00+00:00,2008-02-09T14:00:00+00:00,2,0,,,0.875\n");
 
+  // A history without labels has no events: the header alone.
+  const auto unlabelled = run({"eval", "--model", model, "--data", dir.path() + "/h.csv", "--events", events});
+  REQUIRE(unlabelled.exit_code == 0);
+  CHECK(dir.read("events.csv") ==
+        "model,kind,first_reading,last_reading,readings,caught,first_alert,delay_min,highest_score\n");
+
   // Where it cannot be written: said with the reason, before any figure is printed.
   const std::string nowhere = dir.path() + "/no/such/dir/events.csv";
   const auto refused = run({"eval", "--model", model, "--data", week, "--events", nowhere});
