@@ -93,16 +93,12 @@ void evaluation::add(const reading& r, const score_result& s) {
 }
 
 void evaluation::add_to_event(const reading& r, double score, bool alert, const std::string& label) {
-  if (label != event_label_) {  // an event ends, another starts
-    events_.emplace_back();
-    events_.back().kind = label;
-    events_.back().first = r;
-  }
+  if (label != event_label_) events_.emplace_back(label, r);  // an event ends, another starts
   event_outcome& e = events_.back();
-  e.last = r;
+  e.last = reading_moment(r);
   ++e.readings;
   if (score > e.highest_score) e.highest_score = score;
-  if (alert && !e.first_alert) e.first_alert = r;
+  if (alert && !e.first_alert) e.first_alert.emplace(r);
 }
 
 std::size_t evaluation::events_caught() const {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace stream_smarts::runtime {
@@ -33,13 +34,23 @@ struct kind_figures {
   double max_delay_ms() const;       ///< NaN if none was caught
 };
 
+/// When a reading was and what it measured: what an event keeps of its
+/// readings (not their meter and labels, copied for every reading otherwise).
+struct reading_moment {
+  std::int64_t ts_ms = 0;
+  double wh = 0;
+  local_fields local;
+  explicit reading_moment(const reading& r) : ts_ms(r.ts_ms), wh(r.wh), local(r.local) {}
+};
+
 /// One event (a run of consecutive readings with the same anomalous label)
 /// and how a model did on it.
 struct event_outcome {
+  event_outcome(std::string kind, const reading& r) : kind(std::move(kind)), first(r), last(r) {}
   std::string kind;                      ///< the label
-  reading first, last;                   ///< its first and last readings (times, Wh)
+  reading_moment first, last;            ///< its first and last readings
   std::size_t readings = 0;
-  std::optional<reading> first_alert;    ///< its first reading scored above the threshold
+  std::optional<reading_moment> first_alert;  ///< its first reading scored above the threshold
   double highest_score = -std::numeric_limits<double>::infinity();  ///< -inf if no reading had a score
   bool caught() const { return first_alert.has_value(); }
   std::int64_t delay_ms() const { return first_alert ? first_alert->ts_ms - first.ts_ms : 0; }
