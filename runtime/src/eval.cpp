@@ -99,7 +99,7 @@ int eval_command(const eval_request& request) {
     for (const auto& r : history)
       for (std::size_t i = 0; i < models.size(); ++i) results[i].add(r, models[i].instance->score(r));
     if (!request.events_out.empty()) {
-      write_output(request.events_out, events_csv(request.models, results));
+      write_output(request.events_out, [&](std::ostream& out) { out << events_csv(request.models, results); });
       const std::size_t events = results.front().events();
       std::cerr << "wrote " << request.events_out << ": " << events * results.size() << " rows (" << events
                 << " events, " << results.size() << (results.size() == 1 ? " model)\n" : " models)\n");

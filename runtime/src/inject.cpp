@@ -84,10 +84,11 @@ int inject_command(const inject_request& request) {
   const std::string first_day = day_of(*first_reading), last_day = day_of(*last_reading);
   auto [events, touched] = inject_events(history, kinds, request.per_week, request.seed, session.zone());
 
-  std::string csv = labelled_csv_header();
-  for (std::size_t i = 0; i < history.size(); ++i) csv += labelled_csv_line(history[i], touched[i]);
   try {
-    write_output(request.out, csv);
+    write_output(request.out, [&](std::ostream& out) {
+      out << labelled_csv_header();
+      for (std::size_t i = 0; i < history.size(); ++i) out << labelled_csv_line(history[i], touched[i]);
+    });
   } catch (const std::runtime_error& e) {
     std::cerr << "stream-smarts: " << e.what() << "\n";
     return 1;

@@ -25,9 +25,9 @@ std::string shortest(double v) {
   return ec == std::errc() ? std::string(buf, end) : std::to_string(v);
 }
 
-void write_output(const std::string& path, const std::string& text) {
+void write_output(const std::string& path, const std::function<void(std::ostream&)>& write) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (out) out << text;
+  if (out) write(out);
   if (!out.flush()) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
 }
 

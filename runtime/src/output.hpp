@@ -2,6 +2,8 @@
 // report's SVG): CSV fields, numbers, and the files themselves, one way.
 #pragma once
 
+#include <functional>
+#include <ostream>
 #include <string>
 
 namespace stream_smarts::runtime {
@@ -15,8 +17,9 @@ std::string csv_field(const std::string& value);
 /// exponent form: "1931.27", "0.5", "120".
 std::string shortest(double v);
 
-/// Writes an output file (created, or emptied first). Throws
-/// std::runtime_error "cannot write PATH: reason".
-void write_output(const std::string& path, const std::string& text);
+/// Writes an output file (created, or emptied first) with `write`, which
+/// streams into it (inject's CSV of a minute year need not be held twice).
+/// Throws std::runtime_error "cannot write PATH: reason".
+void write_output(const std::string& path, const std::function<void(std::ostream&)>& write);
 
 } // namespace stream_smarts::runtime

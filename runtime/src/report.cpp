@@ -228,7 +228,8 @@ int report_command(const report_request& request) {
     if (pts.empty())
       throw std::runtime_error("no readings in " + p.title + "; the history runs from " +
                                day_of(history.front().local) + " to " + day_of(history.back().local));
-    write_output(request.out, draw(pts, p, request, model.spec->plugin->info().name));
+    const std::string svg = draw(pts, p, request, model.spec->plugin->info().name);
+    write_output(request.out, [&](std::ostream& out) { out << svg; });
     std::cout << "wrote " << request.out << ": " << p.title << ", " << pts.size() << " readings\n";
     return 0;
   } catch (const std::exception& e) {
