@@ -71,36 +71,72 @@ TEST_CASE("power_step: the level before a step is held while the load stays on",
   CHECK(later.score == 0);
 }
 
-TEST_CASE("power_step power: the label when it holds a number, else the Wh", "[power_step]") {
+TEST_CASE("power_step power: the label when it holds a number, at the end of the hour; else the Wh, at its start",
+          "[power_step]") {
+  const auto sample = [](const reading& r, std::string_view label) {
+    const power_sample p = power_of(r, label);
+    return std::pair(p.ts_ms, p.w);
+  };
   reading r = at(start_ms, 450);
-  CHECK(power_of(r, "power_w") == 450);
+  CHECK(sample(r, "power_w") == std::pair(start_ms, 450.0));
   r.labels = {{"pulses", "7"}, {"power_w", "2250.5"}};
-  CHECK(power_of(r, "power_w") == 2250.5);
-  CHECK(power_of(r, "") == 450);
+  CHECK(sample(r, "power_w") == std::pair(start_ms + hour_ms, 2250.5));
+  CHECK(sample(r, "") == std::pair(start_ms, 450.0));
   r.labels = {{"power_w", "n/a"}};
-  CHECK(power_of(r, "power_w") == 450);
+  CHECK(sample(r, "power_w") == std::pair(start_ms, 450.0));
+}
+
+TEST_CASE("power_step hour: gpio_meter's power is judged by the hour it was drawn in", "[power_step]") {
+  // Emitted at 01:10, of the hour from 00:10: its Wh belongs to midnight, its power to 01:00.
+  reading r = at(start_ms + 10 * minute_ms, 900);
+  CHECK(threshold_hour(r, power_of(r, "power_w"), history_zone) == 0);
+  r.labels = {{"power_w", "2300"}};
+  CHECK(threshold_hour(r, power_of(r, "power_w"), history_zone) == 1);
+  r = at(start_ms + 23 * hour_ms + 30 * minute_ms, 900);  // emitted at 00:30 the next day
+  r.labels = {{"power_w", "2300"}};
+  CHECK(threshold_hour(r, power_of(r, "power_w"), history_zone) == 0);
+}
+
+TEST_CASE("power_step training: a Pi's own minute readings put each step in the hour it was switched on",
+          "[power_step]") {
+  // 30 days of gpio_meter readings: 300 W, and 2300 W from 06:00 to 06:30 every day.
+  std::vector<reading> history;
+  for (std::int64_t m = 0; m < 30 * 24 * 60; ++m) {
+    const std::int64_t emitted = start_ms + m * minute_ms, minute_of_day = m % (24 * 60);
+    reading r = at(emitted - hour_ms, 0);  // the trailing hour's start, as gpio_meter stamps it
+    r.labels = {{"power_w", minute_of_day >= 6 * 60 && minute_of_day < 6 * 60 + 30 ? "2300" : "300"}};
+    history.push_back(std::move(r));
+  }
+  settings low;
+  low.min_step_w = 100;
+  const step_model m = train(history, low, history_zone);
+  // Each hour is learnt with the two beside it (alert_budget.hpp): 05:00 to
+  // 07:00 hold the 06:00 steps, 04:00 none. Stamped by the trailing hour's
+  // start they would fall in 05:00, and 04:00 would hold them instead of 07:00.
+  CHECK(m.threshold[7] == Approx(2000));
+  CHECK(m.threshold[4] == Approx(100));
 }
 
 TEST_CASE("power_step training: thresholds from the history's steps, never below min_step_w", "[power_step]") {
   const auto history = ordinary_days(60);
-  const step_model m = train(history, settings{});
+  const step_model m = train(history, settings{}, history_zone);
   CHECK(m.readings == 60 * 24);
   for (double t : m.threshold) CHECK(t >= 1500);
   settings low;
   low.min_step_w = 100;
-  const step_model learnt = train(history, low);
+  const step_model learnt = train(history, low, history_zone);
   // The history's own steps: small at night, the 900 -> 1500 W rise at 18:00 by day.
   CHECK(learnt.threshold[3] < 300);
   CHECK(learnt.threshold[18] > 600);
-  CHECK_THROWS_WITH(train(ordinary_days(20), settings{}),
+  CHECK_THROWS_WITH(train(ordinary_days(20), settings{}, history_zone),
                     "power_step: the history spans less than 28 days; give it more, a few months is best");
   settings bad;
   bad.hold_ms = 2 * hour_ms;
-  CHECK_THROWS_WITH(train(history, bad), "hold must be within 1m..1h; got 2h");
+  CHECK_THROWS_WITH(train(history, bad, history_zone), "hold must be within 1m..1h; got 2h");
 }
 
 TEST_CASE("power_step model file: round trip and clear errors", "[power_step]") {
-  step_model m = train(ordinary_days(40), settings{});
+  step_model m = train(ordinary_days(40), settings{}, history_zone);
   m.timezone = "Europe/Paris";
   const step_model back = from_toml(to_toml(m));
   CHECK(back.threshold == m.threshold);
@@ -154,6 +190,28 @@ TEST_CASE("power_step plugin: trains, loads and scores minute readings per meter
   CHECK(r.expected_lo == 300);  // the level before the step
   CHECK(r.expected_hi == Approx(300 + 1500));
   CHECK(s->score(minute(49, 2300, "garage")).score == 0);  // another meter has its own window
+}
+
+TEST_CASE("power_step plugin: a step in gpio_meter's power meets the threshold of the hour it began in",
+          "[stages][power_step]") {
+  const auto& d = load(POWER_STEP_PLUGIN);
+  temp_dir dir;
+  step_model m = train(ordinary_days(40), settings{}, history_zone);
+  m.threshold.fill(1500);
+  m.threshold[2] = 5000;  // 02:00 allows far more than 03:00
+  write_model_file(m, dir.path + "/ps.toml");
+  fake_context ctx(d, {{"model", std::string("ps.toml")}}, dir.path);
+  auto s = d.make_scorer(ctx);
+  // Emitted from 03:00 on, of trailing hours from 02:00: a heater switched on at 03:20.
+  const std::int64_t from_two = start_ms + 50 * 24 * hour_ms + 2 * hour_ms;
+  score_result r{};
+  for (int i = 0; i < 40; ++i) {
+    reading minute = at(from_two + i * minute_ms, 300);
+    minute.labels = {{"power_w", i < 20 ? "300" : "2300"}};
+    r = s->score(minute);
+  }
+  CHECK(r.score == Approx(2000.0 / 1500));
+  CHECK(r.expected_hi == Approx(300 + 1500));
 }
 
 TEST_CASE("power_step plugin option problems", "[stages][power_step]") {

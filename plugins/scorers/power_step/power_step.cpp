@@ -35,13 +35,14 @@ settings checked_settings(const options& o) {
 class power_step_scorer final : public scorer {
 public:
   explicit power_step_scorer(stage_context& ctx)
-      : model_(load_model(ctx)), power_label_(ctx.options().string("power_label")) {}
+      : model_(load_model(ctx)), power_label_(ctx.options().string("power_label")), zone_(ctx.zone()) {}
 
   score_result score(const reading& r) override {
-    if (r.local.hour < 0 || r.local.hour >= hours_per_day)
-      throw std::out_of_range("power_step: reading without a valid local hour");
-    const double threshold = model_.threshold[static_cast<std::size_t>(r.local.hour)];
-    const meter_state::scored s = state_for(r.meter).next(r.ts_ms, power_of(r, power_label_), threshold);
+    const power_sample p = power_of(r, power_label_);
+    const int hour = threshold_hour(r, p, zone_);
+    if (hour < 0 || hour >= hours_per_day) throw std::out_of_range("power_step: reading without a valid local hour");
+    const double threshold = model_.threshold[static_cast<std::size_t>(hour)];
+    const meter_state::scored s = state_for(r.meter).next(p.ts_ms, p.w, threshold);
     return {s.score, s.before_w, s.before_w + threshold, s.before_w};
   }
 
@@ -71,11 +72,12 @@ private:
 
   step_model model_;
   std::string power_label_;
+  const time_zone& zone_;  // the pipeline's; the context outlives this scorer
   std::unordered_map<std::string, meter_state> per_meter_;
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {
-  step_model m = train(history, checked_settings(ctx.options()), ctx.options().string("power_label"));
+  step_model m = train(history, checked_settings(ctx.options()), ctx.zone(), ctx.options().string("power_label"));
   m.timezone = ctx.zone().name();
   write_model_file(m, out_path);
   return summary(m, out_path);
@@ -95,7 +97,8 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<power_step_scorer>(
                                         "Required to score."),
          stream_smarts::optional_option("power_label", stream_smarts::option_type::string, std::string("power_w"),
                                         "Label holding the reading's power in W (gpio_meter's instantaneous "
-                                        "power_w); a reading without it is taken as an hour's Wh, its mean power."),
+                                        "power_w), taken as the power at the end of the reading's hour, when it "
+                                        "was emitted; a reading without it is taken as an hour's Wh, its mean power."),
          stream_smarts::optional_option("hold", stream_smarts::option_type::duration,
                                         std::chrono::milliseconds(10 * minute_ms),
                                         "Training: how long the power must stay up (1m..1h). Shorter tells "

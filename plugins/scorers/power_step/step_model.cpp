@@ -43,15 +43,19 @@ void check(const settings& s) {
 
 // ---------------------------------------------------------------- scoring state
 
-double power_of(const reading& r, std::string_view power_label) {
+power_sample power_of(const reading& r, std::string_view power_label) {
   if (!power_label.empty())
     for (const auto& l : r.labels)
       if (l.key == power_label) {
         char* end = nullptr;
         const double w = std::strtod(l.value.c_str(), &end);
-        if (end != l.value.c_str() && *end == '\0' && std::isfinite(w)) return w;
+        if (end != l.value.c_str() && *end == '\0' && std::isfinite(w)) return {r.ts_ms + hour_ms, w};
       }
-  return r.wh;
+  return {r.ts_ms, r.wh};
+}
+
+int threshold_hour(const reading& r, const power_sample& p, const time_zone& zone) {
+  return p.ts_ms == r.ts_ms ? r.local.hour : zone.local(p.ts_ms).hour;
 }
 
 step_window::step step_window::next(std::int64_t ts_ms, double power_w) {
@@ -94,7 +98,8 @@ meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double
 
 // ---------------------------------------------------------------- training
 
-step_model train(const std::vector<reading>& history, const settings& s, std::string_view power_label) {
+step_model train(const std::vector<reading>& history, const settings& s, const time_zone& zone,
+                 std::string_view power_label) {
   check(s);
   if (history.empty() || history.back().ts_ms - history.front().ts_ms < 28 * day_ms)
     throw std::runtime_error("power_step: the history spans less than 28 days; give it more, a few months is best");
@@ -102,9 +107,11 @@ step_model train(const std::vector<reading>& history, const settings& s, std::st
   // Replay the history as the scorer would see it, and note every step.
   std::array<std::vector<double>, hours_per_day> steps;
   step_window window(s.hold_ms, s.before_ms);
-  for (const auto& r : history)
-    if (const auto st = window.next(r.ts_ms, power_of(r, power_label)); std::isfinite(st.floor_w))
-      steps[static_cast<std::size_t>(r.local.hour)].push_back(st.floor_w - st.before_w);
+  for (const auto& r : history) {
+    const power_sample p = power_of(r, power_label);
+    if (const auto st = window.next(p.ts_ms, p.w); std::isfinite(st.floor_w))
+      steps[static_cast<std::size_t>(threshold_hour(r, p, zone))].push_back(st.floor_w - st.before_w);
+  }
 
   step_model m;
   m.trained = s;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <stream_smarts/reading.hpp>
+#include <stream_smarts/time.hpp>
 
 #include <array>
 #include <cstdint>
@@ -59,10 +60,22 @@ struct step_model {
   std::int64_t readings = 0;
 };
 
-/// A reading's power in W: the label `power_label` when the reading has a
-/// number there (gpio_meter's `power_w`), else its Wh, which for an hour's
-/// energy (a history, or gpio_meter's trailing hour) is its mean power.
-double power_of(const reading& r, std::string_view power_label);
+/// A reading's power in W, and when the house drew it.
+struct power_sample {
+  std::int64_t ts_ms;
+  double w;
+};
+
+/// The label `power_label` when the reading has a number there: gpio_meter's
+/// `power_w`, the power when the reading was emitted, at the end of the hour
+/// its Wh covers (ts + 1 h, as ts is that hour's start). Else the reading's
+/// Wh, which for an hour's energy (a history) is its mean power, at its ts.
+power_sample power_of(const reading& r, std::string_view power_label);
+
+/// The local hour whose threshold judges `p`, taken from `r`: its own hour
+/// for its Wh, the hour after it began for the power at its end (a heater
+/// switched on at 01:00 is judged by 01:00's threshold, not midnight's).
+int threshold_hour(const reading& r, const power_sample& p, const time_zone& zone);
 
 /// One meter's last readings: the floor of the hold and the level before it.
 class step_window {
@@ -102,7 +115,8 @@ private:
 /// Learns the thresholds from history (in time order, as train hands it
 /// over; local fields filled). Throws std::runtime_error for too short a
 /// history or an hour without steps.
-step_model train(const std::vector<reading>& history, const settings& s, std::string_view power_label = "power_w");
+step_model train(const std::vector<reading>& history, const settings& s, const time_zone& zone,
+                 std::string_view power_label = "power_w");
 
 /// The model as a commented TOML document, and back (model_error on problems).
 std::string to_toml(const step_model& m);
