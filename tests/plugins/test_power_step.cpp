@@ -71,7 +71,7 @@ TEST_CASE("power_step: the level before a step is held while the load stays on",
   CHECK(later.score == 0);
 }
 
-TEST_CASE("power_step power: the label when it holds a number, at the end of the hour; else the Wh, at its start",
+TEST_CASE("power_step power: the label when it holds a number, at the end of the hour, else the Wh, at its start",
           "[power_step]") {
   const auto sample = [](const reading& r, std::string_view label) {
     const power_sample p = power_of(r, label);
