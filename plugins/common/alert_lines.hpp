@@ -52,7 +52,7 @@ inline void append_text_line(std::string& out, const alert& a, const time_zone& 
   append_chars(out, r.wh, std::chars_format::fixed, 0);
   out += " Wh at ";
   append_clock(out, l);
-  if (json::began_before_reading(a)) {
+  if (json::says_since(a)) {
     out += ", since ";
     append_clock(out, zone.local(a.since_ms));
   }

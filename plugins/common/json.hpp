@@ -270,12 +270,14 @@ private:
   std::string scratch_;
 };
 
-/// Whether the alert's usage began before its reading (a rise that has
-/// stayed up for hours): only then do its lines say since when.
-inline bool began_before_reading(const alert& a) { return a.since_ms != 0 && a.since_ms < a.scored.reading.ts_ms; }
+/// Whether the alert's usage began at another time than its reading's: a
+/// rise that has stayed up for hours, or a step in a Pi's power within the
+/// trailing hour its reading is stamped with. Only then do its lines say
+/// since when.
+inline bool says_since(const alert& a) { return a.since_ms != 0 && a.since_ms != a.scored.reading.ts_ms; }
 
 /// An alert as one JSON object, keys in a fixed order; "since_ms" only if
-/// the usage began before the reading, "labels" only if any.
+/// the usage began at another time than the reading's, "labels" only if any.
 /// The console sink's json lines and the Kafka sink's messages are this.
 inline void append_alert(std::string& out, const alert& a) {
   const scored_reading& s = a.scored;
@@ -302,7 +304,7 @@ inline void append_alert(std::string& out, const alert& a) {
   append_json_string(out, to_string(a.kind));
   out += ",\"threshold\":";
   append_json_number(out, a.threshold);
-  if (began_before_reading(a)) {
+  if (says_since(a)) {
     out += ",\"since_ms\":";
     append_chars(out, a.since_ms);
   }

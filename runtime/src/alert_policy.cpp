@@ -80,7 +80,7 @@ decision alert_policy::decide(const scored_reading& s) {
 decision alert_policy::above(meter_state& m, const scored_reading& s) {
   const reading& r = s.reading;
   const std::int64_t ts = r.ts_ms;
-  if (!m.current) m.current = episode{ts, s.since_ms != 0 ? std::min(s.since_ms, ts) : ts, 0, false, 0};
+  if (!m.current) m.current = episode{ts, s.since_ms != 0 ? s.since_ms : ts, 0, false, 0};
   episode& e = *m.current;
   ++e.readings;
   using cause = decision::cause;

@@ -47,7 +47,7 @@ struct decision {
   verdict what = verdict::quiet;
   cause because = cause::inside;
   std::int64_t since_ms = 0;          ///< start of the episode (first reading above in a row)
-  std::int64_t began_ms = 0;          ///< when its usage began: since_ms, or earlier if the scorer says so
+  std::int64_t began_ms = 0;          ///< when its usage began: since_ms, or when the scorer says (score_result::since_ms)
   int readings = 0;                   ///< readings above in a row, this one included
   std::int64_t elapsed_ms = 0;        ///< since the episode began, or since the last raise (cooldown)
   std::string why(const alert_policy_settings& settings) const;

@@ -63,13 +63,16 @@ TEST_CASE("text line for a reading that is not an alert", "[console]") {
   CHECK(text(a) == "[2007-01-14 home band] Power usage of 800 Wh at 09:00 (score 0.42).\n");
 }
 
-TEST_CASE("text line for usage that began before the reading says since when", "[console]") {
+TEST_CASE("text line for usage that began at another time than the reading says since when", "[console]") {
   alert a = sample();
   a.since_ms = a.scored.reading.ts_ms - 3 * 3'600'000;  // a rise that has stayed up since 01:00
   CHECK(text(a) ==
         "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00, since 01:00 (score 5.46). Please check!\n");
   a.since_ms = a.scored.reading.ts_ms;  // began with this reading: nothing to add
   CHECK(text(a) == "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00 (score 5.46). Please check!\n");
+  a.since_ms = a.scored.reading.ts_ms + 3'600'000 - 9 * 60'000;  // a Pi's trailing hour from 04:00: a step at 04:51
+  CHECK(text(a) ==
+        "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00, since 04:51 (score 5.46). Please check!\n");
 }
 
 TEST_CASE("text lines append", "[console]") {
@@ -82,12 +85,14 @@ TEST_CASE("text lines append", "[console]") {
         "[2007-01-14 home band] Power usage of 1500 Wh at 04:00 (score 5.46).\n");
 }
 
-TEST_CASE("JSON line says since when only for usage that began before the reading", "[console]") {
+TEST_CASE("JSON line says since when only for usage that began at another time than the reading", "[console]") {
   alert a = sample();
   a.since_ms = a.scored.reading.ts_ms - 3 * 3'600'000;
   CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1,\"since_ms\":1168732800000}\n"));
   a.since_ms = a.scored.reading.ts_ms;
   CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1}\n"));
+  a.since_ms = a.scored.reading.ts_ms + 60'000;
+  CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1,\"since_ms\":1168743660000}\n"));
 }
 
 TEST_CASE("JSON line", "[console]") {

@@ -59,14 +59,17 @@ TEST_CASE("power_step: the level before a step is held while the load stays on",
   const auto on = m.next(49 * minute_ms, 2400, 1500);
   CHECK(on.score == Approx(2000.0 / 1500));
   CHECK(on.before_w == 400);
+  CHECK(on.since_ms == 40 * minute_ms);  // the hold's first reading: when the step began
   // Hours later the 30 minutes before are the heater too; the alert goes on.
   meter_state::scored later{};
   for (int i = 50; i < 200; ++i) later = m.next(i * minute_ms, 2400, 1500);
   CHECK(later.score == Approx(2000.0 / 1500));
   CHECK(later.before_w == 400);
+  CHECK(later.since_ms == 40 * minute_ms);
   // Switched off: back to normal, and the level before follows the house again.
   later = m.next(200 * minute_ms, 400, 1500);
   CHECK(later.score < 1);
+  CHECK(later.since_ms == 0);
   for (int i = 201; i < 260; ++i) later = m.next(i * minute_ms, 400, 1500);
   CHECK(later.score == 0);
 }
@@ -212,6 +215,7 @@ TEST_CASE("power_step plugin: a step in gpio_meter's power meets the threshold o
   }
   CHECK(r.score == Approx(2000.0 / 1500));
   CHECK(r.expected_hi == Approx(300 + 1500));
+  CHECK(r.since_ms == from_two + hour_ms + 20 * minute_ms);  // 03:20, after the reading's own ts (02:39)
 }
 
 TEST_CASE("power_step plugin option problems", "[stages][power_step]") {

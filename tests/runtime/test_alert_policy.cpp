@@ -177,3 +177,15 @@ TEST_CASE("policy: usage began when the scorer says, but sustain counts the poli
   CHECK(p.decide(at(17, 2)).began_ms == 7 * minute);
   CHECK(p.decide(at(18, 0.5)).began_ms == 7 * minute);
 }
+
+TEST_CASE("policy: usage may begin after the reading's time, when the scorer says so") {
+  // A Pi's reading is stamped with the start of its trailing hour; power_step
+  // says when the step in its power (measured at the hour's end) began.
+  alert_policy p({});
+  scored_reading r = at(10, 2);
+  r.since_ms = 69 * minute;
+  const auto raised = p.decide(r);
+  CHECK(raised.what == verdict::raise);
+  CHECK(raised.since_ms == 10 * minute);  // the episode, as the policy counts it
+  CHECK(raised.began_ms == 69 * minute);
+}

@@ -43,7 +43,7 @@ public:
     if (hour < 0 || hour >= hours_per_day) throw std::out_of_range("power_step: reading without a valid local hour");
     const double threshold = model_.threshold[static_cast<std::size_t>(hour)];
     const meter_state::scored s = state_for(r.meter).next(p.ts_ms, p.w, threshold);
-    return {s.score, s.before_w, s.before_w + threshold, s.before_w};
+    return {s.score, s.before_w, s.before_w + threshold, s.before_w, s.since_ms};
   }
 
 private:

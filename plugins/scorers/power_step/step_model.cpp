@@ -71,16 +71,17 @@ step_window::step step_window::next(std::int64_t ts_ms, double power_w) {
   while (recent_.size() > 1 && recent_[1].first < before_start) recent_.pop_front();
 
   double floor_w = power_w;
+  std::int64_t hold_from_ms = ts_ms;
   scratch_.clear();
   for (const auto& [ts, w] : recent_) {
-    if (ts > hold_start) floor_w = std::min(floor_w, w);
+    if (ts > hold_start) floor_w = std::min(floor_w, w), hold_from_ms = std::min(hold_from_ms, ts);
     else if (ts >= before_start) scratch_.push_back(w);
   }
   if (scratch_.empty() && recent_.front().first < before_start) scratch_.push_back(recent_.front().second);
   if (scratch_.empty()) return {nan, nan};
   const auto middle = scratch_.begin() + static_cast<std::ptrdiff_t>(scratch_.size() / 2);
   std::nth_element(scratch_.begin(), middle, scratch_.end());
-  return {*middle, floor_w};
+  return {*middle, floor_w, hold_from_ms};
 }
 
 meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double threshold_w) {
@@ -91,9 +92,13 @@ meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double
   }
   const double before = held_before_w_.value_or(s.before_w);
   const double score = (s.floor_w - before) / threshold_w;
-  if (score > 1) held_before_w_ = before;
-  else held_before_w_.reset();
-  return {score, before};
+  if (score <= 1) {
+    held_before_w_.reset();
+    return {score, before};
+  }
+  if (!held_before_w_) held_since_ms_ = s.hold_from_ms;
+  held_before_w_ = before;
+  return {score, before, held_since_ms_};
 }
 
 // ---------------------------------------------------------------- training

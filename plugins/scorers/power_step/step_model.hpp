@@ -84,6 +84,7 @@ public:
   struct step {
     double before_w;  ///< median power of the `before` period (or the last reading ahead of the hold)
     double floor_w;   ///< lowest power of the hold; NaN while nothing is known before the hold
+    std::int64_t hold_from_ms = 0;  ///< the hold's first reading: when a step held since began
   };
   /// A gap of more than an hour, time going backwards or a power that is not
   /// a number starts again.
@@ -104,12 +105,14 @@ public:
   struct scored {
     double score;     ///< 0 while the window is not covered
     double before_w;  ///< the level the step is measured from
+    std::int64_t since_ms = 0;  ///< while the score is above 1: when the step began (its hold's first reading)
   };
   scored next(std::int64_t ts_ms, double power_w, double threshold_w);
 
 private:
   step_window window_;
   std::optional<double> held_before_w_;
+  std::int64_t held_since_ms_ = 0;
 };
 
 /// Learns the thresholds from history (in time order, as train hands it

@@ -117,8 +117,10 @@ struct score_result {
   double expected = std::numeric_limits<double>::quiet_NaN();
   /// When the usage this score judges began, for a scorer that judges more
   /// than the one reading: the first reading of the hours a rise has stayed
-  /// up (sustained_load). Alerts say "unusual since" that reading's time;
-  /// 0 means the reading itself.
+  /// up (sustained_load), or when a step in a Pi's power began (power_step:
+  /// gpio_meter stamps a reading with the start of its trailing hour, but
+  /// measures the power at its end, so this may be after the reading's ts).
+  /// Alerts say "unusual since" that time; 0 means the reading itself.
   std::int64_t since_ms = 0;
 };
 

@@ -75,8 +75,8 @@ struct alert {
   alert_kind kind = alert_kind::raised;
   double threshold = 1.0;      ///< the threshold it was judged against
   /// When the unusual usage began ("unusual since 22:00"): the first reading
-  /// above the threshold in a row, or earlier if the scorer judged that
-  /// reading on the hours before it (scored_reading::since_ms); 0 for none.
+  /// above the threshold in a row, or when the scorer says that reading's
+  /// usage began (scored_reading::since_ms); 0 for none.
   std::int64_t since_ms = 0;
 };
 
