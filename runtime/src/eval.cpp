@@ -58,18 +58,20 @@ void print_kinds(const std::vector<std::string>& names, const std::vector<evalua
 
 /// One CSV row per model and event, for a person or a spreadsheet to see
 /// which events a model missed and how near it came (--events).
-std::string events_csv(const std::vector<std::string>& names, const std::vector<evaluation>& results) {
-  std::string csv = "model,kind,first_reading,last_reading,readings,caught,first_alert,delay_min,highest_score\n";
+void write_events_csv(std::ostream& out, const std::vector<std::string>& names,
+                      const std::vector<evaluation>& results) {
+  out << "model,kind,first_reading,last_reading,readings,caught,first_alert,delay_min,highest_score\n";
   for (std::size_t i = 0; i < results.size(); ++i)
     for (const event_outcome& e : results[i].event_outcomes()) {
-      csv += csv_field(names[i]) + "," + csv_field(e.kind) + "," + format_local_iso8601(e.first.local) + "," +
-             format_local_iso8601(e.last.local) + "," + std::to_string(e.readings) + ",";
-      csv += e.caught() ? "1," + format_local_iso8601(e.first_alert->local) + "," +
-                              shortest(static_cast<double>(e.delay_ms()) / 60000)
-                        : std::string("0,,");
-      csv += "," + (std::isfinite(e.highest_score) ? fixed(e.highest_score, 3) : std::string()) + "\n";
+      out << csv_field(names[i]) << ',' << csv_field(e.kind) << ',' << format_local_iso8601(e.first.local) << ','
+          << format_local_iso8601(e.last.local) << ',' << e.readings << ',';
+      if (e.caught())
+        out << "1," << format_local_iso8601(e.first_alert->local) << ','
+            << shortest(static_cast<double>(e.delay_ms()) / 60000);
+      else
+        out << "0,,";
+      out << ',' << (std::isfinite(e.highest_score) ? fixed(e.highest_score, 3) : std::string()) << '\n';
     }
-  return csv;
 }
 
 } // namespace
@@ -99,7 +101,7 @@ int eval_command(const eval_request& request) {
     for (const auto& r : history)
       for (std::size_t i = 0; i < models.size(); ++i) results[i].add(r, models[i].instance->score(r));
     if (!request.events_out.empty()) {
-      write_output(request.events_out, [&](std::ostream& out) { out << events_csv(request.models, results); });
+      write_output(request.events_out, [&](std::ostream& out) { write_events_csv(out, request.models, results); });
       const std::size_t events = results.front().events();
       std::cerr << "wrote " << request.events_out << ": " << events * results.size() << " rows (" << events
                 << " events, " << results.size() << (results.size() == 1 ? " model)\n" : " models)\n");
