@@ -3,46 +3,13 @@
 #include <stream_smarts/options.hpp>
 
 #include <algorithm>
-#include <cstdio>
 
 namespace stream_smarts::runtime {
 namespace {
 
 std::string span(std::int64_t ms) { return duration_text(std::chrono::milliseconds{ms}); }
 
-std::string clock(int minute_of_day) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%02d:%02d", minute_of_day / 60 % 24, minute_of_day % 60);
-  return text;
-}
-
-std::optional<int> parse_clock(std::string_view t) {
-  if (t.size() != 5 || t[2] != ':') return std::nullopt;
-  for (std::size_t i : {0, 1, 3, 4})
-    if (t[i] < '0' || t[i] > '9') return std::nullopt;
-  const int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
-  if (h > 24 || m > 59 || (h == 24 && m != 0)) return std::nullopt;
-  return h * 60 + m;
-}
-
 } // namespace
-
-bool quiet_hours::contains(const local_fields& l) const {
-  const int minute = l.hour * 60 + l.minute;
-  if (start_minute == end_minute) return false;
-  return start_minute < end_minute ? minute >= start_minute && minute < end_minute
-                                   : minute >= start_minute || minute < end_minute;
-}
-
-std::string quiet_hours::text() const { return clock(start_minute) + "-" + clock(end_minute); }
-
-std::optional<quiet_hours> parse_quiet_hours(std::string_view text) {
-  const auto dash = text.find('-');
-  if (dash == std::string_view::npos) return std::nullopt;
-  const auto start = parse_clock(text.substr(0, dash)), end = parse_clock(text.substr(dash + 1));
-  if (!start || !end) return std::nullopt;
-  return quiet_hours{*start, *end % (24 * 60)};
-}
 
 std::string decision::why(const alert_policy_settings& s) const {
   switch (because) {

@@ -5,7 +5,7 @@
 // Each sink runs its own policy, so overrides and quiet hours are per sink.
 #pragma once
 
-#include <stream_smarts/reading.hpp>
+#include <stream_smarts/time.hpp>
 
 #include <cstdint>
 #include <map>
@@ -15,17 +15,6 @@
 
 namespace stream_smarts::runtime {
 
-/// Local wall-clock minutes [start, end) of a day when a sink stays silent;
-/// start > end wraps midnight (22:00-07:00).
-struct quiet_hours {
-  int start_minute = 0, end_minute = 0;
-  bool contains(const local_fields& l) const;
-  std::string text() const;  ///< "22:00-07:00"
-};
-
-/// "22:00-07:00" (HH:MM-HH:MM); nothing if malformed.
-std::optional<quiet_hours> parse_quiet_hours(std::string_view text);
-
 struct alert_policy_settings {
   double threshold = 1.0;
   std::int64_t sustain_ms = 0;        ///< above the threshold for at least this long (first to latest reading)
@@ -33,7 +22,7 @@ struct alert_policy_settings {
   std::int64_t cooldown_ms = 0;       ///< at most one raised alert per meter per this period
   std::int64_t remind_every_ms = 0;   ///< while still above, remind this often; 0 = never
   bool resolved = false;              ///< notify once when a raised alert's meter is back in its band
-  std::optional<quiet_hours> quiet;   ///< no notification in these hours; a raise waits for their end
+  std::optional<day_hours> quiet;     ///< no notification in these hours; a raise waits for their end
 };
 
 enum class verdict { quiet, raise, remind, resolve };

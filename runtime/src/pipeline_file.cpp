@@ -268,10 +268,10 @@ private:
     if (o.holds<bool>("resolved")) base.resolved = o.boolean("resolved");
     if (o.holds<std::string>("quiet_hours")) {
       const std::string& text = o.string("quiet_hours");
-      base.quiet = parse_quiet_hours(text);
+      base.quiet = day_hours::parse(text);
       if (!text.empty() && !base.quiet)
         out_.error(place_of(v, "quiet_hours", {file_}),
-                   "quiet_hours must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", not \"" + text + "\"");
+                   "quiet_hours must be " + std::string(day_hours::form) + ", not \"" + text + "\"");
     }
     return base;
   }

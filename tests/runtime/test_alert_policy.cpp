@@ -88,7 +88,7 @@ TEST_CASE("policy: reminders while still above, a notice when back to normal") {
 }
 
 TEST_CASE("quiet hours, across midnight") {
-  const quiet_hours night{22 * 60, 7 * 60};
+  const day_hours night{22 * 60, 7 * 60};
   auto at_local = [](int h, int m) {
     local_fields l;
     l.hour = static_cast<std::int8_t>(h);
@@ -101,22 +101,22 @@ TEST_CASE("quiet hours, across midnight") {
   CHECK(night.contains(at_local(6, 59)));
   CHECK_FALSE(night.contains(at_local(7, 0)));
   CHECK_FALSE(night.contains(at_local(21, 59)));
-  const quiet_hours lunch{12 * 60, 14 * 60};
+  const day_hours lunch{12 * 60, 14 * 60};
   CHECK(lunch.contains(at_local(13, 0)));
   CHECK_FALSE(lunch.contains(at_local(14, 0)));
-  CHECK_FALSE(quiet_hours{}.contains(at_local(3, 0)));
+  CHECK_FALSE(day_hours{}.contains(at_local(3, 0)));
 }
 
 TEST_CASE("quiet hours are written HH:MM-HH:MM") {
-  CHECK(parse_quiet_hours("22:00-07:00")->text() == "22:00-07:00");
-  CHECK(parse_quiet_hours("00:00-24:00")->end_minute == 0);
+  CHECK(day_hours::parse("22:00-07:00")->text() == "22:00-07:00");
+  CHECK(day_hours::parse("00:00-24:00")->end_minute == 0);
   for (const char* bad : {"22-07", "22:00", "25:00-07:00", "22:60-07:00", "22:00-7:00", "", "ab:cd-ef:gh"})
-    CHECK_FALSE(parse_quiet_hours(bad));
+    CHECK_FALSE(day_hours::parse(bad));
 }
 
 TEST_CASE("policy: a raise in quiet hours waits for their end, across midnight") {
   alert_policy_settings s;
-  s.quiet = parse_quiet_hours("22:00-07:00");
+  s.quiet = day_hours::parse("22:00-07:00");
   s.resolved = true;
   // One reading an hour from 20:00 to 09:00 (day 1): above from 23:00 to 07:00, then normal.
   const std::vector<double> night{0.5, 0.5, 0.5, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0.5, 0.5};
@@ -133,7 +133,7 @@ TEST_CASE("policy: a raise in quiet hours waits for their end, across midnight")
 
 TEST_CASE("policy: reminders and back-to-normal notices wait out quiet hours too") {
   alert_policy_settings s = rules(0, 1, 0, 60 * minute, true);
-  s.quiet = parse_quiet_hours("22:00-07:00");
+  s.quiet = day_hours::parse("22:00-07:00");
   alert_policy p(s);
   // Raised at 20:00, reminded at 21:00, silent 22:00..06:00, reminded at 07:00 and 08:00, normal at 09:00.
   CHECK(run(p, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0.5}, 20 * 60, 60) == "RM.........MMB");

@@ -138,4 +138,48 @@ inline std::string format_local_iso8601(const local_fields& l) {
   return buf;
 }
 
+/// Local wall-clock minutes [start, end) of every day: a sink's quiet hours,
+/// the hours a scorer watches. start > end wraps midnight ("22:00-07:00");
+/// start == end is no time at all.
+struct day_hours {
+  int start_minute = 0, end_minute = 0;
+
+  bool contains(const local_fields& l) const {
+    const int minute = l.hour * 60 + l.minute;
+    if (start_minute == end_minute) return false;
+    return start_minute < end_minute ? minute >= start_minute && minute < end_minute
+                                     : minute >= start_minute || minute < end_minute;
+  }
+
+  /// "22:00-07:00"
+  std::string text() const { return clock(start_minute) + "-" + clock(end_minute); }
+
+  /// What parse() takes, for error messages.
+  static constexpr std::string_view form = "local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\"";
+
+  /// "HH:MM-HH:MM" (24:00 for the end of the day); nothing if malformed.
+  static std::optional<day_hours> parse(std::string_view text) {
+    const auto dash = text.find('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    const auto start = minute_of(text.substr(0, dash)), end = minute_of(text.substr(dash + 1));
+    if (!start || !end) return std::nullopt;
+    return day_hours{*start % (24 * 60), *end % (24 * 60)};
+  }
+
+private:
+  static std::string clock(int minute_of_day) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%02d:%02d", minute_of_day / 60 % 24, minute_of_day % 60);
+    return text;
+  }
+  static std::optional<int> minute_of(std::string_view t) {
+    if (t.size() != 5 || t[2] != ':') return std::nullopt;
+    for (std::size_t i : {0, 1, 3, 4})
+      if (t[i] < '0' || t[i] > '9') return std::nullopt;
+    const int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
+    if (h > 24 || m > 59 || (h == 24 && m != 0)) return std::nullopt;
+    return h * 60 + m;
+  }
+};
+
 } // namespace stream_smarts
