@@ -74,6 +74,20 @@ TEST_CASE("power_step: the level before a step is held while the load stays on",
   CHECK(later.score == 0);
 }
 
+TEST_CASE("power_step: outside the active hours a new step scores 0, one already held goes on", "[power_step]") {
+  settings s;
+  meter_state m(s);
+  for (int i = 0; i < 40; ++i) m.next(i * minute_ms, 400, 1500);
+  for (int i = 40; i < 50; ++i) CHECK(m.next(i * minute_ms, 2400, 1500, false).score == 0);  // not watching
+  const auto found = m.next(50 * minute_ms, 2400, 1500, true);  // watching again: the step is told
+  CHECK(found.score == Approx(2000.0 / 1500));
+  CHECK(found.since_ms == 41 * minute_ms);
+  const auto later = m.next(51 * minute_ms, 2400, 1500, false);  // held: followed until it ends
+  CHECK(later.score == Approx(2000.0 / 1500));
+  CHECK(later.since_ms == 41 * minute_ms);
+  CHECK(m.next(52 * minute_ms, 400, 1500, false).score < 1);
+}
+
 TEST_CASE("power_step power: the label when it holds a number, at the end of the hour, else the Wh, at its start",
           "[power_step]") {
   const auto sample = [](const reading& r, std::string_view label) {
@@ -218,6 +232,32 @@ TEST_CASE("power_step plugin: a step in gpio_meter's power meets the threshold o
   CHECK(r.since_ms == from_two + hour_ms + 20 * minute_ms);  // 03:20, after the reading's own ts (02:39)
 }
 
+TEST_CASE("power_step plugin: active_hours are the hours the power was drawn in, not the reading's",
+          "[stages][power_step]") {
+  const auto& d = load(POWER_STEP_PLUGIN);
+  temp_dir dir;
+  step_model m = train(ordinary_days(40), settings{}, history_zone);
+  m.threshold.fill(1500);
+  write_model_file(m, dir.path + "/ps.toml");
+  // Readings stamped from 02:00 on, emitted from 03:00 on, with a heater switched on at 03:20.
+  const std::int64_t from_two = start_ms + 50 * 24 * hour_ms + 2 * hour_ms;
+  auto last_score = [&](const std::string& active_hours) {
+    fake_context ctx(d, {{"model", std::string("ps.toml")}, {"active_hours", active_hours}}, dir.path);
+    auto s = d.make_scorer(ctx);
+    score_result r{};
+    for (int i = 0; i < 40; ++i) {
+      reading minute = at(from_two + i * minute_ms, 300);
+      minute.labels = {{"power_w", i < 20 ? "300" : "2300"}};
+      r = s->score(minute);
+    }
+    return r.score;
+  };
+  CHECK(last_score("") == Approx(2000.0 / 1500));             // all day
+  CHECK(last_score("03:00-04:00") == Approx(2000.0 / 1500));  // drawn at 03:20-03:39
+  CHECK(last_score("22:00-03:00") == 0);
+  CHECK(last_score("02:00-03:00") == 0);                      // the readings' own hour: not what counts
+}
+
 TEST_CASE("power_step plugin option problems", "[stages][power_step]") {
   const auto& d = load(POWER_STEP_PLUGIN);
   auto error = [&](std::map<std::string, option_value> given) {
@@ -235,4 +275,11 @@ TEST_CASE("power_step plugin option problems", "[stages][power_step]") {
         "before: must be within 1m..6h; got 7h");
   CHECK(error({{"model", std::string("m.toml")}, {"min_step_w", -1.0}}) ==
         "min_step_w: must be a number of W above 0; got -1");
+  temp_dir dir;
+  write_model_file(train(ordinary_days(40), settings{}, history_zone), dir.path + "/ps.toml");
+  const auto active_hours_error = option_error_of([&] {
+    fake_context ctx(d, {{"model", std::string("ps.toml")}, {"active_hours", std::string("22-7")}}, dir.path);
+    d.make_scorer(ctx);
+  });
+  CHECK(active_hours_error == "active_hours: must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", not \"22-7\"");
 }

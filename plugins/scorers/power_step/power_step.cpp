@@ -8,6 +8,7 @@
 #include <common/loaded_model.hpp>
 #include <stream_smarts/plugin.hpp>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -35,18 +36,32 @@ settings checked_settings(const options& o) {
 class power_step_scorer final : public scorer {
 public:
   explicit power_step_scorer(stage_context& ctx)
-      : model_(load_model(ctx)), power_label_(ctx.options().string("power_label")), zone_(ctx.zone()) {}
+      : model_(load_model(ctx)),
+        power_label_(ctx.options().string("power_label")),
+        active_hours_(active_hours_of(ctx.options())),
+        zone_(ctx.zone()) {}
 
   score_result score(const reading& r) override {
     const power_sample p = power_of(r, power_label_);
     const int hour = threshold_hour(r, p, zone_);
     if (hour < 0 || hour >= hours_per_day) throw std::out_of_range("power_step: reading without a valid local hour");
     const double threshold = model_.threshold[static_cast<std::size_t>(hour)];
-    const meter_state::scored s = state_for(r.meter).next(p.ts_ms, p.w, threshold);
+    const bool watching = !active_hours_ || active_hours_->contains(zone_.local(p.ts_ms));
+    const meter_state::scored s = state_for(r.meter).next(p.ts_ms, p.w, threshold, watching);
     return {s.score, s.before_w, s.before_w + threshold, s.before_w, s.since_ms};
   }
 
 private:
+  /// Empty: all day.
+  static std::optional<day_hours> active_hours_of(const options& o) {
+    const std::string& text = o.string("active_hours");
+    if (text.empty()) return std::nullopt;
+    const auto hours = day_hours::parse(text);
+    if (!hours)
+      throw option_error("active_hours", "must be " + std::string(day_hours::form) + ", not \"" + text + "\"");
+    return hours;
+  }
+
   static step_model load_model(stage_context& ctx) {
     checked_settings(ctx.options());  // training-only, but `validate` should catch them here too
     if (!ctx.options().has("model"))
@@ -72,6 +87,7 @@ private:
 
   step_model model_;
   std::string power_label_;
+  std::optional<day_hours> active_hours_;
   const time_zone& zone_;  // the pipeline's; the context outlives this scorer
   std::unordered_map<std::string, meter_state> per_meter_;
 };
@@ -99,6 +115,10 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<power_step_scorer>(
                                         "Label holding the reading's power in W (gpio_meter's instantaneous "
                                         "power_w), taken as the power at the end of the reading's hour, when it "
                                         "was emitted; a reading without it is taken as an hour's Wh, its mean power."),
+         stream_smarts::optional_option("active_hours", stream_smarts::option_type::string, std::string(),
+                                        "Local hours \"HH:MM-HH:MM\" in which a new step is told, e.g. "
+                                        "\"22:00-07:00\" (by day a house itself switches on big loads every day). "
+                                        "A step found in them is followed until it ends. Empty: all day."),
          stream_smarts::optional_option("hold", stream_smarts::option_type::duration,
                                         std::chrono::milliseconds(10 * minute_ms),
                                         "Training: how long the power must stay up (1m..1h). Shorter tells "

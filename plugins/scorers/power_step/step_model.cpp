@@ -84,7 +84,7 @@ step_window::step step_window::next(std::int64_t ts_ms, double power_w) {
   return {*middle, floor_w, hold_from_ms};
 }
 
-meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double threshold_w) {
+meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double threshold_w, bool watching) {
   const step_window::step s = window_.next(ts_ms, power_w);
   if (!std::isfinite(s.floor_w)) {
     held_before_w_.reset();
@@ -92,9 +92,9 @@ meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double
   }
   const double before = held_before_w_.value_or(s.before_w);
   const double score = (s.floor_w - before) / threshold_w;
-  if (score <= 1) {
+  if (score <= 1 || (!held_before_w_ && !watching)) {
     held_before_w_.reset();
-    return {score, before};
+    return {score <= 1 ? score : 0, before};
   }
   if (!held_before_w_) held_since_ms_ = s.hold_from_ms;
   held_before_w_ = before;

@@ -107,7 +107,10 @@ public:
     double before_w;  ///< the level the step is measured from
     std::int64_t since_ms = 0;  ///< while the score is above 1: when the step began (its hold's first reading)
   };
-  scored next(std::int64_t ts_ms, double power_w, double threshold_w);
+  /// `watching`: whether a new step may be judged now (the scorer's
+  /// active_hours). Outside them a new step scores 0; a step already held
+  /// is followed until it ends, so its alert lasts as long as the load.
+  scored next(std::int64_t ts_ms, double power_w, double threshold_w, bool watching = true);
 
 private:
   step_window window_;
