@@ -73,8 +73,8 @@ std::string slurp(const std::string& path) {
 using minute_power = std::map<local_s, double>;
 
 /// A data/ CSV of `ts,value` rows under a header, local times: ts -> value.
-minute_power read_series(const std::string& name) {
-  minute_power series;
+std::map<local_s, double> read_series(const std::string& name) {
+  std::map<local_s, double> series;
   std::istringstream in(slurp(source_dir() + "/data/" + name));
   std::string line;
   std::getline(in, line);  // the header
@@ -85,7 +85,7 @@ minute_power read_series(const std::string& name) {
 /// data/household_hourly.csv's hours from `from` to `to` spread evenly over
 /// their minutes (an hour's Wh is its mean W): no appliance within the hour.
 minute_power from_hours(local_s from, local_s to) {
-  static const minute_power wh = read_series("household_hourly.csv");
+  static const auto wh = read_series("household_hourly.csv");
   minute_power w;
   for (local_s m = from; m < to; m += minute) {
     const auto h = wh.find(m - m % hour);
@@ -301,7 +301,7 @@ TEST_CASE("minute readings: a 2 kW heater switched on at 2 pm on a winter aftern
 // house (in the models' training year), with its appliances inside each hour.
 
 TEST_CASE("minute readings: data/household_minutes.csv agrees with every hour of household_hourly.csv it covers") {
-  const minute_power hours = read_series("household_hourly.csv");
+  const auto hours = read_series("household_hourly.csv");
   std::map<local_s, std::pair<double, int>> sums;  // hour -> W summed, minutes
   for (const auto& [m, w] : real_minutes()) sums[m - m % hour].first += w, ++sums[m - m % hour].second;
   int complete = 0;
