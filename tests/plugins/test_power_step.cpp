@@ -21,6 +21,20 @@ namespace {
 const std::int64_t start_ms = history_start_ms;
 reading at(std::int64_t ts_ms, double wh) { return reading_at(ts_ms, wh); }
 
+/// gpio_meter's readings stamped from 02:00 (the start of their trailing
+/// hours), so emitted from 03:00, of a 300 W house with a heater switched on
+/// at 03:20: the verdict on the last, emitted at 03:39.
+const std::int64_t from_two = start_ms + 50 * 24 * hour_ms + 2 * hour_ms;
+score_result heater_switched_on_at_0320(scorer& s) {
+  score_result r{};
+  for (int i = 0; i < 40; ++i) {
+    reading minute = at(from_two + i * minute_ms, 300);
+    minute.labels = {{"power_w", i < 20 ? "300" : "2300"}};
+    r = s.score(minute);
+  }
+  return r;
+}
+
 } // namespace
 
 TEST_CASE("power_step window: the lowest power of the hold against the median before it", "[power_step]") {
@@ -218,15 +232,7 @@ TEST_CASE("power_step plugin: a step in gpio_meter's power meets the threshold o
   m.threshold[2] = 5000;  // 02:00 allows far more than 03:00
   write_model_file(m, dir.path + "/ps.toml");
   fake_context ctx(d, {{"model", std::string("ps.toml")}}, dir.path);
-  auto s = d.make_scorer(ctx);
-  // Emitted from 03:00 on, of trailing hours from 02:00: a heater switched on at 03:20.
-  const std::int64_t from_two = start_ms + 50 * 24 * hour_ms + 2 * hour_ms;
-  score_result r{};
-  for (int i = 0; i < 40; ++i) {
-    reading minute = at(from_two + i * minute_ms, 300);
-    minute.labels = {{"power_w", i < 20 ? "300" : "2300"}};
-    r = s->score(minute);
-  }
+  const score_result r = heater_switched_on_at_0320(*d.make_scorer(ctx));
   CHECK(r.score == Approx(2000.0 / 1500));
   CHECK(r.expected_hi == Approx(300 + 1500));
   CHECK(r.since_ms == from_two + hour_ms + 20 * minute_ms);  // 03:20, after the reading's own ts (02:39)
@@ -239,18 +245,9 @@ TEST_CASE("power_step plugin: active_hours are the hours the power was drawn in,
   step_model m = train(ordinary_days(40), settings{}, history_zone);
   m.threshold.fill(1500);
   write_model_file(m, dir.path + "/ps.toml");
-  // Readings stamped from 02:00 on, emitted from 03:00 on, with a heater switched on at 03:20.
-  const std::int64_t from_two = start_ms + 50 * 24 * hour_ms + 2 * hour_ms;
   auto last_score = [&](const std::string& active_hours) {
     fake_context ctx(d, {{"model", std::string("ps.toml")}, {"active_hours", active_hours}}, dir.path);
-    auto s = d.make_scorer(ctx);
-    score_result r{};
-    for (int i = 0; i < 40; ++i) {
-      reading minute = at(from_two + i * minute_ms, 300);
-      minute.labels = {{"power_w", i < 20 ? "300" : "2300"}};
-      r = s->score(minute);
-    }
-    return r.score;
+    return heater_switched_on_at_0320(*d.make_scorer(ctx)).score;
   };
   CHECK(last_score("") == Approx(2000.0 / 1500));             // all day
   CHECK(last_score("03:00-04:00") == Approx(2000.0 / 1500));  // drawn at 03:20-03:39
