@@ -35,6 +35,14 @@ score_result heater_switched_on_at_0320(scorer& s) {
   return r;
 }
 
+/// dir/ps.toml: a model whose threshold is 1500 W at every hour but 02:00's.
+void write_model(const temp_dir& dir, double two_am_w = 1500) {
+  step_model m = train(ordinary_days(40), settings{}, history_zone);
+  m.threshold.fill(1500);
+  m.threshold[2] = two_am_w;
+  write_model_file(m, dir.path + "/ps.toml");
+}
+
 } // namespace
 
 TEST_CASE("power_step window: the lowest power of the hold against the median before it", "[power_step]") {
@@ -227,10 +235,7 @@ TEST_CASE("power_step plugin: a step in gpio_meter's power meets the threshold o
           "[stages][power_step]") {
   const auto& d = load(POWER_STEP_PLUGIN);
   temp_dir dir;
-  step_model m = train(ordinary_days(40), settings{}, history_zone);
-  m.threshold.fill(1500);
-  m.threshold[2] = 5000;  // 02:00 allows far more than 03:00
-  write_model_file(m, dir.path + "/ps.toml");
+  write_model(dir, 5000);  // 02:00 allows far more than 03:00
   fake_context ctx(d, {{"model", std::string("ps.toml")}}, dir.path);
   const score_result r = heater_switched_on_at_0320(*d.make_scorer(ctx));
   CHECK(r.score == Approx(2000.0 / 1500));
@@ -242,9 +247,7 @@ TEST_CASE("power_step plugin: active_hours are the hours the power was drawn in,
           "[stages][power_step]") {
   const auto& d = load(POWER_STEP_PLUGIN);
   temp_dir dir;
-  step_model m = train(ordinary_days(40), settings{}, history_zone);
-  m.threshold.fill(1500);
-  write_model_file(m, dir.path + "/ps.toml");
+  write_model(dir);
   auto last_score = [&](const std::string& active_hours) {
     fake_context ctx(d, {{"model", std::string("ps.toml")}, {"active_hours", active_hours}}, dir.path);
     return heater_switched_on_at_0320(*d.make_scorer(ctx)).score;
@@ -273,7 +276,7 @@ TEST_CASE("power_step plugin option problems", "[stages][power_step]") {
   CHECK(error({{"model", std::string("m.toml")}, {"min_step_w", -1.0}}) ==
         "min_step_w: must be a number of W above 0; got -1");
   temp_dir dir;
-  write_model_file(train(ordinary_days(40), settings{}, history_zone), dir.path + "/ps.toml");
+  write_model(dir);
   const auto active_hours_error = option_error_of([&] {
     fake_context ctx(d, {{"model", std::string("ps.toml")}, {"active_hours", std::string("22-7")}}, dir.path);
     d.make_scorer(ctx);
