@@ -29,7 +29,8 @@ std::optional<listen_address> parse_listen_address(std::string_view text, std::s
     host = host.substr(1, host.size() - 2);
     in6_addr v6{};
     if (inet_pton(AF_INET6, std::string(host).c_str(), &v6) != 1) {
-      why = "'" + std::string(host) + "' in brackets is not an IPv6 address";
+      // Appended rather than "'" + std::string(host) + ...: GCC 12 warns on that (-Wrestrict, a false positive).
+      why.assign("'").append(host).append("' in brackets is not an IPv6 address");
       return std::nullopt;
     }
   } else {

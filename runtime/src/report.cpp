@@ -26,7 +26,11 @@ struct period {
   bool month = false;
 };
 
-std::string two(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
+std::string two(int n) {
+  char text[4];
+  std::snprintf(text, sizeof text, "%02d", n % 100);  // not "0" + to_string(n): GCC 12 warns on it (-Wrestrict)
+  return text;
+}
 std::string day_of(const local_fields& l) { return std::to_string(l.year) + "-" + two(l.month) + "-" + two(l.day); }
 std::string month_of(const local_fields& l) { return std::to_string(l.year) + "-" + two(l.month); }
 
