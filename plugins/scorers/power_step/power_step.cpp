@@ -43,10 +43,11 @@ public:
 
   score_result score(const reading& r) override {
     const power_sample p = power_of(r, power_label_);
-    const int hour = threshold_hour(r, p, zone_);
-    if (hour < 0 || hour >= hours_per_day) throw std::out_of_range("power_step: reading without a valid local hour");
-    const double threshold = model_.threshold[static_cast<std::size_t>(hour)];
-    const bool watching = !active_hours_ || active_hours_->contains(zone_.local(p.ts_ms));
+    const local_fields drawn = drawn_local(r, p, zone_);  // one zone lookup a reading, for both uses
+    if (drawn.hour < 0 || drawn.hour >= hours_per_day)
+      throw std::out_of_range("power_step: reading without a valid local hour");
+    const double threshold = model_.threshold[static_cast<std::size_t>(drawn.hour)];
+    const bool watching = !active_hours_ || active_hours_->contains(drawn);
     const meter_state::scored s = state_for(r.meter).next(p.ts_ms, p.w, threshold, watching);
     return {s.score, s.before_w, s.before_w + threshold, s.before_w, s.since_ms};
   }

@@ -54,8 +54,8 @@ power_sample power_of(const reading& r, std::string_view power_label) {
   return {r.ts_ms, r.wh};
 }
 
-int threshold_hour(const reading& r, const power_sample& p, const time_zone& zone) {
-  return p.ts_ms == r.ts_ms ? r.local.hour : zone.local(p.ts_ms).hour;
+local_fields drawn_local(const reading& r, const power_sample& p, const time_zone& zone) {
+  return p.ts_ms == r.ts_ms ? r.local : zone.local(p.ts_ms);
 }
 
 step_window::step step_window::next(std::int64_t ts_ms, double power_w) {

@@ -72,10 +72,15 @@ struct power_sample {
 /// Wh, which for an hour's energy (a history) is its mean power, at its ts.
 power_sample power_of(const reading& r, std::string_view power_label);
 
-/// The local hour whose threshold judges `p`, taken from `r`: its own hour
-/// for its Wh, the hour after it began for the power at its end (a heater
-/// switched on at 01:00 is judged by 01:00's threshold, not midnight's).
-int threshold_hour(const reading& r, const power_sample& p, const time_zone& zone);
+/// When the house drew `p`, on the local clock: the reading's own time for
+/// its Wh (no zone lookup), the hour after it began for the power at its end.
+local_fields drawn_local(const reading& r, const power_sample& p, const time_zone& zone);
+
+/// The local hour whose threshold judges `p`: the hour it was drawn in (a
+/// heater switched on at 01:00 is judged by 01:00's threshold, not midnight's).
+inline int threshold_hour(const reading& r, const power_sample& p, const time_zone& zone) {
+  return drawn_local(r, p, zone).hour;
+}
 
 /// One meter's last readings: the floor of the hold and the level before it.
 class step_window {
