@@ -1,7 +1,8 @@
 // Parsing the fields every reading has, the same way in every source plugin:
-// timestamps and energy values as text.
+// timestamps and energy values as text, and the span a recorded reading covers.
 #pragma once
 
+#include <stream_smarts/options.hpp>
 #include <stream_smarts/time.hpp>
 
 #include <charconv>
@@ -49,5 +50,17 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
   }
   return false;
 }
+
+/// The `span` option of a source of recorded readings (a file, a topic):
+/// how long each reading's Wh covers from its ts, which they do not say.
+inline option_spec span_option() {
+  return optional_option("span", option_type::duration, std::chrono::milliseconds{3'600'000},
+                         "How long each reading's Wh covers from its timestamp: \"1h\" for an hour's energy (a "
+                         "history; gpio_meter's trailing hour, read every minute), \"1m\" for a minute's, \"0s\" "
+                         "for none. Sinks' quiet hours are those of the reading's end, and a power label is of then.");
+}
+
+/// The `span_option` of a source's options, in ms.
+inline std::int64_t span_ms(const options& o) { return o.duration("span").count(); }
 
 } // namespace stream_smarts::reading_fields

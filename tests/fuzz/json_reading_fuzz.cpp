@@ -10,6 +10,7 @@
 #include "reading_mapping.hpp"
 #include "zone.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -26,7 +27,8 @@ options mapping_options(const char* wh, const char* ts, const char* hour) {
                   {"ts_field", std::string(ts)},
                   {"hour_field", std::string(hour)},
                   {"meter_field", std::string("meter")},
-                  {"meter", std::string("home")}});
+                  {"meter", std::string("home")},
+                  {"span", std::chrono::milliseconds{3'600'000}}});
 }
 
 struct state {

@@ -15,9 +15,12 @@ inline const fixed_zone history_zone(3600);
 inline const std::int64_t history_start_ms = history_zone.to_utc_ms({2010, 1, 4, 0, 0, 0, 0});  // a Monday, 00:00
 inline constexpr std::int64_t history_hour_ms = 3600000;
 
+/// An hour's energy from `ts_ms`, as the replay source reads a history (and
+/// gpio_meter its trailing hours).
 inline reading reading_at(std::int64_t ts_ms, double wh) {
   reading r;
   r.ts_ms = ts_ms;
+  r.span_ms = history_hour_ms;
   r.wh = wh;
   r.local = history_zone.local(ts_ms);
   return r;

@@ -92,6 +92,7 @@ TEST_CASE("a 2 kW load: every minute, the energy of the trailing hour", "[gpio_m
   const reading r = to_reading(hour, "home");
   CHECK(r.meter == "home");
   CHECK(r.ts_ms == t0 / ns_per_ms);  // the start of the hour the energy covers
+  CHECK(end_ms(r) == hour.end_ns / ns_per_ms);  // and its end: when it is read
   CHECK(r.wh == 2000.0);
   CHECK(label_of(r, "pulses") == "2000");
   CHECK(label_of(r, "power_w") == "2000");

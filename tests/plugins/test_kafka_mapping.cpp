@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <limits>
 
 using namespace stream_smarts;
@@ -28,7 +29,8 @@ options mapping_options(std::string wh = "wh", std::string ts = "", std::string 
                   {"ts_field", ts},
                   {"hour_field", hour},
                   {"meter_field", meter_field},
-                  {"meter", std::string("home")}});
+                  {"meter", std::string("home")},
+                  {"span", std::chrono::milliseconds{3'600'000}}});
 }
 
 struct mapped {
@@ -89,6 +91,7 @@ TEST_CASE("time from a ts field (ISO-8601 or epoch ms), meter from a field, othe
                     {"key-ignored", std::nullopt}, zone);
   REQUIRE(m.ok);
   CHECK(m.r.ts_ms == utc(2024, 1, 10, 4));
+  CHECK(m.r.span_ms == 3'600'000);  // the source's `span`: messages do not say
   CHECK(m.r.meter == "b12");
   REQUIRE(m.r.labels.size() == 1);
   CHECK(m.r.labels[0].key == "phase");

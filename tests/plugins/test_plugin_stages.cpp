@@ -63,6 +63,20 @@ TEST_CASE("replay reads a CSV file to the end, reporting malformed lines", "[sta
                               "warning: " + file + ":6: wh is negative: '-1', line skipped",
                               "info: replayed 3 readings, skipped 2 malformed lines",
                           });
+  CHECK(got[0].span_ms == 3'600'000);  // an hour's energy, unless the pipeline says otherwise
+}
+
+TEST_CASE("replay gives its readings the span the pipeline says they cover", "[stages][replay]") {
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("m.csv", "ts,wh\n2007-01-01T00:00:00,5\n2007-01-01T00:01:00,6\n");
+  fake_context ctx(d, {{"path", std::string("m.csv")}, {"span", std::chrono::milliseconds{60'000}}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src, 10);
+  src->stop();
+  REQUIRE(got.size() == 2);
+  CHECK(end_ms(got[1]) == got[1].ts_ms + 60'000);
 }
 
 TEST_CASE("replay reads JSON lines and restarts from the top", "[stages][replay]") {

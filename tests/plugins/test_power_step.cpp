@@ -110,7 +110,7 @@ TEST_CASE("power_step: outside the active hours a new step scores 0, one already
   CHECK(m.next(52 * minute_ms, 400, 1500, false).score < 1);
 }
 
-TEST_CASE("power_step power: the label when it holds a number, at the end of the hour, else the Wh, at its start",
+TEST_CASE("power_step power: the label when it holds a number, at the reading's end, else the Wh, at its start",
           "[power_step]") {
   const auto sample = [](const reading& r, std::string_view label) {
     const power_sample p = power_of(r, label);
@@ -121,6 +121,10 @@ TEST_CASE("power_step power: the label when it holds a number, at the end of the
   r.labels = {{"pulses", "7"}, {"power_w", "2250.5"}};
   CHECK(sample(r, "power_w") == std::pair(start_ms + hour_ms, 2250.5));
   CHECK(sample(r, "") == std::pair(start_ms, 450.0));
+  r.span_ms = minute_ms;  // a source whose readings are each a minute's energy
+  CHECK(sample(r, "power_w") == std::pair(start_ms + minute_ms, 2250.5));
+  r.span_ms = 0;          // one that does not say: a moment
+  CHECK(sample(r, "power_w") == std::pair(start_ms, 2250.5));
   r.labels = {{"power_w", "n/a"}};
   CHECK(sample(r, "power_w") == std::pair(start_ms, 450.0));
 }

@@ -114,8 +114,9 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<power_step_scorer>(
                                         "Required to score."),
          stream_smarts::optional_option("power_label", stream_smarts::option_type::string, std::string("power_w"),
                                         "Label holding the reading's power in W (gpio_meter's instantaneous "
-                                        "power_w), taken as the power at the end of the reading's hour, when it "
-                                        "was emitted; a reading without it is taken as an hour's Wh, its mean power."),
+                                        "power_w), taken as the power at the reading's end (its ts plus its span), "
+                                        "when it was emitted; a reading without it is taken as an hour's Wh, its "
+                                        "mean power."),
          stream_smarts::optional_option("active_hours", stream_smarts::option_type::string, std::string(),
                                         "Local hours \"HH:MM-HH:MM\" in which a new step is told, e.g. "
                                         "\"22:00-07:00\" (by day a house itself switches on big loads every day). "

@@ -49,7 +49,7 @@ power_sample power_of(const reading& r, std::string_view power_label) {
       if (l.key == power_label) {
         char* end = nullptr;
         const double w = std::strtod(l.value.c_str(), &end);
-        if (end != l.value.c_str() && *end == '\0' && std::isfinite(w)) return {r.ts_ms + hour_ms, w};
+        if (end != l.value.c_str() && *end == '\0' && std::isfinite(w)) return {end_ms(r), w};
       }
   return {r.ts_ms, r.wh};
 }

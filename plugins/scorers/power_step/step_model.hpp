@@ -67,13 +67,13 @@ struct power_sample {
 };
 
 /// The label `power_label` when the reading has a number there: gpio_meter's
-/// `power_w`, the power when the reading was emitted, at the end of the hour
-/// its Wh covers (ts + 1 h, as ts is that hour's start). Else the reading's
-/// Wh, which for an hour's energy (a history) is its mean power, at its ts.
+/// `power_w`, the power when the reading was emitted, at its end (ts + its
+/// span: the end of the hour its Wh covers). Else the reading's Wh, which for
+/// an hour's energy (a history) is its mean power, at its ts.
 power_sample power_of(const reading& r, std::string_view power_label);
 
 /// When the house drew `p`, on the local clock: the reading's own time for
-/// its Wh (no zone lookup), the hour after it began for the power at its end.
+/// its Wh (no zone lookup), its end for the power at its end.
 local_fields drawn_local(const reading& r, const power_sample& p, const time_zone& zone);
 
 /// The local hour whose threshold judges `p`: the hour it was drawn in (a

@@ -250,13 +250,13 @@ inline std::string format_decimal(double v, int decimals) {
 }
 
 /// The reading a window becomes. ts_ms is the start of the hour the energy
-/// covers (the SDK's convention for hourly data), i.e. the reading emitted at
-/// 04:30 has ts 03:30 and the energy of 03:30..04:30.
+/// covers (the SDK's convention for hourly data) and span_ms that hour, i.e.
+/// the reading emitted at 04:30 has ts 03:30 and the energy of 03:30..04:30.
 ///
 /// Labels (values are decimal text):
 ///   pulses        pulses counted in the hour
-///   power_w       instantaneous power in W from the latest pulse spacing
-///                 (absent before the second pulse)
+///   power_w       instantaneous power in W from the latest pulse spacing, at
+///                 the reading's end (absent before the second pulse)
 ///   last_pulse_s  seconds from the latest pulse to the end of the hour; with
 ///                 no pulse since the start, seconds since the start
 ///   covered_s     seconds of the hour observed since the start (whole
@@ -267,6 +267,7 @@ inline reading to_reading(const window& w, const std::string& meter) {
   reading r;
   r.meter = meter;
   r.ts_ms = floor_div(w.start_ns(), ns_per_ms);
+  r.span_ms = hour_ns / ns_per_ms;
   r.wh = w.wh;
   r.labels.push_back({"pulses", std::to_string(w.pulses)});
   if (w.power_w) r.labels.push_back({"power_w", format_decimal(*w.power_w, 1)});

@@ -6,6 +6,7 @@
 #include "payload.hpp"
 #include "reading_mapping.hpp"
 
+#include <common/reading_fields.hpp>
 #include <connection.hpp>
 #include <stream_smarts/plugin.hpp>
 
@@ -73,6 +74,7 @@ std::vector<option_spec> declared_options() {
                       "Field naming the meter. Empty: the message key."),
       optional_option("meter", option_type::string, std::string("home"),
                       "The meter of messages with neither a key nor a meter_field."),
+      reading_fields::span_option(),
       optional_option("dead_letter_topic", option_type::string, std::string(""),
                       "Topic to copy undecodable messages to, with the reason in a header. Empty: only log them."),
       optional_option("stop_at_end", option_type::boolean, false,

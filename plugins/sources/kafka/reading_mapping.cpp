@@ -39,7 +39,8 @@ reading_mapping::reading_mapping(const options& o)
       ts_field_(o.string("ts_field")),
       hour_field_(o.string("hour_field")),
       meter_field_(o.string("meter_field")),
-      meter_(o.string("meter")) {
+      meter_(o.string("meter")),
+      span_ms_(reading_fields::span_ms(o)) {
   if (wh_field_.empty()) throw option_error("wh_field", "must name the field that holds the energy in Wh");
 }
 
@@ -56,6 +57,7 @@ bool reading_mapping::map(const std::vector<payload_field>& fields, const messag
     if (hour == nullptr) return fail(why, "missing \"" + hour_field_ + "\"");
     if (!apply_hour(*hour, zone, out.ts_ms, why)) return false;
   }
+  out.span_ms = span_ms_;
   out.meter = meter_;
   if (const payload_field* m = find(fields, meter_field_); m && m->type == payload_field::kind::string) out.meter = m->text;
   else if (meter_field_.empty() && !meta.key.empty()) out.meter = meta.key;

@@ -37,6 +37,7 @@ private:
   bool is_mapped(std::string_view name) const;
 
   std::string wh_field_, ts_field_, hour_field_, meter_field_, meter_;
+  std::int64_t span_ms_;
 };
 
 /// The latest time at or before `ts_ms` that starts local hour `hour`.

@@ -39,6 +39,7 @@ public:
       : ctx_(ctx),
         path_(ctx.resolve_path(ctx.options().string("path"))),
         meter_(ctx.options().string("meter")),
+        span_ms_(reading_fields::span_ms(ctx.options())),
         pace_(read_pace(ctx.options())),
         parser_(read_format(ctx.options(), path_), ctx.options().string("ts_field"),
                 ctx.options().string("wh_field")),
@@ -147,6 +148,7 @@ private:
       }
       if (is_blank(line)) continue;
       r.meter = meter_;
+      r.span_ms = span_ms_;
       if (!parser_.parse(line, ctx_.zone(), r, why_)) {
         report_malformed();
       } else if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
@@ -235,6 +237,7 @@ private:
   stage_context& ctx_;
   std::string path_;
   std::string meter_;
+  std::int64_t span_ms_;
   pace pace_;
   record_parser parser_;
   file_ptr file_;
@@ -273,6 +276,7 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
                                         "CSV column / JSON key of the timestamp (ISO-8601; in JSON also epoch ms)."),
          stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),
                                         "CSV column / JSON key of the energy in Wh."),
+         stream_smarts::reading_fields::span_option(),
          stream_smarts::optional_option("start", stream_smarts::option_type::string, {},
                                         "Replay only readings at or after this ISO-8601 time (local unless it has "
                                         "an offset)."),

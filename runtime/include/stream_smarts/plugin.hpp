@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 7;
+inline constexpr int abi_version = 8;
 
 enum class plugin_kind { source, scorer, sink };
 

@@ -33,10 +33,17 @@ struct label {
 struct reading {
   std::string meter;           ///< which meter (a Kafka key, a house): "home" by default
   std::int64_t ts_ms = 0;      ///< UTC milliseconds since the epoch; for hourly data, the start of the hour
+  std::int64_t span_ms = 0;    ///< how long wh was measured over, from ts_ms (an hour: 3600000); 0 = not said
   double wh = 0;               ///< energy in watt-hours
   std::vector<label> labels;   ///< optional extras
   local_fields local;          ///< ts_ms in the pipeline's time zone, filled by the runtime
 };
+
+/// When a reading was complete: the end of its span, the earliest it can be
+/// known, and the time of what its source measured at the end (gpio_meter's
+/// `power_w`). A reading emitted at 01:10 with the energy of the hour before
+/// has ts 00:10 and ends at 01:10. With no span said, its ts.
+inline std::int64_t end_ms(const reading& r) { return r.ts_ms + r.span_ms; }
 
 /// The kind of event a reading is labelled with: its `label` label, as
 /// `stream-smarts inject` and a labelled history set it; empty if it is not
