@@ -70,6 +70,14 @@ decision alert_policy::above(meter_state& m, const scored_reading& s) {
   return d.as(cause::raised, verdict::raise);
 }
 
+// Quiet hours are those of the clock when the reading is complete and its
+// notification can go out: 07:10 for the trailing hour read at 07:10 (ts
+// 06:10), 08:00 for the hour from 07:00.
+bool alert_policy::silent_at(const reading& r) const {
+  if (!settings_.quiet) return false;
+  return settings_.quiet->contains(r.span_ms == 0 ? r.local : zone_->local(end_ms(r)));
+}
+
 decision alert_policy::below(meter_state& m, const reading& r) {
   decision d;
   if (!m.current) return d;

@@ -22,7 +22,7 @@ struct alert_policy_settings {
   std::int64_t cooldown_ms = 0;       ///< at most one raised alert per meter per this period
   std::int64_t remind_every_ms = 0;   ///< while still above, remind this often; 0 = never
   bool resolved = false;              ///< notify once when a raised alert's meter is back in its band
-  std::optional<day_hours> quiet;     ///< no notification in these hours; a raise waits for their end
+  std::optional<day_hours> quiet;     ///< no notification in these hours (of a reading's end); a raise waits for their end
 };
 
 enum class verdict { quiet, raise, remind, resolve };
@@ -50,7 +50,8 @@ struct decision {
 
 class alert_policy {
 public:
-  explicit alert_policy(alert_policy_settings settings) : settings_(settings) {}
+  /// `zone` is the pipeline's, for the local time at which a reading ends.
+  alert_policy(alert_policy_settings settings, const time_zone& zone) : settings_(settings), zone_(&zone) {}
   /// Readings of one scorer and meter must come in time order.
   decision decide(const scored_reading& s);
   const alert_policy_settings& settings() const { return settings_; }
@@ -70,9 +71,10 @@ private:
   meter_state& state_of(const scored_reading& s);
   decision above(meter_state& m, const scored_reading& s);
   decision below(meter_state& m, const reading& r);
-  bool silent_at(const reading& r) const { return settings_.quiet && settings_.quiet->contains(r.local); }
+  bool silent_at(const reading& r) const;
 
   alert_policy_settings settings_;
+  const time_zone* zone_;
   // scorer -> meter -> state: two scorers' opinions of one meter are two streams.
   std::map<std::string, std::map<std::string, meter_state, std::less<>>, std::less<>> scorers_;
 };

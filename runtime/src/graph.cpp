@@ -595,7 +595,7 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
   init(self->state, setup);
   auto& s = self->state;
   s.receive = setup.st->spec->receive;
-  s.policy.emplace(setup.st->spec->policy);
+  s.policy.emplace(setup.st->spec->policy, s.st->context->zone());
   s.retries = setup.st->spec->retries;
   s.outbox_capacity = outbox_capacity;
   s.max_chunk = max_chunk;

@@ -35,8 +35,8 @@ std::vector<option_spec> policy_options() {
       optional_option("resolved", option_type::boolean, false,
                       "Notify once when usage is back inside the expected range after an alert."),
       optional_option("quiet_hours", option_type::string, std::string(),
-                      "Local hours without notifications, \"22:00-07:00\"; an alert waits for their end. "
-                      "\"\": none."),
+                      "Local hours without notifications, \"22:00-07:00\", of the clock when a reading ends; an "
+                      "alert waits for their end. \"\": none."),
   };
 }
 

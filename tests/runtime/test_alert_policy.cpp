@@ -2,6 +2,7 @@
 // said otherwise; `run` returns the verdict letters (. quiet, R raise,
 // M remind, B back to normal).
 #include "alert_policy.hpp"
+#include "zone.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,6 +12,11 @@ using namespace stream_smarts::runtime;
 namespace {
 
 constexpr std::int64_t minute = 60'000;
+
+const time_zone& utc() {
+  static const auto zone = load_time_zone("UTC");
+  return *zone;
+}
 
 /// A reading `minutes` after midnight UTC of day 0 (local time = UTC here).
 scored_reading at(std::int64_t minutes, double score, std::string meter = "home", std::string scorer = "band") {
@@ -49,27 +55,27 @@ std::string run(alert_policy& p, const std::vector<double>& scores, std::int64_t
 } // namespace
 
 TEST_CASE("policy: by default every episode above the threshold raises once") {
-  alert_policy p({});
+  alert_policy p({}, utc());
   CHECK(run(p, {0.5, 2, 2, 2, 0.5, 3, 0.2}) == ".R...R.");
 }
 
 TEST_CASE("policy: sustain waits for readings in a row and for time") {
-  alert_policy by_count(rules(0, 3));
+  alert_policy by_count(rules(0, 3), utc());
   CHECK(run(by_count, {2, 2, 0.5, 2, 2, 2, 2}) == ".....R.");
-  alert_policy by_time(rules(10 * minute, 1));
+  alert_policy by_time(rules(10 * minute, 1), utc());
   CHECK(run(by_time, std::vector<double>(12, 2.0)) == "..........R.");
-  alert_policy waiting(rules(10 * minute, 1));
+  alert_policy waiting(rules(10 * minute, 1), utc());
   waiting.decide(at(0, 2));
   CHECK(waiting.decide(at(4, 2)).why(waiting.settings()) == "waiting for sustain: 4m of 10m");
-  const auto d = alert_policy(rules(0, 3)).decide(at(0, 2));
+  const auto d = alert_policy(rules(0, 3), utc()).decide(at(0, 2));
   CHECK(d.what == verdict::quiet);
   CHECK(d.why(rules(0, 3)) == "waiting for sustain: 1 of 3 readings");
 }
 
 TEST_CASE("policy: cooldown allows one raise per meter per period") {
-  alert_policy p(rules(0, 1, 5 * minute));
+  alert_policy p(rules(0, 1, 5 * minute), utc());
   CHECK(run(p, {2, 0, 2, 0, 0, 0, 2, 0}) == "R.....R.");
-  alert_policy q(rules(0, 1, 5 * minute));
+  alert_policy q(rules(0, 1, 5 * minute), utc());
   q.decide(at(0, 2));
   q.decide(at(1, 0));
   const auto d = q.decide(at(2, 2));
@@ -79,11 +85,11 @@ TEST_CASE("policy: cooldown allows one raise per meter per period") {
 }
 
 TEST_CASE("policy: reminders while still above, a notice when back to normal") {
-  alert_policy p(rules(0, 1, 0, 3 * minute, true));
+  alert_policy p(rules(0, 1, 0, 3 * minute, true), utc());
   CHECK(run(p, {2, 2, 2, 2, 2, 2, 2, 0.5, 0.5}) == "R..M..MB.");
-  alert_policy no_notice(rules(0, 1, 0, 0, false));
+  alert_policy no_notice(rules(0, 1, 0, 0, false), utc());
   CHECK(run(no_notice, {2, 2, 0.5}) == "R..");
-  alert_policy never_raised(rules(0, 3, 0, 0, true));
+  alert_policy never_raised(rules(0, 3, 0, 0, true), utc());
   CHECK(run(never_raised, {2, 2, 0.5}) == "...");  // nothing raised, nothing to resolve
 }
 
@@ -120,27 +126,51 @@ TEST_CASE("policy: a raise in quiet hours waits for their end, across midnight")
   s.resolved = true;
   // One reading an hour from 20:00 to 09:00 (day 1): above from 23:00 to 07:00, then normal.
   const std::vector<double> night{0.5, 0.5, 0.5, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0.5, 0.5};
-  alert_policy p(s);
+  alert_policy p(s, utc());
   CHECK(run(p, night, 20 * 60, 60) == "...........RB.");
-  alert_policy q(s);
+  alert_policy q(s, utc());
   for (std::int64_t h = 20; h < 23; ++h) q.decide(at(h * 60, 0.5));
   const auto d = q.decide(at(23 * 60, 2));
   CHECK(d.why(q.settings()) == "suppressed by quiet hours 22:00-07:00");
   // Back to normal inside quiet hours: no notice, and nothing was raised.
-  alert_policy r(s);
+  alert_policy r(s, utc());
   CHECK(run(r, {0.5, 2, 2, 0.5}, 22 * 60, 60) == "....");
+}
+
+TEST_CASE("policy: quiet hours are those of the clock when a reading ends") {
+  alert_policy_settings s;
+  s.quiet = day_hours::parse("22:00-07:00");
+  const auto first_alert = [&](std::int64_t first, std::int64_t span_ms) {
+    alert_policy p(s, utc());
+    for (std::int64_t m = first; m < first + 240; ++m) {
+      scored_reading r = at(m, 2);
+      r.reading.span_ms = span_ms;
+      if (p.decide(r).what == verdict::raise) return m;
+    }
+    return std::int64_t{-1};
+  };
+  // A trailing hour read every minute (gpio_meter): the reading read at 07:00
+  // has ts 06:00, and is the first the quiet hours let through.
+  CHECK(first_alert(5 * 60, 60 * minute) == 6 * 60);
+  // Without a span the reading is a moment: its ts.
+  CHECK(first_alert(5 * 60, 0) == 7 * 60);
+  // The hour from 21:00 is known at 22:00: quiet.
+  alert_policy p(s, utc());
+  scored_reading evening = at(21 * 60, 2);
+  evening.reading.span_ms = 60 * minute;
+  CHECK(p.decide(evening).because == decision::cause::quiet_hours);
 }
 
 TEST_CASE("policy: reminders and back-to-normal notices wait out quiet hours too") {
   alert_policy_settings s = rules(0, 1, 0, 60 * minute, true);
   s.quiet = day_hours::parse("22:00-07:00");
-  alert_policy p(s);
+  alert_policy p(s, utc());
   // Raised at 20:00, reminded at 21:00, silent 22:00..06:00, reminded at 07:00 and 08:00, normal at 09:00.
   CHECK(run(p, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0.5}, 20 * 60, 60) == "RM.........MMB");
 }
 
 TEST_CASE("policy: each scorer's view of a meter is its own episode") {
-  alert_policy p({});
+  alert_policy p({}, utc());
   CHECK(p.decide(at(0, 2, "home", "band")).what == verdict::raise);
   CHECK(p.decide(at(0, 0.5, "home", "dlib")).what == verdict::quiet);
   CHECK(p.decide(at(1, 2, "home", "dlib")).what == verdict::raise);
@@ -148,7 +178,7 @@ TEST_CASE("policy: each scorer's view of a meter is its own episode") {
 }
 
 TEST_CASE("policy: decisions carry the episode's start for reminders and notices") {
-  alert_policy p(rules(0, 2, 0, 0, true));
+  alert_policy p(rules(0, 2, 0, 0, true), utc());
   p.decide(at(10, 2));
   const auto raised = p.decide(at(11, 2));
   CHECK(raised.what == verdict::raise);
@@ -162,7 +192,7 @@ TEST_CASE("policy: decisions carry the episode's start for reminders and notices
 }
 
 TEST_CASE("policy: usage began when the scorer says, but sustain counts the policy's own readings") {
-  alert_policy p(rules(2 * minute, 1, 0, 5 * minute, true));
+  alert_policy p(rules(2 * minute, 1, 0, 5 * minute, true), utc());
   scored_reading first = at(10, 2);
   first.since_ms = 7 * minute;  // a rise the scorer has seen stay up for three minutes already
   const auto waiting = p.decide(first);
@@ -181,7 +211,7 @@ TEST_CASE("policy: usage began when the scorer says, but sustain counts the poli
 TEST_CASE("policy: usage may begin after the reading's time, when the scorer says so") {
   // A Pi's reading is stamped with the start of its trailing hour; power_step
   // says when the step in its power (measured at the hour's end) began.
-  alert_policy p({});
+  alert_policy p({}, utc());
   scored_reading r = at(10, 2);
   r.since_ms = 69 * minute;
   const auto raised = p.decide(r);
