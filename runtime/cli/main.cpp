@@ -52,9 +52,10 @@ commands:
         [--per-week RATE]  events per week (default 1): one in each 7 / RATE days
         [--kinds A,B]      which kinds (default: heater_night, oven_afternoon, heater_day
                            and any --kind defined)
-        [--kind NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H]
+        [--kind NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H[:ON_MIN/OFF_MIN]]
                            define a kind or change a built-in one (repeatable), e.g.
-                           --kind heater_night:2000:22-1:2-7 (starts 22:00 to 01:00, lasts 2-7 h)
+                           --kind heater_night:2000:22-1:2-7 (starts 22:00 to 01:00, lasts 2-7 h);
+                           :3/2 cycles on a thermostat, 3 minutes on and 2 off
 
 options of train, eval, report and inject:
   --timezone TZ            time zone of hour-of-day fields (default UTC)

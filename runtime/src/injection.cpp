@@ -15,7 +15,8 @@ namespace stream_smarts::runtime {
 namespace {
 
 constexpr std::int64_t minute_ms = 60000, hour_ms = 3600000, day_ms = 24 * hour_ms;
-const char* kind_form = "NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H, e.g. heater_night:2000:22-1:2-7";
+const char* kind_form =
+    "NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H[:ON_MIN/OFF_MIN], e.g. heater_night:2000:22-1:2-7";
 
 std::vector<std::string> split(const std::string& text, char separator) {
   std::vector<std::string> parts;
@@ -101,6 +102,22 @@ civil_time civil_of_wall(std::int64_t wall_ms) {
 
 std::int64_t whole_minutes(double hours) { return std::llround(hours * 60); }
 
+/// A whole number of minutes, at least 1, written in full ("3"), or nothing.
+std::optional<int> minutes_of(const std::string& text) {
+  if (text.empty() || text.size() > 4 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const int m = std::stoi(text);
+  return m >= 1 ? std::optional<int>(m) : std::nullopt;
+}
+
+/// How long `k`, switched on at 0, is on in [0, t): its whole cycles' on
+/// minutes and the part of the last one.
+std::int64_t on_since_switch_on(const event_kind& k, std::int64_t t) {
+  if (k.off_minutes == 0) return t;
+  const std::int64_t on = k.on_minutes * minute_ms, cycle = on + k.off_minutes * minute_ms;
+  return t / cycle * on + std::min(t % cycle, on);
+}
+
 void set_label(reading& r, const std::string& value) {
   for (auto& l : r.labels)
     if (l.key == "label") {
@@ -125,9 +142,9 @@ event_kind parse_kind(const std::string& spec) {
     throw std::invalid_argument("--kind '" + spec + "': " + why + " (expected " + kind_form + ")");
   };
   const auto parts = split(spec, ':');
-  if (parts.size() != 4)
+  if (parts.size() != 4 && parts.size() != 5)
     fail("it has " + std::to_string(parts.size()) + " part" + (parts.size() == 1 ? "" : "s") +
-         " separated by ':', not 4");
+         " separated by ':', not 4 or 5");
   event_kind k;
   k.name = parts[0];
   if (!valid_name(k.name)) fail("NAME must be letters, digits, '_' or '-', not '" + k.name + "'");
@@ -153,6 +170,16 @@ event_kind parse_kind(const std::string& spec) {
   if (*longest_h > 24 * 7) fail("an event cannot last more than a week (168 hours)");
   k.min_hours = *shortest_h;
   k.max_hours = *longest_h;
+  if (parts.size() == 5) {
+    const auto cycle = split(parts[4], '/');
+    const auto on = cycle.size() == 2 ? minutes_of(cycle[0]) : std::nullopt;
+    const auto off = cycle.size() == 2 ? minutes_of(cycle[1]) : std::nullopt;
+    if (!on || !off)
+      fail("ON_MIN/OFF_MIN must be two whole numbers of minutes, each at least 1, such as 3/2 (on for 3 minutes, "
+           "off for 2, from the switch-on), not '" + parts[4] + "'");
+    k.on_minutes = *on;
+    k.off_minutes = *off;
+  }
   return k;
 }
 
@@ -274,9 +301,10 @@ std::vector<bool> apply_events(std::vector<reading>& history, const std::vector<
         history.begin());
     for (; i < history.size() && history[i].ts_ms < e.end_ms; ++i) {
       reading& r = history[i];
-      const std::int64_t overlap = std::min(e.end_ms, r.ts_ms + intervals[i]) - std::max(e.start_ms, r.ts_ms);
-      if (overlap <= 0) continue;
-      r.wh += k.watts * static_cast<double>(overlap) / static_cast<double>(hour_ms);
+      const std::int64_t from = std::max(e.start_ms, r.ts_ms), to = std::min(e.end_ms, r.ts_ms + intervals[i]);
+      if (to <= from) continue;
+      const std::int64_t on = on_since_switch_on(k, to - e.start_ms) - on_since_switch_on(k, from - e.start_ms);
+      r.wh += k.watts * static_cast<double>(on) / static_cast<double>(hour_ms);
       set_label(r, k.name);
       touched[i] = true;
       ++e.readings;

@@ -14,21 +14,26 @@
 
 namespace stream_smarts::runtime {
 
-/// One kind of event: a constant power, switched on at a local time between
+/// One kind of event: a power, switched on at a local time between
 /// first_hour:00 and last_hour:00 (first_hour > last_hour wraps midnight:
-/// 22-1 is 22:00 to 01:00), left on for min_hours to max_hours.
+/// 22-1 is 22:00 to 01:00), left on for min_hours to max_hours: constant,
+/// or cycling on a thermostat, on_minutes on then off_minutes off from the
+/// switch-on.
 struct event_kind {
   std::string name;
   double watts = 0;
   int first_hour = 0, last_hour = 0;
   double min_hours = 0, max_hours = 0;
+  int on_minutes = 0, off_minutes = 0;  ///< off_minutes 0: always on
 };
 
 /// heater_night (2000 W, 22-1, 2-7 h), oven_afternoon (1500 W, 13-16, 2-4 h),
 /// heater_day (1000 W, 8-12, 6-10 h).
 std::vector<event_kind> builtin_kinds();
 
-/// "NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H", e.g. heater_night:2000:22-1:2-7.
+/// "NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H[:ON_MIN/OFF_MIN]", e.g.
+/// heater_night:2000:22-1:2-7, or convector:2400:22-1:2-7:3/2 (3 minutes on,
+/// 2 off).
 /// Throws std::invalid_argument saying what is wrong with it.
 event_kind parse_kind(const std::string& spec);
 
@@ -73,9 +78,10 @@ std::vector<std::int64_t> reading_intervals(const std::vector<reading>& history)
 /// reading's timestamp plus its interval.
 std::int64_t history_end_ms(const std::vector<reading>& history, const std::vector<std::int64_t>& intervals);
 
-/// Adds each event's energy to the readings it overlaps (watts x the
-/// overlap, so an hourly reading half covered gets half of watts x 1 h) and
-/// sets their `label` label to the kind's name; counts them per event.
+/// Adds each event's energy to the readings it overlaps (watts x the time it
+/// is on within the overlap, so an hourly reading half covered by a constant
+/// load gets half of watts x 1 h) and sets their `label` label to the kind's
+/// name, its off minutes' too; counts them per event.
 /// Returns, by position, whether a reading was changed.
 std::vector<bool> apply_events(std::vector<reading>& history, const std::vector<std::int64_t>& intervals,
                   std::vector<planned_event>& events, const std::vector<event_kind>& kinds);

@@ -281,6 +281,37 @@ TEST_CASE("inject: --kinds chooses kinds, --kind defines or changes one") {
                                             "[0-9]+; ")));
 }
 
+TEST_CASE("inject: a kind cycling on its thermostat adds its power in its on minutes only") {
+  temp_dir dir;
+  const std::string out = dir.path() + "/l.csv";
+  // Minute readings: 2.4 kW on for 3 minutes, off for 2, from the switch-on.
+  std::string data = dir.file("m.csv", flat_history(28, 1, "1"));
+  auto r = run({"inject", "--data", data, "--out", out, "--per-week", "2", "--kind", "convector:2400:22-1:2-7:3/2",
+                "--kinds", "convector"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto rows = rows_of(dir.read("l.csv"));
+  auto events = events_in(rows, 1);
+  REQUIRE(events.size() == 8);
+  for (const auto& e : events) {
+    CHECK(e.kind == "convector");
+    for (std::size_t i = 0; i < e.count; ++i) {
+      INFO("minute " << i << " of the event from " << rows[e.first].ts);
+      CHECK(std::fabs(rows[e.first + i].wh - (i % 5 < 3 ? 1 + 2400.0 / 60 : 1)) < 1e-6);
+    }
+  }
+  // Hourly readings: an hour wholly inside gets 12 cycles' 36 minutes on.
+  data = dir.file("h.csv", flat_history(28, 60, "100"));
+  r = run({"inject", "--data", data, "--out", out, "--per-week", "2", "--kind", "convector:2400:22-1:3-7:3/2",
+           "--kinds", "convector"});
+  REQUIRE(r.exit_code == 0);
+  rows = rows_of(dir.read("l.csv"));
+  events = events_in(rows, 100);
+  REQUIRE(events.size() == 8);
+  for (const auto& e : events)
+    for (std::size_t i = e.first + 1; i + 1 < e.first + e.count; ++i) CHECK(std::fabs(rows[i].wh - 1540) < 1e-6);
+}
+
 TEST_CASE("inject refuses bad options, naming the option and the form it expects") {
   temp_dir dir;
   const std::string data = dir.file("h.csv", flat_history(14, 60, "100"));
@@ -290,10 +321,11 @@ TEST_CASE("inject refuses bad options, naming the option and the form it expects
     args.insert(args.end(), extra.begin(), extra.end());
     return run(args);
   };
-  const std::string form = " (expected NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H, e.g. heater_night:2000:22-1:2-7)";
+  const std::string form =
+      " (expected NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H[:ON_MIN/OFF_MIN], e.g. heater_night:2000:22-1:2-7)";
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
-      {{"--kind", "heater"}, "--kind 'heater': it has 1 part separated by ':', not 4" + form},
-      {{"--kind", "a:1:2:3:4"}, "--kind 'a:1:2:3:4': it has 5 parts separated by ':', not 4" + form},
+      {{"--kind", "heater"}, "--kind 'heater': it has 1 part separated by ':', not 4 or 5" + form},
+      {{"--kind", "a:1:2:3:4:5"}, "--kind 'a:1:2:3:4:5': it has 6 parts separated by ':', not 4 or 5" + form},
       {{"--kind", "my heater:2000:22-1:2-7"},
        "--kind 'my heater:2000:22-1:2-7': NAME must be letters, digits, '_' or '-', not 'my heater'" + form},
       {{"--kind", "0:2000:22-1:2-7"}, "--kind '0:2000:22-1:2-7': NAME cannot be 0, the label of ordinary readings"},
@@ -308,10 +340,15 @@ TEST_CASE("inject refuses bad options, naming the option and the form it expects
        "the second, such as 2-7 or 0.5-1.5, not '7-2'" + form},
       {{"--kind", "h:2000:22-1:0-2"}, "MIN_H-MAX_H must be two durations in hours, at least a minute"},
       {{"--kind", "h:2000:22-1:2-200"}, "--kind 'h:2000:22-1:2-200': an event cannot last more than a week (168 hours)"},
+      {{"--kind", "h:2000:22-1:2-7:3"},
+       "--kind 'h:2000:22-1:2-7:3': ON_MIN/OFF_MIN must be two whole numbers of minutes, each at least 1, such as 3/2 "
+       "(on for 3 minutes, off for 2, from the switch-on), not '3'" + form},
+      {{"--kind", "h:2000:22-1:2-7:3/0"}, "ON_MIN/OFF_MIN must be two whole numbers of minutes, each at least 1"},
+      {{"--kind", "h:2000:22-1:2-7:1.5/2"}, "ON_MIN/OFF_MIN must be two whole numbers of minutes, each at least 1"},
       {{"--kind", "h:1:1-2:1-2", "--kind", "h:2:1-2:1-2"}, "--kind 'h:2:1-2:1-2': 'h' is defined by another --kind already"},
       {{"--kinds", "oven"},
        "--kinds: no kind named 'oven'; built in: heater_night, oven_afternoon, heater_day; define others with --kind "
-       "NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H, e.g. heater_night:2000:22-1:2-7"},
+       "NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H[:ON_MIN/OFF_MIN], e.g. heater_night:2000:22-1:2-7"},
       {{"--kinds", "heater_nigth"}, "--kinds: no kind named 'heater_nigth' (did you mean 'heater_night'?)"},
       {{"--kinds", "heater_night,,heater_day"},
        "--kinds 'heater_night,,heater_day' must be kind names separated by commas, such as heater_night, "
