@@ -87,6 +87,17 @@ bool starts_in_window(const kind_rule& k, int minute_of_day) {
                        : minute_of_day >= first || minute_of_day <= last;
 }
 
+/// The rows `inject` writes for `data` with one kind defined by `kind` and
+/// used alone, two events a week.
+std::vector<row> inject_alone(const temp_dir& dir, const std::string& data, const std::string& kind) {
+  const std::string name = kind.substr(0, kind.find(':'));
+  const auto r = run({"inject", "--data", data, "--out", dir.path() + "/l.csv", "--per-week", "2", "--kind", kind,
+                      "--kinds", name});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return rows_of(dir.read("l.csv"));
+}
+
 /// "injected 20 events into ..." -> 20
 int injected(const std::string& err) {
   std::smatch m;
@@ -252,9 +263,7 @@ TEST_CASE("inject: --kinds chooses kinds, --kind defines or changes one") {
   for (const auto& e : events_in(rows_of(dir.read("l.csv")), 1)) CHECK(e.kind == "oven_afternoon");
 
   // a new kind, alone: 3 kW switched on between 05:00 and 06:00 for 30 to 45 minutes
-  r = inject({"--kind", "boiler:3000:5-6:0.5-0.75", "--kinds", "boiler"});
-  REQUIRE(r.exit_code == 0);
-  auto rows = rows_of(dir.read("l.csv"));
+  auto rows = inject_alone(dir, data, "boiler:3000:5-6:0.5-0.75");
   auto events = events_in(rows, 1);
   REQUIRE(events.size() == 8);
   for (const auto& e : events) {
@@ -283,14 +292,8 @@ TEST_CASE("inject: --kinds chooses kinds, --kind defines or changes one") {
 
 TEST_CASE("inject: a kind cycling on its thermostat adds its power in its on minutes only") {
   temp_dir dir;
-  const std::string out = dir.path() + "/l.csv";
   // Minute readings: 2.4 kW on for 3 minutes, off for 2, from the switch-on.
-  std::string data = dir.file("m.csv", flat_history(28, 1, "1"));
-  auto r = run({"inject", "--data", data, "--out", out, "--per-week", "2", "--kind", "convector:2400:22-1:2-7:3/2",
-                "--kinds", "convector"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  auto rows = rows_of(dir.read("l.csv"));
+  auto rows = inject_alone(dir, dir.file("m.csv", flat_history(28, 1, "1")), "convector:2400:22-1:2-7:3/2");
   auto events = events_in(rows, 1);
   REQUIRE(events.size() == 8);
   for (const auto& e : events) {
@@ -301,11 +304,7 @@ TEST_CASE("inject: a kind cycling on its thermostat adds its power in its on min
     }
   }
   // Hourly readings: an hour wholly inside gets 12 cycles' 36 minutes on.
-  data = dir.file("h.csv", flat_history(28, 60, "100"));
-  r = run({"inject", "--data", data, "--out", out, "--per-week", "2", "--kind", "convector:2400:22-1:3-7:3/2",
-           "--kinds", "convector"});
-  REQUIRE(r.exit_code == 0);
-  rows = rows_of(dir.read("l.csv"));
+  rows = inject_alone(dir, dir.file("h.csv", flat_history(28, 60, "100")), "convector:2400:22-1:3-7:3/2");
   events = events_in(rows, 100);
   REQUIRE(events.size() == 8);
   for (const auto& e : events)
