@@ -57,10 +57,17 @@ inline option_spec span_option() {
   return optional_option("span", option_type::duration, std::chrono::milliseconds{3'600'000},
                          "How long each reading's Wh covers from its timestamp: \"1h\" for an hour's energy (a "
                          "history; gpio_meter's trailing hour, read every minute), \"1m\" for a minute's, \"0s\" "
-                         "for none. Sinks' quiet hours are those of the reading's end, and a power label is of then.");
+                         "for none; at most a day. Sinks' quiet hours are those of the reading's end, and a power "
+                         "label is of then.");
 }
 
-/// The `span_option` of a source's options, in ms.
-inline std::int64_t span_ms(const options& o) { return o.duration("span").count(); }
+/// The `span_option` of a source's options, in ms. Throws option_error past
+/// a day: the scorers judge hours, and an end years away has no local time.
+inline std::int64_t span_ms(const options& o) {
+  const auto span = o.duration("span");
+  if (span > std::chrono::hours{24})
+    throw option_error("span", "must be at most a day (\"24h\"), not \"" + duration_text(span) + "\"");
+  return span.count();
+}
 
 } // namespace stream_smarts::reading_fields

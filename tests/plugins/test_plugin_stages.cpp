@@ -77,6 +77,11 @@ TEST_CASE("replay gives its readings the span the pipeline says they cover", "[s
   src->stop();
   REQUIRE(got.size() == 2);
   CHECK(end_ms(got[1]) == got[1].ts_ms + 60'000);
+  CHECK(option_error_of([&] {
+          fake_context c(d, {{"path", std::string("m.csv")}, {"span", std::chrono::milliseconds{25 * 3'600'000}}},
+                         dir.path);
+          d.make_source(c);
+        }) == "span: must be at most a day (\"24h\"), not \"25h\"");
 }
 
 TEST_CASE("replay reads JSON lines and restarts from the top", "[stages][replay]") {
