@@ -276,8 +276,10 @@ private:
 /// since when.
 inline bool says_since(const alert& a) { return a.since_ms != 0 && a.since_ms != a.scored.reading.ts_ms; }
 
-/// An alert as one JSON object, keys in a fixed order; "since_ms" only if
-/// the usage began at another time than the reading's, "labels" only if any.
+/// An alert as one JSON object, keys in a fixed order; "span_ms" only if the
+/// reading says its span, "expected_unit" only if the range is not in Wh,
+/// "since_ms" only if the usage began at another time than the reading's,
+/// "labels" only if any.
 /// The console sink's json lines and the Kafka sink's messages are this.
 inline void append_alert(std::string& out, const alert& a) {
   const scored_reading& s = a.scored;
@@ -286,6 +288,10 @@ inline void append_alert(std::string& out, const alert& a) {
   append_json_string(out, format_local_iso8601(r.local));
   out += ",\"ts_ms\":";
   append_chars(out, r.ts_ms);
+  if (r.span_ms > 0) {  // what the Wh covers, so a consumer knows when the reading ended
+    out += ",\"span_ms\":";
+    append_chars(out, r.span_ms);
+  }
   out += ",\"meter\":";
   append_json_string(out, r.meter);
   out += ",\"hour\":";
@@ -298,6 +304,10 @@ inline void append_alert(std::string& out, const alert& a) {
   append_json_number(out, s.expected_lo);
   out += ",\"expected_hi\":";
   append_json_number(out, s.expected_hi);
+  if (s.unit != band_unit::wh) {
+    out += ",\"expected_unit\":";
+    append_json_string(out, to_string(s.unit));
+  }
   out += ",\"scorer\":";
   append_json_string(out, s.scorer);
   out += ",\"alert\":";

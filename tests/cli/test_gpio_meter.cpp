@@ -61,7 +61,8 @@ TEST_CASE("gpio_meter: a 2 kW hour from a pulse file, through a band, to the con
   // The last: the hour 00:00 .. 01:00 (ts = its start), 2000 Wh, every label;
   // still unusual since the reading of 23:46 raised the alert (since_ms).
   CHECK(lines.back() ==
-        "{\"ts\":\"2024-06-10T00:00:00+00:00\",\"ts_ms\":1717977600000,\"meter\":\"home\",\"hour\":0,\"wh\":2000,"
+        "{\"ts\":\"2024-06-10T00:00:00+00:00\",\"ts_ms\":1717977600000,\"span_ms\":3600000,\"meter\":\"home\","
+        "\"hour\":0,\"wh\":2000,"
         "\"score\":1.3333333333333333,\"expected_lo\":0,\"expected_hi\":1500,\"scorer\":\"band\",\"alert\":\"none\","
         "\"threshold\":1,\"since_ms\":1717976760000,\"labels\":{\"pulses\":\"2000\",\"power_w\":\"2000\","
         "\"last_pulse_s\":\"1.8\","

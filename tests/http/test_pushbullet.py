@@ -85,8 +85,8 @@ class PushbulletTest(HttpTestCase):
         self.assertEqual(code, 2)
         self.assertEqual(lines, [
             "p.toml:21:1: option 'message' of sink 'notify' (pushbullet): unknown field {kwh}; the fields are "
-            "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {scorer}, {meter}, {since} "
-            "({{ and }} for literal braces)"])
+            "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {expected_unit}, {scorer}, "
+            "{meter}, {since}, {end} ({{ and }} for literal braces)"])
 
     def test_unclosed_brace_and_bad_base_url(self):
         for options, expected in [

@@ -102,6 +102,16 @@ TEST_CASE("JSON line", "[console]") {
         "\"alert\":\"raised\",\"threshold\":1}\n");
 }
 
+TEST_CASE("JSON line says the reading's span and a range not in Wh", "[console]") {
+  alert a = sample();
+  a.scored.reading.span_ms = 3'600'000;  // a trailing hour: a consumer can tell when it ended
+  a.scored.unit = band_unit::w;          // power_step judges power
+  CHECK(json_of(a) ==
+        "{\"ts\":\"2007-01-14T04:00:00+01:00\",\"ts_ms\":1168743600000,\"span_ms\":3600000,\"meter\":\"home\","
+        "\"hour\":4,\"wh\":1500.4,\"score\":5.4614,\"expected_lo\":128,\"expected_hi\":375.25,"
+        "\"expected_unit\":\"W\",\"scorer\":\"band\",\"alert\":\"raised\",\"threshold\":1}\n");
+}
+
 TEST_CASE("JSON line with labels and a non-alert", "[console]") {
   alert a = sample(alert_kind::none);
   a.scored.reading.labels = {{"label", "heater"}, {"note", "say \"hi\""}};

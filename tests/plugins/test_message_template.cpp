@@ -59,8 +59,25 @@ stream_smarts::options defaults(std::vector<option_spec> specs, std::map<std::st
 } // namespace
 
 TEST_CASE("every field", "[notification]") {
-  CHECK(render("{wh}|{hour}|{time}|{date}|{score}|{expected_lo}|{expected_hi}|{scorer}|{meter}|{since}") ==
-        "1500|4|4:00|2007-01-14|5.39|100|360|band|home|4:00");
+  CHECK(render("{wh}|{hour}|{time}|{date}|{score}|{expected_lo}|{expected_hi}|{expected_unit}|{scorer}|{meter}|{since}|"
+               "{end}") == "1500|4|4:00|2007-01-14|5.39|100|360|Wh|band|home|4:00|4:00");
+}
+
+TEST_CASE("{end} is when the reading's span ends: a trailing hour read at 1:10", "[notification]") {
+  alert a = sample();
+  reading& r = a.scored.reading;
+  r.ts_ms = local_ms(14, 0, 10);
+  r.local = paris_winter.local(r.ts_ms);
+  r.span_ms = 3'600'000;
+  CHECK(render("{time} to {end}", a) == "0:10 to 1:10");
+  r.span_ms = 0;  // a reading that does not say its span: a moment
+  CHECK(render("{time} to {end}", a) == "0:10 to 0:10");
+}
+
+TEST_CASE("{expected_unit} says what the range is in", "[notification]") {
+  alert a = sample();
+  a.scored.unit = band_unit::w;  // power_step judges power, not the hour's energy
+  CHECK(render("more than {expected_hi} {expected_unit}", a) == "more than 360 W");
 }
 
 TEST_CASE("times are written as people write them", "[notification]") {
@@ -92,8 +109,8 @@ TEST_CASE("{{ and }} are literal braces, and other text is kept as written", "[n
 }
 
 TEST_CASE("template errors name the problem", "[notification]") {
-  const std::string fields = "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {scorer}, "
-                             "{meter}, {since}";
+  const std::string fields = "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {expected_unit}, "
+                             "{scorer}, {meter}, {since}, {end}";
   CHECK(error_of("{kwh} at {time}") ==
         "message: unknown field {kwh}; the fields are " + fields + " ({{ and }} for literal braces)");
   CHECK(error_of("{}") == "message: unknown field {}; the fields are " + fields + " ({{ and }} for literal braces)");

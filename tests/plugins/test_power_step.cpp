@@ -232,6 +232,7 @@ TEST_CASE("power_step plugin: trains, loads and scores minute readings per meter
   CHECK(r.score > 1);
   CHECK(r.expected_lo == 300);  // the level before the step
   CHECK(r.expected_hi == Approx(300 + 1500));
+  CHECK(r.unit == band_unit::w);  // the range is power, not the hour's Wh: notifications and JSON say so
   CHECK(s->score(minute(49, 2300, "garage")).score == 0);  // another meter has its own window
 }
 

@@ -18,9 +18,11 @@ constexpr std::pair<std::string_view, field> fields[] = {
     {"score", field::score},
     {"expected_lo", field::expected_lo},
     {"expected_hi", field::expected_hi},
+    {"expected_unit", field::expected_unit},
     {"scorer", field::scorer},
     {"meter", field::meter},
     {"since", field::since},
+    {"end", field::end},
 };
 
 template <class... Args>
@@ -69,9 +71,11 @@ void append_field(std::string& out, field f, const alert& a, const time_zone& zo
     case field::score: append_fixed(out, s.score, 2); break;
     case field::expected_lo: append_fixed(out, s.expected_lo, 0); break;
     case field::expected_hi: append_fixed(out, s.expected_hi, 0); break;
+    case field::expected_unit: out += to_string(s.unit); break;
     case field::scorer: out += s.scorer; break;
     case field::meter: out += r.meter; break;
     case field::since: append_clock(out, a.since_ms != 0 ? zone.local(a.since_ms) : r.local); break;
+    case field::end: append_clock(out, r.span_ms != 0 ? zone.local(end_ms(r)) : r.local); break;
   }
 }
 

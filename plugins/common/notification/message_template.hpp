@@ -22,11 +22,13 @@ enum class field : std::uint8_t {
   time,         ///< local H:MM of the reading: "4:00"
   date,         ///< local YYYY-MM-DD of the reading
   score,        ///< two decimals: "5.38"
-  expected_lo,  ///< whole Wh
-  expected_hi,  ///< whole Wh
+  expected_lo,  ///< whole Wh (or W: expected_unit)
+  expected_hi,  ///< whole Wh (or W: expected_unit)
+  expected_unit,  ///< what the range is in: "Wh", or "W" for a scorer judging power (power_step)
   scorer,       ///< the scorer stage's name
   meter,        ///< the meter's name
   since,        ///< local H:MM the unusual usage began (alert::since_ms; the reading's own time if none)
+  end,          ///< local H:MM the reading ends (its ts plus its span): when a trailing hour was read
 };
 
 /// "{wh}, {hour}, ... {since}": every field, for messages and documentation.
@@ -39,7 +41,7 @@ public:
   /// nothing, or an empty text. {{ and }} are literal braces.
   message_template(const std::string& option, std::string_view text);
 
-  /// The text for an alert; {since} is converted to local time in `zone`.
+  /// The text for an alert; {since} and {end} are converted to local time in `zone`.
   std::string render(const alert& a, const time_zone& zone) const;
 
 private:

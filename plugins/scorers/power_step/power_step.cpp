@@ -49,7 +49,7 @@ public:
     const double threshold = model_.threshold[static_cast<std::size_t>(drawn.hour)];
     const bool watching = !active_hours_ || active_hours_->contains(drawn);
     const meter_state::scored s = state_for(r.meter).next(p.ts_ms, p.w, threshold, watching);
-    return {s.score, s.before_w, s.before_w + threshold, s.before_w, s.since_ms};
+    return {s.score, s.before_w, s.before_w + threshold, s.before_w, s.since_ms, band_unit::w};
   }
 
 private:

@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 8;
+inline constexpr int abi_version = 9;
 
 enum class plugin_kind { source, scorer, sink };
 
@@ -122,6 +122,9 @@ struct score_result {
   /// measures the power at its end, so this may be after the reading's ts).
   /// Alerts say "unusual since" that time; 0 means the reading itself.
   std::int64_t since_ms = 0;
+  /// What expected_lo and expected_hi are in: Wh, as the reading's energy,
+  /// unless the scorer judges something else (power_step: power, W).
+  band_unit unit = band_unit::wh;
 };
 
 /// Scores readings against what is expected for their time.

@@ -54,6 +54,15 @@ inline std::string_view event_label(const reading& r) {
   return {};
 }
 
+/// What a scorer's expected range is measured in: the reading's energy, or
+/// (power_step, judging gpio_meter's power_w) power.
+enum class band_unit : std::uint8_t {
+  wh,  ///< energy, as the reading's wh
+  w,   ///< power
+};
+
+inline const char* to_string(band_unit unit) { return unit == band_unit::w ? "W" : "Wh"; }
+
 /// A reading with a scorer's verdict. score = (wh - expected_lo) /
 /// (expected_hi - expected_lo) in the original design: above 1.0 means more
 /// than the top of the expected band.
@@ -64,6 +73,7 @@ struct scored_reading {
   double expected_hi = 0;
   std::string scorer;          ///< name of the scorer stage that scored it
   std::int64_t since_ms = 0;   ///< when the usage the score judges began (score_result::since_ms); 0 = this reading
+  band_unit unit = band_unit::wh;  ///< what expected_lo and expected_hi are in (score_result::unit)
 };
 
 /// Why a sink is being handed a scored reading.
