@@ -113,7 +113,7 @@ int inject_command(const inject_request& request) {
             << number_text(request.per_week) << ", --seed " << request.seed << "): " << by_kind << "; " << changed
             << " readings changed";
   if (in_gaps > 0)
-    std::cerr << "; " << in_gaps << " more fell where the history has no readings and were left out";
+    std::cerr << "; left out " << in_gaps << " more that fell where the history has no readings";
   if (events.empty() && in_gaps == 0)
     std::cerr << " (the history is shorter than one period of " << number_text(7 / request.per_week)
               << " days: no event)";

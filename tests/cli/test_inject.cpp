@@ -144,6 +144,31 @@ TEST_CASE("inject: --per-week sets how many events, one per period of 7 / rate d
   }
 }
 
+TEST_CASE("inject: events that fall in a gap of the history are left out, and the summary counts them") {
+  temp_dir dir;
+  // Four weeks from 2008-01-07, without the two in the middle (2008-01-14 .. 2008-01-27).
+  std::istringstream all(flat_history(28, 60, "100"));
+  std::string csv, line;
+  while (std::getline(all, line)) {
+    const bool in_gap = line.rfind("2008-01-", 0) == 0 && std::stoi(line.substr(8, 2)) >= 14 &&
+                        std::stoi(line.substr(8, 2)) <= 27;
+    if (!in_gap) csv += line + "\n";
+  }
+  const std::string data = dir.file("h.csv", csv);
+  const auto r = run({"inject", "--data", data, "--per-week", "4", "--seed", "3", "--out", dir.path() + "/l.csv"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.err, m, std::regex("readings changed; left out ([0-9]+) more that fell where the "
+                                                 "history has no readings; wrote ")));
+  const int left_out = std::stoi(m[1]);
+  // 16 periods of 1.75 days; the 7 within the first 13 days of the gap have no readings at all (an event in the
+  // last one may run on into the day after it).
+  CHECK(left_out >= 7);
+  CHECK(injected(r.err) + left_out == 16);
+  CHECK(events_in(rows_of(dir.read("l.csv")), 100).size() == static_cast<std::size_t>(injected(r.err)));
+}
+
 TEST_CASE("inject: every kind's power, start window and duration, on minute readings") {
   temp_dir dir;
   // 8 weeks of one reading a minute, 1 Wh each: an event adds watts / 60 Wh to each of its minutes.
