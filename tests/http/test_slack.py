@@ -3,7 +3,7 @@ token with chat.postMessage, Slack's errors in both, and the choice of mode."""
 
 import unittest
 
-from harness import HttpTestCase, Response, sink_table
+from harness import SOURCE_DIR, HttpTestCase, Response, sink_table, toml_string
 
 BOT_TOKEN = "xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx"
 WEBHOOK_PATH = "/services/T0123ABCD/B0456EFGH/kLmNoPqRsTuVwXyZ01234567"
@@ -41,6 +41,24 @@ class WebhookTest(HttpTestCase):
         [post] = server.requests()
         self.assertEqual(post.json, {"text": "*1500 Wh* at 4:00 &lt;check&gt; &amp; see",
                                      "blocks": card("*1500 Wh* at 4:00 &lt;check&gt; &amp; see", "<Power> & home")})
+
+    def test_a_card_for_a_step_in_power_gives_its_range_in_watts(self):
+        # A Pi's readings, one a minute from 02:00: the trailing hour's Wh and the power at its end, 300 W, then a
+        # 2 kW heater from 03:40; power_step (the shipped model: 1500 W at 03:00) tells it once it has held 10 min.
+        # Its stage keeps the name "band", which sink_table reads from.
+        rows = ["2007-01-14T02:%02d:00,300,%d" % (m, 300 if m < 40 else 2300) for m in range(55)]
+        self.write("minutes.csv", "ts,wh,power_w\n" + "\n".join(rows) + "\n")
+        text = self.pipeline(sink_table("slack", webhook_url="${SLACK_WEBHOOK}"))
+        text = text[:text.index("[[sources]]")] + (
+            "[[sources]]\nname = \"meter\"\nplugin = \"replay\"\npath = \"minutes.csv\"\n\n"
+            "[[scorers]]\nname = \"band\"\nplugin = \"power_step\"\nfrom = [\"meter\"]\nmodel = %s\n\n"
+            % toml_string(SOURCE_DIR / "models" / "household-power-step.toml")) + text[text.index("[[sinks]]"):]
+        server = self.server(default=Response(200, "ok"))
+        run = self.run_pipeline(text, env={"SLACK_WEBHOOK": server.url + WEBHOOK_PATH})
+        self.assert_delivered(run)
+        [post] = server.requests()
+        self.assertEqual(post.json["blocks"][2]["elements"][0]["text"],
+                         "2007-01-14 2:49 · meter *home* · scorer *band* · score *1.33* · expected 300–1800 W")
 
     def test_a_removed_webhook_is_refused_with_slacks_words_and_never_shown(self):
         server = self.server(Response(404, "no_service"))

@@ -19,7 +19,8 @@ using http::optional_string;
 constexpr std::size_t header_max_bytes = 150;
 // The card's small print, from the same fields as the messages.
 constexpr const char* card_context =
-    "{date} {time} · meter *{meter}* · scorer *{scorer}* · score *{score}* · expected {expected_lo}–{expected_hi} {expected_unit}";
+    "{date} {time} · meter *{meter}* · scorer *{scorer}* · score *{score}* · "
+    "expected {expected_lo}–{expected_hi} {expected_unit}";
 
 std::vector<option_spec> declared_options() {
   std::vector<option_spec> o{
