@@ -16,19 +16,19 @@ namespace stream_smarts::notification {
 
 /// What a {field} stands for.
 enum class field : std::uint8_t {
-  literal,      ///< not a field: text as written
-  wh,           ///< energy, whole Wh: "1500"
-  hour,         ///< local hour 0..23: "4"
-  time,         ///< local H:MM of the reading: "4:00"
-  date,         ///< local YYYY-MM-DD of the reading
-  score,        ///< two decimals: "5.38"
-  expected_lo,  ///< whole Wh (or W: expected_unit)
-  expected_hi,  ///< whole Wh (or W: expected_unit)
+  literal,        ///< not a field: text as written
+  wh,             ///< energy, whole Wh: "1500"
+  hour,           ///< local hour 0..23: "4"
+  time,           ///< local H:MM of the reading: "4:00"
+  date,           ///< local YYYY-MM-DD of the reading
+  score,          ///< two decimals: "5.38"
+  expected_lo,    ///< whole Wh (or W: expected_unit)
+  expected_hi,    ///< whole Wh (or W: expected_unit)
   expected_unit,  ///< what the range is in: "Wh", or "W" for a scorer judging power (power_step)
-  scorer,       ///< the scorer stage's name
-  meter,        ///< the meter's name
-  since,        ///< local H:MM the unusual usage began (alert::since_ms; the reading's own time if none)
-  end,          ///< local H:MM the reading ends (its ts plus its span): when a trailing hour was read
+  scorer,         ///< the scorer stage's name
+  meter,          ///< the meter's name
+  since,          ///< local H:MM the unusual usage began (alert::since_ms; the reading's own time if none)
+  end,            ///< local H:MM the reading ends (its ts plus its span): when a trailing hour was read
 };
 
 /// "{wh}, {hour}, ... {since}": every field, for messages and documentation.
