@@ -100,7 +100,7 @@ echo "   alerts:"
 sed 's/^/   /' "$tmp/alerts"
 # The 1850 Wh at 03:00 on the second night is 1850 / night_max_wh 400 = 4.625.
 expect "run: the night-time spike" "$tmp/alerts" \
-  '^\{"ts":"2024-03-05T03:00:00\+01:00",.*"hour":3,"wh":1850,"score":4\.625,"expected_lo":0,"expected_hi":400,"scorer":"night_owl","alert":"raised"'
+  '^\{"ts":"2024-03-05T03:00:00\+01:00","ts_ms":1709604000000,"span_ms":3600000,"meter":"home","hour":3,"wh":1850,"score":4\.625,"expected_lo":0,"expected_hi":400,"scorer":"night_owl","alert":"raised"'
 # A quiet night hour (98 Wh), 23:00 below the night ceiling (236 Wh) and
 # 06:00 breakfast (712 Wh, day: night_end is exclusive) are not alerts.
 expect_none "run: a normal night hour" "$tmp/alerts" '"ts":"2024-03-04T03:00'
