@@ -46,8 +46,9 @@ commands:
                            draw expected range, actual readings and score of a day or a
                            month (default: the day with the highest score) as SVG
   inject --data FILE --out FILE.csv
-                           add appliance-left-on events to history and write it as a
-                           labelled CSV (ts,wh,label) for eval
+                           add appliance-left-on events to history (over each reading's
+                           span: --data-set span=1m for minute energies) and write it as
+                           a labelled CSV (ts,wh,[its other columns,]label) for eval
         [--seed N]         where the events go (default 1): the same seed, the same file
         [--per-week RATE]  events per week (default 1): one in each 7 / RATE days
         [--kinds A,B]      which kinds (default: heater_night, oven_afternoon, heater_day

@@ -1,7 +1,7 @@
 // `stream-smarts inject`: read a history with a source plugin, add
 // appliance-left-on events to it (injection.hpp) and write it as a labelled
-// CSV (`ts,wh,label`) that `eval --data` reads back, so anyone can judge a
-// model on their own history.
+// CSV (`ts,wh,...,label`, the history's other columns kept) that `eval
+// --data` reads back, so anyone can judge a model on their own history.
 #include "commands.hpp"
 
 #include "injection.hpp"
@@ -86,8 +86,9 @@ int inject_command(const inject_request& request) {
 
   try {
     write_output(request.out, [&](std::ostream& out) {
-      out << labelled_csv_header();
-      for (std::size_t i = 0; i < history.size(); ++i) out << labelled_csv_line(history[i], touched[i]);
+      const labelled_csv csv(history);
+      out << csv.header();
+      for (std::size_t i = 0; i < history.size(); ++i) out << csv.line(history[i], touched[i]);
     });
   } catch (const std::runtime_error& e) {
     std::cerr << "stream-smarts: " << e.what() << "\n";

@@ -118,6 +118,21 @@ std::int64_t on_since_switch_on(const event_kind& k, std::int64_t t) {
   return t / cycle * on + std::min(t % cycle, on);
 }
 
+/// Whether `k`, switched on at e.start_ms, is drawing power at `t`.
+bool on_at(const event_kind& k, const planned_event& e, std::int64_t t) {
+  if (t < e.start_ms || t >= e.end_ms) return false;
+  return on_since_switch_on(k, t + 1 - e.start_ms) > on_since_switch_on(k, t - e.start_ms);
+}
+
+/// Adds `watts` to the reading's power label, if it has one that is a number.
+void add_power(reading& r, double watts) {
+  for (auto& l : r.labels)
+    if (l.key == power_label) {
+      if (const auto w = number(l.value)) l.value = shortest(*w + watts);
+      return;
+    }
+}
+
 void set_label(reading& r, const std::string& value) {
   for (auto& l : r.labels)
     if (l.key == "label") {
@@ -274,6 +289,10 @@ std::vector<std::int64_t> reading_intervals(const std::vector<reading>& history)
   std::vector<std::int64_t> intervals;
   intervals.reserve(history.size());
   for (const auto& r : history) {
+    if (r.span_ms > 0) {
+      intervals.push_back(r.span_ms);
+      continue;
+    }
     const auto at = std::lower_bound(times.begin(), times.end(), r.ts_ms);
     std::int64_t iv = std::numeric_limits<std::int64_t>::max();
     if (at != times.begin()) iv = std::min(iv, r.ts_ms - *(at - 1));
@@ -305,6 +324,7 @@ std::vector<bool> apply_events(std::vector<reading>& history, const std::vector<
       if (to <= from) continue;
       const std::int64_t on = on_since_switch_on(k, to - e.start_ms) - on_since_switch_on(k, from - e.start_ms);
       r.wh += k.watts * static_cast<double>(on) / static_cast<double>(hour_ms);
+      if (on_at(k, e, end_ms(r))) add_power(r, k.watts);
       set_label(r, k.name);
       touched[i] = true;
       ++e.readings;
@@ -330,9 +350,20 @@ std::vector<reading> rehearsal(const std::vector<reading>& history, const std::v
   return copy;
 }
 
-std::string labelled_csv_header() { return "ts,wh,label\n"; }
+labelled_csv::labelled_csv(const std::vector<reading>& history) {
+  for (const auto& r : history)
+    for (const auto& l : r.labels)
+      if (l.key != "label" && std::find(columns_.begin(), columns_.end(), l.key) == columns_.end())
+        columns_.push_back(l.key);
+}
 
-std::string labelled_csv_line(const reading& r, bool touched) {
+std::string labelled_csv::header() const {
+  std::string out = "ts,wh";
+  for (const auto& c : columns_) out += "," + csv_field(c);
+  return out + ",label\n";
+}
+
+std::string labelled_csv::line(const reading& r, bool touched) const {
   const local_fields& l = r.local;
   const int ms = static_cast<int>((r.ts_ms % 1000 + 1000) % 1000);
   const int offset = l.utc_offset_s < 0 ? -l.utc_offset_s : l.utc_offset_s;
@@ -345,8 +376,13 @@ std::string labelled_csv_line(const reading& r, bool touched) {
   // An injected reading is rounded to a millionth of a Wh (1500 + 431.27 is
   // 1931.2700000000002 in binary); the others are written exactly as read.
   const double wh = touched ? std::round(r.wh * 1e6) / 1e6 : r.wh;
-  const std::string_view label = event_label(r);
-  return std::string(ts) + "," + shortest(wh) + "," + csv_field(label.empty() ? "0" : std::string(label)) + "\n";
+  std::string out = std::string(ts) + "," + shortest(wh);
+  for (const auto& c : columns_) {
+    const auto at = std::find_if(r.labels.begin(), r.labels.end(), [&](const label& x) { return x.key == c; });
+    out += "," + (at == r.labels.end() ? std::string() : csv_field(at->value));
+  }
+  const std::string_view event = event_label(r);
+  return out + "," + csv_field(event.empty() ? "0" : std::string(event)) + "\n";
 }
 
 } // namespace stream_smarts::runtime

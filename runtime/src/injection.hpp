@@ -68,23 +68,27 @@ std::vector<planned_event> place_events(const std::vector<event_kind>& kinds, st
                                         std::int64_t to_ms, double per_week, std::uint64_t seed,
                                         const time_zone& zone);
 
-/// How long each reading lasts, by position: a reading is the energy used
-/// from its timestamp on, for as long as the distance to the nearest other
-/// timestamp (before or after, so a gap in the history does not make the
-/// reading before it longer); an hour if it is the only one.
+/// How long each reading covers, by position: its span, as its source says
+/// (an hour, or a Pi's trailing hour read every minute); for a reading that
+/// does not say (span 0: a source written before spans), the distance to
+/// the nearest other timestamp (before or after, so a gap in the history
+/// does not make the reading before it longer), or an hour if it is the
+/// only one.
 std::vector<std::int64_t> reading_intervals(const std::vector<reading>& history);
 
-/// The reading's span [ts, ts + interval) as the history's end: the last
-/// reading's timestamp plus its interval.
+/// The end of the history: the latest end of a reading's interval.
 std::int64_t history_end_ms(const std::vector<reading>& history, const std::vector<std::int64_t>& intervals);
 
-/// Adds each event's energy to the readings it overlaps (watts x the time it
-/// is on within the overlap, so an hourly reading half covered by a constant
-/// load gets half of watts x 1 h) and sets their `label` label to the kind's
-/// name, its off minutes' too; counts them per event.
-/// Returns, by position, whether a reading was changed.
+/// Adds each event's energy to the readings whose interval it overlaps
+/// (watts x the time it is on within the overlap, so an hourly reading half
+/// covered by a constant load gets half of watts x 1 h, and a Pi's trailing
+/// hour what the hour holds of it), adds watts to a reading's `power_label`
+/// if the event is on at the reading's end, when that power was measured,
+/// and sets their `label` label to the kind's name, its off minutes' too;
+/// counts them per event. Returns, by position, whether a reading was
+/// changed.
 std::vector<bool> apply_events(std::vector<reading>& history, const std::vector<std::int64_t>& intervals,
-                  std::vector<planned_event>& events, const std::vector<event_kind>& kinds);
+                               std::vector<planned_event>& events, const std::vector<event_kind>& kinds);
 
 /// What inject_events did: the events (with the readings each changed) and,
 /// by position, whether a reading was changed.
@@ -106,10 +110,19 @@ injection inject_events(std::vector<reading>& history, const std::vector<event_k
 std::vector<reading> rehearsal(const std::vector<reading>& history, const std::vector<event_kind>& kinds, int i,
                                std::uint64_t seed, const time_zone& zone);
 
-/// The history as CSV `ts,wh,label`: ts as local time with its UTC offset
-/// (what the replay source reads back as the same instant), wh exact for
-/// untouched readings, the reading's `label` if it is anomalous, else "0".
-std::string labelled_csv_header();
-std::string labelled_csv_line(const reading& r, bool touched);
+/// The history as CSV `ts,wh,<its other labels>,label`: ts as local time
+/// with its UTC offset (what the replay source reads back as the same
+/// instant), wh exact for untouched readings, the other labels (gpio_meter's
+/// power_w, ...) as columns in the order they first appear in `history`, the
+/// reading's `label` if it is anomalous, else "0".
+class labelled_csv {
+public:
+  explicit labelled_csv(const std::vector<reading>& history);
+  std::string header() const;
+  std::string line(const reading& r, bool touched) const;
+
+private:
+  std::vector<std::string> columns_;  ///< the labels other than `label`
+};
 
 } // namespace stream_smarts::runtime

@@ -87,12 +87,14 @@ bool starts_in_window(const kind_rule& k, int minute_of_day) {
                        : minute_of_day >= first || minute_of_day <= last;
 }
 
-/// The rows `inject` writes for `data` with one kind defined by `kind` and
-/// used alone, two events a week.
-std::vector<row> inject_alone(const temp_dir& dir, const std::string& data, const std::string& kind) {
+/// The rows `inject` writes for `data`, whose readings each cover `span`
+/// ("1m": a minute's energy), with one kind defined by `kind` and used alone,
+/// two events a week.
+std::vector<row> inject_alone(const temp_dir& dir, const std::string& data, const std::string& span,
+                              const std::string& kind) {
   const std::string name = kind.substr(0, kind.find(':'));
-  const auto r = run({"inject", "--data", data, "--out", dir.path() + "/l.csv", "--per-week", "2", "--kind", kind,
-                      "--kinds", name});
+  const auto r = run({"inject", "--data", data, "--data-set", "span=" + span, "--out", dir.path() + "/l.csv",
+                      "--per-week", "2", "--kind", kind, "--kinds", name});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return rows_of(dir.read("l.csv"));
@@ -171,12 +173,13 @@ TEST_CASE("inject: events that fall in a gap of the history are left out, and th
 
 TEST_CASE("inject: every kind's power, start window and duration, on minute readings") {
   temp_dir dir;
-  // 8 weeks of one reading a minute, 1 Wh each: an event adds watts / 60 Wh to each of its minutes.
+  // 8 weeks of one reading a minute, each a minute's energy, 1 Wh: an event adds watts / 60 Wh to each of its
+  // minutes.
   const std::string data = dir.file("minutes.csv", flat_history(56, 1, "1"));
   std::map<std::string, int> seen;
   for (const std::string seed : {"1", "2"}) {
-    const auto r = run({"inject", "--data", data, "--timezone", "America/Vancouver", "--per-week", "4", "--seed", seed,
-                        "--out", dir.path() + "/l.csv"});
+    const auto r = run({"inject", "--data", data, "--data-set", "span=1m", "--timezone", "America/Vancouver",
+                        "--per-week", "4", "--seed", seed, "--out", dir.path() + "/l.csv"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const auto rows = rows_of(dir.read("l.csv"));
@@ -277,7 +280,7 @@ TEST_CASE("inject: --kinds chooses kinds, --kind defines or changes one") {
   const std::string data = dir.file("m.csv", flat_history(28, 1, "1"));
   const std::string out = dir.path() + "/l.csv";
   auto inject = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args{"inject", "--data", data, "--out", out, "--per-week", "2"};
+    std::vector<std::string> args{"inject", "--data", data, "--data-set", "span=1m", "--out", out, "--per-week", "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     return run(args);
   };
@@ -288,7 +291,7 @@ TEST_CASE("inject: --kinds chooses kinds, --kind defines or changes one") {
   for (const auto& e : events_in(rows_of(dir.read("l.csv")), 1)) CHECK(e.kind == "oven_afternoon");
 
   // a new kind, alone: 3 kW switched on between 05:00 and 06:00 for 30 to 45 minutes
-  auto rows = inject_alone(dir, data, "boiler:3000:5-6:0.5-0.75");
+  auto rows = inject_alone(dir, data, "1m", "boiler:3000:5-6:0.5-0.75");
   auto events = events_in(rows, 1);
   REQUIRE(events.size() == 8);
   for (const auto& e : events) {
@@ -318,7 +321,7 @@ TEST_CASE("inject: --kinds chooses kinds, --kind defines or changes one") {
 TEST_CASE("inject: a kind cycling on its thermostat adds its power in its on minutes only") {
   temp_dir dir;
   // Minute readings: 2.4 kW on for 3 minutes, off for 2, from the switch-on.
-  auto rows = inject_alone(dir, dir.file("m.csv", flat_history(28, 1, "1")), "convector:2400:22-1:2-7:3/2");
+  auto rows = inject_alone(dir, dir.file("m.csv", flat_history(28, 1, "1")), "1m", "convector:2400:22-1:2-7:3/2");
   auto events = events_in(rows, 1);
   REQUIRE(events.size() == 8);
   for (const auto& e : events) {
@@ -329,11 +332,51 @@ TEST_CASE("inject: a kind cycling on its thermostat adds its power in its on min
     }
   }
   // Hourly readings: an hour wholly inside gets 12 cycles' 36 minutes on.
-  rows = inject_alone(dir, dir.file("h.csv", flat_history(28, 60, "100")), "convector:2400:22-1:3-7:3/2");
+  rows = inject_alone(dir, dir.file("h.csv", flat_history(28, 60, "100")), "1h", "convector:2400:22-1:3-7:3/2");
   events = events_in(rows, 100);
   REQUIRE(events.size() == 8);
   for (const auto& e : events)
     for (std::size_t i = e.first + 1; i + 1 < e.first + e.count; ++i) CHECK(std::fabs(rows[i].wh - 1540) < 1e-6);
+}
+
+TEST_CASE("inject into a Pi's own readings: each covers its trailing hour, and its power_w is raised while on") {
+  temp_dir dir;
+  // Two weeks of what gpio_meter records, one reading a minute: the trailing hour's energy (ts = that hour's start,
+  // the replay source's default span of an hour) and the power at its end, of a house drawing a flat 500 W.
+  const std::string minutes = flat_history(14, 1, "500,500,500");
+  const std::string data = dir.file("pi.csv", "ts,wh,pulses,power_w" + minutes.substr(minutes.find('\n')));
+  const std::string out = dir.path() + "/l.csv";
+  // A 2 kW heater switched on at 01:00 for exactly two hours, once a week.
+  const auto r = run({"inject", "--data", data, "--out", out, "--per-week", "1", "--kind", "heater:2000:1-1:2-2",
+                      "--kinds", "heater"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(injected(r.err) == 2);
+  const std::string csv = dir.read("l.csv");
+  CHECK(csv.rfind("ts,wh,pulses,power_w,label\n", 0) == 0);  // gpio_meter's labels are kept, as columns
+  // The first event's day, "2008-01-07", then its readings: HH:MM -> "wh,pulses,power_w,label".
+  const std::string day = csv.substr(csv.rfind('\n', csv.find(",heater")) + 1, 10);
+  std::map<std::string, std::string> row;
+  std::istringstream in(csv);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(day, 0) == 0) row[line.substr(11, 5)] = line.substr(26);
+  // The trailing hour stamped 00:30 holds the heater's first half hour; its power, measured at 01:30, has it.
+  CHECK(row["00:00"] == "500,500,500,0");       // the hour to 01:00: read as the heater comes on
+  CHECK(row["00:01"] == "533.333333,500,2500,heater");
+  CHECK(row["00:30"] == "1500,500,2500,heater");
+  CHECK(row["01:30"] == "2500,500,2500,heater");
+  CHECK(row["02:00"] == "2500,500,500,heater");  // read at 03:00, as it goes off
+  CHECK(row["02:30"] == "1500,500,500,heater");
+  CHECK(row["03:00"] == "500,500,500,0");
+
+  // And the Pi's own readings so labelled judge its configuration: power_step (the shipped model, 1500 W at
+  // 01:00) tells both heaters, within 15 minutes of the first reading they show in, and nothing else.
+  const auto e = run({"eval", "--model", std::string(STREAM_SMARTS_SOURCE_DIR) + "/models/household-power-step.toml",
+                      "--data", out});
+  INFO(e.out << e.err);
+  REQUIRE(e.exit_code == 0);
+  CHECK(std::regex_search(e.out, std::regex("power_step .* 0\\.00 +2/2\n")));
+  CHECK(std::regex_search(e.out, std::regex("heater +2 +2 +1\\.00 +([0-9]|1[0-5]) min ")));
 }
 
 TEST_CASE("inject refuses bad options, naming the option and the form it expects") {

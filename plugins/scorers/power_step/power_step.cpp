@@ -112,7 +112,7 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<power_step_scorer>(
          stream_smarts::optional_option("model", stream_smarts::option_type::string, {},
                                         "Model file written by `stream-smarts train --scorer power_step`. "
                                         "Required to score."),
-         stream_smarts::optional_option("power_label", stream_smarts::option_type::string, std::string("power_w"),
+         stream_smarts::optional_option("power_label", stream_smarts::option_type::string, std::string(power_label),
                                         "Label holding the reading's power in W (gpio_meter's instantaneous "
                                         "power_w), taken as the power at the reading's end (its ts plus its span), "
                                         "when it was emitted; a reading without it is taken as an hour's Wh, its "

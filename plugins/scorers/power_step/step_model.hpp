@@ -127,7 +127,7 @@ private:
 /// over; local fields filled). Throws std::runtime_error for too short a
 /// history or an hour without steps.
 step_model train(const std::vector<reading>& history, const settings& s, const time_zone& zone,
-                 std::string_view power_label = "power_w");
+                 std::string_view power_label = stream_smarts::power_label);
 
 /// The model as a commented TOML document, and back (model_error on problems).
 std::string to_toml(const step_model& m);

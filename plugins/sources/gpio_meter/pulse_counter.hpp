@@ -270,7 +270,7 @@ inline reading to_reading(const window& w, const std::string& meter) {
   r.span_ms = hour_ns / ns_per_ms;
   r.wh = w.wh;
   r.labels.push_back({"pulses", std::to_string(w.pulses)});
-  if (w.power_w) r.labels.push_back({"power_w", format_decimal(*w.power_w, 1)});
+  if (w.power_w) r.labels.push_back({std::string(power_label), format_decimal(*w.power_w, 1)});
   r.labels.push_back({"last_pulse_s", format_decimal(w.last_pulse_s, 1)});
   r.labels.push_back({"covered_s", std::to_string(static_cast<std::int64_t>(std::floor(w.covered_s)))});
   return r;

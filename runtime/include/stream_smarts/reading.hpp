@@ -45,6 +45,11 @@ struct reading {
 /// has ts 00:10 and ends at 01:10. With no span said, its ts.
 inline std::int64_t end_ms(const reading& r) { return r.ts_ms + r.span_ms; }
 
+/// The label holding a reading's power in W at its end (`end_ms`), from a
+/// source that measures power as well as energy (gpio_meter). power_step
+/// reads it; `stream-smarts inject` adds an event's power to it.
+inline constexpr std::string_view power_label = "power_w";
+
 /// The kind of event a reading is labelled with: its `label` label, as
 /// `stream-smarts inject` and a labelled history set it; empty if it is not
 /// labelled anomalous (no such label, an empty one, or "0").
