@@ -74,10 +74,15 @@ struct json_field {
   std::string_view key;
   kind type = kind::null;
   std::string_view text;
+  bool in_labels = false;  ///< a member of the object's "labels" object
 };
 
 /// A strict parser for one flat JSON object per line: string, number, bool
-/// and null values only; nested objects and arrays are refused by name.
+/// and null values only; nested objects and arrays are refused by name, but
+/// for one: a top-level "labels" object of such values, which is how
+/// stream-smarts's own JSON (append_alert) writes a reading's labels, so
+/// that a recorded stream reads back. Its members are fields too, marked
+/// in_labels.
 class flat_json_parser {
 public:
   /// On success fields() holds the members in order (views valid until the
@@ -86,34 +91,21 @@ public:
     in_ = line;
     pos_ = 0;
     fields_.clear();
+    has_labels_ = false;
     scratch_.clear();
     // Unescaped text is never longer than its source, so with this capacity
     // scratch_ never reallocates and views into it stay valid.
     if (scratch_.capacity() < line.size()) scratch_.reserve(line.size());
     skip_ws();
     if (!eat('{')) return fail(why, "expected '{'");
-    skip_ws();
-    if (eat('}')) return finish(why);
-    for (;;) {
-      skip_ws();
-      json_field f;
-      const std::size_t key_pos = pos_;
-      if (peek() != '"') return fail(why, "expected a string key");
-      if (!parse_string(f.key, why)) return false;
-      if (find(f.key)) return fail(why, "duplicate key \"" + std::string(f.key) + "\"", key_pos);
-      skip_ws();
-      if (!eat(':')) return fail(why, "expected ':'");
-      skip_ws();
-      if (!parse_value(f, why)) return false;
-      fields_.push_back(f);
-      skip_ws();
-      if (eat(',')) continue;
-      if (eat('}')) return finish(why);
-      return fail(why, "expected ',' or '}'");
-    }
+    return parse_members(false, why) && finish(why);
   }
 
   const std::vector<json_field>& fields() const { return fields_; }
+
+  /// Whether the object had a "labels" object: then it is stream-smarts's
+  /// own, whose labels are those members only.
+  bool has_labels() const { return has_labels_; }
 
   const json_field* find(std::string_view key) const {
     for (const auto& f : fields_)
@@ -140,6 +132,37 @@ private:
   bool finish(std::string& why) {
     skip_ws();
     return pos_ == in_.size() || fail(why, "unexpected text after the object");
+  }
+
+  // pos_ is after an object's '{': its members, up to its '}'. At the top
+  // level a "labels" object's members are parsed as members too.
+  bool parse_members(bool in_labels, std::string& why) {
+    skip_ws();
+    if (eat('}')) return true;
+    for (;;) {
+      skip_ws();
+      json_field f;
+      f.in_labels = in_labels;
+      const std::size_t key_pos = pos_;
+      if (peek() != '"') return fail(why, "expected a string key");
+      if (!parse_string(f.key, why)) return false;
+      if (find(f.key) || (f.key == "labels" && has_labels_))
+        return fail(why, "duplicate key \"" + std::string(f.key) + "\"", key_pos);
+      skip_ws();
+      if (!eat(':')) return fail(why, "expected ':'");
+      skip_ws();
+      if (!in_labels && f.key == "labels" && eat('{')) {
+        has_labels_ = true;
+        if (!parse_members(true, why)) return false;
+      } else {
+        if (!parse_value(f, why)) return false;
+        fields_.push_back(f);
+      }
+      skip_ws();
+      if (eat(',')) continue;
+      if (eat('}')) return true;
+      return fail(why, "expected ',' or '}'");
+    }
   }
 
   bool parse_value(json_field& f, std::string& why) {
@@ -267,6 +290,7 @@ private:
   std::string_view in_;
   std::size_t pos_ = 0;
   std::vector<json_field> fields_;
+  bool has_labels_ = false;
   std::string scratch_;
 };
 

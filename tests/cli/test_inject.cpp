@@ -379,6 +379,36 @@ TEST_CASE("inject into a Pi's own readings: each covers its trailing hour, and i
   CHECK(std::regex_search(e.out, std::regex("heater +2 +2 +1\\.00 +([0-9]|1[0-5]) min ")));
 }
 
+TEST_CASE("inject reads back what a pipeline recorded with receive = all, as the history it was") {
+  temp_dir dir;
+  // A week and a day of a Pi's readings, through a pipeline whose console prints every scored reading as JSON:
+  // what the Pi's own history is once recorded (a file, or kafka_sink into a topic).
+  const std::string minutes = flat_history(8, 1, "500,500,500");
+  const std::string data = dir.file("pi.csv", "ts,wh,pulses,power_w" + minutes.substr(minutes.find('\n')));
+  std::string band = "[";
+  for (int h = 0; h < 24; ++h) band += std::string(h ? ", " : "") + "[0, 3000]";
+  const auto recorded = run({"run", dir.file("record.toml", "[pipeline]\nname = \"record\"\n"
+                                                           "[[sources]]\nname = \"meter\"\nplugin = \"replay\"\n"
+                                                           "path = \"pi.csv\"\n"
+                                                           "[[scorers]]\nname = \"band\"\nplugin = \"percentile_band\"\n"
+                                                           "from = [\"meter\"]\nband = " + band + "]\n"
+                                                           "[[sinks]]\nname = \"all\"\nplugin = \"console\"\n"
+                                                           "from = [\"band\"]\nformat = \"json\"\nreceive = \"all\"\n")});
+  REQUIRE(recorded.exit_code == 0);
+  const std::string history = dir.file("recorded.jsonl", recorded.out);
+  auto inject = [&](const std::string& from, const std::string& out) {
+    const auto r = run({"inject", "--data", from, "--out", dir.path() + "/" + out, "--kind", "heater:2000:1-1:2-2",
+                        "--kinds", "heater"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(injected(r.err) == 1);
+    return dir.read(out);
+  };
+  const std::string from_csv = inject(data, "from_csv.csv");
+  CHECK(inject(history, "from_jsonl.csv") == from_csv);  // the same readings, labels, and nothing of the verdict
+  CHECK(from_csv.rfind("ts,wh,pulses,power_w,label\n", 0) == 0);
+}
+
 TEST_CASE("inject refuses bad options, naming the option and the form it expects") {
   temp_dir dir;
   const std::string data = dir.file("h.csv", flat_history(14, 60, "100"));

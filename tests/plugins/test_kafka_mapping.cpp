@@ -102,6 +102,25 @@ TEST_CASE("time from a ts field (ISO-8601 or epoch ms), meter from a field, othe
   CHECK(m.r.meter == "home");
 }
 
+TEST_CASE("stream-smarts's own records (kafka_sink with receive = all) read back: their labels, not their verdict") {
+  const fixed_zone zone(3600);
+  const auto o = mapping_options("wh", "ts", "", "meter");
+  const auto m = map_json(o,
+                          R"({"ts":"2024-01-10T01:10:00+01:00","ts_ms":1704845400000,"span_ms":3600000,)"
+                          R"("meter":"pi","hour":1,"wh":900,"score":1.33,"expected_lo":300,"expected_hi":1800,)"
+                          R"("expected_unit":"W","scorer":"switched_on","alert":"raised","threshold":1,)"
+                          R"("since_ms":1704845460000,"labels":{"pulses":"900","power_w":"2300"}})",
+                          {"pi", std::nullopt}, zone);
+  REQUIRE(m.ok);
+  CHECK(m.r.ts_ms == 1704845400000);
+  CHECK(m.r.wh == 900);
+  CHECK(m.r.meter == "pi");
+  REQUIRE(m.r.labels.size() == 2);
+  CHECK(m.r.labels[0].key == "pulses");
+  CHECK(m.r.labels[1].key == "power_w");
+  CHECK(m.r.labels[1].value == "2300");
+}
+
 TEST_CASE("every rejected payload says what is wrong") {
   const auto original = mapping_options("kwh", "", "hour");
   CHECK(reason(original, "not json") == "bad JSON at column 1: expected '{'");

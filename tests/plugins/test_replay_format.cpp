@@ -244,6 +244,28 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
     CHECK(r.r.labels[1].value == "2.50");  // numbers as written
     CHECK(r.r.labels[2].value == "true");
   }
+  SECTION("stream-smarts's own lines (console, file, kafka_sink) read back: their labels, not their verdict") {
+    auto r = parse_line(p, R"({"ts":"2007-01-01T04:00:00+01:00","ts_ms":1167620400000,"span_ms":3600000,)"
+                           R"("meter":"home","hour":4,"wh":1500,"score":5.38,"expected_lo":100,"expected_hi":360,)"
+                           R"("scorer":"band","alert":"raised","threshold":1,"since_ms":1167616800000,)"
+                           R"("labels":{"pulses":"1500","power_w":"2000.5"}})");
+    REQUIRE(r.ok);
+    CHECK(r.r.ts_ms == utc(2007, 1, 1, 3));
+    CHECK(r.r.wh == 1500);
+    REQUIRE(r.r.labels.size() == 2);
+    CHECK(r.r.labels[0].key == "pulses");
+    CHECK(r.r.labels[1].key == "power_w");
+    CHECK(r.r.labels[1].value == "2000.5");
+    CHECK(parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":1,"score":2,"labels":{}})").r.labels.empty());
+    // Only one level, of values, and no key twice.
+    CHECK(json_reason(R"({"ts":"x","wh":1,"labels":{"a":{"b":1}}})") ==
+          "bad JSON at column 32: nested value for key \"a\" (only flat objects are supported)");
+    CHECK(json_reason(R"({"ts":"x","wh":1,"labels":{"wh":"2"}})") == "bad JSON at column 28: duplicate key \"wh\"");
+    CHECK(json_reason(R"({"ts":"x","wh":1,"labels":{},"labels":{}})") ==
+          "bad JSON at column 30: duplicate key \"labels\"");
+    CHECK(json_reason(R"({"ts":"x","wh":1,"labels":["a"]})") ==
+          "bad JSON at column 27: nested value for key \"labels\" (only flat objects are supported)");
+  }
   SECTION("escapes") {
     auto r = parse_line(
         p, R"({"ts":"2007-01-01T04:00:00","wh":1,"s":"a\"b\\c\/d\b\f\n\r\t","u":"\u00e9\u20ac\ud83d\ude00","k\u0041":"v"})");

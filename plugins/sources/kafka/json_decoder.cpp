@@ -12,7 +12,10 @@ public:
   bool decode(std::string_view payload, std::vector<payload_field>& fields, std::string& why) override {
     fields.clear();
     if (!parser_.parse(payload, why)) return false;
-    for (const auto& f : parser_.fields()) fields.push_back(convert(f));
+    for (const auto& f : parser_.fields()) {
+      fields.push_back(convert(f));
+      if (parser_.has_labels()) fields.back().label = f.in_labels;
+    }
     return true;
   }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,9 @@ struct payload_field {
   kind type = kind::null;
   double number = 0;       ///< the value, for kind::number
   std::string_view text;   ///< always set: the string, the number as text, "true"/"false", "null"
+  /// Of a record that says which fields are labels (stream-smarts's own JSON:
+  /// its "labels" object): whether this is one. Unset: every unmapped field is.
+  std::optional<bool> label;
 };
 
 /// Decodes payloads of one wire format. Views in `fields` stay valid until
