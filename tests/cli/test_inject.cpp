@@ -34,6 +34,15 @@ std::string flat_history(int days, int step, const std::string& wh) {
   return csv;
 }
 
+/// pi.csv in `dir`: `days` days of what gpio_meter records, one reading a
+/// minute: the trailing hour's energy (ts = that hour's start, the replay
+/// source's default span of an hour) and the power at its end, of a house
+/// drawing a flat 500 W.
+std::string pi_history(const temp_dir& dir, int days) {
+  const std::string minutes = flat_history(days, 1, "500,500,500");
+  return dir.file("pi.csv", "ts,wh,pulses,power_w" + minutes.substr(minutes.find('\n')));
+}
+
 struct row {
   std::string ts;
   double wh = 0;
@@ -341,10 +350,7 @@ TEST_CASE("inject: a kind cycling on its thermostat adds its power in its on min
 
 TEST_CASE("inject into a Pi's own readings: each covers its trailing hour, and its power_w is raised while on") {
   temp_dir dir;
-  // Two weeks of what gpio_meter records, one reading a minute: the trailing hour's energy (ts = that hour's start,
-  // the replay source's default span of an hour) and the power at its end, of a house drawing a flat 500 W.
-  const std::string minutes = flat_history(14, 1, "500,500,500");
-  const std::string data = dir.file("pi.csv", "ts,wh,pulses,power_w" + minutes.substr(minutes.find('\n')));
+  const std::string data = pi_history(dir, 14);
   const std::string out = dir.path() + "/l.csv";
   // A 2 kW heater switched on at 01:00 for exactly two hours, once a week.
   const auto r = run({"inject", "--data", data, "--out", out, "--per-week", "1", "--kind", "heater:2000:1-1:2-2",
@@ -383,8 +389,7 @@ TEST_CASE("inject reads back what a pipeline recorded with receive = all, as the
   temp_dir dir;
   // A week and a day of a Pi's readings, through a pipeline whose console prints every scored reading as JSON:
   // what the Pi's own history is once recorded (a file, or kafka_sink into a topic).
-  const std::string minutes = flat_history(8, 1, "500,500,500");
-  const std::string data = dir.file("pi.csv", "ts,wh,pulses,power_w" + minutes.substr(minutes.find('\n')));
+  const std::string data = pi_history(dir, 8);
   std::string band = "[";
   for (int h = 0; h < 24; ++h) band += std::string(h ? ", " : "") + "[0, 3000]";
   const auto recorded = run({"run", dir.file("record.toml", "[pipeline]\nname = \"record\"\n"
