@@ -1,6 +1,8 @@
 """`stream-smarts train --source kafka_source`: history read from a topic
 (to its end, stop_at_end) gives the same model as the same history read
-from a CSV file, and the consumer group's offsets are left alone."""
+from a CSV file, and the consumer group's offsets are left alone. A topic
+kafka_sink wrote with receive = "all" (a Pi's recorded readings) reads back
+as the history it was."""
 
 import datetime
 import json
@@ -56,6 +58,37 @@ class TrainFromTopic(KafkaTestCase):
         self.addCleanup(group.close)
         committed = group.committed([TopicPartition("history", 0)], timeout=10)
         self.assertLess(committed[0].offset, 0)
+
+    def test_what_kafka_sink_recorded_reads_back_as_the_history_it_was(self):
+        broker = self.start_broker(topics=["recorded"], partitions=1)
+        # Two days of a Pi's readings, one a minute: the trailing hour's Wh and gpio_meter's labels.
+        start = datetime.datetime(2024, 1, 8)
+        rows = ["%s,%d,%d,%d" % ((start + datetime.timedelta(minutes=m)).isoformat(), 400 + m % 7, 400 + m % 7,
+                                 300 + m % 5) for m in range(2 * 24 * 60)]
+        self.write("pi.csv", "ts,wh,pulses,power_w\n" + "\n".join(rows) + "\n")
+        band = "[" + ", ".join(["[0, 3000]"] * 24) + "]"
+        recorder = self.run_pipeline(
+            '[pipeline]\nname = "record"\ntimezone = "Europe/Paris"\n'
+            '[[sources]]\nname = "meter"\nplugin = "replay"\npath = "pi.csv"\n'
+            '[[scorers]]\nname = "band"\nplugin = "percentile_band"\nfrom = ["meter"]\nband = %s\n'
+            '[[sinks]]\nname = "broker"\nplugin = "kafka_sink"\nfrom = ["band"]\nbrokers = "%s"\n'
+            'topic = "recorded"\nreceive = "all"\n' % (band, broker.address))
+        self.assertEqual(recorder.wait(60), 0, recorder.tail())
+
+        def inject(*source):
+            r = subprocess.run([harness.BINARY, "inject", "--timezone", "Europe/Paris", "--kind", "k:2000:1-1:1-1",
+                                "--kinds", "k", "--per-week", "6", *source, "--out", "out.csv"],
+                               capture_output=True, text=True, timeout=120, cwd=self.dir)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("injected 1 events into %d readings" % len(rows), r.stderr)
+            return (self.dir / "out.csv").read_text()
+
+        from_file = inject("--data", "pi.csv")
+        from_topic = inject("--source", "kafka_source", "--data-set", "brokers=" + broker.address,
+                            "--data-set", 'topics=["recorded"]', "--data-set", "ts_field=ts",
+                            "--data-set", "meter_field=meter", "--data-set", "stop_at_end=true")
+        self.assertTrue(from_file.startswith("ts,wh,pulses,power_w,label\n"), from_file[:80])
+        self.assertEqual(from_topic, from_file)  # the readings and their labels, nothing of the verdict
 
 
 if __name__ == "__main__":
