@@ -75,7 +75,7 @@ decision alert_policy::above(meter_state& m, const scored_reading& s) {
 // 06:10), 08:00 for the hour from 07:00.
 bool alert_policy::silent_at(const reading& r) const {
   if (!settings_.quiet) return false;
-  return settings_.quiet->contains(r.span_ms == 0 ? r.local : zone_->local(end_ms(r)));
+  return settings_.quiet->contains(end_local(r, *zone_));
 }
 
 decision alert_policy::below(meter_state& m, const reading& r) {

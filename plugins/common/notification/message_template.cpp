@@ -75,7 +75,7 @@ void append_field(std::string& out, field f, const alert& a, const time_zone& zo
     case field::scorer: out += s.scorer; break;
     case field::meter: out += r.meter; break;
     case field::since: append_clock(out, a.since_ms != 0 ? zone.local(a.since_ms) : r.local); break;
-    case field::end: append_clock(out, r.span_ms != 0 ? zone.local(end_ms(r)) : r.local); break;
+    case field::end: append_clock(out, end_local(r, zone)); break;
   }
 }
 

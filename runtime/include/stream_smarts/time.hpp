@@ -33,6 +33,13 @@ public:
   virtual std::int64_t to_utc_ms(const civil_time& local) const = 0;
 };
 
+/// The local time at which a reading ends (end_ms): when its source read it,
+/// and the earliest a notification of it can go out. A reading that says no
+/// span ends at its ts: its own `local`, with no zone lookup.
+inline local_fields end_local(const reading& r, const time_zone& zone) {
+  return r.span_ms == 0 ? r.local : zone.local(end_ms(r));
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
 constexpr std::int64_t days_from_civil(int y, int m, int d) {
   y -= m <= 2;
