@@ -103,9 +103,11 @@ public:
 
   const std::vector<json_field>& fields() const { return fields_; }
 
-  /// Whether the object had a "labels" object: then it is stream-smarts's
-  /// own, whose labels are those members only.
-  bool has_labels() const { return has_labels_; }
+  /// Whether `f` is one of the reading's labels (once its ts and energy are
+  /// taken): in stream-smarts's own objects, which have a "labels" object,
+  /// its members only (the others, score, scorer, ..., are a verdict, not
+  /// the reading); in any other, every member.
+  bool is_label(const json_field& f) const { return f.in_labels == has_labels_; }
 
   const json_field* find(std::string_view key) const {
     for (const auto& f : fields_)

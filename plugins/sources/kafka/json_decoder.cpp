@@ -14,7 +14,7 @@ public:
     if (!parser_.parse(payload, why)) return false;
     for (const auto& f : parser_.fields()) {
       fields.push_back(convert(f));
-      if (parser_.has_labels()) fields.back().label = f.in_labels;
+      fields.back().label = parser_.is_label(f);
     }
     return true;
   }

@@ -4,7 +4,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,9 +17,9 @@ struct payload_field {
   kind type = kind::null;
   double number = 0;       ///< the value, for kind::number
   std::string_view text;   ///< always set: the string, the number as text, "true"/"false", "null"
-  /// Of a record that says which fields are labels (stream-smarts's own JSON:
-  /// its "labels" object): whether this is one. Unset: every unmapped field is.
-  std::optional<bool> label;
+  /// Whether it may become a label when not mapped: false for the verdict of
+  /// stream-smarts's own JSON records (json::flat_json_parser::is_label).
+  bool label = true;
 };
 
 /// Decodes payloads of one wire format. Views in `fields` stay valid until

@@ -63,7 +63,7 @@ bool reading_mapping::map(const std::vector<payload_field>& fields, const messag
   else if (meter_field_.empty() && !meta.key.empty()) out.meter = meta.key;
   out.labels.clear();
   for (const auto& f : fields)
-    if (f.type != payload_field::kind::null && !is_mapped(f.name) && f.label.value_or(true))
+    if (f.type != payload_field::kind::null && !is_mapped(f.name) && f.label)
       out.labels.push_back({std::string(f.name), std::string(f.text)});
   return true;
 }

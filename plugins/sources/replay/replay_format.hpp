@@ -284,10 +284,8 @@ private:
       return false;
     }
     if (!parse_wh(wh->text, wh_field_, out.wh, why)) return false;
-    // stream-smarts's own lines (a "labels" object) keep those labels only:
-    // their other members (score, scorer, ...) are a verdict, not the reading.
     for (const auto& f : json_.fields())
-      if (&f != ts && &f != wh && f.type != json_field::kind::null && f.in_labels == json_.has_labels())
+      if (&f != ts && &f != wh && f.type != json_field::kind::null && json_.is_label(f))
         out.labels.push_back({std::string(f.key), std::string(f.text)});
     return true;
   }
