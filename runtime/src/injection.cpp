@@ -359,7 +359,10 @@ labelled_csv::labelled_csv(const std::vector<reading>& history) {
 
 std::string labelled_csv::header() const {
   std::string out = "ts,wh";
-  for (const auto& c : columns_) out += "," + csv_field(c);
+  for (const auto& c : columns_) {
+    out += ',';
+    out += csv_field(c);
+  }
   return out + ",label\n";
 }
 
@@ -379,7 +382,8 @@ std::string labelled_csv::line(const reading& r, bool touched) const {
   std::string out = std::string(ts) + "," + shortest(wh);
   for (const auto& c : columns_) {
     const auto at = std::find_if(r.labels.begin(), r.labels.end(), [&](const label& x) { return x.key == c; });
-    out += "," + (at == r.labels.end() ? std::string() : csv_field(at->value));
+    out += ',';
+    if (at != r.labels.end()) out += csv_field(at->value);
   }
   const std::string_view event = event_label(r);
   return out + "," + csv_field(event.empty() ? "0" : std::string(event)) + "\n";
