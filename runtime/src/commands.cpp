@@ -27,9 +27,10 @@ void report_as_log(const config_error& e) {
 int validate_command(const std::string& pipeline_file) {
   plugin_registry registry;
   try {
-    const pipeline_spec spec = load_pipeline(pipeline_file, registry);
+    diagnostics problems;
+    const pipeline_spec spec = read_pipeline(pipeline_file, registry, problems);
     set_log_secrets(spec.secrets());  // before a plugin can log anything
-    instantiate(spec);
+    instantiate(spec, problems);
     std::cout << pipeline_file << ": ok (" << spec.of_kind(plugin_kind::source).size() << " sources, "
               << spec.of_kind(plugin_kind::scorer).size() << " scorers, " << spec.of_kind(plugin_kind::sink).size()
               << " sinks)\n";
@@ -43,9 +44,10 @@ int validate_command(const std::string& pipeline_file) {
 int run_command(const std::string& pipeline_file) {
   plugin_registry registry;  // outlives the stages and their actors
   try {
-    const pipeline_spec spec = load_pipeline(pipeline_file, registry);
+    diagnostics problems;
+    const pipeline_spec spec = read_pipeline(pipeline_file, registry, problems);
     set_log_secrets(spec.secrets());  // before a plugin can log anything
-    std::vector<stage> stages = instantiate(spec);
+    std::vector<stage> stages = instantiate(spec, problems);
     runtime_log().info("pipeline '" + spec.settings.name + "' starting: " + std::to_string(stages.size()) +
                        " stages, time zone " + spec.settings.timezone);
     return run_pipeline(spec, stages);

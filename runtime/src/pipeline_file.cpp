@@ -234,9 +234,9 @@ private:
       for (const auto& d : o.strings("plugin_dirs"))
         s.plugin_dirs.push_back((fs::path(spec_.dir) / d).lexically_normal().string());
     if (!o.holds<std::string>("timezone")) return;  // already reported
-    s.timezone = o.string("timezone");
     try {
-      load_time_zone(s.timezone);
+      load_time_zone(o.string("timezone"));
+      s.timezone = o.string("timezone");  // only a zone that loads: stages are still made to check their options
     } catch (const std::exception& e) {
       out_.error(place_of(v, "timezone", where(*table, file_)), e.what());
     }
@@ -355,9 +355,13 @@ private:
 
     if (runtime_keys.values.holds<std::string>("plugin"))
       stage.plugin = find_plugin(runtime_keys.values.string("plugin"), kind, *table.get("plugin"), owner);
-    if (stage.plugin != nullptr)
+    if (stage.plugin != nullptr) {
+      const std::size_t known_problems = out_.items().size();
       stage.options = validate_options(table, stage.plugin->info().options, runtime_names,
                                        owner + " (" + stage.plugin->info().name + ")", file_, out_);
+      // A stage is made in the pipeline's time zone, so none is without one.
+      stage.can_start = out_.items().size() == known_problems && !spec_.settings.timezone.empty();
+    }
     // Kept even without a plugin, so stages wired to it are not also reported.
     spec_.stages.push_back(std::move(stage));
   }
@@ -471,12 +475,11 @@ private:
 
 } // namespace
 
-pipeline_spec load_pipeline(const std::string& path, plugin_registry& registry) {
-  diagnostics problems;
+pipeline_spec read_pipeline(const std::string& path, plugin_registry& registry, diagnostics& problems) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     problems.error({path}, "cannot open the pipeline file: " + std::string(std::strerror(errno)));
-    throw config_error(problems);
+    return {};
   }
   std::stringstream text;
   text << in.rdbuf();
@@ -488,11 +491,9 @@ pipeline_spec load_pipeline(const std::string& path, plugin_registry& registry) 
     const auto& src = e.source();
     problems.error({path, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column)},
                    "TOML syntax error: " + std::string(e.description()));
-    throw config_error(problems);
+    return {};
   }
-  pipeline_spec spec = pipeline_reader(path, registry, problems).read(root);
-  if (!problems.empty()) throw config_error(problems);
-  return spec;
+  return pipeline_reader(path, registry, problems).read(root);
 }
 
 } // namespace stream_smarts::runtime

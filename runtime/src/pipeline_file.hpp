@@ -56,6 +56,7 @@ struct stage_spec {
   const loaded_plugin* plugin = nullptr;
   validated_options options;
   location place;            ///< where the stage's table starts
+  bool can_start = false;    ///< its plugin is found and its options match the plugin's declaration
   std::string describe() const;  ///< "scorer 'band' (percentile_band)"
 };
 
@@ -75,7 +76,10 @@ struct pipeline_spec {
 };
 
 /// Reads and checks `path`, loading the plugins it may use into `registry`.
-/// Throws config_error listing every problem, each at its file:line:column.
-pipeline_spec load_pipeline(const std::string& path, plugin_registry& registry);
+/// Adds every problem to `problems`, each at its file:line:column, and
+/// returns what could be read: with problems, the stages that `can_start`
+/// are still worth instantiating, so that their plugins' own checks are
+/// reported in the same run.
+pipeline_spec read_pipeline(const std::string& path, plugin_registry& registry, diagnostics& problems);
 
 } // namespace stream_smarts::runtime

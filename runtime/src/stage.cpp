@@ -33,10 +33,10 @@ void stage::destroy() {
   if (context) context->figures().forget_gauges();  // they described the instance that is gone
 }
 
-std::vector<stage> instantiate(const pipeline_spec& pipeline) {
-  diagnostics problems;
+std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics problems) {
   std::vector<stage> stages;
   for (const auto& spec : pipeline.stages) {
+    if (!spec.can_start) continue;  // its problem is already in `problems`
     stage s;
     s.spec = &spec;
     s.context = std::make_unique<stage_context_impl>(spec, pipeline);

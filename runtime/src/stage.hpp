@@ -72,10 +72,11 @@ struct stage {
   void destroy();
 };
 
-/// Instantiates every stage of a pipeline. Plugins check their options in
-/// their constructors; an option_error is reported at that option's place.
-/// Throws config_error with every problem.
-std::vector<stage> instantiate(const pipeline_spec& pipeline);
+/// Instantiates every stage of a pipeline that can start. Plugins check
+/// their options in their constructors; an option_error is reported at that
+/// option's place. Throws config_error with every problem, those already in
+/// `problems` (read_pipeline's) first.
+std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics problems);
 
 /// Keeps a stage going after failures: "restart with backoff, give up after
 /// max_restarts failures in a row".

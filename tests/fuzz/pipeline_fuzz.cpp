@@ -1,9 +1,9 @@
 // libFuzzer target: arbitrary bytes as a pipeline file, through the
-// runtime's load_pipeline (TOML syntax, [pipeline], every stage's options
+// runtime's read_pipeline (TOML syntax, [pipeline], every stage's options
 // against its plugin's declaration, wiring). The plugins are
 // pipeline_plugins.cpp, one per kind, declaring an option of every type.
-// A config_error is the expected answer to a bad file; any other exception,
-// a crash or a sanitizer report is a finding. `tests/fuzz/run pipeline`.
+// A list of problems is the expected answer to a bad file; any exception, a
+// crash or a sanitizer report is a finding. `tests/fuzz/run pipeline`.
 #include "pipeline_file.hpp"
 
 #include <toml++/toml.h>
@@ -56,13 +56,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::FILE* f = std::fopen(file.c_str(), "wb");
   if (f == nullptr || std::fwrite(data, 1, size, f) != size || std::fclose(f) != 0) std::abort();
   plugin_registry registry;
-  try {
-    load_pipeline(file, registry);
-  } catch (const config_error& e) {
-    // Every problem names the file, and the loader found the three plugins.
-    if (e.details().empty() || !registry.problems().empty()) __builtin_trap();
-    for (const auto& d : e.details().items())
-      if (d.where.file != file || d.message.empty()) __builtin_trap();
-  }
+  diagnostics problems;
+  read_pipeline(file, registry, problems);
+  // Every problem names the file, and the loader found the three plugins.
+  if (!registry.problems().empty()) __builtin_trap();
+  for (const auto& d : problems.items())
+    if (d.where.file != file || d.message.empty()) __builtin_trap();
   return 0;
 }
