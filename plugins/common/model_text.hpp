@@ -92,6 +92,15 @@ void record_training_span(Model& m, const std::vector<reading>& history) {
   m.readings = static_cast<std::int64_t>(history.size());
 }
 
+/// "format = ...", "format_version = N" and "timezone = ..." lines: what
+/// check_format and read_provenance read back.
+template <class Model>
+std::string format_lines(std::string_view format, std::int64_t version, const Model& m) {
+  using toml_text::toml_string;
+  return "format = " + toml_string(format) + "\nformat_version = " + std::to_string(version) +
+         "\ntimezone = " + toml_string(m.timezone) + "\n";
+}
+
 /// "trained_from = ...", "trained_to = ..." and "readings = N" lines.
 template <class Model>
 std::string training_span_lines(const Model& m) {

@@ -141,9 +141,7 @@ std::string to_toml(const band_model& m) {
   out << "# stream-smarts percentile_band model: expected energy (Wh) per hour of the\n"
          "# day as [lo, hi, median] rows for hours 00..23, local time.\n"
          "# score = (wh - lo) / (hi - lo).\n"
-      << "format = " << toml_string(model_format) << "\n"
-      << "format_version = " << model_format_version << "\n"
-      << "timezone = " << toml_string(m.timezone) << "\n"
+      << model_text::format_lines(model_format, model_format_version, m)
       << "lo_percentile = " << toml_float(m.lo_percentile) << "\n"
       << "hi_percentile = " << toml_float(m.hi_percentile) << "\n"
       << "by_weekday = " << (m.by_weekday ? "true" : "false") << "\n"

@@ -20,7 +20,6 @@ namespace stream_smarts::power_step {
 
 using json::format_number;
 using toml_text::toml_float;
-using toml_text::toml_string;
 using toml_text::two_digits;
 
 namespace {
@@ -137,9 +136,7 @@ std::string to_toml(const step_model& m) {
   out << "# stream-smarts power_step model. Per local hour, the threshold: how far (W) the\n"
          "# lowest power of the last `hold_s` seconds must be above the median of the\n"
          "# `before_s` seconds ahead of it to score 1.0.\n"
-      << "format = " << toml_string(model_format) << "\n"
-      << "format_version = " << model_format_version << "\n"
-      << "timezone = " << toml_string(m.timezone) << "\n"
+      << model_text::format_lines(model_format, model_format_version, m)
       << "hold_s = " << m.trained.hold_ms / 1000 << "\n"
       << "before_s = " << m.trained.before_ms / 1000 << "\n"
       << "alerts_per_week = " << toml_float(m.trained.alerts_per_week) << "\n"

@@ -21,7 +21,6 @@ namespace stream_smarts::sustained_load {
 using json::format_number;
 using statistics::percentile;
 using toml_text::toml_float;
-using toml_text::toml_string;
 using toml_text::two_digits;
 
 namespace {
@@ -400,9 +399,7 @@ std::string to_toml(const sustained_model& m) {
   out << "# stream-smarts sustained_load model. Per local hour: the usual Wh (used until a\n"
          "# meter has three days of its own) and, per window of `hours`, the threshold: how\n"
          "# far above the usual level every reading of that many hours must be to score 1.0.\n"
-      << "format = " << toml_string(model_format) << "\n"
-      << "format_version = " << model_format_version << "\n"
-      << "timezone = " << toml_string(m.timezone) << "\n"
+      << model_text::format_lines(model_format, model_format_version, m)
       << "hours = " << hours_text(m.trained.hours) << "\n"
       << "baseline_days = " << m.trained.baseline_days << "\n"
       << "by_weekday = " << (m.trained.by_weekday ? "true" : "false") << "\n"
