@@ -56,7 +56,9 @@ struct stage_spec {
   const loaded_plugin* plugin = nullptr;
   validated_options options;
   location place;            ///< where the stage's table starts
-  bool can_start = false;    ///< its plugin is found and its options match the plugin's declaration
+  /// Its plugin is found, its options match the plugin's declaration and
+  /// the pipeline's time zone loads: the plugin can be made to check the rest.
+  bool can_start = false;
   std::string describe() const;  ///< "scorer 'band' (percentile_band)"
 };
 
