@@ -107,8 +107,8 @@ TEST_CASE("a plugin's own check of an option is reported at that option") {
 }
 
 TEST_CASE("a plugin's own check is reported with the file's other problems, in one run") {
-  const std::string text =
-      replace(good, "from = [\"in\"]", "from = [\"in\"]\ndivisor = -1") + "[[sources]]\nname = \"spare\"\nplugin = \"fixture_source\"\n";
+  const std::string text = replace(good, "from = [\"in\"]", "from = [\"in\"]\ndivisor = -1") +
+                           "[[sources]]\nname = \"spare\"\nplugin = \"fixture_source\"\n";
   CHECK(invalid(text) == "p.toml:16:1: source 'spare' (fixture_source) feeds no scorer; name it in a scorer's 'from'\n"
                          "p.toml:10:1: option 'divisor' of scorer 'ratio' (fixture_scorer): must be above 0\n");
 }
