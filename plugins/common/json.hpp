@@ -304,8 +304,9 @@ inline bool says_since(const alert& a) { return a.since_ms != 0 && a.since_ms !=
 
 /// An alert as one JSON object, keys in a fixed order; "span_ms" only if the
 /// reading says its span, "expected_unit" only if the range is not in Wh,
-/// "since_ms" only if the usage began at another time than the reading's,
-/// "labels" only if any.
+/// "since_ms" only if the usage began at another time than the reading's.
+/// "labels" always, {} if none: it is how a reader (flat_json_parser) tells
+/// our records, whose other keys are a verdict, from a plain reading.
 /// The console sink's json lines and the Kafka sink's messages are this.
 inline void append_alert(std::string& out, const alert& a) {
   const scored_reading& s = a.scored;
@@ -344,17 +345,14 @@ inline void append_alert(std::string& out, const alert& a) {
     out += ",\"since_ms\":";
     append_chars(out, a.since_ms);
   }
-  if (!r.labels.empty()) {
-    out += ",\"labels\":{";
-    for (std::size_t i = 0; i < r.labels.size(); ++i) {
-      if (i > 0) out += ',';
-      append_json_string(out, r.labels[i].key);
-      out += ':';
-      append_json_string(out, r.labels[i].value);
-    }
-    out += '}';
+  out += ",\"labels\":{";
+  for (std::size_t i = 0; i < r.labels.size(); ++i) {
+    if (i > 0) out += ',';
+    append_json_string(out, r.labels[i].key);
+    out += ':';
+    append_json_string(out, r.labels[i].value);
   }
-  out += '}';
+  out += "}}";
 }
 
 } // namespace stream_smarts::json

@@ -88,18 +88,18 @@ TEST_CASE("text lines append", "[console]") {
 TEST_CASE("JSON line says since when only for usage that began at another time than the reading", "[console]") {
   alert a = sample();
   a.since_ms = a.scored.reading.ts_ms - 3 * 3'600'000;
-  CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1,\"since_ms\":1168732800000}\n"));
+  CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1,\"since_ms\":1168732800000,\"labels\":{}}\n"));
   a.since_ms = a.scored.reading.ts_ms;
-  CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1}\n"));
+  CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1,\"labels\":{}}\n"));
   a.since_ms = a.scored.reading.ts_ms + 60'000;
-  CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1,\"since_ms\":1168743660000}\n"));
+  CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1,\"since_ms\":1168743660000,\"labels\":{}}\n"));
 }
 
-TEST_CASE("JSON line", "[console]") {
+TEST_CASE("JSON line: labels always, {} if none", "[console]") {
   CHECK(json_of(sample()) ==
         "{\"ts\":\"2007-01-14T04:00:00+01:00\",\"ts_ms\":1168743600000,\"meter\":\"home\",\"hour\":4,"
         "\"wh\":1500.4,\"score\":5.4614,\"expected_lo\":128,\"expected_hi\":375.25,\"scorer\":\"band\","
-        "\"alert\":\"raised\",\"threshold\":1}\n");
+        "\"alert\":\"raised\",\"threshold\":1,\"labels\":{}}\n");
 }
 
 TEST_CASE("JSON line says the reading's span and a range not in Wh", "[console]") {
@@ -109,7 +109,7 @@ TEST_CASE("JSON line says the reading's span and a range not in Wh", "[console]"
   CHECK(json_of(a) ==
         "{\"ts\":\"2007-01-14T04:00:00+01:00\",\"ts_ms\":1168743600000,\"span_ms\":3600000,\"meter\":\"home\","
         "\"hour\":4,\"wh\":1500.4,\"score\":5.4614,\"expected_lo\":128,\"expected_hi\":375.25,"
-        "\"expected_unit\":\"W\",\"scorer\":\"band\",\"alert\":\"raised\",\"threshold\":1}\n");
+        "\"expected_unit\":\"W\",\"scorer\":\"band\",\"alert\":\"raised\",\"threshold\":1,\"labels\":{}}\n");
 }
 
 TEST_CASE("JSON line with labels and a non-alert", "[console]") {

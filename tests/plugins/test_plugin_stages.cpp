@@ -292,6 +292,6 @@ TEST_CASE("console writes whole lines and flushes them", "[stages][console]") {
   const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   const std::string line =
       "{\"ts\":\"1970-01-01T00:00:00+00:00\",\"ts_ms\":0,\"meter\":\"home\",\"hour\":0,\"wh\":2,\"score\":0,"
-      "\"expected_lo\":0,\"expected_hi\":0,\"scorer\":\"band\",\"alert\":\"raised\",\"threshold\":1}\n";
+      "\"expected_lo\":0,\"expected_hi\":0,\"scorer\":\"band\",\"alert\":\"raised\",\"threshold\":1,\"labels\":{}}\n";
   CHECK(text == line + line);
 }
