@@ -52,22 +52,47 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
 }
 
 /// The `span` option of a source of recorded readings (a file, a topic):
-/// how long each reading's Wh covers from its ts, which they do not say.
+/// how long each reading's Wh covers from its ts, for readings that do not
+/// say it themselves (span_field).
 inline option_spec span_option() {
   return optional_option("span", option_type::duration, std::chrono::milliseconds{3'600'000},
                          "How long each reading's Wh covers from its timestamp: \"1h\" for an hour's energy (a "
                          "history; gpio_meter's trailing hour, read every minute), \"1m\" for a minute's, \"0s\" "
-                         "for none; at most a day. Sinks' quiet hours are those of the reading's end, and a power "
-                         "label is of then.");
+                         "for none; at most a day. A reading's own span_ms (stream-smarts's JSON records say it) "
+                         "comes first. Sinks' quiet hours are those of the reading's end, and a power label is of "
+                         "then.");
 }
 
+/// The longest span a reading may cover: the scorers judge hours, and an end
+/// years away has no local time.
+inline constexpr std::int64_t max_span_ms = 86'400'000;
+
 /// The `span_option` of a source's options, in ms. Throws option_error past
-/// a day: the scorers judge hours, and an end years away has no local time.
+/// a day.
 inline std::int64_t span_ms(const options& o) {
   const auto span = o.duration("span");
-  if (span > std::chrono::hours{24})
+  if (span.count() > max_span_ms)
     throw option_error("span", "must be at most a day (\"24h\"), not \"" + duration_text(span) + "\"");
   return span.count();
+}
+
+/// The field (JSON member, CSV column) in which a recorded reading says its
+/// own span, as stream-smarts's JSON records do (json::append_alert). Said,
+/// it is taken before the source's `span` option, which is for readings that
+/// do not say; it is never a label.
+inline constexpr std::string_view span_field = "span_ms";
+
+/// Parses a record's own span: whole milliseconds from 0 to a day.
+inline bool parse_span_ms(std::string_view text, std::int64_t& span_ms, std::string& why) {
+  std::int64_t value = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc{} && end == text.data() + text.size() && value >= 0 && value <= max_span_ms) {
+    span_ms = value;
+    return true;
+  }
+  why = std::string(span_field) + " must be whole milliseconds from 0 to " + std::to_string(max_span_ms) +
+        " (a day), got '" + std::string(text) + "'";
+  return false;
 }
 
 } // namespace stream_smarts::reading_fields

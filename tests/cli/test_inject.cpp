@@ -14,7 +14,10 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-std::string two(int n) { return (n < 10 ? "0" : "") + std::to_string(n); }
+std::string two(int n) {
+  std::string s = std::to_string(n);
+  return s.size() < 2 ? "0" + s : s;
+}
 
 /// `days` days of readings every `step` minutes from 2008-01-07 (a Monday),
 /// local time without offset, each `wh` Wh.
@@ -412,6 +415,45 @@ TEST_CASE("inject reads back what a pipeline recorded with receive = all, as the
   const std::string from_csv = inject(data, "from_csv.csv");
   CHECK(inject(history, "from_jsonl.csv") == from_csv);  // the same readings, labels, and nothing of the verdict
   CHECK(from_csv.rfind("ts,wh,pulses,power_w,label\n", 0) == 0);
+}
+
+TEST_CASE("a recording says its readings' span: read back, it needs no span option") {
+  temp_dir dir;
+  // Eight days of a minute's energy each (600 W), replayed with span = "1m"
+  // and recorded as JSON: each record says "span_ms":60000.
+  const std::string minutes = dir.file("minutes.csv", flat_history(8, 1, "10"));
+  std::string band = "[";
+  for (int h = 0; h < 24; ++h) band += std::string(h ? ", " : "") + "[0, 3000]";
+  const auto recorded = run({"run", dir.file("record.toml", "[pipeline]\nname = \"record\"\n"
+                                                           "[[sources]]\nname = \"meter\"\nplugin = \"replay\"\n"
+                                                           "path = \"minutes.csv\"\nspan = \"1m\"\n"
+                                                           "[[scorers]]\nname = \"band\"\nplugin = \"percentile_band\"\n"
+                                                           "from = [\"meter\"]\nband = " + band + "]\n"
+                                                           "[[sinks]]\nname = \"all\"\nplugin = \"console\"\n"
+                                                           "from = [\"band\"]\nformat = \"json\"\nreceive = \"all\"\n")});
+  REQUIRE(recorded.exit_code == 0);
+  REQUIRE_THAT(recorded.out, Contains("\"span_ms\":60000,"));
+  const std::string history = dir.file("recorded.jsonl", recorded.out);
+  // A heater from 01:00 for two hours adds 2000 W x 1 min = 33.3 Wh to each minute: read as an hour's
+  // energy (the option's default), each would get 2000 Wh.
+  auto inject = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--kind", "heater:2000:1-1:2-2", "--kinds", "heater", "--out", dir.path() + "/l.csv"});
+    const auto r = run(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return rows_of(dir.read("l.csv"));
+  };
+  const auto from_csv = inject({"inject", "--data", minutes, "--data-set", "span=1m"});
+  const auto from_jsonl = inject({"inject", "--data", history});
+  REQUIRE(from_jsonl.size() == from_csv.size());
+  const auto events = events_in(from_jsonl, 10);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].count == 120);
+  CHECK(std::fabs(from_jsonl[events[0].first].wh - (10 + 2000.0 / 60)) < 1e-5);
+  for (std::size_t i = 0; i < from_csv.size(); ++i) {
+    CHECK(from_jsonl[i].wh == from_csv[i].wh);
+    CHECK(from_jsonl[i].label == from_csv[i].label);
+  }
 }
 
 TEST_CASE("inject refuses bad options, naming the option and the form it expects") {

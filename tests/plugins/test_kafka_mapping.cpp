@@ -115,10 +115,28 @@ TEST_CASE("stream-smarts's own records (kafka_sink with receive = all) read back
   CHECK(m.r.ts_ms == 1704845400000);
   CHECK(m.r.wh == 900);
   CHECK(m.r.meter == "pi");
+  CHECK(m.r.span_ms == 3'600'000);
   REQUIRE(m.r.labels.size() == 2);
   CHECK(m.r.labels[0].key == "pulses");
   CHECK(m.r.labels[1].key == "power_w");
   CHECK(m.r.labels[1].value == "2300");
+}
+
+TEST_CASE("a record's own span_ms comes before the span option, and is not a label") {
+  const fixed_zone zone(3600);
+  const auto o = mapping_options("wh", "ts");  // span = 1h
+  const auto said = map_json(o, R"({"ts":"2024-01-10T01:10:00","wh":25,"span_ms":60000,"room":"hall"})", {}, zone);
+  REQUIRE(said.ok);
+  CHECK(said.r.span_ms == 60000);
+  REQUIRE(said.r.labels.size() == 1);
+  CHECK(said.r.labels[0].key == "room");
+  CHECK(map_json(o, R"({"ts":"2024-01-10T01:10:00","wh":25})", {}, zone).r.span_ms == 3'600'000);
+  CHECK(map_json(o, R"({"ts":"2024-01-10T01:10:00","wh":25,"span_ms":null})", {}, zone).r.span_ms == 3'600'000);
+  CHECK(map_json(o, R"({"ts":"2024-01-10T01:10:00","wh":25,"span_ms":0})", {}, zone).r.span_ms == 0);
+  CHECK(reason(o, R"({"ts":"2024-01-10T01:10:00","wh":25,"span_ms":"60000"})") ==
+        "span_ms must be a number, got a string");
+  CHECK(reason(o, R"({"ts":"2024-01-10T01:10:00","wh":25,"span_ms":90000000})") ==
+        "span_ms must be whole milliseconds from 0 to 86400000 (a day), got '90000000'");
 }
 
 TEST_CASE("every rejected payload says what is wrong") {

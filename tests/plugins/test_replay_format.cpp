@@ -219,6 +219,25 @@ TEST_CASE("CSV extra columns become labels", "[replay][csv]") {
   CHECK(csv_reason("2007-01-01T04:00:00,1500,heater", "ts,wh,label,note") == "expected 4 fields, got 3");
 }
 
+TEST_CASE("a span_ms column is the reading's own span, not a label", "[replay][csv]") {
+  auto p = csv_parser("ts,wh,span_ms,label");
+  auto r = parse_line(p, "2007-01-01T04:00:00,25,60000,heater");
+  REQUIRE(r.ok);
+  CHECK(r.r.span_ms == 60000);
+  REQUIRE(r.r.labels.size() == 1);
+  CHECK(r.r.labels[0].key == "label");
+  reading said_by_option;
+  said_by_option.span_ms = 3'600'000;
+  CHECK(p.parse("2007-01-01T05:00:00,25,,0", fixed_zone(3600), said_by_option, r.why));
+  CHECK(said_by_option.span_ms == 3'600'000);  // an empty cell does not say
+  CHECK(parse_line(p, "2007-01-01T05:00:00,25,86400000,0").r.span_ms == 86'400'000);
+  const std::string range = "span_ms must be whole milliseconds from 0 to 86400000 (a day), got ";
+  CHECK(csv_reason("2007-01-01T04:00:00,25,1.5,0", "ts,wh,span_ms,label") == range + "'1.5'");
+  CHECK(csv_reason("2007-01-01T04:00:00,25,-60000,0", "ts,wh,span_ms,label") == range + "'-60000'");
+  CHECK(csv_reason("2007-01-01T04:00:00,25,86400001,0", "ts,wh,span_ms,label") == range + "'86400001'");
+  CHECK(csv_reason("2007-01-01T04:00:00,25,1h,0", "ts,wh,span_ms,label") == range + "'1h'");
+}
+
 TEST_CASE("JSON lines", "[replay][jsonl]") {
   record_parser p(file_format::jsonl, "ts", "wh");
 
@@ -252,6 +271,7 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
     REQUIRE(r.ok);
     CHECK(r.r.ts_ms == utc(2007, 1, 1, 3));
     CHECK(r.r.wh == 1500);
+    CHECK(r.r.span_ms == 3'600'000);
     REQUIRE(r.r.labels.size() == 2);
     CHECK(r.r.labels[0].key == "pulses");
     CHECK(r.r.labels[1].key == "power_w");
@@ -265,6 +285,26 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
           "bad JSON at column 30: duplicate key \"labels\"");
     CHECK(json_reason(R"({"ts":"x","wh":1,"labels":["a"]})") ==
           "bad JSON at column 27: nested value for key \"labels\" (only flat objects are supported)");
+  }
+  SECTION("a line's own span_ms is its span, not a label; null does not say") {
+    auto r = parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":25,"span_ms":60000,"label":"heater"})");
+    REQUIRE(r.ok);
+    CHECK(r.r.span_ms == 60000);
+    REQUIRE(r.r.labels.size() == 1);
+    CHECK(r.r.labels[0].key == "label");
+    CHECK(parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":25,"span_ms":0})").r.span_ms == 0);
+    auto unsaid = parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":25,"span_ms":null})");
+    CHECK(unsaid.ok);
+    CHECK(unsaid.r.span_ms == 0);  // as the caller set it: the source's span option
+    CHECK(unsaid.r.labels.empty());
+    const std::string range = "span_ms must be whole milliseconds from 0 to 86400000 (a day), got ";
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":25,"span_ms":"60000"})") ==
+          "span_ms must be a number, got a string");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":25,"span_ms":6e4})") == range + "'6e4'");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":25,"span_ms":-1})") == range + "'-1'");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":25,"span_ms":86400001})") == range + "'86400001'");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":25,"span_ms":99999999999999999999})") ==
+          range + "'99999999999999999999'");
   }
   SECTION("escapes") {
     auto r = parse_line(

@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::int64_t hour_ms = 3'600'000;
 
-const payload_field* find(const std::vector<payload_field>& fields, const std::string& name) {
+const payload_field* find(const std::vector<payload_field>& fields, std::string_view name) {
   if (name.empty()) return nullptr;
   for (const auto& f : fields)
     if (f.name == name) return &f;
@@ -57,7 +57,7 @@ bool reading_mapping::map(const std::vector<payload_field>& fields, const messag
     if (hour == nullptr) return fail(why, "missing \"" + hour_field_ + "\"");
     if (!apply_hour(*hour, zone, out.ts_ms, why)) return false;
   }
-  out.span_ms = span_ms_;
+  if (!span(find(fields, reading_fields::span_field), out.span_ms, why)) return false;
   out.meter = meter_;
   if (const payload_field* m = find(fields, meter_field_); m && m->type == payload_field::kind::string) out.meter = m->text;
   else if (meter_field_.empty() && !meta.key.empty()) out.meter = meta.key;
@@ -93,9 +93,19 @@ bool reading_mapping::timestamp(const payload_field* ts, const message_meta& met
     return fail(why, ts_field_ + " is out of range: " + std::string(ts->text) + " (epoch milliseconds of " +
                          reading_fields::ts_range_text + ")");
   }
-  return fail(why, ts_field_ + " must be an ISO-8601 string or whole epoch milliseconds, got " +
-                       (ts->type == payload_field::kind::number ? "'" + std::string(ts->text) + "'"
-                                                                : std::string(kind_name(ts->type))));
+  // Built by append: GCC 12 warns falsely (-Wrestrict) on "'" + std::string here.
+  const std::string got = ts->type == payload_field::kind::number
+                              ? std::string("'").append(ts->text).append("'")
+                              : std::string(kind_name(ts->type));
+  return fail(why, ts_field_ + " must be an ISO-8601 string or whole epoch milliseconds, got " + got);
+}
+
+// The record's own span if it says one (null does not), else the option's.
+bool reading_mapping::span(const payload_field* said, std::int64_t& span_ms, std::string& why) const {
+  span_ms = span_ms_;
+  if (said == nullptr || said->type == payload_field::kind::null) return true;
+  if (said->type == payload_field::kind::number) return reading_fields::parse_span_ms(said->text, span_ms, why);
+  return fail(why, std::string(reading_fields::span_field) + " must be a number, got " + kind_name(said->type));
 }
 
 bool reading_mapping::apply_hour(const payload_field& hour, const time_zone& zone, std::int64_t& ts_ms,
@@ -109,7 +119,8 @@ bool reading_mapping::apply_hour(const payload_field& hour, const time_zone& zon
 }
 
 bool reading_mapping::is_mapped(std::string_view name) const {
-  return name == wh_field_ || name == ts_field_ || name == hour_field_ || name == meter_field_;
+  return name == wh_field_ || name == ts_field_ || name == hour_field_ || name == meter_field_ ||
+         name == reading_fields::span_field;
 }
 
 std::int64_t start_of_latest_hour(std::int64_t ts_ms, int hour, const time_zone& zone) {

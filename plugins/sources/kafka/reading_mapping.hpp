@@ -23,16 +23,18 @@ struct message_meta {
 
 class reading_mapping {
 public:
-  /// From the options wh_field, ts_field, hour_field, meter_field, meter.
+  /// From the options wh_field, ts_field, hour_field, meter_field, meter, span.
   explicit reading_mapping(const options& o);
 
-  /// Fills `out` (meter, ts_ms, wh, labels); false with the reason in `why`.
+  /// Fills `out` (meter, ts_ms, wh, span_ms, labels); false with the reason in
+  /// `why`.
   bool map(const std::vector<payload_field>& fields, const message_meta& meta, const time_zone& zone, reading& out,
            std::string& why) const;
 
 private:
   bool timestamp(const payload_field* ts, const message_meta& meta, const time_zone& zone, std::int64_t& ts_ms,
                  std::string& why) const;
+  bool span(const payload_field* said, std::int64_t& span_ms, std::string& why) const;
   bool apply_hour(const payload_field& hour, const time_zone& zone, std::int64_t& ts_ms, std::string& why) const;
   bool is_mapped(std::string_view name) const;
 

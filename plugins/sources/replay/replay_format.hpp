@@ -28,8 +28,10 @@ namespace stream_smarts::replay {
 using json::flat_json_parser;
 using json::format_number;
 using json::json_field;
+using reading_fields::parse_span_ms;
 using reading_fields::parse_timestamp;
 using reading_fields::parse_wh;
+using reading_fields::span_field;
 
 enum class file_format { csv, jsonl };
 
@@ -213,7 +215,8 @@ inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std
 }
 
 /// Turns lines of one history file into readings: CSV (after its header row)
-/// or JSON lines. Fills ts_ms, wh and labels; meter and local are left alone.
+/// or JSON lines. Fills ts_ms, wh and labels, and span_ms if the line says it
+/// (span_field); meter and local are left alone.
 class record_parser {
 public:
   record_parser(file_format format, std::string ts_field, std::string wh_field)
@@ -223,7 +226,8 @@ public:
   /// CSV only: the first non-blank line must go to read_header() first.
   bool expects_header() const { return format_ == file_format::csv && names_.empty(); }
 
-  /// Finds the ts and wh columns by name; every other column becomes a label.
+  /// Finds the ts and wh columns by name, and span_field's if there is one;
+  /// every other column becomes a label.
   /// Throws std::invalid_argument with the reason.
   void read_header(std::string_view line) {
     if (line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // a UTF-8 byte order mark
@@ -238,6 +242,9 @@ public:
     }
     ts_column_ = column_of(names, ts_field_, line);
     wh_column_ = column_of(names, wh_field_, line);
+    span_column_ = no_column;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == span_field && i != ts_column_ && i != wh_column_) span_column_ = i;
     names_ = std::move(names);
   }
 
@@ -264,9 +271,11 @@ private:
     if (fields_[ts_column_].doubled_quotes || !parse_timestamp(ts, zone, out.ts_ms))
       return bad_timestamp(ts, why);
     if (!parse_wh(fields_[wh_column_].text, wh_field_, out.wh, why)) return false;
-    for (std::size_t i = 0; i < fields_.size(); ++i)
-      if (i != ts_column_ && i != wh_column_ && !fields_[i].text.empty())
-        out.labels.push_back({names_[i], fields_[i].unquoted()});
+    for (std::size_t i = 0; i < fields_.size(); ++i) {
+      if (i == ts_column_ || i == wh_column_ || fields_[i].text.empty()) continue;
+      if (i != span_column_) out.labels.push_back({names_[i], fields_[i].unquoted()});
+      else if (!parse_span_ms(fields_[i].text, out.span_ms, why)) return false;
+    }
     return true;
   }
 
@@ -284,10 +293,21 @@ private:
       return false;
     }
     if (!parse_wh(wh->text, wh_field_, out.wh, why)) return false;
+    const json_field* span = json_.find(span_field);
+    if (span == ts || span == wh) span = nullptr;
+    if (span && !json_span(*span, out.span_ms, why)) return false;
     for (const auto& f : json_.fields())
-      if (&f != ts && &f != wh && f.type != json_field::kind::null && json_.is_label(f))
+      if (&f != ts && &f != wh && &f != span && f.type != json_field::kind::null && json_.is_label(f))
         out.labels.push_back({std::string(f.key), std::string(f.text)});
     return true;
+  }
+
+  // null is not saying: the source's span option stands.
+  static bool json_span(const json_field& f, std::int64_t& span_ms, std::string& why) {
+    if (f.type == json_field::kind::null) return true;
+    if (f.type == json_field::kind::number) return parse_span_ms(f.text, span_ms, why);
+    why = std::string(span_field) + " must be a number, got " + std::string(kind_name(f.type));
+    return false;
   }
 
   // A string is ISO-8601; a number is epoch milliseconds (a whole number).
@@ -327,6 +347,8 @@ private:
   std::string ts_field_, wh_field_;
   std::vector<std::string> names_;  // CSV header
   std::size_t ts_column_ = 0, wh_column_ = 1;
+  static constexpr std::size_t no_column = static_cast<std::size_t>(-1);
+  std::size_t span_column_ = no_column;
   std::vector<csv_field> fields_;   // reused for every CSV line
   flat_json_parser json_;
 };
