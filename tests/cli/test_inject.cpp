@@ -112,6 +112,24 @@ std::vector<row> inject_alone(const temp_dir& dir, const std::string& data, cons
   return rows_of(dir.read("l.csv"));
 }
 
+/// recorded.jsonl in `dir`: what a pipeline prints with receive = "all" and
+/// format = "json" (every reading, scored against a band nothing exceeds),
+/// replaying the file its replay source's `options` (path, ...) name: a
+/// history as a Pi's recording (a file, or kafka_sink into a topic) holds it.
+std::string recorded(const temp_dir& dir, const std::string& options) {
+  std::string band = "[";
+  for (int h = 0; h < 24; ++h) band += std::string(h ? ", " : "") + "[0, 3000]";
+  const auto r = run({"run", dir.file("record.toml", "[pipeline]\nname = \"record\"\n"
+                                                   "[[sources]]\nname = \"meter\"\nplugin = \"replay\"\n" + options +
+                                                   "\n[[scorers]]\nname = \"band\"\nplugin = \"percentile_band\"\n"
+                                                   "from = [\"meter\"]\nband = " + band + "]\n"
+                                                   "[[sinks]]\nname = \"all\"\nplugin = \"console\"\n"
+                                                   "from = [\"band\"]\nformat = \"json\"\nreceive = \"all\"\n")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return dir.file("recorded.jsonl", r.out);
+}
+
 /// "injected 20 events into ..." -> 20
 int injected(const std::string& err) {
   std::smatch m;
@@ -390,20 +408,9 @@ TEST_CASE("inject into a Pi's own readings: each covers its trailing hour, and i
 
 TEST_CASE("inject reads back what a pipeline recorded with receive = all, as the history it was") {
   temp_dir dir;
-  // A week and a day of a Pi's readings, through a pipeline whose console prints every scored reading as JSON:
-  // what the Pi's own history is once recorded (a file, or kafka_sink into a topic).
+  // A week and a day of a Pi's readings, recorded.
   const std::string data = pi_history(dir, 8);
-  std::string band = "[";
-  for (int h = 0; h < 24; ++h) band += std::string(h ? ", " : "") + "[0, 3000]";
-  const auto recorded = run({"run", dir.file("record.toml", "[pipeline]\nname = \"record\"\n"
-                                                           "[[sources]]\nname = \"meter\"\nplugin = \"replay\"\n"
-                                                           "path = \"pi.csv\"\n"
-                                                           "[[scorers]]\nname = \"band\"\nplugin = \"percentile_band\"\n"
-                                                           "from = [\"meter\"]\nband = " + band + "]\n"
-                                                           "[[sinks]]\nname = \"all\"\nplugin = \"console\"\n"
-                                                           "from = [\"band\"]\nformat = \"json\"\nreceive = \"all\"\n")});
-  REQUIRE(recorded.exit_code == 0);
-  const std::string history = dir.file("recorded.jsonl", recorded.out);
+  const std::string history = recorded(dir, "path = \"pi.csv\"");
   auto inject = [&](const std::string& from, const std::string& out) {
     const auto r = run({"inject", "--data", from, "--out", dir.path() + "/" + out, "--kind", "heater:2000:1-1:2-2",
                         "--kinds", "heater"});
@@ -422,18 +429,8 @@ TEST_CASE("a recording says its readings' span: read back, it needs no span opti
   // Eight days of a minute's energy each (600 W), replayed with span = "1m"
   // and recorded as JSON: each record says "span_ms":60000.
   const std::string minutes = dir.file("minutes.csv", flat_history(8, 1, "10"));
-  std::string band = "[";
-  for (int h = 0; h < 24; ++h) band += std::string(h ? ", " : "") + "[0, 3000]";
-  const auto recorded = run({"run", dir.file("record.toml", "[pipeline]\nname = \"record\"\n"
-                                                           "[[sources]]\nname = \"meter\"\nplugin = \"replay\"\n"
-                                                           "path = \"minutes.csv\"\nspan = \"1m\"\n"
-                                                           "[[scorers]]\nname = \"band\"\nplugin = \"percentile_band\"\n"
-                                                           "from = [\"meter\"]\nband = " + band + "]\n"
-                                                           "[[sinks]]\nname = \"all\"\nplugin = \"console\"\n"
-                                                           "from = [\"band\"]\nformat = \"json\"\nreceive = \"all\"\n")});
-  REQUIRE(recorded.exit_code == 0);
-  REQUIRE_THAT(recorded.out, Contains("\"span_ms\":60000,"));
-  const std::string history = dir.file("recorded.jsonl", recorded.out);
+  const std::string history = recorded(dir, "path = \"minutes.csv\"\nspan = \"1m\"");
+  REQUIRE_THAT(dir.read("recorded.jsonl"), Contains("\"span_ms\":60000,"));
   // A heater from 01:00 for two hours adds 2000 W x 1 min = 33.3 Wh to each minute: read as an hour's
   // energy (the option's default), each would get 2000 Wh.
   auto inject = [&](std::vector<std::string> args) {
