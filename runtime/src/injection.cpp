@@ -351,14 +351,16 @@ std::vector<reading> rehearsal(const std::vector<reading>& history, const std::v
 }
 
 labelled_csv::labelled_csv(const std::vector<reading>& history) {
-  for (const auto& r : history)
+  for (const auto& r : history) {
+    says_span_ = says_span_ || r.span_ms != hour_ms;
     for (const auto& l : r.labels)
       if (l.key != "label" && std::find(columns_.begin(), columns_.end(), l.key) == columns_.end())
         columns_.push_back(l.key);
+  }
 }
 
 std::string labelled_csv::header() const {
-  std::string out = "ts,wh";
+  std::string out = says_span_ ? "ts,wh,span_ms" : "ts,wh";
   for (const auto& c : columns_) {
     out += ',';
     out += csv_field(c);
@@ -380,6 +382,7 @@ std::string labelled_csv::line(const reading& r, bool touched) const {
   // 1931.2700000000002 in binary); the others are written exactly as read.
   const double wh = touched ? std::round(r.wh * 1e6) / 1e6 : r.wh;
   std::string out = std::string(ts) + "," + shortest(wh);
+  if (says_span_) out.append(",").append(std::to_string(r.span_ms));
   for (const auto& c : columns_) {
     const auto at = std::find_if(r.labels.begin(), r.labels.end(), [&](const label& x) { return x.key == c; });
     out += ',';

@@ -114,7 +114,9 @@ std::vector<reading> rehearsal(const std::vector<reading>& history, const std::v
 /// with its UTC offset (what the replay source reads back as the same
 /// instant), wh exact for untouched readings, the other labels (gpio_meter's
 /// power_w, ...) as columns in the order they first appear in `history`, the
-/// reading's `label` if it is anomalous, else "0".
+/// reading's `label` if it is anomalous, else "0". When a reading covers
+/// other than an hour (the sources' default span), a `span_ms` column after
+/// wh says each reading's, so the file reads back as the history it was.
 class labelled_csv {
 public:
   explicit labelled_csv(const std::vector<reading>& history);
@@ -122,6 +124,7 @@ public:
   std::string line(const reading& r, bool touched) const;
 
 private:
+  bool says_span_ = false;
   std::vector<std::string> columns_;  ///< the labels other than `label`
 };
 

@@ -50,18 +50,24 @@ struct row {
   std::string ts;
   double wh = 0;
   std::string label;
+  long long span_ms = 3'600'000;
   int minute_of_day() const { return std::stoi(ts.substr(11, 2)) * 60 + std::stoi(ts.substr(14, 2)); }
 };
 
+/// The rows of `ts,wh,label`, or of `ts,wh,span_ms,label` (readings that
+/// cover other than an hour).
 std::vector<row> rows_of(const std::string& csv) {
   std::vector<row> rows;
   std::istringstream in(csv);
   std::string line;
   std::getline(in, line);
-  REQUIRE(line == "ts,wh,label");
+  const bool says_span = line == "ts,wh,span_ms,label";
+  REQUIRE((says_span || line == "ts,wh,label"));
   while (std::getline(in, line)) {
-    const auto a = line.find(','), b = line.rfind(',');
-    rows.push_back({line.substr(0, a), std::stod(line.substr(a + 1, b - a - 1)), line.substr(b + 1)});
+    const auto a = line.find(','), b = line.find(',', a + 1), c = line.rfind(',');
+    row r{line.substr(0, a), std::stod(line.substr(a + 1, b - a - 1)), line.substr(c + 1)};
+    if (says_span) r.span_ms = std::stoll(line.substr(b + 1, c - b - 1));
+    rows.push_back(r);
   }
   return rows;
 }
@@ -213,6 +219,7 @@ TEST_CASE("inject: every kind's power, start window and duration, on minute read
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     const auto rows = rows_of(dir.read("l.csv"));
+    CHECK(rows.front().span_ms == 60000);  // the file says so: it reads back as minutes
     REQUIRE(rows.size() == 56 * 1440);
     const auto events = events_in(rows, 1);
     CHECK(events.size() == static_cast<std::size_t>(injected(r.err)));
@@ -450,7 +457,14 @@ TEST_CASE("a recording says its readings' span: read back, it needs no span opti
   for (std::size_t i = 0; i < from_csv.size(); ++i) {
     CHECK(from_jsonl[i].wh == from_csv[i].wh);
     CHECK(from_jsonl[i].label == from_csv[i].label);
+    CHECK(from_jsonl[i].span_ms == 60000);
   }
+  // And inject's own file says it too: injected into again, its minutes stay minutes.
+  const std::string labelled = dir.file("labelled.csv", dir.read("l.csv"));
+  const auto again = inject({"inject", "--data", labelled, "--seed", "2"});
+  const auto second = events_in(again, 10);
+  REQUIRE(second.size() == 2);  // the first injection's heater is kept where the second puts none
+  for (const auto& e : second) CHECK(std::fabs(again[e.first].wh - (10 + 2000.0 / 60)) < 1e-5);
 }
 
 TEST_CASE("inject refuses bad options, naming the option and the form it expects") {
