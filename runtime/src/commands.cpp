@@ -22,15 +22,23 @@ void report_as_log(const config_error& e) {
   if (current_log_format() != log_format::json) return report(e);
   for (const auto& d : e.details().items()) write_log_line(log_level::error, "runtime", d.to_string());
 }
+
+/// Reads `file` into `spec` and makes its stages, its secrets masked in the
+/// log before any plugin can log. Throws config_error with every problem:
+/// the file's, then the plugins' own checks of the stages that could start.
+std::vector<stage> load(const std::string& file, plugin_registry& registry, pipeline_spec& spec) {
+  diagnostics problems;
+  spec = read_pipeline(file, registry, problems);
+  set_log_secrets(spec.secrets());
+  return instantiate(spec, problems);
+}
 } // namespace
 
 int validate_command(const std::string& pipeline_file) {
   plugin_registry registry;
   try {
-    diagnostics problems;
-    const pipeline_spec spec = read_pipeline(pipeline_file, registry, problems);
-    set_log_secrets(spec.secrets());  // before a plugin can log anything
-    instantiate(spec, problems);
+    pipeline_spec spec;
+    load(pipeline_file, registry, spec);
     std::cout << pipeline_file << ": ok (" << spec.of_kind(plugin_kind::source).size() << " sources, "
               << spec.of_kind(plugin_kind::scorer).size() << " scorers, " << spec.of_kind(plugin_kind::sink).size()
               << " sinks)\n";
@@ -44,10 +52,8 @@ int validate_command(const std::string& pipeline_file) {
 int run_command(const std::string& pipeline_file) {
   plugin_registry registry;  // outlives the stages and their actors
   try {
-    diagnostics problems;
-    const pipeline_spec spec = read_pipeline(pipeline_file, registry, problems);
-    set_log_secrets(spec.secrets());  // before a plugin can log anything
-    std::vector<stage> stages = instantiate(spec, problems);
+    pipeline_spec spec;  // outlives the stages, which refer to it
+    std::vector<stage> stages = load(pipeline_file, registry, spec);
     runtime_log().info("pipeline '" + spec.settings.name + "' starting: " + std::to_string(stages.size()) +
                        " stages, time zone " + spec.settings.timezone);
     return run_pipeline(spec, stages);
