@@ -77,7 +77,9 @@ void evaluation::add(const reading& r, const score_result& s) {
   const std::string label(event_label(r));
   const bool alert = s.score > threshold_, truly = !label.empty();
   alerts_ += alert;
-  inside_ += r.wh >= s.expected_lo && r.wh <= s.expected_hi;
+  const double value = banded_value(r, s.unit);
+  unit_ = s.unit;
+  inside_ += value >= s.expected_lo && value <= s.expected_hi;
   anomalous_ += truly;
   labelled_ = labelled_ || label_of(r) != nullptr;
   caught_ += alert && truly;
@@ -89,7 +91,7 @@ void evaluation::add(const reading& r, const score_result& s) {
   if (truly) add_to_event(r, s.score, alert, label);
   event_label_ = label;
   const double centre = std::isnan(s.expected) ? (s.expected_lo + s.expected_hi) / 2 : s.expected;
-  abs_error_ += std::fabs(r.wh - centre);
+  abs_error_ += std::fabs(value - centre);
 }
 
 void evaluation::add_to_event(const reading& r, double score, bool alert, const std::string& label) {

@@ -72,8 +72,11 @@ public:
   /// recall mean nothing and are NaN.
   bool labelled() const { return labelled_; }
   double weeks() const { return static_cast<double>(days_.size()) / 7; }  ///< days with readings / 7
-  double coverage() const;         ///< share of readings with lo <= wh <= hi
-  double centre_mae() const;       ///< mean |wh - centre|, centre = expected or the band's middle
+  /// The measures below are of the banded value (banded_value): the energy,
+  /// or for a scorer whose band is in W (power_step), the power.
+  double coverage() const;         ///< share of readings with lo <= value <= hi
+  double centre_mae() const;       ///< mean |value - centre|, centre = expected or the band's middle
+  band_unit unit() const { return unit_; }  ///< what coverage and centre_mae are in
   double precision() const;        ///< alerts that were anomalous / alerts
   double recall() const;           ///< anomalous readings alerted / anomalous readings
   double f1() const;
@@ -101,6 +104,7 @@ private:
   double threshold_;
   std::size_t readings_ = 0, alerts_ = 0, inside_ = 0, anomalous_ = 0, caught_ = 0;
   double abs_error_ = 0;
+  band_unit unit_ = band_unit::wh;
   bool labelled_ = false;
   std::vector<event_outcome> events_;
   std::string event_label_;       // label of the event the last reading was in; empty if none

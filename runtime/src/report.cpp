@@ -56,12 +56,24 @@ double nice_step(double range, int ticks) {
   return 10 * power;
 }
 
-/// Scores every reading in the period; each covers the time to the next one
-/// (the last and any reading before a gap: the usual spacing).
-std::vector<point> points_in(const std::vector<reading>& history, scorer& model, const period& p) {
+/// Every reading's score, in time order in one pass, as a running pipeline
+/// gives them: a scorer with running state (sustained_load, power_step) must
+/// see each reading once, and the readings before a period as its warm-up.
+std::vector<score_result> scores_of(const std::vector<reading>& history, scorer& model) {
+  std::vector<score_result> scores;
+  scores.reserve(history.size());
+  for (const auto& r : history) scores.push_back(model.score(r));
+  return scores;
+}
+
+/// The readings in the period with their scores; each covers the time to the
+/// next one (the last and any reading before a gap: the usual spacing).
+std::vector<point> points_in(const std::vector<reading>& history, const std::vector<score_result>& scores,
+                             const period& p) {
   std::vector<point> out;
-  for (const auto& r : history)
-    if ((p.month ? month_of(r.local) : day_of(r.local)) == p.title) out.push_back({&r, model.score(r), 0, 0});
+  for (std::size_t i = 0; i < history.size(); ++i)
+    if ((p.month ? month_of(history[i].local) : day_of(history[i].local)) == p.title)
+      out.push_back({&history[i], scores[i], 0, 0});
   if (out.empty()) return out;
   std::vector<double> gaps;
   for (std::size_t i = 1; i < out.size(); ++i) gaps.push_back((out[i].r->ts_ms - out[i - 1].r->ts_ms) / 3.6e6);
@@ -77,14 +89,10 @@ std::vector<point> points_in(const std::vector<reading>& history, scorer& model,
 }
 
 /// The day with the highest score: where the picture is most interesting.
-period worst_day(const std::vector<reading>& history, scorer& model) {
-  double best = -INFINITY;
-  std::string day;
-  for (const auto& r : history) {
-    const double s = model.score(r).score;
-    if (s > best) best = s, day = day_of(r.local);
-  }
-  return {day, false};
+period worst_day(const std::vector<reading>& history, const std::vector<score_result>& scores) {
+  const auto worst = std::max_element(scores.begin(), scores.end(),
+                                      [](const score_result& a, const score_result& b) { return a.score < b.score; });
+  return {day_of(history[static_cast<std::size_t>(worst - scores.begin())].local), false};
 }
 
 class chart {
@@ -143,7 +151,8 @@ private:
   double x0_, x1_, y0_, y1_, hours_, lo_, hi_;
 };
 
-double wh_of(const point& p) { return p.r->wh; }
+/// What the band is drawn against: the energy, or power_step's power.
+double value_of(const point& p) { return banded_value(*p.r, p.s.unit); }
 double centre_of(const point& p) { return p.s.expected; }
 double score_of(const point& p) { return p.s.score; }
 
@@ -151,15 +160,15 @@ std::string draw(const std::vector<point>& pts, const period& p, const report_re
                  const std::string& scorer_name) {
   constexpr double width = 960, left = 80, right = 930;
   const double hours = pts.back().t1;
-  double top_wh = 0, top_score = request.threshold * 1.5, low_score = 0;
+  double top_value = 0, top_score = request.threshold * 1.5, low_score = 0;
   std::size_t alerts = 0;
   for (const auto& q : pts) {
-    top_wh = std::max({top_wh, q.r->wh, q.s.expected_hi});
+    top_value = std::max({top_value, value_of(q), q.s.expected_hi});
     top_score = std::max(top_score, q.s.score);
     low_score = std::min(low_score, q.s.score);
     alerts += q.s.score > request.threshold;
   }
-  top_wh *= 1.15;
+  top_value *= 1.15;
   top_score *= 1.1;
   std::ostringstream svg;
   svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"660\" viewBox=\"0 0 "
@@ -170,15 +179,15 @@ std::string draw(const std::vector<point>& pts, const period& p, const report_re
       << escaped(request.model) << " (" << escaped(scorer_name) << "), " << pts.size() << " readings, " << alerts
       << " alert" << (alerts == 1 ? "" : "s") << " (score above " << request.threshold << ")</text>\n";
 
-  chart energy(svg, left, right, 60, 400, hours, 0, top_wh);
+  chart energy(svg, left, right, 60, 400, hours, 0, top_value);
   for (const auto& q : pts) {
-    energy.rect(q.t0, q.t1, q.s.expected_hi, top_wh, "#f6c9c4");           // above expected: unusual
+    energy.rect(q.t0, q.t1, q.s.expected_hi, top_value, "#f6c9c4");           // above expected: unusual
     energy.rect(q.t0, q.t1, q.s.expected_lo, q.s.expected_hi, "#a8dca0");  // the expected range
   }
-  energy.y_axis("energy per reading (Wh)");
+  energy.y_axis(pts.front().s.unit == band_unit::w ? "power (W)" : "energy per reading (Wh)");
   if (!std::isnan(pts.front().s.expected)) energy.step_line(pts, centre_of, "#2e7d32", "4 3");
-  energy.step_line(pts, wh_of, "#1f3b73");
-  energy.alert_marks(pts, request.threshold, wh_of);
+  energy.step_line(pts, value_of, "#1f3b73");
+  energy.alert_marks(pts, request.threshold, value_of);
   energy.x_ticks(pts, p.month);
 
   chart score(svg, left, right, 450, 600, hours, low_score, top_score);
@@ -226,9 +235,10 @@ int report_command(const report_request& request) {
     auto model = session.scorer_for_model(request.model, request.model_settings);
     const std::vector<reading> history = session.read_history();
     if (history.empty()) throw std::runtime_error("the history has no readings");
-    const period p = request.period.empty() ? worst_day(history, *model.instance)
+    const std::vector<score_result> scores = scores_of(history, *model.instance);
+    const period p = request.period.empty() ? worst_day(history, scores)
                                             : period{request.period, request.period.size() == 7};
-    const std::vector<point> pts = points_in(history, *model.instance, p);
+    const std::vector<point> pts = points_in(history, scores, p);
     if (pts.empty())
       throw std::runtime_error("no readings in " + p.title + "; the history runs from " +
                                day_of(history.front().local) + " to " + day_of(history.back().local));

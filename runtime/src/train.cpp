@@ -42,7 +42,7 @@ void print_holdout_report(const evaluation& e, const train_request& request, std
             << percent(request.holdout) << " of days, --seed " << request.seed << "), trained on the other "
             << fit_readings << "\n"
             << "  coverage      " << percent(e.coverage()) << " of held-out readings inside the expected band\n"
-            << "  centre error  " << fixed(e.centre_mae(), 1) << " Wh mean absolute error\n"
+            << "  centre error  " << fixed(e.centre_mae(), 1) << " " << to_string(e.unit()) << " mean absolute error\n"
             << "  alerts        " << e.alerts() << " held-out readings score above " << fixed(request.threshold, 2)
             << " (" << fixed(e.alerts_per_week(), 2) << " per week)" << alert_hours_note(e) << "\n";
 }

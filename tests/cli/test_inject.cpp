@@ -1,5 +1,6 @@
 // `stream-smarts inject`, run as a user would: events added to synthetic
 // histories whose every reading is known, read back from the file it writes.
+#include "history_text.hpp"
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,26 +15,12 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-std::string two(int n) {
-  std::string s = std::to_string(n);
-  return s.size() < 2 ? "0" + s : s;
-}
-
 /// `days` days of readings every `step` minutes from 2008-01-07 (a Monday),
 /// local time without offset, each `wh` Wh.
 std::string flat_history(int days, int step, const std::string& wh) {
   std::string csv = "ts,wh\n";
-  for (int d = 0; d < days; ++d) {
-    int y = 2008, m = 1, day = 7 + d;
-    for (const int length : {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}) {
-      if (day <= length) break;
-      day -= length;
-      ++m;
-    }
-    for (int minute = 0; minute < 1440; minute += step)
-      csv += std::to_string(y) + "-" + two(m) + "-" + two(day) + "T" + two(minute / 60) + ":" + two(minute % 60) +
-             ":00," + wh + "\n";
-  }
+  for (int d = 0; d < days; ++d)
+    for (int minute = 0; minute < 1440; minute += step) csv += history_time(d, minute) + "," + wh + "\n";
   return csv;
 }
 

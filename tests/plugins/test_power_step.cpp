@@ -125,8 +125,10 @@ TEST_CASE("power_step power: the label when it holds a number, at the reading's 
   CHECK(sample(r, "power_w") == std::pair(start_ms + minute_ms, 2250.5));
   r.span_ms = 0;          // one that does not say: a moment
   CHECK(sample(r, "power_w") == std::pair(start_ms, 2250.5));
-  r.labels = {{"power_w", "n/a"}};
-  CHECK(sample(r, "power_w") == std::pair(start_ms, 450.0));
+  for (const char* not_a_number : {"n/a", "", " 2250", "2250 W", "inf", "nan"}) {
+    r.labels = {{"power_w", not_a_number}};
+    CHECK(sample(r, "power_w") == std::pair(start_ms, 450.0));
+  }
 }
 
 TEST_CASE("power_step hour: gpio_meter's power is judged by the hour it was drawn in", "[power_step]") {

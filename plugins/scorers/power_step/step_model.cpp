@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <sstream>
 
@@ -43,13 +42,7 @@ void check(const settings& s) {
 // ---------------------------------------------------------------- scoring state
 
 power_sample power_of(const reading& r, std::string_view power_label) {
-  if (!power_label.empty())
-    for (const auto& l : r.labels)
-      if (l.key == power_label) {
-        char* end = nullptr;
-        const double w = std::strtod(l.value.c_str(), &end);
-        if (end != l.value.c_str() && *end == '\0' && std::isfinite(w)) return {end_ms(r), w};
-      }
+  if (const auto w = power_label.empty() ? std::nullopt : label_number(r, power_label)) return {end_ms(r), *w};
   return {r.ts_ms, r.wh};
 }
 

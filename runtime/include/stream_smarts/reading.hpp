@@ -1,7 +1,11 @@
 // The events that flow through a pipeline: readings, scored readings, alerts.
 #pragma once
 
+#include <cctype>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +54,20 @@ inline std::int64_t end_ms(const reading& r) { return r.ts_ms + r.span_ms; }
 /// reads it; `stream-smarts inject` adds an event's power to it.
 inline constexpr std::string_view power_label = "power_w";
 
+/// The number in the reading's `key` label ("1520.5"), if it has that label
+/// and it holds a finite number written in full.
+inline std::optional<double> label_number(const reading& r, std::string_view key) {
+  for (const auto& l : r.labels)
+    if (l.key == key) {
+      if (l.value.empty() || std::isspace(static_cast<unsigned char>(l.value[0]))) return std::nullopt;
+      char* end = nullptr;
+      const double v = std::strtod(l.value.c_str(), &end);
+      if (end != l.value.c_str() + l.value.size() || !std::isfinite(v)) return std::nullopt;
+      return v;
+    }
+  return std::nullopt;
+}
+
 /// The kind of event a reading is labelled with: its `label` label, as
 /// `stream-smarts inject` and a labelled history set it; empty if it is not
 /// labelled anomalous (no such label, an empty one, or "0").
@@ -67,6 +85,14 @@ enum class band_unit : std::uint8_t {
 };
 
 inline const char* to_string(band_unit unit) { return unit == band_unit::w ? "W" : "Wh"; }
+
+/// What a band in `unit` is compared with: the reading's energy, or its power
+/// as power_step judges it (the power_w label; without one, an hourly
+/// reading's Wh, which is its mean power in W).
+inline double banded_value(const reading& r, band_unit unit) {
+  if (unit == band_unit::wh) return r.wh;
+  return label_number(r, power_label).value_or(r.wh);
+}
 
 /// A reading with a scorer's verdict. score = (wh - expected_lo) /
 /// (expected_hi - expected_lo) in the original design: above 1.0 means more
