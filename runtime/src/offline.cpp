@@ -111,12 +111,15 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
     }
     try {
       return {&spec, make_scorer(spec)};
+    } catch (const option_error& e) {  // the model's own error names its file; a --set one its option
+      tried += "\n  " + p.info().name + ": " + (e.option() == "model" ? e.what() : describe_option_error(e));
     } catch (const std::exception& e) {
-      const auto* oe = dynamic_cast<const option_error*>(&e);
-      tried += "\n  " + p.info().name + ": " + (oe ? std::string(oe->what()) : std::string(e.what()));
+      tried += "\n  " + p.info().name + ": " + e.what();
     }
   }
-  throw std::runtime_error(model_path + ": no scorer plugin can load this model" +
+  std::string with;
+  for (const auto& s : settings) with += (with.empty() ? " with --set " : ", --set ") + s;
+  throw std::runtime_error(model_path + ": no scorer plugin can load this model" + with +
                            (tried.empty() ? std::string(" (no scorer plugin has a model option)") : ":" + tried));
 }
 

@@ -361,6 +361,15 @@ TEST_CASE("eval and report name every scorer's reason when no plugin can load a 
     CHECK_THAT(r.err, Contains(junk + ": no scorer plugin can load this model:\n  "));
     CHECK_THAT(r.err, Contains("\n  percentile_band: " + junk + ": "));
   }
+  // A good model with a bad --set: the option is named, not the model blamed.
+  const std::string band = dir.path() + "/band.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", band,
+               "--holdout", "0"})
+              .exit_code == 0);
+  const auto bad_set = run({"eval", "--model", band, "--set", "hi_percentile=200", "--data", week});
+  CHECK(bad_set.exit_code == 2);
+  CHECK_THAT(bad_set.err, Contains(band + ": no scorer plugin can load this model with --set hi_percentile=200:\n"));
+  CHECK_THAT(bad_set.err, Contains("\n  percentile_band: option 'hi_percentile': must be within 0..100; got 200\n"));
   const auto missing = run({"eval", "--data", week});
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.err, Contains("eval needs --model (one or more) and --data"));
