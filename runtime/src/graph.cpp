@@ -107,7 +107,7 @@ bool supervised(Self* self, Work&& work) {
     } catch (...) {  // a throwing destructor must not take the supervisor down with it
     }
     if (auto delay = s.restarts.failed()) {
-      log.error("failed: " + what + "; restarting in " + ms_text(*delay) + " (failure " +
+      log.error("failed: " + what + "; restarting in " + ms_text(*delay) + " (restart " +
                 std::to_string(s.restarts.failures_in_a_row()) + " of at most " +
                 std::to_string(s.restarts.max_restarts()) + " in a row)");
       s.paused = true;

@@ -73,9 +73,11 @@ const std::vector<option_spec>& pipeline_options() {
           optional_option("shutdown_timeout", option_type::duration, std::chrono::milliseconds{10s},
                           "How long a stop may take to drain in-flight readings and flush sinks."),
           optional_option("max_restarts", option_type::integer, std::int64_t{5},
-                          "A stage that fails this many times in a row stops the pipeline."),
+                          "How many times in a row a failed stage is restarted (0: never); its next failure stops the "
+                          "pipeline."),
           optional_option("restart_backoff", option_type::duration, std::chrono::milliseconds{200ms},
-                          "Wait before the first restart of a failed stage; doubles with each failure in a row."),
+                          "Wait before the first restart of a failed stage; doubles with each failure in a row, up "
+                          "to 10 s (or this, if longer)."),
           optional_option("metrics", option_type::string, std::string(),
                           "HOST:PORT to serve Prometheus metrics (/metrics) and health (/healthz) on, e.g. "
                           "\"127.0.0.1:9464\"; port 0 takes any free one (logged). \"\": no endpoint."),

@@ -58,7 +58,7 @@ std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics proble
 std::optional<std::chrono::milliseconds> restart_policy::failed() {
   if (++in_a_row_ > max_) return std::nullopt;
   const auto factor = 1LL << std::min(in_a_row_ - 1, 6);
-  return std::min<std::chrono::milliseconds>(base_ * factor, std::chrono::milliseconds{10000});
+  return std::min<std::chrono::milliseconds>(base_ * factor, std::max(base_, std::chrono::milliseconds{10000}));
 }
 
 } // namespace stream_smarts::runtime

@@ -78,8 +78,8 @@ struct stage {
 /// `problems` (read_pipeline's) first.
 std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics problems);
 
-/// Keeps a stage going after failures: "restart with backoff, give up after
-/// max_restarts failures in a row".
+/// Keeps a stage going after failures: "restart with backoff, at most
+/// max_restarts times in a row; give up at the failure after that".
 class restart_policy {
 public:
   restart_policy(int max_restarts, std::chrono::milliseconds backoff) : max_(max_restarts), base_(backoff) {}

@@ -415,7 +415,7 @@ TEST_CASE("report draws the expected band, the readings and the alerts as SVG") 
   CHECK_THAT(r.err, Contains("report failed: cannot write " + nowhere + ": No such file or directory"));
 }
 
-TEST_CASE("report scores the history once, in time order, as a running pipeline does; power_step's band in W") {
+TEST_CASE("report scores the history once, in time order, as a running pipeline does, and power_step's band in W") {
   temp_dir dir;
   const std::string model = dir.path() + "/step.toml";
   const auto trained = run({"train", "--scorer", "power_step", "--data", dir.file("h.csv", hourly_days(50)), "--out", model});
