@@ -4,6 +4,8 @@
 #include "log.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <iostream>
@@ -98,14 +100,22 @@ struct arguments {
 };
 
 /// A number argument, whole (`integer`) or not; nullopt if it is not one.
-std::optional<double> number_argument(const std::string& text, bool integer) {
+std::optional<double> number_argument(const std::string& text) {
   try {
     std::size_t used = 0;
-    const double v = integer ? static_cast<double>(std::stoull(text, &used)) : std::stod(text, &used);
+    const double v = std::stod(text, &used);
     if (used == text.size()) return v;
   } catch (const std::exception&) {
   }
   return std::nullopt;
+}
+
+/// A whole number of 0 or more written in full: no sign, no fraction, in range.
+std::optional<std::uint64_t> whole_argument(const std::string& text) {
+  std::uint64_t v = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
 }
 
 /// Parses argv; returns an exit code if it should stop (help, version, error).
@@ -168,16 +178,21 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
     else if (arg == "--kind") {
       a.inject.kind_specs.push_back(*v);
       a.train.kind_specs.push_back(*v);
-    } else if (arg == "--seed" || arg == "--holdout" || arg == "--threshold" || arg == "--per-week" ||
-               arg == "--rehearsals") {
-      const auto n = number_argument(*v, arg == "--seed" || arg == "--rehearsals");
+    } else if (arg == "--seed" || arg == "--rehearsals") {
+      const auto n = whole_argument(*v);
+      if (!n) {
+        std::cerr << "stream-smarts: " << arg << " needs a whole number of 0 or more, not '" << *v << "'\n";
+        return 2;
+      }
+      if (arg == "--seed") a.train.seed = a.inject.seed = *n;
+      else a.train.rehearsals = static_cast<int>(std::min<std::uint64_t>(*n, 1000000));
+    } else if (arg == "--holdout" || arg == "--threshold" || arg == "--per-week") {
+      const auto n = number_argument(*v);
       if (!n) {
         std::cerr << "stream-smarts: " << arg << " needs a number, not '" << *v << "'\n";
         return 2;
       }
-      if (arg == "--seed") a.train.seed = a.inject.seed = static_cast<std::uint64_t>(*n);
-      else if (arg == "--holdout") a.train.holdout = *n;
-      else if (arg == "--rehearsals") a.train.rehearsals = static_cast<int>(std::min(*n, 1e6));
+      if (arg == "--holdout") a.train.holdout = *n;
       else if (arg == "--per-week") a.inject.per_week = *n;
       else a.threshold = *n;
     } else {

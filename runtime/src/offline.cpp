@@ -64,9 +64,17 @@ offline_session::offline_session(const offline_request& request) {
   }
   toml::table options;
   const loaded_plugin* source = registry_.find(request.history.source);
-  if (!request.history.data.empty()) options.insert_or_assign("path", request.history.data);
-  // A source that can be paced (replay) reads flat out here.
+  if (!request.history.data.empty()) {
+    if (!source || declares(source->info().options, "path")) options.insert_or_assign("path", request.history.data);
+    else
+      problems_.error({command_line}, "--data is the path of a history file, and source '" + request.history.source +
+                                          "' reads none: give its options with --data-set (`stream-smarts plugins "
+                                          "--describe " + request.history.source + "`)");
+  }
+  // A history is what is there now: a source that can be paced (replay)
+  // reads flat out, and one that would wait for more (a topic) stops at its end.
   if (source && declares(source->info().options, "speed")) options.insert_or_assign("speed", "max");
+  if (source && declares(source->info().options, "stop_at_end")) options.insert_or_assign("stop_at_end", true);
   for (const auto& s : request.history.settings) add_setting(options, s, problems_);
   history_ = &declare(plugin_kind::source, request.history.source, options, problems_);
 }

@@ -501,7 +501,7 @@ TEST_CASE("inject refuses bad options, naming the option and the form it expects
       {{"--per-week", "6"},
        "--per-week 6 is too many: each event needs a period of its longest duration plus a day to be placed in; "
        "with these kinds at most 4.94 per week"},
-      {{"--seed", "x"}, "--seed needs a number, not 'x'"},
+      {{"--seed", "x"}, "--seed needs a whole number of 0 or more, not 'x'"},
       {{"--data-set", "stat=2008-01-01"}, "stat"},
   };
   for (const auto& [args, message] : cases) {

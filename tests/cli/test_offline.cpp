@@ -147,13 +147,20 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   CHECK_THAT(r.err, Contains("--kinds: no kind named 'toaster'"));
   r = train({"--scorer", "percentile_band", "--seed", "one"});
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Contains("--seed needs a number, not 'one'"));
+  CHECK_THAT(r.err, Contains("--seed needs a whole number of 0 or more, not 'one'"));
+  r = train({"--scorer", "percentile_band", "--seed", "-1"});  // not 2^64 - 1
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("--seed needs a whole number of 0 or more, not '-1'"));
   r = train({"--scorer", "percentile_band", "--set", "hi_percentile=120"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("hi_percentile"));
   r = run({"train", "--scorer", "percentile_band", "--out", out});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("train needs --scorer, --data (or --source) and --out"));
+  r = run({"train", "--scorer", "percentile_band", "--source", "kafka_source", "--data", "raw_power", "--out", out});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("(command line): --data is the path of a history file, and source 'kafka_source' reads "
+                             "none: give its options with --data-set (`stream-smarts plugins --describe kafka_source`)"));
 
   const std::string one_day = dir.file("day.csv", "ts,wh\n2008-01-07T00:00:00,100\n2008-01-07T01:00:00,100\n");
   r = run({"train", "--scorer", "percentile_band", "--data", one_day, "--out", out});

@@ -1,5 +1,5 @@
 """`stream-smarts train --source kafka_source`: history read from a topic
-(to its end, stop_at_end) gives the same model as the same history read
+(to its end: stop_at_end is implied) gives the same model as the same history read
 from a CSV file, and the consumer group's offsets are left alone. A topic
 kafka_sink wrote with receive = "all" (a Pi's recorded readings) reads back
 as the history it was."""
@@ -42,8 +42,7 @@ class TrainFromTopic(KafkaTestCase):
         self.write("history.csv", "ts,wh\n" + "".join("%s,%s\n" % r for r in readings))
 
         from_topic = self.train("--source", "kafka_source", "--data-set", "brokers=" + broker.address,
-                                "--data-set", 'topics=["history"]', "--data-set", "ts_field=ts",
-                                "--data-set", "stop_at_end=true", "--out", "topic.toml")
+                                "--data-set", 'topics=["history"]', "--data-set", "ts_field=ts", "--out", "topic.toml")
         from_file = self.train("--data", "history.csv", "--out", "file.toml")
         self.assertIn("percentile_band: %d readings" % len(readings), from_topic.stdout)
 
@@ -86,7 +85,7 @@ class TrainFromTopic(KafkaTestCase):
         from_file = inject("--data", "pi.csv")
         from_topic = inject("--source", "kafka_source", "--data-set", "brokers=" + broker.address,
                             "--data-set", 'topics=["recorded"]', "--data-set", "ts_field=ts",
-                            "--data-set", "meter_field=meter", "--data-set", "stop_at_end=true")
+                            "--data-set", "meter_field=meter")
         self.assertTrue(from_file.startswith("ts,wh,pulses,power_w,label\n"), from_file[:80])
         self.assertEqual(from_topic, from_file)  # the readings and their labels, nothing of the verdict
 
