@@ -14,7 +14,9 @@ namespace stream_smarts::runtime {
 
 namespace {
 void report(const config_error& e) {
-  for (const auto& d : e.details().items()) std::cerr << d.to_string() << "\n";
+  // A secret's value may also be in an option that echoes it back (a token
+  // given as base_url by mistake): masked here as in the log.
+  for (const auto& d : e.details().items()) std::cerr << without_secrets(d.to_string()) << "\n";
 }
 /// run's problems with the file: log lines too when the log is JSON, so
 /// that every line a service writes parses.

@@ -187,6 +187,24 @@ TEST_CASE("a token from the environment never appears in the log, in either form
   CHECK((v.out + v.err).find(token) == std::string::npos);
 }
 
+TEST_CASE("a secret given to another option by mistake is masked in that option's error too") {
+  // As a token pasted into base_url would be: the console sink's format
+  // quotes the value it refuses.
+  temp_dir dir;
+  const auto file = dir.file("p.toml", fixture_pipeline("", "", "", "token = '${FIXTURE_TOKEN}'") +
+                                           "[[sinks]]\nname = 'screen'\nplugin = 'console'\nfrom = ['ratio']\n"
+                                           "format = '${FIXTURE_TOKEN}'\n");
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"validate", file}, {"run", file}, {"--log-format", "json", "run", file}}) {
+    const auto r = run(command, env_with_token, 30s);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("option 'format' of sink 'screen' (console) must be one of ") != std::string::npos);
+    CHECK(r.err.find("[secret]") != std::string::npos);
+    CHECK((r.out + r.err).find(token) == std::string::npos);
+  }
+}
+
 TEST_CASE("a pass-through table's entry whose key names a secret is kept out of the log, the others are not") {
   // As a Kafka stage's `properties = { "sasl.password" = "${KAFKA_PASSWORD}" }`.
   temp_dir dir;
