@@ -121,3 +121,12 @@ TEST_CASE("a scalar out of a JSON answer", "[http]") {
   CHECK_FALSE(json_scalar(R"({"ok": true)", {"ok"}).has_value());
   CHECK_FALSE(json_scalar(std::string(1000, '[') + std::string(1000, ']'), {"ok"}).has_value());  // too deep
 }
+
+TEST_CASE("a password written into a URL is masked, the rest kept", "[http]") {
+  CHECK(without_password("http://admin:PROXYPASS77@127.0.0.1:8123/api") == "http://admin:[secret]@127.0.0.1:8123/api");
+  CHECK(without_password("https://a:b:c@host") == "https://a:[secret]@host");
+  CHECK(without_password("http://user@host/x") == "http://user@host/x");  // a name alone is no secret
+  CHECK(without_password("http://host:8123/a@b:c") == "http://host:8123/a@b:c");  // an @ in the path is not a login
+  CHECK(without_password("http://host:8123/x") == "http://host:8123/x");
+  CHECK(without_password("no url") == "no url");
+}

@@ -146,7 +146,7 @@ answer client::post_json(const std::string& url, const std::string& json) {
   const auto started = steady::now();
   const CURLcode code = curl_easy_perform(h.curl);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
-  const std::string where = without_secrets("POST " + url, service_.secrets);
+  const std::string where = without_secrets("POST " + without_password(url), service_.secrets);
   if (code != CURLE_OK) {
     const std::string why = h.error[0] ? h.error : curl_easy_strerror(code);
     context_.log().debug(where + ": no answer after " + std::to_string(took.count()) + " ms");

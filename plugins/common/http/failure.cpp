@@ -69,6 +69,17 @@ refusal generic_refusal(long status, const service& s) {
 
 } // namespace
 
+std::string without_password(const std::string& url) {
+  const std::size_t authority = url.find("://");
+  if (authority == std::string::npos) return url;
+  const std::size_t end = url.find_first_of("/?#", authority + 3);
+  const std::size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
+  if (at == std::string::npos || at < authority + 3) return url;
+  const std::size_t colon = url.find(':', authority + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "[secret]" + url.substr(at);
+}
+
 std::string without_secrets(std::string text, const std::vector<std::string>& secrets) {
   for (const std::string& secret : secrets) {
     if (secret.empty()) continue;

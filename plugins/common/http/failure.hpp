@@ -41,6 +41,10 @@ struct answer {
 /// `text` with every secret, and every long piece of one, replaced by "[secret]".
 std::string without_secrets(std::string text, const std::vector<std::string>& secrets);
 
+/// `url` with the password of a login written into it masked:
+/// "http://admin:[secret]@host/...".
+std::string without_password(const std::string& url);
+
 /// What of an answer's body is worth showing: a JSON error message
 /// (error.message, error, message) or the text itself, on one line, at most
 /// 160 bytes, without secrets. Empty for an empty body.
