@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <optional>
+#include <stdexcept>
+#include <string_view>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -63,7 +66,7 @@ commands:
 options of train, eval, report and inject:
   --timezone TZ            time zone of hour-of-day fields (default UTC)
   --source PLUGIN          read history with this source plugin (default replay);
-                           --data is its path option
+                           --data is its path option; others (kafka_source) take --data-set
   --data-set KEY=VALUE     a history source option, e.g. --data-set end=2008-01-01T00:00:00
   --threshold SCORE        alert threshold for the figures (default 1.0; not inject)
 
@@ -99,12 +102,12 @@ struct arguments {
   std::optional<double> threshold;
 };
 
-/// A number argument, whole (`integer`) or not; nullopt if it is not one.
+/// A finite number argument ("0.2", "1e3"); nullopt if it is not one.
 std::optional<double> number_argument(const std::string& text) {
   try {
     std::size_t used = 0;
     const double v = std::stod(text, &used);
-    if (used == text.size()) return v;
+    if (used == text.size() && std::isfinite(v)) return v;
   } catch (const std::exception&) {
   }
   return std::nullopt;
@@ -116,6 +119,16 @@ std::optional<std::uint64_t> whole_argument(const std::string& text) {
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
   return v;
+}
+
+/// Every option that takes a value (each handled in parse()).
+bool takes_value(std::string_view arg) {
+  for (std::string_view known : {"--log-level", "--log-format", "--plugin-dir", "--describe", "--scorer", "--data",
+                                 "--source", "--out", "--timezone", "--set", "--data-set", "--model", "--period",
+                                 "--events", "--kinds", "--kind", "--seed", "--rehearsals", "--holdout", "--threshold",
+                                 "--per-week"})
+    if (arg == known) return true;
+  return false;
 }
 
 /// Parses argv; returns an exit code if it should stop (help, version, error).
@@ -139,8 +152,13 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
     } else if (arg.rfind("--", 0) != 0) {
       a.positional.push_back(arg);
       continue;
+    } else if (!takes_value(arg)) {
+      std::cerr << "stream-smarts: unknown option " << arg << "\n";
+      print_usage(std::cerr);
+      return 2;
     } else if (!(v = value(i))) {
-      std::cerr << "stream-smarts: " << arg << " needs a value\n" ; print_usage(std::cerr);
+      std::cerr << "stream-smarts: " << arg << " needs a value\n";
+      print_usage(std::cerr);
       return 2;
     }
     if (arg == "--log-level") {
@@ -196,12 +214,16 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
       else if (arg == "--per-week") a.inject.per_week = *n;
       else a.threshold = *n;
     } else {
-      std::cerr << "stream-smarts: unknown option " << arg << "\n";
-      print_usage(std::cerr);
-      return 2;
+      throw std::logic_error(arg + " takes a value but parse() does not handle it");
     }
   }
   return std::nullopt;
+}
+
+bool is_builtin(std::string_view command) {
+  for (std::string_view builtin : {"run", "validate", "plugins", "train", "eval", "report", "inject"})
+    if (command == builtin) return true;
+  return false;
 }
 
 int missing(const char* what) {
@@ -249,16 +271,13 @@ int dispatch(arguments& a) {
     a.inject.offline = a.offline;
     return inject_command(a.inject);
   }
-  std::cerr << (command.empty() ? "stream-smarts: no command given\n"
-                                : "stream-smarts: cannot use '" + command + "' like that\n");
+  if (command.empty()) std::cerr << "stream-smarts: no command given\n";
+  else if (!is_builtin(command)) std::cerr << "stream-smarts: unknown command '" << command << "'\n";
+  else if (command == "run" || command == "validate")
+    std::cerr << "stream-smarts: " << command << " needs one pipeline file: stream-smarts " << command << " FILE\n";
+  else std::cerr << "stream-smarts: " << command << " takes options only, not '" << a.positional[1] << "'\n";
   print_usage(std::cerr);
   return 2;
-}
-
-bool is_builtin(std::string_view command) {
-  for (std::string_view builtin : {"run", "validate", "plugins", "train", "eval", "report", "inject"})
-    if (command == builtin) return true;
-  return false;
 }
 
 } // namespace

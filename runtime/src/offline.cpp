@@ -88,7 +88,8 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
   s.plugin = registry_.find(plugin);
   if (s.plugin == nullptr || s.plugin->info().kind != kind) {
     std::string message = std::string("no ") + to_string(kind) + " plugin named '" + plugin + "'";
-    if (auto guess = nearest(plugin, registry_.names())) message += " (did you mean '" + *guess + "'?)";
+    if (s.plugin) message += " ('" + plugin + "' is a " + to_string(s.plugin->info().kind) + ")";
+    else if (auto guess = nearest(plugin, registry_.names())) message += " (did you mean '" + *guess + "'?)";
     problems.error({command_line}, message);
     s.plugin = nullptr;
     return s;

@@ -101,6 +101,10 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
 int train_command(const train_request& request) {
   offline_session session(request.offline);
   diagnostics& problems = session.problems();
+  if (!problems.empty()) {  // the time zone or the history source: nothing more can be declared
+    std::cerr << problems.to_string() << "\n";
+    return 2;
+  }
   toml::table settings;
   for (const auto& s : request.scorer_settings) add_setting(settings, s, problems);
   const stage_spec* trainer = session.declare_scorer(request.scorer, settings);

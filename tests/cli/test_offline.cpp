@@ -136,6 +136,12 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   auto r = train({"--scorer", "percentile_bnd"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("no scorer plugin named 'percentile_bnd' (did you mean 'percentile_band'?)"));
+  r = train({"--scorer", "console"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("no scorer plugin named 'console' ('console' is a sink)"));
+  r = train({"--scorer", "percentile_band", "--timezone", "Mars/Olympus"});  // once aborted the program
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("(command line): unknown time zone 'Mars/Olympus'"));
   r = train({"--scorer", "percentile_band", "--holdout", "1.5"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("--holdout must be a share of days from 0 (none) to below 1, e.g. 0.2"));

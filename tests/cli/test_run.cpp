@@ -131,8 +131,26 @@ TEST_CASE("run validates first and starts nothing on an invalid file") {
   CHECK(dir.read("alerts.txt").empty());
 }
 
-TEST_CASE("command-line errors") {
-  CHECK(run({"frobnicate"}).exit_code == 2);
+TEST_CASE("command-line errors say what is wrong") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"frobnicate"}, "stream-smarts: unknown command 'frobnicate'\n"},
+      {{}, "stream-smarts: no command given\n"},
+      {{"run"}, "stream-smarts: run needs one pipeline file: stream-smarts run FILE\n"},
+      {{"validate", "a.toml", "b.toml"}, "stream-smarts: validate needs one pipeline file: stream-smarts validate FILE\n"},
+      {{"train", "history.csv"}, "stream-smarts: train takes options only, not 'history.csv'\n"},
+      {{"train", "--bogus", "1"}, "stream-smarts: unknown option --bogus\n"},
+      {{"train", "--scorer"}, "stream-smarts: --scorer needs a value\n"},
+  };
+  for (const auto& [args, first_line] : cases) {
+    const auto r = run(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.rfind(first_line, 0) == 0);
+    CHECK_THAT(r.err, Catch::Matchers::Contains("usage:"));
+  }
+  const auto not_finite = run({"eval", "--threshold", "nan"});
+  CHECK(not_finite.exit_code == 2);
+  CHECK(not_finite.err == "stream-smarts: --threshold needs a number, not 'nan'\n");
   const auto level = run({"--log-level", "loud", "plugins"});
   CHECK(level.exit_code == 2);
   CHECK(level.err == "stream-smarts: unknown log level 'loud' (debug, info, warning, error)\n");
