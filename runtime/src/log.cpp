@@ -112,6 +112,24 @@ std::string json_escape(std::string_view text) {
   return out;
 }
 
+std::string text_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned>(byte));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string format_log_line(log_format format, std::string_view timestamp, log_level level, std::string_view stage,
                             std::string_view message) {
   std::string out;
@@ -124,7 +142,8 @@ std::string format_log_line(log_format format, std::string_view timestamp, log_l
   std::string level_text = to_string(level);
   level_text.resize(std::max<std::size_t>(level_text.size(), 7), ' ');
   out.reserve(message.size() + stage.size() + 40);
-  out.append(timestamp).append(" ").append(level_text).append(" [").append(stage).append("] ").append(message);
+  out.append(timestamp).append(" ").append(level_text).append(" [").append(text_escape(stage)).append("] ");
+  out.append(text_escape(message));
   return out;
 }
 

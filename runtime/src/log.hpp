@@ -39,6 +39,10 @@ std::string without_secrets(std::string_view text);
 /// write_log_line removes secrets first).
 std::string format_log_line(log_format format, std::string_view timestamp, log_level level, std::string_view stage,
                             std::string_view message);
+/// `text` for a text log line: a line break or other control character from
+/// input (a CR in a CSV cell, a terminal escape in a Kafka message) shown
+/// as \n, \r, \x1b, so it can neither forge a line nor drive the terminal.
+std::string text_escape(std::string_view text);
 /// `text` as the contents of a JSON string: quotes, backslashes and control
 /// characters escaped, invalid UTF-8 replaced by U+FFFD.
 std::string json_escape(std::string_view text);

@@ -164,6 +164,10 @@ TEST_CASE("health: the failing stages, one line each") {
 TEST_CASE("log lines: text and JSON, with proper escaping") {
   CHECK(format_log_line(log_format::text, "2026-11-21T10:00:00.123Z", log_level::info, "band", "loaded") ==
         "2026-11-21T10:00:00.123Z info    [band] loaded");
+  CHECK(format_log_line(log_format::text, "2026-11-21T10:00:00.123Z", log_level::warning, "in\nput",
+                        "bad wh '1\r2026-11-21T10:00:00.124Z error   [runtime] forged', '\x1b[31mred\x1b[0m'\t\x7f") ==
+        "2026-11-21T10:00:00.123Z warning [in\\nput] bad wh '1\\r2026-11-21T10:00:00.124Z error   [runtime] forged', "
+        "'\\x1b[31mred\\x1b[0m'\t\\x7f");
   CHECK(format_log_line(log_format::json, "2026-11-21T10:00:00.123Z", log_level::warning, "in\"put",
                         "a \"quote\", a \\ and\na\ttab\x01") ==
         "{\"ts\":\"2026-11-21T10:00:00.123Z\",\"level\":\"warning\",\"stage\":\"in\\\"put\",\"message\":"
