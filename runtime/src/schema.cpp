@@ -77,6 +77,14 @@ std::string expand_environment(std::string_view text, std::string& missing) {
 
 namespace {
 
+/// A token or password holds none: a line break in one would be sent as
+/// an HTTP header of its own (and never says anything the service wants).
+bool has_control_character(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+constexpr const char* control_character_problem =
+    "holds a line break or another control character (a token never does; is the variable or file right?)";
+
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -197,6 +205,7 @@ private:
     if (!text) return {};
     if (accepts(spec_.type, option_type::secret)) {
       if (text->empty()) return fail(node, "is empty (is its environment variable set to nothing?)");
+      if (has_control_character(*text)) return fail(node, control_character_problem);
       return std::move(*text);
     }
     if (accepts(spec_.type, option_type::duration)) {
@@ -316,6 +325,10 @@ option_value read_secret_file(const toml::node& node, const option_spec& spec, c
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
   if (text.empty()) {
     out.error(where(node, file), fail_start + "'" + path.string() + "' is empty");
+    return {};
+  }
+  if (has_control_character(text)) {
+    out.error(where(node, file), fail_start + "'" + path.string() + "' " + control_character_problem);
     return {};
   }
   return text;

@@ -159,6 +159,7 @@ struct secret_folder {
     std::filesystem::create_directories(dir);
     std::ofstream(dir + "/token.txt") << "o.s3cr3t-from-file\n";
     std::ofstream(dir + "/empty.txt") << "\n";
+    std::ofstream(dir + "/two-lines.txt") << "o.s3cr3t\nInjected: yes\n";
   }
   ~secret_folder() { std::filesystem::remove_all(dir); }
 };
@@ -174,6 +175,11 @@ TEST_CASE("a secret comes from the environment and is never echoed") {
   const std::string empty = check_secret("token = '${SS_TEST_TOKEN}'\n").problems.to_string();
   CHECK(empty == "test.toml:1:9: option 'token' of sink 'phone' (pushbullet) is empty (is its environment variable "
                  "set to nothing?)");
+  setenv("SS_TEST_TOKEN", "o.s3cr3t\nInjected: yes", 1);  // would be sent as a header of its own
+  const std::string two_lines = check_secret("token = '${SS_TEST_TOKEN}'\n").problems.to_string();
+  CHECK(two_lines == "test.toml:1:9: option 'token' of sink 'phone' (pushbullet) holds a line break or another "
+                     "control character (a token never does; is the variable or file right?)");
+  CHECK(two_lines.find("s3cr3t") == std::string::npos);
   const std::string wrong = check_secret("token = 42\n").problems.to_string();
   CHECK(wrong.find("must be a secret") != std::string::npos);
   CHECK(check_secret("").problems.to_string().find("missing required option 'token' (a secret (\"${ENV_VAR}\", or the "
@@ -193,6 +199,11 @@ TEST_CASE("a secret may be read from <name>_file, relative to the pipeline file"
   const std::string empty = check_secret("token_file = 'empty.txt'\n", folder.dir + "/p.toml").problems.to_string();
   CHECK(empty == folder.dir + "/p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): '" + folder.dir +
                      "/empty.txt' is empty");
+  const std::string two_lines =
+      check_secret("token_file = 'two-lines.txt'\n", folder.dir + "/p.toml").problems.to_string();
+  CHECK(two_lines == folder.dir + "/p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): '" + folder.dir +
+                         "/two-lines.txt' holds a line break or another control character (a token never does; is "
+                         "the variable or file right?)");
   const std::string both =
       check_secret("token = 'x'\ntoken_file = 'token.txt'\n", folder.dir + "/p.toml").problems.to_string();
   CHECK(both == folder.dir + "/p.toml:2:1: sink 'phone' (pushbullet) gives both 'token' and 'token_file': keep one");
