@@ -165,7 +165,9 @@ event_kind parse_kind(const std::string& spec) {
   if (!valid_name(k.name)) fail("NAME must be letters, digits, '_' or '-', not '" + k.name + "'");
   if (k.name == "0") fail("NAME cannot be 0, the label of ordinary readings");
   const auto watts = number(parts[1]);
-  if (!watts || *watts <= 0) fail("WATTS must be a number above 0, not '" + parts[1] + "'");
+  // Bounded, so that the Wh it adds stay finite numbers its readers take.
+  if (!watts || *watts <= 0 || *watts > 100000)
+    fail("WATTS must be a number above 0, at most 100000 (100 kW), not '" + parts[1] + "'");
   k.watts = *watts;
   const auto hours = split(parts[2], '-');
   const auto first = hours.size() == 2 ? hour_of_day(hours[0]) : std::nullopt;

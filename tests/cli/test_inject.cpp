@@ -471,8 +471,10 @@ TEST_CASE("inject refuses bad options, naming the option and the form it expects
       {{"--kind", "my heater:2000:22-1:2-7"},
        "--kind 'my heater:2000:22-1:2-7': NAME must be letters, digits, '_' or '-', not 'my heater'" + form},
       {{"--kind", "0:2000:22-1:2-7"}, "--kind '0:2000:22-1:2-7': NAME cannot be 0, the label of ordinary readings"},
-      {{"--kind", "h:2kW:22-1:2-7"}, "--kind 'h:2kW:22-1:2-7': WATTS must be a number above 0, not '2kW'" + form},
-      {{"--kind", "h:-5:22-1:2-7"}, "WATTS must be a number above 0, not '-5'"},
+      {{"--kind", "h:2kW:22-1:2-7"},
+       "--kind 'h:2kW:22-1:2-7': WATTS must be a number above 0, at most 100000 (100 kW), not '2kW'" + form},
+      {{"--kind", "h:-5:22-1:2-7"}, "WATTS must be a number above 0, at most 100000 (100 kW), not '-5'"},
+      {{"--kind", "h:1e308:22-1:2-7"}, "WATTS must be a number above 0, at most 100000 (100 kW), not '1e308'"},
       {{"--kind", "h:2000:22:2-7"},
        "--kind 'h:2000:22:2-7': FIRST_HOUR-LAST_HOUR must be two hours of the day from 0 to 23 such as 22-1 "
        "(22:00 to 01:00), not '22'" + form},
