@@ -478,6 +478,11 @@ private:
 } // namespace
 
 pipeline_spec read_pipeline(const std::string& path, plugin_registry& registry, diagnostics& problems) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    problems.error({path}, "cannot read the pipeline file: it is a directory");
+    return {};
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     problems.error({path}, "cannot open the pipeline file: " + std::string(std::strerror(errno)));

@@ -129,6 +129,10 @@ TEST_CASE("a file that does not exist") {
   const auto r = run({"validate", "/nonexistent/p.toml"}, fixture_env);
   CHECK(r.exit_code == 2);
   CHECK(r.err == "/nonexistent/p.toml: cannot open the pipeline file: No such file or directory\n");
+  temp_dir dir;
+  const auto folder = run({"validate", dir.path()}, fixture_env);
+  CHECK(folder.exit_code == 2);
+  CHECK(folder.err == dir.path() + ": cannot read the pipeline file: it is a directory\n");
 }
 
 TEST_CASE("a band with hi <= lo is rejected at validation, at the band option") {

@@ -183,6 +183,7 @@ TEST_CASE("replay option problems", "[stages][replay]") {
   CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("wh")}}) ==
         "wh_field: must differ from ts_field (both are 'wh')");
   CHECK(error({{"path", std::string(".")}, {"format", std::string("csv")}}) == "path: " + p + ".: is a directory");
+  CHECK(error({{"path", std::string(".")}}) == "path: " + p + ".: is a directory");  // not "cannot tell the format"
 }
 
 TEST_CASE("percentile_band scores with an inline band", "[stages][band]") {

@@ -89,6 +89,8 @@ private:
     const std::string& f = o.string("format");
     if (f == "csv") return file_format::csv;
     if (f == "jsonl") return file_format::jsonl;
+    std::error_code ec;  // a folder's name says nothing of a format: say what it is
+    if (std::filesystem::is_directory(path, ec)) throw option_error("path", path + ": is a directory");
     if (auto by_ext = format_from_extension(path)) return *by_ext;
     throw option_error("format", path + ": cannot tell the format from the file name (.csv, .jsonl, .ndjson, .json); "
                                         "set format = \"csv\" or \"jsonl\"");
