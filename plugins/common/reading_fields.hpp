@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stream_smarts/options.hpp>
+#include <stream_smarts/plugin.hpp>
 #include <stream_smarts/time.hpp>
 
 #include <charconv>
@@ -13,6 +14,15 @@
 #include <system_error>
 
 namespace stream_smarts::reading_fields {
+
+/// Counts records a source skipped because it could not decode them, under
+/// one name and help for every source. Counting 0 at start makes the series
+/// exist from the start, as the runtime's own do.
+inline void count_decode_errors(stage_context& ctx, double skipped = 1, const metric_labels& labels = {}) {
+  ctx.count("decode_errors",
+            "Records a source skipped because it could not decode them (malformed lines, undecodable messages).",
+            skipped, labels);
+}
 
 /// The instants a reading may have: years 0000 to 9999, as ISO-8601 writes
 /// them. Epoch milliseconds far outside (a counter, a corrupted field) are

@@ -152,6 +152,28 @@ TEST_CASE("metrics: a running pipeline's counters match its input, and /healthz 
   CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 1);
 }
 
+TEST_CASE("metrics: a source's decode errors are there from the start, at 0") {
+  temp_dir dir;
+  // A clean file, paced so that the pipeline runs until SIGINT.
+  dir.file("history.csv", "ts,wh\n2007-01-01T00:00:00,50\n2008-01-01T00:00:00,50\n");
+  const std::string text = "[pipeline]\nname = 'm'\n" + pipeline_with_port_0 +
+                           "\n[[sources]]\nname = 'household'\nplugin = 'replay'\npath = 'history.csv'\nspeed = 3600\n"
+                           "[[scorers]]\nname = 'ratio'\nplugin = 'fixture_scorer'\nfrom = ['household']\n"
+                           "[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['ratio']\nrecord = 'alerts.txt'\n";
+  child c({binary(), "run", dir.file("p.toml", text)}, fixture_env);
+  const int port = metrics_port(c);
+  std::string last;
+  CHECK(eventually([&] {
+    return scrape_shows(port,
+                        {{"stream_smarts_readings_total{stage=\"household\"}", 1},
+                         {"stream_smarts_decode_errors_total{stage=\"household\"}", 0}},
+                        last);
+  }));
+  INFO(last);
+  c.signal(SIGINT);
+  CHECK(c.wait(20s).exit_code == 0);
+}
+
 TEST_CASE("metrics: /healthz is 503 naming a stage that keeps failing and restarting") {
   temp_dir dir;
   const auto file = dir.file(

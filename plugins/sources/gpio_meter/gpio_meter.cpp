@@ -9,6 +9,7 @@
 #include "pulse_counter.hpp"
 #include "pulse_format.hpp"
 
+#include <common/reading_fields.hpp>
 #include <stream_smarts/plugin.hpp>
 
 #include <gpiod.h>
@@ -135,6 +136,7 @@ public:
   ~gpio_meter_source() override { release(); }
 
   void start() override {
+    reading_fields::count_decode_errors(ctx_, 0);
     release();
     counter_.reset();
     splitter_ = line_splitter{};
@@ -452,8 +454,7 @@ private:
   void report(const std::string& why) { report_at(splitter_.line_number(), why); }
 
   void report_at(std::size_t line, const std::string& why) {
-    ctx_.count("decode_errors",
-               "Records a source skipped because it could not decode them (malformed lines, undecodable messages).");
+    reading_fields::count_decode_errors(ctx_);
     if (++malformed_ <= max_reported_lines) ctx_.log().warning(path_ + ":" + std::to_string(line) + ": " + why);
     if (malformed_ == max_reported_lines)
       ctx_.log().warning("more than " + std::to_string(max_reported_lines) +

@@ -34,8 +34,6 @@ constexpr int first_poll_timeout_ms = 100;
 // How often the consumer lag of each assigned partition is reported.
 constexpr std::chrono::seconds lag_interval{1};
 
-constexpr const char* decode_errors_help =
-    "Records a source skipped because it could not decode them (malformed lines, undecodable messages).";
 constexpr const char* lag_help =
     "Messages in a partition not yet read by the source: the partition's high watermark minus the source's "
     "position, as of the last fetch.";
@@ -130,6 +128,7 @@ public:
   }
 
   void start() override {
+    for (const auto& topic : topics_) reading_fields::count_decode_errors(ctx_, 0, {{"topic", topic}});
     consumer_ = connection_.make_client(RD_KAFKA_CONSUMER, {[this](rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                                                    rd_kafka_topic_partition_list_t* list) {
                                                               rebalance(rk, err, *list);
@@ -224,7 +223,7 @@ private:
 
   void undecodable(const rd_kafka_message_t& m, const std::string& why) {
     ++undecodable_;
-    ctx_.count("decode_errors", decode_errors_help, 1, {{"topic", rd_kafka_topic_name(m.rkt)}});
+    reading_fields::count_decode_errors(ctx_, 1, {{"topic", rd_kafka_topic_name(m.rkt)}});
     const std::string position = kafka::describe_position(m);
     if (undecodable_ <= max_reported_messages)
       ctx_.log().warning(position + ": cannot decode: " + why +

@@ -2,6 +2,7 @@
 // as fast as possible or paced by the readings' own timestamps.
 #include "replay_format.hpp"
 
+#include <common/reading_fields.hpp>
 #include <stream_smarts/plugin.hpp>
 
 #include <algorithm>
@@ -24,9 +25,6 @@ using steady = std::chrono::steady_clock;
 // Past this many, malformed lines are only counted (the summary still has
 // them all), so a file in the wrong format cannot flood the log.
 constexpr std::size_t max_reported_lines = 100;
-// For the metrics endpoint, as every source that skips records words it.
-constexpr const char* decode_errors_help =
-    "Records a source skipped because it could not decode them (malformed lines, undecodable messages).";
 
 struct file_closer {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -55,6 +53,7 @@ public:
   }
 
   void start() override {
+    reading_fields::count_decode_errors(ctx_, 0);
     open();
     pending_.reset();
     wall_start_.reset();
@@ -172,7 +171,7 @@ private:
   }
 
   void report_malformed() {
-    ctx_.count("decode_errors", decode_errors_help);
+    reading_fields::count_decode_errors(ctx_);
     if (++skipped_ <= max_reported_lines)
       ctx_.log().warning(path_ + ":" + std::to_string(reader_->line_number()) + ": " + why_ + ", line skipped");
     if (skipped_ == max_reported_lines)
