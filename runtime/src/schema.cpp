@@ -219,6 +219,7 @@ private:
         std::find(spec_.choices.begin(), spec_.choices.end(), *text) == spec_.choices.end()) {
       std::string allowed;
       for (const auto& c : spec_.choices) allowed += (allowed.empty() ? "\"" : ", \"") + c + "\"";
+      if (accepts(spec_.type, option_type::number)) allowed += ", or a number (without quotes)";
       return fail(node, "must be one of " + allowed + ", not \"" + *text + "\"");
     }
     return std::move(*text);
@@ -440,7 +441,7 @@ std::string short_type(option_type type) {
 std::string describe(const option_spec& s) {
   std::string text = s.description;
   if (!s.choices.empty()) {
-    text += " One of:";
+    text += accepts(s.type, option_type::number) ? " As a string, one of:" : " One of:";
     for (std::size_t i = 0; i < s.choices.size(); ++i) text += (i ? ", \"" : " \"") + s.choices[i] + "\"";
     text += ".";
   }

@@ -14,7 +14,8 @@ namespace {
 
 const std::vector<option_spec> specs{
     required_option("path", option_type::string, "File to read."),
-    optional_option("speed", option_type::string | option_type::number, std::string("max"), "Pace."),
+    optional_option("speed", option_type::string | option_type::number, std::string("max"), "Pace.",
+                    {"max", "realtime"}),
     optional_option("count", option_type::integer, std::int64_t{3}, "How many."),
     optional_option("ratio", option_type::number, 1.5, "A ratio."),
     optional_option("every", option_type::duration, std::chrono::milliseconds{1000}, "Period."),
@@ -79,6 +80,9 @@ TEST_CASE("a wrong type says what was expected and what was found") {
 TEST_CASE("choices, durations and matrices are checked") {
   CHECK(check("path = 'a'\nformat = 'xml'\n").problems.to_string() ==
         "test.toml:2:10: option 'format' of source 'x' (replay) must be one of \"text\", \"json\", not \"xml\"");
+  CHECK(check("path = 'a'\nspeed = '3600'\n").problems.to_string() ==
+        "test.toml:2:9: option 'speed' of source 'x' (replay) must be one of \"max\", \"realtime\", or a number "
+        "(without quotes), not \"3600\"");
   CHECK(check("path = 'a'\nevery = '5 minutes'\n").problems.to_string() ==
         "test.toml:2:9: option 'every' of source 'x' (replay) must be a duration such as \"30s\", \"5m\" or "
         "\"1h30m\", not \"5 minutes\"");
