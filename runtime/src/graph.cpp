@@ -804,13 +804,19 @@ public:
 
 private:
   void watch(const caf::actor& coordinator) {
-    int stops = 0;
+    // `timeout` and `kill` of a process group signal the process and then its
+    // group: one stop, twice, a moment apart. Only a signal after that moment
+    // is someone asking again.
+    constexpr auto same_stop = std::chrono::milliseconds{500};
+    std::optional<std::chrono::steady_clock::time_point> first;
     for (;;) {
       int sig = 0;
       if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
-      if (++stops == 1) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!first) {
+        first = now;
         caf::anon_send(coordinator, stop_atom::value);
-      } else {
+      } else if (now - *first >= same_stop) {
         runtime_log().error("second stop signal: exiting at once");
         std::fflush(stdout);
         _exit(130);

@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <sstream>
+#include <thread>
 
 using namespace test_support;
 using namespace std::chrono_literals;
@@ -168,6 +169,26 @@ TEST_CASE("SIGTERM stops like SIGINT: sinks flushed and stopped, exit 0") {
   CHECK(r.exit_code == 0);
   const std::string alerts = dir.read("alerts.txt");
   CHECK(alerts.substr(alerts.size() - 8) == "stopped\n");
+}
+
+TEST_CASE("a second stop signal exits at once (130); one a moment after the first is the same stop") {
+  // The sink waits an hour to retry, so the drain outlasts the test unless cut short.
+  temp_dir dir;
+  const auto file = dir.file("p.toml", fixture_pipeline("shutdown_timeout = '1h'", "count = 100", "",
+                                                        "unavailable_writes = 1000000\nretry_backoff = '1h'"));
+  child twice({binary(), "run", file}, fixture_env);
+  for (int i = 0; i < 400 && twice.err().find("delivery failed") == std::string::npos; ++i)  // at most 20 s
+    std::this_thread::sleep_for(50ms);
+  REQUIRE(twice.err().find("delivery failed") != std::string::npos);
+  twice.signal(SIGTERM);
+  twice.signal(SIGTERM);  // as `timeout` does: the process, then its group
+  std::this_thread::sleep_for(1s);  // not synchronisation: the time that makes the next signal a second one
+  CHECK(twice.err().find("second stop signal") == std::string::npos);
+  twice.signal(SIGINT);
+  const auto r = twice.wait(20s);
+  INFO(r.err);
+  CHECK(r.exit_code == 130);
+  CHECK_THAT(r.err, Catch::Matchers::Contains("error   [runtime] second stop signal: exiting at once"));
 }
 
 TEST_CASE("a restarted source is told only of its own batches being handled") {
