@@ -851,6 +851,14 @@ int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages, metrics
   const auto& settings = pipeline.settings;
   auto coordinator = system.spawn(run_coordinator, settings.name, caf::actor{self}, settings.shutdown_timeout);
   caf::actor metrics;
+  // The server's thread asks through `system`: it stops before `system` goes,
+  // however this function ends.
+  struct stop_serving {
+    metrics_server* server;
+    ~stop_serving() {
+      if (server != nullptr) server->stop();
+    }
+  } serving{server};
   if (server != nullptr) {
     metrics = system.spawn(run_metrics, initial_metrics(pipeline));
     server->serve(ask_metrics(system, metrics));

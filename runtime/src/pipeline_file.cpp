@@ -221,8 +221,8 @@ private:
     const auto v = validate_options(*table, pipeline_options(), {}, "[pipeline]", file_, out_);
     auto& s = spec_.settings;
     const auto& o = v.values;
-    // Every key has a declared default, so it is set unless its value was
-    // rejected above (and then the file is refused anyway).
+    // Every key but name has a declared default, so it is set unless its
+    // value was rejected above (and then the file is refused anyway).
     s.name = o.has("name") ? o.string("name") : fs::path(file_).stem().string();
     s.policy = read_policy(v, s.policy);
     if (o.holds<std::chrono::milliseconds>("shutdown_timeout")) s.shutdown_timeout = o.duration("shutdown_timeout");

@@ -77,6 +77,7 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
   offer_rehearsals(context, fit, request, kinds, session.zone());
   bar.phase("training on " + std::to_string(fit.size()) + " readings");
   trainer.plugin->descriptor->train(fit, context, model);
+  context.make_rehearsal = {};  // it refers to `fit`, gone with this function
   bar.fraction(1);
 
   bar.phase("scoring " + std::to_string(history.size()) + " readings, judging the " +
