@@ -8,8 +8,29 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace stream_smarts::loaded_model {
+
+/// The file the `model` option names, from the pipeline file's folder; an
+/// option error saying how to train one when it is not set.
+inline std::string model_path(stage_context& ctx, const std::string& scorer) {
+  if (!ctx.options().has("model"))
+    throw option_error("model", "model is not set: train one with `stream-smarts train --scorer " + scorer +
+                                    " --data FILE --out FILE`");
+  return ctx.resolve_path(ctx.options().string("model"));
+}
+
+/// `read(path)`; a file it cannot use (it throws `Error`) is an option error
+/// at `model` naming the file.
+template <class Error, class Read>
+auto read_model(const std::string& path, Read read) {
+  try {
+    return read(path);
+  } catch (const Error& e) {
+    throw option_error("model", path + ": " + e.what());
+  }
+}
 
 struct provenance {
   std::string timezone;                  ///< empty: not recorded (a hand-written model)

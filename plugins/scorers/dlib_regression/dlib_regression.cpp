@@ -71,9 +71,6 @@ public:
   explicit dlib_regression_scorer(stage_context& ctx) {
     checked_options(ctx.options());
     excess_ = checked_excess(ctx.options());
-    if (!ctx.options().has("model"))
-      throw option_error("model", "model is not set: train one with `stream-smarts train --scorer dlib_regression "
-                                  "--data FILE --out FILE`");
     model_ = load_model(ctx);
     excess_.log_offset_wh = model_.header().log_offset_wh;
   }
@@ -91,13 +88,8 @@ public:
 
 private:
   static envelope_model load_model(stage_context& ctx) {
-    const std::string path = ctx.resolve_path(ctx.options().string("model"));
-    envelope_model m;
-    try {
-      m = envelope_model::read_file(path);
-    } catch (const model_error& e) {
-      throw option_error("model", path + ": " + e.what());
-    }
+    const std::string path = loaded_model::model_path(ctx, "dlib_regression");
+    envelope_model m = loaded_model::read_model<model_error>(path, envelope_model::read_file);
     const model_header& h = m.header();
     loaded_model::log_loaded(ctx, path, {h.timezone, h.readings, h.trained_from, h.trained_to});
     ctx.log().debug(std::to_string(m.centre_basis()) + "+" + std::to_string(m.spread_basis()) + " basis vectors" +

@@ -48,13 +48,8 @@ private:
   }
 
   static band_model load_model(stage_context& ctx) {
-    const std::string path = ctx.resolve_path(ctx.options().string("model"));
-    band_model m;
-    try {
-      m = read_model_file(path);
-    } catch (const model_error& e) {
-      throw option_error("model", path + ": " + e.what());
-    }
+    const std::string path = loaded_model::model_path(ctx, "percentile_band");
+    band_model m = loaded_model::read_model<model_error>(path, read_model_file);
     loaded_model::log_loaded(ctx, path, {m.timezone, m.readings, m.trained_from, m.trained_to});
     return m;
   }

@@ -67,16 +67,8 @@ public:
 private:
   static sustained_model load_model(stage_context& ctx) {
     checked_settings(ctx.options());  // training-only, but `validate` should catch them here too
-    if (!ctx.options().has("model"))
-      throw option_error("model", "model is not set: train one with `stream-smarts train --scorer sustained_load "
-                                  "--data FILE --out FILE`");
-    const std::string path = ctx.resolve_path(ctx.options().string("model"));
-    sustained_model m;
-    try {
-      m = read_model_file(path);
-    } catch (const model_error& e) {
-      throw option_error("model", path + ": " + e.what());
-    }
+    const std::string path = loaded_model::model_path(ctx, "sustained_load");
+    sustained_model m = loaded_model::read_model<model_error>(path, read_model_file);
     loaded_model::log_loaded(ctx, path, {m.timezone, m.readings, m.trained_from, m.trained_to},
                              windows_text(m.trained.hours));
     return m;
