@@ -1,6 +1,9 @@
 // Order statistics shared by the scorers' training code.
 #pragma once
 
+#include <common/json.hpp>
+#include <stream_smarts/options.hpp>
+
 #include <cmath>
 #include <cstddef>
 #include <stdexcept>
@@ -18,6 +21,17 @@ inline double percentile(const std::vector<double>& sorted, double p) {
   if (below + 1 >= sorted.size()) return sorted.back();
   const double fraction = rank - static_cast<double>(below);
   return sorted[below] + fraction * (sorted[below + 1] - sorted[below]);
+}
+
+/// The lo_percentile and hi_percentile options of a trainer: each within
+/// 0..100, hi above lo; an option_error naming the one at fault.
+inline void check_percentiles(double lo, double hi) {
+  using json::format_number;
+  if (!(lo >= 0 && lo <= 100)) throw option_error("lo_percentile", "must be within 0..100; got " + format_number(lo));
+  if (!(hi >= 0 && hi <= 100)) throw option_error("hi_percentile", "must be within 0..100; got " + format_number(hi));
+  if (!(hi > lo))
+    throw option_error("hi_percentile", "hi_percentile (" + format_number(hi) + ") must be above lo_percentile (" +
+                                            format_number(lo) + ")");
 }
 
 } // namespace stream_smarts::statistics

@@ -7,6 +7,7 @@
 
 #include <common/json.hpp>
 #include <common/loaded_model.hpp>
+#include <common/statistics.hpp>
 #include <stream_smarts/plugin.hpp>
 
 #include <chrono>
@@ -30,13 +31,7 @@ training_options checked_options(const options& o) {
   t.hi_percentile = o.number("hi_percentile");
   t.gamma = o.number("gamma");
   const std::int64_t basis = o.integer("max_basis");
-  if (!(t.lo_percentile >= 0 && t.lo_percentile <= 100))
-    throw option_error("lo_percentile", "must be within 0..100; got " + format_number(t.lo_percentile));
-  if (!(t.hi_percentile >= 0 && t.hi_percentile <= 100))
-    throw option_error("hi_percentile", "must be within 0..100; got " + format_number(t.hi_percentile));
-  if (!(t.hi_percentile > t.lo_percentile))
-    throw option_error("hi_percentile", "hi_percentile (" + format_number(t.hi_percentile) +
-                                            ") must be above lo_percentile (" + format_number(t.lo_percentile) + ")");
+  statistics::check_percentiles(t.lo_percentile, t.hi_percentile);
   if (!(std::isfinite(t.gamma) && t.gamma > 0))
     throw option_error("gamma", "must be a finite number above 0; got " + format_number(t.gamma));
   if (basis < 1 || basis > max_basis_limit)

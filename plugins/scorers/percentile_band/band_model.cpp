@@ -59,14 +59,6 @@ band_model model_from_hourly(const day_bands& hourly) {
   return m;
 }
 
-void check_percentiles(double lo, double hi) {
-  if (!(lo >= 0 && lo <= 100)) throw option_error("lo_percentile", "must be within 0..100; got " + format_number(lo));
-  if (!(hi >= 0 && hi <= 100)) throw option_error("hi_percentile", "must be within 0..100; got " + format_number(hi));
-  if (!(hi > lo))
-    throw option_error("hi_percentile", "hi_percentile (" + format_number(hi) + ") must be above lo_percentile (" +
-                                            format_number(lo) + ")");
-}
-
 
 namespace {
 

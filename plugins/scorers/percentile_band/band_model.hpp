@@ -61,9 +61,7 @@ day_bands bands_from_rows(const number_matrix& rows, std::string_view what);
 /// A model whose seven days all have these hourly bands.
 band_model model_from_hourly(const day_bands& hourly);
 
-/// Checks 0 <= lo < hi <= 100; throws option_error naming the option at fault.
-void check_percentiles(double lo, double hi);
-
+using statistics::check_percentiles;
 using statistics::percentile;
 
 /// Learns bands from history (local fields filled). Throws std::runtime_error
