@@ -353,7 +353,7 @@ private:
     const auto runtime_keys = validate_options(table, stage_options(kind), not_for_this_kind, owner, file_, out_);
     if (runtime_keys.values.holds<std::vector<std::string>>("from")) stage.from = runtime_keys.values.strings("from");
     if (kind == plugin_kind::sink) read_sink_keys(runtime_keys, stage);
-    from_places_[stage.name] = table.get("from");
+    from_places_[{stage.place.line, stage.place.column}] = table.get("from");
 
     if (runtime_keys.values.holds<std::string>("plugin"))
       stage.plugin = find_plugin(runtime_keys.values.string("plugin"), kind, *table.get("plugin"), owner);
@@ -397,7 +397,7 @@ private:
   }
 
   location from_element(const stage_spec& s, std::size_t index) const {
-    auto it = from_places_.find(s.name);
+    auto it = from_places_.find({s.place.line, s.place.column});
     if (it == from_places_.end() || it->second == nullptr) return s.place;
     if (const auto* array = it->second->as_array(); array && index < array->size())
       return where(*array->get(index), file_);
@@ -472,7 +472,7 @@ private:
   plugin_registry& registry_;
   diagnostics& out_;
   pipeline_spec spec_;
-  std::map<std::string, const toml::node*> from_places_;
+  std::map<std::pair<int, int>, const toml::node*> from_places_;  // by the stage's line and column: names may repeat
 };
 
 } // namespace

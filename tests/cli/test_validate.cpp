@@ -119,6 +119,11 @@ TEST_CASE("pipeline settings, duplicate names, unknown time zone, no sources") {
         "/usr/share/zoneinfo)\n");
   CHECK(invalid(replace(good, "name = \"ratio\"", "name = \"in\"")).find(
             "p.toml:6:1: stage name 'in' is already used at line 3; names must be unique") != std::string::npos);
+  // Each of two stages with one name has its own 'from': an error in the first's is placed there.
+  const std::string twice = replace(good, "from = [\"in\"]", "from = [\"in\", \"nosuch\"]") +
+                            "[[scorers]]\nname = \"ratio\"\nplugin = \"fixture_scorer\"\nfrom = [\"in\"]\n";
+  CHECK_THAT(invalid(twice), Catch::Matchers::Contains("p.toml:9:15: scorer 'ratio' (fixture_scorer) takes from "
+                                                       "'nosuch', which is not a stage in this file"));
   CHECK(invalid("[pipeline]\nname = 'empty'\n") == "p.toml: the pipeline has no [[sources]]: add at least one source stage\n");
   CHECK(invalid(replace(good, "[pipeline]", "[pipelin]")) ==
         "p.toml:1:1: unknown top-level key 'pipelin'; a pipeline has [pipeline], [[sources]], [[scorers]] and "
