@@ -333,6 +333,7 @@ private:
     stage.place = where(table, file_);
     const auto name = table["name"].value<std::string>();
     stage.name = name.value_or("");
+    if (name && name->empty()) out_.error(where(*table.get("name"), file_), "a stage name must not be empty");
     const std::string owner = std::string(to_string(kind)) + (name ? " '" + *name + "'" : "");
     // The runtime's keys first, then the plugin's: each declared once. A
     // runtime key on the wrong kind of stage gets one message, from here.
@@ -388,7 +389,9 @@ private:
   void check_names() {
     std::map<std::string, const stage_spec*> seen;
     for (const auto& s : spec_.stages) {
-      if (s.name.empty()) continue;
+      if (s.name == "runtime")
+        out_.error(s.place, "stage name 'runtime' is taken by stream-smarts's own log lines; choose another");
+      if (s.name.empty()) continue;  // missing (reported as a required option) or empty (below)
       auto [it, fresh] = seen.emplace(s.name, &s);
       if (!fresh)
         out_.error(s.place, "stage name '" + s.name + "' is already used at line " +

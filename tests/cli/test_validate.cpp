@@ -119,6 +119,11 @@ TEST_CASE("pipeline settings, duplicate names, unknown time zone, no sources") {
         "/usr/share/zoneinfo)\n");
   CHECK(invalid(replace(good, "name = \"ratio\"", "name = \"in\"")).find(
             "p.toml:6:1: stage name 'in' is already used at line 3; names must be unique") != std::string::npos);
+  CHECK(invalid(replace(good, "name = \"ratio\"", "name = \"runtime\"")).find(
+            "p.toml:6:1: stage name 'runtime' is taken by stream-smarts's own log lines; choose another") !=
+        std::string::npos);
+  CHECK(invalid(replace(good, "name = \"in\"", "name = \"\"")).find("p.toml:4:8: a stage name must not be empty") !=
+        std::string::npos);
   // Each of two stages with one name has its own 'from': an error in the first's is placed there.
   const std::string twice = replace(good, "from = [\"in\"]", "from = [\"in\", \"nosuch\"]") +
                             "[[scorers]]\nname = \"ratio\"\nplugin = \"fixture_scorer\"\nfrom = [\"in\"]\n";
