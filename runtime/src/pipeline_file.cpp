@@ -353,6 +353,8 @@ private:
     }
     const auto runtime_keys = validate_options(table, stage_options(kind), not_for_this_kind, owner, file_, out_);
     if (runtime_keys.values.holds<std::vector<std::string>>("from")) stage.from = runtime_keys.values.strings("from");
+    if (runtime_keys.values.holds<std::vector<std::string>>("from") && stage.from.empty())
+      out_.error(where(*table.get("from"), file_), "option 'from' of " + owner + " must name at least one stage");
     if (kind == plugin_kind::sink) read_sink_keys(runtime_keys, stage);
     from_places_[{stage.place.line, stage.place.column}] = table.get("from");
 

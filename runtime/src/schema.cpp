@@ -232,6 +232,11 @@ private:
   }
 
   std::optional<option_value> from_array(const toml::array& a) {
+    if (accepts(spec_.type, option_type::string_list) && a.empty()) return std::vector<std::string>{};
+    if (accepts(spec_.type, option_type::string_list) && !accepts(spec_.type, option_type::number_list) &&
+        !a.is_homogeneous(toml::node_type::string))
+      for (const auto& n : a)  // say which element, as a matrix does
+        if (!n.is_string()) return fail(n, std::string("must hold only strings; this element is ") + toml_type_name(n));
     if (accepts(spec_.type, option_type::string_list) && a.is_homogeneous(toml::node_type::string)) {
       std::vector<std::string> items;
       for (const auto& n : a) {

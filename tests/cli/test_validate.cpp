@@ -124,6 +124,12 @@ TEST_CASE("pipeline settings, duplicate names, unknown time zone, no sources") {
         std::string::npos);
   CHECK(invalid(replace(good, "name = \"in\"", "name = \"\"")).find("p.toml:4:8: a stage name must not be empty") !=
         std::string::npos);
+  const std::string odd_from = replace(replace(good, "from = [\"ratio\"]", "from = []"), "from = [\"in\"]",
+                                       "from = [\"in\", 5]");
+  const std::string odd = invalid(odd_from);
+  CHECK_THAT(odd, Catch::Matchers::Contains("p.toml:9:15: option 'from' of scorer 'ratio' must hold only strings; this "
+                                            "element is an integer\n"));
+  CHECK_THAT(odd, Catch::Matchers::Contains("p.toml:13:8: option 'from' of sink 'out' must name at least one stage\n"));
   // Each of two stages with one name has its own 'from': an error in the first's is placed there.
   const std::string twice = replace(good, "from = [\"in\"]", "from = [\"in\", \"nosuch\"]") +
                             "[[scorers]]\nname = \"ratio\"\nplugin = \"fixture_scorer\"\nfrom = [\"in\"]\n";
