@@ -251,6 +251,8 @@ int dispatch(arguments& a) {
     a.train.threshold = a.threshold.value_or(a.train.threshold);
     return train_command(a.train);
   }
+  if ((command == "eval" || command == "report") && !a.train.scorer_settings.empty())
+    return missing("--set comes after the --model it is for: --model FILE --set KEY=VALUE");
   if (command == "eval" && operands == 0) {
     if (a.eval.models.empty() || !has_history) return missing("eval needs --model (one or more) and --data");
     a.eval.offline = a.offline;

@@ -477,4 +477,8 @@ TEST_CASE("eval: --set after a --model is a scoring option of that model only") 
                             "--set", "excess_wh=2000"});
   CHECK(refused.exit_code == 2);
   CHECK_THAT(refused.err, Contains("percentile_band: (command line): unknown option 'excess_wh'"));
+
+  const auto before = run({"eval", "--data", labelled, "--set", "excess_wh=2000", "--model", dlib});  // once ignored
+  CHECK(before.exit_code == 2);
+  CHECK(before.err == "stream-smarts: --set comes after the --model it is for: --model FILE --set KEY=VALUE\n");
 }
