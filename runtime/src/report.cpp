@@ -7,6 +7,7 @@
 #include "output.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -213,11 +214,14 @@ std::string draw(const std::vector<point>& pts, const period& p, const report_re
 }
 
 bool valid_period(const std::string& s) {
-  const bool month = s.size() == 7, day = s.size() == 10;
-  if (!month && !day) return false;
+  const bool month_period = s.size() == 7, day_period = s.size() == 10;
+  if (!month_period && !day_period) return false;
   for (std::size_t i = 0; i < s.size(); ++i)
     if ((i == 4 || i == 7) ? s[i] != '-' : !std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-  return true;
+  using namespace std::chrono;  // a day of the calendar: not 2007-13, nor 2007-02-30
+  const year_month_day date{year{std::stoi(s.substr(0, 4))}, month{static_cast<unsigned>(std::stoi(s.substr(5, 2)))},
+                            day{day_period ? static_cast<unsigned>(std::stoi(s.substr(8, 2))) : 1u}};
+  return date.ok();
 }
 
 } // namespace

@@ -419,9 +419,12 @@ TEST_CASE("report draws the expected band, the readings and the alerts as SVG") 
   r = run({"report", "--model", model, "--data", week, "--out", svg, "--period", "2008-03-01"});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("no readings in 2008-03-01; the history runs from 2008-02-04 to 2008-02-10"));
-  r = run({"report", "--model", model, "--data", week, "--out", svg, "--period", "March"});
-  CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Contains("--period must be a day (2008-01-14) or a month (2008-01), not 'March'"));
+  for (const char* not_a_period : {"March", "2008-13", "2008-02-30"}) {
+    r = run({"report", "--model", model, "--data", week, "--out", svg, "--period", not_a_period});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(std::string("--period must be a day (2008-01-14) or a month (2008-01), not '") +
+                               not_a_period + "'"));
+  }
   const std::string nowhere = dir.path() + "/no/such/dir/day.svg";
   r = run({"report", "--model", model, "--data", week, "--out", nowhere});
   CHECK(r.exit_code == 1);
