@@ -146,6 +146,8 @@ TEST_CASE("replay paces readings without sleeping", "[stages][replay]") {
     const auto second = src->read(out, 10);
     CHECK(out.size() == 1);
     CHECK(second.wait == std::chrono::milliseconds{1000});
+    src->stop();  // the second reading, read and waiting for its time, was never handed on
+    CHECK(ctx.log_.lines.back() == "info: stopped after 1 readings, skipped 0 malformed lines");
   }
   SECTION("a multiplier: an hour of data per 20 ms") {
     fake_context ctx(d, {{"path", std::string("h.csv")}, {"speed", 3600.0 * 1000 / 20}}, dir.path);

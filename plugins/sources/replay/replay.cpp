@@ -67,8 +67,8 @@ public:
   }
 
   void stop() override {
-    if (reader_ && !summarized_)
-      ctx_.log().info("stopped after " + std::to_string(replayed_) + " readings, skipped " +
+    if (reader_ && !summarized_)  // a paced reading still waiting for its time was never handed on
+      ctx_.log().info("stopped after " + std::to_string(replayed_ - (pending_ ? 1 : 0)) + " readings, skipped " +
                       std::to_string(skipped_) + " malformed lines");
     summarized_ = true;
     reader_.reset();
