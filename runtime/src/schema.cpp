@@ -115,22 +115,31 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
   return best;
 }
 
+namespace {
+/// Every option type with its name in a sentence and in a table column.
+struct type_name {
+  option_type type;
+  const char* in_a_sentence;  ///< "must be a list of strings"
+  const char* in_a_table;     ///< the options tables' type column
+};
+constexpr type_name type_names[] = {
+    {option_type::string, "a string", "string"},
+    {option_type::integer, "an integer", "integer"},
+    {option_type::number, "a number", "number"},
+    {option_type::boolean, "a boolean", "boolean"},
+    {option_type::duration, "a duration (\"30s\", \"5m\", \"1h30m\")", "duration"},
+    {option_type::string_list, "a list of strings", "list of strings"},
+    {option_type::number_list, "a list of numbers", "list of numbers"},
+    {option_type::number_matrix, "a list of lists of numbers", "list of number lists"},
+    {option_type::string_table, "a table of strings", "table"},
+    {option_type::secret, "a secret (\"${ENV_VAR}\", or the option's name with _file and a path)", "secret"},
+};
+} // namespace
+
 std::string describe_type(option_type type) {
-  static const std::pair<option_type, const char*> names[] = {
-      {option_type::string, "a string"},
-      {option_type::integer, "an integer"},
-      {option_type::number, "a number"},
-      {option_type::boolean, "a boolean"},
-      {option_type::duration, "a duration (\"30s\", \"5m\", \"1h30m\")"},
-      {option_type::string_list, "a list of strings"},
-      {option_type::number_list, "a list of numbers"},
-      {option_type::number_matrix, "a list of lists of numbers"},
-      {option_type::string_table, "a table of strings"},
-      {option_type::secret, "a secret (\"${ENV_VAR}\", or the option's name with _file and a path)"},
-  };
   std::vector<std::string> parts;
-  for (auto [t, name] : names)
-    if (accepts(type, t)) parts.emplace_back(name);
+  for (const auto& t : type_names)
+    if (accepts(type, t.type)) parts.emplace_back(t.in_a_sentence);
   std::string out;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     if (i > 0) out += i + 1 == parts.size() ? " or " : ", ";
@@ -430,16 +439,9 @@ std::string format_value(const option_value& value) {
 
 namespace {
 std::string short_type(option_type type) {
-  static const std::pair<option_type, const char*> names[] = {
-      {option_type::string, "string"},         {option_type::integer, "integer"},
-      {option_type::number, "number"},         {option_type::boolean, "boolean"},
-      {option_type::duration, "duration"},     {option_type::string_list, "list of strings"},
-      {option_type::number_list, "list of numbers"}, {option_type::number_matrix, "list of number lists"},
-      {option_type::string_table, "table"},   {option_type::secret, "secret"},
-  };
   std::string out;
-  for (auto [t, name] : names)
-    if (accepts(type, t)) out += (out.empty() ? "" : " or ") + std::string(name);
+  for (const auto& t : type_names)
+    if (accepts(type, t.type)) out += (out.empty() ? "" : " or ") + std::string(t.in_a_table);
   return out;
 }
 
