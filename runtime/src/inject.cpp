@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -29,6 +30,58 @@ std::string number_text(double v) {
   return s.str();
 }
 
+/// The kinds to inject and a rate they fit; the message for the user if not.
+std::optional<std::string> rate_problem(const inject_request& request, const std::vector<event_kind>& kinds) {
+  if (!(request.per_week > 0))
+    return "--per-week must be a number of events per week above 0, such as 1 or 0.5, not " +
+           number_text(request.per_week);
+  if (request.per_week > max_per_week(kinds))
+    return "--per-week " + number_text(request.per_week) +
+           " is too many: each event needs a period of its longest duration plus a day to be placed in; with these "
+           "kinds at most " + fixed(max_per_week(kinds) - 0.005, 2) + " per week";
+  return std::nullopt;
+}
+
+/// Why inject cannot work on this history, if it cannot: none, or several meters.
+std::optional<std::string> history_problem(const std::vector<reading>& history) {
+  if (history.empty()) return "the history has no readings: nothing to inject into";
+  std::set<std::string> meters;
+  for (const auto& r : history) meters.insert(r.meter);
+  if (meters.size() == 1) return std::nullopt;
+  std::string names;
+  for (const auto& m : meters) names += (names.empty() ? "" : ", ") + m;
+  return "the history holds readings of " + std::to_string(meters.size()) + " meters (" + names +
+         "); inject works on one meter's history";
+}
+
+/// "injected 52 events into ... readings from A to B (...): heater_night 17, ...; N readings changed; wrote F"
+std::string summary(const inject_request& request, const std::vector<event_kind>& kinds,
+                    const std::vector<reading>& history, const injection& done) {
+  const auto [first, last] = std::minmax_element(
+      history.begin(), history.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
+  std::vector<std::size_t> per_kind(kinds.size(), 0);
+  std::size_t placed = 0, in_gaps = 0;
+  for (const auto& e : done.events) {
+    if (e.readings == 0) {
+      ++in_gaps;
+      continue;
+    }
+    ++placed;
+    ++per_kind[e.kind];
+  }
+  std::string by_kind;
+  for (std::size_t k = 0; k < kinds.size(); ++k)
+    by_kind += (k ? ", " : "") + kinds[k].name + " " + std::to_string(per_kind[k]);
+  std::string text = "injected " + std::to_string(placed) + " events into " + std::to_string(history.size()) +
+                     " readings from " + day_of(*first) + " to " + day_of(*last) + " (--per-week " +
+                     number_text(request.per_week) + ", --seed " + std::to_string(request.seed) + "): " + by_kind +
+                     "; " + std::to_string(std::count(done.touched.begin(), done.touched.end(), true)) + " readings changed";
+  if (in_gaps > 0) text += "; left out " + std::to_string(in_gaps) + " more that fell where the history has no readings";
+  if (done.events.empty() && in_gaps == 0)
+    text += " (the history is shorter than one period of " + number_text(7 / request.per_week) + " days: no event)";
+  return text + "; wrote " + request.out;
+}
+
 } // namespace
 
 int inject_command(const inject_request& request) {
@@ -39,15 +92,8 @@ int inject_command(const inject_request& request) {
     std::cerr << "stream-smarts: " << e.what() << "\n";
     return 2;
   }
-  if (!(request.per_week > 0)) {
-    std::cerr << "stream-smarts: --per-week must be a number of events per week above 0, such as 1 or 0.5, not "
-              << number_text(request.per_week) << "\n";
-    return 2;
-  }
-  if (request.per_week > max_per_week(kinds)) {
-    std::cerr << "stream-smarts: --per-week " << number_text(request.per_week)
-              << " is too many: each event needs a period of its longest duration plus a day to be placed in; "
-              << "with these kinds at most " << fixed(max_per_week(kinds) - 0.005, 2) << " per week\n";
+  if (const auto problem = rate_problem(request, kinds)) {
+    std::cerr << "stream-smarts: " << *problem << "\n";
     return 2;
   }
   offline_session session(request.offline);
@@ -65,60 +111,22 @@ int inject_command(const inject_request& request) {
     std::cerr << "reading the history failed: " << e.what() << "\n";
     return 1;
   }
-  if (history.empty()) {
-    std::cerr << "stream-smarts: the history has no readings: nothing to inject into\n";
-    return 1;
+  if (const auto problem = history_problem(history)) {
+    std::cerr << "stream-smarts: " << *problem << "\n";
+    return history.empty() ? 1 : 2;
   }
-  std::set<std::string> meters;
-  for (const auto& r : history) meters.insert(r.meter);
-  if (meters.size() > 1) {
-    std::string names;
-    for (const auto& m : meters) names += (names.empty() ? "" : ", ") + m;
-    std::cerr << "stream-smarts: the history holds readings of " << meters.size() << " meters (" << names
-              << "); inject works on one meter's history\n";
-    return 2;
-  }
-
-  const auto [first_reading, last_reading] = std::minmax_element(
-      history.begin(), history.end(), [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; });
-  const std::string first_day = day_of(*first_reading), last_day = day_of(*last_reading);
-  auto [events, touched] = inject_events(history, kinds, request.per_week, request.seed, session.zone());
-
+  const injection done = inject_events(history, kinds, request.per_week, request.seed, session.zone());
   try {
     write_output(request.out, [&](std::ostream& out) {
       const labelled_csv csv(history);
       out << csv.header();
-      for (std::size_t i = 0; i < history.size(); ++i) out << csv.line(history[i], touched[i]);
+      for (std::size_t i = 0; i < history.size(); ++i) out << csv.line(history[i], done.touched[i]);
     });
   } catch (const std::runtime_error& e) {
     std::cerr << "stream-smarts: " << e.what() << "\n";
     return 1;
   }
-
-  std::vector<std::size_t> per_kind(kinds.size(), 0);
-  std::size_t placed = 0, in_gaps = 0, changed = 0;
-  for (const auto& e : events) {
-    if (e.readings == 0) {
-      ++in_gaps;
-      continue;
-    }
-    ++placed;
-    ++per_kind[e.kind];
-  }
-  for (bool t : touched) changed += t;
-  std::string by_kind;
-  for (std::size_t k = 0; k < kinds.size(); ++k)
-    by_kind += (k ? ", " : "") + kinds[k].name + " " + std::to_string(per_kind[k]);
-  std::cerr << "injected " << placed << " events into " << history.size() << " readings from "
-            << first_day << " to " << last_day << " (--per-week "
-            << number_text(request.per_week) << ", --seed " << request.seed << "): " << by_kind << "; " << changed
-            << " readings changed";
-  if (in_gaps > 0)
-    std::cerr << "; left out " << in_gaps << " more that fell where the history has no readings";
-  if (events.empty() && in_gaps == 0)
-    std::cerr << " (the history is shorter than one period of " << number_text(7 / request.per_week)
-              << " days: no event)";
-  std::cerr << "; wrote " << request.out << "\n";
+  std::cerr << summary(request, kinds, history, done) << "\n";
   return 0;
 }
 
