@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
 
 namespace stream_smarts::loaded_model {
 
