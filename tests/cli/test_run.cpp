@@ -171,7 +171,7 @@ TEST_CASE("SIGTERM stops like SIGINT: sinks flushed and stopped, exit 0") {
   CHECK(alerts.substr(alerts.size() - 8) == "stopped\n");
 }
 
-TEST_CASE("a second stop signal exits at once (130); one a moment after the first is the same stop") {
+TEST_CASE("a second stop signal exits at once (130), but one a moment after the first is the same stop") {
   // The sink waits an hour to retry, so the drain outlasts the test unless cut short.
   temp_dir dir;
   const auto file = dir.file("p.toml", fixture_pipeline("shutdown_timeout = '1h'", "count = 100", "",
