@@ -115,6 +115,9 @@ int eval_command(const eval_request& request) {
     print_table(request.models, scorers, results);
     if (any.events() > 0) print_kinds(request.models, results);
     return 0;
+  } catch (const option_error& e) {  // the history's source refused its options (--data, --data-set)
+    std::cerr << "(command line): " << describe_option_error(e) << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "evaluation failed: " << e.what() << "\n";
     return 1;

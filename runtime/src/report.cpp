@@ -250,6 +250,9 @@ int report_command(const report_request& request) {
     write_output(request.out, [&](std::ostream& out) { out << svg; });
     std::cout << "wrote " << request.out << ": " << p.title << ", " << pts.size() << " readings\n";
     return 0;
+  } catch (const option_error& e) {  // the history's source refused its options (--data, --data-set)
+    std::cerr << "(command line): " << describe_option_error(e) << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "report failed: " << e.what() << "\n";
     return 1;

@@ -375,6 +375,7 @@ TEST_CASE("eval and report name every scorer's reason when no plugin can load a 
     CHECK_THAT(r.err, Contains("\n  percentile_band: " + junk + ": "));
   }
   // A good model with a bad --set: the option is named, not the model blamed.
+  // And a history that cannot be read is the command line's fault, as for train: exit 2.
   const std::string band = dir.path() + "/band.toml";
   REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", band,
                "--holdout", "0"})
@@ -383,6 +384,12 @@ TEST_CASE("eval and report name every scorer's reason when no plugin can load a 
   CHECK(bad_set.exit_code == 2);
   CHECK_THAT(bad_set.err, Contains(band + ": no scorer plugin can load this model with --set hi_percentile=200:\n"));
   CHECK_THAT(bad_set.err, Contains("\n  percentile_band: option 'hi_percentile': must be within 0..100; got 200\n"));
+  for (const char* command : {"eval", "report"}) {
+    const auto no_data = run({command, "--model", band, "--data", dir.path() + "/none.csv", "--out", dir.path() + "/x.svg"});
+    CHECK(no_data.exit_code == 2);
+    CHECK_THAT(no_data.err, Contains("(command line): option 'path': " + dir.path() + "/none.csv: cannot open: No such "
+                                     "file or directory\n"));
+  }
   const auto missing = run({"eval", "--data", week});
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.err, Contains("eval needs --model (one or more) and --data"));
