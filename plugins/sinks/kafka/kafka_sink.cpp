@@ -57,6 +57,10 @@ public:
                                          RD_KAFKA_V_KEY(key.data(), key.size()),
                                          RD_KAFKA_V_VALUE(payload_.data(), payload_.size()),
                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)  // no retry or restart makes it fit: give this one up
+        throw delivery_error("a message of " + std::to_string(payload_.size()) + " bytes is more than topic '" +
+                                 topic_ + "' takes from this producer (message.max.bytes in properties)",
+                             false);
       if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         if (err) throw std::runtime_error("cannot write to topic '" + topic_ + "': " + rd_kafka_err2str(err));
         return;
