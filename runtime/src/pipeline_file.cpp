@@ -393,7 +393,7 @@ private:
     for (const auto& s : spec_.stages) {
       if (s.name == "runtime")
         out_.error(s.place, "stage name 'runtime' is taken by stream-smarts's own log lines; choose another");
-      if (s.name.empty()) continue;  // missing (reported as a required option) or empty (below)
+      if (s.name.empty()) continue;  // missing (a required option) or empty: reported where it is read
       auto [it, fresh] = seen.emplace(s.name, &s);
       if (!fresh)
         out_.error(s.place, "stage name '" + s.name + "' is already used at line " +
