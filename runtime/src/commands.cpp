@@ -87,12 +87,14 @@ int plugins_command(const std::vector<std::string>& extra_dirs, const std::strin
     }
     return registry.problems().empty() ? 0 : 1;
   }
-  std::printf("%-7s %-18s %-9s %-44s %s\n", "KIND", "NAME", "VERSION", "FILE", "DESCRIPTION");
+  int file_width = 4;  // as wide as the longest path, so the descriptions line up
+  for (const auto& p : registry.plugins()) file_width = std::max(file_width, static_cast<int>(p.file.size()));
+  std::printf("%-7s %-18s %-9s %-*s %s\n", "KIND", "NAME", "VERSION", file_width, "FILE", "DESCRIPTION");
   for (auto kind : {plugin_kind::source, plugin_kind::scorer, plugin_kind::sink})
     for (const auto& p : registry.plugins())
       if (p.info().kind == kind)
-        std::printf("%-7s %-18s %-9s %-44s %s\n", to_string(kind), p.info().name.c_str(), p.info().version.c_str(),
-                    p.file.c_str(), p.info().description.c_str());
+        std::printf("%-7s %-18s %-9s %-*s %s\n", to_string(kind), p.info().name.c_str(), p.info().version.c_str(),
+                    file_width, p.file.c_str(), p.info().description.c_str());
   return registry.problems().empty() ? 0 : 1;
 }
 

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <iterator>
 
 using namespace test_support;
@@ -20,6 +21,18 @@ TEST_CASE("plugins lists the shipped plugins and those on STREAM_SMARTS_PLUGIN_P
   for (const char* name : {"replay", "percentile_band", "console", "fixture_source", "fixture_scorer", "fixture_sink"})
     CHECK(r.out.find(std::string(" ") + name + " ") != std::string::npos);
   CHECK(r.out.find(fixtures("good") + "/libfixture_sink.so") != std::string::npos);
+  // The columns line up however long the plugins' paths are.
+  std::istringstream lines(r.out);
+  std::string header, line;
+  std::getline(lines, header);
+  const auto description = header.find("DESCRIPTION");
+  REQUIRE(description != std::string::npos);
+  for (int n = 0; n < 1000 && std::getline(lines, line); ++n) {
+    INFO(line);
+    REQUIRE(line.size() > description);
+    CHECK(line[description - 1] == ' ');
+    CHECK(line[description] != ' ');
+  }
 }
 
 TEST_CASE("plugins --describe prints a plugin's options") {
