@@ -708,7 +708,7 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         s.given_up += given_up;
         if (--s.sinks_open > 0) return;
         runtime_log().info("pipeline '" + s.pipeline + "' finished: " + std::to_string(s.readings) + " readings, " +
-                           std::to_string(s.alerts) + " alerts delivered" +
+                           std::to_string(s.alerts) + (s.alerts == 1 ? " alert delivered" : " alerts delivered") +
                            (s.given_up ? ", " + std::to_string(s.given_up) + " given up" : std::string()));
         finish(self, false);
       },

@@ -140,7 +140,7 @@ TEST_CASE("log format: text by default, anything else refused") {
   temp_dir dir;
   const auto r = run({"run", dir.file("p.toml", fixture_pipeline("", "count = 10", "", ""))}, fixture_env);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.err.find(" info    [runtime] pipeline 't' finished: 10 readings, 1 alerts delivered\n") != std::string::npos);
+  CHECK(r.err.find(" info    [runtime] pipeline 't' finished: 10 readings, 1 alert delivered\n") != std::string::npos);
   const auto bad = run({"--log-format", "xml", "plugins"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err == "stream-smarts: unknown log format 'xml' (text, json)\n");

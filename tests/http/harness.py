@@ -122,7 +122,7 @@ class HttpTestCase(unittest.TestCase):
 
     def assert_delivered(self, run, count=1):
         self.assertEqual(run.code, 0, run.err)
-        self.assertIn("%d alerts delivered" % count, run.err)
+        self.assertIn("%d %s delivered" % (count, "alert" if count == 1 else "alerts"), run.err)
 
     def assert_gave_up(self, run, message, alert=FIRST_ALERT):
         """The runtime gave up delivering `alert`, for `message` (once, in

@@ -62,7 +62,7 @@ class PiPipelineTest(HttpTestCase):
         env = {"KAFKA_BROKERS": self.broker(), "PUSHBULLET_TOKEN": "o.pi", "HA_URL": speaker.url, "HA_TOKEN": "pi"}
         run = self.run_pipeline(toml, env)
         self.assertEqual(run.code, 0, run.err)
-        self.assertIn("alerts delivered", run.err)
+        self.assertRegex(run.err, r"\d+ alerts? delivered")
         return [r.json["body"] for r in phone.requests()], [r.json["message"] for r in speaker.requests()]
 
     def assert_hour_wh(self, text, pattern, heater_minutes):
