@@ -35,7 +35,7 @@ class replay_source final : public source {
 public:
   explicit replay_source(stage_context& ctx)
       : ctx_(ctx),
-        path_(ctx.resolve_path(ctx.options().string("path"))),
+        path_(file_path(ctx)),
         meter_(ctx.options().string("meter")),
         span_ms_(reading_fields::span_ms(ctx.options())),
         pace_(read_pace(ctx.options())),
@@ -84,12 +84,19 @@ private:
     }
   }
 
+  // The history file, from the pipeline file's folder. A folder is said to be
+  // one first: its name says nothing of a format, and fopen would take it.
+  static std::string file_path(stage_context& ctx) {
+    std::string path = ctx.resolve_path(ctx.options().string("path"));
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw option_error("path", path + ": is a directory");
+    return path;
+  }
+
   static file_format read_format(const options& o, const std::string& path) {
     const std::string& f = o.string("format");
     if (f == "csv") return file_format::csv;
     if (f == "jsonl") return file_format::jsonl;
-    std::error_code ec;  // a folder's name says nothing of a format: say what it is
-    if (std::filesystem::is_directory(path, ec)) throw option_error("path", path + ": is a directory");
     if (auto by_ext = format_from_extension(path)) return *by_ext;
     throw option_error("format", path + ": cannot tell the format from the file name (.csv, .jsonl, .ndjson, .json); "
                                         "set format = \"csv\" or \"jsonl\"");
@@ -113,8 +120,6 @@ private:
 
   // Opens the file for streaming and, for CSV, reads its header row.
   void open() {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path_, ec)) throw option_error("path", path_ + ": is a directory");
     file_.reset(std::fopen(path_.c_str(), "rb"));
     if (!file_) throw option_error("path", path_ + ": cannot open: " + std::strerror(errno));
     reader_.emplace(file_.get());
