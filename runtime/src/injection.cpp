@@ -35,14 +35,6 @@ std::string trim(const std::string& s) {
   return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
 
-/// A finite number written in full ("2000", "1.5"), or nothing.
-std::optional<double> number(const std::string& text) {
-  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
 
 std::optional<int> hour_of_day(const std::string& text) {
   if (text.empty() || text.size() > 2 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) return std::nullopt;
@@ -128,7 +120,7 @@ bool on_at(const event_kind& k, const planned_event& e, std::int64_t t) {
 void add_power(reading& r, double watts) {
   for (auto& l : r.labels)
     if (l.key == power_label) {
-      if (const auto w = number(l.value)) l.value = shortest(*w + watts);
+      if (const auto w = number_in_full(l.value)) l.value = shortest(*w + watts);
       return;
     }
 }
@@ -164,7 +156,7 @@ event_kind parse_kind(const std::string& spec) {
   k.name = parts[0];
   if (!valid_name(k.name)) fail("NAME must be letters, digits, '_' or '-', not '" + k.name + "'");
   if (k.name == "0") fail("NAME cannot be 0, the label of ordinary readings");
-  const auto watts = number(parts[1]);
+  const auto watts = number_in_full(parts[1]);
   // Bounded, so that the Wh it adds stay finite numbers its readers take.
   if (!watts || *watts <= 0 || *watts > 100000)
     fail("WATTS must be a number above 0, at most 100000 (100 kW), not '" + parts[1] + "'");
@@ -178,8 +170,8 @@ event_kind parse_kind(const std::string& spec) {
   k.first_hour = *first;
   k.last_hour = *last;
   const auto lasting = split(parts[3], '-');
-  const auto shortest_h = lasting.size() == 2 ? number(lasting[0]) : std::nullopt;
-  const auto longest_h = lasting.size() == 2 ? number(lasting[1]) : std::nullopt;
+  const auto shortest_h = lasting.size() == 2 ? number_in_full(lasting[0]) : std::nullopt;
+  const auto longest_h = lasting.size() == 2 ? number_in_full(lasting[1]) : std::nullopt;
   if (!shortest_h || !longest_h || whole_minutes(*shortest_h) < 1 || *longest_h < *shortest_h)
     fail("MIN_H-MAX_H must be two durations in hours, at least a minute, the first not above the second, such as "
          "2-7 or 0.5-1.5, not '" +

@@ -54,17 +54,20 @@ inline std::int64_t end_ms(const reading& r) { return r.ts_ms + r.span_ms; }
 /// reads it; `stream-smarts inject` adds an event's power to it.
 inline constexpr std::string_view power_label = "power_w";
 
-/// The number in the reading's `key` label ("1520.5"), if it has that label
-/// and it holds a finite number written in full.
+/// A finite number written in full ("1520.5"; not " 1", "1 W" or "inf"), or nothing.
+inline std::optional<double> number_in_full(const std::string& text) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || !std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+/// The number in the reading's `key` label, if it has that label and it
+/// holds a number in full.
 inline std::optional<double> label_number(const reading& r, std::string_view key) {
   for (const auto& l : r.labels)
-    if (l.key == key) {
-      if (l.value.empty() || std::isspace(static_cast<unsigned char>(l.value[0]))) return std::nullopt;
-      char* end = nullptr;
-      const double v = std::strtod(l.value.c_str(), &end);
-      if (end != l.value.c_str() + l.value.size() || !std::isfinite(v)) return std::nullopt;
-      return v;
-    }
+    if (l.key == key) return number_in_full(l.value);
   return std::nullopt;
 }
 
