@@ -94,6 +94,15 @@ bool scrape_shows(int port, const std::map<std::string, double>& expected, std::
 
 const std::string pipeline_with_port_0 = "metrics = '127.0.0.1:0'";
 
+/// history.csv replayed at `speed` into the fixture scorer and sink, metrics on any port.
+std::string household_pipeline(const std::string& settings, int speed) {
+  return "[pipeline]\nname = 'm'\n" + pipeline_with_port_0 + "\n" + settings +
+         "[[sources]]\nname = 'household'\nplugin = 'replay'\npath = 'history.csv'\nspeed = " +
+         std::to_string(speed) +
+         "\n[[scorers]]\nname = 'ratio'\nplugin = 'fixture_scorer'\nfrom = ['household']\n"
+         "[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['ratio']\nrecord = 'alerts.txt'\n";
+}
+
 } // namespace
 
 TEST_CASE("metrics: a running pipeline's counters match its input, and /healthz says ok") {
@@ -105,13 +114,7 @@ TEST_CASE("metrics: a running pipeline's counters match its input, and /healthz 
   dir.file("history.csv", "ts,wh\n2007-01-01T00:00:00,50\n2007-01-01T01:00:00,500\n2007-01-01T02:00:00,500\n"
                           "2007-01-01T03:00:00,50\n2007-01-01T04:00:00,500\n2007-01-01T05:00:00,50\n"
                           "not a reading\n2007-01-01T06:00:00,lots\n2008-01-01T00:00:00,50\n");
-  const std::string text = "[pipeline]\nname = 'm'\n" + pipeline_with_port_0 +
-                           "\ncooldown = '1d'\n"
-                           "[[sources]]\nname = 'household'\nplugin = 'replay'\npath = 'history.csv'\nspeed = 36000\n"
-                           "[[scorers]]\nname = 'ratio'\nplugin = 'fixture_scorer'\nfrom = ['household']\n"
-                           "[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['ratio']\n"
-                           "record = 'alerts.txt'\n";
-  child c({binary(), "run", dir.file("p.toml", text)}, fixture_env);
+  child c({binary(), "run", dir.file("p.toml", household_pipeline("cooldown = '1d'\n", 36000))}, fixture_env);
   const int port = metrics_port(c);
   std::string last;
   const bool counted = eventually([&] {
@@ -156,11 +159,7 @@ TEST_CASE("metrics: a source's decode errors are there from the start, at 0") {
   temp_dir dir;
   // A clean file, paced so that the pipeline runs until SIGINT.
   dir.file("history.csv", "ts,wh\n2007-01-01T00:00:00,50\n2008-01-01T00:00:00,50\n");
-  const std::string text = "[pipeline]\nname = 'm'\n" + pipeline_with_port_0 +
-                           "\n[[sources]]\nname = 'household'\nplugin = 'replay'\npath = 'history.csv'\nspeed = 3600\n"
-                           "[[scorers]]\nname = 'ratio'\nplugin = 'fixture_scorer'\nfrom = ['household']\n"
-                           "[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['ratio']\nrecord = 'alerts.txt'\n";
-  child c({binary(), "run", dir.file("p.toml", text)}, fixture_env);
+  child c({binary(), "run", dir.file("p.toml", household_pipeline("", 3600))}, fixture_env);
   const int port = metrics_port(c);
   std::string last;
   CHECK(eventually([&] {
