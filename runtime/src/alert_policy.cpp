@@ -3,6 +3,7 @@
 #include <stream_smarts/options.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace stream_smarts::runtime {
 namespace {
@@ -25,7 +26,9 @@ std::string decision::why(const alert_policy_settings& s) const {
                                                          : std::to_string(readings) + " of " +
                                                                std::to_string(s.sustain_readings) + " readings");
     case cause::cooldown:
-      return "suppressed by cooldown: last alert " + span(elapsed_ms) + " ago, cooldown " + span(s.cooldown_ms);
+      return "suppressed by cooldown: last alert " +
+             (elapsed_ms >= 0 ? span(elapsed_ms) + " ago" : span(-elapsed_ms) + " after this reading's time") +
+             ", cooldown " + span(s.cooldown_ms);
     case cause::quiet_hours: return "suppressed by quiet hours " + (s.quiet ? s.quiet->text() : std::string());
   }
   return {};
@@ -41,7 +44,19 @@ alert_policy::meter_state& alert_policy::state_of(const scored_reading& s) {
 
 decision alert_policy::decide(const scored_reading& s) {
   meter_state& m = state_of(s);
+  end_episode_after_gap(m, s.reading);
   return s.score > settings_.threshold ? above(m, s) : below(m, s.reading);
+}
+
+// An episode is a run of readings in a row. After a gap in a meter's
+// readings (it was offline, or its clock was set forward or back) whatever
+// was on may have been switched off meanwhile: the run ends, without a
+// back-to-normal notice, which would claim to know when.
+void alert_policy::end_episode_after_gap(meter_state& m, const reading& r) {
+  const std::int64_t gap = std::llabs(r.ts_ms - m.last_ms.value_or(r.ts_ms));
+  m.last_ms = r.ts_ms;
+  const std::int64_t longest = r.span_ms > 0 ? 2 * r.span_ms : 2 * 3'600'000;
+  if (gap > longest) m.current.reset();
 }
 
 decision alert_policy::above(meter_state& m, const scored_reading& s) {
@@ -59,7 +74,9 @@ decision alert_policy::above(meter_state& m, const scored_reading& s) {
     return d.as(cause::reminded, verdict::remind);
   }
   if (e.readings < settings_.sustain_readings || ts - e.since_ms < settings_.sustain_ms) return d.as(cause::sustain);
-  if (m.last_raise_ms && ts - *m.last_raise_ms < settings_.cooldown_ms) {
+  // Either way in time: a reading delivered again (Kafka after a rebalance)
+  // is as near the last alert as it was; one stamped a year off is not.
+  if (m.last_raise_ms && std::llabs(ts - *m.last_raise_ms) < settings_.cooldown_ms) {
     d.elapsed_ms = ts - *m.last_raise_ms;
     return d.as(cause::cooldown);
   }

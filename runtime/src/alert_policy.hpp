@@ -52,7 +52,9 @@ class alert_policy {
 public:
   /// `zone` is the pipeline's, for the local time at which a reading ends.
   alert_policy(alert_policy_settings settings, const time_zone& zone) : settings_(settings), zone_(&zone) {}
-  /// Readings of one scorer and meter must come in time order.
+  /// Readings of one scorer and meter come in time order; a gap of more
+  /// than twice a reading's span (2 h if it has none), forward or back, ends
+  /// an episode.
   decision decide(const scored_reading& s);
   const alert_policy_settings& settings() const { return settings_; }
 
@@ -67,8 +69,10 @@ private:
   struct meter_state {
     std::optional<episode> current;
     std::optional<std::int64_t> last_raise_ms;
+    std::optional<std::int64_t> last_ms;  // the meter's latest reading
   };
   meter_state& state_of(const scored_reading& s);
+  static void end_episode_after_gap(meter_state& m, const reading& r);
   decision above(meter_state& m, const scored_reading& s);
   decision below(meter_state& m, const reading& r);
   bool silent_at(const reading& r) const;

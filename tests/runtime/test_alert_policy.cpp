@@ -84,6 +84,37 @@ TEST_CASE("policy: cooldown allows one raise per meter per period") {
   CHECK(q.decide(at(2, 2, "garage")).what == verdict::raise);  // another meter has its own
 }
 
+TEST_CASE("policy: a reading stamped far off neither silences the meter nor carries its episode") {
+  constexpr std::int64_t year = 365 * 24 * 60;
+  alert_policy p(rules(0, 1, 120 * minute), utc());
+  CHECK(p.decide(at(year, 2)).what == verdict::raise);  // one stray reading a year ahead
+  CHECK(p.decide(at(0, 2)).what == verdict::raise);     // then the meter's real time
+  const auto again = p.decide(at(-5, 2));               // delivered again, 5 minutes back
+  CHECK(again.what == verdict::quiet);
+  CHECK(again.why(p.settings()) == "already raised; no reminder due");
+  CHECK(p.decide(at(1, 0)).what == verdict::quiet);
+  const auto d = p.decide(at(-3, 2));
+  CHECK(d.why(p.settings()) == "suppressed by cooldown: last alert 3m after this reading's time, cooldown 2h");
+}
+
+TEST_CASE("policy: a gap in a meter's readings ends its episode without a back-to-normal notice") {
+  constexpr std::int64_t day = 24 * 60;
+  alert_policy p(rules(0, 1, 0, 0, true), utc());
+  CHECK(run(p, {2, 2}) == "R.");
+  CHECK(run(p, {2, 0.5}, 3 * day) == "RB");  // offline for 3 days: a new episode
+  CHECK(run(p, {2}, 4 * day) == "R");
+  CHECK(run(p, {0.5}, 5 * day) == ".");      // no notice: when it ended is not known
+  alert_policy hourly(rules(0, 1, 0, 0, true), utc());
+  auto hour = [](std::int64_t h, double score) {
+    scored_reading s = at(h * 60, score);
+    s.reading.span_ms = 60 * minute;
+    return s;
+  };
+  CHECK(hourly.decide(hour(0, 2)).what == verdict::raise);
+  CHECK(hourly.decide(hour(2, 2)).what == verdict::quiet);    // one hour missing: the same episode
+  CHECK(hourly.decide(hour(5, 2)).what == verdict::raise);    // two missing: twice its span
+}
+
 TEST_CASE("policy: reminders while still above, a notice when back to normal") {
   alert_policy p(rules(0, 1, 0, 3 * minute, true), utc());
   CHECK(run(p, {2, 2, 2, 2, 2, 2, 2, 0.5, 0.5}) == "R..M..MB.");
