@@ -2,6 +2,7 @@
 // alerts when usage is unusual for the time of day.
 #include "commands.hpp"
 #include "log.hpp"
+#include "stage.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -293,5 +294,12 @@ int main(int argc, char** argv) {
   }
   arguments a;
   if (auto code = parse(argc, argv, a)) return *code;
-  return dispatch(a);
+  try {
+    return dispatch(a);
+  } catch (const std::exception& e) {  // the last resort: say what went wrong rather than abort
+    std::cerr << "stream-smarts: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "stream-smarts: a plugin " << not_an_exception << "\n";
+  }
+  return 1;
 }

@@ -73,6 +73,9 @@ struct supervised_state {
   bool started = false;  ///< start() ran on the current instance
   bool paused = false;   ///< waiting to restart after a failure
   bool dead = false;     ///< gave up: the pipeline is stopping
+  /// A scorer's or sink's success is the failed batch getting through; a
+  /// restarted source starts afresh, so it decides for itself (read_batch).
+  bool success_is_progress = true;
   stage_metrics counted;     ///< counted here as things happen
   stage_metrics published;   ///< as last sent to the metrics actor
   std::uint64_t figures_version = 0;
@@ -86,9 +89,32 @@ struct supervised_state {
   }
 };
 
-/// Runs `work` on the stage; on an exception, logs it with the stage name,
-/// drops the instance and asks for a retry_atom after the backoff (or tells
-/// the coordinator the stage is failing for good). True if the work succeeded.
+/// Logs a failure of the stage's plugin, drops the instance and asks for a
+/// retry_atom after the backoff (or tells the coordinator the stage is
+/// failing for good).
+template <class Self>
+void stage_failed(Self* self, const std::string& what) {
+  supervised_state& s = self->state;
+  logger& log = s.st->context->log();
+  s.started = false;
+  try {
+    s.st->destroy();
+  } catch (...) {  // a throwing destructor must not take the supervisor down with it
+  }
+  if (auto delay = s.restarts.failed()) {
+    log.error("failed: " + what + "; restarting in " + ms_text(*delay) + " (restart " +
+              std::to_string(s.restarts.failures_in_a_row()) + " of at most " +
+              std::to_string(s.restarts.max_restarts()) + " in a row)");
+    s.paused = true;
+    self->delayed_send(self, *delay, retry_atom::value);
+  } else {
+    log.error("failed " + std::to_string(s.restarts.failures_in_a_row()) + " times in a row, giving up: " + what);
+    s.dead = true;
+    self->send(s.coordinator, failed_atom::value, s.st->spec->name, what);
+  }
+}
+
+/// Runs `work` on the stage under its restart policy. True if it succeeded.
 template <class Self, class Work>
 bool supervised(Self* self, Work&& work) {
   supervised_state& s = self->state;
@@ -96,29 +122,14 @@ bool supervised(Self* self, Work&& work) {
   try {
     s.start_instance();
     work();
-    s.restarts.succeeded();
+    if (s.success_is_progress) s.restarts.succeeded();
     return true;
   } catch (const std::exception& e) {
-    const std::string what = e.what();
-    logger& log = s.st->context->log();
-    s.started = false;
-    try {
-      s.st->destroy();
-    } catch (...) {  // a throwing destructor must not take the supervisor down with it
-    }
-    if (auto delay = s.restarts.failed()) {
-      log.error("failed: " + what + "; restarting in " + ms_text(*delay) + " (restart " +
-                std::to_string(s.restarts.failures_in_a_row()) + " of at most " +
-                std::to_string(s.restarts.max_restarts()) + " in a row)");
-      s.paused = true;
-      self->delayed_send(self, *delay, retry_atom::value);
-    } else {
-      log.error("failed " + std::to_string(s.restarts.failures_in_a_row()) + " times in a row, giving up: " + what);
-      s.dead = true;
-      self->send(s.coordinator, failed_atom::value, s.st->spec->name, what);
-    }
-    return false;
+    stage_failed(self, e.what());
+  } catch (...) {  // `throw 7;` in a plugin is a failure like any other, not the end of the actor
+    stage_failed(self, std::string(not_an_exception));
   }
+  return false;
 }
 
 /// Sends the stage's figures to the metrics actor if they changed: called at
@@ -170,6 +181,10 @@ struct source_state : supervised_state {
   bool stopping = false;       ///< asked to stop: read no more
   bool read_scheduled = false;
   bool reported = false;
+  /// The latest reading time read, and what it was when the source last
+  /// failed: a restarted replay reads its file again from the start, which
+  /// is not progress until it reads past where it failed.
+  std::optional<std::int64_t> latest_ms, latest_at_failure_ms;
 };
 using source_actor = caf::stateful_actor<source_state>;
 
@@ -182,6 +197,8 @@ void maybe_report_finished(source_actor* self) {
       s.st->as_source->stop();
     } catch (const std::exception& e) {
       s.st->context->log().error(std::string("stop failed: ") + e.what());
+    } catch (...) {
+      s.st->context->log().error("stop failed: " + std::string(not_an_exception));
     }
   }
   self->send(s.coordinator, finished_atom::value, s.st->spec->name, s.readings);
@@ -199,6 +216,14 @@ void schedule_read(source_actor* self, std::chrono::milliseconds delay = {}) {
 /// (commits are in order); this bounds how many, should a sink retry long.
 constexpr std::size_t unhandled_per_credit = 4096;
 
+/// A source's failures count as in a row until it reads a reading later
+/// than any it had read when it last failed.
+void note_progress(source_state& s, const std::vector<reading>& read) {
+  for (const auto& r : read)
+    if (!s.latest_ms || r.ts_ms > *s.latest_ms) s.latest_ms = r.ts_ms;
+  if (s.latest_ms && (!s.latest_at_failure_ms || *s.latest_ms > *s.latest_at_failure_ms)) s.restarts.succeeded();
+}
+
 void read_batch(source_actor* self) {
   auto& s = self->state;
   if (s.drained || s.stopping || s.unreleased >= s.max_in_flight ||
@@ -207,7 +232,11 @@ void read_batch(source_actor* self) {
   auto out = std::make_shared<std::vector<reading>>();
   out->reserve(s.batch_size);
   read_result result;
-  if (!supervised(self, [&] { result = s.st->as_source->read(*out, s.batch_size); })) return;
+  if (!supervised(self, [&] { result = s.st->as_source->read(*out, s.batch_size); })) {
+    s.latest_at_failure_ms = s.latest_ms;
+    return;
+  }
+  note_progress(s, *out);
   const bool got_readings = !out->empty();
   if (got_readings) {
     const time_zone& zone = s.st->context->zone();
@@ -255,7 +284,8 @@ void acknowledge(source_actor* self, std::uint64_t seq) {
     done += s.in_flight.front().instance == s.st->instance;
     s.in_flight.pop_front();
   }
-  if (done > 0 && s.st->as_source) supervised(self, [&] { s.st->as_source->commit(done); });
+  if (done > 0 && s.st->as_source && !supervised(self, [&] { s.st->as_source->commit(done); }))
+    s.latest_at_failure_ms = s.latest_ms;
   schedule_read(self);
   maybe_report_finished(self);
 }
@@ -282,6 +312,7 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
                          std::size_t sinks_per_batch, std::size_t batch_size, std::size_t max_in_flight) {
   init(self->state, setup);
   auto& s = self->state;
+  s.success_is_progress = false;
   s.scorers = std::move(scorers);
   s.sinks_per_batch = sinks_per_batch;
   s.batch_size = batch_size;
@@ -587,6 +618,8 @@ void close_sink(sink_actor* self) {
       s.st->as_sink->stop();
     } catch (const std::exception& e) {
       s.st->context->log().error(std::string("stop failed: ") + e.what());
+    } catch (...) {
+      s.st->context->log().error("stop failed: " + std::string(not_an_exception));
     }
   }
   self->send(s.coordinator, closed_atom::value, s.st->spec->name, s.delivered, s.given_up);

@@ -48,6 +48,8 @@ std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics proble
                      "option '" + e.option() + "' of " + spec.describe() + ": " + e.what());
     } catch (const std::exception& e) {
       problems.error(spec.place, spec.describe() + " cannot start: " + e.what());
+    } catch (...) {
+      problems.error(spec.place, spec.describe() + " cannot start: its constructor " + std::string(not_an_exception));
     }
     stages.push_back(std::move(s));
   }

@@ -16,6 +16,9 @@
 
 namespace stream_smarts::runtime {
 
+/// What is said of a plugin that threw something other than a std::exception.
+inline constexpr std::string_view not_an_exception = "threw something that is not a std::exception (a bug in the plugin)";
+
 class stage_context_impl final : public stage_context {
 public:
   stage_context_impl(const stage_spec& spec, const pipeline_spec& pipeline);

@@ -123,6 +123,33 @@ TEST_CASE("a stage that keeps failing stops the pipeline with a clear message an
   CHECK(r.err.find("stage 'out' keeps failing (fixture sink is down); stopping the pipeline") != std::string::npos);
 }
 
+TEST_CASE("a plugin that throws something other than a std::exception is restarted like any other failure") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", fixture_pipeline("batch_size = 4\nrestart_backoff = '5ms'", "count = 100",
+                                                         "throw_every = 7\nthrow_int = true", ""))},
+                     fixture_env, 30s);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(count_lines(r.err, "[ratio] failed: threw something that is not a std::exception (a bug in the plugin); "
+                           "restarting in 5 ms") > 0);
+  CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 10);
+  const auto made = run({"validate", dir.file("q.toml", fixture_pipeline("", "", "throw_int_when_made = true", ""))},
+                        fixture_env);
+  CHECK(made.exit_code == 2);
+  CHECK(made.err.find("q.toml:8:1: scorer 'ratio' (fixture_scorer) cannot start: its constructor threw something "
+                      "that is not a std::exception (a bug in the plugin)") != std::string::npos);
+}
+
+TEST_CASE("a source that fails at the same place after every restart stops the pipeline, not re-reads forever") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", fixture_pipeline("batch_size = 4\nmax_restarts = 2\nrestart_backoff = '5ms'",
+                                                         "count = 0\nthrow_every = 3", "", ""))},
+                     fixture_env, 30s);
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("[in] failed 3 times in a row, giving up: fixture source failure on read 3") != std::string::npos);
+}
+
 TEST_CASE("run validates first and starts nothing on an invalid file") {
   temp_dir dir;
   const auto r = run({"run", dir.file("p.toml", fixture_pipeline("", "count = 'x'", "", ""))}, fixture_env);
