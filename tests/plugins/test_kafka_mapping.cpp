@@ -102,6 +102,24 @@ TEST_CASE("time from a ts field (ISO-8601 or epoch ms), meter from a field, othe
   CHECK(m.r.meter == "home");
 }
 
+TEST_CASE("a keyed message is never another house's 'home': a meter_field number is its text, absent or null is the key") {
+  const fixed_zone zone(0);
+  const auto o = mapping_options("wh", "ts", "", "meter");
+  const auto meter_of = [&](std::string_view payload, std::string key) {
+    const auto m = map_json(o, payload, {std::move(key), std::nullopt}, zone);
+    REQUIRE(m.ok);
+    return m.r.meter;
+  };
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": "house-1"})", "h1") == "house-1");
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": 2})", "h2") == "2");
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2})", "h3") == "h3");
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": null})", "h4") == "h4");
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": ""})", "h5") == "h5");
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2})", "") == "home");
+  CHECK(reason(o, R"({"ts": 1704859200000, "wh": 2, "meter": true})") ==
+        "meter must name the meter as a string or a number, got a boolean");
+}
+
 TEST_CASE("stream-smarts's own records (kafka_sink with receive = all) read back: their labels, not their verdict") {
   const fixed_zone zone(3600);
   const auto o = mapping_options("wh", "ts", "", "meter");

@@ -69,9 +69,9 @@ std::vector<option_spec> declared_options() {
                       "Field with the hour of day (0-23) the reading is for, as the original producer wrote it. "
                       "The reading is then for the latest such hour at or before the timestamp."),
       optional_option("meter_field", option_type::string, std::string(""),
-                      "Field naming the meter. Empty: the message key."),
+                      "Field naming the meter (a string or a number). Empty, or not in a message: the message key."),
       optional_option("meter", option_type::string, std::string("home"),
-                      "The meter of messages with neither a key nor a meter_field."),
+                      "The meter of messages with neither a meter_field value nor a key."),
       reading_fields::span_option(),
       optional_option("dead_letter_topic", option_type::string, std::string(""),
                       "Topic to copy undecodable messages to, with the reason in a header. Empty: only log them."),

@@ -58,9 +58,7 @@ bool reading_mapping::map(const std::vector<payload_field>& fields, const messag
     if (!apply_hour(*hour, zone, out.ts_ms, why)) return false;
   }
   if (!span(find(fields, reading_fields::span_field), out.span_ms, why)) return false;
-  out.meter = meter_;
-  if (const payload_field* m = find(fields, meter_field_); m && m->type == payload_field::kind::string) out.meter = m->text;
-  else if (meter_field_.empty() && !meta.key.empty()) out.meter = meta.key;
+  if (!meter(find(fields, meter_field_), meta, out.meter, why)) return false;
   out.labels.clear();
   for (const auto& f : fields)
     if (f.type != payload_field::kind::null && !is_mapped(f.name) && f.label)
@@ -98,6 +96,21 @@ bool reading_mapping::timestamp(const payload_field* ts, const message_meta& met
                               ? std::string("'").append(ts->text).append("'")
                               : std::string(kind_name(ts->type));
   return fail(why, ts_field_ + " must be an ISO-8601 string or whole epoch milliseconds, got " + got);
+}
+
+// The meter_field's value (a string, or a number's text), else the message
+// key, else the `meter` option: a keyed message never falls into another
+// house's "home".
+bool reading_mapping::meter(const payload_field* said, const message_meta& meta, std::string& meter,
+                            std::string& why) const {
+  if (said != nullptr && said->type != payload_field::kind::null && !said->text.empty()) {
+    if (said->type == payload_field::kind::boolean)
+      return fail(why, meter_field_ + " must name the meter as a string or a number, got a boolean");
+    meter = said->text;
+    return true;
+  }
+  meter = meta.key.empty() ? meter_ : meta.key;
+  return true;
 }
 
 // The record's own span if it says one (null does not), else the option's.

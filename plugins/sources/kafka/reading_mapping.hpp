@@ -34,6 +34,7 @@ public:
 private:
   bool timestamp(const payload_field* ts, const message_meta& meta, const time_zone& zone, std::int64_t& ts_ms,
                  std::string& why) const;
+  bool meter(const payload_field* said, const message_meta& meta, std::string& meter, std::string& why) const;
   bool span(const payload_field* said, std::int64_t& span_ms, std::string& why) const;
   bool apply_hour(const payload_field& hour, const time_zone& zone, std::int64_t& ts_ms, std::string& why) const;
   bool is_mapped(std::string_view name) const;
