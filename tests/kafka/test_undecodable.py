@@ -20,6 +20,7 @@ JSON_MESSAGES = [
     (b"m-evening", b'{"hour": 19, "kwh": 7000}', None),
     (b"m-string", b'{"hour": 4, "kwh": "lots"}', "kwh must be a number, got a string"),
     (b"m-calm", b'{"hour": 9, "kwh": 500}', None),
+    (b"m-tombstone", None, "no value (a tombstone), not a reading"),
 ]
 # raw_power_avro (the original Avro schema), partition 0
 AVRO_MESSAGES = [
@@ -70,7 +71,7 @@ class UndecodableTest(KafkaTestCase):
         produce_all(broker.address)
         bad = [(topic, offset, key, value, why) for topic, messages in TOPICS
                for offset, (key, value, why) in enumerate(messages) if why is not None]
-        self.assertEqual(len(bad), 8)
+        self.assertEqual(len(bad), 9)
         self.assertEqual(sorted(k for _, messages in TOPICS for k, _, why in messages if why is None), sorted(GOOD))
 
         alerting = sorted(k for k, (hour, kwh) in GOOD.items() if BAND.alerts(hour, kwh))
@@ -103,7 +104,7 @@ class UndecodableTest(KafkaTestCase):
 
         self.assertEqual(run.stop(), 0)
         log = run.log()
-        self.assertIn("[raw_power] stopped after 3 readings, 5 undecodable messages", log)
+        self.assertIn("[raw_power] stopped after 3 readings, 6 undecodable messages", log)
         self.assertIn("[raw_power_avro] stopped after 2 readings, 3 undecodable messages", log)
 
     def test_without_dead_letter_topic_only_the_log_tells(self):
@@ -112,7 +113,7 @@ class UndecodableTest(KafkaTestCase):
         produce_all(broker.address, TOPICS[:1])
         alerts = wait_for_messages(broker.address, "ANOMOLY_POWER", 2, 40)
         self.assertEqual(sorted(r.key for r in alerts), [b"m-evening", b"m-heater"])
-        run.wait_for_log(r"cannot decode: ", 10, count=5)
+        run.wait_for_log(r"cannot decode: ", 10, count=6)
         log = run.log()
         self.assertIn("warning [raw_power] raw_power [0] at offset 1: cannot decode: "
                       "bad JSON at column 1: expected '{'\n", log)

@@ -94,6 +94,29 @@ class ValidateTest(KafkaTestCase):
                                  "enable.auto.offset.store must stay false: the source stores an offset only once "
                                  "every sink has handled the reading"])
 
+    def test_enable_partition_eof_must_stay_true_with_stop_at_end(self):
+        code, lines = self.errors(source='stop_at_end = true\nproperties = { "enable.partition.eof" = "false" }')
+        self.assertEqual(code, 2)
+        self.assertEqual(lines, ["bad.toml:12:1: option 'properties' of source 'raw_power' (kafka_source): "
+                                 "enable.partition.eof must stay true with stop_at_end: it is how the source knows "
+                                 "it has read a partition to its end"])
+        code, lines = self.errors(source='properties = { "enable.partition.eof" = "false", '
+                                         '"enable.auto.offset.store" = "False" }')
+        self.assertEqual(code, 0, lines)
+
+    def test_sink_acks_that_break_its_promise_or_clash_with_idempotence(self):
+        code, lines = self.errors(sink='properties = { "acks" = "0", "enable.idempotence" = "false" }')
+        self.assertEqual(code, 2)
+        self.assertEqual(lines, ["bad.toml:25:1: option 'properties' of sink 'out' (kafka_sink): acks = 0: the "
+                                 "broker would never confirm an alert, so one could be lost unseen; use all (the "
+                                 "default) or 1"])
+        code, lines = self.errors(sink='properties = { "acks" = "1" }')
+        self.assertEqual(lines, ["bad.toml:25:1: option 'properties' of sink 'out' (kafka_sink): acks = 1 needs "
+                                 "enable.idempotence = false as well: an idempotent producer (the sink's default) "
+                                 "requires acks = all"])
+        code, lines = self.errors(sink='properties = { "acks" = "1", "enable.idempotence" = "false" }')
+        self.assertEqual(code, 0, lines)
+
     def test_brokers_only_through_the_brokers_option(self):
         code, lines = self.errors(source='properties = { "bootstrap.servers" = "127.0.0.1:2" }')
         self.assertEqual(code, 2)

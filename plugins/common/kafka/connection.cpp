@@ -2,6 +2,7 @@
 
 #include "embedded_cluster.hpp"
 
+#include <cctype>
 #include <cstring>
 #include <stdexcept>
 
@@ -113,6 +114,12 @@ client_ptr connection::make_client(rd_kafka_type_t type, client_events events) {
   if (client == nullptr) throw std::runtime_error(std::string("cannot create a Kafka client: ") + why);
   conf.release();  // rd_kafka_new took it
   return client_ptr{client};
+}
+
+bool is_false(const std::string& value) {
+  std::string lower = value;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "false" || lower == "0";
 }
 
 std::string describe_position(const rd_kafka_message_t& m) {

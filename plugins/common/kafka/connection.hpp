@@ -66,6 +66,9 @@ private:
   std::shared_ptr<embedded_cluster> embedded_;
 };
 
+/// Whether a librdkafka boolean property's value says false ("false", "False", "0").
+bool is_false(const std::string& value);
+
 /// "topic [partition] at offset N", the way every message is named in logs.
 std::string describe_position(const rd_kafka_message_t& m);
 

@@ -31,6 +31,23 @@ std::vector<option_spec> declared_options() {
   return o;
 }
 
+/// librdkafka finds a clash of acks and idempotence only when the producer
+/// is made, at start after validate said the file is fine; and acks = 0
+/// would end the sink's promise that the broker has every alert it passed on.
+void check_acknowledgements(const string_table& properties) {
+  const auto acks_it = properties.count("acks") ? properties.find("acks") : properties.find("request.required.acks");
+  if (acks_it == properties.end()) return;
+  const std::string& acks = acks_it->second;
+  if (acks == "0")
+    throw option_error("properties", acks_it->first + " = 0: the broker would never confirm an alert, so one could be "
+                                     "lost unseen; use all (the default) or 1");
+  const auto idempotence = properties.find("enable.idempotence");
+  const bool idempotent = idempotence == properties.end() || !kafka::is_false(idempotence->second);
+  if (idempotent && acks != "all" && acks != "-1")
+    throw option_error("properties", acks_it->first + " = " + acks + " needs enable.idempotence = false as well: "
+                                     "an idempotent producer (the sink's default) requires acks = all");
+}
+
 class kafka_alert_sink final : public sink {
 public:
   explicit kafka_alert_sink(stage_context& ctx)
@@ -39,6 +56,7 @@ public:
         topic_(ctx.options().string("topic")),
         format_(ctx.options().string("format") == "ksql" ? kafka_sink::append_ksql : json::append_alert) {
     if (topic_.empty()) throw option_error("topic", "must name a topic");
+    check_acknowledgements(ctx.options().table("properties"));
   }
 
   void start() override {

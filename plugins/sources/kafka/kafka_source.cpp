@@ -115,9 +115,12 @@ public:
         commit_interval_(ctx.options().duration("commit_interval")) {
     if (topics_.empty()) throw option_error("topics", "must name at least one topic");
     const auto& properties = ctx.options().table("properties");
-    if (auto it = properties.find("enable.auto.offset.store"); it != properties.end() && it->second != "false")
+    if (auto it = properties.find("enable.auto.offset.store"); it != properties.end() && !kafka::is_false(it->second))
       throw option_error("properties", "enable.auto.offset.store must stay false: the source stores an offset only "
                                        "once every sink has handled the reading");
+    if (auto it = properties.find("enable.partition.eof"); stop_at_end_ && it != properties.end() && kafka::is_false(it->second))
+      throw option_error("properties", "enable.partition.eof must stay true with stop_at_end: it is how the source "
+                                       "knows it has read a partition to its end");
   }
 
   // Closing runs the rebalance callback, which uses the members declared
@@ -181,7 +184,9 @@ public:
   void stop() override {
     if (!consumer_) return;
     store_done();
-    commit_now(false);
+    if (const auto failed = commit_now(false))
+      ctx_.log().warning(std::string("offset commit at stop failed: ") + rd_kafka_err2str(failed) +
+                         "; the next run reads again from the last commit (duplicate alerts, no lost readings)");
     queue_.reset();
     rd_kafka_consumer_close(consumer_.get());
     ctx_.log().info("stopped after " + std::to_string(readings_) + " readings, " + std::to_string(undecodable_) +
@@ -213,6 +218,10 @@ private:
   }
 
   bool decode(const rd_kafka_message_t& m, reading& r, std::string& why) {
+    if (m.payload == nullptr) {
+      why = "no value (a tombstone), not a reading";
+      return false;
+    }
     const std::string_view payload(static_cast<const char*>(m.payload), m.len);
     if (!decoder_->decode(payload, fields_, why)) return false;
     const std::int64_t ts = rd_kafka_message_timestamp(&m, nullptr);
@@ -269,16 +278,22 @@ private:
   }
 
   void commit_if_due() {
-    if (stored_ && steady::now() - last_commit_ >= commit_interval_) commit_now(true);
+    if (stored_ && steady::now() - last_commit_ >= commit_interval_) commit_or_retry_later();
   }
 
-  void commit_now(bool async) {
-    if (!stored_) return;
-    const auto err = rd_kafka_commit(consumer_.get(), nullptr, async ? 1 : 0);
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-      ctx_.log().warning(std::string("offset commit failed (will retry): ") + rd_kafka_err2str(err));
-    else stored_ = false;
+  /// Commits what is stored; the error, if it failed (it stays stored).
+  rd_kafka_resp_err_t commit_now(bool async) {
+    if (!stored_) return RD_KAFKA_RESP_ERR_NO_ERROR;
+    auto err = rd_kafka_commit(consumer_.get(), nullptr, async ? 1 : 0);
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!err) stored_ = false;
     last_commit_ = steady::now();
+    return err;
+  }
+
+  void commit_or_retry_later() {
+    if (const auto err = commit_now(true))
+      ctx_.log().warning(std::string("offset commit failed (retried at the next commit): ") + rd_kafka_err2str(err));
   }
 
   /// Consumer lag per assigned partition, from the high watermark librdkafka
@@ -318,7 +333,10 @@ private:
     if (!rd_kafka_assignment_lost(rk)) {
       try {
         store_done();
-        commit_now(false);
+        if (const auto failed = commit_now(false))
+          ctx_.log().warning("offset commit before giving up " + describe(list) + " failed: " +
+                             rd_kafka_err2str(failed) + "; their new owner reads again from the last commit "
+                             "(duplicate alerts, no lost readings)");
       } catch (...) {
         failure_ = std::current_exception();
       }

@@ -19,8 +19,10 @@ class offset_tracker {
 public:
   /// One read(): the next offset of each partition it consumed from.
   /// `went_downstream` false (every message undecodable) makes it done at once.
+  /// A read that went downstream counts even with no offsets (its partitions
+  /// were revoked during the read): the runtime's commit(n) counts it.
   void read(offsets next, bool went_downstream) {
-    if (next.empty()) return;
+    if (next.empty() && !went_downstream) return;
     reads_.push_back({std::move(next), !went_downstream});
     collect();
   }
