@@ -350,6 +350,43 @@ TEST_CASE("restart after a clock jump or a stall", "[gpio_meter][counter]") {
   CHECK(c.restart_at(t0 + minutes(301)) == 0);
 }
 
+TEST_CASE("a step of the wall clock is told from its steady run and from NTP's slewing", "[gpio_meter][counter][time]") {
+  clock_watch watch;
+  const std::int64_t boot = utc_ns(2026, 12, 1, 8);  // the time the Pi shut down at
+  CHECK_FALSE(watch.step(boot, minutes(1)));
+  CHECK_FALSE(watch.step(boot + ms(150) + 200'000, minutes(1) + ms(150)));  // slewed by 0.2 ms
+  CHECK(watch.step(boot + ms(300) + minutes(2), minutes(1) + ms(300)) == minutes(2) - 200'000);  // NTP: 2 min on
+  CHECK(watch.step(boot + ms(450) + minutes(2) - minutes(120), minutes(1) + ms(450)) == -minutes(120));  // 2 h back
+}
+
+TEST_CASE("the clock set back or forward: pulses move with it, none is lost, no reading covers time that did not pass",
+          "[gpio_meter][counter][time]") {
+  const std::int64_t t0 = utc_ns(2024, 6, 10, 2);  // the clock is 2 h ahead
+  pulse_counter c(config());
+  c.begin(t0);
+  const auto before = steady(t0, t0 + minutes(10), ms(1800));  // 2 kW
+  for (const auto p : before) c.add(p);
+  while (c.next_boundary() <= t0 + minutes(10)) c.emit();
+  const std::int64_t corrected = t0 - minutes(120) + minutes(10);  // NTP sets it back by 2 h
+  c.clock_stepped(-minutes(120), corrected);
+  CHECK(c.next_boundary() == corrected + minutes(1));
+  const std::int64_t last_before = before.back() - minutes(120);
+  const auto after = steady(last_before + ms(1800), corrected + minutes(1), ms(1800));
+  for (const auto p : after) CHECK(c.add(p) == pulse_verdict::counted);  // not "earlier than the one before"
+  const window w = c.emit();
+  CHECK(w.end_ns == corrected + minutes(1));
+  CHECK(w.pulses == before.size() + after.size());  // the ten minutes before the step, and the one after
+  CHECK(w.covered_s == Approx(660.0));
+  REQUIRE(w.power_w);
+  CHECK(*w.power_w == Approx(2000.0).epsilon(0.01));
+  pulse_counter ahead(config());
+  ahead.begin(t0);
+  ahead.add(t0 + ms(500));
+  ahead.clock_stepped(minutes(10), t0 + minutes(10) + ms(700));  // set forward by 10 minutes
+  CHECK(ahead.next_boundary() == t0 + minutes(11));               // one reading, not ten at once
+  CHECK(ahead.emit().pulses == 1);
+}
+
 TEST_CASE("the poll period keeps the kernel's 16-event FIFO from overflowing", "[gpio_meter][counter]") {
   using std::chrono::milliseconds;
   // 50 kW at 1000 impulses/kWh = 13.9 pulses/s; x 4 edges = 55.6 events/s; 8 events in 144 ms.

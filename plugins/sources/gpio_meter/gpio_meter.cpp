@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -205,6 +206,7 @@ private:
   void begin_live(std::int64_t now_ns) {
     counter_.emplace(config_at(now_ns));
     counter_->begin(now_ns);
+    clock_ = clock_watch{};
   }
 
   counter_config config_at(std::int64_t t_ns) const {
@@ -303,6 +305,13 @@ private:
     const std::size_t first = out.size(), limit = first + max;  // appends at most max
     const std::int64_t monotonic = clock_ns(CLOCK_MONOTONIC);
     const std::int64_t now = clock_ns(CLOCK_REALTIME);
+    if (const auto step = clock_.step(now, monotonic)) {
+      counter_->clock_stepped(*step, now);
+      ctx_.log().warning("the system clock was set " + std::string(*step < 0 ? "back" : "forward") + " by " +
+                         duration_text(std::chrono::milliseconds{std::llabs(*step) / ns_per_ms}) +
+                         " (NTP, or by hand): the pulses counted so far moved with it, and readings go on by the "
+                         "corrected clock from " + local_text(counter_->next_boundary()));
+    }
     if (mode_ == mode::gpio) drain_gpio(now, monotonic);
     else drain_fifo(now);
     if (counter_->next_boundary() <= now - hour_ns) {
@@ -494,6 +503,7 @@ private:
 
   mode mode_ = mode::none;
   std::optional<pulse_counter> counter_;
+  clock_watch clock_;  // live modes: steps of the wall clock
   std::size_t readings_ = 0;
   // GPIO
   chip_ptr chip_handle_;

@@ -211,6 +211,18 @@ public:
     return old_next < next_ ? (next_ - old_next) / config_.interval_ns : 0;  // both on the same grid
   }
 
+  /// The wall clock was stepped by `delta_ns` (NTP set it right, or `date
+  /// -s`): the pulses counted so far happened at their time plus delta by
+  /// the corrected clock, so they move with it, as does the start of
+  /// observation; the next reading is at the first boundary after `now_ns`
+  /// (the corrected time). No pulse is lost and no reading covers time that
+  /// did not pass.
+  void clock_stepped(std::int64_t delta_ns, std::int64_t now_ns) {
+    for (auto& p : pulses_) p += delta_ns;
+    start_ += delta_ns;
+    next_ = first_boundary_after(now_ns, config_.interval_ns, config_.phase_ns);
+  }
+
   double wh_per_pulse() const { return 1000.0 / config_.impulses_per_kwh; }
 
   std::uint64_t counted() const { return counted_; }
@@ -232,6 +244,26 @@ private:
   std::int64_t start_ = 0, next_ = 0;
   bool begun_ = false;
   std::uint64_t counted_ = 0, bounces_ = 0, out_of_order_ = 0;
+};
+
+/// Tells a step of the wall clock from its steady run: the offset between
+/// the realtime and the monotonic clock stays put while the clock runs (NTP
+/// slews it by at most 0.5 ms a second), and jumps when the clock is set.
+/// A Raspberry Pi has no clock of its own: it boots with the time it shut
+/// down at, and NTP sets it right later, by hours or days, either way.
+class clock_watch {
+public:
+  /// The step since the last look, if there was one of more than a second.
+  std::optional<std::int64_t> step(std::int64_t realtime_ns, std::int64_t monotonic_ns) {
+    const std::int64_t offset = realtime_ns - monotonic_ns;
+    std::optional<std::int64_t> stepped;
+    if (offset_ && (offset - *offset_ > ns_per_s || *offset_ - offset > ns_per_s)) stepped = offset - *offset_;
+    offset_ = offset;
+    return stepped;
+  }
+
+private:
+  std::optional<std::int64_t> offset_;
 };
 
 // ---------------------------------------------------------------- readings
