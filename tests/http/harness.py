@@ -74,8 +74,8 @@ class HttpTestCase(unittest.TestCase):
         self.env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
         self.env["no_proxy"] = self.env["NO_PROXY"] = "127.0.0.1,localhost"
 
-    def server(self, *responses, default=None, tls=False):
-        s = RecordingServer(responses, default=default, tls=tls)
+    def server(self, *responses, default=None, tls=False, tls_valid_from=None):
+        s = RecordingServer(responses, default=default, tls=tls, tls_valid_from=tls_valid_from)
         self.addCleanup(s.close)
         return s
 

@@ -20,8 +20,9 @@ connection shows one `client_port` for several requests. As a proxy target
 
 TLS: RecordingServer(tls=True) serves https with a self-signed certificate
 for 127.0.0.1 and localhost made by the openssl command; `cert_path` is the
-PEM file a client needs to trust it. Handshakes the client refused are
-counted in `tls_failures`.
+PEM file a client needs to trust it; with tls_valid_from it is valid only
+from then (a clock behind). Handshakes the client refused are counted in
+`tls_failures`.
 
 Standard library only. Every wait is bounded; threads are daemons, and a
 never-answering handler is released by close().
@@ -72,15 +73,45 @@ class Response:
         return "Response(%d, %r%s)" % (self.status, self.body[:60], ", never" if self.never else "")
 
 
-def make_self_signed_certificate(folder):
+CA_CONFIG = """[ca]
+default_ca = here
+[here]
+database = index.txt
+new_certs_dir = .
+serial = serial
+default_md = sha256
+policy = anything
+copy_extensions = copy
+unique_subject = no
+[anything]
+commonName = supplied
+"""
+
+
+def make_self_signed_certificate(folder, valid_from=None):
     """(cert.pem, key.pem) in `folder`: a self-signed certificate for
-    127.0.0.1 and localhost, valid for two days, made with the openssl CLI."""
+    127.0.0.1 and localhost, made with the openssl CLI, valid for two days
+    from now, or for a year from `valid_from` ("20990101000000Z", through
+    `openssl ca`: OpenSSL 3.0's `req` cannot date a certificate ahead)."""
     folder = Path(folder)
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2",
-                    "-subj", "/CN=stream-smarts test server", "-keyout", str(key), "-out", str(cert),
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True, timeout=60)
+    san = ["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"]
+    subject = ["-subj", "/CN=stream-smarts test server"]
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60, cwd=folder)
+
+    if valid_from is None:
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "2", *subject,
+                "-keyout", str(key), "-out", str(cert), *san)
+        return cert, key
+    (folder / "ca.cnf").write_text(CA_CONFIG)
+    (folder / "index.txt").write_text("")
+    (folder / "serial").write_text("01\n")
+    openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", *subject, "-keyout", str(key), "-out", "req.csr", *san)
+    year_later = str(int(valid_from[:4]) + 1) + valid_from[4:]
+    openssl("ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", str(key), "-in", "req.csr",
+            "-startdate", valid_from, "-enddate", year_later, "-out", str(cert))
     return cert, key
 
 
@@ -142,7 +173,7 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 
 class RecordingServer:
-    def __init__(self, responses=(), default=None, tls=False, port=0):
+    def __init__(self, responses=(), default=None, tls=False, port=0, tls_valid_from=None):
         self.default = default or Response(200, {})
         self._script = collections.deque(responses)
         self._requests = []
@@ -154,7 +185,7 @@ class RecordingServer:
         self.tls_context = None
         if tls:
             self._folder = tempfile.mkdtemp(prefix="recording-server-")
-            self.cert_path, key = make_self_signed_certificate(self._folder)
+            self.cert_path, key = make_self_signed_certificate(self._folder, tls_valid_from)
             self.tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             self.tls_context.load_cert_chain(self.cert_path, key)
         self._server = _Server(("127.0.0.1", port), _Handler)

@@ -54,6 +54,15 @@ class ClientTest(HttpTestCase):
         self.assert_delivered(run)
         self.assertEqual(len(server.requests()), 1)
 
+    def test_a_certificate_not_yet_valid_by_this_clock_is_retried_with_a_word_on_the_clock(self):
+        # A Pi that booted with the time it shut down at, or 1970, until NTP sets it.
+        server = self.server(default=Response(200, []), tls=True, tls_valid_from="20990101000000Z")
+        run = self.home_assistant(server.url, ca_file=server.cert_path, max_retries=1, retry_backoff="10ms")
+        self.assert_retried(run, "Home Assistant answered with a TLS certificate that is not valid at this "
+                                 "machine's time (SSL certificate problem: certificate is not yet valid): check the "
+                                 "system clock (NTP): a Raspberry Pi has no clock of its own")
+        self.assertEqual(server.requests(), [])
+
     def test_ca_file_must_hold_a_certificate(self):
         not_pem = self.write("not-a-cert.pem", "hello\n")
         code, lines = self.validate(self.pipeline(sink_table("pushbullet", token="t", ca_file=not_pem)))

@@ -147,6 +147,12 @@ std::optional<delivery_error> failure_of(const answer& a, const service& s) {
 delivery_error transfer_failure(int curl_code, const std::string& curl_message, const service& s) {
   switch (curl_code) {
     case CURLE_PEER_FAILED_VERIFICATION:
+      // A Pi boots with the time it shut down at, or 1970: a certificate is
+      // then "not yet valid" or "expired" until NTP sets the clock, so retry.
+      if (curl_message.find("not yet valid") != std::string::npos ||
+          curl_message.find("expired") != std::string::npos)
+        return refused(s, "answered with a TLS certificate that is not valid at this machine's time", curl_message,
+                       "check the system clock (NTP): a Raspberry Pi has no clock of its own", true);
       return refused(s, "answered with a TLS certificate that could not be verified", curl_message,
                      "if it uses a certificate of its own (self-signed), set ca_file to that certificate "
                      "(verification cannot be turned off)",
