@@ -95,6 +95,9 @@ TEST_CASE("pulse lines: every malformed case has its reason", "[gpio_meter][form
   CHECK(reason("1718000000123") ==
         "epoch seconds out of range: '1718000000123' (milliseconds? write seconds with a fraction, e.g. 1718000000.123)");
   CHECK(reason("9999999999") == "epoch seconds out of range: '9999999999'");
+  // int64 nanoseconds hold 1678 to 2262; beyond, the product overflowed and flooded the pipeline
+  CHECK(reason("2300-01-01T00:00:00Z") == "time out of range: '2300-01-01T00:00:00Z' (pulses are from 1970 to 2255)");
+  CHECK(reason("1600-01-01T00:00:00Z") == "time out of range: '1600-01-01T00:00:00Z' (pulses are from 1970 to 2255)");
 }
 
 TEST_CASE("line splitter: lines however the blocks fall", "[gpio_meter][format]") {

@@ -28,6 +28,8 @@ inline std::string_view trim_blanks(std::string_view s) {
 ///                               an offset (or Z) it is local to `zone`
 ///   blank, or starting with #   ignored
 /// On malformed input returns line_kind::malformed with the reason in `why`.
+inline constexpr std::int64_t max_epoch_s = 9'000'000'000;  ///< in 2255
+
 inline line_kind parse_pulse_line(std::string_view line, const time_zone& zone, std::int64_t& ts_ns, std::string& why) {
   line = trim_blanks(line);
   if (line.empty() || line.front() == '#') return line_kind::ignored;
@@ -38,7 +40,12 @@ inline line_kind parse_pulse_line(std::string_view line, const time_zone& zone, 
             "' (expected epoch seconds such as 1718000000.25, or ISO-8601 such as 2024-06-10T08:13:20.250+02:00)";
       return line_kind::malformed;
     }
-    ts_ns = to_utc_ms(*t, zone) * ns_per_ms;
+    const std::int64_t ms = to_utc_ms(*t, zone);
+    if (ms < 0 || ms > max_epoch_s * 1000) {  // as epoch seconds below: int64 nanoseconds end in 2262
+      why = "time out of range: '" + std::string(line) + "' (pulses are from 1970 to 2255)";
+      return line_kind::malformed;
+    }
+    ts_ns = ms * ns_per_ms;
     return line_kind::pulse;
   }
   // Epoch seconds: digits, optionally '.' and 1..9 digits. No sign, no exponent.
@@ -64,7 +71,7 @@ inline line_kind parse_pulse_line(std::string_view line, const time_zone& zone, 
     return line_kind::malformed;
   }
   // int64 nanoseconds end in 2262; anything this large is another unit.
-  if (int_digits > 10 || seconds > 9'000'000'000LL) {
+  if (int_digits > 10 || seconds > max_epoch_s) {
     why = "epoch seconds out of range: '" + std::string(line) + "'" +
           (int_digits >= 12 ? " (milliseconds? write seconds with a fraction, e.g. 1718000000.123)" : "");
     return line_kind::malformed;
