@@ -35,7 +35,7 @@ struct label {
 
 /// One measurement of household energy use.
 struct reading {
-  std::string meter;           ///< which meter (a Kafka key, a house): "home" by default
+  std::string meter = "home";  ///< which meter (a Kafka key, a house)
   std::int64_t ts_ms = 0;      ///< UTC milliseconds since the epoch; for hourly data, the start of the hour
   std::int64_t span_ms = 0;    ///< how long wh was measured over, from ts_ms (an hour: 3600000); 0 = not said
   double wh = 0;               ///< energy in watt-hours
