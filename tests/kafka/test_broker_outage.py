@@ -82,6 +82,29 @@ class BrokerOutageTest(KafkaTestCase):
         self.assertEqual(run.stop(), 0)
         self.assertIn("[raw_power] stopped after", run.log())
 
+    def test_a_broker_gone_for_good_is_a_failed_delivery_and_the_other_sinks_go_on(self):
+        """A sink whose broker never answers retries, then gives its alerts up
+        with an error naming them; it neither stops the pipeline nor holds up
+        a sink whose broker is there."""
+        broker = self.start_broker()
+        text = (pipeline(broker.address) +
+                kafka_sink("gone", "127.0.0.1:1", "gone_alerts", receive="unusual",
+                           properties={"message.timeout.ms": "1000"}) +
+                "max_retries = 1\nretry_backoff = \"10ms\"\n")
+        run = self.run_pipeline(text)
+        readings = batch("before")
+        produce(broker.address, "raw_power", messages(readings))
+        alerting = sorted(m for m, (h, wh) in readings.items() if BAND.alerts(h, wh))
+        records = wait_for_messages(broker.address, "ANOMOLY_POWER", len(alerting), 40, settle=0.5)
+        self.assertEqual(sorted(r.key.decode() for r in records), alerting)
+        run.wait_for_log(r"\[gone\] gave up delivering", 60)
+        log = run.log()
+        self.assertRegex(log, r"warning \[gone\] delivery failed: \d+ messages could not be written to topic "
+                              r"'gone_alerts': Local: Message timed out; retrying in ")
+        self.assertNotIn("restarting in", log)
+        self.assertTrue(run.alive(), run.tail())
+        self.assertEqual(run.stop(), 0)
+
     def test_down_for_half_a_minute_mid_stream(self):
         """A producer sends 1,000 readings/s for 45 s, one in 50 alerting; the
         broker is down from 5 s to 35 s in. Everyone keeps what they hold

@@ -61,7 +61,7 @@ public:
 
   void start() override {
     producer_ = connection_.make_client(RD_KAFKA_PRODUCER, {{}, [this](const rd_kafka_message_t& m) {
-                                          if (m.err && failures_++ == 0) first_failure_ = rd_kafka_err2str(m.err);
+                                          if (m.err && failures_++ == 0) first_failure_ = m.err;
                                         }});
     warm_up_metadata();
   }
@@ -89,7 +89,7 @@ public:
 
   void flush() override {
     // Waits as long as librdkafka keeps trying (message.timeout.ms): while the
-    // broker is away the pipeline pauses here instead of losing alerts.
+    // broker is away this sink pauses here.
     auto next_report = steady::now() + patience_report_interval;
     while (rd_kafka_flush(producer_.get(), flush_slice_ms) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
       if (steady::now() < next_report) continue;
@@ -99,9 +99,12 @@ public:
     }
     if (failures_ == 0) return;
     const std::string message = std::to_string(failures_) + " messages could not be written to topic '" + topic_ +
-                                "': " + first_failure_;
+                                "': " + rd_kafka_err2str(first_failure_);
     failures_ = 0;
-    throw std::runtime_error(message);
+    // A delivery failure, not a broken stage: the runtime retries it with
+    // the sink's max_retries and retry_backoff, then gives it up, while the
+    // other sinks go on (a restart would only wait out the same broker).
+    throw delivery_error(message, first_failure_ != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
   }
 
   void stop() override {
@@ -127,7 +130,7 @@ private:
   kafka::client_ptr producer_;
   std::string payload_;  // reused for every message
   std::uint64_t failures_ = 0;
-  std::string first_failure_;
+  rd_kafka_resp_err_t first_failure_ = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
 } // namespace
