@@ -60,6 +60,7 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
+using retrying_atom = caf::atom_constant<caf::atom("retrying")>;
 
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
@@ -509,6 +510,13 @@ void give_up(sink_state& s, outbox_entry& e, const std::string& why) {
                              describe(e.what.scored) + ": " + why);
 }
 
+/// Tells the coordinator that the sink waits to retry a delivery (why), or
+/// no longer (empty), so that a stop that cannot drain can say which sink
+/// held it up.
+void tell_retrying(sink_actor* self, const std::string& why) {
+  self->send(self->state.coordinator, retrying_atom::value, self->state.st->spec->name, why);
+}
+
 /// The chunk is delivered (or given up): acknowledge its batches.
 void complete_chunk(sink_actor* self) {
   auto& s = self->state;
@@ -523,6 +531,7 @@ void complete_chunk(sink_actor* self) {
     s.outbox.pop_front();
   }
   s.chunk = s.written = 0;
+  if (s.failures > 0) tell_retrying(self, {});
   s.failures = 0;
 }
 
@@ -551,6 +560,7 @@ void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) 
     } else {
       give_up(s, s.outbox[s.written++], why);
       s.failures = 0;
+      tell_retrying(self, {});
     }
     return;
   }
@@ -561,6 +571,7 @@ void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) 
   log.warning(std::string("delivery failed: ") + e.what() + "; retrying in " + ms_text(wait) + " (retry " +
               std::to_string(s.failures) + " of " + std::to_string(s.retries.max_retries) + ")");
   s.waiting = true;
+  tell_retrying(self, e.what());
   self->delayed_send(self, wait, resend_atom::value);
 }
 
@@ -682,6 +693,7 @@ struct coordinator_state {
   caf::actor main;
   std::size_t sources_running = 0;
   std::size_t sinks_open = 0;
+  std::map<std::string, std::string> retrying;  ///< sinks waiting to retry a delivery, and why
   std::uint64_t readings = 0, alerts = 0, given_up = 0;
   std::chrono::milliseconds shutdown_timeout{0};
   int exit_code = 0;
@@ -746,6 +758,11 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         finish(self, false);
       },
       [=](stop_atom) { begin_stop(self, "stop requested"); },
+      [=](retrying_atom, const std::string& sink, const std::string& why) {
+        auto& s = self->state;
+        if (why.empty()) s.retrying.erase(sink);
+        else s.retrying[sink] = why;
+      },
       [=](failed_atom, const std::string& stage, const std::string& error) {
         auto& s = self->state;
         s.exit_code = 1;
@@ -755,8 +772,12 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
       },
       [=](timeout_atom) {
         auto& s = self->state;
+        std::string retrying;
+        for (const auto& [sink, why] : s.retrying) retrying += "; '" + sink + "' was waiting to retry: " + why;
         runtime_log().error("the pipeline did not stop within shutdown_timeout (" + ms_text(s.shutdown_timeout) +
-                            "); exiting without draining");
+                            "); exiting without draining" + retrying +
+                            (retrying.empty() ? "" : ". Alerts not delivered are lost, unless the source reads "
+                                                     "them again at the next start (Kafka: from its last commit)"));
         s.exit_code = 1;
         finish(self, true);
       },
