@@ -5,6 +5,7 @@
 #include "stage.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -292,6 +293,9 @@ int main(int argc, char** argv) {
     if (std::find(external.begin(), external.end(), argv[1]) != external.end())
       return exec_external_command(argv[1], argc - 2, argv + 2);
   }
+  // A closed pipe is a write error for whoever writes (the console sink
+  // fails its stage and says so), not a silent end of the whole process.
+  std::signal(SIGPIPE, SIG_IGN);
   arguments a;
   if (auto code = parse(argc, argv, a)) return *code;
   try {

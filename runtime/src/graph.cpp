@@ -752,8 +752,12 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         s.alerts += delivered;
         s.given_up += given_up;
         if (--s.sinks_open > 0) return;
-        runtime_log().info("pipeline '" + s.pipeline + "' finished: " + std::to_string(s.readings) + " readings, " +
-                           std::to_string(s.alerts) + (s.alerts == 1 ? " alert delivered" : " alerts delivered") +
+        // Sources count their readings when they finish: one still running
+        // (the pipeline stopped on a failing stage) has not said.
+        const std::string readings = s.sources_running == 0 ? "finished: " + std::to_string(s.readings) + " readings, "
+                                                             : std::string("stopped before its sources finished: ");
+        runtime_log().info("pipeline '" + s.pipeline + "' " + readings + std::to_string(s.alerts) +
+                           (s.alerts == 1 ? " alert delivered" : " alerts delivered") +
                            (s.given_up ? ", " + std::to_string(s.given_up) + " given up" : std::string()));
         finish(self, false);
       },
@@ -836,12 +840,17 @@ metrics_server::query ask_metrics(caf::actor_system& system, caf::actor metrics)
 
 /// SIGINT/SIGTERM are blocked in every thread and taken by one thread with
 /// sigwait, so handling them is ordinary code (a message to the coordinator),
-/// not an async-signal handler. SIGUSR1 tells that thread to end.
+/// not an async-signal handler. SIGUSR1 tells that thread to end. SIGHUP,
+/// whose default would end the process at once, undrained and as a "clean"
+/// exit to systemd's Restart=on-failure (a logrotate postrotate, a closed
+/// terminal), is said and ignored: there is nothing to reload.
+constexpr int watched_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1};
+
 class signal_watcher {
 public:
   explicit signal_watcher(caf::actor coordinator) {
     sigemptyset(&set_);
-    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaddset(&set_, sig);
+    for (int sig : watched_signals) sigaddset(&set_, sig);
     thread_ = std::thread([this, coordinator] { watch(coordinator); });
   }
   ~signal_watcher() {
@@ -852,7 +861,7 @@ public:
   static void block_signals(sigset_t* previous) {
     sigset_t set;
     sigemptyset(&set);
-    for (int sig : {SIGINT, SIGTERM, SIGUSR1}) sigaddset(&set, sig);
+    for (int sig : watched_signals) sigaddset(&set, sig);
     pthread_sigmask(SIG_BLOCK, &set, previous);
   }
 
@@ -866,6 +875,11 @@ private:
     for (;;) {
       int sig = 0;
       if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
+      if (sig == SIGHUP) {
+        runtime_log().warning("SIGHUP ignored: the pipeline file is read only at start (restart to apply a "
+                              "change); SIGINT or SIGTERM stop");
+        continue;
+      }
       const auto now = std::chrono::steady_clock::now();
       if (!first) {
         first = now;

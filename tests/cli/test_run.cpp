@@ -198,6 +198,42 @@ TEST_CASE("SIGTERM stops like SIGINT: sinks flushed and stopped, exit 0") {
   CHECK(alerts.substr(alerts.size() - 8) == "stopped\n");
 }
 
+TEST_CASE("SIGHUP is said and ignored, not the silent end of the process") {
+  temp_dir dir;
+  const auto file = dir.file("p.toml", fixture_pipeline("batch_size = 8", "count = 0", "", "delay = '5ms'\nreceive = 'all'"));
+  child c({binary(), "run", file}, fixture_env);
+  REQUIRE(wait_for_lines(dir, "alerts.txt", 40, 20s));
+  c.signal(SIGHUP);
+  for (int i = 0; i < 400 && c.err().find("SIGHUP ignored") == std::string::npos; ++i)  // at most 20 s
+    std::this_thread::sleep_for(50ms);
+  CHECK_THAT(c.err(), Catch::Matchers::Contains("warning [runtime] SIGHUP ignored: the pipeline file is read only at "
+                                                "start (restart to apply a change); SIGINT or SIGTERM stop"));
+  const std::size_t before = count_lines(dir.read("alerts.txt"), "home ");
+  CHECK(wait_for_lines(dir, "alerts.txt", before + 40, 20s));  // still running
+  c.signal(SIGTERM);
+  const auto r = c.wait(20s);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("a closed stdout fails the console stage with its reason, not the process by SIGPIPE") {
+  temp_dir dir;
+  const std::string file = dir.file("p.toml", "[pipeline]\nname = 'p'\nmax_restarts = 0\n"
+                                              "[[sources]]\nname = 'in'\nplugin = 'replay'\npath = '" +
+                                                  source_dir() + "/data/household_hourly.csv'\n"
+                                              "[[scorers]]\nname = 'band'\nplugin = 'percentile_band'\nfrom = ['in']\n"
+                                              "model = '" + source_dir() + "/models/household-band.toml'\n"
+                                              "[[sinks]]\nname = 'out'\nplugin = 'console'\nfrom = ['band']\n"
+                                              "receive = 'all'\n");
+  // bash, for the status of the first command of a pipe
+  const std::string script = "timeout 60 \"$0\" run \"$1\" 2>\"$2\" | head -c 10 >/dev/null; echo \"${PIPESTATUS[0]}\"";
+  const auto r = child({"/bin/bash", "-c", script, binary(), file, dir.path() + "/err.txt"}, fixture_env).wait(90s);
+  CHECK(r.out == "1\n");  // SIGPIPE would be 141
+  const std::string err = dir.read("err.txt");
+  CHECK_THAT(err, Catch::Matchers::Contains("stage 'out' keeps failing (console: cannot write to stdout: Broken pipe)"));
+  CHECK_THAT(err, Catch::Matchers::Contains("pipeline 'p' stopped before its sources finished: "));
+}
+
 TEST_CASE("a second stop signal exits at once (130), but one a moment after the first is the same stop") {
   // The sink waits an hour to retry, so the drain outlasts the test unless cut short.
   temp_dir dir;
