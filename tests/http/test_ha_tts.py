@@ -52,12 +52,22 @@ class HomeAssistantTest(HttpTestCase):
                                  'the token option (a long-lived access token from your profile > Security)')
         self.assertEqual(len(server.requests()), 1)
 
-    def test_an_unknown_service(self):
-        server = self.server(Response(400, {"message": "Service tts.piper_say not found."}))
-        run = self.run_sink(server, service="piper_say")
-        self.assert_gave_up(run, 'Home Assistant refused the call to tts.piper_say (HTTP 400, "Service '
-                                 'tts.piper_say not found."): check service, tts_entity, media_player and language')
-        self.assertEqual(len(server.requests()), 1)
+    def test_an_unknown_service_is_retried_as_while_home_assistant_starts_then_given_up(self):
+        # Home Assistant answers 400 for a service it does not have (api/__init__.py: ServiceNotFound ->
+        # HTTPBadRequest), also while it is starting and has not loaded the TTS integration yet.
+        refused = Response(400, {"message": "Service tts.piper_say not found."})
+        server = self.server(refused, refused)
+        run = self.run_sink(server, service="piper_say", max_retries=1, retry_backoff="10ms")
+        message = ('Home Assistant refused the call to tts.piper_say (HTTP 400, "Service tts.piper_say not found."): '
+                   'check service, tts_entity, media_player and language, unless Home Assistant is still starting')
+        self.assert_retried(run, message)
+        self.assert_gave_up(run, message + " (2 attempts)")
+        self.assertEqual(len(server.requests()), 2)
+
+        starting = self.server(Response(400, "400: Bad Request"))  # then the integration is loaded
+        run = self.run_sink(starting, service="piper_say", retry_backoff="10ms")
+        self.assert_delivered(run)
+        self.assertEqual(len(starting.requests()), 2)
 
     def test_options_must_fit_the_service(self):
         for options, expected in [

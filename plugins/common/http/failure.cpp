@@ -141,7 +141,8 @@ std::optional<delivery_error> failure_of(const answer& a, const service& s) {
   if (is_success(a.status)) return std::nullopt;
   const auto own = std::find_if(s.refusals.begin(), s.refusals.end(), [&](const refusal& r) { return r.status == a.status; });
   const refusal meaning = own != s.refusals.end() ? *own : generic_refusal(a.status, s);
-  return refused(s, meaning.what, http_detail(a, s.secrets), meaning.fix, is_retryable(a.status), a.retry_after);
+  return refused(s, meaning.what, http_detail(a, s.secrets), meaning.fix, meaning.retryable || is_retryable(a.status),
+                 a.retry_after);
 }
 
 delivery_error transfer_failure(int curl_code, const std::string& curl_message, const service& s) {

@@ -21,6 +21,7 @@ struct refusal {
   long status = 0;
   std::string what;
   std::string fix;
+  bool retryable = false;  ///< a 4xx that waiting can mend (Home Assistant's 400 while it starts)
 };
 
 /// A service as its error messages name it.

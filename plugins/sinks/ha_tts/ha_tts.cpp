@@ -92,11 +92,14 @@ http::service home_assistant(const std::string& token, const std::string& servic
   return {"Home Assistant",
           {token},
           {
-              {400, "refused the call to tts." + service, "check service, tts_entity, media_player and language"},
+              // Its answer to a service it does not have, also while it is
+              // starting and has not loaded the TTS integration yet: retried.
+              {400, "refused the call to tts." + service,
+               "check service, tts_entity, media_player and language, unless Home Assistant is still starting", true},
               {401, "rejected the access token",
                "check the token option (a long-lived access token from your profile > Security)"},
               {403, "refused the access token", "is this host banned (ip_bans.yaml) or the token's user not allowed?"},
-              {404, "has no service tts." + service, "check service (is its integration set up?) and base_url"},
+              {404, "has no such address", "check base_url: Home Assistant's own address, without /api"},
           }};
 }
 
