@@ -41,10 +41,10 @@ class MetricsTest(KafkaTestCase):
         run = self.run_pipeline(text)
         port = int(run.wait_for_log(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", 30)[0])
         produce_all(broker.address)
-        self.assertEqual([sum(why is not None for _, _, why in m) for _, m in TOPICS], [5, 3])
+        self.assertEqual([sum(why is not None for _, _, why in m) for _, m in TOPICS], [6, 3])
 
         expected = {
-            'stream_smarts_decode_errors_total{stage="raw_power",topic="raw_power"}': 5,
+            'stream_smarts_decode_errors_total{stage="raw_power",topic="raw_power"}': 6,
             'stream_smarts_decode_errors_total{stage="raw_power_avro",topic="raw_power_avro"}': 3,
             'stream_smarts_readings_total{stage="raw_power"}': 3,
             'stream_smarts_readings_total{stage="raw_power_avro"}': 2,

@@ -163,7 +163,7 @@ TEST_CASE("CSV lines", "[replay][csv]") {
     CHECK(r.r.ts_ms == utc(2007, 1, 1, 3));
     CHECK(r.r.wh == 431.27);
     CHECK(r.r.labels.empty());
-    CHECK(r.r.meter.empty());  // the source sets the meter
+    CHECK(r.r.meter == "home");  // the default: the source sets the meter option's
   }
   SECTION("timestamps with an offset or Z ignore the zone") {
     CHECK(parse_line(p, "2007-01-01T04:00:00Z,1").r.ts_ms == utc(2007, 1, 1, 4));
