@@ -25,6 +25,14 @@ inline void append_two_digits(std::string& out, int n) {
   out += static_cast<char>('0' + n % 10);
 }
 
+inline void append_date(std::string& out, const local_fields& l) {
+  append_chars(out, static_cast<int>(l.year));
+  out += '-';
+  append_two_digits(out, l.month);
+  out += '-';
+  append_two_digits(out, l.day);
+}
+
 inline void append_clock(std::string& out, const local_fields& l) {
   append_two_digits(out, l.hour);
   out += ':';
@@ -39,11 +47,7 @@ inline void append_text_line(std::string& out, const alert& a, const time_zone& 
   const reading& r = a.scored.reading;
   const local_fields& l = r.local;
   out += '[';
-  append_chars(out, static_cast<int>(l.year));
-  out += '-';
-  append_two_digits(out, l.month);
-  out += '-';
-  append_two_digits(out, l.day);
+  append_date(out, l);
   out += ' ';
   out += r.meter;
   out += ' ';
@@ -54,7 +58,12 @@ inline void append_text_line(std::string& out, const alert& a, const time_zone& 
   append_clock(out, l);
   if (json::says_since(a)) {
     out += ", since ";
-    append_clock(out, zone.local(a.since_ms));
+    const local_fields since = zone.local(a.since_ms);
+    append_clock(out, since);
+    if (r.ts_ms - a.since_ms >= 24 * 3'600'000) {  // a spell of days is not "since 04:00"
+      out += " on ";
+      append_date(out, since);
+    }
   }
   out += " (score ";
   append_chars(out, a.scored.score, std::chars_format::fixed, 2);

@@ -7,7 +7,7 @@ import unittest
 from harness import HttpTestCase, Response, sink_table
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ0ZXN0In0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
-SPOKEN = ("Unusual power use: 1500 watt hours in the hour from 4:00, more than the usual 360. "
+SPOKEN = ("Unusual power use: 1500 watt hours in the hour from 4:00, where up to 360 watt hours is usual. "
           "Did you leave something on?")
 
 

@@ -84,7 +84,7 @@ class PiPipelineTest(HttpTestCase):
         bodies, spoken = self.run_heater(at(6), at(7, 30))
         self.assertEqual(len(bodies), 3, bodies)
         self.assert_hour_wh(bodies[0], r"Unusual power usage since 6:01: (\d+) Wh in the last hour\. Please check!", 10)
-        self.assert_hour_wh(bodies[1], r"Power usage still unusual since 6:01: (\d+) Wh in the last hour\. "
+        self.assert_hour_wh(bodies[1], r"Power usage has been unusual since 6:01: (\d+) Wh in the last hour\. "
                                        r"Please check!", 60)  # 7:10, the hour after the first
         self.assertEqual(bodies[2], "Power usage back to normal (unusual since 6:01).")
         # The first reading read at 7:00 or later, stamped 6:00: 60 minutes of heater.

@@ -35,8 +35,8 @@ class PushbulletTest(HttpTestCase):
         self.assert_delivered(run, 4)
         self.assertEqual([r.json["body"] for r in server.requests()], [
             "Unusual power usage of 1500 Wh at 4:00. Please check!",
-            "Power usage still unusual since 4:00: 1400 Wh at 5:00. Please check!",
-            "Power usage still unusual since 4:00: 1300 Wh at 6:00. Please check!",
+            "Power usage has been unusual since 4:00: 1400 Wh at 5:00. Please check!",
+            "Power usage has been unusual since 4:00: 1300 Wh at 6:00. Please check!",
             "Power usage back to normal: 200 Wh at 7:00 (unusual since 4:00).",
         ])
 
@@ -85,8 +85,8 @@ class PushbulletTest(HttpTestCase):
         self.assertEqual(code, 2)
         self.assertEqual(lines, [
             "p.toml:21:1: option 'message' of sink 'notify' (pushbullet): unknown field {kwh}; the fields are "
-            "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {expected_unit}, {scorer}, "
-            "{meter}, {since}, {end} ({{ and }} for literal braces)"])
+            "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {expected_unit}, {expected_unit_words}, "
+            "{scorer}, {meter}, {since}, {end} ({{ and }} for literal braces)"])
 
     def test_unclosed_brace_and_bad_base_url(self):
         for options, expected in [

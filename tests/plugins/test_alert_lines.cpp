@@ -73,6 +73,9 @@ TEST_CASE("text line for usage that began at another time than the reading says 
   a.since_ms = a.scored.reading.ts_ms + 3'600'000 - 9 * 60'000;  // a Pi's trailing hour from 04:00: a step at 04:51
   CHECK(text(a) ==
         "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00, since 04:51 (score 5.46). Please check!\n");
+  a.since_ms = a.scored.reading.ts_ms - 50 * 3'600'000;  // a spell of two days
+  CHECK(text(a) == "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00, since 02:00 on 2007-01-12 (score "
+                   "5.46). Please check!\n");
 }
 
 TEST_CASE("text lines append", "[console]") {

@@ -59,8 +59,9 @@ stream_smarts::options defaults(std::vector<option_spec> specs, std::map<std::st
 } // namespace
 
 TEST_CASE("every field", "[notification]") {
-  CHECK(render("{wh}|{hour}|{time}|{date}|{score}|{expected_lo}|{expected_hi}|{expected_unit}|{scorer}|{meter}|{since}|"
-               "{end}") == "1500|4|4:00|2007-01-14|5.39|100|360|Wh|band|home|4:00|4:00");
+  CHECK(render("{wh}|{hour}|{time}|{date}|{score}|{expected_lo}|{expected_hi}|{expected_unit}|{expected_unit_words}|"
+               "{scorer}|{meter}|{since}|{end}") ==
+        "1500|4|4:00|2007-01-14|5.39|100|360|Wh|watt hours|band|home|4:00|4:00");
 }
 
 TEST_CASE("{end} is when the reading's span ends: a trailing hour read at 1:10", "[notification]") {
@@ -78,6 +79,7 @@ TEST_CASE("{expected_unit} says what the range is in", "[notification]") {
   alert a = sample();
   a.scored.unit = band_unit::w;  // power_step judges power, not the hour's energy
   CHECK(render("more than {expected_hi} {expected_unit}", a) == "more than 360 W");
+  CHECK(render("up to {expected_hi} {expected_unit_words}", a) == "up to 360 watts");
 }
 
 TEST_CASE("times are written as people write them", "[notification]") {
@@ -87,6 +89,14 @@ TEST_CASE("times are written as people write them", "[notification]") {
   CHECK(render("{time} {hour} since {since}", a) == "16:30 16 since 22:00");
   a.scored.reading.local = paris_winter.local(local_ms(14, 0, 5));
   CHECK(render("{time} {hour}", a) == "0:05 0");
+}
+
+TEST_CASE("{since} says its date once the usage began a day or more before the reading", "[notification]") {
+  alert a = sample(alert_kind::reminder);
+  a.since_ms = a.scored.reading.ts_ms - 23 * 3'600'000;
+  CHECK(render("since {since}", a) == "since 5:00");
+  a.since_ms = a.scored.reading.ts_ms - 50 * 3'600'000;
+  CHECK(render("since {since}", a) == "since 2:00 on 2007-01-12");
 }
 
 TEST_CASE("{since} without an episode start is the reading's own time", "[notification]") {
@@ -110,6 +120,7 @@ TEST_CASE("{{ and }} are literal braces, and other text is kept as written", "[n
 
 TEST_CASE("template errors name the problem", "[notification]") {
   const std::string fields = "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {expected_unit}, "
+                             "{expected_unit_words}, "
                              "{scorer}, {meter}, {since}, {end}";
   CHECK(error_of("{kwh} at {time}") ==
         "message: unknown field {kwh}; the fields are " + fields + " ({{ and }} for literal braces)");
@@ -125,7 +136,7 @@ TEST_CASE("written defaults, one per kind", "[notification]") {
   CHECK(m.render(sample())->message == "Unusual power usage of 1500 Wh at 4:00. Please check!");
   alert later = sample(alert_kind::reminder);
   later.scored.reading.local = paris_winter.local(local_ms(14, 7));
-  CHECK(m.render(later)->message == "Power usage still unusual since 4:00: 1500 Wh at 7:00. Please check!");
+  CHECK(m.render(later)->message == "Power usage has been unusual since 4:00: 1500 Wh at 7:00. Please check!");
   later.kind = alert_kind::resolved;
   later.scored.reading.wh = 210;
   CHECK(m.render(later)->message == "Power usage back to normal: 210 Wh at 7:00 (unusual since 4:00).");
@@ -135,12 +146,12 @@ TEST_CASE("written defaults, one per kind", "[notification]") {
 TEST_CASE("spoken defaults sound right aloud", "[notification]") {
   const messages m(defaults(message_options(spoken)), paris_winter);
   CHECK(m.render(sample())->message ==
-        "Unusual power use: 1500 watt hours in the hour from 4:00, more than the usual 360. "
+        "Unusual power use: 1500 watt hours in the hour from 4:00, where up to 360 watt hours is usual. "
         "Did you leave something on?");
   alert later = sample(alert_kind::reminder);
   later.scored.reading.local = paris_winter.local(local_ms(14, 6));
   CHECK(m.render(later)->message ==
-        "Power use is still unusual since 4:00: 1500 watt hours in the hour from 6:00. Did you leave something on?");
+        "Power use has been unusual since 4:00: 1500 watt hours in the hour from 6:00. Did you leave something on?");
   later.kind = alert_kind::resolved;
   CHECK(m.render(later)->message == "Power use is back to normal, after being unusual since 4:00.");
 }

@@ -19,6 +19,7 @@ constexpr std::pair<std::string_view, field> fields[] = {
     {"expected_lo", field::expected_lo},
     {"expected_hi", field::expected_hi},
     {"expected_unit", field::expected_unit},
+    {"expected_unit_words", field::expected_unit_words},
     {"scorer", field::scorer},
     {"meter", field::meter},
     {"since", field::since},
@@ -59,6 +60,17 @@ void append_date(std::string& out, const local_fields& l) {
   append_two_digits(out, l.day);
 }
 
+/// "23:00"; with its date once the usage began a day or more before the
+/// reading ("4:00 on 2024-01-10"): a spell of days is not "since 4:00".
+void append_since(std::string& out, const alert& a, const time_zone& zone) {
+  const std::int64_t since = a.since_ms != 0 ? a.since_ms : a.scored.reading.ts_ms;
+  const local_fields l = zone.local(since);
+  append_clock(out, l);
+  if (a.scored.reading.ts_ms - since < 24 * 3'600'000) return;
+  out += " on ";
+  append_date(out, l);
+}
+
 void append_field(std::string& out, field f, const alert& a, const time_zone& zone) {
   const scored_reading& s = a.scored;
   const reading& r = s.reading;
@@ -72,9 +84,10 @@ void append_field(std::string& out, field f, const alert& a, const time_zone& zo
     case field::expected_lo: append_fixed(out, s.expected_lo, 0); break;
     case field::expected_hi: append_fixed(out, s.expected_hi, 0); break;
     case field::expected_unit: out += to_string(s.unit); break;
+    case field::expected_unit_words: out += s.unit == band_unit::w ? "watts" : "watt hours"; break;
     case field::scorer: out += s.scorer; break;
     case field::meter: out += r.meter; break;
-    case field::since: append_clock(out, a.since_ms != 0 ? zone.local(a.since_ms) : r.local); break;
+    case field::since: append_since(out, a, zone); break;
     case field::end: append_clock(out, end_local(r, zone)); break;
   }
 }

@@ -25,9 +25,11 @@ enum class field : std::uint8_t {
   expected_lo,    ///< whole Wh (or W: expected_unit)
   expected_hi,    ///< whole Wh (or W: expected_unit)
   expected_unit,  ///< what the range is in: "Wh", or "W" for a scorer judging power (power_step)
+  expected_unit_words,  ///< the same, to be read aloud: "watt hours", "watts"
   scorer,         ///< the scorer stage's name
   meter,          ///< the meter's name
-  since,          ///< local H:MM the unusual usage began (alert::since_ms; the reading's own time if none)
+  since,          ///< local H:MM the unusual usage began (alert::since_ms; the reading's own time if none),
+                  ///< "H:MM on YYYY-MM-DD" once that is a day or more before the reading
   end,            ///< local H:MM the reading ends (its ts plus its span): when a trailing hour was read
 };
 

@@ -21,15 +21,15 @@ struct texts {
 /// For a phone or a chat; the raised one reads like the original notifier.
 inline const texts written{
     "Unusual power usage of {wh} Wh at {time}. Please check!",
-    "Power usage still unusual since {since}: {wh} Wh at {time}. Please check!",
+    "Power usage has been unusual since {since}: {wh} Wh at {time}. Please check!",
     "Power usage back to normal: {wh} Wh at {time} (unusual since {since}).",
 };
 
 /// Sentences that sound right read aloud: units in words, no symbols.
 inline const texts spoken{
-    "Unusual power use: {wh} watt hours in the hour from {time}, more than the usual {expected_hi}. "
-    "Did you leave something on?",
-    "Power use is still unusual since {since}: {wh} watt hours in the hour from {time}. Did you leave something on?",
+    "Unusual power use: {wh} watt hours in the hour from {time}, where up to {expected_hi} {expected_unit_words} "
+    "is usual. Did you leave something on?",
+    "Power use has been unusual since {since}: {wh} watt hours in the hour from {time}. Did you leave something on?",
     "Power use is back to normal, after being unusual since {since}.",
 };
 
