@@ -160,6 +160,23 @@ TEST_CASE("replay paces readings without sleeping", "[stages][replay]") {
   }
 }
 
+TEST_CASE("a paced replay does not wait through a gap of more than a day, and says so", "[stages][replay]") {
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  // A stray row stamped 1970 (a Pi's clock before NTP), then the real ones.
+  dir.write("h.csv", "ts,wh\n1970-01-01T00:00:00,1\n2026-12-01T00:00:00,2\n2026-12-01T00:00:01,3\n");
+  fake_context ctx(d, {{"path", std::string("h.csv")}, {"speed", std::string("realtime")}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  std::vector<reading> out;
+  for (int i = 0; i < 100 && out.size() < 2; ++i) src->read(out, 10);  // a few reads, never a wait of 56 years
+  REQUIRE(out.size() >= 2);
+  CHECK(out[1].wh == 2);
+  CHECK(std::count(ctx.log_.lines.begin(), ctx.log_.lines.end(),
+                   "warning: " + dir.path + "/h.csv:3: 20788 days after the reading before it; a paced replay does not "
+                   "wait through gaps of more than a day") == 1);
+}
+
 TEST_CASE("replay option problems", "[stages][replay]") {
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;

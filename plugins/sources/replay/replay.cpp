@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace {
 
@@ -209,7 +210,8 @@ private:
     const auto now = steady::now();
     for (std::size_t n = 0; n < max; ++n) {
       if (!pending_ && !(pending_ = take())) return {n == 0, {}};
-      if (!wall_start_) {
+      const bool gap = skips_gap();  // for every reading: it keeps the latest one's time
+      if (!wall_start_ || gap) {
         wall_start_ = now;
         first_ts_ = pending_->ts_ms;
       }
@@ -229,6 +231,20 @@ private:
     reading r;
     if (!next(r)) return std::nullopt;
     return r;
+  }
+
+  // A paced replay waits through the file's time, but not through a gap of
+  // more than a day (a stray row stamped 1970, a meter off for a month):
+  // at speed = "realtime" that would be decades of silence.
+  bool skips_gap() {
+    const std::int64_t ts = pending_->ts_ms;
+    const std::int64_t before = std::exchange(last_paced_ms_, ts).value_or(ts);
+    if (ts - before <= max_paced_gap_ms) return false;
+    ctx_.log().warning(path_ + ":" + std::to_string(reader_->line_number()) + ": " +
+                       std::to_string((ts - before) / max_paced_gap_ms) +
+                       " days after the reading before it; a paced replay does not wait through gaps of more than a "
+                       "day");
+    return true;
   }
 
   // Readings earlier than the first one (an unsorted file) are simply due now.
@@ -255,6 +271,8 @@ private:
   std::optional<reading> pending_;  // paced: read, but not yet due
   std::optional<steady::time_point> wall_start_;
   std::int64_t first_ts_ = 0;
+  std::optional<std::int64_t> last_paced_ms_;  // the latest reading paced
+  static constexpr std::int64_t max_paced_gap_ms = 24 * 3'600'000;
 };
 
 } // namespace
