@@ -3,6 +3,7 @@
 
 #include <common/json.hpp>
 #include <stream_smarts/options.hpp>
+#include <stream_smarts/reading.hpp>
 
 #include <cmath>
 #include <cstddef>
@@ -21,6 +22,19 @@ inline double percentile(const std::vector<double>& sorted, double p) {
   if (below + 1 >= sorted.size()) return sorted.back();
   const double fraction = rank - static_cast<double>(below);
   return sorted[below] + fraction * (sorted[below + 1] - sorted[below]);
+}
+
+/// How many local days hold at least one reading of a history sorted by
+/// time: what a trainer needs, where the span from its first to its last
+/// reading is stretched by one stray row (a Pi's 1970 before NTP set it).
+inline std::size_t days_with_readings(const std::vector<reading>& sorted) {
+  std::size_t days = 0;
+  const local_fields* last = nullptr;
+  for (const auto& r : sorted) {
+    if (!last || r.local.day_of_year != last->day_of_year || r.local.year != last->year) ++days;
+    last = &r.local;
+  }
+  return days;
 }
 
 /// The lo_percentile and hi_percentile options of a trainer: each within

@@ -174,7 +174,13 @@ TEST_CASE("power_step training: thresholds from the history's steps, never below
   CHECK(learnt.threshold[3] < 300);
   CHECK(learnt.threshold[18] > 600);
   CHECK_THROWS_WITH(train(ordinary_days(20), settings{}, history_zone),
-                    "power_step: the history spans less than 28 days; give it more, a few months is best");
+                    "power_step: the history has readings on 20 days, fewer than 28; give it more, a few months is best");
+  auto stretched = ordinary_days(20);  // and one stray row from 1970, before a Pi's clock was set
+  stretched.insert(stretched.begin(), stretched.front());
+  stretched.front().ts_ms = 0;
+  stretched.front().local = history_zone.local(0);
+  CHECK_THROWS_WITH(train(stretched, settings{}, history_zone),
+                    "power_step: the history has readings on 21 days, fewer than 28; give it more, a few months is best");
   settings bad;
   bad.hold_ms = 2 * hour_ms;
   CHECK_THROWS_WITH(train(history, bad, history_zone), "hold must be within 1m..1h; got 2h");

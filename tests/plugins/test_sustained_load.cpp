@@ -252,8 +252,8 @@ TEST_CASE("sustained_load training: the budget is met on the last budget_days", 
 
 TEST_CASE("sustained_load training refuses too short a history", "[sustained]") {
   CHECK_THROWS_WITH(train(ordinary_days(20), settings{}),
-                    "sustained_load: the history spans less than 42 days (baseline_days + 2 weeks); give it "
-                    "more, a few months is best");
+                    "sustained_load: the history has readings on 20 days, fewer than 42 (baseline_days + 2 weeks); "
+                    "give it more, a few months is best");
   settings bad;
   bad.hours = {0};
   CHECK_THROWS_WITH(train(ordinary_days(60), bad), "hours must be within 1..24; got 0");

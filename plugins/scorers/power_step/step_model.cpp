@@ -3,6 +3,7 @@
 #include <common/alert_budget.hpp>
 #include <common/atomic_file.hpp>
 #include <common/model_text.hpp>
+#include <common/statistics.hpp>
 #include <common/toml_text.hpp>
 #include <stream_smarts/options.hpp>
 #include <stream_smarts/time.hpp>
@@ -98,8 +99,9 @@ meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double
 step_model train(const std::vector<reading>& history, const settings& s, const time_zone& zone,
                  std::string_view power_label) {
   check(s);
-  if (history.empty() || history.back().ts_ms - history.front().ts_ms < 28 * day_ms)
-    throw std::runtime_error("power_step: the history spans less than 28 days; give it more, a few months is best");
+  if (const std::size_t days = statistics::days_with_readings(history); days < 28)
+    throw std::runtime_error("power_step: the history has readings on " + std::to_string(days) +
+                             " days, fewer than 28; give it more, a few months is best");
 
   // Replay the history as the scorer would see it, and note every step.
   std::array<std::vector<double>, hours_per_day> steps;

@@ -364,10 +364,11 @@ std::pair<std::vector<replayed>, std::size_t> replay_history(const std::vector<r
 
 sustained_model train(const std::vector<reading>& history, const settings& s, const rehearsals& rehearsed) {
   check(s);
-  const std::int64_t needed_ms = (s.baseline_days + 14) * day_ms;
-  if (history.empty() || history.back().ts_ms - history.front().ts_ms < needed_ms)
-    throw std::runtime_error("sustained_load: the history spans less than " + std::to_string(s.baseline_days + 14) +
-                             " days (baseline_days + 2 weeks); give it more, a few months is best");
+  const auto needed = static_cast<std::size_t>(s.baseline_days + 14);
+  if (const std::size_t days = statistics::days_with_readings(history); days < needed)
+    throw std::runtime_error("sustained_load: the history has readings on " + std::to_string(days) +
+                             " days, fewer than " + std::to_string(needed) +
+                             " (baseline_days + 2 weeks); give it more, a few months is best");
   sustained_model m;
   m.trained = s;
   m.usual = hourly_medians(history);
