@@ -9,7 +9,7 @@ function(stream_smarts_add_plugin name)
   cmake_parse_arguments(PLUGIN "NO_INSTALL" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
   add_library(${name} MODULE ${PLUGIN_SOURCES})
   target_link_libraries(${name} PRIVATE StreamSmarts::sdk ${PLUGIN_LIBRARIES})
-  # Only the two entry points are exported; everything else stays private to
+  # Only the three entry points are exported; everything else stays private to
   # the plugin so two plugins never clash over a symbol.
   set_target_properties(${name} PROPERTIES
     CXX_VISIBILITY_PRESET hidden

@@ -1,5 +1,7 @@
 #include "plugin_registry.hpp"
 
+#include "schema.hpp"
+
 #include <boost/dll/runtime_symbol_info.hpp>
 
 #include <dlfcn.h>
@@ -67,6 +69,20 @@ std::string dlopen_reason(const std::string& path, const std::string& fallback) 
 }
 } // namespace
 
+namespace {
+/// What is wrong with a descriptor itself: no factory for its kind, or an
+/// option declared with a default it cannot have. Empty if nothing.
+std::string descriptor_problem(const plugin_descriptor& d) {
+  const bool made = d.info.kind == plugin_kind::source   ? static_cast<bool>(d.make_source)
+                    : d.info.kind == plugin_kind::scorer ? static_cast<bool>(d.make_scorer)
+                                                         : static_cast<bool>(d.make_sink);
+  if (!made) return std::string("no factory for its kind (") + to_string(d.info.kind) + ")";
+  for (const auto& spec : d.info.options)
+    if (std::string why = declaration_problem(spec); !why.empty()) return why;
+  return {};
+}
+} // namespace
+
 void plugin_registry::load_file(const std::string& path) {
   auto library = std::make_unique<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
@@ -90,6 +106,16 @@ void plugin_registry::load_file(const std::string& path) {
     problems_.error({path}, "has no stream_smarts_plugin factory symbol; export it with STREAM_SMARTS_PLUGIN(...)");
     return;
   }
+  // Checked before the descriptor is read: its std::string and std::function
+  // are only what the runtime takes them for if both use one library ABI.
+  const std::string toolchain = library->has("stream_smarts_toolchain")
+                                    ? library->get<const char*()>("stream_smarts_toolchain")()
+                                    : "an unknown standard library";
+  if (toolchain != plugin_toolchain) {
+    problems_.error({path}, "built with " + toolchain + ", but this runtime with " + plugin_toolchain +
+                                "; build it with the runtime's compiler and standard library");
+    return;
+  }
   const plugin_descriptor* descriptor = library->get<const plugin_descriptor*()>("stream_smarts_plugin")();
   if (descriptor == nullptr || descriptor->info.name.empty()) {
     problems_.error({path}, "its stream_smarts_plugin factory returned no plugin name");
@@ -98,6 +124,11 @@ void plugin_registry::load_file(const std::string& path) {
   if (const auto* other = find(descriptor->info.name)) {
     problems_.error({path}, "plugin name '" + descriptor->info.name + "' is already taken by " + other->file +
                                 "; remove one of the two files");
+    return;
+  }
+  if (const std::string why = descriptor_problem(*descriptor); !why.empty()) {
+    problems_.error({path}, "plugin '" + descriptor->info.name + "' declares " + why +
+                                " (a bug in the plugin: tell its author)");
     return;
   }
   plugins_.push_back({path, descriptor});

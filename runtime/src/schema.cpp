@@ -136,6 +136,26 @@ constexpr type_name type_names[] = {
 };
 } // namespace
 
+std::string declaration_problem(const option_spec& spec) {
+  // The option_value alternatives, in order, as option types (monostate: no default).
+  constexpr option_type value_types[] = {
+      option_type{},         option_type::string,      option_type::integer,     option_type::number,
+      option_type::boolean,  option_type::duration,    option_type::string_list, option_type::number_list,
+      option_type::number_matrix, option_type::string_table};
+  const option_type given = value_types[spec.default_value.index()];
+  if (given == option_type{}) return {};
+  const bool fits = accepts(spec.type, given) ||
+                    (given == option_type::string && accepts(spec.type, option_type::secret));
+  if (!fits)
+    return "option '" + spec.name + "' with a default of " + format_value(spec.default_value) + ", which is " +
+           describe_type(given) + ", not " + describe_type(spec.type);
+  if (const auto* text = std::get_if<std::string>(&spec.default_value);
+      text && !spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), *text) == spec.choices.end())
+    return "option '" + spec.name + "' with a default of " + format_value(spec.default_value) +
+           ", which is not one of its choices";
+  return {};
+}
+
 std::string describe_type(option_type type) {
   std::vector<std::string> parts;
   for (const auto& t : type_names)

@@ -57,6 +57,11 @@ std::string format_value(const option_value& value);
 /// (for plugin READMEs): name, type, default, required, description.
 std::string render_options(const std::vector<option_spec>& specs, bool markdown);
 
+/// What is wrong with a plugin's own declaration of an option: a default of
+/// another type than the option's, or outside its choices. Empty if nothing.
+/// Found when the plugin is loaded, not when a pipeline leaves it out.
+std::string declaration_problem(const option_spec& spec);
+
 /// Whether `specs` declares an option called `name`.
 inline bool declares(const std::vector<option_spec>& specs, std::string_view name) {
   for (const auto& s : specs)

@@ -64,6 +64,25 @@ TEST_CASE("files that are not usable plugins are one clear line each") {
   CHECK(problem("duplicate") == fixtures("duplicate") + "/libbroken_duplicate.so: plugin name 'fixture_scorer' is "
                                                         "already taken by " + good + "/libfixture_scorer.so; remove "
                                                         "one of the two files\n");
+  CHECK(problem("old_abi") == fixtures("old_abi") + "/libbroken_old_abi.so: built with libstdc++ (old ABI, "
+                                                    "_GLIBCXX_USE_CXX11_ABI=0), but this runtime with libstdc++ "
+                                                    "(C++11 ABI); build it with the runtime's compiler and standard "
+                                                    "library\n");
+}
+
+TEST_CASE("a plugin's own declaration mistakes are found when it is loaded, and blamed on it") {
+  const std::string good = fixtures("good");
+  auto problem = [&](const std::string& set) {
+    return run({"plugins"}, {{"STREAM_SMARTS_PLUGIN_PATH", good + ":" + fixtures(set)}}).err;
+  };
+  CHECK(problem("bad_default") == fixtures("bad_default") + "/libbroken_bad_default.so: plugin 'bad_default_scorer' "
+                                                            "declares option 'limit_wh' with a default of 1000, which "
+                                                            "is an integer, not a number (a bug in the plugin: tell "
+                                                            "its author)\n");
+  CHECK(problem("no_kind_factory") == fixtures("no_kind_factory") + "/libbroken_no_kind_factory.so: plugin "
+                                                                    "'factoryless_scorer' declares no factory for its "
+                                                                    "kind (scorer) (a bug in the plugin: tell its "
+                                                                    "author)\n");
 }
 
 TEST_CASE("a file that is not even a shared object") {

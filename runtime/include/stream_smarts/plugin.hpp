@@ -25,7 +25,21 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 9;
+inline constexpr int abi_version = 10;
+
+/// The C++ standard library a plugin shares with the runtime (std::string,
+/// std::function in the SDK's types) and its ABI: a plugin built with
+/// another is refused before its descriptor is read.
+inline constexpr const char* plugin_toolchain =
+#if defined(__GLIBCXX__) && defined(_GLIBCXX_USE_CXX11_ABI) && _GLIBCXX_USE_CXX11_ABI
+    "libstdc++ (C++11 ABI)";
+#elif defined(__GLIBCXX__)
+    "libstdc++ (old ABI, _GLIBCXX_USE_CXX11_ABI=0)";
+#elif defined(_LIBCPP_VERSION)
+    "libc++";
+#else
+    "another C++ standard library";
+#endif
 
 enum class plugin_kind { source, scorer, sink };
 
@@ -227,6 +241,9 @@ plugin_descriptor sink_plugin(plugin_info info) {
 #define STREAM_SMARTS_PLUGIN(...)                                                                    \
   extern "C" __attribute__((visibility("default"))) int stream_smarts_abi_version() {              \
     return ::stream_smarts::abi_version;                                                            \
+  }                                                                                                 \
+  extern "C" __attribute__((visibility("default"))) const char* stream_smarts_toolchain() {        \
+    return ::stream_smarts::plugin_toolchain;                                                       \
   }                                                                                                 \
   extern "C" __attribute__((visibility("default"))) const ::stream_smarts::plugin_descriptor*      \
   stream_smarts_plugin() {                                                                          \
