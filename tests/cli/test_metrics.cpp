@@ -108,12 +108,12 @@ std::string household_pipeline(const std::string& settings, int speed) {
 TEST_CASE("metrics: a running pipeline's counters match its input, and /healthz says ok") {
   temp_dir dir;
   // Paced at ten hours a second: the six readings pass in half a second, then
-  // the replay waits (for a year) for its last reading, so the pipeline keeps
-  // running until SIGINT. Spikes at 01:00 (raised), 02:00 (already raised)
+  // the replay waits (72 s: 30 days of the file's time) for its last
+  // reading, so the pipeline keeps running until SIGINT. Spikes at 01:00 (raised), 02:00 (already raised)
   // and 04:00 (within the cooldown); two lines are malformed.
   dir.file("history.csv", "ts,wh\n2007-01-01T00:00:00,50\n2007-01-01T01:00:00,500\n2007-01-01T02:00:00,500\n"
                           "2007-01-01T03:00:00,50\n2007-01-01T04:00:00,500\n2007-01-01T05:00:00,50\n"
-                          "not a reading\n2007-01-01T06:00:00,lots\n2008-01-01T00:00:00,50\n");
+                          "not a reading\n2007-01-01T06:00:00,lots\n2007-01-31T00:00:00,50\n");
   child c({binary(), "run", dir.file("p.toml", household_pipeline("cooldown = '1d'\n", 36000))}, fixture_env);
   const int port = metrics_port(c);
   std::string last;
@@ -158,7 +158,7 @@ TEST_CASE("metrics: a running pipeline's counters match its input, and /healthz 
 TEST_CASE("metrics: a source's decode errors are there from the start, at 0") {
   temp_dir dir;
   // A clean file, paced so that the pipeline runs until SIGINT.
-  dir.file("history.csv", "ts,wh\n2007-01-01T00:00:00,50\n2008-01-01T00:00:00,50\n");
+  dir.file("history.csv", "ts,wh\n2007-01-01T00:00:00,50\n2007-01-31T00:00:00,50\n");
   child c({binary(), "run", dir.file("p.toml", household_pipeline("", 3600))}, fixture_env);
   const int port = metrics_port(c);
   std::string last;

@@ -160,7 +160,7 @@ TEST_CASE("replay paces readings without sleeping", "[stages][replay]") {
   }
 }
 
-TEST_CASE("a paced replay does not wait through a gap of more than a day, and says so", "[stages][replay]") {
+TEST_CASE("a paced replay does not wait through a gap of more than 31 days, and says so", "[stages][replay]") {
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;
   // A stray row stamped 1970 (a Pi's clock before NTP), then the real ones.
@@ -174,7 +174,7 @@ TEST_CASE("a paced replay does not wait through a gap of more than a day, and sa
   CHECK(out[1].wh == 2);
   CHECK(std::count(ctx.log_.lines.begin(), ctx.log_.lines.end(),
                    "warning: " + dir.path + "/h.csv:3: 20788 days after the reading before it; a paced replay does not "
-                   "wait through gaps of more than a day") == 1);
+                   "wait through gaps of more than 31 days") == 1);
 }
 
 TEST_CASE("replay option problems", "[stages][replay]") {

@@ -234,16 +234,16 @@ private:
   }
 
   // A paced replay waits through the file's time, but not through a gap of
-  // more than a day (a stray row stamped 1970, a meter off for a month):
-  // at speed = "realtime" that would be decades of silence.
+  // more than 31 days (a stray row stamped 1970, as gpio_meter's pulse files
+  // are not): at speed = "realtime" that would be decades of silence.
   bool skips_gap() {
     const std::int64_t ts = pending_->ts_ms;
     const std::int64_t before = std::exchange(last_paced_ms_, ts).value_or(ts);
     if (ts - before <= max_paced_gap_ms) return false;
     ctx_.log().warning(path_ + ":" + std::to_string(reader_->line_number()) + ": " +
-                       std::to_string((ts - before) / max_paced_gap_ms) +
-                       " days after the reading before it; a paced replay does not wait through gaps of more than a "
-                       "day");
+                       std::to_string((ts - before) / day_ms) +
+                       " days after the reading before it; a paced replay does not wait through gaps of more than " +
+                       std::to_string(max_paced_gap_ms / day_ms) + " days");
     return true;
   }
 
@@ -272,7 +272,8 @@ private:
   std::optional<steady::time_point> wall_start_;
   std::int64_t first_ts_ = 0;
   std::optional<std::int64_t> last_paced_ms_;  // the latest reading paced
-  static constexpr std::int64_t max_paced_gap_ms = 24 * 3'600'000;
+  static constexpr std::int64_t day_ms = 24 * 3'600'000;
+  static constexpr std::int64_t max_paced_gap_ms = 31 * day_ms;
 };
 
 } // namespace
