@@ -68,6 +68,25 @@ TEST_CASE("hour of day is computed in the pipeline's time zone") {
   CHECK(dir.read("alerts.txt").find("home 1167609600000 500.000000 5.000000 raised 1\n") == 0);
 }
 
+TEST_CASE("a local time written twice when summer time ends is replayed as two hours, in order") {
+  temp_dir dir;
+  // Europe/Paris, 27 October 2024: 02:00 comes twice (CEST, then CET), as a logger writing local time writes it.
+  dir.file("history.csv", "ts,wh\n2024-10-27T01:00:00,50\n2024-10-27T02:00:00,50\n2024-10-27T02:00:00,50\n"
+                          "2024-10-27T03:00:00,50\n");
+  const std::string text = "[pipeline]\nname = 't'\ntimezone = 'Europe/Paris'\n"
+                           "[[sources]]\nname = 'in'\nplugin = 'replay'\npath = 'history.csv'\n"
+                           "[[scorers]]\nname = 'ratio'\nplugin = 'fixture_scorer'\nfrom = ['in']\n"
+                           "[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['ratio']\n"
+                           "record = 'alerts.txt'\nreceive = 'all'\n";
+  const auto r = run({"run", dir.file("p.toml", text)}, fixture_env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string alerts = dir.read("alerts.txt");
+  constexpr std::int64_t one_am_utc = 1729983600000;  // 2024-10-26T23:00:00Z, 01:00 CEST
+  for (int i = 0; i < 4; ++i)
+    CHECK(count_lines(alerts, "home " + std::to_string(one_am_utc + i * 3600000LL) + " ") == 1);
+}
+
 TEST_CASE("a slow sink slows the source: in-flight readings stay bounded, and SIGINT drains and exits 0") {
   temp_dir dir;
   const auto file = dir.file("p.toml", fixture_pipeline("batch_size = 16\nmax_in_flight = 4", "count = 0\nreport = 'report.txt'",

@@ -158,7 +158,10 @@ private:
       r.span_ms = span_ms_;
       if (!parser_.parse(line, ctx_.zone(), r, why_)) {
         report_malformed();
-      } else if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
+        continue;
+      }
+      take_later_if_repeated(r);
+      if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
         ++outside_;  // the file may be unsorted, so keep scanning to its end
       } else {
         ++replayed_;
@@ -170,6 +173,18 @@ private:
                                std::strerror(reader_->error()));
     summarize();
     return false;
+  }
+
+  // A local time written twice when summer time ends (02:30, then 02:30
+  // again, in Europe/Paris) is read as its earlier instant; the second time
+  // round it is the later one, an hour on, which follows the reading before.
+  void take_later_if_repeated(reading& r) {
+    constexpr std::int64_t hour_ms = 3'600'000;
+    if (previous_ms_ && r.ts_ms <= *previous_ms_ && r.ts_ms + hour_ms > *previous_ms_) {
+      const local_fields a = ctx_.zone().local(r.ts_ms), b = ctx_.zone().local(r.ts_ms + hour_ms);
+      if (a.day == b.day && a.hour == b.hour && a.minute == b.minute && a.second == b.second) r.ts_ms += hour_ms;
+    }
+    previous_ms_ = r.ts_ms;
   }
 
   static std::string too_long_text() {
@@ -272,6 +287,7 @@ private:
   std::optional<steady::time_point> wall_start_;
   std::int64_t first_ts_ = 0;
   std::optional<std::int64_t> last_paced_ms_;  // the latest reading paced
+  std::optional<std::int64_t> previous_ms_;    // the latest reading parsed
   static constexpr std::int64_t day_ms = 24 * 3'600'000;
   static constexpr std::int64_t max_paced_gap_ms = 31 * day_ms;
 };
