@@ -1,5 +1,6 @@
 #include "graph.hpp"
 
+#include "crash_report.hpp"
 #include "metrics_server.hpp"
 #include "zone.hpp"
 
@@ -121,6 +122,7 @@ bool supervised(Self* self, Work&& work) {
   supervised_state& s = self->state;
   if (s.paused || s.dead) return false;
   try {
+    const running_plugin running(s.st->crash_note.c_str());
     s.start_instance();
     work();
     if (s.success_is_progress) s.restarts.succeeded();
@@ -998,6 +1000,7 @@ int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages) {
     }
     for (auto& st : stages) st.context->figures().enable();
   }
+  install_crash_report();
   sigset_t previous;
   signal_watcher::block_signals(&previous);
   const int code = run_graph(pipeline, stages, server.get());

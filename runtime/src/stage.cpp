@@ -39,6 +39,7 @@ std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics proble
     if (!spec.can_start) continue;  // its problem is already in `problems`
     stage s;
     s.spec = &spec;
+    s.crash_note = "stage '" + spec.name + "' (plugin " + spec.plugin->info().name + ", " + spec.plugin->file + ")";
     s.context = std::make_unique<stage_context_impl>(spec, pipeline);
     try {
       s.recreate();

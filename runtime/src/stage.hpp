@@ -69,6 +69,9 @@ struct stage {
   /// Counts instances made: work done by an instance that has since been
   /// replaced (a source's batches) must not be reported to its successor.
   std::uint64_t instance = 0;
+  /// "stage 'band' (plugin percentile_band, /usr/lib/...so)": what a crash
+  /// in its plugin code reports (crash_report.hpp).
+  std::string crash_note;
 
   /// Replaces the instance with a new one from the plugin's factory.
   void recreate();

@@ -159,6 +159,15 @@ TEST_CASE("a plugin that throws something other than a std::exception is restart
                       "that is not a std::exception (a bug in the plugin)") != std::string::npos);
 }
 
+TEST_CASE("a plugin that crashes the process is named in its last line") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", fixture_pipeline("", "count = 100", "throw_every = 7\nabort = true", ""))},
+                     fixture_env, 30s);
+  CHECK(r.exit_code == -1);  // ended by SIGABRT, not an exit
+  CHECK_THAT(r.err, Catch::Matchers::Contains("stream-smarts: abort in stage 'ratio' (plugin fixture_scorer, " +
+                                              fixtures("good") + "/libfixture_scorer.so); the process ends here\n"));
+}
+
 TEST_CASE("a source that fails at the same place after every restart stops the pipeline, not re-reads forever") {
   temp_dir dir;
   const auto r = run({"run", dir.file("p.toml", fixture_pipeline("batch_size = 4\nmax_restarts = 2\nrestart_backoff = '5ms'",
