@@ -135,6 +135,20 @@ bool supervised(Self* self, Work&& work) {
   return false;
 }
 
+/// A source's or sink's stop() at the end: what goes wrong is logged, as
+/// nothing can be retried any more.
+template <class Plugin>
+void stop_plugin(supervised_state& s, Plugin& plugin) {
+  try {
+    const running_plugin running(s.st->crash_note.c_str());
+    plugin.stop();
+  } catch (const std::exception& e) {
+    s.st->context->log().error(std::string("stop failed: ") + e.what());
+  } catch (...) {
+    s.st->context->log().error("stop failed: " + std::string(not_an_exception));
+  }
+}
+
 /// Sends the stage's figures to the metrics actor if they changed: called at
 /// the end of every message a stage handles, so the metrics actor always has
 /// the latest without asking (a stage may be busy in plugin code for long).
@@ -195,15 +209,7 @@ void maybe_report_finished(source_actor* self) {
   auto& s = self->state;
   if (s.reported || !(s.drained || s.stopping || s.dead) || !s.in_flight.empty()) return;
   s.reported = true;
-  if (s.st->as_source && s.started) {
-    try {
-      s.st->as_source->stop();
-    } catch (const std::exception& e) {
-      s.st->context->log().error(std::string("stop failed: ") + e.what());
-    } catch (...) {
-      s.st->context->log().error("stop failed: " + std::string(not_an_exception));
-    }
-  }
+  if (s.st->as_source && s.started) stop_plugin(s, *s.st->as_source);
   self->send(s.coordinator, finished_atom::value, s.st->spec->name, s.readings);
 }
 
@@ -626,15 +632,7 @@ void pump(sink_actor* self) {
 void close_sink(sink_actor* self) {
   auto& s = self->state;
   s.closing = false;
-  if (!s.dead && s.started && s.st->as_sink) {
-    try {
-      s.st->as_sink->stop();
-    } catch (const std::exception& e) {
-      s.st->context->log().error(std::string("stop failed: ") + e.what());
-    } catch (...) {
-      s.st->context->log().error("stop failed: " + std::string(not_an_exception));
-    }
-  }
+  if (!s.dead && s.started && s.st->as_sink) stop_plugin(s, *s.st->as_sink);
   self->send(s.coordinator, closed_atom::value, s.st->spec->name, s.delivered, s.given_up);
 }
 
