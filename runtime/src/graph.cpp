@@ -559,8 +559,9 @@ std::chrono::milliseconds retry_wait(sink_state& s, const delivery_error& e) {
 void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) {
   auto& s = self->state;
   logger& log = s.st->context->log();
-  if (++s.failures > s.retries.max_retries) {
-    const std::string why = std::string(e.what()) + " (" + std::to_string(s.failures) + " attempts)";
+  if (!e.retryable() || ++s.failures > s.retries.max_retries) {  // a write's refusal is given up in deliver_chunk
+    const std::string why = e.retryable() ? std::string(e.what()) + " (" + std::to_string(s.failures) + " attempts)"
+                                          : std::string(e.what());
     if (in_flush) {
       for (std::size_t i = 0; i < s.chunk; ++i)
         if (!s.outbox[i].given_up) give_up(s, s.outbox[i], why);

@@ -57,6 +57,16 @@ TEST_CASE("a failure not worth retrying is given up at once, with the sink's mes
   CHECK(r.err.find("100 readings, 0 alerts delivered, 10 given up\n") != std::string::npos);
 }
 
+TEST_CASE("a flush not worth retrying gives up its batch at once, as a write would its alert") {
+  temp_dir dir;
+  const auto r = run_fixture(dir, "", "reject_flushes = true");
+  CHECK(count_lines(r.err, "retrying") == 0);
+  CHECK(count_lines(r.err, "[out] gave up delivering the raised alert for home ") == 10);
+  CHECK(r.err.find("(ratio, 500 Wh, score 5.00): fixture broker refused the batch (message too large)\n") !=
+        std::string::npos);
+  CHECK(r.err.find("100 readings, 0 alerts delivered, 10 given up\n") != std::string::npos);
+}
+
 TEST_CASE("retries are bounded: after max_retries the alert is given up and the next one goes on") {
   temp_dir dir;
   const auto r = run_fixture(dir, "", "unavailable_writes = 4\nmax_retries = 2\nretry_backoff = '1ms'");
