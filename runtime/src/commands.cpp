@@ -31,6 +31,7 @@ void report_as_log(const config_error& e) {
 std::vector<stage> load(const std::string& file, plugin_registry& registry, pipeline_spec& spec) {
   diagnostics problems;
   spec = read_pipeline(file, registry, problems);
+  spec.warnings = problems.warnings();
   set_log_secrets(spec.secrets());
   return instantiate(spec, problems);
 }
@@ -41,6 +42,7 @@ int validate_command(const std::string& pipeline_file) {
   try {
     pipeline_spec spec;
     load(pipeline_file, registry, spec);
+    for (const auto& w : spec.warnings) std::cerr << without_secrets(w.to_string()) << "\n";
     std::cout << pipeline_file << ": ok (" << spec.of_kind(plugin_kind::source).size() << " sources, "
               << spec.of_kind(plugin_kind::scorer).size() << " scorers, " << spec.of_kind(plugin_kind::sink).size()
               << " sinks)\n";
@@ -56,6 +58,7 @@ int run_command(const std::string& pipeline_file) {
   try {
     pipeline_spec spec;  // outlives the stages, which refer to it
     std::vector<stage> stages = load(pipeline_file, registry, spec);
+    for (const auto& w : spec.warnings) runtime_log().warning(w.to_string());
     runtime_log().info("pipeline '" + spec.settings.name + "' starting: " + std::to_string(stages.size()) +
                        " stages, time zone " + spec.settings.timezone);
     return run_pipeline(spec, stages);

@@ -21,16 +21,23 @@ struct diagnostic {
   std::string to_string() const;
 };
 
-/// Collects every problem found, so one run of `validate` shows them all.
+/// Collects every problem found, so one run of `validate` shows them all:
+/// errors, which make a file unusable, and warnings, which do not.
 class diagnostics {
 public:
   void error(location where, std::string message) { items_.push_back({std::move(where), std::move(message)}); }
-  bool empty() const { return items_.empty(); }
+  /// Said as "file:line:column: warning: message".
+  void warning(location where, std::string message) {
+    warnings_.push_back({std::move(where), "warning: " + std::move(message)});
+  }
+  bool empty() const { return items_.empty(); }  ///< no errors
   const std::vector<diagnostic>& items() const { return items_; }
-  std::string to_string() const;  ///< one diagnostic per line
+  const std::vector<diagnostic>& warnings() const { return warnings_; }
+  std::string to_string() const;  ///< one error per line
 
 private:
   std::vector<diagnostic> items_;
+  std::vector<diagnostic> warnings_;
 };
 
 /// Thrown when a file cannot be used; what() has every diagnostic, one per line.

@@ -67,6 +67,7 @@ struct pipeline_spec {
   std::string dir;   ///< the file's folder: relative paths start here
   pipeline_settings settings;
   std::vector<stage_spec> stages;  ///< sources, then scorers, then sinks, each in file order
+  std::vector<diagnostic> warnings;  ///< what is usable but unwise (a secret written in the file)
 
   std::vector<const stage_spec*> of_kind(plugin_kind kind) const;
   const stage_spec* find(const std::string& name) const;

@@ -235,6 +235,11 @@ private:
     if (accepts(spec_.type, option_type::secret)) {
       if (text->empty()) return fail(node, "is empty (is its environment variable set to nothing?)");
       if (has_control_character(*text)) return fail(node, control_character_problem);
+      if (raw.find("${") == std::string_view::npos)
+        out_.warning(where(node, file_), "option '" + spec_.name + "' of " + owner_ +
+                                             " is a secret written in the file; give it from the environment (\"${"
+                                             "VARIABLE}\") or a file (" + spec_.name + "_file), so that the pipeline "
+                                             "file can be shown and shared without it");
       return std::move(*text);
     }
     if (accepts(spec_.type, option_type::duration)) {

@@ -187,6 +187,24 @@ TEST_CASE("a token from the environment never appears in the log, in either form
   CHECK((v.out + v.err).find(token) == std::string::npos);
 }
 
+TEST_CASE("a secret written in the pipeline file is a warning at its line, never quoted") {
+  temp_dir dir;
+  const auto v = run({"validate", dir.file("p.toml", fixture_pipeline("", "", "", "token = '" + token + "'"))},
+                     env_with_token);
+  CHECK(v.exit_code == 0);  // usable, but unwise
+  CHECK(v.err.find(dir.path() + "/p.toml:18:9: warning: option 'token' of sink 'out' (fixture_sink) is a secret written "
+                   "in the file; give it from the environment (\"${VARIABLE}\") or a file (token_file), so that the "
+                   "pipeline file can be shown and shared without it\n") != std::string::npos);
+  CHECK((v.out + v.err).find(token) == std::string::npos);
+  const auto r = run({"run", dir.file("p.toml", fixture_pipeline("", "count = 1", "", "token = '" + token + "'"))},
+                     env_with_token);
+  CHECK(r.exit_code == 0);
+  CHECK(count_lines(r.err, "warning [runtime] " + dir.path() + "/p.toml:18:9: warning: option 'token'") == 1);
+  const auto from_env = run({"validate", dir.file("p.toml", fixture_pipeline("", "", "", "token = '${FIXTURE_TOKEN}'"))},
+                            env_with_token);
+  CHECK(from_env.err.find("warning") == std::string::npos);
+}
+
 TEST_CASE("a secret given to another option by mistake is masked in that option's error too") {
   // As a token pasted into base_url would be: the console sink's format
   // quotes the value it refuses.

@@ -113,10 +113,10 @@ class HttpTestCase(unittest.TestCase):
         return self.run_binary((["--log-level", log_level] if log_level else []) +
                                (["--log-format", log_format] if log_format else []) + ["run", path], env)
 
-    def validate(self, text):
+    def validate(self, text, env=None):
         """validate's exit code and its lines about the file, the file named 'p.toml'."""
         path = self.write("p.toml", text)
-        r = self.run_binary(["validate", path])
+        r = self.run_binary(["validate", path], env)
         lines = [l.replace(str(path), "p.toml") for l in (r.out + r.err).splitlines() if l.startswith(str(path))]
         return r.code, lines
 

@@ -93,7 +93,8 @@ class HomeAssistantTest(HttpTestCase):
 
     def test_several_media_players(self):
         code, lines = self.validate(self.pipeline(sink_table(
-            "ha_tts", token="t", tts_entity="tts.piper", media_player="media_player.kitchen, media_player.hall")))
+            "ha_tts", token="${HA_TOKEN}", tts_entity="tts.piper",
+            media_player="media_player.kitchen, media_player.hall")), env={"HA_TOKEN": TOKEN})
         self.assertEqual((code, lines), (0, ["p.toml: ok (1 sources, 1 scorers, 1 sinks)"]))
 
 
