@@ -60,7 +60,7 @@ inline void append_text_line(std::string& out, const alert& a, const time_zone& 
     out += ", since ";
     const local_fields since = zone.local(a.since_ms);
     append_clock(out, since);
-    if (r.ts_ms - a.since_ms >= 24 * 3'600'000) {  // a spell of days is not "since 04:00"
+    if (json::says_since_date(a)) {
       out += " on ";
       append_date(out, since);
     }

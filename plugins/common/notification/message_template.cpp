@@ -1,5 +1,6 @@
 #include "message_template.hpp"
 
+#include <common/json.hpp>
 #include <stream_smarts/options.hpp>
 
 #include <algorithm>
@@ -66,7 +67,7 @@ void append_since(std::string& out, const alert& a, const time_zone& zone) {
   const std::int64_t since = a.since_ms != 0 ? a.since_ms : a.scored.reading.ts_ms;
   const local_fields l = zone.local(since);
   append_clock(out, l);
-  if (a.scored.reading.ts_ms - since < 24 * 3'600'000) return;
+  if (!json::says_since_date(a)) return;
   out += " on ";
   append_date(out, l);
 }
