@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <iterator>
 #include <unistd.h>
 
 namespace stream_smarts::runtime {
@@ -17,7 +18,7 @@ constexpr fatal_signal fatal_signals[] = {
     {SIGSEGV, "segmentation fault"}, {SIGBUS, "bus error"}, {SIGILL, "illegal instruction"},
     {SIGFPE, "arithmetic error"},    {SIGABRT, "abort"},
 };
-struct sigaction before[sizeof fatal_signals / sizeof fatal_signals[0]];
+struct sigaction before[std::size(fatal_signals)];
 
 void say(const char* text) {
   for (std::size_t left = std::strlen(text); left > 0;) {  // write() and strlen() are async-signal-safe
@@ -29,7 +30,7 @@ void say(const char* text) {
 }
 
 void report(int sig) {
-  for (std::size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; ++i) {
+  for (std::size_t i = 0; i < std::size(fatal_signals); ++i) {
     if (fatal_signals[i].number != sig) continue;
     if (running != nullptr) {
       say("stream-smarts: ");
@@ -54,7 +55,7 @@ void install_crash_report() {
   action.sa_handler = report;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESETHAND;
-  for (std::size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; ++i)
+  for (std::size_t i = 0; i < std::size(fatal_signals); ++i)
     ::sigaction(fatal_signals[i].number, &action, &before[i]);
 }
 

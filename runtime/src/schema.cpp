@@ -1,6 +1,7 @@
 #include "schema.hpp"
 
 #include <algorithm>
+#include <variant>
 #include <charconv>
 #include <cerrno>
 #include <cmath>
@@ -142,6 +143,7 @@ std::string declaration_problem(const option_spec& spec) {
       option_type{},         option_type::string,      option_type::integer,     option_type::number,
       option_type::boolean,  option_type::duration,    option_type::string_list, option_type::number_list,
       option_type::number_matrix, option_type::string_table};
+  static_assert(std::size(value_types) == std::variant_size_v<option_value>, "one type per option_value alternative");
   const option_type given = value_types[spec.default_value.index()];
   if (given == option_type{}) return {};
   const bool fits = accepts(spec.type, given) ||
