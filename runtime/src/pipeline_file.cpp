@@ -137,18 +137,6 @@ std::vector<const stage_spec*> pipeline_spec::consumers_of(const std::string& na
   return out;
 }
 
-namespace {
-/// A pass-through table's entry whose key names a secret ("sasl.password",
-/// "client_secret", "ssl.key.pem", "api_token"): the plugin passes it on
-/// unseen, so its key is all the runtime knows of it.
-bool names_a_secret(std::string key) {
-  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* word : {"password", "secret", "token", "credential", "pem"})
-    if (key.find(word) != std::string::npos) return true;
-  return false;
-}
-} // namespace
-
 std::vector<std::string> pipeline_spec::secrets() const {
   std::vector<std::string> out;
   for (const auto& s : stages) {

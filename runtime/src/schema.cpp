@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <variant>
+#include <cctype>
 #include <charconv>
 #include <cerrno>
 #include <cmath>
@@ -18,6 +19,13 @@ namespace stream_smarts::runtime {
 location where(const toml::node& node, const std::string& file) {
   const auto& src = node.source();
   return {file, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column)};
+}
+
+bool names_a_secret(std::string key) {
+  std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* word : {"password", "secret", "token", "credential", "pem"})
+    if (key.find(word) != std::string::npos) return true;
+  return false;
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
@@ -221,6 +229,14 @@ private:
     return {};
   }
 
+  /// A secret written in the pipeline file works, but the file can then not
+  /// be shown or shared without it; never quotes the value.
+  void warn_written_secret(const toml::node& node, const std::string& what, const std::string& or_else) {
+    out_.warning(where(node, file_), what + " of " + owner_ + " is a secret written in the file; give it from the "
+                                            "environment (\"${VARIABLE}\")" + or_else +
+                                            ", so that the pipeline file can be shown and shared without it");
+  }
+
   std::optional<std::string> expanded(const toml::node& node, std::string_view text) {
     std::string missing;
     std::string value = expand_environment(text, missing);
@@ -238,10 +254,7 @@ private:
       if (text->empty()) return fail(node, "is empty (is its environment variable set to nothing?)");
       if (has_control_character(*text)) return fail(node, control_character_problem);
       if (raw.find("${") == std::string_view::npos)
-        out_.warning(where(node, file_), "option '" + spec_.name + "' of " + owner_ +
-                                             " is a secret written in the file; give it from the environment (\"${"
-                                             "VARIABLE}\") or a file (" + spec_.name + "_file), so that the pipeline "
-                                             "file can be shown and shared without it");
+        warn_written_secret(node, "option '" + spec_.name + "'", " or a file (" + spec_.name + "_file)");
       return std::move(*text);
     }
     if (accepts(spec_.type, option_type::duration)) {
@@ -312,8 +325,12 @@ private:
     string_table values;
     for (const auto& [key, node] : t) {
       std::optional<std::string> text;
-      if (auto* s = node.as_string()) text = expanded(node, s->get());
-      else if (auto* i = node.as_integer()) text = std::to_string(i->get());
+      if (auto* s = node.as_string()) {
+        text = expanded(node, s->get());
+        if (text && !text->empty() && names_a_secret(std::string(key.str())) &&
+            s->get().find("${") == std::string::npos)
+          warn_written_secret(node, "'" + spec_.name + "." + std::string(key.str()) + "'", "");
+      } else if (auto* i = node.as_integer()) text = std::to_string(i->get());
       else if (auto* b = node.as_boolean()) text = b->get() ? "true" : "false";
       else if (auto* f = node.as_floating_point()) text = format_value(f->get());
       else return fail(node, "must hold only strings, numbers or booleans; '" + std::string(key.str()) + "' is " +

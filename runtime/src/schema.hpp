@@ -62,6 +62,11 @@ std::string render_options(const std::vector<option_spec>& specs, bool markdown)
 /// Found when the plugin is loaded, not when a pipeline leaves it out.
 std::string declaration_problem(const option_spec& spec);
 
+/// Whether a pass-through table's key names a secret ("sasl.password",
+/// "client_secret", "ssl.key.pem", "api_token"): the plugin passes the entry
+/// on unseen, so its key is all the runtime knows of it.
+bool names_a_secret(std::string key);
+
 /// Whether `specs` declares an option called `name`.
 inline bool declares(const std::vector<option_spec>& specs, std::string_view name) {
   for (const auto& s : specs)
