@@ -24,7 +24,7 @@ class PushbulletTest(HttpTestCase):
         self.assertEqual((push.method, push.path), ("POST", "/v2/pushes"))
         self.assertEqual(push.headers.get_all("Access-Token"), [TOKEN])
         self.assertEqual(push.headers["Content-Type"], "application/json")
-        self.assertEqual(push.json, {"type": "note", "title": "Power usage at home",
+        self.assertEqual(push.json, {"type": "note", "title": "Power usage unusual at home",
                                      "body": "Unusual power usage of 1500 Wh at 4:00. Please check!"})
 
     def test_reminders_and_back_to_normal(self):
@@ -39,6 +39,9 @@ class PushbulletTest(HttpTestCase):
             "Power usage has been unusual since 4:00: 1300 Wh at 6:00. Please check!",
             "Power usage back to normal: 200 Wh at 7:00 (unusual since 4:00).",
         ])
+        self.assertEqual([r.json["title"] for r in server.requests()], [
+            "Power usage unusual at home", "Power usage still unusual at home", "Power usage still unusual at home",
+            "Power usage back to normal at home"])
 
     def test_scored_readings_that_are_not_alerts_are_not_pushed(self):
         server = self.server()
@@ -86,7 +89,7 @@ class PushbulletTest(HttpTestCase):
         self.assertEqual(lines, [
             "p.toml:21:1: option 'message' of sink 'notify' (pushbullet): unknown field {kwh}; the fields are "
             "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {expected_unit}, {expected_unit_words}, "
-            "{scorer}, {meter}, {since}, {end} ({{ and }} for literal braces)"])
+            "{scorer}, {meter}, {since}, {end}, {status} ({{ and }} for literal braces)"])
 
     def test_unclosed_brace_and_bad_base_url(self):
         for options, expected in [

@@ -10,7 +10,7 @@ WEBHOOK_PATH = "/services/T0123ABCD/B0456EFGH/kLmNoPqRsTuVwXyZ01234567"
 MESSAGE = "Unusual power usage of 1500 Wh at 4:00. Please check!"
 
 
-def card(message=MESSAGE, title="Power usage at home",
+def card(message=MESSAGE, title="Power usage unusual at home",
          context="2007-01-14 4:00 · meter *home* · scorer *band* · score *5.38* · expected 100–360 Wh"):
     return [
         {"type": "header", "text": {"type": "plain_text", "text": title}},

@@ -60,8 +60,8 @@ stream_smarts::options defaults(std::vector<option_spec> specs, std::map<std::st
 
 TEST_CASE("every field", "[notification]") {
   CHECK(render("{wh}|{hour}|{time}|{date}|{score}|{expected_lo}|{expected_hi}|{expected_unit}|{expected_unit_words}|"
-               "{scorer}|{meter}|{since}|{end}") ==
-        "1500|4|4:00|2007-01-14|5.39|100|360|Wh|watt hours|band|home|4:00|4:00");
+               "{scorer}|{meter}|{since}|{end}|{status}") ==
+        "1500|4|4:00|2007-01-14|5.39|100|360|Wh|watt hours|band|home|4:00|4:00|unusual");
 }
 
 TEST_CASE("{end} is when the reading's span ends: a trailing hour read at 1:10", "[notification]") {
@@ -121,7 +121,7 @@ TEST_CASE("{{ and }} are literal braces, and other text is kept as written", "[n
 TEST_CASE("template errors name the problem", "[notification]") {
   const std::string fields = "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {expected_unit}, "
                              "{expected_unit_words}, "
-                             "{scorer}, {meter}, {since}, {end}";
+                             "{scorer}, {meter}, {since}, {end}, {status}";
   CHECK(error_of("{kwh} at {time}") ==
         "message: unknown field {kwh}; the fields are " + fields + " ({{ and }} for literal braces)");
   CHECK(error_of("{}") == "message: unknown field {}; the fields are " + fields + " ({{ and }} for literal braces)");
@@ -163,11 +163,14 @@ TEST_CASE("a scored reading that is not an alert makes no notification", "[notif
 
 TEST_CASE("own texts and a title", "[notification]") {
   std::vector<option_spec> specs = message_options(written);
-  specs.push_back(title_option("Power usage at {meter}"));
+  specs.push_back(title_option("Power usage {status} at {meter}"));
   const messages own(defaults(specs, {{"resolved_message", std::string("{meter} fine again")}}), paris_winter);
   const auto text = own.render(sample(alert_kind::resolved));
-  CHECK(text->title == "Power usage at home");
+  CHECK(text->title == "Power usage back to normal at home");
   CHECK(text->message == "home fine again");
+  // One title tells the three kinds apart on a lock screen.
+  CHECK(own.render(sample(alert_kind::raised))->title == "Power usage unusual at home");
+  CHECK(own.render(sample(alert_kind::reminder))->title == "Power usage still unusual at home");
   // Each template is checked under its own option's name.
   try {
     messages(defaults(specs, {{"title", std::string("{watts}")}}), paris_winter);

@@ -25,6 +25,7 @@ constexpr std::pair<std::string_view, field> fields[] = {
     {"meter", field::meter},
     {"since", field::since},
     {"end", field::end},
+    {"status", field::status},
 };
 
 template <class... Args>
@@ -72,6 +73,17 @@ void append_since(std::string& out, const alert& a, const time_zone& zone) {
   append_date(out, l);
 }
 
+/// For one title over all three kinds: "Power usage {status} at {meter}".
+std::string_view status_of(alert_kind kind) {
+  switch (kind) {
+    case alert_kind::raised: return "unusual";
+    case alert_kind::reminder: return "still unusual";
+    case alert_kind::resolved: return "back to normal";
+    case alert_kind::none: break;
+  }
+  return "usual";
+}
+
 void append_field(std::string& out, field f, const alert& a, const time_zone& zone) {
   const scored_reading& s = a.scored;
   const reading& r = s.reading;
@@ -90,6 +102,7 @@ void append_field(std::string& out, field f, const alert& a, const time_zone& zo
     case field::meter: out += r.meter; break;
     case field::since: append_since(out, a, zone); break;
     case field::end: append_clock(out, end_local(r, zone)); break;
+    case field::status: out += status_of(a.kind); break;
   }
 }
 

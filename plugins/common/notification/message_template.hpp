@@ -31,6 +31,7 @@ enum class field : std::uint8_t {
   since,          ///< local H:MM the unusual usage began (alert::since_ms; the reading's own time if none),
                   ///< "H:MM on YYYY-MM-DD" once that is a day or more before the reading
   end,            ///< local H:MM the reading ends (its ts plus its span): when a trailing hour was read
+  status,         ///< what this alert says of the usage: "unusual", "still unusual", "back to normal"
 };
 
 /// "{wh}, {hour}, ... {since}": every field, for messages and documentation.

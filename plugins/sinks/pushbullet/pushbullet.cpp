@@ -16,7 +16,7 @@ std::vector<option_spec> declared_options() {
                       "Pushbullet access token (Settings > Account > Create Access Token)."),
       optional_option("device_iden", option_type::string, {},
                       "Push to this one device (its iden); without it, to all of your devices."),
-      notification::title_option("Power usage at {meter}"),
+      notification::title_option("Power usage {status} at {meter}"),
   };
   const auto texts = notification::message_options(notification::written);
   const auto client = http::client_options("https://api.pushbullet.com",

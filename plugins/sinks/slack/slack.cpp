@@ -31,7 +31,7 @@ std::vector<option_spec> declared_options() {
                       "Bot token (xoxb-...) of a Slack app with the chat:write scope, invited to the channel; posts "
                       "with chat.postMessage."),
       optional_option("channel", option_type::string, {}, "With bot_token: #name, or an ID like C0123456789."),
-      notification::title_option("Power usage at {meter}"),
+      notification::title_option("Power usage {status} at {meter}"),
   };
   const auto texts = notification::message_options(notification::written);
   const auto client = http::client_options(
