@@ -376,9 +376,10 @@ def read_topic(bootstrap, topic, timeout=60):
         c.close()
 
 
-def wait_for_messages(bootstrap, topic, count, timeout, settle=1.0, what=None):
-    """Waits until the topic holds at least `count` messages, then `settle`
-    seconds more (so extra ones show too); returns them all."""
+def wait_for_messages(bootstrap, topic, count, timeout, what=None):
+    """Waits until the topic holds at least `count` messages; returns them all.
+    Some more may still come: to tell that none does, stop the pipeline first
+    (it drains and flushes before it exits) and read_topic() to its end."""
     c = _consumer(bootstrap)
     try:
         wait_until(lambda: message_count(bootstrap, topic, c) >= count, timeout,
@@ -386,7 +387,6 @@ def wait_for_messages(bootstrap, topic, count, timeout, settle=1.0, what=None):
                    interval=0.2)
     finally:
         c.close()
-    time.sleep(settle)
     return read_topic(bootstrap, topic)
 
 

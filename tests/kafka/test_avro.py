@@ -7,7 +7,7 @@ import unittest
 
 import harness
 from harness import (BAND, KafkaTestCase, avro_original, band_scorer, epoch_ms, inline_table, kafka_sink,
-                     pipeline_header, produce, toml_string, wait_for_messages)
+                     pipeline_header, produce, read_topic, toml_string, wait_for_messages)
 
 # Every message is stamped 2024-01-15 12:30 in Paris, so each reading is for
 # the latest hour:00 at or before that.
@@ -44,7 +44,10 @@ class AvroTest(KafkaTestCase):
         for meter, (hour, kwh, _) in READINGS.items():
             self.assertEqual(BAND.alerts(hour, kwh), meter in expected, meter)
 
-        records = wait_for_messages(broker.address, "ANOMOLY_POWER", len(expected), 40)
+        wait_for_messages(broker.address, "ANOMOLY_POWER", len(expected), 40)
+        self.assertEqual(run.stop(), 0)  # drained and flushed: nothing more can come
+        self.assertIn("[raw_power] stopped after 6 readings, 0 undecodable messages", run.log())
+        records = read_topic(broker.address, "ANOMOLY_POWER")
         got = {r.key.decode(): json.loads(r.value) for r in records}
         self.assertEqual(len(records), len(expected))
         self.assertEqual(sorted(got), sorted(expected))
@@ -57,8 +60,6 @@ class AvroTest(KafkaTestCase):
                 self.assertEqual(alert["KWH"], kwh)
                 self.assertTrue(math.isclose(alert["FN"], BAND.score(hour, kwh), rel_tol=1e-12), alert)
                 self.assertGreater(alert["FN"], 1.0)
-        self.assertEqual(run.stop(), 0)
-        self.assertIn("[raw_power] stopped after 6 readings, 0 undecodable messages", run.log())
 
 
 if __name__ == "__main__":

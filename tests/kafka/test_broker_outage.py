@@ -48,11 +48,10 @@ class BrokerOutageTest(KafkaTestCase):
         self.assertEqual(len(alerting(first)), 5)
 
         produce(broker.address, "raw_power", messages(first))
-        records = wait_for_messages(broker.address, "ANOMOLY_POWER", 5, 40, settle=0.5)
-        self.assertEqual(sorted(r.key.decode() for r in records), alerting(first))
+        records = wait_for_messages(broker.address, "ANOMOLY_POWER", 5, 40)
+        self.assertEqual(sorted({r.key.decode() for r in records}), alerting(first))
 
         broker.down()
-        outage_started = time.monotonic()
         # The producer keeps the second batch until the broker is back.
         producer = harness.producer(broker.address, {"message.timeout.ms": 120_000, "log_level": 2})
         failures = []
@@ -60,16 +59,19 @@ class BrokerOutageTest(KafkaTestCase):
             producer.produce("raw_power", key=m["key"], value=m["value"], timestamp=m["timestamp"],
                              on_delivery=lambda err, msg: failures.append(err) if err else None)
         producer.poll(0)
-        time.sleep(5)
+        time.sleep(5)  # the outage: what is tested is that five seconds of it lose nothing
         self.assertGreaterEqual(len(producer), len(second), "the producer delivered while the broker was down")
         self.assertTrue(run.alive(), run.tail())
         broker.up()
         self.assertEqual(producer.flush(60), 0)
         self.assertEqual(failures, [])
-        self.assertGreaterEqual(time.monotonic() - outage_started, 5)
 
         expected = alerting(first) + alerting(second)
-        records = wait_for_messages(broker.address, "ANOMOLY_POWER", len(expected), 90, settle=1.0)
+        wait_for_messages(broker.address, "ANOMOLY_POWER", len(expected), 90)
+        self.assertTrue(run.alive(), run.tail())
+        self.assertEqual(run.stop(), 0)  # drained and flushed: the topic holds all there will be
+        self.assertIn("[raw_power] stopped after", run.log())
+        records = read_topic(broker.address, "ANOMOLY_POWER")
         keys = [r.key.decode() for r in records]
         self.assertEqual(sorted(set(keys)), sorted(expected))  # nothing lost, nothing else
         print("\n%d alerts, %d of them duplicates" % (len(keys), len(keys) - len(set(keys))))
@@ -77,10 +79,6 @@ class BrokerOutageTest(KafkaTestCase):
             hour, wh = (first | second)[r.key.decode()]
             alert = json.loads(r.value)
             self.assertEqual((alert["HOUR"], alert["KWH"]), (hour, wh))
-
-        self.assertTrue(run.alive(), run.tail())
-        self.assertEqual(run.stop(), 0)
-        self.assertIn("[raw_power] stopped after", run.log())
 
     def test_a_broker_gone_for_good_is_a_failed_delivery_and_the_other_sinks_go_on(self):
         """A sink whose broker never answers retries, then gives its alerts up
@@ -95,15 +93,15 @@ class BrokerOutageTest(KafkaTestCase):
         readings = batch("before")
         produce(broker.address, "raw_power", messages(readings))
         alerting = sorted(m for m, (h, wh) in readings.items() if BAND.alerts(h, wh))
-        records = wait_for_messages(broker.address, "ANOMOLY_POWER", len(alerting), 40, settle=0.5)
-        self.assertEqual(sorted(r.key.decode() for r in records), alerting)
+        wait_for_messages(broker.address, "ANOMOLY_POWER", len(alerting), 40)
         run.wait_for_log(r"\[gone\] gave up delivering", 60)
+        self.assertTrue(run.alive(), run.tail())
+        self.assertEqual(run.stop(), 0)
         log = run.log()
         self.assertRegex(log, r"warning \[gone\] delivery failed: \d+ messages could not be written to topic "
                               r"'gone_alerts': Local: Message timed out; retrying in ")
         self.assertNotIn("restarting in", log)
-        self.assertTrue(run.alive(), run.tail())
-        self.assertEqual(run.stop(), 0)
+        self.assertEqual(sorted(r.key.decode() for r in read_topic(broker.address, "ANOMOLY_POWER")), alerting)
 
     def test_down_for_half_a_minute_mid_stream(self):
         """A producer sends 1,000 readings/s for 45 s, one in 50 alerting; the

@@ -54,6 +54,10 @@ class KcatInteropTest(ShippedPipelineTest):
 
         wait_for_messages(broker.address, "ANOMOLY_POWER", len(ALERTING), 30)
         wait_for_messages(broker.address, "POWER_SCORED", len(READINGS), 30)
+        self.assertTrue(run.alive())
+        self.assertEqual(run.stop(), 0)  # drained and flushed: what kcat reads is all there will be
+        # (The alert count in this line adds up deliveries over both sinks: 5 + 5.)
+        self.assertRegex(run.log(), r"pipeline 'ksql-compat' finished: 9 readings, \d+ alerts? delivered")
         alerts = kcat_consume(broker.address, "ANOMOLY_POWER")
         scored = kcat_consume(broker.address, "POWER_SCORED")
 
@@ -78,10 +82,6 @@ class KcatInteropTest(ShippedPipelineTest):
         for m in alerts:
             self.assertEqual(m["payload"], by_meter[m["key"]]["payload"])  # the same record, byte for byte
             self.assertGreater(json.loads(m["payload"])["FN"], 1.0)
-        self.assertTrue(run.alive())
-        self.assertEqual(run.stop(), 0)
-        # (The alert count in this line adds up deliveries over both sinks: 5 + 5.)
-        self.assertRegex(run.log(), r"pipeline 'ksql-compat' finished: 9 readings, \d+ alerts? delivered")
 
 
 class OriginalNotifierTest(ShippedPipelineTest):

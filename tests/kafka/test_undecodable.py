@@ -7,7 +7,7 @@ import unittest
 
 import harness
 from harness import (BAND, KafkaTestCase, avro_original, band_scorer, kafka_sink, pipeline_header, produce,
-                     toml_string, wait_for_messages)
+                     read_topic, toml_string, wait_for_messages)
 
 # raw_power (JSON), all on partition 0, in this order: (key, payload, why it
 # cannot be decoded, exactly as the log and the header say; None: a good one)
@@ -76,22 +76,28 @@ class UndecodableTest(KafkaTestCase):
 
         alerting = sorted(k for k, (hour, kwh) in GOOD.items() if BAND.alerts(hour, kwh))
         self.assertEqual(alerting, [b"a-early", b"a-heater", b"m-evening", b"m-heater"])
-        alerts = wait_for_messages(broker.address, "ANOMOLY_POWER", len(alerting), 40)
+        wait_for_messages(broker.address, "ANOMOLY_POWER", len(alerting), 40)
+        wait_for_messages(broker.address, DEAD_LETTERS, len(bad), 20)
+        run.wait_for_log(r"cannot decode: ", 10, count=len(bad))
+        self.assertEqual(run.stop(), 0)  # drained and flushed: the topics hold all there will be
+        log = run.log()
+        self.assertIn("[raw_power] stopped after 3 readings, 6 undecodable messages", log)
+        self.assertIn("[raw_power_avro] stopped after 2 readings, 3 undecodable messages", log)
+
+        alerts = read_topic(broker.address, "ANOMOLY_POWER")
         self.assertEqual(sorted(r.key for r in alerts), alerting)
         for r in alerts:
             alert = json.loads(r.value)
             self.assertEqual((alert["HOUR"], alert["KWH"]), GOOD[r.key])
 
         # The log names every bad message: topic [partition] at offset N, and why.
-        run.wait_for_log(r"cannot decode: ", 10, count=len(bad))
-        log = run.log()
         for topic, offset, key, value, why in bad:
             self.assertIn("warning [%s] %s [0] at offset %d: cannot decode: %s; copied to %s\n" % (
                 topic, topic, offset, why, DEAD_LETTERS), log)
         self.assertEqual(log.count("cannot decode: "), len(bad))
 
         # The dead-letter topic holds each bad message once, as it was, with why and where in headers.
-        dead = wait_for_messages(broker.address, DEAD_LETTERS, len(bad), 20)
+        dead = read_topic(broker.address, DEAD_LETTERS)
         self.assertEqual(len(dead), len(bad))
         by_source = {r.headers.get("stream-smarts-source"): r for r in dead}
         for topic, offset, key, value, why in bad:
@@ -102,18 +108,15 @@ class UndecodableTest(KafkaTestCase):
                 self.assertEqual(r.value, value)
                 self.assertEqual(r.headers["stream-smarts-error"], why.encode())
 
-        self.assertEqual(run.stop(), 0)
-        log = run.log()
-        self.assertIn("[raw_power] stopped after 3 readings, 6 undecodable messages", log)
-        self.assertIn("[raw_power_avro] stopped after 2 readings, 3 undecodable messages", log)
-
     def test_without_dead_letter_topic_only_the_log_tells(self):
         broker = self.start_broker()
         run = self.run_pipeline(pipeline(broker.address, dead_letter_topic=""))
         produce_all(broker.address, TOPICS[:1])
-        alerts = wait_for_messages(broker.address, "ANOMOLY_POWER", 2, 40)
-        self.assertEqual(sorted(r.key for r in alerts), [b"m-evening", b"m-heater"])
+        wait_for_messages(broker.address, "ANOMOLY_POWER", 2, 40)
         run.wait_for_log(r"cannot decode: ", 10, count=6)
+        self.assertEqual(run.stop(), 0)
+        alerts = read_topic(broker.address, "ANOMOLY_POWER")
+        self.assertEqual(sorted(r.key for r in alerts), [b"m-evening", b"m-heater"])
         log = run.log()
         self.assertIn("warning [raw_power] raw_power [0] at offset 1: cannot decode: "
                       "bad JSON at column 1: expected '{'\n", log)
@@ -121,7 +124,6 @@ class UndecodableTest(KafkaTestCase):
                       "hour must be a whole hour of day 0..23, got 25\n", log)
         self.assertNotIn("copied to", log)
         self.assertEqual(harness.message_count(broker.address, DEAD_LETTERS), 0)
-        self.assertEqual(run.stop(), 0)
 
     def test_dead_letter_producer_does_not_warn_about_consumer_properties(self):
         # The dead-letter producer shares the stage's properties with the
