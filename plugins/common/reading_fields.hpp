@@ -40,6 +40,46 @@ inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::i
   return true;
 }
 
+/// parse_timestamp, with the reason when it is not one.
+inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::int64_t& ts_ms, std::string& why) {
+  if (parse_timestamp(text, zone, ts_ms)) return true;
+  why = "bad timestamp '" + std::string(text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)";
+  return false;
+}
+
+/// Parses a JSON number (`text` as written) that is a timestamp field's
+/// epoch milliseconds: whole ("1.2e12" is), in range, and not epoch seconds
+/// by mistake. Seconds of any year since 2001 read as milliseconds fall in
+/// 1970-01-12..1973-03-03, where no meter's history is: they are refused
+/// rather than scored at the wrong hour.
+inline bool parse_epoch_ms(std::string_view text, std::string_view field, std::int64_t& ts_ms, std::string& why) {
+  double number = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+  const bool whole = end == text.data() + text.size() && ec == std::errc{} && std::trunc(number) == number;
+  if (!whole && ec != std::errc::result_out_of_range) {
+    why = std::string(field) + " is not a whole number of epoch milliseconds: " + std::string(text);
+    return false;
+  }
+  // Compared as doubles first: a cast of one beyond int64 would be undefined.
+  if (ec != std::errc{} || number < static_cast<double>(min_ts_ms) || number > static_cast<double>(max_ts_ms)) {
+    why = std::string(field) + " is out of range: " + std::string(text) + " (epoch milliseconds of " + ts_range_text +
+          ")";
+    return false;
+  }
+  if (number >= 1e9 && number < 1e11) {
+    why = std::string(field) + " is " + std::string(text) + ", which as epoch milliseconds is in 1970; it looks "
+          "like epoch seconds: timestamps are epoch milliseconds (" + std::string(text) + "000)";
+    return false;
+  }
+  ts_ms = static_cast<std::int64_t>(number);
+  return true;
+}
+
+/// Why a timestamp field holds neither an ISO-8601 string nor a number.
+inline std::string timestamp_kind_problem(std::string_view field, std::string_view got) {
+  return std::string(field) + " must be an ISO-8601 string or epoch milliseconds, got " + std::string(got);
+}
+
 /// Parses an energy value: a finite, non-negative number written in full.
 inline bool parse_wh(std::string_view text, std::string_view name, double& wh, std::string& why) {
   if (text.empty()) {

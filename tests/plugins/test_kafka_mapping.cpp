@@ -174,9 +174,25 @@ TEST_CASE("every rejected payload says what is wrong") {
   CHECK(reason(with_ts, R"({"wh": 5})") == "missing \"ts\"");
   CHECK(reason(with_ts, R"({"wh": 5, "ts": "yesterday"})") ==
         "bad timestamp 'yesterday' (expected ISO-8601 such as 2007-01-01T04:00:00)");
-  CHECK(reason(with_ts, R"({"wh": 5, "ts": 1.5})") == "ts must be an ISO-8601 string or whole epoch milliseconds, got '1.5'");
+  CHECK(reason(with_ts, R"({"wh": 5, "ts": 1.5})") == "ts is not a whole number of epoch milliseconds: 1.5");
   CHECK(reason(with_ts, R"({"wh": 5, "ts": true})") ==
-        "ts must be an ISO-8601 string or whole epoch milliseconds, got a boolean");
+        "ts must be an ISO-8601 string or epoch milliseconds, got a boolean");
+}
+
+TEST_CASE("epoch seconds in a timestamp field are refused, not read as milliseconds of 1970") {
+  // 2007-01-14 04:00 in seconds would be scored at 13:00 on 1970-01-14.
+  const auto with_ts = mapping_options("wh", "ts");
+  CHECK(reason(with_ts, R"({"wh": 5, "ts": 1168743600})") ==
+        "ts is 1168743600, which as epoch milliseconds is in 1970; it looks like epoch seconds: timestamps are epoch "
+        "milliseconds (1168743600000)");
+  CHECK(reason(with_ts, R"({"wh": 5, "ts": 99999999999})").find("looks like epoch seconds") != std::string::npos);
+  const fixed_zone zone(0);
+  for (const char* ts : {"1168743600000", "1.1687436e12", "0", "3600000", "100000000000"}) {
+    INFO(ts);
+    const auto m = map_json(with_ts, std::string(R"({"wh": 5, "ts": )") + ts + "}", {}, zone);
+    CHECK(m.ok);
+  }
+  CHECK(map_json(with_ts, R"({"wh": 5, "ts": 1.1687436e12})", {}, zone).r.ts_ms == 1168743600000);
 }
 
 TEST_CASE("timestamps outside years 0000 to 9999 are refused, not localized") {

@@ -351,6 +351,9 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
           "bad timestamp '2007-01-01T25:00:00' (expected ISO-8601 such as 2007-01-01T04:00:00)");
     CHECK(json_reason(R"({"ts":true,"wh":1})") == "ts must be an ISO-8601 string or epoch milliseconds, got a boolean");
     CHECK(json_reason(R"({"ts":1.5,"wh":1})") == "ts is not a whole number of epoch milliseconds: 1.5");
+    CHECK(json_reason(R"({"ts":1168743600,"wh":1})") ==  // epoch seconds, which would be 1970-01-14 13:00
+          "ts is 1168743600, which as epoch milliseconds is in 1970; it looks like epoch seconds: timestamps are "
+          "epoch milliseconds (1168743600000)");
     // Found by tests/fuzz/run replay: such a reading had no local time, and
     // the scorer's failures on it stopped the pipeline.
     CHECK(json_reason(R"({"ts":9166761320167613201,"wh":2})") ==

@@ -77,25 +77,9 @@ bool reading_mapping::timestamp(const payload_field* ts, const message_meta& met
     return true;
   }
   if (ts == nullptr) return fail(why, "missing \"" + ts_field_ + "\"");
-  if (ts->type == payload_field::kind::string) {
-    if (reading_fields::parse_timestamp(ts->text, zone, ts_ms)) return true;
-    return fail(why, "bad timestamp '" + std::string(ts->text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)");
-  }
-  if (ts->type == payload_field::kind::number && std::trunc(ts->number) == ts->number) {
-    // Compared as doubles first: a cast of one beyond int64 would be undefined.
-    if (ts->number >= static_cast<double>(reading_fields::min_ts_ms) &&
-        ts->number <= static_cast<double>(reading_fields::max_ts_ms)) {
-      ts_ms = static_cast<std::int64_t>(ts->number);
-      return true;
-    }
-    return fail(why, ts_field_ + " is out of range: " + std::string(ts->text) + " (epoch milliseconds of " +
-                         reading_fields::ts_range_text + ")");
-  }
-  // Built by append: GCC 12 warns falsely (-Wrestrict) on "'" + std::string here.
-  const std::string got = ts->type == payload_field::kind::number
-                              ? std::string("'").append(ts->text).append("'")
-                              : std::string(kind_name(ts->type));
-  return fail(why, ts_field_ + " must be an ISO-8601 string or whole epoch milliseconds, got " + got);
+  if (ts->type == payload_field::kind::string) return reading_fields::parse_timestamp(ts->text, zone, ts_ms, why);
+  if (ts->type == payload_field::kind::number) return reading_fields::parse_epoch_ms(ts->text, ts_field_, ts_ms, why);
+  return fail(why, reading_fields::timestamp_kind_problem(ts_field_, kind_name(ts->type)));
 }
 
 // The meter_field's value (a string, or a number's text), else the message

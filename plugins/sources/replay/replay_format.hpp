@@ -268,8 +268,7 @@ private:
       return false;
     }
     const std::string_view ts = fields_[ts_column_].text;
-    if (fields_[ts_column_].doubled_quotes || !parse_timestamp(ts, zone, out.ts_ms))
-      return bad_timestamp(ts, why);
+    if (!parse_timestamp(ts, zone, out.ts_ms, why)) return false;  // a '"' in it is never ISO-8601
     if (!parse_wh(fields_[wh_column_].text, wh_field_, out.wh, why)) return false;
     for (std::size_t i = 0; i < fields_.size(); ++i) {
       if (i == ts_column_ || i == wh_column_ || fields_[i].text.empty()) continue;
@@ -312,24 +311,9 @@ private:
 
   // A string is ISO-8601; a number is epoch milliseconds (a whole number).
   bool json_timestamp(const json_field& f, const time_zone& zone, std::int64_t& ts_ms, std::string& why) {
-    if (f.type == json_field::kind::string) return parse_timestamp(f.text, zone, ts_ms) || bad_timestamp(f.text, why);
-    if (f.type != json_field::kind::number) {
-      why = ts_field_ + " must be an ISO-8601 string or epoch milliseconds, got " + std::string(kind_name(f.type));
-      return false;
-    }
-    const auto [end, ec] = std::from_chars(f.text.data(), f.text.data() + f.text.size(), ts_ms);
-    if (end != f.text.data() + f.text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
-      why = ts_field_ + " is not a whole number of epoch milliseconds: " + std::string(f.text);
-      return false;
-    }
-    if (ec == std::errc{} && reading_fields::ts_in_range(ts_ms)) return true;
-    why = ts_field_ + " is out of range: " + std::string(f.text) + " (epoch milliseconds of " +
-          reading_fields::ts_range_text + ")";
-    return false;
-  }
-
-  bool bad_timestamp(std::string_view text, std::string& why) const {
-    why = "bad timestamp '" + std::string(text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)";
+    if (f.type == json_field::kind::string) return reading_fields::parse_timestamp(f.text, zone, ts_ms, why);
+    if (f.type == json_field::kind::number) return reading_fields::parse_epoch_ms(f.text, ts_field_, ts_ms, why);
+    why = reading_fields::timestamp_kind_problem(ts_field_, kind_name(f.type));
     return false;
   }
 
