@@ -12,12 +12,26 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
 
 namespace stream_smarts::files {
+
+/// The mode the file at `path` is to have: its own if it exists (a model
+/// made private with chmod 600 stays so when retrained), else what the umask
+/// leaves of 0666, as for any new file. The umask is read from /proc: umask()
+/// reads it only by setting it, which would race with other threads.
+inline mode_t mode_for(const std::string& path) {
+  struct stat existing {};
+  if (::stat(path.c_str(), &existing) == 0) return existing.st_mode & 07777;
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Umask:", 0) == 0) return 0666 & ~static_cast<mode_t>(std::strtoul(line.c_str() + 6, nullptr, 8));
+  return 0644;
+}
 
 /// Writes `bytes` to a temporary file in the same folder (creating the
 /// folder), syncs it and renames it over `path`. Throws std::runtime_error
@@ -31,7 +45,7 @@ inline void write_file_atomically(const std::string& path, std::string_view byte
   std::string tmp = path + ".tmp-XXXXXX";
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-  bool ok = ::fchmod(fd, 0644) == 0;
+  bool ok = ::fchmod(fd, mode_for(path)) == 0;  // mkstemp made it 0600
   int err = ok ? 0 : errno;
   for (std::size_t done = 0; ok && done < bytes.size();) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);

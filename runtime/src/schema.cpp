@@ -23,7 +23,8 @@ location where(const toml::node& node, const std::string& file) {
 
 bool names_a_secret(std::string key) {
   std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const char* word : {"password", "secret", "token", "credential", "pem"})
+  // "oauthbearer.config" holds librdkafka's clientSecret=...; librdkafka redacts it too.
+  for (const char* word : {"password", "secret", "token", "credential", "pem", "oauthbearer.config"})
     if (key.find(word) != std::string::npos) return true;
   return false;
 }
@@ -52,7 +53,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds{total};
 }
 
-std::string expand_environment(std::string_view text, std::string& missing) {
+std::string expand_environment(std::string_view text, std::string& problem) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -61,20 +62,30 @@ std::string expand_environment(std::string_view text, std::string& missing) {
       i += 2;
       continue;
     }
-    const auto close = text.find('}', i + 2);
-    if (text.compare(i, 2, "${") != 0 || close == std::string_view::npos) {
+    if (text.compare(i, 2, "${") != 0) {
       out += text[i];
       continue;
+    }
+    // Sent as written, "${TOKEN" would be a wrong token that works nowhere.
+    const std::string at = " at character " + std::to_string(i + 1);
+    const auto close = text.find('}', i + 2);
+    if (close == std::string_view::npos) {
+      problem = "has '${'" + at + " that is not closed (write $${ for a literal ${)";
+      return {};
     }
     // ${NAME:-fallback} as in the shell: the fallback when NAME is unset or empty.
     const std::string_view inner = text.substr(i + 2, close - i - 2);
     const auto dash = inner.find(":-");
     const std::string name{inner.substr(0, dash)};
+    if (name.empty()) {
+      problem = "has '${}'" + at + " without a variable name";
+      return {};
+    }
     const char* value = std::getenv(name.c_str());
     if (dash != std::string_view::npos && (value == nullptr || *value == '\0')) {
       out += inner.substr(dash + 2);
     } else if (value == nullptr) {
-      missing = name;
+      problem = "uses environment variable '" + name + "', which is not set";
       return {};
     } else {
       out += value;
@@ -238,10 +249,10 @@ private:
   }
 
   std::optional<std::string> expanded(const toml::node& node, std::string_view text) {
-    std::string missing;
-    std::string value = expand_environment(text, missing);
-    if (!missing.empty()) {
-      fail(node, "uses environment variable '" + missing + "', which is not set");
+    std::string problem;
+    std::string value = expand_environment(text, problem);
+    if (!problem.empty()) {
+      fail(node, problem);
       return std::nullopt;
     }
     return value;

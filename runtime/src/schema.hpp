@@ -41,8 +41,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 /// Replaces ${NAME} with the environment variable NAME, and ${NAME:-fallback}
 /// with the fallback if NAME is unset or empty ("$${" is a literal "${").
-/// Returns the name of the first unset variable in `missing` instead.
-std::string expand_environment(std::string_view text, std::string& missing);
+/// Sets `problem` instead (an unset variable, a '${' not closed, no name),
+/// worded to follow "option 'x' of ...".
+std::string expand_environment(std::string_view text, std::string& problem);
 
 /// The closest candidate to `word` if it is close enough to be a likely typo.
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
@@ -63,7 +64,7 @@ std::string render_options(const std::vector<option_spec>& specs, bool markdown)
 std::string declaration_problem(const option_spec& spec);
 
 /// Whether a pass-through table's key names a secret ("sasl.password",
-/// "client_secret", "ssl.key.pem", "api_token"): the plugin passes the entry
+/// "client_secret", "ssl.key.pem", "api_token", "sasl.oauthbearer.config"): the plugin passes the entry
 /// on unseen, so its key is all the runtime knows of it.
 bool names_a_secret(std::string key);
 

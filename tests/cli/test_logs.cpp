@@ -228,11 +228,14 @@ TEST_CASE("a pass-through table's entry whose key names a secret is kept out of 
   temp_dir dir;
   const auto file = dir.file(
       "p.toml", fixture_pipeline("", "count = 10", "",
-                                 "properties = { 'sasl.password' = '${FIXTURE_TOKEN}', 'client.rack' = 'rack-seven-b' }"));
+                                 "properties = { 'sasl.password' = '${FIXTURE_TOKEN}', 'client.rack' = 'rack-seven-b', "
+                                 "'sasl.oauthbearer.config' = 'principal=admin clientSecret=${FIXTURE_TOKEN}' }"));
   const auto r = run({"--log-level", "debug", "run", file}, env_with_token, 30s);
   INFO(r.err);
   CHECK(r.exit_code == 0);
-  CHECK(r.err.find("properties: client.rack=rack-seven-b, sasl.password=[secret]") != std::string::npos);
+  CHECK(r.err.find("properties: client.rack=rack-seven-b, sasl.oauthbearer.config=[secret], sasl.password=[secret]") !=
+        std::string::npos);
+  CHECK(r.err.find("principal=admin") == std::string::npos);
   CHECK(r.err.find(token) == std::string::npos);
 }
 

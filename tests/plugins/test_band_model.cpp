@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace stream_smarts;
@@ -220,6 +221,29 @@ TEST_CASE("model files are written atomically and read back", "[band][file]") {
   CHECK_THROWS_WITH(read_model_file(dir + "/missing.toml"), "cannot open: No such file or directory");
   CHECK_THROWS_WITH(read_model_file(dir), "cannot open: Is a directory");
   CHECK_THROWS_AS(write_model_file(m, dir + "/models/band.toml/x"), std::runtime_error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a model file gets the umask's mode when new, and keeps its own when retrained", "[band][file]") {
+  // A household's hourly profile says when people are home: a user who keeps
+  // it private (umask 077, chmod 600) must not find it world-readable.
+  const std::string dir = temp_dir();
+  const std::string path = dir + "/band.toml";
+  const band_model m = train(history(7), 0, 100, false);
+  const auto mode_of = [&] { return std::filesystem::status(path).permissions() & std::filesystem::perms::all; };
+  using p = std::filesystem::perms;
+  const mode_t before = ::umask(077);
+  write_model_file(m, path);
+  ::umask(before);
+  CHECK(mode_of() == (p::owner_read | p::owner_write));
+  std::filesystem::permissions(path, p::owner_read | p::owner_write | p::group_read);
+  write_model_file(m, path);  // retrained under another umask: its own mode stays
+  CHECK(mode_of() == (p::owner_read | p::owner_write | p::group_read));
+  std::filesystem::remove(path);
+  const mode_t usual = ::umask(022);
+  write_model_file(m, path);
+  ::umask(usual);
+  CHECK(mode_of() == (p::owner_read | p::owner_write | p::group_read | p::others_read));
   std::filesystem::remove_all(dir);
 }
 

@@ -101,6 +101,17 @@ TEST_CASE("${VAR} is replaced from the environment, and an unset one is an error
         "not set");
   std::string missing;
   CHECK(expand_environment("cost $${HOME}", missing) == "cost ${HOME}");
+  CHECK(missing.empty());
+}
+
+TEST_CASE("a ${ not closed, or without a name, is an error, not sent as written") {
+  setenv("SS_TEST_TOKEN", "o.abc", 1);
+  CHECK(check("path = '${SS_TEST_TOKEN'\n").problems.to_string() ==
+        "test.toml:1:8: option 'path' of source 'x' (replay) has '${' at character 1 that is not closed (write $${ "
+        "for a literal ${)");
+  CHECK(check("path = 'at ${} x'\n").problems.to_string() ==
+        "test.toml:1:8: option 'path' of source 'x' (replay) has '${}' at character 4 without a variable name");
+  CHECK(check("path = 'a$b{c}'\n").problems.empty());  // only "${" starts a variable
 }
 
 TEST_CASE("${VAR:-fallback} takes the fallback only when VAR is unset or empty") {

@@ -39,9 +39,11 @@ std::string checked_base_url(std::string url) {
   const bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
   const std::size_t host = url.find("://") + 3;
   if (!scheme || url.size() == host || url[host] == '/')
-    throw option_error("base_url", "must be an http:// or https:// address with a host; got '" + url + "'");
+    throw option_error("base_url",
+                       "must be an http:// or https:// address with a host; got '" + without_password(url) + "'");
   if (url.find_first_of("?#") != std::string::npos)
-    throw option_error("base_url", "must be an address without ?query or #fragment; got '" + url + "'");
+    throw option_error("base_url",
+                       "must be an address without ?query or #fragment; got '" + without_password(url) + "'");
   while (url.back() == '/') url.pop_back();  // paths are appended with their own leading '/'
   return url;
 }
