@@ -1,11 +1,15 @@
 #include "diagnostics.hpp"
 
+#include "log.hpp"
+
 namespace stream_smarts::runtime {
 
 std::string diagnostic::to_string() const {
   std::string out = where.file;
   if (where.line > 0) out += ":" + std::to_string(where.line) + ":" + std::to_string(where.column);
-  return out + ": " + message;
+  // Messages may quote the bytes of a data file: escaped, they can neither
+  // drive the terminal nor look like another line.
+  return text_escape(out + ": " + message);
 }
 
 std::string diagnostics::to_string() const {

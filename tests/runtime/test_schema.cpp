@@ -224,3 +224,11 @@ TEST_CASE("a secret may be read from <name>_file, relative to the pipeline file"
   CHECK(both == folder.dir + "/p.toml:2:1: sink 'phone' (pushbullet) gives both 'token' and 'token_file': keep one");
   CHECK(check_secret("tokn_file = 'x'\n").problems.to_string().find("did you mean 'token_file'?") != std::string::npos);
 }
+
+TEST_CASE("a problem quoting a data file's control bytes is shown escaped") {
+  // A CSV header holding an ESC or a CR would drive the terminal, or write
+  // over the start of its own line, when validate printed it.
+  diagnostics problems;
+  problems.error({"p.toml", 3, 8}, "header row has no 'ts' column: '\x1b[31mts\rwh'");
+  CHECK(problems.to_string() == "p.toml:3:8: header row has no 'ts' column: '\\x1b[31mts\\rwh'");
+}

@@ -123,6 +123,10 @@ private:
     skipping_ = false;
     if (too_long_) len = 0;
     if (len > 0 && begin[len - 1] == '\r') --len;
+    if (line_number_ == 0 && len >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0) {  // a UTF-8 byte order mark
+      begin += 3;  // (spreadsheets write one; it is not part of the first header name or JSON object)
+      len -= 3;
+    }
     line = std::string_view(begin, len);
     ++line_number_;
     return true;
@@ -230,7 +234,6 @@ public:
   /// every other column becomes a label.
   /// Throws std::invalid_argument with the reason.
   void read_header(std::string_view line) {
-    if (line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // a UTF-8 byte order mark
     std::string why;
     if (!split_csv(line, fields_, why)) throw std::invalid_argument("header row: " + why);
     std::vector<std::string> names;
@@ -258,7 +261,15 @@ private:
   std::size_t column_of(const std::vector<std::string>& names, const std::string& field, std::string_view line) {
     for (std::size_t i = 0; i < names.size(); ++i)
       if (names[i] == field) return i;
-    throw std::invalid_argument("header row has no '" + field + "' column: '" + std::string(line) + "'");
+    constexpr std::size_t shown = 200;  // a file with no line breaks is one "header" of up to 1 MiB
+    std::string message = "header row has no '" + field + "' column: '" + std::string(line.substr(0, shown)) +
+                          (line.size() > shown ? "...'" : "'");
+    if (line.find('\r') != std::string_view::npos)
+      message += "; its lines end in a carriage return alone (an old Mac export?): convert them to line feeds";
+    else if (names.size() == 1 && line.find_first_of(";\t") != std::string_view::npos)
+      message += "; it has one column: columns are separated by commas here, not by '" +
+                 std::string(line.find(';') != std::string_view::npos ? ";" : "\\t") + "'";
+    throw std::invalid_argument(message);
   }
 
   bool parse_csv(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
