@@ -10,6 +10,8 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/stat.h>
+
 using namespace stream_smarts;
 using namespace stream_smarts::testing;
 using Catch::Matchers::Contains;
@@ -203,6 +205,50 @@ TEST_CASE("replay option problems", "[stages][replay]") {
         "wh_field: must differ from ts_field (both are 'wh')");
   CHECK(error({{"path", std::string(".")}, {"format", std::string("csv")}}) == "path: " + p + ".: is a directory");
   CHECK(error({{"path", std::string(".")}}) == "path: " + p + ".: is a directory");  // not "cannot tell the format"
+  REQUIRE(::mkfifo((p + "fifo.csv").c_str(), 0600) == 0);  // a check that opened it would wait for a writer
+  CHECK(error({{"path", std::string("fifo.csv")}}) ==
+        "path: " + p + "fifo.csv: is not a regular file (a pipe or a device?); replay opens its file twice, to check "
+        "it and to read it");
+}
+
+TEST_CASE("replay refuses a file none of whose first lines is a reading, and says why", "[stages][replay]") {
+  // Epoch seconds in a CSV: 500 lines skipped and a run that "succeeded"
+  // with 0 readings, before.
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  std::string seconds = "ts,wh\n\n";
+  for (int i = 0; i < 30; ++i) seconds += std::to_string(1168743600 + 3600 * i) + ",400\n";
+  dir.write("seconds.csv", seconds);
+  std::string late = "ts,wh\n";  // 19 bad lines, then a reading: a file with a bad start is still a history
+  for (int i = 0; i < 19; ++i) late += "junk,1\n";
+  dir.write("late.csv", late + "2007-01-01T00:00:00,1\n");
+  dir.write("header-only.csv", "ts,wh\n");
+  auto error = [&](const char* file) {
+    return option_error_of([&] {
+      fake_context ctx(d, {{"path", std::string(file)}}, dir.path);
+      d.make_source(ctx);
+    });
+  };
+  CHECK(error("seconds.csv") == "path: " + dir.path + "/seconds.csv:3: bad timestamp '1168743600' (expected ISO-8601 "
+                                "such as 2007-01-01T04:00:00); none of the first 20 data lines is a reading (is it the "
+                                "right file, format and ts_field/wh_field?)");
+  CHECK(error("late.csv") == "no error");
+  CHECK(error("header-only.csv") == "no error");
+}
+
+TEST_CASE("replay says how many readings went back in time, and where the first did", "[stages][replay]") {
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("h.csv", "ts,wh\n2007-01-01T03:00:00,3\n2007-01-01T02:00:00,2\n2007-01-01T02:00:00,2\n"
+                     "2007-01-01T01:00:00,1\n2007-01-01T04:00:00,4\n");
+  fake_context ctx(d, {{"path", std::string("h.csv")}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  CHECK(drain(*src, 10).size() == 5);  // all scored, in the file's order
+  src->stop();
+  CHECK(ctx.log_.lines.back() == "warning: " + dir.path + "/h.csv:3: 2 readings were earlier than the one before; "
+                                 "readings are scored in the order they come, so sort the file by time (oldest "
+                                 "first)");  // 02:00 after 03:00, 01:00 after 02:00; the repeated 02:00 is not earlier
 }
 
 TEST_CASE("percentile_band scores with an inline band", "[stages][band]") {

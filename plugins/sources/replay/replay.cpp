@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace {
@@ -49,17 +50,15 @@ public:
     // `validate` constructs stages: open the file (and read a CSV header) now
     // so a wrong path or column name shows up there, not mid-run.
     open();
+    check_first_lines();
     file_.reset();
     reader_.reset();
   }
 
+  // Once per instance: a restart makes a new one.
   void start() override {
     reading_fields::count_decode_errors(ctx_, 0);
     open();
-    pending_.reset();
-    wall_start_.reset();
-    replayed_ = skipped_ = outside_ = 0;
-    summarized_ = false;
   }
 
   read_result read(std::vector<reading>& out, std::size_t max) override {
@@ -91,6 +90,10 @@ private:
     std::string path = ctx.resolve_path(ctx.options().string("path"));
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) throw option_error("path", path + ": is a directory");
+    // A pipe would give its lines to the check below and none to the replay.
+    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+      throw option_error("path", path + ": is not a regular file (a pipe or a device?); replay opens its file "
+                                        "twice, to check it and to read it");
     return path;
   }
 
@@ -128,6 +131,28 @@ private:
     if (parser_.expects_header()) read_header();
   }
 
+  // A file none of whose first lines is a reading (epoch seconds in a CSV,
+  // another export's columns) is the wrong file or format: said by validate,
+  // not found after a run that "succeeded" with 0 readings.
+  void check_first_lines() {
+    constexpr std::size_t probed = 20;
+    std::size_t tried = 0, first_line = 0;
+    std::string first_why;
+    reading r;
+    std::string_view line;
+    while (tried < probed && reader_->next(line)) {
+      if (is_blank(line) && !reader_->too_long()) continue;
+      ++tried;
+      std::string why = reader_->too_long() ? too_long_text() : std::string();
+      if (why.empty() && parser_.parse(line, ctx_.zone(), r, why)) return;
+      if (first_line == 0) std::tie(first_line, first_why) = std::pair(reader_->line_number(), why);
+    }
+    if (tried == 0) return;  // no readings at all: an empty history, nothing wrong to say
+    throw option_error("path", path_ + ":" + std::to_string(first_line) + ": " + first_why + "; none of the first " +
+                                   std::to_string(tried) + " data lines is a reading (is it the right file, format "
+                                   "and ts_field/wh_field?)");
+  }
+
   void read_header() {
     std::string_view line;
     while (reader_->next(line))
@@ -161,6 +186,7 @@ private:
         continue;
       }
       take_later_if_repeated(r);
+      note_order(r.ts_ms);
       if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
         ++outside_;  // the file may be unsorted, so keep scanning to its end
       } else {
@@ -184,7 +210,13 @@ private:
       const local_fields a = ctx_.zone().local(r.ts_ms), b = ctx_.zone().local(r.ts_ms + hour_ms);
       if (a.day == b.day && a.hour == b.hour && a.minute == b.minute && a.second == b.second) r.ts_ms += hour_ms;
     }
-    previous_ms_ = r.ts_ms;
+  }
+
+  // Readings are scored in the order they come: a file sorted newest first
+  // raises no alert at all, so the summary says how many went back in time.
+  void note_order(std::int64_t ts_ms) {
+    if (previous_ms_ && ts_ms < *previous_ms_ && earlier_++ == 0) first_earlier_line_ = reader_->line_number();
+    previous_ms_ = ts_ms;
   }
 
   static std::string too_long_text() {
@@ -206,6 +238,11 @@ private:
     ctx_.log().info("replayed " + std::to_string(replayed_) + " readings, skipped " + std::to_string(skipped_) +
                     " malformed lines" +
                     (outside_ ? ", left out " + std::to_string(outside_) + " outside start/end" : std::string()));
+    if (earlier_ > 0)
+      ctx_.log().warning(path_ + ":" + std::to_string(first_earlier_line_) + ": " + std::to_string(earlier_) +
+                         (earlier_ == 1 ? " reading was" : " readings were") +
+                         " earlier than the one before; readings are scored in the order they come, so sort the "
+                         "file by time (oldest first)");
   }
 
   // "finished" only comes with an empty batch, so no reading can be lost
@@ -288,6 +325,7 @@ private:
   std::int64_t first_ts_ = 0;
   std::optional<std::int64_t> last_paced_ms_;  // the latest reading paced
   std::optional<std::int64_t> previous_ms_;    // the latest reading parsed
+  std::size_t earlier_ = 0, first_earlier_line_ = 0;  // readings that went back in time
   static constexpr std::int64_t day_ms = 24 * 3'600'000;
   static constexpr std::int64_t max_paced_gap_ms = 31 * day_ms;
 };
