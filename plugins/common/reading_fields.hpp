@@ -40,11 +40,19 @@ inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::i
   return true;
 }
 
-/// parse_timestamp, with the reason when it is not one.
-inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::int64_t& ts_ms, std::string& why) {
-  if (parse_timestamp(text, zone, ts_ms)) return true;
-  why = "bad timestamp '" + std::string(text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)";
-  return false;
+/// parse_timestamp, with the reason when it is not one. `wall_clock` (if
+/// given) says whether it was written without an offset: a local time, which
+/// the end of summer time repeats.
+inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::int64_t& ts_ms, std::string& why,
+                            bool* wall_clock = nullptr) {
+  const auto t = parse_iso8601(text);
+  if (!t) {
+    why = "bad timestamp '" + std::string(text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)";
+    return false;
+  }
+  ts_ms = to_utc_ms(*t, zone);
+  if (wall_clock) *wall_clock = !t->utc_offset_s;
+  return true;
 }
 
 /// Parses a JSON number (`text` as written) that is a timestamp field's

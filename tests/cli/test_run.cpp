@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -85,6 +86,14 @@ TEST_CASE("a local time written twice when summer time ends is replayed as two h
   constexpr std::int64_t one_am_utc = 1729983600000;  // 2024-10-26T23:00:00Z, 01:00 CEST
   for (int i = 0; i < 4; ++i)
     CHECK(count_lines(alerts, "home " + std::to_string(one_am_utc + i * 3600000LL) + " ") == 1);
+
+  // A time written with its offset is what it says, even repeated: not moved an hour on.
+  dir.file("history.csv", "ts,wh\n2007-10-28T00:00:00Z,50\n2007-10-28T00:00:00Z,50\n2007-10-28T01:00:00Z,50\n");
+  std::filesystem::remove(dir.path() + "/alerts.txt");
+  REQUIRE(run({"run", dir.file("p.toml", text)}, fixture_env).exit_code == 0);
+  constexpr std::int64_t midnight_utc = 1193529600000;  // 2007-10-28T00:00:00Z, 02:00 CEST
+  CHECK(count_lines(dir.read("alerts.txt"), "home " + std::to_string(midnight_utc) + " ") == 2);
+  CHECK(count_lines(dir.read("alerts.txt"), "home " + std::to_string(midnight_utc + 3600000) + " ") == 1);
 }
 
 TEST_CASE("a slow sink slows the source: in-flight readings stay bounded, and SIGINT drains and exits 0") {

@@ -250,6 +250,53 @@ TEST_CASE("a span_ms column is the reading's own span, not a label", "[replay][c
   CHECK(csv_reason("2007-01-01T04:00:00,25,1h,0", "ts,wh,span_ms,label") == range + "'1h'");
 }
 
+TEST_CASE("each reading's meter from meter_field, as stream-smarts's own records name it", "[replay]") {
+  // A recording of two flats replayed as one meter ("home") raised no alert
+  // at all: their readings were mixed into one house.
+  record_parser json(file_format::jsonl, "ts", "wh", "meter");
+  auto r = parse_line(json, R"({"ts":"2008-01-01T00:00:00","meter":"flat1","wh":1596.93,"labels":{}})");
+  REQUIRE(r.ok);
+  CHECK(r.r.meter == "flat1");
+  CHECK(r.r.labels.empty());
+  CHECK(parse_line(json, R"({"ts":"2008-01-01T00:00:00","meter":42,"wh":1})").r.meter == "42");  // as kafka_source
+  for (const char* unsaid : {R"({"ts":"2008-01-01T00:00:00","wh":1})", R"({"ts":"2008-01-01T00:00:00","meter":null,"wh":1})",
+                             R"({"ts":"2008-01-01T00:00:00","meter":"","wh":1})"}) {
+    reading given;
+    given.meter = "home";  // the source's `meter` option
+    std::string why;
+    CHECK(json.parse(unsaid, fixed_zone(0), given, why));
+    CHECK(given.meter == "home");
+  }
+  CHECK(parse_line(json, R"({"ts":"2008-01-01T00:00:00","meter":true,"wh":1})").why ==
+        "meter must name the meter as a string or a number, got a boolean");
+
+  record_parser csv(file_format::csv, "ts", "wh", "meter");
+  csv.read_header("ts,meter,wh,note");
+  r = parse_line(csv, "2008-01-01T00:00:00,flat2,200,cold");
+  REQUIRE(r.ok);
+  CHECK(r.r.meter == "flat2");
+  REQUIRE(r.r.labels.size() == 1);  // the meter column is not a label too
+  CHECK(r.r.labels[0].key == "note");
+
+  record_parser none(file_format::jsonl, "ts", "wh");  // meter_field = "": every reading is the option's
+  CHECK(parse_line(none, R"({"ts":"2008-01-01T00:00:00","meter":"flat1","wh":1})").r.labels.size() == 1);
+}
+
+TEST_CASE("whether a timestamp was written as wall-clock time, which summer time repeats", "[replay]") {
+  record_parser json(file_format::jsonl, "ts", "wh");
+  REQUIRE(parse_line(json, R"({"ts":"2007-10-28T02:30:00","wh":1})").ok);
+  CHECK(json.ts_was_wall_clock());
+  REQUIRE(parse_line(json, R"({"ts":"2007-10-28T00:30:00Z","wh":1})").ok);
+  CHECK_FALSE(json.ts_was_wall_clock());
+  REQUIRE(parse_line(json, R"({"ts":1193531400000,"wh":1})").ok);
+  CHECK_FALSE(json.ts_was_wall_clock());
+  auto csv = csv_parser();
+  REQUIRE(parse_line(csv, "2007-10-28T02:30:00+01:00,1").ok);
+  CHECK_FALSE(csv.ts_was_wall_clock());
+  REQUIRE(parse_line(csv, "2007-10-28T02:30:00,1").ok);
+  CHECK(csv.ts_was_wall_clock());
+}
+
 TEST_CASE("JSON lines", "[replay][jsonl]") {
   record_parser p(file_format::jsonl, "ts", "wh");
 

@@ -41,8 +41,7 @@ public:
         meter_(ctx.options().string("meter")),
         span_ms_(reading_fields::span_ms(ctx.options())),
         pace_(read_pace(ctx.options())),
-        parser_(read_format(ctx.options(), path_), ctx.options().string("ts_field"),
-                ctx.options().string("wh_field")),
+        parser_(new_parser(ctx.options(), read_format(ctx.options(), path_))),
         start_ms_(read_time(ctx, "start", std::numeric_limits<std::int64_t>::min())),
         end_ms_(read_time(ctx, "end", std::numeric_limits<std::int64_t>::max())) {
     check_fields(ctx.options());
@@ -106,6 +105,10 @@ private:
                                         "set format = \"csv\" or \"jsonl\"");
   }
 
+  static record_parser new_parser(const options& o, file_format format) {
+    return record_parser(format, o.string("ts_field"), o.string("wh_field"), o.string("meter_field"));
+  }
+
   static std::int64_t read_time(stage_context& ctx, const char* name, std::int64_t unset) {
     if (!ctx.options().has(name)) return unset;
     std::int64_t ms = 0;
@@ -120,6 +123,10 @@ private:
       if (o.string(name).empty()) throw option_error(name, "must not be empty");
     if (o.string("ts_field") == o.string("wh_field"))
       throw option_error("wh_field", "must differ from ts_field (both are '" + o.string("ts_field") + "')");
+    for (const char* other : {"ts_field", "wh_field"})
+      if (o.string("meter_field") == o.string(other))
+        throw option_error("meter_field", "must differ from " + std::string(other) + " (both are '" +
+                                              o.string(other) + "')");
   }
 
   // Opens the file for streaming and, for CSV, reads its header row.
@@ -127,7 +134,7 @@ private:
     file_.reset(std::fopen(path_.c_str(), "rb"));
     if (!file_) throw option_error("path", path_ + ": cannot open: " + std::strerror(errno));
     reader_.emplace(file_.get());
-    parser_ = record_parser(parser_.format(), ctx_.options().string("ts_field"), ctx_.options().string("wh_field"));
+    parser_ = new_parser(ctx_.options(), parser_.format());
     if (parser_.expects_header()) read_header();
   }
 
@@ -204,9 +211,10 @@ private:
   // A local time written twice when summer time ends (02:30, then 02:30
   // again, in Europe/Paris) is read as its earlier instant; the second time
   // round it is the later one, an hour on, which follows the reading before.
+  // A time written with its offset, or in epoch ms, is what it says.
   void take_later_if_repeated(reading& r) {
     constexpr std::int64_t hour_ms = 3'600'000;
-    if (previous_ms_ && r.ts_ms <= *previous_ms_ && r.ts_ms + hour_ms > *previous_ms_) {
+    if (parser_.ts_was_wall_clock() && previous_ms_ && r.ts_ms <= *previous_ms_ && r.ts_ms + hour_ms > *previous_ms_) {
       const local_fields a = ctx_.zone().local(r.ts_ms), b = ctx_.zone().local(r.ts_ms + hour_ms);
       if (a.day == b.day && a.hour == b.hour && a.minute == b.minute && a.second == b.second) r.ts_ms += hour_ms;
     }
@@ -350,7 +358,11 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
              "(3600 = an hour of data per second).",
              {"max", "realtime"}),
          stream_smarts::optional_option("meter", stream_smarts::option_type::string, std::string("home"),
-                                        "Meter name given to every reading."),
+                                        "Meter name of readings that do not name their own (meter_field)."),
+         stream_smarts::optional_option("meter_field", stream_smarts::option_type::string, std::string("meter"),
+                                        "CSV column / JSON key naming each reading's meter, as stream-smarts's "
+                                        "own records do (a string, or a number's text); empty: every reading is "
+                                        "`meter`'s."),
          stream_smarts::optional_option("ts_field", stream_smarts::option_type::string, std::string("ts"),
                                         "CSV column / JSON key of the timestamp (ISO-8601; in JSON also epoch ms)."),
          stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),

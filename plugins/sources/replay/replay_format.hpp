@@ -219,14 +219,20 @@ inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std
 }
 
 /// Turns lines of one history file into readings: CSV (after its header row)
-/// or JSON lines. Fills ts_ms, wh and labels, and span_ms if the line says it
-/// (span_field); meter and local are left alone.
+/// or JSON lines. Fills ts_ms, wh and labels, span_ms if the line says it
+/// (span_field), and meter if the line names one (meter_field, when not
+/// empty); local is left alone.
 class record_parser {
 public:
-  record_parser(file_format format, std::string ts_field, std::string wh_field)
-      : format_(format), ts_field_(std::move(ts_field)), wh_field_(std::move(wh_field)) {}
+  record_parser(file_format format, std::string ts_field, std::string wh_field, std::string meter_field = {})
+      : format_(format), ts_field_(std::move(ts_field)), wh_field_(std::move(wh_field)),
+        meter_field_(std::move(meter_field)) {}
 
   file_format format() const { return format_; }
+  /// Whether the last reading parsed had its time written without an offset
+  /// (a wall-clock time, which the end of summer time repeats), not with one
+  /// or in epoch milliseconds.
+  bool ts_was_wall_clock() const { return ts_wall_clock_; }
   /// CSV only: the first non-blank line must go to read_header() first.
   bool expects_header() const { return format_ == file_format::csv && names_.empty(); }
 
@@ -245,9 +251,12 @@ public:
     }
     ts_column_ = column_of(names, ts_field_, line);
     wh_column_ = column_of(names, wh_field_, line);
-    span_column_ = no_column;
-    for (std::size_t i = 0; i < names.size(); ++i)
-      if (names[i] == span_field && i != ts_column_ && i != wh_column_) span_column_ = i;
+    span_column_ = meter_column_ = no_column;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (i == ts_column_ || i == wh_column_) continue;
+      if (names[i] == span_field) span_column_ = i;
+      else if (!meter_field_.empty() && names[i] == meter_field_) meter_column_ = i;
+    }
     names_ = std::move(names);
   }
 
@@ -279,12 +288,18 @@ private:
       return false;
     }
     const std::string_view ts = fields_[ts_column_].text;
-    if (!parse_timestamp(ts, zone, out.ts_ms, why)) return false;  // a '"' in it is never ISO-8601
+    // (a '"' in it is never ISO-8601)
+    if (!parse_timestamp(ts, zone, out.ts_ms, why, &ts_wall_clock_)) return false;
     if (!parse_wh(fields_[wh_column_].text, wh_field_, out.wh, why)) return false;
     for (std::size_t i = 0; i < fields_.size(); ++i) {
       if (i == ts_column_ || i == wh_column_ || fields_[i].text.empty()) continue;
-      if (i != span_column_) out.labels.push_back({names_[i], fields_[i].unquoted()});
-      else if (!parse_span_ms(fields_[i].text, out.span_ms, why)) return false;
+      if (i == span_column_) {
+        if (!parse_span_ms(fields_[i].text, out.span_ms, why)) return false;
+      } else if (i == meter_column_) {
+        out.meter = fields_[i].unquoted();
+      } else {
+        out.labels.push_back({names_[i], fields_[i].unquoted()});
+      }
     }
     return true;
   }
@@ -306,9 +321,23 @@ private:
     const json_field* span = json_.find(span_field);
     if (span == ts || span == wh) span = nullptr;
     if (span && !json_span(*span, out.span_ms, why)) return false;
+    const json_field* meter = meter_field_.empty() ? nullptr : json_.find(meter_field_);
+    if (meter == ts || meter == wh || meter == span) meter = nullptr;
+    if (meter && !json_meter(*meter, out.meter, why)) return false;
     for (const auto& f : json_.fields())
-      if (&f != ts && &f != wh && &f != span && f.type != json_field::kind::null && json_.is_label(f))
+      if (&f != ts && &f != wh && &f != span && &f != meter && f.type != json_field::kind::null && json_.is_label(f))
         out.labels.push_back({std::string(f.key), std::string(f.text)});
+    return true;
+  }
+
+  // A string, or a number's text, as kafka_source's meter_field; null or ""
+  // is not saying: the source's meter option stands.
+  bool json_meter(const json_field& f, std::string& meter, std::string& why) const {
+    if (f.type == json_field::kind::boolean) {
+      why = meter_field_ + " must name the meter as a string or a number, got " + std::string(kind_name(f.type));
+      return false;
+    }
+    if (f.type != json_field::kind::null && !f.text.empty()) meter = std::string(f.text);
     return true;
   }
 
@@ -322,7 +351,9 @@ private:
 
   // A string is ISO-8601; a number is epoch milliseconds (a whole number).
   bool json_timestamp(const json_field& f, const time_zone& zone, std::int64_t& ts_ms, std::string& why) {
-    if (f.type == json_field::kind::string) return reading_fields::parse_timestamp(f.text, zone, ts_ms, why);
+    ts_wall_clock_ = false;
+    if (f.type == json_field::kind::string)
+      return reading_fields::parse_timestamp(f.text, zone, ts_ms, why, &ts_wall_clock_);
     if (f.type == json_field::kind::number) return reading_fields::parse_epoch_ms(f.text, ts_field_, ts_ms, why);
     why = reading_fields::timestamp_kind_problem(ts_field_, kind_name(f.type));
     return false;
@@ -339,11 +370,12 @@ private:
   }
 
   file_format format_;
-  std::string ts_field_, wh_field_;
+  std::string ts_field_, wh_field_, meter_field_;
   std::vector<std::string> names_;  // CSV header
   std::size_t ts_column_ = 0, wh_column_ = 1;
   static constexpr std::size_t no_column = static_cast<std::size_t>(-1);
-  std::size_t span_column_ = no_column;
+  std::size_t span_column_ = no_column, meter_column_ = no_column;
+  bool ts_wall_clock_ = false;
   std::vector<csv_field> fields_;   // reused for every CSV line
   flat_json_parser json_;
 };
