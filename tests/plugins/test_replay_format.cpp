@@ -192,7 +192,7 @@ TEST_CASE("CSV lines", "[replay][csv]") {
   }
   SECTION("every malformed case has its reason") {
     CHECK(csv_reason("2007-01-01T04:00:00") == "expected 2 fields, got 1");
-    CHECK(csv_reason("2007-01-01T04:00:00,1,2") == "expected 2 fields, got 3");
+    CHECK(csv_reason("2007-01-01T04:00:00,1,2") == "expected 2 fields, got 3 (a decimal comma? write 1.5, not 1,5)");
     CHECK(csv_reason("2007-13-01T04:00:00,1") ==
           "bad timestamp '2007-13-01T04:00:00' (expected ISO-8601 such as 2007-01-01T04:00:00)");
     CHECK(csv_reason("2007-02-29T04:00:00,1") ==
@@ -203,7 +203,8 @@ TEST_CASE("CSV lines", "[replay][csv]") {
     CHECK(csv_reason("2007-01-01T04:00:00,abc") == "wh is not a number: 'abc'");
     CHECK(csv_reason("2007-01-01T04:00:00,12abc") == "wh is not a number: '12abc'");
     CHECK(csv_reason("2007-01-01T04:00:00,+12") == "wh is not a number: '+12'");
-    CHECK(csv_reason("2007-01-01T04:00:00,1,5") == "expected 2 fields, got 3");  // a decimal comma
+    CHECK(csv_reason("2007-01-01T04:00:00,1,5") == "expected 2 fields, got 3 (a decimal comma? write 1.5, not 1,5)");
+    CHECK(csv_reason("2007-01-01T04:00:00,1,x") == "expected 2 fields, got 3");
     CHECK(csv_reason("2007-01-01T04:00:00,nan") == "wh is not finite: 'nan'");
     CHECK(csv_reason("2007-01-01T04:00:00,inf") == "wh is not finite: 'inf'");
     CHECK(csv_reason("2007-01-01T04:00:00,1e999") == "wh is out of range: '1e999'");
@@ -228,7 +229,17 @@ TEST_CASE("CSV extra columns become labels", "[replay][csv]") {
   REQUIRE(empty.ok);
   CHECK(empty.r.labels.empty());  // an empty cell is no label
 
-  CHECK(csv_reason("2007-01-01T04:00:00,1500,heater", "ts,wh,label,note") == "expected 4 fields, got 3");
+  // A spreadsheet leaves empty cells at a row's end out, and names no column of its trailing ",,".
+  auto short_row = parse_line(p, "2007-01-01T05:00:00,1500,heater");
+  REQUIRE(short_row.ok);
+  REQUIRE(short_row.r.labels.size() == 1);
+  CHECK(short_row.r.labels[0].value == "heater");
+  CHECK(csv_reason("2007-01-01T04:00:00", "ts,wh,label,note") == "expected 4 fields, got 1");
+  CHECK(csv_reason("1500,heater", "wh,label,note,ts") == "expected 4 fields, got 2");
+  auto unnamed = csv_parser("ts,wh,,");
+  auto cells = parse_line(unnamed, "2007-01-01T05:00:00,1500,x,y");
+  REQUIRE(cells.ok);
+  CHECK(cells.r.labels.empty());  // a column without a name is no label
 }
 
 TEST_CASE("a span_ms column is the reading's own span, not a label", "[replay][csv]") {

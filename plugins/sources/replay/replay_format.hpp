@@ -245,8 +245,8 @@ public:
     std::vector<std::string> names;
     for (const auto& f : fields_) {
       std::string name = f.unquoted();
-      for (const auto& seen : names)
-        if (seen == name) throw std::invalid_argument("header row: duplicate column '" + name + "'");
+      for (const auto& seen : names)  // (columns without a name, a spreadsheet's trailing ",,", are never read)
+        if (seen == name && !name.empty()) throw std::invalid_argument("header row: duplicate column '" + name + "'");
       names.push_back(std::move(name));
     }
     ts_column_ = column_of(names, ts_field_, line);
@@ -283,8 +283,12 @@ private:
 
   bool parse_csv(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
     if (!split_csv(line, fields_, why)) return false;
-    if (fields_.size() != names_.size()) {
+    // Fewer cells are empty ones at the end, as spreadsheets write them, if ts and wh are among them.
+    if (fields_.size() > names_.size() || std::max(ts_column_, wh_column_) >= fields_.size()) {
       why = "expected " + std::to_string(names_.size()) + " fields, got " + std::to_string(fields_.size());
+      if (fields_.size() == names_.size() + 1 && wh_column_ + 1 < fields_.size() &&
+          is_digits(fields_[wh_column_].text) && is_digits(fields_[wh_column_ + 1].text))
+        why += " (a decimal comma? write 1.5, not 1,5)";
       return false;
     }
     const std::string_view ts = fields_[ts_column_].text;
@@ -292,7 +296,7 @@ private:
     if (!parse_timestamp(ts, zone, out.ts_ms, why, &ts_wall_clock_)) return false;
     if (!parse_wh(fields_[wh_column_].text, wh_field_, out.wh, why)) return false;
     for (std::size_t i = 0; i < fields_.size(); ++i) {
-      if (i == ts_column_ || i == wh_column_ || fields_[i].text.empty()) continue;
+      if (i == ts_column_ || i == wh_column_ || fields_[i].text.empty() || names_[i].empty()) continue;
       if (i == span_column_) {
         if (!parse_span_ms(fields_[i].text, out.span_ms, why)) return false;
       } else if (i == meter_column_) {
@@ -302,6 +306,10 @@ private:
       }
     }
     return true;
+  }
+
+  static bool is_digits(std::string_view text) {
+    return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
   }
 
   bool parse_json(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
