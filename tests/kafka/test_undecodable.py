@@ -125,6 +125,28 @@ class UndecodableTest(KafkaTestCase):
         self.assertNotIn("copied to", log)
         self.assertEqual(harness.message_count(broker.address, DEAD_LETTERS), 0)
 
+    def test_a_time_field_left_unused_is_told_once(self):
+        """Without ts_field a reading is timed by when its message was
+        produced; a payload saying "ts" gets one warning naming the fix, as a
+        backfilled topic would otherwise all land at "now"."""
+        broker = self.start_broker()
+        text = (pipeline_header("time-field") +
+                "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\n"
+                "topics = [\"raw_power\"]\nproperties = { \"group.id\" = \"e2e-time-field\" }\n\n" %
+                toml_string(broker.address) + band_scorer() +
+                "[[sinks]]\nname = \"out\"\nplugin = \"console\"\nfrom = [\"anomaly\"]\nreceive = \"all\"\n")
+        run = self.run_pipeline(text)
+        produce(broker.address, "raw_power", [{"key": b"flat", "partition": 0,
+                                               "value": json.dumps({"ts": "2007-01-14T04:00:00", "wh": 3500 + i})}
+                                              for i in range(3)])
+        run.wait_for_log(r"readings are timed by the Kafka message timestamp", 40)
+        self.assertEqual(run.stop(), 0)
+        log = run.log()
+        self.assertIn("warning [raw_power] raw_power [0] at offset 0: the message has a 'ts' field, but ts_field is "
+                      "not set: readings are timed by the Kafka message timestamp, when the message was produced "
+                      "(set ts_field = \"ts\" to time them by the field)\n", log)
+        self.assertEqual(log.count("but ts_field is not set"), 1)
+
     def test_dead_letter_producer_does_not_warn_about_consumer_properties(self):
         # The dead-letter producer shares the stage's properties with the
         # consumer; librdkafka's notices that it ignores consumer-only ones

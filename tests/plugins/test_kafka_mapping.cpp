@@ -271,3 +271,22 @@ TEST_CASE("the ksql format is what the original query wrote to ANOMOLY_POWER") {
   kafka_sink::append_ksql(out, a);
   CHECK(out == R"({"EVENT_TS":1704855600000,"HOUR":4,"KWH":1500,"FN":5.25})");
 }
+
+TEST_CASE("a time field the mapping leaves unused is found, to be told once") {
+  const fixed_zone zone(0);
+  const auto by_message = mapping_options("wh", "");
+  const reading_mapping m(by_message);
+  const auto fields_of = [](std::string_view payload) {
+    std::vector<payload_field> fields;
+    std::string why;
+    REQUIRE(make_json_decoder()->decode(payload, fields, why));
+    return fields;
+  };
+  CHECK(m.unused_time_field(fields_of(R"({"wh": 5, "ts": "2007-01-14T04:00:00"})")) == "ts");
+  CHECK(m.unused_time_field(fields_of(R"({"wh": 5, "timestamp": 1168743600000})")) == "timestamp");
+  CHECK(m.unused_time_field(fields_of(R"({"wh": 5, "ts": null})")).empty());
+  CHECK(m.unused_time_field(fields_of(R"({"wh": 5})")).empty());
+  CHECK(reading_mapping(mapping_options("wh", "ts")).unused_time_field(fields_of(R"({"wh": 5, "ts": 1})")).empty());
+  CHECK(reading_mapping(mapping_options("kwh", "", "hour"))  // the original schema: hour plus the message's time
+            .unused_time_field(fields_of(R"({"kwh": 5, "hour": 4, "time": "x"})")).empty());
+}

@@ -212,6 +212,7 @@ private:
     if (decode(m, r, why)) {
       out.push_back(std::move(r));
       ++readings_;
+      if (!time_field_told_) tell_unused_time_field(m);
     } else {
       undecodable(m, why);
     }
@@ -228,6 +229,17 @@ private:
     message_meta meta{{static_cast<const char*>(m.key), m.key_len}, std::nullopt};
     if (ts >= 0) meta.timestamp_ms = ts;
     return mapping_.map(fields_, meta, ctx_.zone(), r, why);
+  }
+
+  // Once: the payload names a time the mapping leaves as a label.
+  void tell_unused_time_field(const rd_kafka_message_t& m) {
+    const std::string_view field = mapping_.unused_time_field(fields_);
+    if (field.empty()) return;
+    time_field_told_ = true;
+    const std::string name(field);
+    ctx_.log().warning(kafka::describe_position(m) + ": the message has a '" + name + "' field, but ts_field is not "
+                       "set: readings are timed by the Kafka message timestamp, when the message was produced (set "
+                       "ts_field = \"" + name + "\" to time them by the field)");
   }
 
   void undecodable(const rd_kafka_message_t& m, const std::string& why) {
@@ -383,6 +395,7 @@ private:
   steady::time_point last_lag_{};
   bool stored_ = false;
   std::uint64_t readings_ = 0, undecodable_ = 0;
+  bool time_field_told_ = false;
 };
 
 } // namespace

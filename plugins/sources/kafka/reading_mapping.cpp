@@ -82,6 +82,13 @@ bool reading_mapping::timestamp(const payload_field* ts, const message_meta& met
   return fail(why, reading_fields::timestamp_kind_problem(ts_field_, kind_name(ts->type)));
 }
 
+std::string_view reading_mapping::unused_time_field(const std::vector<payload_field>& fields) const {
+  if (!ts_field_.empty() || !hour_field_.empty()) return {};
+  for (const char* name : {"ts", "timestamp", "time"})
+    if (const payload_field* f = find(fields, name); f && f->type != payload_field::kind::null) return f->name;
+  return {};
+}
+
 // The meter_field's value (a string, or a number's text), else the message
 // key, else the `meter` option: a keyed message never falls into another
 // house's "home".

@@ -31,6 +31,11 @@ public:
   bool map(const std::vector<payload_field>& fields, const message_meta& meta, const time_zone& zone, reading& out,
            std::string& why) const;
 
+  /// A field that looks like the reading's time ("ts", "timestamp", "time")
+  /// while the mapping times readings by the message timestamp (no ts_field,
+  /// no hour_field): a backfilled topic would all land at "now". Empty if none.
+  std::string_view unused_time_field(const std::vector<payload_field>& fields) const;
+
 private:
   bool timestamp(const payload_field* ts, const message_meta& meta, const time_zone& zone, std::int64_t& ts_ms,
                  std::string& why) const;
