@@ -109,6 +109,18 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
   return false;
 }
 
+/// The `wh_unit` option of a source of recorded readings: utility portals and
+/// Home Assistant export kWh, which read as Wh would never alert.
+inline option_spec wh_unit_option() {
+  return optional_option("wh_unit", option_type::string, std::string("Wh"),
+                         "What wh_field's numbers are in: \"Wh\", or \"kWh\" (as many exports are), each read as "
+                         "1000 Wh.",
+                         {"Wh", "kWh"});
+}
+
+/// What one of wh_field's numbers is in Wh, from the `wh_unit_option`.
+inline double wh_per_unit(const options& o) { return o.string("wh_unit") == "kWh" ? 1000.0 : 1.0; }
+
 /// The `span` option of a source of recorded readings (a file, a topic):
 /// how long each reading's Wh covers from its ts, for readings that do not
 /// say it themselves (span_field).

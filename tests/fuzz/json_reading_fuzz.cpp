@@ -24,6 +24,7 @@ namespace {
 
 options mapping_options(const char* wh, const char* ts, const char* hour) {
   return options({{"wh_field", std::string(wh)},
+                  {"wh_unit", std::string("Wh")},
                   {"ts_field", std::string(ts)},
                   {"hour_field", std::string(hour)},
                   {"meter_field", std::string("meter")},

@@ -24,8 +24,10 @@ constexpr std::int64_t utc(int y, int mo, int d, int h, int mi = 0, int s = 0) {
   return utc_ms_of(civil_time{y, mo, d, h, mi, s, 0});
 }
 
-options mapping_options(std::string wh = "wh", std::string ts = "", std::string hour = "", std::string meter_field = "") {
+options mapping_options(std::string wh = "wh", std::string ts = "", std::string hour = "", std::string meter_field = "",
+                        std::string wh_unit = "Wh") {
   return options({{"wh_field", wh},
+                  {"wh_unit", wh_unit},
                   {"ts_field", ts},
                   {"hour_field", hour},
                   {"meter_field", meter_field},
@@ -289,4 +291,11 @@ TEST_CASE("a time field the mapping leaves unused is found, to be told once") {
   CHECK(reading_mapping(mapping_options("wh", "ts")).unused_time_field(fields_of(R"({"wh": 5, "ts": 1})")).empty());
   CHECK(reading_mapping(mapping_options("kwh", "", "hour"))  // the original schema: hour plus the message's time
             .unused_time_field(fields_of(R"({"kwh": 5, "hour": 4, "time": "x"})")).empty());
+}
+
+TEST_CASE("wh_unit = kWh reads each number as 1000 Wh") {
+  const fixed_zone zone(0);
+  CHECK(map_json(mapping_options("kwh", "ts", "", "", "kWh"), R"({"kwh": 1.5, "ts": 1168743600000})", {}, zone).r.wh ==
+        1500);
+  CHECK(map_json(mapping_options("kwh", "ts"), R"({"kwh": 1.5, "ts": 1168743600000})", {}, zone).r.wh == 1.5);
 }

@@ -103,6 +103,21 @@ TEST_CASE("replay reads JSON lines and restarts from the top", "[stages][replay]
   }
 }
 
+TEST_CASE("replay reads a kWh export as Wh when told wh_unit = kWh", "[stages][replay]") {
+  // Read as Wh, a 9 kWh hour at 05:00 scored -0.055 and never alerted.
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("h.csv", "ts,kwh\n2007-01-14T05:00:00,9.0\n2007-01-14T06:00:00,0.25\n");
+  fake_context ctx(d, {{"path", std::string("h.csv")}, {"wh_field", std::string("kwh")},
+                       {"wh_unit", std::string("kWh")}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src, 2);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].wh == 9000);
+  CHECK(got[1].wh == 250);
+}
+
 TEST_CASE("replay start and end keep a time window", "[stages][replay]") {
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;

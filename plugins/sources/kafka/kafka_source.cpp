@@ -72,6 +72,7 @@ std::vector<option_spec> declared_options() {
                       "Field naming the meter (a string or a number). Empty, or not in a message: the message key."),
       optional_option("meter", option_type::string, std::string("home"),
                       "The meter of messages with neither a meter_field value nor a key."),
+      reading_fields::wh_unit_option(),
       reading_fields::span_option(),
       optional_option("dead_letter_topic", option_type::string, std::string(""),
                       "Topic to copy undecodable messages to, with the reason in a header. Empty: only log them."),

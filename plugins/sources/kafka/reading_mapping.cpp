@@ -40,7 +40,8 @@ reading_mapping::reading_mapping(const options& o)
       hour_field_(o.string("hour_field")),
       meter_field_(o.string("meter_field")),
       meter_(o.string("meter")),
-      span_ms_(reading_fields::span_ms(o)) {
+      span_ms_(reading_fields::span_ms(o)),
+      wh_per_unit_(reading_fields::wh_per_unit(o)) {
   if (wh_field_.empty()) throw option_error("wh_field", "must name the field that holds the energy in Wh");
 }
 
@@ -51,6 +52,7 @@ bool reading_mapping::map(const std::vector<payload_field>& fields, const messag
   if (wh->type != payload_field::kind::number)
     return fail(why, wh_field_ + " must be a number, got " + kind_name(wh->type));
   if (!reading_fields::parse_wh(wh->text, wh_field_, out.wh, why)) return false;
+  out.wh *= wh_per_unit_;
   if (!timestamp(find(fields, ts_field_), meta, zone, out.ts_ms, why)) return false;
   if (!hour_field_.empty()) {
     const payload_field* hour = find(fields, hour_field_);

@@ -46,6 +46,7 @@ private:
 
   std::string wh_field_, ts_field_, hour_field_, meter_field_, meter_;
   std::int64_t span_ms_;
+  double wh_per_unit_;
 };
 
 /// The latest time at or before `ts_ms` that starts local hour `hour`.

@@ -40,6 +40,7 @@ public:
         path_(file_path(ctx)),
         meter_(ctx.options().string("meter")),
         span_ms_(reading_fields::span_ms(ctx.options())),
+        wh_per_unit_(reading_fields::wh_per_unit(ctx.options())),
         pace_(read_pace(ctx.options())),
         parser_(new_parser(ctx.options(), read_format(ctx.options(), path_))),
         start_ms_(read_time(ctx, "start", std::numeric_limits<std::int64_t>::min())),
@@ -192,6 +193,7 @@ private:
         report_malformed();
         continue;
       }
+      r.wh *= wh_per_unit_;
       take_later_if_repeated(r);
       note_order(r.ts_ms);
       if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
@@ -320,6 +322,7 @@ private:
   std::string path_;
   std::string meter_;
   std::int64_t span_ms_;
+  double wh_per_unit_;
   pace pace_;
   record_parser parser_;
   file_ptr file_;
@@ -367,6 +370,7 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
                                         "CSV column / JSON key of the timestamp (ISO-8601; in JSON also epoch ms)."),
          stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),
                                         "CSV column / JSON key of the energy in Wh."),
+         stream_smarts::reading_fields::wh_unit_option(),
          stream_smarts::reading_fields::span_option(),
          stream_smarts::optional_option("start", stream_smarts::option_type::string, {},
                                         "Replay only readings at or after this ISO-8601 time (local unless it has "
