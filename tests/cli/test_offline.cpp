@@ -107,6 +107,25 @@ TEST_CASE("train's hold-out report counts the alerts of minute readings in clock
   CHECK(hourly.out.find("clock hours") == std::string::npos);
 }
 
+TEST_CASE("train warns of a history that looks like kWh, and reads it as kWh when told") {
+  std::string csv = "ts,kwh\n";  // four weeks of 0.1-0.14 kWh an hour
+  for (int d = 0; d < 28; ++d)
+    for (int h = 0; h < 24; ++h) csv += history_time(d, 60 * h) + "," + std::to_string(0.1 + (d % 5) * 0.01) + "\n";
+  temp_dir dir;
+  const std::string data = dir.file("kwh.csv", csv);
+  const auto as_wh = run({"train", "--scorer", "percentile_band", "--data", data, "--data-set", "wh_field=kwh",
+                          "--out", dir.path() + "/wh.toml", "--holdout", "0"});
+  INFO(as_wh.err);
+  CHECK(as_wh.exit_code == 0);
+  CHECK_THAT(as_wh.err, Contains("warning [runtime] the history's median reading is 0.12 Wh an hour, less than any "
+                                 "household uses: if its numbers are kWh, give --data-set wh_unit=kWh\n"));
+  const auto as_kwh = run({"train", "--scorer", "percentile_band", "--data", data, "--data-set", "wh_field=kwh",
+                           "--data-set", "wh_unit=kWh", "--out", dir.path() + "/kwh.toml", "--holdout", "0"});
+  CHECK(as_kwh.exit_code == 0);
+  CHECK(as_kwh.err.find("median reading") == std::string::npos);
+  CHECK_THAT(dir.read("kwh.toml"), Contains("140"));  // the band's top, in Wh
+}
+
 TEST_CASE("train draws a progress bar on a terminal") {
   temp_dir dir;
   const std::string data = dir.file("history.csv", four_weeks());
