@@ -41,12 +41,12 @@ commands:
                            inject adds them, from --seed on (default 5; 0 = spread evenly)
         [--kinds A,B] [--kind ...]  the rehearsals' kinds of events, as for inject
   eval --model FILE [--model FILE]... --data FILE
-        [--set KEY=VALUE]  after a --model: a scoring option of that model's scorer,
-                           e.g. --model m.dat --set excess_wh=3000 (also for report)
                            score history with each model, side by side: alerts, and
                            against a label column precision, recall, F1, false
                            alert-hours/week and, per kind of event, the share caught
                            and the delay to the first alert
+        [--set KEY=VALUE]  after a --model: a scoring option of that model's scorer,
+                           e.g. --model m.dat --set excess_wh=3000 (also for report)
         [--events FILE.csv]  also write a row per model and event: its first and last
                            reading, caught or not, the first alert, the highest score
   report --model FILE --data FILE --out FILE.svg [--period 2008-01-14 | 2008-01]
@@ -65,6 +65,11 @@ commands:
                            --kind heater_night:2000:22-1:2-7 (starts 22:00 to 01:00, lasts 2-7 h);
                            :3/2 cycles on a thermostat, 3 minutes on and 2 off
 
+options of plugins, train, eval, report and inject:
+  --plugin-dir DIR         also load plugins from DIR (repeatable); run and validate
+                           take the pipeline's plugin_dirs instead. For every command,
+                           STREAM_SMARTS_PLUGIN_PATH (colon separated) adds folders too
+
 options of train, eval, report and inject:
   --timezone TZ            time zone of hour-of-day fields (default UTC)
   --source PLUGIN          read history with this source plugin (default replay);
@@ -76,8 +81,6 @@ options for every command:
   --log-level LEVEL        debug, info (default), warning or error; logs go to stderr
   --log-format FORMAT      text (default) or json: one JSON object per line
                            {"ts", "level", "stage", "message"}
-  --plugin-dir DIR         also load plugins from DIR (repeatable); so does
-                           STREAM_SMARTS_PLUGIN_PATH (colon separated)
   --version, --help
 )";
 
@@ -123,100 +126,111 @@ std::optional<std::uint64_t> whole_argument(const std::string& text) {
   return v;
 }
 
-/// Every option that takes a value (each handled in parse()).
-bool takes_value(std::string_view arg) {
-  for (std::string_view known : {"--log-level", "--log-format", "--plugin-dir", "--describe", "--scorer", "--data",
-                                 "--source", "--out", "--timezone", "--set", "--data-set", "--model", "--period",
-                                 "--events", "--kinds", "--kind", "--seed", "--rehearsals", "--holdout", "--threshold",
-                                 "--per-week"})
-    if (arg == known) return true;
-  return false;
+/// A command line the parser refuses: "stream-smarts: MESSAGE", exit 2.
+struct usage_problem : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::uint64_t whole(const std::string& arg, const std::string& value) {
+  if (const auto n = whole_argument(value)) return *n;
+  throw usage_problem(arg + " needs a whole number of 0 or more, not '" + value + "'");
+}
+
+double number(const std::string& arg, const std::string& value) {
+  if (const auto n = number_argument(value)) return *n;
+  throw usage_problem(arg + " needs a number, not '" + value + "'");
+}
+
+/// What an option that takes a value does with it (usage_problem if it refuses it).
+using value_option = void (*)(arguments&, const std::string& arg, const std::string& value);
+
+/// Every option that takes a value, and what it does with it: one table, so
+/// an option cannot be known to the parser and handled nowhere.
+const std::vector<std::pair<std::string_view, value_option>>& value_options() {
+  using S = const std::string&;
+  static const std::vector<std::pair<std::string_view, value_option>> table{
+      {"--log-level", [](arguments&, S, S v) {
+         const auto level = parse_log_level(v);
+         if (!level) throw usage_problem("unknown log level '" + v + "' (debug, info, warning, error)");
+         set_log_level(*level);
+       }},
+      {"--log-format", [](arguments&, S, S v) {
+         const auto format = parse_log_format(v);
+         if (!format) throw usage_problem("unknown log format '" + v + "' (text, json)");
+         set_log_format(*format);
+       }},
+      {"--plugin-dir", [](arguments& a, S, S v) { a.plugin_dirs.push_back(v); }},
+      {"--describe", [](arguments& a, S, S v) { a.describe = v; }},
+      {"--scorer", [](arguments& a, S, S v) { a.train.scorer = v; }},
+      {"--data", [](arguments& a, S, S v) { a.offline.history.data = v; }},
+      {"--source", [](arguments& a, S, S v) { a.offline.history.source = v; }},
+      {"--out", [](arguments& a, S, S v) { a.train.out = a.report.out = a.inject.out = v; }},
+      {"--timezone", [](arguments& a, S, S v) { a.offline.timezone = v; }},
+      {"--set", [](arguments& a, S, S v) {
+         // After a --model (eval, report): an option of that model's scorer.
+         if (a.eval.models.empty()) a.train.scorer_settings.push_back(v);
+         else a.eval.model_settings.back().push_back(v);
+       }},
+      {"--data-set", [](arguments& a, S, S v) { a.offline.history.settings.push_back(v); }},
+      {"--model", [](arguments& a, S, S v) {
+         a.eval.models.push_back(v);
+         a.eval.model_settings.emplace_back();
+       }},
+      {"--period", [](arguments& a, S, S v) { a.report.period = v; }},
+      {"--events", [](arguments& a, S, S v) { a.eval.events_out = v; }},
+      {"--kinds", [](arguments& a, S, S v) { a.inject.kinds = a.train.kinds = v; }},
+      {"--kind", [](arguments& a, S, S v) {
+         a.inject.kind_specs.push_back(v);
+         a.train.kind_specs.push_back(v);
+       }},
+      {"--seed", [](arguments& a, S arg, S v) { a.train.seed = a.inject.seed = whole(arg, v); }},
+      {"--rehearsals", [](arguments& a, S arg, S v) {
+         a.train.rehearsals = static_cast<int>(std::min<std::uint64_t>(whole(arg, v), 1000000));
+       }},
+      {"--holdout", [](arguments& a, S arg, S v) { a.train.holdout = number(arg, v); }},
+      {"--per-week", [](arguments& a, S arg, S v) { a.inject.per_week = number(arg, v); }},
+      {"--threshold", [](arguments& a, S arg, S v) { a.threshold = number(arg, v); }},
+  };
+  return table;
+}
+
+value_option value_option_of(std::string_view arg) {
+  for (const auto& [name, apply] : value_options())
+    if (arg == name) return apply;
+  return nullptr;
 }
 
 /// Parses argv; returns an exit code if it should stop (help, version, error).
 std::optional<int> parse(int argc, char** argv, arguments& a) {
-  auto value = [&](int& i) -> std::optional<std::string> {
-    if (i + 1 >= argc) return std::nullopt;
-    return std::string(argv[++i]);
-  };
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    std::optional<std::string> v;
     if (arg == "--help" || arg == "-h") {
       print_usage(std::cout);
       return 0;
-    } else if (arg == "--version") {
+    }
+    if (arg == "--version") {
       std::cout << "stream-smarts " << STREAM_SMARTS_VERSION << "\n";
       return 0;
-    } else if (arg == "--markdown") {
+    }
+    if (arg == "--markdown") {
       a.markdown = true;
       continue;
-    } else if (arg.rfind("--", 0) != 0) {
+    }
+    if (arg.rfind("--", 0) != 0) {
       a.positional.push_back(arg);
       continue;
-    } else if (!takes_value(arg)) {
-      std::cerr << "stream-smarts: unknown option " << arg << "\n";
-      print_usage(std::cerr);
-      return 2;
-    } else if (!(v = value(i))) {
-      std::cerr << "stream-smarts: " << arg << " needs a value\n";
+    }
+    const value_option apply = value_option_of(arg);
+    if (apply == nullptr || i + 1 >= argc) {
+      std::cerr << "stream-smarts: " << (apply == nullptr ? "unknown option " + arg : arg + " needs a value") << "\n";
       print_usage(std::cerr);
       return 2;
     }
-    if (arg == "--log-level") {
-      auto level = parse_log_level(*v);
-      if (!level) {
-        std::cerr << "stream-smarts: unknown log level '" << *v << "' (debug, info, warning, error)\n";
-        return 2;
-      }
-      set_log_level(*level);
-    } else if (arg == "--log-format") {
-      auto format = parse_log_format(*v);
-      if (!format) {
-        std::cerr << "stream-smarts: unknown log format '" << *v << "' (text, json)\n";
-        return 2;
-      }
-      set_log_format(*format);
-    } else if (arg == "--plugin-dir") a.plugin_dirs.push_back(*v);
-    else if (arg == "--describe") a.describe = *v;
-    else if (arg == "--scorer") a.train.scorer = *v;
-    else if (arg == "--data") a.offline.history.data = *v;
-    else if (arg == "--source") a.offline.history.source = *v;
-    else if (arg == "--out") a.train.out = a.report.out = a.inject.out = *v;
-    else if (arg == "--timezone") a.offline.timezone = *v;
-    // After a --model (eval, report): an option of that model's scorer.
-    else if (arg == "--set" && !a.eval.models.empty()) a.eval.model_settings.back().push_back(*v);
-    else if (arg == "--set") a.train.scorer_settings.push_back(*v);
-    else if (arg == "--data-set") a.offline.history.settings.push_back(*v);
-    else if (arg == "--model") {
-      a.eval.models.push_back(*v);
-      a.eval.model_settings.emplace_back();
-    }
-    else if (arg == "--period") a.report.period = *v;
-    else if (arg == "--events") a.eval.events_out = *v;
-    else if (arg == "--kinds") a.inject.kinds = a.train.kinds = *v;
-    else if (arg == "--kind") {
-      a.inject.kind_specs.push_back(*v);
-      a.train.kind_specs.push_back(*v);
-    } else if (arg == "--seed" || arg == "--rehearsals") {
-      const auto n = whole_argument(*v);
-      if (!n) {
-        std::cerr << "stream-smarts: " << arg << " needs a whole number of 0 or more, not '" << *v << "'\n";
-        return 2;
-      }
-      if (arg == "--seed") a.train.seed = a.inject.seed = *n;
-      else a.train.rehearsals = static_cast<int>(std::min<std::uint64_t>(*n, 1000000));
-    } else if (arg == "--holdout" || arg == "--threshold" || arg == "--per-week") {
-      const auto n = number_argument(*v);
-      if (!n) {
-        std::cerr << "stream-smarts: " << arg << " needs a number, not '" << *v << "'\n";
-        return 2;
-      }
-      if (arg == "--holdout") a.train.holdout = *n;
-      else if (arg == "--per-week") a.inject.per_week = *n;
-      else a.threshold = *n;
-    } else {
-      throw std::logic_error(arg + " takes a value but parse() does not handle it");
+    try {
+      apply(a, arg, argv[++i]);
+    } catch (const usage_problem& e) {
+      std::cerr << "stream-smarts: " << e.what() << "\n";
+      return 2;
     }
   }
   return std::nullopt;

@@ -461,11 +461,9 @@ alert_kind kind_of(verdict v) {
 /// Counts what the policy decided: a notification by kind, or why none.
 void count(stage_metrics& m, const decision& d) {
   using cause = decision::cause;
-  switch (d.what) {
-    case verdict::raise: ++m.alerts[0]; return;
-    case verdict::remind: ++m.alerts[1]; return;
-    case verdict::resolve: ++m.alerts[2]; return;
-    case verdict::quiet: break;
+  if (d.what != verdict::quiet) {
+    m.count_alert(kind_of(d.what));
+    return;
   }
   switch (d.because) {
     case cause::sustain: ++m.suppressed[static_cast<int>(suppression::sustain)]; break;
@@ -481,7 +479,7 @@ std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
   const double threshold = s.policy->settings().threshold;
   if (s.receive == receive_mode::unusual) {
     if (scored.score <= threshold) return std::nullopt;
-    ++s.counted.alerts[0];
+    s.counted.count_alert(alert_kind::raised);
     return alert{scored, alert_kind::raised, threshold, scored.since_ms};
   }
   const decision d = s.policy->decide(scored);

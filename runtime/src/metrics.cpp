@@ -264,8 +264,9 @@ std::string render_prometheus(const pipeline_metrics& m) {
            "the threshold is one raised.");
   for (const auto& s : m.stages)
     if (is_sink(s))
-      for (std::size_t k = 0; k < alert_kind_names.size(); ++k)
-        w.sample(stage_label(s) + ",kind=\"" + alert_kind_names[k] + "\"", number(static_cast<double>(s.alerts[k])));
+      for (std::size_t k = 0; k < counted_alert_kinds.size(); ++k)
+        w.sample(stage_label(s) + ",kind=\"" + to_string(counted_alert_kinds[k]) + "\"",
+                 number(static_cast<double>(s.alerts[k])));
   w.family("stream_smarts_alerts_suppressed_total", "counter",
            "Readings above the threshold (and back-to-normal notices) the alert policy did not notify, by reason: "
            "sustain not reached yet, cooldown, quiet hours, or already raised with no reminder due.");

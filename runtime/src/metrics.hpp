@@ -71,8 +71,9 @@ const char* describe(stage_health health);
 /// back-to-normal notice): the index into stage_metrics::suppressed.
 enum class suppression { sustain, cooldown, quiet_hours, already_raised };
 inline constexpr std::array<const char*, 4> suppression_names{"sustain", "cooldown", "quiet_hours", "already_raised"};
-/// Notifications by kind: the index into stage_metrics::alerts.
-inline constexpr std::array<const char*, 3> alert_kind_names{"raised", "reminder", "resolved"};
+/// The kinds of notification counted, in the order of stage_metrics::alerts.
+inline constexpr std::array<alert_kind, 3> counted_alert_kinds{alert_kind::raised, alert_kind::reminder,
+                                                              alert_kind::resolved};
 
 /// One stage's figures since the pipeline started, and its state now.
 struct stage_metrics {
@@ -80,7 +81,7 @@ struct stage_metrics {
   plugin_kind kind = plugin_kind::source;
   std::uint64_t readings = 0;                  ///< source: readings handed on
   std::uint64_t scored = 0;                    ///< scorer: readings scored
-  std::array<std::uint64_t, 3> alerts{};       ///< sink: raised, reminder, resolved taken into its outbox
+  std::array<std::uint64_t, 3> alerts{};       ///< sink: by counted_alert_kinds, taken into its outbox
   std::array<std::uint64_t, 4> suppressed{};   ///< sink: by suppression
   std::uint64_t delivered = 0;                 ///< sink: outbox entries delivered
   std::uint64_t retries = 0;                   ///< sink: failed attempts to be retried
@@ -91,7 +92,12 @@ struct stage_metrics {
   stage_health health = stage_health::healthy;
   plugin_figures figures;
   bool operator==(const stage_metrics&) const = default;
+
+  /// One more notification of `kind` (raised, reminder or resolved) taken into the outbox.
+  void count_alert(alert_kind kind) { ++alerts[static_cast<std::size_t>(kind) - 1]; }
 };
+static_assert(static_cast<int>(alert_kind::raised) == 1 && static_cast<int>(alert_kind::resolved) == 3,
+              "count_alert indexes stage_metrics::alerts by alert_kind, in counted_alert_kinds' order");
 
 struct pipeline_metrics {
   std::string pipeline;

@@ -112,7 +112,7 @@ public:
                 {"Authorization: Bearer " + ctx.options().string("token")}),
         url_(client_.url("/api/services/tts/" + call_.service)) {}
 
-  /// Returns once Home Assistant has taken the call; the batch's flush() has nothing left to do.
+  /// Returns once Home Assistant has taken the call; the chunk's flush() has nothing left to do.
   void write(const alert& a) override {
     if (const auto text = messages_.render(a)) client_.post_json(url_, body(text->message));
   }

@@ -48,7 +48,7 @@ public:
       throw option_error("device_iden", "is empty; leave it out to push to all devices");
   }
 
-  /// Returns once Pushbullet has the push; the batch's flush() has nothing left to do.
+  /// Returns once Pushbullet has the push; the chunk's flush() has nothing left to do.
   void write(const alert& a) override {
     if (const auto text = messages_.render(a)) client_.post_json(url_, body(*text));
   }

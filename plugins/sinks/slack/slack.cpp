@@ -138,7 +138,7 @@ public:
         url_(to_.bot_token.empty() ? to_.webhook_url : client_.url("/chat.postMessage")),
         permanent_(permanent_errors(to_.channel)) {}
 
-  /// Returns once Slack has the message; the batch's flush() has nothing left to do.
+  /// Returns once Slack has the message; the chunk's flush() has nothing left to do.
   void write(const alert& a) override {
     const auto text = messages_.render(a);
     if (!text) return;

@@ -141,7 +141,6 @@ public:
     begun_ = true;
   }
   bool begun() const { return begun_; }
-  std::int64_t started_ns() const { return start_; }
   /// The end of the next reading's hour. Meaningful once begun.
   std::int64_t next_boundary() const { return next_; }
 

@@ -176,8 +176,10 @@ public:
   virtual ~sink() = default;
   virtual void start() {}
   virtual void write(const alert& a) = 0;
-  /// End of a batch: return only once everything written so far is delivered
-  /// (the runtime then acknowledges the batch upstream); throw on failure.
+  /// End of a chunk (up to batch_size alerts the runtime writes in a row,
+  /// from one batch or several): return only once everything written so far
+  /// is delivered (the runtime then acknowledges those readings upstream);
+  /// throw on failure.
   virtual void flush() {}
   /// The pipeline is ending: deliver what is left and release resources.
   virtual void stop() {}
@@ -237,7 +239,8 @@ plugin_descriptor sink_plugin(plugin_info info) {
 /// Exports a plugin. Use once per shared object, at namespace scope:
 ///   STREAM_SMARTS_PLUGIN(stream_smarts::sink_plugin<my_sink>({"my_sink", {}, "1.0.0", "Does X", {...}}))
 /// The runtime first calls stream_smarts_abi_version() (plain C, safe to call
-/// whatever the plugin was built with), then stream_smarts_plugin().
+/// whatever the plugin was built with), then stream_smarts_toolchain() (the
+/// standard library the plugin was built against), then stream_smarts_plugin().
 #define STREAM_SMARTS_PLUGIN(...)                                                                    \
   extern "C" __attribute__((visibility("default"))) int stream_smarts_abi_version() {              \
     return ::stream_smarts::abi_version;                                                            \
