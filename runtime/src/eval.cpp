@@ -78,24 +78,20 @@ void write_events_csv(std::ostream& out, const std::vector<std::string>& names,
 
 int eval_command(const eval_request& request) {
   offline_session session(request.offline);
-  if (!session.problems().empty()) {
-    std::cerr << session.problems().to_string() << "\n";
-    return 2;
-  }
-  std::vector<offline_session::model_scorer> models;
-  std::vector<std::string> scorers;
-  for (std::size_t i = 0; i < request.models.size(); ++i) {
-    const std::string& path = request.models[i];
-    try {
-      models.push_back(session.scorer_for_model(
-          path, i < request.model_settings.size() ? request.model_settings[i] : std::vector<std::string>{}));
-      scorers.push_back(models.back().spec->plugin->info().name);
-    } catch (const std::exception& e) {
-      std::cerr << e.what() << "\n";
-      return 2;
+  return run_offline(session, "evaluation", [&] {
+    std::vector<offline_session::model_scorer> models;
+    std::vector<std::string> scorers;
+    for (std::size_t i = 0; i < request.models.size(); ++i) {
+      const std::string& path = request.models[i];
+      try {
+        models.push_back(session.scorer_for_model(
+            path, i < request.model_settings.size() ? request.model_settings[i] : std::vector<std::string>{}));
+        scorers.push_back(models.back().spec->plugin->info().name);
+      } catch (const std::exception& e) {  // no plugin can load it: said with every plugin's reason
+        std::cerr << e.what() << "\n";
+        return 2;
+      }
     }
-  }
-  try {
     const std::vector<reading> history = session.read_history();
     std::vector<evaluation> results(models.size(), evaluation(request.threshold));
     for (const auto& r : history)
@@ -115,13 +111,7 @@ int eval_command(const eval_request& request) {
     print_table(request.models, scorers, results);
     if (any.events() > 0) print_kinds(request.models, results);
     return 0;
-  } catch (const option_error& e) {  // the history's source refused its options (--data, --data-set)
-    std::cerr << "(command line): " << describe_option_error(e) << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "evaluation failed: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 } // namespace stream_smarts::runtime

@@ -97,20 +97,12 @@ int inject_command(const inject_request& request) {
     return 2;
   }
   offline_session session(request.offline);
-  if (!session.problems().empty()) {
-    std::cerr << session.problems().to_string() << "\n";
-    return 2;
-  }
   std::vector<reading> history;
-  try {
-    history = session.read_history();
-  } catch (const option_error& e) {
-    std::cerr << "(command line): " << describe_option_error(e) << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "reading the history failed: " << e.what() << "\n";
-    return 1;
-  }
+  if (const int code = run_offline(session, "reading the history", [&] {
+        history = session.read_history();
+        return 0;
+      }))
+    return code;
   if (const auto problem = history_problem(history)) {
     std::cerr << "stream-smarts: " << *problem << "\n";
     return history.empty() ? 1 : 2;

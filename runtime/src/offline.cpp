@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <thread>
 
 namespace stream_smarts::runtime {
@@ -48,6 +49,25 @@ std::string readable_duration(double ms) {
 }
 
 std::string describe_option_error(const option_error& e) { return "option '" + e.option() + "': " + e.what(); }
+
+bool refused(const diagnostics& problems) {
+  if (problems.empty()) return false;
+  std::cerr << problems.to_string() << "\n";
+  return true;
+}
+
+int run_offline(offline_session& session, const char* what, const std::function<int()>& body) {
+  if (refused(session.problems())) return 2;
+  try {
+    return body();
+  } catch (const option_error& e) {  // the history's source refused its options (--data, --data-set)
+    std::cerr << "(command line): " << describe_option_error(e) << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << what << " failed: " << e.what() << "\n";
+    return 1;
+  }
+}
 
 offline_session::offline_session(const offline_request& request) {
   registry_.load_folders(plugin_search_path(request.plugin_dirs));

@@ -89,4 +89,12 @@ std::string readable_duration(double ms);
 /// "A: B" for the option errors a plugin's constructor throws.
 std::string describe_option_error(const option_error& e);
 
+/// Prints `problems`, if any; true if there were (the command exits 2).
+bool refused(const diagnostics& problems);
+
+/// Runs an offline command's `body` the one way all four do: the session's
+/// problems first (exit 2); then a source or scorer refusing its options is
+/// the command line's (exit 2), any other failure "`what` failed: ..." (exit 1).
+int run_offline(offline_session& session, const char* what, const std::function<int()>& body);
+
 } // namespace stream_smarts::runtime

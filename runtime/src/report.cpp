@@ -231,11 +231,7 @@ int report_command(const report_request& request) {
   if (!request.period.empty() && !valid_period(request.period))
     session.problems().error({"(command line)"}, "--period must be a day (2008-01-14) or a month (2008-01), not '" +
                                                      request.period + "'");
-  if (!session.problems().empty()) {
-    std::cerr << session.problems().to_string() << "\n";
-    return 2;
-  }
-  try {
+  return run_offline(session, "report", [&] {
     auto model = session.scorer_for_model(request.model, request.model_settings);
     const std::vector<reading> history = session.read_history();
     if (history.empty()) throw std::runtime_error("the history has no readings");
@@ -250,13 +246,7 @@ int report_command(const report_request& request) {
     write_output(request.out, [&](std::ostream& out) { out << svg; });
     std::cout << "wrote " << request.out << ": " << p.title << ", " << pts.size() << " readings\n";
     return 0;
-  } catch (const option_error& e) {  // the history's source refused its options (--data, --data-set)
-    std::cerr << "(command line): " << describe_option_error(e) << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "report failed: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 } // namespace stream_smarts::runtime

@@ -120,10 +120,7 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
 int train_command(const train_request& request) {
   offline_session session(request.offline);
   diagnostics& problems = session.problems();
-  if (!problems.empty()) {  // the time zone or the history source: nothing more can be declared
-    std::cerr << problems.to_string() << "\n";
-    return 2;
-  }
+  if (refused(problems)) return 2;  // the time zone or the history source: nothing more can be declared
   toml::table settings;
   for (const auto& s : request.scorer_settings) add_setting(settings, s, problems);
   const stage_spec* trainer = session.declare_scorer(request.scorer, settings);
@@ -139,11 +136,7 @@ int train_command(const train_request& request) {
   } catch (const std::invalid_argument& e) {
     problems.error({"(command line)"}, e.what());
   }
-  if (!problems.empty()) {
-    std::cerr << problems.to_string() << "\n";
-    return 2;
-  }
-  try {
+  return run_offline(session, "training", [&] {
     progress_bar bar(request.holdout > 0 ? 4 : 2);
     bar.phase("reading history");
     const std::vector<reading> history = session.read_history([&](std::size_t n) { bar.count(n, "readings"); });
@@ -161,13 +154,7 @@ int train_command(const train_request& request) {
     if (report) print_holdout_report(*report, request, history.size() - report->readings());
     std::cout << summary << "\n";
     return 0;
-  } catch (const option_error& e) {
-    std::cerr << "(command line): " << describe_option_error(e) << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "training failed: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 } // namespace stream_smarts::runtime
