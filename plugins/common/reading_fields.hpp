@@ -24,6 +24,40 @@ inline void count_decode_errors(stage_context& ctx, double skipped = 1, const me
             skipped, labels);
 }
 
+/// The records a source skipped: each counted (decode_errors), the first
+/// 100 logged with where and why, then the rest only counted, so a file in
+/// the wrong format cannot flood the log; a source that runs for months
+/// (Kafka) says every 10,000th. `what` names them: "malformed lines".
+class skipped_records {
+public:
+  skipped_records(stage_context& ctx, std::string what) : ctx_(ctx), what_(std::move(what)) {}
+
+  /// One more, logged as `where_and_why` while under the limit.
+  void skip(const std::string& where_and_why, const metric_labels& labels = {}) {
+    count_decode_errors(ctx_, 1, labels);
+    if (++count_ <= reported) ctx_.log().warning(where_and_why);
+    if (count_ == reported)
+      ctx_.log().warning(std::to_string(reported) + " " + what_ + " reported; further ones are only counted");
+    else if (count_ % 10'000 == 0)
+      ctx_.log().warning(std::to_string(count_) + " " + what_ + " so far");
+  }
+
+  std::uint64_t count() const { return count_; }
+
+  static constexpr std::uint64_t reported = 100;
+
+private:
+  stage_context& ctx_;
+  std::string what_;
+  std::uint64_t count_ = 0;
+};
+
+/// A recorded history's readings further apart than this are a gap, not
+/// time to wait through or to fill with empty readings: a stray row stamped
+/// 1970 (a Pi's clock before NTP), a meter off for more than a month.
+inline constexpr std::int64_t max_gap_ms = 31LL * 24 * 3'600'000;
+inline constexpr const char* max_gap_text = "31 days";
+
 /// The instants a reading may have: years 0000 to 9999, as ISO-8601 writes
 /// them. Epoch milliseconds far outside (a counter, a corrupted field) are
 /// refused: the local time of such an instant cannot be computed.

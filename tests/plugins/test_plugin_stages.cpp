@@ -68,6 +68,23 @@ TEST_CASE("replay reads a CSV file to the end, reporting malformed lines", "[sta
   CHECK(got[0].span_ms == 3'600'000);  // an hour's energy, unless the pipeline says otherwise
 }
 
+TEST_CASE("replay logs the first 100 malformed lines, then only counts them", "[stages][replay]") {
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  std::string csv = "ts,wh\n2007-01-01T00:00:00,1\n";
+  for (int i = 0; i < 150; ++i) csv += "2007-01-01T01:00:00,lots\n";
+  dir.write("h.csv", csv + "2007-01-01T02:00:00,2\n");
+  fake_context ctx(d, {{"path", std::string("h.csv")}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  CHECK(drain(*src, 10).size() == 2);
+  src->stop();
+  const auto& lines = ctx.log_.lines;
+  CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("line skipped") != std::string::npos; }) == 100);
+  CHECK(std::count(lines.begin(), lines.end(), "warning: 100 malformed lines reported; further ones are only counted") == 1);
+  CHECK(lines.back() == "info: replayed 2 readings, skipped 150 malformed lines");
+}
+
 TEST_CASE("replay gives its readings the span the pipeline says they cover", "[stages][replay]") {
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;

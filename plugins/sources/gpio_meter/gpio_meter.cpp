@@ -36,15 +36,12 @@ using namespace stream_smarts;
 using namespace stream_smarts::gpio_meter;
 using std::chrono::milliseconds;
 
-// Past this many, malformed pulse-file lines are only counted (the summary
-// has them all), so a file in the wrong format cannot flood the log.
-constexpr std::size_t max_reported_lines = 100;
 // A FIFO writer's pulse this far ahead of our clock is refused: accepted, it
 // would make every later (correct) pulse look out of order.
 constexpr std::int64_t max_ahead_ns = 60 * ns_per_s;
 // In a file, a pulse this long after the previous reading's hour is taken as
 // a wrong timestamp rather than emitting readings for every interval between.
-constexpr std::int64_t max_file_gap_ns = 31LL * 24 * hour_ns;
+constexpr std::int64_t max_file_gap_ns = reading_fields::max_gap_ms * 1'000'000;
 // A regular file is read in blocks; one read() call parses at most this much
 // before handing back to the runtime, so it never blocks for long.
 constexpr std::size_t block_size = 64 * 1024;
@@ -143,7 +140,7 @@ public:
     splitter_ = line_splitter{};
     file_eof_ = finished_ = writer_seen_ = summarized_ = false;
     pending_.reset();
-    malformed_ = readings_ = 0;
+    readings_ = 0;
     if (path_.empty()) {
       open_gpio();
       mode_ = mode::gpio;
@@ -392,18 +389,15 @@ private:
           counter_->begin(ts);
         } else if (ts - counter_->next_boundary() > max_file_gap_ns) {
           ctx_.log().warning(path_ + ":" + std::to_string(pending_line_) + ": pulse at " + local_text(ts) +
-                             " is more than 31 days after the previous one; no readings for the gap, counting "
-                             "restarts here");
+                             " is more than " + reading_fields::max_gap_text +
+                             " after the previous one; no readings for the gap, counting restarts here");
           counter_->restart_at(ts);
         }
         while (counter_->next_boundary() <= ts) {
           if (out.size() >= limit) return {};
           emit(out);
         }
-        const auto previous = counter_->last_pulse();
-        if (counter_->add(ts) == pulse_verdict::out_of_order)
-          report_at(pending_line_, "pulse at " + local_text(ts) + " is earlier than the one before it (" +
-                                       local_text(*previous) + "), line skipped");
+        add_pulse(ts, pending_line_);
         pending_.reset();
         continue;
       }
@@ -453,21 +447,19 @@ private:
     return false;
   }
 
-  void add_pulse(std::int64_t ts) {
+  // `line`: the pulse file's line it was read from (the line being read by default).
+  void add_pulse(std::int64_t ts, std::optional<std::size_t> line = std::nullopt) {
     const auto previous = counter_->last_pulse();
     if (counter_->add(ts) == pulse_verdict::out_of_order)
-      report("pulse at " + local_text(ts) + " is earlier than the one before it (" + local_text(*previous) +
-             "), line skipped");
+      report_at(line.value_or(splitter_.line_number()), "pulse at " + local_text(ts) +
+                                                            " is earlier than the one before it (" +
+                                                            local_text(*previous) + "), line skipped");
   }
 
   void report(const std::string& why) { report_at(splitter_.line_number(), why); }
 
   void report_at(std::size_t line, const std::string& why) {
-    reading_fields::count_decode_errors(ctx_);
-    if (++malformed_ <= max_reported_lines) ctx_.log().warning(path_ + ":" + std::to_string(line) + ": " + why);
-    if (malformed_ == max_reported_lines)
-      ctx_.log().warning("more than " + std::to_string(max_reported_lines) +
-                         " lines skipped; further ones are only counted in the summary");
+    skipped_.skip(path_ + ":" + std::to_string(line) + ": " + why);
   }
 
   void summarize() {
@@ -477,7 +469,7 @@ private:
     std::string text = (mode_ == mode::file ? "replayed " : "stopped after ") + std::to_string(readings_) +
                        " readings: " + std::to_string(counted) + " pulses counted, " + std::to_string(bounces) +
                        " dropped as bounce (closer than debounce " + duration_text(debounce_) + ")";
-    if (!path_.empty()) text += ", skipped " + std::to_string(malformed_) + " lines";
+    if (!path_.empty()) text += ", skipped " + std::to_string(skipped_.count()) + " lines";
     ctx_.log().info(text);
   }
 
@@ -516,7 +508,7 @@ private:
   bool file_eof_ = false, finished_ = false, writer_seen_ = false, summarized_ = false;
   std::optional<std::int64_t> pending_;  // a file's pulse, read but not yet counted
   std::size_t pending_line_ = 0;
-  std::size_t malformed_ = 0;
+  reading_fields::skipped_records skipped_{ctx_, "skipped lines"};
 };
 
 } // namespace

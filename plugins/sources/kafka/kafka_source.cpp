@@ -27,9 +27,6 @@ using kafka::partitions_ptr;
 using kafka::queue_ptr;
 using steady = std::chrono::steady_clock;
 
-// Past this many, undecodable messages are only counted (and summarized
-// every so often), so a topic in the wrong format cannot flood the log.
-constexpr std::uint64_t max_reported_messages = 100;
 constexpr int first_poll_timeout_ms = 100;
 // How often the consumer lag of each assigned partition is reported.
 constexpr std::chrono::seconds lag_interval{1};
@@ -190,7 +187,7 @@ public:
                          "; the next run reads again from the last commit (duplicate alerts, no lost readings)");
     queue_.reset();
     rd_kafka_consumer_close(consumer_.get());
-    ctx_.log().info("stopped after " + std::to_string(readings_) + " readings, " + std::to_string(undecodable_) +
+    ctx_.log().info("stopped after " + std::to_string(readings_) + " readings, " + std::to_string(skipped_.count()) +
                     " undecodable messages");
     consumer_.reset();
     dead_letters_.reset();
@@ -244,14 +241,9 @@ private:
   }
 
   void undecodable(const rd_kafka_message_t& m, const std::string& why) {
-    ++undecodable_;
-    reading_fields::count_decode_errors(ctx_, 1, {{"topic", rd_kafka_topic_name(m.rkt)}});
     const std::string position = kafka::describe_position(m);
-    if (undecodable_ <= max_reported_messages)
-      ctx_.log().warning(position + ": cannot decode: " + why +
-                         (dead_letters_ ? "; copied to " + dead_letter_topic_ : ""));
-    else if (undecodable_ % 10000 == 0)
-      ctx_.log().warning(std::to_string(undecodable_) + " undecodable messages so far");
+    skipped_.skip(position + ": cannot decode: " + why + (dead_letters_ ? "; copied to " + dead_letter_topic_ : ""),
+                  {{"topic", rd_kafka_topic_name(m.rkt)}});
     if (!dead_letters_) return;
     const auto err = rd_kafka_producev(
         dead_letters_.get(), RD_KAFKA_V_TOPIC(dead_letter_topic_.c_str()), RD_KAFKA_V_VALUE(m.payload, m.len),
@@ -395,7 +387,8 @@ private:
   steady::time_point last_commit_;
   steady::time_point last_lag_{};
   bool stored_ = false;
-  std::uint64_t readings_ = 0, undecodable_ = 0;
+  std::uint64_t readings_ = 0;
+  reading_fields::skipped_records skipped_{ctx_, "undecodable messages"};
   bool time_field_told_ = false;
 };
 

@@ -24,10 +24,6 @@ using namespace stream_smarts;
 using namespace stream_smarts::replay;
 using steady = std::chrono::steady_clock;
 
-// Past this many, malformed lines are only counted (the summary still has
-// them all), so a file in the wrong format cannot flood the log.
-constexpr std::size_t max_reported_lines = 100;
-
 struct file_closer {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
@@ -69,7 +65,7 @@ public:
   void stop() override {
     if (reader_ && !summarized_)  // a paced reading still waiting for its time was never handed on
       ctx_.log().info("stopped after " + std::to_string(replayed_ - (pending_ ? 1 : 0)) + " readings, skipped " +
-                      std::to_string(skipped_) + " malformed lines");
+                      std::to_string(skipped_.count()) + " malformed lines");
     summarized_ = true;
     reader_.reset();
     file_.reset();
@@ -234,18 +230,13 @@ private:
   }
 
   void report_malformed() {
-    reading_fields::count_decode_errors(ctx_);
-    if (++skipped_ <= max_reported_lines)
-      ctx_.log().warning(path_ + ":" + std::to_string(reader_->line_number()) + ": " + why_ + ", line skipped");
-    if (skipped_ == max_reported_lines)
-      ctx_.log().warning("more than " + std::to_string(max_reported_lines) +
-                         " malformed lines; further ones are only counted in the summary");
+    skipped_.skip(path_ + ":" + std::to_string(reader_->line_number()) + ": " + why_ + ", line skipped");
   }
 
   void summarize() {
     if (summarized_) return;
     summarized_ = true;
-    ctx_.log().info("replayed " + std::to_string(replayed_) + " readings, skipped " + std::to_string(skipped_) +
+    ctx_.log().info("replayed " + std::to_string(replayed_) + " readings, skipped " + std::to_string(skipped_.count()) +
                     " malformed lines" +
                     (outside_ ? ", left out " + std::to_string(outside_) + " outside start/end" : std::string()));
     if (earlier_ > 0)
@@ -301,11 +292,11 @@ private:
   bool skips_gap() {
     const std::int64_t ts = pending_->ts_ms;
     const std::int64_t before = std::exchange(last_paced_ms_, ts).value_or(ts);
-    if (ts - before <= max_paced_gap_ms) return false;
+    if (ts - before <= reading_fields::max_gap_ms) return false;
     ctx_.log().warning(path_ + ":" + std::to_string(reader_->line_number()) + ": " +
                        std::to_string((ts - before) / day_ms) +
                        " days after the reading before it; a paced replay does not wait through gaps of more than " +
-                       std::to_string(max_paced_gap_ms / day_ms) + " days");
+                       reading_fields::max_gap_text);
     return true;
   }
 
@@ -329,7 +320,8 @@ private:
   std::optional<line_reader> reader_;
   std::string why_;  // reused for each malformed line's reason
   std::int64_t start_ms_, end_ms_;  // replay only [start, end)
-  std::size_t replayed_ = 0, skipped_ = 0, outside_ = 0;
+  std::size_t replayed_ = 0, outside_ = 0;
+  reading_fields::skipped_records skipped_{ctx_, "malformed lines"};
   bool summarized_ = false;
   std::optional<reading> pending_;  // paced: read, but not yet due
   std::optional<steady::time_point> wall_start_;
@@ -338,7 +330,6 @@ private:
   std::optional<std::int64_t> previous_ms_;    // the latest reading parsed
   std::size_t earlier_ = 0, first_earlier_line_ = 0;  // readings that went back in time
   static constexpr std::int64_t day_ms = 24 * 3'600'000;
-  static constexpr std::int64_t max_paced_gap_ms = 31 * day_ms;
 };
 
 } // namespace
