@@ -52,17 +52,6 @@ std::optional<http_response> http_get(int port, const std::string& path) {
   return http_response{std::stoi(raw.substr(9, 3)), raw.substr(head_end + 4)};
 }
 
-/// Calls `done` until it is true, at most `limit`.
-template <class Done>
-bool eventually(Done done, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {  // bounded by `limit`
-    if (done()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return done();
-}
-
 /// The port the child says it serves metrics on (it was given port 0).
 int metrics_port(const child& c) {
   const std::string marker = "metrics on http://127.0.0.1:";

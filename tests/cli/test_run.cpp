@@ -228,8 +228,7 @@ TEST_CASE("SIGHUP is said and ignored, and SIGTERM stops like SIGINT: sinks flus
   child c({binary(), "run", file}, fixture_env);
   REQUIRE(wait_for_lines(dir, "alerts.txt", 40, 20s));
   c.signal(SIGHUP);  // by default it would end the process at once, undrained
-  for (int i = 0; i < 400 && c.err().find("SIGHUP ignored") == std::string::npos; ++i)  // at most 20 s
-    std::this_thread::sleep_for(50ms);
+  wait_for_log(c, "SIGHUP ignored", 20s);
   CHECK_THAT(c.err(), Catch::Matchers::Contains("warning [runtime] SIGHUP ignored: the pipeline file is read only at "
                                                 "start (restart to apply a change); SIGINT or SIGTERM stop"));
   const std::size_t before = count_lines(dir.read("alerts.txt"), "home ");
@@ -266,9 +265,7 @@ TEST_CASE("a second stop signal exits at once (130), but one a moment after the 
   const auto file = dir.file("p.toml", fixture_pipeline("shutdown_timeout = '1h'", "count = 100", "",
                                                         "unavailable_writes = 1000000\nretry_backoff = '1h'"));
   child twice({binary(), "run", file}, fixture_env);
-  for (int i = 0; i < 400 && twice.err().find("delivery failed") == std::string::npos; ++i)  // at most 20 s
-    std::this_thread::sleep_for(50ms);
-  REQUIRE(twice.err().find("delivery failed") != std::string::npos);
+  REQUIRE(wait_for_log(twice, "delivery failed", 20s));
   twice.signal(SIGTERM);
   twice.signal(SIGTERM);  // as `timeout` does: the process, then its group
   std::this_thread::sleep_for(1s);  // not synchronisation: the time that makes the next signal a second one

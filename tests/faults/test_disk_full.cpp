@@ -74,16 +74,6 @@ void fill_but_one_page(const std::string& path) {
   ::close(fd);
 }
 
-/// Waits (bounded) until the child's stderr contains `needle`.
-bool wait_for_log(const child& c, const std::string& needle, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {  // bounded by `limit`
-    if (c.err().find(needle) != std::string::npos) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
 } // namespace
 
 TEST_CASE("a full disk under the file sink is retried, and once freed every line is in the file exactly once") {

@@ -105,7 +105,7 @@ std::string label_of(const reading& r, const std::string& key) {
 /// Reads as the runtime would, at most `limit`, until a reading has `n` pulses.
 std::optional<reading> reading_with(source& src, int n, std::chrono::seconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
+  for (int calls = 0; calls < 100'000 && std::chrono::steady_clock::now() < deadline; ++calls) {
     std::vector<reading> out;
     const read_result r = src.read(out, 100);
     for (const auto& reading : out)

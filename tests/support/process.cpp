@@ -66,18 +66,13 @@ std::string child::err() const { return slurp(err_path_); }
 
 result child::wait(std::chrono::milliseconds limit) {
   result r;
-  const auto deadline = std::chrono::steady_clock::now() + limit;
   int status = 0;
-  for (;;) {  // bounded by `limit`
-    const pid_t done = waitpid(pid_, &status, WNOHANG);
-    if (done == pid_) break;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-      r.timed_out = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool exited = eventually([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, limit,
+                                 std::chrono::milliseconds(10));
+  if (!exited) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+    r.timed_out = true;
   }
   reaped_ = true;
   if (!r.timed_out && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
@@ -112,14 +107,29 @@ std::string temp_dir::file(const std::string& name, const std::string& content) 
 
 std::string temp_dir::read(const std::string& name) const { return slurp(path_ + "/" + name); }
 
-bool wait_for_lines(const temp_dir& dir, const std::string& name, std::size_t lines, std::chrono::milliseconds limit) {
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit,
+                std::chrono::milliseconds interval) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {  // bounded by `limit`
-    const std::string text = dir.read(name);
-    if (static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) >= lines) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto calls = limit / std::max(interval, std::chrono::milliseconds(1)) + 1;
+  for (std::int64_t i = 0; i < calls; ++i) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(interval);
   }
-  return false;
+  return done();
+}
+
+bool wait_for_lines(const temp_dir& dir, const std::string& name, std::size_t lines, std::chrono::milliseconds limit) {
+  return eventually(
+      [&] {
+        const std::string text = dir.read(name);
+        return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) >= lines;
+      },
+      limit);
+}
+
+bool wait_for_log(const child& c, const std::string& needle, std::chrono::milliseconds limit) {
+  return eventually([&] { return c.err().find(needle) != std::string::npos; }, limit);
 }
 
 } // namespace test_support

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -56,7 +57,16 @@ private:
   std::string path_;
 };
 
+/// Calls `done` every `interval` until it is true: at most `limit` in time and
+/// limit / interval + 1 calls, so every waiting loop of a test is bounded in
+/// both. True if `done` came true.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(20),
+                std::chrono::milliseconds interval = std::chrono::milliseconds(20));
+
 /// Waits (bounded) until `name` in `dir` has at least `lines` lines.
 bool wait_for_lines(const temp_dir& dir, const std::string& name, std::size_t lines, std::chrono::milliseconds limit);
+
+/// Waits (bounded) until the child's stderr contains `needle`.
+bool wait_for_log(const child& c, const std::string& needle, std::chrono::milliseconds limit);
 
 } // namespace test_support
