@@ -315,7 +315,7 @@ int main(int argc, char** argv) {
   try {
     return dispatch(a);
   } catch (const std::exception& e) {  // the last resort: say what went wrong rather than abort
-    std::cerr << "stream-smarts: " << e.what() << "\n";
+    std::cerr << "stream-smarts: " << without_secrets(e.what()) << "\n";
   } catch (...) {
     std::cerr << "stream-smarts: a plugin " << not_an_exception << "\n";
   }

@@ -385,11 +385,20 @@ option_value read_secret_file(const toml::node& node, const option_spec& spec, c
   if (!std::holds_alternative<std::string>(path_value)) return {};
   const std::filesystem::path path =
       std::filesystem::path(file).parent_path() / std::filesystem::path(std::get<std::string>(path_value));
+  // A token is a line; /dev/zero or a log file by mistake must not be read whole.
+  constexpr std::size_t longest = 64 * 1024;
   std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text(longest + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
   const std::string fail_start = "option '" + spec.name + "_file' of " + owner + ": ";
   if (!in.good() && !in.eof()) {
     out.error(where(node, file), fail_start + "cannot read '" + path.string() + "': " + std::strerror(errno));
+    return {};
+  }
+  if (text.size() > longest) {
+    out.error(where(node, file), fail_start + "'" + path.string() + "' is longer than 64 KiB; a secret's file holds "
+                                              "only the secret");
     return {};
   }
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();

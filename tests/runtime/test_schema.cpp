@@ -223,6 +223,10 @@ TEST_CASE("a secret may be read from <name>_file, relative to the pipeline file"
       check_secret("token = 'x'\ntoken_file = 'token.txt'\n", folder.dir + "/p.toml").problems.to_string();
   CHECK(both == folder.dir + "/p.toml:2:1: sink 'phone' (pushbullet) gives both 'token' and 'token_file': keep one");
   CHECK(check_secret("tokn_file = 'x'\n").problems.to_string().find("did you mean 'token_file'?") != std::string::npos);
+  // Not read whole: it has no end (validate ended in std::bad_alloc).
+  CHECK(check_secret("token_file = '/dev/zero'\n", folder.dir + "/p.toml").problems.to_string() ==
+        folder.dir + "/p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): '/dev/zero' is longer than "
+                     "64 KiB; a secret's file holds only the secret");
 }
 
 TEST_CASE("a problem quoting a data file's control bytes is shown escaped") {
