@@ -38,32 +38,10 @@ inline void append_json_number(std::string& out, double v) {
   else append_chars(out, v);
 }
 
-/// A JSON string literal: quote and backslash escaped, control characters as
-/// \u00XX; UTF-8 passes through, and each byte that is not part of a
-/// well-formed sequence (a label from a Latin-1 file) becomes \ufffd, so the
-/// output is always valid JSON.
+/// A JSON string literal, escaped as append_json_escaped (the SDK's) does.
 inline void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      out += "\\u00";
-      out += hex[u >> 4];
-      out += hex[u & 0xF];
-    } else if (u < 0x80) {
-      out += c;
-    } else if (const std::size_t n = utf8_sequence_length(s.substr(i))) {
-      out.append(s.substr(i, n));
-      i += n - 1;
-    } else {
-      out += "\\ufffd";
-    }
-  }
+  append_json_escaped(out, s);
   out += '"';
 }
 

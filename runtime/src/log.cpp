@@ -84,31 +84,7 @@ std::string without_secrets(std::string_view text) {
 std::string json_escape(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 8);
-  while (!text.empty()) {
-    const char c = text.front();
-    const std::size_t n = static_cast<unsigned char>(c) < 0x80 ? 1 : utf8_sequence_length(text);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";  // U+FFFD for a byte that starts no valid sequence
-      text.remove_prefix(1);
-      continue;
-    }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out.append(text.substr(0, n));
-        }
-    }
-    text.remove_prefix(n);
-  }
+  append_json_escaped(out, text);
   return out;
 }
 

@@ -173,9 +173,9 @@ TEST_CASE("log lines: text and JSON, with proper escaping") {
         "{\"ts\":\"2026-11-21T10:00:00.123Z\",\"level\":\"warning\",\"stage\":\"in\\\"put\",\"message\":"
         "\"a \\\"quote\\\", a \\\\ and\\na\\ttab\\u0001\"}");
   CHECK(json_escape("caf\xC3\xA9 \xE2\x82\xAC") == "caf\xC3\xA9 \xE2\x82\xAC");           // UTF-8 kept
-  CHECK(json_escape("bad \xFF byte, cut \xE2\x82") == "bad \xEF\xBF\xBD byte, cut \xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(json_escape("bad \xFF byte, cut \xE2\x82") == "bad \\ufffd byte, cut \\ufffd\\ufffd");
   CHECK(json_escape("\xC0\xAF overlong, \xED\xA0\x80 surrogate") ==
-        "\xEF\xBF\xBD\xEF\xBF\xBD overlong, \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD surrogate");
+        "\\ufffd\\ufffd overlong, \\ufffd\\ufffd\\ufffd surrogate");
   CHECK(parse_log_format("json") == log_format::json);
   CHECK(parse_log_format("text") == log_format::text);
   CHECK_FALSE(parse_log_format("xml"));

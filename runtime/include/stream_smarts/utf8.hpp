@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace stream_smarts {
@@ -33,6 +34,41 @@ inline std::size_t utf8_sequence_length(std::string_view s) {
   for (std::size_t i = 2; i < n; ++i)
     if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
   return n;
+}
+
+/// `s` as the inside of a JSON string (no quotes): quote and backslash
+/// escaped, \b \f \n \r \t and other control characters as \u00XX; UTF-8
+/// passes through, and each byte that is not part of a well-formed sequence
+/// (a label from a Latin-1 file) becomes \ufffd, so the output is always
+/// valid JSON. The one JSON escaping of the runtime's logs and the plugins.
+inline void append_json_escaped(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; continue;
+      case '\\': out += "\\\\"; continue;
+      case '\b': out += "\\b"; continue;
+      case '\f': out += "\\f"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\t': out += "\\t"; continue;
+      default: break;
+    }
+    if (u < 0x20) {
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 0xF];
+    } else if (u < 0x80) {
+      out += c;
+    } else if (const std::size_t n = utf8_sequence_length(s.substr(i))) {
+      out.append(s.substr(i, n));
+      i += n - 1;
+    } else {
+      out += "\\ufffd";
+    }
+  }
 }
 
 } // namespace stream_smarts
