@@ -14,6 +14,7 @@
 #include <dlib/svm/krr_trainer.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <cmath>
 #include <sstream>
@@ -124,6 +125,10 @@ struct envelope_model::impl {
     return {m - centre.b, s - spread.b};
   }
 
+  std::vector<sample> normalize(const std::vector<sample>& x);
+  void fit(const std::vector<sample>& xn, const std::vector<double>& y, const training_options& o,
+           const progress_function& report);
+
   envelope predict(const local_fields& l) const {
     const auto [m, s] = centre_and_spread(normalized(sample_of(l)));
     return band_of(m, std::max(min_spread, s), k_lo, k_hi, header.log_offset_wh);
@@ -195,30 +200,21 @@ envelope envelope_model::predict(const local_fields& l) const { return impl_->pr
 
 // ---------------------------------------------------------------- training
 
-envelope_model envelope_model::train(const std::vector<reading>& history, const training_options& o,
-                                     const std::string& timezone, const progress_function& progress) {
-  auto report = [&](double done) {
-    if (progress) progress(done);
-  };
-  // The plugin checks these as options first; this guards direct callers.
-  if (!(o.lo_percentile >= 0 && o.lo_percentile < o.hi_percentile && o.hi_percentile <= 100) ||
-      !(std::isfinite(o.gamma) && o.gamma > 0) || o.max_basis < 1 || o.max_basis > max_basis_limit)
-    throw std::invalid_argument("dlib_regression: training options out of range");
-  if (history.size() < min_training_readings)
-    throw std::runtime_error("dlib_regression: the history has " + std::to_string(history.size()) +
-                             " readings; training needs at least " + std::to_string(min_training_readings) +
-                             " (a week of hourly readings)");
-  report(0);
+namespace {
 
-  // Features and log-space targets.
-  const std::size_t n = history.size();
-  auto p = std::make_unique<impl>();
-  p->header.log_offset_wh = default_log_offset_wh;
-  std::vector<sample> x(n);
-  std::vector<double> y(n);
+/// The features and log-space targets of a history, refused with the reason
+/// when it cannot train a model: a reading without local fields or with a
+/// bad wh, an hour of the day never seen, a single weekday.
+struct training_set {
+  std::vector<sample> x;
+  std::vector<double> y;
+};
+
+training_set training_set_of(const std::vector<reading>& history, double log_offset_wh) {
+  training_set t{std::vector<sample>(history.size()), std::vector<double>(history.size())};
   std::array<std::size_t, 24> per_hour{};
   unsigned weekdays = 0;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < history.size(); ++i) {
     const reading& r = history[i];
     try {
       check_local_fields(r.local);
@@ -230,8 +226,8 @@ envelope_model envelope_model::train(const std::vector<reading>& history, const 
                                format_number(r.wh) + "; training needs finite values >= 0");
     ++per_hour[static_cast<std::size_t>(r.local.hour)];
     weekdays |= 1u << r.local.weekday;
-    x[i] = sample_of(r.local);
-    y[i] = std::log(r.wh + p->header.log_offset_wh);
+    t.x[i] = sample_of(r.local);
+    t.y[i] = std::log(r.wh + log_offset_wh);
   }
   for (int h = 0; h < 24; ++h)
     if (per_hour[static_cast<std::size_t>(h)] == 0)
@@ -240,58 +236,93 @@ envelope_model envelope_model::train(const std::vector<reading>& history, const 
   if ((weekdays & (weekdays - 1)) == 0)
     throw std::runtime_error("dlib_regression: every reading in the history falls on the same weekday; training "
                              "needs at least two (a week or more of history)");
-  p->norm.train(x);
-  for (int i = 0; i < feature_count; ++i)
-    if (!std::isfinite(p->norm.std_devs()(i)))
-      throw std::runtime_error(std::string("dlib_regression: feature ") + feature_name[i] +
-                               " has the same value for every reading in the history; training needs readings "
-                               "spread over more days");
-  std::vector<sample> xn(n);
-  for (std::size_t i = 0; i < n; ++i) xn[i] = p->normalized(x[i]);
-  report(0.05);
+  return t;
+}
 
-  // Centre: the expected log energy.
-  dlib::krr_trainer<kernel> trainer;
-  trainer.set_kernel(kernel(o.gamma));
-  trainer.set_max_basis_size(static_cast<unsigned long>(o.max_basis));
-  p->centre = trainer.train(xn, y);
-  report(0.45);
+void check_training_options(const std::vector<reading>& history, const training_options& o) {
+  // The plugin checks these as options first; this guards direct callers.
+  if (!(o.lo_percentile >= 0 && o.lo_percentile < o.hi_percentile && o.hi_percentile <= 100) ||
+      !(std::isfinite(o.gamma) && o.gamma > 0) || o.max_basis < 1 || o.max_basis > max_basis_limit)
+    throw std::invalid_argument("dlib_regression: training options out of range");
+  if (history.size() < min_training_readings)
+    throw std::runtime_error("dlib_regression: the history has " + std::to_string(history.size()) +
+                             " readings; training needs at least " + std::to_string(min_training_readings) +
+                             " (a week of hourly readings)");
+}
 
-  // Spread: the expected distance from the centre.
-  std::vector<double> m(n), distance(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    m[i] = p->centre(xn[i]);
-    distance[i] = std::fabs(y[i] - m[i]);
-  }
-  report(0.5);
-  p->spread = trainer.train(xn, distance);
-  p->find_shared_basis();
-  report(0.9);
-
-  // The band: quantiles of the standardized residuals, computed as scoring
-  // will compute them.
-  std::vector<double> z(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto [centre, spread] = p->centre_and_spread(xn[i]);
-    z[i] = (y[i] - centre) / std::max(min_spread, spread);
-  }
-  std::sort(z.begin(), z.end());
-  p->k_lo = percentile(z, o.lo_percentile);
-  p->k_hi = percentile(z, o.hi_percentile);
-  // Identical residuals (a perfectly regular history) give no width.
-  if (!(p->k_hi > p->k_lo)) p->k_hi = p->k_lo + 1e-6;
-  report(0.95);
-
-  model_header& h = p->header;
+/// What the model file says of how it was trained.
+void describe_training(model_header& h, const std::vector<reading>& history, const training_options& o,
+                       const std::string& timezone) {
   h.features = feature_names;
   h.timezone = timezone;
   h.trained_from = format_local_iso8601(history.front().local);
   h.trained_to = format_local_iso8601(history.back().local);
-  h.readings = static_cast<std::int64_t>(n);
+  h.readings = static_cast<std::int64_t>(history.size());
   h.lo_percentile = o.lo_percentile;
   h.hi_percentile = o.hi_percentile;
   h.gamma = o.gamma;
   h.max_basis = o.max_basis;
+}
+
+} // namespace
+
+/// Fits the normalizer on `x` and returns the normalized samples; refuses a
+/// feature with one value for every reading (its spread would divide by 0).
+std::vector<sample> envelope_model::impl::normalize(const std::vector<sample>& x) {
+  norm.train(x);
+  for (int i = 0; i < feature_count; ++i)
+    if (!std::isfinite(norm.std_devs()(i)))
+      throw std::runtime_error(std::string("dlib_regression: feature ") + feature_name[i] +
+                               " has the same value for every reading in the history; training needs readings "
+                               "spread over more days");
+  std::vector<sample> xn(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) xn[i] = normalized(x[i]);
+  return xn;
+}
+
+/// The centre (expected log energy) and the spread (expected distance from
+/// it), then the band: quantiles of the standardized residuals, computed as
+/// scoring will compute them.
+void envelope_model::impl::fit(const std::vector<sample>& xn, const std::vector<double>& y, const training_options& o,
+                               const progress_function& report) {
+  dlib::krr_trainer<kernel> trainer;
+  trainer.set_kernel(kernel(o.gamma));
+  trainer.set_max_basis_size(static_cast<unsigned long>(o.max_basis));
+  centre = trainer.train(xn, y);
+  report(0.45);
+  std::vector<double> distance(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i) distance[i] = std::fabs(y[i] - centre(xn[i]));
+  report(0.5);
+  spread = trainer.train(xn, distance);
+  find_shared_basis();
+  report(0.9);
+  std::vector<double> z(y.size());
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    const auto [m, s] = centre_and_spread(xn[i]);
+    z[i] = (y[i] - m) / std::max(min_spread, s);
+  }
+  std::sort(z.begin(), z.end());
+  k_lo = percentile(z, o.lo_percentile);
+  k_hi = percentile(z, o.hi_percentile);
+  // Identical residuals (a perfectly regular history) give no width.
+  if (!(k_hi > k_lo)) k_hi = k_lo + 1e-6;
+}
+
+envelope_model envelope_model::train(const std::vector<reading>& history, const training_options& o,
+                                     const std::string& timezone, const progress_function& progress) {
+  const progress_function report = [&](double done) {
+    if (progress) progress(done);
+  };
+  check_training_options(history, o);
+  report(0);
+  auto p = std::make_unique<impl>();
+  p->header.log_offset_wh = default_log_offset_wh;
+  const training_set t = training_set_of(history, p->header.log_offset_wh);
+  const std::vector<sample> xn = p->normalize(t.x);
+  report(0.05);
+  p->fit(xn, t.y, o, report);
+  report(0.95);
+  describe_training(p->header, history, o, timezone);
   try {
     p->check_sane();
   } catch (const model_error& e) {
