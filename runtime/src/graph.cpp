@@ -907,6 +907,41 @@ std::vector<caf::actor> actors_of(const std::vector<const stage_spec*>& specs,
   return out;
 }
 
+/// The stages' actors, by kind.
+struct stage_actors {
+  std::vector<caf::actor> sources, scorers, sinks;
+};
+
+/// Spawns every stage, downstream first, so each knows the actors it feeds.
+/// Sinks and sources may block in plugin code (I/O) and get threads of their
+/// own; scorers are pure computation and share the scheduler's threads.
+stage_actors spawn_stages(caf::actor_system& system, const pipeline_spec& pipeline, std::vector<stage>& stages,
+                          const stage_setup& base) {
+  const auto& settings = pipeline.settings;
+  auto setup_for = [&](stage& st) {
+    stage_setup s = base;
+    s.st = &st;
+    return s;
+  };
+  std::map<std::string, caf::actor> actors;
+  stage_actors out;
+  for (auto& st : stages)
+    if (st.spec->kind == plugin_kind::sink)
+      out.sinks.push_back(actors[st.spec->name] = system.spawn<caf::detached>(
+                              run_sink, setup_for(st), settings.batch_size * settings.max_in_flight,
+                              settings.batch_size));
+  for (auto& st : stages)
+    if (st.spec->kind == plugin_kind::scorer)
+      out.scorers.push_back(actors[st.spec->name] = system.spawn(
+                                run_scorer, setup_for(st), actors_of(pipeline.consumers_of(st.spec->name), actors)));
+  for (auto& st : stages)
+    if (st.spec->kind == plugin_kind::source)
+      out.sources.push_back(actors[st.spec->name] = system.spawn<caf::detached>(
+                                run_source, setup_for(st), actors_of(pipeline.consumers_of(st.spec->name), actors),
+                                sinks_downstream(pipeline, *st.spec), settings.batch_size, settings.max_in_flight));
+  return out;
+}
+
 int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages, metrics_server* server) {
   caf::actor_system_config config;
   // An idle worker sleeps on a condition variable (woken by new work) and
@@ -918,8 +953,8 @@ int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages, metrics
   const auto& settings = pipeline.settings;
   auto coordinator = system.spawn(run_coordinator, settings.name, caf::actor{self}, settings.shutdown_timeout);
   caf::actor metrics;
-  // The server's thread asks through `system`: it stops before `system` goes,
-  // however this function ends.
+  // The server's thread asks through `system`: it must stop before `system`
+  // goes, however this function ends (an exception included).
   struct stop_serving {
     metrics_server* server;
     ~stop_serving() {
@@ -933,34 +968,11 @@ int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages, metrics
                        "/metrics, health on /healthz");
   }
   const stage_setup base{nullptr, coordinator, metrics, {settings.max_restarts, settings.restart_backoff}};
-  auto setup_for = [&](stage& st) {
-    stage_setup s = base;
-    s.st = &st;
-    return s;
-  };
-
-  // Spawned downstream first, so each stage knows the actors it feeds.
-  // Sinks and sources may block in plugin code (I/O) and get threads of their
-  // own; scorers are pure computation and share the scheduler's threads.
-  std::map<std::string, caf::actor> actors;
-  std::vector<caf::actor> sources, scorers, sinks;
-  for (auto& st : stages)
-    if (st.spec->kind == plugin_kind::sink)
-      sinks.push_back(actors[st.spec->name] = system.spawn<caf::detached>(
-                          run_sink, setup_for(st), settings.batch_size * settings.max_in_flight, settings.batch_size));
-  for (auto& st : stages)
-    if (st.spec->kind == plugin_kind::scorer)
-      scorers.push_back(actors[st.spec->name] = system.spawn(
-                            run_scorer, setup_for(st), actors_of(pipeline.consumers_of(st.spec->name), actors)));
-  for (auto& st : stages)
-    if (st.spec->kind == plugin_kind::source)
-      sources.push_back(actors[st.spec->name] = system.spawn<caf::detached>(
-                            run_source, setup_for(st), actors_of(pipeline.consumers_of(st.spec->name), actors),
-                            sinks_downstream(pipeline, *st.spec), settings.batch_size, settings.max_in_flight));
+  const stage_actors spawned = spawn_stages(system, pipeline, stages, base);
   // The coordinator learns the graph before any source reads, so no
   // "finished" can reach it first.
-  self->send(coordinator, sources, scorers, sinks);
-  for (auto& source : sources) self->send(source, read_atom::value);
+  self->send(coordinator, spawned.sources, spawned.scorers, spawned.sinks);
+  for (auto& source : spawned.sources) self->send(source, read_atom::value);
 
   signal_watcher watcher{coordinator};
   int exit_code = 1;
@@ -974,7 +986,10 @@ int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages, metrics
     std::fflush(stderr);
     _exit(exit_code);
   }
-  if (server != nullptr) {  // before the actor system goes: its handlers ask the metrics actor
+  if (server != nullptr) {
+    // Stopped here as well as by `serving`: its handlers ask the metrics
+    // actor, which must still be there, and that actor is told to exit next
+    // so that the actor system can join it. (stop() twice is harmless.)
     server->stop();
     self->send_exit(metrics, caf::exit_reason::user_shutdown);
   }

@@ -116,18 +116,14 @@ std::string encode_model_file(const model_header& h, std::string_view payload) {
   return out;
 }
 
-decoded_model_file decode_model_file(std::string_view bytes) {
-  if (bytes.empty())
-    throw model_error("empty file (expected a model written by `stream-smarts train --scorer dlib_regression`)");
-  const std::size_t first_end = bytes.find('\n');
-  const std::string_view first = bytes.substr(0, first_end);
-  if (first != model_magic)
-    throw model_error("not a dlib_regression model file (it starts with '" + snippet(first) + "')");
+namespace {
 
-  // key = value lines up to the empty line that ends the header.
+/// The header's `key = value` lines, after the magic line, up to the empty
+/// line that ends it; `pos` is left at the payload. `ended` is false for a
+/// header cut short.
+header_lines read_header_lines(std::string_view bytes, std::size_t& pos, bool& ended) {
   header_lines lines;
-  std::size_t pos = first_end == std::string_view::npos ? bytes.size() : first_end + 1;
-  bool ended = false;
+  ended = false;
   for (int number = 2; pos < bytes.size(); ++number) {
     const std::size_t end = bytes.find('\n', pos);
     if (end == std::string_view::npos) break;  // a last line without its newline: cut short
@@ -144,30 +140,19 @@ decoded_model_file decode_model_file(std::string_view bytes) {
     if (!lines.emplace(key, header_line{std::string(text.substr(eq + 3)), number}).second)
       throw model_error("header line " + std::to_string(number) + " repeats '" + snippet(key) + "'");
   }
+  return lines;
+}
 
-  // The version first: another version may have other keys.
-  if (const header_line* v = find(lines, "format_version")) {
-    if (const std::int64_t version = integer_of(*v, "format_version"); version != model_format_version)
-      throw model_error("unsupported format_version " + std::to_string(version) + " (this plugin reads version " +
-                        std::to_string(model_format_version) + ")");
-  }
-  if (!ended) throw model_error("truncated: the header does not end (no empty line before the payload)");
-  require(lines, "format_version");
-
-  decoded_model_file out;
-  model_header& h = out.header;
+/// What the header says of the model; throws for a required key missing or
+/// a value the model cannot use. Provenance keys are optional.
+model_header header_of(const header_lines& lines) {
+  model_header h;
   h.features = require(lines, "features").value;
   const header_line& offset = require(lines, "log_offset_wh");
   h.log_offset_wh = number_of(offset, "log_offset_wh");
   if (!(std::isfinite(h.log_offset_wh) && h.log_offset_wh > 0))
     throw model_error("header line " + std::to_string(offset.line) +
                       ": log_offset_wh must be a finite number above 0; got " + format_number(h.log_offset_wh));
-  const header_line& size = require(lines, "payload_bytes");
-  const std::int64_t payload_bytes = integer_of(size, "payload_bytes");
-  if (payload_bytes < 0)
-    throw model_error("header line " + std::to_string(size.line) + ": payload_bytes must be 0 or more; got " +
-                      size.value);
-  const std::uint64_t checksum = hex_of(require(lines, "payload_fnv1a64"), "payload_fnv1a64");
   // Provenance: shown to the user, not needed to score.
   auto text = [&](std::string_view key) {
     const header_line* l = find(lines, key);
@@ -181,8 +166,17 @@ decoded_model_file decode_model_file(std::string_view bytes) {
   if (const header_line* l = find(lines, "hi_percentile")) h.hi_percentile = number_of(*l, "hi_percentile");
   if (const header_line* l = find(lines, "gamma")) h.gamma = number_of(*l, "gamma");
   if (const header_line* l = find(lines, "max_basis")) h.max_basis = integer_of(*l, "max_basis");
+  return h;
+}
 
-  const std::string_view payload = bytes.substr(pos);
+/// The payload, checked against the header's size and checksum.
+std::string_view checked_payload(std::string_view payload, const header_lines& lines) {
+  const header_line& size = require(lines, "payload_bytes");
+  const std::int64_t payload_bytes = integer_of(size, "payload_bytes");
+  if (payload_bytes < 0)
+    throw model_error("header line " + std::to_string(size.line) + ": payload_bytes must be 0 or more; got " +
+                      size.value);
+  const std::uint64_t checksum = hex_of(require(lines, "payload_fnv1a64"), "payload_fnv1a64");
   const auto have = static_cast<std::int64_t>(payload.size());
   if (have < payload_bytes)
     throw model_error("truncated: header says " + std::to_string(payload_bytes) + " payload bytes, file has " +
@@ -193,7 +187,32 @@ decoded_model_file decode_model_file(std::string_view bytes) {
   if (const std::uint64_t actual = fnv1a64(payload); actual != checksum)
     throw model_error("checksum mismatch: header says payload_fnv1a64 = " + hex64(checksum) + ", the payload's is " +
                       hex64(actual) + " (the file is damaged)");
-  out.payload = payload;
+  return payload;
+}
+
+} // namespace
+
+decoded_model_file decode_model_file(std::string_view bytes) {
+  if (bytes.empty())
+    throw model_error("empty file (expected a model written by `stream-smarts train --scorer dlib_regression`)");
+  const std::size_t first_end = bytes.find('\n');
+  const std::string_view first = bytes.substr(0, first_end);
+  if (first != model_magic)
+    throw model_error("not a dlib_regression model file (it starts with '" + snippet(first) + "')");
+  std::size_t pos = first_end == std::string_view::npos ? bytes.size() : first_end + 1;
+  bool ended = false;
+  const header_lines lines = read_header_lines(bytes, pos, ended);
+  // The version first: another version may have other keys.
+  if (const header_line* v = find(lines, "format_version")) {
+    if (const std::int64_t version = integer_of(*v, "format_version"); version != model_format_version)
+      throw model_error("unsupported format_version " + std::to_string(version) + " (this plugin reads version " +
+                        std::to_string(model_format_version) + ")");
+  }
+  if (!ended) throw model_error("truncated: the header does not end (no empty line before the payload)");
+  require(lines, "format_version");
+  decoded_model_file out;
+  out.header = header_of(lines);
+  out.payload = checked_payload(bytes.substr(pos), lines);
   return out;
 }
 
