@@ -138,6 +138,7 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
   } else if (wh < 0) {
     why = std::string(name) + " is negative: '" + std::string(text) + "'";
   } else {
+    wh += 0.0;  // -0 is 0: written as "-0" it would read as a negative reading downstream
     return true;
   }
   return false;
