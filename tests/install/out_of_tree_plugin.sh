@@ -109,4 +109,17 @@ expect_none "run: 06:00 is day time" "$tmp/alerts" '"hour":6,'
 alerts=$(grep -c '"scorer":"night_owl"' "$tmp/alerts" || true)
 [[ $alerts -eq 1 ]] || fail "run: expected exactly 1 night_owl alert, got $alerts"
 
-echo "PASS: night_owl built against the installed SDK and ran with $binary"
+step "configure and build examples/night_owl against the build tree, not installed"
+configure=(cmake -S "$example" -B "$tmp/bt" -DStreamSmarts_DIR="$build_dir/runtime" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
+[[ -n "$generator" ]] && configure+=(-G "$generator")
+[[ -n "$compiler" ]] && configure+=(-DCMAKE_CXX_COMPILER="$compiler")
+run "configure examples/night_owl (build tree)" "${configure[@]}"
+run "build examples/night_owl (build tree)" cmake --build "$tmp/bt"
+so=$(find "$tmp/bt" -maxdepth 2 -name 'libnight_owl.so' -print -quit)
+[[ -n "$so" ]] || fail "building examples/night_owl against the build tree produced no libnight_owl.so"
+rm -f "$tmp/plugins/libnight_owl.so"
+cp "$so" "$tmp/plugins/"
+run "stream-smarts plugins (build tree)" "$build_dir/bin/stream-smarts" plugins
+expect "plugins (build tree)" "$log.out" "^scorer +night_owl +1\.0\.0 +$tmp/plugins/libnight_owl\.so "
+
+echo "PASS: night_owl built against the installed SDK and ran with $binary, and built against the build tree"
