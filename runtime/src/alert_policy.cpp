@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 
 namespace stream_smarts::runtime {
 namespace {
@@ -34,18 +35,49 @@ std::string decision::why(const alert_policy_settings& s) const {
   return {};
 }
 
-alert_policy::meter_state& alert_policy::state_of(const scored_reading& s) {
+alert_policy::meter_state* alert_policy::state_of(const scored_reading& s, bool make) {
   auto scorer = scorers_.find(s.scorer);
-  if (scorer == scorers_.end()) scorer = scorers_.emplace(s.scorer, decltype(scorer->second){}).first;
+  if (scorer == scorers_.end()) {
+    if (!make) return nullptr;
+    scorer = scorers_.emplace(s.scorer, decltype(scorer->second){}).first;
+  }
   auto meter = scorer->second.find(s.reading.meter);
-  if (meter == scorer->second.end()) meter = scorer->second.emplace(s.reading.meter, meter_state{}).first;
-  return meter->second;
+  if (meter == scorer->second.end()) {
+    if (!make) return nullptr;
+    meter = scorer->second.emplace(s.reading.meter, meter_state{}).first;
+    ++meters_;
+  }
+  return &meter->second;
 }
 
 decision alert_policy::decide(const scored_reading& s) {
-  meter_state& m = state_of(s);
-  end_episode_after_gap(m, s.reading);
-  return s.score > settings_.threshold ? above(m, s) : below(m, s.reading);
+  const bool unusual = s.score > settings_.threshold;
+  // A meter inside its band with no state has no episode to end and no
+  // cooldown to keep: it gets none (a fleet of quiet meters costs nothing).
+  forget_silent_meters(s.reading.ts_ms);
+  meter_state* m = state_of(s, unusual);
+  if (m == nullptr) return {};
+  end_episode_after_gap(*m, s.reading);
+  return unusual ? above(*m, s) : below(*m, s.reading);
+}
+
+// A meter silent for longer than its cooldown plus two days (twice the
+// longest span: the gap that ends an episode) has nothing left to remember:
+// forgotten, so meters that come and go (Kafka keys) do not pile up. As often
+// as there are meters, at least every 4096 readings: constant cost a reading.
+void alert_policy::forget_silent_meters(std::int64_t ts_ms) {
+  newest_ms_ = std::max(newest_ms_, ts_ms);
+  if (++decisions_ < std::max<std::size_t>(4096, meters_)) return;
+  decisions_ = 0;
+  constexpr std::int64_t two_days_ms = 2 * 86'400'000;
+  if (newest_ms_ < std::numeric_limits<std::int64_t>::min() + settings_.cooldown_ms + two_days_ms) return;
+  const std::int64_t before = newest_ms_ - settings_.cooldown_ms - two_days_ms;
+  meters_ = 0;
+  for (auto& [scorer, meters] : scorers_) {
+    for (auto it = meters.begin(); it != meters.end();)
+      it = it->second.last_ms.value_or(before) < before ? meters.erase(it) : std::next(it);
+    meters_ += meters.size();
+  }
 }
 
 // An episode is a run of readings in a row. After a gap in a meter's

@@ -8,6 +8,7 @@
 #include <stream_smarts/time.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,9 @@ public:
   /// an episode.
   decision decide(const scored_reading& s);
   const alert_policy_settings& settings() const { return settings_; }
+  /// How many scorer-and-meter states it keeps: those with something to
+  /// remember (an episode, a cooldown), until they fall silent.
+  std::size_t remembered_meters() const { return meters_; }
 
 private:
   struct episode {                    // a run of readings above the threshold
@@ -71,7 +75,8 @@ private:
     std::optional<std::int64_t> last_raise_ms;
     std::optional<std::int64_t> last_ms;  // the meter's latest reading
   };
-  meter_state& state_of(const scored_reading& s);
+  meter_state* state_of(const scored_reading& s, bool make);
+  void forget_silent_meters(std::int64_t ts_ms);
   static void end_episode_after_gap(meter_state& m, const reading& r);
   decision above(meter_state& m, const scored_reading& s);
   decision below(meter_state& m, const reading& r);
@@ -81,6 +86,9 @@ private:
   const time_zone* zone_;
   // scorer -> meter -> state: two scorers' opinions of one meter are two streams.
   std::map<std::string, std::map<std::string, meter_state, std::less<>>, std::less<>> scorers_;
+  std::size_t meters_ = 0;     // states in scorers_
+  std::size_t decisions_ = 0;  // since the last forget_silent_meters sweep
+  std::int64_t newest_ms_ = std::numeric_limits<std::int64_t>::min();  // the latest reading time seen
 };
 
 } // namespace stream_smarts::runtime

@@ -6,6 +6,8 @@
 #include "sustained_model.hpp"
 
 #include <catch2/catch.hpp>
+#include <common/meter_states.hpp>
+#include <common/vector_queue.hpp>
 
 #include <cmath>
 #include <string>
@@ -374,4 +376,43 @@ TEST_CASE("sustained_load plugin option problems", "[stages][sustained]") {
         "alerts_per_week: must be above 0 and at most 84 (half the hours of a week); got 0");
   CHECK(error({{"model", std::string("m.toml")}, {"budget_days", std::int64_t{-1}}}) ==
         "budget_days: must be 0 (all of the history) or within 14..3660; got -1");
+}
+
+TEST_CASE("per-meter state is forgotten once its meter has been silent long enough, and only then", "[sustained]") {
+  // 37 KB a meter, kept for every Kafka key ever seen, before.
+  constexpr std::int64_t day = 86'400'000;
+  meter_states<int> states(28 * day);
+  int made = 0;
+  auto make = [&] { return ++made; };
+  states.of("gone", 0, make) = 7;
+  CHECK(states.of("gone", day, make) == 7);  // the same state, not a new one
+  for (int i = 0; i < 5'000; ++i) states.of("stays", 20 * day + i, make);
+  CHECK(states.size() == 2);  // 20 days silent: kept
+  for (int i = 0; i < 5'000; ++i) states.of("stays", 30 * day + i, make);
+  CHECK(states.size() == 1);  // 29 days silent: forgotten
+  CHECK(states.of("gone", 30 * day, make) == made);  // starts afresh
+  CHECK(made == 3);
+  CHECK(states.of("stays", 31 * day, make) == 2);
+}
+
+TEST_CASE("vector_queue is a first-in-first-out queue", "[sustained]") {
+  vector_queue<int> q;
+  CHECK(q.empty());
+  for (int i = 0; i < 100; ++i) q.push_back(i);
+  for (int i = 0; i < 70; ++i) {
+    CHECK(q.front() == i);
+    q.pop_front();
+  }
+  CHECK(q.size() == 30);
+  CHECK(q[0] == 70);
+  CHECK(q.back() == 99);
+  q.pop_back();
+  CHECK(q.back() == 98);
+  int sum = 0;
+  for (int v : q) sum += v;
+  CHECK(sum == (70 + 98) * 29 / 2);
+  while (!q.empty()) q.pop_front();
+  q.emplace_back(5);
+  CHECK(q.front() == 5);
+  CHECK(q.size() == 1);
 }

@@ -250,3 +250,20 @@ TEST_CASE("policy: usage may begin after the reading's time, when the scorer say
   CHECK(raised.since_ms == 10 * minute);  // the episode, as the policy counts it
   CHECK(raised.began_ms == 69 * minute);
 }
+
+TEST_CASE("policy: meters inside their band are not remembered, and silent ones are forgotten") {
+  // A Kafka topic whose keys come and go (flats, rotating ids) kept one state
+  // per key for good, quiet ones included.
+  alert_policy p(rules(0, 1, 60 * minute), utc());
+  for (int i = 0; i < 10'000; ++i) p.decide(at(i % 60, 0.5, "quiet-" + std::to_string(i)));
+  CHECK(p.remembered_meters() == 0);
+  CHECK(p.decide(at(0, 2.0, "heater")).what == verdict::raise);
+  CHECK(p.decide(at(1, 0.5, "heater")).what == verdict::quiet);
+  CHECK(p.remembered_meters() == 1);  // its cooldown is kept
+  CHECK(p.decide(at(30, 2.0, "heater")).what == verdict::quiet);  // within it
+  // Three days on (more than cooldown + two days), other meters' readings sweep it away.
+  const std::int64_t later = 3 * 24 * 60 + 60;
+  for (int i = 0; i < 5'000; ++i) p.decide(at(later, 0.5, "other-" + std::to_string(i)));
+  CHECK(p.remembered_meters() == 0);
+  CHECK(p.decide(at(later + 1, 2.0, "heater")).what == verdict::raise);  // as it would without the forgetting
+}

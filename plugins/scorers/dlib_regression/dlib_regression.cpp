@@ -7,6 +7,7 @@
 
 #include <common/json.hpp>
 #include <common/loaded_model.hpp>
+#include <common/meter_states.hpp>
 #include <common/statistics.hpp>
 #include <stream_smarts/plugin.hpp>
 
@@ -77,7 +78,7 @@ public:
     if (!(excess_.excess_wh > 0)) return {instant, e.lo, e.hi, e.expected};
     // Excess counts above `excess_allowance` spreads over the centre, so the
     // level follows the house and how erratic that time usually is.
-    const double excess = accumulator_for(r.meter).add(r.ts_ms, r.wh, e.log_centre, e.log_spread);
+    const double excess = per_meter_.of(r.meter, r.ts_ms, [&] { return excess_accumulator(excess_); }).add(r.ts_ms, r.wh, e.log_centre, e.log_spread);
     return {std::max(instant, excess), e.lo, e.hi, e.expected};
   }
 
@@ -92,21 +93,11 @@ private:
     return m;
   }
 
-  // One running sum per meter; a new meter's is the only allocation.
-  excess_accumulator& accumulator_for(const std::string& meter) {
-    if (last_ != nullptr && *last_meter_ == meter) return *last_;
-    auto it = per_meter_.find(meter);
-    if (it == per_meter_.end()) it = per_meter_.emplace(meter, excess_accumulator(excess_)).first;
-    last_meter_ = &it->first;
-    last_ = &it->second;
-    return *last_;
-  }
-
   envelope_model model_;
   excess_options excess_;
-  std::unordered_map<std::string, excess_accumulator> per_meter_;
-  const std::string* last_meter_ = nullptr;  // the last meter scored (unordered_map nodes do not move)
-  excess_accumulator* last_ = nullptr;
+  // One running sum per meter. Its sum restarts after a gap anyway; its
+  // recent level is of no use after four weeks without a reading.
+  meter_states<excess_accumulator> per_meter_{28LL * 24 * 3'600'000};
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {

@@ -6,6 +6,7 @@
 #include "step_model.hpp"
 
 #include <common/loaded_model.hpp>
+#include <common/meter_states.hpp>
 #include <stream_smarts/plugin.hpp>
 
 #include <optional>
@@ -48,7 +49,8 @@ public:
       throw std::out_of_range("power_step: reading without a valid local hour");
     const double threshold = model_.threshold[static_cast<std::size_t>(drawn.hour)];
     const bool watching = !active_hours_ || active_hours_->contains(drawn);
-    const meter_state::scored s = state_for(r.meter).next(p.ts_ms, p.w, threshold, watching);
+    meter_state& state = per_meter_.of(r.meter, r.ts_ms, [&] { return meter_state(model_.trained); });
+    const meter_state::scored s = state.next(p.ts_ms, p.w, threshold, watching);
     return {s.score, s.before_w, s.before_w + threshold, s.before_w, s.since_ms, band_unit::w};
   }
 
@@ -72,17 +74,12 @@ private:
     return m;
   }
 
-  meter_state& state_for(const std::string& meter) {
-    auto it = per_meter_.find(meter);
-    if (it == per_meter_.end()) it = per_meter_.emplace(meter, meter_state(model_.trained)).first;
-    return it->second;
-  }
-
   step_model model_;
   std::string power_label_;
   std::optional<day_hours> active_hours_;
   const time_zone& zone_;  // the pipeline's; the context outlives this scorer
-  std::unordered_map<std::string, meter_state> per_meter_;
+  // After a gap of more than an hour a meter's step window starts afresh; a day is ample.
+  meter_states<meter_state> per_meter_{24 * 3'600'000};
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {

@@ -8,12 +8,12 @@
 // tests compile it directly.
 #pragma once
 
+#include <common/vector_queue.hpp>
 #include <stream_smarts/reading.hpp>
 #include <stream_smarts/time.hpp>
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -97,7 +97,7 @@ public:
 
 private:
   std::int64_t hold_ms_, before_ms_;
-  std::deque<std::pair<std::int64_t, double>> recent_;  // oldest first; the oldest may be ahead of the before period
+  vector_queue<std::pair<std::int64_t, double>> recent_;  // oldest first; the oldest may be ahead of the before period
   std::vector<double> scratch_;
 };
 

@@ -8,6 +8,7 @@
 
 #include <common/json.hpp>
 #include <common/loaded_model.hpp>
+#include <common/meter_states.hpp>
 #include <stream_smarts/plugin.hpp>
 
 #include <cmath>
@@ -57,7 +58,7 @@ public:
   score_result score(const reading& r) override {
     if (r.local.hour < 0 || r.local.hour >= hours_per_day)
       throw std::out_of_range("sustained_load: reading without a valid local hour");
-    meter_state& state = state_for(r.meter);
+    meter_state& state = per_meter_.of(r.meter, r.ts_ms, [&] { return meter_state(model_.trained); });
     const meter_state::step s = state.next(r, model_.usual);
     const verdict v = judge(model_, s, r.local.hour);
     const double threshold = model_.threshold[v.window][static_cast<std::size_t>(r.local.hour)];
@@ -74,14 +75,9 @@ private:
     return m;
   }
 
-  meter_state& state_for(const std::string& meter) {
-    auto it = per_meter_.find(meter);
-    if (it == per_meter_.end()) it = per_meter_.emplace(meter, meter_state(model_.trained)).first;
-    return it->second;
-  }
-
   sustained_model model_;
-  std::unordered_map<std::string, meter_state> per_meter_;
+  // Silent for baseline_days, a meter's usual level and windows are empty again anyway.
+  meter_states<meter_state> per_meter_{model_.trained.baseline_days * 24 * 3'600'000};
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {

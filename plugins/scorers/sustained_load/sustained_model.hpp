@@ -14,11 +14,11 @@
 // reading type): tests compile it directly.
 #pragma once
 
+#include <common/vector_queue.hpp>
 #include <stream_smarts/reading.hpp>
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -85,7 +85,7 @@ public:
 private:
   std::int64_t keep_ms_;
   bool by_weekday_;
-  std::array<std::deque<std::pair<std::int64_t, double>>, 2 * hours_per_day> by_slot_;  // weekdays, then weekends
+  std::array<vector_queue<std::pair<std::int64_t, double>>, 2 * hours_per_day> by_slot_;  // weekdays, then weekends
   std::vector<double> scratch_;
 };
 
@@ -106,8 +106,8 @@ private:
   std::int64_t span_ms_;
   std::int64_t run_start_ms_ = 0, last_ms_ = 0;
   bool started_ = false;
-  std::deque<std::pair<std::int64_t, double>> minima_;  // increasing excess, increasing time
-  std::deque<std::int64_t> times_;                      // every reading in the window, oldest first
+  vector_queue<std::pair<std::int64_t, double>> minima_;  // increasing excess, increasing time
+  vector_queue<std::int64_t> times_;                      // every reading in the window, oldest first
 };
 
 /// Both, for one meter: what the scorer keeps per meter and training replays.

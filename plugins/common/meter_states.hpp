@@ -1,0 +1,72 @@
+// A scorer's state per meter, forgotten once its meter has been silent for
+// long enough that the state would be of no use: a Kafka topic's keys come
+// and go (flats, rotating device ids), and a scorer that runs for months must
+// not hold every meter it has ever seen.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+namespace stream_smarts {
+
+template <class State>
+class meter_states {
+public:
+  /// `forget_after_ms` of reading time without a reading of a meter forgets
+  /// it. The scorer chooses it so that forgetting loses nothing: longer than
+  /// any gap after which its state starts afresh anyway.
+  explicit meter_states(std::int64_t forget_after_ms) : forget_after_ms_(forget_after_ms) {}
+
+  /// The meter's state (made with `make()` if it has none) for a reading at
+  /// `ts_ms`. References stay valid until the next call.
+  template <class Make>
+  State& of(const std::string& meter, std::int64_t ts_ms, Make&& make) {
+    if (ts_ms > newest_ms_) newest_ms_ = ts_ms;
+    if (++calls_ >= sweep_every()) sweep();
+    if (last_ != nullptr && last_->first == meter) return seen(*last_, ts_ms);
+    auto it = states_.find(meter);
+    if (it == states_.end()) it = states_.emplace(meter, entry{make(), ts_ms}).first;
+    last_ = &*it;
+    return seen(*last_, ts_ms);
+  }
+
+  std::size_t size() const { return states_.size(); }
+
+private:
+  struct entry {
+    State state;
+    std::int64_t last_ms;
+  };
+  using slot = std::pair<const std::string, entry>;
+
+  static State& seen(slot& s, std::int64_t ts_ms) {
+    if (ts_ms > s.second.last_ms) s.second.last_ms = ts_ms;
+    return s.second.state;
+  }
+
+  // As often as there are meters (and at least every 4096 readings): the
+  // sweep's cost per reading stays constant however many meters there are.
+  std::size_t sweep_every() const { return states_.size() > 4096 ? states_.size() : 4096; }
+
+  void sweep() {
+    calls_ = 0;
+    last_ = nullptr;
+    if (newest_ms_ < std::numeric_limits<std::int64_t>::min() + forget_after_ms_) return;
+    const std::int64_t before = newest_ms_ - forget_after_ms_;
+    for (auto it = states_.begin(); it != states_.end();)
+      it = it->second.last_ms < before ? states_.erase(it) : std::next(it);
+  }
+
+  std::int64_t forget_after_ms_;
+  std::unordered_map<std::string, entry> states_;
+  std::int64_t newest_ms_ = std::numeric_limits<std::int64_t>::min();
+  std::size_t calls_ = 0;
+  slot* last_ = nullptr;  // the meter of the last call: readings of one meter come in runs
+};
+
+} // namespace stream_smarts
