@@ -59,7 +59,7 @@ std::vector<option_spec> declared_options() {
                       "Payload format: one flat JSON object, or the Confluent Avro wire format.", {"json", "avro"}),
       optional_option("avro_schema", option_type::string, std::string(""),
                       "The Avro record schema (JSON) of the payloads, for format = \"avro\"."),
-      optional_option("wh_field", option_type::string, std::string("wh"), "Field with the energy in Wh."),
+      optional_option("wh_field", option_type::string, std::string("wh"), "Field with the energy, in wh_unit (Wh by default)."),
       optional_option("ts_field", option_type::string, std::string(""),
                       "Field with the reading's time (ISO-8601, or epoch ms). Empty: the message's Kafka timestamp."),
       optional_option("hour_field", option_type::string, std::string(""),

@@ -360,7 +360,7 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
          stream_smarts::optional_option("ts_field", stream_smarts::option_type::string, std::string("ts"),
                                         "CSV column / JSON key of the timestamp (ISO-8601; in JSON also epoch ms)."),
          stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),
-                                        "CSV column / JSON key of the energy in Wh."),
+                                        "CSV column / JSON key of the energy, in wh_unit (Wh by default)."),
          stream_smarts::reading_fields::wh_unit_option(),
          stream_smarts::reading_fields::span_option(),
          stream_smarts::optional_option("start", stream_smarts::option_type::string, {},
