@@ -196,13 +196,15 @@ public:
 private:
   void take(const rd_kafka_message_t& m, std::vector<reading>& out) {
     if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      at_end_.insert({rd_kafka_topic_name(m.rkt), m.partition});
+      if (stop_at_end_) at_end_.insert({rd_kafka_topic_name(m.rkt), m.partition});
       return;
     }
     if (m.err) {
       ctx_.log().warning("Kafka: " + std::string(rd_kafka_message_errstr(&m)));
       return;
     }
+    // Only stop_at_end asks which partitions are at their end: a live
+    // consumer, nearly always at the end of one, builds no key per message.
     if (!at_end_.empty()) at_end_.erase({rd_kafka_topic_name(m.rkt), m.partition});
     position_of(m).next = m.offset + 1;
     reading r;
