@@ -15,7 +15,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <tuple>
 #include <utility>
 
 namespace {
@@ -149,7 +148,10 @@ private:
       ++tried;
       std::string why = reader_->too_long() ? too_long_text() : std::string();
       if (why.empty() && parser_.parse(line, ctx_.zone(), r, why)) return;
-      if (first_line == 0) std::tie(first_line, first_why) = std::pair(reader_->line_number(), why);
+      if (first_line == 0) {
+        first_line = reader_->line_number();
+        first_why = why;
+      }
     }
     if (tried == 0) return;  // no readings at all: an empty history, nothing wrong to say
     throw option_error("path", path_ + ":" + std::to_string(first_line) + ": " + first_why + "; none of the first " +
