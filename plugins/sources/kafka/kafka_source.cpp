@@ -212,7 +212,7 @@ private:
     if (decode(m, r, why)) {
       out.push_back(std::move(r));
       ++readings_;
-      if (!time_field_told_) tell_unused_time_field(m);
+      if (!time_field_checked_) tell_unused_time_field(m);
     } else {
       undecodable(m, why);
     }
@@ -231,11 +231,12 @@ private:
     return mapping_.map(fields_, meta, ctx_.zone(), r, why);
   }
 
-  // Once: the payload names a time the mapping leaves as a label.
+  // On the first reading only (a topic's messages have one shape; no work a
+  // message): the payload names a time the mapping leaves as a label.
   void tell_unused_time_field(const rd_kafka_message_t& m) {
+    time_field_checked_ = true;
     const std::string_view field = mapping_.unused_time_field(fields_);
     if (field.empty()) return;
-    time_field_told_ = true;
     const std::string name(field);
     ctx_.log().warning(kafka::describe_position(m) + ": the message has a '" + name + "' field, but ts_field is not "
                        "set: readings are timed by the Kafka message timestamp, when the message was produced (set "
@@ -391,7 +392,7 @@ private:
   bool stored_ = false;
   std::uint64_t readings_ = 0;
   reading_fields::skipped_records skipped_{ctx_, "undecodable messages"};
-  bool time_field_told_ = false;
+  bool time_field_checked_ = false;
 };
 
 } // namespace
