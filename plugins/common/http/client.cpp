@@ -127,7 +127,10 @@ client::client(stage_context& context, http::service who, const std::vector<std:
   h.set(CURLOPT_PROTOCOLS_STR, "http,https");
   h.set(CURLOPT_SSL_VERIFYPEER, 1L);
   h.set(CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!h.ca_file.empty()) h.set(CURLOPT_CAINFO, h.ca_file.c_str());
+  if (!h.ca_file.empty()) {  // instead of the system's: its certificate folder (CApath) is not asked either
+    h.set(CURLOPT_CAINFO, h.ca_file.c_str());
+    h.set(CURLOPT_CAPATH, static_cast<const char*>(nullptr));
+  }
   h.set(CURLOPT_HTTPHEADER, h.headers);
   h.set(CURLOPT_USERAGENT, "stream-smarts");
   h.set(CURLOPT_ERRORBUFFER, h.error);
