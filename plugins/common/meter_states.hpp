@@ -27,7 +27,7 @@ public:
   template <class Make>
   State& of(const std::string& meter, std::int64_t ts_ms, Make&& make) {
     if (ts_ms > newest_ms_) newest_ms_ = ts_ms;
-    if (++calls_ >= sweep_every()) sweep();
+    if (++calls_ >= next_sweep_) sweep();
     if (last_ != nullptr && last_->first == meter) return seen(*last_, ts_ms);
     auto it = states_.find(meter);
     if (it == states_.end()) it = states_.emplace(meter, entry{make(), ts_ms}).first;
@@ -49,23 +49,24 @@ private:
     return s.second.state;
   }
 
-  // As often as there are meters (and at least every 4096 readings): the
-  // sweep's cost per reading stays constant however many meters there are.
-  std::size_t sweep_every() const { return states_.size() > 4096 ? states_.size() : 4096; }
-
+  // The next sweep comes after as many readings as there are meters left
+  // (at least 4096): a sweep visits at most twice that many, so its cost per
+  // reading stays constant however many meters there are.
   void sweep() {
     calls_ = 0;
     last_ = nullptr;
-    if (newest_ms_ < std::numeric_limits<std::int64_t>::min() + forget_after_ms_) return;
-    const std::int64_t before = newest_ms_ - forget_after_ms_;
-    for (auto it = states_.begin(); it != states_.end();)
-      it = it->second.last_ms < before ? states_.erase(it) : std::next(it);
+    if (newest_ms_ >= std::numeric_limits<std::int64_t>::min() + forget_after_ms_) {
+      const std::int64_t before = newest_ms_ - forget_after_ms_;
+      for (auto it = states_.begin(); it != states_.end();)
+        it = it->second.last_ms < before ? states_.erase(it) : std::next(it);
+    }
+    next_sweep_ = states_.size() > 4096 ? states_.size() : 4096;
   }
 
   std::int64_t forget_after_ms_;
   std::unordered_map<std::string, entry> states_;
   std::int64_t newest_ms_ = std::numeric_limits<std::int64_t>::min();
-  std::size_t calls_ = 0;
+  std::size_t calls_ = 0, next_sweep_ = 4096;
   slot* last_ = nullptr;  // the meter of the last call: readings of one meter come in runs
 };
 

@@ -63,11 +63,10 @@ decision alert_policy::decide(const scored_reading& s) {
 
 // A meter silent for longer than its cooldown plus two days (twice the
 // longest span: the gap that ends an episode) has nothing left to remember:
-// forgotten, so meters that come and go (Kafka keys) do not pile up. As often
-// as there are meters, at least every 4096 readings: constant cost a reading.
+// forgotten, so meters that come and go (Kafka keys) do not pile up.
 void alert_policy::forget_silent_meters(std::int64_t ts_ms) {
   newest_ms_ = std::max(newest_ms_, ts_ms);
-  if (++decisions_ < std::max<std::size_t>(4096, meters_)) return;
+  if (++decisions_ < next_sweep_) return;
   decisions_ = 0;
   constexpr std::int64_t two_days_ms = 2 * 86'400'000;
   if (newest_ms_ < std::numeric_limits<std::int64_t>::min() + settings_.cooldown_ms + two_days_ms) return;
@@ -78,6 +77,8 @@ void alert_policy::forget_silent_meters(std::int64_t ts_ms) {
       it = it->second.last_ms.value_or(before) < before ? meters.erase(it) : std::next(it);
     meters_ += meters.size();
   }
+  // After as many readings as there are meters left: constant cost a reading.
+  next_sweep_ = std::max<std::size_t>(4096, meters_);
 }
 
 // An episode is a run of readings in a row. After a gap in a meter's

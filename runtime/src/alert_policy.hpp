@@ -88,6 +88,7 @@ private:
   std::map<std::string, std::map<std::string, meter_state, std::less<>>, std::less<>> scorers_;
   std::size_t meters_ = 0;     // states in scorers_
   std::size_t decisions_ = 0;  // since the last forget_silent_meters sweep
+  std::size_t next_sweep_ = 4096;  // decisions between sweeps: as many as there were meters left
   std::int64_t newest_ms_ = std::numeric_limits<std::int64_t>::min();  // the latest reading time seen
 };
 

@@ -395,6 +395,19 @@ TEST_CASE("per-meter state is forgotten once its meter has been silent long enou
   CHECK(states.of("stays", 31 * day, make) == 2);
 }
 
+TEST_CASE("meters that come and go are swept as fast as they come, however many", "[sustained]") {
+  // One new meter an hour for two years, each read once: 672 hours' worth
+  // are kept, plus what comes between two sweeps.
+  constexpr std::int64_t hour = 3'600'000;
+  meter_states<int> states(28 * 24 * hour);
+  std::size_t most = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    states.of("unit-" + std::to_string(i), i * hour, [] { return 0; });
+    most = std::max(most, states.size());
+  }
+  CHECK(most <= 4096 + 673);
+}
+
 TEST_CASE("vector_queue is a first-in-first-out queue", "[sustained]") {
   vector_queue<int> q;
   CHECK(q.empty());

@@ -267,3 +267,15 @@ TEST_CASE("policy: meters inside their band are not remembered, and silent ones 
   CHECK(p.remembered_meters() == 0);
   CHECK(p.decide(at(later + 1, 2.0, "heater")).what == verdict::raise);  // as it would without the forgetting
 }
+
+TEST_CASE("policy: meters that come and go, each unusual once, are not kept however many there are") {
+  // One new unusual meter an hour for two years: each is remembered for its
+  // cooldown plus two days, then swept; the sweeps keep pace with the new ones.
+  alert_policy p(rules(0, 1, 60 * minute), utc());
+  std::size_t most = 0;
+  for (int i = 0; i < 20'000; ++i) {
+    p.decide(at(60LL * i, 2.0, "unit-" + std::to_string(i)));
+    most = std::max(most, p.remembered_meters());
+  }
+  CHECK(most <= 4096 + 51);  // what one sweep's interval adds to the 51 hours it keeps
+}
