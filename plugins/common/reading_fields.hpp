@@ -144,6 +144,23 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
   return false;
 }
 
+/// What a meter_field's value says, the same in every source.
+enum class meter_value { named, unsaid, refused };
+
+/// A string, or a number's text, names the meter (set in `meter`); null or
+/// "" is not saying, and the source's fallback stands; a boolean names no
+/// meter (`why`).
+inline meter_value read_meter(std::string_view field, bool boolean, bool null, std::string_view text,
+                              std::string& meter, std::string& why) {
+  if (boolean) {
+    why = std::string(field) + " must name the meter as a string or a number, got a boolean";
+    return meter_value::refused;
+  }
+  if (null || text.empty()) return meter_value::unsaid;
+  meter = std::string(text);
+  return meter_value::named;
+}
+
 /// The `wh_unit` option of a source of recorded readings: utility portals and
 /// Home Assistant export kWh, which read as Wh would never alert.
 inline option_spec wh_unit_option() {

@@ -96,11 +96,10 @@ std::string_view reading_mapping::unused_time_field(const std::vector<payload_fi
 // house's "home".
 bool reading_mapping::meter(const payload_field* said, const message_meta& meta, std::string& meter,
                             std::string& why) const {
-  if (said != nullptr && said->type != payload_field::kind::null && !said->text.empty()) {
-    if (said->type == payload_field::kind::boolean)
-      return fail(why, meter_field_ + " must name the meter as a string or a number, got a boolean");
-    meter = said->text;
-    return true;
+  if (said != nullptr) {
+    const auto v = reading_fields::read_meter(meter_field_, said->type == payload_field::kind::boolean,
+                                              said->type == payload_field::kind::null, said->text, meter, why);
+    if (v != reading_fields::meter_value::unsaid) return v == reading_fields::meter_value::named;
   }
   meter = meta.key.empty() ? meter_ : meta.key;
   return true;

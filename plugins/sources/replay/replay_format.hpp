@@ -338,15 +338,11 @@ private:
     return true;
   }
 
-  // A string, or a number's text, as kafka_source's meter_field; null or ""
-  // is not saying: the source's meter option stands.
+  // Unsaid (null, ""): the source's meter option stands.
   bool json_meter(const json_field& f, std::string& meter, std::string& why) const {
-    if (f.type == json_field::kind::boolean) {
-      why = meter_field_ + " must name the meter as a string or a number, got " + std::string(kind_name(f.type));
-      return false;
-    }
-    if (f.type != json_field::kind::null && !f.text.empty()) meter = std::string(f.text);
-    return true;
+    return reading_fields::read_meter(meter_field_, f.type == json_field::kind::boolean,
+                                      f.type == json_field::kind::null, f.text, meter,
+                                      why) != reading_fields::meter_value::refused;
   }
 
   // null is not saying: the source's span option stands.
