@@ -269,10 +269,13 @@ void read_batch(source_actor* self) {
   }
 }
 
+/// in_flight holds consecutive sequence numbers (pushed in order, popped from
+/// the front), so a batch is found by its distance from the front: thousands
+/// may be in flight behind a retrying sink.
 source_state::batch_in_flight* find_batch(source_state& s, std::uint64_t seq) {
-  for (auto& b : s.in_flight)
-    if (b.seq == seq) return &b;
-  return nullptr;
+  if (s.in_flight.empty() || seq < s.in_flight.front().seq) return nullptr;
+  const std::uint64_t at = seq - s.in_flight.front().seq;
+  return at < s.in_flight.size() ? &s.in_flight[at] : nullptr;
 }
 
 void release(source_actor* self, std::uint64_t seq) {

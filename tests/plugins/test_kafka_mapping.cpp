@@ -263,6 +263,22 @@ TEST_CASE("a batch whose partitions were all revoked during its read still count
   CHECK(t.in_flight() == 0);
 }
 
+TEST_CASE("thousands of batches in flight behind a retrying sink keep a bounded memory, and commit no offset early") {
+  offset_tracker t;
+  const partition_key p0{"raw_power", 0}, p1{"raw_power", 1};
+  constexpr std::int64_t reads = 10'000;
+  for (std::int64_t i = 1; i <= reads; ++i) t.read({{p0, i}, {p1, 2 * i}}, true);
+  CHECK(t.in_flight() == static_cast<std::size_t>(reads));
+  CHECK(t.entries() == offset_tracker::most_entries);
+  t.handled(100);  // within the entries kept apart: each commits as it is handled
+  CHECK(t.take_done() == offsets{{p0, 100}, {p1, 200}});
+  t.handled(reads - 101);  // all but the newest: the shared entry waits for it
+  CHECK(t.take_done() == offsets{{p0, offset_tracker::most_entries - 1}, {p1, 2 * (offset_tracker::most_entries - 1)}});
+  t.handled(1);
+  CHECK(t.take_done() == offsets{{p0, reads}, {p1, 2 * reads}});
+  CHECK(t.entries() == 0);
+}
+
 TEST_CASE("the ksql format is what the original query wrote to ANOMOLY_POWER") {
   alert a;
   a.scored.reading.ts_ms = utc(2024, 1, 10, 3);

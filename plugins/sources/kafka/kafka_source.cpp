@@ -168,7 +168,7 @@ public:
     if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
     // A rebalance during the polls may have revoked some of these partitions.
     std::erase_if(next, [this](const auto& entry) { return !assigned_.count(entry.first); });
-    tracker_.read(std::move(next), out.size() > before);
+    tracker_.read(next, out.size() > before);
     store_done();
     report_lag();
     return {stop_at_end_ && at_end(), std::chrono::milliseconds{0}};
