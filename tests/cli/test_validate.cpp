@@ -193,3 +193,49 @@ TEST_CASE("a valid alert policy validates, overridden per sink") {
   INFO(r.err);
   CHECK(r.exit_code == 0);
 }
+
+TEST_CASE("Kafka properties that give credentials or readings away on the network are warned of") {
+  temp_dir dir;
+  const std::string pipeline = R"([pipeline]
+name = "t"
+timezone = "Europe/Paris"
+[[sources]]
+name = "raw_power"
+plugin = "kafka_source"
+brokers = "127.0.0.1:9"
+topics = ["raw_power"]
+properties = { "group.id" = "g", "security.protocol" = "SASL_PLAINTEXT", "sasl.mechanism" = "PLAIN", "sasl.username" = "u", "sasl.password" = "${KAFKA_PASSWORD}" }
+[[scorers]]
+name = "band"
+plugin = "percentile_band"
+from = ["raw_power"]
+model = ")" + source_dir() + R"(/models/household-band.toml"
+[[sinks]]
+name = "alerts"
+plugin = "kafka_sink"
+from = ["band"]
+brokers = "127.0.0.1:9"
+topic = "alerts"
+properties = { "security.protocol" = "SSL", "enable.ssl.certificate.verification" = "false", "ssl.endpoint.identification.algorithm" = "none" }
+)";
+  const auto r = run({"validate", dir.file("p.toml", pipeline)}, {{"KAFKA_PASSWORD", "hunter2-kafka"}});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("properties: sasl.mechanism = PLAIN over security.protocol = SASL_PLAINTEXT sends the "
+                   "credentials unencrypted; use SASL_SSL") != std::string::npos);
+  CHECK(r.err.find("properties: enable.ssl.certificate.verification = false: the broker's certificate is not "
+                   "checked") != std::string::npos);
+  CHECK(r.err.find("properties: ssl.endpoint.identification.algorithm = none: any certificate") != std::string::npos);
+  CHECK(count_lines(r.err, "warning") == 3);
+  CHECK(r.err.find("hunter2-kafka") == std::string::npos);
+  const auto safe = run({"validate", dir.file("q.toml", replace(replace(pipeline, "SASL_PLAINTEXT", "SASL_SSL"),
+                                                                 "\"false\"", "\"true\""))},
+                        {{"KAFKA_PASSWORD", "hunter2-kafka"}});
+  INFO(safe.err);
+  CHECK(safe.exit_code == 0);
+  CHECK(count_lines(safe.err, "warning") == 1);  // the host name check, still off
+  const auto no_login = run({"validate", dir.file("r.toml", replace(pipeline, "\"security.protocol\" = \"SASL_PLAINTEXT\", ", ""))},
+                            {{"KAFKA_PASSWORD", "hunter2-kafka"}});
+  CHECK(no_login.err.find("properties: sasl.* properties are set but security.protocol is plaintext (the default): no "
+                          "login is made; set security.protocol = SASL_SSL") != std::string::npos);
+}

@@ -2,6 +2,7 @@
 
 #include "embedded_cluster.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <stdexcept>
@@ -68,7 +69,42 @@ void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::stri
     throw option_error("properties", "librdkafka property '" + key + "': " + why);
 }
 
+std::string lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+std::string property(const string_table& properties, const std::string& key) {
+  const auto found = properties.find(key);
+  return found == properties.end() ? std::string() : lower(found->second);
+}
+
 } // namespace
+
+std::vector<std::string> transport_warnings(const string_table& properties) {
+  const std::string protocol = property(properties, "security.protocol");
+  const std::string mechanism_key = properties.count("sasl.mechanisms") ? "sasl.mechanisms" : "sasl.mechanism";
+  const std::string mechanism = property(properties, mechanism_key);
+  std::vector<std::string> warnings;
+  if (protocol == "ssl" || protocol == "sasl_ssl") {
+    if (is_false(property(properties, "enable.ssl.certificate.verification")))
+      warnings.push_back("enable.ssl.certificate.verification = false: the broker's certificate is not checked, so "
+                         "anyone on the network path can pose as the broker and read what is sent to it");
+    if (property(properties, "ssl.endpoint.identification.algorithm") == "none")
+      warnings.push_back("ssl.endpoint.identification.algorithm = none: any certificate your CA signed passes for "
+                         "this broker, whatever host it was made for");
+  }
+  const bool login = std::any_of(properties.begin(), properties.end(),
+                                 [](const auto& entry) { return entry.first.rfind("sasl.", 0) == 0; });
+  if (login && protocol != "sasl_ssl" && protocol != "sasl_plaintext")
+    warnings.push_back("sasl.* properties are set but security.protocol is " +
+                       (protocol.empty() ? std::string("plaintext (the default)") : protocol) +
+                       ": no login is made; set security.protocol = SASL_SSL");
+  if (protocol == "sasl_plaintext" && (mechanism == "plain" || mechanism == "oauthbearer"))
+    warnings.push_back(mechanism_key + " = " + properties.at(mechanism_key) +
+                       " over security.protocol = SASL_PLAINTEXT sends the credentials unencrypted; use SASL_SSL");
+  return warnings;
+}
 
 std::vector<option_spec> connection_options(const string_table& defaults) {
   return {
@@ -92,6 +128,7 @@ connection::connection(stage_context& context, const string_table& defaults)
   }
   if (brokers_.empty()) throw option_error("brokers", "must name at least one broker (host:port) or be \"embedded\"");
   for (const auto& [key, value] : properties) set_property(settings_.get(), key, value);
+  for (const auto& warning : transport_warnings(properties)) context.log().warning("properties: " + warning);
 }
 
 connection::~connection() = default;
@@ -117,9 +154,8 @@ client_ptr connection::make_client(rd_kafka_type_t type, client_events events) {
 }
 
 bool is_false(const std::string& value) {
-  std::string lower = value;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower == "false" || lower == "0";
+  const std::string text = lower(value);
+  return text == "false" || text == "0";
 }
 
 std::string describe_position(const rd_kafka_message_t& m) {

@@ -66,6 +66,11 @@ private:
   std::shared_ptr<embedded_cluster> embedded_;
 };
 
+/// What librdkafka `properties` give away on the network, one line each
+/// (certificate not verified, credentials sent unencrypted); logged as
+/// warnings when a stage starts, and by `validate`.
+std::vector<std::string> transport_warnings(const string_table& properties);
+
 /// Whether a librdkafka boolean property's value says false ("false", "False", "0").
 bool is_false(const std::string& value);
 
