@@ -124,7 +124,7 @@ TEST_CASE("the alert policy's keys: sustain, reminders, back to normal, per sink
   CHECK(count_lines(own, " resolved ") == 9);  // the last spike is the last reading
 }
 
-TEST_CASE("quiet hours hold a sink's alerts until they end") {
+TEST_CASE("quiet hours silence a sink's alert whose episode is over before they end") {
   temp_dir dir;
   // Spikes at 09:00, 19:00, 05:00 (day 2), ...; quiet 04:00-06:00 silences the 05:00 one for good
   // (it is over by 06:00), a raise at 19:00 is outside.

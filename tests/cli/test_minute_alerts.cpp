@@ -11,12 +11,12 @@
 // pi-power.toml's power_step scorer (a step in gpio_meter's power_w held for
 // 10 minutes, against its shipped model's thresholds for the hour) meets it
 // at night: the alert comes 10 minutes after the switch-on. By day it does
-// not, and that case is tagged [!shouldfail]: pi-power.toml watches for
-// steps only at night (active_hours), because on the real minutes the house
-// itself steps up by that much every day; and in its training year it
-// stepped up by 2.4 kW or more around 2 pm about once a week, so the model's
-// 14:00 threshold is above a 2 kW heater anyway. Catch counts the case as
-// passing while it fails, and fails it once it passes: then remove the tag.
+// not, and the 2 pm case pins what happens instead (sustained_load, hours
+// later): pi-power.toml watches for steps only at night (active_hours),
+// because on the real minutes the house itself steps up by that much every
+// day; and in its training year it stepped up by 2.4 kW or more around 2 pm
+// about once a week, so the model's 14:00 threshold is above a 2 kW heater
+// anyway.
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -293,8 +293,21 @@ TEST_CASE("minute readings: a 2 kW heater switched on at 1 am on an autumn night
   check_alert_within_15_minutes(minutes::from_hours, autumn_night[0], autumn_night[1]);
 }
 
-TEST_CASE("minute readings: a 2 kW heater switched on at 2 pm on a winter afternoon alerts within 15 minutes", "[!shouldfail]") {
-  check_alert_within_15_minutes(minutes::from_hours, winter_afternoon[0], winter_afternoon[1]);
+// Issue 7's 15 minutes are not met by day (docs/models.md, "Minute
+// readings"): power_step watches only at night, and sustained_load tells a
+// heater once it has stayed up for its window. This pins that, so that any
+// other failure here shows (a test marked to fail would hide it).
+TEST_CASE("minute readings: a 2 kW heater switched on at 2 pm is told hours later by sustained_load, not within 15 minutes") {
+  const heater_outcome o = run_heater(minutes::from_hours, winter_afternoon[0], winter_afternoon[1], 5);
+  INFO(o.figures);
+  REQUIRE(o.first_alert_min.has_value());
+  CHECK(*o.first_alert_min > 15);
+  CHECK(*o.first_alert_min <= 4 * 60);
+  CHECK(o.figures.find("switched_on: 15 min in") != std::string::npos);
+  CHECK(o.figures.find("first alert not in 5 h") != std::string::npos);  // power_step: not by day
+  // Its "since" is the trailing hour of the window's oldest reading: the hour the rise began in.
+  CHECK(o.since_min >= -60);
+  CHECK(o.since_min <= 0);
 }
 
 // Real minutes: data/household_minutes.csv, eleven December days of the same

@@ -178,7 +178,7 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   CHECK_THAT(r.err, Contains("--seed needs a whole number of 0 or more, not '-1'"));
   r = train({"--scorer", "percentile_band", "--set", "hi_percentile=120"});
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Contains("hi_percentile"));
+  CHECK_THAT(r.err, Contains("(command line): option 'hi_percentile': must be within 0..100; got 120"));
   r = run({"train", "--scorer", "percentile_band", "--out", out});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("train needs --scorer, --data (or --source) and --out"));

@@ -99,9 +99,14 @@ TEST_CASE("a broken plugin file stops validate and run with the same message") {
   temp_dir dir;
   const auto pipeline = dir.file("p.toml", "[pipeline]\nplugin_dirs = ['" + fixtures("bad_abi") +
                                                "']\n[[sources]]\nname = 'in'\nplugin = 'replay'\npath = 'x.csv'\n");
-  const auto r = run({"validate", pipeline});
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find("libbroken_bad_abi.so: built for plugin ABI 999") != std::string::npos);
+  const auto validated = run({"validate", pipeline});
+  const auto ran = run({"run", pipeline});
+  for (const auto& r : {validated, ran}) {
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("libbroken_bad_abi.so: built for plugin ABI 999") != std::string::npos);
+  }
+  CHECK(ran.err == validated.err);
 }
 
 TEST_CASE("every shipped plugin's README carries its current options table") {

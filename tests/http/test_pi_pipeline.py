@@ -12,8 +12,11 @@ hour just gone, not the 2:10 the reading is stamped with; and the speaker
 keeps its quiet hours, 22:00 to 07:00 of the clock."""
 
 import datetime
+import os
 import re
+import select
 import subprocess
+import time
 import unittest
 
 from harness import BINARY, SOURCE_DIR, HttpTestCase
@@ -42,12 +45,23 @@ class PiPipelineTest(HttpTestCase):
 
     def broker(self):
         process = subprocess.Popen([BINARY, "broker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
+                                   stderr=subprocess.DEVNULL)
         def stop():
             process.terminate()
             process.communicate(timeout=10)  # waits, and closes its pipes
         self.addCleanup(stop)
-        return process.stdout.readline().strip()  # its first line: 127.0.0.1:PORT
+        # Its first line, 127.0.0.1:PORT; waited for with a deadline, not a blocking readline.
+        deadline, line = time.monotonic() + 15, b""
+        for _ in range(100):
+            left = deadline - time.monotonic()
+            if b"\n" in line or left <= 0 or not select.select([process.stdout], [], [], left)[0]:
+                break
+            chunk = os.read(process.stdout.fileno(), 256)
+            if not chunk:
+                break
+            line += chunk
+        self.assertIn(b"\n", line, "the broker printed no address within 15 s")
+        return line.split(b"\n")[0].decode()
 
     def run_heater(self, heater_on, heater_off):
         """Runs the shipped pipeline on the house from midnight and a heater;

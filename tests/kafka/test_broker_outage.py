@@ -60,6 +60,7 @@ class BrokerOutageTest(KafkaTestCase):
                              on_delivery=lambda err, msg: failures.append(err) if err else None)
         producer.poll(0)
         time.sleep(5)  # the outage: what is tested is that five seconds of it lose nothing
+        self.assertRegex(run.log(), r"\[raw_power\] Kafka: \d+/\d+ brokers are down")  # it was one
         self.assertGreaterEqual(len(producer), len(second), "the producer delivered while the broker was down")
         self.assertTrue(run.alive(), run.tail())
         broker.up()

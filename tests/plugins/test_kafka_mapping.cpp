@@ -247,6 +247,10 @@ TEST_CASE("offsets become committable only when their batch and every earlier on
   t.handled(1);
   CHECK(t.take_done().empty());
   CHECK(t.in_flight() == 0);
+  t.read({{p1, 12}}, true);
+  t.handled(1);
+  t.forget(p1);  // revoked before its committable offset was taken: no longer ours to commit
+  CHECK(t.take_done().empty());
 }
 
 TEST_CASE("a batch whose partitions were all revoked during its read still counts, so later commits stay in step") {

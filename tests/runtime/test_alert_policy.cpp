@@ -57,6 +57,8 @@ std::string run(alert_policy& p, const std::vector<double>& scores, std::int64_t
 TEST_CASE("policy: by default every episode above the threshold raises once") {
   alert_policy p({}, utc());
   CHECK(run(p, {0.5, 2, 2, 2, 0.5, 3, 0.2}) == ".R...R.");
+  alert_policy at_threshold({}, utc());
+  CHECK(run(at_threshold, {1.0, 1.0, 1.001}) == "..R");  // above 1.0, not at it
 }
 
 TEST_CASE("policy: sustain waits for readings in a row and for time") {
@@ -82,6 +84,8 @@ TEST_CASE("policy: cooldown allows one raise per meter per period") {
   CHECK(d.what == verdict::quiet);
   CHECK(d.why(q.settings()) == "suppressed by cooldown: last alert 2m ago, cooldown 5m");
   CHECK(q.decide(at(2, 2, "garage")).what == verdict::raise);  // another meter has its own
+  alert_policy boundary(rules(0, 1, 5 * minute), utc());
+  CHECK(run(boundary, {2, 0, 0, 0, 0, 2}) == "R....R");  // the next period begins 5m after the raise
 }
 
 TEST_CASE("policy: a reading stamped far off neither silences the meter nor carries its episode") {
@@ -192,12 +196,18 @@ TEST_CASE("policy: quiet hours are those of the clock when a reading ends") {
   CHECK(p.decide(evening).because == decision::cause::quiet_hours);
 }
 
-TEST_CASE("policy: reminders and back-to-normal notices wait out quiet hours too") {
+TEST_CASE("policy: reminders wait out quiet hours, and a back-to-normal notice in them is not sent") {
   alert_policy_settings s = rules(0, 1, 0, 60 * minute, true);
   s.quiet = day_hours::parse("22:00-07:00");
   alert_policy p(s, utc());
   // Raised at 20:00, reminded at 21:00, silent 22:00..06:00, reminded at 07:00 and 08:00, normal at 09:00.
   CHECK(run(p, {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0.5}, 20 * 60, 60) == "RM.........MMB");
+  // Back to normal at 23:00: nobody is told at night that the heater went off.
+  alert_policy night(s, utc());
+  CHECK(run(night, {2, 2, 2}, 20 * 60, 60) == "RM.");
+  const auto back = night.decide(at(23 * 60, 0.5));
+  CHECK(back.what == verdict::quiet);
+  CHECK(back.because == decision::cause::quiet_hours);
 }
 
 TEST_CASE("policy: each scorer's view of a meter is its own episode") {

@@ -146,6 +146,18 @@ TEST_CASE("metrics text: plugin figures, label escaping, names the runtime keeps
   CHECK(has_line(text, "stream_smarts_plugin_readings_total{stage=\"kafka\",plugin_stage=\"x\","
                        "odd_label_name=\"a\\\"b\\\\c\\nd\"} 1"));
 
+  // A plugin that puts a secret in a label (a URL with its token) shows it masked.
+  set_log_secrets({"o.Zq8Wm3Rt6Yp1"});
+  figure_book leaky;
+  leaky.enable();
+  leaky.count("deliveries", "Pushes sent.", 1, {{"url", "https://x/?token=o.Zq8Wm3Rt6Yp1"}});
+  auto sink = stage_of("phone", plugin_kind::sink);
+  sink.figures = leaky.figures();
+  const std::string masked = render_prometheus({"p", {sink}});
+  set_log_secrets({});
+  CHECK(masked.find("o.Zq8Wm3Rt6Yp1") == std::string::npos);
+  CHECK(masked.find("url=\"https://x/?token=[secret]\"") != std::string::npos);
+
   // Counters outlive the instance; gauges go with it.
   book.forget_gauges();
   CHECK(book.figures().at("decode_errors").series.size() == 1);
@@ -182,10 +194,11 @@ TEST_CASE("log lines: text and JSON, with proper escaping") {
 }
 
 TEST_CASE("log lines: the pipeline's secrets are replaced, however they are embedded") {
-  set_log_secrets({"o.Zq8Wm3Rt6Yp1", "short", "abc", "o.Zq8Wm3Rt6Yp1Ux4Ik7"});
+  set_log_secrets({"o.Zq8Wm3Rt6Yp1", "short", "abc", "o.Zq8Wm3Rt6Yp1Ux4Ik7", "pin4"});
   CHECK(without_secrets("token o.Zq8Wm3Rt6Yp1Ux4Ik7 and o.Zq8Wm3Rt6Yp1, short") ==
         "token [secret] and [secret], [secret]");
   CHECK(without_secrets("abc stays: too brief to hide anything") == "abc stays: too brief to hide anything");
+  CHECK(without_secrets("pin4 is not") == "[secret] is not");  // min_secret_length is enough
   CHECK(without_secrets("shortshort") == "[secret][secret]");
   set_log_secrets({});
   CHECK(without_secrets("short") == "short");

@@ -76,6 +76,7 @@ result child::wait(std::chrono::milliseconds limit) {
   }
   reaped_ = true;
   if (!r.timed_out && WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (!r.timed_out && WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   r.out = slurp(out_path_);
   r.err = slurp(err_path_);
   return r;

@@ -12,6 +12,7 @@ namespace test_support {
 
 struct result {
   int exit_code = -1;      ///< -1 if it had to be killed
+  int signal = 0;          ///< the signal that ended it, if one did
   bool timed_out = false;
   std::string out, err;
 };
