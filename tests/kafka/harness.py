@@ -198,8 +198,10 @@ class Child:
 class Broker(Child):
     """`stream-smarts broker`: its bootstrap address is the first stdout line."""
 
-    def __init__(self, folder, topics=(), partitions=None, name="broker"):
+    def __init__(self, folder, topics=(), partitions=None, name="broker", port=None):
         args = [BINARY, "broker"]
+        if port is not None:
+            args += ["--port", str(port)]
         if partitions is not None:
             args += ["--partitions", str(partitions)]
         for t in topics:
@@ -459,8 +461,8 @@ class KafkaTestCase(unittest.TestCase):
             return False
         return any(test is self for test, _ in list(result.failures) + list(result.errors))
 
-    def start_broker(self, topics=(), partitions=None, name="broker"):
-        b = Broker(self.dir, topics, partitions, name)
+    def start_broker(self, topics=(), partitions=None, name="broker", port=None):
+        b = Broker(self.dir, topics, partitions, name, port)
         self.children.append(b)
         return b
 

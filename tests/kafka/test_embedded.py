@@ -5,6 +5,7 @@ chain and prints them. No broker process, no network but loopback."""
 import json
 import math
 import re
+import subprocess
 import unittest
 
 import harness
@@ -103,6 +104,17 @@ class EmbeddedBrokerTest(KafkaTestCase):
         self.assertEqual(len({address for _, address in addresses}), 1, "one broker shared by both stages")
         self.assertIn("[history] replayed 5 readings, skipped 0 malformed lines", log)
         self.assertIn("[from_kafka] stopped after 3 readings, 0 undecodable messages", log)
+
+
+class BrokerCommandTest(KafkaTestCase):
+    def test_port_zero_is_any_free_port_and_a_bad_port_is_refused(self):
+        broker = self.start_broker(topics=["t"], port=0)
+        self.assertNotEqual(broker.address, "127.0.0.1:0")
+        self.assertEqual(harness.message_count(broker.address, "t"), 0)  # it answers there
+        bad = subprocess.run([harness.BINARY, "broker", "--port", "70000"], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(bad.returncode, 2)
+        self.assertTrue(bad.stderr.startswith("stream-smarts broker: bad value '70000' for --port\n"), bad.stderr)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ can produce and consume against it. It is for local trials and tests only:
 nothing is written to disk, each partition keeps only about the last 5 MiB,
 and everything is gone when it stops.
 
-  --port N        bootstrap port (default: any free port)
+  --port N        bootstrap port (default, or 0: any free port)
   --partitions N  partitions of each --topic (default 3)
   --topic NAME    create NAME at start (repeatable); other topics are created
                   on first use with 4 partitions (the mock cluster's default)
@@ -65,7 +65,7 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
       a.topics.emplace_back(value);
       continue;
     }
-    if (value != nullptr && arg == "--port" && (n = parse_count(value, 1, 65535))) a.port = *n;
+    if (value != nullptr && arg == "--port" && (n = parse_count(value, 0, 65535))) a.port = *n;
     else if (value != nullptr && arg == "--partitions" && (n = parse_count(value, 1, 1000))) a.partitions = *n;
     else {
       std::cerr << "stream-smarts broker: " << (value ? "bad value '" + std::string(value) + "' for " : "bad option ")
