@@ -59,9 +59,13 @@ def pipeline(brokers, dead_letter_topic=DEAD_LETTERS):
             kafka_sink("anomoly_power", brokers, "ANOMOLY_POWER", receive="unusual"))
 
 
+PRODUCED_MS = 1_700_000_000_000  # each message's own timestamp: this plus its offset
+
+
 def produce_all(bootstrap, topics=TOPICS):
     for topic, messages in topics:
-        produce(bootstrap, topic, [{"key": k, "value": v, "partition": 0} for k, v, _ in messages])
+        produce(bootstrap, topic, [{"key": k, "value": v, "partition": 0, "timestamp": PRODUCED_MS + i,
+                                    "headers": [("trace", b"t-" + k)]} for i, (k, v, _) in enumerate(messages)])
 
 
 class UndecodableTest(KafkaTestCase):
@@ -107,6 +111,8 @@ class UndecodableTest(KafkaTestCase):
                 self.assertEqual(r.key, key)
                 self.assertEqual(r.value, value)
                 self.assertEqual(r.headers["stream-smarts-error"], why.encode())
+                self.assertEqual(r.headers["trace"], b"t-" + key)  # its own headers and time, kept
+                self.assertEqual(r.timestamp, PRODUCED_MS + offset)
 
     def test_without_dead_letter_topic_only_the_log_tells(self):
         broker = self.start_broker()
@@ -123,6 +129,29 @@ class UndecodableTest(KafkaTestCase):
         self.assertIn("warning [raw_power] raw_power [0] at offset 4: cannot decode: "
                       "hour must be a whole hour of day 0..23, got 25\n", log)
         self.assertNotIn("copied to", log)
+        self.assertEqual(harness.message_count(broker.address, DEAD_LETTERS), 0)
+
+    def test_a_bad_message_too_large_to_copy_is_told_and_the_stream_goes_on(self):
+        """A dead letter the producer can never send (here over its 1 MB
+        message.max.bytes) once stopped the source at that offset for good:
+        each restart read it again and failed again."""
+        broker = self.start_broker()
+        run = self.run_pipeline(pipeline(broker.address))
+        big = b'{"hour": 4, "kwh": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+        produce(broker.address, "raw_power", [{"key": k, "value": v, "partition": 0} for k, v in
+                                              ((b"m-heater", b'{"hour": 4, "kwh": 20000}'), (b"m-big", big),
+                                               (b"m-evening", b'{"hour": 19, "kwh": 7000}'))],
+                conf={"message.max.bytes": 10_000_000})
+        wait_for_messages(broker.address, "ANOMOLY_POWER", 2, 40)
+        run.wait_for_log(r"not copied to ", 10)
+        self.assertEqual(run.stop(), 0)
+        log = run.log()
+        self.assertIn("warning [raw_power] raw_power [0] at offset 1: not copied to %s: Broker: Message size too "
+                      "large (%d bytes; the dead-letter producer's limit is message.max.bytes in properties, the "
+                      "topic's its max.message.bytes); skipped\n" % (DEAD_LETTERS, len(big)), log)
+        self.assertNotIn("failed:", log)
+        self.assertIn("[raw_power] stopped after 2 readings, 1 undecodable messages", log)
+        self.assertEqual(sorted(r.key for r in read_topic(broker.address, "ANOMOLY_POWER")), [b"m-evening", b"m-heater"])
         self.assertEqual(harness.message_count(broker.address, DEAD_LETTERS), 0)
 
     def test_a_time_field_left_unused_is_told_once(self):

@@ -31,6 +31,10 @@ constexpr int first_poll_timeout_ms = 100;
 // How often the consumer lag of each assigned partition is reported.
 constexpr std::chrono::seconds lag_interval{1};
 
+// The headers a dead letter carries besides the message's own.
+constexpr const char* error_header = "stream-smarts-error";    // why it could not be decoded
+constexpr const char* source_header = "stream-smarts-source";  // "topic [partition] at offset N"
+
 constexpr const char* lag_help =
     "Messages in a partition not yet read by the source: the partition's high watermark minus the source's "
     "position, as of the last fetch.";
@@ -143,8 +147,7 @@ public:
       throw std::runtime_error(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
     if (!dead_letter_topic_.empty())
       dead_letters_ = connection_.make_client(RD_KAFKA_PRODUCER, {{}, [this](const rd_kafka_message_t& m) {
-                                                if (m.err && dead_letter_failure_.empty())
-                                                  dead_letter_failure_ = rd_kafka_err2str(m.err);
+                                                if (m.err) dead_letter_failed(m);
                                               }});
     last_commit_ = steady::now();
   }
@@ -248,12 +251,52 @@ private:
     skipped_.skip(position + ": cannot decode: " + why + (dead_letters_ ? "; copied to " + dead_letter_topic_ : ""),
                   {{"topic", rd_kafka_topic_name(m.rkt)}});
     if (!dead_letters_) return;
+    // The copy keeps the message's own headers and timestamp, as it was.
+    rd_kafka_headers_t* original = nullptr;
+    rd_kafka_headers_t* headers = rd_kafka_message_headers(&m, &original) == RD_KAFKA_RESP_ERR_NO_ERROR
+                                      ? rd_kafka_headers_copy(original)
+                                      : rd_kafka_headers_new(2);
+    rd_kafka_header_add(headers, error_header, -1, why.data(), static_cast<ssize_t>(why.size()));
+    rd_kafka_header_add(headers, source_header, -1, position.data(), static_cast<ssize_t>(position.size()));
+    const std::int64_t ts = rd_kafka_message_timestamp(&m, nullptr);
     const auto err = rd_kafka_producev(
         dead_letters_.get(), RD_KAFKA_V_TOPIC(dead_letter_topic_.c_str()), RD_KAFKA_V_VALUE(m.payload, m.len),
-        RD_KAFKA_V_KEY(m.key, m.key_len), RD_KAFKA_V_HEADER("stream-smarts-error", why.data(), why.size()),
-        RD_KAFKA_V_HEADER("stream-smarts-source", position.data(), position.size()),
+        RD_KAFKA_V_KEY(m.key, m.key_len), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_TIMESTAMP(std::max<std::int64_t>(ts, 0)),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-    if (err) dead_letter_failure_ = rd_kafka_err2str(err);
+    if (!err) return;
+    rd_kafka_headers_destroy(headers);  // producev takes them only when it succeeds
+    if (refuses_only_this_message(err)) not_copied(position, m.len, err);
+    else if (dead_letter_failure_.empty()) dead_letter_failure_ = rd_kafka_err2str(err);
+  }
+
+  /// A dead letter the broker or the producer refused. One that can never be
+  /// written (too large) is told and left: it must not stop the stream for
+  /// good. Any other failure stops the source, which reads again from the
+  /// last commit and copies again.
+  void dead_letter_failed(const rd_kafka_message_t& copy) {
+    if (!refuses_only_this_message(copy.err)) {
+      if (dead_letter_failure_.empty()) dead_letter_failure_ = rd_kafka_err2str(copy.err);
+      return;
+    }
+    const void* value = nullptr;
+    std::size_t size = 0;
+    rd_kafka_headers_t* headers = nullptr;
+    std::string position = "a message";
+    if (rd_kafka_message_headers(&copy, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(headers, source_header, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR)
+      position.assign(static_cast<const char*>(value), size);
+    not_copied(position, copy.len, copy.err);
+  }
+
+  static bool refuses_only_this_message(rd_kafka_resp_err_t err) {
+    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
+           err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
+  }
+
+  void not_copied(const std::string& position, std::size_t bytes, rd_kafka_resp_err_t err) {
+    ctx_.log().warning(position + ": not copied to " + dead_letter_topic_ + ": " + rd_kafka_err2str(err) + " (" +
+                       std::to_string(bytes) + " bytes; the dead-letter producer's limit is message.max.bytes in "
+                       "properties, the topic's its max.message.bytes); skipped");
   }
 
   /// This read's entry for the message's partition: a few per read, so a
@@ -273,7 +316,9 @@ private:
   void store_done() {
     offsets done = tracker_.take_done();
     if (done.empty()) return commit_if_due();
-    if (dead_letters_ && rd_kafka_outq_len(dead_letters_.get()) > 0) rd_kafka_flush(dead_letters_.get(), 30000);
+    if (dead_letters_ && rd_kafka_outq_len(dead_letters_.get()) > 0 &&
+        rd_kafka_flush(dead_letters_.get(), 30000) == RD_KAFKA_RESP_ERR__TIMED_OUT && dead_letter_failure_.empty())
+      dead_letter_failure_ = "copies not delivered within 30 s";  // not committed past them
     if (!dead_letter_failure_.empty())
       throw std::runtime_error("cannot write to dead_letter_topic '" + dead_letter_topic_ + "': " + dead_letter_failure_);
     partitions_ptr list{rd_kafka_topic_partition_list_new(static_cast<int>(done.size()))};
