@@ -134,6 +134,28 @@ class BrokerOutageTest(KafkaTestCase):
         self.assertTrue(run.alive(), run.tail())
         self.assertEqual(run.stop(), 0)
 
+    def test_a_stop_held_up_by_a_sink_whose_broker_is_down_shows_which(self):
+        """The readings' broker is up, the alerts' broker is down: a stop
+        cannot drain, and ends after shutdown_timeout (10 s) with exit 1. The
+        sink says it is waiting within 5 s, so the log names what held the
+        stop up; nothing is committed past the alerts not written."""
+        readings_broker = self.start_broker(name="readings_broker")
+        alerts_broker = self.start_broker(name="alerts_broker")
+        run = self.run_pipeline(pipeline(readings_broker.address).replace(
+            "brokers = %s\ntopic = \"ANOMOLY_POWER\"" % toml_string(readings_broker.address),
+            "brokers = %s\ntopic = \"ANOMOLY_POWER\"" % toml_string(alerts_broker.address)))
+        first = batch("first")
+        produce(readings_broker.address, "raw_power", messages(first))
+        wait_for_messages(alerts_broker.address, "ANOMOLY_POWER", 5, 40)  # every other reading alerts
+        alerts_broker.down()
+        produce(readings_broker.address, "raw_power", messages(batch("second")))
+        run.wait_for_log(r"warning \[anomoly_power\] still waiting for Kafka to accept \d+ messages for topic "
+                         r"'ANOMOLY_POWER'", 30)
+        self.assertEqual(run.stop(timeout=40), 1)
+        log = run.log()
+        self.assertIn("the pipeline did not stop within shutdown_timeout (10000 ms); exiting without draining", log)
+        self.assertLess(log.index("still waiting for Kafka"), log.index("did not stop within shutdown_timeout"))
+
 
 class SteadyProducer(threading.Thread):
     """Readings i = 0..total-1 at `rate` a second, one an hour apart in data

@@ -15,6 +15,9 @@ using namespace stream_smarts;
 using steady = std::chrono::steady_clock;
 
 constexpr int flush_slice_ms = 1000;
+// The first "still waiting" comes within the default shutdown_timeout (10 s),
+// so a stop that cannot drain shows which sink held it; then every 30 s.
+constexpr auto first_patience_report = std::chrono::seconds(5);
 constexpr auto patience_report_interval = std::chrono::seconds(30);
 
 const string_table producer_defaults{
@@ -90,7 +93,7 @@ public:
   void flush() override {
     // Waits as long as librdkafka keeps trying (message.timeout.ms): while the
     // broker is away this sink pauses here.
-    auto next_report = steady::now() + patience_report_interval;
+    auto next_report = steady::now() + first_patience_report;
     while (rd_kafka_flush(producer_.get(), flush_slice_ms) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
       if (steady::now() < next_report) continue;
       ctx_.log().warning("still waiting for Kafka to accept " + std::to_string(rd_kafka_outq_len(producer_.get())) +
