@@ -515,8 +515,9 @@ void give_up(sink_state& s, outbox_entry& e, const std::string& why) {
   ++s.given_up;
   s.counted.given_up = s.given_up;
   s.last_given_up = true;
-  s.st->context->log().error("gave up delivering the " + std::string(to_string(e.what.kind)) + " alert for " +
-                             describe(e.what.scored) + ": " + why);
+  const std::string what = e.what.kind == alert_kind::none ? std::string("scored reading")  // receive = "all"
+                                                            : std::string(to_string(e.what.kind)) + " alert";
+  s.st->context->log().error("gave up delivering the " + what + " for " + describe(e.what.scored) + ": " + why);
 }
 
 /// Tells the coordinator that the sink waits to retry a delivery (why), or
@@ -754,10 +755,11 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         s.alerts += delivered;
         s.given_up += given_up;
         if (--s.sinks_open > 0) return;
-        // Sources count their readings when they finish: one still running
-        // (the pipeline stopped on a failing stage) has not said.
-        const std::string readings = s.sources_running == 0 ? "finished: " + std::to_string(s.readings) + " readings, "
-                                                             : std::string("stopped before its sources finished: ");
+        // Sources count their readings when they finish: one still running has
+        // not said, and a restarted one counted what it read again.
+        const bool failed = s.exit_code != 0 || s.sources_running != 0;
+        const std::string readings = failed ? std::string("stopped by a failing stage: ")
+                                            : "finished: " + std::to_string(s.readings) + " readings, ";
         runtime_log().info("pipeline '" + s.pipeline + "' " + readings + std::to_string(s.alerts) +
                            (s.alerts == 1 ? " alert delivered" : " alerts delivered") +
                            (s.given_up ? ", " + std::to_string(s.given_up) + " given up" : std::string()));

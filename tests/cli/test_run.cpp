@@ -186,6 +186,8 @@ TEST_CASE("a source that fails at the same place after every restart stops the p
   INFO(r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("[in] failed 3 times in a row, giving up: fixture source failure on read 3") != std::string::npos);
+  CHECK(r.err.find("pipeline 't' stopped by a failing stage: 0 alerts delivered") != std::string::npos);
+  CHECK(r.err.find("finished:") == std::string::npos);
 }
 
 TEST_CASE("run validates first and starts nothing on an invalid file") {
@@ -257,7 +259,7 @@ TEST_CASE("a closed stdout fails the console stage with its reason, not the proc
   CHECK(r.out == "1\n");  // SIGPIPE would be 141
   const std::string err = dir.read("err.txt");
   CHECK_THAT(err, Catch::Matchers::Contains("stage 'out' keeps failing (console: cannot write to stdout: Broken pipe)"));
-  CHECK_THAT(err, Catch::Matchers::Contains("pipeline 'p' stopped before its sources finished: "));
+  CHECK_THAT(err, Catch::Matchers::Contains("pipeline 'p' stopped by a failing stage: "));
 }
 
 TEST_CASE("a second stop signal exits at once (130), but one a moment after the first is the same stop") {
