@@ -8,6 +8,7 @@
 #include <stream_smarts/plugin.hpp>
 
 #include <chrono>
+#include <utility>
 
 namespace {
 
@@ -64,7 +65,10 @@ public:
 
   void start() override {
     producer_ = connection_.make_client(RD_KAFKA_PRODUCER, {{}, [this](const rd_kafka_message_t& m) {
-                                          if (m.err && failures_++ == 0) first_failure_ = m.err;
+                                          if (!m.err) return;
+                                          if (failures_++ == 0) first_failure_ = m.err;
+                                          // One the broker refuses for its size fails again however often it is sent.
+                                          if (m.err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) worth_retrying_ = true;
                                         }});
     warm_up_metadata();
   }
@@ -104,10 +108,13 @@ public:
     const std::string message = std::to_string(failures_) + " messages could not be written to topic '" + topic_ +
                                 "': " + rd_kafka_err2str(first_failure_);
     failures_ = 0;
+    const bool retry = std::exchange(worth_retrying_, false);
     // A delivery failure, not a broken stage: the runtime retries it with
     // the sink's max_retries and retry_backoff, then gives it up, while the
     // other sinks go on (a restart would only wait out the same broker).
-    throw delivery_error(message, first_failure_ != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+    // Retried if any failure may pass next time, even when the first was a
+    // size: giving the chunk up would lose the messages that only timed out.
+    throw delivery_error(message, retry);
   }
 
   void stop() override {
@@ -134,6 +141,7 @@ private:
   std::string payload_;  // reused for every message
   std::uint64_t failures_ = 0;
   rd_kafka_resp_err_t first_failure_ = RD_KAFKA_RESP_ERR_NO_ERROR;
+  bool worth_retrying_ = false;  ///< a failure of this chunk other than a message too large
 };
 
 } // namespace
