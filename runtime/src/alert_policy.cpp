@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iterator>
+#include <utility>
 
 namespace stream_smarts::runtime {
 namespace {
@@ -116,8 +117,15 @@ decision alert_policy::above(meter_state& m, const scored_reading& s) {
   if (silent_at(r)) return d.as(cause::quiet_hours);  // raised when the quiet ends, if still above
   e.raised = true;
   e.notified_ms = ts;
-  m.last_raise_ms = ts;
+  m.raise_before_ms = std::exchange(m.last_raise_ms, ts);
   return d.as(cause::raised, verdict::raise);
+}
+
+void alert_policy::raise_given_up(const scored_reading& s) {
+  meter_state* m = state_of(s, false);
+  if (m == nullptr || m->last_raise_ms != s.reading.ts_ms) return;
+  m->last_raise_ms = std::exchange(m->raise_before_ms, std::nullopt);
+  if (m->current && m->current->raised && m->current->notified_ms == s.reading.ts_ms) m->current->raised = false;
 }
 
 // Quiet hours are those of the clock when the reading is complete and its

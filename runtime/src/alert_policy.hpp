@@ -57,6 +57,12 @@ public:
   /// than twice a reading's span (2 h if it has none), forward or back, ends
   /// an episode.
   decision decide(const scored_reading& s);
+
+  /// The raise decided for `s` could not be delivered (the sink gave it
+  /// up): nobody was told, so the episode is not raised and its next reading
+  /// above raises again; the cooldown does not count it. A reminder decided
+  /// meanwhile stands.
+  void raise_given_up(const scored_reading& s);
   const alert_policy_settings& settings() const { return settings_; }
   /// How many scorer-and-meter states it keeps: those with something to
   /// remember (an episode, a cooldown), until they fall silent.
@@ -73,6 +79,7 @@ private:
   struct meter_state {
     std::optional<episode> current;
     std::optional<std::int64_t> last_raise_ms;
+    std::optional<std::int64_t> raise_before_ms;  // the one before it, should it be given up
     std::optional<std::int64_t> last_ms;  // the meter's latest reading
   };
   meter_state* state_of(const scored_reading& s, bool make);

@@ -512,6 +512,7 @@ void take_batches(sink_actor* self) {
 
 void give_up(sink_state& s, outbox_entry& e, const std::string& why) {
   e.given_up = true;
+  if (e.what.kind == alert_kind::raised) s.policy->raise_given_up(e.what.scored);
   ++s.given_up;
   s.counted.given_up = s.given_up;
   s.last_given_up = true;

@@ -40,6 +40,20 @@ TEST_CASE("a failure worth retrying is retried with backoff and the alert delive
   CHECK(r.err.find("100 readings, 10 alerts delivered\n") != std::string::npos);
 }
 
+TEST_CASE("a raise given up is raised again by the next reading above: an outage at its start does not silence the spell") {
+  temp_dir dir;
+  // With a threshold of 0.4 every reading is unusual: one episode of 100 hours.
+  // One reading at a time, as a live meter gives them: each is decided after the one before was delivered.
+  const auto r = run_fixture(dir, "alert_threshold = 0.4\nbatch_size = 1\nmax_in_flight = 1",
+                             "unavailable_writes = 2\nmax_retries = 1\nretry_backoff = '1ms'");
+  INFO(r.err);
+  CHECK(count_lines(r.err, "[out] gave up delivering the raised alert for home 2007-01-01 00:00 ") == 1);
+  const std::string alerts = dir.read("alerts.txt");
+  CHECK(count_lines(alerts, " raised ") == 1);
+  CHECK(count_lines(alerts, "home 1167613200000 ") == 1);  // 01:00, the next reading
+  CHECK(r.err.find("100 readings, 1 alert delivered, 1 given up\n") != std::string::npos);
+}
+
 TEST_CASE("a service's Retry-After is waited out") {
   temp_dir dir;
   const auto r = run_fixture(dir, "", "unavailable_writes = 1\nretry_after = '300ms'\nretry_backoff = '1ms'");

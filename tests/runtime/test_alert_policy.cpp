@@ -289,3 +289,34 @@ TEST_CASE("policy: meters that come and go, each unusual once, are not kept howe
   }
   CHECK(most <= 4096 + 51);  // what one sweep's interval adds to the 51 hours it keeps
 }
+
+TEST_CASE("policy: a raise the sink gave up is not a raise: the next reading above raises again") {
+  alert_policy p(rules(0, 1, 60 * minute, 0, true), utc());
+  CHECK(p.decide(at(0, 2)).what == verdict::raise);
+  p.raise_given_up(at(0, 2));  // the service was down: nobody heard it
+  const auto again = p.decide(at(1, 2));
+  CHECK(again.what == verdict::raise);      // neither "already raised" nor the cooldown
+  CHECK(again.since_ms == 0);               // the same episode
+  CHECK(p.decide(at(2, 2)).what == verdict::quiet);
+  CHECK(p.decide(at(3, 0.5)).what == verdict::resolve);  // for the raise that was heard
+
+  alert_policy unheard(rules(0, 1, 0, 0, true), utc());
+  CHECK(unheard.decide(at(0, 2)).what == verdict::raise);
+  unheard.raise_given_up(at(0, 2));
+  CHECK(unheard.decide(at(1, 0.5)).what == verdict::quiet);  // no "back to normal" for an alert nobody got
+
+  alert_policy cooled(rules(0, 1, 60 * minute), utc());
+  CHECK(run(cooled, {2, 0}) == "R.");
+  CHECK(cooled.decide(at(70, 2)).what == verdict::raise);
+  cooled.raise_given_up(at(70, 2));
+  cooled.decide(at(71, 0));
+  const auto d = cooled.decide(at(80, 2));  // the cooldown counts from the raise that was heard (minute 0)
+  CHECK(d.what == verdict::raise);
+  cooled.decide(at(81, 0));
+  CHECK(cooled.decide(at(90, 2)).why(cooled.settings()) == "suppressed by cooldown: last alert 10m ago, cooldown 1h");
+
+  alert_policy reminded(rules(0, 1, 0, 5 * minute), utc());
+  CHECK(run(reminded, {2, 2, 2, 2, 2, 2}) == "R....M");
+  reminded.raise_given_up(at(0, 2));  // given up after its retries, once a reminder was heard
+  CHECK(reminded.decide(at(6, 2)).what == verdict::quiet);  // the reminder told it: no second raise
+}
