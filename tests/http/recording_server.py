@@ -55,11 +55,12 @@ class Response:
     """One scripted answer. `body`: bytes, str (sent as text/plain) or any
     other value (sent as JSON); `headers` e.g. {"Retry-After": "30"}."""
 
-    def __init__(self, status=200, body=b"", headers=None, delay=0.0, never=False):
+    def __init__(self, status=200, body=b"", headers=None, delay=0.0, never=False, cut_off=False):
         self.status = status
         self.headers = dict(headers or {})
         self.delay = delay
         self.never = never
+        self.cut_off = cut_off  # send half the body, then close the connection
         if isinstance(body, bytes):
             self.body = body
         elif isinstance(body, str):
@@ -141,6 +142,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
+        if response.cut_off:
+            self.wfile.write(response.body[:len(response.body) // 2])
+            self.close_connection = True
+            return
         self.wfile.write(response.body)
 
     do_POST = do_GET = do_PUT = do_DELETE = do_PATCH = _serve

@@ -78,6 +78,17 @@ class ClientTest(HttpTestCase):
         self.assert_delivered(run)
         self.assertEqual(len(server.requests()), 2)
 
+    def test_an_answer_cut_off_after_http_200_is_delivered_and_not_sent_again(self):
+        # The service had the push: sending it again would buzz the phone twice.
+        server = self.server(Response(200, {"iden": "ujpah72o0sjAoRtnM0jc", "active": True}, cut_off=True),
+                             default=Response(200, {}))
+        run = self.pushbullet(server.url, retry_backoff="10ms")
+        self.assert_delivered(run)
+        self.assertEqual(len(server.requests()), 1)
+        self.assertRegex(run.err, r"warning \[notify\] POST http://127\.0\.0\.1:\d+/v2/pushes: HTTP 200, then "
+                                  r"transfer closed with \d+ bytes remaining to read while its answer was read; "
+                                  r"counted as delivered, not sent again\n")
+
     def test_nothing_listening(self):
         server = self.server()
         server.close()  # its port is free again: a refused connection

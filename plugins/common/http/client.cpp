@@ -152,12 +152,21 @@ answer client::post_json(const std::string& url, const std::string& json) {
   const CURLcode code = curl_easy_perform(h.curl);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
   const std::string where = without_secrets("POST " + without_password(url), service_.secrets);
+  curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &a.status);
   if (code != CURLE_OK) {
     const std::string why = h.error[0] ? h.error : curl_easy_strerror(code);
+    if (is_success(a.status)) {
+      // The service said yes before the connection failed: it has the
+      // message, and sending it again would notify twice.
+      context_.log().warning(where + ": HTTP " + std::to_string(a.status) + ", then " +
+                             without_secrets(why, service_.secrets) +
+                             " while its answer was read; counted as delivered, not sent again");
+      a.cut_off = true;
+      return a;
+    }
     context_.log().debug(where + ": no answer after " + std::to_string(took.count()) + " ms");
     throw transfer_failure(code, why, service_);
   }
-  curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &a.status);
   curl_header* retry_after = nullptr;
   if (curl_easy_header(h.curl, "Retry-After", 0, CURLH_HEADER, -1, &retry_after) == CURLHE_OK)
     a.retry_after = parse_retry_after(retry_after->value, std::time(nullptr));

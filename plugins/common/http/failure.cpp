@@ -45,7 +45,6 @@ std::string shortened(std::string text, std::size_t bytes) {
   return text.size() <= bytes ? text : utf8_prefix(std::move(text), bytes) + "...";
 }
 
-bool is_success(long status) { return status >= 200 && status < 300; }
 bool is_retryable(long status) { return status == 408 || status == 429 || status >= 500; }
 
 std::string http_detail(const answer& a, const std::vector<std::string>& secrets) {
@@ -136,6 +135,8 @@ delivery_error refused(const service& s, const std::string& what, const std::str
   if (!fix.empty()) message += ": " + fix;
   return delivery_error(message, retryable, retry_after);
 }
+
+bool is_success(long status) { return status >= 200 && status < 300; }
 
 std::optional<delivery_error> failure_of(const answer& a, const service& s) {
   if (is_success(a.status)) return std::nullopt;

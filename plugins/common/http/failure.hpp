@@ -37,7 +37,11 @@ struct answer {
   long status = 0;
   std::string body;                           ///< at most the first 64 KiB
   std::chrono::milliseconds retry_after{0};   ///< from a Retry-After header; 0 if none
+  bool cut_off = false;  ///< a success status came, then the connection failed: the body is partial
 };
+
+/// HTTP 2xx.
+bool is_success(long status);
 
 /// `text` with every secret, and every long piece of one, replaced by "[secret]".
 std::string without_secrets(std::string text, const std::vector<std::string>& secrets);

@@ -168,7 +168,7 @@ private:
 
   /// chat.postMessage answers HTTP 200 even when it did not post: {"ok": false, "error": "..."}.
   void check_posted(const http::answer& answer) const {
-    if (http::json_scalar(answer.body, {"ok"}) == "true") return;
+    if (answer.cut_off || http::json_scalar(answer.body, {"ok"}) == "true") return;  // cut off after HTTP 200: posted
     const std::string error = http::excerpt(answer.body, client_.service().secrets);
     const auto known = std::find_if(permanent_.begin(), permanent_.end(), [&](const permanent_error& e) {
       return std::find(e.codes.begin(), e.codes.end(), error) != e.codes.end();

@@ -261,7 +261,8 @@ private:
     const std::int64_t ts = rd_kafka_message_timestamp(&m, nullptr);
     const auto err = rd_kafka_producev(
         dead_letters_.get(), RD_KAFKA_V_TOPIC(dead_letter_topic_.c_str()), RD_KAFKA_V_VALUE(m.payload, m.len),
-        RD_KAFKA_V_KEY(m.key, m.key_len), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_TIMESTAMP(std::max<std::int64_t>(ts, 0)),
+        RD_KAFKA_V_KEY(m.key, m.key_len), RD_KAFKA_V_HEADERS(headers),
+        RD_KAFKA_V_TIMESTAMP(std::max<std::int64_t>(ts, 0)),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (!err) return;
     rd_kafka_headers_destroy(headers);  // producev takes them only when it succeeds
