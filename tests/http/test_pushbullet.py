@@ -82,6 +82,13 @@ class PushbulletTest(HttpTestCase):
         self.assert_gave_up(run, 'Pushbullet refused the push (HTTP 400, "Device not found."): check device_iden')
         self.assertEqual(len(server.requests()), 1)
 
+    def test_a_refusal_without_device_iden_points_at_nothing_it_does_not_have(self):
+        server = self.server(Response(400, {"error": {"code": "invalid_request", "type": "invalid_request",
+                                                      "message": "Body too large."}}))
+        run = self.run_sink(server)
+        self.assert_gave_up(run, 'Pushbullet refused the push (HTTP 400, "Body too large.")')
+        self.assertNotIn("device_iden", run.err)
+
     def test_a_misspelt_field_is_reported_at_its_line(self):
         text = self.pipeline(sink_table("pushbullet", token="o.x", message="{kwh} Wh at {time}"))
         code, lines = self.validate(text)

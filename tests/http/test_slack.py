@@ -42,6 +42,23 @@ class WebhookTest(HttpTestCase):
         self.assertEqual(post.json, {"text": "*1500 Wh* at 4:00 &lt;check&gt; &amp; see",
                                      "blocks": card("*1500 Wh* at 4:00 &lt;check&gt; &amp; see", "<Power> & home")})
 
+    def test_a_long_meter_name_is_cut_to_what_slack_takes_not_refused(self):
+        # Slack answers invalid_blocks to a section or context text over 3000 characters.
+        server = self.server(default=Response(200, "ok"))
+        meter = "flat " + "\u00e9" * 2000  # 4005 bytes
+        text = self.pipeline(sink_table("slack", webhook_url="${SLACK_WEBHOOK}", message="{meter} is unusual"))
+        self.write("readings.csv", "ts,wh,meter\n2007-01-14T04:00:00,1500,%s\n2007-01-14T05:00:00,200,%s\n" %
+                   (meter, meter))
+        run = self.run_pipeline(text, env={"SLACK_WEBHOOK": server.url + WEBHOOK_PATH})
+        self.assert_delivered(run)
+        [post] = server.requests()
+        header, section, context = post.json["blocks"]
+        for block in (section["text"]["text"], context["elements"][0]["text"]):
+            self.assertLessEqual(len(block.encode()), 3000)
+        self.assertTrue(section["text"]["text"].startswith("flat \u00e9\u00e9"))
+        self.assertTrue(context["elements"][0]["text"].startswith("2007-01-14 4:00 \u00b7 meter *flat \u00e9"))
+        self.assertEqual(post.json["text"], meter + " is unusual")  # the notification text is whole
+
     def test_a_card_for_a_step_in_power_gives_its_range_in_watts(self):
         # A Pi's readings, one a minute from 02:00: the trailing hour's Wh and the power at its end, 300 W, then a
         # 2 kW heater from 03:40; power_step (the shipped model: 1500 W at 03:00) tells it once it has held 10 min.

@@ -26,12 +26,13 @@ std::vector<option_spec> declared_options() {
   return o;
 }
 
-http::service pushbullet(const std::string& token) {
+http::service pushbullet(const std::string& token, bool to_one_device) {
   const std::string check_token = "check the token option (or token_file, or the variable it names)";
   return {"Pushbullet",
           {token},
           {
-              {400, "refused the push", "check device_iden"},
+              // Its own words say what was wrong; device_iden is the one thing of ours it may refuse.
+              {400, "refused the push", to_one_device ? "check device_iden" : ""},
               {401, "rejected the access token", check_token},
               {403, "refused the access token", check_token + "; a new token may be needed"},
           }};
@@ -42,7 +43,8 @@ public:
   explicit pushbullet_sink(stage_context& ctx)
       : device_(http::optional_string(ctx.options(), "device_iden")),
         messages_(ctx.options(), ctx.zone()),
-        client_(ctx, pushbullet(ctx.options().string("token")), {"Access-Token: " + ctx.options().string("token")}),
+        client_(ctx, pushbullet(ctx.options().string("token"), !device_.empty()),
+                {"Access-Token: " + ctx.options().string("token")}),
         url_(client_.url("/v2/pushes")) {
     if (ctx.options().has("device_iden") && device_.empty())
       throw option_error("device_iden", "is empty; leave it out to push to all devices");

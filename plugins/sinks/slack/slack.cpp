@@ -17,6 +17,9 @@ using http::optional_string;
 
 // Slack refuses a header block longer than this (in characters; bytes are never fewer).
 constexpr std::size_t header_max_bytes = 150;
+// Slack refuses a section or context text over 3000 characters (invalid_blocks):
+// a meter named at length must not cost the alert. Bytes, so never more characters.
+constexpr std::size_t text_max_bytes = 3000;
 // The card's small print, from the same fields as the messages.
 constexpr const char* card_context =
     "{date} {time} · meter *{meter}* · scorer *{scorer}* · score *{score}* · "
@@ -152,9 +155,12 @@ private:
     if (!to_.channel.empty()) http::append_member(out, "channel", to_.channel);
     http::append_member(out, "text", mrkdwn(text.message));  // what notifications and old clients show
     http::append_key(out, "blocks");
-    out += "[{\"type\":\"header\",\"text\":" + text_object("plain_text", http::utf8_prefix(text.title, header_max_bytes)) +
-           "},{\"type\":\"section\",\"text\":" + text_object("mrkdwn", mrkdwn(text.message)) +
-           "},{\"type\":\"context\",\"elements\":[" + text_object("mrkdwn", mrkdwn_context(a)) + "]}]";
+    out += "[{\"type\":\"header\",\"text\":" +
+           text_object("plain_text", http::utf8_prefix(text.title, header_max_bytes)) +
+           "},{\"type\":\"section\",\"text\":" +
+           text_object("mrkdwn", http::utf8_prefix(mrkdwn(text.message), text_max_bytes)) +
+           "},{\"type\":\"context\",\"elements\":[" +
+           text_object("mrkdwn", http::utf8_prefix(mrkdwn_context(a), text_max_bytes)) + "]}]";
     return out + "}";
   }
 
