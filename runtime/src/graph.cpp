@@ -563,8 +563,8 @@ void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) 
   auto& s = self->state;
   logger& log = s.st->context->log();
   if (!e.retryable() || ++s.failures > s.retries.max_retries) {  // a write's refusal is given up in deliver_chunk
-    const std::string why = e.retryable() ? std::string(e.what()) + " (" + std::to_string(s.failures) + " attempts)"
-                                          : std::string(e.what());
+    const std::string attempts = std::to_string(s.failures) + (s.failures == 1 ? " attempt" : " attempts");
+    const std::string why = e.retryable() ? std::string(e.what()) + " (" + attempts + ")" : std::string(e.what());
     if (in_flush) {
       for (std::size_t i = 0; i < s.chunk; ++i)
         if (!s.outbox[i].given_up) give_up(s, s.outbox[i], why);
