@@ -1,5 +1,7 @@
 #include "schema.hpp"
 
+#include <stream_smarts/utf8.hpp>
+
 #include <algorithm>
 #include <variant>
 #include <cctype>
@@ -67,7 +69,7 @@ std::string expand_environment(std::string_view text, std::string& problem) {
       continue;
     }
     // Sent as written, "${TOKEN" would be a wrong token that works nowhere.
-    const std::string at = " at character " + std::to_string(i + 1);
+    const std::string at = " at character " + std::to_string(character_position(text, i));
     const auto close = text.find('}', i + 2);
     if (close == std::string_view::npos) {
       problem = "has '${'" + at + " that is not closed (write $${ for a literal ${)";

@@ -129,6 +129,10 @@ TEST_CASE("template errors name the problem", "[notification]") {
   CHECK(error_of("{wh {time}") == "message: '{' at character 1 is not closed; write {{ for a literal brace");
   CHECK(error_of("a } b") == "message: '}' at character 3 closes nothing; write }} for a literal brace");
   CHECK(error_of("") == "message: is empty; write the text to send, e.g. with " + fields);
+  CHECK(error_of(" \t\n") == "message: is only blanks; write the text to send, e.g. with " + fields);
+  // Characters, not bytes: a user counts "日本語 }" as five.
+  CHECK(error_of("\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E }") ==
+        "message: '}' at character 5 closes nothing; write }} for a literal brace");
 }
 
 TEST_CASE("written defaults, one per kind", "[notification]") {

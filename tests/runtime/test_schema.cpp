@@ -111,6 +111,9 @@ TEST_CASE("a ${ not closed, or without a name, is an error, not sent as written"
         "for a literal ${)");
   CHECK(check("path = 'at ${} x'\n").problems.to_string() ==
         "test.toml:1:8: option 'path' of source 'x' (replay) has '${}' at character 4 without a variable name");
+  CHECK(check("path = 'été ${'\n").problems.to_string() ==  // characters, not bytes
+        "test.toml:1:8: option 'path' of source 'x' (replay) has '${' at character 5 that is not closed (write $${ "
+        "for a literal ${)");
   CHECK(check("path = 'a$b{c}'\n").problems.empty());  // only "${" starts a variable
 }
 

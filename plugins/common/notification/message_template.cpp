@@ -2,6 +2,7 @@
 
 #include <common/json.hpp>
 #include <stream_smarts/options.hpp>
+#include <stream_smarts/utf8.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -115,7 +116,9 @@ std::string field_list() {
 }
 
 message_template::message_template(const std::string& option, std::string_view text) {
-  if (text.empty()) throw option_error(option, "is empty; write the text to send, e.g. with " + field_list());
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    throw option_error(option, std::string(text.empty() ? "is empty" : "is only blanks") +
+                                   "; write the text to send, e.g. with " + field_list());
   std::size_t i = 0;
   while (i < text.size()) {
     const std::size_t brace = text.find_first_of("{}", i);
@@ -126,7 +129,7 @@ message_template::message_template(const std::string& option, std::string_view t
       i = brace + 2;
       continue;
     }
-    const std::string at = " at character " + std::to_string(brace + 1);
+    const std::string at = " at character " + std::to_string(character_position(text, brace));
     if (text[brace] == '}') throw option_error(option, "'}'" + at + " closes nothing; write }} for a literal brace");
     const std::size_t close = text.find_first_of("{}", brace + 1);
     if (close == std::string_view::npos || text[close] == '{')

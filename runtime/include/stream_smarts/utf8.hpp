@@ -36,6 +36,15 @@ inline std::size_t utf8_sequence_length(std::string_view s) {
   return n;
 }
 
+/// Where byte `at` of `s` is, counted in characters from 1, for messages
+/// that point into a user's text ("'{' at character 5"): a UTF-8
+/// continuation byte belongs to the character before it.
+inline std::size_t character_position(std::string_view s, std::size_t at) {
+  std::size_t n = 1;
+  for (std::size_t i = 0; i < at && i < s.size(); ++i) n += (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+  return n;
+}
+
 /// `s` as the inside of a JSON string (no quotes): quote and backslash
 /// escaped, \b \f \n \r \t and other control characters as \u00XX; UTF-8
 /// passes through, and each byte that is not part of a well-formed sequence
