@@ -85,6 +85,17 @@ class WebhookTest(HttpTestCase):
         self.assertEqual(len(server.requests()), 1)
         self.assertNotIn("kLmNoPqRsTuVwXyZ", run.err + run.out)
 
+    def test_a_webhook_not_reached_names_its_host_not_its_path(self):
+        # The path is the credential; the host is what a person needs to see to mend "could not be reached".
+        server = self.server()
+        server.close()  # its port is free again: a refused connection
+        run = self.run_pipeline(self.pipeline(sink_table("slack", webhook_url="${SLACK_WEBHOOK}", max_retries=0)),
+                                env={"SLACK_WEBHOOK": server.url + WEBHOOK_PATH}, log_level="debug")
+        self.assertIn("Slack could not be reached (Failed to connect to 127.0.0.1 port %d" % server.port, run.err)
+        self.assertIn("POST http://127.0.0.1:%d[secret]" % server.port, run.err)
+        self.assertNotIn("kLmNoPqRsTuVwXyZ", run.err + run.out)
+        self.assertNotIn("T0123ABCD/B0456EFGH", run.err + run.out)
+
     def test_an_archived_channel(self):
         server = self.server(Response(410, "channel_is_archived"))
         run = self.run_webhook(server)

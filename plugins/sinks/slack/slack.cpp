@@ -67,9 +67,21 @@ destination checked_destination(const options& o) {
   return d;
 }
 
+/// What in a webhook's address is the credential: its path (and a login
+/// written into it), not its host, which "could not be reached" must show.
+std::vector<std::string> webhook_secrets(const std::string& url) {
+  const std::size_t host = url.find("://") + 3;  // checked: http:// or https://
+  const std::size_t path = url.find('/', host);
+  if (path == std::string::npos) return {url};
+  std::vector<std::string> secrets{url.substr(path)};
+  if (const std::size_t at = url.rfind('@', path); at != std::string::npos && at >= host)
+    secrets.push_back(url.substr(host, at - host));
+  return secrets;
+}
+
 http::service webhook_service(const std::string& webhook_url) {
   return {"Slack",
-          {webhook_url},
+          webhook_secrets(webhook_url),
           {
               {400, "refused the message", ""},
               {403, "refused the webhook", "check webhook_url (the app's Incoming Webhooks page)"},
