@@ -138,7 +138,7 @@ class BrokerOutageTest(KafkaTestCase):
         """The readings' broker is up, the alerts' broker is down: a stop
         cannot drain, and ends after shutdown_timeout (10 s) with exit 1. The
         sink says it is waiting within 5 s, so the log names what held the
-        stop up; nothing is committed past the alerts not written."""
+        stop up."""
         readings_broker = self.start_broker(name="readings_broker")
         alerts_broker = self.start_broker(name="alerts_broker")
         run = self.run_pipeline(pipeline(readings_broker.address).replace(

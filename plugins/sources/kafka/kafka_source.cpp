@@ -266,19 +266,12 @@ private:
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
     if (!err) return;
     rd_kafka_headers_destroy(headers);  // producev takes them only when it succeeds
-    if (refuses_only_this_message(err)) not_copied(position, m.len, err);
-    else if (dead_letter_failure_.empty()) dead_letter_failure_ = rd_kafka_err2str(err);
+    copy_failed(position, m.len, err);
   }
 
-  /// A dead letter the broker or the producer refused. One that can never be
-  /// written (too large) is told and left: it must not stop the stream for
-  /// good. Any other failure stops the source, which reads again from the
-  /// last commit and copies again.
+  /// A dead letter the broker refused, told by its delivery report: the
+  /// original's position is in the copy's header.
   void dead_letter_failed(const rd_kafka_message_t& copy) {
-    if (!refuses_only_this_message(copy.err)) {
-      if (dead_letter_failure_.empty()) dead_letter_failure_ = rd_kafka_err2str(copy.err);
-      return;
-    }
     const void* value = nullptr;
     std::size_t size = 0;
     rd_kafka_headers_t* headers = nullptr;
@@ -286,15 +279,21 @@ private:
     if (rd_kafka_message_headers(&copy, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
         rd_kafka_header_get_last(headers, source_header, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR)
       position.assign(static_cast<const char*>(value), size);
-    not_copied(position, copy.len, copy.err);
+    copy_failed(position, copy.len, copy.err);
   }
 
-  static bool refuses_only_this_message(rd_kafka_resp_err_t err) {
-    return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
-           err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
-  }
-
-  void not_copied(const std::string& position, std::size_t bytes, rd_kafka_resp_err_t err) {
+  /// A copy that can never be written (too large, an invalid record) is told
+  /// and left: it must not stop the stream for good. Any other failure stops
+  /// the source, which reads again from the last commit and copies again.
+  void copy_failed(const std::string& position, std::size_t bytes, rd_kafka_resp_err_t err) {
+    const bool only_this_message = err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+                                   err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
+                                   err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+                                   err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
+    if (!only_this_message) {
+      if (dead_letter_failure_.empty()) dead_letter_failure_ = rd_kafka_err2str(err);
+      return;
+    }
     ctx_.log().warning(position + ": not copied to " + dead_letter_topic_ + ": " + rd_kafka_err2str(err) + " (" +
                        std::to_string(bytes) + " bytes; the dead-letter producer's limit is message.max.bytes in "
                        "properties, the topic's its max.message.bytes); skipped");
