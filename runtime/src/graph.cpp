@@ -62,6 +62,7 @@ using done_atom = caf::atom_constant<caf::atom("done")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
 using retrying_atom = caf::atom_constant<caf::atom("retrying")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
 
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
@@ -197,6 +198,7 @@ struct source_state : supervised_state {
   bool drained = false;        ///< the plugin said finished
   bool stopping = false;       ///< asked to stop: read no more
   bool read_scheduled = false;
+  bool idle_scheduled = false;  ///< an idle_atom is on its way
   bool reported = false;
   /// The latest reading time read, and what it was when the source last
   /// failed: a restarted replay reads its file again from the start, which
@@ -233,11 +235,36 @@ void note_progress(source_state& s, const std::vector<reading>& read) {
   if (s.latest_ms && (!s.latest_at_failure_ms || *s.latest_ms > *s.latest_at_failure_ms)) s.restarts.succeeded();
 }
 
+bool has_credit(const source_state& s) {
+  return s.unreleased < s.max_in_flight && s.in_flight.size() < s.max_in_flight * unhandled_per_credit;
+}
+
+/// How long a source goes without credit before its idle() is called, and
+/// how often after that: long enough that a pipeline merely running at its
+/// sinks' pace never idles (a Kafka source's idle drops what it prefetched).
+constexpr std::chrono::seconds idle_interval{1};
+
+/// Out of credit: a release brings the next read; meanwhile, once a whole
+/// interval has passed without a read, the plugin is told it is idle.
+void await_credit(source_actor* self) {
+  auto& s = self->state;
+  if (s.idle_scheduled) return;
+  s.idle_scheduled = true;
+  self->delayed_send(self, idle_interval, idle_atom::value, s.next_seq);
+}
+
+void idle(source_actor* self, std::uint64_t seq_then) {
+  auto& s = self->state;
+  s.idle_scheduled = false;
+  if (s.drained || s.stopping || has_credit(s)) return;
+  if (s.next_seq == seq_then && s.started) supervised(self, [&] { s.st->as_source->idle(); });
+  await_credit(self);
+}
+
 void read_batch(source_actor* self) {
   auto& s = self->state;
-  if (s.drained || s.stopping || s.unreleased >= s.max_in_flight ||
-      s.in_flight.size() >= s.max_in_flight * unhandled_per_credit)
-    return;
+  if (s.drained || s.stopping) return;
+  if (!has_credit(s)) return await_credit(self);
   auto out = std::make_shared<std::vector<reading>>();
   out->reserve(s.batch_size);
   read_result result;
@@ -343,6 +370,10 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
       },
       [=](handled_atom, std::uint64_t seq) {
         acknowledge(self, seq);
+        published();
+      },
+      [=](idle_atom, std::uint64_t seq_then) {
+        idle(self, seq_then);
         published();
       },
       [=](retry_atom) {

@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 10;
+inline constexpr int abi_version = 11;
 
 /// The C++ standard library a plugin shares with the runtime (std::string,
 /// std::function in the SDK's types) and its ABI: a plugin built with
@@ -117,6 +117,11 @@ public:
   /// The oldest `batches` batches not yet committed have been fully handled by
   /// every sink (or filtered out): a durable source may commit past them.
   virtual void commit(std::size_t batches) { (void)batches; }
+  /// The sinks have taken no batch for a second or more (one is retrying a
+  /// delivery), so read() is not called; this is, about every second, until
+  /// they take batches again. A source that must keep talking to stay where it
+  /// is (a Kafka consumer in its group) does so here, taking nothing new.
+  virtual void idle() {}
   /// The pipeline is ending; release what start() opened.
   virtual void stop() {}
 };
