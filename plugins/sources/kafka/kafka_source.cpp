@@ -97,6 +97,17 @@ std::unique_ptr<payload_decoder> make_decoder(const options& o) {
   }
 }
 
+partitions_ptr list_of(const std::set<partition_key>& partitions) {
+  partitions_ptr list{rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size()))};
+  for (const auto& [topic, partition] : partitions) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  return list;
+}
+
+struct message_deleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+using message_ptr = std::unique_ptr<rd_kafka_message_t, message_deleter>;
+
 std::string describe(const rd_kafka_topic_partition_list_t& list) {
   std::string out;
   for (int i = 0; i < list.cnt; ++i)
@@ -153,6 +164,10 @@ public:
   }
 
   read_result read(std::vector<reading>& out, std::size_t max) override {
+    if (idle_) {
+      resume(assigned_);
+      idle_ = false;
+    }
     const std::size_t before = out.size();
     // Wait a little for the first message, then take what is already fetched
     // in one call: per-message polls cost a third more.
@@ -182,6 +197,25 @@ public:
     store_done();
   }
 
+  /// A sink is behind: stop fetching, but go on polling, so that a rebalance
+  /// of the group does not wait for this member (up to max.poll.interval.ms)
+  /// and the member is not dropped from the group for not polling. Pausing
+  /// drops what librdkafka prefetched; resuming fetches from the next offset
+  /// not yet read, so nothing is lost or read twice.
+  void idle() override {
+    if (!idle_) pause(assigned_);
+    idle_ = true;
+    // With every partition paused only events come, and rebalances are served.
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 0)) {
+      const message_ptr message{m};
+      if (!event(*m))  // cannot happen; if it did, a restart reads it again from the last commit
+        throw std::runtime_error(kafka::describe_position(*m) + ": a message came from a paused partition");
+    }
+    if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+    store_done();
+    report_lag();
+  }
+
   void stop() override {
     if (!consumer_) return;
     store_done();
@@ -197,15 +231,18 @@ public:
   }
 
 private:
-  void take(const rd_kafka_message_t& m, std::vector<reading>& out) {
+  /// An end of partition or an error, not a message: handled here. False for a message.
+  bool event(const rd_kafka_message_t& m) {
     if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (stop_at_end_) at_end_.insert({rd_kafka_topic_name(m.rkt), m.partition});
-      return;
-    }
-    if (m.err) {
+    } else if (m.err) {
       ctx_.log().warning("Kafka: " + std::string(rd_kafka_message_errstr(&m)));
-      return;
     }
+    return m.err != RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+
+  void take(const rd_kafka_message_t& m, std::vector<reading>& out) {
+    if (event(m)) return;
     // Only stop_at_end asks which partitions are at their end: a live
     // consumer, nearly always at the end of one, builds no key per message.
     if (!at_end_.empty()) at_end_.erase({rd_kafka_topic_name(m.rkt), m.partition});
@@ -356,9 +393,7 @@ private:
     const auto now = steady::now();
     if (assigned_.empty() || now - last_lag_ < lag_interval) return;
     last_lag_ = now;
-    partitions_ptr list{rd_kafka_topic_partition_list_new(static_cast<int>(assigned_.size()))};
-    for (const auto& [topic, partition] : assigned_)
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+    const partitions_ptr list = list_of(assigned_);
     if (rd_kafka_position(consumer_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
     for (int i = 0; i < list->cnt; ++i) {
       const auto& p = list->elems[i];
@@ -374,11 +409,14 @@ private:
   void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t& list) {
     const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     auto* mutable_list = const_cast<rd_kafka_topic_partition_list_t*>(&list);
+    std::set<partition_key> changed;
+    for (int i = 0; i < list.cnt; ++i) changed.insert({list.elems[i].topic, list.elems[i].partition});
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       ctx_.log().info("assigned " + describe(list));
-      for (int i = 0; i < list.cnt; ++i) assigned_.insert({list.elems[i].topic, list.elems[i].partition});
+      assigned_.insert(changed.begin(), changed.end());
       if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, mutable_list));
       else rd_kafka_assign(rk, mutable_list);
+      if (idle_) pause(changed);
       return;
     }
     // Revoked: commit what is handled while the partitions are still ours.
@@ -395,8 +433,10 @@ private:
       }
     }
     ctx_.log().info("revoked " + describe(list));
-    for (int i = 0; i < list.cnt; ++i) {
-      const partition_key p{list.elems[i].topic, list.elems[i].partition};
+    // librdkafka keeps a partition paused across a rebalance: one given up
+    // paused would come back paused, and never be read, if assigned again.
+    resume(changed);
+    for (const auto& p : changed) {
       tracker_.forget(p);
       assigned_.erase(p);
       ctx_.gauge("consumer_lag", lag_help, std::numeric_limits<double>::quiet_NaN(),
@@ -405,6 +445,27 @@ private:
     }
     if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, mutable_list));
     else rd_kafka_assign(rk, nullptr);
+  }
+
+  /// Pauses these assigned partitions (librdkafka drops what it prefetched).
+  void pause(const std::set<partition_key>& partitions) {
+    if (partitions.empty()) return;
+    const partitions_ptr list = list_of(partitions);
+    rd_kafka_pause_partitions(consumer_.get(), list.get());
+    paused_.insert(partitions.begin(), partitions.end());
+    ctx_.log().info("paused " + describe(*list) + " until the sinks catch up");
+  }
+
+  /// Resumes those of `partitions` that idle() paused: fetching goes on from
+  /// the next offset not yet read.
+  void resume(const std::set<partition_key>& partitions) {
+    std::set<partition_key> these;
+    for (const auto& p : partitions)
+      if (paused_.erase(p) > 0) these.insert(p);
+    if (these.empty()) return;
+    const partitions_ptr list = list_of(these);
+    rd_kafka_resume_partitions(consumer_.get(), list.get());
+    ctx_.log().info("resumed " + describe(*list));
   }
 
   bool at_end() const {
@@ -430,6 +491,8 @@ private:
   std::vector<payload_field> fields_;  // reused for every message
   offset_tracker tracker_;
   std::set<partition_key> assigned_, at_end_;
+  std::set<partition_key> paused_;  // by idle(), until the next read() or their revocation
+  bool idle_ = false;               // idle() since the last read(): partitions assigned now are paused too
   std::string dead_letter_failure_;
   std::exception_ptr failure_;  // from a rebalance callback, rethrown by read()
   steady::time_point last_commit_;

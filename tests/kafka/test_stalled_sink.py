@@ -1,0 +1,110 @@
+"""A process whose sink is stalled (its phone service down) does not hold up
+its consumer group: its source pauses its partitions and goes on polling, so
+a process joining the group gets its share at once, not after the stalled
+one's max.poll.interval.ms (5 minutes by default). When the service is back
+the stalled process reads on from where it paused, losing nothing."""
+
+import re
+import sys
+import unittest
+from pathlib import Path
+
+import harness
+from harness import KafkaTestCase, band_scorer, epoch_ms, inline_table, pipeline_header, produce, toml_string
+from test_scale_out import assignment
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
+from recording_server import RecordingServer, Response  # noqa: E402
+
+GROUP = "e2e-stalled-sink"
+PARTITIONS = 2
+PER_PARTITION = 10
+TOKEN = "o.stalled-sink-test-token"
+# max.poll.interval.ms stays librdkafka's default (300000): the rebalance
+# below must not wait for it.
+PROPERTIES = {"group.id": GROUP, "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"}
+PUSHED = Response(200, {"active": True, "type": "note"})
+
+
+def reading(i):
+    """Reading i: partition i % 2, 04:00 on day i, 20000 + i Wh (far above the band)."""
+    ts = epoch_ms("2024-01-01T04:00:00+01:00") + i * 24 * harness.HOUR_MS
+    return {"partition": i % PARTITIONS, "key": b"home", "value": b'{"ts":%d,"wh":%d}' % (ts, 20000 + i)}
+
+
+def pipeline(brokers, push_url):
+    # One reading a batch and two in flight: a sink that cannot deliver stops
+    # the source after a few readings.
+    return (pipeline_header("stalled-sink", batch_size=1, max_in_flight=2) +
+            "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
+            "ts_field = \"ts\"\ncommit_interval = \"0s\"\nproperties = %s\n\n" %
+            (toml_string(brokers), inline_table(PROPERTIES)) +
+            band_scorer() +
+            "[[sinks]]\nname = \"phone\"\nplugin = \"pushbullet\"\nfrom = [\"anomaly\"]\nreceive = \"unusual\"\n"
+            "token = \"${PUSHBULLET_TOKEN}\"\nbase_url = %s\nretry_backoff = \"200ms\"\nmax_retries = 100000\n\n" %
+            toml_string(push_url))
+
+
+def pushed_wh(server):
+    """The readings a server was asked to push (answered or not), by their Wh."""
+    return {int(re.search(r"of (\d+) Wh", r.json["body"]).group(1)) for r in server.requests()}
+
+
+def of_partition(p, later=False):
+    first = PARTITIONS * PER_PARTITION if later else 0
+    return {20000 + i for i in range(first, first + PARTITIONS * PER_PARTITION) if i % PARTITIONS == p}
+
+
+class StalledSinkTest(KafkaTestCase):
+    def test_a_stalled_member_does_not_hold_up_the_group(self):
+        broker = self.start_broker(topics=["raw_power"], partitions=PARTITIONS)
+        produce(broker.address, "raw_power", [reading(i) for i in range(PARTITIONS * PER_PARTITION)])
+        env = {"PUSHBULLET_TOKEN": TOKEN, "no_proxy": "127.0.0.1", "NO_PROXY": "127.0.0.1"}
+        down = RecordingServer(default=Response(503, "maintenance"))
+        self.addCleanup(down.close)
+
+        a = self.run_pipeline(pipeline(broker.address, down.url), name="a", env=env)
+        a.wait_for_log(r"\[raw_power\] paused raw_power \[0\], raw_power \[1\] until the sinks catch up$", 60)
+        self.assertEqual(assignment(a.log()), {0, 1})
+
+        up = RecordingServer(default=PUSHED)
+        self.addCleanup(up.close)
+        b = self.run_pipeline(pipeline(broker.address, up.url), name="b", env=env)
+
+        def settled():
+            owned_a, owned_b = assignment(a.log()), assignment(b.log())
+            if len(owned_a) == 1 and owned_a | owned_b == set(range(PARTITIONS)):
+                return owned_a.pop(), owned_b.pop()
+            return None
+        # Well inside the 300 s a member that does not poll would make the group wait.
+        p_a, p_b = harness.wait_until(settled, 45, lambda: "the group to share the partitions while a is stalled:"
+                                      "\n%s\n%s" % (a.tail(12), b.tail(12)), interval=0.2)
+        up.wait_for_requests(PER_PARTITION, 60)
+        self.assertEqual(pushed_wh(up), of_partition(p_b))
+        # a keeps its partition paused while its sink is still down.
+        a.wait_for_log(r"\[raw_power\] paused raw_power \[%d\] until the sinks catch up$" % p_a, 30)
+        self.assertTrue(a.alive(), a.tail())
+
+        # The service is back: a resumes where it paused and pushes every reading of its partition.
+        down.default = PUSHED
+        harness.wait_until(lambda: of_partition(p_a) <= pushed_wh(down), 60,
+                           lambda: "a to push all of partition %d: %s\n%s" % (p_a, sorted(pushed_wh(down)), a.tail()))
+        self.assertIn("[raw_power] resumed raw_power [%d]" % p_a, a.log())
+
+        # b leaves: a, reading again, takes over the partition it gave up while
+        # paused (librdkafka would keep it paused) and reads what comes next.
+        self.assertEqual(b.stop(), 0)
+        harness.wait_until(lambda: assignment(a.log()) == {0, 1}, 60, lambda: "a to own both:\n" + a.tail(12),
+                           interval=0.2)
+        later = [reading(i) for i in range(PARTITIONS * PER_PARTITION, 2 * PARTITIONS * PER_PARTITION)]
+        produce(broker.address, "raw_power", [r for r in later if r["partition"] == p_b])
+        harness.wait_until(lambda: of_partition(p_b, later=True) <= pushed_wh(down), 60,
+                           lambda: "a to push what came later to partition %d: %s\n%s" %
+                                   (p_b, sorted(pushed_wh(down)), a.tail()))
+        self.assertEqual(a.stop(), 0)
+        for run in (a, b):
+            self.assertNotIn(TOKEN, run.log())
+
+
+if __name__ == "__main__":
+    unittest.main()
