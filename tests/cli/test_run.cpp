@@ -118,27 +118,26 @@ TEST_CASE("a slow sink slows the source: in-flight readings stay bounded, and SI
 
 TEST_CASE("a source the sinks hold back for seconds is told it is idle, one merely kept at their pace is not") {
   temp_dir dir;
-  // One reading at a time: the first alert's delivery fails once and is
-  // retried 2.5 s later, while the source has no credit and reads nothing.
-  const auto held = run({"run", dir.file("held.toml", fixture_pipeline("batch_size = 1\nmax_in_flight = 1",
-                                                                   "count = 20\nreport = 'held.txt'", "",
-                                                                   "unavailable_writes = 1\nretry_backoff = '2500ms'"))},
-                        fixture_env, 60s);
-  INFO(held.err);
-  REQUIRE(held.exit_code == 0);
-  const std::string report = dir.read("held.txt");
-  CHECK(report_value(report, "idles") >= 1);
-  CHECK(report_value(report, "idles") <= 3);  // about once a second
-  CHECK(report_value(report, "emitted") == 20);
+  // One reading at a time; returns the fixture source's report.
+  const auto run_one_at_a_time = [&](const std::string& name, int count, const std::string& sink) {
+    const auto r = run({"run", dir.file(name + ".toml", fixture_pipeline("batch_size = 1\nmax_in_flight = 1",
+                                                                       "count = " + std::to_string(count) +
+                                                                           "\nreport = '" + name + ".txt'",
+                                                                       "", sink))},
+                       fixture_env, 60s);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return dir.read(name + ".txt");
+  };
+  // The first alert's delivery fails once and is retried 2.5 s later, while
+  // the source has no credit and reads nothing.
+  const std::string held = run_one_at_a_time("held", 20, "unavailable_writes = 1\nretry_backoff = '2500ms'");
+  CHECK(report_value(held, "idles") >= 1);
+  CHECK(report_value(held, "idles") <= 3);  // about once a second
+  CHECK(report_value(held, "emitted") == 20);
   CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 2);
   // Out of credit nearly all the time for 2 s, but never a whole second without a read.
-  const auto paced = run({"run", dir.file("paced.toml", fixture_pipeline("batch_size = 1\nmax_in_flight = 1",
-                                                                    "count = 100\nreport = 'paced.txt'", "",
-                                                                    "delay = '20ms'\nreceive = 'all'"))},
-                         fixture_env, 60s);
-  INFO(paced.err);
-  REQUIRE(paced.exit_code == 0);
-  CHECK(report_value(dir.read("paced.txt"), "idles") == 0);
+  CHECK(report_value(run_one_at_a_time("paced", 100, "delay = '20ms'\nreceive = 'all'"), "idles") == 0);
 }
 
 TEST_CASE("a stage that throws is restarted with backoff and the pipeline goes on") {

@@ -407,6 +407,21 @@ def band_scorer(name="anomaly", source="raw_power"):
             (toml_string(name), toml_string(source), toml_string(MODEL)))
 
 
+def kafka_source(brokers, properties, commit_interval=None):
+    """A source "raw_power" of the "raw_power" topic, timed by the payload's "ts"."""
+    return ("[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
+            "ts_field = \"ts\"\n%sproperties = %s\n\n" %
+            (toml_string(brokers), "commit_interval = %s\n" % toml_string(commit_interval) if commit_interval else "",
+             inline_table(properties)))
+
+
+def pushbullet_sink(push_url, receive=None):
+    """A Pushbullet sink "phone" of the band's alerts, its token from PUSHBULLET_TOKEN, retrying every 200 ms."""
+    return ("[[sinks]]\nname = \"phone\"\nplugin = \"pushbullet\"\nfrom = [\"anomaly\"]\n%s"
+            "token = \"${PUSHBULLET_TOKEN}\"\nbase_url = %s\nretry_backoff = \"200ms\"\nmax_retries = 100000\n\n" %
+            ("receive = %s\n" % toml_string(receive) if receive else "", toml_string(push_url)))
+
+
 def kafka_sink(name, brokers, topic, source="anomaly", receive=None, format="ksql", properties=None):
     text = ("[[sinks]]\nname = %s\nplugin = \"kafka_sink\"\nfrom = [%s]\nbrokers = %s\ntopic = %s\nformat = %s\n" %
             (toml_string(name), toml_string(source), toml_string(brokers), toml_string(topic), toml_string(format)))

@@ -11,7 +11,7 @@ import unittest
 from pathlib import Path
 
 import harness
-from harness import KafkaTestCase, band_scorer, epoch_ms, inline_table, kafka_sink, pipeline_header, produce, toml_string
+from harness import KafkaTestCase, band_scorer, epoch_ms, kafka_sink, kafka_source, pipeline_header, produce, pushbullet_sink
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
 from recording_server import RecordingServer, Response  # noqa: E402
@@ -25,12 +25,7 @@ READINGS = [(epoch_ms("2007-01-14T04:00:00+01:00") + h * harness.HOUR_MS, 20000 
 
 def pipeline(brokers, push_url):
     return (pipeline_header("notify-restart", batch_size=1, max_in_flight=2) +
-            "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
-            "ts_field = \"ts\"\ncommit_interval = \"0s\"\nproperties = %s\n\n" %
-            (toml_string(brokers), inline_table(PROPERTIES)) +
-            band_scorer() +
-            "[[sinks]]\nname = \"phone\"\nplugin = \"pushbullet\"\nfrom = [\"anomaly\"]\ntoken = \"${PUSHBULLET_TOKEN}\"\n"
-            "base_url = %s\nretry_backoff = \"200ms\"\nmax_retries = 1000\n\n" % toml_string(push_url) +
+            kafka_source(brokers, PROPERTIES, commit_interval="0s") + band_scorer() + pushbullet_sink(push_url) +
             kafka_sink("scored", brokers, "POWER_SCORED", receive="all", format="json"))
 
 

@@ -10,7 +10,7 @@ import unittest
 from pathlib import Path
 
 import harness
-from harness import KafkaTestCase, band_scorer, epoch_ms, inline_table, pipeline_header, produce, toml_string
+from harness import KafkaTestCase, band_scorer, epoch_ms, kafka_source, pipeline_header, produce, pushbullet_sink
 from test_scale_out import assignment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
@@ -36,13 +36,8 @@ def pipeline(brokers, push_url):
     # One reading a batch and two in flight: a sink that cannot deliver stops
     # the source after a few readings.
     return (pipeline_header("stalled-sink", batch_size=1, max_in_flight=2) +
-            "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
-            "ts_field = \"ts\"\ncommit_interval = \"0s\"\nproperties = %s\n\n" %
-            (toml_string(brokers), inline_table(PROPERTIES)) +
-            band_scorer() +
-            "[[sinks]]\nname = \"phone\"\nplugin = \"pushbullet\"\nfrom = [\"anomaly\"]\nreceive = \"unusual\"\n"
-            "token = \"${PUSHBULLET_TOKEN}\"\nbase_url = %s\nretry_backoff = \"200ms\"\nmax_retries = 100000\n\n" %
-            toml_string(push_url))
+            kafka_source(brokers, PROPERTIES, commit_interval="0s") + band_scorer() +
+            pushbullet_sink(push_url, receive="unusual"))
 
 
 def pushed_wh(server):
