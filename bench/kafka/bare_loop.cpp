@@ -238,6 +238,7 @@ private:
     ss::alert a;
     a.scored.reading.meter.assign(static_cast<const char*>(m.key), m.key_len);
     a.scored.reading.ts_ms = ts_ms;
+    a.scored.reading.span_ms = 3'600'000;  // the kafka_source's `span` default: these are hourly readings
     a.scored.reading.wh = energy;
     a.scored.reading.local = local;
     a.scored.score = score;
