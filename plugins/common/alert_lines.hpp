@@ -39,11 +39,31 @@ inline void append_clock(std::string& out, const local_fields& l) {
   append_two_digits(out, l.minute);
 }
 
-/// "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00 (score 5.46). Please check!"
-/// or, for a reading that is not an alert, "[...] Power usage of 800 Wh at 09:00 (score 0.42)."
+/// How a line begins and ends, by what the event is.
+struct text_frame {
+  const char* opening;  ///< after "[date meter scorer] "
+  const char* since;    ///< before the time the usage began
+  const char* closing;  ///< after the score
+};
+
+inline text_frame frame_of(alert_kind kind) {
+  switch (kind) {
+    case alert_kind::raised: return {"Unusual power usage of ", ", since ", "). Please check!\n"};
+    case alert_kind::reminder: return {"Still unusual power usage of ", ", since ", "). Please check!\n"};
+    case alert_kind::resolved: return {"Power usage back to normal: ", ", unusual since ", ").\n"};
+    case alert_kind::none: break;
+  }
+  return {"Power usage of ", ", since ", ").\n"};
+}
+
+/// "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00 (score 5.46). Please check!";
+/// a reminder says "Still unusual power usage of ...", an all-clear
+/// "Power usage back to normal: 200 Wh at 07:00, unusual since 04:00 (score 0.38).",
+/// and a reading that is not an alert "Power usage of 800 Wh at 09:00 (score 0.42).".
 /// When the usage began before the reading (a rise that has stayed up for
 /// hours), "... at 04:00, since 01:00 (score ...": `zone` tells its clock time.
 inline void append_text_line(std::string& out, const alert& a, const time_zone& zone) {
+  const text_frame frame = frame_of(a.kind);
   const reading& r = a.scored.reading;
   const local_fields& l = r.local;
   out += '[';
@@ -52,12 +72,13 @@ inline void append_text_line(std::string& out, const alert& a, const time_zone& 
   out += r.meter;
   out += ' ';
   out += a.scored.scorer;
-  out += a.kind == alert_kind::raised ? "] Unusual power usage of " : "] Power usage of ";
+  out += "] ";
+  out += frame.opening;
   append_chars(out, r.wh, std::chars_format::fixed, 0);
   out += " Wh at ";
   append_clock(out, l);
   if (json::says_since(a)) {
-    out += ", since ";
+    out += frame.since;
     const local_fields since = zone.local(a.since_ms);
     append_clock(out, since);
     if (json::says_since_date(a)) {
@@ -67,7 +88,7 @@ inline void append_text_line(std::string& out, const alert& a, const time_zone& 
   }
   out += " (score ";
   append_chars(out, a.scored.score, std::chars_format::fixed, 2);
-  out += a.kind == alert_kind::raised ? "). Please check!\n" : ").\n";
+  out += frame.closing;
 }
 
 /// One JSON object per line (the shared alert object, see common/json.hpp).

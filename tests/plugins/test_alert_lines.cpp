@@ -63,6 +63,17 @@ TEST_CASE("text line for a reading that is not an alert", "[console]") {
   CHECK(text(a) == "[2007-01-14 home band] Power usage of 800 Wh at 09:00 (score 0.42).\n");
 }
 
+TEST_CASE("text lines for a reminder and an all-clear say which they are", "[console]") {
+  alert a = sample(alert_kind::reminder);
+  a.since_ms = a.scored.reading.ts_ms - 3'600'000;
+  CHECK(text(a) ==
+        "[2007-01-14 home band] Still unusual power usage of 1500 Wh at 04:00, since 03:00 (score 5.46). Please check!\n");
+  a.kind = alert_kind::resolved;
+  a.scored.reading.wh = 200;
+  a.scored.score = 0.38;
+  CHECK(text(a) == "[2007-01-14 home band] Power usage back to normal: 200 Wh at 04:00, unusual since 03:00 (score 0.38).\n");
+}
+
 TEST_CASE("text line for usage that began at another time than the reading says since when", "[console]") {
   alert a = sample();
   a.since_ms = a.scored.reading.ts_ms - 3 * 3'600'000;  // a rise that has stayed up since 01:00
