@@ -18,12 +18,6 @@
 namespace stream_smarts::runtime {
 namespace {
 
-std::string day_of(const reading& r) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", r.local.year, r.local.month, r.local.day);
-  return buf;
-}
-
 std::string number_text(double v) {
   std::ostringstream s;
   s << v;

@@ -31,6 +31,12 @@ void add_setting(toml::table& table, const std::string& setting, diagnostics& pr
   }
 }
 
+std::string day_of(const reading& r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", r.local.year, r.local.month, r.local.day);
+  return buf;
+}
+
 std::string fixed(double v, int decimals) {
   if (std::isnan(v)) return "-";
   char buf[64];

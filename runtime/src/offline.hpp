@@ -82,6 +82,9 @@ private:
 /// does not apply): the offline commands' numbers.
 std::string fixed(double v, int decimals);
 
+/// A reading's local date, "2008-01-07": how the offline commands name days.
+std::string day_of(const reading& r);
+
 /// A duration for a person, from milliseconds: "0 min", "40 s", "25 min",
 /// "2 h", "1.5 h" (hours to a tenth from one hour on); "-" for NaN.
 std::string readable_duration(double ms);

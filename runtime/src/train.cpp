@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <set>
 
 namespace stream_smarts::runtime {
 namespace {
@@ -43,6 +44,16 @@ std::vector<reading> days_to_fit(const std::vector<reading>& history, const trai
   for (const auto& r : history)
     if (!held_out(r.local, request.seed, request.holdout)) fit.push_back(r);
   return fit;
+}
+
+/// "2 readings on 1 day (2008-01-07)": what the hold-out split had to cut.
+std::string days_of(const std::vector<reading>& history) {
+  std::set<std::string> days;  // "YYYY-MM-DD" sorts as time does
+  for (const auto& r : history) days.insert(day_of(r));
+  std::string text = std::to_string(history.size()) + " readings on " + std::to_string(days.size()) +
+                     (days.size() == 1 ? " day" : " days");
+  if (days.empty()) return text;
+  return text + " (" + *days.begin() + (days.size() == 1 ? "" : " to " + *days.rbegin()) + ")";
 }
 
 std::string percent(double share) { return fixed(100 * share, 1) + " %"; }
@@ -84,7 +95,8 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
   const std::vector<reading> fit = days_to_fit(history, request);
   if (fit.empty() || fit.size() == history.size())
     throw std::runtime_error("the hold-out split left no " + std::string(fit.empty() ? "training" : "held-out") +
-                             " readings; give more history, another --holdout, or --holdout 0");
+                             " readings: the history is " + days_of(history) +
+                             ", and whole days are held out; give more history, another --holdout, or --holdout 0");
   const std::string model = request.out + ".holdout-" + std::to_string(::getpid());
   struct remove_on_exit {
     std::string path;

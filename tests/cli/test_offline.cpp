@@ -191,7 +191,8 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   r = run({"train", "--scorer", "percentile_band", "--data", one_day, "--out", out});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("the hold-out split left no "));
-  CHECK_THAT(r.err, Contains(" readings; give more history, another --holdout, or --holdout 0"));
+  CHECK_THAT(r.err, Contains(" readings: the history is 2 readings on 1 day (2008-01-07), and whole days are held "
+                             "out; give more history, another --holdout, or --holdout 0"));
 }
 
 TEST_CASE("train gives sustained_load rehearsals: the budget goes where injected events are caught") {
