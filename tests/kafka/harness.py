@@ -407,6 +407,17 @@ def band_scorer(name="anomaly", source="raw_power"):
             (toml_string(name), toml_string(source), toml_string(MODEL)))
 
 
+def partitions_now(log, added, removed):
+    """The partitions of raw_power a process's log says are `added` now
+    ("assigned", "paused"), from its lines "[raw_power] <added> raw_power [0], ..."
+    and "[raw_power] <removed> ...", in order."""
+    now = set()
+    for kind, listed in re.findall(r"\[raw_power\] (%s|%s) (.*)$" % (added, removed), log, re.M):
+        parts = {int(p) for p in re.findall(r"raw_power \[(\d+)\]", listed)}
+        now = now | parts if kind == added else now - parts
+    return now
+
+
 def kafka_source(brokers, properties, commit_interval=None):
     """A source "raw_power" of the "raw_power" topic, timed by the payload's "ts"."""
     return ("[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"

@@ -4,7 +4,6 @@ that owns its partition; when one stops (committing what it handled), the
 other takes its partitions over and scores what comes next."""
 
 import json
-import re
 import unittest
 
 import harness
@@ -38,12 +37,8 @@ def readings(first, count):
 
 
 def assignment(log):
-    """The partitions a process owns now, from its last "assigned"/"revoked" lines."""
-    owned = set()
-    for kind, listed in re.findall(r"\[raw_power\] (assigned|revoked) (.*)$", log, re.M):
-        parts = {int(p) for p in re.findall(r"raw_power \[(\d+)\]", listed)}
-        owned = owned | parts if kind == "assigned" else owned - parts
-    return owned
+    """The partitions a process owns now, from its "assigned"/"revoked" lines."""
+    return harness.partitions_now(log, "assigned", "revoked")
 
 
 class ScaleOutTest(KafkaTestCase):

@@ -52,11 +52,7 @@ def pushed_wh(server):
 
 def paused(log):
     """The partitions a process has paused now, from its "paused"/"resumed" lines."""
-    now = set()
-    for kind, listed in re.findall(r"\[raw_power\] (paused|resumed) (.*?)(?: until the sinks catch up)?$", log, re.M):
-        parts = {int(p) for p in re.findall(r"raw_power \[(\d+)\]", listed)}
-        now = now | parts if kind == "paused" else now - parts
-    return now
+    return harness.partitions_now(log, "paused", "resumed")
 
 
 def of_partition(p, later=False):
