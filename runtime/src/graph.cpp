@@ -61,7 +61,7 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using done_atom = caf::atom_constant<caf::atom("done")>;
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;
 using get_atom = caf::atom_constant<caf::atom("get")>;
-using retrying_atom = caf::atom_constant<caf::atom("retrying")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
@@ -113,7 +113,7 @@ void stage_failed(Self* self, const std::string& what) {
   } else {
     log.error("failed " + std::to_string(s.restarts.failures_in_a_row()) + " times in a row, giving up: " + what);
     s.dead = true;
-    self->send(s.coordinator, failed_atom::value, s.st->spec->name, what);
+    self->send(s.coordinator, failed_atom::value, s.st->spec->describe(), what);
   }
 }
 
@@ -148,6 +148,14 @@ void stop_plugin(supervised_state& s, Plugin& plugin) {
   } catch (...) {
     s.st->context->log().error("stop failed: " + std::string(not_an_exception));
   }
+}
+
+/// What a stage answers when a stop could not drain in time: what it was
+/// waiting for (`waiting_for`: "to retry: ..."), or nothing. A stage busy in
+/// its plugin cannot answer; the coordinator says that for it.
+std::string held_up(const supervised_state& s, const std::string& waiting_for = {}) {
+  const std::string what = s.paused ? std::string("to restart after a failure") : waiting_for;
+  return what.empty() ? what : s.st->spec->describe() + " was waiting " + what;
 }
 
 /// Sends the stage's figures to the metrics actor if they changed: called at
@@ -386,6 +394,7 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
         maybe_report_finished(self);
         published();
       },
+      [=](status_atom) { return held_up(self->state); },
   };
 }
 
@@ -434,6 +443,7 @@ caf::behavior run_scorer(scorer_actor* self, stage_setup setup, std::vector<caf:
         drain_queue(self, score_batch);
         published();
       },
+      [=](status_atom) { return held_up(self->state); },
   };
 }
 
@@ -465,6 +475,7 @@ struct sink_state : supervised_state {
   int failures = 0;                  ///< failed attempts in a row (at the entry failed_at)
   std::size_t failed_at = 0;         ///< entry of the chunk that failed (chunk: its flush), if failures > 0
   bool waiting = false;              ///< a retry is scheduled
+  std::string retrying;              ///< the failure it waits to retry, if waiting
   bool delivery_due = false;         ///< a deliver_atom is on its way to this sink
   bool last_given_up = false;        ///< the latest delivery was given up (none succeeded since)
   bool closing = false;
@@ -552,13 +563,6 @@ void give_up(sink_state& s, outbox_entry& e, const std::string& why) {
   s.st->context->log().error("gave up delivering the " + what + " for " + describe(e.what.scored) + ": " + why);
 }
 
-/// Tells the coordinator that the sink waits to retry a delivery (why), or
-/// no longer (empty), so that a stop that cannot drain can say which sink
-/// held it up.
-void tell_retrying(sink_actor* self, const std::string& why) {
-  self->send(self->state.coordinator, retrying_atom::value, self->state.st->spec->name, why);
-}
-
 /// The chunk is delivered (or given up): acknowledge its batches.
 void complete_chunk(sink_actor* self) {
   auto& s = self->state;
@@ -573,7 +577,6 @@ void complete_chunk(sink_actor* self) {
     s.outbox.pop_front();
   }
   s.chunk = s.written = 0;
-  if (s.failures > 0) tell_retrying(self, {});
   s.failures = 0;
 }
 
@@ -603,7 +606,6 @@ void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) 
     } else {
       give_up(s, s.outbox[s.written++], why);
       s.failures = 0;
-      tell_retrying(self, {});
     }
     return;
   }
@@ -614,7 +616,7 @@ void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) 
   log.warning(std::string("delivery failed: ") + e.what() + "; retrying in " + ms_text(wait) + " (retry " +
               std::to_string(s.failures) + " of " + std::to_string(s.retries.max_retries) + ")");
   s.waiting = true;
-  tell_retrying(self, e.what());
+  s.retrying = e.what();
   self->delayed_send(self, wait, resend_atom::value);
 }
 
@@ -717,6 +719,10 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
         pump(self);
         published();
       },
+      [=](status_atom) {
+        const auto& s = self->state;
+        return held_up(s, s.waiting ? "to retry: " + s.retrying : std::string());
+      },
   };
 }
 
@@ -725,10 +731,14 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
 struct coordinator_state {
   std::string pipeline;
   std::vector<caf::actor> sources, scorers, sinks;
+  /// Of each stage, sources then scorers then sinks: what it was doing if it
+  /// cannot say what held a stop up (it is busy in its plugin).
+  std::vector<std::string> busy;
+  std::vector<std::string> held_up;  ///< what each stage said held the stop up
+  std::size_t answers_due = 0;
   caf::actor main;
   std::size_t sources_running = 0;
   std::size_t sinks_open = 0;
-  std::map<std::string, std::string> retrying;  ///< sinks waiting to retry a delivery, and why
   std::uint64_t readings = 0, alerts = 0, given_up = 0;
   std::chrono::milliseconds shutdown_timeout{0};
   int exit_code = 0;
@@ -753,6 +763,47 @@ void close_sinks(coordinator_actor* self) {
   if (s.sinks_open == 0) finish(self, false);
 }
 
+/// Exits after a stop that could not drain in time, saying what held it up.
+void exit_undrained(coordinator_actor* self) {
+  auto& s = self->state;
+  std::string held;
+  for (const auto& what : s.held_up)
+    if (!what.empty()) held += "; " + what;
+  runtime_log().error("the pipeline did not stop within shutdown_timeout (" + ms_text(s.shutdown_timeout) +
+                      "); exiting without draining" + held +
+                      (held.empty() ? "" : ". Alerts not delivered are lost, unless the source reads them again "
+                                           "at the next start (Kafka: from its last commit)"));
+  s.exit_code = 1;
+  finish(self, true);
+}
+
+/// How long the stages have to say what held up a stop that could not drain.
+constexpr std::chrono::milliseconds status_wait{500};
+
+void answered(coordinator_actor* self, std::size_t stage, std::string what) {
+  auto& s = self->state;
+  s.held_up[stage] = std::move(what);
+  if (--s.answers_due == 0) exit_undrained(self);
+}
+
+/// Asks every stage what it is waiting for; one busy in its plugin cannot
+/// answer, and that is its answer.
+void ask_what_held_up(coordinator_actor* self) {
+  auto& s = self->state;
+  std::vector<caf::actor> stages = s.sources;
+  stages.insert(stages.end(), s.scorers.begin(), s.scorers.end());
+  stages.insert(stages.end(), s.sinks.begin(), s.sinks.end());
+  s.held_up.assign(stages.size(), {});
+  s.answers_due = stages.size();
+  if (stages.empty()) return exit_undrained(self);
+  for (std::size_t i = 0; i < stages.size(); ++i)
+    self->request(stages[i], status_wait, status_atom::value)
+        .then([=](std::string& what) { answered(self, i, std::move(what)); },
+              [=](caf::error& e) {
+                answered(self, i, e == caf::sec::request_timeout ? self->state.busy[i] : std::string());
+              });
+}
+
 void begin_stop(coordinator_actor* self, const char* why) {
   auto& s = self->state;
   if (s.stopping) return;
@@ -770,11 +821,12 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
   s.shutdown_timeout = shutdown_timeout;
   return {
       [=](const std::vector<caf::actor>& sources, const std::vector<caf::actor>& scorers,
-          const std::vector<caf::actor>& sinks) {
+          const std::vector<caf::actor>& sinks, const std::vector<std::string>& busy) {
         auto& s = self->state;
         s.sources = sources;
         s.scorers = scorers;
         s.sinks = sinks;
+        s.busy = busy;
         s.sources_running = sources.size();
       },
       [=](finished_atom, const std::string&, std::uint64_t readings) {
@@ -798,29 +850,14 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         finish(self, false);
       },
       [=](stop_atom) { begin_stop(self, "stop requested"); },
-      [=](retrying_atom, const std::string& sink, const std::string& why) {
-        auto& s = self->state;
-        if (why.empty()) s.retrying.erase(sink);
-        else s.retrying[sink] = why;
-      },
       [=](failed_atom, const std::string& stage, const std::string& error) {
         auto& s = self->state;
         s.exit_code = 1;
-        runtime_log().error("stage '" + stage + "' keeps failing (" + error + "); stopping the pipeline");
+        runtime_log().error(stage + " keeps failing (" + error + "); stopping the pipeline");
         begin_stop(self, "stage failed");
         close_sinks(self);  // no draining: a failed stage will never acknowledge
       },
-      [=](timeout_atom) {
-        auto& s = self->state;
-        std::string retrying;
-        for (const auto& [sink, why] : s.retrying) retrying += "; '" + sink + "' was waiting to retry: " + why;
-        runtime_log().error("the pipeline did not stop within shutdown_timeout (" + ms_text(s.shutdown_timeout) +
-                            "); exiting without draining" + retrying +
-                            (retrying.empty() ? "" : ". Alerts not delivered are lost, unless the source reads "
-                                                     "them again at the next start (Kafka: from its last commit)"));
-        s.exit_code = 1;
-        finish(self, true);
-      },
+      [=](timeout_atom) { ask_what_held_up(self); },
   };
 }
 
@@ -979,6 +1016,18 @@ stage_actors spawn_stages(caf::actor_system& system, const pipeline_spec& pipeli
   return out;
 }
 
+/// What each stage was doing, sources then scorers then sinks as the
+/// coordinator holds them, should it not answer when a stop cannot drain: it
+/// is busy in its plugin (a request waiting for a service's answer).
+std::vector<std::string> busy_texts(const pipeline_spec& pipeline) {
+  std::vector<std::string> out;
+  for (const auto& [kind, doing] : {std::pair{plugin_kind::source, "reading"}, std::pair{plugin_kind::scorer, "scoring"},
+                                    std::pair{plugin_kind::sink, "delivering"}})
+    for (const auto* spec : pipeline.of_kind(kind))
+      out.push_back(spec->describe() + " was still " + doing + " (its plugin had not returned)");
+  return out;
+}
+
 int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages, metrics_server* server) {
   caf::actor_system_config config;
   // An idle worker sleeps on a condition variable (woken by new work) and
@@ -1008,7 +1057,7 @@ int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages, metrics
   const stage_actors spawned = spawn_stages(system, pipeline, stages, base);
   // The coordinator learns the graph before any source reads, so no
   // "finished" can reach it first.
-  self->send(coordinator, spawned.sources, spawned.scorers, spawned.sinks);
+  self->send(coordinator, spawned.sources, spawned.scorers, spawned.sinks, busy_texts(pipeline));
   for (auto& source : spawned.sources) self->send(source, read_atom::value);
 
   signal_watcher watcher{coordinator};

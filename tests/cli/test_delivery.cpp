@@ -107,9 +107,26 @@ TEST_CASE("a sink that is down does not hold back the other sinks") {
   CHECK(phone_got_all);
   CHECK(count_lines(r.err, "[speaker] delivery failed") == 1);  // and then waiting for its retry
   CHECK(r.exit_code == 1);  // the speaker's alert was never delivered: not drained, not acknowledged
-  CHECK(r.err.find("did not stop within shutdown_timeout (500 ms); exiting without draining; 'speaker' was "
-                   "waiting to retry: fixture service unavailable (HTTP 503). Alerts not delivered are lost, unless "
-                   "the source reads them again at the next start (Kafka: from its last commit)") != std::string::npos);
+  CHECK(r.err.find("did not stop within shutdown_timeout (500 ms); exiting without draining; sink 'speaker' "
+                   "(fixture_sink) was waiting to retry: fixture service unavailable (HTTP 503). Alerts not "
+                   "delivered are lost, unless the source reads them again at the next start (Kafka: from its last "
+                   "commit)") != std::string::npos);
+}
+
+TEST_CASE("a stop held up by a sink waiting to restart after a failure names it") {
+  temp_dir dir;
+  child c({binary(), "run",
+           dir.file("p.toml", fixture_pipeline("restart_backoff = '1h'\nshutdown_timeout = '500ms'", "count = 100",
+                                               "", "fail_always = true"))},
+          fixture_env);
+  const bool failed = wait_for_log(c, "restarting in 3600000 ms", 20s);
+  c.signal(SIGINT);
+  const auto r = c.wait(20s);
+  INFO(r.err);
+  CHECK(failed);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("exiting without draining; sink 'out' (fixture_sink) was waiting to restart after a failure. "
+                   "Alerts not delivered are lost") != std::string::npos);
 }
 
 TEST_CASE("the alert policy's keys: sustain, reminders, back to normal, per sink") {

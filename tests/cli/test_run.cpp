@@ -172,7 +172,8 @@ TEST_CASE("a stage that keeps failing stops the pipeline with a clear message an
                      fixture_env, 30s);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("[out] failed 3 times in a row, giving up: fixture sink is down") != std::string::npos);
-  CHECK(r.err.find("stage 'out' keeps failing (fixture sink is down); stopping the pipeline") != std::string::npos);
+  CHECK(r.err.find("sink 'out' (fixture_sink) keeps failing (fixture sink is down); stopping the pipeline") !=
+        std::string::npos);
 }
 
 TEST_CASE("a plugin that throws something other than a std::exception is restarted like any other failure") {
@@ -282,7 +283,8 @@ TEST_CASE("a closed stdout fails the console stage with its reason, not the proc
   const auto r = child({"/bin/bash", "-c", script, binary(), file, dir.path() + "/err.txt"}, fixture_env).wait(90s);
   CHECK(r.out == "1\n");  // SIGPIPE would be 141
   const std::string err = dir.read("err.txt");
-  CHECK_THAT(err, Catch::Matchers::Contains("stage 'out' keeps failing (console: cannot write to stdout: Broken pipe)"));
+  CHECK_THAT(err,
+             Catch::Matchers::Contains("sink 'out' (console) keeps failing (console: cannot write to stdout: Broken pipe)"));
   CHECK_THAT(err, Catch::Matchers::Contains("pipeline 'p' stopped by a failing stage: "));
 }
 

@@ -6,7 +6,8 @@ the three sinks share the HTTP client and the runtime's retries):
 - 500 for a while: retried with backoff, delivered exactly once;
 - a server that never answers: a timeout, retried;
 - 401: one clear error, no retry, the pipeline goes on;
-- a service that is down does not hold back another sink."""
+- a service that is down does not hold back another sink;
+- a stop that cannot drain names the sink that held it up."""
 
 import os
 import signal
@@ -105,12 +106,39 @@ class DeliveryTest(HttpTestCase):
         text = self.pipeline(phone(down, retry_backoff='"1h"') +
                              sink_table("slack", webhook_url="${SLACK_WEBHOOK_URL}").replace('"notify"', '"slack"'),
                              TWO_ALERTS, batch_size=1, max_in_flight=2, shutdown_timeout="500ms")
+        cards = []
+        code, err = self.run_until_stopped(text, dict(PUSHBULLET_TOKEN=TOKEN,
+                                                      SLACK_WEBHOOK_URL=up.url + "/services/T/B/x"),
+                                           lambda: cards.extend(up.wait_for_requests(2, timeout=20)))
+        self.assertEqual([c.json["text"] for c in cards], ["Unusual power usage of 1500 Wh at 4:00. Please check!",
+                                                           "Unusual power usage of 1600 Wh at 6:00. Please check!"])
+        self.assertEqual(len(down.requests()), 1)  # and now waiting an hour for its retry
+        # Stopped with the push undelivered: not acknowledged, so a durable source reads it again.
+        self.assertEqual(code, 1, err)
+        self.assertIn("did not stop within shutdown_timeout (500 ms); exiting without draining; sink 'notify' "
+                      "(pushbullet) was waiting to retry: Pushbullet had a server error (HTTP 503, \"down\")", err)
+
+    def test_a_stop_while_a_push_waits_for_its_answer_names_the_sink(self):
+        """A service that took the request and does not answer holds the sink
+        inside its plugin for up to `timeout` (30 s), longer than a stop may
+        take: the log says which sink was still delivering."""
+        silent = self.server(default=Response(never=True))
+        text = self.pipeline(phone(silent), shutdown_timeout="500ms")
+        code, err = self.run_until_stopped(text, dict(PUSHBULLET_TOKEN=TOKEN),
+                                           lambda: silent.wait_for_requests(1, timeout=20))
+        self.assertEqual(code, 1, err)
+        self.assertIn("did not stop within shutdown_timeout (500 ms); exiting without draining; sink 'notify' "
+                      "(pushbullet) was still delivering (its plugin had not returned). Alerts not delivered are "
+                      "lost", err)
+
+    def run_until_stopped(self, text, env, until):
+        """Runs the pipeline `text` until `until()` returns, then stops it
+        with SIGTERM; its exit code and log."""
         path = self.write("pipeline.toml", text)
-        env = dict(self.env, PUSHBULLET_TOKEN=TOKEN, SLACK_WEBHOOK_URL=up.url + "/services/T/B/x")
-        proc = subprocess.Popen([BINARY, "run", str(path)], env=env, cwd=self.dir, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        proc = subprocess.Popen([BINARY, "run", str(path)], env=dict(self.env, **env), cwd=self.dir,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
-            cards = up.wait_for_requests(2, timeout=20)
+            until()
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -118,12 +146,7 @@ class DeliveryTest(HttpTestCase):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 _, err = proc.communicate(timeout=10)
-        self.assertEqual([c.json["text"] for c in cards], ["Unusual power usage of 1500 Wh at 4:00. Please check!",
-                                                           "Unusual power usage of 1600 Wh at 6:00. Please check!"])
-        self.assertEqual(len(down.requests()), 1)  # and now waiting an hour for its retry
-        # Stopped with the push undelivered: not acknowledged, so a durable source reads it again.
-        self.assertEqual(proc.returncode, 1, err)
-        self.assertIn("did not stop within shutdown_timeout", err)
+        return proc.returncode, err
 
 
 if __name__ == "__main__":

@@ -137,8 +137,8 @@ class BrokerOutageTest(KafkaTestCase):
     def test_a_stop_held_up_by_a_sink_whose_broker_is_down_shows_which(self):
         """The readings' broker is up, the alerts' broker is down: a stop
         cannot drain, and ends after shutdown_timeout (10 s) with exit 1. The
-        sink says it is waiting within 5 s, so the log names what held the
-        stop up."""
+        sink says it is waiting within 5 s, and the last line names it as
+        what held the stop up."""
         readings_broker = self.start_broker(name="readings_broker")
         alerts_broker = self.start_broker(name="alerts_broker")
         run = self.run_pipeline(pipeline(readings_broker.address).replace(
@@ -153,7 +153,8 @@ class BrokerOutageTest(KafkaTestCase):
                          r"'ANOMOLY_POWER'", 30)
         self.assertEqual(run.stop(timeout=40), 1)
         log = run.log()
-        self.assertIn("the pipeline did not stop within shutdown_timeout (10000 ms); exiting without draining", log)
+        self.assertIn("the pipeline did not stop within shutdown_timeout (10000 ms); exiting without draining; "
+                      "sink 'anomoly_power' (kafka_sink) was still delivering (its plugin had not returned)", log)
         self.assertLess(log.index("still waiting for Kafka"), log.index("did not stop within shutdown_timeout"))
 
 
