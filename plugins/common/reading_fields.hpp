@@ -147,17 +147,32 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
 /// What a meter_field's value says, the same in every source.
 enum class meter_value { named, unsaid, refused };
 
-/// A string, or a number's text, names the meter (set in `meter`); null or
-/// "" is not saying, and the source's fallback stands; a boolean names no
-/// meter (`why`).
-inline meter_value read_meter(std::string_view field, bool boolean, bool null, std::string_view text,
+/// The meter a JSON number names, by its value: 42, 42.0 and 4.2e1 are all
+/// "42" (producers in different languages write one id differently). A whole
+/// number written without a point or exponent stays as written, however long:
+/// as a double, ids past 2^53 would run together.
+inline std::string meter_of_number(std::string_view text) {
+  if (text.find_first_of(".eE") == std::string_view::npos) return std::string(text);
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value)) return std::string(text);
+  if (std::trunc(value) == value && std::fabs(value) <= 9007199254740992.0)  // 2^53: every whole double is exact
+    return std::to_string(static_cast<std::int64_t>(value));
+  char shortest[32];
+  return std::string(shortest, std::to_chars(shortest, shortest + sizeof shortest, value).ptr);
+}
+
+/// A string, or a number (meter_of_number), names the meter (set in
+/// `meter`); null or "" is not saying, and the source's fallback stands; a
+/// boolean names no meter (`why`).
+inline meter_value read_meter(std::string_view field, bool boolean, bool number, bool null, std::string_view text,
                               std::string& meter, std::string& why) {
   if (boolean) {
     why = std::string(field) + " must name the meter as a string or a number, got a boolean";
     return meter_value::refused;
   }
   if (null || text.empty()) return meter_value::unsaid;
-  meter = std::string(text);
+  meter = number ? meter_of_number(text) : std::string(text);
   return meter_value::named;
 }
 

@@ -104,7 +104,7 @@ TEST_CASE("time from a ts field (ISO-8601 or epoch ms), meter from a field, othe
   CHECK(m.r.meter == "home");
 }
 
-TEST_CASE("a keyed message is never another house's 'home': a meter_field number is its text, absent or null is the key") {
+TEST_CASE("a keyed message is never another house's 'home': a meter_field number is its value, absent or null is the key") {
   const fixed_zone zone(0);
   const auto o = mapping_options("wh", "ts", "", "meter");
   const auto meter_of = [&](std::string_view payload, std::string key) {
@@ -114,6 +114,12 @@ TEST_CASE("a keyed message is never another house's 'home': a meter_field number
   };
   CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": "house-1"})", "h1") == "house-1");
   CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": 2})", "h2") == "2");
+  // One meter however a producer writes its number; a long id stays exact.
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": 2.0})", "h2") == "2");
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": 2e0})", "h2") == "2");
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": 2.50})", "h2") == "2.5");
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": 12345678901234567890})", "h2") == "12345678901234567890");
+  CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": 1e300})", "h2") == "1e+300");
   CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2})", "h3") == "h3");
   CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": null})", "h4") == "h4");
   CHECK(meter_of(R"({"ts": 1704859200000, "wh": 2, "meter": ""})", "h5") == "h5");

@@ -274,6 +274,7 @@ TEST_CASE("each reading's meter from meter_field, as stream-smarts's own records
   CHECK(r.r.meter == "flat1");
   CHECK(r.r.labels.empty());
   CHECK(parse_line(json, R"({"ts":"2008-01-01T00:00:00","meter":42,"wh":1})").r.meter == "42");  // as kafka_source
+  CHECK(parse_line(json, R"({"ts":"2008-01-01T00:00:00","meter":42.0,"wh":1})").r.meter == "42");  // the same meter
   for (const char* unsaid : {R"({"ts":"2008-01-01T00:00:00","wh":1})", R"({"ts":"2008-01-01T00:00:00","meter":null,"wh":1})",
                              R"({"ts":"2008-01-01T00:00:00","meter":"","wh":1})"}) {
     reading given;

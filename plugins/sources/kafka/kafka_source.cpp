@@ -70,7 +70,8 @@ std::vector<option_spec> declared_options() {
                       "Field with the hour of day (0-23) the reading is for, as the original producer wrote it. "
                       "The reading is then for the latest such hour at or before the timestamp."),
       optional_option("meter_field", option_type::string, std::string(""),
-                      "Field naming the meter (a string or a number). Empty, or not in a message: the message key."),
+                      "Field naming the meter (a string, or a number: 42 and 42.0 are one meter). Empty, or not in a message: "
+                      "the message key."),
       optional_option("meter", option_type::string, std::string("home"),
                       "The meter of messages with neither a meter_field value nor a key."),
       reading_fields::wh_unit_option(),

@@ -91,13 +91,14 @@ std::string_view reading_mapping::unused_time_field(const std::vector<payload_fi
   return {};
 }
 
-// The meter_field's value (a string, or a number's text), else the message
+// The meter_field's value (a string, or a number), else the message
 // key, else the `meter` option: a keyed message never falls into another
 // house's "home".
 bool reading_mapping::meter(const payload_field* said, const message_meta& meta, std::string& meter,
                             std::string& why) const {
   if (said != nullptr) {
     const auto v = reading_fields::read_meter(meter_field_, said->type == payload_field::kind::boolean,
+                                              said->type == payload_field::kind::number,
                                               said->type == payload_field::kind::null, said->text, meter, why);
     if (v != reading_fields::meter_value::unsaid) return v == reading_fields::meter_value::named;
   }

@@ -357,8 +357,8 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
                                         "Meter name of readings that do not name their own (meter_field)."),
          stream_smarts::optional_option("meter_field", stream_smarts::option_type::string, std::string("meter"),
                                         "CSV column / JSON key naming each reading's meter, as stream-smarts's "
-                                        "own records do (a string, or a number's text); empty: every reading is "
-                                        "`meter`'s."),
+                                        "own records do (a string, or a number: in JSON 42 and 42.0 are one "
+                                        "meter); empty: every reading is `meter`'s."),
          stream_smarts::optional_option("ts_field", stream_smarts::option_type::string, std::string("ts"),
                                         "CSV column / JSON key of the timestamp (ISO-8601; in JSON also epoch ms)."),
          stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),

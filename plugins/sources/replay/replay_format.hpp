@@ -341,8 +341,8 @@ private:
   // Unsaid (null, ""): the source's meter option stands.
   bool json_meter(const json_field& f, std::string& meter, std::string& why) const {
     return reading_fields::read_meter(meter_field_, f.type == json_field::kind::boolean,
-                                      f.type == json_field::kind::null, f.text, meter,
-                                      why) != reading_fields::meter_value::refused;
+                                      f.type == json_field::kind::number, f.type == json_field::kind::null, f.text,
+                                      meter, why) != reading_fields::meter_value::refused;
   }
 
   // null is not saying: the source's span option stands.
