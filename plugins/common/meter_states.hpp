@@ -19,7 +19,10 @@ class meter_states {
 public:
   /// `forget_after_ms` of reading time without a reading of a meter forgets
   /// it. The scorer chooses it so that forgetting loses nothing: longer than
-  /// any gap after which its state starts afresh anyway.
+  /// any gap after which its state starts afresh anyway. Silent by the newest
+  /// reading of any meter, and with no reading since the last sweep: one
+  /// stray row a year ahead, or a Kafka partition days behind the others,
+  /// must not make the meters still reading look silent.
   explicit meter_states(std::int64_t forget_after_ms) : forget_after_ms_(forget_after_ms) {}
 
   /// The meter's state (made with `make()` if it has none) for a reading at
@@ -30,7 +33,7 @@ public:
     if (++calls_ >= next_sweep_) sweep();
     if (last_ != nullptr && last_->first == meter) return seen(*last_, ts_ms);
     auto it = states_.find(meter);
-    if (it == states_.end()) it = states_.emplace(meter, entry{make(), ts_ms}).first;
+    if (it == states_.end()) it = states_.emplace(meter, entry{make(), ts_ms, sweeps_}).first;
     last_ = &*it;
     return seen(*last_, ts_ms);
   }
@@ -41,11 +44,13 @@ private:
   struct entry {
     State state;
     std::int64_t last_ms;
+    std::uint64_t seen_after_sweep;  // the sweeps before its latest reading
   };
   using slot = std::pair<const std::string, entry>;
 
-  static State& seen(slot& s, std::int64_t ts_ms) {
+  State& seen(slot& s, std::int64_t ts_ms) const {
     if (ts_ms > s.second.last_ms) s.second.last_ms = ts_ms;
+    s.second.seen_after_sweep = sweeps_;
     return s.second.state;
   }
 
@@ -58,15 +63,17 @@ private:
     if (newest_ms_ >= std::numeric_limits<std::int64_t>::min() + forget_after_ms_) {
       const std::int64_t before = newest_ms_ - forget_after_ms_;
       for (auto it = states_.begin(); it != states_.end();)
-        it = it->second.last_ms < before ? states_.erase(it) : std::next(it);
+        it = it->second.last_ms < before && it->second.seen_after_sweep < sweeps_ ? states_.erase(it) : std::next(it);
     }
     next_sweep_ = states_.size() > 4096 ? states_.size() : 4096;
+    ++sweeps_;
   }
 
   std::int64_t forget_after_ms_;
   std::unordered_map<std::string, entry> states_;
   std::int64_t newest_ms_ = std::numeric_limits<std::int64_t>::min();
   std::size_t calls_ = 0, next_sweep_ = 4096;
+  std::uint64_t sweeps_ = 0;
   slot* last_ = nullptr;  // the meter of the last call: readings of one meter come in runs
 };
 

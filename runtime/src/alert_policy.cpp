@@ -32,6 +32,7 @@ std::string decision::why(const alert_policy_settings& s) const {
              (elapsed_ms >= 0 ? span(elapsed_ms) + " ago" : span(-elapsed_ms) + " after this reading's time") +
              ", cooldown " + span(s.cooldown_ms);
     case cause::quiet_hours: return "suppressed by quiet hours " + (s.quiet ? s.quiet->text() : std::string());
+    case cause::not_later: return "not after the meter's latest reading (delivered again?): changes nothing";
   }
   return {};
 }
@@ -58,13 +59,18 @@ decision alert_policy::decide(const scored_reading& s) {
   forget_silent_meters(s.reading.ts_ms);
   meter_state* m = state_of(s, unusual);
   if (m == nullptr) return {};
+  m->seen_after_sweep = sweeps_;
+  if (not_later(*m, s.reading)) return decision{}.as(decision::cause::not_later);
   end_episode_after_gap(*m, s.reading);
   return unusual ? above(*m, s) : below(*m, s.reading);
 }
 
 // A meter silent for longer than its cooldown plus two days (twice the
 // longest span: the gap that ends an episode) has nothing left to remember:
-// forgotten, so meters that come and go (Kafka keys) do not pile up.
+// forgotten, so meters that come and go (Kafka keys) do not pile up. Silent
+// by the newest reading of any meter, and with no reading since the last
+// sweep: one stray row a year ahead, or a Kafka partition days behind the
+// others, must not make the meters still reading look silent.
 void alert_policy::forget_silent_meters(std::int64_t ts_ms) {
   newest_ms_ = std::max(newest_ms_, ts_ms);
   if (++decisions_ < next_sweep_) return;
@@ -75,11 +81,22 @@ void alert_policy::forget_silent_meters(std::int64_t ts_ms) {
   meters_ = 0;
   for (auto& [scorer, meters] : scorers_) {
     for (auto it = meters.begin(); it != meters.end();)
-      it = it->second.last_ms.value_or(before) < before ? meters.erase(it) : std::next(it);
+      it = it->second.last_ms.value_or(before) < before && it->second.seen_after_sweep < sweeps_ ? meters.erase(it)
+                                                                                                 : std::next(it);
     meters_ += meters.size();
   }
   // After as many readings as there are meters left: constant cost a reading.
   next_sweep_ = std::max<std::size_t>(4096, meters_);
+  ++sweeps_;
+}
+
+// A reading at or before the meter's latest, by less than a day, is one
+// delivered again (a Kafka rebalance) or out of order: counted again, it
+// would sustain a spell twice, or end a spell that is still on with a false
+// "back to normal". Further back, the meter's clock was set back.
+bool alert_policy::not_later(const meter_state& m, const reading& r) {
+  constexpr std::int64_t day_ms = 86'400'000;
+  return m.last_ms && r.ts_ms <= *m.last_ms && *m.last_ms - r.ts_ms < day_ms;
 }
 
 // An episode is a run of readings in a row. After a gap in a meter's
@@ -87,7 +104,7 @@ void alert_policy::forget_silent_meters(std::int64_t ts_ms) {
 // was on may have been switched off meanwhile: the run ends, without a
 // back-to-normal notice, which would claim to know when.
 void alert_policy::end_episode_after_gap(meter_state& m, const reading& r) {
-  const std::int64_t gap = std::llabs(r.ts_ms - m.last_ms.value_or(r.ts_ms));
+  const std::int64_t gap = std::llabs(r.ts_ms - m.last_ms.value_or(r.ts_ms));  // back: a day or more (not_later)
   m.last_ms = r.ts_ms;
   const std::int64_t longest = r.span_ms > 0 ? 2 * r.span_ms : 2 * 3'600'000;
   if (gap > longest) m.current.reset();

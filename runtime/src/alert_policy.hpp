@@ -32,7 +32,7 @@ enum class verdict { quiet, raise, remind, resolve };
 /// only when someone reads it (the policy runs for every scored reading).
 struct decision {
   enum class cause {
-    inside, raised, reminded, back_inside, already_raised, sustain, cooldown, quiet_hours
+    inside, raised, reminded, back_inside, already_raised, sustain, cooldown, quiet_hours, not_later
   };
   verdict what = verdict::quiet;
   cause because = cause::inside;
@@ -53,8 +53,10 @@ class alert_policy {
 public:
   /// `zone` is the pipeline's, for the local time at which a reading ends.
   alert_policy(alert_policy_settings settings, const time_zone& zone) : settings_(settings), zone_(&zone) {}
-  /// Readings of one scorer and meter come in time order; a gap of more
-  /// than twice a reading's span (2 h if it has none), forward or back, ends
+  /// Readings of one scorer and meter come in time order. One at or before
+  /// the meter's latest, by less than a day (delivered again, out of order),
+  /// changes nothing. A gap of more than twice a reading's span (2 h if it
+  /// has none) forward, or of more than a day back (a clock set back), ends
   /// an episode.
   decision decide(const scored_reading& s);
 
@@ -81,9 +83,11 @@ private:
     std::optional<std::int64_t> last_raise_ms;
     std::optional<std::int64_t> raise_before_ms;  // the one before it, should it be given up
     std::optional<std::int64_t> last_ms;  // the meter's latest reading
+    std::uint64_t seen_after_sweep = 0;   // the sweeps before its latest reading
   };
   meter_state* state_of(const scored_reading& s, bool make);
   void forget_silent_meters(std::int64_t ts_ms);
+  static bool not_later(const meter_state& m, const reading& r);
   static void end_episode_after_gap(meter_state& m, const reading& r);
   decision above(meter_state& m, const scored_reading& s);
   decision below(meter_state& m, const reading& r);
@@ -96,6 +100,7 @@ private:
   std::size_t meters_ = 0;     // states in scorers_
   std::size_t decisions_ = 0;  // since the last forget_silent_meters sweep
   std::size_t next_sweep_ = 4096;  // decisions between sweeps: as many as there were meters left
+  std::uint64_t sweeps_ = 0;
   std::int64_t newest_ms_ = std::numeric_limits<std::int64_t>::min();  // the latest reading time seen
 };
 

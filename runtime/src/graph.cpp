@@ -530,7 +530,8 @@ std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
   const decision d = s.policy->decide(scored);
   count(s.counted, d);
   logger& log = s.st->context->log();
-  if (d.readings > 0 && log.enabled(log_level::debug))  // not every quiet reading: those with a story
+  const bool has_story = d.readings > 0 || d.because == decision::cause::not_later;  // not every quiet reading
+  if (has_story && log.enabled(log_level::debug))
     log.debug(describe(scored) + ": " + (d.what == verdict::quiet ? "no notification" : to_string(kind_of(d.what))) +
               ", " + d.why(s.policy->settings()));
   if (d.what == verdict::quiet && s.receive != receive_mode::all) return std::nullopt;
