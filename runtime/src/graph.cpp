@@ -535,7 +535,10 @@ std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
     log.debug(describe(scored) + ": " + (d.what == verdict::quiet ? "no notification" : to_string(kind_of(d.what))) +
               ", " + d.why(s.policy->settings()));
   if (d.what == verdict::quiet && s.receive != receive_mode::all) return std::nullopt;
-  return alert{scored, kind_of(d.what), threshold, d.began_ms};
+  // A reading inside the band (receive = "all") is unusual since no time,
+  // though it may end an episode: the since of its record would mislead.
+  const bool inside = d.what == verdict::quiet && scored.score <= threshold;
+  return alert{scored, kind_of(d.what), threshold, inside ? 0 : d.began_ms};
 }
 
 /// Moves waiting batches into the outbox while there is room, in order.

@@ -155,6 +155,25 @@ TEST_CASE("the alert policy's keys: sustain, reminders, back to normal, per sink
   CHECK(count_lines(own, " resolved ") == 9);  // the last spike is the last reading
 }
 
+TEST_CASE("with receive = 'all', a reading inside the band is unusual since no time, though it ends a spell") {
+  temp_dir dir;
+  std::string band = "band = [";
+  for (int h = 0; h < 24; ++h) band += std::string(h ? ", " : "") + "[0, 100]";
+  dir.file("h.csv", "ts,wh\n2007-01-14T04:00:00Z,500\n2007-01-14T05:00:00Z,500\n2007-01-14T06:00:00Z,50\n");
+  const auto r = run({"run", dir.file("p.toml", "[pipeline]\nname = 't'\nsustain = 2\n"
+                                                "[[sources]]\nname = 'in'\nplugin = 'replay'\npath = 'h.csv'\n"
+                                                "[[scorers]]\nname = 'band'\nplugin = 'percentile_band'\n"
+                                                "from = ['in']\n" + band + "]\n"
+                                                "[[sinks]]\nname = 'out'\nplugin = 'console'\nfrom = ['band']\n"
+                                                "format = 'json'\nreceive = 'all'\n")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(count_lines(r.out, "") == 3);
+  const std::string since_four = "\"since_ms\":1168747200000";  // 04:00Z
+  CHECK(count_lines(r.out, "\"alert\":\"raised\",\"threshold\":1," + since_four) == 1);  // 05:00
+  CHECK(count_lines(r.out, "since_ms") == 1);  // not the 06:00 reading's, back inside the band
+}
+
 TEST_CASE("quiet hours silence a sink's alert whose episode is over before they end") {
   temp_dir dir;
   // Spikes at 09:00, 19:00, 05:00 (day 2), ...; quiet 04:00-06:00 silences the 05:00 one for good
