@@ -87,6 +87,20 @@ TEST_CASE("a local time written twice when summer time ends is replayed as two h
   for (int i = 0; i < 4; ++i)
     CHECK(count_lines(alerts, "home " + std::to_string(one_am_utc + i * 3600000LL) + " ") == 1);
 
+  // Two flats interleaved: each meter's 02:00 follows its own readings, not the other's.
+  dir.file("history.csv", "ts,meter,wh\n2024-10-27T01:00:00,a,50\n2024-10-27T01:00:00,b,50\n"
+                          "2024-10-27T02:00:00,a,50\n2024-10-27T02:00:00,b,50\n"
+                          "2024-10-27T02:00:00,a,50\n2024-10-27T02:00:00,b,50\n"
+                          "2024-10-27T03:00:00,a,50\n2024-10-27T03:00:00,b,50\n");
+  std::filesystem::remove(dir.path() + "/alerts.txt");
+  const auto flats = run({"run", dir.file("p.toml", text)}, fixture_env);
+  INFO(flats.err);
+  REQUIRE(flats.exit_code == 0);
+  CHECK(flats.err.find("earlier than their meter's reading before") == std::string::npos);  // the file is in order
+  for (const std::string meter : {"a", "b"})
+    for (int i = 0; i < 4; ++i)
+      CHECK(count_lines(dir.read("alerts.txt"), meter + " " + std::to_string(one_am_utc + i * 3600000LL) + " ") == 1);
+
   // A time written with its offset is what it says, even repeated: not moved an hour on.
   dir.file("history.csv", "ts,wh\n2007-10-28T00:00:00Z,50\n2007-10-28T00:00:00Z,50\n2007-10-28T01:00:00Z,50\n");
   std::filesystem::remove(dir.path() + "/alerts.txt");

@@ -280,9 +280,9 @@ TEST_CASE("replay says how many readings went back in time, and where the first 
   src->start();
   CHECK(drain(*src, 10).size() == 5);  // all scored, in the file's order
   src->stop();
-  CHECK(ctx.log_.lines.back() == "warning: " + dir.path + "/h.csv:3: 2 readings were earlier than the one before; "
-                                 "readings are scored in the order they come, so sort the file by time (oldest "
-                                 "first)");  // 02:00 after 03:00, 01:00 after 02:00; the repeated 02:00 is not earlier
+  CHECK(ctx.log_.lines.back() == "warning: " + dir.path + "/h.csv:3: 2 readings were earlier than their meter's "
+                                 "reading before; readings are scored in the order they come, so sort the file by "
+                                 "time (oldest first)");  // 02:00 after 03:00, 01:00 after 02:00; the repeated 02:00 is not earlier
 }
 
 TEST_CASE("percentile_band scores with an inline band", "[stages][band]") {

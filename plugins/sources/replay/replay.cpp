@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 
 namespace {
@@ -192,8 +193,9 @@ private:
         continue;
       }
       r.wh *= wh_per_unit_;
-      take_later_if_repeated(r);
-      note_order(r.ts_ms);
+      std::optional<std::int64_t>& previous = previous_of(r.meter);
+      take_later_if_repeated(r, previous);
+      note_order(r.ts_ms, previous);
       if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
         ++outside_;  // the file may be unsorted, so keep scanning to its end
       } else {
@@ -208,13 +210,20 @@ private:
     return false;
   }
 
+  // The latest reading time of a meter: in a file of several flats
+  // interleaved, one flat's readings do not follow another's.
+  std::optional<std::int64_t>& previous_of(const std::string& meter) {
+    if (previous_ == nullptr || previous_->first != meter) previous_ = &*previous_ms_.try_emplace(meter).first;
+    return previous_->second;
+  }
+
   // A local time written twice when summer time ends (02:30, then 02:30
   // again, in Europe/Paris) is read as its earlier instant; the second time
-  // round it is the later one, an hour on, which follows the reading before.
-  // A time written with its offset, or in epoch ms, is what it says.
-  void take_later_if_repeated(reading& r) {
+  // round it is the later one, an hour on, which follows the meter's reading
+  // before. A time written with its offset, or in epoch ms, is what it says.
+  void take_later_if_repeated(reading& r, const std::optional<std::int64_t>& previous) const {
     constexpr std::int64_t hour_ms = 3'600'000;
-    if (parser_.ts_was_wall_clock() && previous_ms_ && r.ts_ms <= *previous_ms_ && r.ts_ms + hour_ms > *previous_ms_) {
+    if (parser_.ts_was_wall_clock() && previous && r.ts_ms <= *previous && r.ts_ms + hour_ms > *previous) {
       const local_fields a = ctx_.zone().local(r.ts_ms), b = ctx_.zone().local(r.ts_ms + hour_ms);
       if (a.day == b.day && a.hour == b.hour && a.minute == b.minute && a.second == b.second) r.ts_ms += hour_ms;
     }
@@ -222,9 +231,9 @@ private:
 
   // Readings are scored in the order they come: a file sorted newest first
   // raises no alert at all, so the summary says how many went back in time.
-  void note_order(std::int64_t ts_ms) {
-    if (previous_ms_ && ts_ms < *previous_ms_ && earlier_++ == 0) first_earlier_line_ = reader_->line_number();
-    previous_ms_ = ts_ms;
+  void note_order(std::int64_t ts_ms, std::optional<std::int64_t>& previous) {
+    if (previous && ts_ms < *previous && earlier_++ == 0) first_earlier_line_ = reader_->line_number();
+    previous = ts_ms;
   }
 
   static std::string too_long_text() {
@@ -244,7 +253,8 @@ private:
     if (earlier_ > 0)
       ctx_.log().warning(path_ + ":" + std::to_string(first_earlier_line_) + ": " + std::to_string(earlier_) +
                          (earlier_ == 1 ? " reading was" : " readings were") +
-                         " earlier than the one before; readings are scored in the order they come, so sort the "
+                         " earlier than their meter's reading before; readings are scored in the order they come, so "
+                         "sort the "
                          "file by time (oldest first)");
   }
 
@@ -329,7 +339,8 @@ private:
   std::optional<steady::time_point> wall_start_;
   std::int64_t first_ts_ = 0;
   std::optional<std::int64_t> last_paced_ms_;  // the latest reading paced
-  std::optional<std::int64_t> previous_ms_;    // the latest reading parsed
+  std::unordered_map<std::string, std::optional<std::int64_t>> previous_ms_;  // each meter's latest reading parsed
+  std::pair<const std::string, std::optional<std::int64_t>>* previous_ = nullptr;  // the last one looked up
   std::size_t earlier_ = 0, first_earlier_line_ = 0;  // readings that went back in time
   static constexpr std::int64_t day_ms = 24 * 3'600'000;
 };
