@@ -212,7 +212,7 @@ private:
     // Every key but name has a declared default, so it is set unless its
     // value was rejected above (and then the file is refused anyway).
     s.name = o.has("name") ? o.string("name") : fs::path(file_).stem().string();
-    s.policy = read_policy(v, s.policy);
+    s.policy = read_policy(v, s.policy, "[pipeline]");
     if (o.holds<std::chrono::milliseconds>("shutdown_timeout")) s.shutdown_timeout = o.duration("shutdown_timeout");
     if (o.holds<std::chrono::milliseconds>("restart_backoff")) s.restart_backoff = o.duration("restart_backoff");
     if (std::size_t n = 0; in_range(v, "max_restarts", 0, 1000, n)) s.max_restarts = static_cast<int>(n);
@@ -241,17 +241,26 @@ private:
     if (!s.metrics) out_.error(s.metrics_place, "[pipeline] metrics = \"" + v.values.string("metrics") + "\": " + why);
   }
 
+  /// The most readings `sustain` may count: a day of readings a second.
+  static constexpr std::int64_t most_sustain_readings = 86'400;
+
   /// `base` with the policy keys given in `v` (all of them for [pipeline],
-  /// whatever a sink overrides).
-  alert_policy_settings read_policy(const validated_options& v, alert_policy_settings base) {
+  /// whatever a sink overrides); `owner` names the table in errors.
+  alert_policy_settings read_policy(const validated_options& v, alert_policy_settings base, const std::string& owner) {
     const auto& o = v.values;
+    auto problem = [&](const char* key, const std::string& what) {
+      out_.error(place_of(v, key, {file_}), std::string("option '") + key + "' of " + owner + " " + what);
+    };
     if (o.holds<double>("alert_threshold")) base.threshold = o.number("alert_threshold");
     if (o.holds<std::int64_t>("sustain") || o.holds<std::chrono::milliseconds>("sustain")) {
       base.sustain_readings = 1;
       base.sustain_ms = 0;
       if (o.holds<std::chrono::milliseconds>("sustain")) base.sustain_ms = o.duration("sustain").count();
-      else if (o.integer("sustain") >= 1) base.sustain_readings = static_cast<int>(o.integer("sustain"));
-      else out_.error(place_of(v, "sustain", {file_}), "sustain must be a duration or at least 1 reading");
+      else if (o.integer("sustain") >= 1 && o.integer("sustain") <= most_sustain_readings)
+        base.sustain_readings = static_cast<int>(o.integer("sustain"));
+      else
+        problem("sustain", "must be a duration (\"15m\") or 1 to " + std::to_string(most_sustain_readings) +
+                               " readings, not " + std::to_string(o.integer("sustain")));
     }
     if (o.holds<std::chrono::milliseconds>("cooldown")) base.cooldown_ms = o.duration("cooldown").count();
     if (o.holds<std::chrono::milliseconds>("remind_every")) base.remind_every_ms = o.duration("remind_every").count();
@@ -260,24 +269,27 @@ private:
       const std::string& text = o.string("quiet_hours");
       base.quiet = day_hours::parse(text);
       if (!text.empty() && !base.quiet)
-        out_.error(place_of(v, "quiet_hours", {file_}),
-                   "quiet_hours must be " + std::string(day_hours::form) + ", not \"" + text + "\"");
+        problem("quiet_hours", "must be " + std::string(day_hours::form) + ", not \"" + text + "\"");
+      else if (base.quiet && base.quiet->empty())
+        problem("quiet_hours", "\"" + text + "\" is no time at all (it ends where it starts); the whole day is "
+                               "\"00:00-24:00\"");
     }
     return base;
   }
 
-  void read_sink_keys(const validated_options& v, stage_spec& stage) {
+  void read_sink_keys(const validated_options& v, stage_spec& stage, const std::string& owner) {
     const auto& o = v.values;
     if (o.holds<std::string>("receive")) {
       const std::string& mode = o.string("receive");
       stage.receive = mode == "all" ? receive_mode::all : mode == "unusual" ? receive_mode::unusual : receive_mode::alerts;
     }
     if (o.holds<std::int64_t>("max_retries")) {
-      if (o.integer("max_retries") < 0) out_.error(place_of(v, "max_retries", {file_}), "max_retries must be 0 or more");
+      if (o.integer("max_retries") < 0)
+        out_.error(place_of(v, "max_retries", {file_}), "option 'max_retries' of " + owner + " must be 0 or more");
       stage.retries.max_retries = static_cast<int>(std::clamp<std::int64_t>(o.integer("max_retries"), 0, 1000));
     }
     if (o.holds<std::chrono::milliseconds>("retry_backoff")) stage.retries.backoff = o.duration("retry_backoff");
-    stage.policy = read_policy(v, spec_.settings.policy);
+    stage.policy = read_policy(v, spec_.settings.policy, owner);
   }
 
   bool in_range(const validated_options& v, const char* name, std::int64_t lo, std::int64_t hi, std::size_t& target) {
@@ -343,7 +355,7 @@ private:
     if (runtime_keys.values.holds<std::vector<std::string>>("from")) stage.from = runtime_keys.values.strings("from");
     if (runtime_keys.values.holds<std::vector<std::string>>("from") && stage.from.empty())
       out_.error(where(*table.get("from"), file_), "option 'from' of " + owner + " must name at least one stage");
-    if (kind == plugin_kind::sink) read_sink_keys(runtime_keys, stage);
+    if (kind == plugin_kind::sink) read_sink_keys(runtime_keys, stage, owner);
     from_places_[{stage.place.line, stage.place.column}] = table.get("from");
 
     if (runtime_keys.values.holds<std::string>("plugin"))

@@ -170,9 +170,16 @@ TEST_CASE("a runtime key on the wrong kind of stage is one clear message") {
 
 TEST_CASE("the alert policy's keys are checked in [pipeline] and on sinks") {
   CHECK(invalid(replace(good, "name = \"t\"", "name = \"t\"\nquiet_hours = \"22-7\"")) ==
-        "p.toml:3:1: quiet_hours must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", not \"22-7\"\n");
+        "p.toml:3:1: option 'quiet_hours' of [pipeline] must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", "
+        "not \"22-7\"\n");
+  CHECK(invalid(replace(good, "name = \"t\"", "name = \"t\"\nquiet_hours = \"07:00-07:00\"")) ==
+        "p.toml:3:1: option 'quiet_hours' of [pipeline] \"07:00-07:00\" is no time at all (it ends where it starts); "
+        "the whole day is \"00:00-24:00\"\n");
   CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nsustain = 0")) ==
-        "p.toml:15:1: sustain must be a duration or at least 1 reading\n");
+        "p.toml:15:1: option 'sustain' of sink 'out' must be a duration (\"15m\") or 1 to 86400 readings, not 0\n");
+  CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nsustain = 2147483648")) ==
+        "p.toml:15:1: option 'sustain' of sink 'out' must be a duration (\"15m\") or 1 to 86400 readings, not "
+        "2147483648\n");  // it wrapped round to a negative count, and the first reading raised
   CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\ncooldown = \"an hour\"")) ==
         "p.toml:15:12: option 'cooldown' of sink 'out' must be a duration such as \"30s\", \"5m\" or \"1h30m\", not "
         "\"an hour\"\n");

@@ -295,4 +295,10 @@ TEST_CASE("power_step plugin option problems", "[stages][power_step]") {
     d.make_scorer(ctx);
   });
   CHECK(active_hours_error == "active_hours: must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", not \"22-7\"");
+  const auto no_time = option_error_of([&] {
+    fake_context ctx(d, {{"model", std::string("ps.toml")}, {"active_hours", std::string("22:00-22:00")}}, dir.path);
+    d.make_scorer(ctx);
+  });
+  CHECK(no_time == "active_hours: \"22:00-22:00\" is no time at all (it ends where it starts); all day is \"\" or "
+                   "\"00:00-24:00\"");
 }

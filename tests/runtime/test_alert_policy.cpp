@@ -178,7 +178,16 @@ TEST_CASE("quiet hours, across midnight") {
 
 TEST_CASE("quiet hours are written HH:MM-HH:MM") {
   CHECK(day_hours::parse("22:00-07:00")->text() == "22:00-07:00");
-  CHECK(day_hours::parse("00:00-24:00")->end_minute == 0);
+  const auto whole_day = day_hours::parse("00:00-24:00");
+  CHECK(whole_day->text() == "00:00-24:00");
+  CHECK_FALSE(whole_day->empty());
+  for (int minute : {0, 7 * 60, 23 * 60 + 59}) {
+    local_fields l;
+    l.hour = static_cast<std::int8_t>(minute / 60);
+    l.minute = static_cast<std::int8_t>(minute % 60);
+    CHECK(whole_day->contains(l));  // "always quiet" was never quiet
+  }
+  CHECK(day_hours::parse("07:00-07:00")->empty());  // refused where it is read
   for (const char* bad : {"22-07", "22:00", "25:00-07:00", "22:60-07:00", "22:00-7:00", "", "ab:cd-ef:gh"})
     CHECK_FALSE(day_hours::parse(bad));
 }

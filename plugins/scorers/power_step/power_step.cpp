@@ -62,6 +62,9 @@ private:
     const auto hours = day_hours::parse(text);
     if (!hours)
       throw option_error("active_hours", "must be " + std::string(day_hours::form) + ", not \"" + text + "\"");
+    if (hours->empty())
+      throw option_error("active_hours", "\"" + text + "\" is no time at all (it ends where it starts); all day is "
+                                         "\"\" or \"00:00-24:00\"");
     return hours;
   }
 

@@ -151,9 +151,12 @@ inline std::string format_local_iso8601(const local_fields& l) {
 struct day_hours {
   int start_minute = 0, end_minute = 0;
 
+  /// No minute at all: it ends where it starts ("07:00-07:00").
+  bool empty() const { return start_minute == end_minute; }
+
   bool contains(const local_fields& l) const {
     const int minute = l.hour * 60 + l.minute;
-    if (start_minute == end_minute) return false;
+    if (empty()) return false;
     return start_minute < end_minute ? minute >= start_minute && minute < end_minute
                                      : minute >= start_minute || minute < end_minute;
   }
@@ -164,19 +167,20 @@ struct day_hours {
   /// What parse() takes, for error messages.
   static constexpr std::string_view form = "local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\"";
 
-  /// "HH:MM-HH:MM" (24:00 for the end of the day); nothing if malformed.
+  /// "HH:MM-HH:MM" (24:00 for the end of the day: "00:00-24:00" is all of
+  /// it); nothing if malformed.
   static std::optional<day_hours> parse(std::string_view text) {
     const auto dash = text.find('-');
     if (dash == std::string_view::npos) return std::nullopt;
     const auto start = minute_of(text.substr(0, dash)), end = minute_of(text.substr(dash + 1));
     if (!start || !end) return std::nullopt;
-    return day_hours{*start % (24 * 60), *end % (24 * 60)};
+    return day_hours{*start % (24 * 60), *end};
   }
 
 private:
-  static std::string clock(int minute_of_day) {
+  static std::string clock(int minute_of_day) {  // 24:00 stays 24:00
     char text[8];
-    std::snprintf(text, sizeof text, "%02d:%02d", minute_of_day / 60 % 24, minute_of_day % 60);
+    std::snprintf(text, sizeof text, "%02d:%02d", minute_of_day / 60, minute_of_day % 60);
     return text;
   }
   static std::optional<int> minute_of(std::string_view t) {
