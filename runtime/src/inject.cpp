@@ -12,7 +12,6 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <set>
 #include <sstream>
 
 namespace stream_smarts::runtime {
@@ -34,18 +33,6 @@ std::optional<std::string> rate_problem(const inject_request& request, const std
            " is too many: each event needs a period of its longest duration plus a day to be placed in; with these "
            "kinds at most " + fixed(max_per_week(kinds) - 0.005, 2) + " per week";
   return std::nullopt;
-}
-
-/// Why inject cannot work on this history, if it cannot: none, or several meters.
-std::optional<std::string> history_problem(const std::vector<reading>& history) {
-  if (history.empty()) return "the history has no readings: nothing to inject into";
-  std::set<std::string> meters;
-  for (const auto& r : history) meters.insert(r.meter);
-  if (meters.size() == 1) return std::nullopt;
-  std::string names;
-  for (const auto& m : meters) names += (names.empty() ? "" : ", ") + m;
-  return "the history holds readings of " + std::to_string(meters.size()) + " meters (" + names +
-         "); inject works on one meter's history";
 }
 
 /// "injected 52 events into ... readings from A to B (...): heater_night 17, ...; N readings changed; wrote F"
@@ -91,16 +78,13 @@ int inject_command(const inject_request& request) {
     return 2;
   }
   offline_session session(request.offline);
+  session.refuse_overwriting_history(request.out, "--out");
   std::vector<reading> history;
   if (const int code = run_offline(session, "reading the history", [&] {
         history = session.read_history();
         return 0;
       }))
     return code;
-  if (const auto problem = history_problem(history)) {
-    std::cerr << "stream-smarts: " << *problem << "\n";
-    return history.empty() ? 1 : 2;
-  }
   const injection done = inject_events(history, kinds, request.per_week, request.seed, session.zone());
   try {
     write_output(request.out, [&](std::ostream& out) {

@@ -347,6 +347,7 @@ std::vector<reading> rehearsal(const std::vector<reading>& history, const std::v
 labelled_csv::labelled_csv(const std::vector<reading>& history) {
   for (const auto& r : history) {
     says_span_ = says_span_ || r.span_ms != hour_ms;
+    says_meter_ = says_meter_ || r.meter != "home";
     for (const auto& l : r.labels)
       if (l.key != "label" && std::find(columns_.begin(), columns_.end(), l.key) == columns_.end())
         columns_.push_back(l.key);
@@ -355,6 +356,7 @@ labelled_csv::labelled_csv(const std::vector<reading>& history) {
 
 std::string labelled_csv::header() const {
   std::string out = says_span_ ? "ts,wh,span_ms" : "ts,wh";
+  if (says_meter_) out += ",meter";
   for (const auto& c : columns_) {
     out += ',';
     out += csv_field(c);
@@ -377,6 +379,7 @@ std::string labelled_csv::line(const reading& r, bool touched) const {
   const double wh = touched ? std::round(r.wh * 1e6) / 1e6 : r.wh;
   std::string out = std::string(ts) + "," + shortest(wh);
   if (says_span_) out.append(",").append(std::to_string(r.span_ms));
+  if (says_meter_) out.append(",").append(csv_field(r.meter));
   for (const auto& c : columns_) {
     const auto at = std::find_if(r.labels.begin(), r.labels.end(), [&](const label& x) { return x.key == c; });
     out += ',';

@@ -125,6 +125,7 @@ public:
 
 private:
   bool says_span_ = false;
+  bool says_meter_ = false;           ///< a meter other than replay's default: kept, so it replays as it was
   std::vector<std::string> columns_;  ///< the labels other than `label`
 };
 

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
+#include <set>
 #include <thread>
 
 namespace stream_smarts::runtime {
@@ -69,13 +71,16 @@ int run_offline(offline_session& session, const char* what, const std::function<
   } catch (const option_error& e) {  // the history's source refused its options (--data, --data-set)
     std::cerr << "(command line): " << describe_option_error(e) << "\n";
     return 2;
+  } catch (const unusable_history& e) {
+    std::cerr << "stream-smarts: " << e.what() << "\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << what << " failed: " << e.what() << "\n";
     return 1;
   }
 }
 
-offline_session::offline_session(const offline_request& request) {
+offline_session::offline_session(const offline_request& request) : data_(request.history.data) {
   registry_.load_folders(plugin_search_path(request.plugin_dirs));
   problems_ = registry_.problems();
   pipeline_.file = command_line;
@@ -158,6 +163,13 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
                            (tried.empty() ? std::string(" (no scorer plugin has a model option)") : ":" + tried));
 }
 
+void offline_session::refuse_overwriting_history(const std::string& out, const char* option) {
+  std::error_code ec;
+  if (!out.empty() && !data_.empty() && std::filesystem::equivalent(out, data_, ec))
+    problems_.error({command_line}, std::string(option) + " " + out + " is the history (--data): it would be "
+                                                                      "overwritten; write to another file");
+}
+
 stage_context_impl& offline_session::context_of(const stage_spec& spec) {
   for (auto& c : contexts_)
     if (&c.spec() == &spec) return c;
@@ -169,6 +181,27 @@ std::unique_ptr<scorer> offline_session::make_scorer(const stage_spec& spec, std
   context.on_progress = std::move(on_progress);
   return spec.plugin->descriptor->make_scorer(context);
 }
+
+namespace {
+
+/// Refuses a history of no readings, or of several meters: those of several
+/// interleaved look, to a command judging one, like a house whose readings
+/// come twice as often: spells of no length, a day drawn twice over,
+/// windows that never fill.
+void check_usable(const std::vector<reading>& history) {
+  if (history.empty()) throw unusable_history("the history has no readings");
+  std::set<std::string> meters;
+  for (const auto& r : history) meters.insert(r.meter);
+  if (meters.size() == 1) return;
+  std::string names;
+  for (auto it = meters.begin(); it != meters.end() && std::distance(meters.begin(), it) < 3; ++it)
+    names += (names.empty() ? "" : ", ") + *it;
+  throw unusable_history("the history holds readings of " + std::to_string(meters.size()) + " meters (" + names +
+                         (meters.size() > 3 ? ", ..." : "") + "); train, eval, report and inject work on one "
+                         "meter's history: give each meter's readings a file of their own");
+}
+
+} // namespace
 
 std::vector<reading> offline_session::read_history(const std::function<void(std::size_t)>& on_batch) {
   std::unique_ptr<source> s = history_->plugin->descriptor->make_source(context_of(*history_));
@@ -182,6 +215,7 @@ std::vector<reading> offline_session::read_history(const std::function<void(std:
     if (result.wait.count() > 0) std::this_thread::sleep_for(result.wait);
   }
   s->stop();
+  check_usable(history);
   for (auto& r : history) localize(r, *zone_);
   // Trainers are promised history in time order (and scorers see it so when
   // running); a topic's partitions or a hand-joined file may interleave.

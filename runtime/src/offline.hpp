@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,13 @@ struct history_request {
   std::string source = "replay";
   std::string data;
   std::vector<std::string> settings;
+};
+
+/// A history the offline commands cannot work on: none, or several meters'
+/// readings mixed. The command exits 2, as for a --data that is no history.
+class unusable_history : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
 };
 
 /// The options every offline command takes.
@@ -44,6 +52,10 @@ public:
   diagnostics& problems() { return problems_; }
   const time_zone& zone() const { return *zone_; }
 
+  /// Refuses (in problems()) an output file that is the history itself
+  /// (--data): written, the history would be lost.
+  void refuse_overwriting_history(const std::string& out, const char* option);
+
   /// Declares the scorer `plugin` with `options`, checked against its
   /// declaration. Returns nullptr (and records why) if that is not possible.
   const stage_spec* declare_scorer(const std::string& plugin, const toml::table& options);
@@ -58,8 +70,10 @@ public:
   /// that does not declare them is not asked.
   model_scorer scorer_for_model(const std::string& model_path, const std::vector<std::string>& settings = {});
 
-  /// Reads the whole history (local fields filled), calling `on_batch` with
-  /// the count so far. Throws on a source failure.
+  /// Reads the whole history (local fields filled, in time order), calling
+  /// `on_batch` with the count so far. Throws on a source failure, and
+  /// unusable_history if it has no readings or several meters' readings: each
+  /// command judges one meter (its spells, its days, its picture).
   std::vector<reading> read_history(const std::function<void(std::size_t)>& on_batch = {});
   /// A new scorer instance of a declared stage; throws option_error.
   std::unique_ptr<scorer> make_scorer(const stage_spec& spec, std::function<void(double)> on_progress = {});
@@ -76,6 +90,7 @@ private:
   std::deque<stage_context_impl> contexts_;
   std::unique_ptr<time_zone> zone_;
   const stage_spec* history_ = nullptr;
+  std::string data_;  // --data
 };
 
 /// `v` with `decimals` digits after the point, "-" for NaN (a figure that

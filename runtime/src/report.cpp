@@ -228,13 +228,13 @@ bool valid_period(const std::string& s) {
 
 int report_command(const report_request& request) {
   offline_session session(request.offline);
+  session.refuse_overwriting_history(request.out, "--out");
   if (!request.period.empty() && !valid_period(request.period))
     session.problems().error({"(command line)"}, "--period must be a day (2008-01-14) or a month (2008-01), not '" +
                                                      request.period + "'");
   return run_offline(session, "report", [&] {
     auto model = session.scorer_for_model(request.model, request.model_settings);
     const std::vector<reading> history = session.read_history();
-    if (history.empty()) throw std::runtime_error("the history has no readings");
     const std::vector<score_result> scores = scores_of(history, *model.instance);
     const period p = request.period.empty() ? worst_day(history, scores)
                                             : period{request.period, request.period.size() == 7};

@@ -106,7 +106,14 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
   context.on_progress = [&](double done) { bar.fraction(done); };
   offer_rehearsals(context, fit, request, kinds, session.zone());
   bar.phase("training on " + std::to_string(fit.size()) + " readings");
-  trainer.plugin->descriptor->train(fit, context, model);
+  try {
+    trainer.plugin->descriptor->train(fit, context, model);
+  } catch (const option_error&) {
+    throw;
+  } catch (const std::exception& e) {  // most likely too little history: its counts are of the days trained on
+    throw std::runtime_error(std::string(e.what()) + " (trained on the days not held out: " + days_of(fit) +
+                             " of the history's " + days_of(history) + "; --holdout 0 trains on all of it)");
+  }
   context.make_rehearsal = {};  // it refers to `fit`, gone with this function
   bar.fraction(1);
 
@@ -131,6 +138,7 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
 
 int train_command(const train_request& request) {
   offline_session session(request.offline);
+  session.refuse_overwriting_history(request.out, "--out");
   diagnostics& problems = session.problems();
   if (refused(problems)) return 2;  // the time zone or the history source: nothing more can be declared
   toml::table settings;

@@ -537,12 +537,27 @@ TEST_CASE("inject refuses bad options, naming the option and the form it expects
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("cannot write " + dir.path() + "/no/such/dir/l.csv: No such file or directory"));
   r = inject({"--data-set", "start=2030-01-01T00:00:00"});
-  CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Contains("the history has no readings: nothing to inject into"));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("stream-smarts: the history has no readings\n"));
 
   // shorter than a period: no event, said so
   r = inject({"--per-week", "0.1"});
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.err, Contains("injected 0 events into 336 readings"));
   CHECK_THAT(r.err, Contains("(the history is shorter than one period of 70 days: no event)"));
+}
+
+TEST_CASE("inject keeps the history's meter, so the labelled file replays as that meter") {
+  temp_dir dir;
+  std::string csv = "ts,wh,meter\n";
+  for (int h = 0; h < 24 * 21; ++h) csv += history_time(h / 24, 60 * (h % 24)) + ",120,flat-7\n";
+  const std::string out = dir.path() + "/l.csv";
+  const auto r = run({"inject", "--data", dir.file("h.csv", csv), "--out", out});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string labelled = dir.read("l.csv");
+  CHECK(labelled.rfind("ts,wh,meter,label\n", 0) == 0);
+  std::size_t rows = 0;
+  for (auto at = labelled.find(",flat-7,"); at != std::string::npos; at = labelled.find(",flat-7,", at + 1)) ++rows;
+  CHECK(rows == 24 * 21);
 }

@@ -512,3 +512,93 @@ TEST_CASE("eval: --set after a --model is a scoring option of that model only") 
   CHECK(before.exit_code == 2);
   CHECK(before.err == "stream-smarts: --set comes after the --model it is for: --model FILE --set KEY=VALUE\n");
 }
+
+TEST_CASE("train, eval, report and inject refuse a history of several meters, and one with no readings") {
+  // Two flats interleaved read as one house whose readings come twice an
+  // hour: eval counted each labelled reading an event of no delay, report
+  // drew nothing, train said there were no 6 hours in a row.
+  temp_dir dir;
+  std::string csv = "ts,wh,meter\n";
+  for (int h = 0; h < 24 * 30; ++h)
+    for (const char* flat : {"a", "b"}) csv += history_time(h / 24, 60 * (h % 24)) + ",120," + flat + "\n";
+  const std::string flats = dir.file("flats.csv", csv);
+  const std::string band = dir.path() + "/band.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", band,
+               "--holdout", "0"})
+              .exit_code == 0);
+  const std::string refusal = "stream-smarts: the history holds readings of 2 meters (a, b); train, eval, report and "
+                              "inject work on one meter's history: give each meter's readings a file of their own\n";
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"train", "--scorer", "sustained_load", "--data", flats, "--out", dir.path() + "/s.toml"},
+           {"eval", "--model", band, "--data", flats},
+           {"report", "--model", band, "--data", flats, "--out", dir.path() + "/r.svg"},
+           {"inject", "--data", flats, "--out", dir.path() + "/l.csv"}}) {
+    const auto r = run(args);
+    INFO(args[0] << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(refusal));
+  }
+  const std::string empty = dir.file("empty.csv", "ts,wh\n");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"train", "--scorer", "percentile_band", "--data", empty, "--out", dir.path() + "/e.toml"},
+           {"eval", "--model", band, "--data", empty},
+           {"report", "--model", band, "--data", empty, "--out", dir.path() + "/e.svg"}}) {
+    const auto r = run(args);
+    INFO(args[0] << ": " << r.err);
+    CHECK(r.exit_code == 2);  // as inject: unusable input, not a failed run (exit 1, or a table of "-")
+    CHECK_THAT(r.err, Contains("stream-smarts: the history has no readings\n"));
+  }
+}
+
+TEST_CASE("train, eval, report and inject never write over the history they read") {
+  temp_dir dir;
+  const std::string history = four_weeks();
+  const std::string data = dir.file("history.csv", history);
+  const std::string band = dir.path() + "/band.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", data, "--out", band, "--holdout", "0"}).exit_code == 0);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"train", "--scorer", "percentile_band", "--data", data, "--out", data},
+           {"eval", "--model", band, "--data", data, "--events", dir.path() + "/./history.csv"},
+           {"report", "--model", band, "--data", data, "--out", data},
+           {"inject", "--data", data, "--out", data}}) {
+    const auto r = run(args);
+    INFO(args[0] << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(" is the history (--data): it would be overwritten; write to another file"));
+  }
+  CHECK(dir.read("history.csv") == history);
+}
+
+TEST_CASE("train on too little history says what the hold-out took, and how to train on all of it") {
+  temp_dir dir;
+  // 42 days: sustained_load's minimum (baseline_days + 14), of which the hold-out keeps some for checking.
+  const std::string data = dir.file("h.csv", hourly_days(42));
+  const auto r = run({"train", "--scorer", "sustained_load", "--data", data, "--out", dir.path() + "/s.toml",
+                      "--rehearsals", "0"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains(" (trained on the days not held out: "));
+  CHECK_THAT(r.err, Contains(" of the history's 1008 readings on 42 days (2008-01-07 to 2008-02-17); --holdout 0 "
+                             "trains on all of it)"));
+}
+
+TEST_CASE("eval reads a label of 0 written as 0.0 (pandas) or false (JSON) as not anomalous") {
+  temp_dir dir;
+  const std::string band = dir.path() + "/band.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", band,
+               "--holdout", "0"})
+              .exit_code == 0);
+  std::string week = labelled_week();
+  std::string floats = week, words = week;
+  for (std::size_t at = 0; (at = floats.find(",0\n", at)) != std::string::npos; at += 5) floats.replace(at, 3, ",0.0\n");
+  for (std::size_t at = 0; (at = words.find(",0\n", at)) != std::string::npos; at += 7) words.replace(at, 3, ",false\n");
+  const auto plain = run({"eval", "--model", band, "--data", dir.file("w.csv", week)});
+  REQUIRE(plain.exit_code == 0);
+  for (const auto& text : {floats, words}) {
+    const auto r = run({"eval", "--model", band, "--data", dir.file("w2.csv", text)});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Contains("5 labelled anomalous"));
+    CHECK(r.out == plain.out);
+  }
+}

@@ -71,12 +71,19 @@ inline std::optional<double> label_number(const reading& r, std::string_view key
   return std::nullopt;
 }
 
+/// A `label` value that says "not anomalous": empty, a zero however written
+/// ("0", or "0.0" as pandas writes a column of floats), or "false" (JSON).
+inline bool says_not_anomalous(const std::string& label) {
+  const auto number = number_in_full(label);
+  return label.empty() || label == "false" || (number && *number == 0);
+}
+
 /// The kind of event a reading is labelled with: its `label` label, as
 /// `stream-smarts inject` and a labelled history set it; empty if it is not
-/// labelled anomalous (no such label, an empty one, or "0").
+/// labelled anomalous (no such label, or says_not_anomalous).
 inline std::string_view event_label(const reading& r) {
   for (const auto& l : r.labels)
-    if (l.key == "label") return l.value == "0" ? std::string_view() : std::string_view(l.value);
+    if (l.key == "label") return says_not_anomalous(l.value) ? std::string_view() : std::string_view(l.value);
   return {};
 }
 
