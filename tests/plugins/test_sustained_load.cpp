@@ -120,6 +120,13 @@ TEST_CASE("sustained_load training: thresholds from the history, a heater above 
   CHECK(scores[2] > 1);  // the second hour of the heater: the 2-hour floor
   CHECK(scores[5] > 1);
   CHECK(scores[6] < 1);  // off again
+
+  // The heater again, and midway a Kafka rebalance reads its last three hours
+  // again: they restarted the windows, and a spell still on fell to 0.
+  auto heater = [&](int h) { return at(start_ms + (61 * 24 + h) * hour_ms, h >= 1 ? 2300 : 300); };
+  for (int h = 0; h <= 4; ++h) state.next(heater(h), m.usual);
+  for (int h = 2; h <= 4; ++h) CHECK(judge(m, state.next(heater(h), m.usual), h).score > 1);  // delivered again
+  CHECK(judge(m, state.next(heater(5), m.usual), 5).score > 1);  // and on it goes
 }
 
 namespace {
