@@ -88,6 +88,10 @@ TEST_CASE("power_step: the level before a step is held while the load stays on",
   CHECK(later.score == Approx(2000.0 / 1500));
   CHECK(later.before_w == 400);
   CHECK(later.since_ms == 40 * minute_ms);
+  // A Kafka rebalance delivers the last 20 minutes again: they restarted the
+  // window, and the step still held ended.
+  for (int i = 180; i < 200; ++i) CHECK(m.next(i * minute_ms, 2400, 1500).score == Approx(2000.0 / 1500));
+  CHECK(m.next(199 * minute_ms, 2400, 1500).since_ms == 40 * minute_ms);
   // Switched off: back to normal, and the level before follows the house again.
   later = m.next(200 * minute_ms, 400, 1500);
   CHECK(later.score < 1);

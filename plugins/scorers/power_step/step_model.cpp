@@ -78,6 +78,14 @@ step_window::step step_window::next(std::int64_t ts_ms, double power_w) {
 }
 
 meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double threshold_w, bool watching) {
+  if (last_ms_ && *last_ms_ - ts_ms < day_ms && (ts_ms < *last_ms_ || (ts_ms == *last_ms_ && power_w == last_w_)))
+    return last_;
+  last_ms_ = ts_ms;
+  last_w_ = power_w;
+  return last_ = judge(ts_ms, power_w, threshold_w, watching);
+}
+
+meter_state::scored meter_state::judge(std::int64_t ts_ms, double power_w, double threshold_w, bool watching) {
   const step_window::step s = window_.next(ts_ms, power_w);
   if (!std::isfinite(s.floor_w)) {
     held_before_w_.reset();
