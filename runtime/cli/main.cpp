@@ -96,6 +96,7 @@ void print_usage(std::ostream& out) {
 
 struct arguments {
   std::vector<std::string> positional;
+  std::vector<std::string> given;  ///< the value options given, in order
   std::vector<std::string> plugin_dirs;
   std::string describe;
   bool markdown = false;
@@ -144,60 +145,83 @@ double number(const std::string& arg, const std::string& value) {
 /// What an option that takes a value does with it (usage_problem if it refuses it).
 using value_option = void (*)(arguments&, const std::string& arg, const std::string& value);
 
-/// Every option that takes a value, and what it does with it: one table, so
-/// an option cannot be known to the parser and handled nowhere.
-const std::vector<std::pair<std::string_view, value_option>>& value_options() {
+/// An option that takes a value: its name, the commands that take it
+/// (empty: every command), and what it does with its value.
+struct option_entry {
+  std::string_view name;
+  std::string_view commands;
+  value_option apply;
+};
+
+constexpr std::string_view offline_commands = "train eval report inject";
+
+/// Every option that takes a value, the commands it is for, and what it does
+/// with it: one table, so an option cannot be known to the parser and handled
+/// nowhere, nor given to a command that would ignore it.
+const std::vector<option_entry>& value_options() {
   using S = const std::string&;
-  static const std::vector<std::pair<std::string_view, value_option>> table{
-      {"--log-level", [](arguments&, S, S v) {
+  static const std::vector<option_entry> table{
+      {"--log-level", "", [](arguments&, S, S v) {
          const auto level = parse_log_level(v);
          if (!level) throw usage_problem("unknown log level '" + v + "' (debug, info, warning, error)");
          set_log_level(*level);
        }},
-      {"--log-format", [](arguments&, S, S v) {
+      {"--log-format", "", [](arguments&, S, S v) {
          const auto format = parse_log_format(v);
          if (!format) throw usage_problem("unknown log format '" + v + "' (text, json)");
          set_log_format(*format);
        }},
-      {"--plugin-dir", [](arguments& a, S, S v) { a.plugin_dirs.push_back(v); }},
-      {"--describe", [](arguments& a, S, S v) { a.describe = v; }},
-      {"--scorer", [](arguments& a, S, S v) { a.train.scorer = v; }},
-      {"--data", [](arguments& a, S, S v) { a.offline.history.data = v; }},
-      {"--source", [](arguments& a, S, S v) { a.offline.history.source = v; }},
-      {"--out", [](arguments& a, S, S v) { a.train.out = a.report.out = a.inject.out = v; }},
-      {"--timezone", [](arguments& a, S, S v) { a.offline.timezone = v; }},
-      {"--set", [](arguments& a, S, S v) {
+      {"--plugin-dir", "run validate plugins train eval report inject", [](arguments& a, S, S v) { a.plugin_dirs.push_back(v); }},
+      {"--describe", "plugins", [](arguments& a, S, S v) { a.describe = v; }},
+      {"--scorer", "train", [](arguments& a, S, S v) { a.train.scorer = v; }},
+      {"--data", offline_commands, [](arguments& a, S, S v) { a.offline.history.data = v; }},
+      {"--source", offline_commands, [](arguments& a, S, S v) { a.offline.history.source = v; }},
+      {"--out", "train report inject", [](arguments& a, S, S v) { a.train.out = a.report.out = a.inject.out = v; }},
+      {"--timezone", offline_commands, [](arguments& a, S, S v) { a.offline.timezone = v; }},
+      {"--set", "train eval report", [](arguments& a, S, S v) {
          // After a --model (eval, report): an option of that model's scorer.
          if (a.eval.models.empty()) a.train.scorer_settings.push_back(v);
          else a.eval.model_settings.back().push_back(v);
        }},
-      {"--data-set", [](arguments& a, S, S v) { a.offline.history.settings.push_back(v); }},
-      {"--model", [](arguments& a, S, S v) {
+      {"--data-set", offline_commands, [](arguments& a, S, S v) { a.offline.history.settings.push_back(v); }},
+      {"--model", "eval report", [](arguments& a, S, S v) {
          a.eval.models.push_back(v);
          a.eval.model_settings.emplace_back();
        }},
-      {"--period", [](arguments& a, S, S v) { a.report.period = v; }},
-      {"--events", [](arguments& a, S, S v) { a.eval.events_out = v; }},
-      {"--kinds", [](arguments& a, S, S v) { a.inject.kinds = a.train.kinds = v; }},
-      {"--kind", [](arguments& a, S, S v) {
+      {"--period", "report", [](arguments& a, S, S v) { a.report.period = v; }},
+      {"--events", "eval", [](arguments& a, S, S v) { a.eval.events_out = v; }},
+      {"--kinds", "train inject", [](arguments& a, S, S v) { a.inject.kinds = a.train.kinds = v; }},
+      {"--kind", "train inject", [](arguments& a, S, S v) {
          a.inject.kind_specs.push_back(v);
          a.train.kind_specs.push_back(v);
        }},
-      {"--seed", [](arguments& a, S arg, S v) { a.train.seed = a.inject.seed = whole(arg, v); }},
-      {"--rehearsals", [](arguments& a, S arg, S v) {
+      {"--seed", "train inject", [](arguments& a, S arg, S v) { a.train.seed = a.inject.seed = whole(arg, v); }},
+      {"--rehearsals", "train", [](arguments& a, S arg, S v) {
          a.train.rehearsals = static_cast<int>(std::min<std::uint64_t>(whole(arg, v), 1000000));
        }},
-      {"--holdout", [](arguments& a, S arg, S v) { a.train.holdout = number(arg, v); }},
-      {"--per-week", [](arguments& a, S arg, S v) { a.inject.per_week = number(arg, v); }},
-      {"--threshold", [](arguments& a, S arg, S v) { a.threshold = number(arg, v); }},
+      {"--holdout", "train", [](arguments& a, S arg, S v) { a.train.holdout = number(arg, v); }},
+      {"--per-week", "inject", [](arguments& a, S arg, S v) { a.inject.per_week = number(arg, v); }},
+      {"--threshold", "train eval report", [](arguments& a, S arg, S v) { a.threshold = number(arg, v); }},
   };
   return table;
 }
 
-value_option value_option_of(std::string_view arg) {
-  for (const auto& [name, apply] : value_options())
-    if (arg == name) return apply;
+const option_entry* value_option_of(std::string_view arg) {
+  for (const auto& entry : value_options())
+    if (arg == entry.name) return &entry;
   return nullptr;
+}
+
+/// Whether `command` is one of `commands` (space separated; empty: all).
+bool takes(std::string_view commands, std::string_view command) {
+  if (commands.empty()) return true;
+  std::size_t at = 0;
+  while (at <= commands.size()) {
+    const std::size_t end = std::min(commands.find(' ', at), commands.size());
+    if (commands.substr(at, end - at) == command) return true;
+    at = end + 1;
+  }
+  return false;
 }
 
 /// Parses argv; returns an exit code if it should stop (help, version, error).
@@ -220,14 +244,15 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
       a.positional.push_back(arg);
       continue;
     }
-    const value_option apply = value_option_of(arg);
-    if (apply == nullptr || i + 1 >= argc) {
-      std::cerr << "stream-smarts: " << (apply == nullptr ? "unknown option " + arg : arg + " needs a value") << "\n";
+    const option_entry* option = value_option_of(arg);
+    if (option == nullptr || i + 1 >= argc) {
+      std::cerr << "stream-smarts: " << (option == nullptr ? "unknown option " + arg : arg + " needs a value") << "\n";
       print_usage(std::cerr);
       return 2;
     }
+    a.given.push_back(arg);
     try {
-      apply(a, arg, argv[++i]);
+      option->apply(a, arg, argv[++i]);
     } catch (const usage_problem& e) {
       std::cerr << "stream-smarts: " << e.what() << "\n";
       return 2;
@@ -247,7 +272,23 @@ int missing(const char* what) {
   return 2;
 }
 
+/// An option the command would ignore, said: "--period is not an option of
+/// eval (it is for report)". Nothing for a command that is not built in.
+std::optional<std::string> misplaced_option(const arguments& a) {
+  const std::string command = a.positional.empty() ? "" : a.positional[0];
+  if (!is_builtin(command)) return std::nullopt;
+  for (const auto& name : a.given) {
+    const option_entry* entry = value_option_of(name);
+    if (takes(entry->commands, command)) continue;
+    std::string owners;
+    for (const char c : entry->commands) owners += c == ' ' ? std::string(", ") : std::string(1, c);
+    return name + " is not an option of " + command + " (it is for " + owners + ")";
+  }
+  return std::nullopt;
+}
+
 int dispatch(arguments& a) {
+  if (const auto problem = misplaced_option(a)) return missing(problem->c_str());
   const std::string command = a.positional.empty() ? "" : a.positional[0];
   const std::size_t operands = a.positional.size() - (command.empty() ? 0 : 1);
   if ((command == "run" || command == "validate") && operands == 1 && a.plugin_dirs.empty())

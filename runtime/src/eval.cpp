@@ -83,15 +83,9 @@ int eval_command(const eval_request& request) {
     std::vector<offline_session::model_scorer> models;
     std::vector<std::string> scorers;
     for (std::size_t i = 0; i < request.models.size(); ++i) {
-      const std::string& path = request.models[i];
-      try {
-        models.push_back(session.scorer_for_model(
-            path, i < request.model_settings.size() ? request.model_settings[i] : std::vector<std::string>{}));
-        scorers.push_back(models.back().spec->plugin->info().name);
-      } catch (const std::exception& e) {  // no plugin can load it: said with every plugin's reason
-        std::cerr << e.what() << "\n";
-        return 2;
-      }
+      models.push_back(session.scorer_for_model(
+          request.models[i], i < request.model_settings.size() ? request.model_settings[i] : std::vector<std::string>{}));
+      scorers.push_back(models.back().spec->plugin->info().name);
     }
     const std::vector<reading> history = session.read_history();
     std::vector<evaluation> results(models.size(), evaluation(request.threshold));

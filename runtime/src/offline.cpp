@@ -1,5 +1,6 @@
 #include "offline.hpp"
 
+#include "log.hpp"
 #include "zone.hpp"
 
 #include <algorithm>
@@ -71,7 +72,7 @@ int run_offline(offline_session& session, const char* what, const std::function<
   } catch (const option_error& e) {  // the history's source refused its options (--data, --data-set)
     std::cerr << "(command line): " << describe_option_error(e) << "\n";
     return 2;
-  } catch (const unusable_history& e) {
+  } catch (const unusable_input& e) {
     std::cerr << "stream-smarts: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
@@ -159,7 +160,7 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
   }
   std::string with;
   for (const auto& s : settings) with += (with.empty() ? " with --set " : ", --set ") + s;
-  throw std::runtime_error(model_path + ": no scorer plugin can load this model" + with +
+  throw unusable_input(model_path + ": no scorer plugin can load this model" + with +
                            (tried.empty() ? std::string(" (no scorer plugin has a model option)") : ":" + tried));
 }
 
@@ -189,16 +190,34 @@ namespace {
 /// come twice as often: spells of no length, a day drawn twice over,
 /// windows that never fill.
 void check_usable(const std::vector<reading>& history) {
-  if (history.empty()) throw unusable_history("the history has no readings");
+  if (history.empty()) throw unusable_input("the history has no readings");
   std::set<std::string> meters;
   for (const auto& r : history) meters.insert(r.meter);
   if (meters.size() == 1) return;
   std::string names;
   for (auto it = meters.begin(); it != meters.end() && std::distance(meters.begin(), it) < 3; ++it)
     names += (names.empty() ? "" : ", ") + *it;
-  throw unusable_history("the history holds readings of " + std::to_string(meters.size()) + " meters (" + names +
+  throw unusable_input("the history holds readings of " + std::to_string(meters.size()) + " meters (" + names +
                          (meters.size() > 3 ? ", ..." : "") + "); train, eval, report and inject work on one "
                          "meter's history: give each meter's readings a file of their own");
+}
+
+/// A history in kWh read as Wh trains a model that can never alert, and
+/// injected events dwarf it: no household draws under 5 W on a typical hour
+/// (a fridge alone draws more).
+void warn_if_kwh(const std::vector<reading>& history) {
+  std::vector<double> watts;
+  for (const reading& r : history)
+    if (r.span_ms > 0) watts.push_back(r.wh * 3'600'000.0 / static_cast<double>(r.span_ms));
+  if (watts.size() < 24) return;
+  const auto middle = watts.begin() + static_cast<std::ptrdiff_t>(watts.size() / 2);
+  std::nth_element(watts.begin(), middle, watts.end());
+  if (*middle >= 5) return;
+  char median[32];
+  std::snprintf(median, sizeof median, "%.3g", *middle);
+  runtime_log().warning("the history's median reading is " + std::string(median) +
+                        " Wh an hour, less than any household uses: if its numbers are kWh, give "
+                        "--data-set wh_unit=kWh");
 }
 
 } // namespace
@@ -216,6 +235,7 @@ std::vector<reading> offline_session::read_history(const std::function<void(std:
   }
   s->stop();
   check_usable(history);
+  warn_if_kwh(history);
   for (auto& r : history) localize(r, *zone_);
   // Trainers are promised history in time order (and scorers see it so when
   // running); a topic's partitions or a hand-joined file may interleave.

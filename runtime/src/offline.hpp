@@ -23,9 +23,10 @@ struct history_request {
   std::vector<std::string> settings;
 };
 
-/// A history the offline commands cannot work on: none, or several meters'
-/// readings mixed. The command exits 2, as for a --data that is no history.
-class unusable_history : public std::runtime_error {
+/// Input the offline commands cannot work on: a history of no readings or of
+/// several meters' mixed, a model no scorer plugin loads. The command exits
+/// 2, as for a --data that is no history.
+class unusable_input : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
@@ -61,7 +62,7 @@ public:
   const stage_spec* declare_scorer(const std::string& plugin, const toml::table& options);
   /// The scorer that can load `model_path` as its `model` option: each
   /// scorer plugin with such an option is asked in turn. Throws
-  /// std::runtime_error with every plugin's reason if none can.
+  /// unusable_input with every plugin's reason if none can.
   struct model_scorer {
     const stage_spec* spec = nullptr;
     std::unique_ptr<scorer> instance;
@@ -72,7 +73,7 @@ public:
 
   /// Reads the whole history (local fields filled, in time order), calling
   /// `on_batch` with the count so far. Throws on a source failure, and
-  /// unusable_history if it has no readings or several meters' readings: each
+  /// unusable_input if it has no readings or several meters' readings: each
   /// command judges one meter (its spells, its days, its picture).
   std::vector<reading> read_history(const std::function<void(std::size_t)>& on_batch = {});
   /// A new scorer instance of a declared stage; throws option_error.

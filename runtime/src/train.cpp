@@ -22,23 +22,6 @@
 namespace stream_smarts::runtime {
 namespace {
 
-/// A history in kWh read as Wh trains a model that can never alert: no
-/// household draws under 5 W on a typical hour (a fridge alone draws more).
-void warn_if_kwh(const std::vector<reading>& history) {
-  std::vector<double> watts;
-  for (const reading& r : history)
-    if (r.span_ms > 0) watts.push_back(r.wh * 3'600'000.0 / static_cast<double>(r.span_ms));
-  if (watts.size() < 24) return;
-  const auto middle = watts.begin() + static_cast<std::ptrdiff_t>(watts.size() / 2);
-  std::nth_element(watts.begin(), middle, watts.end());
-  if (*middle >= 5) return;
-  char median[32];
-  std::snprintf(median, sizeof median, "%.3g", *middle);
-  runtime_log().warning("the history's median reading is " + std::string(median) +
-                        " Wh an hour, less than any household uses: if its numbers are kWh, give "
-                        "--data-set wh_unit=kWh");
-}
-
 std::vector<reading> days_to_fit(const std::vector<reading>& history, const train_request& request) {
   std::vector<reading> fit;
   for (const auto& r : history)
@@ -161,7 +144,6 @@ int train_command(const train_request& request) {
     bar.phase("reading history");
     const std::vector<reading> history = session.read_history([&](std::size_t n) { bar.count(n, "readings"); });
     runtime_log().info("read " + std::to_string(history.size()) + " readings");
-    warn_if_kwh(history);
     std::optional<evaluation> report;
     if (request.holdout > 0) report = hold_out(session, *trainer, settings, request, kinds, history, bar);
     bar.phase("training on all " + std::to_string(history.size()) + " readings");

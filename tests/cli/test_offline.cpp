@@ -107,7 +107,7 @@ TEST_CASE("train's hold-out report counts the alerts of minute readings in clock
   CHECK(hourly.out.find("clock hours") == std::string::npos);
 }
 
-TEST_CASE("train warns of a history that looks like kWh, and reads it as kWh when told") {
+TEST_CASE("train, eval, report and inject warn of a history that looks like kWh, and read it as kWh when told") {
   std::string csv = "ts,kwh\n";  // four weeks of 0.1-0.14 kWh an hour
   for (int d = 0; d < 28; ++d)
     for (int h = 0; h < 24; ++h) csv += history_time(d, 60 * h) + "," + std::to_string(0.1 + (d % 5) * 0.01) + "\n";
@@ -124,6 +124,18 @@ TEST_CASE("train warns of a history that looks like kWh, and reads it as kWh whe
   CHECK(as_kwh.exit_code == 0);
   CHECK(as_kwh.err.find("median reading") == std::string::npos);
   CHECK_THAT(dir.read("kwh.toml"), Contains("140"));  // the band's top, in Wh
+  // Only train said so: inject added 2000 Wh events to readings of 0.12.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"eval", "--model", dir.path() + "/kwh.toml"},
+           {"report", "--model", dir.path() + "/kwh.toml", "--out", dir.path() + "/r.svg"},
+           {"inject", "--out", dir.path() + "/l.csv"}}) {
+    std::vector<std::string> full = args;
+    for (const char* more : {"--data", "", "--data-set", "wh_field=kwh"}) full.push_back(more);
+    full[full.size() - 3] = data;
+    const auto r = run(full);
+    INFO(args[0] << ": " << r.err);
+    CHECK_THAT(r.err, Contains("the history's median reading is 0.12 Wh an hour"));
+  }
 }
 
 TEST_CASE("train draws a progress bar on a terminal") {
@@ -388,10 +400,18 @@ TEST_CASE("eval and report name every scorer's reason when no plugin can load a 
   temp_dir dir;
   const std::string week = dir.file("week.csv", labelled_week());
   const std::string junk = dir.file("junk.dat", "hello\n");
+  // report's --out, which eval does not take
+  auto out = [&](const std::string& command) {
+    return command == "report" ? std::vector<std::string>{"--out", dir.path() + "/x.svg"} : std::vector<std::string>{};
+  };
+  auto with = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
   for (const char* command : {"eval", "report"}) {
-    const auto r = run({command, "--model", junk, "--data", week, "--out", dir.path() + "/x.svg"});
-    CHECK(r.exit_code == (std::string(command) == "eval" ? 2 : 1));
-    CHECK_THAT(r.err, Contains(junk + ": no scorer plugin can load this model:\n  "));
+    const auto r = run(with({command, "--model", junk, "--data", week}, out(command)));
+    CHECK(r.exit_code == 2);  // report said "report failed" and exit 1: the input is unusable, as for eval
+    CHECK_THAT(r.err, Contains("stream-smarts: " + junk + ": no scorer plugin can load this model:\n  "));
     CHECK_THAT(r.err, Contains("\n  percentile_band: " + junk + ": "));
   }
   // A good model with a bad --set: the option is named, not the model blamed.
@@ -405,7 +425,7 @@ TEST_CASE("eval and report name every scorer's reason when no plugin can load a 
   CHECK_THAT(bad_set.err, Contains(band + ": no scorer plugin can load this model with --set hi_percentile=200:\n"));
   CHECK_THAT(bad_set.err, Contains("\n  percentile_band: option 'hi_percentile': must be within 0..100; got 200\n"));
   for (const char* command : {"eval", "report"}) {
-    const auto no_data = run({command, "--model", band, "--data", dir.path() + "/none.csv", "--out", dir.path() + "/x.svg"});
+    const auto no_data = run(with({command, "--model", band, "--data", dir.path() + "/none.csv"}, out(command)));
     CHECK(no_data.exit_code == 2);
     CHECK_THAT(no_data.err, Contains("(command line): option 'path': " + dir.path() + "/none.csv: cannot open: No such "
                                      "file or directory\n"));
@@ -601,4 +621,20 @@ TEST_CASE("eval reads a label of 0 written as 0.0 (pandas) or false (JSON) as no
     CHECK_THAT(r.out, Contains("5 labelled anomalous"));
     CHECK(r.out == plain.out);
   }
+}
+
+TEST_CASE("an option the command would ignore is refused, naming the commands it is for") {
+  // eval --period evaluated the whole history; inject --threshold did nothing.
+  temp_dir dir;
+  const std::string data = dir.file("h.csv", four_weeks());
+  auto r = run({"eval", "--model", "m.toml", "--data", data, "--period", "2008-01"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("stream-smarts: --period is not an option of eval (it is for report)\n"));
+  r = run({"inject", "--data", data, "--out", dir.path() + "/l.csv", "--threshold", "5"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("stream-smarts: --threshold is not an option of inject (it is for train, eval, report)\n"));
+  r = run({"plugins", "--scorer", "sustained_load"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("stream-smarts: --scorer is not an option of plugins (it is for train)\n"));
+  CHECK(run({"plugins", "--log-level", "warning"}).exit_code == 0);  // for every command
 }
