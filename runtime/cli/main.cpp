@@ -171,7 +171,8 @@ const std::vector<option_entry>& value_options() {
          if (!format) throw usage_problem("unknown log format '" + v + "' (text, json)");
          set_log_format(*format);
        }},
-      {"--plugin-dir", "run validate plugins train eval report inject", [](arguments& a, S, S v) { a.plugin_dirs.push_back(v); }},
+      {"--plugin-dir", "run validate plugins train eval report inject",  // run, validate: said in dispatch
+       [](arguments& a, S, S v) { a.plugin_dirs.push_back(v); }},
       {"--describe", "plugins", [](arguments& a, S, S v) { a.describe = v; }},
       {"--scorer", "train", [](arguments& a, S, S v) { a.train.scorer = v; }},
       {"--data", offline_commands, [](arguments& a, S, S v) { a.offline.history.data = v; }},

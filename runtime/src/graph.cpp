@@ -1025,10 +1025,11 @@ stage_actors spawn_stages(caf::actor_system& system, const pipeline_spec& pipeli
 /// is busy in its plugin (a request waiting for a service's answer).
 std::vector<std::string> busy_texts(const pipeline_spec& pipeline) {
   std::vector<std::string> out;
-  for (const auto& [kind, doing] : {std::pair{plugin_kind::source, "reading"}, std::pair{plugin_kind::scorer, "scoring"},
-                                    std::pair{plugin_kind::sink, "delivering"}})
+  using doing = std::pair<plugin_kind, const char*>;
+  for (const auto& [kind, what] : {doing{plugin_kind::source, "reading"}, doing{plugin_kind::scorer, "scoring"},
+                                   doing{plugin_kind::sink, "delivering"}})
     for (const auto* spec : pipeline.of_kind(kind))
-      out.push_back(spec->describe() + " was still " + doing + " (its plugin had not returned)");
+      out.push_back(spec->describe() + " was still " + what + " (its plugin had not returned)");
   return out;
 }
 
