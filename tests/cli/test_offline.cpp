@@ -637,4 +637,8 @@ TEST_CASE("an option the command would ignore is refused, naming the commands it
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("stream-smarts: --scorer is not an option of plugins (it is for train)\n"));
   CHECK(run({"plugins", "--log-level", "warning"}).exit_code == 0);  // for every command
+  r = run({"run", "p.toml", "--plugin-dir", dir.path()});  // run's own word on it
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("stream-smarts: for run, list plugin folders in the pipeline's plugin_dirs or "
+                             "STREAM_SMARTS_PLUGIN_PATH\n"));
 }
