@@ -78,11 +78,8 @@ step_window::step step_window::next(std::int64_t ts_ms, double power_w) {
 }
 
 meter_state::scored meter_state::next(std::int64_t ts_ms, double power_w, double threshold_w, bool watching) {
-  if (last_ms_ && *last_ms_ - ts_ms < day_ms && (ts_ms < *last_ms_ || (ts_ms == *last_ms_ && power_w == last_w_)))
-    return last_;
-  last_ms_ = ts_ms;
-  last_w_ = power_w;
-  return last_ = judge(ts_ms, power_w, threshold_w, watching);
+  if (const scored* again = latest_.again(ts_ms, power_w)) return *again;
+  return latest_.note(ts_ms, power_w, judge(ts_ms, power_w, threshold_w, watching));
 }
 
 meter_state::scored meter_state::judge(std::int64_t ts_ms, double power_w, double threshold_w, bool watching) {

@@ -8,6 +8,7 @@
 // tests compile it directly.
 #pragma once
 
+#include <common/latest_verdict.hpp>
 #include <common/vector_queue.hpp>
 #include <stream_smarts/reading.hpp>
 #include <stream_smarts/time.hpp>
@@ -115,18 +116,14 @@ public:
   /// `watching`: whether a new step may be judged now (the scorer's
   /// active_hours). Outside them a new step scores 0; a step already held
   /// is followed until it ends, so its alert lasts as long as the load. A
-  /// power earlier than the latest by less than a day, or the latest again
-  /// (readings a Kafka rebalance delivers again), changes nothing and gets
-  /// the latest verdict: restarting the window there would end a step
-  /// still held.
+  /// power delivered again (latest_verdict) changes nothing and gets the
+  /// latest verdict: restarting the window there would end a step still held.
   scored next(std::int64_t ts_ms, double power_w, double threshold_w, bool watching = true);
 
 private:
   scored judge(std::int64_t ts_ms, double power_w, double threshold_w, bool watching);
 
-  std::optional<std::int64_t> last_ms_;
-  double last_w_ = 0;
-  scored last_{0, 0};
+  latest_verdict<scored> latest_;
   step_window window_;
   std::optional<double> held_before_w_;
   std::int64_t held_since_ms_ = 0;

@@ -102,16 +102,11 @@ meter_state::meter_state(const settings& s) : usual_(s.baseline_days, s.by_weekd
 }
 
 meter_state::step meter_state::next(const reading& r, const hourly& usual_fallback) {
-  if (last_ms_ && *last_ms_ - r.ts_ms < day_ms &&
-      (r.ts_ms < *last_ms_ || (r.ts_ms == *last_ms_ && r.wh == last_wh_)))
-    return last_;
+  if (const step* again = latest_.again(r.ts_ms, r.wh)) return *again;
   step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}};
   s.floor_wh.fill(nan);
   for (std::size_t w = 0; w < floors_.size(); ++w) s.floor_wh[w] = floors_[w].next(r.ts_ms, r.wh - s.usual_wh);
-  last_ms_ = r.ts_ms;
-  last_wh_ = r.wh;
-  last_ = s;
-  return s;
+  return latest_.note(r.ts_ms, r.wh, s);
 }
 
 verdict judge(const sustained_model& m, const meter_state::step& s, int hour) {

@@ -14,12 +14,12 @@
 // reading type): tests compile it directly.
 #pragma once
 
+#include <common/latest_verdict.hpp>
 #include <common/vector_queue.hpp>
 #include <stream_smarts/reading.hpp>
 
 #include <array>
 #include <cstdint>
-#include <optional>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -119,13 +119,8 @@ public:
     double usual_wh;                             ///< the usual level at this reading's hour
     std::array<double, most_windows> floor_wh;   ///< per window of settings::hours; NaN until it is covered
   };
-  /// The step after `r`. A reading earlier than the meter's latest, by less
-  /// than a day, or the latest again (delivered again by a Kafka rebalance, a
-  /// repeated row), changes nothing and gets the latest step: restarting the
-  /// windows there would let a spell still on fall to 0 for hours. Further
-  /// back is a clock set back, and another reading at the latest's time (a
-  /// local time that does not exist, read as the next hour's), and the
-  /// windows start again.
+  /// The step after `r`; a reading delivered again (latest_verdict) changes
+  /// nothing and gets the latest step.
   step next(const reading& r, const hourly& usual_fallback);
   /// Window `w`'s oldest reading (floor_window::first_ms), after next().
   std::int64_t window_start_ms(std::size_t w) const { return floors_[w].first_ms(); }
@@ -133,9 +128,7 @@ public:
 private:
   usual_level usual_;
   std::vector<floor_window> floors_;
-  std::optional<std::int64_t> last_ms_;
-  double last_wh_ = 0;
-  step last_{};
+  latest_verdict<step> latest_;
 };
 
 /// What a step says at its local hour: the highest floor / threshold among
