@@ -142,6 +142,14 @@ double number(const std::string& arg, const std::string& value) {
   throw usage_problem(arg + " needs a number, not '" + value + "'");
 }
 
+/// A score to alert above; a million is far above any score a model gives
+/// (the figures and report's axes are drawn to it, so it must stay printable).
+double score_threshold(const std::string& arg, const std::string& value) {
+  const double n = number(arg, value);
+  if (std::fabs(n) > 1e6) throw usage_problem(arg + " must be a score from -1000000 to 1000000, not '" + value + "'");
+  return n;
+}
+
 /// What an option that takes a value does with it (usage_problem if it refuses it).
 using value_option = void (*)(arguments&, const std::string& arg, const std::string& value);
 
@@ -202,7 +210,7 @@ const std::vector<option_entry>& value_options() {
        }},
       {"--holdout", "train", [](arguments& a, S arg, S v) { a.train.holdout = number(arg, v); }},
       {"--per-week", "inject", [](arguments& a, S arg, S v) { a.inject.per_week = number(arg, v); }},
-      {"--threshold", "train eval report", [](arguments& a, S arg, S v) { a.threshold = number(arg, v); }},
+      {"--threshold", "train eval report", [](arguments& a, S arg, S v) { a.threshold = score_threshold(arg, v); }},
   };
   return table;
 }

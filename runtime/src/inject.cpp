@@ -90,7 +90,7 @@ int inject_command(const inject_request& request) {
     write_output(request.out, [&](std::ostream& out) {
       const labelled_csv csv(history);
       out << csv.header();
-      for (std::size_t i = 0; i < history.size(); ++i) out << csv.line(history[i], done.touched[i]);
+      for (std::size_t i = 0; i < history.size(); ++i) out << csv.line(history[i]);
     });
   } catch (const std::runtime_error& e) {
     std::cerr << "stream-smarts: " << e.what() << "\n";

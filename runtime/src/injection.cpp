@@ -364,7 +364,7 @@ std::string labelled_csv::header() const {
   return out + ",label\n";
 }
 
-std::string labelled_csv::line(const reading& r, bool touched) const {
+std::string labelled_csv::line(const reading& r) const {
   const local_fields& l = r.local;
   const int ms = static_cast<int>((r.ts_ms % 1000 + 1000) % 1000);
   const int offset = l.utc_offset_s < 0 ? -l.utc_offset_s : l.utc_offset_s;
@@ -374,9 +374,11 @@ std::string labelled_csv::line(const reading& r, bool touched) const {
   if (ms != 0) n += std::snprintf(ts + n, sizeof ts - static_cast<std::size_t>(n), ".%03d", ms);
   std::snprintf(ts + n, sizeof ts - static_cast<std::size_t>(n), "%c%02d:%02d", l.utc_offset_s < 0 ? '-' : '+',
                 offset / 3600, offset % 3600 / 60);
-  // An injected reading is rounded to a millionth of a Wh (1500 + 431.27 is
-  // 1931.2700000000002 in binary); the others are written exactly as read.
-  const double wh = touched ? std::round(r.wh * 1e6) / 1e6 : r.wh;
+  // To a millionth of a Wh: neither an injected reading (1500 + 431.27 is
+  // 1931.2700000000002 in binary) nor a kWh export's (2.61587 kWh is
+  // 2615.8700000000003 Wh) is exact; a reading of six decimals or fewer
+  // reads back as the same number.
+  const double wh = std::round(r.wh * 1e6) / 1e6;
   std::string out = std::string(ts) + "," + shortest(wh);
   if (says_span_) out.append(",").append(std::to_string(r.span_ms));
   if (says_meter_) out.append(",").append(csv_field(r.meter));

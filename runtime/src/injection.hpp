@@ -112,7 +112,7 @@ std::vector<reading> rehearsal(const std::vector<reading>& history, const std::v
 
 /// The history as CSV `ts,wh,<its other labels>,label`: ts as local time
 /// with its UTC offset (what the replay source reads back as the same
-/// instant), wh exact for untouched readings, the other labels (gpio_meter's
+/// instant), wh to a millionth of a Wh, the other labels (gpio_meter's
 /// power_w, ...) as columns in the order they first appear in `history`, the
 /// reading's `label` if it is anomalous, else "0". When a reading covers
 /// other than an hour (the sources' default span), a `span_ms` column after
@@ -121,7 +121,7 @@ class labelled_csv {
 public:
   explicit labelled_csv(const std::vector<reading>& history);
   std::string header() const;
-  std::string line(const reading& r, bool touched) const;
+  std::string line(const reading& r) const;
 
 private:
   bool says_span_ = false;

@@ -561,3 +561,16 @@ TEST_CASE("inject keeps the history's meter, so the labelled file replays as tha
   for (auto at = labelled.find(",flat-7,"); at != std::string::npos; at = labelled.find(",flat-7,", at + 1)) ++rows;
   CHECK(rows == 24 * 21);
 }
+
+TEST_CASE("inject writes a kWh export's readings in Wh to a millionth, as they read back") {
+  temp_dir dir;
+  std::string csv = "ts,wh\n";
+  for (int h = 0; h < 24 * 21; ++h) csv += history_time(h / 24, 60 * (h % 24)) + ",2.61587\n";
+  const auto r = run({"inject", "--data", dir.file("h.csv", csv), "--data-set", "wh_unit=kWh", "--out",
+                      dir.path() + "/l.csv"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string labelled = dir.read("l.csv");
+  CHECK_THAT(labelled, Contains(",2615.87,0\n"));
+  CHECK(labelled.find("0000000") == std::string::npos);
+}
