@@ -44,11 +44,11 @@ TEST_CASE("bad input: NaN, infinity and oversized numbers in a pipeline file are
         "p.toml:12:11: option 'divisor' of scorer 'ratio' (fixture_scorer) must be a finite number, not inf\n");
   // A batch_size of 10^17 hung the source reserving room for it.
   CHECK(invalid(fixture_pipeline("batch_size = 100000000000000000", "", "", "")) ==
-        "p.toml:3:1: [pipeline] batch_size must be within 1..1000000; got 100000000000000000\n");
+        "p.toml:3:14: [pipeline] batch_size must be within 1..1000000; got 100000000000000000\n");
   CHECK(invalid(fixture_pipeline("max_in_flight = 0", "", "", "")) ==
-        "p.toml:3:1: [pipeline] max_in_flight must be within 1..1000; got 0\n");
+        "p.toml:3:17: [pipeline] max_in_flight must be within 1..1000; got 0\n");
   CHECK(invalid(fixture_pipeline("max_restarts = 4294967295", "", "", "")) ==
-        "p.toml:3:1: [pipeline] max_restarts must be within 0..1000; got 4294967295\n");
+        "p.toml:3:16: [pipeline] max_restarts must be within 0..1000; got 4294967295\n");
   // The sum of the parts overflowed (undefined behaviour) and some such durations validated.
   CHECK(invalid(fixture_pipeline("shutdown_timeout = \"99999999999999999d\"", "", "", "")) ==
         "p.toml:3:20: option 'shutdown_timeout' of [pipeline] must be a duration such as \"30s\", \"5m\" or "

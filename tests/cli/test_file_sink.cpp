@@ -94,7 +94,7 @@ TEST_CASE("file sink: a path that cannot be appended to is reported at the optio
   };
   for (const auto& [path, message] : cases) {
     const std::string p = dir.file("p.toml", pipeline(file_sink(path, "")));
-    const std::string expected = "p.toml:14:1: option 'path' of sink 'log' (file): " + message;
+    const std::string expected = "p.toml:14:8: option 'path' of sink 'log' (file): " + message;
     for (const char* command : {"validate", "run"}) {
       const auto r = run({command, p}, fixture_env);
       INFO(command << " " << path << "\n" << r.err);

@@ -87,7 +87,7 @@ TEST_CASE("gpio_meter: option errors are reported at validate, at the option's l
   const auto bad_interval = run({"validate", dir.file("a.toml", pipeline("line = 17\ninterval = '500ms'", sinks))});
   CHECK(bad_interval.exit_code == 2);
   CHECK(bad_interval.err == dir.path() +
-                                "/a.toml:9:1: option 'interval' of source 'meter' (gpio_meter): must be at least 1s; "
+                                "/a.toml:9:12: option 'interval' of source 'meter' (gpio_meter): must be at least 1s; "
                                 "got 500ms\n");
   const auto no_line = run({"validate", dir.file("b.toml", pipeline("", sinks))});
   CHECK(no_line.exit_code == 2);

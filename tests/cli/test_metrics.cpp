@@ -244,18 +244,18 @@ TEST_CASE("metrics: unusable values are reported at the key, a port in use when 
     CHECK(r.exit_code == 2);
     return r.err;
   };
-  CHECK(invalid("'localhost'") == dir.path() + "/p.toml:3:1: [pipeline] metrics = \"localhost\": must be HOST:PORT, "
+  CHECK(invalid("'localhost'") == dir.path() + "/p.toml:3:11: [pipeline] metrics = \"localhost\": must be HOST:PORT, "
                                                "e.g. \"127.0.0.1:9464\"\n");
   CHECK(invalid("'127.0.0.1:99999'") ==
-        dir.path() + "/p.toml:3:1: [pipeline] metrics = \"127.0.0.1:99999\": port must be a number from 0 to 65535 "
+        dir.path() + "/p.toml:3:11: [pipeline] metrics = \"127.0.0.1:99999\": port must be a number from 0 to 65535 "
                      "(0: any free port), not '99999'\n");
   CHECK(invalid("'metrics.example.com:9464'") ==
-        dir.path() + "/p.toml:3:1: [pipeline] metrics = \"metrics.example.com:9464\": host must be an IP address "
+        dir.path() + "/p.toml:3:11: [pipeline] metrics = \"metrics.example.com:9464\": host must be an IP address "
                      "(\"127.0.0.1\", \"0.0.0.0\", \"[::1]\") or localhost, not 'metrics.example.com'\n");
   CHECK(invalid("9464") == dir.path() + "/p.toml:3:11: option 'metrics' of [pipeline] must be a string, not an "
                                         "integer\n");
 
-  // Someone else listens on the port: `run` says so at the key and starts nothing.
+  // Someone else listens on the port: `run` says so at its value and starts nothing.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -269,7 +269,7 @@ TEST_CASE("metrics: unusable values are reported at the key, a port in use when 
   const auto r = run({"run", file}, fixture_env);
   ::close(fd);
   CHECK(r.exit_code == 2);
-  CHECK(r.err.find(file + ":3:1: [pipeline] metrics: cannot listen on " + taken + ": Address already in use\n") !=
+  CHECK(r.err.find(file + ":3:11: [pipeline] metrics: cannot listen on " + taken + ": Address already in use\n") !=
         std::string::npos);
   CHECK(dir.read("alerts.txt").empty());
   // validate checks the file only: the service itself may hold the port.

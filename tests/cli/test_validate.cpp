@@ -103,19 +103,19 @@ TEST_CASE("an unset environment variable is named") {
 
 TEST_CASE("a plugin's own check of an option is reported at that option") {
   CHECK(invalid(replace(good, "from = [\"in\"]", "from = [\"in\"]\ndivisor = -1")) ==
-        "p.toml:10:1: option 'divisor' of scorer 'ratio' (fixture_scorer): must be above 0\n");
+        "p.toml:10:11: option 'divisor' of scorer 'ratio' (fixture_scorer): must be above 0\n");
 }
 
 TEST_CASE("a plugin's own check is reported with the file's other problems, in one run") {
   const std::string text = replace(good, "from = [\"in\"]", "from = [\"in\"]\ndivisor = -1") +
                            "[[sources]]\nname = \"spare\"\nplugin = \"fixture_source\"\n";
   CHECK(invalid(text) == "p.toml:16:1: source 'spare' (fixture_source) feeds no scorer; name it in a scorer's 'from'\n"
-                         "p.toml:10:1: option 'divisor' of scorer 'ratio' (fixture_scorer): must be above 0\n");
+                         "p.toml:10:11: option 'divisor' of scorer 'ratio' (fixture_scorer): must be above 0\n");
 }
 
 TEST_CASE("pipeline settings, duplicate names, unknown time zone, no sources") {
   CHECK(invalid(replace(good, "name = \"t\"", "name = \"t\"\ntimezone = \"Mars/Olympus\"")) ==
-        "p.toml:3:1: unknown time zone 'Mars/Olympus' (use an IANA name such as \"Europe/Paris\" or \"UTC\"; see "
+        "p.toml:3:12: unknown time zone 'Mars/Olympus' (use an IANA name such as \"Europe/Paris\" or \"UTC\"; see "
         "/usr/share/zoneinfo)\n");
   CHECK(invalid(replace(good, "name = \"ratio\"", "name = \"in\"")).find(
             "p.toml:6:1: stage name 'in' is already used at line 3; names must be unique") != std::string::npos);
@@ -157,7 +157,7 @@ TEST_CASE("a band with hi <= lo is rejected at validation, at the band option") 
   const std::string text = "[[sources]]\nname = 'in'\nplugin = 'fixture_source'\n[[scorers]]\nname = 'band'\n"
                            "plugin = 'percentile_band'\nfrom = ['in']\nband = [" + rows + "]\n[[sinks]]\nname = 'out'\n"
                            "plugin = 'fixture_sink'\nfrom = ['band']\nrecord = 'a.txt'\n";
-  CHECK(invalid(text) == "p.toml:8:1: option 'band' of scorer 'band' (percentile_band): band row for hour 3: hi (200) "
+  CHECK(invalid(text) == "p.toml:8:8: option 'band' of scorer 'band' (percentile_band): band row for hour 3: hi (200) "
                          "must be above lo (300)\n");
 }
 
@@ -170,15 +170,15 @@ TEST_CASE("a runtime key on the wrong kind of stage is one clear message") {
 
 TEST_CASE("the alert policy's keys are checked in [pipeline] and on sinks") {
   CHECK(invalid(replace(good, "name = \"t\"", "name = \"t\"\nquiet_hours = \"22-7\"")) ==
-        "p.toml:3:1: option 'quiet_hours' of [pipeline] must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", "
+        "p.toml:3:15: option 'quiet_hours' of [pipeline] must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", "
         "not \"22-7\"\n");
   CHECK(invalid(replace(good, "name = \"t\"", "name = \"t\"\nquiet_hours = \"07:00-07:00\"")) ==
-        "p.toml:3:1: option 'quiet_hours' of [pipeline] \"07:00-07:00\" is no time at all (it ends where it starts); "
+        "p.toml:3:15: option 'quiet_hours' of [pipeline] \"07:00-07:00\" is no time at all (it ends where it starts); "
         "the whole day is \"00:00-24:00\"\n");
   CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nsustain = 0")) ==
-        "p.toml:15:1: option 'sustain' of sink 'out' must be a duration (\"15m\") or 1 to 86400 readings, not 0\n");
+        "p.toml:15:11: option 'sustain' of sink 'out' must be a duration (\"15m\") or 1 to 86400 readings, not 0\n");
   CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nsustain = 2147483648")) ==
-        "p.toml:15:1: option 'sustain' of sink 'out' must be a duration (\"15m\") or 1 to 86400 readings, not "
+        "p.toml:15:11: option 'sustain' of sink 'out' must be a duration (\"15m\") or 1 to 86400 readings, not "
         "2147483648\n");  // it wrapped round to a negative count, and the first reading raised
   CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\ncooldown = \"an hour\"")) ==
         "p.toml:15:12: option 'cooldown' of sink 'out' must be a duration such as \"30s\", \"5m\" or \"1h30m\", not "

@@ -94,7 +94,7 @@ class PushbulletTest(HttpTestCase):
         code, lines = self.validate(text)
         self.assertEqual(code, 2)
         self.assertEqual(lines, [
-            "p.toml:21:1: option 'message' of sink 'notify' (pushbullet): unknown field {kwh}; the fields are "
+            "p.toml:21:11: option 'message' of sink 'notify' (pushbullet): unknown field {kwh}; the fields are "
             "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {expected_unit}, {expected_unit_words}, "
             "{scorer}, {meter}, {since}, {end}, {status} ({{ and }} for literal braces)"])
 

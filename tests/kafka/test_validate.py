@@ -62,10 +62,10 @@ class ValidateTest(KafkaTestCase):
                                   sink='properties = { "linger.ms" = "lots" }')
         self.assertEqual(code, 2)
         self.assertEqual(lines, [
-            "bad.toml:11:1: option 'properties' of source 'raw_power' (kafka_source): librdkafka property "
+            "bad.toml:11:14: option 'properties' of source 'raw_power' (kafka_source): librdkafka property "
             "'fetch.wait.max.msx': No such configuration property: \"fetch.wait.max.msx\"",
             # librdkafka names the property by its canonical name (linger.ms is an alias).
-            "bad.toml:25:1: option 'properties' of sink 'out' (kafka_sink): librdkafka property 'linger.ms': "
+            "bad.toml:25:14: option 'properties' of sink 'out' (kafka_sink): librdkafka property 'linger.ms': "
             "Invalid value for configuration property \"queue.buffering.max.ms\"",
         ])
 
@@ -81,23 +81,23 @@ class ValidateTest(KafkaTestCase):
             source="format = \"avro\"\navro_schema = '{\"type\":\"record\",\"name\":\"r\",\"fields\":"
                    "[{\"name\":\"kwh\",\"type\":\"flot\"}]}'")
         self.assertEqual(code, 2)
-        self.assertEqual(lines, ["bad.toml:12:1: option 'avro_schema' of source 'raw_power' (kafka_source): "
+        self.assertEqual(lines, ["bad.toml:12:15: option 'avro_schema' of source 'raw_power' (kafka_source): "
                                  "invalid Avro schema: Unknown Avro \"type\": flot"])
         code, lines = self.errors(source="format = \"avro\"\navro_schema = 'not json'")
-        self.assertEqual(lines, ["bad.toml:12:1: option 'avro_schema' of source 'raw_power' (kafka_source): "
+        self.assertEqual(lines, ["bad.toml:12:15: option 'avro_schema' of source 'raw_power' (kafka_source): "
                                  "invalid Avro schema: Error parsing JSON: invalid token near 'not'"])
 
     def test_enable_auto_offset_store_must_stay_false(self):
         code, lines = self.errors(source='properties = { "group.id" = "g", "enable.auto.offset.store" = "true" }')
         self.assertEqual(code, 2)
-        self.assertEqual(lines, ["bad.toml:11:1: option 'properties' of source 'raw_power' (kafka_source): "
+        self.assertEqual(lines, ["bad.toml:11:14: option 'properties' of source 'raw_power' (kafka_source): "
                                  "enable.auto.offset.store must stay false: the source stores an offset only once "
                                  "every sink has handled the reading"])
 
     def test_enable_partition_eof_must_stay_true_with_stop_at_end(self):
         code, lines = self.errors(source='stop_at_end = true\nproperties = { "enable.partition.eof" = "false" }')
         self.assertEqual(code, 2)
-        self.assertEqual(lines, ["bad.toml:12:1: option 'properties' of source 'raw_power' (kafka_source): "
+        self.assertEqual(lines, ["bad.toml:12:14: option 'properties' of source 'raw_power' (kafka_source): "
                                  "enable.partition.eof must stay true with stop_at_end: it is how the source knows "
                                  "it has read a partition to its end"])
         code, lines = self.errors(source='properties = { "enable.partition.eof" = "false", '
@@ -107,11 +107,11 @@ class ValidateTest(KafkaTestCase):
     def test_sink_acks_that_break_its_promise_or_clash_with_idempotence(self):
         code, lines = self.errors(sink='properties = { "acks" = "0", "enable.idempotence" = "false" }')
         self.assertEqual(code, 2)
-        self.assertEqual(lines, ["bad.toml:25:1: option 'properties' of sink 'out' (kafka_sink): acks = 0: the "
+        self.assertEqual(lines, ["bad.toml:25:14: option 'properties' of sink 'out' (kafka_sink): acks = 0: the "
                                  "broker would never confirm an alert, so one could be lost unseen; use all (the "
                                  "default) or 1"])
         code, lines = self.errors(sink='properties = { "acks" = "1" }')
-        self.assertEqual(lines, ["bad.toml:25:1: option 'properties' of sink 'out' (kafka_sink): acks = 1 needs "
+        self.assertEqual(lines, ["bad.toml:25:14: option 'properties' of sink 'out' (kafka_sink): acks = 1 needs "
                                  "enable.idempotence = false as well: an idempotent producer (the sink's default) "
                                  "requires acks = all"])
         code, lines = self.errors(sink='properties = { "acks" = "1", "enable.idempotence" = "false" }')
@@ -120,7 +120,7 @@ class ValidateTest(KafkaTestCase):
     def test_brokers_only_through_the_brokers_option(self):
         code, lines = self.errors(source='properties = { "bootstrap.servers" = "127.0.0.1:2" }')
         self.assertEqual(code, 2)
-        self.assertEqual(lines, ["bad.toml:11:1: option 'properties' of source 'raw_power' (kafka_source): "
+        self.assertEqual(lines, ["bad.toml:11:14: option 'properties' of source 'raw_power' (kafka_source): "
                                  "set the brokers with the 'brokers' option, not 'bootstrap.servers'"])
 
 
