@@ -94,9 +94,25 @@ TEST_CASE("excess: a gap in the readings restarts the sum", "[excess]") {
   const double after = a.add(t, 1300, m, s);
   CHECK(after < 0.3);
   CHECK_THAT(a.sum_wh(), WithinAbs(1300 - reference, 1e-6));
-  // Out of order or the same time again restarts it too.
+  // A day back (a clock set back) restarts it too.
   a.add(t + hour_ms, 1300, m, s);
-  CHECK(a.add(t, 1300, m, s) < 0.3);
+  CHECK(a.add(t - 24 * hour_ms, 1300, m, s) < 0.3);
+}
+
+TEST_CASE("excess: a reading delivered again gets the latest score and changes nothing", "[excess]") {
+  excess_options o = with(3000);
+  o.baseline_hours = 0;
+  excess_accumulator a(o);
+  std::int64_t t = 0;
+  double latest = 0;
+  for (int h = 0; h < 4; ++h, t += hour_ms) latest = a.add(t, 1300, m, s);
+  REQUIRE(latest > 1.0);
+  // A Kafka rebalance reads the last three hours again, then the spell goes on.
+  for (int h = 3; h >= 1; --h) CHECK(a.add(t - h * hour_ms, 1300, m, s) == latest);
+  CHECK(a.add(t - hour_ms, 1300, m, s) == latest);  // the latest itself again
+  CHECK(a.add(t, 1300, m, s) >= latest);
+  // Another Wh at the latest's time is judged (a local time that does not exist reads so): it restarts.
+  CHECK(a.add(t, 1400, m, s) < 0.4);
 }
 
 TEST_CASE("excess: readings closer than an hour add their share", "[excess]") {

@@ -5,6 +5,8 @@
 // directly; dlib_regression feeds it the level its model expects.
 #pragma once
 
+#include <common/latest_verdict.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -48,10 +50,22 @@ public:
   ///    never goes below 0 (CUSUM);
   ///  - restarts at 0 when wh is below expected (the house is back to its
   ///    usual level: whatever was left on is off), and when the reading is
-  ///    more than max_gap_ms after the previous one, or not after it;
+  ///    more than max_gap_ms after the previous one, a day or more before
+  ///    it (a clock set back), or at its time with other Wh;
   ///  - is held at most cap * excess_wh.
+  /// A reading delivered again (latest_verdict.hpp) gets the latest score
+  /// and changes nothing: restarting on it would drop a spell still on.
   double add(std::int64_t ts_ms, double wh, double m, double s) {
     if (!(o_.excess_wh > 0)) return 0;
+    if (const double* again = latest_.again(ts_ms, wh)) return *again;
+    return latest_.note(ts_ms, wh, judge(ts_ms, wh, m, s));
+  }
+
+  double sum_wh() const { return sum_; }
+  double level() const { return level_; }
+
+private:
+  double judge(std::int64_t ts_ms, double wh, double m, double s) {
     const bool continues = started_ && ts_ms > last_ts_ms_ && ts_ms - last_ts_ms_ <= o_.max_gap_ms;
     const double hours = continues ? static_cast<double>(ts_ms - last_ts_ms_) / 3600000.0 : 1.0;
     started_ = true;
@@ -71,14 +85,11 @@ public:
     return sum_ / o_.excess_wh;
   }
 
-  double sum_wh() const { return sum_; }
-  double level() const { return level_; }
-
-private:
   excess_options o_;
   double sum_ = 0, level_ = 0;
   std::int64_t last_ts_ms_ = 0;
   bool started_ = false;
+  latest_verdict<double> latest_;
 };
 
 } // namespace stream_smarts::dlib_regression
