@@ -17,7 +17,7 @@ timezone = "Europe/Paris"
 name = "raw_power"
 plugin = "kafka_source"
 brokers = "127.0.0.1:1"
-topics = ["raw_power"]
+topics = %(topics)s
 wh_field = "kwh"
 %(source)s
 
@@ -38,9 +38,10 @@ topic = "ANOMOLY_POWER"
 
 
 class ValidateTest(KafkaTestCase):
-    def errors(self, source="", sink=""):
+    def errors(self, source="", sink="", topics='["raw_power"]'):
         """validate's exit code and its file:line:column lines, with the file name shortened to 'bad.toml'."""
-        text = TEMPLATE % {"source": source, "sink": sink, "model": harness.toml_string(harness.MODEL)}
+        text = TEMPLATE % {"source": source, "sink": sink, "topics": topics,
+                           "model": harness.toml_string(harness.MODEL)}
         code, out, err, path = self.validate(text)
         lines = [l.replace(str(path), "bad.toml") for l in (out + err).splitlines() if l.startswith(str(path))]
         return code, lines
@@ -122,6 +123,22 @@ class ValidateTest(KafkaTestCase):
         self.assertEqual(code, 2)
         self.assertEqual(lines, ["bad.toml:11:14: option 'properties' of source 'raw_power' (kafka_source): "
                                  "set the brokers with the 'brokers' option, not 'bootstrap.servers'"])
+
+    def test_a_dead_letter_topic_the_source_reads_is_refused(self):
+        # Each message copied there would be read, refused and copied again without end.
+        code, lines = self.errors(source='dead_letter_topic = "raw_power"')
+        self.assertEqual(code, 2)
+        self.assertEqual(lines, ["bad.toml:11:21: option 'dead_letter_topic' of source 'raw_power' (kafka_source): "
+                                 "'raw_power' is read by this source (topics holds 'raw_power'): each message copied "
+                                 "there would be read, refused and copied again without end; name another topic"])
+        code, lines = self.errors(source='dead_letter_topic = "raw_power_rejected"', topics='["^raw_.*"]')
+        self.assertEqual(code, 2)
+        self.assertIn("(topics holds '^raw_.*')", lines[0])
+        code, lines = self.errors(source='dead_letter_topic = "rejected"', topics='["^raw_.*", "raw_power"]')
+        self.assertEqual(code, 0, lines)
+        code, lines = self.errors(topics='["raw_power", ""]')
+        self.assertEqual(lines, ["bad.toml:9:10: option 'topics' of source 'raw_power' (kafka_source): "
+                                 "must not hold an empty topic name"])
 
 
 if __name__ == "__main__":

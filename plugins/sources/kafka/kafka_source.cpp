@@ -16,6 +16,7 @@
 #include <exception>
 #include <limits>
 #include <utility>
+#include <regex>
 #include <set>
 
 namespace {
@@ -77,7 +78,7 @@ std::vector<option_spec> declared_options() {
       reading_fields::wh_unit_option(),
       reading_fields::span_option(),
       optional_option("dead_letter_topic", option_type::string, std::string(""),
-                      "Topic to copy undecodable messages to, with the reason in a header. Empty: only log them."),
+                      "Topic to copy undecodable messages to, with the reason in a header; not one of `topics`. Empty: only log them."),
       optional_option("stop_at_end", option_type::boolean, false,
                       "Finish once every assigned partition is read to its end (for backfills and benchmarks)."),
       optional_option("commit_interval", option_type::duration, std::chrono::milliseconds{1000},
@@ -116,6 +117,22 @@ std::string describe(const rd_kafka_topic_partition_list_t& list) {
   return out.empty() ? "none" : out;
 }
 
+/// The entry of `topics` that reads `topic` (a name, or a "^" pattern, as
+/// librdkafka subscribes), if any.
+const std::string* topic_read(const std::vector<std::string>& topics, const std::string& topic) {
+  if (topic.empty()) return nullptr;
+  for (const auto& t : topics) {
+    if (t == topic) return &t;
+    if (t.front() != '^') continue;
+    try {
+      if (std::regex_search(topic, std::regex(t, std::regex::extended))) return &t;
+    } catch (const std::regex_error&) {
+      // librdkafka reports a pattern it cannot use when it subscribes
+    }
+  }
+  return nullptr;
+}
+
 class kafka_consumer_source final : public source {
 public:
   explicit kafka_consumer_source(stage_context& ctx)
@@ -128,6 +145,12 @@ public:
         stop_at_end_(ctx.options().boolean("stop_at_end")),
         commit_interval_(ctx.options().duration("commit_interval")) {
     if (topics_.empty()) throw option_error("topics", "must name at least one topic");
+    if (std::find(topics_.begin(), topics_.end(), "") != topics_.end())
+      throw option_error("topics", "must not hold an empty topic name");
+    if (const auto* read = topic_read(topics_, dead_letter_topic_))
+      throw option_error("dead_letter_topic", "'" + dead_letter_topic_ + "' is read by this source (topics holds '" +
+                                                  *read + "'): each message copied there would be read, refused "
+                                                  "and copied again without end; name another topic");
     const auto& properties = ctx.options().table("properties");
     if (auto it = properties.find("enable.auto.offset.store"); it != properties.end() && !kafka::is_false(it->second))
       throw option_error("properties", "enable.auto.offset.store must stay false: the source stores an offset only "
