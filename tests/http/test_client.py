@@ -3,6 +3,7 @@ a sink's notifications, the proxy variables, TLS verified (with ca_file for
 a certificate of its own), timeouts, and secrets never shown."""
 
 import json
+import os
 import unittest
 
 from harness import ONE_ALERT, TWO_ALERTS, HttpTestCase, Response, sink_table
@@ -70,6 +71,16 @@ class ClientTest(HttpTestCase):
         self.assertEqual([l.split(": ", 1)[1] for l in lines], [
             "option 'ca_file' of sink 'notify' (pushbullet): '%s' holds no PEM certificate "
             "(-----BEGIN CERTIFICATE-----)" % not_pem])
+        # A CA folder (as /etc/ssl/certs) is named as such, at the option, not as "cannot start".
+        folder = os.path.dirname(not_pem)
+        code, lines = self.validate(self.pipeline(sink_table("pushbullet", token="t", ca_file=folder)))
+        self.assertEqual(code, 2)
+        self.assertEqual([l.split(": ", 1)[1] for l in lines], [
+            "option 'ca_file' of sink 'notify' (pushbullet): '%s' is a folder; give the PEM file of the "
+            "certificates to trust in it" % folder])
+        code, lines = self.validate(self.pipeline(sink_table("pushbullet", token="t", ca_file="/dev/zero")))
+        self.assertEqual([l.split(": ", 1)[1] for l in lines], [
+            "option 'ca_file' of sink 'notify' (pushbullet): '/dev/zero' is not a regular file; give a PEM file"])
 
     def test_a_server_that_never_answers_times_out(self):
         server = self.server(Response(never=True), default=Response(200, {}))

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -57,9 +58,19 @@ std::chrono::milliseconds positive_duration(const options& o, const char* name) 
 /// The ca_file, made absolute, once checked to hold a PEM certificate.
 std::string checked_ca_file(stage_context& context) {
   const std::string path = context.resolve_path(context.options().string("ca_file"));
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (std::filesystem::is_directory(status))
+    throw option_error("ca_file", "'" + path + "' is a folder; give the PEM file of the certificates to trust in it");
+  if (!error && !std::filesystem::is_regular_file(status))
+    throw option_error("ca_file", "'" + path + "' is not a regular file; give a PEM file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw option_error("ca_file", "cannot read '" + path + "': " + std::strerror(errno));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // A system bundle of every CA is about 200 KiB; anything past 16 MiB is not a certificate file.
+  constexpr std::size_t most_bytes = 16u << 20;
+  std::string text(most_bytes + 1, '\0');
+  text.resize(static_cast<std::size_t>(in.read(text.data(), static_cast<std::streamsize>(text.size())).gcount()));
+  if (text.size() > most_bytes) throw option_error("ca_file", "'" + path + "' is larger than 16 MiB; give a PEM file");
   if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
     throw option_error("ca_file", "'" + path + "' holds no PEM certificate (-----BEGIN CERTIFICATE-----)");
   return path;
