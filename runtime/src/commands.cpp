@@ -13,16 +13,20 @@
 namespace stream_smarts::runtime {
 
 namespace {
+/// The file's problems, then its warnings: a warning (a secret written in
+/// the file) is as true of a file that also has errors.
 void report(const config_error& e) {
   // A secret's value may also be in an option that echoes it back (a token
   // given as base_url by mistake): masked here as in the log.
-  for (const auto& d : e.details().items()) std::cerr << without_secrets(d.to_string()) << "\n";
+  for (const auto* list : {&e.details().items(), &e.details().warnings()})
+    for (const auto& d : *list) std::cerr << without_secrets(d.to_string()) << "\n";
 }
 /// run's problems with the file: log lines too when the log is JSON, so
 /// that every line a service writes parses.
 void report_as_log(const config_error& e) {
   if (current_log_format() != log_format::json) return report(e);
   for (const auto& d : e.details().items()) write_log_line(log_level::error, "runtime", d.to_string());
+  for (const auto& d : e.details().warnings()) write_log_line(log_level::warning, "runtime", d.to_string());
 }
 
 /// Reads `file` into `spec` and makes its stages, its secrets masked in the

@@ -55,9 +55,10 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds{total};
 }
 
-std::string expand_environment(std::string_view text, std::string& problem) {
+std::string expand_environment(std::string_view text, std::string& problem, bool* written) {
   std::string out;
   out.reserve(text.size());
+  bool variable = false, fallback = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     if (text.compare(i, 3, "$${") == 0) {  // escaped: a literal "${"
       out += "${";
@@ -83,6 +84,8 @@ std::string expand_environment(std::string_view text, std::string& problem) {
       problem = "has '${}'" + at + " without a variable name";
       return {};
     }
+    variable = true;
+    fallback = fallback || (dash != std::string_view::npos && dash + 2 < inner.size());
     const char* value = std::getenv(name.c_str());
     if (dash != std::string_view::npos && (value == nullptr || *value == '\0')) {
       out += inner.substr(dash + 2);
@@ -94,6 +97,7 @@ std::string expand_environment(std::string_view text, std::string& problem) {
     }
     i = close;
   }
+  if (written != nullptr) *written = !variable || fallback;
   return out;
 }
 
@@ -250,9 +254,9 @@ private:
                                             ", so that the pipeline file can be shown and shared without it");
   }
 
-  std::optional<std::string> expanded(const toml::node& node, std::string_view text) {
+  std::optional<std::string> expanded(const toml::node& node, std::string_view text, bool* written = nullptr) {
     std::string problem;
-    std::string value = expand_environment(text, problem);
+    std::string value = expand_environment(text, problem, written);
     if (!problem.empty()) {
       fail(node, problem);
       return std::nullopt;
@@ -261,12 +265,13 @@ private:
   }
 
   option_value from_string(const toml::node& node, std::string_view raw) {
-    auto text = expanded(node, raw);
+    bool written = false;
+    auto text = expanded(node, raw, &written);
     if (!text) return {};
     if (accepts(spec_.type, option_type::secret)) {
       if (text->empty()) return fail(node, "is empty (is its environment variable set to nothing?)");
       if (has_control_character(*text)) return fail(node, control_character_problem);
-      if (raw.find("${") == std::string_view::npos)
+      if (written)
         warn_written_secret(node, "option '" + spec_.name + "'", " or a file (" + spec_.name + "_file)");
       return std::move(*text);
     }
@@ -339,9 +344,9 @@ private:
     for (const auto& [key, node] : t) {
       std::optional<std::string> text;
       if (auto* s = node.as_string()) {
-        text = expanded(node, s->get());
-        if (text && !text->empty() && names_a_secret(std::string(key.str())) &&
-            s->get().find("${") == std::string::npos)
+        bool written = false;
+        text = expanded(node, s->get(), &written);
+        if (text && !text->empty() && names_a_secret(std::string(key.str())) && written)
           warn_written_secret(node, "'" + spec_.name + "." + std::string(key.str()) + "'", "");
       } else if (auto* i = node.as_integer()) text = std::to_string(i->get());
       else if (auto* b = node.as_boolean()) text = b->get() ? "true" : "false";

@@ -42,8 +42,10 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 /// Replaces ${NAME} with the environment variable NAME, and ${NAME:-fallback}
 /// with the fallback if NAME is unset or empty ("$${" is a literal "${").
 /// Sets `problem` instead (an unset variable, a '${' not closed, no name),
-/// worded to follow "option 'x' of ...".
-std::string expand_environment(std::string_view text, std::string& problem);
+/// worded to follow "option 'x' of ...". `written`, if given, is set to
+/// whether the file holds the value itself: no ${NAME} in `text`, or a
+/// fallback written in it (used or not: the file holds it either way).
+std::string expand_environment(std::string_view text, std::string& problem, bool* written = nullptr);
 
 /// The closest candidate to `word` if it is close enough to be a likely typo.
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);

@@ -203,6 +203,24 @@ TEST_CASE("a secret written in the pipeline file is a warning at its line, never
   const auto from_env = run({"validate", dir.file("p.toml", fixture_pipeline("", "", "", "token = '${FIXTURE_TOKEN}'"))},
                             env_with_token);
   CHECK(from_env.err.find("warning") == std::string::npos);
+  // A fallback is written in the file whether it is used or not; so is a "$${" literal.
+  for (const std::string value : {"${FIXTURE_TOKEN:-" + token + "}", "${SS_NOT_SET_ANYWHERE:-" + token + "}",
+                                  "$${FIXTURE_TOKEN}" + token}) {
+    const auto written = run({"validate", dir.file("p.toml", fixture_pipeline("", "", "", "token = '" + value + "'"))},
+                             env_with_token);
+    INFO(value << "\n" << written.err);
+    CHECK(written.exit_code == 0);
+    CHECK(written.err.find("p.toml:18:9: warning: option 'token' of sink 'out' (fixture_sink) is a secret written") !=
+          std::string::npos);
+  }
+  // And a file that also has errors still says it.
+  const auto with_error = run(
+      {"validate", dir.file("p.toml", fixture_pipeline("", "", "", "token = '" + token + "'\nbogus = 1"))},
+      env_with_token);
+  CHECK(with_error.exit_code == 2);
+  CHECK(with_error.err.find("unknown option 'bogus'") != std::string::npos);
+  CHECK(with_error.err.find("p.toml:18:9: warning: option 'token'") != std::string::npos);
+  CHECK(with_error.err.find(token) == std::string::npos);
 }
 
 TEST_CASE("a secret given to another option by mistake is masked in that option's error too") {
