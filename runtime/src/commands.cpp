@@ -58,6 +58,7 @@ int validate_command(const std::string& pipeline_file) {
 }
 
 int run_command(const std::string& pipeline_file) {
+  hold_stop_signals();
   plugin_registry registry;  // outlives the stages and their actors
   try {
     pipeline_spec spec;  // outlives the stages, which refer to it

@@ -934,14 +934,6 @@ public:
     pthread_kill(thread_.native_handle(), SIGUSR1);
     thread_.join();
   }
-  /// Call before any other thread starts, so they all inherit the mask.
-  static void block_signals(sigset_t* previous) {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int sig : watched_signals) sigaddset(&set, sig);
-    pthread_sigmask(SIG_BLOCK, &set, previous);
-  }
-
 private:
   void watch(const caf::actor& coordinator) {
     // `timeout` and `kill` of a process group signal the process and then its
@@ -1104,11 +1096,14 @@ int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages) {
     for (auto& st : stages) st.context->figures().enable();
   }
   install_crash_report();
-  sigset_t previous;
-  signal_watcher::block_signals(&previous);
-  const int code = run_graph(pipeline, stages, server.get());
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  return code;
+  return run_graph(pipeline, stages, server.get());
+}
+
+void hold_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : watched_signals) sigaddset(&set, sig);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 } // namespace stream_smarts::runtime

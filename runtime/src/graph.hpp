@@ -22,7 +22,15 @@ namespace stream_smarts::runtime {
 /// stage failed for good or the stop did not finish within shutdown_timeout.
 /// `stages` must outlive the call (the actors use them). With [pipeline]
 /// metrics it serves /metrics and /healthz meanwhile; throws config_error
-/// (at the metrics key) if it cannot listen there.
+/// (at the metrics key) if it cannot listen there. hold_stop_signals() must
+/// have been called.
 int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages);
+
+/// Holds SIGINT, SIGTERM and SIGHUP for run_pipeline to take: call first
+/// thing, before any thread starts (threads inherit it). Never released: a
+/// signal while the pipeline file is read is taken once the pipeline runs,
+/// and one after it has finished changes nothing about how it ended (the
+/// default action would end the process as killed, not with its exit code).
+void hold_stop_signals();
 
 } // namespace stream_smarts::runtime

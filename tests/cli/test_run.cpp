@@ -6,6 +6,9 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -287,6 +290,25 @@ TEST_CASE("SIGHUP is said and ignored, and SIGTERM stops like SIGINT: sinks flus
   CHECK(r.exit_code == 0);
   const std::string alerts = dir.read("alerts.txt");
   CHECK(alerts.substr(alerts.size() - 8) == "stopped\n");
+}
+
+TEST_CASE("stop signals while the pipeline starts are taken once it runs: SIGHUP said, SIGTERM a clean stop") {
+  // They used to end the process as killed (143, 129 for SIGHUP) with nothing in the log.
+  temp_dir dir;
+  const std::string gate = dir.path() + "/gate";
+  REQUIRE(::mkfifo(gate.c_str(), 0600) == 0);
+  child c({binary(), "run", dir.file("p.toml", fixture_pipeline("", "count = 0\nmade_after_fifo = 'gate'", "", ""))},
+          fixture_env);
+  int writer = -1;  // opens once the source's constructor has the FIFO open
+  REQUIRE(eventually([&] { return (writer = ::open(gate.c_str(), O_WRONLY | O_NONBLOCK)) >= 0; }));
+  c.signal(SIGHUP);
+  c.signal(SIGTERM);
+  ::close(writer);
+  const auto r = c.wait(20s);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Matchers::Contains("SIGHUP ignored"));
+  CHECK_THAT(r.err, Catch::Matchers::Contains("stop requested"));
 }
 
 TEST_CASE("a closed stdout fails the console stage with its reason, not the process by SIGPIPE") {
