@@ -71,13 +71,13 @@ const std::vector<option_spec>& pipeline_options() {
                           "Batches a source may have on their way to the sinks; each sink also holds at most "
                           "batch_size x max_in_flight undelivered alerts. A slow sink slows the source."),
           optional_option("shutdown_timeout", option_type::duration, std::chrono::milliseconds{10s},
-                          "How long a stop may take to drain in-flight readings and flush sinks."),
+                          "How long a stop may take to drain in-flight readings and flush sinks; at most a day."),
           optional_option("max_restarts", option_type::integer, std::int64_t{5},
                           "How many times in a row a failed stage is restarted (0: never); its next failure stops the "
                           "pipeline."),
           optional_option("restart_backoff", option_type::duration, std::chrono::milliseconds{200ms},
                           "Wait before the first restart of a failed stage; doubles with each failure in a row, up "
-                          "to 10 s (or this, if longer)."),
+                          "to 10 s (or this, if longer); at most a day."),
           optional_option("metrics", option_type::string, std::string(),
                           "HOST:PORT to serve Prometheus metrics (/metrics) and health (/healthz) on, e.g. "
                           "\"127.0.0.1:9464\"; port 0 takes any free one (logged). \"\": no endpoint."),
@@ -213,8 +213,10 @@ private:
     // value was rejected above (and then the file is refused anyway).
     s.name = o.has("name") ? o.string("name") : fs::path(file_).stem().string();
     s.policy = read_policy(v, s.policy, "[pipeline]");
-    if (o.holds<std::chrono::milliseconds>("shutdown_timeout")) s.shutdown_timeout = o.duration("shutdown_timeout");
-    if (o.holds<std::chrono::milliseconds>("restart_backoff")) s.restart_backoff = o.duration("restart_backoff");
+    // At most a day: a longer wait is never meant, and past 292 years one
+    // overflowed the actor timer (the stop gave up at once).
+    within_a_day(v, "shutdown_timeout", s.shutdown_timeout);
+    within_a_day(v, "restart_backoff", s.restart_backoff);
     if (std::size_t n = 0; in_range(v, "max_restarts", 0, 1000, n)) s.max_restarts = static_cast<int>(n);
     read_metrics(v, *table);
     // Bounded above too: a batch_size of 10^17 hung the source reserving it.
@@ -290,6 +292,17 @@ private:
     }
     if (o.holds<std::chrono::milliseconds>("retry_backoff")) stage.retries.backoff = o.duration("retry_backoff");
     stage.policy = read_policy(v, spec_.settings.policy, owner);
+  }
+
+  void within_a_day(const validated_options& v, const char* name, std::chrono::milliseconds& target) {
+    if (!v.values.holds<std::chrono::milliseconds>(name)) return;
+    const auto value = v.values.duration(name);
+    if (value <= std::chrono::hours{24}) {
+      target = value;
+      return;
+    }
+    out_.error(place_of(v, name, {file_}), std::string("[pipeline] ") + name + " must be at most a day (\"24h\"); got \"" +
+                                               duration_text(value) + "\"");
   }
 
   bool in_range(const validated_options& v, const char* name, std::int64_t lo, std::int64_t hi, std::size_t& target) {

@@ -53,6 +53,11 @@ TEST_CASE("bad input: NaN, infinity and oversized numbers in a pipeline file are
   CHECK(invalid(fixture_pipeline("shutdown_timeout = \"99999999999999999d\"", "", "", "")) ==
         "p.toml:3:20: option 'shutdown_timeout' of [pipeline] must be a duration such as \"30s\", \"5m\" or "
         "\"1h30m\", not \"99999999999999999d\"\n");
+  // Past 106,751 days the actor timer overflowed: the stop gave up at once, exit 1.
+  CHECK(invalid(fixture_pipeline("shutdown_timeout = \"200000d\"", "", "", "")) ==
+        "p.toml:3:20: [pipeline] shutdown_timeout must be at most a day (\"24h\"); got \"4800000h\"\n");
+  CHECK(invalid(fixture_pipeline("restart_backoff = \"25h\"", "", "", "")) ==
+        "p.toml:3:19: [pipeline] restart_backoff must be at most a day (\"24h\"); got \"25h\"\n");
 }
 
 TEST_CASE("bad input: every bad line of a history is skipped with file:line and why, every valid reading scored") {
