@@ -298,6 +298,13 @@ TEST_CASE("the ksql format is what the original query wrote to ANOMOLY_POWER") {
   std::string out;
   kafka_sink::append_ksql(out, a);
   CHECK(out == R"({"EVENT_TS":1704855600000,"HOUR":4,"KWH":1500,"FN":5.25})");
+  // Its consumers take every row for an unusual reading: a "back to normal" is not written.
+  for (const auto kind : {alert_kind::raised, alert_kind::reminder, alert_kind::none}) {
+    a.kind = kind;
+    CHECK(kafka_sink::ksql_writes(a));
+  }
+  a.kind = alert_kind::resolved;
+  CHECK_FALSE(kafka_sink::ksql_writes(a));
 }
 
 TEST_CASE("a time field the mapping leaves unused is found, to be told once") {

@@ -25,4 +25,11 @@ inline void append_ksql(std::string& out, const alert& a) {
   out += '}';
 }
 
+/// Whether the ksql format writes `a`: not a "back to normal". The original
+/// query wrote unusual readings only, and its consumers (the original
+/// notifier) take every row for one; the format has no field to say it is
+/// over. Every other kind is a row, so receive = "all" still writes every
+/// reading but those.
+inline bool ksql_writes(const alert& a) { return a.kind != alert_kind::resolved; }
+
 } // namespace stream_smarts::kafka_sink

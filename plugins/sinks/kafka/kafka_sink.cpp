@@ -58,7 +58,8 @@ public:
       : ctx_(ctx),
         connection_(ctx, producer_defaults),
         topic_(ctx.options().string("topic")),
-        format_(ctx.options().string("format") == "ksql" ? kafka_sink::append_ksql : json::append_alert) {
+        ksql_(ctx.options().string("format") == "ksql"),
+        format_(ksql_ ? kafka_sink::append_ksql : json::append_alert) {
     if (topic_.empty()) throw option_error("topic", "must name a topic");
     check_acknowledgements(ctx.options().table("properties"));
   }
@@ -74,6 +75,7 @@ public:
   }
 
   void write(const alert& a) override {
+    if (ksql_ && !kafka_sink::ksql_writes(a)) return;
     payload_.clear();
     format_(payload_, a);
     const std::string& key = a.scored.reading.meter;
@@ -136,6 +138,7 @@ private:
   stage_context& ctx_;
   kafka::connection connection_;
   std::string topic_;
+  bool ksql_;                                   // format = "ksql"
   void (*format_)(std::string&, const alert&);  // chosen once from `format`
   kafka::client_ptr producer_;
   std::string payload_;  // reused for every message
