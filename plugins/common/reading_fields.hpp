@@ -123,7 +123,8 @@ inline std::string timestamp_kind_problem(std::string_view field, std::string_vi
 }
 
 /// Parses an energy value: a finite, non-negative number written in full.
-inline bool parse_wh(std::string_view text, std::string_view name, double& wh, std::string& why) {
+inline bool parse_wh(std::string_view text, std::string_view name, double& wh, std::string& why,
+                     double wh_per_unit = 1.0) {
   if (text.empty()) {
     why = std::string(name) + " is empty";
     return false;
@@ -131,14 +132,14 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wh);
   if (end != text.data() + text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
     why = std::string(name) + " is not a number: '" + std::string(text) + "'";
-  } else if (ec == std::errc::result_out_of_range) {
-    why = std::string(name) + " is out of range: '" + std::string(text) + "'";
+  } else if (ec == std::errc::result_out_of_range || !std::isfinite(wh * wh_per_unit)) {
+    why = std::string(name) + " is out of range: '" + std::string(text) + "'";  // in kWh, 1e307 was infinite Wh
   } else if (!std::isfinite(wh)) {
     why = std::string(name) + " is not finite: '" + std::string(text) + "'";
   } else if (wh < 0) {
     why = std::string(name) + " is negative: '" + std::string(text) + "'";
   } else {
-    wh += 0.0;  // -0 is 0: written as "-0" it would read as a negative reading downstream
+    wh = wh * wh_per_unit + 0.0;  // -0 is 0: written as "-0" it would read as a negative reading downstream
     return true;
   }
   return false;

@@ -331,4 +331,9 @@ TEST_CASE("wh_unit = kWh reads each number as 1000 Wh") {
   CHECK(map_json(mapping_options("kwh", "ts", "", "", "kWh"), R"({"kwh": 1.5, "ts": 1168743600000})", {}, zone).r.wh ==
         1500);
   CHECK(map_json(mapping_options("kwh", "ts"), R"({"kwh": 1.5, "ts": 1168743600000})", {}, zone).r.wh == 1.5);
+  // A number finite in kWh but not in Wh is refused, not scored as infinite.
+  const auto huge = map_json(mapping_options("kwh", "ts", "", "", "kWh"), R"({"kwh": 1e307, "ts": 1168743600000})", {},
+                             zone);
+  CHECK_FALSE(huge.ok);
+  CHECK(huge.why == "kwh is out of range: '1e307'");
 }

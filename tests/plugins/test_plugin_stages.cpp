@@ -126,15 +126,20 @@ TEST_CASE("replay reads a kWh export as Wh when told wh_unit = kWh", "[stages][r
   // Read as Wh, a 9 kWh hour at 05:00 scored -0.055 and never alerted.
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;
-  dir.write("h.csv", "ts,kwh\n2007-01-14T05:00:00,9.0\n2007-01-14T06:00:00,0.25\n");
+  // 1e307 kWh is no number of Wh: skipped as out of range, not scored as infinite.
+  dir.write("h.csv", "ts,kwh\n2007-01-14T05:00:00,9.0\n2007-01-14T05:30:00,1e307\n2007-01-14T06:00:00,0.25\n");
   fake_context ctx(d, {{"path", std::string("h.csv")}, {"wh_field", std::string("kwh")},
                        {"wh_unit", std::string("kWh")}}, dir.path);
   auto src = d.make_source(ctx);
   src->start();
-  const auto got = drain(*src, 2);
+  const auto got = drain(*src, 3);
   REQUIRE(got.size() == 2);
   CHECK(got[0].wh == 9000);
   CHECK(got[1].wh == 250);
+  const auto& lines = ctx.log_.lines;
+  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("h.csv:3: kwh is out of range: '1e307'") != std::string::npos;
+  }));
 }
 
 TEST_CASE("replay start and end keep a time window", "[stages][replay]") {

@@ -51,8 +51,7 @@ bool reading_mapping::map(const std::vector<payload_field>& fields, const messag
   if (wh == nullptr) return fail(why, "missing \"" + wh_field_ + "\"");
   if (wh->type != payload_field::kind::number)
     return fail(why, wh_field_ + " must be a number, got " + kind_name(wh->type));
-  if (!reading_fields::parse_wh(wh->text, wh_field_, out.wh, why)) return false;
-  out.wh *= wh_per_unit_;
+  if (!reading_fields::parse_wh(wh->text, wh_field_, out.wh, why, wh_per_unit_)) return false;
   if (!timestamp(find(fields, ts_field_), meta, zone, out.ts_ms, why)) return false;
   if (!hour_field_.empty()) {
     const payload_field* hour = find(fields, hour_field_);

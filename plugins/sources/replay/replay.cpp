@@ -36,7 +36,6 @@ public:
         path_(file_path(ctx)),
         meter_(ctx.options().string("meter")),
         span_ms_(reading_fields::span_ms(ctx.options())),
-        wh_per_unit_(reading_fields::wh_per_unit(ctx.options())),
         pace_(read_pace(ctx.options())),
         parser_(new_parser(ctx.options(), read_format(ctx.options(), path_))),
         start_ms_(read_time(ctx, "start", std::numeric_limits<std::int64_t>::min())),
@@ -103,7 +102,8 @@ private:
   }
 
   static record_parser new_parser(const options& o, file_format format) {
-    return record_parser(format, o.string("ts_field"), o.string("wh_field"), o.string("meter_field"));
+    return record_parser(format, o.string("ts_field"), o.string("wh_field"), o.string("meter_field"),
+                         reading_fields::wh_per_unit(o));
   }
 
   static std::int64_t read_time(stage_context& ctx, const char* name, std::int64_t unset) {
@@ -192,7 +192,6 @@ private:
         report_malformed();
         continue;
       }
-      r.wh *= wh_per_unit_;
       std::optional<std::int64_t>& previous = previous_of(r.meter);
       take_later_if_repeated(r, previous);
       note_order(r.ts_ms, previous);
@@ -325,7 +324,6 @@ private:
   std::string path_;
   std::string meter_;
   std::int64_t span_ms_;
-  double wh_per_unit_;
   pace pace_;
   record_parser parser_;
   file_ptr file_;

@@ -224,9 +224,11 @@ inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std
 /// empty); local is left alone.
 class record_parser {
 public:
-  record_parser(file_format format, std::string ts_field, std::string wh_field, std::string meter_field = {})
+  /// `wh_per_unit`: what one of wh_field's numbers is in Wh (1000 for kWh).
+  record_parser(file_format format, std::string ts_field, std::string wh_field, std::string meter_field = {},
+                double wh_per_unit = 1.0)
       : format_(format), ts_field_(std::move(ts_field)), wh_field_(std::move(wh_field)),
-        meter_field_(std::move(meter_field)) {}
+        meter_field_(std::move(meter_field)), wh_per_unit_(wh_per_unit) {}
 
   file_format format() const { return format_; }
   /// Whether the last reading parsed had its time written without an offset
@@ -294,7 +296,7 @@ private:
     const std::string_view ts = fields_[ts_column_].text;
     // (a '"' in it is never ISO-8601)
     if (!parse_timestamp(ts, zone, out.ts_ms, why, &ts_wall_clock_)) return false;
-    if (!parse_wh(fields_[wh_column_].text, wh_field_, out.wh, why)) return false;
+    if (!parse_wh(fields_[wh_column_].text, wh_field_, out.wh, why, wh_per_unit_)) return false;
     for (std::size_t i = 0; i < fields_.size(); ++i) {
       if (i == ts_column_ || i == wh_column_ || fields_[i].text.empty() || names_[i].empty()) continue;
       if (i == span_column_) {
@@ -325,7 +327,7 @@ private:
       why = wh_field_ + " must be a number, got " + std::string(kind_name(wh->type));
       return false;
     }
-    if (!parse_wh(wh->text, wh_field_, out.wh, why)) return false;
+    if (!parse_wh(wh->text, wh_field_, out.wh, why, wh_per_unit_)) return false;
     const json_field* span = json_.find(span_field);
     if (span == ts || span == wh) span = nullptr;
     if (span && !json_span(*span, out.span_ms, why)) return false;
@@ -375,6 +377,7 @@ private:
 
   file_format format_;
   std::string ts_field_, wh_field_, meter_field_;
+  double wh_per_unit_;
   std::vector<std::string> names_;  // CSV header
   std::size_t ts_column_ = 0, wh_column_ = 1;
   static constexpr std::size_t no_column = static_cast<std::size_t>(-1);
