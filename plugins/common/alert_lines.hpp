@@ -69,9 +69,9 @@ inline void append_text_line(std::string& out, const alert& a, const time_zone& 
   out += '[';
   append_date(out, l);
   out += ' ';
-  out += r.meter;
+  append_text_escaped(out, r.meter);  // a Kafka key: it must not start a line of its own
   out += ' ';
-  out += a.scored.scorer;
+  append_text_escaped(out, a.scored.scorer);
   out += "] ";
   out += frame.opening;
   append_chars(out, r.wh, std::chars_format::fixed, 0);

@@ -55,6 +55,14 @@ TEST_CASE("text line for an alert", "[console]") {
   CHECK(text(sample()) == "[2007-01-14 home band] Unusual power usage of 1500 Wh at 04:00 (score 5.46). Please check!\n");
 }
 
+TEST_CASE("text line: a meter's line break or terminal escape cannot forge or hide a line", "[console]") {
+  // As a Kafka key can carry: the JSON lines escape it already.
+  alert a = sample();
+  a.scored.reading.meter = "flat 1\n[2007-01-14 home band] Unusual\x1b[31m\r";
+  CHECK(text(a) == "[2007-01-14 flat 1\\n[2007-01-14 home band] Unusual\\x1b[31m\\r band] Unusual power usage of "
+                   "1500 Wh at 04:00 (score 5.46). Please check!\n");
+}
+
 TEST_CASE("text line for a reading that is not an alert", "[console]") {
   alert a = sample(alert_kind::none);
   a.scored.reading.wh = 799.6;

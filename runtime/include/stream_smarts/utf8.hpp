@@ -80,4 +80,25 @@ inline void append_json_escaped(std::string& out, std::string_view s) {
   }
 }
 
+/// `s` for a line of text (a log line, a console or file sink's line): a
+/// line break, carriage return or other control character (an escape
+/// sequence) as \n, \r or \xNN, so that a meter name or message from a
+/// Kafka key cannot forge or hide lines; tabs and every other byte as they
+/// are. The one text escaping of the runtime's logs and the plugins.
+inline void append_text_escaped(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (const char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 0xF];
+    } else {
+      out += c;
+    }
+  }
+}
+
 } // namespace stream_smarts
