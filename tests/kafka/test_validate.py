@@ -101,8 +101,11 @@ class ValidateTest(KafkaTestCase):
         self.assertEqual(lines, ["bad.toml:12:14: option 'properties' of source 'raw_power' (kafka_source): "
                                  "enable.partition.eof must stay true with stop_at_end: it is how the source knows "
                                  "it has read a partition to its end"])
+        # "f" is false to librdkafka too: the pipeline would never finish.
+        code, lines = self.errors(source='stop_at_end = true\nproperties = { "enable.partition.eof" = "F" }')
+        self.assertEqual(code, 2)
         code, lines = self.errors(source='properties = { "enable.partition.eof" = "false", '
-                                         '"enable.auto.offset.store" = "False" }')
+                                         '"enable.auto.offset.store" = "f" }')
         self.assertEqual(code, 0, lines)
 
     def test_sink_acks_that_break_its_promise_or_clash_with_idempotence(self):

@@ -155,7 +155,7 @@ client_ptr connection::make_client(rd_kafka_type_t type, client_events events) {
 
 bool is_false(const std::string& value) {
   const std::string text = lower(value);
-  return text == "false" || text == "0";
+  return text == "false" || text == "f" || text == "0";
 }
 
 std::string describe_position(const rd_kafka_message_t& m) {

@@ -71,7 +71,8 @@ private:
 /// warnings when a stage starts, and by `validate`.
 std::vector<std::string> transport_warnings(const string_table& properties);
 
-/// Whether a librdkafka boolean property's value says false ("false", "False", "0").
+/// Whether a librdkafka boolean property's value says false: "false", "f"
+/// or "0" in any case, as librdkafka reads it.
 bool is_false(const std::string& value);
 
 /// "topic [partition] at offset N", the way every message is named in logs.
