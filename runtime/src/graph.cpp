@@ -773,10 +773,17 @@ void exit_undrained(coordinator_actor* self) {
   std::string held;
   for (const auto& what : s.held_up)
     if (!what.empty()) held += "; " + what;
+  const std::size_t first_sink = s.sources.size() + s.scorers.size();
+  const bool by_a_sink = std::any_of(s.held_up.begin() + static_cast<std::ptrdiff_t>(first_sink), s.held_up.end(),
+                                     [](const std::string& what) { return !what.empty(); });
+  // Only a sink holds alerts; a source held up (a Kafka commit as it stops) loses none.
+  const char* consequence = by_a_sink ? ". Alerts not delivered are lost, unless the source reads them again at the "
+                                        "next start (Kafka: from its last commit)"
+                            : held.empty() ? ""
+                                           : ". A source that reads again from its last commit (Kafka) gives what "
+                                             "it had not committed again at the next start: duplicates, not losses";
   runtime_log().error("the pipeline did not stop within shutdown_timeout (" + ms_text(s.shutdown_timeout) +
-                      "); exiting without draining" + held +
-                      (held.empty() ? "" : ". Alerts not delivered are lost, unless the source reads them again "
-                                           "at the next start (Kafka: from its last commit)"));
+                      "); exiting without draining" + held + consequence);
   s.exit_code = 1;
   finish(self, true);
 }
@@ -1018,8 +1025,8 @@ stage_actors spawn_stages(caf::actor_system& system, const pipeline_spec& pipeli
 std::vector<std::string> busy_texts(const pipeline_spec& pipeline) {
   std::vector<std::string> out;
   using doing = std::pair<plugin_kind, const char*>;
-  for (const auto& [kind, what] : {doing{plugin_kind::source, "reading"}, doing{plugin_kind::scorer, "scoring"},
-                                   doing{plugin_kind::sink, "delivering"}})
+  for (const auto& [kind, what] : {doing{plugin_kind::source, "reading or stopping"},
+                                   doing{plugin_kind::scorer, "scoring"}, doing{plugin_kind::sink, "delivering"}})
     for (const auto* spec : pipeline.of_kind(kind))
       out.push_back(spec->describe() + " was still " + what + " (its plugin had not returned)");
   return out;
