@@ -1,8 +1,10 @@
 // Errors about a user's files, each with the place it refers to.
 #pragma once
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace stream_smarts::runtime {
@@ -23,12 +25,14 @@ struct diagnostic {
 
 /// Collects every problem found, so one run of `validate` shows them all:
 /// errors, which make a file unusable, and warnings, which do not.
+/// Each list is kept in the order of the places in the file (a table's keys
+/// are checked in name order), those without a line first.
 class diagnostics {
 public:
-  void error(location where, std::string message) { items_.push_back({std::move(where), std::move(message)}); }
+  void error(location where, std::string message) { add(items_, {std::move(where), std::move(message)}); }
   /// Said as "file:line:column: warning: message".
   void warning(location where, std::string message) {
-    warnings_.push_back({std::move(where), "warning: " + std::move(message)});
+    add(warnings_, {std::move(where), "warning: " + std::move(message)});
   }
   bool empty() const { return items_.empty(); }  ///< no errors
   const std::vector<diagnostic>& items() const { return items_; }
@@ -36,6 +40,13 @@ public:
   std::string to_string() const;  ///< one error per line
 
 private:
+  static void add(std::vector<diagnostic>& list, diagnostic d) {
+    const auto after = std::upper_bound(list.begin(), list.end(), d, [](const diagnostic& a, const diagnostic& b) {
+      return std::tie(a.where.line, a.where.column) < std::tie(b.where.line, b.where.column);
+    });
+    list.insert(after, std::move(d));
+  }
+
   std::vector<diagnostic> items_;
   std::vector<diagnostic> warnings_;
 };

@@ -54,9 +54,9 @@ TEST_CASE("unknown plugin, with the nearest name") {
 
 TEST_CASE("unknown option, with the nearest valid key") {
   CHECK(invalid(replace(good, "record =", "recrod =")) ==
-        "p.toml:14:1: unknown option 'recrod' for sink 'out' (fixture_sink) (did you mean 'record'?)\n"
         "p.toml:10:1: sink 'out' (fixture_sink) is missing required option 'record' (a string: File the alerts are "
-        "appended to.)\n");
+        "appended to.)\n"
+        "p.toml:14:1: unknown option 'recrod' for sink 'out' (fixture_sink) (did you mean 'record'?)\n");
 }
 
 TEST_CASE("wrong type") {
@@ -85,8 +85,8 @@ from = ["a"]
 
 TEST_CASE("a sink wired to a stage of the wrong kind") {
   CHECK(invalid(replace(good, "from = [\"ratio\"]", "from = [\"in\"]")) ==
-        "p.toml:13:9: sink 'out' (fixture_sink) takes from 'in', a source; sinks take from scorers\n"
-        "p.toml:6:1: scorer 'ratio' (fixture_scorer) feeds no sink; name it in a sink's 'from'\n");
+        "p.toml:6:1: scorer 'ratio' (fixture_scorer) feeds no sink; name it in a sink's 'from'\n"
+        "p.toml:13:9: sink 'out' (fixture_sink) takes from 'in', a source; sinks take from scorers\n");
 }
 
 TEST_CASE("a plugin in the wrong table") {
@@ -109,8 +109,9 @@ TEST_CASE("a plugin's own check of an option is reported at that option") {
 TEST_CASE("a plugin's own check is reported with the file's other problems, in one run") {
   const std::string text = replace(good, "from = [\"in\"]", "from = [\"in\"]\ndivisor = -1") +
                            "[[sources]]\nname = \"spare\"\nplugin = \"fixture_source\"\n";
-  CHECK(invalid(text) == "p.toml:16:1: source 'spare' (fixture_source) feeds no scorer; name it in a scorer's 'from'\n"
-                         "p.toml:10:11: option 'divisor' of scorer 'ratio' (fixture_scorer): must be above 0\n");
+  // In the file's order, though the plugin's check comes last.
+  CHECK(invalid(text) == "p.toml:10:11: option 'divisor' of scorer 'ratio' (fixture_scorer): must be above 0\n"
+                         "p.toml:16:1: source 'spare' (fixture_source) feeds no scorer; name it in a scorer's 'from'\n");
 }
 
 TEST_CASE("pipeline settings, duplicate names, unknown time zone, no sources") {
@@ -180,6 +181,11 @@ TEST_CASE("the alert policy's keys are checked in [pipeline] and on sinks") {
   CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nsustain = 2147483648")) ==
         "p.toml:15:11: option 'sustain' of sink 'out' must be a duration (\"15m\") or 1 to 86400 readings, not "
         "2147483648\n");  // it wrapped round to a negative count, and the first reading raised
+  CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nsustain = \"3\"")) ==
+        "p.toml:15:11: option 'sustain' of sink 'out' must be a duration such as \"30s\", \"5m\" or \"1h30m\", or a "
+        "whole number (without quotes), not \"3\"\n");
+  CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nmax_retries = 5000")) ==
+        "p.toml:15:15: option 'max_retries' of sink 'out' must be within 0..1000; got 5000\n");  // was cut to 1000 unsaid
   CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\ncooldown = \"an hour\"")) ==
         "p.toml:15:12: option 'cooldown' of sink 'out' must be a duration such as \"30s\", \"5m\" or \"1h30m\", not "
         "\"an hour\"\n");
