@@ -132,10 +132,10 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wh);
   if (end != text.data() + text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
     why = std::string(name) + " is not a number: '" + std::string(text) + "'";
+  } else if (!std::isfinite(wh) && ec != std::errc::result_out_of_range) {
+    why = std::string(name) + " is not finite: '" + std::string(text) + "'";
   } else if (ec == std::errc::result_out_of_range || !std::isfinite(wh * wh_per_unit)) {
     why = std::string(name) + " is out of range: '" + std::string(text) + "'";  // in kWh, 1e307 was infinite Wh
-  } else if (!std::isfinite(wh)) {
-    why = std::string(name) + " is not finite: '" + std::string(text) + "'";
   } else if (wh < 0) {
     why = std::string(name) + " is negative: '" + std::string(text) + "'";
   } else {
