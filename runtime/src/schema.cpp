@@ -278,7 +278,10 @@ private:
     if (accepts(spec_.type, option_type::duration)) {
       if (auto d = parse_duration(*text)) return *d;
       if (!accepts(spec_.type, option_type::string))
-        return fail(node, "must be a duration such as \"30s\", \"5m\" or \"1h30m\", not \"" + *text + "\"");
+        return fail(node, "must be a duration such as \"30s\", \"5m\" or \"1h30m\"" +
+                              std::string(accepts(spec_.type, option_type::integer) ? ", or a whole number (without quotes)"
+                                                                                  : "") +
+                              ", not \"" + *text + "\"");
     }
     if (!accepts(spec_.type, option_type::string))
       return fail(node, "must be " + describe_type(spec_.type) + ", not a string");
@@ -525,6 +528,8 @@ std::string describe(const option_spec& s) {
     for (std::size_t i = 0; i < s.choices.size(); ++i) text += (i ? ", \"" : " \"") + s.choices[i] + "\"";
     text += ".";
   }
+  if (accepts(s.type, option_type::secret))
+    text += " From the environment (\"${VARIABLE}\"), or a file: " + s.name + "_file = \"PATH\".";
   return text;
 }
 } // namespace
