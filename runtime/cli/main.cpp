@@ -299,6 +299,8 @@ std::optional<std::string> misplaced_option(const arguments& a) {
 int dispatch(arguments& a) {
   if (const auto problem = misplaced_option(a)) return missing(problem->c_str());
   const std::string command = a.positional.empty() ? "" : a.positional[0];
+  if (a.markdown && (command != "plugins" || a.describe.empty()))
+    return missing("--markdown is for plugins --describe NAME (a README's options table)");
   const std::size_t operands = a.positional.size() - (command.empty() ? 0 : 1);
   if ((command == "run" || command == "validate") && operands == 1 && a.plugin_dirs.empty())
     return command == "run" ? run_command(a.positional[1]) : validate_command(a.positional[1]);

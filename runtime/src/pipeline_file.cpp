@@ -100,7 +100,7 @@ const std::vector<option_spec>& stage_options(plugin_kind kind) {
                        {"alerts", "unusual", "all"}),
        optional_option("max_retries", option_type::integer, std::int64_t{8},
                        "A delivery that fails for a reason worth retrying (server error, timeout, 429) is tried "
-                       "again this many times, then given up and logged."),
+                       "again this many times (at most 1000), then given up and logged."),
        optional_option("retry_backoff", option_type::duration, std::chrono::milliseconds{2s},
                        "Wait before the first retry; doubles with each retry (with jitter, at most 10m), or "
                        "longer if the service asks (Retry-After).")},
@@ -286,9 +286,11 @@ private:
       stage.receive = mode == "all" ? receive_mode::all : mode == "unusual" ? receive_mode::unusual : receive_mode::alerts;
     }
     if (o.holds<std::int64_t>("max_retries")) {
-      if (o.integer("max_retries") < 0)
-        out_.error(place_of(v, "max_retries", {file_}), "option 'max_retries' of " + owner + " must be 0 or more");
-      stage.retries.max_retries = static_cast<int>(std::clamp<std::int64_t>(o.integer("max_retries"), 0, 1000));
+      const std::int64_t retries = o.integer("max_retries");
+      if (retries < 0 || retries > 1000)
+        out_.error(place_of(v, "max_retries", {file_}),
+                   "option 'max_retries' of " + owner + " must be within 0..1000; got " + std::to_string(retries));
+      stage.retries.max_retries = static_cast<int>(std::clamp<std::int64_t>(retries, 0, 1000));
     }
     if (o.holds<std::chrono::milliseconds>("retry_backoff")) stage.retries.backoff = o.duration("retry_backoff");
     stage.policy = read_policy(v, spec_.settings.policy, owner);

@@ -264,6 +264,9 @@ TEST_CASE("command-line errors say what is wrong") {
   const auto not_finite = run({"eval", "--threshold", "nan"});
   CHECK(not_finite.exit_code == 2);
   CHECK(not_finite.err == "stream-smarts: --threshold needs a number, not 'nan'\n");
+  const auto markdown = run({"validate", "p.toml", "--markdown"});
+  CHECK(markdown.exit_code == 2);
+  CHECK(markdown.err == "stream-smarts: --markdown is for plugins --describe NAME (a README's options table)\n");
   const auto too_high = run({"report", "--threshold", "1e308"});
   CHECK(too_high.exit_code == 2);
   CHECK(too_high.err == "stream-smarts: --threshold must be a score from -1000000 to 1000000, not '1e308'\n");
