@@ -89,6 +89,21 @@ inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::i
   return true;
 }
 
+/// A local time written twice when summer time ends (02:30, then 02:30
+/// again, in Europe/Paris) is read as its earlier instant; the second time
+/// round it is the later one, an hour on, which follows the time before it
+/// (`previous_ms`, the same meter's). So a time read as at or before that
+/// one, which the zone repeats an hour on and whose later instant comes after
+/// it, is taken as the later instant. Only for a time written without an
+/// offset (parse_timestamp's `wall_clock`): one with its offset is what it says.
+inline std::int64_t later_if_repeated(std::int64_t ts_ms, std::int64_t previous_ms, const time_zone& zone) {
+  constexpr std::int64_t hour_ms = 3'600'000;
+  if (ts_ms > previous_ms || ts_ms + hour_ms <= previous_ms) return ts_ms;
+  const local_fields a = zone.local(ts_ms), b = zone.local(ts_ms + hour_ms);
+  const bool repeated = a.day == b.day && a.hour == b.hour && a.minute == b.minute && a.second == b.second;
+  return repeated ? ts_ms + hour_ms : ts_ms;
+}
+
 /// Parses a JSON number (`text` as written) that is a timestamp field's
 /// epoch milliseconds: whole ("1.2e12" is), in range, and not epoch seconds
 /// by mistake. Seconds of any year since 2001 read as milliseconds fall in

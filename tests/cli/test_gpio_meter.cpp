@@ -22,8 +22,9 @@ std::string band_1500() {
 }
 
 /// gpio_meter 'meter' (with `source`) -> percentile_band 'band' -> console sinks (with `sinks`).
-std::string pipeline(const std::string& source, const std::string& sinks, const std::string& settings = "") {
-  return "[pipeline]\nname = 'gpio'\ntimezone = 'UTC'\n" + settings +
+std::string pipeline(const std::string& source, const std::string& sinks, const std::string& settings = "",
+                     const std::string& timezone = "UTC") {
+  return "[pipeline]\nname = 'gpio'\ntimezone = '" + timezone + "'\n" + settings +
          "\n[[sources]]\nname = 'meter'\nplugin = 'gpio_meter'\n" + source +
          "\n[[scorers]]\nname = 'band'\nplugin = 'percentile_band'\nfrom = ['meter']\n" + band_1500() + "\n" + sinks;
 }
@@ -79,6 +80,33 @@ TEST_CASE("gpio_meter: a 2 kW hour from a pulse file, through a band, to the con
   CHECK_THAT(r.err, Contains("[2024-06-09 home band] Unusual power usage of 1534 Wh at 23:46 (score 1.02). Please check!"));
   CHECK_THAT(r.err, Contains("[meter] replayed 60 readings: 2000 pulses counted"));
   CHECK_THAT(r.err, Contains("pipeline 'gpio' finished: 60 readings, 2 alerts delivered"));  // the raise, to each sink
+}
+
+TEST_CASE("gpio_meter: a pulse file in local time counts the hour the end of summer time repeats") {
+  temp_dir dir;
+  // A pulse a minute from 01:00 to the second 02:59, written in local time without an offset, as `date
+  // +%FT%T` writes it: 02:00..02:59 twice (CEST, then CET), 180 pulses in three hours.
+  std::string text;
+  char buf[64];
+  for (int k = 0; k < 180; ++k) {
+    std::snprintf(buf, sizeof buf, "2024-10-27T%02d:%02d:00\n", k < 60 ? 1 : 2, k % 60);
+    text += buf;
+  }
+  dir.file("dst.txt", text);
+  const auto p = dir.file("p.toml", pipeline("pulse_file = 'dst.txt'\ninterval = '1h'",
+                                             "[[sinks]]\nname = 'all'\nplugin = 'console'\nfrom = ['band']\n"
+                                             "format = 'json'\nreceive = 'all'\n",
+                                             "", "Europe/Paris"));
+  const auto r = run({"run", p});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 3);
+  CHECK_THAT(lines[0], Contains("\"ts\":\"2024-10-27T01:00:00+02:00\"") && Contains("\"wh\":60,"));
+  CHECK_THAT(lines[1], Contains("\"ts\":\"2024-10-27T02:00:00+02:00\"") && Contains("\"wh\":60,"));
+  CHECK_THAT(lines[2], Contains("\"ts\":\"2024-10-27T02:00:00+01:00\"") && Contains("\"wh\":60,"));
+  CHECK_THAT(r.err, Contains("[meter] replayed 3 readings: 180 pulses counted, 0 dropped as bounce (closer than "
+                             "debounce 50ms), skipped 0 lines"));
 }
 
 TEST_CASE("gpio_meter: option errors are reported at validate, at the option's line") {

@@ -9,6 +9,7 @@
 
 #include <zone.hpp>
 
+#include <optional>
 #include <vector>
 
 using namespace stream_smarts;
@@ -27,9 +28,10 @@ struct parsed {
   std::string why;
 };
 
-parsed parse(std::string_view line, const time_zone& zone = fixed_zone(3600)) {
+parsed parse(std::string_view line, const time_zone& zone = fixed_zone(3600),
+             std::optional<std::int64_t> previous_ns = std::nullopt) {
   parsed p{line_kind::ignored, 0, {}};
-  p.kind = parse_pulse_line(line, zone, p.ts_ns, p.why);
+  p.kind = parse_pulse_line(line, zone, previous_ns, p.ts_ns, p.why);
   return p;
 }
 
@@ -66,11 +68,30 @@ TEST_CASE("pulse lines: ISO-8601", "[gpio_meter][format]") {
     const auto paris = runtime::load_time_zone("Europe/Paris");
     CHECK(parse("2024-03-31T01:59:59", *paris).ts_ns == utc_ns(2024, 3, 31, 0, 59, 59));
     CHECK(parse("2024-03-31T03:00:00", *paris).ts_ns == utc_ns(2024, 3, 31, 1, 0, 0));
-    // 02:30 happens twice in autumn: the earlier instant (CEST), as the SDK documents...
+    // 02:30 happens twice in autumn: with no pulse before it, the earlier instant (CEST), as the SDK documents...
     CHECK(parse("2024-10-27T02:30:00", *paris).ts_ns == utc_ns(2024, 10, 27, 0, 30));
     // ...so a writer that cares writes the offset.
     CHECK(parse("2024-10-27T02:30:00+01:00", *paris).ts_ns == utc_ns(2024, 10, 27, 1, 30));
   }
+}
+
+TEST_CASE("pulse lines: the local hour the end of summer time repeats follows the pulse before it",
+          "[gpio_meter][format]") {
+  const auto paris = runtime::load_time_zone("Europe/Paris");
+  const std::int64_t first_0259 = utc_ns(2024, 10, 27, 0, 59);  // 02:59 CEST; 03:00 CEST becomes 02:00 CET
+  // 02:00 after the first 02:59: the second 02:00 (CET), an hour after the first.
+  CHECK(parse("2024-10-27T02:00:00", *paris, first_0259).ts_ns == utc_ns(2024, 10, 27, 1, 0));
+  CHECK(parse("2024-10-27T02:30:00.5", *paris, utc_ns(2024, 10, 27, 1, 29)).ts_ns ==
+        utc_ns(2024, 10, 27, 1, 30) + 500 * ns_per_ms);
+  // The first time round (after 01:59 CEST, or with no pulse before): the earlier instant.
+  CHECK(parse("2024-10-27T02:00:00", *paris, utc_ns(2024, 10, 26, 23, 59)).ts_ns == utc_ns(2024, 10, 27, 0, 0));
+  CHECK(parse("2024-10-27T02:00:00", *paris).ts_ns == utc_ns(2024, 10, 27, 0, 0));
+  // A time with its offset, or in epoch seconds, is what it says (the counter drops it as earlier).
+  CHECK(parse("2024-10-27T02:00:00+02:00", *paris, first_0259).ts_ns == utc_ns(2024, 10, 27, 0, 0));
+  CHECK(parse("1729987200", *paris, first_0259).ts_ns == utc_ns(2024, 10, 27, 0, 0));
+  // Earlier outside the repeated hour, or earlier even the second time round: left earlier.
+  CHECK(parse("2024-10-27T01:30:00", *paris, first_0259).ts_ns == utc_ns(2024, 10, 26, 23, 30));
+  CHECK(parse("2024-10-27T02:00:00", *paris, utc_ns(2024, 10, 27, 1, 30)).ts_ns == utc_ns(2024, 10, 27, 0, 0));
 }
 
 TEST_CASE("pulse lines: blank lines and comments are ignored", "[gpio_meter][format]") {

@@ -439,7 +439,8 @@ private:
       report("line longer than " + std::to_string(splitter_.max_line()) + " bytes, skipped");
       return false;
     }
-    switch (parse_pulse_line(line, ctx_.zone(), ts, why_)) {
+    const auto previous = counter_ ? counter_->last_pulse() : std::nullopt;
+    switch (parse_pulse_line(line, ctx_.zone(), previous, ts, why_)) {
       case line_kind::pulse: return true;
       case line_kind::ignored: return false;
       case line_kind::malformed: report(why_ + ", line skipped"); return false;

@@ -5,9 +5,11 @@
 
 #include "pulse_counter.hpp"
 
+#include <common/reading_fields.hpp>
 #include <stream_smarts/time.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,12 +27,15 @@ inline std::string_view trim_blanks(std::string_view s) {
 ///   1718000000.123456789        epoch seconds (UTC), up to 9 decimals: the
 ///                               kernel's resolution, `date +%s.%N`
 ///   2024-06-10T08:13:20.123+02:00  ISO-8601, millisecond resolution; without
-///                               an offset (or Z) it is local to `zone`
+///                               an offset (or Z) it is local to `zone`, and
+///                               in the hour the end of summer time repeats
+///                               it follows `previous_ns` (the pulse before)
 ///   blank, or starting with #   ignored
 /// On malformed input returns line_kind::malformed with the reason in `why`.
 inline constexpr std::int64_t max_epoch_s = 9'000'000'000;  ///< in 2255
 
-inline line_kind parse_pulse_line(std::string_view line, const time_zone& zone, std::int64_t& ts_ns, std::string& why) {
+inline line_kind parse_pulse_line(std::string_view line, const time_zone& zone, std::optional<std::int64_t> previous_ns,
+                                  std::int64_t& ts_ns, std::string& why) {
   line = trim_blanks(line);
   if (line.empty() || line.front() == '#') return line_kind::ignored;
   if (line.size() >= 5 && line[4] == '-') {
@@ -40,7 +45,9 @@ inline line_kind parse_pulse_line(std::string_view line, const time_zone& zone, 
             "' (expected epoch seconds such as 1718000000.25, or ISO-8601 such as 2024-06-10T08:13:20.250+02:00)";
       return line_kind::malformed;
     }
-    const std::int64_t ms = to_utc_ms(*t, zone);
+    std::int64_t ms = to_utc_ms(*t, zone);
+    if (!t->utc_offset_s && previous_ns)
+      ms = reading_fields::later_if_repeated(ms, floor_div(*previous_ns, ns_per_ms), zone);
     if (ms < 0 || ms > max_epoch_s * 1000) {  // as epoch seconds below: int64 nanoseconds end in 2262
       why = "time out of range: '" + std::string(line) + "' (pulses are from 1970 to 2255)";
       return line_kind::malformed;

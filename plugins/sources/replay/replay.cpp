@@ -216,16 +216,12 @@ private:
     return previous_->second;
   }
 
-  // A local time written twice when summer time ends (02:30, then 02:30
-  // again, in Europe/Paris) is read as its earlier instant; the second time
-  // round it is the later one, an hour on, which follows the meter's reading
-  // before. A time written with its offset, or in epoch ms, is what it says.
+  // The second time round of a local time that the end of summer time
+  // repeats follows the meter's reading before. A time written with its
+  // offset, or in epoch ms, is what it says.
   void take_later_if_repeated(reading& r, const std::optional<std::int64_t>& previous) const {
-    constexpr std::int64_t hour_ms = 3'600'000;
-    if (parser_.ts_was_wall_clock() && previous && r.ts_ms <= *previous && r.ts_ms + hour_ms > *previous) {
-      const local_fields a = ctx_.zone().local(r.ts_ms), b = ctx_.zone().local(r.ts_ms + hour_ms);
-      if (a.day == b.day && a.hour == b.hour && a.minute == b.minute && a.second == b.second) r.ts_ms += hour_ms;
-    }
+    if (parser_.ts_was_wall_clock() && previous)
+      r.ts_ms = reading_fields::later_if_repeated(r.ts_ms, *previous, ctx_.zone());
   }
 
   // Readings are scored in the order they come: a file sorted newest first
