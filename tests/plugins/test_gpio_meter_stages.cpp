@@ -136,12 +136,15 @@ TEST_CASE("gpio_meter option errors, at construction (validate)", "[gpio_meter][
   // A pulse file may be a FIFO its writer creates later: not an error yet.
   CHECK(error({{"pulse_file", std::string("later.fifo")}}) == "no error");
 
-  SECTION("a debounce that caps the measurable power is a warning") {
-    fake_context c(d, {{"line", line17}, {"impulses_per_kwh", 10000.0}}, dir.path);
-    d.make_source(c);
-    CHECK(c.log_.lines == std::vector<std::string>{
-                              "warning: debounce 50ms with 10000 impulses/kWh drops pulses closer than that, so power "
-                              "above 7.2 kW cannot be measured; lower debounce if the house can draw more"});
+  SECTION("a debounce that caps the measurable power is a warning, for a GPIO line and a pulse file alike") {
+    for (const auto& [option, value] : std::map<std::string, option_value>{{"line", line17},
+                                                                           {"pulse_file", std::string("p.txt")}}) {
+      fake_context c(d, {{option, value}, {"impulses_per_kwh", 10000.0}}, dir.path);
+      d.make_source(c);
+      CHECK(c.log_.lines == std::vector<std::string>{
+                                "warning: debounce 50ms with 10000 impulses/kWh drops pulses closer than that, so "
+                                "power above 7.2 kW cannot be measured; lower debounce if the house can draw more"});
+    }
   }
 }
 
