@@ -359,6 +359,13 @@ TEST_CASE("a step of the wall clock is told from its steady run and from NTP's s
   CHECK(watch.step(boot + ms(450) + minutes(2) - minutes(120), minutes(1) + ms(450)) == -minutes(120));  // 2 h back
 }
 
+TEST_CASE("how far a clock moved is said to the whole second, not in raw milliseconds", "[gpio_meter][counter][time]") {
+  CHECK(clock_amount_text(-ms(7'199'999)) == "2h");  // set back by 2h, measured a microsecond short
+  CHECK(clock_amount_text(minutes(20) + 300'000) == "20m");
+  CHECK(clock_amount_text(ms(90'400)) == "90s");
+  CHECK(clock_amount_text(ms(1'500)) == "2s");
+}
+
 TEST_CASE("the clock set back or forward: pulses move with it, none is lost, no reading covers time that did not pass",
           "[gpio_meter][counter][time]") {
   const std::int64_t t0 = utc_ns(2024, 6, 10, 2);  // the clock is 2 h ahead

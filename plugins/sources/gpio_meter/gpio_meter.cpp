@@ -22,7 +22,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -305,7 +304,7 @@ private:
     if (const auto step = clock_.step(now, monotonic)) {
       counter_->clock_stepped(*step, now);
       ctx_.log().warning("the system clock was set " + std::string(*step < 0 ? "back" : "forward") + " by " +
-                         duration_text(std::chrono::milliseconds{std::llabs(*step) / ns_per_ms}) +
+                         clock_amount_text(*step) +
                          " (NTP, or by hand): the pulses counted so far moved with it, and readings go on by the "
                          "corrected clock from " + local_text(counter_->next_boundary()));
     }

@@ -7,6 +7,7 @@
 // carry them (after event_utc_ns() below).
 #pragma once
 
+#include <stream_smarts/options.hpp>
 #include <stream_smarts/reading.hpp>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <optional>
 #include <string>
@@ -264,6 +266,13 @@ public:
 private:
   std::optional<std::int64_t> offset_;
 };
+
+/// How far a clock moved, as a pipeline file writes durations ("2h", "90s"):
+/// to the whole second, since a step measured between two looks is off by
+/// the microseconds between reading the clocks.
+inline std::string clock_amount_text(std::int64_t ns) {
+  return duration_text(std::chrono::seconds{(std::llabs(ns) + ns_per_s / 2) / ns_per_s});
+}
 
 // ---------------------------------------------------------------- readings
 
