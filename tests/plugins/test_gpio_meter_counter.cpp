@@ -350,13 +350,74 @@ TEST_CASE("restart after a clock jump or a stall", "[gpio_meter][counter]") {
   CHECK(c.restart_at(t0 + minutes(301)) == 0);
 }
 
-TEST_CASE("a step of the wall clock is told from its steady run and from NTP's slewing", "[gpio_meter][counter][time]") {
+/// The clocks `run_ns` after `from`: all three ran on.
+clock_readings after(const clock_readings& from, std::int64_t run_ns) {
+  return {from.realtime_ns + run_ns, from.boottime_ns + run_ns, from.monotonic_ns + run_ns};
+}
+/// The clocks after a suspend of `slept_ns`: the monotonic clock stopped, the others ran on.
+clock_readings after_suspend(const clock_readings& from, std::int64_t slept_ns) {
+  return {from.realtime_ns + slept_ns, from.boottime_ns + slept_ns, from.monotonic_ns};
+}
+/// The clocks after the wall clock was set by `step_ns`.
+clock_readings after_step(const clock_readings& from, std::int64_t step_ns) {
+  return {from.realtime_ns + step_ns, from.boottime_ns, from.monotonic_ns};
+}
+
+TEST_CASE("a step of the wall clock is told from its steady run, from NTP's slewing and from a suspend",
+          "[gpio_meter][counter][time]") {
   clock_watch watch;
-  const std::int64_t boot = utc_ns(2026, 12, 1, 8);  // the time the Pi shut down at
-  CHECK_FALSE(watch.step(boot, minutes(1)));
-  CHECK_FALSE(watch.step(boot + ms(150) + 200'000, minutes(1) + ms(150)));  // slewed by 0.2 ms
-  CHECK(watch.step(boot + ms(300) + minutes(2), minutes(1) + ms(300)) == minutes(2) - 200'000);  // NTP: 2 min on
-  CHECK(watch.step(boot + ms(450) + minutes(2) - minutes(120), minutes(1) + ms(450)) == -minutes(120));  // 2 h back
+  const clock_readings boot{utc_ns(2026, 12, 1, 8), minutes(1), minutes(1)};  // the time the Pi shut down at
+  auto look = [&](const clock_readings& now) {
+    const clock_change c = watch.look(now);
+    return std::pair{c.stepped_ns, c.suspended_ns};
+  };
+  CHECK(look(boot) == std::pair<std::int64_t, std::int64_t>{0, 0});
+  clock_readings now = after(boot, ms(150));
+  now.realtime_ns += 200'000;  // slewed by 0.2 ms
+  CHECK(look(now) == std::pair<std::int64_t, std::int64_t>{0, 0});
+  now = after_step(after(now, ms(150)), minutes(2));  // NTP: 2 min on
+  CHECK(look(now) == std::pair<std::int64_t, std::int64_t>{minutes(2), 0});
+  now = after_step(after(now, ms(150)), -minutes(120));  // by hand: 2 h back
+  CHECK(look(now) == std::pair<std::int64_t, std::int64_t>{-minutes(120), 0});
+  now = after_suspend(after(now, ms(150)), minutes(20));  // the lid closed for 20 minutes: not a step
+  CHECK(look(now) == std::pair<std::int64_t, std::int64_t>{0, minutes(20)});
+  now = after_step(after_suspend(now, minutes(300)), -minutes(1));  // woke up, and NTP set it right at once
+  CHECK(look(now) == std::pair<std::int64_t, std::int64_t>{-minutes(1), minutes(300)});
+  CHECK(look(after(now, ms(150))) == std::pair<std::int64_t, std::int64_t>{0, 0});
+}
+
+TEST_CASE("a suspended machine: the pulses before it keep their time, the readings due meanwhile are skipped",
+          "[gpio_meter][counter][time]") {
+  const std::int64_t t0 = utc_ns(2024, 6, 10, 2);
+  pulse_counter c(config());
+  clock_watch watch;
+  const clock_readings start{t0, minutes(5), minutes(5)};
+  c.begin(t0);
+  CHECK(follow_clocks(watch, start, c).suspended_ns == 0);
+  for (const auto p : steady(t0, t0 + minutes(10), ms(1800))) c.add(p);  // 2 kW for ten minutes
+  while (c.next_boundary() <= t0 + minutes(10)) c.emit();
+  const clock_readings awake = after_suspend(after(start, minutes(10)), minutes(120));  // then two hours asleep
+  const clock_change change = follow_clocks(watch, awake, c);
+  CHECK(change.stepped_ns == 0);
+  CHECK(change.suspended_ns == minutes(120));
+  CHECK(change.skipped == 120);  // 02:11 .. 04:10 were due
+  CHECK(c.next_boundary() == awake.realtime_ns + minutes(1));
+  const window w = c.emit();  // the hour 03:11 .. 04:11: the pulses of 02:00 .. 02:10 are not in it
+  CHECK(w.pulses == 0);
+  CHECK(w.partial());
+  CHECK(w.covered_s == Approx(60.0));
+
+  SECTION("a clock step, by contrast, moves the pulses with it") {
+    pulse_counter stepped(config());
+    clock_watch w2;
+    stepped.begin(t0);
+    follow_clocks(w2, start, stepped);
+    for (const auto p : steady(t0, t0 + minutes(10), ms(1800))) stepped.add(p);
+    const clock_readings set = after_step(after(start, minutes(10)), minutes(120));
+    CHECK(follow_clocks(w2, set, stepped).stepped_ns == minutes(120));
+    CHECK(stepped.next_boundary() == set.realtime_ns + minutes(1));
+    CHECK(stepped.emit().pulses == 334);
+  }
 }
 
 TEST_CASE("how far a clock moved is said to the whole second, not in raw milliseconds", "[gpio_meter][counter][time]") {

@@ -55,6 +55,15 @@ std::int64_t clock_ns(clockid_t id) {
   return static_cast<std::int64_t>(ts.tv_sec) * ns_per_s + ts.tv_nsec;
 }
 
+// Back to back, so that their differences are the clocks' offsets.
+clock_readings read_clocks() {
+  clock_readings c;
+  c.monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+  c.boottime_ns = clock_ns(CLOCK_BOOTTIME);
+  c.realtime_ns = clock_ns(CLOCK_REALTIME);
+  return c;
+}
+
 bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -299,16 +308,10 @@ private:
 
   read_result read_live(std::vector<reading>& out, std::size_t max) {
     const std::size_t first = out.size(), limit = first + max;  // appends at most max
-    const std::int64_t monotonic = clock_ns(CLOCK_MONOTONIC);
-    const std::int64_t now = clock_ns(CLOCK_REALTIME);
-    if (const auto step = clock_.step(now, monotonic)) {
-      counter_->clock_stepped(*step, now);
-      ctx_.log().warning("the system clock was set " + std::string(*step < 0 ? "back" : "forward") + " by " +
-                         clock_amount_text(*step) +
-                         " (NTP, or by hand): the pulses counted so far moved with it, and readings go on by the "
-                         "corrected clock from " + local_text(counter_->next_boundary()));
-    }
-    if (mode_ == mode::gpio) drain_gpio(now, monotonic);
+    const clock_readings clocks = read_clocks();
+    const std::int64_t now = clocks.realtime_ns;
+    warn_of(follow_clocks(clock_, clocks, *counter_));
+    if (mode_ == mode::gpio) drain_gpio(now, clocks.monotonic_ns);
     else drain_fifo(now);
     if (counter_->next_boundary() <= now - hour_ns) {
       const std::int64_t from = counter_->next_boundary();
@@ -321,6 +324,17 @@ private:
     if (out.size() > first) return {};
     const auto until_next = std::chrono::ceil<milliseconds>(std::chrono::nanoseconds(counter_->next_boundary() - now));
     return {false, std::clamp(std::min(poll_, until_next), milliseconds{1}, poll_)};
+  }
+
+  void warn_of(const clock_change& c) {
+    if (c.stepped_ns != 0)
+      ctx_.log().warning("the system clock was set " + std::string(c.stepped_ns < 0 ? "back" : "forward") + " by " +
+                         clock_amount_text(c.stepped_ns) + " (NTP, or by hand): the pulses counted so far moved with "
+                         "it, and readings go on by the corrected clock from " + local_text(counter_->next_boundary()));
+    if (c.suspended_ns != 0)
+      ctx_.log().warning("the machine was suspended for " + clock_amount_text(c.suspended_ns) + " (impulses in that "
+                         "time were not seen); skipped " + std::to_string(c.skipped) + " readings, counting restarts "
+                         "now");
   }
 
   void emit(std::vector<reading>& out) {
@@ -495,7 +509,7 @@ private:
 
   mode mode_ = mode::none;
   std::optional<pulse_counter> counter_;
-  clock_watch clock_;  // live modes: steps of the wall clock
+  clock_watch clock_;  // live modes: steps of the wall clock, suspends
   std::size_t readings_ = 0;
   // GPIO
   chip_ptr chip_handle_;

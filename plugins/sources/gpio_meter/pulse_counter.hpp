@@ -201,10 +201,11 @@ public:
     return w;
   }
 
-  /// Gives up on the readings due before `now_ns` (the clock jumped, or
-  /// nothing was read for over an hour: pulses may have been lost): the next
-  /// reading is at the first boundary after it, and observation restarts
-  /// there, so the readings of the following hour say they are partial.
+  /// Gives up on the readings due before `now_ns` (the machine was
+  /// suspended, the clock jumped, or nothing was read for over an hour:
+  /// pulses may have been lost): the next reading is at the first boundary
+  /// after it, and observation restarts there, so the readings of the
+  /// following hour say they are partial.
   /// Returns how many readings were skipped.
   std::int64_t restart_at(std::int64_t now_ns) {
     const std::int64_t old_next = next_;
@@ -247,25 +248,56 @@ private:
   std::uint64_t counted_ = 0, bounces_ = 0, out_of_order_ = 0;
 };
 
-/// Tells a step of the wall clock from its steady run: the offset between
-/// the realtime and the monotonic clock stays put while the clock runs (NTP
-/// slews it by at most 0.5 ms a second), and jumps when the clock is set.
-/// A Raspberry Pi has no clock of its own: it boots with the time it shut
-/// down at, and NTP sets it right later, by hours or days, either way.
+/// The clocks, read back to back: the wall clock; CLOCK_BOOTTIME, which
+/// counts on while the machine is suspended; CLOCK_MONOTONIC, which stops
+/// then (and stamps the kernel's line events).
+struct clock_readings {
+  std::int64_t realtime_ns = 0, boottime_ns = 0, monotonic_ns = 0;
+};
+
+/// What the clocks did since the last look; 0 for what did not happen.
+struct clock_change {
+  std::int64_t stepped_ns = 0;    ///< the wall clock was set by this much (NTP, or by hand)
+  std::int64_t suspended_ns = 0;  ///< the machine was suspended this long
+  std::int64_t skipped = 0;       ///< readings skipped for the suspend (follow_clocks)
+};
+
+/// Tells a step of the wall clock and a suspend of the machine from the
+/// clocks' steady run. Realtime minus boottime stays put while the clock runs
+/// (NTP slews it by at most 0.5 ms a second) and through a suspend, and jumps
+/// when the clock is set: a Raspberry Pi has no clock of its own, boots with
+/// the time it shut down at, and NTP sets it right later, by hours or days,
+/// either way. Boottime minus monotonic grows only by the time suspended.
 class clock_watch {
 public:
-  /// The step since the last look, if there was one of more than a second.
-  std::optional<std::int64_t> step(std::int64_t realtime_ns, std::int64_t monotonic_ns) {
-    const std::int64_t offset = realtime_ns - monotonic_ns;
-    std::optional<std::int64_t> stepped;
-    if (offset_ && (offset - *offset_ > ns_per_s || *offset_ - offset > ns_per_s)) stepped = offset - *offset_;
-    offset_ = offset;
-    return stepped;
+  /// The changes of more than a second since the last look.
+  clock_change look(const clock_readings& now) {
+    clock_change c;
+    if (last_) {
+      c.stepped_ns = jump(now.realtime_ns - now.boottime_ns - (last_->realtime_ns - last_->boottime_ns));
+      c.suspended_ns = jump(now.boottime_ns - now.monotonic_ns - (last_->boottime_ns - last_->monotonic_ns));
+    }
+    last_ = now;
+    return c;
   }
 
 private:
-  std::optional<std::int64_t> offset_;
+  static std::int64_t jump(std::int64_t moved_ns) { return moved_ns > ns_per_s || moved_ns < -ns_per_s ? moved_ns : 0; }
+
+  std::optional<clock_readings> last_;
 };
+
+/// Looks at the clocks and keeps `counter` right. A step of the wall clock
+/// moves the pulses counted so far with it (pulse_counter::clock_stepped). A
+/// suspend leaves them at their time: no impulse was seen while the machine
+/// slept, so the readings due meanwhile are skipped and counting restarts now
+/// (the next hour's readings say they are partial).
+inline clock_change follow_clocks(clock_watch& watch, const clock_readings& now, pulse_counter& counter) {
+  clock_change c = watch.look(now);
+  if (c.stepped_ns != 0) counter.clock_stepped(c.stepped_ns, now.realtime_ns);
+  if (c.suspended_ns != 0) c.skipped = counter.restart_at(now.realtime_ns);
+  return c;
+}
 
 /// How far a clock moved, as a pipeline file writes durations ("2h", "90s"):
 /// to the whole second, since a step measured between two looks is off by
