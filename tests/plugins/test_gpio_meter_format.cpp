@@ -159,6 +159,26 @@ TEST_CASE("line splitter: lines however the blocks fall", "[gpio_meter][format]"
   }
 }
 
+TEST_CASE("line splitter: a UTF-8 byte order mark before the first line is no part of it", "[gpio_meter][format]") {
+  const std::string bom = "\xEF\xBB\xBF";
+  std::string line;
+  bool overlong = false;
+  line_splitter s;
+  const std::string text = bom + "1718000000.5\r\n" + bom + "1718000001.5\n";
+  s.feed(text.data(), text.size());
+  REQUIRE(s.next(line, overlong));
+  CHECK(line == "1718000000.5");
+  CHECK(parse(line).kind == line_kind::pulse);
+  REQUIRE(s.next(line, overlong));
+  CHECK(line == bom + "1718000001.5");  // only the first line's: elsewhere it is text, and not a timestamp
+  CHECK(parse(line).kind == line_kind::malformed);
+
+  line_splitter unterminated;  // a file of one line without a newline
+  unterminated.feed((bom + "# pulses").data(), bom.size() + 8);
+  REQUIRE(unterminated.flush(line, overlong));
+  CHECK(line == "# pulses");
+}
+
 TEST_CASE("GPIO errors name the chip and line and say what to do", "[gpio_meter][messages]") {
   CHECK(chip_open_error("gpiochip9", "/dev/gpiochip9", ENOENT) ==
         "GPIO chip \"gpiochip9\" (/dev/gpiochip9) not found: /dev/gpiochip9 does not exist. Check the chip option "

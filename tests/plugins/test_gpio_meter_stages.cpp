@@ -250,6 +250,21 @@ TEST_CASE("gpio_meter pulse file: malformed lines are skipped with file:line, no
         });
 }
 
+TEST_CASE("gpio_meter pulse file: a byte order mark before the first line is no part of it",
+          "[gpio_meter][stages][file]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  dir.write("p.txt", "\xEF\xBB\xBF" + pulses(t0_s * 10, 3, 18));  // as a Windows editor saves it
+  fake_context ctx(d, {{"pulse_file", std::string("p.txt")}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].wh == 3.0);
+  CHECK(ctx.log_.lines == std::vector<std::string>{"info: replayed 1 readings: 3 pulses counted, 0 dropped as bounce "
+                                                   "(closer than debounce 50ms), skipped 0 lines"});
+}
+
 TEST_CASE("gpio_meter pulse file: a long silence gives readings at 0 Wh that say so", "[gpio_meter][stages][file]") {
   const auto& d = load(GPIO_METER_PLUGIN);
   temp_dir dir;

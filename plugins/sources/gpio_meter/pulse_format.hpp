@@ -7,6 +7,7 @@
 
 #include <common/reading_fields.hpp>
 #include <stream_smarts/time.hpp>
+#include <stream_smarts/utf8.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -104,8 +105,9 @@ public:
     buf_.append(data, n);
   }
 
-  /// The next complete line (without '\n' and a trailing '\r'); false if no
-  /// complete line is buffered. `overlong` is set for a dropped long line.
+  /// The next complete line (without '\n', a trailing '\r' and, on the first
+  /// line, a UTF-8 byte order mark); false if no complete line is buffered.
+  /// `overlong` is set for a dropped long line.
   bool next(std::string& line, bool& overlong) {
     const std::size_t nl = buf_.find('\n', pos_);
     if (nl == std::string::npos) {
@@ -121,7 +123,7 @@ public:
     skipping_ = false;
     if (overlong) line.clear();
     else line.assign(buf_, pos_, nl - pos_);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    trim_line(line);
     pos_ = nl + 1;
     return true;
   }
@@ -135,7 +137,7 @@ public:
     skipping_ = false;
     if (overlong) line.clear();
     else line.assign(buf_, pos_, std::string::npos);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    trim_line(line);
     buf_.clear();
     pos_ = 0;
     return true;
@@ -146,6 +148,12 @@ public:
   std::size_t max_line() const { return max_; }
 
 private:
+  // Without a CRLF line's '\r', nor the first line's byte order mark.
+  void trim_line(std::string& line) const {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line_number_ == 1) line.erase(0, line.size() - without_bom(line).size());
+  }
+
   std::size_t max_;
   std::string buf_;
   std::size_t pos_ = 0;

@@ -8,6 +8,7 @@
 #include <stream_smarts/options.hpp>
 #include <stream_smarts/reading.hpp>
 #include <stream_smarts/time.hpp>
+#include <stream_smarts/utf8.hpp>
 
 #include <cerrno>
 #include <charconv>
@@ -123,11 +124,8 @@ private:
     skipping_ = false;
     if (too_long_) len = 0;
     if (len > 0 && begin[len - 1] == '\r') --len;
-    if (line_number_ == 0 && len >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0) {  // a UTF-8 byte order mark
-      begin += 3;  // (spreadsheets write one; it is not part of the first header name or JSON object)
-      len -= 3;
-    }
     line = std::string_view(begin, len);
+    if (line_number_ == 0) line = without_bom(line);  // not part of the first header name or JSON object
     ++line_number_;
     return true;
   }

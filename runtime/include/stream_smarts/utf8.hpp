@@ -36,6 +36,13 @@ inline std::size_t utf8_sequence_length(std::string_view s) {
   return n;
 }
 
+/// A file's first line without the UTF-8 byte order mark that spreadsheets
+/// and Windows editors write before it: no part of the line's text.
+inline std::string_view without_bom(std::string_view first_line) {
+  if (first_line.starts_with("\xEF\xBB\xBF")) first_line.remove_prefix(3);
+  return first_line;
+}
+
 /// Where byte `at` of `s` is, counted in characters from 1, for messages
 /// that point into a user's text ("'{' at character 5"): a UTF-8
 /// continuation byte belongs to the character before it.
