@@ -61,6 +61,8 @@ TEST_CASE("pulse lines: ISO-8601", "[gpio_meter][format]") {
   CHECK(parse("2024-06-10T06:13:20.250Z").ts_ns == utc_ns(2024, 6, 10, 6, 13, 20) + 250 * ns_per_ms);
   CHECK(parse("2024-06-10T08:13:20+02:00").ts_ns == utc_ns(2024, 6, 10, 6, 13, 20));
   CHECK(parse("2024-06-10 08:13:20.5+02:00").ts_ns == utc_ns(2024, 6, 10, 6, 13, 20) + 500 * ns_per_ms);
+  // `date --iso-8601=ns`: a decimal comma, as ISO 8601 allows, and nanoseconds (to the millisecond here).
+  CHECK(parse("2024-01-01T08:14:10,123456789+02:00").ts_ns == utc_ns(2024, 1, 1, 6, 14, 10) + 123 * ns_per_ms);
   // No offset: the pipeline's zone (here a fixed +01:00).
   CHECK(parse("2024-06-10T07:13:20").ts_ns == utc_ns(2024, 6, 10, 6, 13, 20));
 

@@ -183,6 +183,7 @@ TEST_CASE("CSV lines", "[replay][csv]") {
     CHECK(parse_line(p, "2007-01-01T04:00:00-05:30,1").r.ts_ms == utc(2007, 1, 1, 9, 30));
     CHECK(parse_line(p, "2007-01-01 04:00,1").r.ts_ms == utc(2007, 1, 1, 3));
     CHECK(parse_line(p, "2007-01-01T04:00:00.250Z,1").r.ts_ms == utc(2007, 1, 1, 4) + 250);
+    CHECK(parse_line(p, "\"2007-01-01T04:00:00,250Z\",1").r.ts_ms == utc(2007, 1, 1, 4) + 250);  // ISO's decimal comma, quoted
   }
   SECTION("values") {
     CHECK(parse_line(p, "2007-01-01T04:00:00,0").r.wh == 0.0);

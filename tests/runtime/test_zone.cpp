@@ -63,6 +63,11 @@ TEST_CASE("ISO-8601 timestamps, with and without offsets") {
   CHECK(to_utc_ms(*b, *utc_zone) == utc(2007, 1, 1, 3));
   CHECK(parse_iso8601("2007-01-01 04:00Z"));
   CHECK(parse_iso8601("2007-01-01T04:00:00.250Z")->civil.millisecond == 250);
+  // A comma for the point, as ISO 8601 allows and `date --iso-8601=ns` writes; past the millisecond is dropped.
+  CHECK(parse_iso8601("2007-01-01T04:00:00,250Z")->civil.millisecond == 250);
+  CHECK(parse_iso8601("2007-01-01T04:00:00,123456789+02:00")->civil.millisecond == 123);
+  CHECK_FALSE(parse_iso8601("2007-01-01T04:00:00,Z"));
+  CHECK_FALSE(parse_iso8601("2007-01-01T04:00,5"));  // a fraction of seconds only
   CHECK_FALSE(parse_iso8601("2007-02-30T04:00:00"));
   CHECK_FALSE(parse_iso8601("2007-01-01T24:00:00"));
   CHECK_FALSE(parse_iso8601("2007-01-01"));

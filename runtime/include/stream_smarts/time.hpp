@@ -85,7 +85,9 @@ constexpr int days_in_month(int y, int m) {
 } // namespace detail
 
 /// Parses "YYYY-MM-DDTHH:MM[:SS[.fff]][Z|+HH:MM|-HH:MM]" (a space may stand
-/// for the T). Returns nothing for anything else, including impossible dates.
+/// for the T, a comma for the point, as ISO 8601 allows and `date
+/// --iso-8601=ns` writes; digits past the millisecond are dropped). Returns
+/// nothing for anything else, including impossible dates.
 inline std::optional<iso_timestamp> parse_iso8601(std::string_view s) {
   using detail::take_char;
   using detail::take_int;
@@ -98,7 +100,7 @@ inline std::optional<iso_timestamp> parse_iso8601(std::string_view s) {
   if (!take_int(s, 2, c.hour) || !take_char(s, ':') || !take_int(s, 2, c.minute)) return std::nullopt;
   if (take_char(s, ':')) {
     if (!take_int(s, 2, c.second)) return std::nullopt;
-    if (take_char(s, '.')) {
+    if (take_char(s, '.') || take_char(s, ',')) {
       std::size_t n = 0;
       int scale = 100;
       while (n < s.size() && s[n] >= '0' && s[n] <= '9') {
