@@ -189,6 +189,13 @@ TEST_CASE("GPIO errors name the chip and line and say what to do", "[gpio_meter]
   CHECK(chip_open_error("/dev/gpiochip0", "/dev/gpiochip0", EACCES) ==
         "no permission to open GPIO chip \"/dev/gpiochip0\": add the user running stream-smarts to the gpio group "
         "(sudo usermod -aG gpio USER, then log in again), or give that group the device with a udev rule");
+  // A label: libgpiod opens every chip to read the labels, so without permission the lookup fails with EACCES.
+  CHECK(chip_label_error("pinctrl-bcm2711", "/dev/pinctrl-bcm2711", EACCES) ==
+        "no permission to open the GPIO chips (/dev/gpiochip*) to look for the one labelled \"pinctrl-bcm2711\": add "
+        "the user running stream-smarts to the gpio group (sudo usermod -aG gpio USER, then log in again), or give "
+        "that group the device with a udev rule");
+  CHECK(chip_label_error("pinctrl-bcm2711", "/dev/pinctrl-bcm2711", ENOENT) ==
+        chip_open_error("pinctrl-bcm2711", "/dev/pinctrl-bcm2711", ENOENT));  // no chip has that label
   CHECK(chip_open_error("/dev/null", "/dev/null", ENOTTY) ==
         "/dev/null is not a GPIO chip (chip = \"/dev/null\"): give a gpiochip device such as gpiochip0 (gpiodetect "
         "lists them)");

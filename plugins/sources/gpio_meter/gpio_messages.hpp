@@ -36,6 +36,17 @@ inline std::string chip_open_error(const std::string& chip, const std::string& p
   }
 }
 
+/// `chip` named no device (`path` does not exist), and looking it up as a
+/// chip's label failed with `label_err`. libgpiod 1.6 opens every chip to
+/// read its label, so a user outside the gpio group gets EACCES: the chip
+/// may well be there, the permission is what is missing.
+inline std::string chip_label_error(const std::string& chip, const std::string& path, int label_err) {
+  if (label_err == EACCES || label_err == EPERM)
+    return "no permission to open the GPIO chips (/dev/gpiochip*) to look for the one labelled \"" + chip +
+           "\": " + gpio_group_advice;
+  return chip_open_error(chip, path, ENOENT);
+}
+
 /// `line` names no line of the chip.
 inline std::string line_name_error(const std::string& chip, const std::string& name) {
   return "GPIO chip \"" + chip + "\" has no line named \"" + name + "\" (gpioinfo " + chip +

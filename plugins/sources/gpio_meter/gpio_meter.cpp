@@ -235,9 +235,12 @@ private:
     chip_ptr chip(::gpiod_chip_open(path.c_str()));
     if (!chip) {
       const int err = errno;
+      if (err != ENOENT || chip_.front() == '/' || all_digits(chip_))
+        throw std::runtime_error(chip_open_error(chip_, path, err));
       // Not a device name: perhaps the chip's label ("pinctrl-bcm2711").
-      if (err == ENOENT && chip_.front() != '/' && !all_digits(chip_)) chip.reset(::gpiod_chip_open_by_label(chip_.c_str()));
-      if (!chip) throw std::runtime_error(chip_open_error(chip_, path, err));
+      errno = 0;
+      chip.reset(::gpiod_chip_open_by_label(chip_.c_str()));
+      if (!chip) throw std::runtime_error(chip_label_error(chip_, path, errno));
     }
     gpiod_line* line = nullptr;
     if (!line_name_.empty()) {
