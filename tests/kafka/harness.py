@@ -429,7 +429,7 @@ def kafka_source(brokers, properties, commit_interval=None):
 def pushbullet_sink(push_url, receive=None):
     """A Pushbullet sink "phone" of the band's alerts, its token from PUSHBULLET_TOKEN, retrying every 200 ms."""
     return ("[[sinks]]\nname = \"phone\"\nplugin = \"pushbullet\"\nfrom = [\"anomaly\"]\n%s"
-            "token = \"${PUSHBULLET_TOKEN}\"\nbase_url = %s\nretry_backoff = \"200ms\"\nmax_retries = 100000\n\n" %
+            "token = \"${PUSHBULLET_TOKEN}\"\nbase_url = %s\nretry_backoff = \"200ms\"\nmax_retries = 1000\n\n" %
             ("receive = %s\n" % toml_string(receive) if receive else "", toml_string(push_url)))
 
 

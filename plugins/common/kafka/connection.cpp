@@ -133,6 +133,18 @@ connection::connection(stage_context& context, const string_table& defaults)
 
 connection::~connection() = default;
 
+void connection::check_as_a_whole() const {
+  for (const auto type : {RD_KAFKA_CONSUMER, RD_KAFKA_PRODUCER}) {
+    conf_ptr conf{rd_kafka_conf_dup(settings_.get())};
+    rd_kafka_conf_set_log_cb(conf.get(), [](const rd_kafka_t*, int, const char*, const char*) {});  // "no brokers"
+    char why[512];
+    rd_kafka_t* client = rd_kafka_new(type, conf.get(), why, sizeof why);
+    if (client == nullptr) throw option_error("properties", std::string("librdkafka refuses them together: ") + why);
+    conf.release();  // rd_kafka_new took it
+    rd_kafka_destroy_flags(client, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
+}
+
 client_ptr connection::make_client(rd_kafka_type_t type, client_events events) {
   if (brokers_ == embedded_brokers && !embedded_) {
     embedded_ = shared_embedded_cluster();

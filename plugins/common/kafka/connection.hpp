@@ -53,6 +53,13 @@ public:
   connection(stage_context& context, const string_table& defaults);
   ~connection();
 
+  /// What librdkafka checks only as it makes a client (a SASL mechanism it
+  /// does not have, a login without its password, a CA file it cannot
+  /// load): a client of each kind is made and dropped, without brokers, so
+  /// nothing connects. Throws option_error. Call it after the plugin's own
+  /// checks of `properties`, whose messages say more.
+  void check_as_a_whole() const;
+
   /// Creates a client; starts the embedded cluster on first use. librdkafka's
   /// log and errors go to the stage's logger. Throws std::runtime_error.
   /// The connection must outlive the client.

@@ -62,6 +62,7 @@ public:
         format_(ksql_ ? kafka_sink::append_ksql : json::append_alert) {
     if (topic_.empty()) throw option_error("topic", "must name a topic");
     check_acknowledgements(ctx.options().table("properties"));
+    connection_.check_as_a_whole();
   }
 
   void start() override {

@@ -158,6 +158,7 @@ public:
     if (auto it = properties.find("enable.partition.eof"); stop_at_end_ && it != properties.end() && kafka::is_false(it->second))
       throw option_error("properties", "enable.partition.eof must stay true with stop_at_end: it is how the source "
                                        "knows it has read a partition to its end");
+    connection_.check_as_a_whole();
   }
 
   // Closing runs the rebalance callback, which uses the members declared
