@@ -114,6 +114,28 @@ TEST_CASE("power_step: outside the active hours a new step scores 0, one already
   CHECK(m.next(52 * minute_ms, 400, 1500, false).score < 1);
 }
 
+TEST_CASE("power_step: a step held into an hour of a higher threshold goes on while the load does", "[power_step]") {
+  // The shipped model's 05:00 threshold is 1558 W, 06:00's 2344 W: a 2 kW heater on since 01:00 was
+  // "back to normal" at 06:00.
+  settings s;
+  meter_state m(s);
+  for (int i = 0; i < 40; ++i) m.next(i * minute_ms, 300, 1500);
+  meter_state::scored held{};
+  for (int i = 40; i < 60; ++i) held = m.next(i * minute_ms, 2300, 1500);
+  CHECK(held.score == Approx(2000.0 / 1500));
+  const auto morning = m.next(60 * minute_ms, 2300, 2400);
+  CHECK(morning.score == Approx(2000.0 / 1500));  // still by the threshold it was found by
+  CHECK(morning.threshold_w == 1500);
+  CHECK(morning.since_ms == held.since_ms);
+  const auto lower = m.next(61 * minute_ms, 2300, 1200);  // an hour of a lower threshold measures it by its own
+  CHECK(lower.score == Approx(2000.0 / 1200));
+  for (int i = 62; i < 80; ++i) held = m.next(i * minute_ms, 300, 2400);
+  CHECK(held.score < 1);  // switched off: it ends
+  // A new step in that hour is judged by its threshold.
+  for (int i = 80; i < 100; ++i) held = m.next(i * minute_ms, 2300, 2400);
+  CHECK(held.score < 1);
+}
+
 TEST_CASE("power_step power: the label when it holds a number, at the reading's end, else the Wh, at its start",
           "[power_step]") {
   const auto sample = [](const reading& r, std::string_view label) {

@@ -51,7 +51,7 @@ public:
     const bool watching = !active_hours_ || active_hours_->contains(drawn);
     meter_state& state = per_meter_.of(r.meter, r.ts_ms, [&] { return meter_state(model_.trained); });
     const meter_state::scored s = state.next(p.ts_ms, p.w, threshold, watching);
-    return {s.score, s.before_w, s.before_w + threshold, s.before_w, s.since_ms, band_unit::w};
+    return {s.score, s.before_w, s.before_w + s.threshold_w, s.before_w, s.since_ms, band_unit::w};
   }
 
 private:

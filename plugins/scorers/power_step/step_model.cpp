@@ -86,17 +86,21 @@ meter_state::scored meter_state::judge(std::int64_t ts_ms, double power_w, doubl
   const step_window::step s = window_.next(ts_ms, power_w);
   if (!std::isfinite(s.floor_w)) {
     held_before_w_.reset();
-    return {0, std::isfinite(s.before_w) ? s.before_w : 0};
+    return {0, std::isfinite(s.before_w) ? s.before_w : 0, 0, threshold_w};
   }
   const double before = held_before_w_.value_or(s.before_w);
-  const double score = (s.floor_w - before) / threshold_w;
+  const double threshold = held_before_w_ ? std::min(held_threshold_w_, threshold_w) : threshold_w;
+  const double score = (s.floor_w - before) / threshold;
   if (score <= 1 || (!held_before_w_ && !watching)) {
     held_before_w_.reset();
-    return {score <= 1 ? score : 0, before};
+    return {score <= 1 ? score : 0, before, 0, threshold};
   }
-  if (!held_before_w_) held_since_ms_ = s.hold_from_ms;
+  if (!held_before_w_) {
+    held_since_ms_ = s.hold_from_ms;
+    held_threshold_w_ = threshold_w;
+  }
   held_before_w_ = before;
-  return {score, before, held_since_ms_};
+  return {score, before, held_since_ms_, threshold};
 }
 
 // ---------------------------------------------------------------- training

@@ -112,12 +112,17 @@ public:
     double score;     ///< 0 while the window is not covered
     double before_w;  ///< the level the step is measured from
     std::int64_t since_ms = 0;  ///< while the score is above 1: when the step began (its hold's first reading)
+    double threshold_w = 0;     ///< the step that scores 1.0
   };
+  /// `threshold_w`: the step that scores 1.0 at this reading's hour.
   /// `watching`: whether a new step may be judged now (the scorer's
   /// active_hours). Outside them a new step scores 0; a step already held
-  /// is followed until it ends, so its alert lasts as long as the load. A
-  /// power delivered again (latest_verdict) changes nothing and gets the
-  /// latest verdict: restarting the window there would end a step still held.
+  /// is followed until it ends, so its alert lasts as long as the load: it
+  /// is measured by the lower of its first hour's threshold and this
+  /// hour's, so a later hour with a higher threshold (the morning) does not
+  /// end it while the load is still on. A power delivered again
+  /// (latest_verdict) changes nothing and gets the latest verdict:
+  /// restarting the window there would end a step still held.
   scored next(std::int64_t ts_ms, double power_w, double threshold_w, bool watching = true);
 
 private:
@@ -126,6 +131,7 @@ private:
   latest_verdict<scored> latest_;
   step_window window_;
   std::optional<double> held_before_w_;
+  double held_threshold_w_ = 0;  // the threshold of the hour the held step was found
   std::int64_t held_since_ms_ = 0;
 };
 
