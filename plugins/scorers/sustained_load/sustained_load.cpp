@@ -60,8 +60,8 @@ public:
       throw std::out_of_range("sustained_load: reading without a valid local hour");
     meter_state& state = per_meter_.of(r.meter, r.ts_ms, [&] { return meter_state(model_.trained); });
     const meter_state::step s = state.next(r, model_.usual);
-    const verdict v = judge(model_, s, r.local.hour);
-    const double threshold = model_.threshold[v.window][static_cast<std::size_t>(r.local.hour)];
+    const verdict v = judge(model_, s, s.hour);
+    const double threshold = model_.threshold[v.window][static_cast<std::size_t>(s.hour)];
     return {v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh, state.window_start_ms(v.window)};
   }
 

@@ -103,7 +103,7 @@ meter_state::meter_state(const settings& s) : usual_(s.baseline_days, s.by_weekd
 
 meter_state::step meter_state::next(const reading& r, const hourly& usual_fallback) {
   if (const step* again = latest_.again(r.ts_ms, r.wh)) return *again;
-  step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}};
+  step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}, r.local.hour};
   s.floor_wh.fill(nan);
   for (std::size_t w = 0; w < floors_.size(); ++w) s.floor_wh[w] = floors_[w].next(r.ts_ms, r.wh - s.usual_wh);
   return latest_.note(r.ts_ms, r.wh, s);

@@ -118,9 +118,10 @@ public:
   struct step {
     double usual_wh;                             ///< the usual level at this reading's hour
     std::array<double, most_windows> floor_wh;   ///< per window of settings::hours; NaN until it is covered
+    int hour;                                    ///< the local hour of the reading it is of: what judges it
   };
   /// The step after `r`; a reading delivered again (latest_verdict) changes
-  /// nothing and gets the latest step.
+  /// nothing and gets the latest step, to be judged as it was.
   step next(const reading& r, const hourly& usual_fallback);
   /// Window `w`'s oldest reading (floor_window::first_ms), after next().
   std::int64_t window_start_ms(std::size_t w) const { return floors_[w].first_ms(); }
