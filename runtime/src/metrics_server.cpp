@@ -48,6 +48,7 @@ metrics_server::metrics_server(const listen_address& address) : impl_(std::make_
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
   server.set_keep_alive_max_count(1);
+  server.set_keep_alive_timeout(io_timeout.count());  // the wait for a request's first byte: 5 s by default
   server.set_read_timeout(io_timeout);
   server.set_write_timeout(io_timeout);
   errno = 0;
