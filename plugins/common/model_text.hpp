@@ -25,6 +25,10 @@
 
 namespace stream_smarts::model_text {
 
+/// A model in TOML is a few KiB; past this a file is no model (model =
+/// "/dev/zero" ran out of memory).
+inline constexpr std::size_t max_file_bytes = 16u << 20;
+
 /// The whole file; throws Error("cannot open: No such file or directory").
 template <class Error>
 std::string read_file(const std::string& path) {
@@ -32,8 +36,11 @@ std::string read_file(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) throw Error(std::string("cannot open: ") + std::strerror(EISDIR));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(std::string("cannot open: ") + std::strerror(errno));
-  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::string text(max_file_bytes + 1, '\0');  // one byte past the cap tells "too large" from "exactly the cap"
+  text.resize(static_cast<std::size_t>(in.read(text.data(), static_cast<std::streamsize>(text.size())).gcount()));
   if (in.bad()) throw Error(std::string("cannot read: ") + std::strerror(errno));
+  if (text.size() > max_file_bytes)
+    throw Error("too large: over " + std::to_string(max_file_bytes >> 20) + " MiB (a model file is a few KiB)");
   return text;
 }
 

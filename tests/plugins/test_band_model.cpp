@@ -220,6 +220,8 @@ TEST_CASE("model files are written atomically and read back", "[band][file]") {
 
   CHECK_THROWS_WITH(read_model_file(dir + "/missing.toml"), "cannot open: No such file or directory");
   CHECK_THROWS_WITH(read_model_file(dir), "cannot open: Is a directory");
+  // model = "/dev/zero" read until memory ran out.
+  CHECK_THROWS_WITH(read_model_file("/dev/zero"), "too large: over 16 MiB (a model file is a few KiB)");
   CHECK_THROWS_AS(write_model_file(m, dir + "/models/band.toml/x"), std::runtime_error);
   std::filesystem::remove_all(dir);
 }
