@@ -349,6 +349,9 @@ private:
     const auto name = table["name"].value<std::string>();
     stage.name = name.value_or("");
     if (name && name->empty()) out_.error(where(*table.get("name"), file_), "a stage name must not be empty");
+    if (name && has_control_character(*name))  // it starts log lines and /healthz's: it must not forge one
+      out_.error(where(*table.get("name"), file_), "a stage name must not hold a line break or another control "
+                                                   "character");
     const std::string owner = std::string(to_string(kind)) + (name ? " '" + *name + "'" : "");
     // The runtime's keys first, then the plugin's: each declared once. A
     // runtime key on the wrong kind of stage gets one message, from here.

@@ -101,13 +101,14 @@ std::string expand_environment(std::string_view text, std::string& problem, bool
   return out;
 }
 
-namespace {
-
-/// A token or password holds none: a line break in one would be sent as
-/// an HTTP header of its own (and never says anything the service wants).
 bool has_control_character(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
+
+namespace {
+
+// A token or password holds none: a line break in one would be sent as an
+// HTTP header of its own (and never says anything the service wants).
 constexpr const char* control_character_problem =
     "holds a line break or another control character (a token never does; is the variable or file right?)";
 

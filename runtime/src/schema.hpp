@@ -47,6 +47,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 /// fallback written in it (used or not: the file holds it either way).
 std::string expand_environment(std::string_view text, std::string& problem, bool* written = nullptr);
 
+/// Whether `text` holds a line break, tab or another control character.
+bool has_control_character(std::string_view text);
+
 /// The closest candidate to `word` if it is close enough to be a likely typo.
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
 

@@ -125,6 +125,8 @@ TEST_CASE("pipeline settings, duplicate names, unknown time zone, no sources") {
         std::string::npos);
   CHECK(invalid(replace(good, "name = \"in\"", "name = \"\"")).find("p.toml:4:8: a stage name must not be empty") !=
         std::string::npos);
+  CHECK(invalid(replace(good, "name = \"in\"", "name = \"in\\nsl: ok\"")).find(
+            "p.toml:4:8: a stage name must not hold a line break or another control character") != std::string::npos);
   const std::string odd_from = replace(replace(good, "from = [\"ratio\"]", "from = []"), "from = [\"in\"]",
                                        "from = [\"in\", 5]");
   const std::string odd = invalid(odd_from);
