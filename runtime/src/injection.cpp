@@ -256,6 +256,11 @@ std::vector<planned_event> place_events(const std::vector<event_kind>& kinds, st
     return p == 0 ? std::min(t, from_ms) : t;
   };
   std::vector<std::int64_t> starts;
+  // Two hours at least between events, so that an hourly reading without
+  // either lies between them: one that starts as the one before ends (00:00
+  // at a period's end, then 00:00 at the next's start), or in the hour after
+  // its last reading, would read as one event.
+  std::int64_t free_from = std::numeric_limits<std::int64_t>::min();
   for (std::int64_t p = 0; boundary(p + 1) <= to_ms; ++p) {
     const std::int64_t period_start = boundary(p), period_end = boundary(p + 1);
     const std::size_t kind = below(random, kinds.size());
@@ -264,13 +269,14 @@ std::vector<planned_event> place_events(const std::vector<event_kind>& kinds, st
     const auto spread = static_cast<std::uint64_t>(longest_min - shortest_min + 1);
     const std::int64_t duration = (shortest_min + static_cast<std::int64_t>(below(random, spread))) * minute_ms;
     starts.clear();
-    for (std::int64_t t = period_start; t + duration <= period_end; t += minute_ms) {
+    for (std::int64_t t = std::max(period_start, free_from); t + duration <= period_end; t += minute_ms) {
       const local_fields l = zone.local(t);
       if (in_window(k, l.hour * 60 + l.minute)) starts.push_back(t);
     }
     if (starts.empty()) continue;  // a window the period cannot hold (only with a very short period)
     const std::int64_t start = starts[below(random, starts.size())];
     events.push_back({kind, start, start + duration, 0});
+    free_from = start + duration + 2 * hour_ms;
   }
   return events;
 }

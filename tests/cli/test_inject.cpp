@@ -169,6 +169,21 @@ TEST_CASE("inject: --per-week sets how many events, one per period of 7 / rate d
   }
 }
 
+TEST_CASE("inject: two events never touch, so eval reads as many events as were injected") {
+  // A kind at any hour, as often as it fits: one ending as the next began (or in the hour after its
+  // last reading) read as one event. Seed 3 merged three pairs before.
+  temp_dir dir;
+  const std::string data = dir.file("h.csv", flat_history(400, 60, "100"));
+  for (const char* seed : {"2", "3"}) {
+    const auto r = run({"inject", "--data", data, "--kinds", "k", "--kind", "k:1000:0-23:1-1", "--per-week", "6.72",
+                        "--seed", seed, "--out", dir.path() + "/l.csv"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(injected(r.err) == 384);
+    CHECK(events_in(rows_of(dir.read("l.csv")), 100).size() == 384);
+  }
+}
+
 TEST_CASE("inject: events that fall in a gap of the history are left out, and the summary counts them") {
   temp_dir dir;
   // Four weeks from 2008-01-07, without the two in the middle (2008-01-14 .. 2008-01-27).
