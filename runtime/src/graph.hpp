@@ -26,7 +26,8 @@ namespace stream_smarts::runtime {
 /// have been called.
 int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages);
 
-/// Holds SIGINT, SIGTERM and SIGHUP for run_pipeline to take: call first
+/// Holds SIGINT, SIGTERM and SIGHUP (and SIGUSR1, which ends the watcher
+/// of the others) for run_pipeline to take: call first
 /// thing, before any thread starts (threads inherit it). Never released: a
 /// signal while the pipeline file is read is taken once the pipeline runs,
 /// and one after it has finished changes nothing about how it ended (the

@@ -303,8 +303,8 @@ private:
       target = value;
       return;
     }
-    out_.error(place_of(v, name, {file_}), std::string("[pipeline] ") + name + " must be at most a day (\"24h\"); got \"" +
-                                               duration_text(value) + "\"");
+    out_.error(place_of(v, name, {file_}), std::string("[pipeline] ") + name +
+                                               " must be at most a day (\"24h\"); got \"" + duration_text(value) + "\"");
   }
 
   bool in_range(const validated_options& v, const char* name, std::int64_t lo, std::int64_t hi, std::size_t& target) {
