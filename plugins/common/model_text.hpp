@@ -3,6 +3,7 @@
 // scorer reports "model: PATH: ..." the same way.
 #pragma once
 
+#include "bounded_read.hpp"
 #include "toml_text.hpp"
 
 #include <stream_smarts/reading.hpp>
@@ -10,38 +11,20 @@
 
 #include <toml++/toml.h>
 
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <type_traits>
 #include <vector>
 
 namespace stream_smarts::model_text {
 
-/// A model in TOML is a few KiB; past this a file is no model (model =
-/// "/dev/zero" ran out of memory).
-inline constexpr std::size_t max_file_bytes = 16u << 20;
-
 /// The whole file; throws Error("cannot open: No such file or directory").
+/// A model in TOML is a few KiB: past 16 MiB a file is none.
 template <class Error>
 std::string read_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error(std::string("cannot open: ") + std::strerror(EISDIR));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(std::string("cannot open: ") + std::strerror(errno));
-  std::string text(max_file_bytes + 1, '\0');  // one byte past the cap tells "too large" from "exactly the cap"
-  text.resize(static_cast<std::size_t>(in.read(text.data(), static_cast<std::streamsize>(text.size())).gcount()));
-  if (in.bad()) throw Error(std::string("cannot read: ") + std::strerror(errno));
-  if (text.size() > max_file_bytes)
-    throw Error("too large: over " + std::to_string(max_file_bytes >> 20) + " MiB (a model file is a few KiB)");
-  return text;
+  return bounded_read::file<Error>(path, 16u << 20, "(a model file is a few KiB)");
 }
 
 /// The document; throws Error("not valid TOML (line L, column C): what").

@@ -1,5 +1,7 @@
 #include "client.hpp"
 
+#include <common/bounded_read.hpp>
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -68,8 +70,7 @@ std::string checked_ca_file(stage_context& context) {
   if (!in) throw option_error("ca_file", "cannot read '" + path + "': " + std::strerror(errno));
   // A system bundle of every CA is about 200 KiB; anything past 16 MiB is not a certificate file.
   constexpr std::size_t most_bytes = 16u << 20;
-  std::string text(most_bytes + 1, '\0');
-  text.resize(static_cast<std::size_t>(in.read(text.data(), static_cast<std::streamsize>(text.size())).gcount()));
+  const std::string text = bounded_read::at_most(in, most_bytes);
   if (text.size() > most_bytes) throw option_error("ca_file", "'" + path + "' is larger than 16 MiB; give a PEM file");
   if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
     throw option_error("ca_file", "'" + path + "' holds no PEM certificate (-----BEGIN CERTIFICATE-----)");

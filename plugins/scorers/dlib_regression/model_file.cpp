@@ -1,5 +1,6 @@
 #include "model_file.hpp"
 
+#include <common/bounded_read.hpp>
 #include <common/json.hpp>
 
 #include <cerrno>
@@ -217,22 +218,7 @@ decoded_model_file decode_model_file(std::string_view bytes) {
 }
 
 std::string read_model_bytes(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw model_error(std::string("cannot open: ") + std::strerror(EISDIR));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw model_error(std::string("cannot open: ") + std::strerror(errno));
-  std::string bytes;
-  char buf[65536];
-  // One byte past the cap tells "too large" from "exactly the cap".
-  while (bytes.size() <= max_model_file_bytes && in) {
-    in.read(buf, sizeof buf);
-    bytes.append(buf, static_cast<std::size_t>(in.gcount()));
-  }
-  if (in.bad()) throw model_error(std::string("cannot read: ") + std::strerror(errno));
-  if (bytes.size() > max_model_file_bytes)
-    throw model_error("too large: over " + std::to_string(max_model_file_bytes >> 20) +
-                      " MiB (a dlib_regression model is a few KiB)");
-  return bytes;
+  return bounded_read::file<model_error>(path, max_model_file_bytes, "(a dlib_regression model is a few KiB)");
 }
 
 } // namespace stream_smarts::dlib_regression
