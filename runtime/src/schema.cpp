@@ -457,8 +457,7 @@ validated_options validate_options(const toml::table& table, const std::vector<o
     values[target] = spec ? converter(*spec, owner, file, out).convert(node)
                           : read_secret_file(node, *secret, owner, file, out);
     // What a later check refuses is the value: point at it, as the type checks do.
-    result.places[target] = {file, static_cast<int>(node.source().begin.line),
-                             static_cast<int>(node.source().begin.column)};
+    result.places[target] = where(node, file);
   }
   for (const auto& spec : specs) {
     if (values.count(spec.name)) continue;

@@ -15,9 +15,9 @@
 #include <cstring>
 #include <exception>
 #include <limits>
-#include <utility>
 #include <regex>
 #include <set>
+#include <utility>
 
 namespace {
 
@@ -78,7 +78,8 @@ std::vector<option_spec> declared_options() {
       reading_fields::wh_unit_option(),
       reading_fields::span_option(),
       optional_option("dead_letter_topic", option_type::string, std::string(""),
-                      "Topic to copy undecodable messages to, with the reason in a header; not one of `topics`. Empty: only log them."),
+                      "Topic to copy undecodable messages to, with the reason in a header; not one of `topics`. "
+                      "Empty: only log them."),
       optional_option("stop_at_end", option_type::boolean, false,
                       "Finish once every assigned partition is read to its end (for backfills and benchmarks)."),
       optional_option("commit_interval", option_type::duration, std::chrono::milliseconds{1000},
