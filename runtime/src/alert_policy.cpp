@@ -22,6 +22,7 @@ std::string decision::why(const alert_policy_settings& s) const {
                            : "above the threshold for " + std::to_string(readings) + " readings, " + span(elapsed_ms);
     case cause::reminded: return "still above the threshold after " + span(elapsed_ms);
     case cause::back_inside: return "back inside the expected range after " + span(elapsed_ms);
+    case cause::still_on: return "inside the expected range, but the scorer says the rise is still on";
     case cause::already_raised: return "already raised; no reminder due";
     case cause::sustain:
       return "waiting for sustain: " + (s.sustain_ms > 0 ? span(elapsed_ms) + " of " + span(s.sustain_ms)
@@ -62,7 +63,7 @@ decision alert_policy::decide(const scored_reading& s) {
   m->seen_after_sweep = sweeps_;
   if (not_later(*m, s.reading)) return decision{}.as(decision::cause::not_later);
   end_episode_after_gap(*m, s.reading);
-  return unusual ? above(*m, s) : below(*m, s.reading);
+  return unusual ? above(*m, s) : below(*m, s);
 }
 
 // A meter silent for longer than its cooldown plus two days (twice the
@@ -153,15 +154,21 @@ bool alert_policy::silent_at(const reading& r) const {
   return settings_.quiet->contains(end_local(r, *zone_));
 }
 
-decision alert_policy::below(meter_state& m, const reading& r) {
+// A scorer that follows a rise (sustained_load) may score a heater still on
+// below the threshold at an hour that allows more: it says so (still_on), and
+// the episode goes on without a "back to normal" until the rise has gone.
+// Such a reading neither counts towards sustain nor raises.
+decision alert_policy::below(meter_state& m, const scored_reading& s) {
   decision d;
   if (!m.current) return d;
   const episode e = *m.current;
-  m.current.reset();
+  const reading& r = s.reading;
   d.since_ms = e.since_ms;
   d.began_ms = e.began_ms;
   d.readings = e.readings;
   d.elapsed_ms = r.ts_ms - e.since_ms;
+  if (s.still_on) return d.as(decision::cause::still_on);
+  m.current.reset();
   if (!e.raised || !settings_.resolved) return d;
   if (silent_at(r)) return d.as(decision::cause::quiet_hours);
   return d.as(decision::cause::back_inside, verdict::resolve);

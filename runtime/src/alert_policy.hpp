@@ -32,7 +32,7 @@ enum class verdict { quiet, raise, remind, resolve };
 /// only when someone reads it (the policy runs for every scored reading).
 struct decision {
   enum class cause {
-    inside, raised, reminded, back_inside, already_raised, sustain, cooldown, quiet_hours, not_later
+    inside, raised, reminded, back_inside, still_on, already_raised, sustain, cooldown, quiet_hours, not_later
   };
   verdict what = verdict::quiet;
   cause because = cause::inside;
@@ -57,7 +57,8 @@ public:
   /// the meter's latest, by less than a day (delivered again, out of order),
   /// changes nothing. A gap of more than twice a reading's span (2 h if it
   /// has none) forward, or of more than a day back (a clock set back), ends
-  /// an episode.
+  /// an episode. A reading inside the band ends one too, unless its scorer
+  /// says the rise behind it is still on (scored_reading::still_on).
   decision decide(const scored_reading& s);
 
   /// The raise decided for `s` could not be delivered (the sink gave it
@@ -90,7 +91,7 @@ private:
   static bool not_later(const meter_state& m, const reading& r);
   static void end_episode_after_gap(meter_state& m, const reading& r);
   decision above(meter_state& m, const scored_reading& s);
-  decision below(meter_state& m, const reading& r);
+  decision below(meter_state& m, const scored_reading& s);
   bool silent_at(const reading& r) const;
 
   alert_policy_settings settings_;

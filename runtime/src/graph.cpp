@@ -415,7 +415,7 @@ void score_batch(scorer_actor* self, const reading_batch& in) {
     const score_result verdict = instance.score(r);
     out->push_back(
         scored_reading{r, verdict.score, verdict.expected_lo, verdict.expected_hi, s.st->spec->name, verdict.since_ms,
-                       verdict.unit});
+                       verdict.unit, verdict.still_on});
   }
   s.counted.scored += out->size();
   scored_batch batch{in.origin, std::move(out)};

@@ -90,6 +90,29 @@ TEST_CASE("sustained_load usual level by_weekday: weekdays and weekends apart", 
   CHECK(together.next(saturday, 0) == 100);
 }
 
+TEST_CASE("sustained_load follows a rise until it has gone, not until an hour allows more", "[sustained]") {
+  sustained_model m;
+  m.trained.hours = {2};
+  m.threshold.assign(1, {});
+  m.threshold[0].fill(500);
+  m.threshold[0][17] = 1500;  // the evening allows more
+  followed_rise rise;
+  auto still_on = [&](int hour, double floor_wh) {
+    meter_state::step s{300, {}, hour};
+    s.floor_wh.fill(std::nan(""));
+    s.floor_wh[0] = floor_wh;
+    return rise.still_on(m, s, judge(m, s, hour));
+  };
+  CHECK_FALSE(still_on(15, 400));   // below its threshold: nothing followed
+  CHECK(still_on(16, 800));         // 1.6: the rise is followed from here
+  CHECK(still_on(17, 900));         // 0.6 at 17:00, but still above the 500 it crossed
+  CHECK(still_on(17, 900));         // the same step again (delivered again): the same answer
+  CHECK_FALSE(still_on(17, 450));   // fell below what it crossed: gone
+  CHECK_FALSE(still_on(17, 900));   // 0.6 again, with nothing followed: a new rise must score above 1.0
+  CHECK(still_on(18, 900));         // as this one does
+  CHECK_FALSE(still_on(19, std::nan("")));  // a gap in the readings: gone
+}
+
 TEST_CASE("sustained_load training: thresholds from the history, a heater above them", "[sustained]") {
   const auto history = ordinary_days(60);
   settings s;

@@ -156,6 +156,34 @@ TEST_CASE("policy: reminders while still above, a notice when back to normal") {
   CHECK(run(never_raised, {2, 2, 0.5}) == "...");  // nothing raised, nothing to resolve
 }
 
+TEST_CASE("policy: no back to normal while the scorer says the rise behind the alert is still on") {
+  // Minutes 0-5: 2 (raised), 0.5 still on, 0.5 still on, 2, 0.5 still on, 0.5 gone.
+  const std::vector<std::pair<double, bool>> readings = {{2, true},   {0.5, true}, {0.5, true},
+                                                         {2, true},   {0.5, true}, {0.5, false}};
+  alert_policy p(rules(0, 1, 0, 2 * minute, true), utc());
+  std::string verdicts;
+  for (std::size_t i = 0; i < readings.size(); ++i) {
+    scored_reading s = at(static_cast<std::int64_t>(i), readings[i].first);
+    s.still_on = readings[i].second;
+    const decision d = p.decide(s);
+    verdicts += d.what == verdict::raise ? 'R' : d.what == verdict::remind ? 'M' : d.what == verdict::resolve ? 'B' : '.';
+    if (i == 1) CHECK(d.why(p.settings()) == "inside the expected range, but the scorer says the rise is still on");
+    if (i == 5) CHECK(d.elapsed_ms == 5 * minute);  // one episode from minute 0
+  }
+  CHECK(verdicts == "R..M.B");  // the reminder is for a reading above; one raise, one notice at the end
+  // Still on means nothing to a meter with no episode, nor does it count towards sustain.
+  alert_policy q(rules(0, 2, 0, 0, true), utc());
+  scored_reading alone = at(0, 0.5);
+  alone.still_on = true;
+  CHECK(q.decide(alone).what == verdict::quiet);
+  CHECK(q.remembered_meters() == 0);
+  q.decide(at(1, 2));
+  scored_reading held = at(2, 0.5);
+  held.still_on = true;
+  CHECK(q.decide(held).why(q.settings()) == "inside the expected range, but the scorer says the rise is still on");
+  CHECK(q.decide(at(3, 2)).what == verdict::raise);  // the second reading above of the episode
+}
+
 TEST_CASE("quiet hours, across midnight") {
   const day_hours night{22 * 60, 7 * 60};
   auto at_local = [](int h, int m) {

@@ -58,11 +58,13 @@ public:
   score_result score(const reading& r) override {
     if (r.local.hour < 0 || r.local.hour >= hours_per_day)
       throw std::out_of_range("sustained_load: reading without a valid local hour");
-    meter_state& state = per_meter_.of(r.meter, r.ts_ms, [&] { return meter_state(model_.trained); });
-    const meter_state::step s = state.next(r, model_.usual);
+    meter& m = per_meter_.of(r.meter, r.ts_ms, [&] { return meter{meter_state(model_.trained), {}}; });
+    const meter_state::step s = m.state.next(r, model_.usual);
     const verdict v = judge(model_, s, s.hour);
     const double threshold = model_.threshold[v.window][static_cast<std::size_t>(s.hour)];
-    return {v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh, state.window_start_ms(v.window)};
+    score_result result{v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh, m.state.window_start_ms(v.window)};
+    result.still_on = m.rise.still_on(model_, s, v);
+    return result;
   }
 
 private:
@@ -75,9 +77,13 @@ private:
     return m;
   }
 
+  struct meter {
+    meter_state state;
+    followed_rise rise;
+  };
   sustained_model model_;
   // Silent for baseline_days, a meter's usual level and windows are empty again anyway.
-  meter_states<meter_state> per_meter_{model_.trained.baseline_days * 24 * 3'600'000};
+  meter_states<meter> per_meter_{model_.trained.baseline_days * 24 * 3'600'000};
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {

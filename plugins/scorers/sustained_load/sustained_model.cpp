@@ -119,6 +119,17 @@ verdict judge(const sustained_model& m, const meter_state::step& s, int hour) {
   return v;
 }
 
+// A step delivered again (latest_verdict) is the same step: judged again, it
+// leaves the rise as it was.
+bool followed_rise::still_on(const sustained_model& m, const meter_state::step& s, const verdict& v) {
+  if (v.score > 1) {
+    if (!on_) on_ = true, window_ = v.window, threshold_wh_ = m.threshold[v.window][static_cast<std::size_t>(s.hour)];
+    return true;
+  }
+  on_ = on_ && s.floor_wh[window_] > threshold_wh_;  // NaN after a gap: gone
+  return on_;
+}
+
 std::string windows_text(const std::vector<std::int64_t>& hours) {
   std::string text;
   for (std::size_t i = 0; i < hours.size(); ++i)

@@ -140,6 +140,23 @@ struct verdict {
 };
 verdict judge(const sustained_model& m, const meter_state::step& s, int hour);
 
+/// One meter's rise, followed from a step that scores above 1.0 until it has
+/// gone. Thresholds differ from hour to hour, so a heater still on may score
+/// below 1.0 at an hour that allows more (the evening): the rise is still on
+/// while the floor of the window that first scored above 1.0 stays above the
+/// threshold it crossed then. Scores are not changed (what alerts is what
+/// training budgeted); only "back to normal" waits for the rise to go.
+class followed_rise {
+public:
+  /// Whether a rise is on after step `s`, judged `v` at its hour.
+  bool still_on(const sustained_model& m, const meter_state::step& s, const verdict& v);
+
+private:
+  bool on_ = false;
+  std::size_t window_ = 0;
+  double threshold_wh_ = 0;  // the threshold the window crossed
+};
+
 /// "3-hour floor", "2-, 3- and 6-hour floors": the windows, for messages.
 std::string windows_text(const std::vector<std::int64_t>& hours);
 

@@ -115,6 +115,7 @@ struct scored_reading {
   std::string scorer;          ///< name of the scorer stage that scored it
   std::int64_t since_ms = 0;   ///< when the usage the score judges began (score_result::since_ms); 0 = this reading
   band_unit unit = band_unit::wh;  ///< what expected_lo and expected_hi are in (score_result::unit)
+  bool still_on = false;       ///< the rise behind an earlier unusual reading is still there (score_result::still_on)
 };
 
 /// Why a sink is being handed a scored reading.
