@@ -35,7 +35,10 @@ and everything is gone when it stops.
 
 Prints the bootstrap address (127.0.0.1:PORT) as its first line on stdout.
 Reads commands on stdin, one per line: "down" takes the broker down (clients
-see connections refused), "up" brings it back. Stops on SIGINT or SIGTERM.
+see connections refused), "up" brings it back; "fail API ERROR [COUNT]" makes
+the next COUNT (default 1) requests of Kafka API key API fail with error code
+ERROR ("fail 12 82": a Heartbeat answered FENCED_INSTANCE_ID). Stops on
+SIGINT or SIGTERM.
 )";
 
 struct arguments {
@@ -106,11 +109,16 @@ void serve(embedded_cluster& cluster) {
     pending.append(buf, static_cast<std::size_t>(n));
     for (std::size_t eol; (eol = pending.find('\n')) != std::string::npos; pending.erase(0, eol + 1)) {
       const std::string command = pending.substr(0, eol);
+      int api = 0, error = 0, count = 1;
       if (command == "down" || command == "up") {
         cluster.set_down(command == "down");
         std::cerr << "stream-smarts broker: " << command << "\n";
+      } else if (std::sscanf(command.c_str(), "fail %d %d %d", &api, &error, &count) >= 2 && count >= 1 &&
+                 count <= 1000) {
+        cluster.fail_requests(api, error, count);
+        std::cerr << "stream-smarts broker: " << command << "\n";
       } else if (!command.empty()) {
-        std::cerr << "stream-smarts broker: unknown command '" << command << "' (down, up)\n";
+        std::cerr << "stream-smarts broker: unknown command '" << command << "' (down, up, fail API ERROR [COUNT])\n";
       }
     }
   }

@@ -2,6 +2,7 @@
 
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 namespace stream_smarts::kafka {
 
@@ -36,6 +37,12 @@ void embedded_cluster::set_down(bool down) {
     if (down) rd_kafka_mock_broker_set_down(cluster_, id);
     else rd_kafka_mock_broker_set_up(cluster_, id);
   }
+}
+
+void embedded_cluster::fail_requests(int api_key, int error, int count) {
+  const std::vector<rd_kafka_resp_err_t> errors(static_cast<std::size_t>(count),
+                                                static_cast<rd_kafka_resp_err_t>(error));
+  rd_kafka_mock_push_request_errors_array(cluster_, static_cast<int16_t>(api_key), errors.size(), errors.data());
 }
 
 std::shared_ptr<embedded_cluster> shared_embedded_cluster() {

@@ -27,6 +27,10 @@ public:
   void create_topic(const std::string& topic, int partitions);
   /// Takes every broker down (connections dropped and refused) or up again.
   void set_down(bool down);
+  /// The next `count` requests of Kafka API `api_key` (12: Heartbeat) fail
+  /// with error code `error` (82: FENCED_INSTANCE_ID), for tests of errors
+  /// only a real cluster in trouble gives.
+  void fail_requests(int api_key, int error, int count);
 
 private:
   int brokers_;

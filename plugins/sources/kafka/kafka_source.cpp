@@ -261,10 +261,24 @@ private:
   bool event(const rd_kafka_message_t& m) {
     if (m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       if (stop_at_end_) at_end_.insert({rd_kafka_topic_name(m.rkt), m.partition});
+    } else if (m.err == RD_KAFKA_RESP_ERR__FATAL) {
+      // This consumer can take nothing more (librdkafka: only a new one can
+      // go on): a failure of the stage, which the runtime restarts.
+      failure_ = std::make_exception_ptr(std::runtime_error(fatal_error()));
     } else if (m.err) {
       ctx_.log().warning("Kafka: " + std::string(rd_kafka_message_errstr(&m)));
     }
     return m.err != RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+
+  std::string fatal_error() const {
+    char why[512] = "";
+    const rd_kafka_resp_err_t err = rd_kafka_fatal_error(consumer_.get(), why, sizeof why);
+    std::string text = std::string("Kafka consumer failed for good: ") + why;
+    if (err == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID)
+      text += " (two consumers of the group have the same group.instance.id: give each process its own, or the "
+              "restarted one fences the other in turn)";
+    return text;
   }
 
   void take(const rd_kafka_message_t& m, std::vector<reading>& out) {
