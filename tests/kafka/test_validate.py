@@ -97,6 +97,18 @@ class ValidateTest(KafkaTestCase):
                                  "enable.auto.offset.store must stay false: the source stores an offset only once "
                                  "every sink has handled the reading"])
 
+    def test_an_empty_group_id_and_a_transactional_sink_are_refused(self):
+        code, lines = self.errors(source='properties = { "group.id" = "" }',
+                                  sink='properties = { "transactional.id" = "alerts-1" }')
+        self.assertEqual(code, 2)
+        self.assertEqual(lines, [
+            "bad.toml:11:14: option 'properties' of source 'raw_power' (kafka_source): group.id must not be empty: "
+            "the source commits what it has handled in its group; leave it out for stream-smarts-raw_power, or "
+            "name one",
+            "bad.toml:25:14: option 'properties' of sink 'out' (kafka_sink): transactional.id: the sink does not "
+            "write in transactions (the broker acknowledges each alert, and the idempotent producer writes none "
+            "twice); remove it"])
+
     def test_enable_partition_eof_must_stay_true_with_stop_at_end(self):
         code, lines = self.errors(source='stop_at_end = true\nproperties = { "enable.partition.eof" = "false" }')
         self.assertEqual(code, 2)

@@ -35,10 +35,17 @@ std::vector<option_spec> declared_options() {
   return o;
 }
 
+/// Properties that would break how the sink delivers, refused at their line.
 /// librdkafka finds a clash of acks and idempotence only when the producer
 /// is made, at start after validate said the file is fine; and acks = 0
 /// would end the sink's promise that the broker has every alert it passed on.
-void check_acknowledgements(const string_table& properties) {
+void check_delivery_properties(const string_table& properties) {
+  // A transactional producer refuses every message outside a transaction,
+  // and the sink writes none: found only at the first alert, otherwise.
+  if (properties.count("transactional.id"))
+    throw option_error("properties", "transactional.id: the sink does not write in transactions (the broker "
+                                     "acknowledges each alert, and the idempotent producer writes none twice); "
+                                     "remove it");
   const auto acks_it = properties.count("acks") ? properties.find("acks") : properties.find("request.required.acks");
   if (acks_it == properties.end()) return;
   const std::string& acks = acks_it->second;
@@ -61,7 +68,7 @@ public:
         ksql_(ctx.options().string("format") == "ksql"),
         format_(ksql_ ? kafka_sink::append_ksql : json::append_alert) {
     if (topic_.empty()) throw option_error("topic", "must name a topic");
-    check_acknowledgements(ctx.options().table("properties"));
+    check_delivery_properties(ctx.options().table("properties"));
     connection_.check_as_a_whole();
   }
 

@@ -153,6 +153,9 @@ public:
                                                   *read + "'): each message copied there would be read, refused "
                                                   "and copied again without end; name another topic");
     const auto& properties = ctx.options().table("properties");
+    if (auto it = properties.find("group.id"); it != properties.end() && it->second.empty())
+      throw option_error("properties", "group.id must not be empty: the source commits what it has handled in its "
+                                       "group; leave it out for stream-smarts-" + ctx.stage_name() + ", or name one");
     if (auto it = properties.find("enable.auto.offset.store"); it != properties.end() && !kafka::is_false(it->second))
       throw option_error("properties", "enable.auto.offset.store must stay false: the source stores an offset only "
                                        "once every sink has handled the reading");
