@@ -86,8 +86,16 @@ void metrics_server::serve(query ask) {
     res.status = failing.empty() ? 200 : 503;
     res.set_content(failing.empty() ? "ok\n" : failing, "text/plain; charset=utf-8");
   });
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 404) res.set_content("not found: GET /metrics or /healthz\n", "text/plain");
+  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.status != 404) return;
+    // Another method on a path that is there: 405, saying which one is (RFC 9110).
+    if (req.path == "/metrics" || req.path == "/healthz") {
+      res.status = 405;
+      res.set_header("Allow", "GET, HEAD");
+      res.set_content("method not allowed: GET " + req.path + "\n", "text/plain");
+      return;
+    }
+    res.set_content("not found: GET /metrics or /healthz\n", "text/plain");
   });
   impl_->thread = std::thread([this] {
     impl_->server.listen_after_bind();

@@ -23,11 +23,11 @@ namespace {
 
 struct http_response {
   int status = 0;
-  std::string body;
+  std::string head, body;
 };
 
-/// GET http://127.0.0.1:<port><path>, at most 5 s; nothing if it failed.
-std::optional<http_response> http_get(int port, const std::string& path) {
+/// METHOD http://127.0.0.1:<port><path>, at most 5 s; nothing if it failed.
+std::optional<http_response> http_request(int port, const std::string& method, const std::string& path) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return std::nullopt;
   timeval timeout{5, 0};
@@ -39,7 +39,8 @@ std::optional<http_response> http_get(int port, const std::string& path) {
   ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
   std::string raw;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
-    const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    const std::string request =
+        method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
       char buffer[4096];
       for (ssize_t n; raw.size() < (1 << 20) && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)  // until closed
@@ -49,8 +50,10 @@ std::optional<http_response> http_get(int port, const std::string& path) {
   ::close(fd);
   const auto head_end = raw.find("\r\n\r\n");
   if (raw.rfind("HTTP/1.1 ", 0) != 0 || head_end == std::string::npos) return std::nullopt;
-  return http_response{std::stoi(raw.substr(9, 3)), raw.substr(head_end + 4)};
+  return http_response{std::stoi(raw.substr(9, 3)), raw.substr(0, head_end), raw.substr(head_end + 4)};
 }
+
+std::optional<http_response> http_get(int port, const std::string& path) { return http_request(port, "GET", path); }
 
 /// The port the child says it serves metrics on (it was given port 0).
 int metrics_port(const child& c) {
@@ -136,6 +139,11 @@ TEST_CASE("metrics: a running pipeline's counters match its input, and /healthz 
   const auto missing = http_get(port, "/other");
   REQUIRE(missing);
   CHECK(missing->status == 404);
+  const auto posted = http_request(port, "POST", "/healthz");
+  REQUIRE(posted);
+  CHECK(posted->status == 405);
+  CHECK(posted->head.find("\r\nAllow: GET, HEAD") != std::string::npos);
+  CHECK(posted->body == "method not allowed: GET /healthz\n");
 
   c.signal(SIGINT);
   const auto r = c.wait(20s);
