@@ -31,6 +31,7 @@ using steady = std::chrono::steady_clock;
 constexpr int first_poll_timeout_ms = 100;
 // How often the consumer lag of each assigned partition is reported.
 constexpr std::chrono::seconds lag_interval{1};
+constexpr int lag_query_timeout_ms = 250;  // asking the broker while paused: idle() must not block for long
 
 // The headers a dead letter carries besides the message's own.
 constexpr const char* error_header = "stream-smarts-error";    // why it could not be decoded
@@ -38,7 +39,7 @@ constexpr const char* source_header = "stream-smarts-source";  // "topic [partit
 
 constexpr const char* lag_help =
     "Messages in a partition not yet read by the source: the partition's high watermark minus the source's "
-    "position, as of the last fetch.";
+    "position, as of the last fetch (asked of the broker while the source is paused).";
 
 const string_table consumer_defaults{
     // Per stage, so two Kafka sources of one pipeline never share a group,
@@ -432,6 +433,8 @@ private:
   /// Consumer lag per assigned partition, from the high watermark librdkafka
   /// caches with every fetch (no broker round trip), at most once a second. A
   /// partition the source has not read from yet has no position: no figure.
+  /// Paused (idle), nothing is fetched and the cache stands still while the
+  /// lag grows, just when someone looks at it: the broker is asked instead.
   void report_lag() {
     const auto now = steady::now();
     if (assigned_.empty() || now - last_lag_ < lag_interval) return;
@@ -441,9 +444,12 @@ private:
     for (int i = 0; i < list->cnt; ++i) {
       const auto& p = list->elems[i];
       std::int64_t low = 0, high = 0;
-      if (p.offset < 0 || rd_kafka_get_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high) !=
-                              RD_KAFKA_RESP_ERR_NO_ERROR || high < 0)
-        continue;
+      if (p.offset < 0) continue;
+      const auto err = idle_ ? rd_kafka_query_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high,
+                                                                lag_query_timeout_ms)
+                             : rd_kafka_get_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && idle_) return;  // the broker is away: not one wait per partition
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR || high < 0) continue;
       ctx_.gauge("consumer_lag", lag_help, static_cast<double>(std::max<std::int64_t>(0, high - p.offset)),
                  {{"topic", p.topic}, {"partition", std::to_string(p.partition)}});
     }
