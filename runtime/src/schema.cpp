@@ -413,6 +413,7 @@ option_value read_secret_file(const toml::node& node, const option_spec& spec, c
     return {};
   }
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  text.erase(0, text.size() - without_bom(text).size());  // an editor's byte-order mark is not the secret's
   if (text.empty()) {
     out.error(where(node, file), fail_start + "'" + path.string() + "' is empty");
     return {};

@@ -120,6 +120,15 @@ class BotTest(HttpTestCase):
         self.assertEqual(post.headers["Content-Type"], "application/json")
         self.assertEqual(post.json, {"channel": "#power", "text": MESSAGE, "blocks": card()})
 
+    def test_an_answer_too_long_to_keep_is_a_post_made_not_one_to_make_again(self):
+        # Slack echoes the message it posted, non-ASCII as \\uXXXX: with a long
+        # text the answer passes the 64 KiB kept and no longer parses as JSON.
+        server = self.server(default=Response(200, {"ok": True, "channel": "C0123456789", "ts": "1168743600.000100",
+                                                    "message": {"text": "\u00e9" * 40000}}))
+        run = self.run_bot(server, retry_backoff="10ms")
+        self.assert_delivered(run)
+        self.assertEqual(len(server.requests()), 1)
+
     def test_ok_false_errors_that_waiting_does_not_mend(self):
         for error, expected in [
             ("invalid_auth", 'Slack rejected the bot token (invalid_auth): check the bot_token option (or '

@@ -74,6 +74,43 @@ TEST_CASE("no answer: retry, unless the certificate or the address is wrong", "[
   CHECK_FALSE(transfer_failure(CURLE_URL_MALFORMAT, "URL using bad/illegal format", pushbullet).retryable());
 }
 
+TEST_CASE("a certificate: not yet valid is the clock's, expired or of another name is the service's", "[http]") {
+  const auto early = transfer_failure(CURLE_PEER_FAILED_VERIFICATION,
+                                      "SSL certificate problem: certificate is not yet valid", pushbullet);
+  CHECK(early.retryable());
+  CHECK(std::string(early.what()).find("check the system clock (NTP)") != std::string::npos);
+  const auto expired = transfer_failure(CURLE_PEER_FAILED_VERIFICATION,
+                                        "SSL certificate problem: certificate has expired", pushbullet);
+  CHECK_FALSE(expired.retryable());
+  CHECK(std::string(expired.what()) ==
+        "Pushbullet answered with a TLS certificate that has expired (SSL certificate problem: certificate has "
+        "expired): renew the service's certificate (and ca_file, if it is that one)");
+  const auto other_name = transfer_failure(
+      CURLE_PEER_FAILED_VERIFICATION,
+      "SSL: no alternative certificate subject name matches target host name '127.0.0.1'", pushbullet);
+  CHECK_FALSE(other_name.retryable());
+  CHECK(std::string(other_name.what()) ==
+        "Pushbullet answered with a TLS certificate made for another name (SSL: no alternative certificate subject "
+        "name matches target host name '127.0.0.1'): write base_url with the host name the certificate was made "
+        "for (not an IP address, unless it names that address)");
+}
+
+TEST_CASE("a proxy: a typo or a login it wants is given up, and its login is never shown", "[http]") {
+  const auto typo = transfer_failure(CURLE_COULDNT_RESOLVE_PROXY,
+                                     "Unsupported proxy syntax in 'http://proxyuser:proxypass99@127.0.0.1:notaport'",
+                                     pushbullet);
+  CHECK_FALSE(typo.retryable());
+  CHECK(std::string(typo.what()) ==
+        "Pushbullet could not be reached (Unsupported proxy syntax in 'http://[secret]@127.0.0.1:notaport'): check "
+        "the proxy variable (https_proxy, http_proxy or all_proxy)");
+  CHECK(transfer_failure(CURLE_COULDNT_RESOLVE_PROXY, "Could not resolve proxy: proxy.lan", pushbullet).retryable());
+  const auto login = transfer_failure(CURLE_COULDNT_CONNECT, "CONNECT tunnel failed, response 407", pushbullet);
+  CHECK_FALSE(login.retryable());
+  CHECK(std::string(login.what()) ==
+        "Pushbullet could not be reached: the proxy asks for a login (CONNECT tunnel failed, response 407): give it "
+        "in the proxy variable, http://user:password@host:port");
+}
+
 TEST_CASE("Retry-After in seconds or as an HTTP-date", "[http]") {
   const std::time_t now = 1445412450;  // Wed, 21 Oct 2015 07:27:30 GMT
   CHECK(parse_retry_after("120", now) == milliseconds{120000});
@@ -105,6 +142,9 @@ TEST_CASE("an answer's excerpt: the service's own error text, one short line", "
   const std::string long_text(400, 'x');
   CHECK(excerpt(long_text, {}) == std::string(160, 'x') + "...");
   CHECK(excerpt(std::string(159, 'x') + "é" + "yz", {}) == std::string(159, 'x') + "...");  // never half an é
+  // A NUL would end the message where what() is read as a C string.
+  CHECK(excerpt(std::string("Unauthorized\0\0", 14), {}) == "Unauthorized");
+  CHECK(excerpt(std::string("a\0b\x1b[31mc", 9), {}) == "a b [31mc");
 }
 
 TEST_CASE("a scalar out of a JSON answer", "[http]") {
@@ -122,11 +162,16 @@ TEST_CASE("a scalar out of a JSON answer", "[http]") {
   CHECK_FALSE(json_scalar(std::string(1000, '[') + std::string(1000, ']'), {"ok"}).has_value());  // too deep
 }
 
-TEST_CASE("a password written into a URL is masked, the rest kept", "[http]") {
-  CHECK(without_password("http://admin:PROXYPASS77@127.0.0.1:8123/api") == "http://admin:[secret]@127.0.0.1:8123/api");
-  CHECK(without_password("https://a:b:c@host") == "https://a:[secret]@host");
-  CHECK(without_password("http://user@host/x") == "http://user@host/x");  // a name alone is no secret
-  CHECK(without_password("http://host:8123/a@b:c") == "http://host:8123/a@b:c");  // an @ in the path is not a login
-  CHECK(without_password("http://host:8123/x") == "http://host:8123/x");
-  CHECK(without_password("no url") == "no url");
+TEST_CASE("a login written into an address is masked, the rest kept", "[http]") {
+  CHECK(without_logins("http://admin:PROXYPASS77@127.0.0.1:8123/api") == "http://[secret]@127.0.0.1:8123/api");
+  CHECK(without_logins("https://a:b:c@host") == "https://[secret]@host");
+  CHECK(without_logins("http://user@host/x") == "http://[secret]@host/x");
+  CHECK(without_logins("http://host:8123/a@b:c") == "http://host:8123/a@b:c");  // an @ in the path is not a login
+  CHECK(without_logins("http://host:8123/x") == "http://host:8123/x");
+  CHECK(without_logins("no url") == "no url");
+  CHECK(without_logins("http://") == "http://");
+  // libcurl's messages quote the proxy's address, login and all; each address in a text is masked.
+  CHECK(without_logins("Unsupported proxy syntax in 'http://proxyuser:proxypass99@127.0.0.1:notaport'") ==
+        "Unsupported proxy syntax in 'http://[secret]@127.0.0.1:notaport'");
+  CHECK(without_logins("from http://u:p@a to https://v:q@b/@c") == "from http://[secret]@a to https://[secret]@b/@c");
 }

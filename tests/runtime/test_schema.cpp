@@ -178,6 +178,7 @@ struct secret_folder {
     std::ofstream(dir + "/token.txt") << "o.s3cr3t-from-file\n";
     std::ofstream(dir + "/empty.txt") << "\n";
     std::ofstream(dir + "/two-lines.txt") << "o.s3cr3t\nInjected: yes\n";
+    std::ofstream(dir + "/bom.txt") << "\xEF\xBB\xBFo.s3cr3t-after-bom\r\n";  // Notepad's way
   }
   ~secret_folder() { std::filesystem::remove_all(dir); }
 };
@@ -210,6 +211,9 @@ TEST_CASE("a secret may be read from <name>_file, relative to the pipeline file"
   REQUIRE(c.problems.empty());
   CHECK(c.options.values.string("token") == "o.s3cr3t-from-file");  // without the newline
   CHECK(c.options.places.at("token").line == 1);
+  auto bom = check_secret("token_file = 'bom.txt'\n", folder.dir + "/pipeline.toml");
+  REQUIRE(bom.problems.empty());
+  CHECK(bom.options.values.string("token") == "o.s3cr3t-after-bom");  // no byte-order mark sent as the token
 
   const std::string missing = check_secret("token_file = 'nope.txt'\n", folder.dir + "/p.toml").problems.to_string();
   CHECK(missing == folder.dir + "/p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): cannot read '" +

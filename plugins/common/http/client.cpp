@@ -31,9 +31,11 @@ void init_curl_once() {
 }
 
 std::size_t keep_body(char* data, std::size_t size, std::size_t count, void* target) {
-  auto* body = static_cast<std::string*>(target);
+  auto* a = static_cast<answer*>(target);
   const std::size_t n = size * count;
-  body->append(data, std::min(n, max_body_bytes - std::min(max_body_bytes, body->size())));
+  const std::size_t kept = std::min(n, max_body_bytes - std::min(max_body_bytes, a->body.size()));
+  a->body.append(data, kept);
+  a->body_cut = a->body_cut || kept < n;
   return n;  // the rest is read and dropped: stopping early would fail the transfer
 }
 
@@ -42,10 +44,10 @@ std::string checked_base_url(std::string url) {
   const std::size_t host = url.find("://") + 3;
   if (!scheme || url.size() == host || url[host] == '/')
     throw option_error("base_url",
-                       "must be an http:// or https:// address with a host; got '" + without_password(url) + "'");
+                       "must be an http:// or https:// address with a host; got '" + without_logins(url) + "'");
   if (url.find_first_of("?#") != std::string::npos)
     throw option_error("base_url",
-                       "must be an address without ?query or #fragment; got '" + without_password(url) + "'");
+                       "must be an address without ?query or #fragment; got '" + without_logins(url) + "'");
   while (url.back() == '/') url.pop_back();  // paths are appended with their own leading '/'
   return url;
 }
@@ -158,11 +160,11 @@ answer client::post_json(const std::string& url, const std::string& json) {
   h.set(CURLOPT_URL, url.c_str());
   h.set(CURLOPT_POSTFIELDS, json.c_str());
   h.set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(json.size()));
-  h.set(CURLOPT_WRITEDATA, &a.body);
+  h.set(CURLOPT_WRITEDATA, &a);
   const auto started = steady::now();
   const CURLcode code = curl_easy_perform(h.curl);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - started);
-  const std::string where = without_secrets("POST " + without_password(url), service_.secrets);
+  const std::string where = without_secrets("POST " + without_logins(url), service_.secrets);
   curl_easy_getinfo(h.curl, CURLINFO_RESPONSE_CODE, &a.status);
   if (code != CURLE_OK) {
     const std::string why = h.error[0] ? h.error : curl_easy_strerror(code);

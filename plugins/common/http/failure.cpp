@@ -28,11 +28,12 @@ std::size_t secret_prefix(const std::string& text, std::size_t at, const std::st
   return n;
 }
 
-/// Whitespace runs (newlines included) as one space, trimmed.
+/// Whitespace and control character runs (newlines, NULs: a NUL would end
+/// the message where what() is read as a C string) as one space, trimmed.
 std::string one_line(std::string_view text) {
   std::string out;
   for (const char c : text) {
-    const bool space = c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    const bool space = c == ' ' || (static_cast<unsigned char>(c) < 0x20) || c == '\x7f';
     if (!space) out += c;
     else if (!out.empty() && out.back() != ' ') out += ' ';
   }
@@ -68,15 +69,14 @@ refusal generic_refusal(long status, const service& s) {
 
 } // namespace
 
-std::string without_password(const std::string& url) {
-  const std::size_t authority = url.find("://");
-  if (authority == std::string::npos) return url;
-  const std::size_t end = url.find_first_of("/?#", authority + 3);
-  const std::size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at == std::string::npos || at < authority + 3) return url;
-  const std::size_t colon = url.find(':', authority + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "[secret]" + url.substr(at);
+std::string without_logins(std::string text) {
+  for (std::size_t scheme = text.find("://"); scheme != std::string::npos; scheme = text.find("://", scheme + 3)) {
+    const std::size_t host = scheme + 3;
+    const std::size_t end = std::min(text.find_first_of("/?#'\" \t<>", host), text.size());
+    const std::size_t at = text.rfind('@', end - 1);
+    if (at != std::string::npos && at >= host && at < end) text.replace(host, at - host, "[secret]");
+  }
+  return text;
 }
 
 std::string without_secrets(std::string text, const std::vector<std::string>& secrets) {
@@ -131,7 +131,7 @@ delivery_error refused(const service& s, const std::string& what, const std::str
   // Only the detail comes from outside (a server, libcurl); the rest is ours
   // and may well hold a digit run that is also in a token.
   std::string message = s.name + " " + what;
-  if (!detail.empty()) message += " (" + without_secrets(detail, s.secrets) + ")";
+  if (!detail.empty()) message += " (" + without_secrets(without_logins(detail), s.secrets) + ")";
   if (!fix.empty()) message += ": " + fix;
   return delivery_error(message, retryable, retry_after);
 }
@@ -150,11 +150,18 @@ delivery_error transfer_failure(int curl_code, const std::string& curl_message, 
   switch (curl_code) {
     case CURLE_PEER_FAILED_VERIFICATION:
       // A Pi boots with the time it shut down at, or 1970: a certificate is
-      // then "not yet valid" or "expired" until NTP sets the clock, so retry.
-      if (curl_message.find("not yet valid") != std::string::npos ||
-          curl_message.find("expired") != std::string::npos)
+      // then "not yet valid" until NTP sets the clock, so retry. One that has
+      // expired needs renewing: a clock behind does not make that.
+      if (curl_message.find("not yet valid") != std::string::npos)
         return refused(s, "answered with a TLS certificate that is not valid at this machine's time", curl_message,
                        "check the system clock (NTP): a Raspberry Pi has no clock of its own", true);
+      if (curl_message.find("expired") != std::string::npos)
+        return refused(s, "answered with a TLS certificate that has expired", curl_message,
+                       "renew the service's certificate (and ca_file, if it is that one)", false);
+      if (curl_message.find("host name") != std::string::npos || curl_message.find("hostname") != std::string::npos)
+        return refused(s, "answered with a TLS certificate made for another name", curl_message,
+                       "write " + s.url_option + " with the host name the certificate was made for (not an IP "
+                       "address, unless it names that address)", false);
       return refused(s, "answered with a TLS certificate that could not be verified", curl_message,
                      "if it uses a certificate of its own (self-signed), set ca_file to that certificate "
                      "(verification cannot be turned off)",
@@ -166,7 +173,15 @@ delivery_error transfer_failure(int curl_code, const std::string& curl_message, 
       return refused(s, "could not be reached", curl_message, "check " + s.url_option, false);
     case CURLE_OPERATION_TIMEDOUT:
       return refused(s, "did not answer in time", curl_message, "", true);
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      if (curl_message.find("proxy syntax") != std::string::npos)  // a typo is not a network outage
+        return refused(s, "could not be reached", curl_message,
+                       "check the proxy variable (https_proxy, http_proxy or all_proxy)", false);
+      return refused(s, "could not be reached", curl_message, "", true);
     default:
+      if (curl_message.find("response 407") != std::string::npos)
+        return refused(s, "could not be reached: the proxy asks for a login", curl_message,
+                       "give it in the proxy variable, http://user:password@host:port", false);
       return refused(s, "could not be reached", curl_message, "", true);
   }
 }

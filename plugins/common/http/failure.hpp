@@ -38,6 +38,7 @@ struct answer {
   std::string body;                           ///< at most the first 64 KiB
   std::chrono::milliseconds retry_after{0};   ///< from a Retry-After header; 0 if none
   bool cut_off = false;  ///< a success status came, then the connection failed: the body is partial
+  bool body_cut = false; ///< the body was longer than what is kept (64 KiB)
 };
 
 /// HTTP 2xx.
@@ -46,9 +47,9 @@ bool is_success(long status);
 /// `text` with every secret, and every long piece of one, replaced by "[secret]".
 std::string without_secrets(std::string text, const std::vector<std::string>& secrets);
 
-/// `url` with the password of a login written into it masked:
-/// "http://admin:[secret]@host/...".
-std::string without_password(const std::string& url);
+/// `text` with the login of every address in it masked: "http://[secret]@host/..."
+/// (a base_url, or a proxy's address in libcurl's message).
+std::string without_logins(std::string text);
 
 /// What of an answer's body is worth showing: a JSON error message
 /// (error.message, error, message) or the text itself, on one line, at most

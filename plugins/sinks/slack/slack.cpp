@@ -185,8 +185,10 @@ private:
   }
 
   /// chat.postMessage answers HTTP 200 even when it did not post: {"ok": false, "error": "..."}.
+  /// A 200 cut off, or too long to keep (it echoes the message it posted; a
+  /// refusal is a few words), is a post made: sending it again would post twice.
   void check_posted(const http::answer& answer) const {
-    if (answer.cut_off || http::json_scalar(answer.body, {"ok"}) == "true") return;  // cut off after HTTP 200: posted
+    if (answer.cut_off || answer.body_cut || http::json_scalar(answer.body, {"ok"}) == "true") return;
     const std::string error = http::excerpt(answer.body, client_.service().secrets);
     const auto known = std::find_if(permanent_.begin(), permanent_.end(), [&](const permanent_error& e) {
       return std::find(e.codes.begin(), e.codes.end(), error) != e.codes.end();
