@@ -139,9 +139,13 @@ decision alert_policy::above(meter_state& m, const scored_reading& s) {
   return d.as(cause::raised, verdict::raise);
 }
 
-void alert_policy::raise_given_up(const scored_reading& s) {
+void alert_policy::raise_given_up(const scored_reading& s, std::optional<std::int64_t> instead_ms) {
   meter_state* m = state_of(s, false);
   if (m == nullptr || m->last_raise_ms != s.reading.ts_ms) return;
+  if (instead_ms) {
+    m->last_raise_ms = *instead_ms;
+    return;
+  }
   m->last_raise_ms = std::exchange(m->raise_before_ms, std::nullopt);
   if (m->current && m->current->raised && m->current->notified_ms == s.reading.ts_ms) m->current->raised = false;
 }

@@ -63,9 +63,11 @@ public:
 
   /// The raise decided for `s` could not be delivered (the sink gave it
   /// up): nobody was told, so the episode is not raised and its next reading
-  /// above raises again; the cooldown does not count it. A reminder decided
-  /// meanwhile stands.
-  void raise_given_up(const scored_reading& s);
+  /// above raises again; the cooldown does not count it. Unless the sink
+  /// sends a later reminder of the episode as its raise (`instead_ms`, that
+  /// reminder's reading time): the episode stays raised, and the cooldown
+  /// counts from then.
+  void raise_given_up(const scored_reading& s, std::optional<std::int64_t> instead_ms = std::nullopt);
   const alert_policy_settings& settings() const { return settings_; }
   /// How many scorer-and-meter states it keeps: those with something to
   /// remember (an episode, a cooldown), until they fall silent.

@@ -455,6 +455,8 @@ struct outbox_entry {
   batch_origin origin;
   bool last_of_batch = false;  ///< delivering it completes the batch
   bool given_up = false;
+  bool withdrawn = false;      ///< not to be sent: the "back to normal" of a raise given up
+  bool sent() const { return !given_up && !withdrawn; }
 };
 
 /// A sink takes batches in order, lets the alert policy decide what each
@@ -556,9 +558,38 @@ void take_batches(sink_actor* self) {
   }
 }
 
-void give_up(sink_state& s, outbox_entry& e, const std::string& why) {
+/// A raise given up was heard by nobody. What is queued after it for the same
+/// scorer and meter, before their next raise, is of its episode: its first
+/// reminder becomes the raise (usage was still unusual then; the reminder
+/// would have said "still" of an alert nobody got); with none, its "back to
+/// normal" is withdrawn. Returns when the raise is now, if it is.
+std::optional<std::int64_t> raise_instead(sink_state& s, const scored_reading& raised, std::size_t first_unsent) {
+  logger& log = s.st->context->log();
+  for (std::size_t i = first_unsent; i < s.outbox.size(); ++i) {
+    outbox_entry& later = s.outbox[i];
+    const scored_reading& r = later.what.scored;
+    if (!later.sent() || r.scorer != raised.scorer || r.reading.meter != raised.reading.meter) continue;
+    if (later.what.kind == alert_kind::raised) break;
+    if (later.what.kind == alert_kind::reminder) {
+      later.what.kind = alert_kind::raised;
+      log.info("the reminder for " + describe(r) + " is sent as the raise, which was given up");
+      return r.reading.ts_ms;
+    }
+    if (later.what.kind == alert_kind::resolved) {
+      later.withdrawn = true;
+      log.info("withdrew the resolved alert for " + describe(r) + ": its raise was given up");
+      break;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Gives up outbox entry `at`; entries from `first_unsent` on have not been written yet.
+void give_up(sink_state& s, std::size_t at, std::size_t first_unsent, const std::string& why) {
+  outbox_entry& e = s.outbox[at];
   e.given_up = true;
-  if (e.what.kind == alert_kind::raised) s.policy->raise_given_up(e.what.scored);
+  if (e.what.kind == alert_kind::raised)
+    s.policy->raise_given_up(e.what.scored, raise_instead(s, e.what.scored, first_unsent));
   ++s.given_up;
   s.counted.given_up = s.given_up;
   s.last_given_up = true;
@@ -572,8 +603,8 @@ void complete_chunk(sink_actor* self) {
   auto& s = self->state;
   for (std::size_t i = 0; i < s.chunk; ++i) {
     const outbox_entry& e = s.outbox.front();
-    if (!e.given_up && e.what.kind != alert_kind::none) ++s.delivered;
-    if (!e.given_up) {
+    if (e.sent() && e.what.kind != alert_kind::none) ++s.delivered;
+    if (e.sent()) {
       ++s.counted.delivered;
       s.last_given_up = false;
     }
@@ -605,10 +636,11 @@ void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) 
     const std::string why = e.retryable() ? std::string(e.what()) + " (" + attempts + ")" : std::string(e.what());
     if (in_flush) {
       for (std::size_t i = 0; i < s.chunk; ++i)
-        if (!s.outbox[i].given_up) give_up(s, s.outbox[i], why);
+        if (s.outbox[i].sent()) give_up(s, i, s.chunk, why);
       complete_chunk(self);
     } else {
-      give_up(s, s.outbox[s.written++], why);
+      give_up(s, s.written, s.written + 1, why);
+      ++s.written;
       s.failures = 0;
     }
     return;
@@ -634,12 +666,12 @@ bool deliver_chunk(sink_actor* self) {
       sink& instance = *s.st->as_sink;
       for (; s.written < s.chunk; ++s.written) {
         outbox_entry& e = s.outbox[s.written];
-        if (!e.given_up) {
+        if (e.sent()) {
           try {
             instance.write(e.what);
           } catch (const delivery_error& failed) {
             if (failed.retryable()) throw;
-            give_up(s, e, failed.what());  // retrying cannot help: say what to fix, once
+            give_up(s, s.written, s.written + 1, failed.what());  // retrying cannot help: say what to fix, once
           }
         }
         // The entry that kept failing is through: the next failure starts a

@@ -54,6 +54,34 @@ TEST_CASE("a raise given up is raised again by the next reading above: an outage
   CHECK(r.err.find("100 readings, 1 alert delivered, 1 given up\n") != std::string::npos);
 }
 
+TEST_CASE("a raise given up after later readings were decided: its first reminder is the raise, or its all-clear is withdrawn") {
+  temp_dir dir;
+  // All 100 readings are decided before the raise is given up (a backlog):
+  // one episode of 100 hours, reminded every 10 hours.
+  auto r = run_fixture(dir, "alert_threshold = 0.4\nremind_every = '10h'\nresolved = true",
+                       "unavailable_writes = 2\nmax_retries = 1\nretry_backoff = '1ms'");
+  INFO(r.err);
+  CHECK(count_lines(r.err, "[out] gave up delivering the raised alert for home 2007-01-01 00:00 ") == 1);
+  CHECK(count_lines(r.err, "[out] the reminder for home 2007-01-01 10:00 (ratio, ") == 1);
+  std::string alerts = dir.read("alerts.txt");
+  CHECK(count_lines(alerts, " raised") == 1);
+  CHECK(count_lines(alerts, "home 1167645600000 ") == 1);  // 10:00, the first reminder, sent as the raise
+  CHECK(count_lines(alerts, " reminder") == 8);            // 20:00 ... 90:00: "still unusual" of an alert received
+  CHECK(r.err.find("100 readings, 9 alerts delivered, 1 given up\n") != std::string::npos);
+
+  // Spikes alone (10 one-hour episodes), no reminders: the first raise is
+  // given up, and the "back to normal" of that episode with it.
+  temp_dir spikes;
+  r = run_fixture(spikes, "resolved = true", "unavailable_writes = 2\nmax_retries = 1\nretry_backoff = '1ms'");
+  INFO(r.err);
+  CHECK(count_lines(r.err, "[out] withdrew the resolved alert for home 2007-01-01 10:00 (ratio, ") == 1);
+  alerts = spikes.read("alerts.txt");
+  CHECK(count_lines(alerts, " raised") == 9);
+  CHECK(count_lines(alerts, " resolved") == 8);  // the last spike, at the last reading, has none
+  CHECK(alerts.find("home 1167645600000 ") == std::string::npos);  // 10:00, the all-clear of the alert given up
+  CHECK(r.err.find("100 readings, 17 alerts delivered, 1 given up\n") != std::string::npos);
+}
+
 TEST_CASE("a service's Retry-After is waited out") {
   temp_dir dir;
   const auto r = run_fixture(dir, "", "unavailable_writes = 1\nretry_after = '300ms'\nretry_backoff = '1ms'");
