@@ -116,6 +116,25 @@ class BrokerCommandTest(KafkaTestCase):
         self.assertEqual(bad.returncode, 2)
         self.assertTrue(bad.stderr.startswith("stream-smarts broker: bad value '70000' for --port\n"), bad.stderr)
 
+    def test_started_with_ampersand_in_a_terminal_it_goes_on_serving(self):
+        """As the README starts it: `stream-smarts broker --port 9092 &` in an
+        interactive shell. Reading its commands from the terminal stopped it
+        (SIGTTIN) once something was typed, so kcat then timed out."""
+        address_file = self.dir / "address"
+        script = self.write("terminal.sh", (
+            "%s broker >%s &\n"
+            "for i in $(seq 100); do [ -s %s ] && break; sleep 0.1; done\n"
+            "sleep 1\n"  # the line typed below reaches the terminal meanwhile
+            "echo '{\"hour\": 4, \"kwh\": 9000}' | timeout 20 kcat -P -b \"$(head -1 %s)\" -t raw_power\n"
+            "echo \"kcat exit $?\"\n"
+            "jobs -l\n"
+            "kill %%1\n") % (harness.BINARY, address_file, address_file, address_file))
+        # `script` gives bash -i a terminal, so that & makes a background job of the broker.
+        run = subprocess.run(["script", "-qec", "bash -i %s" % script, "/dev/null"], input="typed for the shell\n",
+                             capture_output=True, text=True, timeout=60)
+        self.assertIn("kcat exit 0", run.stdout, run.stdout + run.stderr)
+        self.assertNotIn("Stopped", run.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -28,7 +28,7 @@ can produce and consume against it. It is for local trials and tests only:
 nothing is written to disk, each partition keeps only about the last 5 MiB,
 and everything is gone when it stops.
 
-  --port N        bootstrap port (default, or 0: any free port)
+  --port N        bootstrap port (default 0: any free port)
   --partitions N  partitions of each --topic (default 3)
   --topic NAME    create NAME at start (repeatable); other topics are created
                   on first use with 4 partitions (the mock cluster's default)
@@ -103,7 +103,7 @@ void serve(embedded_cluster& cluster) {
     char buf[256];
     const ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
     if (n <= 0) {
-      fds.pop_back();  // stdin closed: go on until a signal
+      fds.pop_back();  // stdin closed (or a terminal this background job may not read): go on until a signal
       continue;
     }
     pending.append(buf, static_cast<std::size_t>(n));
@@ -132,6 +132,10 @@ int main(int argc, char** argv) {
   // Blocked before librdkafka starts its threads, so only signalfd sees them.
   const sigset_t stop = stop_signals();
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Started with & in a terminal, reading its commands would stop the broker
+  // (SIGTTIN) the moment something is typed for the shell: the read fails
+  // instead, and commands are not read.
+  std::signal(SIGTTIN, SIG_IGN);
   try {
     embedded_cluster cluster;
     for (const auto& topic : args.topics) cluster.create_topic(topic, args.partitions);
