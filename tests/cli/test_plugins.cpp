@@ -35,6 +35,20 @@ TEST_CASE("plugins lists the shipped plugins and those on STREAM_SMARTS_PLUGIN_P
   }
 }
 
+TEST_CASE("plugins says where it looked when it finds none") {
+  // The runtime package alone, without its plugins: a copy of the binary with no plugin folder beside it.
+  temp_dir dir;
+  std::filesystem::create_directories(dir.path() + "/bin");
+  std::filesystem::copy_file(binary(), dir.path() + "/bin/stream-smarts");
+  child c({dir.path() + "/bin/stream-smarts", "plugins"}, {});
+  const auto r = c.wait(std::chrono::seconds(30));
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "KIND    NAME               VERSION   FILE DESCRIPTION\n");
+  CHECK(r.err == "no plugins found in " + dir.path() + "/lib/stream-smarts/plugins (the stream-smarts-plugins "
+                 "package, or STREAM_SMARTS_PLUGIN_PATH)\n");
+}
+
 TEST_CASE("plugins --describe prints a plugin's options") {
   const auto r = run({"plugins", "--describe", "fixture_sink"}, {{"STREAM_SMARTS_PLUGIN_PATH", fixtures("good")}});
   CHECK(r.exit_code == 0);

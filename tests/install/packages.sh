@@ -4,8 +4,9 @@
 # build made, the service's unit (systemd-analyze verify), its pipeline
 # (validated with the packaged plugins and models), a replay pipeline run
 # with the packaged binary. Needs no root and installs nothing: the packages
-# are unpacked into a temporary folder. Skipped (77) without dpkg-deb; the
-# library Depends are only checked with dpkg-shlibdeps (dpkg-dev).
+# are unpacked into a temporary folder. Skipped (77) without dpkg-deb; cpack
+# refuses to make packages without dpkg-shlibdeps (dpkg-dev), which computes
+# their library Depends.
 #
 #   packages.sh BUILD_DIR
 set -euo pipefail
@@ -84,22 +85,18 @@ for path in /usr/lib/stream-smarts/libstream_smarts_kafka.so /usr/lib/stream-sma
   expect "stream-smarts-plugins contents" "$f" "^$path\$"
 done
 expect "stream-smarts-plugins Depends" "$tmp/stream-smarts-plugins.control" "^Depends: stream-smarts \(= $version-[^)]*\)"
-if command -v dpkg-shlibdeps >/dev/null; then
-  expect "stream-smarts-plugins Depends (from dpkg-shlibdeps)" "$tmp/stream-smarts-plugins.control" '^Depends: .*\blibrdkafka1\b'
-  # dlib_regression uses dlib's templates only: libdlib19.1 would bring 97 MB
-  # of libdlib-data onto the Pi (packaging/CMakeLists.txt). Not in a Debug
-  # build, where dlib's asserts really call into libdlib: packages are made
-  # from optimized builds. Nor in a sanitized one (STREAM_SMARTS_SANITIZE):
-  # gcc links those without --as-needed, so every library named is needed.
-  if grep -q '^CMAKE_BUILD_TYPE:STRING=Debug$' "$build_dir/CMakeCache.txt"; then
-    echo "(Debug build: libdlib in Depends is expected, not checked)"
-  elif grep -q '^STREAM_SMARTS_SANITIZE:STRING=.' "$build_dir/CMakeCache.txt"; then
-    echo "(sanitized build, linked without --as-needed: libdlib in Depends is expected, not checked)"
-  else
-    expect_none "stream-smarts-plugins Depends" "$tmp/stream-smarts-plugins.control" '^Depends: .*libdlib'
-  fi
+expect "stream-smarts-plugins Depends (from dpkg-shlibdeps)" "$tmp/stream-smarts-plugins.control" '^Depends: .*\blibrdkafka1\b'
+# dlib_regression uses dlib's templates only: libdlib19.1 would bring 97 MB
+# of libdlib-data onto the Pi (packaging/CMakeLists.txt). Not in a Debug
+# build, where dlib's asserts really call into libdlib: packages are made
+# from optimized builds. Nor in a sanitized one (STREAM_SMARTS_SANITIZE):
+# gcc links those without --as-needed, so every library named is needed.
+if grep -q '^CMAKE_BUILD_TYPE:STRING=Debug$' "$build_dir/CMakeCache.txt"; then
+  echo "(Debug build: libdlib in Depends is expected, not checked)"
+elif grep -q '^STREAM_SMARTS_SANITIZE:STRING=.' "$build_dir/CMakeCache.txt"; then
+  echo "(sanitized build, linked without --as-needed: libdlib in Depends is expected, not checked)"
 else
-  echo "   library Depends not checked: cpack computes them with dpkg-shlibdeps (apt-get install dpkg-dev)"
+  expect_none "stream-smarts-plugins Depends" "$tmp/stream-smarts-plugins.control" '^Depends: .*libdlib'
 fi
 
 step "stream-smarts-dev: the SDK"
