@@ -59,6 +59,18 @@ class WebhookTest(HttpTestCase):
         self.assertTrue(context["elements"][0]["text"].startswith("2007-01-14 4:00 \u00b7 meter *flat \u00e9"))
         self.assertEqual(post.json["text"], meter + " is unusual")  # the notification text is whole
 
+    def test_a_cut_text_ends_before_an_escape_not_in_it(self):
+        # 2998 bytes of text, then "&" escaped as "&amp;": cut at 3000, "&a" would show.
+        server = self.server(default=Response(200, "ok"))
+        meter = "x" * 2998 + "&&&"
+        text = self.pipeline(sink_table("slack", webhook_url="${SLACK_WEBHOOK}", message="{meter}"))
+        self.write("readings.csv", "ts,wh,meter\n2007-01-14T04:00:00,1500,%s\n2007-01-14T05:00:00,200,%s\n" %
+                   (meter, meter))
+        run = self.run_pipeline(text, env={"SLACK_WEBHOOK": server.url + WEBHOOK_PATH})
+        self.assert_delivered(run)
+        [post] = server.requests()
+        self.assertEqual(post.json["blocks"][1]["text"]["text"], "x" * 2998)
+
     def test_a_card_for_a_step_in_power_gives_its_range_in_watts(self):
         # A Pi's readings, one a minute from 02:00: the trailing hour's Wh and the power at its end, 300 W, then a
         # 2 kW heater from 03:40; power_step (the shipped model: 1500 W at 03:00) tells it once it has held 10 min.

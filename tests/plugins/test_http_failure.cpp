@@ -142,6 +142,9 @@ TEST_CASE("an answer's excerpt: the service's own error text, one short line", "
   const std::string long_text(400, 'x');
   CHECK(excerpt(long_text, {}) == std::string(160, 'x') + "...");
   CHECK(excerpt(std::string(159, 'x') + "é" + "yz", {}) == std::string(159, 'x') + "...");  // never half an é
+  // An HTML page's text after its indentation, not the indentation.
+  CHECK(excerpt("<html>" + std::string(2000, ' ') + "<body>Bad Gateway</body></html>", {}) ==
+        "<html> <body>Bad Gateway</body></html>");
   // A NUL would end the message where what() is read as a C string.
   CHECK(excerpt(std::string("Unauthorized\0\0", 14), {}) == "Unauthorized");
   CHECK(excerpt(std::string("a\0b\x1b[31mc", 9), {}) == "a b [31mc");

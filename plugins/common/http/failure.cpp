@@ -106,7 +106,9 @@ std::string excerpt(std::string_view body, const std::vector<std::string>& secre
       break;
     }
   }
-  if (text.empty()) text = body.substr(0, 4 * excerpt_bytes);  // hide secrets before cutting, in bounded time
+  // A page's text may come after much indentation: collapse it first, then
+  // hide secrets before cutting (a cut secret is harder to spot), in bounded time.
+  if (text.empty()) text = one_line(body.substr(0, 16 * 1024)).substr(0, 4 * excerpt_bytes);
   return shortened(without_secrets(one_line(text), secrets), excerpt_bytes);
 }
 

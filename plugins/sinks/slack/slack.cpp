@@ -132,6 +132,15 @@ std::string mrkdwn(const std::string& text) {
   return out;
 }
 
+/// At most `bytes` of mrkdwn text, never half a character or half an escape
+/// ("&a" of "&amp;" would show as text): every '&' in it starts one.
+std::string mrkdwn_prefix(std::string text, std::size_t bytes) {
+  text = http::utf8_prefix(std::move(text), bytes);
+  const std::size_t amp = text.rfind('&');
+  if (amp != std::string::npos && text.find(';', amp) == std::string::npos) text.erase(amp);
+  return text;
+}
+
 /// {"type":"mrkdwn","text":"..."}: a text object of Slack's blocks.
 std::string text_object(std::string_view type, const std::string& text) {
   std::string out = "{";
@@ -170,9 +179,9 @@ private:
     out += "[{\"type\":\"header\",\"text\":" +
            text_object("plain_text", http::utf8_prefix(text.title, header_max_bytes)) +
            "},{\"type\":\"section\",\"text\":" +
-           text_object("mrkdwn", http::utf8_prefix(mrkdwn(text.message), text_max_bytes)) +
+           text_object("mrkdwn", mrkdwn_prefix(mrkdwn(text.message), text_max_bytes)) +
            "},{\"type\":\"context\",\"elements\":[" +
-           text_object("mrkdwn", http::utf8_prefix(mrkdwn_context(a), text_max_bytes)) + "]}]";
+           text_object("mrkdwn", mrkdwn_prefix(mrkdwn_context(a), text_max_bytes)) + "]}]";
     return out + "}";
   }
 
