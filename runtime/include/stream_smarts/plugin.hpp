@@ -145,10 +145,10 @@ struct score_result {
   /// unless the scorer judges something else (power_step: power, W).
   band_unit unit = band_unit::wh;
   /// For a scorer that follows a rise until it has gone (sustained_load):
-  /// this reading scores 1.0 or less, but the rise behind an earlier
-  /// reading above 1.0 is still there (a later hour allows more, so a heater
-  /// still on can score below 1.0). The alert policy then keeps that alert
-  /// on: no "back to normal" until the rise has gone.
+  /// the rise behind a score above 1.0, this reading's or an earlier one's,
+  /// is still there, even where this reading scores 1.0 or less (a later
+  /// hour allows more, so a heater still on can). The alert policy then
+  /// keeps that alert on: no "back to normal" until the rise has gone.
   bool still_on = false;
 };
 
