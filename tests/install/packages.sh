@@ -55,7 +55,8 @@ for path in /usr/bin/stream-smarts /lib/systemd/system/stream-smarts.service \
   /usr/share/stream-smarts/pipelines/power.toml /usr/share/stream-smarts/data/household_hourly.csv \
   /usr/share/stream-smarts/models/household-band.toml /usr/share/stream-smarts/models/household-dlib.dat \
   /usr/share/stream-smarts/models/household-sustained.toml /usr/share/stream-smarts/models/household-power-step.toml \
-  /usr/share/doc/stream-smarts/copyright /usr/share/doc/stream-smarts/raspberry-pi.md; do
+  /usr/share/doc/stream-smarts/copyright /usr/share/doc/stream-smarts/docs/raspberry-pi.md \
+  /usr/share/doc/stream-smarts/docs/models.md /usr/share/doc/stream-smarts/plugins/sources/gpio_meter/README.md; do
   expect "stream-smarts contents" "$f" "^$path\$"
 done
 expect_none "stream-smarts contents (plugins belong to stream-smarts-plugins)" "$f" '\.so$'
