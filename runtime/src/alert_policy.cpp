@@ -146,8 +146,12 @@ void alert_policy::raise_given_up(const scored_reading& s, std::optional<std::in
     m->last_raise_ms = *instead_ms;
     return;
   }
+  // Its episode, if still on, is the current one (a later raise would have
+  // moved last_raise_ms). Any reminder of it was queued behind the raise, so
+  // none was delivered: given up with it in one chunk, or there would be
+  // `instead_ms`.
   m->last_raise_ms = std::exchange(m->raise_before_ms, std::nullopt);
-  if (m->current && m->current->raised && m->current->notified_ms == s.reading.ts_ms) m->current->raised = false;
+  if (m->current) m->current->raised = false;
 }
 
 // Quiet hours are those of the clock when the reading is complete and its

@@ -82,6 +82,19 @@ TEST_CASE("a raise given up after later readings were decided: its first reminde
   CHECK(r.err.find("100 readings, 17 alerts delivered, 1 given up\n") != std::string::npos);
 }
 
+TEST_CASE("a raise given up with its reminder in one refused flush: the next reading above raises again") {
+  temp_dir dir;
+  // Batches of 20 hourly readings, one in flight: the first chunk holds the
+  // raise (00:00) and its reminder (10:00), both given up when the flush is.
+  const auto r = run_fixture(dir, "alert_threshold = 0.4\nremind_every = '10h'\nbatch_size = 20\nmax_in_flight = 1",
+                             "reject_flushes = true");
+  INFO(r.err);
+  CHECK(count_lines(r.err, "[out] gave up delivering the raised alert for home 2007-01-01 00:00 ") == 1);
+  CHECK(count_lines(r.err, "[out] gave up delivering the reminder alert for home 2007-01-01 10:00 ") == 1);
+  // Nobody was told: not "still unusual" at 20:00, a raise.
+  CHECK(count_lines(r.err, "[out] gave up delivering the raised alert for home 2007-01-01 20:00 ") == 1);
+}
+
 TEST_CASE("a service's Retry-After is waited out") {
   temp_dir dir;
   const auto r = run_fixture(dir, "", "unavailable_writes = 1\nretry_after = '300ms'\nretry_backoff = '1ms'");

@@ -97,8 +97,8 @@ TEST_CASE("sustained_load follows a rise until it has gone, not until an hour al
   m.threshold[0].fill(500);
   m.threshold[0][17] = 1500;  // the evening allows more
   followed_rise rise;
-  auto still_on = [&](int hour, double floor_wh) {
-    meter_state::step s{300, {}, hour};
+  auto still_on = [&](int hour, double floor_wh, double excess_wh = 0) {
+    meter_state::step s{300, {}, hour, excess_wh};
     s.floor_wh.fill(std::nan(""));
     s.floor_wh[0] = floor_wh;
     return rise.still_on(m, s, judge(m, s, hour));
@@ -110,7 +110,9 @@ TEST_CASE("sustained_load follows a rise until it has gone, not until an hour al
   CHECK_FALSE(still_on(17, 450));   // fell below what it crossed: gone
   CHECK_FALSE(still_on(17, 900));   // 0.6 again, with nothing followed: a new rise must score above 1.0
   CHECK(still_on(18, 900));         // as this one does
-  CHECK_FALSE(still_on(19, std::nan("")));  // a gap in the readings: gone
+  // A gap of an hour or two starts the window again: meanwhile the reading alone says.
+  CHECK(still_on(19, std::nan(""), 2500));
+  CHECK_FALSE(still_on(20, std::nan(""), 100));  // gone
 }
 
 TEST_CASE("sustained_load training: thresholds from the history, a heater above them", "[sustained]") {

@@ -382,8 +382,13 @@ TEST_CASE("policy: a raise the sink gave up is not a raise: the next reading abo
   cooled.decide(at(81, 0));
   CHECK(cooled.decide(at(90, 2)).why(cooled.settings()) == "suppressed by cooldown: last alert 10m ago, cooldown 1h");
 
+  // A reminder decided meanwhile waits behind the raise in the sink's outbox.
   alert_policy reminded(rules(0, 1, 0, 5 * minute), utc());
   CHECK(run(reminded, {2, 2, 2, 2, 2, 2}) == "R....M");
-  reminded.raise_given_up(at(0, 2));  // given up after its retries, once a reminder was heard
-  CHECK(reminded.decide(at(6, 2)).what == verdict::quiet);  // the reminder told it: no second raise
+  reminded.raise_given_up(at(0, 2), 5 * minute);  // the sink sends that reminder as the raise
+  CHECK(reminded.decide(at(6, 2)).what == verdict::quiet);  // it told it: no second raise
+  alert_policy both_refused(rules(0, 1, 0, 5 * minute), utc());
+  CHECK(run(both_refused, {2, 2, 2, 2, 2, 2}) == "R....M");
+  both_refused.raise_given_up(at(0, 2));  // given up with the reminder, in one refused flush
+  CHECK(both_refused.decide(at(6, 2)).what == verdict::raise);  // nobody was told
 }

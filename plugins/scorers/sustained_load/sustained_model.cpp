@@ -103,9 +103,10 @@ meter_state::meter_state(const settings& s) : usual_(s.baseline_days, s.by_weekd
 
 meter_state::step meter_state::next(const reading& r, const hourly& usual_fallback) {
   if (const step* again = latest_.again(r.ts_ms, r.wh)) return *again;
-  step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}, r.local.hour};
+  step s{usual_.next(r, usual_fallback[static_cast<std::size_t>(r.local.hour)]), {}, r.local.hour, 0};
+  s.excess_wh = r.wh - s.usual_wh;
   s.floor_wh.fill(nan);
-  for (std::size_t w = 0; w < floors_.size(); ++w) s.floor_wh[w] = floors_[w].next(r.ts_ms, r.wh - s.usual_wh);
+  for (std::size_t w = 0; w < floors_.size(); ++w) s.floor_wh[w] = floors_[w].next(r.ts_ms, s.excess_wh);
   return latest_.note(r.ts_ms, r.wh, s);
 }
 
@@ -126,7 +127,11 @@ bool followed_rise::still_on(const sustained_model& m, const meter_state::step& 
     if (!on_) on_ = true, window_ = v.window, threshold_wh_ = m.threshold[v.window][static_cast<std::size_t>(s.hour)];
     return true;
   }
-  on_ = on_ && s.floor_wh[window_] > threshold_wh_;  // NaN after a gap: gone
+  // A gap of more than an hour starts the window again: until it is covered,
+  // the reading alone says whether the rise is still there (the alert policy
+  // ends a spell only after a longer gap, and would say "back to normal").
+  const double floor = std::isfinite(s.floor_wh[window_]) ? s.floor_wh[window_] : s.excess_wh;
+  on_ = on_ && floor > threshold_wh_;  // NaN (a reading that is not a number): gone
   return on_;
 }
 

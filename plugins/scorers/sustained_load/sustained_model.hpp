@@ -119,6 +119,7 @@ public:
     double usual_wh;                             ///< the usual level at this reading's hour
     std::array<double, most_windows> floor_wh;   ///< per window of settings::hours; NaN until it is covered
     int hour;                                    ///< the local hour of the reading it is of: what judges it
+    double excess_wh = 0;                        ///< the reading's own Wh above the usual level
   };
   /// The step after `r`; a reading delivered again (latest_verdict) changes
   /// nothing and gets the latest step, to be judged as it was.
@@ -144,8 +145,10 @@ verdict judge(const sustained_model& m, const meter_state::step& s, int hour);
 /// gone. Thresholds differ from hour to hour, so a heater still on may score
 /// below 1.0 at an hour that allows more (the evening): the rise is still on
 /// while the floor of the window that first scored above 1.0 stays above the
-/// threshold it crossed then. Scores are not changed (what alerts is what
-/// training budgeted); only "back to normal" waits for the rise to go.
+/// threshold it crossed then (after a gap in the readings, until the window
+/// is covered again, while the reading itself does). Scores are not changed
+/// (what alerts is what training budgeted); only "back to normal" waits for
+/// the rise to go.
 class followed_rise {
 public:
   /// Whether a rise is on after step `s`, judged `v` at its hour.
