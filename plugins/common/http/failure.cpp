@@ -99,17 +99,17 @@ std::string without_secrets(std::string text, const std::vector<std::string>& se
 }
 
 std::string excerpt(std::string_view body, const std::vector<std::string>& secrets) {
-  std::string text;
+  std::string said;
   for (const auto& path : {std::vector<std::string_view>{"error", "message"}, {"error"}, {"message"}}) {
     if (auto found = json_scalar(body, path)) {
-      text = *found;
+      said = std::move(*found);
       break;
     }
   }
   // A page's text may come after much indentation: collapse it first, then
   // hide secrets before cutting (a cut secret is harder to spot), in bounded time.
-  if (text.empty()) text = one_line(body.substr(0, 16 * 1024)).substr(0, 4 * excerpt_bytes);
-  return shortened(without_secrets(one_line(text), secrets), excerpt_bytes);
+  const std::string_view text = said.empty() ? body.substr(0, 16 * 1024) : std::string_view(said);
+  return shortened(without_secrets(one_line(text).substr(0, 4 * excerpt_bytes), secrets), excerpt_bytes);
 }
 
 milliseconds parse_retry_after(std::string_view value, std::time_t now) {
