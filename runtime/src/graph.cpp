@@ -505,13 +505,10 @@ alert_kind kind_of(verdict v) {
   return alert_kind::none;
 }
 
-/// Counts what the policy decided: a notification by kind, or why none.
-void count(stage_metrics& m, const decision& d) {
+/// Counts why the policy decided on no notification.
+void count_suppressed(stage_metrics& m, const decision& d) {
   using cause = decision::cause;
-  if (d.what != verdict::quiet) {
-    m.count_alert(kind_of(d.what));
-    return;
-  }
+  if (d.what != verdict::quiet) return;  // counted when delivered: it may yet be given up
   switch (d.because) {
     case cause::sustain: ++m.suppressed[static_cast<int>(suppression::sustain)]; break;
     case cause::cooldown: ++m.suppressed[static_cast<int>(suppression::cooldown)]; break;
@@ -526,11 +523,10 @@ std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
   const double threshold = s.policy->settings().threshold;
   if (s.receive == receive_mode::unusual) {
     if (scored.score <= threshold) return std::nullopt;
-    s.counted.count_alert(alert_kind::raised);
     return alert{scored, alert_kind::raised, threshold, scored.since_ms};
   }
   const decision d = s.policy->decide(scored);
-  count(s.counted, d);
+  count_suppressed(s.counted, d);
   logger& log = s.st->context->log();
   const bool has_story = d.readings > 0 || d.because == decision::cause::not_later;  // not every quiet reading
   if (has_story && log.enabled(log_level::debug))
@@ -603,7 +599,10 @@ void complete_chunk(sink_actor* self) {
   auto& s = self->state;
   for (std::size_t i = 0; i < s.chunk; ++i) {
     const outbox_entry& e = s.outbox.front();
-    if (e.sent() && e.what.kind != alert_kind::none) ++s.delivered;
+    if (e.sent() && e.what.kind != alert_kind::none) {
+      ++s.delivered;
+      s.counted.count_alert(e.what.kind);  // as sent: a reminder sent as the raise is a raise
+    }
     if (e.sent()) {
       ++s.counted.delivered;
       s.last_given_up = false;

@@ -260,8 +260,8 @@ std::string render_prometheus(const pipeline_metrics& m) {
       if (f.applies(s)) w.sample(stage_label(s), number(f.value(s)));
   }
   w.family("stream_smarts_alerts_total", "counter",
-           "Notifications the alert policy gave a sink, by kind; with receive = \"unusual\" every reading above "
-           "the threshold is one raised.");
+           "Notifications a sink delivered, by kind (those given up are delivery failures); with receive = "
+           "\"unusual\" every reading above the threshold is one raised.");
   for (const auto& s : m.stages)
     if (is_sink(s))
       for (std::size_t k = 0; k < counted_alert_kinds.size(); ++k)

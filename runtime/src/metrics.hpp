@@ -93,7 +93,7 @@ struct stage_metrics {
   plugin_figures figures;
   bool operator==(const stage_metrics&) const = default;
 
-  /// One more notification of `kind` (raised, reminder or resolved) taken into the outbox.
+  /// One more notification of `kind` (raised, reminder or resolved) delivered.
   void count_alert(alert_kind kind) { ++alerts[static_cast<std::size_t>(kind) - 1]; }
 };
 static_assert(static_cast<int>(alert_kind::raised) == 1 && static_cast<int>(alert_kind::resolved) == 3,

@@ -244,6 +244,31 @@ TEST_CASE("metrics: a delivery given up makes the sink unhealthy until one succe
   CHECK(c.wait(20s).exit_code == 0);
 }
 
+TEST_CASE("metrics: alerts are counted as delivered: a reminder sent as the raise given up is a raise") {
+  temp_dir dir;
+  // Every reading unusual: one episode of 100 hours, reminded every 10 hours.
+  // The raise at 00:00 is given up after the 100 readings were decided.
+  const auto file = dir.file(
+      "p.toml", fixture_pipeline(pipeline_with_port_0 + "\nalert_threshold = 0.4\nremind_every = '10h'",
+                                 "count = 100\nthen_idle = true", "",
+                                 "unavailable_writes = 2\nmax_retries = 1\nretry_backoff = '300ms'"));
+  child c({binary(), "run", file}, fixture_env);
+  const int port = metrics_port(c);
+  std::string last;
+  CHECK(eventually([&] {
+    return scrape_shows(port,
+                        {{"stream_smarts_alerts_total{stage=\"out\",kind=\"raised\"}", 1},
+                         {"stream_smarts_alerts_total{stage=\"out\",kind=\"reminder\"}", 8},
+                         {"stream_smarts_deliveries_total{stage=\"out\"}", 9},
+                         {"stream_smarts_delivery_failures_total{stage=\"out\"}", 1}},
+                        last);
+  }));
+  INFO(last);
+  c.signal(SIGINT);
+  CHECK(c.wait(20s).exit_code == 0);
+  CHECK(count_lines(c.err(), "[out] the reminder for home 2007-01-01 10:00 (ratio, ") == 1);
+}
+
 TEST_CASE("metrics: unusable values are reported at the key, a port in use when run") {
   temp_dir dir;
   auto invalid = [&](const std::string& value) {
