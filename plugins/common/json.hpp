@@ -329,6 +329,7 @@ inline void append_alert(std::string& out, const alert& a) {
     out += ",\"since_ms\":";
     append_chars(out, a.since_ms);
   }
+  if (s.still_on) out += ",\"still_on\":true";
   out += ",\"labels\":{";
   for (std::size_t i = 0; i < r.labels.size(); ++i) {
     if (i > 0) out += ',';

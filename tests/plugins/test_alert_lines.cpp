@@ -117,6 +117,13 @@ TEST_CASE("JSON line says since when only for usage that began at another time t
   CHECK_THAT(json_of(a), Catch::EndsWith(",\"threshold\":1,\"since_ms\":1168743660000,\"labels\":{}}\n"));
 }
 
+TEST_CASE("JSON line says still_on only when the scorer says the rise is still there", "[console]") {
+  alert a = sample(alert_kind::none);
+  CHECK(json_of(a).find("still_on") == std::string::npos);
+  a.scored.still_on = true;
+  CHECK_THAT(json_of(a), Catch::EndsWith(",\"alert\":\"none\",\"threshold\":1,\"still_on\":true,\"labels\":{}}\n"));
+}
+
 TEST_CASE("JSON line: labels always, {} if none", "[console]") {
   CHECK(json_of(sample()) ==
         "{\"ts\":\"2007-01-14T04:00:00+01:00\",\"ts_ms\":1168743600000,\"meter\":\"home\",\"hour\":4,"
