@@ -8,8 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <iterator>
-#include <set>
 #include <thread>
 
 namespace stream_smarts::runtime {
@@ -107,7 +105,11 @@ offline_session::offline_session(const offline_request& request) : data_(request
   // reads flat out, and one that would wait for more (a topic) stops at its end.
   if (source && declares(source->info().options, "speed")) options.insert_or_assign("speed", "max");
   if (source && declares(source->info().options, "stop_at_end")) options.insert_or_assign("stop_at_end", true);
-  for (const auto& s : request.history.settings) add_setting(options, s, problems_);
+  for (const auto& s : request.history.settings) {
+    add_setting(options, s, problems_);
+    givens_.wh_unit = givens_.wh_unit || s.rfind("wh_unit=", 0) == 0;
+    givens_.span = givens_.span || s.rfind("span=", 0) == 0;
+  }
   history_ = &declare(plugin_kind::source, request.history.source, options, problems_);
 }
 
@@ -183,45 +185,6 @@ std::unique_ptr<scorer> offline_session::make_scorer(const stage_spec& spec, std
   return spec.plugin->descriptor->make_scorer(context);
 }
 
-namespace {
-
-/// Refuses a history of no readings, or of several meters: those of several
-/// interleaved look, to a command judging one, like a house whose readings
-/// come twice as often: spells of no length, a day drawn twice over,
-/// windows that never fill.
-void check_usable(const std::vector<reading>& history) {
-  if (history.empty()) throw unusable_input("the history has no readings");
-  std::set<std::string> meters;
-  for (const auto& r : history) meters.insert(r.meter);
-  if (meters.size() == 1) return;
-  std::string names;
-  for (auto it = meters.begin(); it != meters.end() && std::distance(meters.begin(), it) < 3; ++it)
-    names += (names.empty() ? "" : ", ") + *it;
-  throw unusable_input("the history holds readings of " + std::to_string(meters.size()) + " meters (" + names +
-                         (meters.size() > 3 ? ", ..." : "") + "); train, eval, report and inject work on one "
-                         "meter's history: give each meter's readings a file of their own");
-}
-
-/// A history in kWh read as Wh trains a model that can never alert, and
-/// injected events dwarf it: no household draws under 5 W on a typical hour
-/// (a fridge alone draws more).
-void warn_if_kwh(const std::vector<reading>& history) {
-  std::vector<double> watts;
-  for (const reading& r : history)
-    if (r.span_ms > 0) watts.push_back(r.wh * 3'600'000.0 / static_cast<double>(r.span_ms));
-  if (watts.size() < 24) return;
-  const auto middle = watts.begin() + static_cast<std::ptrdiff_t>(watts.size() / 2);
-  std::nth_element(watts.begin(), middle, watts.end());
-  if (*middle >= 5) return;
-  char median[32];
-  std::snprintf(median, sizeof median, "%.3g", *middle);
-  runtime_log().warning("the history's median reading is " + std::string(median) +
-                        " Wh an hour, less than any household uses: if its numbers are kWh, give "
-                        "--data-set wh_unit=kWh");
-}
-
-} // namespace
-
 std::vector<reading> offline_session::read_history(const std::function<void(std::size_t)>& on_batch) {
   std::unique_ptr<source> s = history_->plugin->descriptor->make_source(context_of(*history_));
   std::vector<reading> history;
@@ -234,8 +197,6 @@ std::vector<reading> offline_session::read_history(const std::function<void(std:
     if (result.wait.count() > 0) std::this_thread::sleep_for(result.wait);
   }
   s->stop();
-  check_usable(history);
-  warn_if_kwh(history);
   for (auto& r : history) localize(r, *zone_);
   // Trainers are promised history in time order (and scorers see it so when
   // running); a topic's partitions or a hand-joined file may interleave.
@@ -243,6 +204,7 @@ std::vector<reading> offline_session::read_history(const std::function<void(std:
   const auto earlier = [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; };
   if (!std::is_sorted(history.begin(), history.end(), earlier))
     std::stable_sort(history.begin(), history.end(), earlier);
+  check_history(history, givens_);
   return history;
 }
 

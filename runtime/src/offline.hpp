@@ -3,6 +3,7 @@
 // options or from a model file.
 #pragma once
 
+#include "history_checks.hpp"
 #include "pipeline_file.hpp"
 #include "stage.hpp"
 
@@ -73,8 +74,7 @@ public:
 
   /// Reads the whole history (local fields filled, in time order), calling
   /// `on_batch` with the count so far. Throws on a source failure, and
-  /// unusable_input if it has no readings or several meters' readings: each
-  /// command judges one meter (its spells, its days, its picture).
+  /// unusable_input for a history check_history refuses.
   std::vector<reading> read_history(const std::function<void(std::size_t)>& on_batch = {});
   /// A new scorer instance of a declared stage; throws option_error.
   std::unique_ptr<scorer> make_scorer(const stage_spec& spec, std::function<void(double)> on_progress = {});
@@ -92,6 +92,7 @@ private:
   std::unique_ptr<time_zone> zone_;
   const stage_spec* history_ = nullptr;
   std::string data_;  // --data
+  history_givens givens_;
 };
 
 /// `v` with `decimals` digits after the point, "-" for NaN (a figure that

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -107,24 +108,30 @@ TEST_CASE("train's hold-out report counts the alerts of minute readings in clock
   CHECK(hourly.out.find("clock hours") == std::string::npos);
 }
 
-TEST_CASE("train, eval, report and inject warn of a history that looks like kWh, and read it as kWh when told") {
+TEST_CASE("train, eval, report and inject refuse a history that looks like kWh, and read it as kWh when told") {
   std::string csv = "ts,kwh\n";  // four weeks of 0.1-0.14 kWh an hour
   for (int d = 0; d < 28; ++d)
     for (int h = 0; h < 24; ++h) csv += history_time(d, 60 * h) + "," + std::to_string(0.1 + (d % 5) * 0.01) + "\n";
   temp_dir dir;
   const std::string data = dir.file("kwh.csv", csv);
+  const std::string refusal = "stream-smarts: the history's median reading is 0.12 Wh an hour, less than any "
+                              "household uses: if its numbers are kWh, give --data-set wh_unit=kWh (or wh_unit=Wh "
+                              "if they are Wh)\n";
   const auto as_wh = run({"train", "--scorer", "percentile_band", "--data", data, "--data-set", "wh_field=kwh",
                           "--out", dir.path() + "/wh.toml", "--holdout", "0"});
-  INFO(as_wh.err);
-  CHECK(as_wh.exit_code == 0);
-  CHECK_THAT(as_wh.err, Contains("warning [runtime] the history's median reading is 0.12 Wh an hour, less than any "
-                                 "household uses: if its numbers are kWh, give --data-set wh_unit=kWh\n"));
+  CHECK(as_wh.exit_code == 2);
+  CHECK_THAT(as_wh.err, Catch::EndsWith(refusal));
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/wh.toml"));
   const auto as_kwh = run({"train", "--scorer", "percentile_band", "--data", data, "--data-set", "wh_field=kwh",
                            "--data-set", "wh_unit=kWh", "--out", dir.path() + "/kwh.toml", "--holdout", "0"});
   CHECK(as_kwh.exit_code == 0);
   CHECK(as_kwh.err.find("median reading") == std::string::npos);
   CHECK_THAT(dir.read("kwh.toml"), Contains("140"));  // the band's top, in Wh
-  // Only train said so: inject added 2000 Wh events to readings of 0.12.
+  // Told it is Wh, they take it as Wh (a meter of one small appliance).
+  CHECK(run({"train", "--scorer", "percentile_band", "--data", data, "--data-set", "wh_field=kwh", "--data-set",
+             "wh_unit=Wh", "--out", dir.path() + "/wh.toml", "--holdout", "0"})
+            .exit_code == 0);
+  // Not only train: inject would add 2000 Wh events to readings of 0.12, and eval call the model perfect.
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"eval", "--model", dir.path() + "/kwh.toml"},
            {"report", "--model", dir.path() + "/kwh.toml", "--out", dir.path() + "/r.svg"},
@@ -133,9 +140,72 @@ TEST_CASE("train, eval, report and inject warn of a history that looks like kWh,
     for (const char* more : {"--data", "", "--data-set", "wh_field=kwh"}) full.push_back(more);
     full[full.size() - 3] = data;
     const auto r = run(full);
-    INFO(args[0] << ": " << r.err);
-    CHECK_THAT(r.err, Contains("the history's median reading is 0.12 Wh an hour"));
+    INFO(args[0]);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::EndsWith(refusal));
   }
+}
+
+TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros, glitches and repeated rows") {
+  temp_dir dir;
+  // Four weeks of hourly readings, each built by `wh(day, hour)`.
+  const auto history = [&](const std::string& name, const std::function<std::string(int, int)>& wh) {
+    std::string csv = "ts,wh\n";
+    for (int d = 0; d < 28; ++d)
+      for (int h = 0; h < 24; ++h) csv += history_time(d, 60 * h) + "," + wh(d, h) + "\n";
+    return dir.file(name, csv);
+  };
+  const auto train = [&](const std::string& data, const std::vector<std::string>& more = {}) {
+    std::vector<std::string> args{"train", "--scorer", "percentile_band", "--data", data, "--out",
+                                  dir.path() + "/m.toml", "--holdout", "0"};
+    args.insert(args.end(), more.begin(), more.end());
+    return run(args);
+  };
+  const auto usual = [](int d, int h) { return std::to_string(200 + 30 * ((d * 7 + h) % 11)); };
+
+  // A running total: Home Assistant's energy sensor, a utility's index.
+  const auto index = train(history("index.csv", [](int d, int h) { return std::to_string(5000000 + 400 * (24 * d + h)); }));
+  CHECK(index.exit_code == 2);
+  CHECK_THAT(index.err, Contains("stream-smarts: the history's readings never go down (5000000 Wh at 2008-01-07T00:00:00"
+                                 "+00:00, 5268400 Wh at 2008-02-03T23:00:00+00:00): that is a meter's index, the total "
+                                 "so far, not what each reading used; give each reading's use, its difference from the "
+                                 "reading before\n"));
+
+  // Quarter-hours read with the default hour's span.
+  std::string quarters = "ts,wh\n";
+  for (int d = 0; d < 2; ++d)
+    for (int m = 0; m < 24 * 60; m += 15) quarters += history_time(d, m) + "," + usual(d, m / 60) + "\n";
+  const std::string quarter_file = dir.file("quarters.csv", quarters);
+  auto r = train(quarter_file);
+  CHECK_THAT(r.err, Contains("warning [runtime] readings come every 15m, each read as the energy of 1h (the source's "
+                             "span): if each is the energy of its own 15m, give --data-set span=15m; if each is a "
+                             "trailing hour's, as gpio_meter's, give span=1h to say so\n"));
+  CHECK(train(quarter_file, {"--data-set", "span=15m"}).err.find("readings come every") == std::string::npos);
+
+  // Ten days' outage exported as zeros, two glitches, a repeated row.
+  std::string csv = "ts,wh\n";
+  for (int d = 0; d < 28; ++d)
+    for (int h = 0; h < 24; ++h) {
+      const std::string wh = d >= 10 && d < 20 ? "0" : (d == 3 && h < 2) ? "10000000" : usual(d, h);
+      csv += history_time(d, 60 * h) + "," + wh + "\n";
+      if (d == 5 && h == 7) csv += history_time(d, 60 * h) + "," + wh + "\n";
+    }
+  r = train(dir.file("odd.csv", csv));
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("warning [runtime] 240 readings of 0 Wh in a row, 2008-01-17T00:00:00+00:00 to "
+                             "2008-01-26T23:00:00+00:00: no house uses nothing for half a day; if the meter was off, "
+                             "leave those lines out (a missing reading is skipped, a zero is learnt as usage)\n"));
+  CHECK_THAT(r.err, Contains("warning [runtime] 2 readings are above 60 kW, more than a house's supply (the first: "
+                             "10000000 Wh at 2008-01-10T00:00:00+00:00): meter glitches? leave them out, or the model "
+                             "learns them as usual\n"));
+  CHECK_THAT(r.err, Contains("warning [runtime] 1 reading repeats the time of the reading before (the first: "
+                             "2008-01-12T07:00:00+00:00): each is judged as a reading of its own; leave the repeats "
+                             "out\n"));
+  // An ordinary history: no word of any of it.
+  r = train(history("usual.csv", usual));
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("warning") == std::string::npos);
 }
 
 TEST_CASE("train draws a progress bar on a terminal") {
