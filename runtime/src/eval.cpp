@@ -98,6 +98,10 @@ int eval_command(const eval_request& request) {
                 << " events, " << results.size() << (results.size() == 1 ? " model)\n" : " models)\n");
     }
     const evaluation& any = results.front();
+    if (any.anomalous() * 2 > history.size())  // a label column whose "normal" this does not read as normal
+      runtime_log().warning(std::to_string(any.anomalous()) + " of " + std::to_string(history.size()) +
+                            " readings are labelled anomalous: a reading not anomalous has an empty label, 0, "
+                            "false or no");
     std::cout << "history: " << history.size() << " readings on " << fixed(any.weeks() * 7, 0) << " days, "
               << any.anomalous() << " labelled anomalous; alert = score above " << fixed(request.threshold, 2)
               << "\n";

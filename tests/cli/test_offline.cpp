@@ -672,25 +672,34 @@ TEST_CASE("train on too little history says what the hold-out took, and how to t
                              "trains on all of it)"));
 }
 
-TEST_CASE("eval reads a label of 0 written as 0.0 (pandas) or false (JSON) as not anomalous") {
+TEST_CASE("eval reads a label of 0 written as 0.0 (pandas), false (JSON), False, FALSE or no as not anomalous") {
   temp_dir dir;
   const std::string band = dir.path() + "/band.toml";
   REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", band,
                "--holdout", "0"})
               .exit_code == 0);
   std::string week = labelled_week();
-  std::string floats = week, words = week;
-  for (std::size_t at = 0; (at = floats.find(",0\n", at)) != std::string::npos; at += 5) floats.replace(at, 3, ",0.0\n");
-  for (std::size_t at = 0; (at = words.find(",0\n", at)) != std::string::npos; at += 7) words.replace(at, 3, ",false\n");
+  const auto written_as = [&](const std::string& zero) {
+    std::string text = week;
+    for (std::size_t at = 0; (at = text.find(",0\n", at)) != std::string::npos; at += zero.size() + 2)
+      text.replace(at, 3, "," + zero + "\n");
+    return text;
+  };
   const auto plain = run({"eval", "--model", band, "--data", dir.file("w.csv", week)});
   REQUIRE(plain.exit_code == 0);
-  for (const auto& text : {floats, words}) {
+  for (const auto& text : {written_as("0.0"), written_as("false"), written_as("False"), written_as("FALSE"),
+                           written_as("no")}) {
     const auto r = run({"eval", "--model", band, "--data", dir.file("w2.csv", text)});
     INFO(r.err);
     CHECK(r.exit_code == 0);
     CHECK_THAT(r.out, Contains("5 labelled anomalous"));
     CHECK(r.out == plain.out);
   }
+  // A word this does not read: nearly every reading an event, and a warning says why.
+  const auto other = run({"eval", "--model", band, "--data", dir.file("w3.csv", written_as("normal"))});
+  CHECK_THAT(other.err, Contains("warning [runtime] 167 of 168 readings are labelled anomalous: a reading not "
+                                 "anomalous has an empty label, 0, false or no\n"));
+  CHECK(plain.err.find("labelled anomalous") == std::string::npos);
 }
 
 TEST_CASE("an option the command would ignore is refused, naming the commands it is for") {

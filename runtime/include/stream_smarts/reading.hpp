@@ -72,10 +72,16 @@ inline std::optional<double> label_number(const reading& r, std::string_view key
 }
 
 /// A `label` value that says "not anomalous": empty, a zero however written
-/// ("0", or "0.0" as pandas writes a column of floats), or "false" (JSON).
+/// ("0", or "0.0" as pandas writes a column of floats), or "false" or "no" in
+/// any case (JSON, pandas' False, a spreadsheet's FALSE).
 inline bool says_not_anomalous(const std::string& label) {
+  const auto is = [&](std::string_view word) {
+    return label.size() == word.size() && std::equal(label.begin(), label.end(), word.begin(), [](char a, char b) {
+             return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+           });
+  };
   const auto number = number_in_full(label);
-  return label.empty() || label == "false" || (number && *number == 0);
+  return label.empty() || is("false") || is("no") || (number && *number == 0);
 }
 
 /// The kind of event a reading is labelled with: its `label` label, as
