@@ -186,7 +186,11 @@ const std::vector<option_entry>& value_options() {
       {"--data", offline_commands, [](arguments& a, S, S v) { a.offline.history.data = v; }},
       {"--source", offline_commands, [](arguments& a, S, S v) { a.offline.history.source = v; }},
       {"--out", "train report inject", [](arguments& a, S, S v) { a.train.out = a.report.out = a.inject.out = v; }},
-      {"--timezone", offline_commands, [](arguments& a, S, S v) { a.offline.timezone = v; }},
+      {"--timezone", offline_commands,
+       [](arguments& a, S, S v) {
+         a.offline.timezone = v;
+         a.offline.timezone_given = true;
+       }},
       {"--set", "train eval report", [](arguments& a, S, S v) {
          // After a --model (eval, report): an option of that model's scorer.
          if (a.eval.models.empty()) a.train.scorer_settings.push_back(v);

@@ -85,6 +85,9 @@ int inject_command(const inject_request& request) {
         return 0;
       }))
     return code;
+  if (!request.offline.timezone_given)  // the events' hours are the zone's: a night heater from 22:00 UTC
+    runtime_log().warning("no --timezone: events start at hours of the day in UTC, and the times are written in "
+                          "UTC; give --timezone, the house's zone (e.g. Europe/Paris), for its own hours");
   const injection done = inject_events(history, kinds, request.per_week, request.seed, session.zone());
   try {
     write_output(request.out, [&](std::ostream& out) {

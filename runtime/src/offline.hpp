@@ -36,6 +36,7 @@ public:
 struct offline_request {
   history_request history;
   std::string timezone = "UTC";
+  bool timezone_given = false;  ///< --timezone was on the command line
   std::vector<std::string> plugin_dirs;
 };
 

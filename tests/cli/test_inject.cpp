@@ -156,6 +156,20 @@ TEST_CASE("inject: the same seed writes the same bytes, another seed other event
   CHECK(events_in(rows, 100).size() == 10);
 }
 
+TEST_CASE("inject without --timezone warns that the events' hours are UTC's") {
+  temp_dir dir;
+  const std::string data = dir.file("h.csv", flat_history(14, 60, "100"));
+  const auto utc = run({"inject", "--data", data, "--out", dir.path() + "/a.csv"});
+  REQUIRE(utc.exit_code == 0);
+  CHECK_THAT(utc.err, Contains("warning [runtime] no --timezone: events start at hours of the day in UTC, and the "
+                               "times are written in UTC; give --timezone, the house's zone (e.g. Europe/Paris), for "
+                               "its own hours\n"));
+  CHECK(rows_of(dir.read("a.csv"))[0].ts == "2008-01-07T00:00:00+00:00");
+  const auto given = run({"inject", "--data", data, "--timezone", "UTC", "--out", dir.path() + "/b.csv"});
+  REQUIRE(given.exit_code == 0);
+  CHECK(given.err.find("--timezone") == std::string::npos);
+}
+
 TEST_CASE("inject: --per-week sets how many events, one per period of 7 / rate days") {
   temp_dir dir;
   const std::string data = dir.file("h.csv", flat_history(140, 60, "100"));  // 20 weeks
