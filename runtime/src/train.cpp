@@ -50,9 +50,12 @@ std::string alert_hours_note(const evaluation& e) {
 }
 
 void print_holdout_report(const evaluation& e, const train_request& request, std::size_t fit_readings) {
-  std::cout << "hold-out: " << e.readings() << " readings on " << fixed(e.weeks() * 7, 0) << " days ("
-            << percent(request.holdout) << " of days, --seed " << request.seed << "), trained on the other "
-            << fit_readings << "\n"
+  // The share held out is of days drawn at random: say what it came to.
+  const std::string days = fixed(e.weeks() * 7, 0);
+  const double share = static_cast<double>(e.readings()) / static_cast<double>(e.readings() + fit_readings);
+  std::cout << "hold-out: " << e.readings() << " readings on " << days << (days == "1" ? " day (" : " days (")
+            << percent(share) << " of the readings; --holdout " << fixed(request.holdout, 2) << ", --seed "
+            << request.seed << "), trained on the other " << fit_readings << "\n"
             << "  coverage      " << percent(e.coverage()) << " of held-out readings inside the expected band\n"
             << "  centre error  " << fixed(e.centre_mae(), 1) << " " << to_string(e.unit()) << " mean absolute error\n"
             << "  alerts        " << e.alerts() << " held-out readings score above " << fixed(request.threshold, 2)
