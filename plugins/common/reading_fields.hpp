@@ -152,7 +152,8 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
   } else if (ec == std::errc::result_out_of_range || !std::isfinite(wh * wh_per_unit)) {
     why = std::string(name) + " is out of range: '" + std::string(text) + "'";  // in kWh, 1e307 was infinite Wh
   } else if (wh < 0) {
-    why = std::string(name) + " is negative: '" + std::string(text) + "'";
+    why = std::string(name) + " is negative: '" + std::string(text) + "' (energy sent to the grid? read the "
+          "energy drawn from it)";
   } else {
     wh = wh * wh_per_unit + 0.0;  // -0 is 0: written as "-0" it would read as a negative reading downstream
     return true;

@@ -121,7 +121,7 @@ format = "json"
       csv + ":4: wh is not a number: 'lots'",
       csv + ":5: wh is not finite: 'nan'",
       csv + ":6: wh is not finite: '-inf'",
-      csv + ":7: wh is negative: '-5'",
+      csv + ":7: wh is negative: '-5' (energy sent to the grid? read the energy drawn from it)",
       csv + ":8: wh is out of range: '1e400'",
       csv + ":15: line longer than 1 MiB",
       csv + ":16: bad timestamp '2007-13-01T00:00:00' (expected ISO-8601 such as 2007-01-01T04:00:00)",

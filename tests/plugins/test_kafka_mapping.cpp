@@ -170,7 +170,8 @@ TEST_CASE("every rejected payload says what is wrong") {
   CHECK(reason(original, "not json") == "bad JSON at column 1: expected '{'");
   CHECK(reason(original, R"({"hour": 4})") == "missing \"kwh\"");
   CHECK(reason(original, R"({"hour": 4, "kwh": "1500"})") == "kwh must be a number, got a string");
-  CHECK(reason(original, R"({"hour": 4, "kwh": -3})") == "kwh is negative: '-3'");
+  CHECK(reason(original, R"({"hour": 4, "kwh": -3})") ==
+        "kwh is negative: '-3' (energy sent to the grid? read the energy drawn from it)");
   CHECK(reason(original, R"({"hour": 4, "kwh": 1e999})") == "kwh is out of range: '1e999'");
   CHECK(reason(original, R"({"kwh": 5})") == "missing \"hour\"");
   CHECK(reason(original, R"({"hour": 24, "kwh": 5})") == "hour must be a whole hour of day 0..23, got 24");

@@ -64,7 +64,8 @@ TEST_CASE("replay reads a CSV file to the end, reporting malformed lines", "[sta
   const std::string file = dir.path + "/h.csv";
   CHECK(ctx.log_.lines == std::vector<std::string>{
                               "warning: " + file + ":3: wh is not a number: 'abc', line skipped",
-                              "warning: " + file + ":6: wh is negative: '-1', line skipped",
+                              "warning: " + file + ":6: wh is negative: '-1' (energy sent to the grid? "
+                              "read the energy drawn from it), line skipped",
                               "info: replayed 3 readings, skipped 2 malformed lines",
                           });
   CHECK(got[0].span_ms == 3'600'000);  // an hour's energy, unless the pipeline says otherwise
@@ -232,7 +233,9 @@ TEST_CASE("replay option problems", "[stages][replay]") {
   };
   const std::string p = dir.path + "/";
   CHECK(error({{"path", std::string("missing.csv")}}) == "path: " + p + "missing.csv: cannot open: No such file or directory");
-  CHECK(error({{"path", std::string("h.csv")}}) == "path: " + p + "h.csv:1: header row has no 'ts' column: 'time,wh'");
+  CHECK(error({{"path", std::string("h.csv")}}) ==
+        "path: " + p + "h.csv:1: header row has no 'ts' column: 'time,wh'; name its columns with ts_field and "
+                       "wh_field");
   CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}}) == "no error");
   CHECK(error({{"path", std::string("empty.csv")}}) ==
         "path: " + p + "empty.csv: empty file; a CSV history needs a header row (ts,wh)");

@@ -147,8 +147,12 @@ TEST_CASE("CSV header", "[replay][csv]") {
   SECTION("problems") {
     record_parser p(file_format::csv, "ts", "wh");
     CHECK(p.expects_header());
-    CHECK_THROWS_WITH(p.read_header("ts,watts"), "header row has no 'wh' column: 'ts,watts'");
-    CHECK_THROWS_WITH(p.read_header("time,wh"), "header row has no 'ts' column: 'time,wh'");
+    CHECK_THROWS_WITH(p.read_header("ts,watts"), "header row has no 'wh' column: 'ts,watts'"
+                                                   "; name its columns with ts_field and wh_field");
+    CHECK_THROWS_WITH(p.read_header("TS,WH"), "header row has no 'ts' column: 'TS,WH'; names are matched exactly: "
+                                              "ts_field = \"TS\"");
+    CHECK_THROWS_WITH(p.read_header("time,wh"), "header row has no 'ts' column: 'time,wh'"
+                                                  "; name its columns with ts_field and wh_field");
     // The raw UCI file: 'Time' is there, but in the one column a ';' file has.
     CHECK_THROWS_WITH(p.read_header("Date;Time;Global_active_power"),
                       "header row has no 'ts' column: 'Date;Time;Global_active_power'; it has one column: columns "
@@ -159,7 +163,8 @@ TEST_CASE("CSV header", "[replay][csv]") {
                       "header row has no 'wh' column: 'ts,wh\r2007-01-01T00:00:00,1'; its lines end in a carriage "
                       "return alone (an old Mac export?): convert them to line feeds");
     CHECK_THROWS_WITH(p.read_header(std::string(300, 'x')),
-                      "header row has no 'ts' column: '" + std::string(200, 'x') + "...'");
+                      "header row has no 'ts' column: '" + std::string(200, 'x') + "...'; name its columns"
+                          " with ts_field and wh_field");
     CHECK_THROWS_WITH(p.read_header("ts,wh,ts"), "header row: duplicate column 'ts'");
     CHECK_THROWS_WITH(p.read_header("ts,\"wh"), "header row: unterminated quoted field");
     CHECK(p.expects_header());
@@ -209,7 +214,8 @@ TEST_CASE("CSV lines", "[replay][csv]") {
     CHECK(csv_reason("2007-01-01T04:00:00,nan") == "wh is not finite: 'nan'");
     CHECK(csv_reason("2007-01-01T04:00:00,inf") == "wh is not finite: 'inf'");
     CHECK(csv_reason("2007-01-01T04:00:00,1e999") == "wh is out of range: '1e999'");
-    CHECK(csv_reason("2007-01-01T04:00:00,-5") == "wh is negative: '-5'");
+    CHECK(csv_reason("2007-01-01T04:00:00,-5") ==
+          "wh is negative: '-5' (energy sent to the grid? read the energy drawn from it)");
     CHECK(csv_reason("2007-01-01T04:00:00,\"12") == "unterminated quoted field");
     CHECK(csv_reason("2007-01-01T04:00:00,\"12\"x") == "unexpected text after a quoted field");
   }
@@ -440,7 +446,8 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
           "ts is out of range: -62167219200001 (epoch milliseconds of years 0000 to 9999)");
     CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":"12"})") == "wh must be a number, got a string");
     CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":null})") == "wh must be a number, got null");
-    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":-3.5})") == "wh is negative: '-3.5'");
+    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":-3.5})") ==
+          "wh is negative: '-3.5' (energy sent to the grid? read the energy drawn from it)");
     CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":1e400})") == "wh is out of range: '1e400'");
   }
   SECTION("the parser recovers after a bad line") {

@@ -10,6 +10,7 @@
 #include <stream_smarts/time.hpp>
 #include <stream_smarts/utf8.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -249,8 +250,8 @@ public:
         if (seen == name && !name.empty()) throw std::invalid_argument("header row: duplicate column '" + name + "'");
       names.push_back(std::move(name));
     }
-    ts_column_ = column_of(names, ts_field_, line);
-    wh_column_ = column_of(names, wh_field_, line);
+    ts_column_ = column_of(names, "ts_field", ts_field_, line);
+    wh_column_ = column_of(names, "wh_field", wh_field_, line);
     span_column_ = meter_column_ = no_column;
     for (std::size_t i = 0; i < names.size(); ++i) {
       if (i == ts_column_ || i == wh_column_) continue;
@@ -267,9 +268,12 @@ public:
   }
 
 private:
-  std::size_t column_of(const std::vector<std::string>& names, const std::string& field, std::string_view line) {
+  std::size_t column_of(const std::vector<std::string>& names, std::string_view option, const std::string& field,
+                        std::string_view line) {
     for (std::size_t i = 0; i < names.size(); ++i)
       if (names[i] == field) return i;
+    const auto near = std::find_if(names.begin(), names.end(),
+                                   [&](const std::string& name) { return equal_ignoring_case(name, field); });
     constexpr std::size_t shown = 200;  // a file with no line breaks is one "header" of up to 1 MiB
     std::string message = "header row has no '" + field + "' column: '" + std::string(line.substr(0, shown)) +
                           (line.size() > shown ? "...'" : "'");
@@ -278,6 +282,10 @@ private:
     else if (names.size() == 1 && line.find_first_of(";\t") != std::string_view::npos)
       message += "; it has one column: columns are separated by commas here, not by '" +
                  std::string(line.find(';') != std::string_view::npos ? ";" : "\\t") + "'";
+    else if (near != names.end())
+      message += "; names are matched exactly: " + std::string(option) + " = \"" + *near + "\"";
+    else
+      message += "; name its columns with ts_field and wh_field";
     throw std::invalid_argument(message);
   }
 

@@ -1,6 +1,7 @@
 // The events that flow through a pipeline: readings, scored readings, alerts.
 #pragma once
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdint>
@@ -71,17 +72,21 @@ inline std::optional<double> label_number(const reading& r, std::string_view key
   return std::nullopt;
 }
 
+/// Whether `a` and `b` are the same text but for the case of ASCII letters
+/// ("False" and "false"; a header's "TS" and "ts").
+inline bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 /// A `label` value that says "not anomalous": empty, a zero however written
 /// ("0", or "0.0" as pandas writes a column of floats), or "false" or "no" in
 /// any case (JSON, pandas' False, a spreadsheet's FALSE).
 inline bool says_not_anomalous(const std::string& label) {
-  const auto is = [&](std::string_view word) {
-    return label.size() == word.size() && std::equal(label.begin(), label.end(), word.begin(), [](char a, char b) {
-             return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
-           });
-  };
   const auto number = number_in_full(label);
-  return label.empty() || is("false") || is("no") || (number && *number == 0);
+  return label.empty() || equal_ignoring_case(label, "false") || equal_ignoring_case(label, "no") ||
+         (number && *number == 0);
 }
 
 /// The kind of event a reading is labelled with: its `label` label, as
