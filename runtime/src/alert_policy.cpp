@@ -3,6 +3,7 @@
 #include <stream_smarts/options.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <iterator>
 #include <utility>
@@ -34,6 +35,7 @@ std::string decision::why(const alert_policy_settings& s) const {
              ", cooldown " + span(s.cooldown_ms);
     case cause::quiet_hours: return "suppressed by quiet hours " + (s.quiet ? s.quiet->text() : std::string());
     case cause::not_later: return "not after the meter's latest reading (delivered again?): changes nothing";
+    case cause::no_score: return "the scorer gave no score (NaN): changes nothing";
   }
   return {};
 }
@@ -54,6 +56,8 @@ alert_policy::meter_state* alert_policy::state_of(const scored_reading& s, bool 
 }
 
 decision alert_policy::decide(const scored_reading& s) {
+  // NaN is neither above nor below: it must not end an episode as "back to normal".
+  if (std::isnan(s.score)) return decision{}.as(decision::cause::no_score);
   const bool unusual = s.score > settings_.threshold;
   // A meter inside its band with no state has no episode to end and no
   // cooldown to keep: it gets none (a fleet of quiet meters costs nothing).

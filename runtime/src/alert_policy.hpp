@@ -32,7 +32,7 @@ enum class verdict { quiet, raise, remind, resolve };
 /// only when someone reads it (the policy runs for every scored reading).
 struct decision {
   enum class cause {
-    inside, raised, reminded, back_inside, still_on, already_raised, sustain, cooldown, quiet_hours, not_later
+    inside, raised, reminded, back_inside, still_on, already_raised, sustain, cooldown, quiet_hours, not_later, no_score
   };
   verdict what = verdict::quiet;
   cause because = cause::inside;

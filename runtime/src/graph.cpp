@@ -400,10 +400,34 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
 
 // ---------------------------------------------------------------- scorer
 
+/// "home 2007-01-01 04:00 (band, 1500 Wh, score 5.38)": a scored reading in a log line.
+std::string describe(const scored_reading& s) {
+  const local_fields& l = s.reading.local;
+  char when[32];
+  std::snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d", l.year, l.month, l.day, l.hour, l.minute);
+  char numbers[64];
+  std::snprintf(numbers, sizeof numbers, "%.0f Wh, score %.2f", s.reading.wh, s.score);
+  return s.reading.meter + " " + when + " (" + s.scorer + ", " + numbers + ")";
+}
+
+
 struct scorer_state : supervised_state {
   std::vector<caf::actor> sinks;
   std::deque<reading_batch> queue;  ///< bounded by the sources' in-flight credit
+  std::uint64_t unscored = 0;       ///< NaN scores the plugin gave
 };
+
+/// A NaN score is a plugin's fault the policy reads as no verdict; said at
+/// the 1st, 10th, 100th ... so that a scorer giving nothing else is not a flood.
+void note_unscored(scorer_state& s, const scored_reading& scored) {
+  const std::uint64_t n = ++s.unscored;
+  std::uint64_t power = 1;
+  while (power * 10 <= n) power *= 10;
+  if (n != power) return;
+  s.st->context->log().warning("gave no score (NaN) for " + describe(scored) +
+                               ": it neither raises nor ends an alert (" + std::to_string(n) +
+                               (n == 1 ? " reading" : " readings") + " so far)");
+}
 using scorer_actor = caf::stateful_actor<scorer_state>;
 
 void score_batch(scorer_actor* self, const reading_batch& in) {
@@ -416,6 +440,7 @@ void score_batch(scorer_actor* self, const reading_batch& in) {
     out->push_back(
         scored_reading{r, verdict.score, verdict.expected_lo, verdict.expected_hi, s.st->spec->name, verdict.since_ms,
                        verdict.unit, verdict.still_on});
+    if (std::isnan(verdict.score)) note_unscored(s, out->back());
   }
   s.counted.scored += out->size();
   scored_batch batch{in.origin, std::move(out)};
@@ -486,15 +511,6 @@ struct sink_state : supervised_state {
 };
 using sink_actor = caf::stateful_actor<sink_state>;
 
-std::string describe(const scored_reading& s) {
-  const local_fields& l = s.reading.local;
-  char when[32];
-  std::snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d", l.year, l.month, l.day, l.hour, l.minute);
-  char numbers[64];
-  std::snprintf(numbers, sizeof numbers, "%.0f Wh, score %.2f", s.reading.wh, s.score);
-  return s.reading.meter + " " + when + " (" + s.scorer + ", " + numbers + ")";
-}
-
 alert_kind kind_of(verdict v) {
   switch (v) {
     case verdict::raise: return alert_kind::raised;
@@ -522,7 +538,7 @@ void count_suppressed(stage_metrics& m, const decision& d) {
 std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
   const double threshold = s.policy->settings().threshold;
   if (s.receive == receive_mode::unusual) {
-    if (scored.score <= threshold) return std::nullopt;
+    if (!(scored.score > threshold)) return std::nullopt;  // NaN too
     return alert{scored, alert_kind::raised, threshold, scored.since_ms};
   }
   const decision d = s.policy->decide(scored);

@@ -63,6 +63,28 @@ TEST_CASE("alert_threshold decides what is unusual, and the policy raises once p
   CHECK(raised("alert_threshold = 1.0\nreceive = 'unusual'") == 10);
 }
 
+TEST_CASE("a NaN score neither raises nor ends an alert, and the log says so at the 1st, 10th, 100th ...") {
+  // Every reading unusual (one episode) until the scorer gives NaN from the 21st (20:00) on.
+  const auto run_with = [](const std::string& sink) {
+    temp_dir dir;
+    auto r = run({"run", dir.file("p.toml", fixture_pipeline("alert_threshold = 0.4\nresolved = true", "count = 100",
+                                                             "nan_after = 20", sink))},
+                 fixture_env);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return std::make_pair(r.err, dir.read("alerts.txt"));
+  };
+  const auto [err, alerts] = run_with("");
+  CHECK(count_lines(alerts, " raised") == 1);
+  CHECK(count_lines(alerts, " resolved") == 0);  // not "back to normal": nothing says so
+  CHECK(count_lines(err, "warning [ratio] gave no score (NaN) for home 2007-01-01 20:00 (ratio, 50 Wh, score nan): it "
+                         "neither raises nor ends an alert (1 reading so far)") == 1);
+  CHECK(count_lines(err, "warning [ratio] gave no score (NaN) for home 2007-01-02 05:00 (ratio, 500 Wh, score nan): it "
+                         "neither raises nor ends an alert (10 readings so far)") == 1);
+  CHECK(count_lines(err, "gave no score") == 2);
+  CHECK(count_lines(run_with("receive = 'unusual'").second, " raised") == 20);
+}
+
 TEST_CASE("hour of day is computed in the pipeline's time zone") {
   temp_dir dir;
   // 2007-01-01T00:00Z is 01:00 in Paris (winter) and 16:00 the day before in Vancouver.
