@@ -1,6 +1,7 @@
 // stream-smarts: watches household electricity readings as a stream and
 // alerts when usage is unusual for the time of day.
 #include "commands.hpp"
+#include "crash_report.hpp"
 #include "log.hpp"
 #include "stage.hpp"
 
@@ -366,6 +367,8 @@ int main(int argc, char** argv) {
   // A closed pipe is a write error for whoever writes (the console sink
   // fails its stage and says so), not a silent end of the whole process.
   std::signal(SIGPIPE, SIG_IGN);
+  // Plugin code runs while loading, validating and stopping too, not only in a running graph.
+  install_crash_report();
   arguments a;
   if (auto code = parse(argc, argv, a)) return *code;
   try {

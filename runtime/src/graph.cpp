@@ -1149,7 +1149,6 @@ int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages) {
     }
     for (auto& st : stages) st.context->figures().enable();
   }
-  install_crash_report();
   return run_graph(pipeline, stages, server.get());
 }
 

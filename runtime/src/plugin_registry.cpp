@@ -1,6 +1,9 @@
 #include "plugin_registry.hpp"
 
+#include "crash_report.hpp"
+#include "pipeline_file.hpp"
 #include "schema.hpp"
+#include "stage.hpp"
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
@@ -77,13 +80,21 @@ std::string descriptor_problem(const plugin_descriptor& d) {
                     : d.info.kind == plugin_kind::scorer ? static_cast<bool>(d.make_scorer)
                                                          : static_cast<bool>(d.make_sink);
   if (!made) return std::string("no factory for its kind (") + to_string(d.info.kind) + ")";
-  for (const auto& spec : d.info.options)
+  std::set<std::string> names;
+  for (const auto& spec : d.info.options) {
     if (std::string why = declaration_problem(spec); !why.empty()) return why;
+    if (!names.insert(spec.name).second) return "option '" + spec.name + "' twice";
+    // A stage's own keys (name, from, receive, the alert policy's) are the runtime's: never the plugin's.
+    if (declares(stage_options(plugin_kind::sink), spec.name))
+      return "option '" + spec.name + "', which the runtime reads itself (a stage's own key)";
+  }
   return {};
 }
 } // namespace
 
 void plugin_registry::load_file(const std::string& path) {
+  const std::string crash_note = "the plugin file " + path + " (loading it)";
+  const running_plugin running(crash_note.c_str());  // its static initialisers and factory are its code
   auto library = std::make_unique<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
@@ -116,7 +127,17 @@ void plugin_registry::load_file(const std::string& path) {
                                 "; build it with the runtime's compiler and standard library");
     return;
   }
-  const plugin_descriptor* descriptor = library->get<const plugin_descriptor*()>("stream_smarts_plugin")();
+  const plugin_descriptor* descriptor = nullptr;
+  try {
+    descriptor = library->get<const plugin_descriptor*()>("stream_smarts_plugin")();
+  } catch (const std::exception& e) {
+    problems_.error({path}, std::string("its stream_smarts_plugin factory threw: ") + e.what() +
+                                " (a bug in the plugin: tell its author)");
+    return;
+  } catch (...) {
+    problems_.error({path}, "its stream_smarts_plugin factory " + std::string(not_an_exception));
+    return;
+  }
   if (descriptor == nullptr || descriptor->info.name.empty()) {
     problems_.error({path}, "its stream_smarts_plugin factory returned no plugin name");
     return;

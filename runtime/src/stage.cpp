@@ -1,5 +1,6 @@
 #include "stage.hpp"
 
+#include "crash_report.hpp"
 #include "zone.hpp"
 
 #include <algorithm>
@@ -18,6 +19,7 @@ std::string stage_context_impl::resolve_path(const std::string& path) const {
 void stage::recreate() {
   destroy();
   ++instance;
+  const running_plugin running(crash_note.c_str());
   const plugin_descriptor& d = *spec->plugin->descriptor;
   switch (spec->kind) {
     case plugin_kind::source: as_source = d.make_source(*context); break;
@@ -27,6 +29,7 @@ void stage::recreate() {
 }
 
 void stage::destroy() {
+  const running_plugin running(crash_note.c_str());
   as_source.reset();
   as_scorer.reset();
   as_sink.reset();

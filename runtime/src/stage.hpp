@@ -73,6 +73,11 @@ struct stage {
   /// in its plugin code reports (crash_report.hpp).
   std::string crash_note;
 
+  stage() = default;
+  stage(stage&&) = default;
+  stage& operator=(stage&&) = default;
+  ~stage() { destroy(); }  // under the crash note: a plugin's destructor is its code too
+
   /// Replaces the instance with a new one from the plugin's factory.
   void recreate();
   void destroy();

@@ -1,5 +1,6 @@
 // The loader: `stream-smarts plugins`, and files in a plugin folder that are
 // not usable plugins, each a one-line error naming the file, never a crash.
+#include "fixture_pipeline.hpp"
 #include "process.hpp"
 
 #include <stream_smarts/plugin.hpp>
@@ -97,6 +98,23 @@ TEST_CASE("a plugin's own declaration mistakes are found when it is loaded, and 
                                                                     "'factoryless_scorer' declares no factory for its "
                                                                     "kind (scorer) (a bug in the plugin: tell its "
                                                                     "author)\n");
+  CHECK(problem("factory_throws") == fixtures("factory_throws") + "/libbroken_factory_throws.so: its "
+                                                                  "stream_smarts_plugin factory threw: descriptor "
+                                                                  "exploded (a bug in the plugin: tell its author)\n");
+  CHECK(problem("option_twice") == fixtures("option_twice") + "/libbroken_option_twice.so: plugin 'twice_scorer' "
+                                                              "declares option 'limit' twice (a bug in the plugin: "
+                                                              "tell its author)\n");
+  CHECK(problem("runtime_key") == fixtures("runtime_key") + "/libbroken_runtime_key.so: plugin 'from_scorer' "
+                                                            "declares option 'from', which the runtime reads itself "
+                                                            "(a stage's own key) (a bug in the plugin: tell its "
+                                                            "author)\n");
+  // Not only `plugins`: validate and run name the file too (a broken plugin in the folder refuses every pipeline).
+  temp_dir dir;
+  const auto r = run({"validate", dir.file("p.toml", fixture_pipeline("", "", "", ""))},
+                     {{"STREAM_SMARTS_PLUGIN_PATH", good + ":" + fixtures("factory_throws")}});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Matchers::Contains("libbroken_factory_throws.so: its stream_smarts_plugin factory threw: "
+                                              "descriptor exploded"));
 }
 
 TEST_CASE("a file that is not even a shared object") {

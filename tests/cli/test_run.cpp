@@ -243,6 +243,18 @@ TEST_CASE("a plugin that crashes the process is named in its last line") {
   CHECK(r.signal == SIGABRT);  // ended by the abort, not an exit
   CHECK_THAT(r.err, Catch::Matchers::Contains("stream-smarts: abort in stage 'ratio' (plugin fixture_scorer, " +
                                               fixtures("good") + "/libfixture_scorer.so); the process ends here\n"));
+  // In its constructor (validate makes every stage) and its destructor (after the run) too.
+  const std::string named = "stream-smarts: abort in stage 'ratio' (plugin fixture_scorer, " + fixtures("good") +
+                            "/libfixture_scorer.so); the process ends here\n";
+  const auto made = run({"validate", dir.file("m.toml", fixture_pipeline("", "", "abort_when_made = true", ""))},
+                        fixture_env, 30s);
+  CHECK(made.signal == SIGABRT);
+  CHECK(made.err == named);
+  const auto destroyed = run(
+      {"run", dir.file("d.toml", fixture_pipeline("", "count = 10", "abort_when_destroyed = true", ""))}, fixture_env,
+      30s);
+  CHECK(destroyed.signal == SIGABRT);
+  CHECK_THAT(destroyed.err, Catch::Matchers::EndsWith(named));
 }
 
 TEST_CASE("a source that fails at the same place after every restart stops the pipeline, not re-reads forever") {

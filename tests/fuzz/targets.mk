@@ -43,7 +43,7 @@ dlib_model_SRC := tests/fuzz/dlib_model_fuzz.cpp plugins/scorers/dlib_regression
   plugins/scorers/dlib_regression/model_file.cpp
 dlib_model_LIBS := -ldlib -llapack -lblas
 pipeline_SRC := tests/fuzz/pipeline_fuzz.cpp $(addprefix runtime/src/,pipeline_file.cpp schema.cpp \
-  plugin_registry.cpp zone.cpp alert_policy.cpp diagnostics.cpp metrics.cpp log.cpp)
+  plugin_registry.cpp crash_report.cpp zone.cpp alert_policy.cpp diagnostics.cpp metrics.cpp log.cpp)
 pipeline_LIBS := -ltomlplusplus -lboost_filesystem -ldate-tz -ldl
 
 TARGETS := avro_decoder json_reading replay band_model sustained_model power_step_model dlib_model pipeline
