@@ -14,6 +14,11 @@ function(stream_smarts_add_plugin name)
   set_target_properties(${name} PROPERTIES
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
+  # A symbol nothing provides fails the link, not the load ("undefined symbol:
+  # _Z24..." from every command). Not under sanitizers: their runtimes are the process's.
+  if(NOT STREAM_SMARTS_SANITIZE)
+    target_link_options(${name} PRIVATE "LINKER:-z,defs")
+  endif()
   if(PLUGIN_OUTPUT_DIRECTORY)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${PLUGIN_OUTPUT_DIRECTORY}")
   elseif(DEFINED STREAM_SMARTS_PLUGIN_OUTPUT_DIR)

@@ -53,6 +53,20 @@ run "build examples/night_owl" cmake --build "$tmp/b"
 so=$(find "$tmp/b" -maxdepth 2 -name 'libnight_owl.so' -print -quit)
 [[ -n "$so" ]] || fail "building examples/night_owl produced no libnight_owl.so"
 
+step "a plugin calling a function nothing provides fails to link, not to load"
+mkdir "$tmp/unresolved"
+cp "$example/CMakeLists.txt" "$example/night_owl.cpp" "$tmp/unresolved/"
+printf '\nvoid totally_missing_function();\nint call_missing() {\n  totally_missing_function();\n  return 0;\n}\n' \
+  >>"$tmp/unresolved/night_owl.cpp"
+configure_unresolved=("${configure[@]}")
+configure_unresolved[2]="$tmp/unresolved"
+configure_unresolved[4]="$tmp/bu"
+run "configure the unresolved copy" "${configure_unresolved[@]}"
+rc=0
+timeout 300 cmake --build "$tmp/bu" >"$log.out" 2>&1 || rc=$?
+[[ $rc -ne 0 ]] || fail "a plugin with an undefined symbol linked (no -z defs?)"
+expect "the link names the missing function" "$log.out" "undefined reference to .totally_missing_function\(\)"
+
 step "drop the plugin into a fresh folder on STREAM_SMARTS_PLUGIN_PATH"
 mkdir "$tmp/plugins"
 cp "$so" "$tmp/plugins/"
