@@ -395,7 +395,11 @@ private:
     if (plugin == nullptr) {
       std::string message = "unknown plugin '" + name + "' for " + owner;
       if (auto guess = nearest(name, registry_.names())) message += " (did you mean '" + *guess + "'?)";
-      out_.error(where(at, file_), message + "; `stream-smarts plugins` lists the plugins found");
+      for (const auto& dir : spec_.settings.plugin_dirs)  // skipped when loading: a typo shows up only here
+        if (std::error_code ec; !fs::is_directory(dir, ec)) message += "; plugin_dirs has " + dir + ", no folder";
+      message += "; `stream-smarts plugins` lists the plugins found";
+      if (!spec_.settings.plugin_dirs.empty()) message += " (with --plugin-dir for each of plugin_dirs)";
+      out_.error(where(at, file_), message);
       return nullptr;
     }
     if (plugin->info().kind != kind) {

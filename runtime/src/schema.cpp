@@ -524,6 +524,8 @@ std::string short_type(option_type type) {
 
 std::string describe(const option_spec& s) {
   std::string text = s.description;
+  const bool adds = !s.choices.empty() || accepts(s.type, option_type::secret);
+  if (adds && !text.empty() && text.back() != '.') text += '.';  // "how to score." before "One of: ..."
   if (!s.choices.empty()) {
     text += accepts(s.type, option_type::number) ? " As a string, one of:" : " One of:";
     for (std::size_t i = 0; i < s.choices.size(); ++i) text += (i ? ", \"" : " \"") + s.choices[i] + "\"";

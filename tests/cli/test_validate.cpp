@@ -52,6 +52,13 @@ TEST_CASE("unknown plugin, with the nearest name") {
         "`stream-smarts plugins` lists the plugins found\n");
 }
 
+TEST_CASE("unknown plugin: a plugin_dirs folder that does not exist is named") {
+  CHECK(invalid(replace(replace(good, "[pipeline]", "[pipeline]\nplugin_dirs = ['my-plugns']"), "\"fixture_scorer\"",
+                        "\"hourcap\"")) ==
+        "p.toml:9:10: unknown plugin 'hourcap' for scorer 'ratio'; plugin_dirs has my-plugns, no folder; "
+        "`stream-smarts plugins` lists the plugins found (with --plugin-dir for each of plugin_dirs)\n");
+}
+
 TEST_CASE("unknown option, with the nearest valid key") {
   CHECK(invalid(replace(good, "record =", "recrod =")) ==
         "p.toml:10:1: sink 'out' (fixture_sink) is missing required option 'record' (a string: File the alerts are "

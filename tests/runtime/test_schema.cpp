@@ -155,6 +155,10 @@ TEST_CASE("documentation is rendered from the declaration") {
   CHECK(text.find("default [2, 3, 6]") != std::string::npos);
   CHECK(text.find("default [0.5, 1]") != std::string::npos);
   CHECK(render_options(specs, false).find("default 1.5") != std::string::npos);
+  // A description without its full stop gets one before the choices.
+  const std::vector<option_spec> unstopped{
+      optional_option("mode", option_type::string, std::string("ratio"), "how to score", {"ratio", "band"})};
+  CHECK(render_options(unstopped, true).find("| how to score. One of: \"ratio\", \"band\". |") != std::string::npos);
 }
 
 namespace {
