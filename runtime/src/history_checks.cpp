@@ -79,8 +79,11 @@ void refuse_meter_index(const std::vector<reading>& history) {
 }
 
 /// 15-minute energies read with the default hour's span are each taken as
-/// an hour's, a quarter of the real power: a model trained on them stays silent.
+/// an hour's, a quarter of the real power: a model trained on them stays
+/// silent. Minute readings of a trailing hour (gpio_meter's) overlap by
+/// design: exports come every 5 minutes or more.
 void warn_span_overlap(const std::vector<reading>& history) {
+  constexpr std::int64_t export_step_ms = 5 * 60'000;
   std::vector<std::int64_t> steps, spans;
   for (std::size_t i = 1; i < history.size(); ++i)
     if (history[i].ts_ms > history[i - 1].ts_ms) steps.push_back(history[i].ts_ms - history[i - 1].ts_ms);
@@ -88,12 +91,12 @@ void warn_span_overlap(const std::vector<reading>& history) {
     if (r.span_ms > 0) spans.push_back(r.span_ms);
   if (steps.size() < 24 || spans.empty()) return;
   const std::int64_t step = median(steps), span = median(spans);
-  if (step >= span) return;
+  if (step >= span || step < export_step_ms) return;
   const std::string every = duration_text(std::chrono::milliseconds{step});
   runtime_log().warning("readings come every " + every + ", each read as the energy of " +
                         duration_text(std::chrono::milliseconds{span}) + " (the source's span): if each is the "
                         "energy of its own " + every + ", give --data-set span=" + every + "; if each is a "
-                        "trailing hour's, as gpio_meter's, give span=1h to say so");
+                        "trailing hour's, give span=1h to say so");
 }
 
 /// A meter's outage exported as zeros is learnt as usage.

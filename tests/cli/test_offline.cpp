@@ -183,8 +183,12 @@ TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros
   auto r = train(quarter_file);
   CHECK_THAT(r.err, Contains("warning [runtime] readings come every 15m, each read as the energy of 1h (the source's "
                              "span): if each is the energy of its own 15m, give --data-set span=15m; if each is a "
-                             "trailing hour's, as gpio_meter's, give span=1h to say so\n"));
+                             "trailing hour's, give span=1h to say so\n"));
   CHECK(train(quarter_file, {"--data-set", "span=15m"}).err.find("readings come every") == std::string::npos);
+  // A Pi's minute readings of the trailing hour overlap by design: no word.
+  std::string minutes = "ts,wh\n";
+  for (int m = 0; m < 2 * 24 * 60; ++m) minutes += history_time(m / 1440, m % 1440) + "," + usual(0, m / 60 % 24) + "\n";
+  CHECK(train(dir.file("minutes.csv", minutes)).err.find("readings come every") == std::string::npos);
 
   // Ten days' outage exported as zeros, two glitches, a repeated row.
   std::string csv = "ts,wh\n";
