@@ -72,15 +72,8 @@ void check_format(const toml::table& t, std::string_view format, std::int64_t ve
 }
 
 // What a TOML model records of its training (members timezone, trained_from,
-// trained_to, readings): one place for the keys, for every scorer's model.
-
-/// The span of the history a model was trained on (local fields filled, oldest first).
-template <class Model>
-void record_training_span(Model& m, const std::vector<reading>& history) {
-  m.trained_from = format_local_iso8601(history.front().local);
-  m.trained_to = format_local_iso8601(history.back().local);
-  m.readings = static_cast<std::int64_t>(history.size());
-}
+// trained_to, readings, reading_span_ms; loaded_model::record_training_span
+// fills them): one place for the keys, for every scorer's model.
 
 /// "format = ...", "format_version = N" and "timezone = ..." lines: what
 /// check_format and read_provenance read back.
@@ -91,12 +84,14 @@ std::string format_lines(std::string_view format, std::int64_t version, const Mo
          "\ntimezone = " + toml_string(m.timezone) + "\n";
 }
 
-/// "trained_from = ...", "trained_to = ..." and "readings = N" lines.
+/// "trained_from = ...", "trained_to = ...", "readings = N" and
+/// "reading_span_ms = N" (when the readings said) lines.
 template <class Model>
 std::string training_span_lines(const Model& m) {
   using toml_text::toml_string;
   return "trained_from = " + toml_string(m.trained_from) + "\ntrained_to = " + toml_string(m.trained_to) +
-         "\nreadings = " + std::to_string(m.readings) + "\n";
+         "\nreadings = " + std::to_string(m.readings) + "\n" +
+         (m.reading_span_ms > 0 ? "reading_span_ms = " + std::to_string(m.reading_span_ms) + "\n" : "");
 }
 
 /// Provenance only: a hand-written model may leave these keys out.
@@ -106,6 +101,7 @@ void read_provenance(const toml::table& t, Model& m) {
   m.trained_from = t["trained_from"].value_or(std::string());
   m.trained_to = t["trained_to"].value_or(std::string());
   m.readings = t["readings"].value_or(std::int64_t{0});
+  m.reading_span_ms = t["reading_span_ms"].value_or(std::int64_t{0});  // 0: older models said nothing
 }
 
 } // namespace stream_smarts::model_text

@@ -216,6 +216,28 @@ TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros
   CHECK(r.err.find("warning") == std::string::npos);
 }
 
+TEST_CASE("a model records the span of its readings, and a scorer warns once of readings of another span") {
+  temp_dir dir;
+  const std::string band = dir.path() + "/band.toml";
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", dir.file("h.csv", four_weeks()), "--out", band,
+               "--holdout", "0"})
+              .exit_code == 0);
+  CHECK_THAT(dir.read("band.toml"), Contains("\nreading_span_ms = 3600000\n"));
+  std::string quarters = "ts,wh\n";
+  for (int m = 0; m < 2 * 24 * 60; m += 15) quarters += history_time(28 + m / 1440, m % 1440) + ",30\n";
+  const std::string data = dir.file("q.csv", quarters);
+  const auto r = run({"eval", "--model", band, "--data", data, "--data-set", "span=15m"});
+  CHECK(r.exit_code == 0);
+  const std::string warning = "warning [percentile_band] readings of home cover 15m, but the model was trained on "
+                              "readings of 1h: their Wh are not comparable; train it on readings like these, or give "
+                              "the source the span its readings cover\n";
+  CHECK_THAT(r.err, Contains(warning));
+  CHECK(r.err.find(warning) == r.err.rfind(warning));  // once, not per reading
+  // Hourly readings as trained: no word.
+  CHECK(run({"eval", "--model", band, "--data", dir.file("w.csv", labelled_week())}).err.find("cover") ==
+        std::string::npos);
+}
+
 TEST_CASE("train draws a progress bar on a terminal") {
   temp_dir dir;
   const std::string data = dir.file("history.csv", four_weeks());

@@ -69,10 +69,12 @@ public:
     excess_ = checked_excess(ctx.options());
     model_ = load_model(ctx);
     excess_.log_offset_wh = model_.header().log_offset_wh;
+    span_check_ = loaded_model::span_check(ctx, model_.header().reading_span_ms);
   }
 
   score_result score(const reading& r) override {
     check_local_fields(r.local);
+    span_check_(r);
     const envelope e = model_.predict(r.local);
     const double instant = (r.wh - e.lo) / (e.hi - e.lo);
     if (!(excess_.excess_wh > 0)) return {instant, e.lo, e.hi, e.expected};
@@ -95,6 +97,7 @@ private:
 
   envelope_model model_;
   excess_options excess_;
+  loaded_model::span_check span_check_;
   // One running sum per meter. Its sum restarts after a gap anyway; its
   // recent level is of no use after four weeks without a reading.
   meter_states<excess_accumulator> per_meter_{28LL * 24 * 3'600'000};

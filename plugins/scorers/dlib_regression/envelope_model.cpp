@@ -4,6 +4,7 @@
 
 #include <common/atomic_file.hpp>
 #include <common/json.hpp>
+#include <common/loaded_model.hpp>
 #include <common/statistics.hpp>
 #include <common/toml_text.hpp>
 #include <stream_smarts/time.hpp>
@@ -255,9 +256,7 @@ void describe_training(model_header& h, const std::vector<reading>& history, con
                        const std::string& timezone) {
   h.features = feature_names;
   h.timezone = timezone;
-  h.trained_from = format_local_iso8601(history.front().local);
-  h.trained_to = format_local_iso8601(history.back().local);
-  h.readings = static_cast<std::int64_t>(history.size());
+  loaded_model::record_training_span(h, history);
   h.lo_percentile = o.lo_percentile;
   h.hi_percentile = o.hi_percentile;
   h.gamma = o.gamma;

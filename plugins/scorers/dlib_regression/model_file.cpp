@@ -107,6 +107,7 @@ std::string encode_model_file(const model_header& h, std::string_view payload) {
   line("trained_from", h.trained_from);
   line("trained_to", h.trained_to);
   line("readings", std::to_string(h.readings));
+  if (h.reading_span_ms > 0) line("reading_span_ms", std::to_string(h.reading_span_ms));
   line("lo_percentile", format_number(h.lo_percentile));
   line("hi_percentile", format_number(h.hi_percentile));
   line("gamma", format_number(h.gamma));
@@ -163,6 +164,7 @@ model_header header_of(const header_lines& lines) {
   h.trained_from = text("trained_from");
   h.trained_to = text("trained_to");
   if (const header_line* l = find(lines, "readings")) h.readings = integer_of(*l, "readings");
+  if (const header_line* l = find(lines, "reading_span_ms")) h.reading_span_ms = integer_of(*l, "reading_span_ms");
   if (const header_line* l = find(lines, "lo_percentile")) h.lo_percentile = number_of(*l, "lo_percentile");
   if (const header_line* l = find(lines, "hi_percentile")) h.hi_percentile = number_of(*l, "hi_percentile");
   if (const header_line* l = find(lines, "gamma")) h.gamma = number_of(*l, "gamma");

@@ -38,6 +38,7 @@ struct model_header {
   std::string timezone;          ///< the zone the local fields were computed in
   std::string trained_from, trained_to;  ///< local ISO-8601 of the first/last training reading
   std::int64_t readings = 0;
+  std::int64_t reading_span_ms = 0;  ///< the span of the training readings' Wh; 0: not recorded
   double lo_percentile = 0, hi_percentile = 0;
   double gamma = 0;              ///< training options, for provenance
   std::int64_t max_basis = 0;

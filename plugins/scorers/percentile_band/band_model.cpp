@@ -1,6 +1,7 @@
 #include "band_model.hpp"
 
 #include <common/atomic_file.hpp>
+#include <common/loaded_model.hpp>
 #include <common/model_text.hpp>
 #include <common/toml_text.hpp>
 
@@ -110,7 +111,7 @@ band_model train(const std::vector<reading>& history, double lo_percentile, doub
   m.by_weekday = by_weekday;
   m.lo_percentile = lo_percentile;
   m.hi_percentile = hi_percentile;
-  model_text::record_training_span(m, history);
+  loaded_model::record_training_span(m, history);
   return m;
 }
 

@@ -49,6 +49,7 @@ struct band_model {
   double hi_percentile = 100;
   std::string trained_from, trained_to;  ///< local ISO-8601 of the first/last reading; empty if unknown
   std::int64_t readings = 0;
+  std::int64_t reading_span_ms = 0;  ///< the span of the training readings' Wh; 0: not recorded
 };
 
 using json::format_number;

@@ -26,6 +26,7 @@ public:
       throw option_error("band", "neither band nor model is set; give exactly one of them "
                                  "(band = 24 [lo, hi] rows, or model = a trained model file)");
     const band_model m = has_band ? inline_model(o) : load_model(ctx);
+    span_check_ = loaded_model::span_check(ctx, m.reading_span_ms);
     for (int d = 0; d < days_per_week; ++d)
       for (int h = 0; h < hours_per_day; ++h) table_[d * hours_per_day + h] = m.bands[d][h];
   }
@@ -34,6 +35,7 @@ public:
     const auto hour = static_cast<unsigned>(r.local.hour), day = static_cast<unsigned>(r.local.weekday);
     if (hour >= hours_per_day || day >= days_per_week)
       throw std::out_of_range("percentile_band: reading without valid local hour/weekday");
+    span_check_(r);
     const band& b = table_[day * hours_per_day + hour];
     return {(r.wh - b.lo) / (b.hi - b.lo), b.lo, b.hi, b.centre};
   }
@@ -56,6 +58,7 @@ private:
 
   // weekday * 24 + hour: one lookup per reading, no branch on by_weekday.
   std::array<band, days_per_week * hours_per_day> table_{};
+  loaded_model::span_check span_check_;
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {

@@ -40,9 +40,11 @@ public:
       : model_(load_model(ctx)),
         power_label_(ctx.options().string("power_label")),
         active_hours_(active_hours_of(ctx.options())),
-        zone_(ctx.zone()) {}
+        zone_(ctx.zone()),
+        span_check_(ctx, model_.reading_span_ms) {}
 
   score_result score(const reading& r) override {
+    span_check_(r);
     const power_sample p = power_of(r, power_label_);
     const local_fields drawn = drawn_local(r, p, zone_);  // one zone lookup a reading, for both uses
     if (drawn.hour < 0 || drawn.hour >= hours_per_day)
@@ -81,6 +83,7 @@ private:
   std::string power_label_;
   std::optional<day_hours> active_hours_;
   const time_zone& zone_;  // the pipeline's; the context outlives this scorer
+  loaded_model::span_check span_check_;
   // After a gap of more than an hour a meter's step window starts afresh; a day is ample.
   meter_states<meter_state> per_meter_{24 * 3'600'000};
 };

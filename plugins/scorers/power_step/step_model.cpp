@@ -2,6 +2,7 @@
 
 #include <common/alert_budget.hpp>
 #include <common/atomic_file.hpp>
+#include <common/loaded_model.hpp>
 #include <common/model_text.hpp>
 #include <common/statistics.hpp>
 #include <common/toml_text.hpp>
@@ -129,7 +130,7 @@ step_model train(const std::vector<reading>& history, const settings& s, const t
     if (std::isnan(m.threshold[static_cast<std::size_t>(h)]))
       throw std::runtime_error("power_step: no two readings in a row around hour " + two_digits(h) +
                                " in the history; every hour of the day needs readings");
-  model_text::record_training_span(m, history);
+  loaded_model::record_training_span(m, history);
   return m;
 }
 

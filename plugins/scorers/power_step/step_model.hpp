@@ -59,6 +59,7 @@ struct step_model {
   std::array<double, hours_per_day> threshold{};  ///< the step (W) that scores 1.0, per local hour
   std::string timezone, trained_from, trained_to;
   std::int64_t readings = 0;
+  std::int64_t reading_span_ms = 0;  ///< the span of the training readings' Wh; 0: not recorded
 };
 
 /// A reading's power in W, and when the house drew it.

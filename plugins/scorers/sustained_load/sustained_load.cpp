@@ -53,11 +53,13 @@ settings checked_settings(const options& o) {
 
 class sustained_load_scorer final : public scorer {
 public:
-  explicit sustained_load_scorer(stage_context& ctx) : model_(load_model(ctx)) {}
+  explicit sustained_load_scorer(stage_context& ctx)
+      : model_(load_model(ctx)), span_check_(ctx, model_.reading_span_ms) {}
 
   score_result score(const reading& r) override {
     if (r.local.hour < 0 || r.local.hour >= hours_per_day)
       throw std::out_of_range("sustained_load: reading without a valid local hour");
+    span_check_(r);
     meter& m = per_meter_.of(r.meter, r.ts_ms, [&] { return meter{meter_state(model_.trained), {}}; });
     const meter_state::step s = m.state.next(r, model_.usual);
     const verdict v = judge(model_, s, s.hour);
@@ -82,6 +84,7 @@ private:
     followed_rise rise;
   };
   sustained_model model_;
+  loaded_model::span_check span_check_;
   // Silent for baseline_days, a meter's usual level and windows are empty again anyway.
   meter_states<meter> per_meter_{model_.trained.baseline_days * 24 * 3'600'000};
 };

@@ -2,6 +2,7 @@
 
 #include <common/alert_budget.hpp>
 #include <common/atomic_file.hpp>
+#include <common/loaded_model.hpp>
 #include <common/model_text.hpp>
 #include <common/statistics.hpp>
 #include <common/toml_text.hpp>
@@ -406,7 +407,7 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
     m.rehearsals = rehearsed.count;
   }
   if (s.budget_days > 0) meet_budget_on_recent_days(m, std::span(seen).subspan(recent_begin), spacing_ms);
-  model_text::record_training_span(m, history);
+  loaded_model::record_training_span(m, history);
   return m;
 }
 

@@ -71,6 +71,7 @@ struct sustained_model {
   std::int64_t rehearsals = 0;  ///< rehearsals the budget was spread by (0: evenly over the hours)
   std::string timezone, trained_from, trained_to;
   std::int64_t readings = 0;
+  std::int64_t reading_span_ms = 0;  ///< the span of the training readings' Wh; 0: not recorded
 };
 
 /// One meter's recent usual level: per local hour (and kind of day, if
