@@ -400,14 +400,19 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
 
 // ---------------------------------------------------------------- scorer
 
-/// "home 2007-01-01 04:00 (band, 1500 Wh, score 5.38)": a scored reading in a log line.
-std::string describe(const scored_reading& s) {
-  const local_fields& l = s.reading.local;
+/// "home 2007-01-01 04:00": a reading's meter and local time in a log line.
+std::string meter_and_time(const reading& r) {
+  const local_fields& l = r.local;
   char when[32];
   std::snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d", l.year, l.month, l.day, l.hour, l.minute);
+  return r.meter + " " + when;
+}
+
+/// "home 2007-01-01 04:00 (band, 1500 Wh, score 5.38)": a scored reading in a log line.
+std::string describe(const scored_reading& s) {
   char numbers[64];
   std::snprintf(numbers, sizeof numbers, "%.0f Wh, score %.2f", s.reading.wh, s.score);
-  return s.reading.meter + " " + when + " (" + s.scorer + ", " + numbers + ")";
+  return meter_and_time(s.reading) + " (" + s.scorer + ", " + numbers + ")";
 }
 
 
@@ -436,7 +441,14 @@ void score_batch(scorer_actor* self, const reading_batch& in) {
   out->reserve(in.readings->size());
   scorer& instance = *s.st->as_scorer;
   for (const auto& r : *in.readings) {
-    const score_result verdict = instance.score(r);
+    score_result verdict;
+    try {
+      verdict = instance.score(r);
+    } catch (const std::exception& e) {  // which reading, for the plugin's author
+      char wh[32];
+      std::snprintf(wh, sizeof wh, "%.0f Wh", r.wh);
+      throw std::runtime_error("scoring " + meter_and_time(r) + " (" + wh + "): " + e.what());
+    }
     out->push_back(
         scored_reading{r, verdict.score, verdict.expected_lo, verdict.expected_hi, s.st->spec->name, verdict.since_ms,
                        verdict.unit, verdict.still_on});

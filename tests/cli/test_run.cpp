@@ -189,7 +189,8 @@ TEST_CASE("a stage that throws is restarted with backoff and the pipeline goes o
                      fixture_env);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(count_lines(r.err, "[ratio] failed: fixture scorer failure; restarting in 5 ms (restart 1 of at most 5 in a row)") > 0);
+  CHECK(count_lines(r.err, "[ratio] failed: scoring home 2007-01-01 06:00 (50 Wh): fixture scorer failure; restarting in "
+                           "5 ms (restart 1 of at most 5 in a row)") > 0);
   CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 10);  // nothing lost, and scorers add no duplicates
 }
 
