@@ -16,7 +16,8 @@ function(stream_smarts_add_plugin name)
     VISIBILITY_INLINES_HIDDEN ON)
   # A symbol nothing provides fails the link, not the load ("undefined symbol:
   # _Z24..." from every command). Not under sanitizers: their runtimes are the process's.
-  if(NOT STREAM_SMARTS_SANITIZE)
+  set(flags "${CMAKE_CXX_FLAGS} ${CMAKE_SHARED_LINKER_FLAGS} ${CMAKE_MODULE_LINKER_FLAGS}")
+  if(NOT STREAM_SMARTS_SANITIZE AND NOT flags MATCHES "-fsanitize")
     target_link_options(${name} PRIVATE "LINKER:-z,defs")
   endif()
   if(PLUGIN_OUTPUT_DIRECTORY)

@@ -54,7 +54,8 @@ void refuse_kwh_as_wh(const std::vector<reading>& history) {
   std::vector<double> power;
   for (const reading& r : history)
     if (r.span_ms > 0) power.push_back(watts(r));
-  if (power.size() < 24 || median(power) >= least_household_w) return;
+  // A median of 0 is a house that draws nothing most hours (solar, away), not kWh.
+  if (power.size() < 24 || median(power) >= least_household_w || median(power) == 0) return;
   char typical[32];
   std::snprintf(typical, sizeof typical, "%.3g", median(power));
   throw unusable_input("the history's median reading is " + std::string(typical) +
@@ -80,10 +81,10 @@ void refuse_meter_index(const std::vector<reading>& history) {
 
 /// 15-minute energies read with the default hour's span are each taken as
 /// an hour's, a quarter of the real power: a model trained on them stays
-/// silent. Minute readings of a trailing hour (gpio_meter's) overlap by
-/// design: exports come every 5 minutes or more.
+/// silent, and inject spreads an event's energy 4 times over. Minute
+/// readings of a trailing hour (gpio_meter's) overlap by design, and look
+/// the same here: the warning says how to say so.
 void warn_span_overlap(const std::vector<reading>& history) {
-  constexpr std::int64_t export_step_ms = 5 * 60'000;
   std::vector<std::int64_t> steps, spans;
   for (std::size_t i = 1; i < history.size(); ++i)
     if (history[i].ts_ms > history[i - 1].ts_ms) steps.push_back(history[i].ts_ms - history[i - 1].ts_ms);
@@ -91,7 +92,7 @@ void warn_span_overlap(const std::vector<reading>& history) {
     if (r.span_ms > 0) spans.push_back(r.span_ms);
   if (steps.size() < 24 || spans.empty()) return;
   const std::int64_t step = median(steps), span = median(spans);
-  if (step >= span || step < export_step_ms) return;
+  if (step >= span) return;
   const std::string every = duration_text(std::chrono::milliseconds{step});
   runtime_log().warning("readings come every " + every + ", each read as the energy of " +
                         duration_text(std::chrono::milliseconds{span}) + " (the source's span): if each is the "
@@ -131,12 +132,17 @@ void warn_beyond_supply(const std::vector<reading>& history) {
                         when(*first) + "): meter glitches? leave them out, or the model learns them as usual");
 }
 
-/// A repeated row is judged twice: its hour weighs double.
-void warn_repeated_times(const std::vector<reading>& history) {
+/// A repeated row is judged twice: its hour weighs double. Not a local time
+/// that does not exist (02:00 when summer time begins), which is read as
+/// the hour after it: the row is real, only the clock skipped it.
+void warn_repeated_times(const std::vector<reading>& history, const time_zone& zone) {
+  const auto clock_skipped = [&](const reading& r) {
+    return zone.local(r.ts_ms - hour_ms).utc_offset_s != r.local.utc_offset_s;
+  };
   const reading* first = nullptr;
   std::size_t count = 0;
   for (std::size_t i = 1; i < history.size(); ++i)
-    if (history[i].ts_ms == history[i - 1].ts_ms) {
+    if (history[i].ts_ms == history[i - 1].ts_ms && !clock_skipped(history[i])) {
       if (first == nullptr) first = &history[i];
       ++count;
     }
@@ -148,14 +154,14 @@ void warn_repeated_times(const std::vector<reading>& history) {
 
 } // namespace
 
-void check_history(const std::vector<reading>& history, const history_givens& given) {
+void check_history(const std::vector<reading>& history, const history_givens& given, const time_zone& zone) {
   refuse_empty_or_mixed(history);
   if (!given.wh_unit) refuse_kwh_as_wh(history);
   refuse_meter_index(history);
   if (!given.span) warn_span_overlap(history);
   warn_zero_runs(history);
   warn_beyond_supply(history);
-  warn_repeated_times(history);
+  warn_repeated_times(history, zone);
 }
 
 } // namespace stream_smarts::runtime

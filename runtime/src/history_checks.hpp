@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stream_smarts/reading.hpp>
+#include <stream_smarts/time.hpp>
 
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@ struct history_givens {
 /// several meters', numbers that look like kWh (unless wh_unit was given),
 /// a meter's running index. Warns of what is probably a mistake: readings
 /// closer together than their span, runs of zeros, readings beyond any
-/// house's supply, repeated times. `history` is local-time filled, in time order.
-void check_history(const std::vector<reading>& history, const history_givens& given);
+/// house's supply, repeated times. `history` is local-time filled (in `zone`), in time order.
+void check_history(const std::vector<reading>& history, const history_givens& given, const time_zone& zone);
 
 } // namespace stream_smarts::runtime

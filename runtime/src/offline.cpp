@@ -204,7 +204,7 @@ std::vector<reading> offline_session::read_history(const std::function<void(std:
   const auto earlier = [](const reading& a, const reading& b) { return a.ts_ms < b.ts_ms; };
   if (!std::is_sorted(history.begin(), history.end(), earlier))
     std::stable_sort(history.begin(), history.end(), earlier);
-  check_history(history, givens_);
+  check_history(history, givens_, *zone_);
   return history;
 }
 

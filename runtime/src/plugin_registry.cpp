@@ -84,8 +84,8 @@ std::string descriptor_problem(const plugin_descriptor& d) {
   for (const auto& spec : d.info.options) {
     if (std::string why = declaration_problem(spec); !why.empty()) return why;
     if (!names.insert(spec.name).second) return "option '" + spec.name + "' twice";
-    // A stage's own keys (name, from, receive, the alert policy's) are the runtime's: never the plugin's.
-    if (declares(stage_options(plugin_kind::sink), spec.name))
+    // A stage's own keys (name, from, a sink's receive and alert policy) are the runtime's: never the plugin's.
+    if (declares(stage_options(d.info.kind), spec.name))
       return "option '" + spec.name + "', which the runtime reads itself (a stage's own key)";
   }
   return {};

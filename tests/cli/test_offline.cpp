@@ -185,10 +185,14 @@ TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros
                              "span): if each is the energy of its own 15m, give --data-set span=15m; if each is a "
                              "trailing hour's, give span=1h to say so\n"));
   CHECK(train(quarter_file, {"--data-set", "span=15m"}).err.find("readings come every") == std::string::npos);
-  // A Pi's minute readings of the trailing hour overlap by design: no word.
+  // Minute energies look like a Pi's minute readings of the trailing hour
+  // here: both are warned of, and span=1h says the latter.
   std::string minutes = "ts,wh\n";
   for (int m = 0; m < 2 * 24 * 60; ++m) minutes += history_time(m / 1440, m % 1440) + "," + usual(0, m / 60 % 24) + "\n";
-  CHECK(train(dir.file("minutes.csv", minutes)).err.find("readings come every") == std::string::npos);
+  const std::string minute_file = dir.file("minutes.csv", minutes);
+  CHECK_THAT(train(minute_file).err,
+             Contains("warning [runtime] readings come every 1m, each read as the energy of 1h"));
+  CHECK(train(minute_file, {"--data-set", "span=1h"}).err.find("readings come every") == std::string::npos);
 
   // Ten days' outage exported as zeros, two glitches, a repeated row.
   std::string csv = "ts,wh\n";
@@ -214,6 +218,18 @@ TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros
   r = train(history("usual.csv", usual));
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("warning") == std::string::npos);
+  // A house drawing nothing from the grid most hours (solar): a median of 0 is not kWh.
+  r = train(history("solar.csv", [&](int d, int h) { return h >= 7 && h < 22 ? std::string("0") : usual(d, h); }));
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("median reading") == std::string::npos);
+  // 02:00 on the day summer time begins does not exist: read as 03:00, not a repeated row.
+  std::string spring = "ts,wh\n";  // 2008-03-17 to 2008-04-13, summer time from 2008-03-30
+  for (int d = 70; d < 98; ++d)
+    for (int h = 0; h < 24; ++h) spring += history_time(d, 60 * h) + "," + usual(d, h) + "\n";
+  r = train(dir.file("spring.csv", spring), {"--timezone", "Europe/Paris"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("repeat") == std::string::npos);
 }
 
 TEST_CASE("a model records the span of its readings, and a scorer warns once of readings of another span") {

@@ -150,7 +150,7 @@ TEST_CASE("CSV header", "[replay][csv]") {
     CHECK_THROWS_WITH(p.read_header("ts,watts"), "header row has no 'wh' column: 'ts,watts'"
                                                    "; name its columns with ts_field and wh_field");
     CHECK_THROWS_WITH(p.read_header("TS,WH"), "header row has no 'ts' column: 'TS,WH'; names are matched exactly: "
-                                              "ts_field = \"TS\"");
+                                              "set ts_field to TS");
     CHECK_THROWS_WITH(p.read_header("time,wh"), "header row has no 'ts' column: 'time,wh'"
                                                   "; name its columns with ts_field and wh_field");
     // The raw UCI file: 'Time' is there, but in the one column a ';' file has.

@@ -273,7 +273,7 @@ private:
     for (std::size_t i = 0; i < names.size(); ++i)
       if (names[i] == field) return i;
     const auto near = std::find_if(names.begin(), names.end(),
-                                   [&](const std::string& name) { return equal_ignoring_case(name, field); });
+                                   [&](const std::string& name) { return detail::equal_ignoring_case(name, field); });
     constexpr std::size_t shown = 200;  // a file with no line breaks is one "header" of up to 1 MiB
     std::string message = "header row has no '" + field + "' column: '" + std::string(line.substr(0, shown)) +
                           (line.size() > shown ? "...'" : "'");
@@ -283,7 +283,7 @@ private:
       message += "; it has one column: columns are separated by commas here, not by '" +
                  std::string(line.find(';') != std::string_view::npos ? ";" : "\\t") + "'";
     else if (near != names.end())
-      message += "; names are matched exactly: " + std::string(option) + " = \"" + *near + "\"";
+      message += "; names are matched exactly: set " + std::string(option) + " to " + *near;
     else
       message += "; name its columns with ts_field and wh_field";
     throw std::invalid_argument(message);

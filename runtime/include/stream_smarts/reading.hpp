@@ -72,20 +72,23 @@ inline std::optional<double> label_number(const reading& r, std::string_view key
   return std::nullopt;
 }
 
+namespace detail {
 /// Whether `a` and `b` are the same text but for the case of ASCII letters
-/// ("False" and "false"; a header's "TS" and "ts").
+/// ("False" and "false"; a header's "TS" and "ts"). In `detail`: not part of
+/// the SDK's names a plugin's `using namespace` brings in.
 inline bool equal_ignoring_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
 }
+} // namespace detail
 
 /// A `label` value that says "not anomalous": empty, a zero however written
 /// ("0", or "0.0" as pandas writes a column of floats), or "false" or "no" in
 /// any case (JSON, pandas' False, a spreadsheet's FALSE).
 inline bool says_not_anomalous(const std::string& label) {
   const auto number = number_in_full(label);
-  return label.empty() || equal_ignoring_case(label, "false") || equal_ignoring_case(label, "no") ||
+  return label.empty() || detail::equal_ignoring_case(label, "false") || detail::equal_ignoring_case(label, "no") ||
          (number && *number == 0);
 }
 
