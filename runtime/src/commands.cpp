@@ -67,6 +67,9 @@ int run_command(const std::string& pipeline_file) {
     runtime_log().info("pipeline '" + spec.settings.name + "' starting: " + std::to_string(stages.size()) +
                        " stages, time zone " + spec.settings.timezone);
     return run_pipeline(spec, stages);
+  } catch (const metrics_unavailable& e) {
+    report_as_log(e);
+    return 1;
   } catch (const config_error& e) {
     report_as_log(e);
     return 2;

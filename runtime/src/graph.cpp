@@ -1157,7 +1157,7 @@ int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages) {
     } catch (const std::runtime_error& e) {
       diagnostics problems;
       problems.error(pipeline.settings.metrics_place, std::string("[pipeline] metrics: ") + e.what());
-      throw config_error(problems);
+      throw metrics_unavailable(problems);
     }
     for (auto& st : stages) st.context->figures().enable();
   }

@@ -21,10 +21,18 @@ namespace stream_smarts::runtime {
 /// failing. Returns the exit code: 0 when drained or stopped cleanly, 1 when a
 /// stage failed for good or the stop did not finish within shutdown_timeout.
 /// `stages` must outlive the call (the actors use them). With [pipeline]
-/// metrics it serves /metrics and /healthz meanwhile; throws config_error
-/// (at the metrics key) if it cannot listen there. hold_stop_signals() must
-/// have been called.
+/// metrics it serves /metrics and /healthz meanwhile; throws
+/// metrics_unavailable (at the metrics key) if it cannot listen there.
+/// hold_stop_signals() must have been called.
 int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages);
+
+/// The metrics port is taken (or not ours to take): said at the key, like a
+/// problem of the file, but not one: worth starting again (exit 1), where a
+/// service manager gives up on a file that cannot work (exit 2).
+class metrics_unavailable : public config_error {
+public:
+  using config_error::config_error;
+};
 
 /// Holds SIGINT, SIGTERM and SIGHUP (and SIGUSR1, which ends the watcher
 /// of the others) for run_pipeline to take: call first

@@ -47,6 +47,9 @@ metrics_server::metrics_server(const listen_address& address) : impl_(std::make_
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // GET only: a request body is never read into memory past this (a 400 MB
+  // POST to /metrics was, whole: cpp-httplib has no limit of its own).
+  server.set_payload_max_length(1024);
   server.set_keep_alive_max_count(1);
   server.set_keep_alive_timeout(io_timeout.count());  // the wait for a request's first byte: 5 s by default
   server.set_read_timeout(io_timeout);

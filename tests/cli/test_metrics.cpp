@@ -27,7 +27,9 @@ struct http_response {
 };
 
 /// METHOD http://127.0.0.1:<port><path>, at most 5 s; nothing if it failed.
-std::optional<http_response> http_request(int port, const std::string& method, const std::string& path) {
+/// `content_length` is said, no body is sent.
+std::optional<http_response> http_request(int port, const std::string& method, const std::string& path,
+                                          std::size_t content_length = 0) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return std::nullopt;
   timeval timeout{5, 0};
@@ -40,7 +42,8 @@ std::optional<http_response> http_request(int port, const std::string& method, c
   std::string raw;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
     const std::string request =
-        method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + std::to_string(content_length) +
+        "\r\nConnection: close\r\n\r\n";
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
       char buffer[4096];
       for (ssize_t n; raw.size() < (1 << 20) && (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)  // until closed
@@ -144,6 +147,10 @@ TEST_CASE("metrics: a running pipeline's counters match its input, and /healthz 
   CHECK(posted->status == 405);
   CHECK(posted->head.find("\r\nAllow: GET, HEAD") != std::string::npos);
   CHECK(posted->body == "method not allowed: GET /healthz\n");
+  // A body is never taken in: a 400 MB POST was read into memory whole.
+  const auto huge = http_request(port, "POST", "/metrics", 400u << 20);
+  REQUIRE(huge);
+  CHECK(huge->status == 413);
 
   c.signal(SIGINT);
   const auto r = c.wait(20s);
@@ -288,7 +295,8 @@ TEST_CASE("metrics: unusable values are reported at the key, a port in use when 
   CHECK(invalid("9464") == dir.path() + "/p.toml:3:11: option 'metrics' of [pipeline] must be a string, not an "
                                         "integer\n");
 
-  // Someone else listens on the port: `run` says so at its value and starts nothing.
+  // Someone else listens on the port: `run` says so at its value and starts
+  // nothing, with exit 1 (to be started again), not 2 (a file that cannot work).
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -301,7 +309,7 @@ TEST_CASE("metrics: unusable values are reported at the key, a port in use when 
   const auto file = dir.file("p.toml", fixture_pipeline("metrics = '" + taken + "'", "count = 100", "", ""));
   const auto r = run({"run", file}, fixture_env);
   ::close(fd);
-  CHECK(r.exit_code == 2);
+  CHECK(r.exit_code == 1);
   CHECK(r.err.find(file + ":3:11: [pipeline] metrics: cannot listen on " + taken + ": Address already in use\n") !=
         std::string::npos);
   CHECK(dir.read("alerts.txt").empty());
