@@ -365,6 +365,9 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
     CHECK(json_reason(R"({"ts":"x","wh":1,"labels":{"wh":"2"}})") == "bad JSON at column 28: duplicate key \"wh\"");
     CHECK(json_reason(R"({"ts":"x","wh":1,"labels":{},"labels":{}})") ==
           "bad JSON at column 30: duplicate key \"labels\"");
+    std::string many = R"({"ts":"2007-01-01T04:00:00","wh":1)";
+    for (int i = 0; i < 1000; ++i) many += ",\"k" + std::to_string(i) + "\":1";
+    CHECK_THAT(json_reason(many + "}"), Catch::Matchers::EndsWith(": more than 1000 members (a reading has a few)"));
     CHECK(json_reason(R"({"ts":"x","wh":1,"labels":["a"]})") ==
           "bad JSON at column 27: nested value for key \"labels\" (only flat objects are supported)");
   }
