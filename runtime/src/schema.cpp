@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <iterator>
 #include <cstdint>
 #include <cstdlib>
@@ -422,6 +423,10 @@ option_value read_secret_file(const toml::node& node, const option_spec& spec, c
     out.error(where(node, file), fail_start + "'" + path.string() + "' " + control_character_problem);
     return {};
   }
+  // `sudo tee` writes 0644: the token would be every local user's.
+  if (struct stat st {}; ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0)
+    out.warning(where(node, file), fail_start + "'" + path.string() + "' can be read by every user of this "
+                                   "machine: chmod o-r it (the service reads it as group stream-smarts)");
   return text;
 }
 

@@ -215,6 +215,17 @@ TEST_CASE("a secret may be read from <name>_file, relative to the pipeline file"
   REQUIRE(c.problems.empty());
   CHECK(c.options.values.string("token") == "o.s3cr3t-from-file");  // without the newline
   CHECK(c.options.places.at("token").line == 1);
+  // Readable by every user (as `sudo tee` writes it): said, but read.
+  std::filesystem::permissions(folder.dir + "/token.txt", std::filesystem::perms(0644));
+  const auto open = check_secret("token_file = 'token.txt'\n", folder.dir + "/pipeline.toml");
+  REQUIRE(open.problems.empty());
+  REQUIRE(open.problems.warnings().size() == 1);
+  CHECK(open.problems.warnings()[0].to_string() ==
+        folder.dir + "/pipeline.toml:1:14: warning: option 'token_file' of sink 'phone' (pushbullet): '" + folder.dir +
+            "/token.txt' can be read by every user of this machine: chmod o-r it (the service reads it as group "
+            "stream-smarts)");
+  std::filesystem::permissions(folder.dir + "/token.txt", std::filesystem::perms(0640));
+  CHECK(check_secret("token_file = 'token.txt'\n", folder.dir + "/pipeline.toml").problems.warnings().empty());
   auto bom = check_secret("token_file = 'bom.txt'\n", folder.dir + "/pipeline.toml");
   REQUIRE(bom.problems.empty());
   CHECK(bom.options.values.string("token") == "o.s3cr3t-after-bom");  // no byte-order mark sent as the token
