@@ -415,12 +415,12 @@ std::string describe(const scored_reading& s) {
   return meter_and_time(s.reading) + " (" + s.scorer + ", " + numbers + ")";
 }
 
-
 struct scorer_state : supervised_state {
   std::vector<caf::actor> sinks;
   std::deque<reading_batch> queue;  ///< bounded by the sources' in-flight credit
   std::uint64_t unscored = 0;       ///< NaN scores the plugin gave
 };
+using scorer_actor = caf::stateful_actor<scorer_state>;
 
 /// A NaN score is a plugin's fault the policy reads as no verdict; said at
 /// the 1st, 10th, 100th ... so that a scorer giving nothing else is not a flood.
@@ -433,7 +433,6 @@ void note_unscored(scorer_state& s, const scored_reading& scored) {
                                ": it neither raises nor ends an alert (" + std::to_string(n) +
                                (n == 1 ? " reading" : " readings") + " so far)");
 }
-using scorer_actor = caf::stateful_actor<scorer_state>;
 
 void score_batch(scorer_actor* self, const reading_batch& in) {
   auto& s = self->state;

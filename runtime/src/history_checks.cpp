@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <iterator>
 #include <set>
+#include <utility>
 
 namespace stream_smarts::runtime {
 namespace {
@@ -54,10 +55,12 @@ void refuse_kwh_as_wh(const std::vector<reading>& history) {
   std::vector<double> power;
   for (const reading& r : history)
     if (r.span_ms > 0) power.push_back(watts(r));
+  if (power.size() < 24) return;
+  const double typical_w = median(std::move(power));
   // A median of 0 is a house that draws nothing most hours (solar, away), not kWh.
-  if (power.size() < 24 || median(power) >= least_household_w || median(power) == 0) return;
+  if (typical_w >= least_household_w || typical_w == 0) return;
   char typical[32];
-  std::snprintf(typical, sizeof typical, "%.3g", median(power));
+  std::snprintf(typical, sizeof typical, "%.3g", typical_w);
   throw unusable_input("the history's median reading is " + std::string(typical) +
                        " Wh an hour, less than any household uses: if its numbers are kWh, give --data-set "
                        "wh_unit=kWh (or wh_unit=Wh if they are Wh)");
