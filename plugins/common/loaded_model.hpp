@@ -76,9 +76,9 @@ public:
     warned_ = true;
     using std::chrono::milliseconds;
     log_->warning("readings of " + r.meter + " cover " + duration_text(milliseconds{r.span_ms}) +
-                      ", but the model was trained on readings of " + duration_text(milliseconds{model_span_ms_}) +
-                      ": their Wh are not comparable; train it on readings like these, or give the source the "
-                      "span its readings cover");
+                  ", but the model was trained on readings of " + duration_text(milliseconds{model_span_ms_}) +
+                  ": their Wh are not comparable; train it on readings like these, or give the source the "
+                  "span its readings cover");
   }
 
 private:
