@@ -17,11 +17,6 @@ find_package(tomlplusplus 3.3 REQUIRED)
 # g++ 12's libstdc++ does not have them yet) reads the system's tzdata.
 find_package(date REQUIRED)
 
-# The runtime's metrics endpoint (runtime/src/metrics_server.cpp only):
-# cpp-httplib, built by Debian as a library; its pkg-config Cflags carry the
-# defines the library was built with, which its header's layout depends on.
-pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
-
 # The Kafka plugins: librdkafka (C API, including its mock cluster) and
 # avro-c for the Confluent Avro wire format.
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)

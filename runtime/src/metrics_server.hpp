@@ -1,7 +1,8 @@
 // The metrics endpoint's HTTP server: GET /metrics (Prometheus text) and GET
-// /healthz. The only HTTP code of the runtime (cpp-httplib, Debian's
-// libcpp-httplib-dev); what it serves comes from a query function, so it
-// knows nothing of actors.
+// /healthz. The only HTTP code of the runtime: one thread, a few connections
+// at a time, each with a deadline (docs/architecture.md says why it is not
+// a library's). What it serves comes from a query function, so it knows
+// nothing of actors.
 #pragma once
 
 #include "metrics.hpp"
