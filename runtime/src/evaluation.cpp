@@ -28,18 +28,6 @@ const std::string* label_of(const reading& r) {
   return nullptr;
 }
 
-constexpr std::int64_t hour_ms = 3600000;
-
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
-
-/// The clock hour a reading falls in: hours begin where the reading's zone
-/// has them begin (at :30 UTC in India), on the UTC time line, so the hour
-/// repeated when clocks go back is two hours, not one.
-std::int64_t clock_hour(const reading& r) {
-  const std::int64_t shift = (static_cast<std::int64_t>(r.local.utc_offset_s) * 1000 % hour_ms + hour_ms) % hour_ms;
-  return floor_div(r.ts_ms + shift, hour_ms);
-}
-
 } // namespace
 
 bool labelled_anomalous(const reading& r) { return !event_label(r).empty(); }

@@ -10,6 +10,7 @@
 #include <common/vector_queue.hpp>
 
 #include <cmath>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -253,7 +254,50 @@ int alerts_from(const std::vector<reading>& history, std::int64_t from_ms, const
   return alerts;
 }
 
+/// The clock hours after `from_ms` with an alert, as eval counts false alert-hours.
+int alert_hours_from(const std::vector<reading>& history, std::int64_t from_ms, const sustained_model& m) {
+  meter_state state(m.trained);
+  std::set<std::int64_t> hours;
+  for (const auto& r : history)
+    if (judge(m, state.next(r, m.usual), r.local.hour).score > 1 && r.ts_ms > from_ms) hours.insert(clock_hour(r));
+  return static_cast<int>(hours.size());
+}
+
+/// erratic_days with each level held for four hours: rises that last.
+std::vector<reading> erratic_spells(int days) {
+  auto history = erratic_days(days);
+  for (std::size_t i = 0; i < history.size(); ++i) history[i].wh = history[i - i % 4].wh;
+  return history;
+}
+
+/// The same history read every quarter-hour: each hour's energy in four equal readings.
+std::vector<reading> in_quarter_hours(const std::vector<reading>& hourly) {
+  std::vector<reading> out;
+  for (const auto& r : hourly)
+    for (int q = 0; q < 4; ++q) {
+      reading part = at(r.ts_ms + q * hour_ms / 4, r.wh / 4);
+      part.span_ms = hour_ms / 4;
+      out.push_back(part);
+    }
+  return out;
+}
+
 } // namespace
+
+TEST_CASE("sustained_load training: the budget counts alert-hours, however often the meter reads", "[sustained]") {
+  settings s;
+  s.min_excess_wh = 10;  // below the house's own noise: the budget alone sets the thresholds
+  s.budget_days = 28;
+  // Four weeks: four alert-hours, whether read every hour or every quarter-hour.
+  // (Counted in readings, the quarter-hours' budget was four quarter-hours,
+  // less than one spell alerts: that model never alerted.)
+  for (const auto& history : {erratic_spells(120), in_quarter_hours(erratic_spells(120))}) {
+    const int hours = alert_hours_from(history, history.back().ts_ms - 28 * 24 * hour_ms, train(history, s));
+    INFO(history.size() << " readings");
+    CHECK(hours >= 3);
+    CHECK(hours <= 4);
+  }
+}
 
 TEST_CASE("sustained_load training: the budget is met on the last budget_days", "[sustained]") {
   // A house whose busy spells were twice as big before its last 100 days.

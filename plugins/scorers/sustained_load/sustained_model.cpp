@@ -169,9 +169,11 @@ std::array<double, hours_per_day> hourly_medians(const std::vector<reading>& his
 struct replayed {
   int hour;
   std::array<double, most_windows> floor;
+  std::int64_t clock_hour;  ///< stream_smarts::clock_hour of the reading
 };
 
-/// How many of `readings` may alert: alerts_per_week of them, readings `spacing_ms` apart.
+/// How many of `readings` may alert: alerts_per_week of them, readings
+/// `spacing_ms` apart. As many alert-hours as readings in hourly readings.
 double alerts_allowed(std::size_t readings, const settings& s, double spacing_ms) {
   return alert_budget::share_alerting(s.alerts_per_week, spacing_ms) * static_cast<double>(readings);
 }
@@ -334,22 +336,25 @@ void meet_budget_on_recent_days(sustained_model& m, std::span<const replayed> re
   if (recent.empty()) return;  // a meter silent through those days: nothing to meet the budget on
   const settings& s = m.trained;
   const double allowed = alerts_allowed(recent.size(), s, spacing_ms);
-  auto alerts_at = [&](double scale) {
+  // Counted as eval counts false alerts: clock hours with an alert, so that
+  // four quarter-hours alerting in one hour cost one alert-hour, not four.
+  auto alert_hours_at = [&](double scale) {
     std::size_t n = 0;
-    for (const replayed& r : recent) {
+    std::int64_t counted = std::numeric_limits<std::int64_t>::min();
+    for (const replayed& r : recent) {  // in time order
       bool alert = false;
       for (std::size_t w = 0; w < s.hours.size() && !alert; ++w)
         alert = r.floor[w] > std::max(scale * m.threshold[w][static_cast<std::size_t>(r.hour)], s.min_excess_wh);
-      n += alert;
+      if (alert && r.clock_hour != counted) ++n, counted = r.clock_hour;
     }
     return static_cast<double>(n);
   };
   // Alerts fall as the scale rises: the smallest scale within the budget, to 1 part in 1000.
   double within = 16, over = 1.0 / 16;
-  if (alerts_at(over) <= allowed) within = over;
+  if (alert_hours_at(over) <= allowed) within = over;
   while (within / over > 1.001) {
     const double mid = std::sqrt(within * over);
-    (alerts_at(mid) <= allowed ? within : over) = mid;
+    (alert_hours_at(mid) <= allowed ? within : over) = mid;
   }
   for (auto& by_hour : m.threshold)
     for (auto& t : by_hour) t = std::max(t * within, s.min_excess_wh);
@@ -368,7 +373,7 @@ std::pair<std::vector<replayed>, std::size_t> replay_history(const std::vector<r
     if (!std::isfinite(step.floor_wh[s.hours.size() - 1])) return;  // the longest is covered last
     if (r.ts_ms > recent_from_ms) recent_begin = std::min(recent_begin, seen.size());
     covered[static_cast<std::size_t>(r.local.hour)] = true;
-    seen.push_back({r.local.hour, step.floor_wh});
+    seen.push_back({r.local.hour, step.floor_wh, clock_hour(r)});
   });
   for (int h = 0; h < hours_per_day; ++h)
     if (!covered[static_cast<std::size_t>(h)])

@@ -50,6 +50,18 @@ struct reading {
 /// has ts 00:10 and ends at 01:10. With no span said, its ts.
 inline std::int64_t end_ms(const reading& r) { return r.ts_ms + r.span_ms; }
 
+/// The clock hour a reading falls in, numbered on the UTC time line: hours
+/// begin where the reading's zone has them begin (at :30 UTC in India), and
+/// the hour repeated when clocks go back is two hours, not one. "False
+/// alert-hours a week" counts these, in eval and in the budgets that
+/// training aims at it.
+inline std::int64_t clock_hour(const reading& r) {
+  constexpr std::int64_t hour_ms = 3600000;
+  const std::int64_t shift = (static_cast<std::int64_t>(r.local.utc_offset_s) * 1000 % hour_ms + hour_ms) % hour_ms;
+  const std::int64_t t = r.ts_ms + shift;
+  return t / hour_ms - (t % hour_ms < 0);  // floor, for times before 1970
+}
+
 /// The label holding a reading's power in W at its end (`end_ms`), from a
 /// source that measures power as well as energy (gpio_meter). power_step
 /// reads it; `stream-smarts inject` adds an event's power to it.
