@@ -1,5 +1,6 @@
 #include "offline.hpp"
 
+#include "crash_report.hpp"
 #include "log.hpp"
 #include "zone.hpp"
 
@@ -130,6 +131,7 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
   }
   s.options = validate_options(options, s.plugin->info().options, {}, s.describe(), command_line, problems);
   contexts_.emplace_back(s, pipeline_);
+  crash_notes_[&s] = std::string("the ") + to_string(kind) + " plugin " + plugin + " (" + s.plugin->file + ")";
   return s;
 }
 
@@ -179,24 +181,50 @@ stage_context_impl& offline_session::context_of(const stage_spec& spec) {
   throw std::logic_error("offline_session: stage '" + spec.name + "' was not declared here");
 }
 
+const char* offline_session::crash_note(const stage_spec& spec) const { return crash_notes_.at(&spec).c_str(); }
+
+namespace {
+/// A scorer whose plugin the crash report names while it scores or goes.
+class noted_scorer final : public scorer {
+public:
+  noted_scorer(std::unique_ptr<scorer> plugin, const char* note) : plugin_(std::move(plugin)), note_(note) {}
+  ~noted_scorer() override {
+    const running_plugin running(note_);
+    plugin_.reset();
+  }
+  score_result score(const reading& r) override {
+    const running_plugin running(note_);
+    return plugin_->score(r);
+  }
+
+private:
+  std::unique_ptr<scorer> plugin_;
+  const char* note_;
+};
+} // namespace
+
 std::unique_ptr<scorer> offline_session::make_scorer(const stage_spec& spec, std::function<void(double)> on_progress) {
   stage_context_impl& context = context_of(spec);
   context.on_progress = std::move(on_progress);
-  return spec.plugin->descriptor->make_scorer(context);
+  const running_plugin running(crash_note(spec));
+  return std::make_unique<noted_scorer>(spec.plugin->descriptor->make_scorer(context), crash_note(spec));
 }
 
 std::vector<reading> offline_session::read_history(const std::function<void(std::size_t)>& on_batch) {
-  std::unique_ptr<source> s = history_->plugin->descriptor->make_source(context_of(*history_));
   std::vector<reading> history;
-  s->start();
-  for (;;) {
-    const auto result = s->read(history, 65536);
-    if (on_batch) on_batch(history.size());
-    if (result.finished) break;
-    // An offline command, not a stage: waiting on a paced source is fine here.
-    if (result.wait.count() > 0) std::this_thread::sleep_for(result.wait);
+  {
+    const running_plugin running(crash_note(*history_));
+    std::unique_ptr<source> s = history_->plugin->descriptor->make_source(context_of(*history_));
+    s->start();
+    for (;;) {
+      const auto result = s->read(history, 65536);
+      if (on_batch) on_batch(history.size());
+      if (result.finished) break;
+      // An offline command, not a stage: waiting on a paced source is fine here.
+      if (result.wait.count() > 0) std::this_thread::sleep_for(result.wait);
+    }
+    s->stop();
   }
-  s->stop();
   for (auto& r : history) localize(r, *zone_);
   // Trainers are promised history in time order (and scorers see it so when
   // running); a topic's partitions or a hand-joined file may interleave.

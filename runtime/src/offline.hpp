@@ -9,6 +9,7 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -81,6 +82,9 @@ public:
   std::unique_ptr<scorer> make_scorer(const stage_spec& spec, std::function<void(double)> on_progress = {});
   /// The context a declared stage's plugin sees (for its trainer).
   stage_context_impl& context_of(const stage_spec& spec);
+  /// What the crash report names while a declared stage's plugin code runs
+  /// (running_plugin): "the scorer plugin NAME (FILE)".
+  const char* crash_note(const stage_spec& spec) const;
 
 private:
   stage_spec& declare(plugin_kind kind, const std::string& plugin, const toml::table& options, diagnostics& problems);
@@ -90,6 +94,7 @@ private:
   pipeline_spec pipeline_;       // settings only: the stages live in specs_
   std::deque<stage_spec> specs_;  // a deque: contexts keep references to them
   std::deque<stage_context_impl> contexts_;
+  std::map<const stage_spec*, std::string> crash_notes_;
   std::unique_ptr<time_zone> zone_;
   const stage_spec* history_ = nullptr;
   std::string data_;  // --data

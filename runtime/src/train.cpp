@@ -3,6 +3,7 @@
 // loads. Before that, a hold-out report: the same trainer on most days,
 // judged on the days it did not see.
 #include "commands.hpp"
+#include "crash_report.hpp"
 
 #include "evaluation.hpp"
 #include "log.hpp"
@@ -93,6 +94,7 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
   offer_rehearsals(context, fit, request, kinds, session.zone());
   bar.phase("training on " + std::to_string(fit.size()) + " readings");
   try {
+    const running_plugin running(session.crash_note(trainer));
     trainer.plugin->descriptor->train(fit, context, model);
   } catch (const option_error&) {
     throw;
@@ -153,7 +155,10 @@ int train_command(const train_request& request) {
     stage_context_impl& context = session.context_of(*trainer);
     context.on_progress = [&](double done) { bar.fraction(done); };
     offer_rehearsals(context, history, request, kinds, session.zone());
-    const std::string summary = trainer->plugin->descriptor->train(history, context, request.out);
+    const std::string summary = [&] {
+      const running_plugin running(session.crash_note(*trainer));
+      return trainer->plugin->descriptor->train(history, context, request.out);
+    }();
     bar.fraction(1);
     bar.finish();
     if (report) print_holdout_report(*report, request, history.size() - report->readings());

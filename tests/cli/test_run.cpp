@@ -258,6 +258,41 @@ TEST_CASE("a plugin that crashes the process is named in its last line") {
   CHECK_THAT(destroyed.err, Catch::Matchers::EndsWith(named));
 }
 
+TEST_CASE("train and eval name a plugin that crashes the process, as run does") {
+  temp_dir dir;
+  std::string days = "ts,wh\n";  // ten days: some are held out whatever the seed
+  for (int d = 1; d <= 10; ++d) days += "2007-01-" + std::string(d < 10 ? "0" : "") + std::to_string(d) + "T12:00:00,50\n";
+  const auto history = dir.file("h.csv", days);
+  const auto model = dir.path() + "/m";
+  const auto named = [](const std::string& kind, const std::string& plugin) {
+    return "stream-smarts: abort in the " + kind + " plugin " + plugin + " (" + fixtures("good") + "/lib" + plugin +
+           ".so); the process ends here\n";
+  };
+  const auto aborted = [&](const std::vector<std::string>& args) {
+    const auto r = run(args, fixture_env, 30s);
+    CHECK(r.signal == SIGABRT);
+    return r.err;
+  };
+  const std::vector<std::string> train{"train", "--scorer", "fixture_scorer", "--data", history, "--out", model};
+  auto with = [](std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  // Its trainer; its scorer judging the days held out; the history's source.
+  CHECK_THAT(aborted(with(train, {"--holdout", "0", "--set", "abort_when_training=true"})),
+             Catch::Matchers::EndsWith(named("scorer", "fixture_scorer")));
+  CHECK_THAT(aborted(with(train, {"--holdout", "0.5", "--set", "throw_every=1", "--set", "abort=true"})),
+             Catch::Matchers::EndsWith(named("scorer", "fixture_scorer")));
+  REQUIRE(run(with(train, {"--holdout", "0"}), fixture_env).exit_code == 0);
+  const std::vector<std::string> eval{"eval", "--model", model};
+  CHECK_THAT(aborted(with(eval, {"--set", "abort_when_made=true", "--data", history})),
+             Catch::Matchers::EndsWith(named("scorer", "fixture_scorer")));
+  CHECK_THAT(aborted(with(eval, {"--set", "abort_when_destroyed=true", "--data", history})),
+             Catch::Matchers::EndsWith(named("scorer", "fixture_scorer")));
+  CHECK_THAT(aborted(with(eval, {"--source", "fixture_source", "--data-set", "throw_every=1", "--data-set", "abort=true"})),
+             Catch::Matchers::EndsWith(named("source", "fixture_source")));
+}
+
 TEST_CASE("a source that fails at the same place after every restart stops the pipeline, not re-reads forever") {
   temp_dir dir;
   const auto r = run({"run", dir.file("p.toml", fixture_pipeline("batch_size = 4\nmax_restarts = 2\nrestart_backoff = '5ms'",
