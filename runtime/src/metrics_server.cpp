@@ -257,6 +257,7 @@ struct metrics_server::impl {
   int port = 0;
   query ask;
   std::list<connection> connections;
+  steady::time_point accept_paused_until;  ///< after accept failed for want of files
   std::thread thread;
 
   void serve();
@@ -294,13 +295,15 @@ void metrics_server::stop() {
 
 bool metrics_server::impl::wait(std::vector<pollfd>& polled) {
   polled.assign({{wake_read.get(), POLLIN, 0}, {listener.get(), POLLIN, 0}});
-  if (connections.size() >= max_connections) polled[1].fd = -1;  // the rest wait in the kernel's queue
-  auto nearest = steady::now() + std::chrono::hours{1};
+  const auto now = steady::now();
+  // Full, or out of files: the rest wait in the kernel's queue.
+  if (connections.size() >= max_connections || now < accept_paused_until) polled[1].fd = -1;
+  auto nearest = now < accept_paused_until ? accept_paused_until : now + std::chrono::hours{1};
   for (const auto& c : connections) {
     polled.push_back({c.fd.get(), c.wanted(), 0});
     nearest = std::min(nearest, c.deadline);
   }
-  const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(nearest - steady::now()).count();
+  const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(nearest - now).count();
   if (::poll(polled.data(), polled.size(), static_cast<int>(std::max<long long>(wait_ms, 0))) < 0 && errno != EINTR)
     return false;
   return polled[0].revents == 0;
@@ -309,7 +312,13 @@ bool metrics_server::impl::wait(std::vector<pollfd>& polled) {
 void metrics_server::impl::accept_waiting() {
   while (connections.size() < max_connections) {
     unique_fd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (fd.get() < 0) return;
+    if (fd.get() < 0) {
+      // Out of files or memory, the connection stays queued and the listener
+      // ready: polled again at once, it would keep a core busy.
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+        accept_paused_until = steady::now() + std::chrono::seconds{1};
+      return;
+    }
     auto& c = connections.emplace_back();
     c.fd = std::move(fd);
     c.deadline = steady::now() + exchange_time;

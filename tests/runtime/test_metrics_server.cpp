@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -176,4 +177,33 @@ TEST_CASE("metrics server: stop() does not wait for a client that keeps sending"
   const int sent_when_stopped = slow.sent();
   CHECK(eventually([&] { return slow.sent() >= sent_when_stopped + 2; }, 5s));
   CHECK(slow.finish() == 1);
+}
+
+TEST_CASE("metrics server: out of files, it waits for them rather than spinning") {
+  serving s;
+  rlimit files{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &files) == 0);
+  // Room for a few clients of ours, none for the server to accept them.
+  rlimit few = files;
+  few.rlim_cur = open_files() + 4;
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &few) == 0);
+  std::vector<int> waiting;
+  for (int fd; waiting.size() < 16 && (fd = connect_local(s.port())) >= 0;) waiting.push_back(fd);
+  rusage before{}, after{};
+  ::getrusage(RUSAGE_SELF, &before);
+  std::this_thread::sleep_for(1s);  // a window to measure in, not a wait for anything
+  ::getrusage(RUSAGE_SELF, &after);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &files) == 0);
+  const auto cpu_us = [](const rusage& u) {
+    return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000L + u.ru_utime.tv_usec + u.ru_stime.tv_usec;
+  };
+  REQUIRE_FALSE(waiting.empty());
+  CHECK(cpu_us(after) - cpu_us(before) < 300000);  // a thread polling a listener it cannot accept from: a whole second
+  // Files again: the clients that waited are answered.
+  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
+  REQUIRE(::send(waiting.front(), request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+  char answer[64] = {};
+  CHECK(::recv(waiting.front(), answer, sizeof answer - 1, MSG_WAITALL) > 0);
+  CHECK(std::string(answer).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  for (int fd : waiting) ::close(fd);
 }
