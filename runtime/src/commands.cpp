@@ -64,8 +64,6 @@ int run_command(const std::string& pipeline_file) {
     pipeline_spec spec;  // outlives the stages, which refer to it
     std::vector<stage> stages = load(pipeline_file, registry, spec);
     for (const auto& w : spec.warnings) runtime_log().warning(w.to_string());
-    runtime_log().info("pipeline '" + spec.settings.name + "' starting: " + std::to_string(stages.size()) +
-                       " stages, time zone " + spec.settings.timezone);
     return run_pipeline(spec, stages);
   } catch (const metrics_unavailable& e) {
     report_as_log(e);

@@ -1160,6 +1160,8 @@ int run_pipeline(const pipeline_spec& pipeline, std::vector<stage>& stages) {
     }
     for (auto& st : stages) st.context->figures().enable();
   }
+  runtime_log().info("pipeline '" + pipeline.settings.name + "' starting: " + std::to_string(stages.size()) +
+                     " stages, time zone " + pipeline.settings.timezone);
   return run_graph(pipeline, stages, server.get());
 }
 
