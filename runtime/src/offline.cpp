@@ -82,7 +82,8 @@ int run_offline(offline_session& session, const char* what, const std::function<
 
 offline_session::offline_session(const offline_request& request) : data_(request.history.data) {
   registry_.load_folders(plugin_search_path(request.plugin_dirs));
-  problems_ = registry_.problems();
+  for (const auto& problem : registry_.problems().items())  // as for a pipeline: only naming its plugin is refused
+    runtime_log().warning(problem.to_string() + "; skipped");
   pipeline_.file = command_line;
   pipeline_.dir = std::filesystem::current_path().string();
   pipeline_.settings.name = "offline";
@@ -121,6 +122,11 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
   s.name = kind == plugin_kind::source ? "history" : plugin;
   s.place = {command_line};
   s.plugin = registry_.find(plugin);
+  if (const std::string* why = registry_.refusal(plugin)) {
+    problems.error({command_line}, "plugin '" + plugin + "' cannot be used: " + *why);
+    s.plugin = nullptr;
+    return s;
+  }
   if (s.plugin == nullptr || s.plugin->info().kind != kind) {
     std::string message = std::string("no ") + to_string(kind) + " plugin named '" + plugin + "'";
     if (s.plugin) message += " ('" + plugin + "' is a " + to_string(s.plugin->info().kind) + ")";

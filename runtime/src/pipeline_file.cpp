@@ -325,9 +325,13 @@ private:
     return it != v.places.end() ? it->second : fallback;
   }
 
+  /// A broken file in a plugin folder (one left behind by an upgrade, built
+  /// for another ABI) is a warning: only a pipeline naming its plugin is
+  /// refused, and the others keep alerting.
   void load_plugins() {
     registry_.load_folders(plugin_search_path(spec_.settings.plugin_dirs));
-    for (const auto& problem : registry_.problems().items()) out_.error(problem.where, problem.message);
+    for (const auto& problem : registry_.problems().items())
+      out_.warning(problem.where, problem.message + "; skipped");
   }
 
   void read_stages(const toml::table& root, plugin_kind kind) {
@@ -391,10 +395,17 @@ private:
 
   const loaded_plugin* find_plugin(const std::string& name, plugin_kind kind, const toml::node& at,
                                    const std::string& owner) {
+    if (const std::string* why = registry_.refusal(name)) {
+      out_.error(where(at, file_), "plugin '" + name + "' for " + owner + " cannot be used: " + *why);
+      return nullptr;
+    }
     const loaded_plugin* plugin = registry_.find(name);
     if (plugin == nullptr) {
       std::string message = "unknown plugin '" + name + "' for " + owner;
       if (auto guess = nearest(name, registry_.names())) message += " (did you mean '" + *guess + "'?)";
+      if (const auto skipped = registry_.problems().items().size(); skipped > 0)
+        message += "; " + std::to_string(skipped) + " plugin file" + (skipped == 1 ? "" : "s") +
+                   " could not be loaded (see the warnings)";
       for (const auto& dir : spec_.settings.plugin_dirs)  // skipped when loading: a typo shows up only here
         if (std::error_code ec; !fs::is_directory(dir, ec)) message += "; plugin_dirs has " + dir + ", no folder";
       message += "; `stream-smarts plugins` lists the plugins found";

@@ -142,14 +142,16 @@ void plugin_registry::load_file(const std::string& path) {
     problems_.error({path}, "its stream_smarts_plugin factory returned no plugin name");
     return;
   }
-  if (const auto* other = find(descriptor->info.name)) {
-    problems_.error({path}, "plugin name '" + descriptor->info.name + "' is already taken by " + other->file +
+  const std::string& name = descriptor->info.name;
+  if (const auto* other = find(name)) {
+    problems_.error({path}, "plugin name '" + name + "' is already taken by " + other->file +
                                 "; remove one of the two files");
+    refusals_.try_emplace(name, "it is in two files, " + other->file + " and " + path + "; remove one of them");
     return;
   }
   if (const std::string why = descriptor_problem(*descriptor); !why.empty()) {
-    problems_.error({path}, "plugin '" + descriptor->info.name + "' declares " + why +
-                                " (a bug in the plugin: tell its author)");
+    problems_.error({path}, "plugin '" + name + "' declares " + why + " (a bug in the plugin: tell its author)");
+    refusals_.try_emplace(name, path + " declares " + why + " (a bug in the plugin: tell its author)");
     return;
   }
   plugins_.push_back({path, descriptor});
@@ -160,6 +162,11 @@ const loaded_plugin* plugin_registry::find(const std::string& name) const {
   for (const auto& p : plugins_)
     if (p.info().name == name) return &p;
   return nullptr;
+}
+
+const std::string* plugin_registry::refusal(const std::string& name) const {
+  const auto it = refusals_.find(name);
+  return it != refusals_.end() ? &it->second : nullptr;
 }
 
 std::vector<std::string> plugin_registry::names() const {

@@ -8,6 +8,7 @@
 
 #include <boost/dll/shared_library.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,7 +40,8 @@ public:
 
   /// Loads every *.so in each folder (missing folders are skipped). A file
   /// that is not a usable plugin, or a second plugin with a taken name, is a
-  /// one-line problem naming the file; loading goes on with the others.
+  /// one-line problem naming the file; loading goes on with the others, and
+  /// only what names that plugin is refused (refusal()).
   void load_folders(const std::vector<std::string>& folders);
   /// Loads one file (used by load_folders).
   void load_file(const std::string& path);
@@ -49,11 +51,15 @@ public:
   std::vector<std::string> names() const;
   /// Problems met while loading: "file: what is wrong".
   const diagnostics& problems() const { return problems_; }
+  /// Why the plugin `name` cannot be used although a file declares it (its
+  /// declaration is wrong, or two files declare it), or nullptr.
+  const std::string* refusal(const std::string& name) const;
 
 private:
   std::vector<std::unique_ptr<boost::dll::shared_library>> libraries_;
   std::vector<loaded_plugin> plugins_;
   diagnostics problems_;
+  std::map<std::string, std::string> refusals_;
 };
 
 } // namespace stream_smarts::runtime
