@@ -36,6 +36,7 @@ constexpr std::size_t max_connections = 16;
 constexpr auto exchange_time = std::chrono::seconds{2};
 constexpr std::size_t max_head = 8 * 1024;
 constexpr std::size_t max_body = 1024;  // bodies are never read; a larger one is refused
+constexpr std::size_t max_drained = 64 * 1024;  // what a client may still send after its answer
 constexpr const char* prometheus_type = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* plain_type = "text/plain; charset=utf-8";
 
@@ -82,6 +83,11 @@ std::optional<request> parse_request(std::string_view head) {
   if (space1 == std::string_view::npos || space1 == space2 || first.substr(space2 + 1).rfind("HTTP/1.", 0) != 0)
     return std::nullopt;
   request r{std::string(first.substr(0, space1)), std::string(first.substr(space1 + 1, space2 - space1 - 1))};
+  // The absolute form ("http://host:port/metrics", as a proxy sends it) names the same resource.
+  if (const auto scheme = r.path.find("://"); r.path.rfind('/', 0) != 0 && scheme != std::string::npos) {
+    const auto slash = r.path.find('/', scheme + 3);
+    r.path = slash == std::string::npos ? "/" : r.path.substr(slash);
+  }
   r.path = r.path.substr(0, r.path.find('?'));
   for (std::size_t i = 1; i < lines.size(); ++i) {
     const auto colon = lines[i].find(':');
@@ -104,7 +110,11 @@ answer route(const request& r, const metrics_server::query& ask) {
   // Another method on a path that is there: 405, saying which one is (RFC 9110).
   if (r.method != "GET" && r.method != "HEAD")
     return {405, "method not allowed: GET " + r.path + "\n", plain_type, "GET, HEAD"};
-  const auto m = ask();
+  std::optional<pipeline_metrics> m;
+  try {
+    m = ask();
+  } catch (const std::exception&) {  // out of memory: as if the pipeline had not answered
+  }
   if (r.path == "/metrics") {
     if (!m) return {503, "metrics unavailable: the pipeline did not answer in time\n"};
     return {200, render_prometheus(*m), prometheus_type};
@@ -127,13 +137,14 @@ std::string render(const answer& a, bool head_only) {
 
 /// The answer to what a client has sent, once there is one to give.
 std::optional<std::string> answer_to(const std::string& received, const metrics_server::query& ask) {
-  auto end = received.find("\r\n\r\n");
-  if (end == std::string::npos) end = received.find("\n\n");
-  if (end == std::string::npos) {
-    if (received.size() <= max_head) return std::nullopt;
+  // Empty lines before the request line are skipped (RFC 9112, 2.2); the
+  // head ends at the first empty line, CRLF or LF.
+  const auto start = std::min(received.find_first_not_of("\r\n"), received.size());
+  const auto blank = std::min(received.find("\n\n", start), received.find("\n\r\n", start));
+  if ((blank == std::string::npos ? received.size() : blank + 1) > max_head)
     return render({431, "request head too large\n"}, false);
-  }
-  const auto r = parse_request(std::string_view(received).substr(0, end + 2));
+  if (blank == std::string::npos) return std::nullopt;
+  const auto r = parse_request(std::string_view(received).substr(start, blank + 1 - start));
   if (!r) return render({400, "bad request: GET /metrics or /healthz over HTTP/1.x\n"}, false);
   return render(route(*r, ask), r->method == "HEAD");
 }
@@ -164,7 +175,7 @@ struct connection {
   steady::time_point deadline;
   std::string received;
   std::optional<std::string> reply;
-  std::size_t sent = 0;
+  std::size_t sent = 0, drained = 0;
   bool draining = false;
 
   short wanted() const { return reply && !draining ? POLLOUT : POLLIN; }
@@ -178,10 +189,10 @@ private:
 };
 
 bool connection::step(short events, const metrics_server::query& ask) {
-  if (steady::now() >= deadline) return false;
-  if (events == 0) return true;
-  if (!reply) return receive(ask);
-  return draining ? drain() : send_reply();
+  // What a client sent in time is taken even when this thread was held past
+  // its deadline (by another request's query).
+  const bool open = events == 0 || (!reply ? receive(ask) : draining ? drain() : send_reply());
+  return open && steady::now() < deadline;
 }
 
 bool connection::receive(const metrics_server::query& ask) {
@@ -209,9 +220,11 @@ bool connection::send_reply() {
 }
 
 bool connection::drain() {
-  char buffer[2048];
+  char buffer[4096];
   const auto n = ::recv(fd.get(), buffer, sizeof buffer, 0);
-  return n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
+  if (n > 0) drained += static_cast<std::size_t>(n);
+  // A client that goes on sending is closed on: draining it would keep a core busy.
+  return (n > 0 && drained <= max_drained) || (n < 0 && (errno == EAGAIN || errno == EINTR));
 }
 
 /// A socket listening on `address`, or throws saying why it cannot.
@@ -221,7 +234,10 @@ unique_fd listen_on(const listen_address& address) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  const int looked_up = ::getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &found);
+  // localhost is 127.0.0.1: one address, where clients of "localhost" look
+  // first or next, never ::1 alone (as /etc/hosts may list it first).
+  const std::string host = address.host == "localhost" ? "127.0.0.1" : address.host;
+  const int looked_up = ::getaddrinfo(host.c_str(), std::to_string(address.port).c_str(), &hints, &found);
   if (looked_up != 0) throw std::runtime_error("cannot listen on " + address.text() + ": " + ::gai_strerror(looked_up));
   int err = 0;
   unique_fd sock;

@@ -109,8 +109,14 @@ TEST_CASE("metrics server: GET and HEAD of /metrics and /healthz, and what else 
   CHECK(large->body == "request body too large: GET /metrics or /healthz take none\n");
   // A small body is left unread, and does not cost the client its answer.
   CHECK(http_exchange(s.port(), "GET /healthz HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")->body == "ok\n");
-  // Bare LF line ends, as some hand-written clients send.
+  // Bare LF line ends, as some hand-written clients send; the head ends at
+  // its first empty line, whatever the body holds.
   CHECK(http_exchange(s.port(), "GET /healthz HTTP/1.0\n\n")->status == 200);
+  CHECK(http_exchange(s.port(), "GET /healthz HTTP/1.1\nContent-Length: 30\n\nContent-Length: 5000\r\n\r\n")
+            ->status == 200);
+  // A proxy's absolute form, and an empty line before the request line (RFC 9112).
+  CHECK(http_exchange(s.port(), "GET http://127.0.0.1:9464/healthz HTTP/1.1\r\n\r\n")->body == "ok\n");
+  CHECK(http_exchange(s.port(), "\r\nGET /healthz HTTP/1.1\r\n\r\n")->body == "ok\n");
 
   CHECK(http_exchange(s.port(), "hello\r\n\r\n")->body == "bad request: GET /metrics or /healthz over HTTP/1.x\n");
   CHECK(http_exchange(s.port(), "GET /metrics HTTP/2\r\n\r\n")->status == 400);
@@ -119,6 +125,9 @@ TEST_CASE("metrics server: GET and HEAD of /metrics and /healthz, and what else 
   REQUIRE(endless);
   CHECK(endless->status == 431);
   CHECK(endless->body == "request head too large\n");
+  // Too large however it arrives: whole, in one read.
+  CHECK(http_exchange(s.port(), "GET /metrics HTTP/1.1\r\nX: " + std::string(9000, 'x') + "\r\n\r\n")->status ==
+        431);
 }
 
 TEST_CASE("metrics server: 503 when the pipeline does not answer") {
@@ -206,4 +215,42 @@ TEST_CASE("metrics server: out of files, it waits for them rather than spinning"
   CHECK(::recv(waiting.front(), answer, sizeof answer - 1, MSG_WAITALL) > 0);
   CHECK(std::string(answer).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   for (int fd : waiting) ::close(fd);
+}
+
+TEST_CASE("metrics server: a request sent in time is answered while another's query holds the thread") {
+  // The first query takes 2.5 s, past every connection's 2 s.
+  std::atomic<int> asked{0};
+  metrics_server server(listen_address{"127.0.0.1", 0});
+  server.serve([&]() -> std::optional<pipeline_metrics> {
+    if (asked++ == 0) std::this_thread::sleep_for(2500ms);  // a pipeline slow to answer, on purpose
+    return pipeline_metrics{"home", {}};
+  });
+  const int waiting = connect_local(server.port());  // accepted before the query begins
+  REQUIRE(waiting >= 0);
+  std::thread slow([&] { CHECK(http_request(server.port(), "GET", "/metrics")->status == 200); });
+  REQUIRE(eventually([&] { return asked.load() == 1; }, 5s));
+  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
+  REQUIRE(::send(waiting, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+  char answer[64] = {};
+  CHECK(::recv(waiting, answer, sizeof answer - 1, MSG_WAITALL) > 0);
+  CHECK(std::string(answer).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  ::close(waiting);
+  slow.join();
+}
+
+TEST_CASE("metrics server: a client that goes on sending after its answer is closed on") {
+  serving s;
+  const int fd = connect_local(s.port());
+  REQUIRE(fd >= 0);
+  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
+  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+  // 64 KiB of it are read and dropped, then the connection is closed and a
+  // send fails: after what the sockets' buffers hold, not after all a
+  // client can send in its 2 s (gigabytes on loopback, read at a core's cost).
+  const std::string more(16 * 1024, 'x');
+  std::size_t sent = 0;
+  for (ssize_t n = 0; sent < (std::size_t{64} << 20) && n >= 0; sent += static_cast<std::size_t>(std::max<ssize_t>(n, 0)))
+    n = ::send(fd, more.data(), more.size(), MSG_NOSIGNAL);
+  CHECK(sent < (std::size_t{64} << 20));
+  ::close(fd);
 }
