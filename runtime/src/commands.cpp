@@ -26,7 +26,7 @@ void report(const config_error& e) {
 void report_as_log(const config_error& e) {
   if (current_log_format() != log_format::json) return report(e);
   for (const auto& d : e.details().items()) write_log_line(log_level::error, "runtime", d.to_string());
-  for (const auto& d : e.details().warnings()) write_log_line(log_level::warning, "runtime", d.to_string());
+  for (const auto& d : e.details().warnings()) write_log_line(log_level::warning, "runtime", log_text(d));
 }
 
 /// Reads `file` into `spec` and makes its stages, its secrets masked in the
@@ -63,7 +63,7 @@ int run_command(const std::string& pipeline_file) {
   try {
     pipeline_spec spec;  // outlives the stages, which refer to it
     std::vector<stage> stages = load(pipeline_file, registry, spec);
-    for (const auto& w : spec.warnings) runtime_log().warning(w.to_string());
+    for (const auto& w : spec.warnings) runtime_log().warning(log_text(w));
     return run_pipeline(spec, stages);
   } catch (const metrics_unavailable& e) {
     report_as_log(e);

@@ -12,6 +12,13 @@ std::string diagnostic::to_string() const {
   return text_escape(out + ": " + message);
 }
 
+std::string log_text(const diagnostic& warning) {
+  constexpr std::string_view prefix = "warning: ";
+  diagnostic bare = warning;
+  if (bare.message.rfind(prefix, 0) == 0) bare.message.erase(0, prefix.size());
+  return bare.to_string();
+}
+
 std::string diagnostics::to_string() const {
   std::string out;
   for (const auto& d : items_) {

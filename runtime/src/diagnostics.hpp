@@ -23,6 +23,10 @@ struct diagnostic {
   std::string to_string() const;
 };
 
+/// A warning as a log line says it, whose level says "warning" already:
+/// "file:line:column: message".
+std::string log_text(const diagnostic& warning);
+
 /// Collects every problem found, so one run of `validate` shows them all:
 /// errors, which make a file unusable, and warnings, which do not.
 /// Each list is kept in the order of the places in the file (a table's keys

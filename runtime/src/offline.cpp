@@ -131,6 +131,7 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
     std::string message = std::string("no ") + to_string(kind) + " plugin named '" + plugin + "'";
     if (s.plugin) message += " ('" + plugin + "' is a " + to_string(s.plugin->info().kind) + ")";
     else if (auto guess = nearest(plugin, registry_.names())) message += " (did you mean '" + *guess + "'?)";
+    message += registry_.skipped_note();
     problems.error({command_line}, message);
     s.plugin = nullptr;
     return s;
@@ -157,7 +158,7 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
     for (const auto& s : settings) add_setting(options, s, problems);
     const stage_spec& spec = declare(plugin_kind::scorer, p.info().name, options, problems);
     if (!problems.empty()) {
-      if (!settings.empty()) tried += "\n  " + p.info().name + ": " + problems.to_string();
+      tried += "\n  " + p.info().name + ": " + problems.to_string();
       continue;
     }
     try {
@@ -168,6 +169,7 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
       tried += "\n  " + p.info().name + ": " + e.what();
     }
   }
+  if (const std::string skipped = registry_.skipped_note(); !skipped.empty()) tried += "\n  " + skipped.substr(2);
   std::string with;
   for (const auto& s : settings) with += (with.empty() ? " with --set " : ", --set ") + s;
   throw unusable_input(model_path + ": no scorer plugin can load this model" + with +
@@ -217,20 +219,24 @@ std::unique_ptr<scorer> offline_session::make_scorer(const stage_spec& spec, std
 }
 
 std::vector<reading> offline_session::read_history(const std::function<void(std::size_t)>& on_batch) {
+  const auto plugin = [note = crash_note(*history_)](auto&& code) {
+    const running_plugin running(note);
+    return code();
+  };
   std::vector<reading> history;
-  {
-    const running_plugin running(crash_note(*history_));
-    std::unique_ptr<source> s = history_->plugin->descriptor->make_source(context_of(*history_));
-    s->start();
-    for (;;) {
-      const auto result = s->read(history, 65536);
-      if (on_batch) on_batch(history.size());
-      if (result.finished) break;
-      // An offline command, not a stage: waiting on a paced source is fine here.
-      if (result.wait.count() > 0) std::this_thread::sleep_for(result.wait);
-    }
-    s->stop();
+  std::unique_ptr<source> s = plugin([&] { return history_->plugin->descriptor->make_source(context_of(*history_)); });
+  plugin([&] { s->start(); });
+  for (;;) {
+    const auto result = plugin([&] { return s->read(history, 65536); });
+    if (on_batch) on_batch(history.size());
+    if (result.finished) break;
+    // An offline command, not a stage: waiting on a paced source is fine here.
+    if (result.wait.count() > 0) std::this_thread::sleep_for(result.wait);
   }
+  plugin([&] {
+    s->stop();
+    s.reset();
+  });
   for (auto& r : history) localize(r, *zone_);
   // Trainers are promised history in time order (and scorers see it so when
   // running); a topic's partitions or a hand-joined file may interleave.

@@ -403,9 +403,7 @@ private:
     if (plugin == nullptr) {
       std::string message = "unknown plugin '" + name + "' for " + owner;
       if (auto guess = nearest(name, registry_.names())) message += " (did you mean '" + *guess + "'?)";
-      if (const auto skipped = registry_.problems().items().size(); skipped > 0)
-        message += "; " + std::to_string(skipped) + " plugin file" + (skipped == 1 ? "" : "s") +
-                   " could not be loaded (see the warnings)";
+      message += registry_.skipped_note();
       for (const auto& dir : spec_.settings.plugin_dirs)  // skipped when loading: a typo shows up only here
         if (std::error_code ec; !fs::is_directory(dir, ec)) message += "; plugin_dirs has " + dir + ", no folder";
       message += "; `stream-smarts plugins` lists the plugins found";

@@ -92,68 +92,69 @@ std::string descriptor_problem(const plugin_descriptor& d) {
 }
 } // namespace
 
+namespace {
+/// The plugin a file is named for: libnight_owl.so is night_owl's, as
+/// every plugin's CMake target names it.
+std::string plugin_named_by_file(const std::string& path) {
+  std::string stem = fs::path(path).stem().string();
+  return stem.rfind("lib", 0) == 0 ? stem.substr(3) : stem;
+}
+} // namespace
+
+void plugin_registry::skip(const std::string& path, const std::string& problem, const std::string& name) {
+  problems_.error({path}, problem);
+  refusals_.try_emplace(name, path + " was skipped: " + problem);
+}
+
 void plugin_registry::load_file(const std::string& path) {
   const std::string crash_note = "the plugin file " + path + " (loading it)";
   const running_plugin running(crash_note.c_str());  // its static initialisers and factory are its code
+  // Until its descriptor is read, a file's plugin is known by the file's name:
+  // a stale copy of a plugin that cannot be loaded refuses that plugin,
+  // rather than leave another copy of it to run unnoticed.
+  const std::string by_file = plugin_named_by_file(path);
   auto library = std::make_unique<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
-  if (ec) {
-    problems_.error({path}, "cannot be loaded as a plugin: " + dlopen_reason(path, ec.message()));
-    return;
-  }
-  if (!library->has("stream_smarts_abi_version")) {
-    problems_.error({path}, "not a stream-smarts plugin (no stream_smarts_abi_version symbol); "
-                            "move it out of the plugin folder");
-    return;
-  }
+  if (ec) return skip(path, "cannot be loaded as a plugin: " + dlopen_reason(path, ec.message()), by_file);
+  if (!library->has("stream_smarts_abi_version"))
+    return skip(path, "not a stream-smarts plugin (no stream_smarts_abi_version symbol); move it out of the plugin folder",
+                by_file);
   const int abi = library->get<int()>("stream_smarts_abi_version")();
-  if (abi != abi_version) {
-    problems_.error({path}, "built for plugin ABI " + std::to_string(abi) + ", but this runtime speaks ABI " +
-                                std::to_string(abi_version) + "; rebuild the plugin against this SDK");
-    return;
-  }
-  if (!library->has("stream_smarts_plugin")) {
-    problems_.error({path}, "has no stream_smarts_plugin factory symbol; export it with STREAM_SMARTS_PLUGIN(...)");
-    return;
-  }
+  if (abi != abi_version)
+    return skip(path, "built for plugin ABI " + std::to_string(abi) + ", but this runtime speaks ABI " +
+                          std::to_string(abi_version) + "; rebuild the plugin against this SDK",
+                by_file);
+  if (!library->has("stream_smarts_plugin"))
+    return skip(path, "has no stream_smarts_plugin factory symbol; export it with STREAM_SMARTS_PLUGIN(...)", by_file);
   // Checked before the descriptor is read: its std::string and std::function
   // are only what the runtime takes them for if both use one library ABI.
   const std::string toolchain = library->has("stream_smarts_toolchain")
                                     ? library->get<const char*()>("stream_smarts_toolchain")()
                                     : "an unknown standard library";
-  if (toolchain != plugin_toolchain) {
-    problems_.error({path}, "built with " + toolchain + ", but this runtime with " + plugin_toolchain +
-                                "; build it with the runtime's compiler and standard library");
-    return;
-  }
+  if (toolchain != plugin_toolchain)
+    return skip(path, "built with " + toolchain + ", but this runtime with " + plugin_toolchain +
+                          "; build it with the runtime's compiler and standard library",
+                by_file);
   const plugin_descriptor* descriptor = nullptr;
   try {
     descriptor = library->get<const plugin_descriptor*()>("stream_smarts_plugin")();
   } catch (const std::exception& e) {
-    problems_.error({path}, std::string("its stream_smarts_plugin factory threw: ") + e.what() +
-                                " (a bug in the plugin: tell its author)");
-    return;
+    return skip(path, std::string("its stream_smarts_plugin factory threw: ") + e.what() +
+                          " (a bug in the plugin: tell its author)",
+                by_file);
   } catch (...) {
-    problems_.error({path}, "its stream_smarts_plugin factory " + std::string(not_an_exception));
-    return;
+    return skip(path, "its stream_smarts_plugin factory " + std::string(not_an_exception), by_file);
   }
-  if (descriptor == nullptr || descriptor->info.name.empty()) {
-    problems_.error({path}, "its stream_smarts_plugin factory returned no plugin name");
-    return;
-  }
+  if (descriptor == nullptr || descriptor->info.name.empty())
+    return skip(path, "its stream_smarts_plugin factory returned no plugin name", by_file);
   const std::string& name = descriptor->info.name;
-  if (const auto* other = find(name)) {
-    problems_.error({path}, "plugin name '" + name + "' is already taken by " + other->file +
-                                "; remove one of the two files");
-    refusals_.try_emplace(name, "it is in two files, " + other->file + " and " + path + "; remove one of them");
-    return;
-  }
-  if (const std::string why = descriptor_problem(*descriptor); !why.empty()) {
-    problems_.error({path}, "plugin '" + name + "' declares " + why + " (a bug in the plugin: tell its author)");
-    refusals_.try_emplace(name, path + " declares " + why + " (a bug in the plugin: tell its author)");
-    return;
-  }
+  if (const auto* other = find(name))
+    return skip(path, "plugin name '" + name + "' is also that of " + other->file +
+                          "; remove one of the two files: no pipeline can use '" + name + "' while both are there",
+                name);
+  if (const std::string why = descriptor_problem(*descriptor); !why.empty())
+    return skip(path, "plugin '" + name + "' declares " + why + " (a bug in the plugin: tell its author)", name);
   plugins_.push_back({path, descriptor});
   libraries_.push_back(std::move(library));
 }
@@ -167,6 +168,13 @@ const loaded_plugin* plugin_registry::find(const std::string& name) const {
 const std::string* plugin_registry::refusal(const std::string& name) const {
   const auto it = refusals_.find(name);
   return it != refusals_.end() ? &it->second : nullptr;
+}
+
+std::string plugin_registry::skipped_note() const {
+  const auto skipped = problems_.items().size();
+  if (skipped == 0) return {};
+  return "; " + std::to_string(skipped) + " plugin file" + (skipped == 1 ? " was" : "s were") +
+         " skipped (see the warnings)";
 }
 
 std::vector<std::string> plugin_registry::names() const {

@@ -51,11 +51,18 @@ public:
   std::vector<std::string> names() const;
   /// Problems met while loading: "file: what is wrong".
   const diagnostics& problems() const { return problems_; }
-  /// Why the plugin `name` cannot be used although a file declares it (its
-  /// declaration is wrong, or two files declare it), or nullptr.
+  /// Why the plugin `name` cannot be used: a file of it was skipped (its
+  /// declaration is wrong, two files declare it, or a file named for it,
+  /// libNAME.so, cannot be loaded), or nullptr.
   const std::string* refusal(const std::string& name) const;
+  /// For a plugin name not found: "; N plugin files were skipped (see the
+  /// warnings)", or nothing.
+  std::string skipped_note() const;
 
 private:
+  /// Records `problem` of the file at `path`, and refuses the plugin `name`.
+  void skip(const std::string& path, const std::string& problem, const std::string& name);
+
   std::vector<std::unique_ptr<boost::dll::shared_library>> libraries_;
   std::vector<loaded_plugin> plugins_;
   diagnostics problems_;

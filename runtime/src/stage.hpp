@@ -2,6 +2,7 @@
 // supervisor can make a fresh one after a failure.
 #pragma once
 
+#include "crash_report.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "pipeline_file.hpp"
@@ -28,7 +29,9 @@ public:
   const time_zone& zone() const override { return *zone_; }
   logger& log() override { return log_; }
   std::string resolve_path(const std::string& path) const override;
+  // The runtime's own code, called from a plugin's: a crash in it is not the plugin's.
   void progress(double done) override {
+    const running_plugin runtime_code(nullptr);
     if (on_progress) on_progress(done);
   }
   std::function<void(double)> on_progress;  ///< set by offline commands that draw a bar
@@ -38,6 +41,7 @@ public:
     if (i < 0 || i >= rehearsals)
       throw std::out_of_range("no rehearsal " + std::to_string(i) + ": `train` has " + std::to_string(rehearsals) +
                               " (--rehearsals), numbered from 0");
+    const running_plugin runtime_code(nullptr);
     return make_rehearsal(i);
   }
   int rehearsals = 0;                                    ///< set by `train`, with:

@@ -77,8 +77,9 @@ TEST_CASE("files that are not usable plugins are one clear line each") {
                                                               "plugin (no stream_smarts_abi_version symbol); move it "
                                                               "out of the plugin folder\n");
   CHECK(problem("duplicate") == fixtures("duplicate") + "/libbroken_duplicate.so: plugin name 'fixture_scorer' is "
-                                                        "already taken by " + good + "/libfixture_scorer.so; remove "
-                                                        "one of the two files\n");
+                                                        "also that of " + good + "/libfixture_scorer.so; remove one "
+                                                        "of the two files: no pipeline can use 'fixture_scorer' "
+                                                        "while both are there\n");
   CHECK(problem("old_abi") == fixtures("old_abi") + "/libbroken_old_abi.so: built with libstdc++ (old ABI, "
                                                     "_GLIBCXX_USE_CXX11_ABI=0), but this runtime with libstdc++ "
                                                     "(C++11 ABI); build it with the runtime's compiler and standard "
@@ -128,43 +129,63 @@ TEST_CASE("a broken plugin file is skipped with a warning: only a pipeline namin
   const auto pipeline = dir.file("p.toml", fixture_pipeline("", "count = 10", "", ""));
   const std::map<std::string, std::string> with_broken{
       {"STREAM_SMARTS_PLUGIN_PATH", good + ":" + fixtures("bad_abi") + ":" + fixtures("factory_throws")}};
+  const std::string bad_abi = fixtures("bad_abi") + "/libbroken_bad_abi.so: ",
+                    abi = "built for plugin ABI 999, but this runtime speaks ABI " +
+                          std::to_string(stream_smarts::abi_version) + "; rebuild the plugin against this SDK";
+  const std::string throws = fixtures("factory_throws") + "/libbroken_factory_throws.so: ",
+                    threw = "its stream_smarts_plugin factory threw: descriptor exploded (a bug in the plugin: tell "
+                            "its author)";
   const auto validated = run({"validate", pipeline}, with_broken);
+  INFO(validated.err);
+  CHECK(validated.exit_code == 0);
+  CHECK_THAT(validated.err, Catch::Matchers::Contains(bad_abi + "warning: " + abi + "; skipped\n"));
+  CHECK_THAT(validated.err, Catch::Matchers::Contains(throws + "warning: " + threw + "; skipped\n"));
   const auto ran = run({"run", pipeline}, with_broken, std::chrono::seconds(30));
-  for (const auto& r : {validated, ran}) {
-    INFO(r.err);
-    CHECK(r.exit_code == 0);
-    CHECK_THAT(r.err, Catch::Matchers::Contains(fixtures("bad_abi") + "/libbroken_bad_abi.so: warning: built for "
-                                                "plugin ABI 999, but this runtime speaks ABI " +
-                                                std::to_string(stream_smarts::abi_version) +
-                                                "; rebuild the plugin against this SDK; skipped"));
-    CHECK_THAT(r.err, Catch::Matchers::Contains(fixtures("factory_throws") + "/libbroken_factory_throws.so: "
-                                                "warning: its stream_smarts_plugin factory threw: descriptor "
-                                                "exploded (a bug in the plugin: tell its author); skipped"));
-  }
+  INFO(ran.err);
+  CHECK(ran.exit_code == 0);
+  CHECK(count_lines(ran.err, "warning [runtime] " + bad_abi + abi + "; skipped") == 1);
+  CHECK(count_lines(ran.err, "warning [runtime] " + throws + threw + "; skipped") == 1);
   CHECK(count_lines(dir.read("alerts.txt"), " raised ") > 0);
 
-  // A name whose file is broken is refused where the pipeline names it, saying why.
-  auto refused = [&](const std::string& set, const std::string& scorer) {
+  // A name whose file is skipped is refused where the pipeline names it, saying why.
+  auto refused = [&](const std::string& folder, const std::string& scorer) {
     std::string text = fixture_pipeline("", "", "", "");
     text.replace(text.find("'fixture_scorer'"), 16, "'" + scorer + "'");
-    const auto r =
-        run({"validate", dir.file("q.toml", text)}, {{"STREAM_SMARTS_PLUGIN_PATH", good + ":" + fixtures(set)}});
+    const auto r = run({"validate", dir.file("q.toml", text)}, {{"STREAM_SMARTS_PLUGIN_PATH", good + ":" + folder}});
     CHECK(r.exit_code == 2);
     return r.err;
   };
-  CHECK_THAT(refused("option_twice", "twice_scorer"),
-             Catch::Matchers::StartsWith(dir.path() + "/q.toml:10:10: plugin 'twice_scorer' for scorer 'ratio' cannot "
-                                         "be used: " + fixtures("option_twice") + "/libbroken_option_twice.so "
-                                         "declares option 'limit' twice (a bug in the plugin: tell its author)\n"));
+  const std::string at = dir.path() + "/q.toml:10:10: ";
+  CHECK_THAT(refused(fixtures("option_twice"), "twice_scorer"),
+             Catch::Matchers::StartsWith(at + "plugin 'twice_scorer' for scorer 'ratio' cannot be used: " +
+                                         fixtures("option_twice") + "/libbroken_option_twice.so was skipped: plugin "
+                                         "'twice_scorer' declares option 'limit' twice (a bug in the plugin: tell "
+                                         "its author)\n"));
   // Two files with one name: which one was meant cannot be known.
-  CHECK_THAT(refused("duplicate", "fixture_scorer"),
-             Catch::Matchers::StartsWith(dir.path() + "/q.toml:10:10: plugin 'fixture_scorer' for scorer 'ratio' "
-                                         "cannot be used: it is in two files, " + good + "/libfixture_scorer.so and " +
-                                         fixtures("duplicate") + "/libbroken_duplicate.so; remove one of them\n"));
+  CHECK_THAT(refused(fixtures("duplicate"), "fixture_scorer"),
+             Catch::Matchers::StartsWith(at + "plugin 'fixture_scorer' for scorer 'ratio' cannot be used: " +
+                                         fixtures("duplicate") + "/libbroken_duplicate.so was skipped: plugin name "
+                                         "'fixture_scorer' is also that of " + good + "/libfixture_scorer.so; remove "
+                                         "one of the two files: no pipeline can use 'fixture_scorer' while both are "
+                                         "there\n"));
+  // A copy of a plugin that cannot be loaded is that plugin's, by its file's
+  // name: refused, rather than another copy of it run unnoticed.
+  temp_dir stale;
+  std::filesystem::copy_file(fixtures("bad_abi") + "/libbroken_bad_abi.so", stale.path() + "/libfixture_scorer.so");
+  CHECK_THAT(refused(stale.path(), "fixture_scorer"),
+             Catch::Matchers::StartsWith(at + "plugin 'fixture_scorer' for scorer 'ratio' cannot be used: " +
+                                         stale.path() + "/libfixture_scorer.so was skipped: " + abi + "\n"));
+  // eval says why too, among the plugins that could not take the model.
+  const auto evaluated = run({"eval", "--model", dir.file("m", "10\n"), "--data", dir.file("h.csv", "ts,wh\n")},
+                             {{"STREAM_SMARTS_PLUGIN_PATH", good + ":" + fixtures("duplicate")}});
+  CHECK(evaluated.exit_code == 2);
+  CHECK_THAT(evaluated.err, Catch::Matchers::Contains("\n  fixture_scorer: (command line): plugin 'fixture_scorer' "
+                                                      "cannot be used: " + fixtures("duplicate") +
+                                                      "/libbroken_duplicate.so was skipped: "));
   // An unknown name says that files were skipped, one of which may be it.
-  CHECK_THAT(refused("bad_abi", "night_owl"),
-             Catch::Matchers::Contains("unknown plugin 'night_owl' for scorer 'ratio'; 1 plugin file could not be "
-                                       "loaded (see the warnings)"));
+  CHECK_THAT(refused(fixtures("bad_abi"), "night_owl"),
+             Catch::Matchers::Contains("unknown plugin 'night_owl' for scorer 'ratio'; 1 plugin file was skipped "
+                                       "(see the warnings)"));
 }
 
 TEST_CASE("every shipped plugin's README carries its current options table") {
