@@ -37,6 +37,9 @@ void print_table(const std::vector<std::string>& names, const std::vector<std::s
                 fixed(e.alerts_per_week(), 2).c_str(), fixed(e.precision(), 3).c_str(), fixed(e.recall(), 3).c_str(),
                 fixed(e.f1(), 3).c_str(), fixed(e.false_alert_hours_per_week(), 2).c_str(), events.c_str());
   }
+  for (std::size_t i = 0; i < results.size(); ++i)  // what alerts_per_week is compared with
+    if (const std::string note = alert_hours_note(results[i]); !note.empty())
+      std::printf("%s: %zu alerts%s\n", names[i].c_str(), results[i].alerts(), note.c_str());
 }
 
 /// Per model, per event kind: how many events, how many caught, and how

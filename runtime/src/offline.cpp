@@ -46,6 +46,12 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+std::string alert_hours_note(const evaluation& e) {
+  if (e.alert_hours() == e.alerts()) return "";  // hourly readings, or no alert (and no week) at all
+  return ", in " + std::to_string(e.alert_hours()) + (e.alert_hours() == 1 ? " clock hour (" : " clock hours (") +
+         fixed(static_cast<double>(e.alert_hours()) / e.weeks(), 2) + " per week)";
+}
+
 std::string readable_duration(double ms) {
   if (std::isnan(ms)) return "-";
   const double seconds = std::round(ms / 1000);

@@ -3,6 +3,7 @@
 // options or from a model file.
 #pragma once
 
+#include "evaluation.hpp"
 #include "history_checks.hpp"
 #include "pipeline_file.hpp"
 #include "stage.hpp"
@@ -104,6 +105,11 @@ private:
 /// `v` with `decimals` digits after the point, "-" for NaN (a figure that
 /// does not apply): the offline commands' numbers.
 std::string fixed(double v, int decimals);
+
+/// ", in N clock hours (X per week)" when readings finer than an hour (a
+/// Pi's minute readings, a 15-minute export) alert several times an hour:
+/// the budgets (alerts_per_week) count alert-hours. Empty for hourly readings.
+std::string alert_hours_note(const evaluation& e);
 
 /// A reading's local date, "2008-01-07": how the offline commands name days.
 std::string day_of(const reading& r);

@@ -42,14 +42,6 @@ std::string days_of(const std::vector<reading>& history) {
 
 std::string percent(double share) { return fixed(100 * share, 1) + " %"; }
 
-/// Readings finer than an hour (a Pi's minute readings) alert many times an
-/// hour: the budget (alerts_per_week) counts alert-hours, so say those too.
-std::string alert_hours_note(const evaluation& e) {
-  if (e.alert_hours() == e.alerts()) return "";  // hourly readings, or no alert (and no week) at all
-  return ", in " + std::to_string(e.alert_hours()) + (e.alert_hours() == 1 ? " clock hour (" : " clock hours (") +
-         fixed(static_cast<double>(e.alert_hours()) / e.weeks(), 2) + " per week)";
-}
-
 void print_holdout_report(const evaluation& e, const train_request& request, std::size_t fit_readings) {
   // The share held out is of days drawn at random: say what it came to.
   const std::string days = fixed(e.weeks() * 7, 0);

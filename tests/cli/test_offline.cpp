@@ -86,7 +86,7 @@ TEST_CASE("train prints a hold-out report, and the same --seed gives the same re
   CHECK(dir.read("d.toml") == dir.read("a.toml"));  // the model is always trained on all of the history
 }
 
-TEST_CASE("train's hold-out report counts the alerts of minute readings in clock hours too") {
+TEST_CASE("train's hold-out report and eval count the alerts of minute readings in clock hours too") {
   // Four weeks of 10-minute readings: 100 Wh, but 100 + 10 x day at 03:xx, so
   // each held-out day above the training days' median alerts six times in one hour.
   std::string csv = "ts,wh\n";
@@ -103,6 +103,13 @@ TEST_CASE("train's hold-out report counts the alerts of minute readings in clock
   REQUIRE(std::regex_search(r.out, m, std::regex("  alerts        ([0-9]+) held-out readings score above 1.00 "
                                                  "\\([0-9.]+ per week\\), in ([0-9]+) clock hours? \\([0-9.]+ per week\\)\n")));
   CHECK(std::stoi(m[2]) > 0);
+  CHECK(std::stoi(m[1]) == 6 * std::stoi(m[2]));
+  // eval, after its table, as alerts_per_week counts them.
+  const auto judged = run({"eval", "--model", dir.path() + "/m.toml", "--data", data});
+  INFO(judged.out);
+  REQUIRE(judged.exit_code == 0);
+  REQUIRE(std::regex_search(judged.out, m, std::regex("\n" + dir.path() + "/m.toml: ([0-9]+) alerts, in ([0-9]+) "
+                                                      "clock hours \\([0-9.]+ per week\\)\n")));
   CHECK(std::stoi(m[1]) == 6 * std::stoi(m[2]));
   // Hourly readings: one alert is one hour, nothing to add.
   const auto hourly = run({"train", "--scorer", "percentile_band", "--data", dir.file("hours.csv", four_weeks()),
