@@ -90,9 +90,7 @@ std::string descriptor_problem(const plugin_descriptor& d) {
   }
   return {};
 }
-} // namespace
 
-namespace {
 /// The plugin a file is named for: libnight_owl.so is night_owl's, as
 /// every plugin's CMake target names it.
 std::string plugin_named_by_file(const std::string& path) {

@@ -3,8 +3,8 @@
 // loads. Before that, a hold-out report: the same trainer on most days,
 // judged on the days it did not see.
 #include "commands.hpp"
-#include "crash_report.hpp"
 
+#include "crash_report.hpp"
 #include "evaluation.hpp"
 #include "log.hpp"
 #include "offline.hpp"
