@@ -179,8 +179,8 @@ struct connection {
   bool draining = false;
 
   short wanted() const { return reply && !draining ? POLLOUT : POLLIN; }
-  /// Takes its turn; false once it is over.
-  bool step(short events, const metrics_server::query& ask);
+  /// Takes its turn, with what the poll at `polled_at` saw; false once it is over.
+  bool step(short events, steady::time_point polled_at, const metrics_server::query& ask);
 
 private:
   bool receive(const metrics_server::query& ask);
@@ -188,11 +188,12 @@ private:
   bool drain();
 };
 
-bool connection::step(short events, const metrics_server::query& ask) {
-  // What a client sent in time is taken even when this thread was held past
-  // its deadline (by another request's query).
+bool connection::step(short events, steady::time_point polled_at, const metrics_server::query& ask) {
+  // Past its deadline as the poll saw it, not as the clock says now: what a
+  // client sent while this thread was held by another request's query is
+  // read at the next poll, not lost.
   const bool open = events == 0 || (!reply ? receive(ask) : draining ? drain() : send_reply());
-  return open && steady::now() < deadline;
+  return open && polled_at < deadline;
 }
 
 bool connection::receive(const metrics_server::query& ask) {
@@ -344,10 +345,11 @@ void metrics_server::impl::accept_waiting() {
 void metrics_server::impl::serve() {
   std::vector<pollfd> polled;
   while (wait(polled)) {
+    const auto polled_at = steady::now();
     // polled[2 + i] is connections' i-th: the ones accepted next come after.
     auto c = connections.begin();
     for (std::size_t i = 2; i < polled.size(); ++i)
-      c = c->step(polled[i].revents, ask) ? std::next(c) : connections.erase(c);
+      c = c->step(polled[i].revents, polled_at, ask) ? std::next(c) : connections.erase(c);
     if (polled[1].revents != 0) accept_waiting();
   }
 }

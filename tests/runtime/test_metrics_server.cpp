@@ -225,17 +225,26 @@ TEST_CASE("metrics server: a request sent in time is answered while another's qu
     if (asked++ == 0) std::this_thread::sleep_for(2500ms);  // a pipeline slow to answer, on purpose
     return pipeline_metrics{"home", {}};
   });
-  const int waiting = connect_local(server.port());  // accepted before the query begins
+  // Both held by the server before the query begins, the slow one first:
+  // the other's request arrives while the thread is held, and is read after.
+  const auto before = open_files();
+  const int slow = connect_local(server.port()), waiting = connect_local(server.port());
+  REQUIRE(slow >= 0);
   REQUIRE(waiting >= 0);
-  std::thread slow([&] { CHECK(http_request(server.port(), "GET", "/metrics")->status == 200); });
+  REQUIRE(eventually([&] { return open_files() == before + 4; }, 5s));
+  const auto ask = [](int fd) {
+    const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
+    REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+  };
+  ask(slow);
   REQUIRE(eventually([&] { return asked.load() == 1; }, 5s));
-  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
-  REQUIRE(::send(waiting, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
-  char answer[64] = {};
-  CHECK(::recv(waiting, answer, sizeof answer - 1, MSG_WAITALL) > 0);
-  CHECK(std::string(answer).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
-  ::close(waiting);
-  slow.join();
+  ask(waiting);
+  for (int fd : {slow, waiting}) {
+    char answer[64] = {};
+    CHECK(::recv(fd, answer, sizeof answer - 1, MSG_WAITALL) > 0);
+    CHECK(std::string(answer).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    ::close(fd);
+  }
 }
 
 TEST_CASE("metrics server: a client that goes on sending after its answer is closed on") {
