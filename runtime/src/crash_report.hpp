@@ -19,6 +19,13 @@ private:
   const char* previous_;
 };
 
+/// Runs `code` marked as the plugin code `note` names; returns what it returns.
+template <class Code>
+auto as_plugin(const char* note, Code&& code) {
+  const running_plugin running(note);
+  return code();
+}
+
 /// Installs the report for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT. After
 /// its line it hands the signal to the handler there was before (a
 /// sanitizer's, or the default: the process ends as it would have).

@@ -225,10 +225,7 @@ std::unique_ptr<scorer> offline_session::make_scorer(const stage_spec& spec, std
 }
 
 std::vector<reading> offline_session::read_history(const std::function<void(std::size_t)>& on_batch) {
-  const auto plugin = [note = crash_note(*history_)](auto&& code) {
-    const running_plugin running(note);
-    return code();
-  };
+  const auto plugin = [note = crash_note(*history_)](auto&& code) { return as_plugin(note, code); };
   std::vector<reading> history;
   std::unique_ptr<source> s = plugin([&] { return history_->plugin->descriptor->make_source(context_of(*history_)); });
   plugin([&] { s->start(); });

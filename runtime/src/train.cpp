@@ -147,10 +147,9 @@ int train_command(const train_request& request) {
     stage_context_impl& context = session.context_of(*trainer);
     context.on_progress = [&](double done) { bar.fraction(done); };
     offer_rehearsals(context, history, request, kinds, session.zone());
-    const std::string summary = [&] {
-      const running_plugin running(session.crash_note(*trainer));
+    const std::string summary = as_plugin(session.crash_note(*trainer), [&] {
       return trainer->plugin->descriptor->train(history, context, request.out);
-    }();
+    });
     bar.fraction(1);
     bar.finish();
     if (report) print_holdout_report(*report, request, history.size() - report->readings());

@@ -41,6 +41,18 @@ std::size_t open_files() {
   return n;
 }
 
+/// Sends GET /healthz on a connected socket, as it is: no client library.
+void send_healthz(int fd) {
+  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
+  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+}
+
+/// The first bytes of the answer on `fd` (its status line and more), or "".
+std::string answer_start(int fd) {
+  char answer[64] = {};
+  return ::recv(fd, answer, sizeof answer - 1, MSG_WAITALL) > 0 ? std::string(answer) : std::string();
+}
+
 /// Clients that have sent the start of a request and then one more byte of
 /// it every 100 ms, each on its own socket, until told to finish (30 s at
 /// most). How many of them the server closed is known once they finish.
@@ -209,11 +221,8 @@ TEST_CASE("metrics server: out of files, it waits for them rather than spinning"
   REQUIRE_FALSE(waiting.empty());
   CHECK(cpu_us(after) - cpu_us(before) < 300000);  // a thread polling a listener it cannot accept from: a whole second
   // Files again: the clients that waited are answered.
-  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
-  REQUIRE(::send(waiting.front(), request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
-  char answer[64] = {};
-  CHECK(::recv(waiting.front(), answer, sizeof answer - 1, MSG_WAITALL) > 0);
-  CHECK(std::string(answer).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  send_healthz(waiting.front());
+  CHECK(answer_start(waiting.front()).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
   for (int fd : waiting) ::close(fd);
 }
 
@@ -232,17 +241,11 @@ TEST_CASE("metrics server: a request sent in time is answered while another's qu
   REQUIRE(slow >= 0);
   REQUIRE(waiting >= 0);
   REQUIRE(eventually([&] { return open_files() == before + 4; }, 5s));
-  const auto ask = [](int fd) {
-    const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
-    REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
-  };
-  ask(slow);
+  send_healthz(slow);
   REQUIRE(eventually([&] { return asked.load() == 1; }, 5s));
-  ask(waiting);
+  send_healthz(waiting);
   for (int fd : {slow, waiting}) {
-    char answer[64] = {};
-    CHECK(::recv(fd, answer, sizeof answer - 1, MSG_WAITALL) > 0);
-    CHECK(std::string(answer).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(answer_start(fd).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
     ::close(fd);
   }
 }
@@ -251,8 +254,7 @@ TEST_CASE("metrics server: a client that goes on sending after its answer is clo
   serving s;
   const int fd = connect_local(s.port());
   REQUIRE(fd >= 0);
-  const std::string request = "GET /healthz HTTP/1.1\r\n\r\n";
-  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()));
+  send_healthz(fd);
   // 64 KiB of it are read and dropped, then the connection is closed and a
   // send fails: after what the sockets' buffers hold, not after all a
   // client can send in its 2 s (gigabytes on loopback, read at a core's cost).
