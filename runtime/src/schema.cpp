@@ -540,6 +540,13 @@ std::string describe(const option_spec& s) {
     text += " From the environment (\"${VARIABLE}\"), or a file: " + s.name + "_file = \"PATH\".";
   return text;
 }
+
+// A '|' would end a markdown table's cell.
+std::string markdown_cell(const std::string& text) {
+  std::string out;
+  for (const char c : text) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
 } // namespace
 
 std::string render_options(const std::vector<option_spec>& specs, bool markdown) {
@@ -548,8 +555,9 @@ std::string render_options(const std::vector<option_spec>& specs, bool markdown)
     out << "| option | type | default | required | description |\n|---|---|---|---|---|\n";
     for (const auto& s : specs) {
       const std::string def = format_value(s.default_value);
-      out << "| `" << s.name << "` | " << short_type(s.type) << " | " << (def.empty() ? "" : "`" + def + "`")
-          << " | " << (s.required ? "yes" : "no") << " | " << describe(s) << " |\n";
+      out << "| `" << s.name << "` | " << short_type(s.type) << " | "
+          << (def.empty() ? "" : "`" + markdown_cell(def) + "`") << " | " << (s.required ? "yes" : "no") << " | "
+          << markdown_cell(describe(s)) << " |\n";
     }
     return out.str();
   }
