@@ -6,6 +6,7 @@
 #include <stream_smarts/plugin.hpp>
 #include <stream_smarts/time.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -137,16 +138,30 @@ inline std::string timestamp_kind_problem(std::string_view field, std::string_vi
   return std::string(field) + " must be an ISO-8601 string or epoch milliseconds, got " + std::string(got);
 }
 
-/// Parses an energy value: a finite, non-negative number written in full.
+/// Parses an energy value: a finite, non-negative number written in full,
+/// with `decimal` ('.' or ',') as its decimal separator.
 inline bool parse_wh(std::string_view text, std::string_view name, double& wh, std::string& why,
-                     double wh_per_unit = 1.0) {
+                     double wh_per_unit = 1.0, char decimal = '.') {
   if (text.empty()) {
     why = std::string(name) + " is empty";
     return false;
   }
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), wh);
-  if (end != text.data() + text.size() || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+  // With a decimal comma, the number as from_chars reads it. A '.' there is
+  // not read as a point: in such an export "1.500" is a thousand and five hundred.
+  char number[64] = {};
+  std::string_view read = text;
+  if (decimal != '.') {
+    if (text.size() >= sizeof number || text.find('.') != std::string_view::npos) read = text.substr(0, 0);
+    else read = std::string_view(number, std::replace_copy(text.begin(), text.end(), number, decimal, '.') - number);
+  }
+  const auto [end, ec] = std::from_chars(read.data(), read.data() + read.size(), wh);
+  if (read.empty() || end != read.data() + read.size() ||
+      (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
     why = std::string(name) + " is not a number: '" + std::string(text) + "'";
+    if (decimal != '.' && text.find('.') != std::string_view::npos)
+      why += std::string(" (with decimal = \"") + decimal + "\", a '.' is not a decimal point)";
+    else if (decimal == '.' && text.find(',') != std::string_view::npos)
+      why += " (a decimal comma? set decimal = \",\")";
   } else if (!std::isfinite(wh) && ec != std::errc::result_out_of_range) {
     why = std::string(name) + " is not finite: '" + std::string(text) + "'";
   } else if (ec == std::errc::result_out_of_range || !std::isfinite(wh * wh_per_unit)) {
@@ -194,16 +209,51 @@ inline meter_value read_meter(std::string_view field, bool boolean, bool number,
 }
 
 /// The `wh_unit` option of a source of recorded readings: utility portals and
-/// Home Assistant export kWh, which read as Wh would never alert.
+/// Home Assistant export kWh, which read as Wh would never alert; a load
+/// curve (Enedis's Linky export) gives each interval's mean power in W.
 inline option_spec wh_unit_option() {
   return optional_option("wh_unit", option_type::string, std::string("Wh"),
-                         "What wh_field's numbers are in: \"Wh\", or \"kWh\" (as many exports are), each read as "
-                         "1000 Wh.",
-                         {"Wh", "kWh"});
+                         "What wh_field's numbers are: energy in \"Wh\" or \"kWh\" (as many exports are), or the "
+                         "mean power over the reading's span in \"W\" or \"kW\" (a load curve), read as the Wh "
+                         "of that span.",
+                         {"Wh", "kWh", "W", "kW"});
 }
 
-/// What one of wh_field's numbers is in Wh, from the `wh_unit_option`.
-inline double wh_per_unit(const options& o) { return o.string("wh_unit") == "kWh" ? 1000.0 : 1.0; }
+/// What wh_field's numbers are in: energy, or a mean power over the reading's
+/// span, whose energy needs that span.
+struct energy_unit {
+  double factor = 1.0;  ///< Wh (or W) per number: 1000 for kWh and kW
+  bool power = false;   ///< W or kW: a mean power over the reading's span
+  std::string name = "Wh";
+
+  /// The Wh one number stands for in a reading that covers `span_ms`.
+  double wh_per_number(std::int64_t span_ms) const {
+    return power ? factor * static_cast<double>(span_ms) / 3'600'000.0 : factor;
+  }
+};
+
+/// The `wh_unit_option` of a source's options. A power needs a span to be
+/// energy: with `span = "0s"` it is refused (option_error).
+inline energy_unit energy_unit_of(const options& o) {
+  const std::string& unit = o.string("wh_unit");
+  const energy_unit u{unit == "kWh" || unit == "kW" ? 1000.0 : 1.0, unit == "W" || unit == "kW", unit};
+  if (u.power && o.duration("span").count() == 0)
+    throw option_error("wh_unit", "\"" + unit + "\" is a mean power over each reading's span, and span is \"0s\": "
+                                  "set span to the time each reading covers (\"30m\" for a half-hourly load curve)");
+  return u;
+}
+
+/// Parses an energy value written in `unit`, for a reading that covers
+/// `span_ms`: parse_wh, and for a power a reading that covers some time.
+inline bool parse_energy(std::string_view text, std::string_view name, const energy_unit& unit,
+                         std::int64_t span_ms, double& wh, std::string& why, char decimal = '.') {
+  if (unit.power && span_ms == 0) {
+    why = std::string(name) + " is a mean power (wh_unit = \"" + unit.name + "\"), and the reading covers no time "
+          "(span_ms 0): its energy cannot be known";
+    return false;
+  }
+  return parse_wh(text, name, wh, why, unit.wh_per_number(span_ms), decimal);
+}
 
 /// The `span` option of a source of recorded readings (a file, a topic):
 /// how long each reading's Wh covers from its ts, for readings that do not

@@ -603,3 +603,33 @@ TEST_CASE("inject writes a kWh export's readings in Wh to a millionth, as they r
   CHECK_THAT(labelled, Contains(",2615.87,0\n"));
   CHECK(labelled.find("0000000") == std::string::npos);
 }
+
+TEST_CASE("inject reads a utility's own export through the replay source's options") {
+  // A German portal's export: ';' between columns, date and time apart,
+  // day first, kWh with a decimal comma. Read as told, it is Wh a reading.
+  temp_dir dir;
+  std::string csv = "Datum;Uhrzeit;Verbrauch (kWh)\n";
+  for (int h = 0; h < 24 * 21; ++h) {
+    const std::string iso = history_time(h / 24, 60 * (h % 24));  // 2008-01-07T00:00:00
+    csv += iso.substr(8, 2) + "." + iso.substr(5, 2) + "." + iso.substr(0, 4) + ";" + iso.substr(11, 5) + ";0,35\n";
+  }
+  const std::string data = dir.file("export.csv", csv);
+  const std::vector<std::string> told = {"--data-set", "delimiter=;", "--data-set", "decimal=,",
+                                         "--data-set", "ts_field=Datum", "--data-set", "time_field=Uhrzeit",
+                                         "--data-set", "ts_format=%d.%m.%Y %H:%M", "--data-set",
+                                         "wh_field=Verbrauch (kWh)", "--data-set", "wh_unit=kWh"};
+  std::vector<std::string> args = {"inject", "--data", data, "--out", dir.path() + "/l.csv"};
+  args.insert(args.end(), told.begin(), told.end());
+  const auto r = run(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string labelled = dir.read("l.csv");
+  CHECK(labelled.rfind("ts,wh,label\n2008-01-07T00:00:00+00:00,350,0\n", 0) == 0);
+  CHECK_THAT(labelled, Contains("\n2008-01-27T23:00:00+00:00,350,0\n"));
+
+  // Not told, the same file is refused with the option that reads it.
+  const auto plain = run({"inject", "--data", data, "--out", dir.path() + "/p.csv"});
+  CHECK(plain.exit_code == 2);
+  CHECK_THAT(plain.err, Contains("export.csv:1: header row has no 'ts' column: 'Datum;Uhrzeit;Verbrauch (kWh)'; it "
+                                 "has one column: its columns are separated by ';': set delimiter = \";\""));
+}

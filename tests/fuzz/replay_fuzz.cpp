@@ -2,8 +2,10 @@
 // replay source reads it (plugins/sources/replay/replay_format.hpp): lines
 // from a small-block line_reader, a CSV header or JSON lines, every data line
 // parsed and the reading localized in Europe/Paris as the runtime does.
-// Byte 0 picks CSV or JSON lines. An accepted reading must have a finite,
-// non-negative wh; a skipped line must say why. `tests/fuzz/run replay`.
+// Byte 0 picks the layout: CSV or JSON lines, the delimiter, a decimal
+// comma, the ts_format, and a load curve's mean W stamped at the span's end.
+// An accepted reading must have a finite, non-negative wh; a skipped line
+// must say why. `tests/fuzz/run replay`.
 #include "replay_format.hpp"
 #include "zone.hpp"
 
@@ -16,17 +18,33 @@
 using namespace stream_smarts;
 using namespace stream_smarts::replay;
 
+namespace {
+
+// The replay options a history may be read with, from one byte.
+record_layout layout_of(std::uint8_t bits) {
+  record_layout layout(bits & 1 ? file_format::jsonl : file_format::csv);
+  layout.delimiter = delimiters[(bits >> 1) & 3];
+  if (bits & 8 && layout.delimiter != ',') layout.decimal = ',';  // the source refuses ',' for both
+  static const char* const formats[] = {"iso8601", "epoch_s", "epoch_ms", "%d/%m/%Y %H:%M"};
+  layout.ts_format = timestamp_format(formats[(bits >> 4) & 3]);
+  if (bits & 64) layout.ts_marks_end = true;
+  if (bits & 128) layout.unit = {1.0, true, "W"};
+  return layout;
+}
+
+} // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::unique_ptr<time_zone> zone = runtime::load_time_zone("Europe/Paris");
   if (size < 2) return 0;  // fmemopen takes no empty buffer
-  const file_format format = data[0] % 2 ? file_format::jsonl : file_format::csv;
+  const record_layout layout = layout_of(data[0]);
   std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::FILE* file = fmemopen(bytes.data(), bytes.size(), "rb");
   if (file == nullptr) __builtin_trap();
   // A 16-byte block makes most lines cross a refill, long ones grow it, and
   // past 64 bytes a line is skipped as too long.
   line_reader lines(file, 16, 64);
-  record_parser parser(format, "ts", "wh");
+  record_parser parser{layout};
   std::string_view line;
   std::string why;
   reading r;
@@ -46,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       continue;
     }
+    r.span_ms = 1'800'000;  // as the source's span option sets it before each line
     if (!parser.parse(line, *zone, r, why)) {
       if (why.empty()) __builtin_trap();
       continue;  // skipped and counted

@@ -338,3 +338,18 @@ TEST_CASE("wh_unit = kWh reads each number as 1000 Wh") {
   CHECK_FALSE(huge.ok);
   CHECK(huge.why == "kwh is out of range: '1e307'");
 }
+
+TEST_CASE("wh_unit = W reads a mean power as the energy of the reading's span") {
+  // A plug or a load curve that publishes watts: 600 W over the hour is 600 Wh,
+  // over a message's own 15 minutes 150 Wh.
+  const fixed_zone zone(0);
+  const auto watts = mapping_options("power", "ts", "", "", "W");
+  CHECK(map_json(watts, R"({"power": 600, "ts": 1168743600000})", {}, zone).r.wh == 600);
+  CHECK(map_json(watts, R"({"power": 600, "ts": 1168743600000, "span_ms": 900000})", {}, zone).r.wh == 150);
+  CHECK(map_json(mapping_options("power", "ts", "", "", "kW"), R"({"power": 0.6, "ts": 1168743600000, "span_ms": 900000})",
+                 {}, zone).r.wh == 150);
+  const auto no_time = map_json(watts, R"({"power": 600, "ts": 1168743600000, "span_ms": 0})", {}, zone);
+  CHECK_FALSE(no_time.ok);
+  CHECK(no_time.why == "power is a mean power (wh_unit = \"W\"), and the reading covers no time (span_ms 0): its "
+                       "energy cannot be known");
+}

@@ -143,6 +143,32 @@ TEST_CASE("replay reads a kWh export as Wh when told wh_unit = kWh", "[stages][r
   }));
 }
 
+TEST_CASE("replay reads a European utility export as its options say", "[stages][replay]") {
+  // A Linky load curve as Enedis exports it: ';', mean W per half hour,
+  // each stamped at its end; a row with a decimal comma; a missing value.
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("linky.csv", "Horodate;Valeur\n2024-01-07T00:30:00+01:00;500\n2024-01-07T01:00:00+01:00;1250,5\n"
+                         "2024-01-07T01:30:00+01:00;\n");
+  fake_context ctx(d, {{"path", std::string("linky.csv")}, {"delimiter", std::string(";")},
+                       {"decimal", std::string(",")}, {"ts_field", std::string("Horodate")},
+                       {"wh_field", std::string("Valeur")}, {"wh_unit", std::string("W")},
+                       {"span", std::chrono::milliseconds{1'800'000}}, {"ts_marks", std::string("end")}},
+                   dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src, 3);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].ts_ms == 1704582000000);  // 2024-01-07T00:00:00+01:00
+  CHECK(got[0].wh == 250);
+  CHECK(got[0].span_ms == 1'800'000);
+  CHECK(got[1].wh == 625.25);
+  const auto& lines = ctx.log_.lines;
+  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("linky.csv:4: Valeur is empty, line skipped") != std::string::npos;
+  }));
+}
+
 TEST_CASE("replay start and end keep a time window", "[stages][replay]") {
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;
@@ -245,6 +271,18 @@ TEST_CASE("replay option problems", "[stages][replay]") {
         "speed: must be a number above 0 (3600 = an hour of data per second); got 0");
   CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("wh")}}) ==
         "wh_field: must differ from ts_field (both are 'wh')");
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"wh_unit", std::string("W")},
+               {"span", std::chrono::milliseconds{0}}}) ==
+        "wh_unit: \"W\" is a mean power over each reading's span, and span is \"0s\": set span to the time each "
+        "reading covers (\"30m\" for a half-hourly load curve)");
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"ts_format", std::string("%d/%m")}}) ==
+        "ts_format: '%d/%m' has no %Y: a pattern needs the date and hour (%Y %m %d %H)");
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"decimal", std::string(",")}}) ==
+        "decimal: is also the delimiter: such a file separates its columns with ';' (set delimiter = \";\")");
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"time_field", std::string("wh")}}) ==
+        "time_field: must differ from wh_field (both are 'wh')");
+  CHECK(error({{"path", std::string("h.txt")}, {"format", std::string("jsonl")}, {"time_field", std::string("t")}}) ==
+        "time_field: is for CSV files whose date and time are in two columns; in JSON lines ts_field holds both");
   CHECK(error({{"path", std::string(".")}, {"format", std::string("csv")}}) == "path: " + p + ".: is a directory");
   CHECK(error({{"path", std::string(".")}}) == "path: " + p + ".: is a directory");  // not "cannot tell the format"
   REQUIRE(::mkfifo((p + "fifo.csv").c_str(), 0600) == 0);  // a check that opened it would wait for a writer

@@ -32,7 +32,7 @@ parsed parse_line(record_parser& p, std::string_view line, int offset_s = 3600) 
 }
 
 record_parser csv_parser(std::string_view header = "ts,wh") {
-  record_parser p(file_format::csv, "ts", "wh");
+  record_parser p(record_layout(file_format::csv));
   p.read_header(header);
   return p;
 }
@@ -45,7 +45,7 @@ std::string csv_reason(std::string_view line, std::string_view header = "ts,wh")
 }
 
 std::string json_reason(std::string_view line) {
-  record_parser p(file_format::jsonl, "ts", "wh");
+  record_parser p(record_layout(file_format::jsonl));
   auto r = parse_line(p, line);
   CHECK_FALSE(r.ok);
   return r.why;
@@ -139,13 +139,13 @@ TEST_CASE("CSV header", "[replay][csv]") {
     CHECK(parse_line(p, "2007-01-01T04:00:00,1").ok);
   }
   SECTION("custom column names") {
-    record_parser p(file_format::csv, "time", "energy");
+    record_parser p(record_layout(file_format::csv, "time", "energy"));
     p.read_header("time,energy");
     CHECK(parse_line(p, "2007-01-01T04:00:00,1").ok);
     CHECK(parse_line(p, "2007-01-01T04:00:00,x").why == "energy is not a number: 'x'");
   }
   SECTION("problems") {
-    record_parser p(file_format::csv, "ts", "wh");
+    record_parser p(record_layout(file_format::csv));
     CHECK(p.expects_header());
     CHECK_THROWS_WITH(p.read_header("ts,watts"), "header row has no 'wh' column: 'ts,watts'"
                                                    "; name its columns with ts_field and wh_field");
@@ -155,10 +155,10 @@ TEST_CASE("CSV header", "[replay][csv]") {
                                                   "; name its columns with ts_field and wh_field");
     // The raw UCI file: 'Time' is there, but in the one column a ';' file has.
     CHECK_THROWS_WITH(p.read_header("Date;Time;Global_active_power"),
-                      "header row has no 'ts' column: 'Date;Time;Global_active_power'; it has one column: columns "
-                      "are separated by commas here, not by ';'");
-    CHECK_THROWS_WITH(p.read_header("ts\twh"), "header row has no 'ts' column: 'ts\twh'; it has one column: columns "
-                                               "are separated by commas here, not by '\\t'");
+                      "header row has no 'ts' column: 'Date;Time;Global_active_power'; it has one column: its "
+                      "columns are separated by ';': set delimiter = \";\"");
+    CHECK_THROWS_WITH(p.read_header("ts\twh"), "header row has no 'ts' column: 'ts\twh'; it has one column: its "
+                                               "columns are separated by '\\t': set delimiter = \"tab\"");
     CHECK_THROWS_WITH(p.read_header("ts,wh\r2007-01-01T00:00:00,1"),
                       "header row has no 'wh' column: 'ts,wh\r2007-01-01T00:00:00,1'; its lines end in a carriage "
                       "return alone (an old Mac export?): convert them to line feeds");
@@ -275,7 +275,7 @@ TEST_CASE("a span_ms column is the reading's own span, not a label", "[replay][c
 TEST_CASE("each reading's meter from meter_field, as stream-smarts's own records name it", "[replay]") {
   // A recording of two flats replayed as one meter ("home") raised no alert
   // at all: their readings were mixed into one house.
-  record_parser json(file_format::jsonl, "ts", "wh", "meter");
+  record_parser json(record_layout(file_format::jsonl, "ts", "wh", "meter"));
   auto r = parse_line(json, R"({"ts":"2008-01-01T00:00:00","meter":"flat1","wh":1596.93,"labels":{}})");
   REQUIRE(r.ok);
   CHECK(r.r.meter == "flat1");
@@ -293,7 +293,7 @@ TEST_CASE("each reading's meter from meter_field, as stream-smarts's own records
   CHECK(parse_line(json, R"({"ts":"2008-01-01T00:00:00","meter":true,"wh":1})").why ==
         "meter must name the meter as a string or a number, got a boolean");
 
-  record_parser csv(file_format::csv, "ts", "wh", "meter");
+  record_parser csv(record_layout(file_format::csv, "ts", "wh", "meter"));
   csv.read_header("ts,meter,wh,note");
   r = parse_line(csv, "2008-01-01T00:00:00,flat2,200,cold");
   REQUIRE(r.ok);
@@ -301,12 +301,12 @@ TEST_CASE("each reading's meter from meter_field, as stream-smarts's own records
   REQUIRE(r.r.labels.size() == 1);  // the meter column is not a label too
   CHECK(r.r.labels[0].key == "note");
 
-  record_parser none(file_format::jsonl, "ts", "wh");  // meter_field = "": every reading is the option's
+  record_parser none(record_layout(file_format::jsonl));  // meter_field = "": every reading is the option's
   CHECK(parse_line(none, R"({"ts":"2008-01-01T00:00:00","meter":"flat1","wh":1})").r.labels.size() == 1);
 }
 
 TEST_CASE("whether a timestamp was written as wall-clock time, which summer time repeats", "[replay]") {
-  record_parser json(file_format::jsonl, "ts", "wh");
+  record_parser json(record_layout(file_format::jsonl));
   REQUIRE(parse_line(json, R"({"ts":"2007-10-28T02:30:00","wh":1})").ok);
   CHECK(json.ts_was_wall_clock());
   REQUIRE(parse_line(json, R"({"ts":"2007-10-28T00:30:00Z","wh":1})").ok);
@@ -321,7 +321,7 @@ TEST_CASE("whether a timestamp was written as wall-clock time, which summer time
 }
 
 TEST_CASE("JSON lines", "[replay][jsonl]") {
-  record_parser p(file_format::jsonl, "ts", "wh");
+  record_parser p(record_layout(file_format::jsonl));
 
   SECTION("a plain line") {
     auto r = parse_line(p, R"({"ts": "2007-01-01T04:00:00", "wh": 431.27})");
@@ -401,7 +401,7 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
     CHECK(r.r.labels[2].key == "kA");
   }
   SECTION("custom keys") {
-    record_parser q(file_format::jsonl, "time", "energy");
+    record_parser q(record_layout(file_format::jsonl, "time", "energy"));
     CHECK(parse_line(q, R"({"time":"2007-01-01T04:00:00","energy":3})").r.wh == 3.0);
     CHECK(parse_line(q, R"({"ts":"2007-01-01T04:00:00","energy":3})").why == "missing \"time\"");
   }
@@ -457,4 +457,164 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
     CHECK_FALSE(parse_line(p, R"({"ts":"\u00e9)").ok);
     CHECK(parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":2})").ok);
   }
+}
+
+namespace {
+
+// A parser of `layout` whose CSV header has been read.
+record_parser csv_parser_of(record_layout layout, std::string_view header) {
+  record_parser p(std::move(layout));
+  p.read_header(header);
+  return p;
+}
+
+// parse_line for a reading whose source says it covers `span_ms`.
+parsed parse_spanned(record_parser& p, std::string_view line, std::int64_t span_ms) {
+  const fixed_zone zone(3600);
+  parsed out{false, {}, {}};
+  out.r.span_ms = span_ms;
+  out.ok = p.parse(line, zone, out.r, out.why);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("a European export: semicolons between columns, a decimal comma", "[replay][csv][export]") {
+  record_layout layout(file_format::csv, "Horodate", "Valeur");
+  layout.delimiter = ';';
+  layout.decimal = ',';
+  auto p = csv_parser_of(layout, "Horodate;Valeur;Note");
+  auto r = parse_line(p, "2024-01-07T14:30:00+01:00;1234,5;cold day");
+  REQUIRE(r.ok);
+  CHECK(r.r.wh == 1234.5);
+  CHECK(r.r.labels.at(0).value == "cold day");
+  CHECK(parse_line(p, "2024-01-07T14:30:00+01:00;\"1,5\"").r.wh == 1.5);
+  CHECK(parse_line(p, "2024-01-07T14:30:00+01:00;12").r.wh == 12);
+  // A '.' there is a thousands separator, not a point: refused, not read as 1.5.
+  CHECK(parse_line(p, "2024-01-07T14:30:00+01:00;1.500").why ==
+        "Valeur is not a number: '1.500' (with decimal = \",\", a '.' is not a decimal point)");
+  CHECK(parse_line(p, "2024-01-07T14:30:00+01:00;-1,5").why ==
+        "Valeur is negative: '-1,5' (energy sent to the grid? read the energy drawn from it)");
+
+  SECTION("a decimal comma the layout does not expect says which option reads it") {
+    record_layout point(file_format::csv);
+    point.delimiter = ';';
+    auto q = csv_parser_of(point, "ts;wh");
+    CHECK(parse_line(q, "2024-01-07T14:30:00;1,5").why == "wh is not a number: '1,5' (a decimal comma? set decimal = \",\")");
+  }
+}
+
+TEST_CASE("tab-separated columns keep their empty cells", "[replay][csv][export]") {
+  record_layout layout(file_format::csv);
+  layout.delimiter = '\t';
+  auto p = csv_parser_of(layout, "ts\tnote\twh");
+  auto r = parse_line(p, "2024-01-07T14:30:00\t\t 42 ");
+  REQUIRE(r.ok);
+  CHECK(r.r.wh == 42);
+  CHECK(r.r.labels.empty());
+  CHECK(parse_line(p, "2024-01-07T14:30:00\t a b \t7").r.labels.at(0).value == "a b");
+  CHECK(parse_line(p, "2024-01-07T14:30:00,x,7").why == "expected 3 fields, got 1");
+}
+
+TEST_CASE("ts_format: epoch seconds and milliseconds, and patterns read as local time", "[replay][export]") {
+  SECTION("epoch seconds") {
+    record_layout layout(file_format::csv);
+    layout.ts_format = timestamp_format("epoch_s");
+    auto p = csv_parser_of(layout, "ts,wh");
+    CHECK(parse_line(p, "1704067200,1").r.ts_ms == utc(2024, 1, 1, 0));
+    CHECK(parse_line(p, "1704067200.25,1").r.ts_ms == utc(2024, 1, 1, 0) + 250);
+    CHECK(parse_line(p, "1704067200000,1").why ==
+          "ts is out of range: 1704067200000 (epoch seconds of years 0000 to 9999); it looks like epoch "
+          "milliseconds: set ts_format = \"epoch_ms\"");
+    CHECK(parse_line(p, "2024-01-01,1").why == "ts is not a number of epoch seconds: '2024-01-01'");
+  }
+  SECTION("epoch milliseconds in a CSV file") {
+    record_layout layout(file_format::csv);
+    layout.ts_format = timestamp_format("epoch_ms");
+    auto p = csv_parser_of(layout, "ts,wh");
+    CHECK(parse_line(p, "1704067200000,1").r.ts_ms == utc(2024, 1, 1, 0));
+    CHECK(parse_line(p, "1704067200,1").why ==
+          "ts is 1704067200, which as epoch milliseconds is in 1970; it looks like epoch seconds: timestamps are "
+          "epoch milliseconds (1704067200000)");
+  }
+  SECTION("a day-first pattern, with or without leading zeros, in the pipeline's zone") {
+    record_layout layout(file_format::csv);
+    layout.ts_format = timestamp_format("%d/%m/%Y %H:%M");
+    auto p = csv_parser_of(layout, "ts,wh");
+    CHECK(parse_line(p, "07/01/2024 14:30,1").r.ts_ms == utc(2024, 1, 7, 13, 30));  // zone: UTC+1
+    CHECK(parse_line(p, "7/1/2024 4:05,1").r.ts_ms == utc(2024, 1, 7, 3, 5));
+    CHECK(parse_line(p, "2024-01-07T14:30:00,1").why ==
+          "bad timestamp '2024-01-07T14:30:00' (expected ts_format '%d/%m/%Y %H:%M')");
+    CHECK(parse_line(p, "31/02/2024 14:30,1").why ==
+          "bad timestamp '31/02/2024 14:30' (expected ts_format '%d/%m/%Y %H:%M')");
+    CHECK(parse_line(p, "07/01/2024 14:30:00,1").why ==
+          "bad timestamp '07/01/2024 14:30:00' (expected ts_format '%d/%m/%Y %H:%M')");
+  }
+  SECTION("patterns that cannot be a time are refused with why") {
+    CHECK_THROWS_WITH(timestamp_format("%d.%m.%Y %H:%M %p"),
+                      "'%d.%m.%Y %H:%M %p' is not \"iso8601\", \"epoch_s\", \"epoch_ms\" or a pattern of %Y %m %d %H "
+                      "%M %S (such as \"%d/%m/%Y %H:%M\"): it has '%p'");
+    CHECK_THROWS_WITH(timestamp_format("%d/%m/%Y"),
+                      "'%d/%m/%Y' has no %H: a pattern needs the date and hour (%Y %m %d %H)");
+    CHECK_THROWS_WITH(timestamp_format("%d/%m/%Y %H %d"), "'%d/%m/%Y %H %d' has %d twice");
+    CHECK_THROWS_WITH(timestamp_format("dd/mm/yyyy"),
+                      "'dd/mm/yyyy' has no %Y: a pattern needs the date and hour (%Y %m %d %H)");
+    CHECK_THROWS_WITH(timestamp_format("%Y%m%d %H%"),
+                      "'%Y%m%d %H%' is not \"iso8601\", \"epoch_s\", \"epoch_ms\" or a pattern of %Y %m %d %H %M %S "
+                      "(such as \"%d/%m/%Y %H:%M\"): it has '%'");
+    CHECK(timestamp_format("%Y%m%d %H%%").which() == timestamp_format::kind::pattern);
+  }
+  SECTION("in JSON lines") {
+    record_layout seconds(file_format::jsonl);
+    seconds.ts_format = timestamp_format("epoch_s");
+    record_parser p(seconds);
+    CHECK(parse_line(p, R"({"ts":1704067200,"wh":1})").r.ts_ms == utc(2024, 1, 1, 0));
+    CHECK(parse_line(p, R"({"ts":"1704067200","wh":1})").r.ts_ms == utc(2024, 1, 1, 0));
+    CHECK(parse_line(p, R"({"ts":true,"wh":1})").why == "ts must be a number (ts_format = \"epoch_s\"), got a boolean");
+    record_layout pattern(file_format::jsonl);
+    pattern.ts_format = timestamp_format("%d/%m/%Y %H:%M");
+    record_parser q(pattern);
+    CHECK(parse_line(q, R"({"ts":"07/01/2024 14:30","wh":1})").r.ts_ms == utc(2024, 1, 7, 13, 30));
+    CHECK(parse_line(q, R"({"ts":1704067200000,"wh":1})").why ==
+          "ts must be a string (ts_format = \"%d/%m/%Y %H:%M\"), got a number");
+  }
+}
+
+TEST_CASE("the raw UCI file: date and time in two columns, mean kW over each minute", "[replay][export]") {
+  record_layout layout(file_format::csv, "Date", "Global_active_power");
+  layout.time_field = "Time";
+  layout.delimiter = ';';
+  layout.ts_format = timestamp_format("%d/%m/%Y %H:%M:%S");
+  layout.unit = {1000.0, true, "kW"};
+  auto p = csv_parser_of(layout, "Date;Time;Global_active_power;Voltage");
+  auto r = parse_spanned(p, "16/12/2006;17:24:00;4.216;234.840", 60'000);
+  REQUIRE(r.ok);
+  CHECK(r.r.ts_ms == utc(2006, 12, 16, 16, 24));
+  CHECK(r.r.wh == Approx(4216.0 / 60));
+  REQUIRE(r.r.labels.size() == 1);  // neither the date nor the time is a label
+  CHECK(r.r.labels[0].key == "Voltage");
+  // The file's own missing values.
+  CHECK(parse_spanned(p, "21/12/2006;11:23:00;?;?", 60'000).why == "Global_active_power is not a number: '?'");
+  CHECK(parse_spanned(p, "21/12/2006;;1.0;?", 60'000).why ==
+        "bad timestamp '21/12/2006 ' (expected ts_format '%d/%m/%Y %H:%M:%S')");
+  CHECK(parse_spanned(p, "21/12/2006", 60'000).why == "expected 4 fields, got 1");
+  CHECK_THROWS_WITH(csv_parser_of(layout, "Date;Global_active_power"),
+                    "header row has no 'Time' column: 'Date;Global_active_power'; name its columns with ts_field "
+                    "and wh_field");
+}
+
+TEST_CASE("a load curve: mean power over each span, stamped at the span's end", "[replay][export]") {
+  record_layout layout(file_format::csv, "ts", "w");
+  layout.unit = {1.0, true, "W"};
+  layout.ts_marks_end = true;
+  auto p = csv_parser_of(layout, "ts,w,span_ms");
+  auto r = parse_spanned(p, "2024-01-07T01:00:00+01:00,500,", 1'800'000);
+  REQUIRE(r.ok);
+  CHECK(r.r.wh == 250);                              // 500 W for half an hour
+  CHECK(r.r.ts_ms == utc(2024, 1, 7, 0) - 1'800'000);  // 00:30 local, the half hour's start
+  auto own = parse_spanned(p, "2024-01-07T01:00:00+01:00,500,900000", 1'800'000);  // the row's own span comes first
+  CHECK(own.r.wh == 125);
+  CHECK(own.r.ts_ms == utc(2024, 1, 7, 0) - 900'000);
+  CHECK(parse_spanned(p, "2024-01-07T01:00:00+01:00,500,0", 1'800'000).why ==
+        "w is a mean power (wh_unit = \"W\"), and the reading covers no time (span_ms 0): its energy cannot be known");
 }

@@ -41,7 +41,7 @@ reading_mapping::reading_mapping(const options& o)
       meter_field_(o.string("meter_field")),
       meter_(o.string("meter")),
       span_ms_(reading_fields::span_ms(o)),
-      wh_per_unit_(reading_fields::wh_per_unit(o)) {
+      unit_(reading_fields::energy_unit_of(o)) {
   if (wh_field_.empty()) throw option_error("wh_field", "must name the field that holds the energy in Wh");
 }
 
@@ -51,14 +51,15 @@ bool reading_mapping::map(const std::vector<payload_field>& fields, const messag
   if (wh == nullptr) return fail(why, "missing \"" + wh_field_ + "\"");
   if (wh->type != payload_field::kind::number)
     return fail(why, wh_field_ + " must be a number, got " + kind_name(wh->type));
-  if (!reading_fields::parse_wh(wh->text, wh_field_, out.wh, why, wh_per_unit_)) return false;
+  // The span first: a power (wh_unit = "W") is energy only over it.
+  if (!span(find(fields, reading_fields::span_field), out.span_ms, why)) return false;
+  if (!reading_fields::parse_energy(wh->text, wh_field_, unit_, out.span_ms, out.wh, why)) return false;
   if (!timestamp(find(fields, ts_field_), meta, zone, out.ts_ms, why)) return false;
   if (!hour_field_.empty()) {
     const payload_field* hour = find(fields, hour_field_);
     if (hour == nullptr) return fail(why, "missing \"" + hour_field_ + "\"");
     if (!apply_hour(*hour, zone, out.ts_ms, why)) return false;
   }
-  if (!span(find(fields, reading_fields::span_field), out.span_ms, why)) return false;
   if (!meter(find(fields, meter_field_), meta, out.meter, why)) return false;
   out.labels.clear();
   for (const auto& f : fields)

@@ -4,6 +4,8 @@
 
 #include "payload.hpp"
 
+#include <common/reading_fields.hpp>
+
 #include <stream_smarts/options.hpp>
 #include <stream_smarts/reading.hpp>
 #include <stream_smarts/time.hpp>
@@ -46,7 +48,7 @@ private:
 
   std::string wh_field_, ts_field_, hour_field_, meter_field_, meter_;
   std::int64_t span_ms_;
-  double wh_per_unit_;
+  reading_fields::energy_unit unit_;
 };
 
 /// The latest time at or before `ts_ms` that starts local hour `hour`.

@@ -102,8 +102,28 @@ private:
   }
 
   static record_parser new_parser(const options& o, file_format format) {
-    return record_parser(format, o.string("ts_field"), o.string("wh_field"), o.string("meter_field"),
-                         reading_fields::wh_per_unit(o));
+    record_layout layout(format, o.string("ts_field"), o.string("wh_field"), o.string("meter_field"));
+    layout.time_field = o.string("time_field");
+    if (!layout.time_field.empty() && format != file_format::csv)
+      throw option_error("time_field", "is for CSV files whose date and time are in two columns; in JSON lines "
+                                       "ts_field holds both");
+    layout.unit = reading_fields::energy_unit_of(o);
+    layout.ts_format = read_ts_format(o);
+    layout.ts_marks_end = o.string("ts_marks") == "end";
+    layout.delimiter = delimiter_of_option(o.string("delimiter"));
+    layout.decimal = o.string("decimal").front();
+    if (layout.decimal == layout.delimiter && format == file_format::csv)
+      throw option_error("decimal", "is also the delimiter: such a file separates its columns with ';' (set "
+                                    "delimiter = \";\")");
+    return record_parser(std::move(layout));
+  }
+
+  static timestamp_format read_ts_format(const options& o) {
+    try {
+      return timestamp_format(o.string("ts_format"));
+    } catch (const std::invalid_argument& e) {
+      throw option_error("ts_format", e.what());
+    }
   }
 
   static std::int64_t read_time(stage_context& ctx, const char* name, std::int64_t unset) {
@@ -120,10 +140,11 @@ private:
       if (o.string(name).empty()) throw option_error(name, "must not be empty");
     if (o.string("ts_field") == o.string("wh_field"))
       throw option_error("wh_field", "must differ from ts_field (both are '" + o.string("ts_field") + "')");
-    for (const char* other : {"ts_field", "wh_field"})
-      if (o.string("meter_field") == o.string(other))
-        throw option_error("meter_field", "must differ from " + std::string(other) + " (both are '" +
-                                              o.string(other) + "')");
+    for (const char* field : {"meter_field", "time_field"})
+      for (const char* other : {"ts_field", "wh_field", "meter_field"})
+        if (field != std::string_view(other) && !o.string(field).empty() && o.string(field) == o.string(other))
+          throw option_error(field, "must differ from " + std::string(other) + " (both are '" + o.string(other) +
+                                        "')");
   }
 
   // Opens the file for streaming and, for CSV, reads its header row.
@@ -148,7 +169,7 @@ private:
       if (is_blank(line) && !reader_->too_long()) continue;
       ++tried;
       std::string why = reader_->too_long() ? too_long_text() : std::string();
-      if (why.empty() && parser_.parse(line, ctx_.zone(), r, why)) return;
+      if (why.empty() && parse(line, r, why)) return;
       if (first_line == 0) {
         first_line = reader_->line_number();
         first_why = why;
@@ -176,6 +197,13 @@ private:
     }
   }
 
+  // One line as a reading of the source's meter and span, unless it says its own.
+  bool parse(std::string_view line, reading& r, std::string& why) {
+    r.meter = meter_;
+    r.span_ms = span_ms_;
+    return parser_.parse(line, ctx_.zone(), r, why);
+  }
+
   // The next well-formed reading, reporting and skipping malformed lines.
   bool next(reading& r) {
     std::string_view line;
@@ -186,9 +214,7 @@ private:
         continue;
       }
       if (is_blank(line)) continue;
-      r.meter = meter_;
-      r.span_ms = span_ms_;
-      if (!parser_.parse(line, ctx_.zone(), r, why_)) {
+      if (!parse(line, r, why_)) {
         report_malformed();
         continue;
       }
@@ -365,10 +391,30 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
                                         "own records do (a string, or a number: in JSON 42 and 42.0 are one "
                                         "meter); empty: every reading is `meter`'s."),
          stream_smarts::optional_option("ts_field", stream_smarts::option_type::string, std::string("ts"),
-                                        "CSV column / JSON key of the timestamp (ISO-8601; in JSON also epoch ms)."),
+                                        "CSV column / JSON key of the timestamp, written as ts_format says."),
+         stream_smarts::optional_option("time_field", stream_smarts::option_type::string, std::string(),
+                                        "CSV: the column of the time of day, when the date and the time are in two "
+                                        "columns (ts_field then names the date's); read joined by a space, as "
+                                        "ts_format says (\"%d/%m/%Y %H:%M:%S\")."),
+         stream_smarts::optional_option(
+             "ts_format", stream_smarts::option_type::string, std::string("iso8601"),
+             "How timestamps are written: \"iso8601\" (2007-01-01T04:00:00, local unless it has an offset; in "
+             "JSON a number is epoch ms), \"epoch_s\", \"epoch_ms\", or a pattern of %Y %m %d %H %M %S "
+             "(\"%d/%m/%Y %H:%M\"), read as local time."),
+         stream_smarts::optional_option("ts_marks", stream_smarts::option_type::string, std::string("start"),
+                                        "Whether a timestamp is the start of the reading's span, or its end (as "
+                                        "load curves such as Enedis's stamp each interval).",
+                                        {"start", "end"}),
          stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),
                                         "CSV column / JSON key of the energy, in wh_unit (Wh by default)."),
          stream_smarts::reading_fields::wh_unit_option(),
+         stream_smarts::optional_option("delimiter", stream_smarts::option_type::string, std::string(","),
+                                        "CSV: what separates the columns (\";\" in many European exports).",
+                                        stream_smarts::replay::delimiter_choices()),
+         stream_smarts::optional_option("decimal", stream_smarts::option_type::string, std::string("."),
+                                        "CSV: the decimal separator of wh_field's numbers (\",\" in many European "
+                                        "exports, which then separate columns with \";\").",
+                                        {".", ","}),
          stream_smarts::reading_fields::span_option(),
          stream_smarts::optional_option("start", stream_smarts::option_type::string, {},
                                         "Replay only readings at or after this ISO-8601 time (local unless it has "

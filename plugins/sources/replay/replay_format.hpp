@@ -77,6 +77,145 @@ inline pace pace_from_option(const option_value& v) {
   return {false, *f};
 }
 
+/// How a history writes its timestamps: ISO-8601 (the default; in JSON lines
+/// a number is then epoch milliseconds), epoch seconds or milliseconds, or a
+/// pattern of %Y %m %d %H %M %S and literal text ("%d/%m/%Y %H:%M"), read as
+/// wall-clock time in the pipeline's zone.
+class timestamp_format {
+public:
+  enum class kind { iso8601, epoch_s, epoch_ms, pattern };
+
+  timestamp_format() = default;
+  /// Throws std::invalid_argument with the reason for a bad pattern.
+  explicit timestamp_format(std::string text) : text_(std::move(text)) {
+    if (text_ == "iso8601") kind_ = kind::iso8601;
+    else if (text_ == "epoch_s") kind_ = kind::epoch_s;
+    else if (text_ == "epoch_ms") kind_ = kind::epoch_ms;
+    else check_pattern();
+  }
+
+  kind which() const { return kind_; }
+  /// As the option has it: "iso8601", or the pattern.
+  const std::string& text() const { return text_; }
+
+  /// Parses `text`, the field `field`'s. `wall_clock` says whether it was a
+  /// local time without an offset, which the end of summer time repeats.
+  bool parse(std::string_view text, std::string_view field, const time_zone& zone, std::int64_t& ts_ms,
+             std::string& why, bool& wall_clock) const {
+    wall_clock = false;
+    switch (kind_) {
+      case kind::iso8601: return parse_timestamp(text, zone, ts_ms, why, &wall_clock);
+      case kind::epoch_ms: return reading_fields::parse_epoch_ms(text, field, ts_ms, why);
+      case kind::epoch_s: return parse_epoch_s(text, field, ts_ms, why);
+      case kind::pattern: break;
+    }
+    civil_time c;
+    if (!match(text, c)) {
+      why = "bad timestamp '" + std::string(text) + "' (expected ts_format '" + text_ + "')";
+      return false;
+    }
+    ts_ms = zone.to_utc_ms(c);
+    wall_clock = true;
+    return true;
+  }
+
+private:
+  static constexpr std::string_view directives = "YmdHMS";
+
+  // Each of %Y %m %d %H once, %M and %S at most once; %% is a '%'.
+  void check_pattern() {
+    kind_ = kind::pattern;
+    int seen[directives.size()] = {};
+    for (std::size_t i = 0; i < text_.size(); ++i) {
+      if (text_[i] != '%') continue;
+      const char d = i + 1 < text_.size() ? text_[++i] : '\0';
+      const auto at = directives.find(d);
+      if (d == '%') continue;
+      if (at == std::string_view::npos)
+        throw std::invalid_argument("'" + text_ + "' is not \"iso8601\", \"epoch_s\", \"epoch_ms\" or a pattern of "
+                                    "%Y %m %d %H %M %S (such as \"%d/%m/%Y %H:%M\"): it has '%" +
+                                    std::string(d ? 1 : 0, d) + "'");
+      if (++seen[at] > 1) throw std::invalid_argument("'" + text_ + "' has %" + std::string(1, d) + " twice");
+    }
+    for (std::size_t i = 0; i < 4; ++i)
+      if (seen[i] == 0)
+        throw std::invalid_argument("'" + text_ + "' has no %" + std::string(1, directives[i]) +
+                                    ": a pattern needs the date and hour (%Y %m %d %H)");
+  }
+
+  bool match(std::string_view s, civil_time& c) const {
+    for (std::size_t i = 0; i < text_.size(); ++i) {
+      if (text_[i] != '%' || text_[++i] == '%') {
+        if (!detail::take_char(s, text_[i])) return false;
+        continue;
+      }
+      int* field[] = {&c.year, &c.month, &c.day, &c.hour, &c.minute, &c.second};
+      int& value = *field[directives.find(text_[i])];
+      if (text_[i] == 'Y' ? !detail::take_int(s, 4, value) : !take_one_or_two(s, value)) return false;
+    }
+    return s.empty() && c.month >= 1 && c.month <= 12 && c.day >= 1 &&
+           c.day <= detail::days_in_month(c.year, c.month) && c.hour <= 23 && c.minute <= 59 && c.second <= 60;
+  }
+
+  // "7" or "07", as exports write days and months.
+  static bool take_one_or_two(std::string_view& s, int& value) {
+    return detail::take_int(s, s.size() >= 2 && s[1] >= '0' && s[1] <= '9' ? 2 : 1, value);
+  }
+
+  // Whole or fractional epoch seconds of years 0000 to 9999.
+  static bool parse_epoch_s(std::string_view text, std::string_view field, std::int64_t& ts_ms, std::string& why) {
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+    if (text.empty() || end != text.data() + text.size() || ec == std::errc::invalid_argument) {
+      why = std::string(field) + " is not a number of epoch seconds: '" + std::string(text) + "'";
+      return false;
+    }
+    const double ms = std::round(seconds * 1000);
+    if (ec != std::errc{} || !(ms >= static_cast<double>(reading_fields::min_ts_ms)) ||
+        !(ms <= static_cast<double>(reading_fields::max_ts_ms))) {
+      why = std::string(field) + " is out of range: " + std::string(text) + " (epoch seconds of " +
+            reading_fields::ts_range_text + ")";
+      if (seconds >= 1e11) why += "; it looks like epoch milliseconds: set ts_format = \"epoch_ms\"";
+      return false;
+    }
+    ts_ms = static_cast<std::int64_t>(ms);
+    return true;
+  }
+
+  std::string text_ = "iso8601";
+  kind kind_ = kind::iso8601;
+};
+
+/// The column separators a CSV history may have, and how the `delimiter`
+/// option names each ("tab" for '\t', which a TOML file would hide).
+inline constexpr std::string_view delimiters = ",;\t|";
+inline std::string delimiter_option_value(char delimiter) { return delimiter == '\t' ? "tab" : std::string(1, delimiter); }
+inline char delimiter_of_option(const std::string& value) { return value == "tab" ? '\t' : value.front(); }
+inline std::vector<std::string> delimiter_choices() {
+  std::vector<std::string> choices;
+  for (const char c : delimiters) choices.push_back(delimiter_option_value(c));
+  return choices;
+}
+
+/// How one history file writes its readings: the replay source's options
+/// that say where each field is and how it is written.
+struct record_layout {
+  explicit record_layout(file_format format_ = file_format::csv, std::string ts_field_ = "ts",
+                         std::string wh_field_ = "wh", std::string meter_field_ = {})
+      : format(format_), ts_field(std::move(ts_field_)), wh_field(std::move(wh_field_)),
+        meter_field(std::move(meter_field_)) {}
+
+  file_format format;
+  std::string ts_field, wh_field;
+  std::string meter_field;  ///< empty: no reading names its meter
+  std::string time_field;   ///< CSV only: the time of day's column, when ts_field holds only the date
+  reading_fields::energy_unit unit;
+  timestamp_format ts_format;
+  bool ts_marks_end = false;  ///< ts is the end of the reading's span (a load curve's "Horodate")
+  char delimiter = ',';       ///< CSV only
+  char decimal = '.';         ///< CSV only: ',' in many European exports
+};
+
 /// Lines of a FILE*, read in large blocks. A returned line has no '\n' or
 /// trailing '\r' and stays valid until the next call. A line longer than
 /// `max_line` bytes (a file with no line breaks) is not kept in memory: it is
@@ -159,10 +298,12 @@ private:
 
 inline bool is_blank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }
 
-inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
+/// `s` without the spaces (and tabs, unless they separate the columns) around it.
+inline std::string_view trim(std::string_view s, char delimiter = ',') {
+  const std::string_view blanks = delimiter == '\t' ? " " : " \t";
+  const auto first = s.find_first_not_of(blanks);
+  if (first == std::string_view::npos) return s.substr(s.size());
+  return s.substr(first, s.find_last_not_of(blanks) - first + 1);
 }
 
 /// One CSV field as written: `text` excludes surrounding quotes; a doubled
@@ -181,15 +322,17 @@ struct csv_field {
   }
 };
 
-/// Splits a CSV line (RFC 4180 quoting, fields trimmed of spaces) into
-/// `fields`, reusing its storage. Returns false and sets `why` on bad quoting.
-inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std::string& why) {
+/// Splits a CSV line (RFC 4180 quoting, fields trimmed of spaces) at
+/// `delimiter` into `fields`, reusing its storage. Returns false and sets
+/// `why` on bad quoting.
+inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std::string& why, char delimiter = ',') {
   fields.clear();
   std::size_t pos = 0;
+  const std::string_view blanks = delimiter == '\t' ? " " : " \t";
   for (;;) {
-    while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) ++pos;
+    pos = std::min(line.find_first_not_of(blanks, pos), line.size());
     csv_field f;
-    std::size_t next;  // position of the ',' ending this field, or npos
+    std::size_t next;  // position of the delimiter ending this field, or npos
     if (pos < line.size() && line[pos] == '"') {
       std::size_t q = pos + 1;
       for (;; q += 2) {
@@ -202,14 +345,14 @@ inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std
         f.doubled_quotes = true;
       }
       f.text = line.substr(pos + 1, q - pos - 1);
-      next = line.find_first_not_of(" \t", q + 1);
-      if (next != std::string_view::npos && line[next] != ',') {
+      next = line.find_first_not_of(blanks, q + 1);
+      if (next != std::string_view::npos && line[next] != delimiter) {
         why = "unexpected text after a quoted field";
         return false;
       }
     } else {
-      next = line.find(',', pos);
-      f.text = trim(line.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos));
+      next = line.find(delimiter, pos);
+      f.text = trim(line.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos), delimiter);
     }
     fields.push_back(f);
     if (next == std::string_view::npos) return true;
@@ -218,31 +361,29 @@ inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std
 }
 
 /// Turns lines of one history file into readings: CSV (after its header row)
-/// or JSON lines. Fills ts_ms, wh and labels, span_ms if the line says it
-/// (span_field), and meter if the line names one (meter_field, when not
-/// empty); local is left alone.
+/// or JSON lines, as its record_layout says. Fills ts_ms, wh and labels,
+/// span_ms if the line says it (span_field), and meter if the line names one
+/// (meter_field, when not empty); local is left alone. `span_ms` must hold
+/// the source's span on the way in: a power or a ts that marks the end of a
+/// reading needs it.
 class record_parser {
 public:
-  /// `wh_per_unit`: what one of wh_field's numbers is in Wh (1000 for kWh).
-  record_parser(file_format format, std::string ts_field, std::string wh_field, std::string meter_field = {},
-                double wh_per_unit = 1.0)
-      : format_(format), ts_field_(std::move(ts_field)), wh_field_(std::move(wh_field)),
-        meter_field_(std::move(meter_field)), wh_per_unit_(wh_per_unit) {}
+  explicit record_parser(record_layout layout) : layout_(std::move(layout)) {}
 
-  file_format format() const { return format_; }
+  file_format format() const { return layout_.format; }
   /// Whether the last reading parsed had its time written without an offset
   /// (a wall-clock time, which the end of summer time repeats), not with one
   /// or in epoch milliseconds.
   bool ts_was_wall_clock() const { return ts_wall_clock_; }
   /// CSV only: the first non-blank line must go to read_header() first.
-  bool expects_header() const { return format_ == file_format::csv && names_.empty(); }
+  bool expects_header() const { return layout_.format == file_format::csv && names_.empty(); }
 
   /// Finds the ts and wh columns by name, and span_field's if there is one;
   /// every other column becomes a label.
   /// Throws std::invalid_argument with the reason.
   void read_header(std::string_view line) {
     std::string why;
-    if (!split_csv(line, fields_, why)) throw std::invalid_argument("header row: " + why);
+    if (!split_csv(line, fields_, why, layout_.delimiter)) throw std::invalid_argument("header row: " + why);
     std::vector<std::string> names;
     for (const auto& f : fields_) {
       std::string name = f.unquoted();
@@ -250,13 +391,14 @@ public:
         if (seen == name && !name.empty()) throw std::invalid_argument("header row: duplicate column '" + name + "'");
       names.push_back(std::move(name));
     }
-    ts_column_ = column_of(names, "ts_field", ts_field_, line);
-    wh_column_ = column_of(names, "wh_field", wh_field_, line);
+    ts_column_ = column_of(names, "ts_field", layout_.ts_field, line);
+    wh_column_ = column_of(names, "wh_field", layout_.wh_field, line);
+    time_column_ = layout_.time_field.empty() ? no_column : column_of(names, "time_field", layout_.time_field, line);
     span_column_ = meter_column_ = no_column;
     for (std::size_t i = 0; i < names.size(); ++i) {
-      if (i == ts_column_ || i == wh_column_) continue;
+      if (i == ts_column_ || i == wh_column_ || i == time_column_) continue;
       if (names[i] == span_field) span_column_ = i;
-      else if (!meter_field_.empty() && names[i] == meter_field_) meter_column_ = i;
+      else if (!layout_.meter_field.empty() && names[i] == layout_.meter_field) meter_column_ = i;
     }
     names_ = std::move(names);
   }
@@ -264,7 +406,13 @@ public:
   /// Parses one data line into `out`. Returns false with the reason in `why`.
   bool parse(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
     out.labels.clear();
-    return format_ == file_format::csv ? parse_csv(line, zone, out, why) : parse_json(line, zone, out, why);
+    const bool parsed =
+        layout_.format == file_format::csv ? parse_csv(line, zone, out, why) : parse_json(line, zone, out, why);
+    if (!parsed || !layout_.ts_marks_end) return parsed;
+    out.ts_ms -= out.span_ms;
+    if (reading_fields::ts_in_range(out.ts_ms)) return true;
+    why = layout_.ts_field + " is out of range: the reading's span would start before year 0000";
+    return false;
   }
 
 private:
@@ -279,9 +427,10 @@ private:
                           (line.size() > shown ? "...'" : "'");
     if (line.find('\r') != std::string_view::npos)
       message += "; its lines end in a carriage return alone (an old Mac export?): convert them to line feeds";
-    else if (names.size() == 1 && line.find_first_of(";\t") != std::string_view::npos)
-      message += "; it has one column: columns are separated by commas here, not by '" +
-                 std::string(line.find(';') != std::string_view::npos ? ";" : "\\t") + "'";
+    else if (const char other = other_delimiter(names, line))
+      message += "; it has one column: its columns are separated by '" +
+                 std::string(other == '\t' ? "\\t" : std::string(1, other)) + "': set delimiter = \"" +
+                 delimiter_option_value(other) + "\"";
     else if (near != names.end())
       message += "; names are matched exactly: set " + std::string(option) + " to " + *near;
     else
@@ -289,31 +438,50 @@ private:
     throw std::invalid_argument(message);
   }
 
+  // The separator a one-column header holds instead of the delimiter, if any.
+  char other_delimiter(const std::vector<std::string>& names, std::string_view line) const {
+    if (names.size() != 1) return 0;
+    for (const char c : delimiters)
+      if (c != layout_.delimiter && line.find(c) != std::string_view::npos) return c;
+    return 0;
+  }
+
   bool parse_csv(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
-    if (!split_csv(line, fields_, why)) return false;
+    if (!split_csv(line, fields_, why, layout_.delimiter)) return false;
     // Fewer cells are empty ones at the end, as spreadsheets write them, if ts and wh are among them.
-    if (fields_.size() > names_.size() || std::max(ts_column_, wh_column_) >= fields_.size()) {
+    const std::size_t needed = std::max({ts_column_, wh_column_, time_column_ == no_column ? 0 : time_column_});
+    if (fields_.size() > names_.size() || needed >= fields_.size()) {
       why = "expected " + std::to_string(names_.size()) + " fields, got " + std::to_string(fields_.size());
-      if (fields_.size() == names_.size() + 1 && wh_column_ + 1 < fields_.size() &&
+      if (layout_.delimiter == ',' && fields_.size() == names_.size() + 1 && wh_column_ + 1 < fields_.size() &&
           is_digits(fields_[wh_column_].text) && is_digits(fields_[wh_column_ + 1].text))
         why += " (a decimal comma? write 1.5, not 1,5)";
       return false;
     }
-    const std::string_view ts = fields_[ts_column_].text;
-    // (a '"' in it is never ISO-8601)
-    if (!parse_timestamp(ts, zone, out.ts_ms, why, &ts_wall_clock_)) return false;
-    if (!parse_wh(fields_[wh_column_].text, wh_field_, out.wh, why, wh_per_unit_)) return false;
+    // The span first: a power, or a ts at the reading's end, needs it.
+    if (span_column_ < fields_.size() && !fields_[span_column_].text.empty() &&
+        !parse_span_ms(fields_[span_column_].text, out.span_ms, why))
+      return false;
+    if (!layout_.ts_format.parse(timestamp_text(), layout_.ts_field, zone, out.ts_ms, why, ts_wall_clock_))
+      return false;
+    if (!reading_fields::parse_energy(fields_[wh_column_].text, layout_.wh_field, layout_.unit, out.span_ms, out.wh,
+                                      why, layout_.decimal))
+      return false;
     for (std::size_t i = 0; i < fields_.size(); ++i) {
-      if (i == ts_column_ || i == wh_column_ || fields_[i].text.empty() || names_[i].empty()) continue;
-      if (i == span_column_) {
-        if (!parse_span_ms(fields_[i].text, out.span_ms, why)) return false;
-      } else if (i == meter_column_) {
-        out.meter = fields_[i].unquoted();
-      } else {
-        out.labels.push_back({names_[i], fields_[i].unquoted()});
-      }
+      if (i == ts_column_ || i == wh_column_ || i == time_column_ || i == span_column_ || fields_[i].text.empty() ||
+          names_[i].empty())
+        continue;
+      if (i == meter_column_) out.meter = fields_[i].unquoted();
+      else out.labels.push_back({names_[i], fields_[i].unquoted()});
     }
     return true;
+  }
+
+  // The ts cell, or the date and time cells joined by a space (time_field).
+  // (a '"' in it is never a timestamp)
+  std::string_view timestamp_text() {
+    if (time_column_ == no_column) return fields_[ts_column_].text;
+    joined_.assign(fields_[ts_column_].text).append(1, ' ').append(fields_[time_column_].text);
+    return joined_;
   }
 
   static bool is_digits(std::string_view text) {
@@ -322,22 +490,23 @@ private:
 
   bool parse_json(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
     if (!json_.parse(line, why)) return false;
-    const json_field* ts = json_.find(ts_field_);
-    const json_field* wh = json_.find(wh_field_);
+    const json_field* ts = json_.find(layout_.ts_field);
+    const json_field* wh = json_.find(layout_.wh_field);
     if (ts == nullptr || wh == nullptr) {
-      why = "missing \"" + (ts == nullptr ? ts_field_ : wh_field_) + "\"";
+      why = "missing \"" + (ts == nullptr ? layout_.ts_field : layout_.wh_field) + "\"";
       return false;
     }
-    if (!json_timestamp(*ts, zone, out.ts_ms, why)) return false;
-    if (wh->type != json_field::kind::number) {
-      why = wh_field_ + " must be a number, got " + std::string(kind_name(wh->type));
-      return false;
-    }
-    if (!parse_wh(wh->text, wh_field_, out.wh, why, wh_per_unit_)) return false;
     const json_field* span = json_.find(span_field);
     if (span == ts || span == wh) span = nullptr;
     if (span && !json_span(*span, out.span_ms, why)) return false;
-    const json_field* meter = meter_field_.empty() ? nullptr : json_.find(meter_field_);
+    if (!json_timestamp(*ts, zone, out.ts_ms, why)) return false;
+    if (wh->type != json_field::kind::number) {
+      why = layout_.wh_field + " must be a number, got " + std::string(kind_name(wh->type));
+      return false;
+    }
+    if (!reading_fields::parse_energy(wh->text, layout_.wh_field, layout_.unit, out.span_ms, out.wh, why))
+      return false;
+    const json_field* meter = layout_.meter_field.empty() ? nullptr : json_.find(layout_.meter_field);
     if (meter == ts || meter == wh || meter == span) meter = nullptr;
     if (meter && !json_meter(*meter, out.meter, why)) return false;
     for (const auto& f : json_.fields())
@@ -348,7 +517,7 @@ private:
 
   // Unsaid (null, ""): the source's meter option stands.
   bool json_meter(const json_field& f, std::string& meter, std::string& why) const {
-    return reading_fields::read_meter(meter_field_, f.type == json_field::kind::boolean,
+    return reading_fields::read_meter(layout_.meter_field, f.type == json_field::kind::boolean,
                                       f.type == json_field::kind::number, f.type == json_field::kind::null, f.text,
                                       meter, why) != reading_fields::meter_value::refused;
   }
@@ -361,13 +530,22 @@ private:
     return false;
   }
 
-  // A string is ISO-8601; a number is epoch milliseconds (a whole number).
+  // As ts_format says; in ISO-8601 a number is epoch milliseconds (a whole
+  // number), and epoch seconds or milliseconds may be a number or a string.
   bool json_timestamp(const json_field& f, const time_zone& zone, std::int64_t& ts_ms, std::string& why) {
     ts_wall_clock_ = false;
-    if (f.type == json_field::kind::string)
-      return reading_fields::parse_timestamp(f.text, zone, ts_ms, why, &ts_wall_clock_);
-    if (f.type == json_field::kind::number) return reading_fields::parse_epoch_ms(f.text, ts_field_, ts_ms, why);
-    why = reading_fields::timestamp_kind_problem(ts_field_, kind_name(f.type));
+    const timestamp_format& format = layout_.ts_format;
+    const bool epoch = format.which() == timestamp_format::kind::epoch_s ||
+                       format.which() == timestamp_format::kind::epoch_ms;
+    if (f.type == json_field::kind::number && format.which() == timestamp_format::kind::iso8601)
+      return reading_fields::parse_epoch_ms(f.text, layout_.ts_field, ts_ms, why);
+    if (f.type == json_field::kind::string || (f.type == json_field::kind::number && epoch))
+      return format.parse(f.text, layout_.ts_field, zone, ts_ms, why, ts_wall_clock_);
+    if (format.which() == timestamp_format::kind::iso8601)
+      why = reading_fields::timestamp_kind_problem(layout_.ts_field, kind_name(f.type));
+    else
+      why = layout_.ts_field + " must be " + (epoch ? "a number" : "a string") + " (ts_format = \"" + format.text() +
+            "\"), got " + std::string(kind_name(f.type));
     return false;
   }
 
@@ -381,13 +559,12 @@ private:
     return "?";
   }
 
-  file_format format_;
-  std::string ts_field_, wh_field_, meter_field_;
-  double wh_per_unit_;
+  record_layout layout_;
   std::vector<std::string> names_;  // CSV header
   std::size_t ts_column_ = 0, wh_column_ = 1;
   static constexpr std::size_t no_column = static_cast<std::size_t>(-1);
-  std::size_t span_column_ = no_column, meter_column_ = no_column;
+  std::size_t span_column_ = no_column, meter_column_ = no_column, time_column_ = no_column;
+  std::string joined_;  // reused: a date and a time cell joined
   bool ts_wall_clock_ = false;
   std::vector<csv_field> fields_;   // reused for every CSV line
   flat_json_parser json_;
