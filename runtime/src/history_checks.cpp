@@ -79,7 +79,8 @@ void refuse_meter_index(const std::vector<reading>& history) {
   throw unusable_input("the history's readings never go down (" + fixed(history.front().wh, 0) + " Wh at " +
                        when(history.front()) + ", " + fixed(history.back().wh, 0) + " Wh at " +
                        when(history.back()) + "): that is a meter's index, the total so far, not what each "
-                       "reading used; give each reading's use, its difference from the reading before");
+                       "reading used; read it as one (--data-set wh_kind=index: each reading is then the use "
+                       "since the one before)");
 }
 
 /// 15-minute energies read with the default hour's span are each taken as

@@ -633,3 +633,25 @@ TEST_CASE("inject reads a utility's own export through the replay source's optio
   CHECK_THAT(plain.err, Contains("export.csv:1: header row has no 'ts' column: 'Datum;Uhrzeit;Verbrauch (kWh)'; it "
                                  "has one column: its columns are separated by ';': set delimiter = \";\""));
 }
+
+TEST_CASE("inject reads an Emoncms feed: no header row, epoch seconds, a kWh index") {
+  temp_dir dir;
+  std::string csv;
+  const long first = 1199664000;  // 2008-01-07T00:00:00Z
+  for (int h = 0; h <= 24 * 21; ++h) csv += std::to_string(first + 3600L * h) + "," + std::to_string(5000 + 0.4 * h) + "\n";
+  const std::string data = dir.file("feed.csv", csv);
+  const auto r = run({"inject", "--data", data, "--out", dir.path() + "/l.csv", "--data-set", "columns=[\"ts\", \"wh\"]",
+                      "--data-set", "ts_format=epoch_s", "--data-set", "wh_unit=kWh", "--data-set", "wh_kind=index"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string labelled = dir.read("l.csv");
+  CHECK(labelled.rfind("ts,wh,label\n2008-01-07T00:00:00+00:00,400,0\n", 0) == 0);  // the use of the hour from 00:00
+  CHECK_THAT(labelled, Contains("\n2008-01-27T23:00:00+00:00,400,0\n"));
+
+  // Read as the default form, the first line is no header; it says so.
+  const auto plain = run({"inject", "--data", data, "--out", dir.path() + "/p.csv"});
+  CHECK(plain.exit_code == 2);
+  CHECK_THAT(plain.err, Contains("feed.csv:1: header row has no 'ts' column: '1199664000,5000.000000'; it looks like "
+                                 "data: a file without a header row needs its columns named (columns = [\"ts\", "
+                                 "\"wh\"])"));
+}

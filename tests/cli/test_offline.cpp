@@ -179,8 +179,13 @@ TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros
   CHECK(index.exit_code == 2);
   CHECK_THAT(index.err, Contains("stream-smarts: the history's readings never go down (5000000 Wh at 2008-01-07T00:00:00"
                                  "+00:00, 5268400 Wh at 2008-02-03T23:00:00+00:00): that is a meter's index, the total "
-                                 "so far, not what each reading used; give each reading's use, its difference from the "
-                                 "reading before\n"));
+                                 "so far, not what each reading used; read it as one (--data-set wh_kind=index: each "
+                                 "reading is then the use since the one before)\n"));
+  // Read as one, it is 400 Wh an hour.
+  const auto as_index = train(dir.path() + "/index.csv", {"--data-set", "wh_kind=index"});
+  INFO(as_index.err);
+  CHECK(as_index.exit_code == 0);
+  CHECK_THAT(as_index.out, Contains("percentile_band: 671 readings"));
 
   // Quarter-hours read with the default hour's span.
   std::string quarters = "ts,wh\n";

@@ -169,6 +169,51 @@ TEST_CASE("replay reads a European utility export as its options say", "[stages]
   }));
 }
 
+TEST_CASE("replay reads a meter's index as the use between its readings", "[stages][replay]") {
+  // An Emoncms kWh feed: no header, epoch seconds, the meter's total so far.
+  // The first index gives no reading; a fall (a new meter), a gap of more
+  // than a day and an index out of order are each said and counted.
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("feed.csv",
+            "1704067200,100.000\n"   // 00:00 UTC: the first index
+            "1704070800,100.250\n"   // 01:00: 250 Wh over the hour before
+            "1704072600,101.250\n"   // 01:30: 1 kWh over half an hour
+            "1704072000,101.500\n"   // 01:20: before the index before
+            "1704074400,0.500\n"     // 02:00: a new meter
+            "1704078000,0.600\n"     // 03:00: 100 Wh
+            "1704250800,2.600\n"     // two days on
+            "1704254400,2.700\n");   // 100 Wh
+  fake_context ctx(d, {{"path", std::string("feed.csv")}, {"columns", std::vector<std::string>{"ts", "wh"}},
+                       {"ts_format", std::string("epoch_s")}, {"wh_unit", std::string("kWh")},
+                       {"wh_kind", std::string("index")}},
+                   dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src, 8);
+  REQUIRE(got.size() == 4);
+  CHECK(got[0].ts_ms == 1704067200000);
+  CHECK(got[0].span_ms == 3'600'000);
+  CHECK(got[0].wh == Approx(250));
+  CHECK(got[1].ts_ms == 1704070800000);
+  CHECK(got[1].span_ms == 1'800'000);
+  CHECK(got[1].wh == Approx(1000));
+  CHECK(got[2].ts_ms == 1704074400000);
+  CHECK(got[2].wh == Approx(100));
+  CHECK(got[3].ts_ms == 1704250800000);
+  CHECK(got[3].wh == Approx(100));
+  const auto& lines = ctx.log_.lines;
+  const auto logged = [&](const std::string& text) {
+    return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(text) != std::string::npos; });
+  };
+  CHECK(logged("feed.csv:4: index not after the meter's index before: an index is read in time order, line skipped"));
+  CHECK(logged("feed.csv:5: index went down from 101250 Wh to 500 Wh (a new meter, or a reset?); counting starts "
+               "again from it, line skipped"));
+  CHECK(logged("feed.csv:7: index 48 h after the meter's index before: the use between is not one reading; counting "
+               "starts again from it, line skipped"));
+  CHECK(logged("replayed 4 readings, skipped 3 malformed lines"));
+}
+
 TEST_CASE("replay start and end keep a time window", "[stages][replay]") {
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;
@@ -283,6 +328,17 @@ TEST_CASE("replay option problems", "[stages][replay]") {
         "time_field: must differ from wh_field (both are 'wh')");
   CHECK(error({{"path", std::string("h.txt")}, {"format", std::string("jsonl")}, {"time_field", std::string("t")}}) ==
         "time_field: is for CSV files whose date and time are in two columns; in JSON lines ts_field holds both");
+  CHECK(error({{"path", std::string("h.csv")}, {"columns", std::vector<std::string>{"t", "wh"}}}) ==
+        "columns: names no 'ts' column: set ts_field to one of its names, or name that column 'ts'");
+  CHECK(error({{"path", std::string("h.txt")}, {"format", std::string("jsonl")},
+               {"columns", std::vector<std::string>{"ts", "wh"}}}) ==
+        "columns: is for CSV files without a header row; JSON lines name their fields");
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"wh_kind", std::string("index")},
+               {"wh_unit", std::string("kW")}}) ==
+        "wh_kind: an index is energy: wh_unit must be \"Wh\" or \"kWh\", not \"kW\"");
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"wh_kind", std::string("index")},
+               {"ts_marks", std::string("end")}}) ==
+        "ts_marks: is for readings of a span; an index (wh_kind = \"index\") is read at an instant");
   CHECK(error({{"path", std::string(".")}, {"format", std::string("csv")}}) == "path: " + p + ".: is a directory");
   CHECK(error({{"path", std::string(".")}}) == "path: " + p + ".: is a directory");  // not "cannot tell the format"
   REQUIRE(::mkfifo((p + "fifo.csv").c_str(), 0600) == 0);  // a check that opened it would wait for a writer

@@ -618,3 +618,24 @@ TEST_CASE("a load curve: mean power over each span, stamped at the span's end", 
   CHECK(parse_spanned(p, "2024-01-07T01:00:00+01:00,500,0", 1'800'000).why ==
         "w is a mean power (wh_unit = \"W\"), and the reading covers no time (span_ms 0): its energy cannot be known");
 }
+
+TEST_CASE("a CSV file without a header row, its columns named by the layout", "[replay][csv][export]") {
+  record_layout layout(file_format::csv);
+  layout.columns = {"ts", "wh", "note"};
+  record_parser p(layout);
+  CHECK_FALSE(p.expects_header());
+  auto r = parse_line(p, "2024-01-07T14:30:00,42,x");
+  REQUIRE(r.ok);
+  CHECK(r.r.wh == 42);
+  CHECK(r.r.labels.at(0).key == "note");
+
+  layout.columns = {"time", "wh"};
+  CHECK_THROWS_WITH(record_parser(layout),
+                    "names no 'ts' column: set ts_field to one of its names, or name that column 'ts'");
+  layout.columns = {"ts", "wh", "ts"};
+  CHECK_THROWS_WITH(record_parser(layout), "columns: duplicate column 'ts'");
+  // A header-less file read as having a header says what to do.
+  CHECK_THROWS_WITH(csv_parser("1704067200,12345.678"),
+                    "header row has no 'ts' column: '1704067200,12345.678'; it looks like data: a file without a "
+                    "header row needs its columns named (columns = [\"ts\", \"wh\"])");
+}

@@ -37,6 +37,7 @@ public:
         meter_(ctx.options().string("meter")),
         span_ms_(reading_fields::span_ms(ctx.options())),
         pace_(read_pace(ctx.options())),
+        index_(read_index(ctx.options())),
         parser_(new_parser(ctx.options(), read_format(ctx.options(), path_))),
         start_ms_(read_time(ctx, "start", std::numeric_limits<std::int64_t>::min())),
         end_ms_(read_time(ctx, "end", std::numeric_limits<std::int64_t>::max())) {
@@ -115,7 +116,24 @@ private:
     if (layout.decimal == layout.delimiter && format == file_format::csv)
       throw option_error("decimal", "is also the delimiter: such a file separates its columns with ';' (set "
                                     "delimiter = \";\")");
-    return record_parser(std::move(layout));
+    layout.columns = o.strings("columns");
+    if (!layout.columns.empty() && format != file_format::csv)
+      throw option_error("columns", "is for CSV files without a header row; JSON lines name their fields");
+    try {
+      return record_parser(std::move(layout));
+    } catch (const std::invalid_argument& e) {
+      throw option_error("columns", e.what());
+    }
+  }
+
+  static bool read_index(const options& o) {
+    if (o.string("wh_kind") != "index") return false;
+    if (reading_fields::energy_unit_of(o).power)
+      throw option_error("wh_kind", "an index is energy: wh_unit must be \"Wh\" or \"kWh\", not \"" +
+                                        o.string("wh_unit") + "\"");
+    if (o.string("ts_marks") == "end")
+      throw option_error("ts_marks", "is for readings of a span; an index (wh_kind = \"index\") is read at an instant");
+    return true;
   }
 
   static timestamp_format read_ts_format(const options& o) {
@@ -221,6 +239,7 @@ private:
       std::optional<std::int64_t>& previous = previous_of(r.meter);
       take_later_if_repeated(r, previous);
       note_order(r.ts_ms, previous);
+      if (index_ && !use_since_index_before(r)) continue;
       if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
         ++outside_;  // the file may be unsorted, so keep scanning to its end
       } else {
@@ -233,6 +252,38 @@ private:
                                std::strerror(reader_->error()));
     summarize();
     return false;
+  }
+
+  // An index (wh_kind = "index") is the meter's total so far: the reading is
+  // the use since the meter's index before, over the time between them. The
+  // first index of a meter gives none; one that went down (a new meter) or
+  // came more than a day on starts the count again, reported as skipped.
+  bool use_since_index_before(reading& r) {
+    const auto [at, first] = indexes_.try_emplace(r.meter, index_before{r.ts_ms, r.wh});
+    index_before& before = at->second;
+    if (first) return false;
+    const std::int64_t span = r.ts_ms - before.ts_ms;
+    if (span <= 0) {  // (noted as out of order too); the index before stands
+      why_ = "index not after the meter's index before: an index is read in time order";
+      report_malformed();
+      return false;
+    }
+    const index_before now{r.ts_ms, r.wh};
+    if (r.wh < before.wh || span > reading_fields::max_span_ms) {
+      why_ = r.wh < before.wh ? "index went down from " + format_number(before.wh) + " Wh to " +
+                                    format_number(r.wh) + " Wh (a new meter, or a reset?)"
+                              : "index " + std::to_string(span / 3'600'000) + " h after the meter's index before: "
+                                "the use between is not one reading";
+      why_ += "; counting starts again from it";
+      report_malformed();
+      before = now;
+      return false;
+    }
+    r.wh -= before.wh;
+    r.ts_ms = before.ts_ms;
+    r.span_ms = span;
+    before = now;
+    return true;
   }
 
   // The latest reading time of a meter: in a file of several flats
@@ -347,6 +398,7 @@ private:
   std::string meter_;
   std::int64_t span_ms_;
   pace pace_;
+  bool index_;  // wh_kind = "index"
   record_parser parser_;
   file_ptr file_;
   std::optional<line_reader> reader_;
@@ -362,6 +414,11 @@ private:
   std::unordered_map<std::string, std::optional<std::int64_t>> previous_ms_;  // each meter's latest reading parsed
   std::pair<const std::string, std::optional<std::int64_t>>* previous_ = nullptr;  // the last one looked up
   std::size_t earlier_ = 0, first_earlier_line_ = 0;  // readings that went back in time
+  struct index_before {
+    std::int64_t ts_ms;
+    double wh;
+  };
+  std::unordered_map<std::string, index_before> indexes_;  // each meter's index before (wh_kind = "index")
   static constexpr std::int64_t day_ms = 24 * 3'600'000;
 };
 
@@ -392,6 +449,11 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
                                         "meter); empty: every reading is `meter`'s."),
          stream_smarts::optional_option("ts_field", stream_smarts::option_type::string, std::string("ts"),
                                         "CSV column / JSON key of the timestamp, written as ts_format says."),
+         stream_smarts::optional_option("columns", stream_smarts::option_type::string_list,
+                                        std::vector<std::string>{},
+                                        "CSV: the names of the columns of a file without a header row (an "
+                                        "Emoncms export: [\"ts\", \"wh\"]); its first line is then a reading. "
+                                        "Empty: the first line is the header row."),
          stream_smarts::optional_option("time_field", stream_smarts::option_type::string, std::string(),
                                         "CSV: the column of the time of day, when the date and the time are in two "
                                         "columns (ts_field then names the date's); read joined by a space, as "
@@ -408,6 +470,12 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
          stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),
                                         "CSV column / JSON key of the energy, in wh_unit (Wh by default)."),
          stream_smarts::reading_fields::wh_unit_option(),
+         stream_smarts::optional_option(
+             "wh_kind", stream_smarts::option_type::string, std::string("use"),
+             "\"use\": each number is the energy used over the reading's span; \"index\": the meter's total so "
+             "far (its register, as Emoncms kWh feeds and Home Assistant energy sensors record it), each reading "
+             "then the use since the meter's index before, over the time between them (at most a day).",
+             {"use", "index"}),
          stream_smarts::optional_option("delimiter", stream_smarts::option_type::string, std::string(","),
                                         "CSV: what separates the columns (\";\" in many European exports).",
                                         stream_smarts::replay::delimiter_choices()),

@@ -209,6 +209,7 @@ struct record_layout {
   std::string ts_field, wh_field;
   std::string meter_field;  ///< empty: no reading names its meter
   std::string time_field;   ///< CSV only: the time of day's column, when ts_field holds only the date
+  std::vector<std::string> columns;  ///< CSV only: the names of a file without a header row's columns
   reading_fields::energy_unit unit;
   timestamp_format ts_format;
   bool ts_marks_end = false;  ///< ts is the end of the reading's span (a load curve's "Horodate")
@@ -368,7 +369,14 @@ inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std
 /// reading needs it.
 class record_parser {
 public:
-  explicit record_parser(record_layout layout) : layout_(std::move(layout)) {}
+  /// Throws std::invalid_argument if the layout's `columns` lack a field.
+  explicit record_parser(record_layout layout) : layout_(std::move(layout)) {
+    if (layout_.format == file_format::csv && !layout_.columns.empty())
+      use_columns(layout_.columns, [&](const char* option, const std::string& field) {
+        return "names no '" + field + "' column: set " + option + " to one of its names, or name that column '" +
+               field + "'";
+      });
+  }
 
   file_format format() const { return layout_.format; }
   /// Whether the last reading parsed had its time written without an offset
@@ -385,22 +393,10 @@ public:
     std::string why;
     if (!split_csv(line, fields_, why, layout_.delimiter)) throw std::invalid_argument("header row: " + why);
     std::vector<std::string> names;
-    for (const auto& f : fields_) {
-      std::string name = f.unquoted();
-      for (const auto& seen : names)  // (columns without a name, a spreadsheet's trailing ",,", are never read)
-        if (seen == name && !name.empty()) throw std::invalid_argument("header row: duplicate column '" + name + "'");
-      names.push_back(std::move(name));
-    }
-    ts_column_ = column_of(names, "ts_field", layout_.ts_field, line);
-    wh_column_ = column_of(names, "wh_field", layout_.wh_field, line);
-    time_column_ = layout_.time_field.empty() ? no_column : column_of(names, "time_field", layout_.time_field, line);
-    span_column_ = meter_column_ = no_column;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      if (i == ts_column_ || i == wh_column_ || i == time_column_) continue;
-      if (names[i] == span_field) span_column_ = i;
-      else if (!layout_.meter_field.empty() && names[i] == layout_.meter_field) meter_column_ = i;
-    }
-    names_ = std::move(names);
+    for (const auto& f : fields_) names.push_back(f.unquoted());
+    use_columns(std::move(names), [&](const char* option, const std::string& field) {
+      return missing_in_header(option, field, line);
+    });
   }
 
   /// Parses one data line into `out`. Returns false with the reason in `why`.
@@ -416,10 +412,35 @@ public:
   }
 
 private:
-  std::size_t column_of(const std::vector<std::string>& names, std::string_view option, const std::string& field,
-                        std::string_view line) {
-    for (std::size_t i = 0; i < names.size(); ++i)
-      if (names[i] == field) return i;
+  // Names the columns; `missing(option, field)` is the reason when a field
+  // names none of them.
+  template <class Missing>
+  void use_columns(std::vector<std::string> names, Missing missing) {
+    for (std::size_t i = 0; i < names.size(); ++i)  // (columns without a name, a spreadsheet's trailing ",,", are never read)
+      if (!names[i].empty() && std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
+        throw std::invalid_argument(std::string(layout_.columns.empty() ? "header row" : "columns") +
+                                    ": duplicate column '" + names[i] + "'");
+    const auto column_of = [&](const char* option, const std::string& field) {
+      const auto at = std::find(names.begin(), names.end(), field);
+      if (at == names.end()) throw std::invalid_argument(missing(option, field));
+      return static_cast<std::size_t>(at - names.begin());
+    };
+    ts_column_ = column_of("ts_field", layout_.ts_field);
+    wh_column_ = column_of("wh_field", layout_.wh_field);
+    time_column_ = layout_.time_field.empty() ? no_column : column_of("time_field", layout_.time_field);
+    span_column_ = meter_column_ = no_column;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (i == ts_column_ || i == wh_column_ || i == time_column_) continue;
+      if (names[i] == span_field) span_column_ = i;
+      else if (!layout_.meter_field.empty() && names[i] == layout_.meter_field) meter_column_ = i;
+    }
+    names_ = std::move(names);
+  }
+
+  // Why a header row has no column named `field`, with what would read it.
+  std::string missing_in_header(std::string_view option, const std::string& field, std::string_view line) const {
+    std::vector<std::string> names;
+    for (const auto& f : fields_) names.push_back(f.unquoted());
     const auto near = std::find_if(names.begin(), names.end(),
                                    [&](const std::string& name) { return detail::equal_ignoring_case(name, field); });
     constexpr std::size_t shown = 200;  // a file with no line breaks is one "header" of up to 1 MiB
@@ -433,9 +454,18 @@ private:
                  delimiter_option_value(other) + "\"";
     else if (near != names.end())
       message += "; names are matched exactly: set " + std::string(option) + " to " + *near;
+    else if (looks_like_data(line))
+      message += "; it looks like data: a file without a header row needs its columns named (columns = [\"" +
+                 layout_.ts_field + "\", \"" + layout_.wh_field + "\"])";
     else
       message += "; name its columns with ts_field and wh_field";
-    throw std::invalid_argument(message);
+    return message;
+  }
+
+  // A first line that starts with a digit (a time or a number) is no header.
+  static bool looks_like_data(std::string_view line) {
+    const auto first = line.find_first_not_of(" \t\"");
+    return first != std::string_view::npos && line[first] >= '0' && line[first] <= '9';
   }
 
   // The separator a one-column header holds instead of the delimiter, if any.
