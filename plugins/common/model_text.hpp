@@ -8,6 +8,7 @@
 
 #include <stream_smarts/reading.hpp>
 #include <stream_smarts/time.hpp>
+#include <stream_smarts/toml_keys.hpp>
 
 #include <toml++/toml.h>
 
@@ -30,6 +31,9 @@ std::string read_file(const std::string& path) {
 /// The document; throws Error("not valid TOML (line L, column C): what").
 template <class Error>
 toml::table parse(std::string_view text, std::string_view source_name) {
+  if (const auto deep = toml_keys::too_deep(text))
+    throw Error("not valid TOML (line " + std::to_string(deep->line) + ", column " + std::to_string(deep->column) +
+                "): a key of more than " + std::to_string(toml_keys::max_parts) + " dotted parts");
   try {
     return toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {

@@ -2,6 +2,8 @@
 
 #include "zone.hpp"
 
+#include <stream_smarts/toml_keys.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -527,6 +529,11 @@ pipeline_spec read_pipeline(const std::string& path, plugin_registry& registry, 
   std::stringstream text;
   text << in.rdbuf();
   const std::string content = text.str();
+  if (const auto deep = toml_keys::too_deep(content)) {
+    problems.error({path, static_cast<int>(deep->line), static_cast<int>(deep->column)},
+                   "TOML syntax error: a key of more than " + std::to_string(toml_keys::max_parts) + " dotted parts");
+    return {};
+  }
   toml::table root;
   try {
     root = toml::parse(std::string_view{content}, std::string_view{path});

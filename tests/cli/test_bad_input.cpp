@@ -33,6 +33,12 @@ TEST_CASE("bad input: pipeline files toml++ 3.3 trips over are one syntax error 
   CHECK_THAT(invalid("name = \"\xFF\"\n"), StartsWith("p.toml:1:8: TOML syntax error: "));  // invalid UTF-8
   CHECK_THAT(invalid("[pipeline]\nname = \"t"), StartsWith("p.toml:2:10: TOML syntax error: "));  // truncated
   CHECK_THAT(invalid("[pipeline]\nname = \"a\"\nname = \"b\"\n"), StartsWith("p.toml:3:8: TOML syntax error: "));  // duplicate key
+  // A key of ~35,000 dotted parts overflowed toml++ 3.3's stack (SIGSEGV).
+  std::string deep = "a";
+  for (int i = 0; i < 100'000; ++i) deep += ".a";
+  CHECK(invalid("[pipeline]\nname = \"a\"\n" + deep + " = 1\n") ==
+        "p.toml:3:1: TOML syntax error: a key of more than 1024 dotted parts\n");
+  CHECK(invalid("[" + deep + "]\n") == "p.toml:1:2: TOML syntax error: a key of more than 1024 dotted parts\n");
 }
 
 TEST_CASE("bad input: NaN, infinity and oversized numbers in a pipeline file are refused at their line") {

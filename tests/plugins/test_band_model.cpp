@@ -266,6 +266,10 @@ TEST_CASE("files that are not usable models", "[band][file]") {
     CHECK(model_error_of("format = 3\n") ==
           "not a percentile_band model: format is not a string (expected format = \"stream-smarts/percentile_band\")");
     CHECK_THAT(model_error_of("{\"format\": 1}"), StartsWith("not valid TOML (line 1, column 1): "));
+    std::string deep = "a";  // ~35,000 parts overflowed toml++ 3.3's stack
+    for (int i = 0; i < 100'000; ++i) deep += ".a";
+    CHECK(model_error_of("format = \"stream-smarts/percentile_band\"\n" + deep + " = 1\n") ==
+          "not valid TOML (line 2, column 1): a key of more than 1024 dotted parts");
   }
   SECTION("versions") {
     CHECK(model_error_of("format = \"stream-smarts/percentile_band\"\nformat_version = 2\n") ==
