@@ -110,7 +110,9 @@ inline std::int64_t later_if_repeated(std::int64_t ts_ms, std::int64_t previous_
 /// by mistake. Seconds of any year since 2001 read as milliseconds fall in
 /// 1970-01-12..1973-03-03, where no meter's history is: they are refused
 /// rather than scored at the wrong hour.
-inline bool parse_epoch_ms(std::string_view text, std::string_view field, std::int64_t& ts_ms, std::string& why) {
+/// `remedy` is what to do about seconds, if the source can read them.
+inline bool parse_epoch_ms(std::string_view text, std::string_view field, std::int64_t& ts_ms, std::string& why,
+                           std::string_view remedy = {}) {
   double number = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
   const bool whole = end == text.data() + text.size() && ec == std::errc{} && std::trunc(number) == number;
@@ -126,7 +128,8 @@ inline bool parse_epoch_ms(std::string_view text, std::string_view field, std::i
   }
   if (number >= 1e9 && number < 1e11) {
     why = std::string(field) + " is " + std::string(text) + ", which as epoch milliseconds is in 1970; it looks "
-          "like epoch seconds: timestamps are epoch milliseconds (" + std::string(text) + "000)";
+          "like epoch seconds: " +
+          (remedy.empty() ? "timestamps are epoch milliseconds (" + std::string(text) + "000)" : std::string(remedy));
     return false;
   }
   ts_ms = static_cast<std::int64_t>(number);
@@ -160,8 +163,6 @@ inline bool parse_wh(std::string_view text, std::string_view name, double& wh, s
     why = std::string(name) + " is not a number: '" + std::string(text) + "'";
     if (decimal != '.' && text.find('.') != std::string_view::npos)
       why += std::string(" (with decimal = \"") + decimal + "\", a '.' is not a decimal point)";
-    else if (decimal == '.' && text.find(',') != std::string_view::npos)
-      why += " (a decimal comma? set decimal = \",\")";
   } else if (!std::isfinite(wh) && ec != std::errc::result_out_of_range) {
     why = std::string(name) + " is not finite: '" + std::string(text) + "'";
   } else if (ec == std::errc::result_out_of_range || !std::isfinite(wh * wh_per_unit)) {

@@ -108,6 +108,18 @@ bool has_control_character(std::string_view text) {
 
 namespace {
 
+// A value as it can be read in a message: a tab ("\t" in TOML) shown, not blank.
+std::string visible(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\t') out += "\\t";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else out += c;
+  }
+  return out;
+}
+
 // A token or password holds none: a line break in one would be sent as an
 // HTTP header of its own (and never says anything the service wants).
 constexpr const char* control_character_problem =
@@ -292,7 +304,7 @@ private:
       std::string allowed;
       for (const auto& c : spec_.choices) allowed += (allowed.empty() ? "\"" : ", \"") + c + "\"";
       if (accepts(spec_.type, option_type::number)) allowed += ", or a number (without quotes)";
-      return fail(node, "must be one of " + allowed + ", not \"" + *text + "\"");
+      return fail(node, "must be one of " + allowed + ", not \"" + visible(*text) + "\"");
     }
     return std::move(*text);
   }

@@ -655,3 +655,29 @@ TEST_CASE("inject reads an Emoncms feed: no header row, epoch seconds, a kWh ind
                                  "data: a file without a header row needs its columns named (columns = [\"ts\", "
                                  "\"wh\"])"));
 }
+
+TEST_CASE("inject places end-stamped readings in the hour the end of summer time repeats") {
+  // A German portal's quarter-hours stamped at their end, in local time
+  // without an offset, across 2024-10-27 in Europe/Paris: 02:00 to 02:45
+  // come twice (the clock shows 02:00 again where 03:00 summer time would
+  // be). Each repeated time is placed first, then moved to its quarter's
+  // start: every quarter once, in order (before, the second 02:00 started
+  // where the first did, and a quarter was lost).
+  temp_dir dir;
+  std::string csv = "ts,wh\n";
+  const char* ends[] = {"01:45", "02:00", "02:15", "02:30", "02:45", "02:00", "02:15", "02:30", "02:45", "03:00", "03:15"};
+  for (const char* end : ends) csv += std::string("2024-10-27T") + end + ":00,100\n";
+  const auto r = run({"inject", "--timezone", "Europe/Paris", "--data", dir.file("q.csv", csv), "--data-set", "span=15m",
+                      "--data-set", "ts_marks=end", "--out", dir.path() + "/l.csv"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, !Contains("repeat"));
+  CHECK(dir.read("l.csv") ==
+        "ts,wh,span_ms,label\n"
+        "2024-10-27T01:30:00+02:00,100,900000,0\n2024-10-27T01:45:00+02:00,100,900000,0\n"
+        "2024-10-27T02:00:00+02:00,100,900000,0\n2024-10-27T02:15:00+02:00,100,900000,0\n"
+        "2024-10-27T02:30:00+02:00,100,900000,0\n2024-10-27T02:45:00+02:00,100,900000,0\n"
+        "2024-10-27T02:00:00+01:00,100,900000,0\n2024-10-27T02:15:00+01:00,100,900000,0\n"
+        "2024-10-27T02:30:00+01:00,100,900000,0\n2024-10-27T02:45:00+01:00,100,900000,0\n"
+        "2024-10-27T03:00:00+01:00,100,900000,0\n");
+}

@@ -3,7 +3,7 @@
 // from a small-block line_reader, a CSV header or JSON lines, every data line
 // parsed and the reading localized in Europe/Paris as the runtime does.
 // Byte 0 picks the layout: CSV or JSON lines, the delimiter, a decimal
-// comma, the ts_format, and a load curve's mean W stamped at the span's end.
+// comma, the ts_format, a time_field, and a load curve's mean W.
 // An accepted reading must have a finite, non-negative wh; a skipped line
 // must say why. `tests/fuzz/run replay`.
 #include "replay_format.hpp"
@@ -27,7 +27,7 @@ record_layout layout_of(std::uint8_t bits) {
   if (bits & 8 && layout.delimiter != ',') layout.decimal = ',';  // the source refuses ',' for both
   static const char* const formats[] = {"iso8601", "epoch_s", "epoch_ms", "%d/%m/%Y %H:%M"};
   layout.ts_format = timestamp_format(formats[(bits >> 4) & 3]);
-  if (bits & 64) layout.ts_marks_end = true;
+  if (bits & 64 && layout.format == file_format::csv) layout.time_field = "time";  // a header without it is refused
   if (bits & 128) layout.unit = {1.0, true, "W"};
   return layout;
 }

@@ -333,6 +333,12 @@ TEST_CASE("replay option problems", "[stages][replay]") {
   CHECK(error({{"path", std::string("h.txt")}, {"format", std::string("jsonl")},
                {"columns", std::vector<std::string>{"ts", "wh"}}}) ==
         "columns: is for CSV files without a header row; JSON lines name their fields");
+  CHECK(error({{"path", std::string("h.txt")}, {"format", std::string("jsonl")}, {"delimiter", std::string(";")}}) ==
+        "delimiter: is for CSV files; JSON lines separate their fields with commas");
+  CHECK(error({{"path", std::string("h.txt")}, {"format", std::string("jsonl")}, {"decimal", std::string(",")}}) ==
+        "decimal: is for CSV files; JSON numbers have a decimal point");
+  // Cells are read trimmed, so names are too: " time" as copied from a header.
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string(" time ")}}) == "no error");
   CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"wh_kind", std::string("index")},
                {"wh_unit", std::string("kW")}}) ==
         "wh_kind: an index is energy: wh_unit must be \"Wh\" or \"kWh\", not \"kW\"");
@@ -366,7 +372,8 @@ TEST_CASE("replay refuses a file none of whose first lines is a reading, and say
     });
   };
   CHECK(error("seconds.csv") == "path: " + dir.path + "/seconds.csv:3: bad timestamp '1168743600' (expected ISO-8601 "
-                                "such as 2007-01-01T04:00:00); none of the first 20 data lines is a reading (is it the "
+                                "such as 2007-01-01T04:00:00); epoch seconds or milliseconds? set ts_format = "
+                                "\"epoch_s\" or \"epoch_ms\"; none of the first 20 data lines is a reading (is it the "
                                 "right file, format and ts_field/wh_field?)");
   CHECK(error("late.csv") == "no error");
   CHECK(error("header-only.csv") == "no error");

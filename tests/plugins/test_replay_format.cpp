@@ -437,8 +437,8 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
     CHECK(json_reason(R"({"ts":true,"wh":1})") == "ts must be an ISO-8601 string or epoch milliseconds, got a boolean");
     CHECK(json_reason(R"({"ts":1.5,"wh":1})") == "ts is not a whole number of epoch milliseconds: 1.5");
     CHECK(json_reason(R"({"ts":1168743600,"wh":1})") ==  // epoch seconds, which would be 1970-01-14 13:00
-          "ts is 1168743600, which as epoch milliseconds is in 1970; it looks like epoch seconds: timestamps are "
-          "epoch milliseconds (1168743600000)");
+          "ts is 1168743600, which as epoch milliseconds is in 1970; it looks like epoch seconds: set ts_format = "
+          "\"epoch_s\"");
     // Found by tests/fuzz/run replay: such a reading had no local time, and
     // the scorer's failures on it stopped the pipeline.
     CHECK(json_reason(R"({"ts":9166761320167613201,"wh":2})") ==
@@ -501,6 +501,11 @@ TEST_CASE("a European export: semicolons between columns, a decimal comma", "[re
     point.delimiter = ';';
     auto q = csv_parser_of(point, "ts;wh");
     CHECK(parse_line(q, "2024-01-07T14:30:00;1,5").why == "wh is not a number: '1,5' (a decimal comma? set decimal = \",\")");
+    CHECK(parse_line(q, "2024-01-07T14:30:00;1,234.5").why ==
+          "wh is not a number: '1,234.5' (a thousands separator? write the number without it)");
+    auto r = csv_parser();
+    CHECK(parse_line(r, "2024-01-07T14:30:00,\"1,234\"").why ==
+          "wh is not a number: '1,234' (a decimal comma or a thousands separator? write 1234.5)");
   }
 }
 
@@ -527,6 +532,8 @@ TEST_CASE("ts_format: epoch seconds and milliseconds, and patterns read as local
           "ts is out of range: 1704067200000 (epoch seconds of years 0000 to 9999); it looks like epoch "
           "milliseconds: set ts_format = \"epoch_ms\"");
     CHECK(parse_line(p, "2024-01-01,1").why == "ts is not a number of epoch seconds: '2024-01-01'");
+    CHECK(parse_line(p, "999999999999999999999,1").why ==  // no number of milliseconds either
+          "ts is out of range: 999999999999999999999 (epoch seconds of years 0000 to 9999)");
   }
   SECTION("epoch milliseconds in a CSV file") {
     record_layout layout(file_format::csv);
@@ -534,8 +541,8 @@ TEST_CASE("ts_format: epoch seconds and milliseconds, and patterns read as local
     auto p = csv_parser_of(layout, "ts,wh");
     CHECK(parse_line(p, "1704067200000,1").r.ts_ms == utc(2024, 1, 1, 0));
     CHECK(parse_line(p, "1704067200,1").why ==
-          "ts is 1704067200, which as epoch milliseconds is in 1970; it looks like epoch seconds: timestamps are "
-          "epoch milliseconds (1704067200000)");
+          "ts is 1704067200, which as epoch milliseconds is in 1970; it looks like epoch seconds: set ts_format = "
+          "\"epoch_s\"");
   }
   SECTION("a day-first pattern, with or without leading zeros, in the pipeline's zone") {
     record_layout layout(file_format::csv);
@@ -553,7 +560,7 @@ TEST_CASE("ts_format: epoch seconds and milliseconds, and patterns read as local
   SECTION("patterns that cannot be a time are refused with why") {
     CHECK_THROWS_WITH(timestamp_format("%d.%m.%Y %H:%M %p"),
                       "'%d.%m.%Y %H:%M %p' is not \"iso8601\", \"epoch_s\", \"epoch_ms\" or a pattern of %Y %m %d %H "
-                      "%M %S (such as \"%d/%m/%Y %H:%M\"): it has '%p'");
+                      "%M %S %z (such as \"%d/%m/%Y %H:%M\"): it has '%p'");
     CHECK_THROWS_WITH(timestamp_format("%d/%m/%Y"),
                       "'%d/%m/%Y' has no %H: a pattern needs the date and hour (%Y %m %d %H)");
     CHECK_THROWS_WITH(timestamp_format("%d/%m/%Y %H %d"), "'%d/%m/%Y %H %d' has %d twice");
@@ -561,7 +568,13 @@ TEST_CASE("ts_format: epoch seconds and milliseconds, and patterns read as local
                       "'dd/mm/yyyy' has no %Y: a pattern needs the date and hour (%Y %m %d %H)");
     CHECK_THROWS_WITH(timestamp_format("%Y%m%d %H%"),
                       "'%Y%m%d %H%' is not \"iso8601\", \"epoch_s\", \"epoch_ms\" or a pattern of %Y %m %d %H %M %S "
-                      "(such as \"%d/%m/%Y %H:%M\"): it has '%'");
+                      "%z (such as \"%d/%m/%Y %H:%M\"): it has '%'");
+    CHECK_THROWS_WITH(timestamp_format("%Y-%m-%dT%H:%M:%SZ"),
+                      "'%Y-%m-%dT%H:%M:%SZ' has 'Z' as text: write the zone as %z (Z, UTC, +01:00, +0100), or it is "
+                      "read as local time");
+    CHECK_THROWS_WITH(timestamp_format("%d/%m/%Y %H:%M UTC"),
+                      "'%d/%m/%Y %H:%M UTC' has 'UTC' as text: write the zone as %z (Z, UTC, +01:00, +0100), or it "
+                      "is read as local time");
     CHECK(timestamp_format("%Y%m%d %H%%").which() == timestamp_format::kind::pattern);
   }
   SECTION("in JSON lines") {
@@ -599,22 +612,19 @@ TEST_CASE("the raw UCI file: date and time in two columns, mean kW over each min
         "bad timestamp '21/12/2006 ' (expected ts_format '%d/%m/%Y %H:%M:%S')");
   CHECK(parse_spanned(p, "21/12/2006", 60'000).why == "expected 4 fields, got 1");
   CHECK_THROWS_WITH(csv_parser_of(layout, "Date;Global_active_power"),
-                    "header row has no 'Time' column: 'Date;Global_active_power'; name its columns with ts_field "
-                    "and wh_field");
+                    "header row has no 'Time' column: 'Date;Global_active_power'; set time_field to the name of the "
+                    "column with the time of day");
 }
 
-TEST_CASE("a load curve: mean power over each span, stamped at the span's end", "[replay][export]") {
+TEST_CASE("a load curve: mean power over each reading's span", "[replay][export]") {
   record_layout layout(file_format::csv, "ts", "w");
   layout.unit = {1.0, true, "W"};
-  layout.ts_marks_end = true;
   auto p = csv_parser_of(layout, "ts,w,span_ms");
   auto r = parse_spanned(p, "2024-01-07T01:00:00+01:00,500,", 1'800'000);
   REQUIRE(r.ok);
-  CHECK(r.r.wh == 250);                              // 500 W for half an hour
-  CHECK(r.r.ts_ms == utc(2024, 1, 7, 0) - 1'800'000);  // 00:30 local, the half hour's start
-  auto own = parse_spanned(p, "2024-01-07T01:00:00+01:00,500,900000", 1'800'000);  // the row's own span comes first
-  CHECK(own.r.wh == 125);
-  CHECK(own.r.ts_ms == utc(2024, 1, 7, 0) - 900'000);
+  CHECK(r.r.wh == 250);  // 500 W for half an hour
+  CHECK(r.r.ts_ms == utc(2024, 1, 7, 0));
+  CHECK(parse_spanned(p, "2024-01-07T01:00:00+01:00,500,900000", 1'800'000).r.wh == 125);  // the row's own span first
   CHECK(parse_spanned(p, "2024-01-07T01:00:00+01:00,500,0", 1'800'000).why ==
         "w is a mean power (wh_unit = \"W\"), and the reading covers no time (span_ms 0): its energy cannot be known");
 }
@@ -638,4 +648,35 @@ TEST_CASE("a CSV file without a header row, its columns named by the layout", "[
   CHECK_THROWS_WITH(csv_parser("1704067200,12345.678"),
                     "header row has no 'ts' column: '1704067200,12345.678'; it looks like data: a file without a "
                     "header row needs its columns named (columns = [\"ts\", \"wh\"])");
+}
+
+TEST_CASE("ts_format: a zone written in the time, and numbers packed without separators", "[replay][export]") {
+  record_layout layout(file_format::csv);
+  layout.ts_format = timestamp_format("%Y-%m-%d %H:%M:%S%z");
+  auto p = csv_parser_of(layout, "ts,wh");
+  CHECK(parse_line(p, "2024-07-01 10:00:00Z,1").r.ts_ms == utc(2024, 7, 1, 10));
+  CHECK(parse_line(p, "2024-07-01 10:00:00UTC,1").r.ts_ms == utc(2024, 7, 1, 10));
+  CHECK(parse_line(p, "2024-07-01 10:00:00+02:00,1").r.ts_ms == utc(2024, 7, 1, 8));
+  CHECK(parse_line(p, "2024-07-01 10:00:00-0130,1").r.ts_ms == utc(2024, 7, 1, 11, 30));
+  CHECK(parse_line(p, "2024-07-01 10:00:00+02,1").r.ts_ms == utc(2024, 7, 1, 8));
+  CHECK(parse_line(p, "2024-07-01 10:00:00,1").why ==
+        "bad timestamp '2024-07-01 10:00:00' (expected ts_format '%Y-%m-%d %H:%M:%S%z')");
+  CHECK(parse_line(p, "2024-07-01 10:00:00+25:00,1").why ==
+        "bad timestamp '2024-07-01 10:00:00+25:00' (expected ts_format '%Y-%m-%d %H:%M:%S%z')");
+
+  // Fields with nothing between them take two digits each: one reading, not several.
+  layout.ts_format = timestamp_format("%Y%m%d%H");
+  auto packed = csv_parser_of(layout, "ts,wh");
+  CHECK(parse_line(packed, "2024111100,1").r.ts_ms == utc(2024, 11, 10, 23));
+  CHECK(parse_line(packed, "202411110,1").why == "bad timestamp '202411110' (expected ts_format '%Y%m%d%H')");
+  CHECK(parse_line(packed, "20241111,1").why == "bad timestamp '20241111' (expected ts_format '%Y%m%d%H')");
+}
+
+TEST_CASE("a header-less file of epoch times read as ISO-8601 says which ts_format reads it", "[replay][export]") {
+  record_layout layout(file_format::csv);
+  layout.columns = {"ts", "wh"};
+  record_parser p(layout);
+  CHECK(parse_line(p, "1704067200,1").why == "bad timestamp '1704067200' (expected ISO-8601 such as "
+                                              "2007-01-01T04:00:00); epoch seconds or milliseconds? set ts_format = "
+                                              "\"epoch_s\" or \"epoch_ms\"");
 }

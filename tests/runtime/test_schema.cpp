@@ -80,6 +80,8 @@ TEST_CASE("a wrong type says what was expected and what was found") {
 TEST_CASE("choices, durations and matrices are checked") {
   CHECK(check("path = 'a'\nformat = 'xml'\n").problems.to_string() ==
         "test.toml:2:10: option 'format' of source 'x' (replay) must be one of \"text\", \"json\", not \"xml\"");
+  CHECK(check("path = 'a'\nformat = \"\\t\"\n").problems.to_string() ==  // a tab, shown
+        "test.toml:2:10: option 'format' of source 'x' (replay) must be one of \"text\", \"json\", not \"\\t\"");
   CHECK(check("path = 'a'\nspeed = '3600'\n").problems.to_string() ==
         "test.toml:2:9: option 'speed' of source 'x' (replay) must be one of \"max\", \"realtime\", or a number "
         "(without quotes), not \"3600\"");

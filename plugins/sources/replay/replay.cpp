@@ -38,6 +38,7 @@ public:
         span_ms_(reading_fields::span_ms(ctx.options())),
         pace_(read_pace(ctx.options())),
         index_(read_index(ctx.options())),
+        ts_marks_end_(ctx.options().string("ts_marks") == "end"),
         parser_(new_parser(ctx.options(), read_format(ctx.options(), path_))),
         start_ms_(read_time(ctx, "start", std::numeric_limits<std::int64_t>::min())),
         end_ms_(read_time(ctx, "end", std::numeric_limits<std::int64_t>::max())) {
@@ -103,27 +104,38 @@ private:
   }
 
   static record_parser new_parser(const options& o, file_format format) {
-    record_layout layout(format, o.string("ts_field"), o.string("wh_field"), o.string("meter_field"));
-    layout.time_field = o.string("time_field");
-    if (!layout.time_field.empty() && format != file_format::csv)
-      throw option_error("time_field", "is for CSV files whose date and time are in two columns; in JSON lines "
-                                       "ts_field holds both");
+    // Cells are read without the blanks around them, so a name copied with
+    // them (" Start" from an Octopus header) is too.
+    record_layout layout(format, std::string(trim(o.string("ts_field"))), std::string(trim(o.string("wh_field"))),
+                         std::string(trim(o.string("meter_field"))));
+    layout.time_field = trim(o.string("time_field"));
+    if (format != file_format::csv) refuse_csv_options(o);
     layout.unit = reading_fields::energy_unit_of(o);
     layout.ts_format = read_ts_format(o);
-    layout.ts_marks_end = o.string("ts_marks") == "end";
     layout.delimiter = delimiter_of_option(o.string("delimiter"));
     layout.decimal = o.string("decimal").front();
     if (layout.decimal == layout.delimiter && format == file_format::csv)
       throw option_error("decimal", "is also the delimiter: such a file separates its columns with ';' (set "
                                     "delimiter = \";\")");
     layout.columns = o.strings("columns");
-    if (!layout.columns.empty() && format != file_format::csv)
-      throw option_error("columns", "is for CSV files without a header row; JSON lines name their fields");
     try {
       return record_parser(std::move(layout));
     } catch (const std::invalid_argument& e) {
       throw option_error("columns", e.what());
     }
+  }
+
+  // What JSON lines write their own way, said for a CSV file, is a mistake.
+  static void refuse_csv_options(const options& o) {
+    if (!o.string("time_field").empty())
+      throw option_error("time_field", "is for CSV files whose date and time are in two columns; in JSON lines "
+                                       "ts_field holds both");
+    if (!o.strings("columns").empty())
+      throw option_error("columns", "is for CSV files without a header row; JSON lines name their fields");
+    if (o.string("delimiter") != ",")
+      throw option_error("delimiter", "is for CSV files; JSON lines separate their fields with commas");
+    if (o.string("decimal") != ".")
+      throw option_error("decimal", "is for CSV files; JSON numbers have a decimal point");
   }
 
   static bool read_index(const options& o) {
@@ -240,6 +252,7 @@ private:
       take_later_if_repeated(r, previous);
       note_order(r.ts_ms, previous);
       if (index_ && !use_since_index_before(r)) continue;
+      if (ts_marks_end_ && !start_of_span(r)) continue;
       if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
         ++outside_;  // the file may be unsorted, so keep scanning to its end
       } else {
@@ -251,6 +264,16 @@ private:
       throw std::runtime_error(path_ + ": read error after line " + std::to_string(reader_->line_number()) + ": " +
                                std::strerror(reader_->error()));
     summarize();
+    return false;
+  }
+
+  // A reading stamped at the end of its span (ts_marks = "end") starts a
+  // span earlier; after the time as written was placed in a repeated hour.
+  bool start_of_span(reading& r) {
+    r.ts_ms -= r.span_ms;
+    if (reading_fields::ts_in_range(r.ts_ms)) return true;
+    why_ = "the reading's span would start before year 0000";
+    report_malformed();
     return false;
   }
 
@@ -398,7 +421,8 @@ private:
   std::string meter_;
   std::int64_t span_ms_;
   pace pace_;
-  bool index_;  // wh_kind = "index"
+  bool index_;         // wh_kind = "index"
+  bool ts_marks_end_;  // ts is the end of each reading's span (a load curve's "Horodate")
   record_parser parser_;
   file_ptr file_;
   std::optional<line_reader> reader_;
@@ -462,7 +486,7 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
              "ts_format", stream_smarts::option_type::string, std::string("iso8601"),
              "How timestamps are written: \"iso8601\" (2007-01-01T04:00:00, local unless it has an offset; in "
              "JSON a number is epoch ms), \"epoch_s\", \"epoch_ms\", or a pattern of %Y %m %d %H %M %S "
-             "(\"%d/%m/%Y %H:%M\"), read as local time."),
+             "(\"%d/%m/%Y %H:%M\"), read as local time unless it has %z (Z, UTC, +01:00)."),
          stream_smarts::optional_option("ts_marks", stream_smarts::option_type::string, std::string("start"),
                                         "Whether a timestamp is the start of the reading's span, or its end (as "
                                         "load curves such as Enedis's stamp each interval).",

@@ -80,7 +80,7 @@ inline pace pace_from_option(const option_value& v) {
 /// How a history writes its timestamps: ISO-8601 (the default; in JSON lines
 /// a number is then epoch milliseconds), epoch seconds or milliseconds, or a
 /// pattern of %Y %m %d %H %M %S and literal text ("%d/%m/%Y %H:%M"), read as
-/// wall-clock time in the pipeline's zone.
+/// wall-clock time in the pipeline's zone unless it has %z (an offset).
 class timestamp_format {
 public:
   enum class kind { iso8601, epoch_s, epoch_ms, pattern };
@@ -91,7 +91,7 @@ public:
     if (text_ == "iso8601") kind_ = kind::iso8601;
     else if (text_ == "epoch_s") kind_ = kind::epoch_s;
     else if (text_ == "epoch_ms") kind_ = kind::epoch_ms;
-    else check_pattern();
+    else read_pattern();
   }
 
   kind which() const { return kind_; }
@@ -104,62 +104,119 @@ public:
              std::string& why, bool& wall_clock) const {
     wall_clock = false;
     switch (kind_) {
-      case kind::iso8601: return parse_timestamp(text, zone, ts_ms, why, &wall_clock);
-      case kind::epoch_ms: return reading_fields::parse_epoch_ms(text, field, ts_ms, why);
+      case kind::iso8601: return parse_iso8601(text, zone, ts_ms, why, wall_clock);
+      case kind::epoch_ms: return reading_fields::parse_epoch_ms(text, field, ts_ms, why, epoch_s_remedy);
       case kind::epoch_s: return parse_epoch_s(text, field, ts_ms, why);
       case kind::pattern: break;
     }
     civil_time c;
-    if (!match(text, c)) {
+    std::optional<int> offset_s;
+    if (!match(text, c, offset_s)) {
       why = "bad timestamp '" + std::string(text) + "' (expected ts_format '" + text_ + "')";
       return false;
     }
-    ts_ms = zone.to_utc_ms(c);
-    wall_clock = true;
+    ts_ms = to_utc_ms(iso_timestamp{c, offset_s}, zone);
+    wall_clock = !offset_s;
     return true;
   }
 
-private:
-  static constexpr std::string_view directives = "YmdHMS";
+  /// What to do about epoch seconds given as milliseconds.
+  static constexpr std::string_view epoch_s_remedy = "set ts_format = \"epoch_s\"";
 
-  // Each of %Y %m %d %H once, %M and %S at most once; %% is a '%'.
-  void check_pattern() {
+private:
+  // A pattern's parts: literal text, or a field ("%d": 'd'; "%z": 'z').
+  struct part {
+    char field = 0;
+    std::string literal;
+  };
+  static constexpr std::string_view fields = "YmdHMSz";
+
+  // Each of %Y %m %d %H once, %M %S %z at most once; %% is a '%'. A zone
+  // written as text ("Z", "UTC", "+01:00") is %z's, or it would be read as
+  // local time.
+  void read_pattern() {
     kind_ = kind::pattern;
-    int seen[directives.size()] = {};
+    int seen[fields.size()] = {};
     for (std::size_t i = 0; i < text_.size(); ++i) {
-      if (text_[i] != '%') continue;
-      const char d = i + 1 < text_.size() ? text_[++i] : '\0';
-      const auto at = directives.find(d);
-      if (d == '%') continue;
-      if (at == std::string_view::npos)
+      if (text_[i] != '%' || (i + 1 < text_.size() && text_[i + 1] == '%')) {
+        if (parts_.empty() || parts_.back().field) parts_.emplace_back();
+        parts_.back().literal += text_[i];
+        i += text_[i] == '%';
+        continue;
+      }
+      const char f = i + 1 < text_.size() ? text_[++i] : '\0';
+      const auto at = fields.find(f);
+      if (f == '\0' || at == std::string_view::npos)
         throw std::invalid_argument("'" + text_ + "' is not \"iso8601\", \"epoch_s\", \"epoch_ms\" or a pattern of "
-                                    "%Y %m %d %H %M %S (such as \"%d/%m/%Y %H:%M\"): it has '%" +
-                                    std::string(d ? 1 : 0, d) + "'");
-      if (++seen[at] > 1) throw std::invalid_argument("'" + text_ + "' has %" + std::string(1, d) + " twice");
+                                    "%Y %m %d %H %M %S %z (such as \"%d/%m/%Y %H:%M\"): it has '%" +
+                                    std::string(f ? 1 : 0, f) + "'");
+      if (++seen[at] > 1) throw std::invalid_argument("'" + text_ + "' has %" + std::string(1, f) + " twice");
+      parts_.push_back({f, {}});
     }
     for (std::size_t i = 0; i < 4; ++i)
       if (seen[i] == 0)
-        throw std::invalid_argument("'" + text_ + "' has no %" + std::string(1, directives[i]) +
+        throw std::invalid_argument("'" + text_ + "' has no %" + std::string(1, fields[i]) +
                                     ": a pattern needs the date and hour (%Y %m %d %H)");
+    for (const part& p : parts_)
+      for (std::string_view zone : {"Z", "UTC", "GMT", "+"})
+        if (p.literal.find(zone) != std::string::npos)
+          throw std::invalid_argument("'" + text_ + "' has '" + std::string(zone) + "' as text: write the zone as "
+                                      "%z (Z, UTC, +01:00, +0100), or it is read as local time");
   }
 
-  bool match(std::string_view s, civil_time& c) const {
-    for (std::size_t i = 0; i < text_.size(); ++i) {
-      if (text_[i] != '%' || text_[++i] == '%') {
-        if (!detail::take_char(s, text_[i])) return false;
-        continue;
+  // Numbers next to each other with nothing between ("%Y%m%d%H") take two
+  // digits each, or "2024111" would be read one way of several.
+  bool match(std::string_view s, civil_time& c, std::optional<int>& offset_s) const {
+    int* values[] = {&c.year, &c.month, &c.day, &c.hour, &c.minute, &c.second};
+    for (std::size_t i = 0; i < parts_.size(); ++i) {
+      const part& p = parts_[i];
+      if (!p.field) {
+        if (s.substr(0, p.literal.size()) != p.literal) return false;
+        s.remove_prefix(p.literal.size());
+      } else if (p.field == 'z') {
+        if (!take_offset(s, offset_s)) return false;
+      } else {
+        const bool packed = (i > 0 && parts_[i - 1].field) || (i + 1 < parts_.size() && parts_[i + 1].field);
+        int& value = *values[fields.find(p.field)];
+        const std::size_t digits = p.field == 'Y' ? 4 : packed || two_digits(s) ? 2 : 1;
+        if (!detail::take_int(s, digits, value)) return false;
       }
-      int* field[] = {&c.year, &c.month, &c.day, &c.hour, &c.minute, &c.second};
-      int& value = *field[directives.find(text_[i])];
-      if (text_[i] == 'Y' ? !detail::take_int(s, 4, value) : !take_one_or_two(s, value)) return false;
     }
     return s.empty() && c.month >= 1 && c.month <= 12 && c.day >= 1 &&
            c.day <= detail::days_in_month(c.year, c.month) && c.hour <= 23 && c.minute <= 59 && c.second <= 60;
   }
 
   // "7" or "07", as exports write days and months.
-  static bool take_one_or_two(std::string_view& s, int& value) {
-    return detail::take_int(s, s.size() >= 2 && s[1] >= '0' && s[1] <= '9' ? 2 : 1, value);
+  static bool two_digits(std::string_view s) { return s.size() >= 2 && s[1] >= '0' && s[1] <= '9'; }
+
+  // "Z", "UTC", "GMT", or +HH:MM / +HHMM / +HH (or -).
+  static bool take_offset(std::string_view& s, std::optional<int>& offset_s) {
+    for (std::string_view utc : {"UTC", "GMT", "Z"})
+      if (s.substr(0, utc.size()) == utc) {
+        s.remove_prefix(utc.size());
+        offset_s = 0;
+        return true;
+      }
+    if (s.empty() || (s[0] != '+' && s[0] != '-')) return false;
+    const int sign = s[0] == '-' ? -1 : 1;
+    s.remove_prefix(1);
+    int hours = 0, minutes = 0;
+    if (!detail::take_int(s, 2, hours)) return false;
+    detail::take_char(s, ':');
+    if (two_digits(s) && !detail::take_int(s, 2, minutes)) return false;
+    if (hours > 23 || minutes > 59) return false;
+    offset_s = sign * (hours * 3600 + minutes * 60);
+    return true;
+  }
+
+  // ISO-8601, with what to set when the text is a number of epoch seconds
+  // or milliseconds (a header-less export read with the default format).
+  static bool parse_iso8601(std::string_view text, const time_zone& zone, std::int64_t& ts_ms, std::string& why,
+                            bool& wall_clock) {
+    if (parse_timestamp(text, zone, ts_ms, why, &wall_clock)) return true;
+    if (text.size() >= 9 && text.size() <= 13 && text.find_first_not_of("0123456789") == std::string_view::npos)
+      why += "; epoch seconds or milliseconds? set ts_format = \"epoch_s\" or \"epoch_ms\"";
+    return false;
   }
 
   // Whole or fractional epoch seconds of years 0000 to 9999.
@@ -171,11 +228,14 @@ private:
       return false;
     }
     const double ms = std::round(seconds * 1000);
-    if (ec != std::errc{} || !(ms >= static_cast<double>(reading_fields::min_ts_ms)) ||
-        !(ms <= static_cast<double>(reading_fields::max_ts_ms))) {
+    const auto in_range = [](double v) {
+      return v >= static_cast<double>(reading_fields::min_ts_ms) && v <= static_cast<double>(reading_fields::max_ts_ms);
+    };
+    if (ec != std::errc{} || !in_range(ms)) {
       why = std::string(field) + " is out of range: " + std::string(text) + " (epoch seconds of " +
             reading_fields::ts_range_text + ")";
-      if (seconds >= 1e11) why += "; it looks like epoch milliseconds: set ts_format = \"epoch_ms\"";
+      if (ec == std::errc{} && in_range(seconds))
+        why += "; it looks like epoch milliseconds: set ts_format = \"epoch_ms\"";
       return false;
     }
     ts_ms = static_cast<std::int64_t>(ms);
@@ -184,6 +244,7 @@ private:
 
   std::string text_ = "iso8601";
   kind kind_ = kind::iso8601;
+  std::vector<part> parts_;  // a pattern's
 };
 
 /// The column separators a CSV history may have, and how the `delimiter`
@@ -212,7 +273,6 @@ struct record_layout {
   std::vector<std::string> columns;  ///< CSV only: the names of a file without a header row's columns
   reading_fields::energy_unit unit;
   timestamp_format ts_format;
-  bool ts_marks_end = false;  ///< ts is the end of the reading's span (a load curve's "Horodate")
   char delimiter = ',';       ///< CSV only
   char decimal = '.';         ///< CSV only: ',' in many European exports
 };
@@ -365,8 +425,7 @@ inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std
 /// or JSON lines, as its record_layout says. Fills ts_ms, wh and labels,
 /// span_ms if the line says it (span_field), and meter if the line names one
 /// (meter_field, when not empty); local is left alone. `span_ms` must hold
-/// the source's span on the way in: a power or a ts that marks the end of a
-/// reading needs it.
+/// the source's span on the way in: a power needs it.
 class record_parser {
 public:
   /// Throws std::invalid_argument if the layout's `columns` lack a field.
@@ -402,13 +461,7 @@ public:
   /// Parses one data line into `out`. Returns false with the reason in `why`.
   bool parse(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
     out.labels.clear();
-    const bool parsed =
-        layout_.format == file_format::csv ? parse_csv(line, zone, out, why) : parse_json(line, zone, out, why);
-    if (!parsed || !layout_.ts_marks_end) return parsed;
-    out.ts_ms -= out.span_ms;
-    if (reading_fields::ts_in_range(out.ts_ms)) return true;
-    why = layout_.ts_field + " is out of range: the reading's span would start before year 0000";
-    return false;
+    return layout_.format == file_format::csv ? parse_csv(line, zone, out, why) : parse_json(line, zone, out, why);
   }
 
 private:
@@ -454,6 +507,8 @@ private:
                  delimiter_option_value(other) + "\"";
     else if (near != names.end())
       message += "; names are matched exactly: set " + std::string(option) + " to " + *near;
+    else if (std::string_view(option) == "time_field")
+      message += "; set time_field to the name of the column with the time of day";
     else if (looks_like_data(line))
       message += "; it looks like data: a file without a header row needs its columns named (columns = [\"" +
                  layout_.ts_field + "\", \"" + layout_.wh_field + "\"])";
@@ -493,9 +548,11 @@ private:
       return false;
     if (!layout_.ts_format.parse(timestamp_text(), layout_.ts_field, zone, out.ts_ms, why, ts_wall_clock_))
       return false;
-    if (!reading_fields::parse_energy(fields_[wh_column_].text, layout_.wh_field, layout_.unit, out.span_ms, out.wh,
-                                      why, layout_.decimal))
+    const std::string_view wh = fields_[wh_column_].text;
+    if (!reading_fields::parse_energy(wh, layout_.wh_field, layout_.unit, out.span_ms, out.wh, why, layout_.decimal)) {
+      if (layout_.decimal == '.' && wh.find(',') != std::string_view::npos) why += comma_hint(wh);
       return false;
+    }
     for (std::size_t i = 0; i < fields_.size(); ++i) {
       if (i == ts_column_ || i == wh_column_ || i == time_column_ || i == span_column_ || fields_[i].text.empty() ||
           names_[i].empty())
@@ -504,6 +561,13 @@ private:
       else out.labels.push_back({names_[i], fields_[i].unquoted()});
     }
     return true;
+  }
+
+  // What a ',' in a number read with a decimal point may be.
+  std::string comma_hint(std::string_view wh) const {
+    if (wh.find('.') != std::string_view::npos) return " (a thousands separator? write the number without it)";
+    if (layout_.delimiter == ',') return " (a decimal comma or a thousands separator? write 1234.5)";
+    return " (a decimal comma? set decimal = \",\")";
   }
 
   // The ts cell, or the date and time cells joined by a space (time_field).
@@ -568,7 +632,7 @@ private:
     const bool epoch = format.which() == timestamp_format::kind::epoch_s ||
                        format.which() == timestamp_format::kind::epoch_ms;
     if (f.type == json_field::kind::number && format.which() == timestamp_format::kind::iso8601)
-      return reading_fields::parse_epoch_ms(f.text, layout_.ts_field, ts_ms, why);
+      return reading_fields::parse_epoch_ms(f.text, layout_.ts_field, ts_ms, why, timestamp_format::epoch_s_remedy);
     if (f.type == json_field::kind::string || (f.type == json_field::kind::number && epoch))
       return format.parse(f.text, layout_.ts_field, zone, ts_ms, why, ts_wall_clock_);
     if (format.which() == timestamp_format::kind::iso8601)
