@@ -209,8 +209,8 @@ TEST_CASE("replay reads a meter's index as the use between its readings", "[stag
   CHECK(logged("feed.csv:4: index not after the meter's index before: an index is read in time order, line skipped"));
   CHECK(logged("feed.csv:5: index went down from 101250 Wh to 500 Wh (a new meter, or a reset?); counting starts "
                "again from it, line skipped"));
-  CHECK(logged("feed.csv:7: index 48 h after the meter's index before: the use between is not one reading; counting "
-               "starts again from it, line skipped"));
+  CHECK(logged("feed.csv:7: index 48h after the meter's index before, more than a day: the use between is not one "
+               "reading; counting starts again from it, line skipped"));
   CHECK(logged("replayed 4 readings, skipped 3 malformed lines"));
 }
 

@@ -295,8 +295,9 @@ private:
     if (r.wh < before.wh || span > reading_fields::max_span_ms) {
       why_ = r.wh < before.wh ? "index went down from " + format_number(before.wh) + " Wh to " +
                                     format_number(r.wh) + " Wh (a new meter, or a reset?)"
-                              : "index " + std::to_string(span / 3'600'000) + " h after the meter's index before: "
-                                "the use between is not one reading";
+                              : "index " + duration_text(std::chrono::milliseconds{span}) +
+                                    " after the meter's index before, more than a day: the use between is not one "
+                                    "reading";
       why_ += "; counting starts again from it";
       report_malformed();
       before = now;
