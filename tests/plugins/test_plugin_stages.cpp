@@ -169,6 +169,42 @@ TEST_CASE("replay reads a European utility export as its options say", "[stages]
   }));
 }
 
+TEST_CASE("replay finds the header row after an export's preamble", "[stages][replay]") {
+  // Enedis's file starts with its meter's description, then the curve.
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  const std::string preamble = "Identifiant PRM;Type de donnees;Date de debut;Date de fin;Unite\n"
+                               "12345678901234;Courbe de charge;01/01/2024;31/01/2024;W\n\n";
+  dir.write("linky.csv", preamble + "Horodate;Valeur\n2024-01-07T00:30:00+01:00;500\n");
+  const std::map<std::string, option_value> told = {
+      {"path", std::string("linky.csv")}, {"delimiter", std::string(";")}, {"ts_field", std::string("Horodate")},
+      {"wh_field", std::string("Valeur")}, {"wh_unit", std::string("W")}, {"span", std::chrono::milliseconds{1'800'000}},
+      {"ts_marks", std::string("end")}};
+  fake_context ctx(d, told, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src, 1);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].wh == 250);
+  const auto& lines = ctx.log_.lines;
+  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("linky.csv:4: the header row, after 3 lines of preamble, which are skipped") != std::string::npos;
+  }));
+
+  // Past the first 20 lines, or never, the first line's problem is said.
+  std::string long_preamble;
+  for (int i = 0; i < 20; ++i) long_preamble += "note " + std::to_string(i) + "\n";
+  dir.write("late.csv", long_preamble + "Horodate;Valeur\n2024-01-07T00:30:00+01:00;500\n");
+  auto late = told;
+  late["path"] = std::string("late.csv");
+  const std::string why = option_error_of([&] {
+    fake_context c(d, late, dir.path);
+    d.make_source(c);
+  });
+  CHECK(why == "path: " + dir.path + "/late.csv:1: header row has no 'Horodate' column: 'note 0'; name its columns "
+               "with ts_field and wh_field");
+}
+
 TEST_CASE("replay reads a meter's index as the use between its readings", "[stages][replay]") {
   // An Emoncms kWh feed: no header, epoch seconds, the meter's total so far.
   // The first index gives no reading; a fall (a new meter), a gap of more

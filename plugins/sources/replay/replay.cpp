@@ -46,7 +46,7 @@ public:
     if (end_ms_ <= start_ms_) throw option_error("end", "must be after start");
     // `validate` constructs stages: open the file (and read a CSV header) now
     // so a wrong path or column name shows up there, not mid-run.
-    open();
+    open(false);
     check_first_lines();
     file_.reset();
     reader_.reset();
@@ -55,7 +55,7 @@ public:
   // Once per instance: a restart makes a new one.
   void start() override {
     reading_fields::count_decode_errors(ctx_, 0);
-    open();
+    open(true);
   }
 
   read_result read(std::vector<reading>& out, std::size_t max) override {
@@ -178,12 +178,12 @@ private:
   }
 
   // Opens the file for streaming and, for CSV, reads its header row.
-  void open() {
+  void open(bool starting) {
     file_.reset(std::fopen(path_.c_str(), "rb"));
     if (!file_) throw option_error("path", path_ + ": cannot open: " + std::strerror(errno));
     reader_.emplace(file_.get());
     parser_ = new_parser(ctx_.options(), parser_.format());
-    if (parser_.expects_header()) read_header();
+    if (parser_.expects_header()) read_header(starting);
   }
 
   // A file none of whose first lines is a reading (epoch seconds in a CSV,
@@ -211,20 +211,34 @@ private:
                                    "and ts_field/wh_field?)");
   }
 
-  void read_header() {
+  // The header row: the first non-blank line, or the first among the first
+  // 20 that names the columns, after an export's preamble (Enedis's lines
+  // of "Identifiant PRM;..." before "Horodate;Valeur"). Not found, the first
+  // line's problem is the one said.
+  void read_header(bool starting) {
+    constexpr std::size_t looked_at = 20;
+    std::size_t tried = 0, first_line = 0;
+    std::string first_problem;
     std::string_view line;
-    while (reader_->next(line))
-      if (!is_blank(line) || reader_->too_long()) break;
-    if (reader_->failed()) throw option_error("path", path_ + ": cannot read: " + std::strerror(reader_->error()));
-    if (reader_->too_long())
-      throw option_error("path", path_ + ":" + std::to_string(reader_->line_number()) + ": " + too_long_text() +
-                                     " (a CSV history starts with a header row: ts,wh)");
-    if (is_blank(line)) throw option_error("path", path_ + ": empty file; a CSV history needs a header row (ts,wh)");
-    try {
-      parser_.read_header(line);
-    } catch (const std::invalid_argument& e) {
-      throw option_error("path", path_ + ":" + std::to_string(reader_->line_number()) + ": " + e.what());
+    while (tried < looked_at && reader_->next(line)) {
+      if (reader_->too_long())
+        throw option_error("path", path_ + ":" + std::to_string(reader_->line_number()) + ": " + too_long_text() +
+                                       " (a CSV history starts with a header row: ts,wh)");
+      if (is_blank(line)) continue;
+      ++tried;
+      try {
+        parser_.read_header(line);
+        if (starting && first_line != 0)
+          ctx_.log().info(path_ + ":" + std::to_string(reader_->line_number()) + ": the header row, after " +
+                          std::to_string(reader_->line_number() - 1) + " lines of preamble, which are skipped");
+        return;
+      } catch (const std::invalid_argument& e) {
+        if (first_line == 0) first_line = reader_->line_number(), first_problem = e.what();
+      }
     }
+    if (reader_->failed()) throw option_error("path", path_ + ": cannot read: " + std::strerror(reader_->error()));
+    if (tried == 0) throw option_error("path", path_ + ": empty file; a CSV history needs a header row (ts,wh)");
+    throw option_error("path", path_ + ":" + std::to_string(first_line) + ": " + first_problem);
   }
 
   // One line as a reading of the source's meter and span, unless it says its own.
