@@ -359,12 +359,15 @@ private:
 
 inline bool is_blank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }
 
-/// `s` without the spaces (and tabs, unless they separate the columns) around it.
+/// A space, or a tab unless tabs separate the columns. (A loop over it is
+/// faster than find_first_not_of on the hot path.)
+inline bool is_blank_in(char c, char delimiter) { return c == ' ' || (c == '\t' && delimiter != '\t'); }
+
+/// `s` without the blanks around it.
 inline std::string_view trim(std::string_view s, char delimiter = ',') {
-  const std::string_view blanks = delimiter == '\t' ? " " : " \t";
-  const auto first = s.find_first_not_of(blanks);
-  if (first == std::string_view::npos) return s.substr(s.size());
-  return s.substr(first, s.find_last_not_of(blanks) - first + 1);
+  while (!s.empty() && is_blank_in(s.front(), delimiter)) s.remove_prefix(1);
+  while (!s.empty() && is_blank_in(s.back(), delimiter)) s.remove_suffix(1);
+  return s;
 }
 
 /// One CSV field as written: `text` excludes surrounding quotes; a doubled
@@ -389,9 +392,8 @@ struct csv_field {
 inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std::string& why, char delimiter = ',') {
   fields.clear();
   std::size_t pos = 0;
-  const std::string_view blanks = delimiter == '\t' ? " " : " \t";
   for (;;) {
-    pos = std::min(line.find_first_not_of(blanks, pos), line.size());
+    while (pos < line.size() && is_blank_in(line[pos], delimiter)) ++pos;
     csv_field f;
     std::size_t next;  // position of the delimiter ending this field, or npos
     if (pos < line.size() && line[pos] == '"') {
@@ -406,7 +408,8 @@ inline bool split_csv(std::string_view line, std::vector<csv_field>& fields, std
         f.doubled_quotes = true;
       }
       f.text = line.substr(pos + 1, q - pos - 1);
-      next = line.find_first_not_of(blanks, q + 1);
+      for (next = q + 1; next < line.size() && is_blank_in(line[next], delimiter);) ++next;
+      if (next == line.size()) next = std::string_view::npos;
       if (next != std::string_view::npos && line[next] != delimiter) {
         why = "unexpected text after a quoted field";
         return false;
