@@ -434,7 +434,7 @@ public:
   /// Throws std::invalid_argument if the layout's `columns` lack a field.
   explicit record_parser(record_layout layout) : layout_(std::move(layout)) {
     if (layout_.format == file_format::csv && !layout_.columns.empty())
-      use_columns(layout_.columns, [&](const char* option, const std::string& field) {
+      use_columns(layout_.columns, [&](const char* option, const std::string& field, const std::vector<std::string>&) {
         return "names no '" + field + "' column: set " + option + " to one of its names, or name that column '" +
                field + "'";
       });
@@ -456,8 +456,9 @@ public:
     if (!split_csv(line, fields_, why, layout_.delimiter)) throw std::invalid_argument("header row: " + why);
     std::vector<std::string> names;
     for (const auto& f : fields_) names.push_back(f.unquoted());
-    use_columns(std::move(names), [&](const char* option, const std::string& field) {
-      return missing_in_header(option, field, line);
+    use_columns(std::move(names), [&](const char* option, const std::string& field,
+                                      const std::vector<std::string>& named) {
+      return missing_in_header(option, field, named, line);
     });
   }
 
@@ -468,8 +469,8 @@ public:
   }
 
 private:
-  // Names the columns; `missing(option, field)` is the reason when a field
-  // names none of them.
+  // Names the columns; `missing(option, field, names)` is the reason when a
+  // field names none of them.
   template <class Missing>
   void use_columns(std::vector<std::string> names, Missing missing) {
     for (std::size_t i = 0; i < names.size(); ++i)  // (columns without a name, a spreadsheet's trailing ",,", are never read)
@@ -478,7 +479,7 @@ private:
                                     ": duplicate column '" + names[i] + "'");
     const auto column_of = [&](const char* option, const std::string& field) {
       const auto at = std::find(names.begin(), names.end(), field);
-      if (at == names.end()) throw std::invalid_argument(missing(option, field));
+      if (at == names.end()) throw std::invalid_argument(missing(option, field, names));
       return static_cast<std::size_t>(at - names.begin());
     };
     ts_column_ = column_of("ts_field", layout_.ts_field);
@@ -494,9 +495,8 @@ private:
   }
 
   // Why a header row has no column named `field`, with what would read it.
-  std::string missing_in_header(std::string_view option, const std::string& field, std::string_view line) const {
-    std::vector<std::string> names;
-    for (const auto& f : fields_) names.push_back(f.unquoted());
+  std::string missing_in_header(std::string_view option, const std::string& field,
+                                const std::vector<std::string>& names, std::string_view line) const {
     const auto near = std::find_if(names.begin(), names.end(),
                                    [&](const std::string& name) { return detail::equal_ignoring_case(name, field); });
     constexpr std::size_t shown = 200;  // a file with no line breaks is one "header" of up to 1 MiB
