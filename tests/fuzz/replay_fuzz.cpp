@@ -5,13 +5,18 @@
 // Byte 0 picks the layout: CSV or JSON lines, the delimiter, a decimal
 // comma, the ts_format, a time_field, and a load curve's mean W.
 // An accepted reading must have a finite, non-negative wh; a skipped line
-// must say why. `tests/fuzz/run replay`.
+// must say why. Accepted readings are also read as a meter's index
+// resampled to half hours (wh_kind = "index", resample = true): each use
+// must be finite, non-negative, and of a local half hour.
+// `tests/fuzz/run replay`.
+#include "meter_index.hpp"
 #include "replay_format.hpp"
 #include "zone.hpp"
 
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -45,6 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // past 64 bytes a line is skipped as too long.
   line_reader lines(file, 16, 64);
   record_parser parser{layout};
+  constexpr std::int64_t half_hour_ms = 1'800'000;
+  meter_indexes indexes(half_hour_ms, *zone);
+  std::deque<reading> use;
   std::string_view line;
   std::string why;
   reading r;
@@ -72,6 +80,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!std::isfinite(r.wh) || r.wh < 0) __builtin_trap();
     runtime::localize(r, *zone);
     if (r.local.hour < 0 || r.local.hour > 23) __builtin_trap();
+    why.clear();
+    if (!indexes.add(r, use, why) && why.empty()) __builtin_trap();
+    for (; !use.empty(); use.pop_front()) {
+      const reading& u = use.front();
+      const local_fields l = zone->local(u.ts_ms);
+      if (!std::isfinite(u.wh) || u.wh < 0 || u.span_ms != half_hour_ms || l.minute % 30 || l.second) __builtin_trap();
+    }
   }
   std::fclose(file);
   return 0;

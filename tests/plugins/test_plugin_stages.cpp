@@ -250,6 +250,38 @@ TEST_CASE("replay reads a meter's index as the use between its readings", "[stag
   CHECK(logged("replayed 4 readings, skipped 3 malformed lines"));
 }
 
+TEST_CASE("replay reads a Home Assistant history of an energy sensor as one reading per hour", "[stages][replay]") {
+  // The History panel's "Download data": a row at each change of the sensor
+  // (its total in kWh), "unavailable" while it was away.
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("history.csv",
+            "entity_id,state,last_changed\n"
+            "sensor.energy,unavailable,2024-01-17T01:00:00.000Z\n"
+            "sensor.energy,1000.1,2024-01-17T01:20:00.000Z\n"
+            "sensor.energy,1000.3,2024-01-17T02:00:00.000Z\n"
+            "sensor.energy,1000.9,2024-01-17T02:30:00.000Z\n"
+            "sensor.energy,1001.2,2024-01-17T04:30:00.000Z\n");
+  fake_context ctx(d, {{"path", std::string("history.csv")}, {"meter_field", std::string("entity_id")},
+                       {"ts_field", std::string("last_changed")}, {"wh_field", std::string("state")},
+                       {"wh_unit", std::string("kWh")}, {"wh_kind", std::string("index")}, {"resample", true}},
+                   dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src, 1);
+  REQUIRE(got.size() == 2);  // 02:00-03:00 and 03:00-04:00 UTC (03:00 and 04:00 in the zone, +01:00)
+  CHECK(got[0].meter == "sensor.energy");
+  CHECK(got[0].ts_ms == utc_ms_of({2024, 1, 17, 2, 0, 0, 0}));
+  CHECK(got[0].span_ms == 3'600'000);
+  CHECK(got[0].wh == Approx(675));  // the index at 03:00 (1000.975) less that at 02:00 (1000.3), in Wh
+  CHECK(got[1].ts_ms == utc_ms_of({2024, 1, 17, 3, 0, 0, 0}));
+  CHECK(got[1].wh == Approx(150));
+  const auto& lines = ctx.log_.lines;
+  CHECK(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("history.csv:2: state is not a number: 'unavailable', line skipped") != std::string::npos;
+  }));
+}
+
 TEST_CASE("replay start and end keep a time window", "[stages][replay]") {
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;
@@ -381,6 +413,17 @@ TEST_CASE("replay option problems", "[stages][replay]") {
   CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"wh_kind", std::string("index")},
                {"ts_marks", std::string("end")}}) ==
         "ts_marks: is for readings of a span; an index (wh_kind = \"index\") is read at an instant");
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"resample", true}}) ==
+        "resample: is for a meter's index (wh_kind = \"index\"), read at the clock's boundaries; readings of use are "
+        "taken as they are");
+  for (const auto& [span, text] : {std::pair{45, "45m"}, {0, "0s"}, {120, "2h"}})
+    CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"wh_kind", std::string("index")},
+                 {"resample", true}, {"span", std::chrono::milliseconds{std::chrono::minutes{span}}}}) ==
+          "span: with resample = true, the span of each reading must divide an hour (\"1h\", \"30m\", \"15m\", "
+          "\"1m\"), not \"" + std::string(text) + "\"");
+  // Names are looked up trimmed, so they are compared trimmed.
+  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"wh_field", std::string("time ")}}) ==
+        "wh_field: must differ from ts_field (both are 'time')");
   CHECK(error({{"path", std::string(".")}, {"format", std::string("csv")}}) == "path: " + p + ".: is a directory");
   CHECK(error({{"path", std::string(".")}}) == "path: " + p + ".: is a directory");  // not "cannot tell the format"
   REQUIRE(::mkfifo((p + "fifo.csv").c_str(), 0600) == 0);  // a check that opened it would wait for a writer

@@ -1,5 +1,6 @@
 // The replay source: streams a history file (CSV or JSON lines) as readings,
 // as fast as possible or paced by the readings' own timestamps.
+#include "meter_index.hpp"
 #include "replay_format.hpp"
 
 #include <common/reading_fields.hpp>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -37,7 +39,7 @@ public:
         meter_(ctx.options().string("meter")),
         span_ms_(reading_fields::span_ms(ctx.options())),
         pace_(read_pace(ctx.options())),
-        index_(read_index(ctx.options())),
+        indexes_(read_index(ctx, span_ms_)),
         ts_marks_end_(ctx.options().string("ts_marks") == "end"),
         parser_(new_parser(ctx.options(), read_format(ctx.options(), path_))),
         start_ms_(read_time(ctx, "start", std::numeric_limits<std::int64_t>::min())),
@@ -138,14 +140,25 @@ private:
       throw option_error("decimal", "is for CSV files; JSON numbers have a decimal point");
   }
 
-  static bool read_index(const options& o) {
-    if (o.string("wh_kind") != "index") return false;
+  static std::optional<meter_indexes> read_index(stage_context& ctx, std::int64_t span_ms) {
+    const options& o = ctx.options();
+    if (o.string("wh_kind") != "index") {
+      if (o.boolean("resample"))
+        throw option_error("resample", "is for a meter's index (wh_kind = \"index\"), read at the clock's "
+                                       "boundaries; readings of use are taken as they are");
+      return std::nullopt;
+    }
     if (reading_fields::energy_unit_of(o).power)
       throw option_error("wh_kind", "an index is energy: wh_unit must be \"Wh\" or \"kWh\", not \"" +
                                         o.string("wh_unit") + "\"");
     if (o.string("ts_marks") == "end")
       throw option_error("ts_marks", "is for readings of a span; an index (wh_kind = \"index\") is read at an instant");
-    return true;
+    if (!o.boolean("resample")) return meter_indexes(0, ctx.zone());
+    if (span_ms <= 0 || hour_ms % span_ms != 0)
+      throw option_error("span", "with resample = true, the span of each reading must divide an hour (\"1h\", "
+                                 "\"30m\", \"15m\", \"1m\"), not \"" +
+                                     duration_text(std::chrono::milliseconds{span_ms}) + "\"");
+    return meter_indexes(span_ms, ctx.zone());
   }
 
   static timestamp_format read_ts_format(const options& o) {
@@ -165,16 +178,19 @@ private:
     return ms;
   }
 
+  // Columns are looked up by their names trimmed (new_parser), so two names
+  // are one if they differ only by blanks.
   static void check_fields(const options& o) {
-    for (const char* name : {"ts_field", "wh_field", "meter"})
-      if (o.string(name).empty()) throw option_error(name, "must not be empty");
-    if (o.string("ts_field") == o.string("wh_field"))
-      throw option_error("wh_field", "must differ from ts_field (both are '" + o.string("ts_field") + "')");
+    const auto name = [&](const char* option) { return trim(o.string(option)); };
+    for (const char* option : {"ts_field", "wh_field", "meter"})
+      if (name(option).empty()) throw option_error(option, "must not be empty");
+    if (name("ts_field") == name("wh_field"))
+      throw option_error("wh_field", "must differ from ts_field (both are '" + std::string(name("ts_field")) + "')");
     for (const char* field : {"meter_field", "time_field"})
       for (const char* other : {"ts_field", "wh_field", "meter_field"})
-        if (field != std::string_view(other) && !o.string(field).empty() && o.string(field) == o.string(other))
-          throw option_error(field, "must differ from " + std::string(other) + " (both are '" + o.string(other) +
-                                        "')");
+        if (field != std::string_view(other) && !name(field).empty() && name(field) == name(other))
+          throw option_error(field, "must differ from " + std::string(other) + " (both are '" +
+                                        std::string(name(other)) + "')");
   }
 
   // Opens the file for streaming and, for CSV, reads its header row.
@@ -248,24 +264,9 @@ private:
     return parser_.parse(line, ctx_.zone(), r, why);
   }
 
-  // The next well-formed reading, reporting and skipping malformed lines.
+  // The next reading to replay, reporting and skipping malformed lines.
   bool next(reading& r) {
-    std::string_view line;
-    while (reader_->next(line)) {
-      if (reader_->too_long()) {
-        why_ = too_long_text();
-        report_malformed();
-        continue;
-      }
-      if (is_blank(line)) continue;
-      if (!parse(line, r, why_)) {
-        report_malformed();
-        continue;
-      }
-      std::optional<std::int64_t>& previous = previous_of(r.meter);
-      take_later_if_repeated(r, previous);
-      note_order(r.ts_ms, previous);
-      if (index_ && !use_since_index_before(r)) continue;
+    while (next_use(r)) {
       if (ts_marks_end_ && !start_of_span(r)) continue;
       if (r.ts_ms < start_ms_ || r.ts_ms >= end_ms_) {
         ++outside_;  // the file may be unsorted, so keep scanning to its end
@@ -281,6 +282,41 @@ private:
     return false;
   }
 
+  // The next reading of use: a line's, or for an index the use its indexes
+  // give (none, one, or with resampling several at once).
+  bool next_use(reading& r) {
+    if (!indexes_) return next_line(r);
+    while (use_.empty()) {
+      if (!next_line(r)) return false;
+      if (!indexes_->add(r, use_, why_)) report_malformed();
+    }
+    r = std::move(use_.front());
+    use_.pop_front();
+    return true;
+  }
+
+  // The next well-formed line's reading.
+  bool next_line(reading& r) {
+    std::string_view line;
+    while (reader_->next(line)) {
+      if (reader_->too_long()) {
+        why_ = too_long_text();
+        report_malformed();
+        continue;
+      }
+      if (is_blank(line)) continue;
+      if (!parse(line, r, why_)) {
+        report_malformed();
+        continue;
+      }
+      std::optional<std::int64_t>& previous = previous_of(r.meter);
+      take_later_if_repeated(r, previous);
+      note_order(r.ts_ms, previous);
+      return true;
+    }
+    return false;
+  }
+
   // A reading stamped at the end of its span (ts_marks = "end") starts a
   // span earlier; after the time as written was placed in a repeated hour.
   bool start_of_span(reading& r) {
@@ -289,39 +325,6 @@ private:
     why_ = "the reading's span would start before year 0000";
     report_malformed();
     return false;
-  }
-
-  // An index (wh_kind = "index") is the meter's total so far: the reading is
-  // the use since the meter's index before, over the time between them. The
-  // first index of a meter gives none; one that went down (a new meter) or
-  // came more than a day on starts the count again, reported as skipped.
-  bool use_since_index_before(reading& r) {
-    const auto [at, first] = indexes_.try_emplace(r.meter, index_before{r.ts_ms, r.wh});
-    index_before& before = at->second;
-    if (first) return false;
-    const std::int64_t span = r.ts_ms - before.ts_ms;
-    if (span <= 0) {  // (noted as out of order too); the index before stands
-      why_ = "index not after the meter's index before: an index is read in time order";
-      report_malformed();
-      return false;
-    }
-    const index_before now{r.ts_ms, r.wh};
-    if (r.wh < before.wh || span > reading_fields::max_span_ms) {
-      why_ = r.wh < before.wh ? "index went down from " + format_number(before.wh) + " Wh to " +
-                                    format_number(r.wh) + " Wh (a new meter, or a reset?)"
-                              : "index " + duration_text(std::chrono::milliseconds{span}) +
-                                    " after the meter's index before, more than a day: the use between is not one "
-                                    "reading";
-      why_ += "; counting starts again from it";
-      report_malformed();
-      before = now;
-      return false;
-    }
-    r.wh -= before.wh;
-    r.ts_ms = before.ts_ms;
-    r.span_ms = span;
-    before = now;
-    return true;
   }
 
   // The latest reading time of a meter: in a file of several flats
@@ -341,8 +344,9 @@ private:
 
   // Readings are scored in the order they come: a file sorted newest first
   // raises no alert at all, so the summary says how many went back in time.
+  // An index out of order is reported on its own line instead.
   void note_order(std::int64_t ts_ms, std::optional<std::int64_t>& previous) {
-    if (previous && ts_ms < *previous && earlier_++ == 0) first_earlier_line_ = reader_->line_number();
+    if (!indexes_ && previous && ts_ms < *previous && earlier_++ == 0) first_earlier_line_ = reader_->line_number();
     previous = ts_ms;
   }
 
@@ -436,7 +440,8 @@ private:
   std::string meter_;
   std::int64_t span_ms_;
   pace pace_;
-  bool index_;         // wh_kind = "index"
+  std::optional<meter_indexes> indexes_;  // wh_kind = "index"
+  std::deque<reading> use_;               // what the indexes gave, not yet replayed
   bool ts_marks_end_;  // ts is the end of each reading's span (a load curve's "Horodate")
   record_parser parser_;
   file_ptr file_;
@@ -453,12 +458,7 @@ private:
   std::unordered_map<std::string, std::optional<std::int64_t>> previous_ms_;  // each meter's latest reading parsed
   std::pair<const std::string, std::optional<std::int64_t>>* previous_ = nullptr;  // the last one looked up
   std::size_t earlier_ = 0, first_earlier_line_ = 0;  // readings that went back in time
-  struct index_before {
-    std::int64_t ts_ms;
-    double wh;
-  };
-  std::unordered_map<std::string, index_before> indexes_;  // each meter's index before (wh_kind = "index")
-  static constexpr std::int64_t day_ms = 24 * 3'600'000;
+  static constexpr std::int64_t hour_ms = 3'600'000, day_ms = 24 * hour_ms;
 };
 
 } // namespace
@@ -513,8 +513,15 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
              "wh_kind", stream_smarts::option_type::string, std::string("use"),
              "\"use\": each number is the energy used over the reading's span; \"index\": the meter's total so "
              "far (its register, as Emoncms kWh feeds and Home Assistant energy sensors record it), each reading "
-             "then the use since the meter's index before, over the time between them (at most a day).",
+             "then the use since the meter's index before, over the time between them (at most a day), or over "
+             "each span of the clock with resample.",
              {"use", "index"}),
+         stream_smarts::optional_option(
+             "resample", stream_smarts::option_type::boolean, false,
+             "With wh_kind = \"index\": read the index at each boundary of `span` on the clock (each hour with "
+             "span = \"1h\"), interpolated between the indexes either side, so that a record at irregular times "
+             "(Home Assistant's history of an energy sensor) becomes one reading per span, as the scorers learn. "
+             "The span must divide an hour."),
          stream_smarts::optional_option("delimiter", stream_smarts::option_type::string, std::string(","),
                                         "CSV: what separates the columns (\";\" in many European exports).",
                                         stream_smarts::replay::delimiter_choices()),

@@ -1,0 +1,150 @@
+// A meter's index read as use (replay's wh_kind = "index"): between its
+// records, and resampled at the clock's boundaries.
+#include "fixed_zone.hpp"
+#include "meter_index.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <random>
+#include <string>
+
+using namespace stream_smarts;
+using namespace stream_smarts::replay;
+using stream_smarts::testing::fixed_zone;
+
+namespace {
+
+constexpr std::int64_t minute_ms = 60'000, hour_ms = 3'600'000;
+constexpr std::int64_t t0 = 1'704'067'200'000;  // 2024-01-01T00:00:00Z
+
+reading index_at(std::int64_t minutes, double wh, std::string meter = "home") {
+  reading r;
+  r.meter = std::move(meter);
+  r.ts_ms = t0 + minutes * minute_ms;
+  r.wh = wh;
+  return r;
+}
+
+struct fed {
+  std::deque<reading> use;
+  std::vector<std::string> refused;
+};
+
+fed feed(meter_indexes& m, const std::vector<reading>& indexes) {
+  fed out;
+  for (const reading& r : indexes) {
+    std::string why;
+    if (!m.add(r, out.use, why)) out.refused.push_back(why);
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("an index gives the use between its records, each over its own time", "[replay][index]") {
+  const fixed_zone utc(0);
+  meter_indexes m(0, utc);
+  const auto got = feed(m, {index_at(20, 100), index_at(60, 300), index_at(90, 900)});
+  REQUIRE(got.refused.empty());
+  REQUIRE(got.use.size() == 2);
+  CHECK(got.use[0].ts_ms == t0 + 20 * minute_ms);
+  CHECK(got.use[0].span_ms == 40 * minute_ms);
+  CHECK(got.use[0].wh == 200);
+  CHECK(got.use[1].span_ms == 30 * minute_ms);
+  CHECK(got.use[1].wh == 600);
+}
+
+TEST_CASE("a resampled index gives the use of each clock hour, interpolated at its boundaries", "[replay][index]") {
+  const fixed_zone utc(0);
+  meter_indexes m(hour_ms, utc);
+  // 00:20 is before the first boundary; 01:00 is one; nothing ends at 01:30;
+  // 03:30 completes 01:00-02:00 and 02:00-03:00 (975 and 1125 Wh at them).
+  const auto got = feed(m, {index_at(20, 100), index_at(60, 300), index_at(90, 900), index_at(210, 1200)});
+  REQUIRE(got.refused.empty());
+  REQUIRE(got.use.size() == 2);
+  CHECK(got.use[0].ts_ms == t0 + hour_ms);
+  CHECK(got.use[0].span_ms == hour_ms);
+  CHECK(got.use[0].wh == Approx(675));
+  CHECK(got.use[1].ts_ms == t0 + 2 * hour_ms);
+  CHECK(got.use[1].wh == Approx(150));
+}
+
+TEST_CASE("resampling follows the zone's own hours", "[replay][index]") {
+  const fixed_zone india(5 * 3600 + 1800, "Asia/Kolkata");
+  meter_indexes m(hour_ms, india);
+  // Local hours begin at :30 UTC: 00:30 and 01:30 are boundaries.
+  const auto got = feed(m, {index_at(0, 0), index_at(120, 1200)});
+  REQUIRE(got.use.size() == 1);
+  CHECK(got.use[0].ts_ms == t0 + 30 * minute_ms);
+  CHECK(got.use[0].wh == Approx(600));
+  CHECK(india.local(got.use[0].ts_ms).minute == 0);
+}
+
+TEST_CASE("a resampled index starts again after a fall or a gap, and keeps meters apart", "[replay][index]") {
+  const fixed_zone utc(0);
+  meter_indexes m(30 * minute_ms, utc);
+  const auto got = feed(m, {
+                               index_at(0, 1000, "a"),
+                               index_at(0, 50, "b"),
+                               index_at(30, 1100, "a"),   // a boundary: 00:00-00:30 of a
+                               index_at(60, 10, "a"),     // a fall: counting starts again at 01:00
+                               index_at(60, 80, "b"),     // b's 00:00-00:30 and 00:30-01:00
+                               index_at(90, 40, "a"),     // 01:00-01:30 of a, after the fall
+                               index_at(90 + 25 * 60, 90, "a"),  // more than a day on
+                               index_at(50, 81, "b"),     // before b's index before
+                           });
+  REQUIRE(got.refused.size() == 3);
+  CHECK(got.refused[0] == "index went down from 1100 Wh to 10 Wh (a new meter, or a reset?); counting starts again "
+                          "from it");
+  CHECK(got.refused[1] == "index 25h after the meter's index before, more than a day: the use between is not one "
+                          "reading; counting starts again from it");
+  CHECK(got.refused[2] == "index not after the meter's index before: an index is read in time order");
+  REQUIRE(got.use.size() == 4);
+  CHECK((got.use[0].meter == "a" && got.use[0].ts_ms == t0 && got.use[0].wh == Approx(100)));
+  CHECK((got.use[1].meter == "b" && got.use[1].ts_ms == t0 && got.use[1].wh == Approx(15)));
+  CHECK((got.use[2].meter == "b" && got.use[2].ts_ms == t0 + 30 * minute_ms && got.use[2].wh == Approx(15)));
+  CHECK((got.use[3].meter == "a" && got.use[3].ts_ms == t0 + hour_ms && got.use[3].wh == Approx(30)));
+}
+
+TEST_CASE("resampling keeps all the energy between the first and the last boundary", "[replay][index]") {
+  // Records at random times, as Home Assistant writes a sensor's changes:
+  // the hours' use adds up to the index's rise between their boundaries,
+  // none is negative, and each hour comes once, in order.
+  const fixed_zone paris(3600);
+  meter_indexes m(hour_ms, paris);
+  std::mt19937 random(7);
+  std::vector<reading> indexes;
+  double total = 5e6;
+  std::int64_t minutes = 13;
+  for (int i = 0; i < 500; ++i) {
+    indexes.push_back(index_at(minutes, total));
+    minutes += 1 + static_cast<std::int64_t>(random() % 180);
+    total += static_cast<double>(random() % 2000);
+  }
+  const auto got = feed(m, indexes);
+  REQUIRE(got.refused.empty());
+  REQUIRE(got.use.size() > 100);
+  double sum = 0;
+  for (std::size_t i = 0; i < got.use.size(); ++i) {
+    CHECK(got.use[i].wh >= 0);
+    CHECK(got.use[i].span_ms == hour_ms);
+    if (i > 0) CHECK(got.use[i].ts_ms == got.use[i - 1].ts_ms + hour_ms);
+    sum += got.use[i].wh;
+  }
+  const auto index_when = [&](std::int64_t ts) {  // the records' index at ts, interpolated
+    for (std::size_t i = 1; i < indexes.size(); ++i)
+      if (indexes[i].ts_ms >= ts) {
+        const double f = static_cast<double>(ts - indexes[i - 1].ts_ms) /
+                         static_cast<double>(indexes[i].ts_ms - indexes[i - 1].ts_ms);
+        return indexes[i - 1].wh + (indexes[i].wh - indexes[i - 1].wh) * f;
+      }
+    FAIL("no index after the time");
+    return 0.0;
+  };
+  const std::int64_t first = got.use.front().ts_ms, last = got.use.back().ts_ms + hour_ms;
+  CHECK(sum == Approx(index_when(last) - index_when(first)));
+  CHECK(first == t0 + hour_ms);  // the first boundary after 00:13
+  CHECK(last > indexes.back().ts_ms - hour_ms);
+}
