@@ -104,6 +104,30 @@ void warn_span_overlap(const std::vector<reading>& history) {
                         "trailing hour's, give span=1h to say so");
 }
 
+/// An index recorded at each change of its sensor (Home Assistant's) read
+/// between its records gives a reading per record, each of its own span:
+/// the scorers learn and judge readings of one span, so a few seconds' use
+/// is judged as if it were an hour's.
+void warn_irregular_spans(const std::vector<reading>& history) {
+  std::vector<std::int64_t> spans;
+  for (const reading& r : history)
+    if (r.span_ms > 0) spans.push_back(r.span_ms);
+  if (spans.size() < 24) return;
+  const std::int64_t usual = median(spans);
+  const auto [shortest, longest] = std::minmax_element(spans.begin(), spans.end());
+  const auto other = static_cast<std::size_t>(std::count_if(spans.begin(), spans.end(), [&](std::int64_t s) { return s != usual; }));
+  if (other * 10 <= spans.size()) return;
+  const auto text = [](std::int64_t ms) {  // about: 12m, not 729029ms
+    const std::int64_t unit = ms >= 60'000 ? 60'000 : ms >= 1000 ? 1000 : 1;
+    return duration_text(std::chrono::milliseconds{(ms + unit / 2) / unit * unit});
+  };
+  runtime_log().warning(std::to_string(other) + " of " + std::to_string(spans.size()) +
+                        " readings cover another span than the median, " + text(usual) + " (from " + text(*shortest) +
+                        " to " + text(*longest) + "), but a model learns and judges readings of one span: if the "
+                        "history is a meter's index recorded at irregular times (Home Assistant's), give "
+                        "--data-set resample=true for one reading per hour");
+}
+
 /// A meter's outage exported as zeros is learnt as usage.
 void warn_zero_runs(const std::vector<reading>& history) {
   std::size_t best_first = 0, best_count = 0;
@@ -163,6 +187,7 @@ void check_history(const std::vector<reading>& history, const history_givens& gi
   if (!given.wh_unit) refuse_kwh_as_wh(history);
   refuse_meter_index(history);
   if (!given.span) warn_span_overlap(history);
+  warn_irregular_spans(history);
   warn_zero_runs(history);
   warn_beyond_supply(history);
   warn_repeated_times(history, zone);

@@ -20,8 +20,9 @@ struct history_givens {
 /// Throws unusable_input for a history no command can judge: no readings,
 /// several meters', numbers that look like kWh (unless wh_unit was given),
 /// a meter's running index. Warns of what is probably a mistake: readings
-/// closer together than their span, runs of zeros, readings beyond any
-/// house's supply, repeated times. `history` is local-time filled (in `zone`), in time order.
+/// closer together than their span, readings of many spans, runs of zeros,
+/// readings beyond any house's supply, repeated times. `history` is
+/// local-time filled (in `zone`), in time order.
 void check_history(const std::vector<reading>& history, const history_givens& given, const time_zone& zone);
 
 } // namespace stream_smarts::runtime

@@ -187,6 +187,23 @@ TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros
   CHECK(as_index.exit_code == 0);
   CHECK_THAT(as_index.out, Contains("percentile_band: 671 readings"));
 
+  // An index recorded at each change of its sensor, as Home Assistant does:
+  // read between its records, each reading has a span of its own.
+  std::string changes = "ts,wh\n";
+  for (int m = 0, i = 0; m < 28 * 24 * 60; m += 7 + (i * 13) % 47, ++i)
+    changes += history_time(m / 1440, m % 1440) + "," + std::to_string(5000000 + 7 * m) + "\n";
+  const std::string changes_file = dir.file("changes.csv", changes);
+  const auto between = train(changes_file, {"--data-set", "wh_kind=index"});
+  CHECK_THAT(between.err, Contains("warning [runtime] 1315 of 1344 readings cover another span than the median, 30m "
+                                   "(from 7m to 53m), but a model learns and judges readings of one span: if the "
+                                   "history is a meter's index recorded at irregular times (Home Assistant's), give "
+                                   "--data-set resample=true for one reading per hour\n"));
+  const auto resampled = train(changes_file, {"--data-set", "wh_kind=index", "--data-set", "resample=true"});
+  INFO(resampled.err);
+  CHECK(resampled.exit_code == 0);
+  CHECK(resampled.err.find("cover another span") == std::string::npos);
+  CHECK_THAT(resampled.out, Contains("percentile_band: 671 readings"));  // each hour's 420 Wh, but the first's
+
   // Quarter-hours read with the default hour's span.
   std::string quarters = "ts,wh\n";
   for (int d = 0; d < 2; ++d)
