@@ -1,5 +1,7 @@
 #include "metrics_server.hpp"
 
+#include "log.hpp"
+
 #include <stream_smarts/reading.hpp>
 
 #include <fcntl.h>
@@ -321,8 +323,11 @@ bool metrics_server::impl::wait(std::vector<pollfd>& polled) {
     nearest = std::min(nearest, c.deadline);
   }
   const auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(nearest - now).count();
-  if (::poll(polled.data(), polled.size(), static_cast<int>(std::max<long long>(wait_ms, 0))) < 0 && errno != EINTR)
+  if (::poll(polled.data(), polled.size(), static_cast<int>(std::max<long long>(wait_ms, 0))) < 0 && errno != EINTR) {
+    // Not known to happen (ENOMEM): said, so a scrape that stops answering has a reason in the log.
+    runtime_log().error(std::string("metrics: poll failed: ") + std::strerror(errno) + "; /metrics no longer answers");
     return false;
+  }
   return polled[0].revents == 0;
 }
 
