@@ -78,11 +78,16 @@ inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::i
 /// parse_timestamp, with the reason when it is not one. `wall_clock` (if
 /// given) says whether it was written without an offset: a local time, which
 /// the end of summer time repeats.
+/// Why `text` is not an ISO-8601 timestamp.
+inline std::string not_iso8601(std::string_view text) {
+  return "bad timestamp '" + std::string(text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)";
+}
+
 inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::int64_t& ts_ms, std::string& why,
                             bool* wall_clock = nullptr) {
   const auto t = parse_iso8601(text);
   if (!t) {
-    why = "bad timestamp '" + std::string(text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)";
+    why = not_iso8601(text);
     return false;
   }
   ts_ms = to_utc_ms(*t, zone);

@@ -282,6 +282,32 @@ TEST_CASE("replay reads a Home Assistant history of an energy sensor as one read
   }));
 }
 
+TEST_CASE("replay reads a Shelly energy meter's export, in UTC without saying so", "[stages][replay]") {
+  // Wh per 10 minutes, stamped in UTC with no offset; the last two rows
+  // are 02:30 in Paris twice (the end of summer time), each read once.
+  const auto& d = load(REPLAY_PLUGIN);
+  temp_dir dir;
+  dir.write("em_data.csv",
+            "Date/time UTC,Active energy Wh (1),Returned energy Wh (1),Min V,Max V\n"
+            "2024-10-27 00:20,21.50,0.00,232.0,233.5\n"
+            "2024-10-27 00:30,20.10,0.00,231.0,233.0\n"
+            "2024-10-27 01:30,19.90,0.00,231.0,233.0\n");
+  fake_context ctx(d, {{"path", std::string("em_data.csv")}, {"ts_field", std::string("Date/time UTC")},
+                       {"wh_field", std::string("Active energy Wh (1)")}, {"ts_format", std::string("%Y-%m-%d %H:%M")},
+                       {"ts_zone", std::string("UTC")}, {"span", std::chrono::milliseconds{std::chrono::minutes{10}}}},
+                   dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src, 8);
+  REQUIRE(got.size() == 3);
+  CHECK(got[0].ts_ms == utc_ms_of({2024, 10, 27, 0, 20, 0, 0}));
+  CHECK(got[0].wh == 21.5);
+  CHECK(got[0].span_ms == 600'000);
+  CHECK(got[1].ts_ms == utc_ms_of({2024, 10, 27, 0, 30, 0, 0}));
+  CHECK(got[2].ts_ms == utc_ms_of({2024, 10, 27, 1, 30, 0, 0}));
+  CHECK(got[2].labels.at(1).key == "Min V");
+}
+
 TEST_CASE("replay start and end keep a time window", "[stages][replay]") {
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;

@@ -672,6 +672,26 @@ TEST_CASE("ts_format: a zone written in the time, and numbers packed without sep
   CHECK(parse_line(packed, "20241111,1").why == "bad timestamp '20241111' (expected ts_format '%Y%m%d%H')");
 }
 
+TEST_CASE("ts_zone UTC: times written without an offset are UTC, those with one what they say", "[replay][export]") {
+  // Shelly's energy meters export "Date/time UTC" as 2024-10-27 00:30.
+  record_layout layout(file_format::csv);
+  layout.ts_format = timestamp_format("%Y-%m-%d %H:%M", true);
+  auto p = csv_parser_of(layout, "ts,wh");
+  const auto first = parse_line(p, "2024-10-27 00:30,1");
+  CHECK(first.r.ts_ms == utc(2024, 10, 27, 0, 30));
+  CHECK_FALSE(p.ts_was_wall_clock());  // never moved as a repeated local time
+  layout.ts_format = timestamp_format("iso8601", true);
+  auto iso = csv_parser_of(layout, "ts,wh");
+  CHECK(parse_line(iso, "2024-07-01T10:00:00,1").r.ts_ms == utc(2024, 7, 1, 10));
+  CHECK(parse_line(iso, "2024-07-01T10:00:00+02:00,1").r.ts_ms == utc(2024, 7, 1, 8));
+  CHECK(parse_line(iso, "1719828000,1").why ==
+        "bad timestamp '1719828000' (expected ISO-8601 such as 2007-01-01T04:00:00); epoch seconds or milliseconds? "
+        "set ts_format = \"epoch_s\" or \"epoch_ms\"");
+  layout.ts_format = timestamp_format("%Y-%m-%d %H:%M%z", true);
+  auto with_offset = csv_parser_of(layout, "ts,wh");
+  CHECK(parse_line(with_offset, "2024-07-01 10:00+02:00,1").r.ts_ms == utc(2024, 7, 1, 8));
+}
+
 TEST_CASE("a header-less file of epoch times read as ISO-8601 says which ts_format reads it", "[replay][export]") {
   record_layout layout(file_format::csv);
   layout.columns = {"ts", "wh"};

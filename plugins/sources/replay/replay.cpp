@@ -163,7 +163,7 @@ private:
 
   static timestamp_format read_ts_format(const options& o) {
     try {
-      return timestamp_format(o.string("ts_format"));
+      return timestamp_format(o.string("ts_format"), o.string("ts_zone") == "UTC");
     } catch (const std::invalid_argument& e) {
       throw option_error("ts_format", e.what());
     }
@@ -502,6 +502,11 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
              "How timestamps are written: \"iso8601\" (2007-01-01T04:00:00, local unless it has an offset; in "
              "JSON a number is epoch ms), \"epoch_s\", \"epoch_ms\", or a pattern of %Y %m %d %H %M %S "
              "(\"%d/%m/%Y %H:%M\"), read as local time unless it has %z (Z, UTC, +01:00)."),
+         stream_smarts::optional_option("ts_zone", stream_smarts::option_type::string, std::string("local"),
+                                        "The zone of timestamps written without an offset: \"local\", the "
+                                        "pipeline's timezone, or \"UTC\" for an export that writes UTC without "
+                                        "saying so (Shelly's energy meters, under \"Date/time UTC\").",
+                                        {"local", "UTC"}),
          stream_smarts::optional_option("ts_marks", stream_smarts::option_type::string, std::string("start"),
                                         "Whether a timestamp is the start of the reading's span, or its end (as "
                                         "load curves such as Enedis's stamp each interval).",

@@ -80,14 +80,16 @@ inline pace pace_from_option(const option_value& v) {
 /// How a history writes its timestamps: ISO-8601 (the default; in JSON lines
 /// a number is then epoch milliseconds), epoch seconds or milliseconds, or a
 /// pattern of %Y %m %d %H %M %S and literal text ("%d/%m/%Y %H:%M"), read as
-/// wall-clock time in the pipeline's zone unless it has %z (an offset).
+/// wall-clock time in the pipeline's zone unless it has an offset (%z), or
+/// as UTC if the export writes UTC without saying so (`utc_unless_said`).
 class timestamp_format {
 public:
   enum class kind { iso8601, epoch_s, epoch_ms, pattern };
 
   timestamp_format() = default;
   /// Throws std::invalid_argument with the reason for a bad pattern.
-  explicit timestamp_format(std::string text) : text_(std::move(text)) {
+  explicit timestamp_format(std::string text, bool utc_unless_said = false)
+      : text_(std::move(text)), utc_unless_said_(utc_unless_said) {
     if (text_ == "iso8601") kind_ = kind::iso8601;
     else if (text_ == "epoch_s") kind_ = kind::epoch_s;
     else if (text_ == "epoch_ms") kind_ = kind::epoch_ms;
@@ -104,7 +106,7 @@ public:
              std::string& why, bool& wall_clock) const {
     wall_clock = false;
     switch (kind_) {
-      case kind::iso8601: return parse_iso8601(text, zone, ts_ms, why, wall_clock);
+      case kind::iso8601: return parse_iso(text, zone, ts_ms, why, wall_clock);
       case kind::epoch_ms: return reading_fields::parse_epoch_ms(text, field, ts_ms, why, epoch_s_remedy);
       case kind::epoch_s: return parse_epoch_s(text, field, ts_ms, why);
       case kind::pattern: break;
@@ -115,8 +117,7 @@ public:
       why = "bad timestamp '" + std::string(text) + "' (expected ts_format '" + text_ + "')";
       return false;
     }
-    ts_ms = to_utc_ms(iso_timestamp{c, offset_s}, zone);
-    wall_clock = !offset_s;
+    ts_ms = instant({c, offset_s}, zone, wall_clock);
     return true;
   }
 
@@ -211,12 +212,24 @@ private:
 
   // ISO-8601, with what to set when the text is a number of epoch seconds
   // or milliseconds (a header-less export read with the default format).
-  static bool parse_iso8601(std::string_view text, const time_zone& zone, std::int64_t& ts_ms, std::string& why,
-                            bool& wall_clock) {
-    if (parse_timestamp(text, zone, ts_ms, why, &wall_clock)) return true;
+  bool parse_iso(std::string_view text, const time_zone& zone, std::int64_t& ts_ms, std::string& why,
+                 bool& wall_clock) const {
+    if (const auto t = parse_iso8601(text)) {
+      ts_ms = instant(*t, zone, wall_clock);
+      return true;
+    }
+    why = reading_fields::not_iso8601(text);
     if (text.size() >= 9 && text.size() <= 13 && text.find_first_not_of("0123456789") == std::string_view::npos)
       why += "; epoch seconds or milliseconds? set ts_format = \"epoch_s\" or \"epoch_ms\"";
     return false;
+  }
+
+  // A time written without an offset is local, or UTC for an export that
+  // writes UTC without saying so.
+  std::int64_t instant(iso_timestamp t, const time_zone& zone, bool& wall_clock) const {
+    if (!t.utc_offset_s && utc_unless_said_) t.utc_offset_s = 0;
+    wall_clock = !t.utc_offset_s;
+    return to_utc_ms(t, zone);
   }
 
   // Whole or fractional epoch seconds of years 0000 to 9999.
@@ -243,6 +256,7 @@ private:
   }
 
   std::string text_ = "iso8601";
+  bool utc_unless_said_ = false;
   kind kind_ = kind::iso8601;
   std::vector<part> parts_;  // a pattern's
 };
