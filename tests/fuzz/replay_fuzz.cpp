@@ -34,6 +34,7 @@ record_layout layout_of(std::uint8_t bits) {
   layout.ts_format = timestamp_format(formats[(bits >> 4) & 3]);
   if (bits & 64 && layout.format == file_format::csv) layout.time_field = "time";  // a header without it is refused
   if (bits & 128) layout.unit = {1.0, true, "W"};
+  layout.no_reading = {"?", "unavailable"};
   return layout;
 }
 

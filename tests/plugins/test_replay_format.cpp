@@ -606,8 +606,19 @@ TEST_CASE("the raw UCI file: date and time in two columns, mean kW over each min
   CHECK(r.r.wh == Approx(4216.0 / 60));
   REQUIRE(r.r.labels.size() == 1);  // neither the date nor the time is a label
   CHECK(r.r.labels[0].key == "Voltage");
-  // The file's own missing values.
-  CHECK(parse_spanned(p, "21/12/2006;11:23:00;?;?", 60'000).why == "Global_active_power is not a number: '?'");
+  // The file's own missing values: named by the hint, skipped once listed.
+  CHECK(parse_spanned(p, "21/12/2006;11:23:00;?;?", 60'000).why ==
+        "Global_active_power is not a number: '?'; if that means no reading, set no_reading = [\"?\"]");
+  CHECK_FALSE(p.was_no_reading());
+  layout.no_reading = {"?"};
+  auto marked = csv_parser_of(layout, "Date;Time;Global_active_power;Voltage");
+  const auto missing = parse_spanned(marked, "21/12/2006;11:23:00;?;?", 60'000);
+  CHECK_FALSE(missing.ok);
+  CHECK(missing.why == "no reading ('?')");
+  CHECK(marked.was_no_reading());
+  CHECK(parse_spanned(marked, "16/12/2006;17:24:00;4.216;?", 60'000).ok);  // only wh's marks count
+  CHECK_FALSE(marked.was_no_reading());
+  CHECK(parse_spanned(marked, "21/12/2006;11:23:00;abc;?", 60'000).why == "Global_active_power is not a number: 'abc'");
   CHECK(parse_spanned(p, "21/12/2006;;1.0;?", 60'000).why ==
         "bad timestamp '21/12/2006 ' (expected ts_format '%d/%m/%Y %H:%M:%S')");
   CHECK(parse_spanned(p, "21/12/2006", 60'000).why == "expected 4 fields, got 1");

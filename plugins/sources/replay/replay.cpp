@@ -120,6 +120,7 @@ private:
       throw option_error("decimal", "is also the delimiter: such a file separates its columns with ';' (set "
                                     "delimiter = \";\")");
     layout.columns = o.strings("columns");
+    layout.no_reading = o.strings("no_reading");
     try {
       return record_parser(std::move(layout));
     } catch (const std::invalid_argument& e) {
@@ -216,12 +217,13 @@ private:
       ++tried;
       std::string why = reader_->too_long() ? too_long_text() : std::string();
       if (why.empty() && parse(line, r, why)) return;
+      if (parser_.was_no_reading()) continue;
       if (first_line == 0) {
         first_line = reader_->line_number();
         first_why = why;
       }
     }
-    if (tried == 0) return;  // no readings at all: an empty history, nothing wrong to say
+    if (first_line == 0) return;  // no readings at all, or none but lines of no reading: nothing wrong to say
     throw option_error("path", path_ + ":" + std::to_string(first_line) + ": " + first_why + "; none of the first " +
                                    std::to_string(tried) + " data lines is a reading (is it the right file, format "
                                    "and ts_field/wh_field?)");
@@ -306,7 +308,8 @@ private:
       }
       if (is_blank(line)) continue;
       if (!parse(line, r, why_)) {
-        report_malformed();
+        if (parser_.was_no_reading()) ++no_reading_;
+        else report_malformed();
         continue;
       }
       std::optional<std::int64_t>& previous = previous_of(r.meter);
@@ -363,6 +366,7 @@ private:
     summarized_ = true;
     ctx_.log().info("replayed " + std::to_string(replayed_) + " readings, skipped " + std::to_string(skipped_.count()) +
                     " malformed lines" +
+                    (no_reading_ ? " and " + std::to_string(no_reading_) + " of no reading" : std::string()) +
                     (outside_ ? ", left out " + std::to_string(outside_) + " outside start/end" : std::string()));
     if (earlier_ > 0)
       ctx_.log().warning(path_ + ":" + std::to_string(first_earlier_line_) + ": " + std::to_string(earlier_) +
@@ -448,7 +452,7 @@ private:
   std::optional<line_reader> reader_;
   std::string why_;  // reused for each malformed line's reason
   std::int64_t start_ms_, end_ms_;  // replay only [start, end)
-  std::size_t replayed_ = 0, outside_ = 0;
+  std::size_t replayed_ = 0, outside_ = 0, no_reading_ = 0;
   reading_fields::skipped_records skipped_{ctx_, "malformed lines"};
   bool summarized_ = false;
   std::optional<reading> pending_;  // paced: read, but not yet due
@@ -514,6 +518,11 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
          stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),
                                         "CSV column / JSON key of the energy, in wh_unit (Wh by default)."),
          stream_smarts::reading_fields::wh_unit_option(),
+         stream_smarts::optional_option("no_reading", stream_smarts::option_type::string_list,
+                                        std::vector<std::string>{},
+                                        "wh_field values that mean the meter gave no reading ([\"unavailable\", "
+                                        "\"unknown\"] in Home Assistant's history, [\"?\"] in the UCI file): such "
+                                        "lines are skipped and counted in the summary, not reported one by one."),
          stream_smarts::optional_option(
              "wh_kind", stream_smarts::option_type::string, std::string("use"),
              "\"use\": each number is the energy used over the reading's span; \"index\": the meter's total so "

@@ -289,6 +289,9 @@ struct record_layout {
   timestamp_format ts_format;
   char delimiter = ',';       ///< CSV only
   char decimal = '.';         ///< CSV only: ',' in many European exports
+  /// wh values that say the meter gave no reading ("unavailable" in Home
+  /// Assistant's history, "?" in the UCI file): such lines are not malformed.
+  std::vector<std::string> no_reading;
 };
 
 /// Lines of a FILE*, read in large blocks. A returned line has no '\n' or
@@ -459,6 +462,9 @@ public:
   /// (a wall-clock time, which the end of summer time repeats), not with one
   /// or in epoch milliseconds.
   bool ts_was_wall_clock() const { return ts_wall_clock_; }
+  /// Whether the last line parse() refused says the meter gave no reading
+  /// (its wh is one of the layout's no_reading), rather than being malformed.
+  bool was_no_reading() const { return no_reading_; }
   /// CSV only: the first non-blank line must go to read_header() first.
   bool expects_header() const { return layout_.format == file_format::csv && names_.empty(); }
 
@@ -479,6 +485,7 @@ public:
   /// Parses one data line into `out`. Returns false with the reason in `why`.
   bool parse(std::string_view line, const time_zone& zone, reading& out, std::string& why) {
     out.labels.clear();
+    no_reading_ = false;
     return layout_.format == file_format::csv ? parse_csv(line, zone, out, why) : parse_json(line, zone, out, why);
   }
 
@@ -559,15 +566,17 @@ private:
         why += " (a decimal comma? write 1.5, not 1,5)";
       return false;
     }
+    const std::string_view wh = fields_[wh_column_].text;
+    if (says_no_reading(wh, why)) return false;
     // The span first: a power, or a ts at the reading's end, needs it.
     if (span_column_ < fields_.size() && !fields_[span_column_].text.empty() &&
         !parse_span_ms(fields_[span_column_].text, out.span_ms, why))
       return false;
     if (!layout_.ts_format.parse(timestamp_text(), layout_.ts_field, zone, out.ts_ms, why, ts_wall_clock_))
       return false;
-    const std::string_view wh = fields_[wh_column_].text;
     if (!reading_fields::parse_energy(wh, layout_.wh_field, layout_.unit, out.span_ms, out.wh, why, layout_.decimal)) {
       if (layout_.decimal == '.' && wh.find(',') != std::string_view::npos) why += comma_hint(wh);
+      else why += no_reading_hint(wh);
       return false;
     }
     for (std::size_t i = 0; i < fields_.size(); ++i) {
@@ -578,6 +587,23 @@ private:
       else out.labels.push_back({names_[i], fields_[i].unquoted()});
     }
     return true;
+  }
+
+  bool says_no_reading(std::string_view wh, std::string& why) {
+    const auto& marks = layout_.no_reading;
+    if (marks.empty() || std::find(marks.begin(), marks.end(), wh) == marks.end()) return false;
+    no_reading_ = true;
+    why = "no reading ('" + std::string(wh) + "')";
+    return true;
+  }
+
+  // How exports commonly say a reading is missing: named, the option that
+  // skips such lines without a warning each.
+  static std::string no_reading_hint(std::string_view wh) {
+    static constexpr std::string_view marks[] = {"unavailable", "unknown", "?", "-", "--", "n/a", "na", "null", "none"};
+    const bool known = std::any_of(std::begin(marks), std::end(marks),
+                                   [&](std::string_view m) { return detail::equal_ignoring_case(wh, m); });
+    return known ? "; if that means no reading, set no_reading = [\"" + std::string(wh) + "\"]" : std::string();
   }
 
   // What a ',' in a number read with a decimal point may be.
@@ -610,9 +636,11 @@ private:
     const json_field* span = json_.find(span_field);
     if (span == ts || span == wh) span = nullptr;
     if (span && !json_span(*span, out.span_ms, why)) return false;
+    if (wh->type == json_field::kind::string && says_no_reading(wh->text, why)) return false;
     if (!json_timestamp(*ts, zone, out.ts_ms, why)) return false;
     if (wh->type != json_field::kind::number) {
       why = layout_.wh_field + " must be a number, got " + std::string(kind_name(wh->type));
+      if (wh->type == json_field::kind::string) why += no_reading_hint(wh->text);
       return false;
     }
     if (!reading_fields::parse_energy(wh->text, layout_.wh_field, layout_.unit, out.span_ms, out.wh, why))
@@ -677,6 +705,7 @@ private:
   std::size_t span_column_ = no_column, meter_column_ = no_column, time_column_ = no_column;
   std::string joined_;  // reused: a date and a time cell joined
   bool ts_wall_clock_ = false;
+  bool no_reading_ = false;  // the last line said the meter gave none
   std::vector<csv_field> fields_;   // reused for every CSV line
   flat_json_parser json_;
 };
