@@ -82,30 +82,64 @@ TEST_CASE("resampling follows the zone's own hours", "[replay][index]") {
   CHECK(india.local(got.use[0].ts_ms).minute == 0);
 }
 
-TEST_CASE("a resampled index starts again after a fall or a gap, and keeps meters apart", "[replay][index]") {
+TEST_CASE("a fall is a reset counted from 0, a fall that comes back a glitch, a dip a wobble", "[replay][index]") {
+  const fixed_zone utc(0);
+  meter_indexes m(0, utc);
+  const auto got = feed(m, {
+                               index_at(0, 500000),
+                               index_at(60, 501000),   // 1000 Wh
+                               index_at(70, 500990),   // a dip: left out
+                               index_at(120, 501500),  // 500 Wh since 01:00
+                               index_at(130, 0),       // a glitch, not known yet: a reset, 0 Wh
+                               index_at(135, 501600),  // back within the hour: 100 Wh since 02:00
+                               index_at(180, 200),     // a daily meter's reset: 200 Wh since 02:15
+                               index_at(240, 700),     // 500 Wh
+                               index_at(250, 9e6),     // a spike: left out
+                               index_at(300, 900),     // 200 Wh since 04:00
+                               index_at(300, 900),     // the same record twice
+                               index_at(0, 9e6, "b"),
+                               index_at(30, 2e6, "b"),     // a new meter: 2 MWh in half an hour is no reset
+                               index_at(90, 2000500, "b"),  // 500 Wh
+                           });
+  CHECK(got.refused == std::vector<std::string>{
+                           "index went down from 501000 Wh to 500990 Wh, less than a tenth: the meter's wobble, not a "
+                           "reset; the index before stands",
+                           "index rose from 700 Wh to 9000000 Wh in 10m, more than a house draws: the index before "
+                           "stands",
+                           "index went down from 9000000 Wh to 2000000 Wh (a new meter?): counted from 0, more than a "
+                           "house draws since the index before; counting starts again from it",
+                       });
+  std::vector<std::pair<std::int64_t, double>> readings;  // (start minute, Wh)
+  for (const reading& r : got.use) readings.emplace_back((r.ts_ms - t0) / minute_ms, r.wh);
+  CHECK(readings == std::vector<std::pair<std::int64_t, double>>{
+                        {0, 1000}, {60, 500}, {120, 0}, {130, 100}, {135, 200}, {180, 500}, {240, 200}, {30, 500}});
+}
+
+TEST_CASE("a resampled index keeps meters apart, and spans no record moved in as nothing used", "[replay][index]") {
   const fixed_zone utc(0);
   meter_indexes m(30 * minute_ms, utc);
   const auto got = feed(m, {
                                index_at(0, 1000, "a"),
                                index_at(0, 50, "b"),
-                               index_at(30, 1100, "a"),   // a boundary: 00:00-00:30 of a
-                               index_at(60, 10, "a"),     // a fall: counting starts again at 01:00
-                               index_at(60, 80, "b"),     // b's 00:00-00:30 and 00:30-01:00
-                               index_at(90, 40, "a"),     // 01:00-01:30 of a, after the fall
-                               index_at(90 + 25 * 60, 90, "a"),  // more than a day on
-                               index_at(50, 81, "b"),     // before b's index before
+                               index_at(30, 1100, "a"),           // a boundary: 00:00-00:30 of a
+                               index_at(60, 80, "b"),             // b's 00:00-00:30 and 00:30-01:00
+                               index_at(30 + 26 * 60, 1100, "a"),  // unmoved for 26 hours: 52 spans of 0 Wh
+                               index_at(30 + 52 * 60, 1200, "a"),  // 26 hours on, and moved: a new start
+                               index_at(50, 81, "b"),             // before b's index before
                            });
-  REQUIRE(got.refused.size() == 3);
-  CHECK(got.refused[0] == "index went down from 1100 Wh to 10 Wh (a new meter, or a reset?); counting starts again "
-                          "from it");
-  CHECK(got.refused[1] == "index 25h after the meter's index before, more than a day: the use between is not one "
-                          "reading; counting starts again from it");
-  CHECK(got.refused[2] == "index not after the meter's index before: an index is read in time order");
-  REQUIRE(got.use.size() == 4);
+  CHECK(got.refused == std::vector<std::string>{
+                           "index 26h after the meter's index before, more than a day: the use between is not one "
+                           "reading; counting starts again from it",
+                           "index not after the meter's index before: an index is read in time order",
+                       });
+  REQUIRE(got.use.size() == 3 + 52);
   CHECK((got.use[0].meter == "a" && got.use[0].ts_ms == t0 && got.use[0].wh == Approx(100)));
   CHECK((got.use[1].meter == "b" && got.use[1].ts_ms == t0 && got.use[1].wh == Approx(15)));
   CHECK((got.use[2].meter == "b" && got.use[2].ts_ms == t0 + 30 * minute_ms && got.use[2].wh == Approx(15)));
-  CHECK((got.use[3].meter == "a" && got.use[3].ts_ms == t0 + hour_ms && got.use[3].wh == Approx(30)));
+  for (std::size_t i = 3; i < got.use.size(); ++i) {
+    CHECK(got.use[i].wh == 0);
+    CHECK(got.use[i].ts_ms == t0 + static_cast<std::int64_t>(i - 2) * 30 * minute_ms);
+  }
 }
 
 TEST_CASE("resampling keeps all the energy between the first and the last boundary", "[replay][index]") {
@@ -120,8 +154,9 @@ TEST_CASE("resampling keeps all the energy between the first and the last bounda
   std::int64_t minutes = 13;
   for (int i = 0; i < 500; ++i) {
     indexes.push_back(index_at(minutes, total));
-    minutes += 1 + static_cast<std::int64_t>(random() % 180);
-    total += static_cast<double>(random() % 2000);
+    const auto gap = 1 + static_cast<std::int64_t>(random() % 180);
+    minutes += gap;
+    total += static_cast<double>(random() % 3000) * static_cast<double>(gap) / 60;  // up to 3 kW
   }
   const auto got = feed(m, indexes);
   REQUIRE(got.refused.empty());

@@ -3,7 +3,6 @@
 // Kept out of replay.cpp so tests can drive it without a file.
 #pragma once
 
-#include <common/json.hpp>
 #include <common/reading_fields.hpp>
 #include <stream_smarts/options.hpp>
 #include <stream_smarts/reading.hpp>
@@ -12,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <optional>
 #include <string>
@@ -30,50 +30,121 @@ public:
   meter_indexes(std::int64_t every_ms, const time_zone& zone) : every_ms_(every_ms), zone_(zone) {}
 
   /// Takes `index` (its wh the meter's total) and appends to `use` the
-  /// readings it completes: none for a meter's first index. An index not
-  /// after the meter's index before is refused; one lower than it (a new
-  /// meter) or more than a day after it starts the count again. Both return
-  /// false with `why`.
+  /// readings it completes: none for a meter's first index. Returns false
+  /// with `why` for an index it leaves out (the index before stands) or
+  /// that starts the count again:
+  /// - one not after the index before (the same record twice is no news);
+  /// - a dip of less than a tenth: the meter's wobble, not a reset;
+  /// - a fall is a reset (a daily meter, a new meter) counted on from 0, as
+  ///   Home Assistant counts its energy sensors, unless what it says was
+  ///   used since is more than a house draws: then counting starts again;
+  /// - back to where the index was before a fall, within the hour, the fall
+  ///   was a glitch (a sensor reporting 0 for a moment): counting goes on
+  ///   from before it; any other rise of more than a house draws is left out;
+  /// - one more than a day after the index before starts the count again,
+  ///   unless it has not moved and is resampled: each span used nothing.
   bool add(const reading& index, std::deque<reading>& use, std::string& why) {
-    const point now{index.ts_ms, index.wh};
-    const auto [at, first] = meters_.try_emplace(index.meter, counted{now, boundary_at(now)});
+    const auto [at, first] = meters_.try_emplace(index.meter);
     counted& meter = at->second;
-    if (first) return true;
-    const std::int64_t gap = now.ts_ms - meter.last.ts_ms;
-    if (gap <= 0) {  // the index before stands
+    if (first) return restart(meter, index), true;
+    const std::int64_t gap = index.ts_ms - meter.last.ts_ms;
+    if (gap <= 0) {
+      if (gap == 0 && index.wh == meter.raw) return true;
       why = "index not after the meter's index before: an index is read in time order";
       return false;
     }
-    if (now.wh < meter.last.wh || gap > reading_fields::max_span_ms) {
-      why = restart_reason(meter.last, now) + "; counting starts again from it";
-      meter = counted{now, boundary_at(now)};
-      return false;
+    if (gap > reading_fields::max_span_ms && !(every_ms_ && index.wh == meter.raw && gap <= reading_fields::max_gap_ms)) {
+      why = "index " + duration_text(std::chrono::milliseconds{gap}) +
+            " after the meter's index before, more than a day: the use between is not one reading; counting starts "
+            "again from it";
+      return restart(meter, index), false;
     }
+    if (index.wh < meter.raw && !take_fall(meter, index, gap, why)) return false;
+    if (!take_rise(meter, index, gap, why)) return false;
+    const point now{index.ts_ms, index.wh + meter.offset};
     if (every_ms_ == 0)
       use.push_back(use_between(index, meter.last, now));
     else
       add_spans(index, meter, now, use);
     meter.last = now;
+    meter.raw = index.wh;
+    if (meter.before_fall && now.ts_ms - meter.before_fall->ts_ms > reading_fields::max_span_ms)
+      meter.before_fall.reset();
     return true;
   }
 
 private:
   struct point {
     std::int64_t ts_ms;
-    double wh;
+    double wh;  // the index counted on through resets
+  };
+  struct fall {
+    double raw, offset;  // the meter's index as recorded, and its offset, before the fall
+    std::int64_t ts_ms;
   };
   struct counted {
-    point last;                     // the meter's index before
-    std::optional<point> boundary;  // its index at the latest boundary passed (resampling)
+    point last{};                     // the meter's index before, counted on
+    double raw = 0;                   // that index as recorded
+    double offset = 0;                // what resets took off the record
+    std::optional<point> boundary;    // the index at the latest boundary passed (resampling)
+    std::optional<fall> before_fall;  // the latest reset, while a comeback may prove it a glitch
   };
 
-  static std::string restart_reason(const point& before, const point& now) {
-    using json::format_number;
-    if (now.wh < before.wh)
-      return "index went down from " + format_number(before.wh) + " Wh to " + format_number(now.wh) +
-             " Wh (a new meter, or a reset?)";
-    return "index " + duration_text(std::chrono::milliseconds{now.ts_ms - before.ts_ms}) +
-           " after the meter's index before, more than a day: the use between is not one reading";
+  // Energy a house may draw over `span_ms`: its supply (36 kVA in France,
+  // 200 A at 240 V in the US), over a minute at least, as a sensor's
+  // records a moment apart each carry a step of its resolution.
+  static bool fits_a_house(double wh, std::int64_t span_ms) {
+    constexpr double most_household_w = 60'000;
+    constexpr std::int64_t minute_ms = 60'000, hour_ms = 3'600'000;
+    return wh <= most_household_w * static_cast<double>(std::max(span_ms, minute_ms)) / static_cast<double>(hour_ms);
+  }
+
+  // An index in full: 9000000, not 9e+06.
+  static std::string wh_text(double wh) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.12g", wh);
+    return text;
+  }
+
+  void restart(counted& meter, const reading& index) const {
+    meter = counted{};
+    meter.last = {index.ts_ms, index.wh};
+    meter.raw = index.wh;
+    meter.boundary = boundary_at(meter.last);
+  }
+
+  // An index lower than the one before: false if it is left out or restarts.
+  bool take_fall(counted& meter, const reading& index, std::int64_t gap, std::string& why) const {
+    const std::string fell = "index went down from " + wh_text(meter.raw) + " Wh to " + wh_text(index.wh) + " Wh";
+    if (index.wh >= meter.raw * 0.9) {
+      why = fell + ", less than a tenth: the meter's wobble, not a reset; the index before stands";
+      return false;
+    }
+    if (!fits_a_house(index.wh, gap)) {
+      why = fell + " (a new meter?): counted from 0, more than a house draws since the index before; counting "
+                   "starts again from it";
+      return restart(meter, index), false;
+    }
+    meter.before_fall = fall{meter.raw, meter.offset, index.ts_ms};
+    meter.offset += meter.raw;
+    return true;
+  }
+
+  // Back to where it was within the hour after a fall: the fall was a
+  // glitch (a daily meter is not back to yesterday's total by 1 am). A rise
+  // of more than a house draws otherwise is a spike.
+  bool take_rise(counted& meter, const reading& index, std::int64_t gap, std::string& why) const {
+    constexpr std::int64_t hour_ms = 3'600'000;
+    const auto& f = meter.before_fall;
+    if (f && index.wh >= f->raw && index.ts_ms - f->ts_ms <= hour_ms) {
+      meter.offset = f->offset;
+      meter.before_fall.reset();
+      return true;
+    }
+    if (fits_a_house(index.wh + meter.offset - meter.last.wh, gap)) return true;
+    why = "index rose from " + wh_text(meter.raw) + " Wh to " + wh_text(index.wh) + " Wh in " +
+          duration_text(std::chrono::milliseconds{gap}) + ", more than a house draws: the index before stands";
+    return false;
   }
 
   static reading use_between(const reading& index, const point& from, const point& to) {

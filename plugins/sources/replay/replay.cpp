@@ -347,9 +347,8 @@ private:
 
   // Readings are scored in the order they come: a file sorted newest first
   // raises no alert at all, so the summary says how many went back in time.
-  // An index out of order is reported on its own line instead.
   void note_order(std::int64_t ts_ms, std::optional<std::int64_t>& previous) {
-    if (!indexes_ && previous && ts_ms < *previous && earlier_++ == 0) first_earlier_line_ = reader_->line_number();
+    if (previous && ts_ms < *previous && earlier_++ == 0) first_earlier_line_ = reader_->line_number();
     previous = ts_ms;
   }
 
