@@ -298,7 +298,10 @@ private:
                               ", not \"" + *text + "\"");
     }
     if (!accepts(spec_.type, option_type::string))
-      return fail(node, "must be " + describe_type(spec_.type) + ", not a string");
+      return fail(node, "must be " + describe_type(spec_.type) + ", not a string" +
+                            (accepts(spec_.type, option_type::string_list)  // as a --data-set gives one
+                                 ? ": write it as a list, [\"" + visible(*text) + "\"]"
+                                 : std::string()));
     if (!spec_.choices.empty() &&
         std::find(spec_.choices.begin(), spec_.choices.end(), *text) == spec_.choices.end()) {
       std::string allowed;

@@ -22,6 +22,7 @@ const std::vector<option_spec> specs{
     optional_option("format", option_type::string, std::string("text"), "Output.", {"text", "json"}),
     optional_option("band", option_type::number_matrix, {}, "Pairs."),
     optional_option("properties", option_type::string_table, string_table{}, "Pass-through."),
+    optional_option("marks", option_type::string_list, std::vector<std::string>{}, "Words."),
 };
 
 struct checked {
@@ -75,6 +76,10 @@ TEST_CASE("a wrong type says what was expected and what was found") {
   auto d = check("path = 'a'\nspeed = true\n");
   CHECK(d.problems.to_string() ==
         "test.toml:2:9: option 'speed' of source 'x' (replay) must be a string or a number, not a boolean");
+  // A word where a list belongs: as --data-set no_reading=unavailable gives it.
+  auto e = check("path = 'a'\nmarks = 'unavailable'\n");
+  CHECK(e.problems.to_string() == "test.toml:2:9: option 'marks' of source 'x' (replay) must be a list of strings, "
+                                  "not a string: write it as a list, [\"unavailable\"]");
 }
 
 TEST_CASE("choices, durations and matrices are checked") {
