@@ -142,6 +142,33 @@ TEST_CASE("a resampled index keeps meters apart, and spans no record moved in as
   }
 }
 
+TEST_CASE("hourly statistics rows are read as the index at the end of their hour", "[replay][index]") {
+  // Home Assistant's History download: hourly statistics stamped with the
+  // hour's start, holding its closing index; then the recorder's own rows.
+  const fixed_zone utc(0);
+  const auto records = [] {
+    std::vector<reading> r{index_at(0, 100), index_at(60, 200), index_at(120, 350), index_at(190, 360),
+                           index_at(220, 400), index_at(260, 450)};
+    r[3].ts_ms += 123, r[4].ts_ms += 456, r[5].ts_ms += 789;  // the recorder's rows are not on the hour
+    return r;
+  }();
+  meter_indexes statistics(hour_ms, utc, true);
+  const auto got = feed(statistics, records);
+  REQUIRE(got.refused.empty());
+  REQUIRE(got.use.size() == 3);
+  CHECK(got.use[0].ts_ms == t0 + hour_ms);  // 01:00-02:00: the rise between the 00:00 and 01:00 rows
+  CHECK(got.use[0].wh == 100);
+  CHECK(got.use[1].ts_ms == t0 + 2 * hour_ms);
+  CHECK(got.use[1].wh == 150);
+  CHECK(got.use[2].ts_ms == t0 + 3 * hour_ms);
+  CHECK(got.use[2].wh == Approx(400 + 50 * (1'199'544.0 / 2'400'333) - 350));
+  meter_indexes as_written(hour_ms, utc);
+  const auto unmoved = feed(as_written, records);
+  REQUIRE(unmoved.use.size() == 4);
+  CHECK(unmoved.use[0].ts_ms == t0);
+  CHECK(unmoved.use[0].wh == 100);
+}
+
 TEST_CASE("resampling keeps all the energy between the first and the last boundary", "[replay][index]") {
   // Records at random times, as Home Assistant writes a sensor's changes:
   // the hours' use adds up to the index's rise between their boundaries,

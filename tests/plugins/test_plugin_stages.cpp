@@ -435,9 +435,9 @@ TEST_CASE("replay option problems", "[stages][replay]") {
   CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"wh_kind", std::string("index")},
                {"ts_marks", std::string("end")}}) ==
         "ts_marks: is for readings of a span; an index (wh_kind = \"index\") is read at an instant");
-  CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"resample", true}}) ==
-        "resample: is for a meter's index (wh_kind = \"index\"), read at the clock's boundaries; readings of use are "
-        "taken as they are");
+  for (const char* option : {"resample", "hourly_statistics"})
+    CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {option, true}}) ==
+          std::string(option) + ": is for a meter's index (wh_kind = \"index\"); readings of use are taken as they are");
   for (const auto& [span, text] : {std::pair{45, "45m"}, {0, "0s"}, {120, "2h"}})
     CHECK(error({{"path", std::string("h.csv")}, {"ts_field", std::string("time")}, {"wh_kind", std::string("index")},
                  {"resample", true}, {"span", std::chrono::milliseconds{std::chrono::minutes{span}}}}) ==

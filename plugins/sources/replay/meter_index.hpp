@@ -27,7 +27,11 @@ public:
   /// UTC in India), the index at each boundary interpolated between the
   /// indexes either side: irregular records become the readings of one
   /// span that the scorers learn. `every_ms` divides an hour.
-  meter_indexes(std::int64_t every_ms, const time_zone& zone) : every_ms_(every_ms), zone_(zone) {}
+  /// `hourly_statistics`: an index stamped exactly on an hour (UTC) is
+  /// the one at the end of that hour, as Home Assistant's hourly statistics
+  /// stamp their closing state with the hour's start: it is read an hour on.
+  meter_indexes(std::int64_t every_ms, const time_zone& zone, bool hourly_statistics = false)
+      : every_ms_(every_ms), zone_(zone), hourly_statistics_(hourly_statistics) {}
 
   /// Takes `index` (its wh the meter's total) and appends to `use` the
   /// readings it completes: none for a meter's first index. Returns false
@@ -43,7 +47,8 @@ public:
   ///   from before it; any other rise of more than a house draws is left out;
   /// - one more than a day after the index before starts the count again,
   ///   unless it has not moved and is resampled: each span used nothing.
-  bool add(const reading& index, std::deque<reading>& use, std::string& why) {
+  bool add(const reading& record, std::deque<reading>& use, std::string& why) {
+    const reading& index = hourly_statistics_ && record.ts_ms % hour_ms == 0 ? an_hour_on(record) : record;
     const auto [at, first] = meters_.try_emplace(index.meter);
     counted& meter = at->second;
     if (first) return restart(meter, index), true;
@@ -74,6 +79,14 @@ public:
   }
 
 private:
+  static constexpr std::int64_t hour_ms = 3'600'000;
+
+  const reading& an_hour_on(const reading& record) {
+    moved_ = record;
+    moved_.ts_ms += hour_ms;
+    return moved_;
+  }
+
   struct point {
     std::int64_t ts_ms;
     double wh;  // the index counted on through resets
@@ -95,7 +108,7 @@ private:
   // records a moment apart each carry a step of its resolution.
   static bool fits_a_house(double wh, std::int64_t span_ms) {
     constexpr double most_household_w = 60'000;
-    constexpr std::int64_t minute_ms = 60'000, hour_ms = 3'600'000;
+    constexpr std::int64_t minute_ms = 60'000;
     return wh <= most_household_w * static_cast<double>(std::max(span_ms, minute_ms)) / static_cast<double>(hour_ms);
   }
 
@@ -134,7 +147,6 @@ private:
   // glitch (a daily meter is not back to yesterday's total by 1 am). A rise
   // of more than a house draws otherwise is a spike.
   bool take_rise(counted& meter, const reading& index, std::int64_t gap, std::string& why) const {
-    constexpr std::int64_t hour_ms = 3'600'000;
     const auto& f = meter.before_fall;
     if (f && index.wh >= f->raw && index.ts_ms - f->ts_ms <= hour_ms) {
       meter.offset = f->offset;
@@ -187,6 +199,8 @@ private:
 
   std::int64_t every_ms_;
   const time_zone& zone_;
+  bool hourly_statistics_;
+  reading moved_;  // a statistics row, an hour on
   std::unordered_map<std::string, counted> meters_;
 };
 

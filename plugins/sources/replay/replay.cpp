@@ -144,9 +144,10 @@ private:
   static std::optional<meter_indexes> read_index(stage_context& ctx, std::int64_t span_ms) {
     const options& o = ctx.options();
     if (o.string("wh_kind") != "index") {
-      if (o.boolean("resample"))
-        throw option_error("resample", "is for a meter's index (wh_kind = \"index\"), read at the clock's "
-                                       "boundaries; readings of use are taken as they are");
+      for (const char* option : {"resample", "hourly_statistics"})
+        if (o.boolean(option))
+          throw option_error(option, "is for a meter's index (wh_kind = \"index\"); readings of use are taken as "
+                                     "they are");
       return std::nullopt;
     }
     if (reading_fields::energy_unit_of(o).power)
@@ -154,12 +155,13 @@ private:
                                         o.string("wh_unit") + "\"");
     if (o.string("ts_marks") == "end")
       throw option_error("ts_marks", "is for readings of a span; an index (wh_kind = \"index\") is read at an instant");
-    if (!o.boolean("resample")) return meter_indexes(0, ctx.zone());
+    const bool statistics = o.boolean("hourly_statistics");
+    if (!o.boolean("resample")) return meter_indexes(0, ctx.zone(), statistics);
     if (span_ms <= 0 || hour_ms % span_ms != 0)
       throw option_error("span", "with resample = true, the span of each reading must divide an hour (\"1h\", "
                                  "\"30m\", \"15m\", \"1m\"), not \"" +
                                      duration_text(std::chrono::milliseconds{span_ms}) + "\"");
-    return meter_indexes(span_ms, ctx.zone());
+    return meter_indexes(span_ms, ctx.zone(), statistics);
   }
 
   static timestamp_format read_ts_format(const options& o) {
@@ -535,6 +537,11 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
              "span = \"1h\"), interpolated between the indexes either side, so that a record at irregular times "
              "(Home Assistant's history of an energy sensor) becomes one reading per span, as the scorers learn. "
              "The span must divide an hour."),
+         stream_smarts::optional_option(
+             "hourly_statistics", stream_smarts::option_type::boolean, false,
+             "With wh_kind = \"index\": an index stamped exactly on an hour (hh:00:00.000 UTC) is Home Assistant's "
+             "hourly statistics row, which holds the index at the end of that hour: it is read an hour on. For a "
+             "History download of more days than Home Assistant's recorder keeps."),
          stream_smarts::optional_option("delimiter", stream_smarts::option_type::string, std::string(","),
                                         "CSV: what separates the columns (\";\" in many European exports).",
                                         stream_smarts::replay::delimiter_choices()),
