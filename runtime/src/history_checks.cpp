@@ -66,6 +66,28 @@ void refuse_kwh_as_wh(const std::vector<reading>& history) {
                        "wh_unit=kWh (or wh_unit=Wh if they are Wh)");
 }
 
+/// Durations (steps between readings, spans) and how many of them are not
+/// their median: more than a tenth, and they are not one duration.
+struct durations {
+  std::int64_t median = 0;
+  std::size_t count = 0, other = 0;
+  bool irregular() const { return other * 10 > count; }
+};
+
+durations durations_of(const std::vector<std::int64_t>& values) {
+  if (values.empty()) return {};
+  const std::int64_t usual = median(values);
+  const auto other = std::count_if(values.begin(), values.end(), [&](std::int64_t v) { return v != usual; });
+  return {usual, values.size(), static_cast<std::size_t>(other)};
+}
+
+/// Readings whose times are not one step apart, as a sensor's changes are.
+bool irregular_times(const std::vector<reading>& history) {
+  std::vector<std::int64_t> steps;
+  for (std::size_t i = 1; i < history.size(); ++i) steps.push_back(history[i].ts_ms - history[i - 1].ts_ms);
+  return durations_of(steps).irregular();
+}
+
 /// A running total (Home Assistant's energy sensors, a utility's index)
 /// read as each reading's use: hourly use goes down every night, an index never.
 void refuse_meter_index(const std::vector<reading>& history) {
@@ -80,7 +102,10 @@ void refuse_meter_index(const std::vector<reading>& history) {
                        when(history.front()) + ", " + fixed(history.back().wh, 0) + " Wh at " +
                        when(history.back()) + "): that is a meter's index, the total so far, not what each "
                        "reading used; read it as one (--data-set wh_kind=index: each reading is then the use "
-                       "since the one before)");
+                       "since the one before" +
+                       (irregular_times(history) ? "; its times are irregular, as a sensor's changes are: add "
+                                             "--data-set resample=true for one reading per hour)"
+                                           : ")"));
 }
 
 /// 15-minute energies read with the default hour's span are each taken as
@@ -112,17 +137,16 @@ void warn_irregular_spans(const std::vector<reading>& history) {
   std::vector<std::int64_t> spans;
   for (const reading& r : history)
     if (r.span_ms > 0) spans.push_back(r.span_ms);
-  if (spans.size() < 24) return;
-  const std::int64_t usual = median(spans);
+  const durations of_spans = durations_of(spans);
+  if (spans.size() < 24 || !of_spans.irregular()) return;
   const auto [shortest, longest] = std::minmax_element(spans.begin(), spans.end());
-  const auto other = static_cast<std::size_t>(std::count_if(spans.begin(), spans.end(), [&](std::int64_t s) { return s != usual; }));
-  if (other * 10 <= spans.size()) return;
   const auto text = [](std::int64_t ms) {  // about: 12m, not 729029ms
     const std::int64_t unit = ms >= 60'000 ? 60'000 : ms >= 1000 ? 1000 : 1;
     return duration_text(std::chrono::milliseconds{(ms + unit / 2) / unit * unit});
   };
-  runtime_log().warning(std::to_string(other) + " of " + std::to_string(spans.size()) +
-                        " readings cover another span than the median, " + text(usual) + " (from " + text(*shortest) +
+  runtime_log().warning(std::to_string(of_spans.other) + " of " + std::to_string(of_spans.count) +
+                        " readings cover another span than the median, " + text(of_spans.median) + " (from " +
+                        text(*shortest) +
                         " to " + text(*longest) + "), but a model learns and judges readings of one span: if the "
                         "history is a meter's index recorded at irregular times (Home Assistant's), give "
                         "--data-set resample=true for one reading per hour");

@@ -193,6 +193,11 @@ TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros
   for (int m = 0, i = 0; m < 28 * 24 * 60; m += 7 + (i * 13) % 47, ++i)
     changes += history_time(m / 1440, m % 1440) + "," + std::to_string(5000000 + 7 * m) + "\n";
   const std::string changes_file = dir.file("changes.csv", changes);
+  const auto unread = train(changes_file);  // read as use, it is refused as an index, and resample named
+  CHECK(unread.exit_code == 2);
+  CHECK_THAT(unread.err, Catch::EndsWith("read it as one (--data-set wh_kind=index: each reading is then the use since "
+                                         "the one before; its times are irregular, as a sensor's changes are: add "
+                                         "--data-set resample=true for one reading per hour)\n"));
   const auto between = train(changes_file, {"--data-set", "wh_kind=index"});
   CHECK_THAT(between.err, Contains("warning [runtime] 1315 of 1344 readings cover another span than the median, 30m "
                                    "(from 7m to 53m), but a model learns and judges readings of one span: if the "
