@@ -336,6 +336,20 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
     CHECK(parse_line(p, R"({"ts":-62167219200000,"wh":1})").r.ts_ms == -62167219200000);  // 0000-01-01T00:00:00Z
     CHECK(parse_line(p, R"({"wh":1,"ts":"2007-01-01T04:00:00+01:00"})").r.ts_ms == utc(2007, 1, 1, 3));
   }
+  SECTION("a wh that says there is no reading: a string, or null") {
+    CHECK(parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":null})").why ==
+          "wh must be a number, got null; if that means no reading, set no_reading = [\"null\"]");
+    CHECK(parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":"unavailable"})").why ==
+          "wh must be a number, got a string; if that means no reading, set no_reading = [\"unavailable\"]");
+    record_layout marked(file_format::jsonl);
+    marked.no_reading = {"null", "unavailable"};
+    record_parser m(std::move(marked));
+    for (const char* line : {R"({"ts":"2007-01-01T04:00:00","wh":null})", R"({"ts":"2007-01-01T04:00:00","wh":"unavailable"})"}) {
+      CHECK_FALSE(parse_line(m, line).ok);
+      CHECK(m.was_no_reading());
+    }
+    CHECK(parse_line(m, R"({"ts":"2007-01-01T04:00:00","wh":"null"})").why == "no reading ('null')");  // as written
+  }
   SECTION("other members become labels; null is left out") {
     auto r = parse_line(p, R"({"ts":"2007-01-01T04:00:00","wh":1,"label":"heater","n":2.50,"ok":true,"x":null})");
     REQUIRE(r.ok);
@@ -448,7 +462,6 @@ TEST_CASE("JSON lines", "[replay][jsonl]") {
     CHECK(json_reason(R"({"ts":-62167219200001,"wh":2})") ==
           "ts is out of range: -62167219200001 (epoch milliseconds of years 0000 to 9999)");
     CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":"12"})") == "wh must be a number, got a string");
-    CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":null})") == "wh must be a number, got null");
     CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":-3.5})") ==
           "wh is negative: '-3.5' (energy sent to the grid? read the energy drawn from it)");
     CHECK(json_reason(R"({"ts":"2007-01-01T04:00:00","wh":1e400})") == "wh is out of range: '1e400'");

@@ -522,8 +522,9 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
          stream_smarts::optional_option("no_reading", stream_smarts::option_type::string_list,
                                         std::vector<std::string>{},
                                         "wh_field values that mean the meter gave no reading ([\"unavailable\", "
-                                        "\"unknown\"] in Home Assistant's history, [\"?\"] in the UCI file): such "
-                                        "lines are skipped and counted in the summary, not reported one by one."),
+                                        "\"unknown\"] in Home Assistant's history, [\"?\"] in the UCI file; \"null\" is "
+                                        "also JSON's null): such lines are skipped and counted in the summary, "
+                                        "not reported one by one."),
          stream_smarts::optional_option(
              "wh_kind", stream_smarts::option_type::string, std::string("use"),
              "\"use\": each number is the energy used over the reading's span; \"index\": the meter's total so "

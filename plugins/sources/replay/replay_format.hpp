@@ -636,11 +636,14 @@ private:
     const json_field* span = json_.find(span_field);
     if (span == ts || span == wh) span = nullptr;
     if (span && !json_span(*span, out.span_ms, why)) return false;
-    if (wh->type == json_field::kind::string && says_no_reading(wh->text, why)) return false;
+    // A mark is a string, or JSON's own null, which no_reading names "null".
+    const bool null = wh->type == json_field::kind::null;
+    const std::string_view wh_text = null ? std::string_view("null") : std::string_view(wh->text);
+    if ((null || wh->type == json_field::kind::string) && says_no_reading(wh_text, why)) return false;
     if (!json_timestamp(*ts, zone, out.ts_ms, why)) return false;
     if (wh->type != json_field::kind::number) {
       why = layout_.wh_field + " must be a number, got " + std::string(kind_name(wh->type));
-      if (wh->type == json_field::kind::string) why += no_reading_hint(wh->text);
+      if (null || wh->type == json_field::kind::string) why += no_reading_hint(wh_text);
       return false;
     }
     if (!reading_fields::parse_energy(wh->text, layout_.wh_field, layout_.unit, out.span_ms, out.wh, why))
