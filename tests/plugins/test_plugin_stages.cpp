@@ -484,11 +484,19 @@ TEST_CASE("replay refuses a file none of whose first lines is a reading, and say
   dir.write("away.csv", away);
   CHECK_THAT(error("away.csv"), Contains("away.csv:2: wh is not a number: 'unavailable'; if that means no reading, set "
                                          "no_reading = [\"unavailable\"]; none of the first 20 data lines"));
-  CHECK(option_error_of([&] {
-          fake_context ctx(d, {{"path", std::string("away.csv")}, {"no_reading", std::vector<std::string>{"unavailable"}}},
-                           dir.path);
-          d.make_source(ctx);
-        }) == "no error");
+  const auto error_marked = [&](const char* file) {
+    return option_error_of([&] {
+      fake_context ctx(d, {{"path", std::string(file)}, {"no_reading", std::vector<std::string>{"unavailable"}}},
+                       dir.path);
+      d.make_source(ctx);
+    });
+  };
+  CHECK(error_marked("away.csv") == "no error");
+  // A line too long to read after one of no reading is still wrong.
+  dir.write("away-long.csv", "ts,wh\n2007-01-01T00:00:00,unavailable\n" + std::string((1u << 20) + 10, 'x') + "\n");
+  CHECK(error_marked("away-long.csv") == "path: " + dir.path + "/away-long.csv:3: line longer than 1 MiB; none of the "
+                                         "first 2 data lines is a reading (is it the right file, format and "
+                                         "ts_field/wh_field?)");
 }
 
 TEST_CASE("replay says how many readings went back in time, and where the first did", "[stages][replay]") {

@@ -217,9 +217,10 @@ private:
     while (tried < probed && reader_->next(line)) {
       if (is_blank(line) && !reader_->too_long()) continue;
       ++tried;
-      std::string why = reader_->too_long() ? too_long_text() : std::string();
-      if (why.empty() && parse(line, r, why)) return;
-      if (parser_.was_no_reading()) continue;
+      const bool too_long = reader_->too_long();
+      std::string why = too_long ? too_long_text() : std::string();
+      if (!too_long && parse(line, r, why)) return;
+      if (!too_long && parser_.was_no_reading()) continue;
       if (first_line == 0) {
         first_line = reader_->line_number();
         first_why = why;
