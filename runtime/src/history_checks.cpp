@@ -17,10 +17,9 @@ namespace stream_smarts::runtime {
 namespace {
 
 constexpr std::int64_t hour_ms = 3'600'000;
-// No household draws less on a typical hour (a fridge alone draws more) ...
+// No household draws less on a typical hour (a fridge alone draws more), nor
+// more than its supply (most_household_w).
 constexpr double least_household_w = 5;
-// ... nor more than its supply (36 kVA in France, 200 A at 240 V in the US).
-constexpr double most_household_w = 60'000;
 
 double watts(const reading& r) { return r.wh * static_cast<double>(hour_ms) / static_cast<double>(r.span_ms); }
 

@@ -103,11 +103,10 @@ private:
     std::optional<fall> before_fall;  // the latest reset, while a comeback may prove it a glitch
   };
 
-  // Energy a house may draw over `span_ms`: its supply (36 kVA in France,
-  // 200 A at 240 V in the US), over a minute at least, as a sensor's
-  // records a moment apart each carry a step of its resolution.
+  // Energy a house may draw over `span_ms` (most_household_w), over a
+  // minute at least, as a sensor's records a moment apart each carry a step
+  // of its resolution.
   static bool fits_a_house(double wh, std::int64_t span_ms) {
-    constexpr double most_household_w = 60'000;
     constexpr std::int64_t minute_ms = 60'000;
     return wh <= most_household_w * static_cast<double>(std::max(span_ms, minute_ms)) / static_cast<double>(hour_ms);
   }

@@ -62,6 +62,10 @@ inline std::int64_t clock_hour(const reading& r) {
   return t / hour_ms - (t % hour_ms < 0);  // floor, for times before 1970
 }
 
+/// The most a household draws, in W: its supply (36 kVA in France, 200 A at
+/// 240 V in the US). More is a meter's glitch, not usage.
+inline constexpr double most_household_w = 60'000;
+
 /// The label holding a reading's power in W at its end (`end_ms`), from a
 /// source that measures power as well as energy (gpio_meter). power_step
 /// reads it; `stream-smarts inject` adds an event's power to it.
