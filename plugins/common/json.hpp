@@ -46,18 +46,20 @@ inline void append_json_string(std::string& out, std::string_view s) {
 }
 
 /// A member of a flat JSON object. `text` is the unescaped string, the number
-/// as written, "true"/"false", or "null".
+/// as written, "true"/"false", "null", or a nested object or array as written.
 struct json_field {
-  enum class kind : std::uint8_t { string, number, boolean, null };
+  enum class kind : std::uint8_t { string, number, boolean, null, nested };
   std::string_view key;
   kind type = kind::null;
   std::string_view text;
   bool in_labels = false;  ///< a member of the object's "labels" object
 };
 
-/// A strict parser for one flat JSON object per line: string, number, bool
-/// and null values only; nested objects and arrays are refused by name, but
-/// for one: a top-level "labels" object of such values, which is how
+/// A strict parser for one JSON object per line, read for its string,
+/// number, bool and null members. A nested object or array is checked and
+/// kept whole, as kind::nested: a reading is never in one (Home Assistant
+/// puts a sensor's "attributes" and "context" beside its "state"). But for
+/// one: a top-level "labels" object of such values, which is how
 /// stream-smarts's own JSON (append_alert) writes a reading's labels, so
 /// that a recorded stream reads back. Its members are fields too, marked
 /// in_labels.
@@ -156,8 +158,13 @@ private:
       f.type = json_field::kind::string;
       return parse_string(f.text, why);
     }
-    if (c == '{' || c == '[')
-      return fail(why, "nested value for key \"" + std::string(f.key) + "\" (only flat objects are supported)");
+    if (c == '{' || c == '[') {
+      const std::size_t start = pos_;
+      if (!skip_nested(0, why)) return false;
+      f.type = json_field::kind::nested;
+      f.text = in_.substr(start, pos_ - start);
+      return true;
+    }
     for (std::string_view word : {"true", "false", "null"}) {
       if (in_.substr(pos_, word.size()) == word) {
         f.type = word == "null" ? json_field::kind::null : json_field::kind::boolean;
@@ -168,6 +175,38 @@ private:
     }
     if (c == '-' || (c >= '0' && c <= '9')) return parse_number(f, why);
     return fail(why, "expected a value");
+  }
+
+  // pos_ is at a nested object's '{' or array's '[': past its end, its
+  // grammar checked. Deeper than a reading's payload ever nests is refused,
+  // so a hostile message cannot exhaust the stack.
+  bool skip_nested(int depth, std::string& why) {
+    constexpr int most_depth = 64;
+    if (depth == most_depth) return fail(why, "nested more than " + std::to_string(most_depth) + " deep");
+    const char close = in_[pos_++] == '{' ? '}' : ']';
+    skip_ws();
+    if (eat(close)) return true;
+    for (;;) {
+      skip_ws();
+      if (close == '}') {
+        std::string_view key;
+        if (peek() != '"') return fail(why, "expected a string key");
+        if (!parse_string(key, why)) return false;
+        skip_ws();
+        if (!eat(':')) return fail(why, "expected ':'");
+        skip_ws();
+      }
+      json_field member;
+      if (peek() == '{' || peek() == '[') {
+        if (!skip_nested(depth + 1, why)) return false;
+      } else if (!parse_value(member, why)) {
+        return false;
+      }
+      skip_ws();
+      if (eat(',')) continue;
+      if (eat(close)) return true;
+      return fail(why, std::string("expected ',' or '") + close + "'");
+    }
   }
 
   bool digits() {

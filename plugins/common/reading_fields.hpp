@@ -202,11 +202,12 @@ inline std::string meter_of_number(std::string_view text) {
 
 /// A string, or a number (meter_of_number), names the meter (set in
 /// `meter`); null or "" is not saying, and the source's fallback stands; a
-/// boolean names no meter (`why`).
-inline meter_value read_meter(std::string_view field, bool boolean, bool number, bool null, std::string_view text,
-                              std::string& meter, std::string& why) {
-  if (boolean) {
-    why = std::string(field) + " must name the meter as a string or a number, got a boolean";
+/// value of another kind (`other_kind` says which: "a boolean") names no
+/// meter (`why`).
+inline meter_value read_meter(std::string_view field, std::string_view other_kind, bool number, bool null,
+                              std::string_view text, std::string& meter, std::string& why) {
+  if (!other_kind.empty()) {
+    why = std::string(field) + " must name the meter as a string or a number, got " + std::string(other_kind);
     return meter_value::refused;
   }
   if (null || text.empty()) return meter_value::unsaid;

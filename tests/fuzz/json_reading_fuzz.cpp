@@ -1,5 +1,5 @@
 // libFuzzer target: arbitrary bytes as a JSON reading, through the Kafka
-// source's JSON decoder (plugins/common/json.hpp's flat parser) and its field
+// source's JSON decoder (plugins/common/json.hpp's parser) and its field
 // mapping, then localized in Europe/Paris as the runtime does. Byte 0 picks
 // the mapping ({ts, wh, meter} with ts ISO-8601 or epoch ms, or the original
 // producer's {hour, kwh} with the day from the message timestamp) and the

@@ -27,6 +27,7 @@ private:
       case json_kind::string: out.type = payload_field::kind::string; break;
       case json_kind::boolean: out.type = payload_field::kind::boolean; break;
       case json_kind::null: out.type = payload_field::kind::null; break;
+      case json_kind::nested: out.type = payload_field::kind::nested; break;
       case json_kind::number:
         out.type = payload_field::kind::number;
         // The parser checked the grammar; out of range stays for the mapping to report.

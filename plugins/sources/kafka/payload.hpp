@@ -12,11 +12,11 @@ namespace stream_smarts::kafka_source {
 
 /// One top-level field of a decoded payload.
 struct payload_field {
-  enum class kind : std::uint8_t { number, string, boolean, null };
+  enum class kind : std::uint8_t { number, string, boolean, null, nested };
   std::string_view name;
   kind type = kind::null;
   double number = 0;       ///< the value, for kind::number
-  std::string_view text;   ///< always set: the string, the number as text, "true"/"false", "null"
+  std::string_view text;   ///< always set: the string, the number as text, "true"/"false", "null", a nested value as written
   /// Whether it may become a label when not mapped: false for the verdict of
   /// stream-smarts's own JSON records (json::flat_json_parser::is_label).
   bool label = true;

@@ -23,6 +23,7 @@ const char* kind_name(payload_field::kind k) {
     case payload_field::kind::string: return "a string";
     case payload_field::kind::boolean: return "a boolean";
     case payload_field::kind::null: return "null";
+    case payload_field::kind::nested: return "a nested object or array";
   }
   return "?";
 }
@@ -49,7 +50,8 @@ bool reading_mapping::map(const std::vector<payload_field>& fields, const messag
                           reading& out, std::string& why) const {
   const payload_field* wh = find(fields, wh_field_);
   if (wh == nullptr) return fail(why, "missing \"" + wh_field_ + "\"");
-  if (wh->type != payload_field::kind::number)
+  // A number, or a string holding one, as Home Assistant's Kafka integration writes a state.
+  if (wh->type != payload_field::kind::number && wh->type != payload_field::kind::string)
     return fail(why, wh_field_ + " must be a number, got " + kind_name(wh->type));
   // The span first: a power (wh_unit = "W") is energy only over it.
   if (!span(find(fields, reading_fields::span_field), out.span_ms, why)) return false;
@@ -63,7 +65,7 @@ bool reading_mapping::map(const std::vector<payload_field>& fields, const messag
   if (!meter(find(fields, meter_field_), meta, out.meter, why)) return false;
   out.labels.clear();
   for (const auto& f : fields)
-    if (f.type != payload_field::kind::null && !is_mapped(f.name) && f.label)
+    if (f.type != payload_field::kind::null && f.type != payload_field::kind::nested && !is_mapped(f.name) && f.label)
       out.labels.push_back({std::string(f.name), std::string(f.text)});
   return true;
 }
@@ -97,7 +99,8 @@ std::string_view reading_mapping::unused_time_field(const std::vector<payload_fi
 bool reading_mapping::meter(const payload_field* said, const message_meta& meta, std::string& meter,
                             std::string& why) const {
   if (said != nullptr) {
-    const auto v = reading_fields::read_meter(meter_field_, said->type == payload_field::kind::boolean,
+    const bool names = said->type != payload_field::kind::boolean && said->type != payload_field::kind::nested;
+    const auto v = reading_fields::read_meter(meter_field_, names ? "" : kind_name(said->type),
                                               said->type == payload_field::kind::number,
                                               said->type == payload_field::kind::null, said->text, meter, why);
     if (v != reading_fields::meter_value::unsaid) return v == reading_fields::meter_value::named;

@@ -641,25 +641,29 @@ private:
     const std::string_view wh_text = null ? std::string_view("null") : std::string_view(wh->text);
     if ((null || wh->type == json_field::kind::string) && says_no_reading(wh_text, why)) return false;
     if (!json_timestamp(*ts, zone, out.ts_ms, why)) return false;
-    if (wh->type != json_field::kind::number) {
+    // A number, or a string holding one, as Home Assistant writes a state.
+    if (wh->type != json_field::kind::number && wh->type != json_field::kind::string) {
       why = layout_.wh_field + " must be a number, got " + std::string(kind_name(wh->type));
-      if (null || wh->type == json_field::kind::string) why += no_reading_hint(wh_text);
+      if (null) why += no_reading_hint(wh_text);
       return false;
     }
-    if (!reading_fields::parse_energy(wh->text, layout_.wh_field, layout_.unit, out.span_ms, out.wh, why))
+    if (!reading_fields::parse_energy(wh->text, layout_.wh_field, layout_.unit, out.span_ms, out.wh, why)) {
+      if (wh->type == json_field::kind::string) why += no_reading_hint(wh_text);
       return false;
+    }
     const json_field* meter = layout_.meter_field.empty() ? nullptr : json_.find(layout_.meter_field);
     if (meter == ts || meter == wh || meter == span) meter = nullptr;
     if (meter && !json_meter(*meter, out.meter, why)) return false;
     for (const auto& f : json_.fields())
-      if (&f != ts && &f != wh && &f != span && &f != meter && f.type != json_field::kind::null && json_.is_label(f))
+      if (&f != ts && &f != wh && &f != span && &f != meter && is_scalar(f) && json_.is_label(f))
         out.labels.push_back({std::string(f.key), std::string(f.text)});
     return true;
   }
 
   // Unsaid (null, ""): the source's meter option stands.
   bool json_meter(const json_field& f, std::string& meter, std::string& why) const {
-    return reading_fields::read_meter(layout_.meter_field, f.type == json_field::kind::boolean,
+    const bool names = f.type != json_field::kind::boolean && f.type != json_field::kind::nested;
+    return reading_fields::read_meter(layout_.meter_field, names ? "" : kind_name(f.type),
                                       f.type == json_field::kind::number, f.type == json_field::kind::null, f.text,
                                       meter, why) != reading_fields::meter_value::refused;
   }
@@ -691,12 +695,18 @@ private:
     return false;
   }
 
+  // A value a label may hold: not null, not a nested object or array.
+  static bool is_scalar(const json_field& f) {
+    return f.type != json_field::kind::null && f.type != json_field::kind::nested;
+  }
+
   static std::string_view kind_name(json_field::kind k) {
     switch (k) {
       case json_field::kind::string: return "a string";
       case json_field::kind::number: return "a number";
       case json_field::kind::boolean: return "a boolean";
       case json_field::kind::null: return "null";
+      case json_field::kind::nested: return "a nested object or array";
     }
     return "?";
   }
