@@ -9,7 +9,7 @@
 // resampled to half hours (wh_kind = "index", resample = true): each use
 // must be finite, non-negative, and of a local half hour.
 // `tests/fuzz/run replay`.
-#include "meter_index.hpp"
+#include <common/meter_index.hpp>
 #include "replay_format.hpp"
 #include "zone.hpp"
 

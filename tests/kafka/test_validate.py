@@ -90,6 +90,21 @@ class ValidateTest(KafkaTestCase):
         self.assertEqual(lines, ["bad.toml:12:15: option 'avro_schema' of source 'raw_power' (kafka_source): "
                                  "invalid Avro schema: Error parsing JSON: invalid token near 'not'"])
 
+    def test_a_meter_index_options_that_do_not_go_together(self):
+        code, lines = self.errors(source='resample = true')
+        self.assertEqual((code, lines), (2, ["bad.toml:11:12: option 'resample' of source 'raw_power' (kafka_source): "
+                                             "is for a meter's index (wh_kind = \"index\"); readings of use are taken "
+                                             "as they are"]))
+        code, lines = self.errors(source='wh_kind = "index"\nresample = true\nspan = "45m"')
+        self.assertEqual((code, lines), (2, ["bad.toml:13:8: option 'span' of source 'raw_power' (kafka_source): "
+                                             "with resample = true, the span of each reading must divide an hour "
+                                             "(\"1h\", \"30m\", \"15m\", \"1m\"), not \"45m\""]))
+        code, lines = self.errors(source='wh_kind = "index"\nwh_unit = "W"')
+        self.assertEqual((code, lines), (2, ["bad.toml:11:11: option 'wh_kind' of source 'raw_power' (kafka_source): "
+                                             "an index is energy: wh_unit must be \"Wh\" or \"kWh\", not \"W\""]))
+        code, lines = self.errors(source='wh_kind = "index"\nresample = true\nwh_unit = "kWh"')
+        self.assertEqual((code, lines), (0, ["bad.toml: ok (1 sources, 1 scorers, 1 sinks)"]))
+
     def test_enable_auto_offset_store_must_stay_false(self):
         code, lines = self.errors(source='properties = { "group.id" = "g", "enable.auto.offset.store" = "true" }')
         self.assertEqual(code, 2)

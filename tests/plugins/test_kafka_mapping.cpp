@@ -165,11 +165,35 @@ TEST_CASE("a record's own span_ms comes before the span option, and is not a lab
         "span_ms must be whole milliseconds from 0 to 86400000 (a day), got '90000000'");
 }
 
+TEST_CASE("Home Assistant's Kafka integration: the state a string, beside nested attributes and context") {
+  const fixed_zone zone(0);
+  const auto o = mapping_options("state", "last_updated", "", "", "kWh");
+  const auto m = map_json(o,
+                          R"({"entity_id": "sensor.house_energy", "state": "1234.567", "attributes": )"
+                          R"({"unit_of_measurement": "kWh", "device_class": "energy", "friendly_name": "House"}, )"
+                          R"("last_changed": "2024-01-10T08:30:00.123456+00:00", )"
+                          R"("last_updated": "2024-01-10T08:30:00.123456+00:00", )"
+                          R"("context": {"id": "01HM", "parent_id": null, "user_id": null}})",
+                          {"sensor.house_energy", utc(2024, 1, 10, 9)}, zone);
+  REQUIRE(m.ok);
+  CHECK(m.r.wh == Approx(1'234'567));
+  CHECK(m.r.ts_ms == utc(2024, 1, 10, 8, 30) + 123);
+  CHECK(m.r.meter == "sensor.house_energy");
+  // The scalars beside it are labels; the nested attributes and context are not.
+  REQUIRE(m.r.labels.size() == 2);
+  CHECK(m.r.labels[0].key == "entity_id");
+  CHECK(m.r.labels[1].key == "last_changed");
+  CHECK(reason(mapping_options("state", "", "", "attributes"), R"({"state": "1", "attributes": {"a": 1}})") ==
+        "attributes must name the meter as a string or a number, got a nested object or array");
+}
+
 TEST_CASE("every rejected payload says what is wrong") {
   const auto original = mapping_options("kwh", "", "hour");
   CHECK(reason(original, "not json") == "bad JSON at column 1: expected '{'");
   CHECK(reason(original, R"({"hour": 4})") == "missing \"kwh\"");
-  CHECK(reason(original, R"({"hour": 4, "kwh": "1500"})") == "kwh must be a number, got a string");
+  CHECK(reason(original, R"({"hour": 4, "kwh": "on"})") == "kwh is not a number: 'on'");
+  CHECK(reason(original, R"({"hour": 4, "kwh": true})") == "kwh must be a number, got a boolean");
+  CHECK(reason(original, R"({"hour": 4, "kwh": {"v": 1}})") == "kwh must be a number, got a nested object or array");
   CHECK(reason(original, R"({"hour": 4, "kwh": -3})") ==
         "kwh is negative: '-3' (energy sent to the grid? read the energy drawn from it)");
   CHECK(reason(original, R"({"hour": 4, "kwh": 1e999})") == "kwh is out of range: '1e999'");
@@ -352,4 +376,26 @@ TEST_CASE("wh_unit = W reads a mean power as the energy of the reading's span") 
   CHECK_FALSE(no_time.ok);
   CHECK(no_time.why == "power is a mean power (wh_unit = \"W\"), and the reading covers no time (span_ms 0): its "
                        "energy cannot be known");
+}
+
+TEST_CASE("with an index, an offset commits no further than the index a meter of its partition needs again") {
+  const partition_key p{"energy", 0}, q{"energy", 1};
+  index_holds holds;
+  constexpr std::int64_t hour = 3'600'000, day = 24 * hour;
+  // No meter held yet: what is handled is committable.
+  CHECK(holds.take_committable({{q, 3}}) == offsets{{q, 3}});
+  holds.hold(p, "sensor.a", 10, 0);
+  holds.hold(p, "sensor.b", 12, hour);
+  CHECK(holds.take_committable({{p, 20}}) == offsets{{p, 10}});
+  CHECK(holds.take_committable({}).empty());  // nothing new
+  // sensor.a's span is complete: the handled offsets come free, up to sensor.b's.
+  holds.hold(p, "sensor.a", 15, 2 * hour);
+  CHECK(holds.take_committable({}) == offsets{{p, 12}});
+  // A meter a day behind its partition's newest index holds nothing more.
+  holds.hold(p, "sensor.a", 19, day + 2 * hour);
+  CHECK(holds.take_committable({}) == offsets{{p, 19}});
+  CHECK(holds.take_committable({{p, 25}}).empty());  // still sensor.a's 19
+  // Given up: its meters are told, to be counted by the partition's new owner.
+  CHECK(holds.forget(p) == std::vector<std::string>{"sensor.a", "sensor.b"});
+  CHECK(holds.take_committable({{p, 30}}) == offsets{{p, 30}});
 }

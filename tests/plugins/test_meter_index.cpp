@@ -1,17 +1,17 @@
 // A meter's index read as use (replay's wh_kind = "index"): between its
 // records, and resampled at the clock's boundaries.
 #include "fixed_zone.hpp"
-#include "meter_index.hpp"
+#include <common/meter_index.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <random>
 #include <string>
 
 using namespace stream_smarts;
-using namespace stream_smarts::replay;
 using stream_smarts::testing::fixed_zone;
 
 namespace {
@@ -209,4 +209,49 @@ TEST_CASE("resampling keeps all the energy between the first and the last bounda
   CHECK(sum == Approx(index_when(last) - index_when(first)));
   CHECK(first == t0 + hour_ms);  // the first boundary after 00:13
   CHECK(last > indexes.back().ts_ms - hour_ms);
+}
+
+TEST_CASE("read again from replay_from, the records after any point give every reading not given yet",
+          "[replay][index][kafka]") {
+  // What kafka_source commits: after a restart at any record, nothing of a
+  // meter's use is lost (the same reading twice may be: at least once).
+  const fixed_zone paris(3600);
+  std::mt19937 random(11);
+  std::vector<reading> indexes;
+  double total = 1e6;
+  std::int64_t minutes = 7;
+  for (int i = 0; i < 120; ++i) {
+    indexes.push_back(index_at(minutes, total, i % 3 ? "a" : "b"));
+    const auto gap = 1 + static_cast<std::int64_t>(random() % 50);
+    minutes += gap;
+    total += static_cast<double>(random() % 2000) * static_cast<double>(gap) / 60;
+  }
+  for (const std::int64_t every_ms : {std::int64_t{0}, 15 * minute_ms, hour_ms}) {
+    meter_indexes whole(every_ms, paris);
+    std::vector<std::deque<reading>> given(indexes.size());
+    std::vector<std::int64_t> from(indexes.size());
+    for (std::size_t i = 0; i < indexes.size(); ++i) {
+      std::string why;
+      REQUIRE(whole.add(indexes[i], given[i], why, static_cast<std::int64_t>(i)));
+      // Each meter's position, the earliest of the two as a partition holds them.
+      from[i] = std::min(whole.replay_from("a").value_or(0), whole.replay_from("b").value_or(0));
+    }
+    for (std::size_t cut = 0; cut + 1 < indexes.size(); ++cut) {
+      meter_indexes again(every_ms, paris);
+      std::deque<reading> reread;
+      for (auto i = static_cast<std::size_t>(from[cut]); i < indexes.size(); ++i) {
+        std::string why;
+        again.add(indexes[i], reread, why, static_cast<std::int64_t>(i));
+      }
+      for (std::size_t i = cut + 1; i < indexes.size(); ++i)
+        for (const reading& r : given[i]) {
+          const bool found = std::any_of(reread.begin(), reread.end(), [&](const reading& x) {
+            return x.meter == r.meter && x.ts_ms == r.ts_ms && x.span_ms == r.span_ms && x.wh == Approx(r.wh);
+          });
+          INFO("every " << every_ms << " ms, cut after record " << cut << ", reading of " << r.meter << " at "
+                        << r.ts_ms);
+          CHECK(found);
+        }
+    }
+  }
 }

@@ -6,6 +6,7 @@
 #include "payload.hpp"
 #include "reading_mapping.hpp"
 
+#include <common/meter_index.hpp>
 #include <common/reading_fields.hpp>
 #include <connection.hpp>
 #include <stream_smarts/plugin.hpp>
@@ -13,8 +14,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <exception>
+#include <iterator>
 #include <limits>
+#include <optional>
 #include <regex>
 #include <set>
 #include <utility>
@@ -62,7 +66,7 @@ std::vector<option_spec> declared_options() {
   std::vector<option_spec> own{
       required_option("topics", option_type::string_list, "Topics to read readings from."),
       optional_option("format", option_type::string, std::string("json"),
-                      "Payload format: one flat JSON object, or the Confluent Avro wire format.", {"json", "avro"}),
+                      "Payload format: one JSON object, or the Confluent Avro wire format.", {"json", "avro"}),
       optional_option("avro_schema", option_type::string, std::string(""),
                       "The Avro record schema (JSON) of the payloads, for format = \"avro\"."),
       optional_option("wh_field", option_type::string, std::string("wh"), "Field with the energy, in wh_unit (Wh by default)."),
@@ -78,6 +82,11 @@ std::vector<option_spec> declared_options() {
                       "The meter of messages with neither a meter_field value nor a key."),
       reading_fields::wh_unit_option(),
       reading_fields::span_option(),
+  };
+  o.insert(o.end(), own.begin(), own.end());
+  const std::vector<option_spec> index = index_options();
+  o.insert(o.end(), index.begin(), index.end());
+  o.insert(o.end(), {
       optional_option("dead_letter_topic", option_type::string, std::string(""),
                       "Topic to copy undecodable messages to, with the reason in a header; not one of `topics`. "
                       "Empty: only log them."),
@@ -86,8 +95,7 @@ std::vector<option_spec> declared_options() {
       optional_option("commit_interval", option_type::duration, std::chrono::milliseconds{1000},
                       "How often handled offsets are committed. After a crash, at most this much plus the "
                       "in-flight window is read again."),
-  };
-  o.insert(o.end(), own.begin(), own.end());
+  });
   return o;
 }
 
@@ -143,6 +151,7 @@ public:
         topics_(ctx.options().strings("topics")),
         decoder_(make_decoder(ctx.options())),
         mapping_(ctx.options()),
+        indexes_(meter_indexes_of(ctx.options(), ctx.zone(), reading_fields::span_ms(ctx.options()))),
         dead_letter_topic_(ctx.options().string("dead_letter_topic")),
         stop_at_end_(ctx.options().boolean("stop_at_end")),
         commit_interval_(ctx.options().duration("commit_interval")) {
@@ -293,13 +302,24 @@ private:
     position_of(m).next = m.offset + 1;
     reading r;
     std::string why;
-    if (decode(m, r, why)) {
-      out.push_back(std::move(r));
-      ++readings_;
-      if (!time_field_checked_) tell_unused_time_field(m);
-    } else {
-      undecodable(m, why);
-    }
+    if (!decode(m, r, why)) return undecodable(m, why);
+    if (!time_field_checked_) tell_unused_time_field(m);
+    if (indexes_) return take_index(m, r, out);
+    out.push_back(std::move(r));
+    ++readings_;
+  }
+
+  // A meter's index (wh_kind = "index"): the readings of use it completes,
+  // and where its partition must be read again from after a restart.
+  void take_index(const rd_kafka_message_t& m, const reading& index, std::vector<reading>& out) {
+    std::string why;
+    use_.clear();
+    if (!indexes_->add(index, use_, why, m.offset))
+      indexes_left_out_.skip(kafka::describe_position(m) + ": " + why, {{"topic", rd_kafka_topic_name(m.rkt)}});
+    holds_.hold({rd_kafka_topic_name(m.rkt), m.partition}, index.meter, *indexes_->replay_from(index.meter),
+                index.ts_ms);
+    readings_ += use_.size();
+    out.insert(out.end(), std::make_move_iterator(use_.begin()), std::make_move_iterator(use_.end()));
   }
 
   bool decode(const rd_kafka_message_t& m, reading& r, std::string& why) {
@@ -396,6 +416,7 @@ private:
   /// Stores the offsets that became committable, once their dead letters are delivered.
   void store_done() {
     offsets done = tracker_.take_done();
+    if (indexes_) done = holds_.take_committable(done);
     if (done.empty()) return commit_if_due();
     if (dead_letters_ && rd_kafka_outq_len(dead_letters_.get()) > 0 &&
         rd_kafka_flush(dead_letters_.get(), 30000) == RD_KAFKA_RESP_ERR__TIMED_OUT && dead_letter_failure_.empty())
@@ -487,6 +508,8 @@ private:
     resume(changed);
     for (const auto& p : changed) {
       tracker_.forget(p);
+      if (indexes_)
+        for (const auto& meter : holds_.forget(p)) indexes_->forget(meter);
       assigned_.erase(p);
       ctx_.gauge("consumer_lag", lag_help, std::numeric_limits<double>::quiet_NaN(),
                  {{"topic", p.first}, {"partition", std::to_string(p.second)}});
@@ -529,6 +552,7 @@ private:
   std::vector<std::string> topics_;
   std::unique_ptr<payload_decoder> decoder_;
   reading_mapping mapping_;
+  std::optional<meter_indexes> indexes_;  // wh_kind = "index"
   std::string dead_letter_topic_;
   bool stop_at_end_;
   std::chrono::milliseconds commit_interval_;
@@ -539,6 +563,8 @@ private:
   std::vector<position> positions_;            // one read's partitions
   std::vector<payload_field> fields_;  // reused for every message
   offset_tracker tracker_;
+  index_holds holds_;         // wh_kind = "index"
+  std::deque<reading> use_;   // the readings one index completes
   std::set<partition_key> assigned_, at_end_;
   std::set<partition_key> paused_;  // by idle(), until the next read() or their revocation
   bool idle_ = false;               // idle() since the last read(): partitions assigned now are paused too
@@ -549,6 +575,7 @@ private:
   bool stored_ = false;
   std::uint64_t readings_ = 0;
   reading_fields::skipped_records skipped_{ctx_, "undecodable messages"};
+  reading_fields::skipped_records indexes_left_out_{ctx_, "indexes left out"};
   bool time_field_checked_ = false;
 };
 

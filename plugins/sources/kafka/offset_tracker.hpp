@@ -7,9 +7,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace stream_smarts::kafka_source {
 
@@ -82,6 +84,68 @@ private:
 
   std::deque<entry> reads_;
   offsets done_;
+};
+
+/// With wh_kind = "index" a reading of use needs the meter's index before
+/// it, which may be in a message already handled: an offset is committed no
+/// further than the earliest message some meter of its partition needs read
+/// again after a restart (meter_indexes::replay_from). Pure, as above.
+class index_holds {
+public:
+  /// `meter`, of partition `p`, needs `offset` read again; its latest index
+  /// is of `ts_ms`. A meter whose latest index is more than a day older than
+  /// its partition's newest holds nothing more: its next index starts its
+  /// count again anyway, and a sensor gone for good must not hold the
+  /// partition's commits back for ever.
+  void hold(const partition_key& p, const std::string& meter, std::int64_t offset, std::int64_t ts_ms) {
+    partition& at = partitions_[p];
+    at.newest_ts_ms = std::max(at.newest_ts_ms, ts_ms);
+    at.meters[meter] = {offset, ts_ms};
+    for (auto& [name, held] : at.meters) held.holding = held.holding && at.newest_ts_ms - held.ts_ms <= most_held_ms;
+  }
+
+  /// Of the offsets handled so far (`done`, tracker's take_done(), added to
+  /// those before), those that became committable: each no further than its
+  /// partition's holds.
+  offsets take_committable(const offsets& done) {
+    for (const auto& [p, next] : done) handled_[p] = std::max(handled_[p], next);
+    offsets out;
+    for (const auto& [p, next] : handled_) {
+      std::int64_t limit = next;
+      if (const auto it = partitions_.find(p); it != partitions_.end())
+        for (const auto& [meter, held] : it->second.meters)
+          if (held.holding) limit = std::min(limit, held.offset);
+      if (auto [given, first] = given_.try_emplace(p, limit); first || limit > given->second) {
+        given->second = limit;
+        out[p] = limit;
+      }
+    }
+    return out;
+  }
+
+  /// A revoked partition: its meters, which its new owner counts.
+  std::vector<std::string> forget(const partition_key& p) {
+    std::vector<std::string> meters;
+    if (const auto it = partitions_.find(p); it != partitions_.end())
+      for (const auto& [meter, held] : it->second.meters) meters.push_back(meter);
+    partitions_.erase(p);
+    handled_.erase(p);
+    given_.erase(p);
+    return meters;
+  }
+
+private:
+  static constexpr std::int64_t most_held_ms = 86'400'000;
+  struct held {
+    std::int64_t offset, ts_ms;
+    bool holding = true;
+  };
+  struct partition {
+    std::int64_t newest_ts_ms = std::numeric_limits<std::int64_t>::min();
+    std::map<std::string, held> meters;
+  };
+  std::map<partition_key, partition> partitions_;
+  offsets handled_, given_;
 };
 
 } // namespace stream_smarts::kafka_source

@@ -1,6 +1,6 @@
 // The replay source: streams a history file (CSV or JSON lines) as readings,
 // as fast as possible or paced by the readings' own timestamps.
-#include "meter_index.hpp"
+#include <common/meter_index.hpp>
 #include "replay_format.hpp"
 
 #include <common/reading_fields.hpp>
@@ -143,25 +143,13 @@ private:
 
   static std::optional<meter_indexes> read_index(stage_context& ctx, std::int64_t span_ms) {
     const options& o = ctx.options();
-    if (o.string("wh_kind") != "index") {
-      for (const char* option : {"resample", "hourly_statistics"})
-        if (o.boolean(option))
-          throw option_error(option, "is for a meter's index (wh_kind = \"index\"); readings of use are taken as "
-                                     "they are");
-      return std::nullopt;
-    }
-    if (reading_fields::energy_unit_of(o).power)
-      throw option_error("wh_kind", "an index is energy: wh_unit must be \"Wh\" or \"kWh\", not \"" +
-                                        o.string("wh_unit") + "\"");
-    if (o.string("ts_marks") == "end")
+    const bool index = o.string("wh_kind") == "index";
+    if (!index && o.boolean("hourly_statistics"))
+      throw option_error("hourly_statistics", "is for a meter's index (wh_kind = \"index\"); readings of use are "
+                                              "taken as they are");
+    if (index && o.string("ts_marks") == "end")
       throw option_error("ts_marks", "is for readings of a span; an index (wh_kind = \"index\") is read at an instant");
-    const bool statistics = o.boolean("hourly_statistics");
-    if (!o.boolean("resample")) return meter_indexes(0, ctx.zone(), statistics);
-    if (span_ms <= 0 || hour_ms % span_ms != 0)
-      throw option_error("span", "with resample = true, the span of each reading must divide an hour (\"1h\", "
-                                 "\"30m\", \"15m\", \"1m\"), not \"" +
-                                     duration_text(std::chrono::milliseconds{span_ms}) + "\"");
-    return meter_indexes(span_ms, ctx.zone(), statistics);
+    return meter_indexes_of(o, ctx.zone(), span_ms, o.boolean("hourly_statistics"));
   }
 
   static timestamp_format read_ts_format(const options& o) {
@@ -467,6 +455,86 @@ private:
   static constexpr std::int64_t hour_ms = 3'600'000, day_ms = 24 * hour_ms;
 };
 
+std::vector<option_spec> declared_options() {
+  std::vector<option_spec> o{
+    required_option("path", option_type::string,
+                    "History file to replay (CSV with a header row, or JSON lines); relative "
+                    "to the pipeline file."),
+    optional_option("format", option_type::string, std::string("auto"),
+                    "File format; \"auto\" goes by extension (.csv; .jsonl, .ndjson, .json).",
+                    {"auto", "csv", "jsonl"}),
+    optional_option(
+        "speed", option_type::string | option_type::number, std::string("max"),
+        "\"max\" = as fast as possible, \"realtime\" = the readings' own spacing, or a multiplier "
+        "(3600 = an hour of data per second).",
+        {"max", "realtime"}),
+    optional_option("meter", option_type::string, std::string("home"),
+                    "Meter name of readings that do not name their own (meter_field)."),
+    optional_option("meter_field", option_type::string, std::string("meter"),
+                    "CSV column / JSON key naming each reading's meter, as stream-smarts's "
+                    "own records do (a string, or a number: in JSON 42 and 42.0 are one "
+                    "meter); empty: every reading is `meter`'s."),
+    optional_option("ts_field", option_type::string, std::string("ts"),
+                    "CSV column / JSON key of the timestamp, written as ts_format says."),
+    optional_option("columns", option_type::string_list,
+                    std::vector<std::string>{},
+                    "CSV: the names of the columns of a file without a header row (an "
+                    "Emoncms export: [\"ts\", \"wh\"]); its first line is then a reading. "
+                    "Empty: the first line is the header row."),
+    optional_option("time_field", option_type::string, std::string(),
+                    "CSV: the column of the time of day, when the date and the time are in two "
+                    "columns (ts_field then names the date's); read joined by a space, as "
+                    "ts_format says (\"%d/%m/%Y %H:%M:%S\")."),
+    optional_option(
+        "ts_format", option_type::string, std::string("iso8601"),
+        "How timestamps are written: \"iso8601\" (2007-01-01T04:00:00, local unless it has an offset; in "
+        "JSON a number is epoch ms), \"epoch_s\", \"epoch_ms\", or a pattern of %Y %m %d %H %M %S "
+        "(\"%d/%m/%Y %H:%M\"), read as local time unless it has %z (Z, UTC, +01:00)."),
+    optional_option("ts_zone", option_type::string, std::string("local"),
+                    "The zone of timestamps written without an offset: \"local\", the "
+                    "pipeline's timezone, or \"UTC\" for an export that writes UTC without "
+                    "saying so (Shelly's energy meters, under \"Date/time UTC\").",
+                    {"local", "UTC"}),
+    optional_option("ts_marks", option_type::string, std::string("start"),
+                    "Whether a timestamp is the start of the reading's span, or its end (as "
+                    "load curves such as Enedis's stamp each interval).",
+                    {"start", "end"}),
+    optional_option("wh_field", option_type::string, std::string("wh"),
+                    "CSV column / JSON key of the energy, in wh_unit (Wh by default)."),
+    reading_fields::wh_unit_option(),
+    optional_option("no_reading", option_type::string_list,
+                    std::vector<std::string>{},
+                    "wh_field values that mean the meter gave no reading ([\"unavailable\", "
+                    "\"unknown\"] in Home Assistant's history, [\"?\"] in the UCI file; \"null\" is "
+                    "also JSON's null): such lines are skipped and counted in the summary, "
+                    "not reported one by one."),
+  };
+  const std::vector<option_spec> index = index_options();
+  o.insert(o.end(), index.begin(), index.end());
+  o.insert(o.end(), {
+    optional_option(
+        "hourly_statistics", option_type::boolean, false,
+        "With wh_kind = \"index\": an index stamped exactly on an hour (hh:00:00.000 UTC) is Home Assistant's "
+        "hourly statistics row, which holds the index at the end of that hour: it is read an hour on. For a "
+        "History download of more days than Home Assistant's recorder keeps."),
+    optional_option("delimiter", option_type::string, std::string(","),
+                    "CSV: what separates the columns (\";\" in many European exports).",
+                    replay::delimiter_choices()),
+    optional_option("decimal", option_type::string, std::string("."),
+                    "CSV: the decimal separator of wh_field's numbers (\",\" in many European "
+                    "exports, which then separate columns with \";\").",
+                    {".", ","}),
+    reading_fields::span_option(),
+    optional_option("start", option_type::string, {},
+                    "Replay only readings at or after this ISO-8601 time (local unless it has "
+                    "an offset)."),
+    optional_option("end", option_type::string, {},
+                    "Replay only readings before this ISO-8601 time, e.g. to train on the first "
+                    "years and replay the rest."),
+  });
+  return o;
+}
+
 } // namespace
 
 STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
@@ -474,88 +542,4 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<replay_source>(
      stream_smarts::plugin_kind::source,
      "0.1.0",
      "Replays a history file (CSV or JSON lines) as readings, as fast as possible or paced by its timestamps",
-     {
-         stream_smarts::required_option("path", stream_smarts::option_type::string,
-                                        "History file to replay (CSV with a header row, or JSON lines); relative "
-                                        "to the pipeline file."),
-         stream_smarts::optional_option("format", stream_smarts::option_type::string, std::string("auto"),
-                                        "File format; \"auto\" goes by extension (.csv; .jsonl, .ndjson, .json).",
-                                        {"auto", "csv", "jsonl"}),
-         stream_smarts::optional_option(
-             "speed", stream_smarts::option_type::string | stream_smarts::option_type::number, std::string("max"),
-             "\"max\" = as fast as possible, \"realtime\" = the readings' own spacing, or a multiplier "
-             "(3600 = an hour of data per second).",
-             {"max", "realtime"}),
-         stream_smarts::optional_option("meter", stream_smarts::option_type::string, std::string("home"),
-                                        "Meter name of readings that do not name their own (meter_field)."),
-         stream_smarts::optional_option("meter_field", stream_smarts::option_type::string, std::string("meter"),
-                                        "CSV column / JSON key naming each reading's meter, as stream-smarts's "
-                                        "own records do (a string, or a number: in JSON 42 and 42.0 are one "
-                                        "meter); empty: every reading is `meter`'s."),
-         stream_smarts::optional_option("ts_field", stream_smarts::option_type::string, std::string("ts"),
-                                        "CSV column / JSON key of the timestamp, written as ts_format says."),
-         stream_smarts::optional_option("columns", stream_smarts::option_type::string_list,
-                                        std::vector<std::string>{},
-                                        "CSV: the names of the columns of a file without a header row (an "
-                                        "Emoncms export: [\"ts\", \"wh\"]); its first line is then a reading. "
-                                        "Empty: the first line is the header row."),
-         stream_smarts::optional_option("time_field", stream_smarts::option_type::string, std::string(),
-                                        "CSV: the column of the time of day, when the date and the time are in two "
-                                        "columns (ts_field then names the date's); read joined by a space, as "
-                                        "ts_format says (\"%d/%m/%Y %H:%M:%S\")."),
-         stream_smarts::optional_option(
-             "ts_format", stream_smarts::option_type::string, std::string("iso8601"),
-             "How timestamps are written: \"iso8601\" (2007-01-01T04:00:00, local unless it has an offset; in "
-             "JSON a number is epoch ms), \"epoch_s\", \"epoch_ms\", or a pattern of %Y %m %d %H %M %S "
-             "(\"%d/%m/%Y %H:%M\"), read as local time unless it has %z (Z, UTC, +01:00)."),
-         stream_smarts::optional_option("ts_zone", stream_smarts::option_type::string, std::string("local"),
-                                        "The zone of timestamps written without an offset: \"local\", the "
-                                        "pipeline's timezone, or \"UTC\" for an export that writes UTC without "
-                                        "saying so (Shelly's energy meters, under \"Date/time UTC\").",
-                                        {"local", "UTC"}),
-         stream_smarts::optional_option("ts_marks", stream_smarts::option_type::string, std::string("start"),
-                                        "Whether a timestamp is the start of the reading's span, or its end (as "
-                                        "load curves such as Enedis's stamp each interval).",
-                                        {"start", "end"}),
-         stream_smarts::optional_option("wh_field", stream_smarts::option_type::string, std::string("wh"),
-                                        "CSV column / JSON key of the energy, in wh_unit (Wh by default)."),
-         stream_smarts::reading_fields::wh_unit_option(),
-         stream_smarts::optional_option("no_reading", stream_smarts::option_type::string_list,
-                                        std::vector<std::string>{},
-                                        "wh_field values that mean the meter gave no reading ([\"unavailable\", "
-                                        "\"unknown\"] in Home Assistant's history, [\"?\"] in the UCI file; \"null\" is "
-                                        "also JSON's null): such lines are skipped and counted in the summary, "
-                                        "not reported one by one."),
-         stream_smarts::optional_option(
-             "wh_kind", stream_smarts::option_type::string, std::string("use"),
-             "\"use\": each number is the energy used over the reading's span; \"index\": the meter's total so "
-             "far (its register, as Emoncms kWh feeds and Home Assistant energy sensors record it), each reading "
-             "then the use since the meter's index before, over the time between them (at most a day), or over "
-             "each span of the clock with resample.",
-             {"use", "index"}),
-         stream_smarts::optional_option(
-             "resample", stream_smarts::option_type::boolean, false,
-             "With wh_kind = \"index\": read the index at each boundary of `span` on the clock (each hour with "
-             "span = \"1h\"), interpolated between the indexes either side, so that a record at irregular times "
-             "(Home Assistant's history of an energy sensor) becomes one reading per span, as the scorers learn. "
-             "The span must divide an hour."),
-         stream_smarts::optional_option(
-             "hourly_statistics", stream_smarts::option_type::boolean, false,
-             "With wh_kind = \"index\": an index stamped exactly on an hour (hh:00:00.000 UTC) is Home Assistant's "
-             "hourly statistics row, which holds the index at the end of that hour: it is read an hour on. For a "
-             "History download of more days than Home Assistant's recorder keeps."),
-         stream_smarts::optional_option("delimiter", stream_smarts::option_type::string, std::string(","),
-                                        "CSV: what separates the columns (\";\" in many European exports).",
-                                        stream_smarts::replay::delimiter_choices()),
-         stream_smarts::optional_option("decimal", stream_smarts::option_type::string, std::string("."),
-                                        "CSV: the decimal separator of wh_field's numbers (\",\" in many European "
-                                        "exports, which then separate columns with \";\").",
-                                        {".", ","}),
-         stream_smarts::reading_fields::span_option(),
-         stream_smarts::optional_option("start", stream_smarts::option_type::string, {},
-                                        "Replay only readings at or after this ISO-8601 time (local unless it has "
-                                        "an offset)."),
-         stream_smarts::optional_option("end", stream_smarts::option_type::string, {},
-                                        "Replay only readings before this ISO-8601 time, e.g. to train on the first "
-                                        "years and replay the rest."),
-     }}))
+     declared_options()}))

@@ -1,6 +1,7 @@
 // A meter's index (wh_kind = "index": its running total, as Emoncms kWh
-// feeds and Home Assistant energy sensors record it) as readings of use.
-// Kept out of replay.cpp so tests can drive it without a file.
+// feeds and Home Assistant energy sensors record it) as readings of use:
+// replay reads it from a file, kafka_source from a topic. Tests drive it
+// without either.
 #pragma once
 
 #include <common/reading_fields.hpp>
@@ -16,8 +17,9 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
-namespace stream_smarts::replay {
+namespace stream_smarts {
 
 class meter_indexes {
 public:
@@ -47,11 +49,13 @@ public:
   ///   from before it; any other rise of more than a house draws is left out;
   /// - one more than a day after the index before starts the count again,
   ///   unless it has not moved and is resampled: each span used nothing.
-  bool add(const reading& record, std::deque<reading>& use, std::string& why) {
+  /// `position` tells where the record came from (a Kafka offset): see
+  /// replay_from.
+  bool add(const reading& record, std::deque<reading>& use, std::string& why, std::int64_t position = 0) {
     const reading& index = hourly_statistics_ && record.ts_ms % hour_ms == 0 ? an_hour_on(record) : record;
     const auto [at, first] = meters_.try_emplace(index.meter);
     counted& meter = at->second;
-    if (first) return restart(meter, index), true;
+    if (first) return restart(meter, index, position), true;
     const std::int64_t gap = index.ts_ms - meter.last.ts_ms;
     if (gap <= 0) {
       if (gap == 0 && index.wh == meter.raw) return true;
@@ -62,21 +66,39 @@ public:
       why = "index " + duration_text(std::chrono::milliseconds{gap}) +
             " after the meter's index before, more than a day: the use between is not one reading; counting starts "
             "again from it";
-      return restart(meter, index), false;
+      return restart(meter, index, position), false;
     }
-    if (index.wh < meter.raw && !take_fall(meter, index, gap, why)) return false;
+    if (index.wh < meter.raw && !take_fall(meter, index, gap, position, why)) return false;
     if (!take_rise(meter, index, gap, why)) return false;
     const point now{index.ts_ms, index.wh + meter.offset};
-    if (every_ms_ == 0)
+    if (every_ms_ == 0) {
       use.push_back(use_between(index, meter.last, now));
-    else
+      meter.replay_position = position;
+    } else {
       add_spans(index, meter, now, use);
+    }
     meter.last = now;
+    meter.last_position = position;
     meter.raw = index.wh;
     if (meter.before_fall && now.ts_ms - meter.before_fall->ts_ms > reading_fields::max_span_ms)
       meter.before_fall.reset();
     return true;
   }
+
+  /// The position of the earliest record that, read again after a restart
+  /// with the records after it, gives every reading not given yet: the
+  /// meter's index before the span in progress (each record's index, without
+  /// resample). A consumer commits no further, or a restart would lose that
+  /// span. None for a meter not seen.
+  std::optional<std::int64_t> replay_from(const std::string& meter) const {
+    const auto it = meters_.find(meter);
+    if (it == meters_.end()) return std::nullopt;
+    return it->second.replay_position;
+  }
+
+  /// Drops what is known of `meter` (a Kafka partition given up: its next
+  /// owner reads it on from replay_from).
+  void forget(const std::string& meter) { meters_.erase(meter); }
 
 private:
   static constexpr std::int64_t hour_ms = 3'600'000;
@@ -101,6 +123,8 @@ private:
     double offset = 0;                // what resets took off the record
     std::optional<point> boundary;    // the index at the latest boundary passed (resampling)
     std::optional<fall> before_fall;  // the latest reset, while a comeback may prove it a glitch
+    std::int64_t last_position = 0;    // where `last` came from
+    std::int64_t replay_position = 0;  // replay_from
   };
 
   // Energy a house may draw over `span_ms` (most_household_w), over a
@@ -118,15 +142,16 @@ private:
     return text;
   }
 
-  void restart(counted& meter, const reading& index) const {
+  void restart(counted& meter, const reading& index, std::int64_t position) const {
     meter = counted{};
+    meter.last_position = meter.replay_position = position;
     meter.last = {index.ts_ms, index.wh};
     meter.raw = index.wh;
     meter.boundary = boundary_at(meter.last);
   }
 
   // An index lower than the one before: false if it is left out or restarts.
-  bool take_fall(counted& meter, const reading& index, std::int64_t gap, std::string& why) const {
+  bool take_fall(counted& meter, const reading& index, std::int64_t gap, std::int64_t position, std::string& why) const {
     const std::string fell = "index went down from " + wh_text(meter.raw) + " Wh to " + wh_text(index.wh) + " Wh";
     if (index.wh >= meter.raw * 0.9) {
       why = fell + ", less than a tenth: the meter's wobble, not a reset; the index before stands";
@@ -135,7 +160,7 @@ private:
     if (!fits_a_house(index.wh, gap)) {
       why = fell + " (a new meter?): counted from 0, more than a house draws since the index before; counting "
                    "starts again from it";
-      return restart(meter, index), false;
+      return restart(meter, index, position), false;
     }
     meter.before_fall = fall{meter.raw, meter.offset, index.ts_ms};
     meter.offset += meter.raw;
@@ -177,6 +202,7 @@ private:
       if (meter.boundary && b - meter.boundary->ts_ms == every_ms_)
         use.push_back(use_between(index, *meter.boundary, at_b));
       meter.boundary = at_b;
+      meter.replay_position = meter.last_position;
     }
   }
 
@@ -203,4 +229,42 @@ private:
   std::unordered_map<std::string, counted> meters_;
 };
 
-} // namespace stream_smarts::replay
+/// wh_kind and resample, as each source that reads a meter's index declares them.
+inline std::vector<option_spec> index_options() {
+  return {
+      optional_option("wh_kind", option_type::string, std::string("use"),
+                      "\"use\": each number is the energy used over the reading's span; \"index\": the meter's total "
+                      "so far (its register, as Emoncms kWh feeds and Home Assistant energy sensors record it), each "
+                      "reading then the use since the meter's index before, over the time between them (at most a "
+                      "day), or over each span of the clock with resample.",
+                      {"use", "index"}),
+      optional_option("resample", option_type::boolean, false,
+                      "With wh_kind = \"index\": read the index at each boundary of `span` on the clock (each hour "
+                      "with span = \"1h\"), interpolated between the indexes either side, so that a record at "
+                      "irregular times (Home Assistant's history of an energy sensor) becomes one reading per span, as "
+                      "the scorers learn. The span must divide an hour."),
+  };
+}
+
+/// The meter_indexes that index_options() ask for, none for readings of
+/// use. Throws option_error for options that do not go together.
+inline std::optional<meter_indexes> meter_indexes_of(const options& o, const time_zone& zone, std::int64_t span_ms,
+                                                     bool hourly_statistics = false) {
+  constexpr std::int64_t hour_ms = 3'600'000;
+  if (o.string("wh_kind") != "index") {
+    if (o.boolean("resample"))
+      throw option_error("resample", "is for a meter's index (wh_kind = \"index\"); readings of use are taken as they "
+                                     "are");
+    return std::nullopt;
+  }
+  if (reading_fields::energy_unit_of(o).power)
+    throw option_error("wh_kind", "an index is energy: wh_unit must be \"Wh\" or \"kWh\", not \"" +
+                                      o.string("wh_unit") + "\"");
+  if (!o.boolean("resample")) return meter_indexes(0, zone, hourly_statistics);
+  if (span_ms <= 0 || hour_ms % span_ms != 0)
+    throw option_error("span", "with resample = true, the span of each reading must divide an hour (\"1h\", \"30m\", "
+                               "\"15m\", \"1m\"), not \"" + duration_text(std::chrono::milliseconds{span_ms}) + "\"");
+  return meter_indexes(span_ms, zone, hourly_statistics);
+}
+
+} // namespace stream_smarts
