@@ -90,7 +90,7 @@ TEST_CASE("bad input: every bad line of a history is skipped with file:line and 
   const std::string jsonl = dir.file("h.jsonl", lines({
       R"({"ts":"2007-01-01T00:00:00","wh":1,"extra":"x","n":2})",  // 1 valid, unknown fields become labels
       R"({"ts":9166761320167613201,"wh":2})",                     // 2 timestamp far out of range
-      R"({"ts":"2007-01-01T01:00:00","wh":"3"})",                 // 3 wrong type
+      R"({"ts":"2007-01-01T01:00:00","wh":true})",                // 3 wrong type
       R"({"ts":"2007-01-01T02:00:00","wh":4,"wh":5})",            // 4 duplicate key
       R"({"ts":"2007-01-01T03:00:00","wh":NaN})",                 // 5 NaN is not JSON
       R"({"ts":"2007-01-01T04:00:00","wh":6)",                    // 6 truncated
@@ -132,7 +132,7 @@ format = "json"
       csv + ":15: line longer than 1 MiB",
       csv + ":16: bad timestamp '2007-13-01T00:00:00' (expected ISO-8601 such as 2007-01-01T04:00:00)",
       jsonl + ":2: ts is out of range: 9166761320167613201 (epoch milliseconds of years 0000 to 9999)",
-      jsonl + ":3: wh must be a number, got a string",
+      jsonl + ":3: wh must be a number, got a boolean",
       jsonl + ":4: bad JSON at column 36: duplicate key \"wh\"",
       jsonl + ":5: bad JSON at column 34: expected a value",
       jsonl + ":6: bad JSON at column 35: expected ',' or '}'",

@@ -19,7 +19,7 @@ JSON_MESSAGES = [
      "kwh is negative: '-5' (energy sent to the grid? read the energy drawn from it)"),
     (b"m-hour25", b'{"hour": 25, "kwh": 100}', "hour must be a whole hour of day 0..23, got 25"),
     (b"m-evening", b'{"hour": 19, "kwh": 7000}', None),
-    (b"m-string", b'{"hour": 4, "kwh": "lots"}', "kwh must be a number, got a string"),
+    (b"m-string", b'{"hour": 4, "kwh": "lots"}', "kwh is not a number: 'lots'"),
     (b"m-calm", b'{"hour": 9, "kwh": 500}', None),
     (b"m-tombstone", None, "no value (a tombstone), not a reading"),
 ]
