@@ -91,7 +91,8 @@ class HomeAssistantTest(KafkaTestCase):
         half = 61
         self.produce(broker, changes[:half])
         first = self.run_to_end(broker)
-        self.assertRegex(first.log(), r"\[raw_power\] stopped after \d+ readings, 0 undecodable messages")
+        self.assertRegex(first.log(), r"\[raw_power\] stopped after \d+ readings, 0 undecodable messages, "
+                                      r"0 indexes left out")
         got_first = self.hours(broker)
         self.assertTrue(got_first)
         # The second reads on from the commit: the hour in progress at the stop comes whole.
@@ -109,7 +110,7 @@ class HomeAssistantTest(KafkaTestCase):
                 self.assertAlmostEqual(wh, expected[ts], delta=0.01, msg=ts)
         self.assertLessEqual(len(got), len(expected) + 1)
 
-    def test_other_entities_on_the_topic_are_reported_with_their_offset(self):
+    def test_other_entities_and_a_wobble_are_reported_with_their_offset(self):
         broker = self.start_broker(topics=["home_assistant"], partitions=1)
         changes = state_changes(30)
         self.produce(broker, changes[:10])
@@ -117,9 +118,15 @@ class HomeAssistantTest(KafkaTestCase):
                         [{"key": b"light.kitchen", "value": json.dumps(
                             {"entity_id": "light.kitchen", "state": "on", "attributes": {"brightness": 180},
                              "last_updated": "2024-01-10T07:00:00+00:00"}).encode()}])
+        t, kwh = changes[9]
+        self.produce(broker, [(t + datetime.timedelta(seconds=1), kwh - 0.05)])  # a wobble, left out
         self.produce(broker, changes[10:])
         run = self.run_to_end(broker)
         self.assertIn("home_assistant [0] at offset 10: cannot decode: state is not a number: 'on'", run.log())
+        self.assertIn("home_assistant [0] at offset 11: index went down from %s Wh to %s Wh, less than a tenth: "
+                      "the meter's wobble, not a reset; the index before stands" %
+                      (round(kwh * 1000), round((kwh - 0.05) * 1000)), run.log())
+        self.assertRegex(run.log(), r"stopped after \d+ readings, 1 undecodable messages, 1 indexes left out")
         self.assertEqual(sorted(h[0] for h in self.hours(broker)), sorted(hourly_use(changes)))
 
 

@@ -264,7 +264,8 @@ public:
     queue_.reset();
     rd_kafka_consumer_close(consumer_.get());
     ctx_.log().info("stopped after " + std::to_string(readings_) + " readings, " + std::to_string(skipped_.count()) +
-                    " undecodable messages");
+                    " undecodable messages" +
+                    (indexes_ ? ", " + std::to_string(indexes_left_out_.count()) + " indexes left out" : ""));
     consumer_.reset();
     dead_letters_.reset();
   }
