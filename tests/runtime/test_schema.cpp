@@ -149,6 +149,18 @@ TEST_CASE("durations") {
   CHECK_FALSE(parse_duration("106751991167d1d"));
 }
 
+TEST_CASE("a duration is written as a pipeline file writes it, and reads back") {
+  using std::chrono::milliseconds;
+  CHECK(duration_text(milliseconds{0}) == "0s");
+  CHECK(duration_text(milliseconds{250}) == "250ms");
+  CHECK(duration_text(milliseconds{3'600'000}) == "1h");
+  CHECK(duration_text(milliseconds{900'000}) == "15m");
+  CHECK(duration_text(milliseconds{108'600'000}) == "30h10m");  // not "1810m"
+  CHECK(duration_text(milliseconds{90'500}) == "1m30s500ms");
+  for (const std::int64_t ms : {1LL, 999LL, 61'001LL, 86'400'000LL, 2'678'400'000LL, 3'723'004LL})
+    CHECK(parse_duration(duration_text(milliseconds{ms}))->count() == ms);
+}
+
 TEST_CASE("documentation is rendered from the declaration") {
   const std::string md = render_options(specs, true);
   CHECK(md.find("| `path` | string |  | yes | File to read. |") != std::string::npos);

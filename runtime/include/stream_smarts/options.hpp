@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -38,14 +39,17 @@ constexpr bool accepts(option_type mask, option_type t) {
   return (static_cast<unsigned>(mask) & static_cast<unsigned>(t)) != 0;
 }
 
-/// A duration as a pipeline file writes it: "3h", "5m", "30s", "250ms"; for
-/// messages about duration options.
+/// A duration as a pipeline file writes it: "3h", "5m", "30s", "250ms",
+/// "30h10m" (not "1810m"); for messages about durations.
 inline std::string duration_text(std::chrono::milliseconds ms) {
-  const auto n = ms.count();
-  if (n % 3600000 == 0 && n != 0) return std::to_string(n / 3600000) + "h";
-  if (n % 60000 == 0 && n != 0) return std::to_string(n / 60000) + "m";
-  if (n % 1000 == 0) return std::to_string(n / 1000) + "s";
-  return std::to_string(n) + "ms";
+  std::int64_t n = ms.count();
+  if (n <= 0) return std::to_string(n) + (n == 0 ? "s" : "ms");
+  std::string text;
+  for (const auto& [unit, unit_ms] : {std::pair{"h", 3'600'000LL}, {"m", 60'000LL}, {"s", 1'000LL}, {"ms", 1LL}}) {
+    if (n >= unit_ms) text += std::to_string(n / unit_ms) + unit;
+    n %= unit_ms;
+  }
+  return text;
 }
 
 using number_matrix = std::vector<std::vector<double>>;
