@@ -587,6 +587,10 @@ TEST_CASE("ts_format: epoch seconds and milliseconds, and patterns read as local
           "bad timestamp '31/02/2024 14:30' (expected ts_format '%d/%m/%Y %H:%M')");
     CHECK(parse_line(p, "07/01/2024 14:30:00,1").why ==
           "bad timestamp '07/01/2024 14:30:00' (expected ts_format '%d/%m/%Y %H:%M')");
+    // A day's end as some exports stamp its last interval: the next day's 00:00.
+    CHECK(parse_line(p, "31/01/2024 24:00,1").r.ts_ms == utc(2024, 1, 31, 23));
+    CHECK(parse_line(p, "31/01/2024 24:15,1").why ==
+          "bad timestamp '31/01/2024 24:15' (expected ts_format '%d/%m/%Y %H:%M')");
   }
   SECTION("patterns that cannot be a time are refused with why") {
     CHECK_THROWS_WITH(timestamp_format("%d.%m.%Y %H:%M %p"),

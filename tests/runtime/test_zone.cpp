@@ -69,7 +69,29 @@ TEST_CASE("ISO-8601 timestamps, with and without offsets") {
   CHECK_FALSE(parse_iso8601("2007-01-01T04:00:00,Z"));
   CHECK_FALSE(parse_iso8601("2007-01-01T04:00,5"));  // a fraction of seconds only
   CHECK_FALSE(parse_iso8601("2007-02-30T04:00:00"));
-  CHECK_FALSE(parse_iso8601("2007-01-01T24:00:00"));
+  CHECK_FALSE(parse_iso8601("2007-01-01T25:00:00"));
+  CHECK_FALSE(parse_iso8601("2007-01-01T04:60:00"));
   CHECK_FALSE(parse_iso8601("2007-01-01"));
   CHECK_FALSE(parse_iso8601("2007-01-01T04:00:00 junk"));
+}
+
+TEST_CASE("24:00 is the end of the day, the next day's 00:00, as ISO 8601 allows") {
+  const auto paris = load_time_zone("Europe/Paris");
+  const auto midnight = [](std::string_view text) {
+    const auto t = parse_iso8601(text);
+    REQUIRE(t);
+    return t->civil;
+  };
+  const auto c = midnight("2007-01-01T24:00");
+  CHECK((c.year == 2007 && c.month == 1 && c.day == 2 && c.hour == 0));
+  const auto year_end = midnight("2007-12-31 24:00:00.000+01:00");
+  CHECK((year_end.year == 2008 && year_end.month == 1 && year_end.day == 1));
+  const auto leap = midnight("2008-02-28T24:00:00");
+  CHECK((leap.month == 2 && leap.day == 29));
+  CHECK(to_utc_ms(*parse_iso8601("2024-03-30T24:00"), *paris) == utc(2024, 3, 30, 23));  // winter time, midnight
+  CHECK_FALSE(parse_iso8601("2007-01-01T24:00:01"));
+  CHECK_FALSE(parse_iso8601("2007-01-01T24:30"));
+  CHECK_FALSE(parse_iso8601("2007-01-01T24:00:00.5"));
+  CHECK_FALSE(parse_iso8601("9999-12-31T24:00"));  // past the last instant a reading may have
+  CHECK(parse_iso8601("9999-12-30T24:00"));
 }

@@ -184,7 +184,7 @@ private:
       }
     }
     return s.empty() && c.month >= 1 && c.month <= 12 && c.day >= 1 &&
-           c.day <= detail::days_in_month(c.year, c.month) && c.hour <= 23 && c.minute <= 59 && c.second <= 60;
+           c.day <= detail::days_in_month(c.year, c.month) && detail::end_of_day_read(c);
   }
 
   // "7" or "07", as exports write days and months.

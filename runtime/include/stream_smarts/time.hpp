@@ -82,12 +82,31 @@ constexpr int days_in_month(int y, int m) {
   constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
+/// Whether `c` is a real time of day once "24:00" (ISO 8601's end of a day,
+/// as some exports stamp a day's last interval) is read as the next day's
+/// 00:00; it is then moved there. The date must be checked before.
+inline bool end_of_day_read(civil_time& c) {
+  if (c.hour != 24) return c.hour >= 0 && c.hour <= 23 && c.minute <= 59 && c.second <= 60;
+  // The end of 9999-12-31 is past the last instant a reading may have.
+  if (c.minute != 0 || c.second != 0 || c.millisecond != 0 || (c.year == 9999 && c.month == 12 && c.day == 31))
+    return false;
+  c.hour = 0;
+  if (++c.day > days_in_month(c.year, c.month)) {
+    c.day = 1;
+    if (++c.month > 12) {
+      c.month = 1;
+      ++c.year;
+    }
+  }
+  return true;
+}
 } // namespace detail
 
 /// Parses "YYYY-MM-DDTHH:MM[:SS[.fff]][Z|+HH:MM|-HH:MM]" (a space may stand
 /// for the T, a comma for the point, as ISO 8601 allows and `date
-/// --iso-8601=ns` writes; digits past the millisecond are dropped). Returns
-/// nothing for anything else, including impossible dates.
+/// --iso-8601=ns` writes; digits past the millisecond are dropped; 24:00 is
+/// the next day's 00:00). Returns nothing for anything else, including
+/// impossible dates.
 inline std::optional<iso_timestamp> parse_iso8601(std::string_view s) {
   using detail::take_char;
   using detail::take_int;
@@ -126,7 +145,7 @@ inline std::optional<iso_timestamp> parse_iso8601(std::string_view s) {
   }
   if (!s.empty()) return std::nullopt;
   if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > detail::days_in_month(c.year, c.month) ||
-      c.hour > 23 || c.minute > 59 || c.second > 60)
+      !detail::end_of_day_read(c))
     return std::nullopt;
   return r;
 }
