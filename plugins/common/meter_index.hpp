@@ -37,8 +37,8 @@ public:
 
   /// Takes `index` (its wh the meter's total) and appends to `use` the
   /// readings it completes: none for a meter's first index. Returns false
-  /// with `why` for an index it leaves out (the index before stands) or
-  /// that starts the count again:
+  /// for an index it leaves out (the index before stands), with `why`; an
+  /// index taken that starts the count again also has a `why`, to be told:
   /// - one not after the index before (the same record twice is no news);
   /// - a dip of less than a tenth: the meter's wobble, not a reset;
   /// - a fall is a reset (a daily meter, a new meter) counted on from 0, as
@@ -47,11 +47,17 @@ public:
   /// - back to where the index was before a fall, within the hour, the fall
   ///   was a glitch (a sensor reporting 0 for a moment): counting goes on
   ///   from before it; any other rise of more than a house draws is left out;
-  /// - one more than a day after the index before starts the count again,
-  ///   unless it has not moved and is resampled: each span used nothing.
+  /// - one more than a day after the index before is left out, unless it
+  ///   has not moved and is resampled: each span used nothing;
+  /// - the index after one left out as a spike or a jump, if it follows
+  ///   that one (later, within a day, a rise a house may draw), shows the
+  ///   count before was wrong (a first index of 0, a gap of days): counting
+  ///   starts again from the one left out. So a single record, however far
+  ///   off, is left out, and never stops the meter's count.
   /// `position` tells where the record came from (a Kafka offset): see
   /// replay_from.
   bool add(const reading& record, std::deque<reading>& use, std::string& why, std::int64_t position = 0) {
+    why.clear();
     const reading& index = hourly_statistics_ && record.ts_ms % hour_ms == 0 ? an_hour_on(record) : record;
     const auto [at, first] = meters_.try_emplace(index.meter);
     counted& meter = at->second;
@@ -62,38 +68,39 @@ public:
       why = "index not after the meter's index before: an index is read in time order";
       return false;
     }
-    if (gap > reading_fields::max_span_ms && !(every_ms_ && index.wh == meter.raw && gap <= reading_fields::max_gap_ms)) {
-      why = "index " + duration_text(std::chrono::milliseconds{gap}) +
-            " after the meter's index before, more than a day: the use between is not one reading; counting starts "
-            "again from it";
-      return restart(meter, index, position), false;
+    const outcome taken = take(meter, index, gap, position, use, why);
+    if (taken == outcome::dip) return false;
+    if (taken != outcome::left_out) {
+      meter.left_out.reset();
+      return true;
     }
-    if (index.wh < meter.raw && !take_fall(meter, index, gap, position, why)) return false;
-    if (!take_rise(meter, index, gap, why)) return false;
-    const point now{index.ts_ms, index.wh + meter.offset};
-    if (every_ms_ == 0) {
-      use.push_back(use_between(index, meter.last, now));
-      meter.replay_position = position;
-    } else {
-      add_spans(index, meter, now, use);
+    if (meter.left_out && follows(meter.left_out->index, index)) {
+      const suspect s = *meter.left_out;
+      restart(meter, s.index, s.position);
+      std::string unused;
+      take(meter, index, index.ts_ms - s.index.ts_ms, position, use, unused);
+      why = "index follows the one left out before it (" + wh_text(s.index.wh) + " Wh): counting starts "
+            "again from that one";
+      return true;
     }
-    meter.last = now;
-    meter.last_position = position;
-    meter.raw = index.wh;
-    if (meter.before_fall && now.ts_ms - meter.before_fall->ts_ms > reading_fields::max_span_ms)
-      meter.before_fall.reset();
-    return true;
+    meter.left_out = suspect{index, position};
+    return false;
   }
 
-  /// The position of the earliest record that, read again after a restart
-  /// with the records after it, gives every reading not given yet: the
-  /// meter's index before the span in progress (each record's index, without
-  /// resample). A consumer commits no further, or a restart would lose that
-  /// span. None for a meter not seen.
-  std::optional<std::int64_t> replay_from(const std::string& meter) const {
+  /// Where to read a meter's records again from after a restart, so that
+  /// they give every reading not given yet: `position`, the meter's index
+  /// before the span in progress (each record's, without resample; the one
+  /// before a fall that may yet prove a glitch). A consumer commits no
+  /// further, or a restart would lose that span. `ts_ms`: the time of the
+  /// meter's latest index taken.
+  struct replay_point {
+    std::int64_t position, ts_ms;
+  };
+  /// None for a meter not seen.
+  std::optional<replay_point> replay_from(const std::string& meter) const {
     const auto it = meters_.find(meter);
     if (it == meters_.end()) return std::nullopt;
-    return it->second.replay_position;
+    return replay_point{it->second.replay_position, it->second.last.ts_ms};
   }
 
   /// Drops what is known of `meter` (a Kafka partition given up: its next
@@ -102,6 +109,10 @@ public:
 
 private:
   static constexpr std::int64_t hour_ms = 3'600'000;
+
+  // left_out: a spike or a jump, which the next index may prove right; a
+  // dip never is (two in a row would count the dip's depth as use).
+  enum class outcome { taken, restarted, left_out, dip };
 
   const reading& an_hour_on(const reading& record) {
     moved_ = record;
@@ -116,6 +127,11 @@ private:
   struct fall {
     double raw, offset;  // the meter's index as recorded, and its offset, before the fall
     std::int64_t ts_ms;
+    std::int64_t position;  // of the index before the fall
+  };
+  struct suspect {
+    reading index;  // left out as a spike or a jump
+    std::int64_t position;
   };
   struct counted {
     point last{};                     // the meter's index before, counted on
@@ -125,7 +141,46 @@ private:
     std::optional<fall> before_fall;  // the latest reset, while a comeback may prove it a glitch
     std::int64_t last_position = 0;    // where `last` came from
     std::int64_t replay_position = 0;  // replay_from
+    std::optional<suspect> left_out;   // the latest record, if it was left out as a spike or a jump
   };
+
+  // The index, if it fits the meter's count (the readings it completes added
+  // to `use`), else why not; a new meter's fall restarts the count.
+  outcome take(counted& meter, const reading& index, std::int64_t gap, std::int64_t position, std::deque<reading>& use,
+               std::string& why) const {
+    if (gap > reading_fields::max_span_ms && !(every_ms_ && index.wh == meter.raw && gap <= reading_fields::max_gap_ms)) {
+      why = "index " + duration_text(std::chrono::milliseconds{gap}) +
+            " after the meter's index before, more than a day: the use between is not one reading; left out unless "
+            "the next index follows it";
+      return outcome::left_out;
+    }
+    if (index.wh < meter.raw) {
+      const outcome fell = take_fall(meter, index, gap, position, why);
+      if (fell != outcome::taken) return fell;
+    }
+    // Read again from after a fall, a comeback would be a spike: from before it.
+    const std::int64_t before_fall = meter.before_fall ? meter.before_fall->position : position;
+    if (!take_rise(meter, index, gap, why)) return outcome::left_out;
+    const point now{index.ts_ms, index.wh + meter.offset};
+    if (every_ms_ == 0) {
+      use.push_back(use_between(index, meter.last, now));
+      meter.replay_position = std::min(before_fall, position);
+    } else {
+      add_spans(index, meter, now, std::min(before_fall, meter.last_position), use);
+    }
+    meter.last = now;
+    meter.last_position = position;
+    meter.raw = index.wh;
+    if (meter.before_fall && now.ts_ms - meter.before_fall->ts_ms > hour_ms) meter.before_fall.reset();
+    return outcome::taken;
+  }
+
+  // `next` follows `index` as a meter's count would: later, within a day, up
+  // by what a house may draw meanwhile.
+  static bool follows(const reading& index, const reading& next) {
+    const std::int64_t gap = next.ts_ms - index.ts_ms;
+    return gap > 0 && gap <= reading_fields::max_span_ms && next.wh >= index.wh && fits_a_house(next.wh - index.wh, gap);
+  }
 
   // Energy a house may draw over `span_ms` (most_household_w), over a
   // minute at least, as a sensor's records a moment apart each carry a step
@@ -150,21 +205,22 @@ private:
     meter.boundary = boundary_at(meter.last);
   }
 
-  // An index lower than the one before: false if it is left out or restarts.
-  bool take_fall(counted& meter, const reading& index, std::int64_t gap, std::int64_t position, std::string& why) const {
+  // An index lower than the one before.
+  outcome take_fall(counted& meter, const reading& index, std::int64_t gap, std::int64_t position,
+                    std::string& why) const {
     const std::string fell = "index went down from " + wh_text(meter.raw) + " Wh to " + wh_text(index.wh) + " Wh";
     if (index.wh >= meter.raw * 0.9) {
       why = fell + ", less than a tenth: the meter's wobble, not a reset; the index before stands";
-      return false;
+      return outcome::dip;
     }
     if (!fits_a_house(index.wh, gap)) {
       why = fell + " (a new meter?): counted from 0, more than a house draws since the index before; counting "
                    "starts again from it";
-      return restart(meter, index, position), false;
+      return restart(meter, index, position), outcome::restarted;
     }
-    meter.before_fall = fall{meter.raw, meter.offset, index.ts_ms};
+    meter.before_fall = fall{meter.raw, meter.offset, index.ts_ms, meter.last_position};
     meter.offset += meter.raw;
-    return true;
+    return outcome::taken;
   }
 
   // Back to where it was within the hour after a fall: the fall was a
@@ -192,8 +248,10 @@ private:
   }
 
   // One reading for each span of the clock that ends by `now`, from the
-  // boundary before it (none for the first boundary after a restart).
-  void add_spans(const reading& index, counted& meter, const point& now, std::deque<reading>& use) const {
+  // boundary before it (none for the first boundary after a restart);
+  // `replay_from` once a boundary is passed.
+  void add_spans(const reading& index, counted& meter, const point& now, std::int64_t replay_from,
+                 std::deque<reading>& use) const {
     for (std::int64_t b = boundary_after(meter.last.ts_ms); b <= now.ts_ms; b = boundary_after(b)) {
       const double fraction = static_cast<double>(b - meter.last.ts_ms) / static_cast<double>(now.ts_ms - meter.last.ts_ms);
       const point at_b{b, meter.last.wh + (now.wh - meter.last.wh) * fraction};
@@ -202,7 +260,7 @@ private:
       if (meter.boundary && b - meter.boundary->ts_ms == every_ms_)
         use.push_back(use_between(index, *meter.boundary, at_b));
       meter.boundary = at_b;
-      meter.replay_position = meter.last_position;
+      meter.replay_position = replay_from;
     }
   }
 

@@ -29,13 +29,16 @@ inline void count_decode_errors(stage_context& ctx, double skipped = 1, const me
 /// 100 logged with where and why, then the rest only counted, so a file in
 /// the wrong format cannot flood the log; a source that runs for months
 /// (Kafka) says every 10,000th. `what` names them: "malformed lines".
+/// Records that decoded but were left out (an index out of line) are not
+/// decode errors: `decode_errors` false.
 class skipped_records {
 public:
-  skipped_records(stage_context& ctx, std::string what) : ctx_(ctx), what_(std::move(what)) {}
+  skipped_records(stage_context& ctx, std::string what, bool decode_errors = true)
+      : ctx_(ctx), what_(std::move(what)), decode_errors_(decode_errors) {}
 
   /// One more, logged as `where_and_why` while under the limit.
   void skip(const std::string& where_and_why, const metric_labels& labels = {}) {
-    count_decode_errors(ctx_, 1, labels);
+    if (decode_errors_) count_decode_errors(ctx_, 1, labels);
     if (++count_ <= reported) ctx_.log().warning(where_and_why);
     if (count_ == reported)
       ctx_.log().warning(std::to_string(reported) + " " + what_ + " reported; further ones are only counted");
@@ -50,6 +53,7 @@ public:
 private:
   stage_context& ctx_;
   std::string what_;
+  bool decode_errors_;
   std::uint64_t count_ = 0;
 };
 

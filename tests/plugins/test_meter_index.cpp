@@ -10,6 +10,7 @@
 #include <deque>
 #include <random>
 #include <string>
+#include <tuple>
 
 using namespace stream_smarts;
 using stream_smarts::testing::fixed_zone;
@@ -36,7 +37,8 @@ fed feed(meter_indexes& m, const std::vector<reading>& indexes) {
   fed out;
   for (const reading& r : indexes) {
     std::string why;
-    if (!m.add(r, out.use, why)) out.refused.push_back(why);
+    m.add(r, out.use, why);
+    if (!why.empty()) out.refused.push_back(why);
   }
   return out;
 }
@@ -129,7 +131,7 @@ TEST_CASE("a resampled index keeps meters apart, and spans no record moved in as
                            });
   CHECK(got.refused == std::vector<std::string>{
                            "index 26h after the meter's index before, more than a day: the use between is not one "
-                           "reading; counting starts again from it",
+                           "reading; left out unless the next index follows it",
                            "index not after the meter's index before: an index is read in time order",
                        });
   REQUIRE(got.use.size() == 3 + 52);
@@ -140,6 +142,46 @@ TEST_CASE("a resampled index keeps meters apart, and spans no record moved in as
     CHECK(got.use[i].wh == 0);
     CHECK(got.use[i].ts_ms == t0 + static_cast<std::int64_t>(i - 2) * 30 * minute_ms);
   }
+}
+
+TEST_CASE("one record far off is left out, and the index after it shows whether the count or it was wrong",
+          "[replay][index]") {
+  const fixed_zone utc(0);
+  meter_indexes m(0, utc);
+  const std::int64_t year = 365 * 24 * 60;
+  const auto got = feed(m, {
+                               index_at(0, 1000, "future"),
+                               index_at(year, 1010, "future"),  // a clock a year ahead: left out
+                               index_at(60, 1500, "future"),    // the count goes on: 500 Wh
+                               index_at(0, 0, "zero"),          // a first index of 0 (a sensor starting)
+                               index_at(10, 8e6, "zero"),       // more than a house draws: left out
+                               index_at(70, 8e6 + 700, "zero"),  // ...but this follows it: the 0 was wrong
+                               index_at(130, 8e6 + 900, "zero"),
+                               index_at(0, 5000, "gap"),
+                               index_at(3000, 9000, "gap"),  // two days on: left out
+                               index_at(3060, 9400, "gap"),  // it follows: counting starts again from it
+                               index_at(0, 1e5, "dips"),
+                               index_at(10, 99e3, "dips"),  // two dips in a row are never a new count,
+                               index_at(20, 99e3 + 10, "dips"),
+                               index_at(30, 1e5 + 20, "dips"),  // or the dip's depth would be counted as use
+                           });
+  CHECK(got.refused == std::vector<std::string>{
+                           "index 8760h after the meter's index before, more than a day: the use between is not one "
+                           "reading; left out unless the next index follows it",
+                           "index rose from 0 Wh to 8000000 Wh in 10m, more than a house draws: the index before stands",
+                           "index follows the one left out before it (8000000 Wh): counting starts again from that one",
+                           "index 50h after the meter's index before, more than a day: the use between is not one "
+                           "reading; left out unless the next index follows it",
+                           "index follows the one left out before it (9000 Wh): counting starts again from that one",
+                           "index went down from 100000 Wh to 99000 Wh, less than a tenth: the meter's wobble, not a "
+                           "reset; the index before stands",
+                           "index went down from 100000 Wh to 99010 Wh, less than a tenth: the meter's wobble, not a "
+                           "reset; the index before stands",
+                       });
+  std::vector<std::tuple<std::string, std::int64_t, double>> readings;  // (meter, start minute, Wh)
+  for (const reading& r : got.use) readings.emplace_back(r.meter, (r.ts_ms - t0) / minute_ms, r.wh);
+  CHECK(readings == std::vector<std::tuple<std::string, std::int64_t, double>>{
+                        {"future", 0, 500}, {"zero", 10, 700}, {"zero", 70, 200}, {"gap", 3000, 400}, {"dips", 0, 20}});
 }
 
 TEST_CASE("hourly statistics rows are read as the index at the end of their hour", "[replay][index]") {
@@ -221,8 +263,12 @@ TEST_CASE("read again from replay_from, the records after any point give every r
   double total = 1e6;
   std::int64_t minutes = 7;
   for (int i = 0; i < 120; ++i) {
-    indexes.push_back(index_at(minutes, total, i % 3 ? "a" : "b"));
-    const auto gap = 1 + static_cast<std::int64_t>(random() % 50);
+    // Meter a's sensor reads 0 for a moment, once; and once a spike.
+    const double wh = i == 40 ? 0 : i == 70 ? total * 50 : total;
+    indexes.push_back(index_at(minutes, wh, i % 3 ? "a" : "b"));
+    // The 0 comes two minutes after a's index before, and the comeback 20
+    // minutes later, over a boundary of the quarter hours.
+    const auto gap = i == 38 || i == 39 ? 1 : i == 40 ? 20 : 1 + static_cast<std::int64_t>(random() % 50);
     minutes += gap;
     total += static_cast<double>(random() % 2000) * static_cast<double>(gap) / 60;
   }
@@ -232,9 +278,10 @@ TEST_CASE("read again from replay_from, the records after any point give every r
     std::vector<std::int64_t> from(indexes.size());
     for (std::size_t i = 0; i < indexes.size(); ++i) {
       std::string why;
-      REQUIRE(whole.add(indexes[i], given[i], why, static_cast<std::int64_t>(i)));
+      CHECK(whole.add(indexes[i], given[i], why, static_cast<std::int64_t>(i)) == (i != 70));
       // Each meter's position, the earliest of the two as a partition holds them.
-      from[i] = std::min(whole.replay_from("a").value_or(0), whole.replay_from("b").value_or(0));
+      const auto a = whole.replay_from("a"), b = whole.replay_from("b");
+      from[i] = std::min(a ? a->position : 0, b ? b->position : 0);
     }
     for (std::size_t cut = 0; cut + 1 < indexes.size(); ++cut) {
       meter_indexes again(every_ms, paris);

@@ -209,9 +209,9 @@ TEST_CASE("replay finds the header row after an export's preamble", "[stages][re
 
 TEST_CASE("replay reads a meter's index as the use between its readings", "[stages][replay]") {
   // An Emoncms kWh feed: no header, epoch seconds, the meter's total so far.
-  // The first index gives no reading; a fall is a reset counted from 0; a
-  // gap of more than a day and an index out of order are each said and
-  // counted.
+  // The first index gives no reading; a fall is a reset counted from 0; an
+  // index out of order and one more than a day on are each said and counted
+  // (the next one, following it, starts the count again).
   const auto& d = load(REPLAY_PLUGIN);
   temp_dir dir;
   dir.write("feed.csv",
@@ -241,7 +241,10 @@ TEST_CASE("replay reads a meter's index as the use between its readings", "[stag
   };
   CHECK(logged("feed.csv:4: index not after the meter's index before: an index is read in time order, line skipped"));
   CHECK(logged("feed.csv:7: index 48h after the meter's index before, more than a day: the use between is not one "
-               "reading; counting starts again from it, line skipped"));
+               "reading; left out unless the next index follows it, line skipped"));
+  CHECK(logged("feed.csv:8: index follows the one left out before it (2600 Wh): counting starts again from that one"));
+  CHECK_FALSE(logged("feed.csv:8: index follows the one left out before it (2600 Wh): counting starts again from "
+                     "that one, line skipped"));
   CHECK(logged("replayed 5 readings, skipped 2 malformed lines"));
   CHECK(logged("feed.csv:4: 1 reading was earlier than their meter's reading before"));
 }

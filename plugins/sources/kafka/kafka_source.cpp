@@ -316,9 +316,11 @@ private:
     std::string why;
     use_.clear();
     if (!indexes_->add(index, use_, why, m.offset))
-      indexes_left_out_.skip(kafka::describe_position(m) + ": " + why, {{"topic", rd_kafka_topic_name(m.rkt)}});
-    holds_.hold({rd_kafka_topic_name(m.rkt), m.partition}, index.meter, *indexes_->replay_from(index.meter),
-                index.ts_ms);
+      indexes_left_out_.skip(kafka::describe_position(m) + ": " + why);
+    else if (!why.empty())
+      ctx_.log().warning(kafka::describe_position(m) + ": " + why);
+    const auto from = *indexes_->replay_from(index.meter);
+    holds_.hold({rd_kafka_topic_name(m.rkt), m.partition}, index.meter, from.position, from.ts_ms);
     readings_ += use_.size();
     out.insert(out.end(), std::make_move_iterator(use_.begin()), std::make_move_iterator(use_.end()));
   }
@@ -576,7 +578,7 @@ private:
   bool stored_ = false;
   std::uint64_t readings_ = 0;
   reading_fields::skipped_records skipped_{ctx_, "undecodable messages"};
-  reading_fields::skipped_records indexes_left_out_{ctx_, "indexes left out"};
+  reading_fields::skipped_records indexes_left_out_{ctx_, "indexes left out", false};
   bool time_field_checked_ = false;
 };
 

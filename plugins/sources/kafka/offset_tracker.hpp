@@ -93,10 +93,11 @@ private:
 class index_holds {
 public:
   /// `meter`, of partition `p`, needs `offset` read again; its latest index
-  /// is of `ts_ms`. A meter whose latest index is more than a day older than
-  /// its partition's newest holds nothing more: its next index starts its
-  /// count again anyway, and a sensor gone for good must not hold the
-  /// partition's commits back for ever.
+  /// taken is of `ts_ms`. A meter whose latest index is more than three
+  /// hours older than its partition's newest holds nothing more: a sensor
+  /// that publishes only when its count moves (Home Assistant's) has used
+  /// next to nothing meanwhile, and a silent one must not make each restart
+  /// send its partition's other meters' readings again for hours.
   void hold(const partition_key& p, const std::string& meter, std::int64_t offset, std::int64_t ts_ms) {
     partition& at = partitions_[p];
     at.newest_ts_ms = std::max(at.newest_ts_ms, ts_ms);
@@ -135,7 +136,7 @@ public:
   }
 
 private:
-  static constexpr std::int64_t most_held_ms = 86'400'000;
+  static constexpr std::int64_t most_held_ms = 3 * 3'600'000;
   struct held {
     std::int64_t offset, ts_ms;
     bool holding = true;

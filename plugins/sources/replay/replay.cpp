@@ -282,6 +282,7 @@ private:
     while (use_.empty()) {
       if (!next_line(r)) return false;
       if (!indexes_->add(r, use_, why_)) report_malformed();
+      else if (!why_.empty()) ctx_.log().warning(path_ + ":" + std::to_string(reader_->line_number()) + ": " + why_);
     }
     r = std::move(use_.front());
     use_.pop_front();
