@@ -44,9 +44,10 @@ public:
   /// - a fall is a reset (a daily meter, a new meter) counted on from 0, as
   ///   Home Assistant counts its energy sensors, unless what it says was
   ///   used since is more than a house draws: then counting starts again;
-  /// - back to where the index was before a fall, within the hour, the fall
-  ///   was a glitch (a sensor reporting 0 for a moment): counting goes on
-  ///   from before it; any other rise of more than a house draws is left out;
+  /// - straight back from where it fell to (its next move, within a day) to
+  ///   where the index was before a fall, the fall was a glitch (a sensor
+  ///   reporting 0 for a while): counting goes on from before it; any other
+  ///   rise of more than a house draws is left out;
   /// - one more than a day after the index before is left out, unless it
   ///   has not moved and is resampled: each span used nothing;
   /// - the index after one left out as a spike or a jump, if it follows
@@ -128,6 +129,7 @@ private:
     double raw, offset;  // the meter's index as recorded, and its offset, before the fall
     std::int64_t ts_ms;
     std::int64_t position;  // of the index before the fall
+    double fallen;          // the index it fell to
   };
   struct suspect {
     reading index;  // left out as a spike or a jump
@@ -138,7 +140,7 @@ private:
     double raw = 0;                   // that index as recorded
     double offset = 0;                // what resets took off the record
     std::optional<point> boundary;    // the index at the latest boundary passed (resampling)
-    std::optional<fall> before_fall;  // the latest reset, while a comeback may prove it a glitch
+    std::optional<fall> before_fall;  // the latest reset, while the index stays where it fell to
     std::int64_t last_position = 0;    // where `last` came from
     std::int64_t replay_position = 0;  // replay_from
     std::optional<suspect> left_out;   // the latest record, if it was left out as a spike or a jump
@@ -171,7 +173,6 @@ private:
     meter.last = now;
     meter.last_position = position;
     meter.raw = index.wh;
-    if (meter.before_fall && now.ts_ms - meter.before_fall->ts_ms > hour_ms) meter.before_fall.reset();
     return outcome::taken;
   }
 
@@ -218,20 +219,26 @@ private:
                    "starts again from it";
       return restart(meter, index, position), outcome::restarted;
     }
-    meter.before_fall = fall{meter.raw, meter.offset, index.ts_ms, meter.last_position};
+    meter.before_fall = fall{meter.raw, meter.offset, index.ts_ms, meter.last_position, index.wh};
     meter.offset += meter.raw;
     return outcome::taken;
   }
 
-  // Back to where it was within the hour after a fall: the fall was a
-  // glitch (a daily meter is not back to yesterday's total by 1 am). A rise
-  // of more than a house draws otherwise is a spike.
+  // Straight back from where it fell to at least where it was (within a
+  // day, up by what a house may draw since): the fall was a glitch, a
+  // sensor reporting 0 for a while. Once the index moves on from where it
+  // fell to, the fall was a reset: a daily or hourly meter counts up from 0
+  // and may pass its last total within the hour. A rise of more than a
+  // house draws otherwise is a spike.
   bool take_rise(counted& meter, const reading& index, std::int64_t gap, std::string& why) const {
-    const auto& f = meter.before_fall;
-    if (f && index.wh >= f->raw && index.ts_ms - f->ts_ms <= hour_ms) {
-      meter.offset = f->offset;
-      meter.before_fall.reset();
-      return true;
+    auto& f = meter.before_fall;
+    if (f && index.wh != f->fallen) {
+      const std::int64_t since = index.ts_ms - f->ts_ms;
+      const bool comeback = meter.raw == f->fallen && index.wh >= f->raw && since <= reading_fields::max_span_ms &&
+                            fits_a_house(index.wh - f->raw, since);
+      if (comeback) meter.offset = f->offset;
+      f.reset();
+      if (comeback) return true;
     }
     if (fits_a_house(index.wh + meter.offset - meter.last.wh, gap)) return true;
     why = "index rose from " + wh_text(meter.raw) + " Wh to " + wh_text(index.wh) + " Wh in " +

@@ -117,6 +117,41 @@ TEST_CASE("a fall is a reset counted from 0, a fall that comes back a glitch, a 
                         {0, 1000}, {60, 500}, {120, 0}, {130, 100}, {135, 200}, {180, 500}, {240, 200}, {30, 500}});
 }
 
+TEST_CASE("a meter reset each hour counts up past its last total: a reset, not a glitch", "[replay][index]") {
+  // Home Assistant's utility_meter with an hourly cycle: 1200 Wh in the
+  // first hour, then 0 at 01:00, and 1500 Wh by 02:00, passing 1200 at 01:48.
+  const fixed_zone utc(0);
+  meter_indexes m(0, utc);
+  const auto got = feed(m, {
+                               index_at(0, 0),
+                               index_at(30, 600),
+                               index_at(59, 1200),
+                               index_at(60, 0),     // the reset
+                               index_at(90, 750),   // counting up from 0: the reset was one
+                               index_at(108, 1250),  // past 1200 within the hour: still counting
+                               index_at(119, 1500),
+                               index_at(130, 5e5, "glitch-meter"),
+                               index_at(140, 500100, "glitch-meter"),
+                               index_at(150, 0, "glitch-meter"),     // a sensor's 0...
+                               index_at(220, 0, "glitch-meter"),     // ...for 70 minutes...
+                               index_at(230, 500300, "glitch-meter"),  // ...and straight back: a glitch
+                           });
+  CHECK(got.refused.empty());
+  std::vector<std::tuple<std::string, std::int64_t, double>> readings;  // (meter, start minute, Wh)
+  for (const reading& r : got.use) readings.emplace_back(r.meter, (r.ts_ms - t0) / minute_ms, r.wh);
+  CHECK(readings == std::vector<std::tuple<std::string, std::int64_t, double>>{
+                        {"home", 0, 600},
+                        {"home", 30, 600},
+                        {"home", 59, 0},
+                        {"home", 60, 750},
+                        {"home", 90, 500},
+                        {"home", 108, 250},
+                        {"glitch-meter", 130, 100},
+                        {"glitch-meter", 140, 0},
+                        {"glitch-meter", 150, 0},
+                        {"glitch-meter", 220, 200}});
+}
+
 TEST_CASE("a resampled index keeps meters apart, and spans no record moved in as nothing used", "[replay][index]") {
   const fixed_zone utc(0);
   meter_indexes m(30 * minute_ms, utc);
