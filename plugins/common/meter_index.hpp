@@ -75,15 +75,8 @@ public:
       meter.left_out.reset();
       return true;
     }
-    if (meter.left_out && follows(meter.left_out->index, index)) {
-      const suspect s = *meter.left_out;
-      restart(meter, s.index, s.position);
-      std::string unused;
-      take(meter, index, index.ts_ms - s.index.ts_ms, position, use, unused);
-      why = "index follows the one left out before it (" + wh_text(s.index.wh) + " Wh): counting starts "
-            "again from that one";
-      return true;
-    }
+    if (meter.left_out && follows(meter.left_out->index, index))
+      return start_from_left_out(meter, index, position, use, why);
     meter.left_out = suspect{index, position};
     return false;
   }
@@ -174,6 +167,18 @@ private:
     meter.last_position = position;
     meter.raw = index.wh;
     return outcome::taken;
+  }
+
+  // The index before `index` was left out, and `index` follows it: the
+  // count before was wrong, and starts again from that one.
+  bool start_from_left_out(counted& meter, const reading& index, std::int64_t position, std::deque<reading>& use,
+                           std::string& why) const {
+    const suspect s = *meter.left_out;
+    restart(meter, s.index, s.position);
+    take(meter, index, index.ts_ms - s.index.ts_ms, position, use, why);
+    why = "index follows the one left out before it (" + wh_text(s.index.wh) + " Wh): counting starts again from "
+          "that one";
+    return true;
   }
 
   // `next` follows `index` as a meter's count would: later, within a day, up
