@@ -110,7 +110,7 @@ class HomeAssistantTest(KafkaTestCase):
                 self.assertAlmostEqual(wh, expected[ts], delta=0.01, msg=ts)
         self.assertLessEqual(len(got), len(expected) + 1)
 
-    def test_other_entities_and_a_wobble_are_reported_with_their_offset(self):
+    def test_other_entities_a_wobble_and_a_fast_clock_are_reported_with_their_offset(self):
         broker = self.start_broker(topics=["home_assistant"], partitions=1)
         changes = state_changes(30)
         self.produce(broker, changes[:10])
@@ -120,13 +120,17 @@ class HomeAssistantTest(KafkaTestCase):
                              "last_updated": "2024-01-10T07:00:00+00:00"}).encode()}])
         t, kwh = changes[9]
         self.produce(broker, [(t + datetime.timedelta(seconds=1), kwh - 0.05)])  # a wobble, left out
+        # A sensor's clock six hours fast: left out, not spread over hours to come.
+        self.produce(broker, [(datetime.datetime.now(UTC) + datetime.timedelta(hours=6), kwh + 0.1)])
         self.produce(broker, changes[10:])
         run = self.run_to_end(broker)
         self.assertIn("home_assistant [0] at offset 10: cannot decode: state is not a number: 'on'", run.log())
         self.assertIn("home_assistant [0] at offset 11: index went down from %s Wh to %s Wh, less than a tenth: "
                       "the meter's wobble, not a reset; the index before stands" %
                       (round(kwh * 1000), round((kwh - 0.05) * 1000)), run.log())
-        self.assertRegex(run.log(), r"stopped after \d+ readings, 1 undecodable messages, 1 indexes left out")
+        self.assertRegex(run.log(), r"home_assistant \[0\] at offset 12: index stamped 5h59m\d+s ahead of this "
+                                    r"machine's clock: left out")
+        self.assertRegex(run.log(), r"stopped after \d+ readings, 1 undecodable messages, 2 indexes left out")
         self.assertEqual(sorted(h[0] for h in self.hours(broker)), sorted(hourly_use(changes)))
 
 

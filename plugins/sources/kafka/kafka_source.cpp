@@ -33,6 +33,9 @@ using kafka::queue_ptr;
 using steady = std::chrono::steady_clock;
 
 constexpr int first_poll_timeout_ms = 100;
+// How far ahead of this machine's clock a meter's index may be stamped:
+// clocks a few minutes apart are common, hours are a clock set wrong.
+constexpr std::int64_t most_ahead_ms = 15 * 60'000;
 // How often the consumer lag of each assigned partition is reported.
 constexpr std::chrono::seconds lag_interval{1};
 constexpr int lag_query_timeout_ms = 250;  // asking the broker while paused: idle() must not block for long
@@ -311,8 +314,16 @@ private:
   }
 
   // A meter's index (wh_kind = "index"): the readings of use it completes,
-  // and where its partition must be read again from after a restart.
+  // and where its partition must be read again from after a restart. One
+  // stamped ahead of this machine's clock (a sensor's clock hours fast) is
+  // left out: taken, it would spread its meter's use over hours to come.
   void take_index(const rd_kafka_message_t& m, const reading& index, std::vector<reading>& out) {
+    const std::int64_t ahead_ms = index.ts_ms - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch()).count();
+    if (ahead_ms > most_ahead_ms)
+      return indexes_left_out_.skip(kafka::describe_position(m) + ": index stamped " +
+                                    duration_text(std::chrono::milliseconds{ahead_ms / 1000 * 1000}) +
+                                    " ahead of this machine's clock: left out");
     std::string why;
     use_.clear();
     if (!indexes_->add(index, use_, why, m.offset))
