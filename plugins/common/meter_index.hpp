@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace stream_smarts {
@@ -101,8 +102,9 @@ public:
   /// owner reads it on from replay_from).
   void forget(const std::string& meter) { meters_.erase(meter); }
 
-private:
   static constexpr std::int64_t hour_ms = 3'600'000;
+
+private:
 
   // left_out: a spike or a jump, which the next index may prove right; a
   // dip never is (two in a row would count the dip's depth as use).
@@ -316,22 +318,23 @@ inline std::vector<option_spec> index_options() {
   };
 }
 
-/// The meter_indexes that index_options() ask for, none for readings of
-/// use. Throws option_error for options that do not go together.
+/// The meter_indexes that index_options() ask for (and replay's
+/// hourly_statistics), none for readings of use. Throws option_error for
+/// options that do not go together.
 inline std::optional<meter_indexes> meter_indexes_of(const options& o, const time_zone& zone, std::int64_t span_ms,
                                                      bool hourly_statistics = false) {
-  constexpr std::int64_t hour_ms = 3'600'000;
   if (o.string("wh_kind") != "index") {
-    if (o.boolean("resample"))
-      throw option_error("resample", "is for a meter's index (wh_kind = \"index\"); readings of use are taken as they "
-                                     "are");
+    for (const auto& [option, set] : {std::pair{"resample", o.boolean("resample")}, {"hourly_statistics", hourly_statistics}})
+      if (set)
+        throw option_error(option, "is for a meter's index (wh_kind = \"index\"); readings of use are taken as they "
+                                   "are");
     return std::nullopt;
   }
   if (reading_fields::energy_unit_of(o).power)
     throw option_error("wh_kind", "an index is energy: wh_unit must be \"Wh\" or \"kWh\", not \"" +
                                       o.string("wh_unit") + "\"");
   if (!o.boolean("resample")) return meter_indexes(0, zone, hourly_statistics);
-  if (span_ms <= 0 || hour_ms % span_ms != 0)
+  if (span_ms <= 0 || meter_indexes::hour_ms % span_ms != 0)
     throw option_error("span", "with resample = true, the span of each reading must divide an hour (\"1h\", \"30m\", "
                                "\"15m\", \"1m\"), not \"" + duration_text(std::chrono::milliseconds{span_ms}) + "\"");
   return meter_indexes(span_ms, zone, hourly_statistics);

@@ -143,11 +143,7 @@ private:
 
   static std::optional<meter_indexes> read_index(stage_context& ctx, std::int64_t span_ms) {
     const options& o = ctx.options();
-    const bool index = o.string("wh_kind") == "index";
-    if (!index && o.boolean("hourly_statistics"))
-      throw option_error("hourly_statistics", "is for a meter's index (wh_kind = \"index\"); readings of use are "
-                                              "taken as they are");
-    if (index && o.string("ts_marks") == "end")
+    if (o.string("wh_kind") == "index" && o.string("ts_marks") == "end")
       throw option_error("ts_marks", "is for readings of a span; an index (wh_kind = \"index\") is read at an instant");
     return meter_indexes_of(o, ctx.zone(), span_ms, o.boolean("hourly_statistics"));
   }
