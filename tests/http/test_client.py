@@ -64,6 +64,29 @@ class ClientTest(HttpTestCase):
                                  "system clock (NTP): a Raspberry Pi has no clock of its own")
         self.assertEqual(server.requests(), [])
 
+    def test_a_token_over_plain_http_beyond_the_home_network_is_warned_of(self):
+        def warnings(plugin, url_option, url, **options):
+            path = self.write("p.toml", self.pipeline(sink_table(plugin, **{url_option: url}, **options)))
+            r = self.run_binary(["validate", path], {"PUSHBULLET_TOKEN": TOKEN})
+            self.assertEqual(r.code, 0, r.err)
+            self.assertNotIn(TOKEN, r.err)
+            return [l.split("[notify] ", 1)[1] for l in r.err.splitlines() if "plain http" in l]
+
+        self.assertEqual(warnings("pushbullet", "base_url", "http://push.example.com:8080/api", token="${PUSHBULLET_TOKEN}"),
+                         ["base_url is plain http:// to 'push.example.com', not this machine or your home network: "
+                          "its secret (token, webhook address) would travel unencrypted; give https://"])
+        self.assertEqual(len(warnings("slack", "webhook_url", "http://hooks.example.com/services/" + TOKEN)), 1)
+        # Home Assistant is reached over plain http at home, or through a tunnel that encrypts: no word.
+        for url in ("http://homeassistant.local:8123", "http://homeassistant:8123", "http://192.168.1.20:8123",
+                    "http://10.0.0.2", "http://172.20.1.1", "http://127.0.0.1:8123", "http://[fd00::5]:8123",
+                    "http://[fe80::1]:8123", "http://[::1]:8123", "http://100.101.102.103:8123",
+                    "http://ha.tailnet-1234.ts.net", "http://router.lan", "http://ha.home.arpa",
+                    "http://user:pw@HomeAssistant.LOCAL:8123", "https://push.example.com"):
+            self.assertEqual(warnings("pushbullet", "base_url", url, token="${PUSHBULLET_TOKEN}"), [], url)
+        # Just outside the private ranges.
+        for url in ("http://172.32.0.1", "http://100.128.0.1", "http://192.169.0.1", "http://[2001:db8::1]"):
+            self.assertEqual(len(warnings("pushbullet", "base_url", url, token="${PUSHBULLET_TOKEN}")), 1, url)
+
     def test_ca_file_must_hold_a_certificate(self):
         not_pem = self.write("not-a-cert.pem", "hello\n")
         code, lines = self.validate(self.pipeline(sink_table("pushbullet", token="t", ca_file=not_pem)))

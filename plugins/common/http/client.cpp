@@ -4,9 +4,13 @@
 
 #include <curl/curl.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -50,6 +54,47 @@ std::string checked_base_url(std::string url) {
                        "must be an address without ?query or #fragment; got '" + without_logins(url) + "'");
   while (url.back() == '/') url.pop_back();  // paths are appended with their own leading '/'
   return url;
+}
+
+/// The host of an http(s):// address, lower case, without brackets or port.
+std::string host_of(const std::string& url) {
+  const std::size_t start = url.find("://") + 3;  // checked: http:// or https://
+  std::string authority = url.substr(start, url.find('/', start) - start);
+  if (const std::size_t at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
+  std::string host = authority.starts_with('[')
+                         ? authority.substr(1, authority.find(']') - 1)
+                         : authority.substr(0, authority.find(':'));
+  std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return std::tolower(c); });
+  return host;
+}
+
+/// Whether `host` is this machine or the home network (a private or
+/// link-local address, a name without dots, mDNS's .local, a home router's
+/// .lan or .home.arpa), or reached through a tunnel that encrypts (Tailscale's
+/// 100.64.0.0/10 and .ts.net): there plain http is how Home Assistant is
+/// reached, and nothing travels unencrypted over the internet.
+bool at_home(const std::string& host) {
+  if (in_addr v4{}; ::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    const std::uint32_t a = ntohl(v4.s_addr);
+    const auto in = [a](std::uint32_t net, int bits) { return (a >> (32 - bits)) == (net >> (32 - bits)); };
+    return in(0x7F000000, 8) || in(0x0A000000, 8) || in(0xAC100000, 12) || in(0xC0A80000, 16) ||
+           in(0xA9FE0000, 16) || in(0x64400000, 10);
+  }
+  if (in6_addr v6{}; ::inet_pton(AF_INET6, host.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6) || IN6_IS_ADDR_LINKLOCAL(&v6) || (v6.s6_addr[0] & 0xFE) == 0xFC;
+  if (host.find('.') == std::string::npos) return true;  // "localhost", "homeassistant"
+  for (const std::string_view home : {".local", ".lan", ".home", ".home.arpa", ".internal", ".localdomain", ".ts.net"})
+    if (host.ends_with(home)) return true;
+  return false;
+}
+
+/// A warning when a secret would go over plain http beyond the home network.
+void warn_of_plain_http(stage_context& context, const http::service& service) {
+  const std::string url = context.options().string(service.url_option);
+  if (service.secrets.empty() || url.rfind("http://", 0) != 0 || at_home(host_of(url))) return;
+  context.log().warning(service.url_option + " is plain http:// to '" + host_of(url) +
+                        "', not this machine or your home network: its secret (token, webhook address) would travel "
+                        "unencrypted; give https://");
 }
 
 std::chrono::milliseconds positive_duration(const options& o, const char* name) {
@@ -124,6 +169,7 @@ client::client(stage_context& context, http::service who, const std::vector<std:
   const auto connect_timeout = positive_duration(o, "connect_timeout");
   const auto timeout = positive_duration(o, "timeout");
   if (o.has("ca_file")) handle_->ca_file = checked_ca_file(context);
+  warn_of_plain_http(context, service_);
 
   init_curl_once();
   handle_->curl = curl_easy_init();
