@@ -112,7 +112,10 @@ void alert_policy::end_episode_after_gap(meter_state& m, const reading& r) {
   const std::int64_t gap = std::llabs(r.ts_ms - m.last_ms.value_or(r.ts_ms));  // back: a day or more (not_later)
   m.last_ms = r.ts_ms;
   const std::int64_t longest = r.span_ms > 0 ? 2 * r.span_ms : 2 * 3'600'000;
-  if (gap > longest) m.current.reset();
+  if (gap > longest) {
+    m.current.reset();
+    m.ended_quietly.reset();
+  }
 }
 
 decision alert_policy::above(meter_state& m, const scored_reading& s) {
@@ -137,6 +140,7 @@ decision alert_policy::above(meter_state& m, const scored_reading& s) {
     return d.as(cause::cooldown);
   }
   if (silent_at(r)) return d.as(cause::quiet_hours);  // raised when the quiet ends, if still above
+  m.ended_quietly.reset();  // a new raise tells more than the old spell's end
   e.raised = true;
   e.notified_ms = ts;
   m.raise_before_ms = std::exchange(m.last_raise_ms, ts);
@@ -169,21 +173,34 @@ bool alert_policy::silent_at(const reading& r) const {
 // A scorer that follows a rise (sustained_load) may score a heater still on
 // below the threshold at an hour that allows more: it says so (still_on), and
 // the episode goes on without a "back to normal" until the rise has gone.
-// Such a reading neither counts towards sustain nor raises.
+// Such a reading counts towards sustain (the rise has lasted), but does not
+// raise: its own Wh may be inside what is usual at its hour, and a message
+// saying so would contradict itself.
 decision alert_policy::below(meter_state& m, const scored_reading& s) {
-  decision d;
-  if (!m.current) return d;
-  const episode e = *m.current;
   const reading& r = s.reading;
-  d.since_ms = e.since_ms;
-  d.began_ms = e.began_ms;
-  d.readings = e.readings;
-  d.elapsed_ms = r.ts_ms - e.since_ms;
-  if (s.still_on) return d.as(decision::cause::still_on);
-  m.current.reset();
-  if (!e.raised || !settings_.resolved) return d;
-  if (silent_at(r)) return d.as(decision::cause::quiet_hours);
-  return d.as(decision::cause::back_inside, verdict::resolve);
+  if (!m.current) {
+    // A back to normal held through quiet hours goes out at the first usual reading after them.
+    if (!m.ended_quietly || silent_at(r)) return {};
+    const episode ended = *std::exchange(m.ended_quietly, std::nullopt);
+    return resolve(ended, r);
+  }
+  episode& e = *m.current;
+  if (s.still_on) {
+    ++e.readings;
+    return resolve(e, r).as(decision::cause::still_on);
+  }
+  const episode ended = *std::exchange(m.current, std::nullopt);
+  if (!ended.raised || !settings_.resolved) return resolve(ended, r).as(decision::cause::inside);
+  if (silent_at(r)) {
+    m.ended_quietly = ended;
+    return resolve(ended, r).as(decision::cause::quiet_hours);
+  }
+  return resolve(ended, r);
+}
+
+// The back to normal of episode `e`, told at reading `r`.
+decision alert_policy::resolve(const episode& e, const reading& r) {
+  return {verdict::resolve, decision::cause::back_inside, e.since_ms, e.began_ms, e.readings, r.ts_ms - e.since_ms};
 }
 
 } // namespace stream_smarts::runtime

@@ -20,10 +20,11 @@ struct alert_policy_settings {
   double threshold = 1.0;
   std::int64_t sustain_ms = 0;        ///< above the threshold for at least this long (first to latest reading)
   int sustain_readings = 1;           ///< and for at least this many readings in a row
-  std::int64_t cooldown_ms = 0;       ///< at most one raised alert per meter per this period
+  std::int64_t cooldown_ms = 0;       ///< at most one raised alert per scorer and meter per this period
   std::int64_t remind_every_ms = 0;   ///< while still above, remind this often; 0 = never
   bool resolved = false;              ///< notify once when a raised alert's meter is back in its band
-  std::optional<day_hours> quiet;     ///< no notification in these hours (of a reading's end); a raise waits for their end
+  std::optional<day_hours> quiet;     ///< no notification in these hours (of a reading's end); a raise, or a back to
+                                      ///< normal, waits for their end
 };
 
 enum class verdict { quiet, raise, remind, resolve };
@@ -86,6 +87,7 @@ private:
     std::optional<std::int64_t> last_raise_ms;
     std::optional<std::int64_t> raise_before_ms;  // the one before it, should it be given up
     std::optional<std::int64_t> last_ms;  // the meter's latest reading
+    std::optional<episode> ended_quietly;  // raised, then back to normal in quiet hours: told after them
     std::uint64_t seen_after_sweep = 0;   // the sweeps before its latest reading
   };
   meter_state* state_of(const scored_reading& s, bool make);
@@ -94,6 +96,7 @@ private:
   static void end_episode_after_gap(meter_state& m, const reading& r);
   decision above(meter_state& m, const scored_reading& s);
   decision below(meter_state& m, const scored_reading& s);
+  static decision resolve(const episode& e, const reading& r);
   bool silent_at(const reading& r) const;
 
   alert_policy_settings settings_;

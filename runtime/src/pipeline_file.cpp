@@ -31,7 +31,8 @@ std::vector<option_spec> policy_options() {
                       "Alert only once usage has stayed unusual this long (\"15m\") or for this many readings in "
                       "a row (3)."),
       optional_option("cooldown", option_type::duration, std::chrono::milliseconds{0},
-                      "At most one alert per meter in this period; \"0s\": no limit."),
+                      "At most one raise per scorer and meter in this period (reminders and back to normal are not limited); "
+                      "\"0s\": no limit."),
       optional_option("remind_every", option_type::duration, std::chrono::milliseconds{0},
                       "While usage stays unusual, remind this often; \"0s\": never."),
       optional_option("resolved", option_type::boolean, false,
@@ -294,8 +295,24 @@ private:
                    "option 'max_retries' of " + owner + " must be within 0..1000; got " + std::to_string(retries));
       stage.retries.max_retries = static_cast<int>(std::clamp<std::int64_t>(retries, 0, 1000));
     }
-    if (o.holds<std::chrono::milliseconds>("retry_backoff")) stage.retries.backoff = o.duration("retry_backoff");
+    if (o.holds<std::chrono::milliseconds>("retry_backoff")) {
+      stage.retries.backoff = o.duration("retry_backoff");
+      // 0s would spend every retry within milliseconds, 429s and outages included.
+      if (stage.retries.backoff.count() <= 0)
+        out_.error(place_of(v, "retry_backoff", {file_}), "option 'retry_backoff' of " + owner + " must be more than 0s");
+    }
+    if (stage.receive != receive_mode::alerts) policy_keys_have_no_effect(v, o.string("receive"), owner);
     stage.policy = read_policy(v, spec_.settings.policy, owner);
+  }
+
+  // receive = "unusual" or "all" hands the sink scored readings, not what
+  // the alert policy decides: a sink's own policy keys would be ignored.
+  void policy_keys_have_no_effect(const validated_options& v, const std::string& mode, const std::string& owner) {
+    for (const char* key : {"sustain", "cooldown", "remind_every", "resolved", "quiet_hours"})
+      if (v.values.has(key))
+        out_.error(place_of(v, key, {file_}), std::string("option '") + key + "' of " + owner +
+                                                  " has no effect with receive = \"" + mode +
+                                                  "\": the alert policy decides only what receive = \"alerts\" gets");
   }
 
   void within_a_day(const validated_options& v, const char* name, std::chrono::milliseconds& target) {

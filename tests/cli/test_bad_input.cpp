@@ -66,6 +66,27 @@ TEST_CASE("bad input: NaN, infinity and oversized numbers in a pipeline file are
         "p.toml:3:19: [pipeline] restart_backoff must be at most a day (\"24h\"); got \"25h\"\n");
 }
 
+TEST_CASE("bad input: a sink's keys that could not do what they say are refused at their line") {
+  // retry_backoff 0s spent every retry within milliseconds, a 429 included.
+  CHECK(invalid(fixture_pipeline("", "", "", "retry_backoff = \"0s\"")) ==
+        "p.toml:18:17: option 'retry_backoff' of sink 'out' must be more than 0s\n");
+  // With receive = "unusual" the sink's quiet hours and sustain were ignored without a word.
+  CHECK(invalid(fixture_pipeline("", "", "", "receive = \"unusual\"\nquiet_hours = \"22:00-07:00\"\nsustain = 3")) ==
+        "p.toml:19:15: option 'quiet_hours' of sink 'out' has no effect with receive = \"unusual\": the alert policy "
+        "decides only what receive = \"alerts\" gets\n"
+        "p.toml:20:11: option 'sustain' of sink 'out' has no effect with receive = \"unusual\": the alert policy "
+        "decides only what receive = \"alerts\" gets\n");
+  CHECK(invalid(fixture_pipeline("", "", "", "receive = \"all\"\nresolved = true")) ==
+        "p.toml:19:12: option 'resolved' of sink 'out' has no effect with receive = \"all\": the alert policy "
+        "decides only what receive = \"alerts\" gets\n");
+  // [pipeline]'s own are for the sinks that do take alerts: no word.
+  temp_dir dir;
+  const auto r = run({"validate", dir.file("p.toml", fixture_pipeline("quiet_hours = \"22:00-07:00\"", "", "",
+                                                                      "receive = \"unusual\""))},
+                     fixture_env);
+  CHECK(r.exit_code == 0);
+}
+
 TEST_CASE("bad input: every bad line of a history is skipped with file:line and why, every valid reading scored") {
   temp_dir dir;
   const std::string long_line = "2007-01-01T09:00:00,1," + std::string((1 << 20) + 10, 'x');

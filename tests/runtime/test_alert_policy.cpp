@@ -171,8 +171,9 @@ TEST_CASE("policy: no back to normal while the scorer says the rise behind the a
     if (i == 5) CHECK(d.elapsed_ms == 5 * minute);  // one episode from minute 0
   }
   CHECK(verdicts == "R..M.B");  // the reminder is for a reading above; one raise, one notice at the end
-  // Still on means nothing to a meter with no episode, nor does it count towards sustain.
-  alert_policy q(rules(0, 2, 0, 0, true), utc());
+  // Still on means nothing to a meter with no episode; in one, it counts towards sustain (the rise lasts)
+  // but raises only with a reading above.
+  alert_policy q(rules(0, 3, 0, 0, true), utc());
   scored_reading alone = at(0, 0.5);
   alone.still_on = true;
   CHECK(q.decide(alone).what == verdict::quiet);
@@ -181,7 +182,8 @@ TEST_CASE("policy: no back to normal while the scorer says the rise behind the a
   scored_reading held = at(2, 0.5);
   held.still_on = true;
   CHECK(q.decide(held).why(q.settings()) == "inside the expected range, but the scorer says the rise is still on");
-  CHECK(q.decide(at(3, 2)).what == verdict::raise);  // the second reading above of the episode
+  CHECK(q.decide(held).what == verdict::quiet);  // the third of the episode, but not above
+  CHECK(q.decide(at(3, 2)).what == verdict::raise);  // the fourth, above: it lasted, as sustain = 3 asks
 }
 
 TEST_CASE("quiet hours, across midnight") {
@@ -235,6 +237,28 @@ TEST_CASE("policy: a raise in quiet hours waits for their end, across midnight")
   // Back to normal inside quiet hours: no notice, and nothing was raised.
   alert_policy r(s, utc());
   CHECK(run(r, {0.5, 2, 2, 0.5}, 22 * 60, 60) == "....");
+}
+
+TEST_CASE("policy: a back to normal in quiet hours is told at the first usual reading after them") {
+  alert_policy_settings s;
+  s.quiet = day_hours::parse("22:00-07:00");
+  s.resolved = true;
+  // Raised at 20:00, back to normal from 00:00 (quiet), told at 07:00: it was dropped.
+  alert_policy p(s, utc());
+  CHECK(run(p, {2, 2, 2, 2, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5}, 20 * 60, 60) == "R..........B..");
+  // It says which spell ended: the one from 20:00.
+  alert_policy q(s, utc());
+  run(q, {2, 2, 2, 2, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5}, 20 * 60, 60);
+  const decision told = q.decide(at((24 + 7) * 60, 0.5));
+  CHECK(told.what == verdict::resolve);
+  CHECK(told.since_ms == 20 * 60 * minute);
+  // A new spell raised after the quiet hours tells more than the old one's end: no notice of it.
+  alert_policy n(s, utc());
+  CHECK(run(n, {2, 2, 2, 2, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 2, 0.5, 0.5}, 20 * 60, 60) == "R..........RB.");
+  // A meter silent for longer than two spans since: nobody knows when it ended.
+  alert_policy g(s, utc());
+  run(g, {2, 2, 2, 2, 0.5}, 20 * 60, 60);
+  CHECK(g.decide(at((24 + 9) * 60, 0.5)).what == verdict::quiet);
 }
 
 TEST_CASE("policy: quiet hours are those of the clock when a reading ends") {
