@@ -87,6 +87,30 @@ class ClientTest(HttpTestCase):
         for url in ("http://172.32.0.1", "http://100.128.0.1", "http://192.169.0.1", "http://[2001:db8::1]"):
             self.assertEqual(len(warnings("pushbullet", "base_url", url, token="${PUSHBULLET_TOKEN}")), 1, url)
 
+    def test_an_address_libcurl_cannot_use_is_refused_by_validate(self):
+        # validate said ok, then run gave up every alert ("URL using bad/illegal format").
+        def refused(url):
+            code, lines = self.validate(self.pipeline(sink_table("pushbullet", token="t", base_url=url)))
+            self.assertEqual(code, 2, url)
+            return [l.split(": ", 1)[1] for l in lines]
+
+        self.assertEqual(refused("http://127.0.0.1:8123 "), [
+            "option 'base_url' of sink 'notify' (pushbullet): has a space in it (one at the end of an environment "
+            "variable?); got 'http://127.0.0.1:8123 '"])
+        self.assertEqual(refused("http://127.0.0.1:99999"), [
+            "option 'base_url' of sink 'notify' (pushbullet): is not an address libcurl can use (Port number was not "
+            "a decimal number between 0 and 65535); got 'http://127.0.0.1:99999'"])
+        self.assertEqual(refused("http://:8123"), [
+            "option 'base_url' of sink 'notify' (pushbullet): is not an address libcurl can use (No host part in the "
+            "URL); got 'http://:8123'"])
+        # A webhook address is a secret: never quoted.
+        url = "https://hooks.slack.com/services/T0/B0/" + TOKEN + " "
+        code, lines = self.validate(self.pipeline(sink_table("slack", webhook_url="${SLACK_WEBHOOK_URL}")),
+                                    env={"SLACK_WEBHOOK_URL": url})
+        self.assertEqual((code, [l.split(": ", 1)[1] for l in lines]), (2, [
+            "option 'webhook_url' of sink 'notify' (slack): has a space in it (one at the end of an environment "
+            "variable?)"]))
+
     def test_ca_file_must_hold_a_certificate(self):
         not_pem = self.write("not-a-cert.pem", "hello\n")
         code, lines = self.validate(self.pipeline(sink_table("pushbullet", token="t", ca_file=not_pem)))

@@ -161,6 +161,21 @@ class BotTest(HttpTestCase):
                 self.assertEqual(len(server.requests()), 1)
                 self.assertNotIn(BOT_TOKEN[5:15], run.err + run.out)
 
+    def test_an_error_not_known_to_pass_is_given_up_at_once(self):
+        # An xapp- token pasted for the bot's was retried for 8 minutes, holding back the alerts behind it.
+        for error, expected in [
+            ("not_allowed_token_type", "Slack rejected the bot token (not_allowed_token_type): check the bot_token "
+                                       "option (or bot_token_file, or the variable it names): the xoxb- token of an "
+                                       "app installed in the workspace"),
+            ("as_user_not_supported", "Slack did not post the message (as_user_not_supported): see Slack's list of "
+                                      "chat.postMessage errors (api.slack.com/methods/chat.postMessage)"),
+        ]:
+            with self.subTest(error=error):
+                server = self.server(Response(200, {"ok": False, "error": error}))
+                run = self.run_bot(server, retry_backoff="10ms")
+                self.assert_gave_up(run, expected)
+                self.assertEqual(len(server.requests()), 1)
+
     def test_other_ok_false_errors_are_worth_a_retry(self):
         server = self.server(Response(200, {"ok": False, "error": "internal_error"}), default=Response(200, {"ok": True}))
         run = self.run_bot(server, retry_backoff="10ms")

@@ -43,6 +43,25 @@ std::size_t keep_body(char* data, std::size_t size, std::size_t count, void* tar
   return n;  // the rest is read and dropped: stopping early would fail the transfer
 }
 
+} // namespace
+
+std::string url_problem(const std::string& url) {
+  if (url.find_first_of(" \t\r\n") != std::string::npos)
+    return "has a space in it (one at the end of an environment variable?)";
+  // libcurl's own parser, so that what passes here is what it will connect to:
+  // a port that is no number, no host.
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), curl_url_cleanup);
+  if (!parsed) throw std::bad_alloc();
+  CURLUcode code = curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0);
+  char* host = nullptr;
+  if (code == CURLUE_OK) code = curl_url_get(parsed.get(), CURLUPART_HOST, &host, 0);
+  curl_free(host);
+  return code == CURLUE_OK ? std::string() : std::string("is not an address libcurl can use (") +
+                                                 curl_url_strerror(code) + ")";
+}
+
+namespace {
+
 std::string checked_base_url(std::string url) {
   const bool scheme = url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
   const std::size_t host = url.find("://") + 3;
@@ -52,6 +71,8 @@ std::string checked_base_url(std::string url) {
   if (url.find_first_of("?#") != std::string::npos)
     throw option_error("base_url",
                        "must be an address without ?query or #fragment; got '" + without_logins(url) + "'");
+  if (const std::string problem = url_problem(url); !problem.empty())
+    throw option_error("base_url", problem + "; got '" + without_logins(url) + "'");
   while (url.back() == '/') url.pop_back();  // paths are appended with their own leading '/'
   return url;
 }

@@ -22,6 +22,10 @@ namespace stream_smarts::http {
 /// timeout, ca_file: appended to each HTTP sink's options.
 std::vector<option_spec> client_options(const std::string& default_base_url, const std::string& base_url_description);
 
+/// Why libcurl cannot use `url` (a space, a port that is no number, no
+/// host), in words that follow an option's name; empty if it can.
+std::string url_problem(const std::string& url);
+
 /// An optional string option's value; empty if it was left out.
 inline std::string optional_string(const options& o, std::string_view name) {
   return o.has(name) ? o.string(name) : std::string();

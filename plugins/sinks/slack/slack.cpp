@@ -59,6 +59,8 @@ destination checked_destination(const options& o) {
     // Never quote it: the address is the secret.
     if (d.webhook_url.rfind("https://", 0) != 0 && d.webhook_url.rfind("http://", 0) != 0)
       throw option_error("webhook_url", "must be the webhook's https:// address (https://hooks.slack.com/services/...)");
+    if (const std::string problem = http::url_problem(d.webhook_url); !problem.empty())
+      throw option_error("webhook_url", problem);
     if (o.has("channel"))
       throw option_error("channel", "is only for bot_token: a webhook posts to the channel it was made for");
   } else if (d.channel.empty()) {
@@ -95,6 +97,16 @@ http::service bot_service(const std::string& bot_token) {
   return {"Slack", {bot_token}, {}, "base_url"};
 }
 
+/// chat.postMessage's errors that a wait may mend (Slack's own trouble); any
+/// other it would answer again, so the alert is given up at once rather than
+/// holding back the next ones through every retry.
+bool worth_a_retry(const std::string& error) {
+  static constexpr std::string_view transient[] = {"internal_error", "fatal_error",  "service_unavailable",
+                                                   "request_timeout", "ratelimited", "team_added_to_org"};
+  // No error at all: not Slack's answer (a proxy's page), or cut short.
+  return error.empty() || std::find(std::begin(transient), std::end(transient), error) != std::end(transient);
+}
+
 /// A chat.postMessage error Slack will answer again whatever the wait.
 struct permanent_error {
   std::vector<std::string_view> codes;
@@ -104,7 +116,7 @@ struct permanent_error {
 std::vector<permanent_error> permanent_errors(const std::string& channel) {
   const std::string in = " '" + channel + "'";
   return {
-      {{"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"},
+      {{"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive", "not_allowed_token_type"},
        "rejected the bot token",
        "check the bot_token option (or bot_token_file, or the variable it names): the xoxb- token of an app installed "
        "in the workspace"},
@@ -203,6 +215,9 @@ private:
       return std::find(e.codes.begin(), e.codes.end(), error) != e.codes.end();
     });
     if (known != permanent_.end()) throw http::refused(client_.service(), known->what, error, known->fix, false);
+    if (!worth_a_retry(error))
+      throw http::refused(client_.service(), "did not post the message", error,
+                          "see Slack's list of chat.postMessage errors (api.slack.com/methods/chat.postMessage)", false);
     throw http::refused(client_.service(), "did not post the message", error.empty() ? "no error given" : error, "",
                         true);
   }
