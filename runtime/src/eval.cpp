@@ -81,7 +81,7 @@ void write_events_csv(std::ostream& out, const std::vector<std::string>& names,
 
 int eval_command(const eval_request& request) {
   offline_session session(request.offline);
-  session.refuse_overwriting_history(request.events_out, "--events");
+  session.refuse_overwriting_inputs(request.events_out, "--events", request.models);
   return run_offline(session, "evaluation", [&] {
     std::vector<offline_session::model_scorer> models;
     std::vector<std::string> scorers;

@@ -78,7 +78,7 @@ int inject_command(const inject_request& request) {
     return 2;
   }
   offline_session session(request.offline);
-  session.refuse_overwriting_history(request.out, "--out");
+  session.refuse_overwriting_inputs(request.out, "--out");
   std::vector<reading> history;
   if (const int code = run_offline(session, "reading the history", [&] {
         history = session.read_history();

@@ -155,7 +155,8 @@ event_kind parse_kind(const std::string& spec) {
   event_kind k;
   k.name = parts[0];
   if (!valid_name(k.name)) fail("NAME must be letters, digits, '_' or '-', not '" + k.name + "'");
-  if (k.name == "0") fail("NAME cannot be 0, the label of ordinary readings");
+  if (says_not_anomalous(k.name))
+    fail("NAME cannot be '" + k.name + "', which eval reads as the label of an ordinary reading (0, false, no)");
   const auto watts = number_in_full(parts[1]);
   // Bounded, so that the Wh it adds stay finite numbers its readers take.
   if (!watts || *watts <= 0 || *watts > 100000)

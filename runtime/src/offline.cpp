@@ -114,6 +114,12 @@ offline_session::offline_session(const offline_request& request) : data_(request
   if (source && declares(source->info().options, "speed")) options.insert_or_assign("speed", "max");
   if (source && declares(source->info().options, "stop_at_end")) options.insert_or_assign("stop_at_end", true);
   for (const auto& s : request.history.settings) {
+    if (const std::string key = s.substr(0, s.find('=')); options.contains(key) && key != "path") {
+      // speed=realtime from a pipeline file looked like a hang: the history took its own length to read.
+      problems_.error({command_line}, "--data-set " + s + ": the offline commands read the whole history, as fast "
+                                      "as they can; leave " + key + " out");
+      continue;
+    }
     add_setting(options, s, problems_);
     givens_.wh_unit = givens_.wh_unit || s.rfind("wh_unit=", 0) == 0;
     givens_.span = givens_.span || s.rfind("span=", 0) == 0;
@@ -182,11 +188,18 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
                            (tried.empty() ? std::string(" (no scorer plugin has a model option)") : ":" + tried));
 }
 
-void offline_session::refuse_overwriting_history(const std::string& out, const char* option) {
+void offline_session::refuse_overwriting_inputs(const std::string& out, const char* option,
+                                                const std::vector<std::string>& models) {
   std::error_code ec;
-  if (!out.empty() && !data_.empty() && std::filesystem::equivalent(out, data_, ec))
-    problems_.error({command_line}, std::string(option) + " " + out + " is the history (--data): it would be "
-                                                                      "overwritten; write to another file");
+  const auto is = [&](const std::string& input) {
+    return !out.empty() && !input.empty() && std::filesystem::equivalent(out, input, ec);
+  };
+  std::string what = is(data_) ? "the history (--data)" : "";
+  for (const auto& model : models)
+    if (what.empty() && is(model)) what = "a model read (--model)";
+  if (!what.empty())
+    problems_.error({command_line}, std::string(option) + " " + out + " is " + what + ": it would be "
+                                                                                     "overwritten; write to another file");
 }
 
 stage_context_impl& offline_session::context_of(const stage_spec& spec) {

@@ -58,8 +58,9 @@ public:
   const time_zone& zone() const { return *zone_; }
 
   /// Refuses (in problems()) an output file that is the history itself
-  /// (--data): written, the history would be lost.
-  void refuse_overwriting_history(const std::string& out, const char* option);
+  /// (--data) or one of the `models` read: written, it would be lost.
+  void refuse_overwriting_inputs(const std::string& out, const char* option,
+                                 const std::vector<std::string>& models = {});
 
   /// Declares the scorer `plugin` with `options`, checked against its
   /// declaration. Returns nullptr (and records why) if that is not possible.

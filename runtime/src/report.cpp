@@ -228,7 +228,7 @@ bool valid_period(const std::string& s) {
 
 int report_command(const report_request& request) {
   offline_session session(request.offline);
-  session.refuse_overwriting_history(request.out, "--out");
+  session.refuse_overwriting_inputs(request.out, "--out", {request.model});
   if (!request.period.empty() && !valid_period(request.period))
     session.problems().error({"(command line)"}, "--period must be a day (2008-01-14) or a month (2008-01), not '" +
                                                      request.period + "'");

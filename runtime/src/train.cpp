@@ -118,7 +118,7 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
 
 int train_command(const train_request& request) {
   offline_session session(request.offline);
-  session.refuse_overwriting_history(request.out, "--out");
+  session.refuse_overwriting_inputs(request.out, "--out");
   diagnostics& problems = session.problems();
   if (refused(problems)) return 2;  // the time zone or the history source: nothing more can be declared
   toml::table settings;

@@ -506,7 +506,16 @@ TEST_CASE("inject refuses bad options, naming the option and the form it expects
       {{"--kind", "a:1:2:3:4:5"}, "--kind 'a:1:2:3:4:5': it has 6 parts separated by ':', not 4 or 5" + form},
       {{"--kind", "my heater:2000:22-1:2-7"},
        "--kind 'my heater:2000:22-1:2-7': NAME must be letters, digits, '_' or '-', not 'my heater'" + form},
-      {{"--kind", "0:2000:22-1:2-7"}, "--kind '0:2000:22-1:2-7': NAME cannot be 0, the label of ordinary readings"},
+      {{"--kind", "0:2000:22-1:2-7"},
+       "--kind '0:2000:22-1:2-7': NAME cannot be '0', which eval reads as the label of an ordinary reading (0, false, "
+       "no)"},
+      // eval read these as ordinary too, and counted every event's alert as a false one.
+      {{"--kind", "No:2000:22-1:2-7"},
+       "--kind 'No:2000:22-1:2-7': NAME cannot be 'No', which eval reads as the label of an ordinary reading (0, "
+       "false, no)"},
+      {{"--kind", "00:2000:22-1:2-7"},
+       "--kind '00:2000:22-1:2-7': NAME cannot be '00', which eval reads as the label of an ordinary reading (0, "
+       "false, no)"},
       {{"--kind", "h:2kW:22-1:2-7"},
        "--kind 'h:2kW:22-1:2-7': WATTS must be a number above 0, at most 100000 (100 kW), not '2kW'" + form},
       {{"--kind", "h:-5:22-1:2-7"}, "WATTS must be a number above 0, at most 100000 (100 kW), not '-5'"},

@@ -720,7 +720,7 @@ TEST_CASE("train, eval, report and inject refuse a history of several meters, an
   }
 }
 
-TEST_CASE("train, eval, report and inject never write over the history they read") {
+TEST_CASE("train, eval, report and inject never write over the history or the model they read") {
   temp_dir dir;
   const std::string history = four_weeks();
   const std::string data = dir.file("history.csv", history);
@@ -737,6 +737,28 @@ TEST_CASE("train, eval, report and inject never write over the history they read
     CHECK_THAT(r.err, Contains(" is the history (--data): it would be overwritten; write to another file"));
   }
   CHECK(dir.read("history.csv") == history);
+  // Nor over a model they read: a report's SVG replaced the shipped model.
+  const std::string model = dir.read("band.toml");
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"eval", "--model", band, "--data", data, "--events", band},
+           {"report", "--model", band, "--data", data, "--out", dir.path() + "/./band.toml"}}) {
+    const auto r = run(args);
+    INFO(args[0] << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains(" is a model read (--model): it would be overwritten; write to another file"));
+  }
+  CHECK(dir.read("band.toml") == model);
+}
+
+TEST_CASE("the offline commands refuse a source's pacing: they read the whole history at once") {
+  temp_dir dir;
+  const std::string data = dir.file("history.csv", four_weeks());
+  // speed=realtime, copied from a pipeline file, read the history over its own length: it looked like a hang.
+  const auto r = run({"inject", "--data", data, "--data-set", "speed=realtime", "--out", dir.path() + "/l.csv"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "(command line): --data-set speed=realtime: the offline commands read the whole history, as fast "
+                 "as they can; leave speed out\n");
+  CHECK_FALSE(std::filesystem::exists(dir.path() + "/l.csv"));
 }
 
 TEST_CASE("train on too little history says what the hold-out took, and how to train on all of it") {
