@@ -76,6 +76,11 @@ void evaluation::add(const reading& r, const score_result& s) {
     alert_hours_.insert(hour);
     if (!truly) false_hours_.insert(hour);
   }
+  // After a hole in the readings (the one before ended before this one
+  // starts) an event is another one: inject never places one over a hole.
+  const bool after_hole = r.ts_ms > covered_to_ms_;
+  covered_to_ms_ = r.span_ms > 0 ? r.ts_ms + r.span_ms : std::numeric_limits<std::int64_t>::max();
+  if (after_hole) event_label_.clear();
   if (truly) add_to_event(r, s.score, alert, label);
   event_label_ = label;
   const double centre = std::isnan(s.expected) ? (s.expected_lo + s.expected_hi) / 2 : s.expected;

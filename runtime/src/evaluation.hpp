@@ -108,6 +108,7 @@ private:
   bool labelled_ = false;
   std::vector<event_outcome> events_;
   std::string event_label_;       // label of the event the last reading was in; empty if none
+  std::int64_t covered_to_ms_ = std::numeric_limits<std::int64_t>::max();  // the end of the last reading's span
   std::set<std::int64_t> days_;
   std::set<std::int64_t> false_hours_;  // clock hours with a false alert
   std::set<std::int64_t> alert_hours_;  // clock hours with any alert

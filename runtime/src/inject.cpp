@@ -57,7 +57,8 @@ std::string summary(const inject_request& request, const std::vector<event_kind>
                      " readings from " + day_of(*first) + " to " + day_of(*last) + " (--per-week " +
                      number_text(request.per_week) + ", --seed " + std::to_string(request.seed) + "): " + by_kind +
                      "; " + std::to_string(std::count(done.touched.begin(), done.touched.end(), true)) + " readings changed";
-  if (in_gaps > 0) text += "; left out " + std::to_string(in_gaps) + " more that fell where the history has no readings";
+  if (in_gaps > 0) text += "; left out " + std::to_string(in_gaps) + " more that fell wholly or partly where the history has no "
+                                                                   "readings";
   if (done.events.empty() && in_gaps == 0)
     text += " (the history is shorter than one period of " + number_text(7 / request.per_week) + " days: no event)";
   return text + "; wrote " + request.out;

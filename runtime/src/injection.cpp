@@ -270,7 +270,10 @@ std::vector<planned_event> place_events(const std::vector<event_kind>& kinds, st
     const auto spread = static_cast<std::uint64_t>(longest_min - shortest_min + 1);
     const std::int64_t duration = (shortest_min + static_cast<std::int64_t>(below(random, spread))) * minute_ms;
     starts.clear();
-    for (std::int64_t t = std::max(period_start, free_from); t + duration <= period_end; t += minute_ms) {
+    // From a whole minute: with a rate that does not divide a week into whole minutes, periods do not start on one.
+    const std::int64_t first_start = std::max(period_start, free_from);
+    const std::int64_t whole = first_start + (minute_ms - first_start % minute_ms) % minute_ms;
+    for (std::int64_t t = whole; t + duration <= period_end; t += minute_ms) {
       const local_fields l = zone.local(t);
       if (in_window(k, l.hour * 60 + l.minute)) starts.push_back(t);
     }
@@ -309,16 +312,38 @@ std::int64_t history_end_ms(const std::vector<reading>& history, const std::vect
   return end;
 }
 
+namespace {
+
+/// The first reading that may cover `event`: none starts more than `longest` before what it covers.
+std::size_t first_reading_of(const std::vector<reading>& history, const planned_event& event, std::int64_t longest) {
+  return static_cast<std::size_t>(std::lower_bound(history.begin(), history.end(), event.start_ms - longest,
+                                                   [](const reading& r, std::int64_t t) { return r.ts_ms < t; }) -
+                                  history.begin());
+}
+
+/// Whether the readings cover all of `event`, with no hole: an event over a
+/// hole would be read back as two (eval cannot tell what the hole held).
+bool wholly_covered(const std::vector<reading>& history, const std::vector<std::int64_t>& intervals,
+                    const planned_event& event, std::size_t i) {
+  std::int64_t covered_to = event.start_ms;
+  for (; i < history.size() && history[i].ts_ms < event.end_ms; ++i) {
+    if (history[i].ts_ms + intervals[i] <= covered_to) continue;  // before the event, or a repeated time
+    if (history[i].ts_ms > covered_to) return false;
+    covered_to = history[i].ts_ms + intervals[i];
+  }
+  return covered_to >= event.end_ms;
+}
+
+} // namespace
+
 std::vector<bool> apply_events(std::vector<reading>& history, const std::vector<std::int64_t>& intervals,
                                std::vector<planned_event>& events, const std::vector<event_kind>& kinds) {
   const std::int64_t longest = intervals.empty() ? 0 : *std::max_element(intervals.begin(), intervals.end());
   std::vector<bool> touched(history.size(), false);
   for (auto& e : events) {
     const event_kind& k = kinds[e.kind];
-    std::size_t i = static_cast<std::size_t>(
-        std::lower_bound(history.begin(), history.end(), e.start_ms - longest,
-                         [](const reading& r, std::int64_t t) { return r.ts_ms < t; }) -
-        history.begin());
+    std::size_t i = first_reading_of(history, e, longest);
+    if (!wholly_covered(history, intervals, e, i)) continue;
     for (; i < history.size() && history[i].ts_ms < e.end_ms; ++i) {
       reading& r = history[i];
       const std::int64_t from = std::max(e.start_ms, r.ts_ms), to = std::min(e.end_ms, r.ts_ms + intervals[i]);

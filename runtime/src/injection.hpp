@@ -52,7 +52,7 @@ struct planned_event {
   std::size_t kind = 0;       ///< index into the kinds
   std::int64_t start_ms = 0;  ///< UTC, a whole minute
   std::int64_t end_ms = 0;    ///< exclusive
-  std::size_t readings = 0;   ///< readings it added energy to (0: it fell in a gap of the history)
+  std::size_t readings = 0;   ///< readings it added energy to (0: it fell wholly or partly in a gap of the history)
 };
 
 /// Places events in [from_ms, to_ms): the span is cut into periods of

@@ -80,6 +80,22 @@ TEST_CASE("an event is a run of readings with the same anomalous label, caught b
   CHECK(e.events_caught() == 1);
 }
 
+TEST_CASE("a hole in the readings ends an event: one of the same kind after it is another") {
+  evaluation e(1.0);
+  const score_result quiet{0.5, 100, 200};
+  auto hour = [](int h, const char* label) {
+    reading r = at(0, 300, label);
+    r.ts_ms = h * 3'600'000LL;
+    r.span_ms = 3'600'000;
+    return r;
+  };
+  e.add(hour(0, "heater"), quiet);
+  e.add(hour(1, "heater"), quiet);   // the next hour: the same event
+  e.add(hour(30, "heater"), quiet);  // after 28 hours without readings: another
+  e.add(hour(31, "heater"), quiet);
+  CHECK(e.events() == 2);
+}
+
 TEST_CASE("labels: empty and 0 are normal, anything else anomalous") {
   CHECK(labelled_anomalous(at(0, 1, "1")));
   CHECK(labelled_anomalous(at(0, 1, "heater")));
