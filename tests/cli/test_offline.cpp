@@ -750,6 +750,43 @@ TEST_CASE("train, eval, report and inject never write over the history or the mo
   CHECK(dir.read("band.toml") == model);
 }
 
+TEST_CASE("sustained_load trained on a minute's energies holds them to a minute's share of min_excess_wh") {
+  // The second household's first quarter of 2013, each hour as 60 minutes of a sixtieth of its energy. Held to
+  // an hour's 200 Wh, a minute's floor (a 2 kW heater adds 33 Wh) never alerted: thresholds 200-200 Wh, 0 events.
+  temp_dir dir;
+  std::ifstream in(std::string(STREAM_SMARTS_SOURCE_DIR) + "/data/household2_hourly.csv");
+  std::string minutes = "ts,wh\n", line;
+  while (std::getline(in, line)) {
+    if (line.rfind("2013-01", 0) != 0 && line.rfind("2013-02", 0) != 0 && line.rfind("2013-03", 0) != 0) continue;
+    const double wh = std::stod(line.substr(line.find(',') + 1)) / 60;
+    for (int m = 0; m < 60; ++m) {
+      char row[64];
+      std::snprintf(row, sizeof row, "%s:%02d:00,%.4f\n", line.substr(0, 13).c_str(), m, wh);
+      minutes += row;
+    }
+  }
+  const std::string data = dir.file("minutes.csv", minutes), model = dir.path() + "/m.toml";
+  const std::string labelled = dir.path() + "/l.csv";
+  const std::vector<std::string> paris{"--timezone", "Europe/Paris", "--data-set", "span=1m"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), paris.begin(), paris.end());
+    return run(args);
+  };
+  const auto trained = with({"train", "--scorer", "sustained_load", "--data", data, "--out", model});
+  INFO(trained.out << trained.err);
+  REQUIRE(trained.exit_code == 0);
+  std::smatch m;
+  const std::string said = trained.out + trained.err;
+  REQUIRE(std::regex_search(said, m, std::regex("thresholds ([0-9]+)-([0-9]+) Wh")));
+  CHECK(std::stoi(m[1]) >= 3);    // 200 Wh an hour: 3.3 Wh a minute
+  CHECK(std::stoi(m[2]) < 200);
+  REQUIRE(with({"inject", "--data", data, "--seed", "1", "--out", labelled}).exit_code == 0);
+  const auto judged = with({"eval", "--model", model, "--data", labelled});
+  INFO(judged.out);
+  REQUIRE(std::regex_search(judged.out, m, std::regex("heater_night +([0-9]+) +([0-9]+) ")));
+  CHECK(std::stoi(m[2]) > 0);
+}
+
 TEST_CASE("the offline commands refuse a source's pacing: they read the whole history at once") {
   temp_dir dir;
   const std::string data = dir.file("history.csv", four_weeks());

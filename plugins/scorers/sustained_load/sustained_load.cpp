@@ -130,7 +130,8 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<sustained_load_scorer>(
                                         "its rehearsals (--rehearsals, --kinds), or evenly with --rehearsals 0."),
          stream_smarts::optional_option("min_excess_wh", stream_smarts::option_type::number, 200.0,
                                         "Training: the lowest threshold, in Wh above the usual level, so a "
-                                        "quiet, regular hour cannot alert on a few watts."),
+                                        "quiet, regular hour cannot alert on a few watts; for an hour's "
+                                        "reading, and its share for shorter ones (3.3 Wh for a minute's)."),
          stream_smarts::optional_option("budget_days", stream_smarts::option_type::integer, std::int64_t{365},
                                         "Training: alerts_per_week is met on the last this many days of the "
                                         "history (14..3660; 0: all of it), because a house changes over the "

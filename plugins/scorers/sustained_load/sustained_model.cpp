@@ -315,13 +315,14 @@ std::vector<hourly> spend_budget(std::vector<hour_pool>& pools, const std::vecto
 }
 
 /// Every hour the same share of the budget, split evenly between the windows.
-std::vector<hourly> even_budget(const std::vector<replayed>& seen, const settings& s, double spacing_ms) {
+std::vector<hourly> even_budget(const std::vector<replayed>& seen, const settings& s, double spacing_ms,
+                                double lowest_wh) {
   std::vector<hourly> threshold;
   for (std::size_t w = 0; w < s.hours.size(); ++w) {
     std::array<std::vector<double>, hours_per_day> floors;
     for (const auto& r : seen) floors[static_cast<std::size_t>(r.hour)].push_back(r.floor[w]);
     threshold.push_back(alert_budget::thresholds(floors, s.alerts_per_week / static_cast<double>(s.hours.size()),
-                                                 spacing_ms, s.min_excess_wh));
+                                                 spacing_ms, lowest_wh));
   }
   return threshold;
 }
@@ -332,7 +333,8 @@ std::vector<hourly> even_budget(const std::vector<replayed>& seen, const setting
 /// estimate it better), but how much the house's own use rises has changed
 /// over the years: a house that uses less than it did would otherwise leave
 /// budget unspent.
-void meet_budget_on_recent_days(sustained_model& m, std::span<const replayed> recent, double spacing_ms) {
+void meet_budget_on_recent_days(sustained_model& m, std::span<const replayed> recent, double spacing_ms,
+                                double lowest_wh) {
   if (recent.empty()) return;  // a meter silent through those days: nothing to meet the budget on
   const settings& s = m.trained;
   const double allowed = alerts_allowed(recent.size(), s, spacing_ms);
@@ -344,7 +346,7 @@ void meet_budget_on_recent_days(sustained_model& m, std::span<const replayed> re
     for (const replayed& r : recent) {  // in time order
       bool alert = false;
       for (std::size_t w = 0; w < s.hours.size() && !alert; ++w)
-        alert = r.floor[w] > std::max(scale * m.threshold[w][static_cast<std::size_t>(r.hour)], s.min_excess_wh);
+        alert = r.floor[w] > std::max(scale * m.threshold[w][static_cast<std::size_t>(r.hour)], lowest_wh);
       if (alert && r.clock_hour != counted) ++n, counted = r.clock_hour;
     }
     return static_cast<double>(n);
@@ -357,7 +359,15 @@ void meet_budget_on_recent_days(sustained_model& m, std::span<const replayed> re
     (alert_hours_at(mid) <= allowed ? within : over) = mid;
   }
   for (auto& by_hour : m.threshold)
-    for (auto& t : by_hour) t = std::max(t * within, s.min_excess_wh);
+    for (auto& t : by_hour) t = std::max(t * within, lowest_wh);
+}
+
+/// The lowest threshold for readings of the history's span: min_excess_wh is
+/// per hour, so that a minute's reading (a 2 kW heater adds 33 Wh to it) is
+/// not held to an hour's 200 Wh, and could never alert.
+double lowest_threshold_wh(const settings& s, const std::vector<reading>& history) {
+  const std::int64_t span_ms = loaded_model::typical_span_ms(history);
+  return span_ms > 0 ? s.min_excess_wh * static_cast<double>(span_ms) / static_cast<double>(hour_ms) : s.min_excess_wh;
 }
 
 /// The history's readings whose floors are all known, in time order, and
@@ -397,8 +407,9 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
   m.usual = hourly_medians(history);
   auto [seen, recent_begin] = replay_history(history, m);
   const double spacing_ms = alert_budget::median_spacing_ms(history);
+  const double lowest_wh = lowest_threshold_wh(s, history);
   if (rehearsed.count == 0) {
-    m.threshold = even_budget(seen, s, spacing_ms);
+    m.threshold = even_budget(seen, s, spacing_ms, lowest_wh);
   } else {
     std::vector<event_peaks> events;
     for (int i = 0; i < rehearsed.count; ++i) {
@@ -408,10 +419,10 @@ sustained_model train(const std::vector<reading>& history, const settings& s, co
     auto pools = hour_pools(seen, s.hours.size());
     const double allowed = alerts_allowed(seen.size(), s, spacing_ms);
     const auto unit = static_cast<std::size_t>(std::max(1.0, std::round(hour_ms / spacing_ms)));
-    m.threshold = spend_budget(pools, events, s.hours.size(), allowed, unit, s.min_excess_wh);
+    m.threshold = spend_budget(pools, events, s.hours.size(), allowed, unit, lowest_wh);
     m.rehearsals = rehearsed.count;
   }
-  if (s.budget_days > 0) meet_budget_on_recent_days(m, std::span(seen).subspan(recent_begin), spacing_ms);
+  if (s.budget_days > 0) meet_budget_on_recent_days(m, std::span(seen).subspan(recent_begin), spacing_ms, lowest_wh);
   loaded_model::record_training_span(m, history);
   return m;
 }
