@@ -162,6 +162,9 @@ const stage_spec* offline_session::declare_scorer(const std::string& plugin, con
 
 offline_session::model_scorer offline_session::scorer_for_model(const std::string& model_path,
                                                                 const std::vector<std::string>& settings) {
+  for (const auto& s : settings)
+    if (s.rfind("model=", 0) == 0)  // it swapped the model, and the table named the first
+      throw unusable_input("--set " + s + " after --model " + model_path + ": give each model with its own --model");
   std::string tried;
   for (const auto& p : registry_.plugins()) {
     if (p.info().kind != plugin_kind::scorer || !declares(p.info().options, "model")) continue;

@@ -487,6 +487,22 @@ TEST_CASE("eval prints, per model and event kind, the events caught and the dela
                      tight + "  oven_afternoon       2       2   1.00         0 min      0 min\n");
 }
 
+TEST_CASE("eval and report refuse --set model=: it swapped the model under the name of the first") {
+  temp_dir dir;
+  const std::string model = dir.path() + "/band.toml", history = dir.file("h.csv", four_weeks());
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", history, "--out", model, "--holdout", "0"})
+              .exit_code == 0);
+  for (const std::string& command : {"eval", "report"}) {
+    std::vector<std::string> args{command, "--model", model, "--set", "model=other.toml", "--data", history};
+    if (command == "report") args.insert(args.end(), {"--out", dir.path() + "/r.svg"});
+    const auto r = run(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("stream-smarts: --set model=other.toml after --model " + model +
+                               ": give each model with its own --model\n"));
+  }
+}
+
 TEST_CASE("eval --events writes a row per model and event: caught or not, the first alert, the highest score") {
   temp_dir dir;
   const std::string model = dir.path() + "/band.toml", events = dir.path() + "/events.csv";
