@@ -160,6 +160,7 @@ struct option_entry {
   std::string_view name;
   std::string_view commands;
   value_option apply;
+  bool repeats = false;  ///< may be given more than once (each adds); any other only once
 };
 
 constexpr std::string_view offline_commands = "train eval report inject";
@@ -181,7 +182,7 @@ const std::vector<option_entry>& value_options() {
          set_log_format(*format);
        }},
       {"--plugin-dir", "run validate plugins train eval report inject",  // run, validate: said in dispatch
-       [](arguments& a, S, S v) { a.plugin_dirs.push_back(v); }},
+       [](arguments& a, S, S v) { a.plugin_dirs.push_back(v); }, true},
       {"--describe", "plugins", [](arguments& a, S, S v) { a.describe = v; }},
       {"--scorer", "train", [](arguments& a, S, S v) { a.train.scorer = v; }},
       {"--data", offline_commands, [](arguments& a, S, S v) { a.offline.history.data = v; }},
@@ -196,19 +197,19 @@ const std::vector<option_entry>& value_options() {
          // After a --model (eval, report): an option of that model's scorer.
          if (a.eval.models.empty()) a.train.scorer_settings.push_back(v);
          else a.eval.model_settings.back().push_back(v);
-       }},
-      {"--data-set", offline_commands, [](arguments& a, S, S v) { a.offline.history.settings.push_back(v); }},
+       }, true},
+      {"--data-set", offline_commands, [](arguments& a, S, S v) { a.offline.history.settings.push_back(v); }, true},
       {"--model", "eval report", [](arguments& a, S, S v) {
          a.eval.models.push_back(v);
          a.eval.model_settings.emplace_back();
-       }},
+       }, true},
       {"--period", "report", [](arguments& a, S, S v) { a.report.period = v; }},
       {"--events", "eval", [](arguments& a, S, S v) { a.eval.events_out = v; }},
       {"--kinds", "train inject", [](arguments& a, S, S v) { a.inject.kinds = a.train.kinds = v; }},
       {"--kind", "train inject", [](arguments& a, S, S v) {
          a.inject.kind_specs.push_back(v);
          a.train.kind_specs.push_back(v);
-       }},
+       }, true},
       {"--seed", "train inject", [](arguments& a, S arg, S v) { a.train.seed = a.inject.seed = whole(arg, v); }},
       {"--rehearsals", "train", [](arguments& a, S arg, S v) {
          a.train.rehearsals = static_cast<int>(std::min<std::uint64_t>(whole(arg, v), 1000000));
@@ -262,6 +263,11 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
     if (option == nullptr || i + 1 >= argc) {
       std::cerr << "stream-smarts: " << (option == nullptr ? "unknown option " + arg : arg + " needs a value") << "\n";
       print_usage(std::cerr);
+      return 2;
+    }
+    if (!option->repeats && std::find(a.given.begin(), a.given.end(), arg) != a.given.end()) {
+      // The last one won without a word: eval --data a.csv --data b.csv judged b.csv only.
+      std::cerr << "stream-smarts: " << arg << " is given twice; it takes one value\n";
       return 2;
     }
     a.given.push_back(arg);

@@ -876,3 +876,19 @@ TEST_CASE("an option the command would ignore is refused, naming the commands it
   CHECK_THAT(r.err, Contains("stream-smarts: for run, list plugin folders in the pipeline's plugin_dirs or "
                              "STREAM_SMARTS_PLUGIN_PATH\n"));
 }
+
+TEST_CASE("an option of one value given twice is refused; those that add (--model, --set, --kind) are not") {
+  // eval --data a.csv --data b.csv judged b.csv alone, without a word.
+  temp_dir dir;
+  const std::string data = dir.file("h.csv", four_weeks()), other = dir.file("other.csv", four_weeks());
+  auto r = run({"eval", "--model", "m.toml", "--data", data, "--data", other});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "stream-smarts: --data is given twice; it takes one value\n");
+  r = run({"inject", "--data", data, "--out", dir.path() + "/a.csv", "--out", dir.path() + "/b.csv"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "stream-smarts: --out is given twice; it takes one value\n");
+  r = run({"inject", "--data", data, "--out", dir.path() + "/a.csv", "--kind", "x:1000:0-23:1-2", "--kind",
+           "y:1000:0-23:1-2", "--kinds", "x,y", "--data-set", "span=1h", "--data-set", "meter=home"});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+}
