@@ -88,18 +88,31 @@ bool irregular_times(const std::vector<reading>& history) {
 }
 
 /// A running total (Home Assistant's energy sensors, a utility's index)
-/// read as each reading's use: hourly use goes down every night, an index never.
+/// read as each reading's use: hourly use goes down every night, an index
+/// never, or only to start again from near 0 (a "today's energy" sensor, reset
+/// each midnight).
 void refuse_meter_index(const std::vector<reading>& history) {
   if (history.size() < 48 || history.back().ts_ms - history.front().ts_ms < 72 * hour_ms) return;
-  std::size_t up = 0, down = 0;
+  std::size_t up = 0, down = 0, resets = 0;
+  const reading* first_reset = nullptr;
   for (std::size_t i = 1; i < history.size(); ++i) {
-    up += history[i].wh > history[i - 1].wh;
-    down += history[i].wh < history[i - 1].wh;
+    const double before = history[i - 1].wh, now = history[i].wh;
+    up += now > before;
+    const bool reset = now < before / 10;
+    resets += reset;
+    down += now < before && !reset;
+    if (reset && first_reset == nullptr) first_reset = &history[i];
   }
-  if (down * 100 > history.size() || up * 2 < history.size()) return;
-  throw unusable_input("the history's readings never go down (" + fixed(history.front().wh, 0) + " Wh at " +
-                       when(history.front()) + ", " + fixed(history.back().wh, 0) + " Wh at " +
-                       when(history.back()) + "): that is a meter's index, the total so far, not what each "
+  // At most one reset a day: hourly use falls by nine tenths on many evenings, but it also goes down otherwise.
+  const auto days = static_cast<std::size_t>((history.back().ts_ms - history.front().ts_ms) / (24 * hour_ms)) + 1;
+  if (down * 100 > history.size() || up * 2 < history.size() || resets > days) return;
+  const std::string what =
+      resets == 0 ? "never go down (" + fixed(history.front().wh, 0) + " Wh at " + when(history.front()) + ", " +
+                        fixed(history.back().wh, 0) + " Wh at " + when(history.back()) + "): that is a meter's index"
+                  : "go down only to start again from near 0 (" + std::to_string(resets) + " times, first at " +
+                        when(*first_reset) + "): that is a counter reset each day or so (a \"today's energy\" "
+                        "sensor)";
+  throw unusable_input("the history's readings " + what + ", the total so far, not what each "
                        "reading used; read it as one (--data-set wh_kind=index: each reading is then the use "
                        "since the one before" +
                        (irregular_times(history) ? "; its times are irregular, as a sensor's changes are: add "

@@ -186,6 +186,15 @@ TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros
   INFO(as_index.err);
   CHECK(as_index.exit_code == 0);
   CHECK_THAT(as_index.out, Contains("percentile_band: 671 readings"));
+  // A "today's energy" sensor, back to near 0 each midnight, was taken for use: thresholds of 1-19 kWh.
+  const auto today = train(history("today.csv", [](int, int h) { return std::to_string(400 * (h + 1)); }));
+  CHECK(today.exit_code == 2);
+  CHECK_THAT(today.err, Contains("stream-smarts: the history's readings go down only to start again from near 0 (27 "
+                                 "times, first at 2008-01-08T00:00:00+00:00): that is a counter reset each day or so "
+                                 "(a \"today's energy\" sensor), the total so far, not what each reading used; read "
+                                 "it as one (--data-set wh_kind=index: each reading is then the use since the one "
+                                 "before)\n"));
+  CHECK(train(dir.path() + "/today.csv", {"--data-set", "wh_kind=index"}).exit_code == 0);
 
   // An index recorded at each change of its sensor, as Home Assistant does:
   // read between its records, each reading has a span of its own.
