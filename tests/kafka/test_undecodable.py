@@ -97,7 +97,7 @@ class UndecodableTest(KafkaTestCase):
 
         # The log names every bad message: topic [partition] at offset N, and why.
         for topic, offset, key, value, why in bad:
-            self.assertIn("warning [%s] %s [0] at offset %d: cannot decode: %s; copied to %s\n" % (
+            self.assertIn("warning [%s] %s [0] at offset %d: cannot decode: %s; copying it to %s\n" % (
                 topic, topic, offset, why, DEAD_LETTERS), log)
         self.assertEqual(log.count("cannot decode: "), len(bad))
 
@@ -129,7 +129,7 @@ class UndecodableTest(KafkaTestCase):
                       "bad JSON at column 1: expected '{'\n", log)
         self.assertIn("warning [raw_power] raw_power [0] at offset 4: cannot decode: "
                       "hour must be a whole hour of day 0..23, got 25\n", log)
-        self.assertNotIn("copied to", log)
+        self.assertNotIn("copying it to", log)
         self.assertEqual(harness.message_count(broker.address, DEAD_LETTERS), 0)
 
     def test_a_bad_message_too_large_to_copy_is_told_and_the_stream_goes_on(self):

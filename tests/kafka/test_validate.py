@@ -188,6 +188,29 @@ class ValidateTest(KafkaTestCase):
         code, lines = self.errors(topics='["raw_power", ""]')
         self.assertEqual(lines, ["bad.toml:9:10: option 'topics' of source 'raw_power' (kafka_source): "
                                  "must not hold an empty topic name"])
+        # validate said ok, then run could not subscribe ("Invalid argument"), five times over, and exited 1.
+        code, lines = self.errors(topics='["raw_power", "raw_power"]')
+        self.assertEqual(lines, ["bad.toml:9:10: option 'topics' of source 'raw_power' (kafka_source): "
+                                 "names 'raw_power' twice"])
+
+    def test_a_broker_port_librdkafka_would_misread_is_refused(self):
+        # "abc" became port 0, and 99999 wrapped round to 34463: another service's, maybe.
+        def with_brokers(brokers):
+            text = TEMPLATE % {"source": "", "sink": "", "topics": '["raw_power"]',
+                               "model": harness.toml_string(harness.MODEL)}
+            code, out, err, path = self.validate(text.replace('brokers = "127.0.0.1:1"', 'brokers = "%s"' % brokers, 1))
+            return code, [l.replace(str(path), "bad.toml") for l in (out + err).splitlines()
+                          if l.startswith(str(path)) and ": warning: " not in l]
+
+        for brokers, problem in [("127.0.0.1:99999", "'127.0.0.1:99999' has no port from 1 to 65535 after its ':'"),
+                                 ("a:9092, 127.0.0.1:abc", "'127.0.0.1:abc' has no port from 1 to 65535 after its ':'"),
+                                 ("a:9092,,b:9092", "an empty entry in the list")]:
+            code, lines = with_brokers(brokers)
+            self.assertEqual((code, len(lines)), (2, 1), lines)
+            self.assertTrue(lines[0].endswith("option 'brokers' of source 'raw_power' (kafka_source): must be "
+                                              "host:port, separated by commas: " + problem), lines[0])
+        for brokers in ("[::1]:9092", "SSL://kafka.lan:9093", "kafka.lan", "a:1, b:65535"):
+            self.assertEqual(with_brokers(brokers)[0], 0, brokers)
 
 
 if __name__ == "__main__":

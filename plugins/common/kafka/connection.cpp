@@ -117,6 +117,24 @@ std::vector<option_spec> connection_options(const string_table& defaults) {
   };
 }
 
+namespace {
+
+// A port librdkafka would take as it is: "abc" became port 0, "99999" wrapped round to 34463.
+std::string broker_problem(std::string broker) {
+  broker.erase(0, broker.find_first_not_of(" \t"));
+  broker.erase(broker.find_last_not_of(" \t") + 1);
+  if (broker.empty()) return "an empty entry in the list";
+  if (const std::size_t scheme = broker.find("://"); scheme != std::string::npos) broker.erase(0, scheme + 3);
+  const std::size_t bracket = broker.rfind(']'), colon = broker.rfind(':');
+  if (colon == std::string::npos || (bracket != std::string::npos && colon < bracket)) return {};  // the default port
+  const std::string port = broker.substr(colon + 1);
+  const bool digits = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos;
+  if (digits && std::stoi(port) >= 1 && std::stoi(port) <= 65535) return {};
+  return "'" + broker + "' has no port from 1 to 65535 after its ':'";
+}
+
+} // namespace
+
 connection::connection(stage_context& context, const string_table& defaults)
     : context_(context), settings_(rd_kafka_conf_new()), brokers_(context.options().string("brokers")) {
   string_table properties = defaults;
@@ -127,6 +145,13 @@ connection::connection(stage_context& context, const string_table& defaults)
     properties[key] = value;
   }
   if (brokers_.empty()) throw option_error("brokers", "must name at least one broker (host:port) or be \"embedded\"");
+  if (brokers_ != embedded_brokers)
+    for (std::size_t at = 0; at <= brokers_.size();) {
+      const std::size_t comma = std::min(brokers_.find(',', at), brokers_.size());
+      if (const std::string problem = broker_problem(brokers_.substr(at, comma - at)); !problem.empty())
+        throw option_error("brokers", "must be host:port, separated by commas: " + problem);
+      at = comma + 1;
+    }
   for (const auto& [key, value] : properties) set_property(settings_.get(), key, value);
   for (const auto& warning : transport_warnings(properties)) context.log().warning("properties: " + warning);
 }

@@ -161,6 +161,9 @@ public:
     if (topics_.empty()) throw option_error("topics", "must name at least one topic");
     if (std::find(topics_.begin(), topics_.end(), "") != topics_.end())
       throw option_error("topics", "must not hold an empty topic name");
+    for (auto it = topics_.begin(); it != topics_.end(); ++it)
+      if (std::find(std::next(it), topics_.end(), *it) != topics_.end())  // librdkafka refuses to subscribe
+        throw option_error("topics", "names '" + *it + "' twice");
     if (const auto* read = topic_read(topics_, dead_letter_topic_))
       throw option_error("dead_letter_topic", "'" + dead_letter_topic_ + "' is read by this source (topics holds '" +
                                                   *read + "'): each message copied there would be read, refused "
@@ -363,7 +366,7 @@ private:
 
   void undecodable(const rd_kafka_message_t& m, const std::string& why) {
     const std::string position = kafka::describe_position(m);
-    skipped_.skip(position + ": cannot decode: " + why + (dead_letters_ ? "; copied to " + dead_letter_topic_ : ""),
+    skipped_.skip(position + ": cannot decode: " + why + (dead_letters_ ? "; copying it to " + dead_letter_topic_ : ""),
                   {{"topic", rd_kafka_topic_name(m.rkt)}});
     if (!dead_letters_) return;
     // The copy keeps the message's own headers and timestamp, as it was.
