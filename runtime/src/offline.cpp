@@ -160,6 +160,21 @@ const stage_spec* offline_session::declare_scorer(const std::string& plugin, con
   return s.plugin && problems_.items().size() == before ? &s : nullptr;
 }
 
+namespace {
+
+// After --model, --set gives a scoring option: a training one would do nothing.
+void refuse_training_settings(const std::vector<option_spec>& specs, const std::string& model_path,
+                              const std::vector<std::string>& settings) {
+  for (const auto& s : settings) {
+    const std::string key = s.substr(0, s.find('='));
+    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const option_spec& o) { return o.name == key; });
+    if (spec != specs.end() && is_training_option(*spec))
+      throw unusable_input("--set " + s + " after --model " + model_path + ": " + key + " " + training_only(key));
+  }
+}
+
+} // namespace
+
 offline_session::model_scorer offline_session::scorer_for_model(const std::string& model_path,
                                                                 const std::vector<std::string>& settings) {
   for (const auto& s : settings)
@@ -176,13 +191,18 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
       tried += "\n  " + p.info().name + ": " + problems.to_string();
       continue;
     }
+    model_scorer loaded{&spec, nullptr};
     try {
-      return {&spec, make_scorer(spec)};
+      loaded.instance = make_scorer(spec);
     } catch (const option_error& e) {  // the model's own error names its file; a --set one its option
       tried += "\n  " + p.info().name + ": " + (e.option() == "model" ? e.what() : describe_option_error(e));
+      continue;
     } catch (const std::exception& e) {
       tried += "\n  " + p.info().name + ": " + e.what();
+      continue;
     }
+    refuse_training_settings(p.info().options, model_path, settings);
+    return loaded;
   }
   if (const std::string skipped = registry_.skipped_note(); !skipped.empty()) tried += "\n  " + skipped.substr(2);
   std::string with;

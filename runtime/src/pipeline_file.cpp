@@ -405,11 +405,21 @@ private:
       const std::size_t known_problems = out_.items().size();
       stage.options = validate_options(table, stage.plugin->info().options, runtime_names,
                                        owner + " (" + stage.plugin->info().name + ")", file_, out_);
+      refuse_training_options(stage, owner + " (" + stage.plugin->info().name + ")");
       // A stage is made in the pipeline's time zone, so none is without one.
       stage.can_start = out_.items().size() == known_problems && !spec_.settings.timezone.empty();
     }
     // Kept even without a plugin, so stages wired to it are not also reported.
     spec_.stages.push_back(std::move(stage));
+  }
+
+  // A scorer scores with what its model was trained with: an option only
+  // `train` reads would do nothing here, without a word.
+  void refuse_training_options(const stage_spec& stage, const std::string& owner) {
+    for (const option_spec& spec : stage.plugin->info().options)
+      if (is_training_option(spec) && stage.options.places.count(spec.name) != 0)
+        out_.error(stage.options.places.at(spec.name), "option '" + spec.name + "' of " + owner + " " +
+                                                           training_only(spec.name));
   }
 
   const loaded_plugin* find_plugin(const std::string& name, plugin_kind kind, const toml::node& at,

@@ -447,6 +447,11 @@ option_value read_secret_file(const toml::node& node, const option_spec& spec, c
 
 } // namespace
 
+std::string training_only(const std::string& option) {
+  return "is for training: a scorer scores with what its model was trained with; to change it, train the model "
+         "again (stream-smarts train --set " + option + "=...)";
+}
+
 validated_options validate_options(const toml::table& table, const std::vector<option_spec>& specs,
                                    const std::set<std::string, std::less<>>& skip, const std::string& owner,
                                    const std::string& file, diagnostics& out) {

@@ -36,6 +36,10 @@ validated_options validate_options(const toml::table& table, const std::vector<o
                                    const std::set<std::string, std::less<>>& skip, const std::string& owner,
                                    const std::string& file, diagnostics& out);
 
+/// Why `option`, declared with training_option(), does nothing where a
+/// scorer scores (a pipeline, eval or report): words that follow its name.
+std::string training_only(const std::string& option);
+
 /// "30s", "250ms", "5m", "1h30m", "2d". Nothing for anything else.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 

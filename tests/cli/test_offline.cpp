@@ -496,6 +496,19 @@ TEST_CASE("eval prints, per model and event kind, the events caught and the dela
                      tight + "  oven_afternoon       2       2   1.00         0 min      0 min\n");
 }
 
+TEST_CASE("eval and report refuse --set of a training option: the model scores as it was trained") {
+  // eval --model m --set hi_percentile=90 printed the same table as without it.
+  temp_dir dir;
+  const std::string model = dir.path() + "/band.toml", history = dir.file("h.csv", four_weeks());
+  REQUIRE(run({"train", "--scorer", "percentile_band", "--data", history, "--out", model, "--holdout", "0"})
+              .exit_code == 0);
+  const auto r = run({"eval", "--model", model, "--set", "hi_percentile=90", "--data", history});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("stream-smarts: --set hi_percentile=90 after --model " + model + ": hi_percentile is for "
+                             "training: a scorer scores with what its model was trained with; to change it, train the "
+                             "model again (stream-smarts train --set hi_percentile=...)\n"));
+}
+
 TEST_CASE("eval and report refuse --set model=: it swapped the model under the name of the first") {
   temp_dir dir;
   const std::string model = dir.path() + "/band.toml", history = dir.file("h.csv", four_weeks());

@@ -171,6 +171,18 @@ TEST_CASE("a band with hi <= lo is rejected at validation, at the band option") 
                          "must be above lo (300)\n");
 }
 
+TEST_CASE("a scorer's training option in a pipeline is refused: it scores with what its model was trained with") {
+  // alerts_per_week = 5 beside a model validated, and the scorer alerted as its model said, without a word.
+  std::string rows;
+  for (int h = 0; h < 24; ++h) rows += "[100, 900], ";
+  const std::string text = "[[sources]]\nname = 'in'\nplugin = 'fixture_source'\n[[scorers]]\nname = 'band'\n"
+                           "plugin = 'percentile_band'\nfrom = ['in']\nband = [" + rows + "]\nhi_percentile = 95\n"
+                           "[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['band']\nrecord = 'a.txt'\n";
+  CHECK(invalid(text) == "p.toml:9:17: option 'hi_percentile' of scorer 'band' (percentile_band) is for training: a "
+                         "scorer scores with what its model was trained with; to change it, train the model again "
+                         "(stream-smarts train --set hi_percentile=...)\n");
+}
+
 TEST_CASE("a runtime key on the wrong kind of stage is one clear message") {
   CHECK(invalid(replace(good, "plugin = \"fixture_source\"", "plugin = \"fixture_source\"\nfrom = [\"ratio\"]")) ==
         "p.toml:6:8: source 'in' takes no 'from': sources are where readings start\n");

@@ -139,19 +139,19 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<dlib_regression_scorer>(
          stream_smarts::optional_option("model", stream_smarts::option_type::string, {},
                                         "Model file written by `stream-smarts train --scorer dlib_regression`. "
                                         "Required to score."),
-         stream_smarts::optional_option("lo_percentile", stream_smarts::option_type::number, 0.5,
-                                        "Training: the percentile of the training readings' standardized "
+         stream_smarts::training_option("lo_percentile", stream_smarts::option_type::number, 0.5,
+                                        "the percentile of the training readings' standardized "
                                         "residuals taken as the bottom of the band (0.5: one reading in 200 "
                                         "falls below it)."),
-         stream_smarts::optional_option("hi_percentile", stream_smarts::option_type::number, 99.5,
-                                        "Training: the percentile of the training readings' standardized "
+         stream_smarts::training_option("hi_percentile", stream_smarts::option_type::number, 99.5,
+                                        "the percentile of the training readings' standardized "
                                         "residuals taken as the top of the band (99.5: one reading in 200 "
                                         "rises above it)."),
-         stream_smarts::optional_option("gamma", stream_smarts::option_type::number, 0.2,
-                                        "Training: width of the radial basis kernel on the normalized time "
+         stream_smarts::training_option("gamma", stream_smarts::option_type::number, 0.2,
+                                        "width of the radial basis kernel on the normalized time "
                                         "features; larger follows the history more closely, smaller is smoother."),
-         stream_smarts::optional_option("max_basis", stream_smarts::option_type::integer, std::int64_t{50},
-                                        "Training: most basis vectors per fitted function (1..1000); more can "
+         stream_smarts::training_option("max_basis", stream_smarts::option_type::integer, std::int64_t{50},
+                                        "most basis vectors per fitted function (1..1000); more can "
                                         "fit finer shapes but scores more slowly."),
          stream_smarts::optional_option("excess_wh", stream_smarts::option_type::number, 0.0,
                                         "Scoring: energy (Wh) above the usual level, accumulated over consecutive "

@@ -116,19 +116,19 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<power_step_scorer>(
                                         "Local hours \"HH:MM-HH:MM\" in which a new step is told, e.g. "
                                         "\"22:00-07:00\" (by day a house itself switches on big loads every day). "
                                         "A step found in them is followed until it ends. Empty: all day."),
-         stream_smarts::optional_option("hold", stream_smarts::option_type::duration,
+         stream_smarts::training_option("hold", stream_smarts::option_type::duration,
                                         std::chrono::milliseconds(10 * minute_ms),
-                                        "Training: how long the power must stay up (1m..1h). Shorter tells "
+                                        "how long the power must stay up (1m..1h). Shorter tells "
                                         "sooner, but of more ordinary appliances (an oven heating up)."),
-         stream_smarts::optional_option("before", stream_smarts::option_type::duration,
+         stream_smarts::training_option("before", stream_smarts::option_type::duration,
                                         std::chrono::milliseconds(30 * minute_ms),
-                                        "Training: the level before is the median power of this period ahead "
+                                        "the level before is the median power of this period ahead "
                                         "of the hold (1m..6h); with hourly readings, the hour before."),
-         stream_smarts::optional_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
-                                        "Training: how many alerting readings a week the thresholds allow on the "
+         stream_smarts::training_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
+                                        "how many alerting readings a week the thresholds allow on the "
                                         "training history (above 0, at most 84): the false-alarm budget."),
-         stream_smarts::optional_option("min_step_w", stream_smarts::option_type::number, 1500.0,
-                                        "Training: the lowest threshold in W, so that ordinary appliances "
+         stream_smarts::training_option("min_step_w", stream_smarts::option_type::number, 1500.0,
+                                        "the lowest threshold in W, so that ordinary appliances "
                                         "(a fridge, a television) never alert, whatever the history."),
      }},
     train_model))

@@ -109,31 +109,31 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<sustained_load_scorer>(
          stream_smarts::optional_option("model", stream_smarts::option_type::string, {},
                                         "Model file written by `stream-smarts train --scorer sustained_load`. "
                                         "Required to score."),
-         stream_smarts::optional_option("hours",
+         stream_smarts::training_option("hours",
                                         stream_smarts::option_type::integer | stream_smarts::option_type::number_list,
                                         std::vector<double>{2, 3, 6},
-                                        "Training: how many hours in a row usage must stay above its usual "
+                                        "how many hours in a row usage must stay above its usual "
                                         "level: one window, or up to 6 side by side in increasing order, each "
                                         "with its own thresholds (each 1..24). A short window catches a short "
                                         "event sooner, a long one a small load left on all day."),
-         stream_smarts::optional_option("baseline_days", stream_smarts::option_type::integer, std::int64_t{28},
-                                        "Training: the usual level of an hour is the median of that hour over "
+         stream_smarts::training_option("baseline_days", stream_smarts::option_type::integer, std::int64_t{28},
+                                        "the usual level of an hour is the median of that hour over "
                                         "the meter's last this many days (3..365), so it follows the seasons."),
-         stream_smarts::optional_option("by_weekday", stream_smarts::option_type::boolean, true,
-                                        "Training: the usual level of an hour on a weekday is taken from "
+         stream_smarts::training_option("by_weekday", stream_smarts::option_type::boolean, true,
+                                        "the usual level of an hour on a weekday is taken from "
                                         "weekdays only, and on Saturday or Sunday from weekends only."),
-         stream_smarts::optional_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
-                                        "Training: how many alert-hours a week the thresholds allow on the "
+         stream_smarts::training_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
+                                        "how many alert-hours a week the thresholds allow on the "
                                         "training history's last budget_days (above 0, at most 84): the "
                                         "false-alarm budget. "
                                         "`train` spends it at the hours where it catches the most events of "
                                         "its rehearsals (--rehearsals, --kinds), or evenly with --rehearsals 0."),
-         stream_smarts::optional_option("min_excess_wh", stream_smarts::option_type::number, 200.0,
-                                        "Training: the lowest threshold, in Wh above the usual level, so a "
+         stream_smarts::training_option("min_excess_wh", stream_smarts::option_type::number, 200.0,
+                                        "the lowest threshold, in Wh above the usual level, so a "
                                         "quiet, regular hour cannot alert on a few watts; for an hour's "
                                         "reading, and its share for shorter ones (3.3 Wh for a minute's)."),
-         stream_smarts::optional_option("budget_days", stream_smarts::option_type::integer, std::int64_t{365},
-                                        "Training: alerts_per_week is met on the last this many days of the "
+         stream_smarts::training_option("budget_days", stream_smarts::option_type::integer, std::int64_t{365},
+                                        "alerts_per_week is met on the last this many days of the "
                                         "history (14..3660; 0: all of it), because a house changes over the "
                                         "years; which hours get the budget is learnt from all of it."),
      }},

@@ -80,6 +80,19 @@ inline option_spec optional_option(std::string name, option_type type, option_va
   return {std::move(name), type, std::move(default_value), false, std::move(description), std::move(choices)};
 }
 
+/// Declares an option only `stream-smarts train` reads (a scorer's): in a
+/// pipeline, or after `eval --model`, a scorer scores with what its model
+/// was trained with, so the runtime refuses such an option there. Its
+/// description says "Training: " first, which marks it.
+inline option_spec training_option(std::string name, option_type type, option_value default_value,
+                                   std::string description, std::vector<std::string> choices = {}) {
+  return optional_option(std::move(name), type, std::move(default_value), "Training: " + std::move(description),
+                         std::move(choices));
+}
+
+/// Whether `spec` was declared with training_option().
+inline bool is_training_option(const option_spec& spec) { return spec.description.rfind("Training: ", 0) == 0; }
+
 /// Thrown by a plugin that finds an option's value unusable (a band with
 /// hi <= lo, a model file that cannot be read). The runtime reports it at
 /// the option's place in the pipeline file.
