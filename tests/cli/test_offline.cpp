@@ -899,7 +899,7 @@ TEST_CASE("an option the command would ignore is refused, naming the commands it
                              "STREAM_SMARTS_PLUGIN_PATH\n"));
 }
 
-TEST_CASE("an option of one value given twice is refused; those that add (--model, --set, --kind) are not") {
+TEST_CASE("an option of one value given twice is refused, those that add (--model, --set, --kind) are not") {
   // eval --data a.csv --data b.csv judged b.csv alone, without a word.
   temp_dir dir;
   const std::string data = dir.file("h.csv", four_weeks()), other = dir.file("other.csv", four_weeks());
