@@ -182,25 +182,25 @@ decision alert_policy::below(meter_state& m, const scored_reading& s) {
     // A back to normal held through quiet hours goes out at the first usual reading after them.
     if (!m.ended_quietly || silent_at(r)) return {};
     const episode ended = *std::exchange(m.ended_quietly, std::nullopt);
-    return resolve(ended, r);
+    return facts_of(ended, r).as(decision::cause::back_inside, verdict::resolve);
   }
   episode& e = *m.current;
   if (s.still_on) {
     ++e.readings;
-    return resolve(e, r).as(decision::cause::still_on);
+    return facts_of(e, r).as(decision::cause::still_on);
   }
   const episode ended = *std::exchange(m.current, std::nullopt);
-  if (!ended.raised || !settings_.resolved) return resolve(ended, r).as(decision::cause::inside);
+  if (!ended.raised || !settings_.resolved) return facts_of(ended, r);
   if (silent_at(r)) {
     m.ended_quietly = ended;
-    return resolve(ended, r).as(decision::cause::quiet_hours);
+    return facts_of(ended, r).as(decision::cause::quiet_hours);
   }
-  return resolve(ended, r);
+  return facts_of(ended, r).as(decision::cause::back_inside, verdict::resolve);
 }
 
-// The back to normal of episode `e`, told at reading `r`.
-decision alert_policy::resolve(const episode& e, const reading& r) {
-  return {verdict::resolve, decision::cause::back_inside, e.since_ms, e.began_ms, e.readings, r.ts_ms - e.since_ms};
+// Episode `e` as it stands at reading `r`, below the threshold: no notification yet.
+decision alert_policy::facts_of(const episode& e, const reading& r) {
+  return {verdict::quiet, decision::cause::inside, e.since_ms, e.began_ms, e.readings, r.ts_ms - e.since_ms};
 }
 
 } // namespace stream_smarts::runtime

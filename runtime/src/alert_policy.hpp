@@ -96,7 +96,7 @@ private:
   static void end_episode_after_gap(meter_state& m, const reading& r);
   decision above(meter_state& m, const scored_reading& s);
   decision below(meter_state& m, const scored_reading& s);
-  static decision resolve(const episode& e, const reading& r);
+  static decision facts_of(const episode& e, const reading& r);
   bool silent_at(const reading& r) const;
 
   alert_policy_settings settings_;

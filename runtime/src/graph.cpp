@@ -717,13 +717,23 @@ bool deliver_chunk(sink_actor* self) {
 
 void close_sink(sink_actor* self);
 
+void publish_sink(sink_actor* self) {
+  const auto& s = self->state;
+  publish(self, s.intake.size(), s.outbox.size(),
+          s.waiting ? stage_health::retrying : s.last_given_up ? stage_health::delivery_failed : stage_health::healthy);
+}
+
 /// Takes what there is room for and delivers until done or waiting.
 void pump(sink_actor* self) {
   auto& s = self->state;
   for (;;) {
     take_batches(self);
     if (s.outbox.empty() || s.waiting || s.paused || s.dead) break;
-    if (!deliver_chunk(self)) break;
+    const bool delivered = deliver_chunk(self);
+    // Each chunk's figures at once: the next chunk's flush may wait minutes
+    // (a Kafka sink with its broker away), and a give-up must show meanwhile.
+    publish_sink(self);
+    if (!delivered) break;
   }
   if (s.closing && ((s.intake.empty() && s.outbox.empty()) || s.dead)) close_sink(self);
 }
@@ -743,12 +753,7 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
   s.retries = setup.st->spec->retries;
   s.outbox_capacity = outbox_capacity;
   s.max_chunk = max_chunk;
-  auto published = [self] {
-    const auto& s = self->state;
-    publish(self, s.intake.size(), s.outbox.size(),
-            s.waiting ? stage_health::retrying
-                      : s.last_given_up ? stage_health::delivery_failed : stage_health::healthy);
-  };
+  auto published = [self] { publish_sink(self); };
   return {
       // Takes the batch in at once (its source may read on), and delivers
       // once the batches already in the mailbox are taken in too: a sink

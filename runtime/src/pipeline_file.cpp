@@ -31,8 +31,8 @@ std::vector<option_spec> policy_options() {
                       "Alert only once usage has stayed unusual this long (\"15m\") or for this many readings in "
                       "a row (3)."),
       optional_option("cooldown", option_type::duration, std::chrono::milliseconds{0},
-                      "At most one raise per scorer and meter in this period (reminders and back to normal are not limited); "
-                      "\"0s\": no limit."),
+                      "At most one raise per scorer and meter in this period (reminders and back to normal are "
+                      "not limited); \"0s\": no limit."),
       optional_option("remind_every", option_type::duration, std::chrono::milliseconds{0},
                       "While usage stays unusual, remind this often; \"0s\": never."),
       optional_option("resolved", option_type::boolean, false,

@@ -217,6 +217,29 @@ TEST_CASE("metrics: a delivery given up makes the sink unhealthy until one succe
   CHECK(c.wait(20s).exit_code == 0);
 }
 
+TEST_CASE("metrics: each chunk given up shows at once, while the sink still works through the ones behind it") {
+  // A Kafka sink with its broker away gave up a chunk, then waited out the next one's flush before the figure
+  // moved: minutes with the default message.timeout.ms. Here: chunks of one reading, each flush 1 s, each given
+  // up; before, the count went from 1 to 8 at once (the batches in flight), seconds after the second was given up.
+  temp_dir dir;
+  const auto file = dir.file("p.toml", fixture_pipeline(pipeline_with_port_0 + "\nbatch_size = 1",
+                                                        "count = 20\nthen_idle = true", "",
+                                                        "receive = \"all\"\nreject_flushes = true\ndelay = \"1s\""));
+  child c({binary(), "run", file}, fixture_env);
+  const int port = metrics_port(c);
+  std::string last;
+  const auto failures = [&] {
+    last = scrape(port);
+    return sample(last, "stream_smarts_delivery_failures_total{stage=\"out\"}").value_or(0);
+  };
+  double seen = 0;
+  CHECK(eventually([&] { return (seen = failures()) >= 2; }, 15s, 100ms));
+  INFO(last);
+  CHECK(seen < 5);  // one at a time, as each is given up
+  c.signal(SIGINT);
+  c.wait(40s);
+}
+
 TEST_CASE("metrics: alerts are counted as delivered: a reminder sent as the raise given up is a raise") {
   temp_dir dir;
   // Every reading unusual: one episode of 100 hours, reminded every 10 hours.
