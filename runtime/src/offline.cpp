@@ -114,7 +114,8 @@ offline_session::offline_session(const offline_request& request) : data_(request
   if (source && declares(source->info().options, "speed")) options.insert_or_assign("speed", "max");
   if (source && declares(source->info().options, "stop_at_end")) options.insert_or_assign("stop_at_end", true);
   for (const auto& s : request.history.settings) {
-    if (const std::string key = s.substr(0, s.find('=')); options.contains(key) && key != "path") {
+    const std::string key = s.substr(0, s.find('='));
+    if ((key == "speed" || key == "stop_at_end") && options.contains(key)) {
       // speed=realtime from a pipeline file looked like a hang: the history took its own length to read.
       problems_.error({command_line}, "--data-set " + s + ": the offline commands read the whole history, as fast "
                                       "as they can; leave " + key + " out");
