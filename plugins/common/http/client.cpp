@@ -46,6 +46,7 @@ std::size_t keep_body(char* data, std::size_t size, std::size_t count, void* tar
 } // namespace
 
 std::string url_problem(const std::string& url) {
+  init_curl_once();
   if (url.find_first_of(" \t\r\n") != std::string::npos)
     return "has a space in it (one at the end of an environment variable?)";
   // libcurl's own parser, so that what passes here is what it will connect to:
