@@ -547,6 +547,10 @@ void count_suppressed(stage_metrics& m, const decision& d) {
 
 /// What one scored reading becomes for this sink: an alert of some kind, or nothing.
 std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
+  if (scored.reading.warm_up) {  // the policy learns where its meter stands; the alerts were sent before
+    if (s.receive == receive_mode::alerts) s.policy->decide(scored);
+    return std::nullopt;
+  }
   const double threshold = s.policy->settings().threshold;
   if (s.receive == receive_mode::unusual) {
     if (!(scored.score > threshold)) return std::nullopt;  // NaN too

@@ -113,9 +113,11 @@ offline_session::offline_session(const offline_request& request) : data_(request
   // reads flat out, and one that would wait for more (a topic) stops at its end.
   if (source && declares(source->info().options, "speed")) options.insert_or_assign("speed", "max");
   if (source && declares(source->info().options, "stop_at_end")) options.insert_or_assign("stop_at_end", true);
+  // Not what was read before a group's commit again: the history is the topic from there on.
+  if (source && declares(source->info().options, "warm_up")) options.insert_or_assign("warm_up", "0s");
   for (const auto& s : request.history.settings) {
     const std::string key = s.substr(0, s.find('='));
-    if ((key == "speed" || key == "stop_at_end") && options.contains(key)) {
+    if ((key == "speed" || key == "stop_at_end" || key == "warm_up") && options.contains(key)) {
       // speed=realtime from a pipeline file looked like a hang: the history took its own length to read.
       problems_.error({command_line}, "--data-set " + s + ": the offline commands read the whole history, as fast "
                                       "as they can; leave " + key + " out");

@@ -399,3 +399,28 @@ TEST_CASE("with an index, an offset commits no further than the index a meter of
   CHECK(holds.forget(p) == std::vector<std::string>{"sensor.a", "sensor.b"});
   CHECK(holds.take_committable({{p, 30}}) == offsets{{p, 30}});
 }
+
+TEST_CASE("a partition warming up marks what it reads again, and never commits back to its committed offset") {
+  using mark = warm_up_marks::mark;
+  const partition_key p{"raw_power", 0}, q{"raw_power", 1};
+  warm_up_marks warm;
+  CHECK_FALSE(warm.any());
+  warm.start(p, 100, 5000);  // committed at 100, read again from before it: what is stamped from 5000 on
+  CHECK(warm.any());
+  CHECK(warm.of(p, 40, 4999) == mark::too_old);
+  CHECK(warm.of(p, 41, 5000) == mark::warm_up);
+  CHECK(warm.of(p, 99, -1) == mark::warm_up);  // no timestamp: taken
+  CHECK(warm.of(q, 5, 6000) == mark::live);    // another partition, not warming
+  // Handled warm-up reads would commit 41..100: none of that goes back to the broker.
+  CHECK(warm.above_floor({{p, 41}, {q, 7}}) == offsets{{q, 7}});
+  CHECK(warm.above_floor({{p, 100}}).empty());
+  CHECK(warm.of(p, 100, 1) == mark::live);  // the committed offset: read as new, however old
+  CHECK_FALSE(warm.any());
+  CHECK(warm.above_floor({{p, 101}}) == offsets{{p, 101}});
+  CHECK(warm.above_floor({{p, 90}}) == offsets{{p, 90}});  // past its floor once: as the tracker says
+  // Revoked while warming: its new owner warms up on its own.
+  warm.start(q, 50, 0);
+  warm.forget(q);
+  CHECK(warm.of(q, 10, 1) == mark::live);
+  CHECK(warm.above_floor({{q, 20}}) == offsets{{q, 20}});
+}

@@ -98,6 +98,13 @@ std::vector<option_spec> declared_options() {
       optional_option("commit_interval", option_type::duration, std::chrono::milliseconds{1000},
                       "How often handled offsets are committed. After a crash, at most this much plus the "
                       "in-flight window is read again."),
+      optional_option("warm_up", option_type::duration, std::chrono::milliseconds{6 * 3600 * 1000},
+                      "A partition taken over (a restart, a rebalance) first reads again what came in this long "
+                      "before now, up to its committed offset (by the messages' Kafka timestamps; of the last "
+                      "100000 messages at most), so that the stages rebuild what they keep of its meters: "
+                      "sustained_load's windows, a spell waiting for sustain or already raised. Those readings are "
+                      "scored, never delivered. \"0s\": none. Not with wh_kind = \"index\", whose meters are "
+                      "read again from their holds."),
   });
   return o;
 }
@@ -157,7 +164,8 @@ public:
         indexes_(meter_indexes_of(ctx.options(), ctx.zone(), reading_fields::span_ms(ctx.options()))),
         dead_letter_topic_(ctx.options().string("dead_letter_topic")),
         stop_at_end_(ctx.options().boolean("stop_at_end")),
-        commit_interval_(ctx.options().duration("commit_interval")) {
+        commit_interval_(ctx.options().duration("commit_interval")),
+        warm_up_(indexes_ ? std::chrono::milliseconds{0} : ctx.options().duration("warm_up")) {
     if (topics_.empty()) throw option_error("topics", "must name at least one topic");
     if (std::find(topics_.begin(), topics_.end(), "") != topics_.end())
       throw option_error("topics", "must not hold an empty topic name");
@@ -269,7 +277,9 @@ public:
                          "; the next run reads again from the last commit (duplicate alerts, no lost readings)");
     queue_.reset();
     rd_kafka_consumer_close(consumer_.get());
-    ctx_.log().info("stopped after " + std::to_string(readings_) + " readings, " + std::to_string(skipped_.count()) +
+    ctx_.log().info("stopped after " + std::to_string(readings_) + " readings" +
+                    (warmed_ ? " (and " + std::to_string(warmed_) + " read again to warm up)" : "") + ", " +
+                    std::to_string(skipped_.count()) +
                     " undecodable messages" +
                     (indexes_ ? ", " + std::to_string(indexes_left_out_.count()) + " indexes left out" : ""));
     consumer_.reset();
@@ -307,13 +317,20 @@ private:
     // consumer, nearly always at the end of one, builds no key per message.
     if (!at_end_.empty()) at_end_.erase({rd_kafka_topic_name(m.rkt), m.partition});
     position_of(m).next = m.offset + 1;
+    using mark = warm_up_marks::mark;
+    const mark marked = warm_.any() ? warm_.of({rd_kafka_topic_name(m.rkt), m.partition}, m.offset,
+                                               rd_kafka_message_timestamp(&m, nullptr))
+                                    : mark::live;
+    if (marked == mark::too_old) return;
+    const bool warming = marked == mark::warm_up;
     reading r;
     std::string why;
-    if (!decode(m, r, why)) return undecodable(m, why);
+    if (!decode(m, r, why)) return warming ? void() : undecodable(m, why);  // told, and copied, the first time
     if (!time_field_checked_) tell_unused_time_field(m);
     if (indexes_) return take_index(m, r, out);
+    r.warm_up = warming;
     out.push_back(std::move(r));
-    ++readings_;
+    ++(warming ? warmed_ : readings_);
   }
 
   // A meter's index (wh_kind = "index"): the readings of use it completes,
@@ -434,6 +451,7 @@ private:
   void store_done() {
     offsets done = tracker_.take_done();
     if (indexes_) done = holds_.take_committable(done);
+    done = warm_.above_floor(std::move(done));
     if (done.empty()) return commit_if_due();
     if (dead_letters_ && rd_kafka_outq_len(dead_letters_.get()) > 0 &&
         rd_kafka_flush(dead_letters_.get(), 30000) == RD_KAFKA_RESP_ERR__TIMED_OUT && dead_letter_failure_.empty())
@@ -500,6 +518,7 @@ private:
     for (int i = 0; i < list.cnt; ++i) changed.insert({list.elems[i].topic, list.elems[i].partition});
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       ctx_.log().info("assigned " + describe(list));
+      if (warm_up_.count() > 0) start_warm_up(rk, *mutable_list);
       assigned_.insert(changed.begin(), changed.end());
       if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, mutable_list));
       else rd_kafka_assign(rk, mutable_list);
@@ -525,6 +544,7 @@ private:
     resume(changed);
     for (const auto& p : changed) {
       tracker_.forget(p);
+      warm_.forget(p);
       if (indexes_)
         for (const auto& meter : holds_.forget(p)) indexes_->forget(meter);
       assigned_.erase(p);
@@ -534,6 +554,42 @@ private:
     }
     if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, mutable_list));
     else rd_kafka_assign(rk, nullptr);
+  }
+
+  /// Each partition of `list` (just assigned) with a committed offset starts
+  /// up to most_warm_up_messages before it instead (not before the oldest
+  /// the broker keeps): what it reads up to the committed offset, stamped
+  /// within `warm_up` of now, is read again to warm up. Asked of the broker,
+  /// as a rebalance waits for it: one that does not answer leaves the
+  /// partitions cold, as it says.
+  void start_warm_up(rd_kafka_t* rk, rd_kafka_topic_partition_list_t& list) {
+    constexpr int timeout_ms = 10000;
+    constexpr std::int64_t most_warm_up_messages = 100000;
+    const partitions_ptr committed{rd_kafka_topic_partition_list_copy(&list)};
+    if (const auto err = rd_kafka_committed(rk, committed.get(), timeout_ms))
+      return cold(list, rd_kafka_err2str(err));
+    const std::int64_t since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch() - warm_up_).count();
+    for (int i = 0; i < list.cnt; ++i) {
+      auto& p = list.elems[i];
+      const std::int64_t at = committed->elems[i].offset;
+      if (committed->elems[i].err || at <= 0) continue;  // no commit yet (a new group): as it is
+      std::int64_t oldest = 0, end = 0;
+      if (const auto err = rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &oldest, &end, timeout_ms))
+        return cold(list, rd_kafka_err2str(err));
+      const std::int64_t from = std::max(oldest, at - most_warm_up_messages);
+      if (from >= at) continue;
+      p.offset = from;
+      warm_.start({p.topic, p.partition}, at, since_ms);
+      ctx_.log().info("warming up " + std::string(p.topic) + " [" + std::to_string(p.partition) + "]: reading again " +
+                      "what came in the last " + duration_text(warm_up_) + " before offset " + std::to_string(at) +
+                      ", scored but not delivered");
+    }
+  }
+
+  void cold(const rd_kafka_topic_partition_list_t& list, const std::string& why) {
+    ctx_.log().warning("cannot warm up " + describe(list) + ": " + why + "; read on from the committed offsets, "
+                       "what the stages keep of their meters starts afresh");
   }
 
   /// Pauses these assigned partitions (librdkafka drops what it prefetched).
@@ -573,6 +629,7 @@ private:
   std::string dead_letter_topic_;
   bool stop_at_end_;
   std::chrono::milliseconds commit_interval_;
+  std::chrono::milliseconds warm_up_;  // 0: none
 
   client_ptr consumer_, dead_letters_;
   queue_ptr queue_;  // the consumer's queue, for batch reads; released before the consumer
@@ -581,6 +638,7 @@ private:
   std::vector<payload_field> fields_;  // reused for every message
   offset_tracker tracker_;
   index_holds holds_;         // wh_kind = "index"
+  warm_up_marks warm_;
   std::deque<reading> use_;   // the readings one index completes
   std::set<partition_key> assigned_, at_end_;
   std::set<partition_key> paused_;  // by idle(), until the next read() or their revocation
@@ -590,7 +648,7 @@ private:
   steady::time_point last_commit_;
   steady::time_point last_lag_{};
   bool stored_ = false;
-  std::uint64_t readings_ = 0;
+  std::uint64_t readings_ = 0, warmed_ = 0;
   reading_fields::skipped_records skipped_{ctx_, "undecodable messages"};
   reading_fields::skipped_records indexes_left_out_{ctx_, "indexes left out", false};
   bool time_field_checked_ = false;

@@ -86,6 +86,69 @@ private:
   offsets done_;
 };
 
+/// A partition taken over is read again from before its committed offset,
+/// so that the stages rebuild what they keep of its meters (warm_up): those
+/// messages give readings marked warm_up, and nothing is committed at or
+/// below the committed offset again (a restart would read more twice). Pure.
+class warm_up_marks {
+public:
+  /// Messages of `p` before `committed` are read again only to warm up:
+  /// those stamped from `since_ms` on (a broker need not find offsets by
+  /// time, so the older ones are read and passed over).
+  void start(const partition_key& p, std::int64_t committed, std::int64_t since_ms) {
+    until_[p] = {committed, since_ms};
+    floor_[p] = committed;
+  }
+
+  enum class mark {
+    live,     ///< read for the first time (as far as this process knows)
+    warm_up,  ///< read again to warm up
+    too_old   ///< read again, but older than the warm-up: passed over
+  };
+  /// What the message at `offset` of `p`, stamped `timestamp_ms` (-1: none), is.
+  mark of(const partition_key& p, std::int64_t offset, std::int64_t timestamp_ms) {
+    const auto it = until_.find(p);
+    if (it == until_.end()) return mark::live;
+    if (offset >= it->second.committed) {
+      until_.erase(it);  // past it: nothing more of this partition is warm-up
+      return mark::live;
+    }
+    return timestamp_ms >= 0 && timestamp_ms < it->second.since_ms ? mark::too_old : mark::warm_up;
+  }
+  /// Whether any partition is warming up (a cheap test before warming()).
+  bool any() const { return !until_.empty(); }
+
+  /// `done` without what would commit a partition back to, or below, the
+  /// offset it was committed at.
+  offsets above_floor(offsets done) {
+    for (auto it = done.begin(); it != done.end();) {
+      const auto floor = floor_.find(it->first);
+      if (floor == floor_.end()) {
+        ++it;
+      } else if (it->second > floor->second) {
+        floor_.erase(floor);
+        ++it;
+      } else {
+        it = done.erase(it);
+      }
+    }
+    return done;
+  }
+
+  /// A revoked partition.
+  void forget(const partition_key& p) {
+    until_.erase(p);
+    floor_.erase(p);
+  }
+
+private:
+  struct window {
+    std::int64_t committed, since_ms;
+  };
+  std::map<partition_key, window> until_;
+  std::map<partition_key, std::int64_t> floor_;
+};
+
 /// With wh_kind = "index" a reading of use needs the meter's index before
 /// it, which may be in a message already handled: an offset is committed no
 /// further than the earliest message some meter of its partition needs read

@@ -42,6 +42,10 @@ struct reading {
   double wh = 0;               ///< energy in watt-hours
   std::vector<label> labels;   ///< optional extras
   local_fields local;          ///< ts_ms in the pipeline's time zone, filled by the runtime
+  /// Read again only to rebuild what the stages keep of its meter (kafka_source,
+  /// a partition taken over): scored and weighed by the alert policy, never
+  /// delivered: its alerts were sent by whoever read it first.
+  bool warm_up = false;
 };
 
 /// When a reading was complete: the end of its span, the earliest it can be
