@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <thread>
 
 namespace stream_smarts::runtime {
@@ -110,14 +111,21 @@ offline_session::offline_session(const offline_request& request) : data_(request
                                           "--describe " + request.history.source + "`)");
   }
   // A history is what is there now: a source that can be paced (replay)
-  // reads flat out, and one that would wait for more (a topic) stops at its end.
-  if (source && declares(source->info().options, "speed")) options.insert_or_assign("speed", "max");
-  if (source && declares(source->info().options, "stop_at_end")) options.insert_or_assign("stop_at_end", true);
-  // Not what was read before a group's commit again: the history is the topic from there on.
-  if (source && declares(source->info().options, "warm_up")) options.insert_or_assign("warm_up", "0s");
+  // reads flat out, one that would wait for more (a topic) stops at its end,
+  // and reads nothing again from before a group's commit (the history is the
+  // topic from there on). These are the commands' own, not --data-set's.
+  std::set<std::string, std::less<>> own;
+  const auto set_own = [&](const char* key, auto value) {
+    if (!source || !declares(source->info().options, key)) return;
+    options.insert_or_assign(key, value);
+    own.insert(key);
+  };
+  set_own("speed", "max");
+  set_own("stop_at_end", true);
+  set_own("warm_up", "0s");
   for (const auto& s : request.history.settings) {
     const std::string key = s.substr(0, s.find('='));
-    if ((key == "speed" || key == "stop_at_end" || key == "warm_up") && options.contains(key)) {
+    if (own.count(key) != 0) {
       // speed=realtime from a pipeline file looked like a hang: the history took its own length to read.
       problems_.error({command_line}, "--data-set " + s + ": the offline commands read the whole history, as fast "
                                       "as they can; leave " + key + " out");

@@ -308,11 +308,12 @@ private:
   // receive = "unusual" or "all" hands the sink scored readings, not what
   // the alert policy decides: a sink's own policy keys would be ignored.
   void policy_keys_have_no_effect(const validated_options& v, const std::string& mode, const std::string& owner) {
-    for (const char* key : {"sustain", "cooldown", "remind_every", "resolved", "quiet_hours"})
-      if (v.values.has(key))
-        out_.error(place_of(v, key, {file_}), std::string("option '") + key + "' of " + owner +
-                                                  " has no effect with receive = \"" + mode +
-                                                  "\": the alert policy decides only what receive = \"alerts\" gets");
+    for (const option_spec& key : policy_options())
+      if (key.name != "alert_threshold" && v.values.has(key.name))  // the threshold says what is unusual
+        out_.error(place_of(v, key.name, {file_}), "option '" + key.name + "' of " + owner +
+                                                       " has no effect with receive = \"" + mode +
+                                                       "\": the alert policy decides only what receive = \"alerts\" "
+                                                       "gets");
   }
 
   void within_a_day(const validated_options& v, const char* name, std::chrono::milliseconds& target) {
