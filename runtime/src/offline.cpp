@@ -173,15 +173,11 @@ const stage_spec* offline_session::declare_scorer(const std::string& plugin, con
 
 namespace {
 
-// After --model, --set gives a scoring option: a training one would do nothing.
-void refuse_training_settings(const std::vector<option_spec>& specs, const std::string& model_path,
-                              const std::vector<std::string>& settings) {
-  for (const auto& s : settings) {
-    const std::string key = s.substr(0, s.find('='));
-    const auto spec = std::find_if(specs.begin(), specs.end(), [&](const option_spec& o) { return o.name == key; });
-    if (spec != specs.end() && is_training_option(*spec))
-      throw unusable_input("--set " + s + " after --model " + model_path + ": " + key + " " + training_only(key));
-  }
+/// The training option `setting` (KEY=VALUE) names among `specs`, if any.
+const option_spec* training_option_of(const std::vector<option_spec>& specs, const std::string& setting) {
+  const std::string key = setting.substr(0, setting.find('='));
+  const auto spec = std::find_if(specs.begin(), specs.end(), [&](const option_spec& o) { return o.name == key; });
+  return spec != specs.end() && spec->training ? &*spec : nullptr;
 }
 
 } // namespace
@@ -196,7 +192,8 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
     if (p.info().kind != plugin_kind::scorer || !declares(p.info().options, "model")) continue;
     diagnostics problems;  // a plugin that refuses the file is no problem while another may take it
     toml::table options{{"model", model_path}};
-    for (const auto& s : settings) add_setting(options, s, problems);
+    for (const auto& s : settings)  // a training one is refused below, once a plugin has taken the model
+      if (!training_option_of(p.info().options, s)) add_setting(options, s, problems);
     const stage_spec& spec = declare(plugin_kind::scorer, p.info().name, options, problems);
     if (!problems.empty()) {
       tried += "\n  " + p.info().name + ": " + problems.to_string();
@@ -212,7 +209,11 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
       tried += "\n  " + p.info().name + ": " + e.what();
       continue;
     }
-    refuse_training_settings(p.info().options, model_path, settings);
+    // After --model, --set gives a scoring option: a training one would do nothing.
+    for (const auto& s : settings)
+      if (const option_spec* spec = training_option_of(p.info().options, s))
+        throw unusable_input("--set " + s + " after --model " + model_path + ": " + spec->name + " " +
+                             training_only(spec->name));
     return loaded;
   }
   if (const std::string skipped = registry_.skipped_note(); !skipped.empty()) tried += "\n  " + skipped.substr(2);

@@ -418,7 +418,7 @@ private:
   // `train` reads would do nothing here, without a word.
   void refuse_training_options(const stage_spec& stage, const std::string& owner) {
     for (const option_spec& spec : stage.plugin->info().options)
-      if (is_training_option(spec) && stage.options.places.count(spec.name) != 0)
+      if (spec.training && stage.options.places.count(spec.name) != 0)
         out_.error(stage.options.places.at(spec.name), "option '" + spec.name + "' of " + owner + " " +
                                                            training_only(spec.name));
   }

@@ -108,4 +108,13 @@ std::string option_error_of(Make make) {
   return "no error";
 }
 
+/// The option_error a scorer's trainer throws for `given`, as option_error_of.
+/// Training options are the trainer's to check: a pipeline never gives one.
+inline std::string training_error_of(const plugin_descriptor& d, std::map<std::string, option_value> given) {
+  return option_error_of([&] {
+    fake_context ctx(d, std::move(given), "/nonexistent");
+    d.train({}, ctx, "/nonexistent/m");
+  });
+}
+
 } // namespace stream_smarts::testing

@@ -368,14 +368,14 @@ TEST_CASE("dlib_regression option problems", "[stages][dlib]") {
           fake_context ctx(d, {}, "/nonexistent");
           d.make_scorer(ctx);
         }) == "model: model is not set: " + how_to_train);
-  CHECK(error({{"lo_percentile", 120.0}}) == "lo_percentile: must be within 0..100; got 120");
-  CHECK(error({{"hi_percentile", -1.0}}) == "hi_percentile: must be within 0..100; got -1");
-  CHECK(error({{"lo_percentile", 50.0}, {"hi_percentile", 50.0}}) ==
+  CHECK(training_error_of(d, {{"lo_percentile", 120.0}}) == "lo_percentile: must be within 0..100; got 120");
+  CHECK(training_error_of(d, {{"hi_percentile", -1.0}}) == "hi_percentile: must be within 0..100; got -1");
+  CHECK(training_error_of(d, {{"lo_percentile", 50.0}, {"hi_percentile", 50.0}}) ==
         "hi_percentile: hi_percentile (50) must be above lo_percentile (50)");
-  CHECK(error({{"gamma", 0.0}}) == "gamma: must be a finite number above 0; got 0");
-  CHECK(error({{"gamma", std::numeric_limits<double>::infinity()}}) == "gamma: must be a finite number above 0; got inf");
-  CHECK(error({{"max_basis", std::int64_t{0}}}) == "max_basis: must be within 1..1000; got 0");
-  CHECK(error({{"max_basis", std::int64_t{1001}}}) == "max_basis: must be within 1..1000; got 1001");
+  CHECK(training_error_of(d, {{"gamma", 0.0}}) == "gamma: must be a finite number above 0; got 0");
+  CHECK(training_error_of(d, {{"gamma", std::numeric_limits<double>::infinity()}}) == "gamma: must be a finite number above 0; got inf");
+  CHECK(training_error_of(d, {{"max_basis", std::int64_t{0}}}) == "max_basis: must be within 1..1000; got 0");
+  CHECK(training_error_of(d, {{"max_basis", std::int64_t{1001}}}) == "max_basis: must be within 1..1000; got 1001");
   CHECK(error({{"excess_wh", -1.0}}) == "excess_wh: must be a finite number of Wh, 0 (off) or more; got -1");
   CHECK(error({{"excess_allowance", 11.0}}) ==
         "excess_allowance: must be within 0..10 (typical deviations above the expected value); got 11");

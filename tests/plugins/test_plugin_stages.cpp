@@ -554,8 +554,9 @@ TEST_CASE("percentile_band option problems", "[stages][band]") {
   CHECK(error({{"band", band}}) == "band: band row for hour 23: hi (200) must be above lo (300)");
   CHECK(error({{"model", std::string("m.toml")}}) ==
         "model: /nonexistent/m.toml: cannot open: No such file or directory");
-  band.back() = {1, 2};
-  CHECK(error({{"band", band}, {"hi_percentile", 120.0}}) == "hi_percentile: must be within 0..100; got 120");
+  CHECK(training_error_of(d, {{"hi_percentile", 120.0}}) == "hi_percentile: must be within 0..100; got 120");
+  CHECK(training_error_of(d, {{"lo_percentile", 50.0}, {"hi_percentile", 50.0}}) ==
+        "hi_percentile: hi_percentile (50) must be above lo_percentile (50)");
 }
 
 TEST_CASE("percentile_band trains a model file and loads it", "[stages][band]") {

@@ -308,11 +308,11 @@ TEST_CASE("power_step plugin option problems", "[stages][power_step]") {
   CHECK(error({}) == "model: model is not set: train one with `stream-smarts train --scorer power_step "
                      "--data FILE --out FILE`");
   CHECK(error({{"model", std::string("m.toml")}}) == "model: /nonexistent/m.toml: cannot open: No such file or directory");
-  CHECK(error({{"model", std::string("m.toml")}, {"hold", std::chrono::milliseconds(30000)}}) ==
+  CHECK(training_error_of(d, {{"hold", std::chrono::milliseconds(30000)}}) ==
         "hold: must be within 1m..1h; got 30s");
-  CHECK(error({{"model", std::string("m.toml")}, {"before", std::chrono::milliseconds(7 * hour_ms)}}) ==
+  CHECK(training_error_of(d, {{"before", std::chrono::milliseconds(7 * hour_ms)}}) ==
         "before: must be within 1m..6h; got 7h");
-  CHECK(error({{"model", std::string("m.toml")}, {"min_step_w", -1.0}}) ==
+  CHECK(training_error_of(d, {{"min_step_w", -1.0}}) ==
         "min_step_w: must be a number of W above 0; got -1");
   temp_dir dir;
   write_model(dir);

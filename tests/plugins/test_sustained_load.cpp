@@ -450,16 +450,16 @@ TEST_CASE("sustained_load plugin option problems", "[stages][sustained]") {
   CHECK(error({}) == "model: model is not set: train one with `stream-smarts train --scorer sustained_load "
                      "--data FILE --out FILE`");
   CHECK(error({{"model", std::string("m.toml")}}) == "model: /nonexistent/m.toml: cannot open: No such file or directory");
-  CHECK(error({{"model", std::string("m.toml")}, {"hours", std::int64_t{30}}}) == "hours: must be within 1..24; got 30");
-  CHECK(error({{"model", std::string("m.toml")}, {"hours", std::vector<double>{2, 2.5}}}) ==
+  CHECK(training_error_of(d, {{"hours", std::int64_t{30}}}) == "hours: must be within 1..24; got 30");
+  CHECK(training_error_of(d, {{"hours", std::vector<double>{2, 2.5}}}) ==
         "hours: must be whole numbers of hours; got 2.5");
-  CHECK(error({{"model", std::string("m.toml")}, {"hours", std::vector<double>{6, 3}}}) ==
+  CHECK(training_error_of(d, {{"hours", std::vector<double>{6, 3}}}) ==
         "hours: must be in increasing order, each once, e.g. [2, 3, 6]; got 6 before 3");
-  CHECK(error({{"model", std::string("m.toml")}, {"baseline_days", std::int64_t{5000000000}}}) ==
+  CHECK(training_error_of(d, {{"baseline_days", std::int64_t{5000000000}}}) ==
         "baseline_days: must be within 3..365; got 5000000000");  // as given, not cut to an int
-  CHECK(error({{"model", std::string("m.toml")}, {"alerts_per_week", 0.0}}) ==
+  CHECK(training_error_of(d, {{"alerts_per_week", 0.0}}) ==
         "alerts_per_week: must be above 0 and at most 84 (half the hours of a week); got 0");
-  CHECK(error({{"model", std::string("m.toml")}, {"budget_days", std::int64_t{-1}}}) ==
+  CHECK(training_error_of(d, {{"budget_days", std::int64_t{-1}}}) ==
         "budget_days: must be 0 (all of the history) or within 14..3660; got -1");
 }
 

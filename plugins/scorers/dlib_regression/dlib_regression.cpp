@@ -25,7 +25,6 @@ using namespace stream_smarts::dlib_regression;
 using json::format_number;
 
 /// The options' values, each range checked with an option_error naming it.
-/// Training-only options are checked for scoring too, so `validate` catches them.
 training_options checked_options(const options& o) {
   training_options t;
   t.lo_percentile = o.number("lo_percentile");
@@ -65,7 +64,6 @@ excess_options checked_excess(const options& o) {
 class dlib_regression_scorer final : public scorer {
 public:
   explicit dlib_regression_scorer(stage_context& ctx) {
-    checked_options(ctx.options());
     excess_ = checked_excess(ctx.options());
     model_ = load_model(ctx);
     excess_.log_offset_wh = model_.header().log_offset_wh;

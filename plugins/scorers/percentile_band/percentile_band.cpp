@@ -18,8 +18,6 @@ class percentile_band_scorer final : public scorer {
 public:
   explicit percentile_band_scorer(stage_context& ctx) {
     const options& o = ctx.options();
-    // Training-only options are still checked here, so `validate` catches them.
-    check_percentiles(o.number("lo_percentile"), o.number("hi_percentile"));
     const bool has_band = o.has("band"), has_model = o.has("model");
     if (has_band && has_model) throw option_error("band", "band and model are both set; give exactly one of them");
     if (!has_band && !has_model)

@@ -71,7 +71,6 @@ private:
   }
 
   static step_model load_model(stage_context& ctx) {
-    checked_settings(ctx.options());  // training-only, but `validate` should catch them here too
     const std::string path = loaded_model::model_path(ctx, "power_step");
     step_model m = loaded_model::read_model<model_error>(path, read_model_file);
     loaded_model::log_loaded(ctx, path, {m.timezone, m.readings, m.trained_from, m.trained_to},

@@ -67,6 +67,7 @@ struct option_spec {
   bool required = false;
   std::string description;
   std::vector<std::string> choices; ///< for strings: the allowed values (empty: any)
+  bool training = false;            ///< read only by `stream-smarts train` (see training_option)
 };
 
 /// Declares a required option.
@@ -83,15 +84,14 @@ inline option_spec optional_option(std::string name, option_type type, option_va
 /// Declares an option only `stream-smarts train` reads (a scorer's): in a
 /// pipeline, or after `eval --model`, a scorer scores with what its model
 /// was trained with, so the runtime refuses such an option there. Its
-/// description says "Training: " first, which marks it.
+/// description starts "Training: " so that the options table says so.
 inline option_spec training_option(std::string name, option_type type, option_value default_value,
                                    std::string description, std::vector<std::string> choices = {}) {
-  return optional_option(std::move(name), type, std::move(default_value), "Training: " + std::move(description),
-                         std::move(choices));
+  option_spec spec = optional_option(std::move(name), type, std::move(default_value),
+                                     "Training: " + std::move(description), std::move(choices));
+  spec.training = true;
+  return spec;
 }
-
-/// Whether `spec` was declared with training_option().
-inline bool is_training_option(const option_spec& spec) { return spec.description.rfind("Training: ", 0) == 0; }
 
 /// Thrown by a plugin that finds an option's value unusable (a band with
 /// hi <= lo, a model file that cannot be read). The runtime reports it at

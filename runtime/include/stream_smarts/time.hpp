@@ -200,7 +200,7 @@ struct day_hours {
 
 private:
   static std::string clock(int minute_of_day) {  // 24:00 stays 24:00
-    char text[8];
+    char text[24];  // room for any int, so the compiler sees no truncation
     std::snprintf(text, sizeof text, "%02d:%02d", minute_of_day / 60, minute_of_day % 60);
     return text;
   }
