@@ -18,7 +18,7 @@
 namespace stream_smarts::alert_budget {
 
 inline constexpr int hours_per_day = 24;
-inline constexpr double week_ms = 7.0 * 24 * 3600000;
+inline constexpr double week_ms = 7.0 * day_ms;
 
 /// The typical time between readings (an hour if there are fewer than two),
 /// so alerts_per_week becomes a share of readings.
@@ -28,7 +28,7 @@ inline double median_spacing_ms(const std::vector<reading>& sorted_history) {
     if (sorted_history[i].ts_ms > sorted_history[i - 1].ts_ms)
       steps.push_back(static_cast<double>(sorted_history[i].ts_ms - sorted_history[i - 1].ts_ms));
   std::sort(steps.begin(), steps.end());
-  return steps.empty() ? 3600000.0 : statistics::percentile(steps, 50);
+  return steps.empty() ? static_cast<double>(hour_ms) : statistics::percentile(steps, 50);
 }
 
 /// The share of readings that may alert: alerts_per_week, with readings

@@ -327,7 +327,7 @@ inline bool says_since(const alert& a) { return a.since_ms != 0 && a.since_ms !=
 /// Whether that began a day or more before the reading, so that "since"
 /// needs its date: a spell of days is not "since 4:00".
 inline bool says_since_date(const alert& a) {
-  return says_since(a) && a.scored.reading.ts_ms - a.since_ms >= 24 * 3'600'000;
+  return says_since(a) && a.scored.reading.ts_ms - a.since_ms >= day_ms;
 }
 
 /// An alert as one JSON object, keys in a fixed order; "span_ms" only if the

@@ -5,6 +5,8 @@
 // spell still on fall to 0 for hours.
 #pragma once
 
+#include <stream_smarts/reading.hpp>
+
 #include <cstdint>
 #include <optional>
 
@@ -19,7 +21,6 @@ public:
   /// value at the latest's time (a local time that does not exist, read as
   /// the next hour's): those are judged, as before.
   const Verdict* again(std::int64_t ts_ms, double value) const {
-    constexpr std::int64_t day_ms = 86'400'000;
     if (!ts_ms_ || *ts_ms_ - ts_ms >= day_ms) return nullptr;
     return ts_ms < *ts_ms_ || (ts_ms == *ts_ms_ && value == value_) ? &verdict_ : nullptr;
   }

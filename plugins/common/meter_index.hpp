@@ -102,7 +102,6 @@ public:
   /// owner reads it on from replay_from).
   void forget(const std::string& meter) { meters_.erase(meter); }
 
-  static constexpr std::int64_t hour_ms = 3'600'000;
 
 private:
 
@@ -194,7 +193,6 @@ private:
   // minute at least, as a sensor's records a moment apart each carry a step
   // of its resolution.
   static bool fits_a_house(double wh, std::int64_t span_ms) {
-    constexpr std::int64_t minute_ms = 60'000;
     return wh <= most_household_w * static_cast<double>(std::max(span_ms, minute_ms)) / static_cast<double>(hour_ms);
   }
 
@@ -334,7 +332,7 @@ inline std::optional<meter_indexes> meter_indexes_of(const options& o, const tim
     throw option_error("wh_kind", "an index is energy: wh_unit must be \"Wh\" or \"kWh\", not \"" +
                                       o.string("wh_unit") + "\"");
   if (!o.boolean("resample")) return meter_indexes(0, zone, hourly_statistics);
-  if (span_ms <= 0 || meter_indexes::hour_ms % span_ms != 0)
+  if (span_ms <= 0 || hour_ms % span_ms != 0)
     throw option_error("span", "with resample = true, the span of each reading must divide an hour (\"1h\", \"30m\", "
                                "\"15m\", \"1m\"), not \"" + duration_text(std::chrono::milliseconds{span_ms}) + "\"");
   return meter_indexes(span_ms, zone, hourly_statistics);

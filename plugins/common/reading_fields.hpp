@@ -60,7 +60,7 @@ private:
 /// A recorded history's readings further apart than this are a gap, not
 /// time to wait through or to fill with empty readings: a stray row stamped
 /// 1970 (a Pi's clock before NTP), a meter off for more than a month.
-inline constexpr std::int64_t max_gap_ms = 31LL * 24 * 3'600'000;
+inline constexpr std::int64_t max_gap_ms = 31 * day_ms;
 inline constexpr const char* max_gap_text = "31 days";
 
 /// The instants a reading may have: years 0000 to 9999, as ISO-8601 writes
@@ -79,14 +79,14 @@ inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::i
   return true;
 }
 
-/// parse_timestamp, with the reason when it is not one. `wall_clock` (if
-/// given) says whether it was written without an offset: a local time, which
-/// the end of summer time repeats.
 /// Why `text` is not an ISO-8601 timestamp.
 inline std::string not_iso8601(std::string_view text) {
   return "bad timestamp '" + std::string(text) + "' (expected ISO-8601 such as 2007-01-01T04:00:00)";
 }
 
+/// parse_timestamp, with the reason when it is not one. `wall_clock` (if
+/// given) says whether it was written without an offset: a local time, which
+/// the end of summer time repeats.
 inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::int64_t& ts_ms, std::string& why,
                             bool* wall_clock = nullptr) {
   const auto t = parse_iso8601(text);
@@ -107,7 +107,6 @@ inline bool parse_timestamp(std::string_view text, const time_zone& zone, std::i
 /// it, is taken as the later instant. Only for a time written without an
 /// offset (parse_timestamp's `wall_clock`): one with its offset is what it says.
 inline std::int64_t later_if_repeated(std::int64_t ts_ms, std::int64_t previous_ms, const time_zone& zone) {
-  constexpr std::int64_t hour_ms = 3'600'000;
   if (ts_ms > previous_ms || ts_ms + hour_ms <= previous_ms) return ts_ms;
   const local_fields a = zone.local(ts_ms), b = zone.local(ts_ms + hour_ms);
   const bool repeated = a.day == b.day && a.hour == b.hour && a.minute == b.minute && a.second == b.second;
@@ -239,7 +238,7 @@ struct energy_unit {
 
   /// The Wh one number stands for in a reading that covers `span_ms`.
   double wh_per_number(std::int64_t span_ms) const {
-    return power ? factor * static_cast<double>(span_ms) / 3'600'000.0 : factor;
+    return power ? factor * static_cast<double>(span_ms) / hour_ms : factor;
   }
 };
 
@@ -270,7 +269,7 @@ inline bool parse_energy(std::string_view text, std::string_view name, const ene
 /// how long each reading's Wh covers from its ts, for readings that do not
 /// say it themselves (span_field).
 inline option_spec span_option() {
-  return optional_option("span", option_type::duration, std::chrono::milliseconds{3'600'000},
+  return optional_option("span", option_type::duration, std::chrono::milliseconds{hour_ms},
                          "How long each reading's Wh covers from its timestamp: \"1h\" for an hour's energy (a "
                          "history; gpio_meter's trailing hour, read every minute), \"1m\" for a minute's, \"0s\" "
                          "for none; at most a day. A reading's own span_ms (stream-smarts's JSON records say it) "
@@ -280,7 +279,7 @@ inline option_spec span_option() {
 
 /// The longest span a reading may cover: the scorers judge hours, and an end
 /// years away has no local time.
-inline constexpr std::int64_t max_span_ms = 86'400'000;
+inline constexpr std::int64_t max_span_ms = day_ms;
 
 /// The `span_option` of a source's options, in ms. Throws option_error past
 /// a day.

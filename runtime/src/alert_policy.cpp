@@ -80,7 +80,7 @@ void alert_policy::forget_silent_meters(std::int64_t ts_ms) {
   newest_ms_ = std::max(newest_ms_, ts_ms);
   if (++decisions_ < next_sweep_) return;
   decisions_ = 0;
-  constexpr std::int64_t two_days_ms = 2 * 86'400'000;
+  constexpr std::int64_t two_days_ms = 2 * day_ms;
   if (newest_ms_ < std::numeric_limits<std::int64_t>::min() + settings_.cooldown_ms + two_days_ms) return;
   const std::int64_t before = newest_ms_ - settings_.cooldown_ms - two_days_ms;
   meters_ = 0;
@@ -100,7 +100,6 @@ void alert_policy::forget_silent_meters(std::int64_t ts_ms) {
 // would sustain a spell twice, or end a spell that is still on with a false
 // "back to normal". Further back, the meter's clock was set back.
 bool alert_policy::not_later(const meter_state& m, const reading& r) {
-  constexpr std::int64_t day_ms = 86'400'000;
   return m.last_ms && r.ts_ms <= *m.last_ms && *m.last_ms - r.ts_ms < day_ms;
 }
 
@@ -111,7 +110,7 @@ bool alert_policy::not_later(const meter_state& m, const reading& r) {
 void alert_policy::end_episode_after_gap(meter_state& m, const reading& r) {
   const std::int64_t gap = std::llabs(r.ts_ms - m.last_ms.value_or(r.ts_ms));  // back: a day or more (not_later)
   m.last_ms = r.ts_ms;
-  const std::int64_t longest = r.span_ms > 0 ? 2 * r.span_ms : 2 * 3'600'000;
+  const std::int64_t longest = r.span_ms > 0 ? 2 * r.span_ms : 2 * hour_ms;
   if (gap > longest) {
     m.current.reset();
     m.ended_quietly.reset();

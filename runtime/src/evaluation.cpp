@@ -30,8 +30,6 @@ const std::string* label_of(const reading& r) {
 
 } // namespace
 
-bool labelled_anomalous(const reading& r) { return !event_label(r).empty(); }
-
 bool held_out(const local_fields& day, std::uint64_t seed, double fraction) {
   const auto h = mix(mix(seed) ^ static_cast<std::uint64_t>(day_number(day)));
   return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction;
@@ -120,9 +118,6 @@ double evaluation::recall() const { return labelled_ ? ratio(caught_, anomalous_
 double evaluation::f1() const {
   const double p = precision(), r = recall();
   return p + r > 0 ? 2 * p * r / (p + r) : (std::isnan(p) || std::isnan(r) ? NAN : 0.0);
-}
-double evaluation::false_alerts_per_week() const {
-  return labelled_ && weeks() > 0 ? static_cast<double>(alerts_ - caught_) / weeks() : NAN;
 }
 double evaluation::false_alert_hours_per_week() const {
   return labelled_ && weeks() > 0 ? static_cast<double>(false_hours_.size()) / weeks() : NAN;

@@ -18,10 +18,6 @@
 
 namespace stream_smarts::runtime {
 
-/// A reading whose `label` (the replay source's label column) is set and not
-/// "0" is truly anomalous: "1", or the kind of event ("heater").
-bool labelled_anomalous(const reading& r);
-
 /// How the events of one kind (one anomalous label value) fared.
 struct kind_figures {
   std::size_t events = 0;            ///< runs of readings with this label
@@ -80,7 +76,6 @@ public:
   double precision() const;        ///< alerts that were anomalous / alerts
   double recall() const;           ///< anomalous readings alerted / anomalous readings
   double f1() const;
-  double false_alerts_per_week() const;  ///< alerted readings not labelled anomalous, per week
   /// Clock hours (of the reading's zone) with at least one alert on a
   /// reading not labelled anomalous: for hourly readings the false alerts,
   /// for minute readings an hour with 1 or 60 false alerts counts once.

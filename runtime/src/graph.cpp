@@ -153,7 +153,7 @@ void stop_plugin(supervised_state& s, Plugin& plugin) {
 /// What a stage answers when a stop could not drain in time: what it was
 /// waiting for (`waiting_for`: "to retry: ..."), or nothing. A stage busy in
 /// its plugin cannot answer; the coordinator says that for it.
-std::string held_up(const supervised_state& s, const std::string& waiting_for = {}) {
+std::string why_held_up(const supervised_state& s, const std::string& waiting_for = {}) {
   const std::string what = s.paused ? std::string("to restart after a failure") : waiting_for;
   return what.empty() ? what : s.st->spec->describe() + " was waiting " + what;
 }
@@ -202,7 +202,6 @@ struct source_state : supervised_state {
   std::deque<batch_in_flight> in_flight;  ///< not yet handled by every sink, in read order
   std::size_t unreleased = 0;
   std::uint64_t next_seq = 0;
-  std::uint64_t readings = 0;
   bool drained = false;        ///< the plugin said finished
   bool stopping = false;       ///< asked to stop: read no more
   bool read_scheduled = false;
@@ -220,7 +219,7 @@ void maybe_report_finished(source_actor* self) {
   if (s.reported || !(s.drained || s.stopping || s.dead) || !s.in_flight.empty()) return;
   s.reported = true;
   if (s.st->as_source && s.started) stop_plugin(s, *s.st->as_source);
-  self->send(s.coordinator, finished_atom::value, s.st->spec->name, s.readings);
+  self->send(s.coordinator, finished_atom::value, s.st->spec->name, s.counted.readings);
 }
 
 void schedule_read(source_actor* self, std::chrono::milliseconds delay = {}) {
@@ -288,8 +287,7 @@ void read_batch(source_actor* self) {
     const batch_origin origin{caf::actor_cast<caf::actor>(self), s.next_seq};
     s.in_flight.push_back({s.next_seq++, s.sinks_per_batch, s.sinks_per_batch, s.st->instance});
     ++s.unreleased;
-    s.readings += out->size();
-    s.counted.readings = s.readings;
+    s.counted.readings += out->size();
     reading_batch batch{origin, std::move(out)};
     for (const auto& scorer : s.scorers) self->send(scorer, batch);
   }
@@ -394,7 +392,7 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
         maybe_report_finished(self);
         published();
       },
-      [=](status_atom) { return held_up(self->state); },
+      [=](status_atom) { return why_held_up(self->state); },
   };
 }
 
@@ -479,7 +477,7 @@ caf::behavior run_scorer(scorer_actor* self, stage_setup setup, std::vector<caf:
         drain_queue(self, score_batch);
         published();
       },
-      [=](status_atom) { return held_up(self->state); },
+      [=](status_atom) { return why_held_up(self->state); },
   };
 }
 
@@ -517,7 +515,7 @@ struct sink_state : supervised_state {
   bool delivery_due = false;         ///< a deliver_atom is on its way to this sink
   bool last_given_up = false;        ///< the latest delivery was given up (none succeeded since)
   bool closing = false;
-  std::uint64_t delivered = 0, given_up = 0;
+  std::uint64_t alerts_delivered = 0;  ///< for the closing line: alerts, where counted.delivered counts every entry
   std::minstd_rand jitter{std::random_device{}()};
 };
 using sink_actor = caf::stateful_actor<sink_state>;
@@ -617,8 +615,7 @@ void give_up(sink_state& s, std::size_t at, std::size_t first_unsent, const std:
   e.given_up = true;
   if (e.what.kind == alert_kind::raised)
     s.policy->raise_given_up(e.what.scored, raise_instead(s, e.what.scored, first_unsent));
-  ++s.given_up;
-  s.counted.given_up = s.given_up;
+  ++s.counted.given_up;
   s.last_given_up = true;
   const std::string what = e.what.kind == alert_kind::none ? std::string("scored reading")  // receive = "all"
                                                             : std::string(to_string(e.what.kind)) + " alert";
@@ -631,7 +628,7 @@ void complete_chunk(sink_actor* self) {
   for (std::size_t i = 0; i < s.chunk; ++i) {
     const outbox_entry& e = s.outbox.front();
     if (e.sent() && e.what.kind != alert_kind::none) {
-      ++s.delivered;
+      ++s.alerts_delivered;
       s.counted.count_alert(e.what.kind);  // as sent: a reminder sent as the raise is a raise
     }
     if (e.sent()) {
@@ -746,7 +743,7 @@ void close_sink(sink_actor* self) {
   auto& s = self->state;
   s.closing = false;
   if (!s.dead && s.started && s.st->as_sink) stop_plugin(s, *s.st->as_sink);
-  self->send(s.coordinator, closed_atom::value, s.st->spec->name, s.delivered, s.given_up);
+  self->send(s.coordinator, closed_atom::value, s.st->spec->name, s.alerts_delivered, s.counted.given_up);
 }
 
 caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_capacity, std::size_t max_chunk) {
@@ -792,7 +789,7 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
       },
       [=](status_atom) {
         const auto& s = self->state;
-        return held_up(s, s.waiting ? "to retry: " + s.retrying : std::string());
+        return why_held_up(s, s.waiting ? "to retry: " + s.retrying : std::string());
       },
   };
 }
@@ -849,7 +846,7 @@ void exit_undrained(coordinator_actor* self) {
                             : held.empty() ? ""
                                            : ". A source that reads again from its last commit (Kafka) gives what "
                                              "it had not committed again at the next start: duplicates, not losses";
-  runtime_log().error("the pipeline did not stop within shutdown_timeout (" + ms_text(s.shutdown_timeout) +
+  runtime_log().error("the pipeline did not stop within shutdown_timeout (" + duration_text(s.shutdown_timeout) +
                       "); exiting without draining" + held + consequence);
   s.exit_code = 1;
   finish(self, true);

@@ -2,11 +2,12 @@
 //
 //   source actor --reading_batch--> scorer actor --scored_batch--> sink actor
 //        ^                                                             |
-//        +------------------------- handled(seq) ---------------------+
+//        +---------------- released(seq), handled(seq) ----------------+
 //
-// A source has at most max_in_flight batches unacknowledged, so a slow sink
-// slows the source and no queue grows without bound; a batch is acknowledged
-// (and a durable source may commit it) once every sink downstream is done.
+// A source has at most max_in_flight batches not yet released (taken into
+// every sink's outbox), so a slow sink slows the source and no queue grows
+// without bound; a durable source commits a batch once every sink has
+// handled it (delivered or given up all it gave them).
 #pragma once
 
 #include "pipeline_file.hpp"

@@ -16,7 +16,6 @@
 namespace stream_smarts::runtime {
 namespace {
 
-constexpr std::int64_t hour_ms = 3'600'000;
 // No household draws less on a typical hour (a fridge alone draws more), nor
 // more than its supply (most_household_w).
 constexpr double least_household_w = 5;

@@ -14,7 +14,6 @@
 namespace stream_smarts::runtime {
 namespace {
 
-constexpr std::int64_t minute_ms = 60000, hour_ms = 3600000, day_ms = 24 * hour_ms;
 const char* kind_form =
     "NAME:WATTS:FIRST_HOUR-LAST_HOUR:MIN_H-MAX_H[:ON_MIN/OFF_MIN], e.g. heater_night:2000:22-1:2-7";
 

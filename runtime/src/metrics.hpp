@@ -81,7 +81,7 @@ struct stage_metrics {
   plugin_kind kind = plugin_kind::source;
   std::uint64_t readings = 0;                  ///< source: readings handed on
   std::uint64_t scored = 0;                    ///< scorer: readings scored
-  std::array<std::uint64_t, 3> alerts{};       ///< sink: by counted_alert_kinds, taken into its outbox
+  std::array<std::uint64_t, 3> alerts{};       ///< sink: by counted_alert_kinds, as delivered
   std::array<std::uint64_t, 4> suppressed{};   ///< sink: by suppression
   std::uint64_t delivered = 0;                 ///< sink: outbox entries delivered
   std::uint64_t retries = 0;                   ///< sink: failed attempts to be retried

@@ -27,7 +27,7 @@ public:
 
   /// The port listened on: the free one chosen for port 0.
   int port() const;
-  /// Serves requests on threads of its own until stop().
+  /// Serves requests on a thread of its own until stop().
   void serve(query ask);
   /// Stops serving and waits for the server's threads; idempotent.
   void stop();

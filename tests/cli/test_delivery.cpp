@@ -148,7 +148,7 @@ TEST_CASE("a sink that is down does not hold back the other sinks") {
   CHECK(phone_got_all);
   CHECK(count_lines(r.err, "[speaker] delivery failed") == 1);  // and then waiting for its retry
   CHECK(r.exit_code == 1);  // the speaker's alert was never delivered: not drained, not acknowledged
-  CHECK(r.err.find("did not stop within shutdown_timeout (500 ms); exiting without draining; sink 'speaker' "
+  CHECK(r.err.find("did not stop within shutdown_timeout (500ms); exiting without draining; sink 'speaker' "
                    "(fixture_sink) was waiting to retry: fixture service unavailable (HTTP 503). Alerts not "
                    "delivered are lost, unless the source reads them again at the next start (Kafka: from its last "
                    "commit)") != std::string::npos);

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 using namespace stream_smarts::power_step;
+using stream_smarts::minute_ms;
 
 namespace {
 

@@ -115,7 +115,7 @@ class DeliveryTest(HttpTestCase):
         self.assertEqual(len(down.requests()), 1)  # and now waiting an hour for its retry
         # Stopped with the push undelivered: not acknowledged, so a durable source reads it again.
         self.assertEqual(code, 1, err)
-        self.assertIn("did not stop within shutdown_timeout (500 ms); exiting without draining; sink 'notify' "
+        self.assertIn("did not stop within shutdown_timeout (500ms); exiting without draining; sink 'notify' "
                       "(pushbullet) was waiting to retry: Pushbullet had a server error (HTTP 503, \"down\")", err)
 
     def test_a_stop_while_a_push_waits_for_its_answer_names_the_sink(self):
@@ -127,7 +127,7 @@ class DeliveryTest(HttpTestCase):
         code, err = self.run_until_stopped(text, dict(PUSHBULLET_TOKEN=TOKEN),
                                            lambda: silent.wait_for_requests(1, timeout=20))
         self.assertEqual(code, 1, err)
-        self.assertIn("did not stop within shutdown_timeout (500 ms); exiting without draining; sink 'notify' "
+        self.assertIn("did not stop within shutdown_timeout (500ms); exiting without draining; sink 'notify' "
                       "(pushbullet) was still delivering (its plugin had not returned). Alerts not delivered are "
                       "lost", err)
 

@@ -153,7 +153,7 @@ class BrokerOutageTest(KafkaTestCase):
                          r"'ANOMOLY_POWER'", 30)
         self.assertEqual(run.stop(timeout=40), 1)
         log = run.log()
-        self.assertIn("the pipeline did not stop within shutdown_timeout (10000 ms); exiting without draining; "
+        self.assertIn("the pipeline did not stop within shutdown_timeout (10s); exiting without draining; "
                       "sink 'anomoly_power' (kafka_sink) was still delivering (its plugin had not returned)", log)
         self.assertLess(log.index("still waiting for Kafka"), log.index("did not stop within shutdown_timeout"))
 

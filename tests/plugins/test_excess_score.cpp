@@ -11,11 +11,11 @@
 #include <cstdint>
 
 using namespace stream_smarts::dlib_regression;
+using stream_smarts::hour_ms;
 using Catch::Matchers::WithinAbs;
 
 namespace {
 
-constexpr std::int64_t hour_ms = 3600000;
 constexpr double offset = 50;
 // A quiet house: 300 Wh expected every hour, spread 0.2 in log space.
 const double m = std::log(300 + offset), s = 0.2;

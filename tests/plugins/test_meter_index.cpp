@@ -17,7 +17,6 @@ using stream_smarts::testing::fixed_zone;
 
 namespace {
 
-constexpr std::int64_t minute_ms = 60'000, hour_ms = 3'600'000;
 constexpr std::int64_t t0 = 1'704'067'200'000;  // 2024-01-01T00:00:00Z
 
 reading index_at(std::int64_t minutes, double wh, std::string meter = "home") {

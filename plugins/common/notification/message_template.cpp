@@ -1,5 +1,6 @@
 #include "message_template.hpp"
 
+#include <common/alert_lines.hpp>
 #include <common/json.hpp>
 #include <stream_smarts/options.hpp>
 #include <stream_smarts/utf8.hpp>
@@ -29,12 +30,9 @@ constexpr std::pair<std::string_view, field> fields[] = {
     {"status", field::status},
 };
 
-template <class... Args>
-void append_chars(std::string& out, Args... args) {
-  char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, args...);
-  if (ec == std::errc{}) out.append(buf, end);
-}
+using alert_lines::append_date;
+using alert_lines::append_two_digits;
+using json::append_chars;
 
 /// `decimals` after the point; never "-0" (a band starting at -0.2 Wh is "0").
 void append_fixed(std::string& out, double value, int decimals) {
@@ -43,24 +41,12 @@ void append_fixed(std::string& out, double value, int decimals) {
   if (out[start] == '-' && out.find_first_not_of("-0.", start) == std::string::npos) out.erase(start, 1);
 }
 
-void append_two_digits(std::string& out, int n) {
-  out += static_cast<char>('0' + n / 10 % 10);
-  out += static_cast<char>('0' + n % 10);
-}
-
-/// "4:00", "16:30": how people write a time of day.
-void append_clock(std::string& out, const local_fields& l) {
+/// "4:00", "16:30": how people write a time of day (the alert lines' "04:00"
+/// is for reading in columns).
+void append_time_of_day(std::string& out, const local_fields& l) {
   append_chars(out, static_cast<int>(l.hour));
   out += ':';
   append_two_digits(out, l.minute);
-}
-
-void append_date(std::string& out, const local_fields& l) {
-  append_chars(out, static_cast<int>(l.year));
-  out += '-';
-  append_two_digits(out, l.month);
-  out += '-';
-  append_two_digits(out, l.day);
 }
 
 /// "23:00"; with its date once the usage began a day or more before the
@@ -68,7 +54,7 @@ void append_date(std::string& out, const local_fields& l) {
 void append_since(std::string& out, const alert& a, const time_zone& zone) {
   const std::int64_t since = a.since_ms != 0 ? a.since_ms : a.scored.reading.ts_ms;
   const local_fields l = zone.local(since);
-  append_clock(out, l);
+  append_time_of_day(out, l);
   if (!json::says_since_date(a)) return;
   out += " on ";
   append_date(out, l);
@@ -92,7 +78,7 @@ void append_field(std::string& out, field f, const alert& a, const time_zone& zo
     case field::literal: break;
     case field::wh: append_fixed(out, r.wh, 0); break;
     case field::hour: append_chars(out, static_cast<int>(r.local.hour)); break;
-    case field::time: append_clock(out, r.local); break;
+    case field::time: append_time_of_day(out, r.local); break;
     case field::date: append_date(out, r.local); break;
     case field::score: append_fixed(out, s.score, 2); break;
     case field::expected_lo: append_fixed(out, s.expected_lo, 0); break;
@@ -102,7 +88,7 @@ void append_field(std::string& out, field f, const alert& a, const time_zone& zo
     case field::scorer: out += s.scorer; break;
     case field::meter: out += r.meter; break;
     case field::since: append_since(out, a, zone); break;
-    case field::end: append_clock(out, end_local(r, zone)); break;
+    case field::end: append_time_of_day(out, end_local(r, zone)); break;
     case field::status: out += status_of(a.kind); break;
   }
 }

@@ -98,7 +98,7 @@ private:
   loaded_model::span_check span_check_;
   // One running sum per meter. Its sum restarts after a gap anyway; its
   // recent level is of no use after four weeks without a reading.
-  meter_states<excess_accumulator> per_meter_{28LL * 24 * 3'600'000};
+  meter_states<excess_accumulator> per_meter_{28 * day_ms};
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {

@@ -28,7 +28,7 @@ struct excess_options {
   /// excess are needed to reach the threshold and one busy hour cannot.
   double min_hours = 3;
   /// Readings further apart than this start a new sum (a gap in the data).
-  std::int64_t max_gap_ms = 3600000;
+  std::int64_t max_gap_ms = hour_ms;
   /// The sum is held at most this many times excess_wh, so that after a long
   /// event it falls below the threshold soon after the excess stops.
   double cap = 1.5;
@@ -67,7 +67,7 @@ public:
 private:
   double judge(std::int64_t ts_ms, double wh, double m, double s) {
     const bool continues = started_ && ts_ms > last_ts_ms_ && ts_ms - last_ts_ms_ <= o_.max_gap_ms;
-    const double hours = continues ? static_cast<double>(ts_ms - last_ts_ms_) / 3600000.0 : 1.0;
+    const double hours = continues ? static_cast<double>(ts_ms - last_ts_ms_) / hour_ms : 1.0;
     started_ = true;
     last_ts_ms_ = ts_ms;
     const double expected = std::exp(m + level_) - o_.log_offset_wh;

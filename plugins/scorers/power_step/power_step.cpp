@@ -84,7 +84,7 @@ private:
   const time_zone& zone_;  // the pipeline's; the context outlives this scorer
   loaded_model::span_check span_check_;
   // After a gap of more than an hour a meter's step window starts afresh; a day is ample.
-  meter_states<meter_state> per_meter_{24 * 3'600'000};
+  meter_states<meter_state> per_meter_{day_ms};
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {

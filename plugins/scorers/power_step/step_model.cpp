@@ -24,7 +24,6 @@ using toml_text::toml_float;
 using toml_text::two_digits;
 
 namespace {
-constexpr std::int64_t day_ms = 24 * hour_ms;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
 std::string duration(std::int64_t ms) { return duration_text(std::chrono::milliseconds(ms)); }

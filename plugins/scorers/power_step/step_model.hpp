@@ -27,7 +27,6 @@ namespace stream_smarts::power_step {
 inline constexpr int hours_per_day = 24;
 inline constexpr std::string_view model_format = "stream-smarts/power_step";
 inline constexpr std::int64_t model_format_version = 1;
-inline constexpr std::int64_t minute_ms = 60000, hour_ms = 3600000;
 
 /// A model file that cannot be used; the message is for the user.
 class model_error : public std::runtime_error {

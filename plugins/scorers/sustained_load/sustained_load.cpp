@@ -85,7 +85,7 @@ private:
   sustained_model model_;
   loaded_model::span_check span_check_;
   // Silent for baseline_days, a meter's usual level and windows are empty again anyway.
-  meter_states<meter> per_meter_{model_.trained.baseline_days * 24 * 3'600'000};
+  meter_states<meter> per_meter_{model_.trained.baseline_days * day_ms};
 };
 
 std::string train_model(const std::vector<reading>& history, stage_context& ctx, const std::string& out_path) {

@@ -25,7 +25,6 @@ using toml_text::toml_float;
 using toml_text::two_digits;
 
 namespace {
-constexpr std::int64_t day_ms = 24 * hour_ms;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
 std::string hours_text(const std::vector<std::int64_t>& hours) {

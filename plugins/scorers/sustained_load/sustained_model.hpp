@@ -32,7 +32,6 @@ namespace stream_smarts::sustained_load {
 inline constexpr int hours_per_day = 24;
 inline constexpr std::string_view model_format = "stream-smarts/sustained_load";
 inline constexpr std::int64_t model_format_version = 2;  ///< 2: several windows; 1 (one) is read too
-inline constexpr std::int64_t hour_ms = 3600000;
 inline constexpr std::size_t most_windows = 6;  ///< floors side by side, at most
 
 using hourly = std::array<double, hours_per_day>;

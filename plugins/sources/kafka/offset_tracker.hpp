@@ -3,6 +3,8 @@
 // sink downstream. Pure, so tests drive it without a broker.
 #pragma once
 
+#include <stream_smarts/reading.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -199,7 +201,7 @@ public:
   }
 
 private:
-  static constexpr std::int64_t most_held_ms = 3 * 3'600'000;
+  static constexpr std::int64_t most_held_ms = 3 * hour_ms;
   struct held {
     std::int64_t offset, ts_ms;
     bool holding = true;

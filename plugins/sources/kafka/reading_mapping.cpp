@@ -8,8 +8,6 @@
 namespace stream_smarts::kafka_source {
 namespace {
 
-constexpr std::int64_t hour_ms = 3'600'000;
-
 const payload_field* find(const std::vector<payload_field>& fields, std::string_view name) {
   if (name.empty()) return nullptr;
   for (const auto& f : fields)

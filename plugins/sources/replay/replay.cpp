@@ -449,7 +449,6 @@ private:
   std::unordered_map<std::string, std::optional<std::int64_t>> previous_ms_;  // each meter's latest reading parsed
   std::pair<const std::string, std::optional<std::int64_t>>* previous_ = nullptr;  // the last one looked up
   std::size_t earlier_ = 0, first_earlier_line_ = 0;  // readings that went back in time
-  static constexpr std::int64_t hour_ms = 3'600'000, day_ms = 24 * hour_ms;
 };
 
 std::vector<option_spec> declared_options() {

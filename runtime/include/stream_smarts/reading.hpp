@@ -13,6 +13,9 @@
 
 namespace stream_smarts {
 
+/// Readings' times and spans are in milliseconds.
+inline constexpr std::int64_t minute_ms = 60'000, hour_ms = 60 * minute_ms, day_ms = 24 * hour_ms;
+
 /// Calendar fields of a timestamp in the pipeline's time zone. The runtime
 /// fills them, so every scorer agrees on what "4 am on a Sunday" means,
 /// including across daylight-saving changes.
@@ -60,7 +63,6 @@ inline std::int64_t end_ms(const reading& r) { return r.ts_ms + r.span_ms; }
 /// alert-hours a week" counts these, in eval and in the budgets that
 /// training aims at it.
 inline std::int64_t clock_hour(const reading& r) {
-  constexpr std::int64_t hour_ms = 3600000;
   const std::int64_t shift = (static_cast<std::int64_t>(r.local.utc_offset_s) * 1000 % hour_ms + hour_ms) % hour_ms;
   const std::int64_t t = r.ts_ms + shift;
   return t / hour_ms - (t % hour_ms < 0);  // floor, for times before 1970

@@ -20,7 +20,9 @@ struct civil_time {
   int hour = 0, minute = 0, second = 0, millisecond = 0;
 };
 
-/// The pipeline's time zone (an IANA name such as "Europe/Paris").
+/// The pipeline's time zone (an IANA name such as "Europe/Paris"). Each
+/// stage has its own, which caches the last offset looked up: call it from
+/// the stage's own calls only, not from a thread the plugin starts.
 class time_zone {
 public:
   virtual ~time_zone() = default;
