@@ -250,6 +250,29 @@ TEST_CASE("gpio_meter pulse file: malformed lines are skipped with file:line, no
         });
 }
 
+TEST_CASE("gpio_meter pulse file: one line far ahead is left out, not every pulse after it",
+          "[gpio_meter][stages][file]") {
+  // A line of 2039 (or 5 hours on) among an hour of 2 kW made every real
+  // pulse after it "earlier than the one before it": the heater was lost.
+  const auto& d = load(GPIO_METER_PLUGIN);
+  for (const std::int64_t ahead_s : {std::int64_t{5 * 3600}, std::int64_t{2'200'000'000} - t0_s}) {
+    temp_dir dir;
+    const std::string file = dir.write("p.txt", pulses(t0_s * 10, 500, 18) + pulses((t0_s + ahead_s) * 10, 1, 1) +
+                                                    pulses((t0_s + 900) * 10, 1500, 18));
+    fake_context ctx(d, {{"pulse_file", file}}, dir.path);
+    auto src = d.make_source(ctx);
+    src->start();
+    const auto got = drain(*src);
+    REQUIRE(got.size() == 60);
+    CHECK(got.back().wh == 2000.0);
+    CHECK(ctx.log_.lines.front() == "warning: " + file + ":501: pulse at " +
+                                        (ahead_s == 5 * 3600 ? "2024-06-10T06:00:00+01:00" : "2039-09-19T00:06:40+01:00") +
+                                        " is later than the one after it (2024-06-10T01:15:00+01:00), line skipped");
+    CHECK(ctx.log_.lines.back() == "info: replayed 60 readings: 2000 pulses counted, 0 dropped as bounce (closer than "
+                                   "debounce 50ms), skipped 1 lines");
+  }
+}
+
 TEST_CASE("gpio_meter pulse file: a byte order mark before the first line is no part of it",
           "[gpio_meter][stages][file]") {
   const auto& d = load(GPIO_METER_PLUGIN);

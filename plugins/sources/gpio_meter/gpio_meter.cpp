@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -41,9 +42,19 @@ constexpr std::int64_t max_ahead_ns = 60 * ns_per_s;
 // In a file, a pulse this long after the previous reading's hour is taken as
 // a wrong timestamp rather than emitting readings for every interval between.
 constexpr std::int64_t max_file_gap_ns = reading_fields::max_gap_ms * 1'000'000;
+// In a file, a pulse this long after the one before is held until the next
+// shows whether it is real (a gap) or a wrong timestamp (the next is earlier):
+// counted, a wrong one would make every pulse after it look out of order.
+constexpr std::int64_t jump_ns = 5 * 60 * ns_per_s;
 // A regular file is read in blocks; one read() call parses at most this much
 // before handing back to the runtime, so it never blocks for long.
 constexpr std::size_t block_size = 64 * 1024;
+
+/// A pulse read from a pulse file, and its line there.
+struct file_pulse {
+  std::int64_t ts;
+  std::size_t line;
+};
 constexpr std::size_t file_bytes_per_call = 4 * 1024 * 1024;
 // A FIFO: at most this much per call (a pipe holds 64 KiB).
 constexpr std::size_t fifo_bytes_per_call = 1024 * 1024;
@@ -147,7 +158,8 @@ public:
     counter_.reset();
     splitter_ = line_splitter{};
     file_eof_ = finished_ = writer_seen_ = summarized_ = false;
-    pending_.reset();
+    pending_.clear();
+    jumped_.reset();
     readings_ = 0;
     if (path_.empty()) {
       open_gpio();
@@ -398,13 +410,13 @@ private:
     bool overlong = false;
     for (;;) {
       if (out.size() >= limit) return {};
-      if (pending_) {
-        const std::int64_t ts = *pending_;
+      if (!pending_.empty()) {
+        const auto [ts, line_number] = pending_.front();
         if (!counter_) {
           counter_.emplace(config_at(ts));
           counter_->begin(ts);
         } else if (ts - counter_->next_boundary() > max_file_gap_ns) {
-          ctx_.log().warning(path_ + ":" + std::to_string(pending_line_) + ": pulse at " + local_text(ts) +
+          ctx_.log().warning(path_ + ":" + std::to_string(line_number) + ": pulse at " + local_text(ts) +
                              " is more than " + reading_fields::max_gap_text +
                              " after the previous one; no readings for the gap, counting restarts here");
           counter_->restart_at(ts);
@@ -413,16 +425,18 @@ private:
           if (out.size() >= limit) return {};
           emit(out);
         }
-        add_pulse(ts, pending_line_);
-        pending_.reset();
+        add_pulse(ts, line_number);
+        pending_.pop_front();
         continue;
       }
       if (splitter_.next(line, overlong) || (file_eof_ && splitter_.flush(line, overlong))) {
         std::int64_t ts = 0;
-        if (parse(line, overlong, ts)) {
-          pending_ = ts;
-          pending_line_ = splitter_.line_number();
-        }
+        if (parse(line, overlong, ts)) take_parsed({ts, splitter_.line_number()});
+        continue;
+      }
+      if (jumped_) {  // the file's last pulse: nothing after it says it is wrong
+        pending_.push_back(*jumped_);
+        jumped_.reset();
         continue;
       }
       if (file_eof_) {
@@ -446,6 +460,24 @@ private:
       splitter_.feed(block, static_cast<std::size_t>(n));
       budget -= std::min(budget, static_cast<std::size_t>(n));
     }
+  }
+
+  /// Queues a file's pulse to be counted, holding one far after the pulse
+  /// before (jump_ns) until the next: if that is earlier, the held one is
+  /// the wrong one, and is left out.
+  void take_parsed(file_pulse p) {
+    if (jumped_) {
+      if (p.ts < jumped_->ts)
+        report_at(jumped_->line, "pulse at " + local_text(jumped_->ts) + " is later than the one after it (" +
+                                     local_text(p.ts) + "), line skipped");
+      else
+        pending_.push_back(*jumped_);
+      jumped_.reset();
+    }
+    const std::optional<std::int64_t> before =
+        pending_.empty() ? (counter_ ? counter_->last_pulse() : std::nullopt) : pending_.back().ts;
+    if (before && p.ts - *before > jump_ns) jumped_ = p;
+    else pending_.push_back(p);
   }
 
   // ------------------------------------------------------------ both pulse-file kinds
@@ -523,8 +555,8 @@ private:
   line_splitter splitter_;
   std::string why_;
   bool file_eof_ = false, finished_ = false, writer_seen_ = false, summarized_ = false;
-  std::optional<std::int64_t> pending_;  // a file's pulse, read but not yet counted
-  std::size_t pending_line_ = 0;
+  std::deque<file_pulse> pending_;    // a file's pulses, read but not yet counted (at most two)
+  std::optional<file_pulse> jumped_;  // one far after the pulse before, held (take_parsed)
   reading_fields::skipped_records skipped_{ctx_, "skipped lines"};
 };
 
