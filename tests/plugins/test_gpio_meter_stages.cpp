@@ -4,6 +4,7 @@
 #include "plugin_harness.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -325,6 +326,33 @@ TEST_CASE("gpio_meter pulse file: empty or missing", "[gpio_meter][stages][file]
   CHECK_THROWS_WITH(gone->start(), "pulse_file " + dir.path +
                                        "/nowhere.fifo: No such file or directory; create the FIFO with mkfifo, or "
                                        "fix the path");
+}
+
+TEST_CASE("gpio_meter live: idle() takes what is queued, while the sinks hold read() back", "[gpio_meter][stages][fifo]") {
+  // A GPIO line's kernel queue holds 16 events and drops the rest: left
+  // unread for minutes while a sink retried, impulses were lost. A FIFO
+  // shows the same draining: FIONREAD counts the bytes still queued.
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  const std::string fifo = dir.path + "/pulses.fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  fake_context ctx(d, {{"pulse_file", fifo}, {"interval", milliseconds{1000}}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  REQUIRE(w >= 0);
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const std::string lines = std::to_string(now.tv_sec - 2) + "\n" + std::to_string(now.tv_sec - 1) + "\n";
+  REQUIRE(::write(w, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size()));
+  int queued = -1;
+  REQUIRE(::ioctl(w, FIONREAD, &queued) == 0);
+  CHECK(queued == static_cast<int>(lines.size()));
+  src->idle();
+  REQUIRE(::ioctl(w, FIONREAD, &queued) == 0);
+  CHECK(queued == 0);
+  ::close(w);
+  src->stop();
 }
 
 TEST_CASE("gpio_meter reads a FIFO live: by the wall clock, never blocking, through writers coming and going",

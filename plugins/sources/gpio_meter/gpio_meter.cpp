@@ -197,6 +197,13 @@ public:
     return read_live(out, max);
   }
 
+  /// The sinks hold the pipeline back, so read() is not called: the kernel's
+  /// queue is still drained into the counter, about once a second, or it
+  /// would drop impulses; the readings follow once read() is called again.
+  void idle() override {
+    if (mode_ == mode::gpio || mode_ == mode::fifo) take_events();
+  }
+
   void stop() override {
     if (mode_ != mode::none) summarize();
     release();
@@ -323,11 +330,7 @@ private:
 
   read_result read_live(std::vector<reading>& out, std::size_t max) {
     const std::size_t first = out.size(), limit = first + max;  // appends at most max
-    const clock_readings clocks = read_clocks();
-    const std::int64_t now = clocks.realtime_ns;
-    warn_of(follow_clocks(clock_, clocks, *counter_));
-    if (mode_ == mode::gpio) drain_gpio(now, clocks.monotonic_ns);
-    else drain_fifo(now);
+    const std::int64_t now = take_events();
     if (counter_->next_boundary() <= now - hour_ns) {
       const std::int64_t from = counter_->next_boundary();
       const auto skipped = counter_->restart_at(now);
@@ -339,6 +342,15 @@ private:
     if (out.size() > first) return {};
     const auto until_next = std::chrono::ceil<milliseconds>(std::chrono::nanoseconds(counter_->next_boundary() - now));
     return {false, std::clamp(std::min(poll_, until_next), milliseconds{1}, poll_)};
+  }
+
+  /// Counts what the line or FIFO has queued; returns the time now.
+  std::int64_t take_events() {
+    const clock_readings clocks = read_clocks();
+    warn_of(follow_clocks(clock_, clocks, *counter_));
+    if (mode_ == mode::gpio) drain_gpio(clocks.realtime_ns, clocks.monotonic_ns);
+    else drain_fifo(clocks.realtime_ns);
+    return clocks.realtime_ns;
   }
 
   void warn_of(const clock_change& c) {
