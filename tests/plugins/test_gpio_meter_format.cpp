@@ -194,8 +194,12 @@ TEST_CASE("GPIO errors name the chip and line and say what to do", "[gpio_meter]
         "no permission to open the GPIO chips (/dev/gpiochip*) to look for the one labelled \"pinctrl-bcm2711\": add "
         "the user running stream-smarts to the gpio group (sudo usermod -aG gpio USER, then log in again), or give "
         "that group the device with a udev rule");
-  CHECK(chip_label_error("pinctrl-bcm2711", "/dev/pinctrl-bcm2711", ENOENT) ==
-        chip_open_error("pinctrl-bcm2711", "/dev/pinctrl-bcm2711", ENOENT));  // no chip has that label
+  CHECK(chip_label_error("pinctrl-bcm2711", "/dev/pinctrl-bcm2711", ENOENT) ==  // no chip has that label
+        "GPIO chip \"pinctrl-bcm2711\" not found: /dev/pinctrl-bcm2711 does not exist, and no chip is labelled "
+        "\"pinctrl-bcm2711\". Check the chip option (gpiodetect, in Debian's gpiod package, lists the chips and their "
+        "labels) and that the GPIO driver is loaded; without GPIO hardware, give pulse_file instead");
+  CHECK(chip_open_error("/srv", "/srv", EISDIR) ==
+        "/srv is not a GPIO chip (chip = \"/srv\"): give a gpiochip device such as gpiochip0 (gpiodetect lists them)");
   CHECK(chip_open_error("/dev/null", "/dev/null", ENOTTY) ==
         "/dev/null is not a GPIO chip (chip = \"/dev/null\"): give a gpiochip device such as gpiochip0 (gpiodetect "
         "lists them)");

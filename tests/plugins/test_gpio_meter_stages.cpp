@@ -112,6 +112,9 @@ TEST_CASE("gpio_meter option errors, at construction (validate)", "[gpio_meter][
   CHECK(error({{"line", line17}}) == "no error");  // no hardware is touched before start()
   CHECK(error({{"line", std::string("GPIO17")}}) == "no error");
   CHECK(error({{"line", std::string("17")}}) == "no error");
+  CHECK(error({{"line", std::string("99999")}}) == "line: must be a line offset 0..65535 or a line name; got 99999");
+  CHECK(error({{"line", std::string("000000017")}}) == "line: must be a line offset 0..65535 or a line name; got "
+                                                        "000000017");
   CHECK(error({{"line", line17}, {"interval", milliseconds{500}}}) == "interval: must be at least 1s; got 500ms");
   CHECK(error({{"line", line17}, {"interval", milliseconds{7200000}}}) ==
         "interval: must be at most 1h (each reading covers the trailing hour; a longer interval would leave pulses "
@@ -179,6 +182,13 @@ TEST_CASE("gpio_meter: a missing GPIO chip is a clear error at start", "[gpio_me
   CHECK(start_error({{"chip", std::string("/dev/null")}, {"line", std::int64_t{0}}}) ==
         "/dev/null is not a GPIO chip (chip = \"/dev/null\"): give a gpiochip device such as gpiochip0 (gpiodetect "
         "lists them)");
+  CHECK(start_error({{"chip", dir.path}, {"line", std::int64_t{0}}}) ==  // said "Is a directory"
+        dir.path + " is not a GPIO chip (chip = \"" + dir.path + "\"): give a gpiochip device such as gpiochip0 "
+                   "(gpiodetect lists them)");
+  // A label no chip has (this machine has no chips): not only "/dev/pinctrl-bcm2711 does not exist".
+  CHECK(start_error({{"chip", std::string("pinctrl-bcm2711")}, {"line", std::int64_t{17}}}).find(
+            "not found: /dev/pinctrl-bcm2711 does not exist, and no chip is labelled \"pinctrl-bcm2711\"") !=
+        std::string::npos);
 }
 
 TEST_CASE("gpio_meter replays a pulse file: a 2 kW load for an hour", "[gpio_meter][stages][file]") {
@@ -309,6 +319,20 @@ TEST_CASE("gpio_meter pulse file: a long silence gives readings at 0 Wh that say
   std::size_t zero = 0;
   for (const auto& r : got) zero += r.wh == 0.0;
   CHECK(zero == 190 - 69);  // from the hour 00:10 .. 01:10 to the one ending at 03:10
+}
+
+TEST_CASE("gpio_meter pulse file stopped part way says so, not 'replayed'", "[gpio_meter][stages][file]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  dir.write("pulses.txt", pulses(t0_s * 10, 2000, 18));
+  fake_context ctx(d, {{"pulse_file", std::string("pulses.txt")}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  std::vector<reading> out;
+  for (int calls = 0; calls < 1000 && out.empty(); ++calls) src->read(out, 7);
+  REQUIRE(out.size() == 7);
+  src->stop();  // Ctrl-C
+  CHECK_THAT(ctx.log_.lines.back(), StartsWith("info: stopped after 7 readings: "));
 }
 
 TEST_CASE("gpio_meter pulse file: empty or missing", "[gpio_meter][stages][file]") {

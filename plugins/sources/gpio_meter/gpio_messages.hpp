@@ -29,6 +29,7 @@ inline std::string chip_open_error(const std::string& chip, const std::string& p
     case ENOTTY:
     case ENODEV:
     case EINVAL:
+    case EISDIR:
       return path + " is not a GPIO chip (chip = \"" + chip +
              "\"): give a gpiochip device such as gpiochip0 (gpiodetect lists them)";
     default:
@@ -44,7 +45,9 @@ inline std::string chip_label_error(const std::string& chip, const std::string& 
   if (label_err == EACCES || label_err == EPERM)
     return "no permission to open the GPIO chips (/dev/gpiochip*) to look for the one labelled \"" + chip +
            "\": " + gpio_group_advice;
-  return chip_open_error(chip, path, ENOENT);
+  return "GPIO chip \"" + chip + "\" not found: " + path + " does not exist, and no chip is labelled \"" + chip +
+         "\". Check the chip option (gpiodetect, in Debian's gpiod package, lists the chips and their labels) and "
+         "that the GPIO driver is loaded; without GPIO hardware, give pulse_file instead";
 }
 
 /// `line` names no line of the chip.

@@ -221,8 +221,10 @@ private:
     } else {
       const std::string& s = o.string("line");
       if (s.empty()) throw option_error("line", "must not be empty: a line offset (17) or name (\"GPIO17\")");
-      if (all_digits(s) && s.size() <= 5) offset_ = static_cast<unsigned>(std::stoul(s));
-      else line_name_ = s;
+      if (!all_digits(s)) line_name_ = s;
+      else if (s.size() > 5 || std::stoul(s) > 0xFFFF)
+        throw option_error("line", "must be a line offset 0..65535 or a line name; got " + s);
+      else offset_ = static_cast<unsigned>(std::stoul(s));
     }
     line_text_ = line_name_.empty() ? "line " + std::to_string(offset_) : "line \"" + line_name_ + "\"";
   }
@@ -254,8 +256,8 @@ private:
     chip_ptr chip(::gpiod_chip_open(path.c_str()));
     if (!chip) {
       const int err = errno;
-      if (err != ENOENT || chip_.front() == '/' || all_digits(chip_))
-        throw std::runtime_error(chip_open_error(chip_, path, err));
+      const bool device_name = chip_.front() == '/' || all_digits(chip_) || chip_.rfind("gpiochip", 0) == 0;
+      if (err != ENOENT || device_name) throw std::runtime_error(chip_open_error(chip_, path, err));
       // Not a device name: perhaps the chip's label ("pinctrl-bcm2711").
       errno = 0;
       chip.reset(::gpiod_chip_open_by_label(chip_.c_str()));
@@ -527,7 +529,7 @@ private:
     if (summarized_) return;
     summarized_ = true;
     const std::uint64_t counted = counter_ ? counter_->counted() : 0, bounces = counter_ ? counter_->bounces() : 0;
-    std::string text = (mode_ == mode::file ? "replayed " : "stopped after ") + std::to_string(readings_) +
+    std::string text = (mode_ == mode::file && finished_ ? "replayed " : "stopped after ") + std::to_string(readings_) +
                        " readings: " + std::to_string(counted) + " pulses counted, " + std::to_string(bounces) +
                        " dropped as bounce (closer than debounce " + duration_text(debounce_) + ")";
     if (!path_.empty()) text += ", skipped " + std::to_string(skipped_.count()) + " lines";
