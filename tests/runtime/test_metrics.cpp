@@ -180,6 +180,11 @@ TEST_CASE("log lines: text and JSON, with proper escaping") {
                         "bad wh '1\r2026-11-21T10:00:00.124Z error   [runtime] forged', '\x1b[31mred\x1b[0m'\t\x7f") ==
         "2026-11-21T10:00:00.123Z warning [in\\nput] bad wh '1\\r2026-11-21T10:00:00.124Z error   [runtime] forged', "
         "'\\x1b[31mred\\x1b[0m'\t\\x7f");
+  // A Latin-1 file's byte made the line binary to grep and a blob to journald; UTF-8 stays as it is.
+  CHECK(format_log_line(log_format::text, "2026-11-21T10:00:00.123Z", log_level::warning, "meter",
+                        "p.txt:3: 'caf\xE9 \xFF\xFE', caf\xC3\xA9 \xE2\x82\xAC, cut \xE2\x82") ==
+        "2026-11-21T10:00:00.123Z warning [meter] p.txt:3: 'caf\\xe9 \\xff\\xfe', caf\xC3\xA9 \xE2\x82\xAC, cut "
+        "\\xe2\\x82");
   CHECK(format_log_line(log_format::json, "2026-11-21T10:00:00.123Z", log_level::warning, "in\"put",
                         "a \"quote\", a \\ and\na\ttab\x01") ==
         "{\"ts\":\"2026-11-21T10:00:00.123Z\",\"level\":\"warning\",\"stage\":\"in\\\"put\",\"message\":"

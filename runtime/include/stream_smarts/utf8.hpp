@@ -90,15 +90,24 @@ inline void append_json_escaped(std::string& out, std::string_view s) {
 /// `s` for a line of text (a log line, a console or file sink's line): a
 /// line break, carriage return or other control character (an escape
 /// sequence) as \n, \r or \xNN, so that a meter name or message from a
-/// Kafka key cannot forge or hide lines; tabs and every other byte as they
-/// are. The one text escaping of the runtime's logs and the plugins.
+/// Kafka key cannot forge or hide lines; a byte that is not part of a
+/// well-formed UTF-8 sequence (a Latin-1 file's) as \xNN too, so that the
+/// line stays text for grep and journald; tabs and UTF-8 as they are. The one
+/// text escaping of the runtime's logs and the plugins.
 inline void append_text_escaped(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
-  for (const char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     const auto byte = static_cast<unsigned char>(c);
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if ((byte < 0x20 && c != '\t') || byte == 0x7f) {
+    const std::size_t utf8 = byte >= 0x80 ? utf8_sequence_length(s.substr(i)) : 0;
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (utf8 != 0) {
+      out.append(s.substr(i, utf8));
+      i += utf8 - 1;
+    } else if ((byte < 0x20 && c != '\t') || byte >= 0x7f) {
       out += "\\x";
       out += hex[byte >> 4];
       out += hex[byte & 0xF];
