@@ -119,6 +119,22 @@ expect "validate" "$log.out" "pipeline\.toml: ok "
 run "run /usr/share/stream-smarts/pipelines/power.toml" "$binary" run "$root/usr/share/stream-smarts/pipelines/power.toml"
 expect "run power.toml" "$log.err" "pipeline 'power' finished: 25089 readings"
 
+step "the installed docs' links"
+# Every relative link in the packaged docs leads somewhere, but those into the
+# source's bench/, cmake/, examples/, tests/ (raspberry-pi.md says so).
+doc="$root/usr/share/doc/stream-smarts"
+broken=0
+while IFS= read -r md; do
+  while IFS= read -r target; do
+    target=${target%%#*}
+    [[ -z "$target" || "$target" == *://* || "$target" == mailto:* ]] && continue
+    resolved=$(realpath -m "$(dirname "$md")/$target")
+    case "${resolved#"$doc"/}" in bench/* | cmake/* | examples/* | tests/* | .ci/*) continue ;; esac
+    [[ -e "$resolved" ]] || { echo "   ${md#"$doc"/}: $target does not lead anywhere" >&2; broken=$((broken + 1)); }
+  done < <(grep -o '](\([^)]*\))' "$md" | sed 's/^](\(.*\))$/\1/')
+done < <(find "$doc" -name '*.md')
+[[ $broken -eq 0 ]] || fail "$broken broken links in the installed docs"
+
 step "systemd-analyze verify stream-smarts.service"
 if command -v systemd-analyze >/dev/null; then
   # verify wants ExecStart to exist: point it at the unpacked binary.
