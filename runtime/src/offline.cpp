@@ -17,6 +17,9 @@ namespace {
 
 const char* command_line = "(command line)";
 
+/// The KEY of a KEY=VALUE setting (all of it without '=').
+std::string key_of(const std::string& setting) { return setting.substr(0, setting.find('=')); }
+
 } // namespace
 
 void add_setting(toml::table& table, const std::string& setting, diagnostics& problems) {
@@ -124,7 +127,7 @@ offline_session::offline_session(const offline_request& request) : data_(request
   set_own("stop_at_end", true);
   set_own("warm_up", "0s");
   for (const auto& s : request.history.settings) {
-    const std::string key = s.substr(0, s.find('='));
+    const std::string key = key_of(s);
     if (own.count(key) != 0) {
       // speed=realtime from a pipeline file looked like a hang: the history took its own length to read.
       problems_.error({command_line}, "--data-set " + s + ": the offline commands read the whole history, as fast "
@@ -132,8 +135,8 @@ offline_session::offline_session(const offline_request& request) : data_(request
       continue;
     }
     add_setting(options, s, problems_);
-    givens_.wh_unit = givens_.wh_unit || s.rfind("wh_unit=", 0) == 0;
-    givens_.span = givens_.span || s.rfind("span=", 0) == 0;
+    givens_.wh_unit = givens_.wh_unit || key == "wh_unit";
+    givens_.span = givens_.span || key == "span";
   }
   history_ = &declare(plugin_kind::source, request.history.source, options, problems_);
 }
@@ -175,7 +178,7 @@ namespace {
 
 /// The training option `setting` (KEY=VALUE) names among `specs`, if any.
 const option_spec* training_option_of(const std::vector<option_spec>& specs, const std::string& setting) {
-  const std::string key = setting.substr(0, setting.find('='));
+  const std::string key = key_of(setting);
   const auto spec = std::find_if(specs.begin(), specs.end(), [&](const option_spec& o) { return o.name == key; });
   return spec != specs.end() && spec->training ? &*spec : nullptr;
 }
@@ -185,7 +188,7 @@ const option_spec* training_option_of(const std::vector<option_spec>& specs, con
 offline_session::model_scorer offline_session::scorer_for_model(const std::string& model_path,
                                                                 const std::vector<std::string>& settings) {
   for (const auto& s : settings)
-    if (s.rfind("model=", 0) == 0)  // it swapped the model, and the table named the first
+    if (key_of(s) == "model")  // it swapped the model, and the table named the first
       throw unusable_input("--set " + s + " after --model " + model_path + ": give each model with its own --model");
   std::string tried;
   for (const auto& p : registry_.plugins()) {
