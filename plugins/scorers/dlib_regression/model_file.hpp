@@ -12,6 +12,7 @@
 //   <payload_bytes bytes>
 #pragma once
 
+#include <common/model_errors.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -25,11 +26,7 @@ inline constexpr std::int64_t model_format_version = 1;
 /// A model is a few KiB; anything far larger is not one, and is not read whole.
 inline constexpr std::size_t max_model_file_bytes = 64u << 20;
 
-/// A model file that cannot be used; the message is for the user.
-class model_error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
+using model_errors::model_error;
 
 /// What the header says. Numbers are written so they read back exactly.
 struct model_header {

@@ -3,6 +3,7 @@
 // needed, so tests compile this directly.
 #pragma once
 
+#include <common/model_errors.hpp>
 #include <common/json.hpp>
 #include <common/statistics.hpp>
 #include <stream_smarts/options.hpp>
@@ -33,11 +34,7 @@ struct band {
 };
 using day_bands = std::array<band, hours_per_day>;
 
-/// A band or model file that cannot be used; the message is for the user.
-class model_error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
+using model_errors::model_error;  ///< a band or model file that cannot be used
 
 /// Bands per weekday (0 = Monday) and hour, and where they came from.
 /// Without by_weekday all seven days hold the same bands.

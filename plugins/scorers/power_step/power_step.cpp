@@ -26,12 +26,7 @@ settings checked_settings(const options& o) {
   s.before_ms = o.duration("before").count();
   s.alerts_per_week = o.number("alerts_per_week");
   s.min_step_w = o.number("min_step_w");
-  try {
-    check(s);
-  } catch (const settings_error& e) {
-    throw option_error(e.setting, e.problem);
-  }
-  return s;
+  return model_errors::checked_as_options(s, check);
 }
 
 class power_step_scorer final : public scorer {

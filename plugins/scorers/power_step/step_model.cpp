@@ -188,11 +188,7 @@ step_model from_toml(std::string_view text, std::string_view source_name) {
   m.trained.before_ms = seconds_as_ms(t, "before_s");
   m.trained.alerts_per_week = required<double, model_error>(t, "alerts_per_week", "a number");
   m.trained.min_step_w = required<double, model_error>(t, "min_step_w", "a number");
-  try {
-    check(m.trained);
-  } catch (const settings_error& e) {
-    throw model_error(e.what());
-  }
+  model_errors::check_as_model(m.trained, check);
   read_thresholds(t, m);
   model_text::read_provenance(t, m);
   return m;

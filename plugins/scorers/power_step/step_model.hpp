@@ -4,10 +4,11 @@
 // So the step is the *lowest* power of the last `hold` (the floor) against
 // the median of the `before` period just ahead of it. With a reading every
 // minute that tells of a large load within minutes of its start, where an
-// hour's energy takes an hour. Pure (no plugin SDK beyond the reading type):
-// tests compile it directly.
+// hour's energy takes an hour. Pure (no plugin SDK beyond the reading type
+// and option_error): tests compile it directly.
 #pragma once
 
+#include <common/model_errors.hpp>
 #include <common/latest_verdict.hpp>
 #include <common/vector_queue.hpp>
 #include <stream_smarts/reading.hpp>
@@ -28,11 +29,8 @@ inline constexpr int hours_per_day = 24;
 inline constexpr std::string_view model_format = "stream-smarts/power_step";
 inline constexpr std::int64_t model_format_version = 1;
 
-/// A model file that cannot be used; the message is for the user.
-class model_error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
+using model_errors::model_error;
+using model_errors::settings_error;
 
 /// What training decides; stored in the model, so scoring does as training did.
 struct settings {
@@ -40,14 +38,6 @@ struct settings {
   std::int64_t before_ms = 30 * minute_ms; ///< the level before: the median of this period ahead of the hold
   double alerts_per_week = 1;              ///< alerting readings a week the thresholds allow on the training history
   double min_step_w = 1500;                ///< no threshold below this: smaller loads are everyday life
-};
-
-/// A setting out of range: which one, and what is wrong with it.
-class settings_error : public std::invalid_argument {
-public:
-  settings_error(const std::string& setting, const std::string& problem)
-      : std::invalid_argument(setting + " " + problem), setting(setting), problem(problem) {}
-  std::string setting, problem;
 };
 
 /// Throws settings_error for the first setting out of range.

@@ -43,12 +43,7 @@ settings checked_settings(const options& o) {
   s.alerts_per_week = o.number("alerts_per_week");
   s.min_excess_wh = o.number("min_excess_wh");
   s.budget_days = o.integer("budget_days");
-  try {
-    check(s);
-  } catch (const settings_error& e) {
-    throw option_error(e.setting, e.problem);
-  }
-  return s;
+  return model_errors::checked_as_options(s, check);
 }
 
 class sustained_load_scorer final : public scorer {

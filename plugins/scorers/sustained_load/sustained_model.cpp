@@ -508,11 +508,7 @@ sustained_model from_toml(std::string_view text, std::string_view source_name) {
       t.contains("budget_days") ? model_text::required<std::int64_t, model_error>(t, "budget_days", "an integer") : 0;
   m.rehearsals = t.contains("rehearsals") ? model_text::required<std::int64_t, model_error>(t, "rehearsals", "an integer") : 0;
   if (m.rehearsals < 0) throw model_error("'rehearsals' must be 0 or more; got " + std::to_string(m.rehearsals));
-  try {
-    check(m.trained);
-  } catch (const settings_error& e) {
-    throw model_error(e.what());
-  }
+  model_errors::check_as_model(m.trained, check);
   read_hourly(t, m);
   model_text::read_provenance(t, m);
   return m;

@@ -11,9 +11,10 @@
 // the false-alarm budget each hour gets is learnt from rehearsals: the
 // history with forgotten appliances added, so the budget goes to the hours
 // where it catches the most. Pure (no plugin SDK beyond the
-// reading type): tests compile it directly.
+// reading type and option_error): tests compile it directly.
 #pragma once
 
+#include <common/model_errors.hpp>
 #include <common/latest_verdict.hpp>
 #include <common/vector_queue.hpp>
 #include <stream_smarts/reading.hpp>
@@ -36,11 +37,8 @@ inline constexpr std::size_t most_windows = 6;  ///< floors side by side, at mos
 
 using hourly = std::array<double, hours_per_day>;
 
-/// A model file that cannot be used; the message is for the user.
-class model_error : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
+using model_errors::model_error;
+using model_errors::settings_error;
 
 /// What training decides; stored in the model, so scoring does as training did.
 struct settings {
@@ -50,14 +48,6 @@ struct settings {
   double alerts_per_week = 1;    ///< alert-hours a week the thresholds allow on the training history
   double min_excess_wh = 200;    ///< no threshold below this, so a flat, quiet hour cannot alert on noise
   std::int64_t budget_days = 365; ///< alerts_per_week is met on the history's last this many days (0: all)
-};
-
-/// A setting out of range: which one, and what is wrong with it.
-class settings_error : public std::invalid_argument {
-public:
-  settings_error(const std::string& setting, const std::string& problem)
-      : std::invalid_argument(setting + " " + problem), setting(setting), problem(problem) {}
-  std::string setting, problem;  ///< "hours", "must be within 1..24; got 0"
 };
 
 /// Throws settings_error for the first setting out of range.
