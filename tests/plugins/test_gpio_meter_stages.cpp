@@ -66,6 +66,23 @@ std::string label_of(const reading& r, const std::string& key) {
   return "(none)";
 }
 
+/// gpio_meter started on a FIFO, read live with a 1 s interval.
+struct live_fifo {
+  temp_dir dir;
+  std::string fifo = make(dir.path + "/pulses.fifo");
+  fake_context ctx{load(GPIO_METER_PLUGIN), {{"pulse_file", fifo}, {"interval", milliseconds{1000}}}, dir.path};
+  std::unique_ptr<source> src = started(load(GPIO_METER_PLUGIN).make_source(ctx));
+
+  static std::string make(const std::string& path) {
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    return path;
+  }
+  static std::unique_ptr<source> started(std::unique_ptr<source> s) {
+    s->start();
+    return s;
+  }
+};
+
 bool logged(const fake_context& ctx, const std::string& needle) {
   for (const auto& l : ctx.log_.lines)
     if (l.find(needle) != std::string::npos) return true;
@@ -356,14 +373,8 @@ TEST_CASE("gpio_meter live: idle() takes what is queued, while the sinks hold re
   // A GPIO line's kernel queue holds 16 events and drops the rest: left
   // unread for minutes while a sink retried, impulses were lost. A FIFO
   // shows the same draining: FIONREAD counts the bytes still queued.
-  const auto& d = load(GPIO_METER_PLUGIN);
-  temp_dir dir;
-  const std::string fifo = dir.path + "/pulses.fifo";
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  fake_context ctx(d, {{"pulse_file", fifo}, {"interval", milliseconds{1000}}}, dir.path);
-  auto src = d.make_source(ctx);
-  src->start();
-  const int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  live_fifo live;
+  const int w = ::open(live.fifo.c_str(), O_WRONLY | O_NONBLOCK);
   REQUIRE(w >= 0);
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
@@ -372,22 +383,19 @@ TEST_CASE("gpio_meter live: idle() takes what is queued, while the sinks hold re
   int queued = -1;
   REQUIRE(::ioctl(w, FIONREAD, &queued) == 0);
   CHECK(queued == static_cast<int>(lines.size()));
-  src->idle();
+  live.src->idle();
   REQUIRE(::ioctl(w, FIONREAD, &queued) == 0);
   CHECK(queued == 0);
   ::close(w);
-  src->stop();
+  live.src->stop();
 }
 
 TEST_CASE("gpio_meter reads a FIFO live: by the wall clock, never blocking, through writers coming and going",
           "[gpio_meter][stages][fifo]") {
-  const auto& d = load(GPIO_METER_PLUGIN);
-  temp_dir dir;
-  const std::string fifo = dir.path + "/pulses.fifo";
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  fake_context ctx(d, {{"pulse_file", fifo}, {"interval", milliseconds{1000}}}, dir.path);
-  auto src = d.make_source(ctx);
-  src->start();
+  live_fifo live;
+  const std::string& fifo = live.fifo;
+  fake_context& ctx = live.ctx;
+  auto& src = live.src;
 
   auto now_s = [] {
     timespec ts{};
