@@ -49,16 +49,16 @@ constexpr std::int64_t jump_ns = 5 * 60 * ns_per_s;
 // A regular file is read in blocks; one read() call parses at most this much
 // before handing back to the runtime, so it never blocks for long.
 constexpr std::size_t block_size = 64 * 1024;
+constexpr std::size_t file_bytes_per_call = 4 * 1024 * 1024;
+// A FIFO: at most this much per call (a pipe holds 64 KiB).
+constexpr std::size_t fifo_bytes_per_call = 1024 * 1024;
+constexpr int gpio_reads_per_call = 64;  // x 16 events
 
 /// A pulse read from a pulse file, and its line there.
 struct file_pulse {
   std::int64_t ts;
   std::size_t line;
 };
-constexpr std::size_t file_bytes_per_call = 4 * 1024 * 1024;
-// A FIFO: at most this much per call (a pipe holds 64 KiB).
-constexpr std::size_t fifo_bytes_per_call = 1024 * 1024;
-constexpr int gpio_reads_per_call = 64;  // x 16 events
 
 std::int64_t clock_ns(clockid_t id) {
   timespec ts{};
