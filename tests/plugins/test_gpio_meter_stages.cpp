@@ -301,6 +301,29 @@ TEST_CASE("gpio_meter pulse file: one line far ahead is left out, not every puls
   }
 }
 
+TEST_CASE("gpio_meter pulse file: a line far ahead, the last whole line of a block read, waits for the next block",
+          "[gpio_meter][stages][file]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  const std::string before = pulses(t0_s * 10, 500, 18), ahead = pulses((t0_s + 5 * 3600) * 10, 1, 1);
+  std::string padding;  // comments, each under the 4096-byte line limit, so the line ahead ends at byte 65536
+  for (std::size_t left = 65536 - before.size() - ahead.size(); left > 0;) {
+    const std::size_t line = std::min<std::size_t>(left, 4000);
+    REQUIRE(line >= 2);
+    padding += "#" + std::string(line - 2, 'x') + "\n";
+    left -= line;
+  }
+  REQUIRE(before.size() + padding.size() + ahead.size() == 65536);
+  const std::string file = dir.write("p.txt", before + padding + ahead + pulses((t0_s + 900) * 10, 1500, 18));
+  fake_context ctx(d, {{"pulse_file", file}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  const auto got = drain(*src);
+  REQUIRE(got.size() == 60);
+  CHECK(got.back().wh == 2000.0);
+  CHECK_THAT(ctx.log_.lines.front(), Contains(" is later than the one after it (2024-06-10T01:15:00+01:00), line skipped"));
+}
+
 TEST_CASE("gpio_meter pulse file: a byte order mark before the first line is no part of it",
           "[gpio_meter][stages][file]") {
   const auto& d = load(GPIO_METER_PLUGIN);

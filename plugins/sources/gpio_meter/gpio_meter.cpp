@@ -420,59 +420,79 @@ private:
   read_result read_file(std::vector<reading>& out, std::size_t max) {
     const std::size_t first = out.size(), limit = first + max;  // appends at most max
     std::size_t budget = file_bytes_per_call;
-    std::string line;
-    bool overlong = false;
     for (;;) {
-      if (out.size() >= limit) return {};
-      if (!pending_.empty()) {
-        const auto [ts, line_number] = pending_.front();
-        if (!counter_) {
-          counter_.emplace(config_at(ts));
-          counter_->begin(ts);
-        } else if (ts - counter_->next_boundary() > max_file_gap_ns) {
-          ctx_.log().warning(path_ + ":" + std::to_string(line_number) + ": pulse at " + local_text(ts) +
-                             " is more than " + reading_fields::max_gap_text +
-                             " after the previous one; no readings for the gap, counting restarts here");
-          counter_->restart_at(ts);
-        }
-        while (counter_->next_boundary() <= ts) {
-          if (out.size() >= limit) return {};
-          emit(out);
-        }
-        add_pulse(ts, line_number);
-        pending_.pop_front();
-        continue;
-      }
-      if (splitter_.next(line, overlong) || (file_eof_ && splitter_.flush(line, overlong))) {
-        std::int64_t ts = 0;
-        if (parse(line, overlong, ts)) take_parsed({ts, splitter_.line_number()});
-        continue;
-      }
-      if (jumped_) {  // the file's last pulse: nothing after it says it is wrong
-        pending_.push_back(*jumped_);
-        jumped_.reset();
-        continue;
-      }
-      if (file_eof_) {
-        if (!finished_) {
-          if (counter_) emit(out);
-          else ctx_.log().warning(path_ + ": no pulses in the file, so no readings");
-          finished_ = true;
-          summarize();
-        }
-        return {out.size() == first, {}};
-      }
+      if (!count_pending(out, limit)) return {};  // the batch is full
+      if (take_next_line()) continue;
+      if (file_eof_) return finish(out, first);
       if (budget == 0) return {};  // parsed enough for one call; the runtime asks again at once
-      char block[block_size];
+      budget -= std::min(budget, read_block());
+    }
+  }
+
+  /// Counts the queued pulses, emitting the readings their times pass;
+  /// false once `out` holds `limit` (the rest wait for the next call).
+  bool count_pending(std::vector<reading>& out, std::size_t limit) {
+    while (!pending_.empty()) {
+      const auto [ts, line_number] = pending_.front();
+      if (!counter_) {
+        counter_.emplace(config_at(ts));
+        counter_->begin(ts);
+      } else if (ts - counter_->next_boundary() > max_file_gap_ns) {
+        ctx_.log().warning(path_ + ":" + std::to_string(line_number) + ": pulse at " + local_text(ts) +
+                           " is more than " + reading_fields::max_gap_text +
+                           " after the previous one; no readings for the gap, counting restarts here");
+        counter_->restart_at(ts);
+      }
+      while (counter_->next_boundary() <= ts) {
+        if (out.size() >= limit) return false;
+        emit(out);
+      }
+      add_pulse(ts, line_number);
+      pending_.pop_front();
+    }
+    return out.size() < limit;
+  }
+
+  /// Takes the next whole line read (the last one, unended, at the end of
+  /// the file), or at the end the pulse held for the line after it; false
+  /// when there is none until more is read.
+  bool take_next_line() {
+    bool overlong = false;
+    if (splitter_.next(text_line_, overlong) || (file_eof_ && splitter_.flush(text_line_, overlong))) {
+      std::int64_t ts = 0;
+      if (parse(text_line_, overlong, ts)) take_parsed({ts, splitter_.line_number()});
+      return true;
+    }
+    if (!file_eof_ || !jumped_) return false;
+    pending_.push_back(*jumped_);  // the file's last pulse: nothing after it says it is wrong
+    jumped_.reset();
+    return true;
+  }
+
+  /// The last reading (the boundary after the last pulse) and the summary,
+  /// once; then `finished`, with an empty batch.
+  read_result finish(std::vector<reading>& out, std::size_t first) {
+    if (!finished_) {
+      if (counter_) emit(out);
+      else ctx_.log().warning(path_ + ": no pulses in the file, so no readings");
+      finished_ = true;
+      summarize();
+    }
+    return {out.size() == first, {}};
+  }
+
+  /// Reads the next block of the file into the line splitter; its size (0 at the end).
+  std::size_t read_block() {
+    char block[block_size];
+    for (;;) {
       const ssize_t n = ::read(file_.get(), block, sizeof block);
-      if (n < 0) {
-        if (errno == EINTR) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0)
         throw std::runtime_error("pulse_file " + path_ + ": read error after line " +
                                  std::to_string(splitter_.line_number()) + ": " + std::strerror(errno));
-      }
       if (n == 0) file_eof_ = true;
       splitter_.feed(block, static_cast<std::size_t>(n));
-      budget -= std::min(budget, static_cast<std::size_t>(n));
+      return static_cast<std::size_t>(n);
     }
   }
 
@@ -571,6 +591,7 @@ private:
   bool file_eof_ = false, finished_ = false, writer_seen_ = false, summarized_ = false;
   std::deque<file_pulse> pending_;    // a file's pulses, read but not yet counted (at most two)
   std::optional<file_pulse> jumped_;  // one far after the pulse before, held (take_parsed)
+  std::string text_line_;             // the pulse file's line being parsed, its buffer kept
   reading_fields::skipped_records skipped_{ctx_, "skipped lines"};
 };
 
