@@ -91,9 +91,7 @@ int run_offline(offline_session& session, const char* what, const std::function<
 }
 
 offline_session::offline_session(const offline_request& request) : data_(request.history.data) {
-  registry_.load_folders(plugin_search_path(request.plugin_dirs));
-  for (const auto& problem : registry_.problems().items())  // as for a pipeline: only naming its plugin is refused
-    runtime_log().warning(problem.to_string() + "; skipped");
+  load_plugins(request.plugin_dirs);
   pipeline_.file = command_line;
   pipeline_.dir = std::filesystem::current_path().string();
   pipeline_.settings.name = "offline";
@@ -104,14 +102,24 @@ offline_session::offline_session(const offline_request& request) : data_(request
     problems_.error({command_line}, e.what());
     return;
   }
+  history_ = &declare(plugin_kind::source, request.history.source, history_options(request.history), problems_);
+}
+
+void offline_session::load_plugins(const std::vector<std::string>& dirs) {
+  registry_.load_folders(plugin_search_path(dirs));
+  for (const auto& problem : registry_.problems().items())  // as for a pipeline: only naming its plugin is refused
+    runtime_log().warning(problem.to_string() + "; skipped");
+}
+
+toml::table offline_session::history_options(const history_request& history) {
   toml::table options;
-  const loaded_plugin* source = registry_.find(request.history.source);
-  if (!request.history.data.empty()) {
-    if (!source || declares(source->info().options, "path")) options.insert_or_assign("path", request.history.data);
+  const loaded_plugin* source = registry_.find(history.source);
+  if (!history.data.empty()) {
+    if (!source || declares(source->info().options, "path")) options.insert_or_assign("path", history.data);
     else
-      problems_.error({command_line}, "--data is the path of a history file, and source '" + request.history.source +
+      problems_.error({command_line}, "--data is the path of a history file, and source '" + history.source +
                                           "' reads none: give its options with --data-set (`stream-smarts plugins "
-                                          "--describe " + request.history.source + "`)");
+                                          "--describe " + history.source + "`)");
   }
   // A history is what is there now: a source that can be paced (replay)
   // reads flat out, one that would wait for more (a topic) stops at its end,
@@ -126,7 +134,7 @@ offline_session::offline_session(const offline_request& request) : data_(request
   set_own("speed", "max");
   set_own("stop_at_end", true);
   set_own("warm_up", "0s");
-  for (const auto& s : request.history.settings) {
+  for (const auto& s : history.settings) {
     const std::string key = key_of(s);
     if (own.count(key) != 0) {
       // speed=realtime from a pipeline file looked like a hang: the history took its own length to read.
@@ -138,7 +146,7 @@ offline_session::offline_session(const offline_request& request) : data_(request
     givens_.wh_unit = givens_.wh_unit || key == "wh_unit";
     givens_.span = givens_.span || key == "span";
   }
-  history_ = &declare(plugin_kind::source, request.history.source, options, problems_);
+  return options;
 }
 
 stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin, const toml::table& options,

@@ -89,6 +89,10 @@ public:
   const char* crash_note(const stage_spec& spec) const;
 
 private:
+  void load_plugins(const std::vector<std::string>& dirs);
+  /// The history source's options: --data as its path, the commands' own
+  /// (read flat out, stop at the end), then --data-set's.
+  toml::table history_options(const history_request& history);
   stage_spec& declare(plugin_kind kind, const std::string& plugin, const toml::table& options, diagnostics& problems);
 
   plugin_registry registry_;
