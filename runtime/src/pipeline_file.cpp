@@ -366,34 +366,54 @@ private:
     for (const auto& element : *array) read_stage(*element.as_table(), kind);
   }
 
-  void read_stage(const toml::table& table, plugin_kind kind) {
-    stage_spec stage;
-    stage.kind = kind;
-    stage.place = where(table, file_);
+  /// The stage's name, if it has one; refused (and still returned) if empty
+  /// or with a control character.
+  std::optional<std::string> stage_name(const toml::table& table) {
     const auto name = table["name"].value<std::string>();
-    stage.name = name.value_or("");
     if (name && name->empty()) out_.error(where(*table.get("name"), file_), "a stage name must not be empty");
     if (name && has_control_character(*name))  // it starts log lines and /healthz's: it must not forge one
       out_.error(where(*table.get("name"), file_), "a stage name must not hold a line break or another control "
                                                    "character");
-    const std::string owner = std::string(to_string(kind)) + (name ? " '" + *name + "'" : "");
-    // The runtime's keys first, then the plugin's: each declared once. A
-    // runtime key on the wrong kind of stage gets one message, from here.
-    std::set<std::string, std::less<>> runtime_names, not_for_this_kind;
-    for (const auto& s : stage_options(plugin_kind::sink)) runtime_names.insert(s.name);  // every runtime key
+    return name;
+  }
+
+  static std::set<std::string, std::less<>> runtime_keys_of_any_stage() {
+    std::set<std::string, std::less<>> names;
+    for (const auto& s : stage_options(plugin_kind::sink)) names.insert(s.name);  // a sink's are all of them
+    return names;
+  }
+
+  /// The keys of `table` that are not this kind of stage's runtime keys: the
+  /// plugin's, checked against its declaration later. A runtime key on the
+  /// wrong kind of stage gets one message, from here.
+  std::set<std::string, std::less<>> not_runtime_keys_of(const toml::table& table, plugin_kind kind,
+                                                         const std::string& owner) {
+    const auto runtime_names = runtime_keys_of_any_stage();
+    std::set<std::string, std::less<>> others;
     for (const auto& [key, node] : table) {
       const std::string k{key.str()};
-      if (!runtime_names.count(k)) {
-        not_for_this_kind.insert(k);  // the plugin's, checked below
-      } else if (!declares(stage_options(kind), k)) {
-        not_for_this_kind.insert(k);
+      if (runtime_names.count(k) != 0 && declares(stage_options(kind), k)) continue;
+      others.insert(k);
+      if (runtime_names.count(k) != 0)
         out_.error(where(node, file_), owner + " takes no '" + k + "': " +
                                            (k == "from"      ? "sources are where readings start"
                                             : k == "receive" ? "only sinks choose what they receive"
                                                              : "it is a sink's key (alert policy and retries)"));
-      }
     }
-    const auto runtime_keys = validate_options(table, stage_options(kind), not_for_this_kind, owner, file_, out_);
+    return others;
+  }
+
+  void read_stage(const toml::table& table, plugin_kind kind) {
+    stage_spec stage;
+    stage.kind = kind;
+    stage.place = where(table, file_);
+    const auto name = stage_name(table);
+    stage.name = name.value_or("");
+    const std::string owner = std::string(to_string(kind)) + (name ? " '" + *name + "'" : "");
+    // The runtime's keys first, then the plugin's: each declared once.
+    const std::set<std::string, std::less<>> runtime_names = runtime_keys_of_any_stage();
+    const auto runtime_keys =
+        validate_options(table, stage_options(kind), not_runtime_keys_of(table, kind, owner), owner, file_, out_);
     if (runtime_keys.values.holds<std::vector<std::string>>("from")) stage.from = runtime_keys.values.strings("from");
     if (runtime_keys.values.holds<std::vector<std::string>>("from") && stage.from.empty())
       out_.error(where(*table.get("from"), file_), "option 'from' of " + owner + " must name at least one stage");
