@@ -18,14 +18,14 @@ namespace {
 void report(const config_error& e) {
   // A secret's value may also be in an option that echoes it back (a token
   // given as base_url by mistake): masked here as in the log.
-  for (const auto* list : {&e.details().items(), &e.details().warnings()})
+  for (const auto* list : {&e.details().errors(), &e.details().warnings()})
     for (const auto& d : *list) std::cerr << without_secrets(d.to_string()) << "\n";
 }
 /// run's problems with the file: log lines too when the log is JSON, so
 /// that every line a service writes parses.
 void report_as_log(const config_error& e) {
   if (current_log_format() != log_format::json) return report(e);
-  for (const auto& d : e.details().items()) write_log_line(log_level::error, "runtime", d.to_string());
+  for (const auto& d : e.details().errors()) write_log_line(log_level::error, "runtime", d.to_string());
   for (const auto& d : e.details().warnings()) write_log_line(log_level::warning, "runtime", log_text(d));
 }
 
@@ -78,7 +78,7 @@ int plugins_command(const std::vector<std::string>& extra_dirs, const std::strin
   plugin_registry registry;
   const std::vector<std::string> folders = plugin_search_path(extra_dirs);
   registry.load_folders(folders);
-  for (const auto& problem : registry.problems().items()) std::cerr << problem.to_string() << "\n";
+  for (const auto& problem : registry.problems().errors()) std::cerr << problem.to_string() << "\n";
   if (registry.plugins().empty()) {  // say where it looked (a package of plugins not installed?)
     std::string where;
     for (const auto& folder : folders) where += (where.empty() ? "" : ", ") + folder;
@@ -100,7 +100,7 @@ int plugins_command(const std::vector<std::string>& extra_dirs, const std::strin
                 << info.description << "\n  file: " << p->file << "\n\noptions:\n"
                 << render_options(info.options, false);
     }
-    return registry.problems().empty() ? 0 : 1;
+    return registry.problems().has_errors() ? 1 : 0;
   }
   int file_width = 4;  // as wide as the longest path, so the descriptions line up
   for (const auto& p : registry.plugins()) file_width = std::max(file_width, static_cast<int>(p.file.size()));
@@ -110,7 +110,7 @@ int plugins_command(const std::vector<std::string>& extra_dirs, const std::strin
       if (p.info().kind == kind)
         std::printf("%-7s %-18s %-9s %-*s %s\n", to_string(kind), p.info().name.c_str(), p.info().version.c_str(),
                     file_width, p.file.c_str(), p.info().description.c_str());
-  return registry.problems().empty() ? 0 : 1;
+  return registry.problems().has_errors() ? 1 : 0;
 }
 
 } // namespace stream_smarts::runtime

@@ -21,7 +21,7 @@ std::string log_text(const diagnostic& warning) {
 
 std::string diagnostics::to_string() const {
   std::string out;
-  for (const auto& d : items_) {
+  for (const auto& d : errors_) {
     if (!out.empty()) out += '\n';
     out += d.to_string();
   }

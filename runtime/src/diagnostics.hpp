@@ -33,13 +33,13 @@ std::string log_text(const diagnostic& warning);
 /// are checked in name order), those without a line first.
 class diagnostics {
 public:
-  void error(location where, std::string message) { add(items_, {std::move(where), std::move(message)}); }
+  void error(location where, std::string message) { add(errors_, {std::move(where), std::move(message)}); }
   /// Said as "file:line:column: warning: message".
   void warning(location where, std::string message) {
     add(warnings_, {std::move(where), "warning: " + std::move(message)});
   }
-  bool empty() const { return items_.empty(); }  ///< no errors
-  const std::vector<diagnostic>& items() const { return items_; }
+  bool has_errors() const { return !errors_.empty(); }
+  const std::vector<diagnostic>& errors() const { return errors_; }
   const std::vector<diagnostic>& warnings() const { return warnings_; }
   std::string to_string() const;  ///< one error per line
 
@@ -51,7 +51,7 @@ private:
     list.insert(after, std::move(d));
   }
 
-  std::vector<diagnostic> items_;
+  std::vector<diagnostic> errors_;
   std::vector<diagnostic> warnings_;
 };
 

@@ -69,7 +69,7 @@ std::string readable_duration(double ms) {
 std::string describe_option_error(const option_error& e) { return "option '" + e.option() + "': " + e.what(); }
 
 bool refused(const diagnostics& problems) {
-  if (problems.empty()) return false;
+  if (!problems.has_errors()) return false;
   std::cerr << problems.to_string() << "\n";
   return true;
 }
@@ -107,7 +107,7 @@ offline_session::offline_session(const offline_request& request) : data_(request
 
 void offline_session::load_plugins(const std::vector<std::string>& dirs) {
   registry_.load_folders(plugin_search_path(dirs));
-  for (const auto& problem : registry_.problems().items())  // as for a pipeline: only naming its plugin is refused
+  for (const auto& problem : registry_.problems().errors())  // as for a pipeline: only naming its plugin is refused
     runtime_log().warning(problem.to_string() + "; skipped");
 }
 
@@ -177,9 +177,9 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
 }
 
 const stage_spec* offline_session::declare_scorer(const std::string& plugin, const toml::table& options) {
-  const std::size_t before = problems_.items().size();
+  const std::size_t before = problems_.errors().size();
   const stage_spec& s = declare(plugin_kind::scorer, plugin, options, problems_);
-  return s.plugin && problems_.items().size() == before ? &s : nullptr;
+  return s.plugin && problems_.errors().size() == before ? &s : nullptr;
 }
 
 namespace {
@@ -206,7 +206,7 @@ offline_session::model_scorer offline_session::scorer_for_model(const std::strin
     for (const auto& s : settings)  // a training one is refused below, once a plugin has taken the model
       if (!training_option_of(p.info().options, s)) add_setting(options, s, problems);
     const stage_spec& spec = declare(plugin_kind::scorer, p.info().name, options, problems);
-    if (!problems.empty()) {
+    if (problems.has_errors()) {
       tried += "\n  " + p.info().name + ": " + problems.to_string();
       continue;
     }

@@ -350,7 +350,7 @@ private:
   /// refused, and the others keep alerting.
   void load_plugins() {
     registry_.load_folders(plugin_search_path(spec_.settings.plugin_dirs));
-    for (const auto& problem : registry_.problems().items())
+    for (const auto& problem : registry_.problems().errors())
       out_.warning(problem.where, problem.message + "; skipped");
   }
 
@@ -423,12 +423,12 @@ private:
     if (runtime_keys.values.holds<std::string>("plugin"))
       stage.plugin = find_plugin(runtime_keys.values.string("plugin"), kind, *table.get("plugin"), owner);
     if (stage.plugin != nullptr) {
-      const std::size_t known_problems = out_.items().size();
+      const std::size_t known_problems = out_.errors().size();
       stage.options = validate_options(table, stage.plugin->info().options, runtime_names,
                                        owner + " (" + stage.plugin->info().name + ")", file_, out_);
       refuse_training_options(stage, owner + " (" + stage.plugin->info().name + ")");
       // A stage is made in the pipeline's time zone, so none is without one.
-      stage.can_start = out_.items().size() == known_problems && !spec_.settings.timezone.empty();
+      stage.can_start = out_.errors().size() == known_problems && !spec_.settings.timezone.empty();
     }
     // Kept even without a plugin, so stages wired to it are not also reported.
     spec_.stages.push_back(std::move(stage));

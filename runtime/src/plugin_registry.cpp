@@ -169,7 +169,7 @@ const std::string* plugin_registry::refusal(const std::string& name) const {
 }
 
 std::string plugin_registry::skipped_note() const {
-  const auto skipped = problems_.items().size();
+  const auto skipped = problems_.errors().size();
   if (skipped == 0) return {};
   return "; " + std::to_string(skipped) + " plugin file" + (skipped == 1 ? " was" : "s were") +
          " skipped (see the warnings)";

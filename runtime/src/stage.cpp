@@ -57,7 +57,7 @@ std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics proble
     }
     stages.push_back(std::move(s));
   }
-  if (!problems.empty()) throw config_error(problems);
+  if (problems.has_errors()) throw config_error(problems);
   return stages;
 }
 

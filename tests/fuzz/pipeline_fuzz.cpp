@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   file = dir + "/pipeline.toml";
   keep = new plugin_registry;
   keep->load_folders(plugin_search_path({}));
-  if (keep->plugins().size() != 3 || !keep->problems().empty()) {
+  if (keep->plugins().size() != 3 || keep->problems().has_errors()) {
     std::fprintf(stderr, "pipeline_fuzz: expected the 3 fuzz plugins in %s\n%s", shipped_plugin_dir().c_str(),
                  keep->problems().to_string().c_str());
     std::abort();
@@ -59,8 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   diagnostics problems;
   read_pipeline(file, registry, problems);
   // Every problem names the file, and the loader found the three plugins.
-  if (!registry.problems().empty()) __builtin_trap();
-  for (const auto& d : problems.items())
+  if (registry.problems().has_errors()) __builtin_trap();
+  for (const auto& d : problems.errors())
     if (d.where.file != file || d.message.empty()) __builtin_trap();
   return 0;
 }
