@@ -109,6 +109,37 @@ TEST_CASE("gpio_meter: a pulse file in local time counts the hour the end of sum
                              "debounce 50ms), skipped 0 lines"));
 }
 
+TEST_CASE("gpio_meter: a gap across the end of summer time, in local time, loses no pulse") {
+  // A pulse a minute from 01:00 to 02:10 summer time, the Pi off for 59
+  // minutes, then 02:09 and 02:11 to 02:59 winter time. The line after the
+  // gap is held (it might be a wrong timestamp) until the next: read against
+  // the held one, 02:11 is winter time too. Read against the last counted
+  // pulse (02:10 summer time), it was summer time, before the held line,
+  // which was dropped as wrong.
+  temp_dir dir;
+  std::string text;
+  char buf[64];
+  for (int m = 60; m <= 130; ++m) {
+    std::snprintf(buf, sizeof buf, "2024-10-27T%02d:%02d:00\n", m / 60, m % 60);
+    text += buf;
+  }
+  for (int m = 129; m < 180; ++m) {
+    if (m == 130) continue;
+    std::snprintf(buf, sizeof buf, "2024-10-27T%02d:%02d:00\n", m / 60, m % 60);
+    text += buf;
+  }
+  dir.file("gap.txt", text);
+  const auto p = dir.file("p.toml", pipeline("pulse_file = 'gap.txt'\ninterval = '1h'",
+                                             "[[sinks]]\nname = 'all'\nplugin = 'console'\nfrom = ['band']\n"
+                                             "receive = 'all'\n",
+                                             "", "Europe/Paris"));
+  const auto r = run({"run", p});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("[meter] replayed 3 readings: 121 pulses counted, 0 dropped as bounce (closer than "
+                             "debounce 50ms), skipped 0 lines"));
+}
+
 TEST_CASE("gpio_meter: option errors are reported at validate, at the option's line") {
   temp_dir dir;
   const auto sinks = "[[sinks]]\nname = 'out'\nplugin = 'console'\nfrom = ['band']\n";

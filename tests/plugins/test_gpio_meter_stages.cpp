@@ -278,27 +278,55 @@ TEST_CASE("gpio_meter pulse file: malformed lines are skipped with file:line, no
         });
 }
 
-TEST_CASE("gpio_meter pulse file: one line far ahead is left out, not every pulse after it",
+TEST_CASE("gpio_meter pulse file: lines far ahead are left out, not every pulse after them",
           "[gpio_meter][stages][file]") {
   // A line of 2039 (or 5 hours on) among an hour of 2 kW made every real
   // pulse after it "earlier than the one before it": the heater was lost.
   const auto& d = load(GPIO_METER_PLUGIN);
-  for (const std::int64_t ahead_s : {std::int64_t{5 * 3600}, std::int64_t{2'200'000'000} - t0_s}) {
+  const std::string real_before = pulses(t0_s * 10, 500, 18), real_after = pulses((t0_s + 900) * 10, 1500, 18);
+  struct wrong_lines {
+    std::string text;
+    std::vector<std::string> at;  // the local times the warnings say, line 501 on
+  };
+  for (const auto& [ahead, at] : std::vector<wrong_lines>{
+           {pulses((t0_s + 5 * 3600) * 10, 1, 1), {"2024-06-10T06:00:00+01:00"}},
+           {"2200000000\n", {"2039-09-19T00:06:40+01:00"}},
+           {"2200000000\n2200000001\n", {"2039-09-19T00:06:40+01:00", "2039-09-19T00:06:41+01:00"}},
+       }) {
     temp_dir dir;
-    const std::string file = dir.write("p.txt", pulses(t0_s * 10, 500, 18) + pulses((t0_s + ahead_s) * 10, 1, 1) +
-                                                    pulses((t0_s + 900) * 10, 1500, 18));
+    const std::string file = dir.write("p.txt", real_before + ahead + real_after);
     fake_context ctx(d, {{"pulse_file", file}}, dir.path);
     auto src = d.make_source(ctx);
     src->start();
     const auto got = drain(*src);
     REQUIRE(got.size() == 60);
     CHECK(got.back().wh == 2000.0);
-    CHECK(ctx.log_.lines.front() == "warning: " + file + ":501: pulse at " +
-                                        (ahead_s == 5 * 3600 ? "2024-06-10T06:00:00+01:00" : "2039-09-19T00:06:40+01:00") +
-                                        " is later than the one after it (2024-06-10T01:15:00+01:00), line skipped");
-    CHECK(ctx.log_.lines.back() == "info: replayed 60 readings: 2000 pulses counted, 0 dropped as bounce (closer than "
-                                   "debounce 50ms), skipped 1 lines");
+    const std::size_t next = 501 + at.size();
+    for (std::size_t i = 0; i < at.size(); ++i)
+      CHECK(ctx.log_.lines.at(i) == "warning: " + file + ":" + std::to_string(501 + i) + ": pulse at " + at[i] +
+                                        " is later than the one at line " + std::to_string(next) +
+                                        " (2024-06-10T01:15:00+01:00), line skipped");
+    CHECK(ctx.log_.lines.back() ==
+          "info: replayed 60 readings: 2000 pulses counted, 0 dropped as bounce (closer than debounce 50ms), skipped " +
+              std::to_string(at.size()) + " lines");
   }
+}
+
+TEST_CASE("gpio_meter pulse file: a real gap, then a line behind it: the gap's pulse counts, the line behind does not",
+          "[gpio_meter][stages][file]") {
+  const auto& d = load(GPIO_METER_PLUGIN);
+  temp_dir dir;
+  const std::int64_t after_gap_s = t0_s + 3600 + 3 * 3600;  // 3 h after the last of an hour's pulses
+  const std::string file = dir.write("p.txt", pulses(t0_s * 10, 120, 300) + pulses(after_gap_s * 10, 1, 1) +
+                                                  pulses((t0_s - 365 * 86400) * 10, 1, 1) +
+                                                  pulses((after_gap_s + 30) * 10, 119, 300));
+  fake_context ctx(d, {{"pulse_file", file}}, dir.path);
+  auto src = d.make_source(ctx);
+  src->start();
+  drain(*src);
+  CHECK(ctx.log_.lines.front() == "warning: " + file + ":122: pulse at 2023-06-11T01:00:00+01:00 is earlier than "
+                                                       "the one before it (2024-06-10T01:59:30+01:00), line skipped");
+  CHECK_THAT(ctx.log_.lines.back(), Contains(": 240 pulses counted, ") && Contains(", skipped 1 lines"));
 }
 
 TEST_CASE("gpio_meter pulse file: a line far ahead, the last whole line of a block read, waits for the next block",
@@ -321,7 +349,8 @@ TEST_CASE("gpio_meter pulse file: a line far ahead, the last whole line of a blo
   const auto got = drain(*src);
   REQUIRE(got.size() == 60);
   CHECK(got.back().wh == 2000.0);
-  CHECK_THAT(ctx.log_.lines.front(), Contains(" is later than the one after it (2024-06-10T01:15:00+01:00), line skipped"));
+  CHECK_THAT(ctx.log_.lines.front(), Contains(" is later than the one at line 517 (2024-06-10T01:15:00+01:00), line "
+                                              "skipped"));
 }
 
 TEST_CASE("gpio_meter pulse file: a byte order mark before the first line is no part of it",

@@ -42,10 +42,13 @@ constexpr std::int64_t max_ahead_ns = 60 * ns_per_s;
 // In a file, a pulse this long after the previous reading's hour is taken as
 // a wrong timestamp rather than emitting readings for every interval between.
 constexpr std::int64_t max_file_gap_ns = reading_fields::max_gap_ms * 1'000'000;
-// In a file, a pulse this long after the one before is held until the next
-// shows whether it is real (a gap) or a wrong timestamp (the next is earlier):
-// counted, a wrong one would make every pulse after it look out of order.
+// In a file, a pulse this long after the one before starts a run of lines
+// held until a line shows whether the jump was real (a gap: the lines go on
+// from it) or wrong timestamps (a line comes back before it): counted, wrong
+// ones would make every pulse after them look out of order. A run of this
+// many lines is taken as real.
 constexpr std::int64_t jump_ns = 5 * 60 * ns_per_s;
+constexpr std::size_t most_held = 64;
 // A regular file is read in blocks; one read() call parses at most this much
 // before handing back to the runtime, so it never blocks for long.
 constexpr std::size_t block_size = 64 * 1024;
@@ -159,7 +162,7 @@ public:
     splitter_ = line_splitter{};
     file_eof_ = finished_ = writer_seen_ = summarized_ = false;
     pending_.clear();
-    jumped_.reset();
+    held_.clear();
     readings_ = 0;
     if (path_.empty()) {
       open_gpio();
@@ -463,9 +466,8 @@ private:
       if (parse(text_line_, overlong, ts)) take_parsed({ts, splitter_.line_number()});
       return true;
     }
-    if (!file_eof_ || !jumped_) return false;
-    pending_.push_back(*jumped_);  // the file's last pulse: nothing after it says it is wrong
-    jumped_.reset();
+    if (!file_eof_ || held_.empty()) return false;
+    release_held();  // the file's last lines: nothing after them says they are wrong
     return true;
   }
 
@@ -496,22 +498,45 @@ private:
     }
   }
 
-  /// Queues a file's pulse to be counted, holding one far after the pulse
-  /// before (jump_ns) until the next: if that is earlier, the held one is
-  /// the wrong one, and is left out.
+  /// Queues a file's pulse to be counted. One far after the pulse before
+  /// (jump_ns) starts a run that is held: a line that comes back to before
+  /// the run, but not before the pulse before it, shows the run was wrong,
+  /// and its lines are left out; most_held lines show it was real.
   void take_parsed(file_pulse p) {
-    if (jumped_) {
-      if (p.ts < jumped_->ts)
-        report_at(jumped_->line, "pulse at " + local_text(jumped_->ts) + " is later than the one after it (" +
-                                     local_text(p.ts) + "), line skipped");
-      else
-        pending_.push_back(*jumped_);
-      jumped_.reset();
+    if (!held_.empty()) {
+      if (p.ts >= held_.front().ts) {  // the run goes on
+        held_.push_back(p);
+        if (held_.size() >= most_held) release_held();
+        return;
+      }
+      if (p.ts < held_before_) {  // p is behind the pulse before the run too: p is the wrong one
+        pending_.push_back(p);
+        return;
+      }
+      for (const auto& h : held_)
+        report_at(h.line, "pulse at " + local_text(h.ts) + " is later than the one at line " + std::to_string(p.line) +
+                              " (" + local_text(p.ts) + "), line skipped");
+      held_.clear();
     }
-    const std::optional<std::int64_t> before =
-        pending_.empty() ? (counter_ ? counter_->last_pulse() : std::nullopt) : pending_.back().ts;
-    if (before && p.ts - *before > jump_ns) jumped_ = p;
-    else pending_.push_back(p);
+    const std::optional<std::int64_t> before = latest_pulse();
+    if (before && p.ts - *before > jump_ns) {
+      held_before_ = *before;
+      held_.push_back(p);
+    } else {
+      pending_.push_back(p);
+    }
+  }
+
+  void release_held() {
+    pending_.insert(pending_.end(), held_.begin(), held_.end());
+    held_.clear();
+  }
+
+  /// The latest pulse read: held, queued or counted.
+  std::optional<std::int64_t> latest_pulse() const {
+    if (!held_.empty()) return held_.back().ts;
+    if (!pending_.empty()) return pending_.back().ts;
+    return counter_ ? counter_->last_pulse() : std::nullopt;
   }
 
   // ------------------------------------------------------------ both pulse-file kinds
@@ -521,8 +546,9 @@ private:
       report("line longer than " + std::to_string(splitter_.max_line()) + " bytes, skipped");
       return false;
     }
-    const auto previous = counter_ ? counter_->last_pulse() : std::nullopt;
-    switch (parse_pulse_line(line, ctx_.zone(), previous, ts, why_)) {
+    // The pulse before, held or queued too: a local time the end of summer
+    // time repeats is read as the one after it.
+    switch (parse_pulse_line(line, ctx_.zone(), latest_pulse(), ts, why_)) {
       case line_kind::pulse: return true;
       case line_kind::ignored: return false;
       case line_kind::malformed: report(why_ + ", line skipped"); return false;
@@ -590,7 +616,8 @@ private:
   std::string why_;
   bool file_eof_ = false, finished_ = false, writer_seen_ = false, summarized_ = false;
   std::deque<file_pulse> pending_;    // a file's pulses, read but not yet counted (at most two)
-  std::optional<file_pulse> jumped_;  // one far after the pulse before, held (take_parsed)
+  std::vector<file_pulse> held_;      // a run far after the pulse before it (take_parsed)
+  std::int64_t held_before_ = 0;      // the pulse before that run
   std::string text_line_;             // the pulse file's line being parsed, its buffer kept
   reading_fields::skipped_records skipped_{ctx_, "skipped lines"};
 };
