@@ -183,6 +183,12 @@ void publish(Self* self, std::uint64_t in_flight_batches, std::uint64_t outbox =
 
 // ---------------------------------------------------------------- source
 
+/// How long a source goes without credit before its idle() is first called,
+/// and how often after that unless it asks for sooner: long enough that a
+/// pipeline merely running at its sinks' pace never idles (a Kafka source's
+/// idle drops what it prefetched).
+constexpr std::chrono::milliseconds idle_interval{1000}, shortest_idle_interval{5};
+
 // Each sink tells a source twice about each batch: "released" once it has
 // taken the batch into its outbox (the source may read on: that is the
 // credit that bounds memory), "handled" once everything the batch gave it is
@@ -206,6 +212,7 @@ struct source_state : supervised_state {
   bool stopping = false;       ///< asked to stop: read no more
   bool read_scheduled = false;
   bool idle_scheduled = false;  ///< an idle_atom is on its way
+  std::chrono::milliseconds idle_every = idle_interval;  ///< as the plugin's idle() last asked
   bool reported = false;
   /// The latest reading time read, and what it was when the source last
   /// failed: a restarted replay reads its file again from the start, which
@@ -246,25 +253,21 @@ bool has_credit(const source_state& s) {
   return s.unreleased < s.max_in_flight && s.in_flight.size() < s.max_in_flight * unhandled_per_credit;
 }
 
-/// How long a source goes without credit before its idle() is called, and
-/// how often after that: long enough that a pipeline merely running at its
-/// sinks' pace never idles (a Kafka source's idle drops what it prefetched).
-constexpr std::chrono::seconds idle_interval{1};
-
 /// Out of credit: a release brings the next read; meanwhile, once a whole
 /// interval has passed without a read, the plugin is told it is idle.
 void await_credit(source_actor* self) {
   auto& s = self->state;
   if (s.idle_scheduled) return;
   s.idle_scheduled = true;
-  self->delayed_send(self, idle_interval, idle_atom::value, s.next_seq);
+  self->delayed_send(self, s.idle_every, idle_atom::value, s.next_seq);
 }
 
 void idle(source_actor* self, std::uint64_t seq_then) {
   auto& s = self->state;
   s.idle_scheduled = false;
   if (s.drained || s.stopping || has_credit(s)) return;
-  if (s.next_seq == seq_then && s.started) supervised(self, [&] { s.st->as_source->idle(); });
+  if (s.next_seq == seq_then && s.started)
+    supervised(self, [&] { s.idle_every = std::clamp(s.st->as_source->idle(), shortest_idle_interval, idle_interval); });
   await_credit(self);
 }
 

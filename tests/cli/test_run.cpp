@@ -158,10 +158,11 @@ TEST_CASE("a slow sink slows the source: in-flight readings stay bounded, and SI
 TEST_CASE("a source the sinks hold back for seconds is told it is idle, one merely kept at their pace is not") {
   temp_dir dir;
   // One reading at a time; returns the fixture source's report.
-  const auto run_one_at_a_time = [&](const std::string& name, int count, const std::string& sink) {
+  const auto run_one_at_a_time = [&](const std::string& name, int count, const std::string& sink,
+                                     const std::string& source = "") {
     const auto r = run({"run", dir.file(name + ".toml", fixture_pipeline("batch_size = 1\nmax_in_flight = 1",
                                                                        "count = " + std::to_string(count) +
-                                                                           "\nreport = '" + name + ".txt'",
+                                                                           "\nreport = '" + name + ".txt'\n" + source,
                                                                        "", sink))},
                        fixture_env, 60s);
     INFO(r.err);
@@ -178,6 +179,11 @@ TEST_CASE("a source the sinks hold back for seconds is told it is idle, one mere
   CHECK(report_value(held, "idles") <= 5);  // about once a second
   CHECK(report_value(held, "emitted") == 20);
   CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 2);
+  // A source that asks for it (gpio_meter's kernel queue) is told every 100 ms instead: about 20 to 40 times.
+  const std::string often =
+      run_one_at_a_time("often", 20, "unavailable_writes = 1\nretry_backoff = '4s'", "idle_every = '100ms'");
+  CHECK(report_value(often, "idles") >= 10);
+  CHECK(report_value(often, "emitted") == 20);
   // Out of credit nearly all the time for 2 s, but never a whole second without a read.
   CHECK(report_value(run_one_at_a_time("paced", 100, "delay = '20ms'\nreceive = 'all'"), "idles") == 0);
 }

@@ -435,7 +435,7 @@ TEST_CASE("gpio_meter live: idle() takes what is queued, while the sinks hold re
   int queued = -1;
   REQUIRE(::ioctl(w, FIONREAD, &queued) == 0);
   CHECK(queued == static_cast<int>(lines.size()));
-  live.src->idle();
+  CHECK(live.src->idle() == milliseconds{144});  // the poll period at 1000 impulses/kWh: called again that soon
   REQUIRE(::ioctl(w, FIONREAD, &queued) == 0);
   CHECK(queued == 0);
   ::close(w);

@@ -201,10 +201,12 @@ public:
   }
 
   /// The sinks hold the pipeline back, so read() is not called: the kernel's
-  /// queue is still drained into the counter, about once a second, or it
-  /// would drop impulses; the readings follow once read() is called again.
-  void idle() override {
+  /// queue is still drained into the counter, every poll period as read()
+  /// would, or it would drop impulses; the readings follow once read() is
+  /// called again.
+  std::chrono::milliseconds idle() override {
     if (mode_ == mode::gpio || mode_ == mode::fifo) take_events();
+    return poll_;
   }
 
   void stop() override {

@@ -255,7 +255,7 @@ public:
   /// and the member is not dropped from the group for not polling. Pausing
   /// drops what librdkafka prefetched; resuming fetches from the next offset
   /// not yet read, so nothing is lost or read twice.
-  void idle() override {
+  std::chrono::milliseconds idle() override {
     if (!idle_) pause(assigned_);
     idle_ = true;
     // With every partition paused only events come, and rebalances are served.
@@ -267,6 +267,7 @@ public:
     if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
     store_done();
     report_lag();
+    return std::chrono::seconds{1};  // resuming drops nothing, but pausing again would refetch: not sooner
   }
 
   void stop() override {

@@ -118,10 +118,13 @@ public:
   /// every sink (or filtered out): a durable source may commit past them.
   virtual void commit(std::size_t batches) { (void)batches; }
   /// The sinks have taken no batch for a second or more (one is retrying a
-  /// delivery), so read() is not called; this is, about every second, until
-  /// they take batches again. A source that must keep talking to stay where it
-  /// is (a Kafka consumer in its group) does so here, taking nothing new.
-  virtual void idle() {}
+  /// delivery), so read() is not called; this is, until they take batches
+  /// again. A source that must keep talking to stay where it is (a Kafka
+  /// consumer in its group) does so here, taking nothing new. Returns how
+  /// soon to be called again, and after credit next runs out (within 5 ms ..
+  /// 1 s): a source whose hardware drops what it is not read soon enough
+  /// (gpio_meter) asks for less than the second.
+  virtual std::chrono::milliseconds idle() { return std::chrono::seconds{1}; }
   /// The pipeline is ending; release what start() opened.
   virtual void stop() {}
 };
