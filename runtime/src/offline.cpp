@@ -186,6 +186,7 @@ namespace {
 
 /// The training option `setting` (KEY=VALUE) names among `specs`, if any.
 const option_spec* training_option_of(const std::vector<option_spec>& specs, const std::string& setting) {
+  if (setting.find('=') == std::string::npos) return nullptr;  // add_setting says what is wrong with it
   const std::string key = key_of(setting);
   const auto spec = std::find_if(specs.begin(), specs.end(), [&](const option_spec& o) { return o.name == key; });
   return spec != specs.end() && spec->training ? &*spec : nullptr;

@@ -511,6 +511,9 @@ TEST_CASE("eval and report refuse --set of a training option: the model scores a
                                "with; to change it, train the model again (stream-smarts train --set "
                                "hi_percentile=...)\n"));
   }
+  const auto no_value = run({"eval", "--model", model, "--set", "hi_percentile", "--data", history});
+  CHECK(no_value.exit_code == 2);  // not "is for training"
+  CHECK_THAT(no_value.err, Contains("\n  percentile_band: (command line): 'hi_percentile' is not of the form key=value\n"));
 }
 
 TEST_CASE("eval and report refuse --set model=: it swapped the model under the name of the first") {

@@ -185,6 +185,10 @@ TEST_CASE("log lines: text and JSON, with proper escaping") {
                         "p.txt:3: 'caf\xE9 \xFF\xFE', caf\xC3\xA9 \xE2\x82\xAC, cut \xE2\x82") ==
         "2026-11-21T10:00:00.123Z warning [meter] p.txt:3: 'caf\\xe9 \\xff\\xfe', caf\xC3\xA9 \xE2\x82\xAC, cut "
         "\\xe2\\x82");
+  // C1 controls (CSI, U+009B, starts a terminal's escape sequence; NEL) and line separators, though UTF-8.
+  CHECK(format_log_line(log_format::text, "2026-11-21T10:00:00.123Z", log_level::warning, "meter",
+                        "c1 \xC2\x9B" "31mred \xC2\x85 \xE2\x80\xA8 \xE2\x80\xA9 \xC2\xA0") ==
+        "2026-11-21T10:00:00.123Z warning [meter] c1 \\u009b31mred \\u0085 \\u2028 \\u2029 \xC2\xA0");
   CHECK(format_log_line(log_format::json, "2026-11-21T10:00:00.123Z", log_level::warning, "in\"put",
                         "a \"quote\", a \\ and\na\ttab\x01") ==
         "{\"ts\":\"2026-11-21T10:00:00.123Z\",\"level\":\"warning\",\"stage\":\"in\\\"put\",\"message\":"

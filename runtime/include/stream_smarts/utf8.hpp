@@ -87,13 +87,23 @@ inline void append_json_escaped(std::string& out, std::string_view s) {
   }
 }
 
+/// A well-formed UTF-8 sequence that is a C1 control (U+0080..U+009F: a
+/// terminal acts on CSI, U+009B) or a line or paragraph separator (U+2028,
+/// U+2029), which some readers take as a line break.
+inline bool breaks_text(std::string_view seq) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(seq[i]); };
+  if (seq.size() == 2) return b(0) == 0xC2 && b(1) <= 0x9F;
+  return seq.size() == 3 && b(0) == 0xE2 && b(1) == 0x80 && (b(2) == 0xA8 || b(2) == 0xA9);
+}
+
 /// `s` for a line of text (a log line, a console or file sink's line): a
 /// line break, carriage return or other control character (an escape
-/// sequence) as \n, \r or \xNN, so that a meter name or message from a
-/// Kafka key cannot forge or hide lines; a byte that is not part of a
-/// well-formed UTF-8 sequence (a Latin-1 file's) as \xNN too, so that the
-/// line stays text for grep and journald; tabs and UTF-8 as they are. The one
-/// text escaping of the runtime's logs and the plugins.
+/// sequence) as \n, \r or \xNN, and a C1 control or line separator in UTF-8
+/// (breaks_text) as \uXXXX, so that a meter name or message from a Kafka key
+/// cannot forge or hide lines; a byte that is not part of a well-formed UTF-8
+/// sequence (a Latin-1 file's) as \xNN too, so that the line stays text for
+/// grep and journald; tabs and other UTF-8 as they are. The one text escaping
+/// of the runtime's logs and the plugins.
 inline void append_text_escaped(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   for (std::size_t i = 0; i < s.size(); ++i) {
@@ -104,8 +114,14 @@ inline void append_text_escaped(std::string& out, std::string_view s) {
       out += "\\n";
     } else if (c == '\r') {
       out += "\\r";
-    } else if (utf8 != 0) {
+    } else if (utf8 != 0 && !breaks_text(s.substr(i, utf8))) {
       out.append(s.substr(i, utf8));
+      i += utf8 - 1;
+    } else if (utf8 != 0) {  // as the code point it is
+      out += "\\u";
+      const unsigned cp = utf8 == 2 ? (byte & 0x1Fu) << 6 | (static_cast<unsigned char>(s[i + 1]) & 0x3Fu)
+                                    : 0x2000u | (static_cast<unsigned char>(s[i + 2]) & 0x3Fu);
+      for (int shift = 12; shift >= 0; shift -= 4) out += hex[(cp >> shift) & 0xF];
       i += utf8 - 1;
     } else if ((byte < 0x20 && c != '\t') || byte >= 0x7f) {
       out += "\\x";
