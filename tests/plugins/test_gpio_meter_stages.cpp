@@ -60,6 +60,13 @@ std::vector<reading> drain(source& s, std::size_t max = 1024) {
   return drain(s, max, batches);
 }
 
+/// Every reading a gpio_meter made with `ctx` replays, to the end of its file.
+std::vector<reading> replayed(const plugin_descriptor& d, fake_context& ctx) {
+  auto src = d.make_source(ctx);
+  src->start();
+  return drain(*src);
+}
+
 std::string label_of(const reading& r, const std::string& key) {
   for (const auto& l : r.labels)
     if (l.key == key) return l.value;
@@ -296,9 +303,7 @@ TEST_CASE("gpio_meter pulse file: lines far ahead are left out, not every pulse 
     temp_dir dir;
     const std::string file = dir.write("p.txt", real_before + ahead + real_after);
     fake_context ctx(d, {{"pulse_file", file}}, dir.path);
-    auto src = d.make_source(ctx);
-    src->start();
-    const auto got = drain(*src);
+    const auto got = replayed(d, ctx);
     REQUIRE(got.size() == 60);
     CHECK(got.back().wh == 2000.0);
     const std::size_t next = 501 + at.size();
@@ -321,9 +326,7 @@ TEST_CASE("gpio_meter pulse file: a real gap, then a line behind it: the gap's p
                                                   pulses((t0_s - 365 * 86400) * 10, 1, 1) +
                                                   pulses((after_gap_s + 30) * 10, 119, 300));
   fake_context ctx(d, {{"pulse_file", file}}, dir.path);
-  auto src = d.make_source(ctx);
-  src->start();
-  drain(*src);
+  replayed(d, ctx);
   CHECK(ctx.log_.lines.front() == "warning: " + file + ":122: pulse at 2023-06-11T01:00:00+01:00 is earlier than "
                                                        "the one before it (2024-06-10T01:59:30+01:00), line skipped");
   CHECK_THAT(ctx.log_.lines.back(), Contains(": 240 pulses counted, ") && Contains(", skipped 1 lines"));
@@ -344,9 +347,7 @@ TEST_CASE("gpio_meter pulse file: a line far ahead, the last whole line of a blo
   REQUIRE(before.size() + padding.size() + ahead.size() == 65536);
   const std::string file = dir.write("p.txt", before + padding + ahead + pulses((t0_s + 900) * 10, 1500, 18));
   fake_context ctx(d, {{"pulse_file", file}}, dir.path);
-  auto src = d.make_source(ctx);
-  src->start();
-  const auto got = drain(*src);
+  const auto got = replayed(d, ctx);
   REQUIRE(got.size() == 60);
   CHECK(got.back().wh == 2000.0);
   CHECK_THAT(ctx.log_.lines.front(), Contains(" is later than the one at line 517 (2024-06-10T01:15:00+01:00), line "
