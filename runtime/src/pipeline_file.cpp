@@ -387,8 +387,8 @@ private:
   /// plugin's, checked against its declaration later. A runtime key on the
   /// wrong kind of stage gets one message, from here.
   std::set<std::string, std::less<>> not_runtime_keys_of(const toml::table& table, plugin_kind kind,
+                                                         const std::set<std::string, std::less<>>& runtime_names,
                                                          const std::string& owner) {
-    const auto runtime_names = runtime_keys_of_any_stage();
     std::set<std::string, std::less<>> others;
     for (const auto& [key, node] : table) {
       const std::string k{key.str()};
@@ -413,7 +413,8 @@ private:
     // The runtime's keys first, then the plugin's: each declared once.
     const std::set<std::string, std::less<>> runtime_names = runtime_keys_of_any_stage();
     const auto runtime_keys =
-        validate_options(table, stage_options(kind), not_runtime_keys_of(table, kind, owner), owner, file_, out_);
+        validate_options(table, stage_options(kind), not_runtime_keys_of(table, kind, runtime_names, owner), owner,
+                         file_, out_);
     if (runtime_keys.values.holds<std::vector<std::string>>("from")) stage.from = runtime_keys.values.strings("from");
     if (runtime_keys.values.holds<std::vector<std::string>>("from") && stage.from.empty())
       out_.error(where(*table.get("from"), file_), "option 'from' of " + owner + " must name at least one stage");
