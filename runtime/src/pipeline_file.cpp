@@ -272,12 +272,8 @@ private:
     if (o.holds<bool>("resolved")) base.resolved = o.boolean("resolved");
     if (o.holds<std::string>("quiet_hours")) {
       const std::string& text = o.string("quiet_hours");
-      base.quiet = day_hours::parse(text);
-      if (!text.empty() && !base.quiet)
-        problem("quiet_hours", "must be " + std::string(day_hours::form) + ", not \"" + text + "\"");
-      else if (base.quiet && base.quiet->empty())
-        problem("quiet_hours", "\"" + text + "\" is no time at all (it ends where it starts); the whole day is "
-                               "\"00:00-24:00\"");
+      base.quiet = day_hours::parse(text);  // "": none
+      if (const std::string why = day_hours::problem(text); !text.empty() && !why.empty()) problem("quiet_hours", why);
     }
     return base;
   }

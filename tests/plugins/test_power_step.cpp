@@ -325,6 +325,6 @@ TEST_CASE("power_step plugin option problems", "[stages][power_step]") {
     fake_context ctx(d, {{"model", std::string("ps.toml")}, {"active_hours", std::string("22:00-22:00")}}, dir.path);
     d.make_scorer(ctx);
   });
-  CHECK(no_time == "active_hours: \"22:00-22:00\" is no time at all (it ends where it starts); all day is \"\" or "
+  CHECK(no_time == "active_hours: \"22:00-22:00\" is no time at all (it ends where it starts); the whole day is "
                    "\"00:00-24:00\"");
 }

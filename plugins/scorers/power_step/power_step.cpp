@@ -56,13 +56,8 @@ private:
   static std::optional<day_hours> active_hours_of(const options& o) {
     const std::string& text = o.string("active_hours");
     if (text.empty()) return std::nullopt;
-    const auto hours = day_hours::parse(text);
-    if (!hours)
-      throw option_error("active_hours", "must be " + std::string(day_hours::form) + ", not \"" + text + "\"");
-    if (hours->empty())
-      throw option_error("active_hours", "\"" + text + "\" is no time at all (it ends where it starts); all day is "
-                                         "\"\" or \"00:00-24:00\"");
-    return hours;
+    if (const std::string why = day_hours::problem(text); !why.empty()) throw option_error("active_hours", why);
+    return day_hours::parse(text);
   }
 
   static step_model load_model(stage_context& ctx) {

@@ -187,8 +187,6 @@ struct day_hours {
   /// "22:00-07:00"
   std::string text() const { return clock(start_minute) + "-" + clock(end_minute); }
 
-  /// What parse() takes, for error messages.
-  static constexpr std::string_view form = "local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\"";
 
   /// "HH:MM-HH:MM" (24:00 for the end of the day: "00:00-24:00" is all of
   /// it); nothing if malformed.
@@ -198,6 +196,16 @@ struct day_hours {
     const auto start = minute_of(text.substr(0, dash)), end = minute_of(text.substr(dash + 1));
     if (!start || !end) return std::nullopt;
     return day_hours{*start % (24 * 60), *end};
+  }
+
+  /// Why `text` is not hours of the day to use, for an option's error:
+  /// malformed, or no time at all ("07:00-07:00"); "" if it is.
+  static std::string problem(std::string_view text) {
+    const auto hours = parse(text);
+    if (!hours) return "must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", not \"" + std::string(text) + "\"";
+    if (hours->empty())
+      return "\"" + std::string(text) + "\" is no time at all (it ends where it starts); the whole day is \"00:00-24:00\"";
+    return {};
   }
 
 private:
