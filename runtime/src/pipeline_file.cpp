@@ -68,19 +68,27 @@ const std::vector<option_spec>& pipeline_options() {
                           "IANA time zone in which hour-of-day and day fields are computed, e.g. \"Europe/Paris\"."),
           optional_option("plugin_dirs", option_type::string_list, std::vector<std::string>{},
                           "Extra folders to load plugins from, relative to this file."),
+          // Bounded above too: a batch_size of 10^17 hung the source reserving it.
           optional_option("batch_size", option_type::integer, std::int64_t{1024},
-                          "Readings a source hands on at once."),
+                          "Readings a source hands on at once.")
+              .within(1, 1'000'000),
           optional_option("max_in_flight", option_type::integer, std::int64_t{8},
                           "Batches a source may have on their way to the sinks; each sink also holds at most "
-                          "batch_size x max_in_flight undelivered alerts. A slow sink slows the source."),
+                          "batch_size x max_in_flight undelivered alerts. A slow sink slows the source.")
+              .within(1, 1000),
+          // At most a day: a longer wait is never meant, and past 292 years one
+          // overflowed the actor timer (the stop gave up at once).
           optional_option("shutdown_timeout", option_type::duration, std::chrono::milliseconds{10s},
-                          "How long a stop may take to drain in-flight readings and flush sinks; at most a day."),
+                          "How long a stop may take to drain in-flight readings and flush sinks.")
+              .at_most(24h),
           optional_option("max_restarts", option_type::integer, std::int64_t{5},
                           "How many times in a row a failed stage is restarted (0: never); its next failure stops the "
-                          "pipeline."),
+                          "pipeline.")
+              .within(0, 1000),
           optional_option("restart_backoff", option_type::duration, std::chrono::milliseconds{200ms},
                           "Wait before the first restart of a failed stage; doubles with each failure in a row, up "
-                          "to 10 s (or this, if longer); at most a day."),
+                          "to 10 s (or this, if longer).")
+              .at_most(24h),
           optional_option("metrics", option_type::string, std::string(),
                           "HOST:PORT to serve Prometheus metrics (/metrics) and health (/healthz) on, e.g. "
                           "\"127.0.0.1:9464\"; port 0 takes any free one (logged). \"\": no endpoint."),
@@ -103,10 +111,12 @@ const std::vector<option_spec>& stage_options(plugin_kind kind) {
                        {"alerts", "unusual", "all"}),
        optional_option("max_retries", option_type::integer, std::int64_t{8},
                        "A delivery that fails for a reason worth retrying (server error, timeout, 429) is tried "
-                       "again this many times (at most 1000), then given up and logged."),
+                       "again this many times, then given up and logged.")
+           .within(0, 1000),
        optional_option("retry_backoff", option_type::duration, std::chrono::milliseconds{2s},
                        "Wait before the first retry; doubles with each retry (with jitter, at most 10m), or "
-                       "longer if the service asks (Retry-After).")},
+                       "longer if the service asks (Retry-After).")
+           .above(0ms)},  // 0s would spend every retry within milliseconds, 429s and outages included
       policy_overrides());
   switch (kind) {
     case plugin_kind::source: return source;
@@ -216,15 +226,12 @@ private:
     // value was rejected above (and then the file is refused anyway).
     s.name = o.has("name") ? o.string("name") : fs::path(file_).stem().string();
     s.policy = read_policy(v, s.policy, "[pipeline]");
-    // At most a day: a longer wait is never meant, and past 292 years one
-    // overflowed the actor timer (the stop gave up at once).
-    within_a_day(v, "shutdown_timeout", s.shutdown_timeout);
-    within_a_day(v, "restart_backoff", s.restart_backoff);
-    if (std::size_t n = 0; in_range(v, "max_restarts", 0, 1000, n)) s.max_restarts = static_cast<int>(n);
+    if (o.holds<std::chrono::milliseconds>("shutdown_timeout")) s.shutdown_timeout = o.duration("shutdown_timeout");
+    if (o.holds<std::chrono::milliseconds>("restart_backoff")) s.restart_backoff = o.duration("restart_backoff");
+    if (o.holds<std::int64_t>("max_restarts")) s.max_restarts = static_cast<int>(o.integer("max_restarts"));
+    if (o.holds<std::int64_t>("batch_size")) s.batch_size = static_cast<std::size_t>(o.integer("batch_size"));
+    if (o.holds<std::int64_t>("max_in_flight")) s.max_in_flight = static_cast<std::size_t>(o.integer("max_in_flight"));
     read_metrics(v, *table);
-    // Bounded above too: a batch_size of 10^17 hung the source reserving it.
-    in_range(v, "batch_size", 1, 1000000, s.batch_size);
-    in_range(v, "max_in_flight", 1, 1000, s.max_in_flight);
     if (o.holds<std::vector<std::string>>("plugin_dirs"))
       for (const auto& d : o.strings("plugin_dirs"))
         s.plugin_dirs.push_back((fs::path(spec_.dir) / d).lexically_normal().string());
@@ -284,19 +291,8 @@ private:
       const std::string& mode = o.string("receive");
       stage.receive = mode == "all" ? receive_mode::all : mode == "unusual" ? receive_mode::unusual : receive_mode::alerts;
     }
-    if (o.holds<std::int64_t>("max_retries")) {
-      const std::int64_t retries = o.integer("max_retries");
-      if (retries < 0 || retries > 1000)
-        out_.error(place_of(v, "max_retries", {file_}),
-                   "option 'max_retries' of " + owner + " must be within 0..1000; got " + std::to_string(retries));
-      stage.retries.max_retries = static_cast<int>(std::clamp<std::int64_t>(retries, 0, 1000));
-    }
-    if (o.holds<std::chrono::milliseconds>("retry_backoff")) {
-      stage.retries.backoff = o.duration("retry_backoff");
-      // 0s would spend every retry within milliseconds, 429s and outages included.
-      if (stage.retries.backoff.count() <= 0)
-        out_.error(place_of(v, "retry_backoff", {file_}), "option 'retry_backoff' of " + owner + " must be more than 0s");
-    }
+    if (o.holds<std::int64_t>("max_retries")) stage.retries.max_retries = static_cast<int>(o.integer("max_retries"));
+    if (o.holds<std::chrono::milliseconds>("retry_backoff")) stage.retries.backoff = o.duration("retry_backoff");
     if (stage.receive != receive_mode::alerts) policy_keys_have_no_effect(v, o.string("receive"), owner);
     stage.policy = read_policy(v, spec_.settings.policy, owner);
   }
@@ -310,30 +306,6 @@ private:
                                                        " has no effect with receive = \"" + mode +
                                                        "\": the alert policy decides only what receive = \"alerts\" "
                                                        "gets");
-  }
-
-  void within_a_day(const validated_options& v, const char* name, std::chrono::milliseconds& target) {
-    if (!v.values.holds<std::chrono::milliseconds>(name)) return;
-    const auto value = v.values.duration(name);
-    if (value <= std::chrono::hours{24}) {
-      target = value;
-      return;
-    }
-    out_.error(place_of(v, name, {file_}), std::string("[pipeline] ") + name +
-                                               " must be at most a day (\"24h\"); got \"" + duration_text(value) + "\"");
-  }
-
-  bool in_range(const validated_options& v, const char* name, std::int64_t lo, std::int64_t hi, std::size_t& target) {
-    if (!v.values.holds<std::int64_t>(name)) return false;
-    const auto value = v.values.integer(name);
-    if (value < lo || value > hi) {
-      out_.error(place_of(v, name, {file_}), std::string("[pipeline] ") + name + " must be within " +
-                                                 std::to_string(lo) + ".." + std::to_string(hi) + "; got " +
-                                                 std::to_string(value));
-      return false;
-    }
-    target = static_cast<std::size_t>(value);
-    return true;
   }
 
   static location place_of(const validated_options& v, const std::string& option, location fallback) {

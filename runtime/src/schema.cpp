@@ -174,9 +174,35 @@ constexpr type_name type_names[] = {
     {option_type::string_table, "a table of strings", "table"},
     {option_type::secret, "a secret (\"${ENV_VAR}\", or the option's name with _file and a path)", "secret"},
 };
-} // namespace
 
-std::string declaration_problem(const option_spec& spec) {
+/// A number or duration option's value as a number (a duration's in ms).
+std::optional<double> number_in(const option_value& value) {
+  if (auto* i = std::get_if<std::int64_t>(&value)) return static_cast<double>(*i);
+  if (auto* d = std::get_if<double>(&value)) return *d;
+  if (auto* ms = std::get_if<std::chrono::milliseconds>(&value)) return static_cast<double>(ms->count());
+  return std::nullopt;
+}
+
+/// A number as written: "100", "0.5"; a duration's milliseconds as "1s".
+std::string number_text(double n, option_type type) {
+  if (accepts(type, option_type::duration)) return duration_text(std::chrono::milliseconds{static_cast<std::int64_t>(n)});
+  if (std::abs(n) < 1e15 && n == std::trunc(n)) return std::to_string(static_cast<std::int64_t>(n));
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+  return std::string(buf, end);
+}
+
+/// Why `value` is outside the option's range, or nothing.
+std::string out_of_range(const option_spec& spec, const option_value& value) {
+  const auto n = number_in(value);
+  if (!n || spec.range.allows(*n)) return {};
+  const std::string got = std::holds_alternative<std::int64_t>(value) ? std::to_string(std::get<std::int64_t>(value))
+                                                                     : number_text(*n, spec.type);
+  return "must be " + range_text(spec) + "; got " + got;
+}
+
+/// A default of another type than the option's, outside its choices or its range.
+std::string default_problem(const option_spec& spec) {
   // The option_value alternatives, in order, as option types (monostate: no default).
   constexpr option_type value_types[] = {
       option_type{},         option_type::string,      option_type::integer,     option_type::number,
@@ -185,16 +211,45 @@ std::string declaration_problem(const option_spec& spec) {
   static_assert(std::size(value_types) == std::variant_size_v<option_value>, "one type per option_value alternative");
   const option_type given = value_types[spec.default_value.index()];
   if (given == option_type{}) return {};
+  const std::string start = "option '" + spec.name + "' with a default of " + format_value(spec.default_value);
   const bool fits = accepts(spec.type, given) ||
                     (given == option_type::string && accepts(spec.type, option_type::secret));
-  if (!fits)
-    return "option '" + spec.name + "' with a default of " + format_value(spec.default_value) + ", which is " +
-           describe_type(given) + ", not " + describe_type(spec.type);
+  if (!fits) return start + ", which is " + describe_type(given) + ", not " + describe_type(spec.type);
   if (const auto* text = std::get_if<std::string>(&spec.default_value);
       text && !spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), *text) == spec.choices.end())
-    return "option '" + spec.name + "' with a default of " + format_value(spec.default_value) +
-           ", which is not one of its choices";
+    return start + ", which is not one of its choices";
+  if (!out_of_range(spec, spec.default_value).empty()) return start + ", which is not " + range_text(spec);
   return {};
+}
+
+/// A range on an option that is not one kind of number, or that allows nothing.
+std::string range_problem(const option_spec& spec) {
+  if (!spec.range.bounded()) return {};
+  const int kinds = accepts(spec.type, option_type::integer) + accepts(spec.type, option_type::number) +
+                    accepts(spec.type, option_type::duration);
+  if (kinds != 1)
+    return "option '" + spec.name + "' has a range but is " + describe_type(spec.type) +
+           ": a range is for one kind of number (an integer, a number or a duration)";
+  if (!(spec.range.least <= spec.range.most) || (spec.range.above && spec.range.least == spec.range.most))
+    return "option '" + spec.name + "' has a range that allows nothing (" + range_text(spec) + ")";
+  return {};
+}
+
+} // namespace
+
+std::string range_text(const option_spec& spec) {
+  const option_range& r = spec.range;
+  const bool low = r.least != -option_range::none, high = r.most != option_range::none;
+  const std::string least = low ? number_text(r.least, spec.type) : "", most = high ? number_text(r.most, spec.type) : "";
+  if (low && high && !r.above) return "within " + least + ".." + most;
+  std::string text = low ? (r.above ? "above " : "at least ") + least : "";
+  if (high) text += (low ? " and at most " : "at most ") + most;
+  return text;
+}
+
+std::string declaration_problem(const option_spec& spec) {
+  if (std::string why = range_problem(spec); !why.empty()) return why;
+  return default_problem(spec);
 }
 
 std::string describe_type(option_type type) {
@@ -230,6 +285,13 @@ public:
       : spec_(spec), owner_(owner), file_(file), out_(out) {}
 
   option_value convert(const toml::node& node) {
+    option_value value = typed(node);
+    if (const std::string why = out_of_range(spec_, value); !why.empty()) return fail(node, why);
+    return value;
+  }
+
+private:
+  option_value typed(const toml::node& node) {
     if (auto* s = node.as_string()) return from_string(node, s->get());
     if (node.is_date() || node.is_time() || node.is_date_time()) {
       // An unquoted TOML date is still a timestamp to an option that reads text.
@@ -254,7 +316,6 @@ public:
     return fail(node, "must be " + describe_type(spec_.type) + ", not " + toml_type_name(node));
   }
 
-private:
   option_value fail(const toml::node& node, const std::string& message) {
     out_.error(where(node, file_), "option '" + spec_.name + "' of " + owner_ + " " + message);
     return {};
@@ -407,7 +468,7 @@ const option_spec* secret_file_of(const std::vector<option_spec>& specs, std::st
 /// editor adds. A relative path starts at the pipeline file's folder.
 option_value read_secret_file(const toml::node& node, const option_spec& spec, const std::string& owner,
                               const std::string& file, diagnostics& out) {
-  const option_spec path_spec{spec.name + "_file", option_type::string, {}, false, {}, {}};
+  const option_spec path_spec{.name = spec.name + "_file", .type = option_type::string};
   const option_value path_value = converter(path_spec, owner, file, out).convert(node);
   if (!std::holds_alternative<std::string>(path_value)) return {};
   const std::filesystem::path path =
@@ -549,12 +610,17 @@ std::string short_type(option_type type) {
 
 std::string describe(const option_spec& s) {
   std::string text = s.description;
-  const bool adds = !s.choices.empty() || accepts(s.type, option_type::secret);
+  const bool adds = !s.choices.empty() || accepts(s.type, option_type::secret) || s.range.bounded();
   if (adds && !text.empty() && text.back() != '.') text += '.';  // "how to score." before "One of: ..."
   if (!s.choices.empty()) {
     text += accepts(s.type, option_type::number) ? " As a string, one of:" : " One of:";
     for (std::size_t i = 0; i < s.choices.size(); ++i) text += (i ? ", \"" : " \"") + s.choices[i] + "\"";
     text += ".";
+  }
+  if (s.range.bounded()) {  // after choices, the range is the number's: speed is "max" or above 0
+    const std::string range = range_text(s);
+    text += s.choices.empty() ? " " + std::string(1, static_cast<char>(std::toupper(range[0]))) + range.substr(1) + "."
+                              : " As a number, " + range + ".";
   }
   if (accepts(s.type, option_type::secret))
     text += " From the environment (\"${VARIABLE}\"), or a file: " + s.name + "_file = \"PATH\".";

@@ -67,8 +67,13 @@ std::string format_value(const option_value& value);
 /// (for plugin READMEs): name, type, default, required, description.
 std::string render_options(const std::vector<option_spec>& specs, bool markdown);
 
+/// The values an option's range allows, as its errors and documentation say
+/// them: "within 1..100", "above 0", "at most 24h", "above 0 and at most 84".
+std::string range_text(const option_spec& spec);
+
 /// What is wrong with a plugin's own declaration of an option: a default of
-/// another type than the option's, or outside its choices. Empty if nothing.
+/// another type than the option's, outside its choices or its range, or a
+/// range on an option that is not one kind of number. Empty if nothing.
 /// Found when the plugin is loaded, not when a pipeline leaves it out.
 std::string declaration_problem(const option_spec& spec);
 

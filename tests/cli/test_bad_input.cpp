@@ -50,26 +50,26 @@ TEST_CASE("bad input: NaN, infinity and oversized numbers in a pipeline file are
         "p.toml:12:11: option 'divisor' of scorer 'ratio' (fixture_scorer) must be a finite number, not inf\n");
   // A batch_size of 10^17 hung the source reserving room for it.
   CHECK(invalid(fixture_pipeline("batch_size = 100000000000000000", "", "", "")) ==
-        "p.toml:3:14: [pipeline] batch_size must be within 1..1000000; got 100000000000000000\n");
+        "p.toml:3:14: option 'batch_size' of [pipeline] must be within 1..1000000; got 100000000000000000\n");
   CHECK(invalid(fixture_pipeline("max_in_flight = 0", "", "", "")) ==
-        "p.toml:3:17: [pipeline] max_in_flight must be within 1..1000; got 0\n");
+        "p.toml:3:17: option 'max_in_flight' of [pipeline] must be within 1..1000; got 0\n");
   CHECK(invalid(fixture_pipeline("max_restarts = 4294967295", "", "", "")) ==
-        "p.toml:3:16: [pipeline] max_restarts must be within 0..1000; got 4294967295\n");
+        "p.toml:3:16: option 'max_restarts' of [pipeline] must be within 0..1000; got 4294967295\n");
   // The sum of the parts overflowed (undefined behaviour) and some such durations validated.
   CHECK(invalid(fixture_pipeline("shutdown_timeout = \"99999999999999999d\"", "", "", "")) ==
         "p.toml:3:20: option 'shutdown_timeout' of [pipeline] must be a duration such as \"30s\", \"5m\" or "
         "\"1h30m\", not \"99999999999999999d\"\n");
   // Past 106,751 days the actor timer overflowed: the stop gave up at once, exit 1.
   CHECK(invalid(fixture_pipeline("shutdown_timeout = \"200000d\"", "", "", "")) ==
-        "p.toml:3:20: [pipeline] shutdown_timeout must be at most a day (\"24h\"); got \"4800000h\"\n");
+        "p.toml:3:20: option 'shutdown_timeout' of [pipeline] must be at most 24h; got 4800000h\n");
   CHECK(invalid(fixture_pipeline("restart_backoff = \"25h\"", "", "", "")) ==
-        "p.toml:3:19: [pipeline] restart_backoff must be at most a day (\"24h\"); got \"25h\"\n");
+        "p.toml:3:19: option 'restart_backoff' of [pipeline] must be at most 24h; got 25h\n");
 }
 
 TEST_CASE("bad input: a sink's keys that could not do what they say are refused at their line") {
   // retry_backoff 0s spent every retry within milliseconds, a 429 included.
   CHECK(invalid(fixture_pipeline("", "", "", "retry_backoff = \"0s\"")) ==
-        "p.toml:18:17: option 'retry_backoff' of sink 'out' must be more than 0s\n");
+        "p.toml:18:17: option 'retry_backoff' of sink 'out' must be above 0s; got 0s\n");
   // With receive = "unusual" the sink's quiet hours and sustain were ignored without a word.
   CHECK(invalid(fixture_pipeline("", "", "", "receive = \"unusual\"\nquiet_hours = \"22:00-07:00\"\nsustain = 3")) ==
         "p.toml:19:15: option 'quiet_hours' of sink 'out' has no effect with receive = \"unusual\": the alert policy "

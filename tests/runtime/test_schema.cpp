@@ -97,6 +97,62 @@ TEST_CASE("choices, durations and matrices are checked") {
         "test.toml:2:21: option 'band' of source 'x' (replay) must hold only numbers; this element is a string");
 }
 
+namespace {
+
+const std::vector<option_spec> ranged{
+    optional_option("retries", option_type::integer, std::int64_t{8}, "Tries.").within(0, 1000),
+    optional_option("factor", option_type::number, 1.0, "Pace.").above(0),
+    optional_option("share", option_type::number, 0.5, "Share.").above(0).at_most(1),
+    optional_option("every", option_type::duration, std::chrono::milliseconds{60'000}, "Period.")
+        .within(std::chrono::seconds{1}, std::chrono::hours{1}),
+    optional_option("wait", option_type::duration, std::chrono::milliseconds{0}, "Wait.").at_most(std::chrono::hours{24}),
+    optional_option("speed", option_type::string | option_type::number, std::string("max"), "Pace.", {"max"}).above(0),
+};
+
+std::string range_problems(const std::string& toml_text) {
+  diagnostics problems;
+  validate_options(toml::parse(toml_text, std::string_view{"test.toml"}), ranged, {}, "sink 'x'", "test.toml", problems);
+  return problems.to_string();
+}
+
+} // namespace
+
+TEST_CASE("a value outside its option's declared range is refused where it is written") {
+  CHECK(range_problems("retries = 5000\n") == "test.toml:1:11: option 'retries' of sink 'x' must be within 0..1000; got 5000");
+  CHECK(range_problems("retries = -1\n") == "test.toml:1:11: option 'retries' of sink 'x' must be within 0..1000; got -1");
+  CHECK(range_problems("factor = 0\n") == "test.toml:1:10: option 'factor' of sink 'x' must be above 0; got 0");
+  CHECK(range_problems("share = 1.5\n") == "test.toml:1:9: option 'share' of sink 'x' must be above 0 and at most 1; got 1.5");
+  CHECK(range_problems("every = '500ms'\n") == "test.toml:1:9: option 'every' of sink 'x' must be within 1s..1h; got 500ms");
+  CHECK(range_problems("wait = '25h'\n") == "test.toml:1:8: option 'wait' of sink 'x' must be at most 24h; got 25h");
+  CHECK(range_problems("speed = -3\n") == "test.toml:1:9: option 'speed' of sink 'x' must be above 0; got -3");
+  // The ends themselves, and the other type of an option of several.
+  CHECK(range_problems("retries = 0\nfactor = 0.001\nshare = 1\nevery = '1h'\nwait = '24h'\nspeed = 'max'\n").empty());
+}
+
+TEST_CASE("a declared range is documented with the option") {
+  const std::string md = render_options(ranged, true);
+  CHECK(md.find("| Tries. Within 0..1000. |") != std::string::npos);
+  CHECK(md.find("| Share. Above 0 and at most 1. |") != std::string::npos);
+  CHECK(md.find("| Period. Within 1s..1h. |") != std::string::npos);
+  CHECK(md.find("| Pace. As a string, one of: \"max\". As a number, above 0. |") != std::string::npos);
+}
+
+TEST_CASE("a plugin's range that cannot hold is a declaration problem") {
+  using std::chrono::milliseconds;
+  CHECK(declaration_problem(optional_option("n", option_type::integer, std::int64_t{0}, "N.").within(1, 10)) ==
+        "option 'n' with a default of 0, which is not within 1..10");
+  CHECK(declaration_problem(optional_option("d", option_type::duration, milliseconds{0}, "D.").above(milliseconds{0})) ==
+        "option 'd' with a default of \"0s\", which is not above 0s");
+  CHECK(declaration_problem(optional_option("n", option_type::integer, {}, "N.").within(10, 1)) ==
+        "option 'n' has a range that allows nothing (within 10..1)");
+  CHECK(declaration_problem(optional_option("n", option_type::number, {}, "N.").above(1).at_most(1)) ==
+        "option 'n' has a range that allows nothing (above 1 and at most 1)");
+  CHECK(declaration_problem(optional_option("s", option_type::duration | option_type::integer, {}, "S.").above(0)) ==
+        "option 's' has a range but is an integer or a duration (\"30s\", \"5m\", \"1h30m\"): a range is for one "
+        "kind of number (an integer, a number or a duration)");
+  CHECK(declaration_problem(optional_option("n", option_type::integer, std::int64_t{1}, "N.").within(1, 10)).empty());
+}
+
 TEST_CASE("${VAR} is replaced from the environment, and an unset one is an error naming it") {
   setenv("SS_TEST_DIR", "/data", 1);
   unsetenv("SS_TEST_UNSET");

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -59,26 +60,70 @@ using string_table = std::map<std::string, std::string>;
 using option_value = std::variant<std::monostate, std::string, std::int64_t, double, bool, std::chrono::milliseconds,
                                   std::vector<std::string>, std::vector<double>, number_matrix, string_table>;
 
+/// One end of an option_range: a number, or a duration (as milliseconds).
+struct option_bound {
+  double value;
+  option_bound(double v) : value(v) {}
+  template <class Rep, class Period>
+  option_bound(std::chrono::duration<Rep, Period> d)
+      : value(static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count())) {}
+};
+
+/// The values an integer, number or duration option allows, both ends
+/// included unless `above`; a duration's in milliseconds. The runtime
+/// refuses any other where it is written, and the options table shows it.
+struct option_range {
+  static constexpr double none = std::numeric_limits<double>::infinity();
+  double least = -none;
+  double most = none;
+  bool above = false;  ///< least itself is refused: "above 0"
+
+  bool bounded() const { return least != -none || most != none; }
+  bool allows(double v) const { return (above ? v > least : v >= least) && v <= most; }
+};
+
 /// One option as a plugin declares it.
 struct option_spec {
-  std::string name;
+  std::string name{};
   option_type type = option_type::string;
-  option_value default_value;      ///< used when the pipeline leaves the option out
+  option_value default_value{};        ///< used when the pipeline leaves the option out
   bool required = false;
-  std::string description;
-  std::vector<std::string> choices; ///< for strings: the allowed values (empty: any)
-  bool training = false;            ///< read only by `stream-smarts train` (see training_option)
+  std::string description{};
+  std::vector<std::string> choices{};  ///< for strings: the allowed values (empty: any)
+  bool training = false;               ///< read only by `stream-smarts train` (see training_option)
+  option_range range{};                ///< for integers, numbers and durations: the values allowed
+
+  /// Declares the values allowed, e.g. optional_option(...).within(1s, 1h)
+  /// or .above(0).at_most(84).
+  option_spec within(option_bound least, option_bound most) && {
+    return std::move(*this).at_least(least).at_most(most);
+  }
+  option_spec at_least(option_bound least) && {
+    range.least = least.value;
+    range.above = false;
+    return std::move(*this);
+  }
+  option_spec above(option_bound least) && {
+    range.least = least.value;
+    range.above = true;
+    return std::move(*this);
+  }
+  option_spec at_most(option_bound most) && {
+    range.most = most.value;
+    return std::move(*this);
+  }
 };
 
 /// Declares a required option.
 inline option_spec required_option(std::string name, option_type type, std::string description) {
-  return {std::move(name), type, {}, true, std::move(description), {}};
+  return {.name = std::move(name), .type = type, .required = true, .description = std::move(description)};
 }
 
 /// Declares an optional option with a default (monostate: no default).
 inline option_spec optional_option(std::string name, option_type type, option_value default_value,
                                    std::string description, std::vector<std::string> choices = {}) {
-  return {std::move(name), type, std::move(default_value), false, std::move(description), std::move(choices)};
+  return {.name = std::move(name), .type = type, .default_value = std::move(default_value),
+          .description = std::move(description), .choices = std::move(choices)};
 }
 
 /// Declares an option only `stream-smarts train` reads (a scorer's): in a
