@@ -7,8 +7,6 @@
 // wall-clock hours of the pipeline's time zone; it may wrap past midnight.
 #include <stream_smarts/plugin.hpp>
 
-#include <cmath>
-#include <cstdio>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -19,19 +17,20 @@ using namespace stream_smarts;
 
 class night_owl_scorer final : public scorer {
 public:
-  // Options arrive validated against the declaration below (types, required,
-  // defaults); the constructor only checks what the types cannot express.
+  // Options arrive validated against the declaration below (types, ranges,
+  // required, defaults); the constructor only checks what a declaration
+  // cannot express: two options that must differ.
   // It also runs for `stream-smarts validate`, so mistakes show up there,
   // reported at the option's line in the pipeline file.
   explicit night_owl_scorer(stage_context& ctx) {
     const options& o = ctx.options();
-    night_start_ = hour_option(o, "night_start");
-    night_end_ = hour_option(o, "night_end");
+    night_start_ = static_cast<int>(o.integer("night_start"));
+    night_end_ = static_cast<int>(o.integer("night_end"));
     if (night_start_ == night_end_)
       throw option_error("night_end", "must differ from night_start (both are " + std::to_string(night_start_) +
                                           "); the night needs at least one hour");
-    night_max_ = ceiling_option(o, "night_max_wh");
-    day_max_ = ceiling_option(o, "day_max_wh");
+    night_max_ = o.number("night_max_wh");
+    day_max_ = o.number("day_max_wh");
     ctx.log().debug("night is " + std::to_string(night_start_) + ":00-" + std::to_string(night_end_) +
                     ":00 (" + ctx.zone().name() + ")");
   }
@@ -49,22 +48,6 @@ private:
                                      : hour >= night_start_ || hour < night_end_;  // e.g. 23..5
   }
 
-  static int hour_option(const options& o, const char* name) {
-    const std::int64_t h = o.integer(name);
-    if (h < 0 || h > 23) throw option_error(name, "must be an hour within 0..23; got " + std::to_string(h));
-    return static_cast<int>(h);
-  }
-
-  static double ceiling_option(const options& o, const char* name) {
-    const double v = o.number(name);
-    if (!std::isfinite(v) || v <= 0) {
-      char text[32];
-      std::snprintf(text, sizeof text, "%g", v);
-      throw option_error(name, std::string("must be a positive number of Wh; got ") + text);
-    }
-    return v;
-  }
-
   int night_start_ = 23, night_end_ = 6;
   double night_max_ = 0, day_max_ = 0;
 };
@@ -78,11 +61,15 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<night_owl_scorer>(
      "Flags hours above a Wh ceiling, with a low one at night; score = wh / ceiling",
      {
          stream_smarts::optional_option("night_start", stream_smarts::option_type::integer, std::int64_t{23},
-                                        "first hour of the night (0..23, local time)"),
+                                        "first hour of the night (local time)")
+             .within(0, 23),
          stream_smarts::optional_option("night_end", stream_smarts::option_type::integer, std::int64_t{6},
-                                        "hour the night ends, exclusive (0..23, local time); may be below night_start"),
+                                        "hour the night ends, exclusive (local time); may be below night_start")
+             .within(0, 23),
          stream_smarts::required_option("night_max_wh", stream_smarts::option_type::number,
-                                        "highest usual Wh in one night hour; more is unusual"),
+                                        "highest usual Wh in one night hour; more is unusual")
+             .above(0),
          stream_smarts::optional_option("day_max_wh", stream_smarts::option_type::number, 1e9,
-                                        "highest usual Wh in one day hour (default: effectively no limit)"),
+                                        "highest usual Wh in one day hour (default: effectively no limit)")
+             .above(0),
      }}))

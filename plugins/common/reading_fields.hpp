@@ -265,6 +265,10 @@ inline bool parse_energy(std::string_view text, std::string_view name, const ene
   return parse_wh(text, name, wh, why, unit.wh_per_number(span_ms), decimal);
 }
 
+/// The longest span a reading may cover: the scorers judge hours, and an end
+/// years away has no local time.
+inline constexpr std::int64_t max_span_ms = day_ms;
+
 /// The `span` option of a source of recorded readings (a file, a topic):
 /// how long each reading's Wh covers from its ts, for readings that do not
 /// say it themselves (span_field).
@@ -272,22 +276,9 @@ inline option_spec span_option() {
   return optional_option("span", option_type::duration, std::chrono::milliseconds{hour_ms},
                          "How long each reading's Wh covers from its timestamp: \"1h\" for an hour's energy (a "
                          "history; gpio_meter's trailing hour, read every minute), \"1m\" for a minute's, \"0s\" "
-                         "for none; at most a day. A reading's own span_ms (stream-smarts's JSON records say it) "
-                         "comes first. Sinks' quiet hours are those of the reading's end, and a power label is of "
-                         "then.");
-}
-
-/// The longest span a reading may cover: the scorers judge hours, and an end
-/// years away has no local time.
-inline constexpr std::int64_t max_span_ms = day_ms;
-
-/// The `span_option` of a source's options, in ms. Throws option_error past
-/// a day.
-inline std::int64_t span_ms(const options& o) {
-  const auto span = o.duration("span");
-  if (span.count() > max_span_ms)
-    throw option_error("span", "must be at most a day (\"24h\"), not \"" + duration_text(span) + "\"");
-  return span.count();
+                         "for none. A reading's own span_ms (stream-smarts's JSON records say it) comes first. "
+                         "Sinks' quiet hours are those of the reading's end, and a power label is of then.")
+      .at_most(std::chrono::milliseconds{max_span_ms});
 }
 
 /// The field (JSON member, CSV column) in which a recorded reading says its

@@ -146,8 +146,15 @@ TEST_CASE("gpio_meter: option errors are reported at validate, at the option's l
   const auto bad_interval = run({"validate", dir.file("a.toml", pipeline("line = 17\ninterval = '500ms'", sinks))});
   CHECK(bad_interval.exit_code == 2);
   CHECK(bad_interval.err == dir.path() +
-                                "/a.toml:9:12: option 'interval' of source 'meter' (gpio_meter): must be at least 1s; "
+                                "/a.toml:9:12: option 'interval' of source 'meter' (gpio_meter) must be within 1s..1h; "
                                 "got 500ms\n");
+  const auto bad_numbers =
+      run({"validate", dir.file("d.toml", pipeline("line = 17\ninterval = '2h'\nimpulses_per_kwh = 0", sinks))});
+  CHECK(bad_numbers.exit_code == 2);
+  CHECK(bad_numbers.err == dir.path() + "/d.toml:9:12: option 'interval' of source 'meter' (gpio_meter) must be "
+                                        "within 1s..1h; got 2h\n" +
+                               dir.path() + "/d.toml:10:20: option 'impulses_per_kwh' of source 'meter' (gpio_meter) "
+                                            "must be above 0; got 0\n");
   const auto no_line = run({"validate", dir.file("b.toml", pipeline("", sinks))});
   CHECK(no_line.exit_code == 2);
   CHECK_THAT(no_line.err, Contains("b.toml:5:1: option 'line' of source 'meter' (gpio_meter): is required unless "

@@ -350,6 +350,11 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   r = train({"--scorer", "percentile_band", "--set", "hi_percentile=120"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("(command line): option 'hi_percentile': must be within 0..100; got 120"));
+  r = train({"--scorer", "dlib_regression", "--set", "gamma=0", "--set", "max_basis=5000"});  // their declared ranges
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("(command line): option 'gamma' of scorer 'dlib_regression' (dlib_regression) must be "
+                             "above 0; got 0\n(command line): option 'max_basis' of scorer 'dlib_regression' "
+                             "(dlib_regression) must be within 1..1000; got 5000\n"));
   r = run({"train", "--scorer", "percentile_band", "--out", out});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("train needs --scorer, --data (or --source) and --out"));

@@ -121,6 +121,38 @@ TEST_CASE("a plugin's own check is reported with the file's other problems, in o
                          "p.toml:16:1: source 'spare' (fixture_source) feeds no scorer; name it in a scorer's 'from'\n");
 }
 
+TEST_CASE("a value outside the range a plugin declares is refused at the value") {
+  const std::string text = R"([pipeline]
+name = "t"
+[[sources]]
+name = "in"
+plugin = "replay"
+path = "h.csv"
+speed = 0
+span = "25h"
+[[scorers]]
+name = "season"
+plugin = "dlib_regression"
+from = ["in"]
+model = "m.bin"
+excess_wh = -1
+excess_allowance = 11
+excess_min_hours = 0.5
+[[sinks]]
+name = "out"
+plugin = "fixture_sink"
+from = ["season"]
+record = "alerts.txt"
+)";
+  CHECK(invalid(text) ==
+        "p.toml:7:9: option 'speed' of source 'in' (replay) must be above 0; got 0\n"
+        "p.toml:8:8: option 'span' of source 'in' (replay) must be at most 24h; got 25h\n"
+        "p.toml:14:13: option 'excess_wh' of scorer 'season' (dlib_regression) must be at least 0; got -1\n"
+        "p.toml:15:20: option 'excess_allowance' of scorer 'season' (dlib_regression) must be within 0..10; got 11\n"
+        "p.toml:16:20: option 'excess_min_hours' of scorer 'season' (dlib_regression) must be within 1..100; got "
+        "0.5\n");
+}
+
 TEST_CASE("pipeline settings, duplicate names, unknown time zone, no sources") {
   CHECK(invalid(replace(good, "name = \"t\"", "name = \"t\"\ntimezone = \"Mars/Olympus\"")) ==
         "p.toml:3:12: unknown time zone 'Mars/Olympus' (use an IANA name such as \"Europe/Paris\" or \"UTC\"; see "

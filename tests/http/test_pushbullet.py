@@ -109,7 +109,7 @@ class PushbulletTest(HttpTestCase):
             ({"base_url": "http://admin:PROXYPASS77@127.0.0.1:8123/?x=1"},  # the relay's password is not shown
              "option 'base_url' of sink 'notify' (pushbullet): must be an address without ?query or #fragment; "
              "got 'http://[secret]@127.0.0.1:8123/?x=1'"),
-            ({"timeout": "0s"}, "option 'timeout' of sink 'notify' (pushbullet): must be more than 0s"),
+            ({"timeout": "0s"}, "option 'timeout' of sink 'notify' (pushbullet) must be above 0s; got 0s"),
         ]:
             with self.subTest(options=options):
                 code, lines = self.validate(self.pipeline(sink_table("pushbullet", token="o.x", **options)))

@@ -105,7 +105,7 @@ rc=0
 timeout 60 "$binary" validate "$tmp/run/bad.toml" >"$log.out" 2>"$log.err" || rc=$?
 [[ $rc -eq 2 ]] || { cat "$log.out" "$log.err" >&2; fail "validate of night_start = 24: exit code $rc, expected 2"; }
 expect "validate night_start = 24" "$log.err" \
-  "bad\.toml:$bad_line:[0-9]+: option 'night_start' of scorer 'night_owl' \(night_owl\): must be an hour within 0\.\.23; got 24"
+  "bad\.toml:$bad_line:[0-9]+: option 'night_start' of scorer 'night_owl' \(night_owl\) must be within 0\.\.23; got 24"
 
 step "run the example pipeline with the installed binary"
 run "run examples/night_owl/pipeline.toml" "$binary" run "$tmp/run/pipeline.toml"

@@ -139,13 +139,6 @@ TEST_CASE("gpio_meter option errors, at construction (validate)", "[gpio_meter][
   CHECK(error({{"line", std::string("99999")}}) == "line: must be a line offset 0..65535 or a line name; got 99999");
   CHECK(error({{"line", std::string("000000017")}}) == "line: must be a line offset 0..65535 or a line name; got "
                                                         "000000017");
-  CHECK(error({{"line", line17}, {"interval", milliseconds{500}}}) == "interval: must be at least 1s; got 500ms");
-  CHECK(error({{"line", line17}, {"interval", milliseconds{7200000}}}) ==
-        "interval: must be at most 1h (each reading covers the trailing hour; a longer interval would leave pulses "
-        "uncounted); got 2h");
-  CHECK(error({{"line", line17}, {"impulses_per_kwh", 0.0}}) ==
-        "impulses_per_kwh: must be a number above 0 (the meter's label says e.g. 1000 imp/kWh)");
-  CHECK(error({{"line", line17}, {"impulses_per_kwh", -5.0}}).find("impulses_per_kwh: must be") == 0);
   CHECK(error({{"line", line17}, {"debounce", milliseconds{60000}}}) ==
         "debounce: must be shorter than interval (1m); got 1m");
   CHECK(error({}) == "line: is required unless pulse_file is given: the GPIO line the meter is wired to, as an "

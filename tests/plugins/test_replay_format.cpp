@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
-#include <limits>
 
 using namespace stream_smarts;
 using namespace stream_smarts::replay;
@@ -71,11 +70,8 @@ TEST_CASE("speed option", "[replay]") {
   const pace fast = pace_from_option(3600.0);
   CHECK_FALSE(fast.max);
   CHECK(fast.factor == 3600.0);
-  CHECK_THROWS_WITH(pace_from_option(std::string("fast")),
-                    "must be \"max\", \"realtime\" or a number above 0; got \"fast\"");
-  CHECK_THROWS_WITH(pace_from_option(0.0), "must be a number above 0 (3600 = an hour of data per second); got 0");
-  CHECK_THROWS_WITH(pace_from_option(-2.5), "must be a number above 0 (3600 = an hour of data per second); got -2.5");
-  CHECK_THROWS_AS(pace_from_option(std::numeric_limits<double>::infinity()), std::invalid_argument);
+  // Other words and numbers not above 0 are refused by the runtime, from the
+  // option's choices and range (the test "a value outside the range ...").
 }
 
 TEST_CASE("line reader splits blocks into lines", "[replay]") {

@@ -119,12 +119,6 @@ void warn_of_plain_http(stage_context& context, const http::service& service) {
                         "unencrypted; give https://");
 }
 
-std::chrono::milliseconds positive_duration(const options& o, const char* name) {
-  const auto d = o.duration(name);
-  if (d.count() <= 0) throw option_error(name, "must be more than 0s");
-  return d;
-}
-
 /// The ca_file, made absolute, once checked to hold a PEM certificate.
 std::string checked_ca_file(stage_context& context) {
   const std::string path = context.resolve_path(context.options().string("ca_file"));
@@ -175,9 +169,11 @@ std::vector<option_spec> client_options(const std::string& default_base_url, con
   return {
       optional_option("base_url", option_type::string, default_base_url, base_url_description),
       optional_option("connect_timeout", option_type::duration, std::chrono::milliseconds{10000},
-                      "How long making the connection (TCP and TLS) may take."),
+                      "How long making the connection (TCP and TLS) may take.")
+          .above(std::chrono::milliseconds{0}),
       optional_option("timeout", option_type::duration, std::chrono::milliseconds{30000},
-                      "How long one notification may take in all; a slower one is a failure the runtime retries."),
+                      "How long one notification may take in all; a slower one is a failure the runtime retries.")
+          .above(std::chrono::milliseconds{0}),
       optional_option("ca_file", option_type::string, {},
                       "PEM file of the certificate to trust instead of the system's, for a server with a certificate "
                       "of its own (self-signed); relative to the pipeline file. TLS is always verified."),
@@ -188,8 +184,8 @@ client::client(stage_context& context, http::service who, const std::vector<std:
     : context_(context), service_(std::move(who)), base_url_(checked_base_url(context.options().string("base_url"))),
       handle_(std::make_unique<handle>()) {
   const options& o = context.options();
-  const auto connect_timeout = positive_duration(o, "connect_timeout");
-  const auto timeout = positive_duration(o, "timeout");
+  const auto connect_timeout = o.duration("connect_timeout");
+  const auto timeout = o.duration("timeout");
   if (o.has("ca_file")) handle_->ca_file = checked_ca_file(context);
   warn_of_plain_http(context, service_);
 

@@ -24,38 +24,26 @@ using namespace stream_smarts;
 using namespace stream_smarts::dlib_regression;
 using json::format_number;
 
-/// The options' values, each range checked with an option_error naming it.
+/// The training options' values (the runtime checked each one's range).
 training_options checked_options(const options& o) {
   training_options t;
   t.lo_percentile = o.number("lo_percentile");
   t.hi_percentile = o.number("hi_percentile");
   t.gamma = o.number("gamma");
-  const std::int64_t basis = o.integer("max_basis");
+  t.max_basis = static_cast<long>(o.integer("max_basis"));
   statistics::check_percentiles(t.lo_percentile, t.hi_percentile);
-  if (!(std::isfinite(t.gamma) && t.gamma > 0))
-    throw option_error("gamma", "must be a finite number above 0; got " + format_number(t.gamma));
-  if (basis < 1 || basis > max_basis_limit)
-    throw option_error("max_basis", "must be within 1.." + std::to_string(max_basis_limit) + "; got " +
-                                        std::to_string(basis));
-  t.max_basis = static_cast<long>(basis);
   return t;
 }
 
-/// The accumulated-excess options (scoring only), range checked.
+/// The accumulated-excess options (scoring only); the runtime checked the
+/// ranges but excess_baseline_hours', which is not one.
 excess_options checked_excess(const options& o) {
   excess_options e;
   e.excess_wh = o.number("excess_wh");
   e.allowance = o.number("excess_allowance");
   e.baseline_hours = o.number("excess_baseline_hours");
   e.min_hours = o.number("excess_min_hours");
-  if (!(std::isfinite(e.min_hours) && e.min_hours >= 1 && e.min_hours <= 100))
-    throw option_error("excess_min_hours", "must be within 1..100 hours; got " + format_number(e.min_hours));
-  if (!(std::isfinite(e.excess_wh) && e.excess_wh >= 0))
-    throw option_error("excess_wh", "must be a finite number of Wh, 0 (off) or more; got " + format_number(e.excess_wh));
-  if (!(std::isfinite(e.allowance) && e.allowance >= 0 && e.allowance <= 10))
-    throw option_error("excess_allowance", "must be within 0..10 (typical deviations above the expected value); got " +
-                                               format_number(e.allowance));
-  if (!(std::isfinite(e.baseline_hours) && (e.baseline_hours == 0 || (e.baseline_hours >= 1 && e.baseline_hours <= 10000))))
+  if (!(e.baseline_hours == 0 || (e.baseline_hours >= 1 && e.baseline_hours <= 10000)))
     throw option_error("excess_baseline_hours", "must be 0 (off) or within 1..10000 hours; got " +
                                                     format_number(e.baseline_hours));
   return e;
@@ -147,24 +135,29 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<dlib_regression_scorer>(
                                         "rises above it)."),
          stream_smarts::training_option("gamma", stream_smarts::option_type::number, 0.2,
                                         "width of the radial basis kernel on the normalized time "
-                                        "features; larger follows the history more closely, smaller is smoother."),
+                                        "features; larger follows the history more closely, smaller is smoother.")
+             .above(0),
          stream_smarts::training_option("max_basis", stream_smarts::option_type::integer, std::int64_t{50},
-                                        "most basis vectors per fitted function (1..1000); more can "
-                                        "fit finer shapes but scores more slowly."),
+                                        "most basis vectors per fitted function; more can fit finer shapes but "
+                                        "scores more slowly.")
+             .within(1, max_basis_limit),
          stream_smarts::optional_option("excess_wh", stream_smarts::option_type::number, 0.0,
                                         "Scoring: energy (Wh) above the usual level, accumulated over consecutive "
                                         "readings, that scores 1.0: a heater left on for hours adds up even when "
                                         "each hour alone looks ordinary. The score is then the larger of the "
                                         "hour's own score and accumulated / excess_wh. 0 = off (each reading on "
-                                        "its own)."),
+                                        "its own).")
+             .at_least(0),
          stream_smarts::optional_option("excess_allowance", stream_smarts::option_type::number, 1.5,
                                         "Scoring, with excess_wh: the usual level that excess is counted above, "
                                         "in typical deviations above the expected value (0 = the expected value "
-                                        "itself; larger counts only what is further above it)."),
+                                        "itself; larger counts only what is further above it).")
+             .within(0, 10),
          stream_smarts::optional_option("excess_min_hours", stream_smarts::option_type::number, 3.0,
                                         "Scoring, with excess_wh: each hour adds at most excess_wh / "
                                         "excess_min_hours, so that many hours of excess at least are needed to "
-                                        "reach 1.0 and one busy hour cannot (1 = no such limit)."),
+                                        "reach 1.0 and one busy hour cannot (1 = no such limit).")
+             .within(1, 100),
          stream_smarts::optional_option("excess_baseline_hours", stream_smarts::option_type::number, 24.0,
                                         "Scoring, with excess_wh: hours over which the house's recent level is "
                                         "followed, so that a cold week or a full house is not counted as excess "

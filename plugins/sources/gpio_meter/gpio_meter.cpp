@@ -119,13 +119,6 @@ public:
         impulses_per_kwh_(ctx.options().number("impulses_per_kwh")) {
     const options& o = ctx.options();
     if (meter_.empty()) throw option_error("meter", "must not be empty");
-    if (interval_ < std::chrono::seconds(1))
-      throw option_error("interval", "must be at least 1s; got " + duration_text(interval_));
-    if (interval_ > std::chrono::hours(1))
-      throw option_error("interval", "must be at most 1h (each reading covers the trailing hour; a longer interval "
-                                     "would leave pulses uncounted); got " + duration_text(interval_));
-    if (!(impulses_per_kwh_ > 0) || !std::isfinite(impulses_per_kwh_))
-      throw option_error("impulses_per_kwh", "must be a number above 0 (the meter's label says e.g. 1000 imp/kWh)");
     if (debounce_ >= interval_)
       throw option_error("debounce", "must be shorter than interval (" + duration_text(interval_) + "); got " +
                                          duration_text(debounce_));
@@ -656,10 +649,12 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<gpio_meter_source>(
              "dropped. 50ms: longer than a contact bounces, shorter than the impulse spacing at 72 kW (1000 "
              "impulses/kWh)."),
          stream_smarts::optional_option("impulses_per_kwh", stream_smarts::option_type::number, 1000.0,
-                                        "Impulses per kWh, as printed on the meter (1000: one impulse per Wh)."),
+                                        "Impulses per kWh, as printed on the meter (1000: one impulse per Wh).")
+             .above(0),
          stream_smarts::optional_option("interval", stream_smarts::option_type::duration, std::chrono::milliseconds{60000},
-                                        "How often a reading is emitted (1s to 1h); each reading is the energy of the "
-                                        "trailing hour."),
+                                        "How often a reading is emitted; each reading is the energy of the trailing "
+                                        "hour, so a longer interval would leave impulses uncounted.")
+             .within(std::chrono::seconds{1}, std::chrono::hours{1}),
          stream_smarts::optional_option("meter", stream_smarts::option_type::string, std::string("home"),
                                         "Meter name given to every reading."),
          stream_smarts::optional_option(

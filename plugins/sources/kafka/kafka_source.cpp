@@ -161,7 +161,7 @@ public:
         topics_(ctx.options().strings("topics")),
         decoder_(make_decoder(ctx.options())),
         mapping_(ctx.options()),
-        indexes_(meter_indexes_of(ctx.options(), ctx.zone(), reading_fields::span_ms(ctx.options()))),
+        indexes_(meter_indexes_of(ctx.options(), ctx.zone(), ctx.options().duration("span").count())),
         dead_letter_topic_(ctx.options().string("dead_letter_topic")),
         stop_at_end_(ctx.options().boolean("stop_at_end")),
         commit_interval_(ctx.options().duration("commit_interval")),

@@ -39,7 +39,7 @@ reading_mapping::reading_mapping(const options& o)
       hour_field_(o.string("hour_field")),
       meter_field_(o.string("meter_field")),
       meter_(o.string("meter")),
-      span_ms_(reading_fields::span_ms(o)),
+      span_ms_(o.duration("span").count()),
       unit_(reading_fields::energy_unit_of(o)) {
   if (wh_field_.empty()) throw option_error("wh_field", "must name the field that holds the energy in Wh");
 }

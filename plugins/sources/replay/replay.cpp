@@ -37,8 +37,8 @@ public:
       : ctx_(ctx),
         path_(file_path(ctx)),
         meter_(ctx.options().string("meter")),
-        span_ms_(reading_fields::span_ms(ctx.options())),
-        pace_(read_pace(ctx.options())),
+        span_ms_(ctx.options().duration("span").count()),
+        pace_(pace_from_option(ctx.options().value("speed"))),
         indexes_(read_index(ctx, span_ms_)),
         ts_marks_end_(ctx.options().string("ts_marks") == "end"),
         parser_(new_parser(ctx.options(), read_format(ctx.options(), path_))),
@@ -75,14 +75,6 @@ public:
   }
 
 private:
-  static pace read_pace(const options& o) {
-    try {
-      return pace_from_option(o.value("speed"));
-    } catch (const std::invalid_argument& e) {
-      throw option_error("speed", e.what());
-    }
-  }
-
   // The history file, from the pipeline file's folder. A folder is said to be
   // one first: its name says nothing of a format, and fopen would take it.
   static std::string file_path(stage_context& ctx) {
@@ -463,7 +455,8 @@ std::vector<option_spec> declared_options() {
         "speed", option_type::string | option_type::number, std::string("max"),
         "\"max\" = as fast as possible, \"realtime\" = the readings' own spacing, or a multiplier "
         "(3600 = an hour of data per second).",
-        {"max", "realtime"}),
+        {"max", "realtime"})
+        .above(0),
     optional_option("meter", option_type::string, std::string("home"),
                     "Meter name of readings that do not name their own (meter_field)."),
     optional_option("meter_field", option_type::string, std::string("meter"),
