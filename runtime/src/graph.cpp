@@ -401,21 +401,6 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
 
 // ---------------------------------------------------------------- scorer
 
-/// "home 2007-01-01 04:00": a reading's meter and local time in a log line.
-std::string meter_and_time(const reading& r) {
-  const local_fields& l = r.local;
-  char when[32];
-  std::snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d", l.year, l.month, l.day, l.hour, l.minute);
-  return r.meter + " " + when;
-}
-
-/// "home 2007-01-01 04:00 (band, 1500 Wh, score 5.38)": a scored reading in a log line.
-std::string describe(const scored_reading& s) {
-  char numbers[64];
-  std::snprintf(numbers, sizeof numbers, "%.0f Wh, score %.2f", s.reading.wh, s.score);
-  return meter_and_time(s.reading) + " (" + s.scorer + ", " + numbers + ")";
-}
-
 struct scorer_state : supervised_state {
   std::vector<caf::actor> sinks;
   std::deque<reading_batch> queue;  ///< bounded by the sources' in-flight credit
