@@ -2,6 +2,7 @@
 
 #include "crash_report.hpp"
 #include "metrics_server.hpp"
+#include "outbox.hpp"
 #include "zone.hpp"
 
 #include <caf/all.hpp>
@@ -10,7 +11,6 @@
 #include <csignal>
 #include <cstdio>
 #include <optional>
-#include <random>
 #include <deque>
 #include <map>
 #include <memory>
@@ -401,21 +401,6 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
 
 // ---------------------------------------------------------------- scorer
 
-/// "home 2007-01-01 04:00": a reading's meter and local time in a log line.
-std::string meter_and_time(const reading& r) {
-  const local_fields& l = r.local;
-  char when[32];
-  std::snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d", l.year, l.month, l.day, l.hour, l.minute);
-  return r.meter + " " + when;
-}
-
-/// "home 2007-01-01 04:00 (band, 1500 Wh, score 5.38)": a scored reading in a log line.
-std::string describe(const scored_reading& s) {
-  char numbers[64];
-  std::snprintf(numbers, sizeof numbers, "%.0f Wh, score %.2f", s.reading.wh, s.score);
-  return meter_and_time(s.reading) + " (" + s.scorer + ", " + numbers + ")";
-}
-
 struct scorer_state : supervised_state {
   std::vector<caf::actor> sinks;
   std::deque<reading_batch> queue;  ///< bounded by the sources' in-flight credit
@@ -486,16 +471,6 @@ caf::behavior run_scorer(scorer_actor* self, stage_setup setup, std::vector<caf:
 
 // ---------------------------------------------------------------- sink
 
-/// One thing for the sink to deliver, with the batch it came from.
-struct outbox_entry {
-  alert what;
-  batch_origin origin;
-  bool last_of_batch = false;  ///< delivering it completes the batch
-  bool given_up = false;
-  bool withdrawn = false;      ///< not to be sent: the "back to normal" of a raise given up
-  bool sent() const { return !given_up && !withdrawn; }
-};
-
 /// A sink takes batches in order, lets the alert policy decide what each
 /// scored reading becomes, and delivers from its outbox in chunks: write
 /// each entry, then flush. A delivery_error is retried with backoff (a
@@ -504,22 +479,13 @@ struct outbox_entry {
 struct sink_state : supervised_state {
   receive_mode receive = receive_mode::alerts;
   std::optional<alert_policy> policy;
-  retry_settings retries;
-  std::size_t outbox_capacity = 0;   ///< entries; past it, batches wait unreleased
-  std::size_t max_chunk = 0;
-  std::deque<scored_batch> intake;   ///< received, not yet taken (still the source's credit)
-  std::deque<outbox_entry> outbox;
-  std::size_t chunk = 0;             ///< entries of the outbox in the current chunk
-  std::size_t written = 0;           ///< of which written since the chunk began
-  int failures = 0;                  ///< failed attempts in a row (at the entry failed_at)
-  std::size_t failed_at = 0;         ///< entry of the chunk that failed (chunk: its flush), if failures > 0
-  bool waiting = false;              ///< a retry is scheduled
-  std::string retrying;              ///< the failure it waits to retry, if waiting
-  bool delivery_due = false;         ///< a deliver_atom is on its way to this sink
-  bool last_given_up = false;        ///< the latest delivery was given up (none succeeded since)
+  std::optional<runtime::outbox> outbox;  ///< past its capacity, batches wait unreleased
+  std::deque<scored_batch> intake;        ///< received, not yet taken (still the source's credit)
+  std::deque<batch_origin> in_outbox;     ///< batches with entries in the outbox, in the order taken
+  bool waiting = false;                   ///< a retry is scheduled
+  std::string retrying;                   ///< the failure it waits to retry, if waiting
+  bool delivery_due = false;              ///< a deliver_atom is on its way to this sink
   bool closing = false;
-  std::uint64_t alerts_delivered = 0;  ///< for the closing line: alerts, where counted.delivered counts every entry
-  std::minstd_rand jitter{std::random_device{}()};
 };
 using sink_actor = caf::stateful_actor<sink_state>;
 
@@ -574,139 +540,62 @@ std::optional<alert> decide(sink_state& s, const scored_reading& scored) {
 /// Moves waiting batches into the outbox while there is room, in order.
 void take_batches(sink_actor* self) {
   auto& s = self->state;
-  while (!s.intake.empty() && s.outbox.size() < s.outbox_capacity) {
+  while (!s.intake.empty() && s.outbox->has_room()) {
     const scored_batch& batch = s.intake.front();
-    const std::size_t before = s.outbox.size();
+    std::vector<alert> alerts;
     for (const auto& scored : *batch.readings)
-      if (auto a = decide(s, scored)) s.outbox.push_back({std::move(*a), batch.origin});
+      if (auto a = decide(s, scored)) alerts.push_back(std::move(*a));
     self->send(batch.origin.source, released_atom::value, batch.origin.seq);
-    if (s.outbox.size() == before) self->send(batch.origin.source, handled_atom::value, batch.origin.seq);
-    else s.outbox.back().last_of_batch = true;
+    if (s.outbox->take(std::move(alerts))) s.in_outbox.push_back(batch.origin);
+    else self->send(batch.origin.source, handled_atom::value, batch.origin.seq);
     s.intake.pop_front();
   }
 }
 
-/// A raise given up was heard by nobody. What is queued after it for the same
-/// scorer and meter, before their next raise, is of its episode: its first
-/// reminder becomes the raise (usage was still unusual then; the reminder
-/// would have said "still" of an alert nobody got); with none, its "back to
-/// normal" is withdrawn. Returns when the raise is now, if it is.
-std::optional<std::int64_t> raise_instead(sink_state& s, const scored_reading& raised, std::size_t first_unsent) {
-  logger& log = s.st->context->log();
-  for (std::size_t i = first_unsent; i < s.outbox.size(); ++i) {
-    outbox_entry& later = s.outbox[i];
-    const scored_reading& r = later.what.scored;
-    if (!later.sent() || r.scorer != raised.scorer || r.reading.meter != raised.reading.meter) continue;
-    if (later.what.kind == alert_kind::raised) break;
-    if (later.what.kind == alert_kind::reminder) {
-      later.what.kind = alert_kind::raised;
-      log.info("the reminder for " + describe(r) + " is sent as the raise, which was given up");
-      return r.reading.ts_ms;
-    }
-    if (later.what.kind == alert_kind::resolved) {
-      later.withdrawn = true;
-      log.info("withdrew the resolved alert for " + describe(r) + ": its raise was given up");
-      break;
-    }
-  }
-  return std::nullopt;
-}
-
-/// Gives up outbox entry `at`; entries from `first_unsent` on have not been written yet.
-void give_up(sink_state& s, std::size_t at, std::size_t first_unsent, const std::string& why) {
-  outbox_entry& e = s.outbox[at];
-  e.given_up = true;
-  if (e.what.kind == alert_kind::raised)
-    s.policy->raise_given_up(e.what.scored, raise_instead(s, e.what.scored, first_unsent));
-  ++s.counted.given_up;
-  s.last_given_up = true;
-  const std::string what = e.what.kind == alert_kind::none ? std::string("scored reading")  // receive = "all"
-                                                            : std::string(to_string(e.what.kind)) + " alert";
-  s.st->context->log().error("gave up delivering the " + what + " for " + describe(e.what.scored) + ": " + why);
-}
-
-/// The chunk is delivered (or given up): acknowledge its batches.
+/// The chunk is delivered (or given up): acknowledge the batches it completed.
 void complete_chunk(sink_actor* self) {
   auto& s = self->state;
-  for (std::size_t i = 0; i < s.chunk; ++i) {
-    const outbox_entry& e = s.outbox.front();
-    if (e.sent() && e.what.kind != alert_kind::none) {
-      ++s.alerts_delivered;
-      s.counted.count_alert(e.what.kind);  // as sent: a reminder sent as the raise is a raise
-    }
-    if (e.sent()) {
-      ++s.counted.delivered;
-      s.last_given_up = false;
-    }
-    if (e.last_of_batch) self->send(e.origin.source, handled_atom::value, e.origin.seq);
-    s.outbox.pop_front();
+  for (std::size_t n = s.outbox->complete_chunk(); n > 0; --n) {
+    const batch_origin& done = s.in_outbox.front();
+    self->send(done.source, handled_atom::value, done.seq);
+    s.in_outbox.pop_front();
   }
-  s.chunk = s.written = 0;
-  s.failures = 0;
 }
 
-/// retry_backoff doubled per failure in a row, +-25 % so that sinks failing
-/// together do not retry together, at least the service's Retry-After, at
-/// most ten minutes.
-std::chrono::milliseconds retry_wait(sink_state& s, const delivery_error& e) {
-  constexpr double longest_ms = 10 * 60 * 1000;
-  const double doubled = static_cast<double>(s.retries.backoff.count()) * std::pow(2.0, std::min(s.failures - 1, 20));
-  const double jittered = doubled * std::uniform_real_distribution<double>(0.75, 1.25)(s.jitter);
-  const double wait = std::max(jittered, static_cast<double>(e.retry_after().count()));
-  return std::chrono::milliseconds{static_cast<std::int64_t>(std::min(wait, longest_ms))};
-}
-
-/// A retryable failure of the chunk at `written` (or of its flush): try
-/// again later, or give up what failed once the retries are spent.
+/// A retryable failure of the chunk's next write (a refusal is given up in
+/// deliver_chunk), or any failure of its flush: try again later, or go on
+/// past what the outbox gave up.
 void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) {
   auto& s = self->state;
-  logger& log = s.st->context->log();
-  if (!e.retryable() || ++s.failures > s.retries.max_retries) {  // a write's refusal is given up in deliver_chunk
-    const std::string attempts = std::to_string(s.failures) + (s.failures == 1 ? " attempt" : " attempts");
-    const std::string why = e.retryable() ? std::string(e.what()) + " (" + attempts + ")" : std::string(e.what());
-    if (in_flush) {
-      for (std::size_t i = 0; i < s.chunk; ++i)
-        if (s.outbox[i].sent()) give_up(s, i, s.chunk, why);
-      complete_chunk(self);
-    } else {
-      give_up(s, s.written, s.written + 1, why);
-      ++s.written;
-      s.failures = 0;
-    }
+  const auto retry = in_flush ? s.outbox->flush_failed(e) : s.outbox->write_failed(e);
+  if (!retry) {
+    if (in_flush) complete_chunk(self);
     return;
   }
-  s.failed_at = in_flush ? s.chunk : s.written;
-  if (in_flush) s.written = 0;  // which of the chunk got through is unknown: write it all again
-  ++s.counted.retries;
-  const auto wait = retry_wait(s, e);
-  log.warning(std::string("delivery failed: ") + e.what() + "; retrying in " + ms_text(wait) + " (retry " +
-              std::to_string(s.failures) + " of " + std::to_string(s.retries.max_retries) + ")");
+  s.st->context->log().warning(std::string("delivery failed: ") + e.what() + "; retrying in " + ms_text(retry->wait) +
+                               " (retry " + std::to_string(retry->number) + " of " +
+                               std::to_string(s.st->spec->retries.max_retries) + ")");
   s.waiting = true;
   s.retrying = e.what();
-  self->delayed_send(self, wait, resend_atom::value);
+  self->delayed_send(self, retry->wait, resend_atom::value);
 }
 
 /// Writes the rest of the current chunk and flushes it. False if it must wait.
 bool deliver_chunk(sink_actor* self) {
   auto& s = self->state;
-  if (s.chunk == 0) s.chunk = std::min(s.outbox.size(), s.max_chunk);
+  s.outbox->begin_chunk();
   bool in_flush = false;
   const bool ok = supervised(self, [&] {
     try {
       sink& instance = *s.st->as_sink;
-      for (; s.written < s.chunk; ++s.written) {
-        outbox_entry& e = s.outbox[s.written];
-        if (e.sent()) {
-          try {
-            instance.write(e.what);
-          } catch (const delivery_error& failed) {
-            if (failed.retryable()) throw;
-            give_up(s, s.written, s.written + 1, failed.what());  // retrying cannot help: say what to fix, once
-          }
+      while (const alert* a = s.outbox->next()) {
+        try {
+          instance.write(*a);
+        } catch (const delivery_error& failed) {
+          if (failed.retryable()) throw;
+          s.outbox->refuse(failed.what());  // retrying cannot help: say what to fix, once
         }
-        // The entry that kept failing is through: the next failure starts a
-        // new row (its own max_retries, from retry_backoff), not the 9th.
-        if (s.failures > 0 && s.written == s.failed_at) s.failures = 0;
+        s.outbox->written();
       }
       in_flush = true;
       instance.flush();
@@ -715,7 +604,7 @@ bool deliver_chunk(sink_actor* self) {
       retry_or_give_up(self, failed, in_flush);
     }
   });
-  if (!ok) s.written = 0;  // the instance is gone with what it had not flushed
+  if (!ok) s.outbox->write_chunk_again();  // the instance is gone with what it had not flushed
   return ok && !s.waiting;
 }
 
@@ -723,8 +612,9 @@ void close_sink(sink_actor* self);
 
 void publish_sink(sink_actor* self) {
   const auto& s = self->state;
-  publish(self, s.intake.size(), s.outbox.size(),
-          s.waiting ? stage_health::retrying : s.last_given_up ? stage_health::delivery_failed : stage_health::healthy);
+  publish(self, s.intake.size(), s.outbox->size(),
+          s.waiting ? stage_health::retrying
+          : s.outbox->last_given_up() ? stage_health::delivery_failed : stage_health::healthy);
 }
 
 /// Takes what there is room for and delivers until done or waiting.
@@ -732,21 +622,21 @@ void pump(sink_actor* self) {
   auto& s = self->state;
   for (;;) {
     take_batches(self);
-    if (s.outbox.empty() || s.waiting || s.paused || s.dead) break;
+    if (s.outbox->empty() || s.waiting || s.paused || s.dead) break;
     const bool delivered = deliver_chunk(self);
     // Each chunk's figures at once: the next chunk's flush may wait minutes
     // (a Kafka sink with its broker away), and a give-up must show meanwhile.
     publish_sink(self);
     if (!delivered) break;
   }
-  if (s.closing && ((s.intake.empty() && s.outbox.empty()) || s.dead)) close_sink(self);
+  if (s.closing && ((s.intake.empty() && s.outbox->empty()) || s.dead)) close_sink(self);
 }
 
 void close_sink(sink_actor* self) {
   auto& s = self->state;
   s.closing = false;
   if (!s.dead && s.started && s.st->as_sink) stop_plugin(s, *s.st->as_sink);
-  self->send(s.coordinator, closed_atom::value, s.st->spec->name, s.alerts_delivered, s.counted.given_up);
+  self->send(s.coordinator, closed_atom::value, s.st->spec->name, s.outbox->alerts_delivered(), s.counted.given_up);
 }
 
 caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_capacity, std::size_t max_chunk) {
@@ -754,9 +644,10 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
   auto& s = self->state;
   s.receive = setup.st->spec->receive;
   s.policy.emplace(setup.st->spec->policy, s.st->context->zone());
-  s.retries = setup.st->spec->retries;
-  s.outbox_capacity = outbox_capacity;
-  s.max_chunk = max_chunk;
+  s.outbox.emplace(outbox::limits{outbox_capacity, max_chunk}, setup.st->spec->retries, s.counted, s.st->context->log(),
+                   [&s](const scored_reading& raised, std::optional<std::int64_t> instead_ms) {
+                     s.policy->raise_given_up(raised, instead_ms);
+                   });
   auto published = [self] { publish_sink(self); };
   return {
       // Takes the batch in at once (its source may read on), and delivers

@@ -125,4 +125,17 @@ logger& runtime_log() {
   return log;
 }
 
+std::string meter_and_time(const reading& r) {
+  const local_fields& l = r.local;
+  char when[32];
+  std::snprintf(when, sizeof when, "%04d-%02d-%02d %02d:%02d", l.year, l.month, l.day, l.hour, l.minute);
+  return r.meter + " " + when;
+}
+
+std::string describe(const scored_reading& s) {
+  char numbers[64];
+  std::snprintf(numbers, sizeof numbers, "%.0f Wh, score %.2f", s.reading.wh, s.score);
+  return meter_and_time(s.reading) + " (" + s.scorer + ", " + numbers + ")";
+}
+
 } // namespace stream_smarts::runtime

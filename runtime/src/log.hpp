@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stream_smarts/log.hpp>
+#include <stream_smarts/reading.hpp>
 
 #include <optional>
 #include <string>
@@ -63,5 +64,10 @@ private:
 
 /// The runtime's own logger (stage "runtime").
 logger& runtime_log();
+
+/// "home 2007-01-01 04:00": a reading's meter and local time in a log line.
+std::string meter_and_time(const reading& r);
+/// "home 2007-01-01 04:00 (band, 1500 Wh, score 5.38)": a scored reading in a log line.
+std::string describe(const scored_reading& s);
 
 } // namespace stream_smarts::runtime
