@@ -490,14 +490,17 @@ TEST_CASE("gpio_meter reads a FIFO live: by the wall clock, never blocking, thro
   int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
   REQUIRE(w >= 0);
   double t = now_s();
-  write_all(w, line(t - 3) + line(t - 2) + "garbage\n" + line(t - 1) + line(t + 3600));
-  auto first = reading_with(3, 5s);
+  // Half a minute ahead is refused too: taken, it made the pulse after it "earlier than the one before".
+  write_all(w, line(t - 3) + line(t - 2) + "garbage\n" + line(t - 1) + line(t + 3600) + line(t + 30) + line(t - 0.5));
+  auto first = reading_with(4, 5s);
   REQUIRE(first);
-  CHECK(first->wh == 3.0);
+  CHECK(first->wh == 4.0);
   CHECK(label_of(*first, "power_w") != "(none)");
   CHECK(logged(ctx, "warning: " + fifo + ":3: not a timestamp: 'garbage'"));
   CHECK(logged(ctx, "warning: " + fifo + ":5: 35"));  // 3599 s, or less on a slow machine
+  CHECK(logged(ctx, "warning: " + fifo + ":6: "));
   CHECK(logged(ctx, " s ahead of this machine's clock ("));
+  CHECK_FALSE(logged(ctx, "is earlier than the one before it"));
 
   // The writer goes away: not the end.
   ::close(w);
@@ -513,9 +516,9 @@ TEST_CASE("gpio_meter reads a FIFO live: by the wall clock, never blocking, thro
   const std::string unterminated = line(t).substr(0, line(t).size() - 1);
   write_all(w, unterminated);
   ::close(w);
-  auto second = reading_with(6, 5s);
+  auto second = reading_with(7, 5s);
   REQUIRE(second);
-  CHECK(second->wh == 6.0);
+  CHECK(second->wh == 7.0);
   CHECK_FALSE(finished);
   CHECK(longest_call < 250ms);  // read() never waited for the writer (it would have hung)
 

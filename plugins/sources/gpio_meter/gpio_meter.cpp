@@ -37,8 +37,10 @@ using namespace stream_smarts::gpio_meter;
 using std::chrono::milliseconds;
 
 // A FIFO writer's pulse this far ahead of our clock is refused: accepted, it
-// would make every later (correct) pulse look out of order.
-constexpr std::int64_t max_ahead_ns = 60 * ns_per_s;
+// would make every later (correct) pulse until then look out of order. A
+// FIFO's writer runs on this machine, by this clock: the margin is for a
+// writer that rounds its times up, not for another clock.
+constexpr std::int64_t max_ahead_ns = 2 * ns_per_s;
 // In a file, a pulse this long after the previous reading's hour is taken as
 // a wrong timestamp rather than emitting readings for every interval between.
 constexpr std::int64_t max_file_gap_ns = reading_fields::max_gap_ms * 1'000'000;
