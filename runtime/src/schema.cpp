@@ -183,22 +183,29 @@ std::optional<double> number_in(const option_value& value) {
   return std::nullopt;
 }
 
-/// A number as written: "100", "0.5"; a duration's milliseconds as "1s".
+/// A range's end as a pipeline file writes it: "100", "0.5", a duration's "1s".
 std::string number_text(double n, option_type type) {
-  if (accepts(type, option_type::duration)) return duration_text(std::chrono::milliseconds{static_cast<std::int64_t>(n)});
-  if (std::abs(n) < 1e15 && n == std::trunc(n)) return std::to_string(static_cast<std::int64_t>(n));
+  const bool whole = std::abs(n) < 9e18 && n == std::trunc(n);
+  if (whole && accepts(type, option_type::duration)) return duration_text(std::chrono::milliseconds{static_cast<std::int64_t>(n)});
+  if (whole && std::abs(n) < 1e15) return std::to_string(static_cast<std::int64_t>(n));
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
   return std::string(buf, end);
 }
 
-/// Why `value` is outside the option's range, or nothing.
-std::string out_of_range(const option_spec& spec, const option_value& value) {
+bool outside_range(const option_spec& spec, const option_value& value) {
   const auto n = number_in(value);
-  if (!n || spec.range.allows(*n)) return {};
-  const std::string got = std::holds_alternative<std::int64_t>(value) ? std::to_string(std::get<std::int64_t>(value))
-                                                                     : number_text(*n, spec.type);
-  return "must be " + range_text(spec) + "; got " + got;
+  return n && !spec.range.allows(*n);
+}
+
+/// A value as its node wrote it, for "got ...": an integer given for a
+/// number stays one, and -0 stays -0.
+std::string written_as(const toml::node& node, const option_value& value) {
+  if (const auto* i = node.as_integer()) return std::to_string(i->get());
+  if (const auto* ms = std::get_if<std::chrono::milliseconds>(&value)) return duration_text(*ms);
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, number_in(value).value_or(0));
+  return std::string(buf, end);
 }
 
 /// A default of another type than the option's, outside its choices or its range.
@@ -218,7 +225,7 @@ std::string default_problem(const option_spec& spec) {
   if (const auto* text = std::get_if<std::string>(&spec.default_value);
       text && !spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), *text) == spec.choices.end())
     return start + ", which is not one of its choices";
-  if (!out_of_range(spec, spec.default_value).empty()) return start + ", which is not " + range_text(spec);
+  if (outside_range(spec, spec.default_value)) return start + ", which is not " + range_text(spec);
   return {};
 }
 
@@ -230,7 +237,13 @@ std::string range_problem(const option_spec& spec) {
   if (kinds != 1)
     return "option '" + spec.name + "' has a range but is " + describe_type(spec.type) +
            ": a range is for one kind of number (an integer, a number or a duration)";
-  if (!(spec.range.least <= spec.range.most) || (spec.range.above && spec.range.least == spec.range.most))
+  const option_range& r = spec.range;
+  const bool duration = accepts(spec.type, option_type::duration);
+  if (duration ? r.given_as_numbers : r.given_as_durations)
+    return "option '" + spec.name + "' is " + describe_type(spec.type) + ", and its range is given as " +
+           (duration ? "numbers (a duration's ends are durations, e.g. std::chrono::seconds{1})" : "durations");
+  if (r.finer_than_ms) return "option '" + spec.name + "' has a range end finer than a millisecond";
+  if (!(r.least <= r.most) || (r.above && r.least == r.most))
     return "option '" + spec.name + "' has a range that allows nothing (" + range_text(spec) + ")";
   return {};
 }
@@ -286,7 +299,8 @@ public:
 
   option_value convert(const toml::node& node) {
     option_value value = typed(node);
-    if (const std::string why = out_of_range(spec_, value); !why.empty()) return fail(node, why);
+    if (outside_range(spec_, value))
+      return fail(node, "must be " + range_text(spec_) + "; got " + written_as(node, value));
     return value;
   }
 
@@ -619,7 +633,8 @@ std::string describe(const option_spec& s) {
   }
   if (s.range.bounded()) {  // after choices, the range is the number's: speed is "max" or above 0
     const std::string range = range_text(s);
-    text += s.choices.empty() ? " " + std::string(1, static_cast<char>(std::toupper(range[0]))) + range.substr(1) + "."
+    text += s.choices.empty() ? std::string(text.empty() ? "" : " ") + static_cast<char>(std::toupper(range[0])) +
+                                    range.substr(1) + "."
                               : " As a number, " + range + ".";
   }
   if (accepts(s.type, option_type::secret))

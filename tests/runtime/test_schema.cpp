@@ -125,6 +125,12 @@ TEST_CASE("a value outside its option's declared range is refused where it is wr
   CHECK(range_problems("every = '500ms'\n") == "test.toml:1:9: option 'every' of sink 'x' must be within 1s..1h; got 500ms");
   CHECK(range_problems("wait = '25h'\n") == "test.toml:1:8: option 'wait' of sink 'x' must be at most 24h; got 25h");
   CHECK(range_problems("speed = -3\n") == "test.toml:1:9: option 'speed' of sink 'x' must be above 0; got -3");
+  // "got" says the value as written: an integer for a number, -0, the longest duration there is.
+  CHECK(range_problems("factor = -9007199254740993\n") ==
+        "test.toml:1:10: option 'factor' of sink 'x' must be above 0; got -9007199254740993");
+  CHECK(range_problems("factor = -0.0\n") == "test.toml:1:10: option 'factor' of sink 'x' must be above 0; got -0");
+  CHECK(range_problems("wait = '9223372036854775807ms'\n") ==
+        "test.toml:1:8: option 'wait' of sink 'x' must be at most 24h; got 2562047788015h12m55s807ms");
   // The ends themselves, and the other type of an option of several.
   CHECK(range_problems("retries = 0\nfactor = 0.001\nshare = 1\nevery = '1h'\nwait = '24h'\nspeed = 'max'\n").empty());
 }
@@ -150,7 +156,15 @@ TEST_CASE("a plugin's range that cannot hold is a declaration problem") {
   CHECK(declaration_problem(optional_option("s", option_type::duration | option_type::integer, {}, "S.").above(0)) ==
         "option 's' has a range but is an integer or a duration (\"30s\", \"5m\", \"1h30m\"): a range is for one "
         "kind of number (an integer, a number or a duration)");
+  CHECK(declaration_problem(optional_option("d", option_type::duration, {}, "D.").at_least(1)) ==
+        "option 'd' is a duration (\"30s\", \"5m\", \"1h30m\"), and its range is given as numbers (a duration's ends "
+        "are durations, e.g. std::chrono::seconds{1})");
+  CHECK(declaration_problem(optional_option("n", option_type::number, {}, "N.").at_most(milliseconds{5})) ==
+        "option 'n' is a number, and its range is given as durations");
+  CHECK(declaration_problem(optional_option("d", option_type::duration, {}, "D.").above(std::chrono::microseconds{500})) ==
+        "option 'd' has a range end finer than a millisecond");
   CHECK(declaration_problem(optional_option("n", option_type::integer, std::int64_t{1}, "N.").within(1, 10)).empty());
+  CHECK(declaration_problem(optional_option("d", option_type::duration, milliseconds{1}, "D.").above(milliseconds{0})).empty());
 }
 
 TEST_CASE("${VAR} is replaced from the environment, and an unset one is an error naming it") {

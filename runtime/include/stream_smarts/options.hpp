@@ -63,10 +63,14 @@ using option_value = std::variant<std::monostate, std::string, std::int64_t, dou
 /// One end of an option_range: a number, or a duration (as milliseconds).
 struct option_bound {
   double value;
+  bool duration = false;
+  bool whole_ms = true;  ///< false for a duration finer than a millisecond, which no option holds
   option_bound(double v) : value(v) {}
   template <class Rep, class Period>
   option_bound(std::chrono::duration<Rep, Period> d)
-      : value(static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count())) {}
+      : value(static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count())),
+        duration(true),
+        whole_ms(std::chrono::duration_cast<std::chrono::milliseconds>(d) == d) {}
 };
 
 /// The values an integer, number or duration option allows, both ends
@@ -77,9 +81,17 @@ struct option_range {
   double least = -none;
   double most = none;
   bool above = false;  ///< least itself is refused: "above 0"
+  /// How the ends were given, for the runtime to check against the option's
+  /// type (a plain number on a duration option would be milliseconds).
+  bool given_as_numbers = false, given_as_durations = false, finer_than_ms = false;
 
   bool bounded() const { return least != -none || most != none; }
   bool allows(double v) const { return (above ? v > least : v >= least) && v <= most; }
+  double noted(option_bound b) {
+    (b.duration ? given_as_durations : given_as_numbers) = true;
+    finer_than_ms = finer_than_ms || !b.whole_ms;
+    return b.value;
+  }
 };
 
 /// One option as a plugin declares it.
@@ -99,31 +111,41 @@ struct option_spec {
     return std::move(*this).at_least(least).at_most(most);
   }
   option_spec at_least(option_bound least) && {
-    range.least = least.value;
+    range.least = range.noted(least);
     range.above = false;
     return std::move(*this);
   }
   option_spec above(option_bound least) && {
-    range.least = least.value;
+    range.least = range.noted(least);
     range.above = true;
     return std::move(*this);
   }
   option_spec at_most(option_bound most) && {
-    range.most = most.value;
+    range.most = range.noted(most);
     return std::move(*this);
   }
 };
 
 /// Declares a required option.
 inline option_spec required_option(std::string name, option_type type, std::string description) {
-  return {.name = std::move(name), .type = type, .required = true, .description = std::move(description)};
+  option_spec spec;  // field by field: the SDK is C++17, without designated initializers
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.required = true;
+  spec.description = std::move(description);
+  return spec;
 }
 
 /// Declares an optional option with a default (monostate: no default).
 inline option_spec optional_option(std::string name, option_type type, option_value default_value,
                                    std::string description, std::vector<std::string> choices = {}) {
-  return {.name = std::move(name), .type = type, .default_value = std::move(default_value),
-          .description = std::move(description), .choices = std::move(choices)};
+  option_spec spec;
+  spec.name = std::move(name);
+  spec.type = type;
+  spec.default_value = std::move(default_value);
+  spec.description = std::move(description);
+  spec.choices = std::move(choices);
+  return spec;
 }
 
 /// Declares an option only `stream-smarts train` reads (a scorer's): in a
