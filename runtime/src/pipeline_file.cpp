@@ -393,9 +393,12 @@ private:
       stage.plugin = find_plugin(runtime_keys.values.string("plugin"), kind, *table.get("plugin"), owner);
     if (stage.plugin != nullptr) {
       const std::size_t known_problems = out_.errors().size();
-      stage.options = validate_options(table, stage.plugin->info().options, runtime_names,
-                                       owner + " (" + stage.plugin->info().name + ")", file_, out_);
-      refuse_training_options(stage, owner + " (" + stage.plugin->info().name + ")");
+      const std::string plugin_owner = owner + " (" + stage.plugin->info().name + ")";
+      std::set<std::string, std::less<>> not_read = runtime_names;
+      for (const option_spec& spec : stage.plugin->info().options)
+        if (spec.training) not_read.insert(spec.name);  // refused as such, whatever its value
+      stage.options = validate_options(table, stage.plugin->info().options, not_read, plugin_owner, file_, out_);
+      refuse_training_options(table, *stage.plugin, plugin_owner);
       // A stage is made in the pipeline's time zone, so none is without one.
       stage.can_start = out_.errors().size() == known_problems && !spec_.settings.timezone.empty();
     }
@@ -405,11 +408,10 @@ private:
 
   // A scorer scores with what its model was trained with: an option only
   // `train` reads would do nothing here, without a word.
-  void refuse_training_options(const stage_spec& stage, const std::string& owner) {
-    for (const option_spec& spec : stage.plugin->info().options)
-      if (spec.training && stage.options.places.count(spec.name) != 0)
-        out_.error(stage.options.places.at(spec.name), "option '" + spec.name + "' of " + owner + " " +
-                                                           training_only(spec.name));
+  void refuse_training_options(const toml::table& table, const loaded_plugin& plugin, const std::string& owner) {
+    for (const option_spec& spec : plugin.info().options)
+      if (const toml::node* value = table.get(spec.name); spec.training && value != nullptr)
+        out_.error(where(*value, file_), "option '" + spec.name + "' of " + owner + " " + training_only(spec.name));
   }
 
   const loaded_plugin* find_plugin(const std::string& name, plugin_kind kind, const toml::node& at,

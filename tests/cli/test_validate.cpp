@@ -210,9 +210,13 @@ TEST_CASE("a scorer's training option in a pipeline is refused: it scores with w
   const std::string text = "[[sources]]\nname = 'in'\nplugin = 'fixture_source'\n[[scorers]]\nname = 'band'\n"
                            "plugin = 'percentile_band'\nfrom = ['in']\nband = [" + rows + "]\nhi_percentile = 95\n"
                            "[[sinks]]\nname = 'out'\nplugin = 'fixture_sink'\nfrom = ['band']\nrecord = 'a.txt'\n";
-  CHECK(invalid(text) == "p.toml:9:17: option 'hi_percentile' of scorer 'band' (percentile_band) is for training: a "
-                         "scorer scores with what its model was trained with; to change it, train the model again "
-                         "(stream-smarts train --set hi_percentile=...)\n");
+  const std::string refused = "p.toml:9:17: option 'hi_percentile' of scorer 'band' (percentile_band) is for training: "
+                              "a scorer scores with what its model was trained with; to change it, train the model "
+                              "again (stream-smarts train --set hi_percentile=...)\n";
+  CHECK(invalid(text) == refused);
+  // Out of its range too, it is the same one message: fixing the value would not make it do anything.
+  CHECK(invalid(replace(text, "hi_percentile = 95", "hi_percentile = 120")) == refused);
+  CHECK(invalid(replace(text, "hi_percentile = 95", "hi_percentile = 'high'")) == refused);
 }
 
 TEST_CASE("a runtime key on the wrong kind of stage is one clear message") {
