@@ -38,7 +38,8 @@ inline std::size_t days_with_readings(const std::vector<reading>& sorted) {
 }
 
 /// The lo_percentile and hi_percentile options of a trainer: each within
-/// 0..100, hi above lo; an option_error naming the one at fault.
+/// 0..100 (as the options declare, for a caller that did not read them as
+/// options), hi above lo; an option_error naming the one at fault.
 inline void check_percentiles(double lo, double hi) {
   using json::format_number;
   if (!(lo >= 0 && lo <= 100)) throw option_error("lo_percentile", "must be within 0..100; got " + format_number(lo));

@@ -56,7 +56,8 @@ public:
   const alert* next();
   /// The alert next() gave is written (or refused): on to the next.
   void written();
-  /// The alert next() gave was refused for good: given up at once.
+  /// The alert next() gave was refused for good: given up at once (then
+  /// written(), as for any other).
   void refuse(const std::string& why);
   /// The plugin instance is gone with what it had not flushed.
   void write_chunk_again();

@@ -349,7 +349,8 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   CHECK_THAT(r.err, Contains("--seed needs a whole number of 0 or more, not '-1'"));
   r = train({"--scorer", "percentile_band", "--set", "hi_percentile=120"});
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Contains("(command line): option 'hi_percentile': must be within 0..100; got 120"));
+  CHECK_THAT(r.err, Contains("(command line): option 'hi_percentile' of scorer 'percentile_band' (percentile_band) "
+                             "must be within 0..100; got 120"));
   r = train({"--scorer", "dlib_regression", "--set", "gamma=0", "--set", "max_basis=5000"});  // their declared ranges
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("(command line): option 'gamma' of scorer 'dlib_regression' (dlib_regression) must be "

@@ -241,7 +241,7 @@ training_set training_set_of(const std::vector<reading>& history, double log_off
 }
 
 void check_training_options(const std::vector<reading>& history, const training_options& o) {
-  // The plugin checks these as options first; this guards direct callers.
+  // The runtime checks these as declared options first; this guards direct callers.
   if (!(o.lo_percentile >= 0 && o.lo_percentile < o.hi_percentile && o.hi_percentile <= 100) ||
       !(std::isfinite(o.gamma) && o.gamma > 0) || o.max_basis < 1 || o.max_basis > max_basis_limit)
     throw std::invalid_argument("dlib_regression: training options out of range");

@@ -40,7 +40,9 @@ struct settings {
   double min_step_w = 1500;                ///< no threshold below this: smaller loads are everyday life
 };
 
-/// Throws settings_error for the first setting out of range.
+/// Throws settings_error for the first setting out of range. The options
+/// declare the same ranges, so `train --set` refuses a value at once; this
+/// is for the settings a model file carries (and for the trainer's caller).
 void check(const settings& s);
 
 struct step_model {

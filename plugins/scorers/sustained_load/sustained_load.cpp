@@ -112,20 +112,23 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<sustained_load_scorer>(
                                         "event sooner, a long one a small load left on all day."),
          stream_smarts::training_option("baseline_days", stream_smarts::option_type::integer, std::int64_t{28},
                                         "the usual level of an hour is the median of that hour over "
-                                        "the meter's last this many days (3..365), so it follows the seasons."),
+                                        "the meter's last this many days, so it follows the seasons.")
+             .within(3, 365),
          stream_smarts::training_option("by_weekday", stream_smarts::option_type::boolean, true,
                                         "the usual level of an hour on a weekday is taken from "
                                         "weekdays only, and on Saturday or Sunday from weekends only."),
          stream_smarts::training_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
                                         "how many alert-hours a week the thresholds allow on the "
-                                        "training history's last budget_days (above 0, at most 84): the "
-                                        "false-alarm budget. "
+                                        "training history's last budget_days: the false-alarm budget. "
                                         "`train` spends it at the hours where it catches the most events of "
-                                        "its rehearsals (--rehearsals, --kinds), or evenly with --rehearsals 0."),
+                                        "its rehearsals (--rehearsals, --kinds), or evenly with --rehearsals 0.")
+             .above(0)
+             .at_most(84),
          stream_smarts::training_option("min_excess_wh", stream_smarts::option_type::number, 200.0,
                                         "the lowest threshold, in Wh above the usual level, so a "
                                         "quiet, regular hour cannot alert on a few watts; for an hour's "
-                                        "reading, and its share for shorter ones (3.3 Wh for a minute's)."),
+                                        "reading, and its share for shorter ones (3.3 Wh for a minute's).")
+             .above(0),
          stream_smarts::training_option("budget_days", stream_smarts::option_type::integer, std::int64_t{365},
                                         "alerts_per_week is met on the last this many days of the "
                                         "history (14..3660; 0: all of it), because a house changes over the "

@@ -50,7 +50,9 @@ struct settings {
   std::int64_t budget_days = 365; ///< alerts_per_week is met on the history's last this many days (0: all)
 };
 
-/// Throws settings_error for the first setting out of range.
+/// Throws settings_error for the first setting out of range. The options
+/// declare the same ranges, so `train --set` refuses a value at once; this
+/// is for the settings a model file carries (and for the trainer's caller).
 void check(const settings& s);
 
 struct sustained_model {
