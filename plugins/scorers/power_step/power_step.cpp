@@ -109,17 +109,17 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<power_step_scorer>(
                                         std::chrono::milliseconds(10 * minute_ms),
                                         "how long the power must stay up. Shorter tells sooner, but of "
                                         "more ordinary appliances (an oven heating up).")
-             .within(std::chrono::minutes{1}, std::chrono::hours{1}),
+             .within(std::chrono::milliseconds{least_hold_ms}, std::chrono::milliseconds{most_hold_ms}),
          stream_smarts::training_option("before", stream_smarts::option_type::duration,
                                         std::chrono::milliseconds(30 * minute_ms),
                                         "the level before is the median power of this period ahead "
                                         "of the hold; with hourly readings, the hour before.")
-             .within(std::chrono::minutes{1}, std::chrono::hours{6}),
+             .within(std::chrono::milliseconds{least_before_ms}, std::chrono::milliseconds{most_before_ms}),
          stream_smarts::training_option("alerts_per_week", stream_smarts::option_type::number, 1.0,
                                         "how many alerting readings a week the thresholds allow on the "
                                         "training history: the false-alarm budget.")
              .above(0)
-             .at_most(84),
+             .at_most(most_alerts_per_week),
          stream_smarts::training_option("min_step_w", stream_smarts::option_type::number, 1500.0,
                                         "the lowest threshold in W, so that ordinary appliances "
                                         "(a fridge, a television) never alert, whatever the history.")

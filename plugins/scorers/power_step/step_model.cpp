@@ -30,12 +30,15 @@ std::string duration(std::int64_t ms) { return duration_text(std::chrono::millis
 } // namespace
 
 void check(const settings& s) {
-  if (s.hold_ms < minute_ms || s.hold_ms > hour_ms)
-    throw settings_error("hold", "must be within 1m..1h; got " + duration(s.hold_ms));
-  if (s.before_ms < minute_ms || s.before_ms > 6 * hour_ms)
-    throw settings_error("before", "must be within 1m..6h; got " + duration(s.before_ms));
-  if (!(s.alerts_per_week > 0 && s.alerts_per_week <= 84))
-    throw settings_error("alerts_per_week", "must be above 0 and at most 84; got " + format_number(s.alerts_per_week));
+  if (s.hold_ms < least_hold_ms || s.hold_ms > most_hold_ms)
+    throw settings_error("hold", "must be within " + duration(least_hold_ms) + ".." + duration(most_hold_ms) +
+                                     "; got " + duration(s.hold_ms));
+  if (s.before_ms < least_before_ms || s.before_ms > most_before_ms)
+    throw settings_error("before", "must be within " + duration(least_before_ms) + ".." + duration(most_before_ms) +
+                                       "; got " + duration(s.before_ms));
+  if (!(s.alerts_per_week > 0 && s.alerts_per_week <= most_alerts_per_week))
+    throw settings_error("alerts_per_week", "must be above 0 and at most " + format_number(most_alerts_per_week) +
+                                                "; got " + format_number(s.alerts_per_week));
   if (!(std::isfinite(s.min_step_w) && s.min_step_w > 0))
     throw settings_error("min_step_w", "must be a number of W above 0; got " + format_number(s.min_step_w));
 }

@@ -32,6 +32,12 @@ inline constexpr std::int64_t model_format_version = 1;
 using model_errors::model_error;
 using model_errors::settings_error;
 
+/// The settings' ranges: the options declare them (power_step.cpp), and
+/// check() holds a model file's settings to them.
+inline constexpr std::int64_t least_hold_ms = minute_ms, most_hold_ms = hour_ms;
+inline constexpr std::int64_t least_before_ms = minute_ms, most_before_ms = 6 * hour_ms;
+inline constexpr double most_alerts_per_week = 84;  ///< half the hours of a week
+
 /// What training decides; stored in the model, so scoring does as training did.
 struct settings {
   std::int64_t hold_ms = 10 * minute_ms;   ///< how long the new level must hold (the floor's window)
@@ -40,9 +46,8 @@ struct settings {
   double min_step_w = 1500;                ///< no threshold below this: smaller loads are everyday life
 };
 
-/// Throws settings_error for the first setting out of range. The options
-/// declare the same ranges, so `train --set` refuses a value at once; this
-/// is for the settings a model file carries (and for the trainer's caller).
+/// Throws settings_error for the first setting out of range (the options
+/// declare the same ranges, so `train --set` refuses a value at once).
 void check(const settings& s);
 
 struct step_model {

@@ -113,7 +113,7 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<sustained_load_scorer>(
          stream_smarts::training_option("baseline_days", stream_smarts::option_type::integer, std::int64_t{28},
                                         "the usual level of an hour is the median of that hour over "
                                         "the meter's last this many days, so it follows the seasons.")
-             .within(3, 365),
+             .within(least_baseline_days, most_baseline_days),
          stream_smarts::training_option("by_weekday", stream_smarts::option_type::boolean, true,
                                         "the usual level of an hour on a weekday is taken from "
                                         "weekdays only, and on Saturday or Sunday from weekends only."),
@@ -123,7 +123,7 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<sustained_load_scorer>(
                                         "`train` spends it at the hours where it catches the most events of "
                                         "its rehearsals (--rehearsals, --kinds), or evenly with --rehearsals 0.")
              .above(0)
-             .at_most(84),
+             .at_most(most_alerts_per_week),
          stream_smarts::training_option("min_excess_wh", stream_smarts::option_type::number, 200.0,
                                         "the lowest threshold, in Wh above the usual level, so a "
                                         "quiet, regular hour cannot alert on a few watts; for an hour's "

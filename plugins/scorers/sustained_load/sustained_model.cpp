@@ -45,11 +45,13 @@ void check(const settings& s) {
       throw settings_error("hours", "must be in increasing order, each once, e.g. [2, 3, 6]; got " +
                                         std::to_string(s.hours[i - 1]) + " before " + std::to_string(s.hours[i]));
   }
-  if (s.baseline_days < 3 || s.baseline_days > 365)
-    throw settings_error("baseline_days", "must be within 3..365; got " + std::to_string(s.baseline_days));
-  if (!(s.alerts_per_week > 0 && s.alerts_per_week <= 84))
-    throw settings_error("alerts_per_week", "must be above 0 and at most 84 (half the hours of a week); got " +
-                                                format_number(s.alerts_per_week));
+  if (s.baseline_days < least_baseline_days || s.baseline_days > most_baseline_days)
+    throw settings_error("baseline_days", "must be within " + std::to_string(least_baseline_days) + ".." +
+                                              std::to_string(most_baseline_days) + "; got " +
+                                              std::to_string(s.baseline_days));
+  if (!(s.alerts_per_week > 0 && s.alerts_per_week <= most_alerts_per_week))
+    throw settings_error("alerts_per_week", "must be above 0 and at most " + format_number(most_alerts_per_week) +
+                                                " (half the hours of a week); got " + format_number(s.alerts_per_week));
   if (!(std::isfinite(s.min_excess_wh) && s.min_excess_wh > 0))
     throw settings_error("min_excess_wh", "must be a number of Wh above 0; got " + format_number(s.min_excess_wh));
   if (s.budget_days != 0 && (s.budget_days < 14 || s.budget_days > 3660))

@@ -34,6 +34,10 @@ inline constexpr int hours_per_day = 24;
 inline constexpr std::string_view model_format = "stream-smarts/sustained_load";
 inline constexpr std::int64_t model_format_version = 2;  ///< 2: several windows; 1 (one) is read too
 inline constexpr std::size_t most_windows = 6;  ///< floors side by side, at most
+/// The settings' ranges: the options declare them (sustained_load.cpp), and
+/// check() holds a model file's settings to them.
+inline constexpr std::int64_t least_baseline_days = 3, most_baseline_days = 365;
+inline constexpr double most_alerts_per_week = 84;  ///< half the hours of a week
 
 using hourly = std::array<double, hours_per_day>;
 
@@ -50,9 +54,8 @@ struct settings {
   std::int64_t budget_days = 365; ///< alerts_per_week is met on the history's last this many days (0: all)
 };
 
-/// Throws settings_error for the first setting out of range. The options
-/// declare the same ranges, so `train --set` refuses a value at once; this
-/// is for the settings a model file carries (and for the trainer's caller).
+/// Throws settings_error for the first setting out of range (the options
+/// declare the same ranges, so `train --set` refuses a value at once).
 void check(const settings& s);
 
 struct sustained_model {
