@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <iterator>
 #include <utility>
 
 namespace stream_smarts::runtime {
@@ -40,59 +39,35 @@ std::string decision::why(const alert_policy_settings& s) const {
   return {};
 }
 
-alert_policy::meter_state* alert_policy::state_of(const scored_reading& s, bool make) {
+// A meter inside its band with no state has no episode to end and no
+// cooldown to keep: it gets none (a fleet of quiet meters costs nothing). A
+// meter silent for longer than the cooldown plus two days (twice the longest
+// span: the gap that ends an episode) has nothing left to remember:
+// forgotten, so meters that come and go (Kafka keys) do not pile up.
+alert_policy::meter_state* alert_policy::state_of(const scored_reading& s, bool unusual) {
   auto scorer = scorers_.find(s.scorer);
-  if (scorer == scorers_.end()) {
-    if (!make) return nullptr;
-    scorer = scorers_.emplace(s.scorer, decltype(scorer->second){}).first;
-  }
-  auto meter = scorer->second.find(s.reading.meter);
-  if (meter == scorer->second.end()) {
-    if (!make) return nullptr;
-    meter = scorer->second.emplace(s.reading.meter, meter_state{}).first;
-    ++meters_;
-  }
-  return &meter->second;
+  if (scorer == scorers_.end())
+    scorer = scorers_.emplace(s.scorer, meter_states<meter_state>(settings_.cooldown_ms + 2 * day_ms)).first;
+  const reading& r = s.reading;
+  if (unusual) return &scorer->second.of(r.meter, r.ts_ms, [] { return meter_state{}; });
+  return scorer->second.find(r.meter, r.ts_ms);
+}
+
+std::size_t alert_policy::remembered_meters() const {
+  std::size_t meters = 0;
+  for (const auto& [scorer, states] : scorers_) meters += states.size();
+  return meters;
 }
 
 decision alert_policy::decide(const scored_reading& s) {
   // NaN is neither above nor below: it must not end an episode as "back to normal".
   if (std::isnan(s.score)) return decision{}.as(decision::cause::no_score);
   const bool unusual = s.score > settings_.threshold;
-  // A meter inside its band with no state has no episode to end and no
-  // cooldown to keep: it gets none (a fleet of quiet meters costs nothing).
-  forget_silent_meters(s.reading.ts_ms);
   meter_state* m = state_of(s, unusual);
   if (m == nullptr) return {};
-  m->seen_after_sweep = sweeps_;
   if (not_later(*m, s.reading)) return decision{}.as(decision::cause::not_later);
   end_episode_after_gap(*m, s.reading);
   return unusual ? above(*m, s) : below(*m, s);
-}
-
-// A meter silent for longer than its cooldown plus two days (twice the
-// longest span: the gap that ends an episode) has nothing left to remember:
-// forgotten, so meters that come and go (Kafka keys) do not pile up. Silent
-// by the newest reading of any meter, and with no reading since the last
-// sweep: one stray row a year ahead, or a Kafka partition days behind the
-// others, must not make the meters still reading look silent.
-void alert_policy::forget_silent_meters(std::int64_t ts_ms) {
-  newest_ms_ = std::max(newest_ms_, ts_ms);
-  if (++decisions_ < next_sweep_) return;
-  decisions_ = 0;
-  constexpr std::int64_t two_days_ms = 2 * day_ms;
-  if (newest_ms_ < std::numeric_limits<std::int64_t>::min() + settings_.cooldown_ms + two_days_ms) return;
-  const std::int64_t before = newest_ms_ - settings_.cooldown_ms - two_days_ms;
-  meters_ = 0;
-  for (auto& [scorer, meters] : scorers_) {
-    for (auto it = meters.begin(); it != meters.end();)
-      it = it->second.last_ms.value_or(before) < before && it->second.seen_after_sweep < sweeps_ ? meters.erase(it)
-                                                                                                 : std::next(it);
-    meters_ += meters.size();
-  }
-  // After as many readings as there are meters left: constant cost a reading.
-  next_sweep_ = std::max<std::size_t>(4096, meters_);
-  ++sweeps_;
 }
 
 // A reading at or before the meter's latest, by less than a day, is one
@@ -147,7 +122,8 @@ decision alert_policy::above(meter_state& m, const scored_reading& s) {
 }
 
 void alert_policy::raise_given_up(const scored_reading& s, std::optional<std::int64_t> instead_ms) {
-  meter_state* m = state_of(s, false);
+  auto scorer = scorers_.find(s.scorer);
+  meter_state* m = scorer != scorers_.end() ? scorer->second.known(s.reading.meter) : nullptr;
   if (m == nullptr || m->last_raise_ms != s.reading.ts_ms) return;
   if (instead_ms) {
     m->last_raise_ms = *instead_ms;

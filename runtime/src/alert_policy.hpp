@@ -5,10 +5,10 @@
 // Each sink runs its own policy, so overrides and quiet hours are per sink.
 #pragma once
 
+#include <stream_smarts/meter_states.hpp>
 #include <stream_smarts/time.hpp>
 
 #include <cstdint>
-#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -72,7 +72,7 @@ public:
   const alert_policy_settings& settings() const { return settings_; }
   /// How many scorer-and-meter states it keeps: those with something to
   /// remember (an episode, a cooldown), until they fall silent.
-  std::size_t remembered_meters() const { return meters_; }
+  std::size_t remembered_meters() const;
 
 private:
   struct episode {                    // a run of readings above the threshold
@@ -88,10 +88,8 @@ private:
     std::optional<std::int64_t> raise_before_ms;  // the one before it, should it be given up
     std::optional<std::int64_t> last_ms;  // the meter's latest reading
     std::optional<episode> ended_quietly;  // raised, then back to normal in quiet hours: told after them
-    std::uint64_t seen_after_sweep = 0;   // the sweeps before its latest reading
   };
-  meter_state* state_of(const scored_reading& s, bool make);
-  void forget_silent_meters(std::int64_t ts_ms);
+  meter_state* state_of(const scored_reading& s, bool unusual);
   static bool not_later(const meter_state& m, const reading& r);
   static void end_episode_after_gap(meter_state& m, const reading& r);
   decision above(meter_state& m, const scored_reading& s);
@@ -102,12 +100,7 @@ private:
   alert_policy_settings settings_;
   const time_zone* zone_;
   // scorer -> meter -> state: two scorers' opinions of one meter are two streams.
-  std::map<std::string, std::map<std::string, meter_state, std::less<>>, std::less<>> scorers_;
-  std::size_t meters_ = 0;     // states in scorers_
-  std::size_t decisions_ = 0;  // since the last forget_silent_meters sweep
-  std::size_t next_sweep_ = 4096;  // decisions between sweeps: as many as there were meters left
-  std::uint64_t sweeps_ = 0;
-  std::int64_t newest_ms_ = std::numeric_limits<std::int64_t>::min();  // the latest reading time seen
+  std::map<std::string, meter_states<meter_state>, std::less<>> scorers_;
 };
 
 } // namespace stream_smarts::runtime

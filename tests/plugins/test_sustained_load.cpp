@@ -6,7 +6,6 @@
 #include "sustained_model.hpp"
 
 #include <catch2/catch.hpp>
-#include <common/meter_states.hpp>
 #include <common/vector_queue.hpp>
 
 #include <cmath>
@@ -461,51 +460,6 @@ TEST_CASE("sustained_load plugin option problems", "[stages][sustained]") {
         "alerts_per_week: must be above 0 and at most 84 (half the hours of a week); got 0");
   CHECK(training_error_of(d, {{"budget_days", std::int64_t{-1}}}) ==
         "budget_days: must be 0 (all of the history) or within 14..3660; got -1");
-}
-
-TEST_CASE("per-meter state is forgotten once its meter has been silent long enough, and only then", "[sustained]") {
-  // 37 KB a meter, kept for every Kafka key ever seen, before.
-  constexpr std::int64_t day = 86'400'000;
-  meter_states<int> states(28 * day);
-  int made = 0;
-  auto make = [&] { return ++made; };
-  states.of("gone", 0, make) = 7;
-  CHECK(states.of("gone", day, make) == 7);  // the same state, not a new one
-  for (int i = 0; i < 5'000; ++i) states.of("stays", 20 * day + i, make);
-  CHECK(states.size() == 2);  // 20 days silent: kept
-  for (int i = 0; i < 5'000; ++i) states.of("stays", 30 * day + i, make);
-  CHECK(states.size() == 1);  // 29 days silent: forgotten
-  CHECK(states.of("gone", 30 * day, make) == made);  // starts afresh
-  CHECK(made == 3);
-  CHECK(states.of("stays", 31 * day, make) == 2);
-}
-
-TEST_CASE("a meter still reading is not forgotten for a stray row a year ahead, or another far ahead of it", "[sustained]") {
-  // The newest reading of any meter says how long the others have been
-  // silent: one row stamped a year on made every meter look silent, and each
-  // sweep (every 4096 readings) started them afresh.
-  constexpr std::int64_t day = 86'400'000;
-  meter_states<int> states(28 * day);
-  int made = 0;
-  auto make = [&] { return ++made; };
-  states.of("clock-not-set", 365 * day, make);
-  for (int i = 0; i < 20'000; ++i) states.of("home", day + i * 60'000LL, make);
-  CHECK(made == 2);
-  CHECK(states.size() == 2);
-}
-
-TEST_CASE("meters that come and go are swept as fast as they come, however many", "[sustained]") {
-  // One new meter an hour for two years, each read once: 672 hours' worth
-  // are kept, plus what comes in the two sweeps' intervals a meter outlives
-  // (it is forgotten at the first sweep after one it had no reading in).
-  constexpr std::int64_t hour = 3'600'000;
-  meter_states<int> states(28 * 24 * hour);
-  std::size_t most = 0;
-  for (int i = 0; i < 20'000; ++i) {
-    states.of("unit-" + std::to_string(i), i * hour, [] { return 0; });
-    most = std::max(most, states.size());
-  }
-  CHECK(most <= 2 * 4096 + 673);
 }
 
 TEST_CASE("vector_queue is a first-in-first-out queue", "[sustained]") {

@@ -7,7 +7,7 @@
 
 #include <common/json.hpp>
 #include <common/loaded_model.hpp>
-#include <common/meter_states.hpp>
+#include <stream_smarts/meter_states.hpp>
 #include <common/statistics.hpp>
 #include <stream_smarts/plugin.hpp>
 

@@ -6,7 +6,7 @@
 #include "step_model.hpp"
 
 #include <common/loaded_model.hpp>
-#include <common/meter_states.hpp>
+#include <stream_smarts/meter_states.hpp>
 #include <stream_smarts/plugin.hpp>
 
 #include <optional>

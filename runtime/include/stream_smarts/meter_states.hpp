@@ -1,7 +1,7 @@
-// A scorer's state per meter, forgotten once its meter has been silent for
-// long enough that the state would be of no use: a Kafka topic's keys come
-// and go (flats, rotating device ids), and a scorer that runs for months must
-// not hold every meter it has ever seen.
+// State per meter, forgotten once its meter has been silent for long enough
+// that the state would be of no use: a Kafka topic's keys come and go (flats,
+// rotating device ids), and a scorer, or a sink's alert policy, that runs for
+// months must not hold every meter it has ever seen.
 #pragma once
 
 #include <cstddef>
@@ -18,7 +18,7 @@ template <class State>
 class meter_states {
 public:
   /// `forget_after_ms` of reading time without a reading of a meter forgets
-  /// it. The scorer chooses it so that forgetting loses nothing: longer than
+  /// it. Its owner chooses it so that forgetting loses nothing: longer than
   /// any gap after which its state starts afresh anyway. Silent by the newest
   /// reading of any meter, and with no reading since the last sweep: one
   /// stray row a year ahead, or a Kafka partition days behind the others,
@@ -26,16 +26,27 @@ public:
   explicit meter_states(std::int64_t forget_after_ms) : forget_after_ms_(forget_after_ms) {}
 
   /// The meter's state (made with `make()` if it has none) for a reading at
-  /// `ts_ms`. References stay valid until the next call.
+  /// `ts_ms`. Pointers and references stay valid until the next call.
   template <class Make>
   State& of(const std::string& meter, std::int64_t ts_ms, Make&& make) {
-    if (ts_ms > newest_ms_) newest_ms_ = ts_ms;
-    if (++calls_ >= next_sweep_) sweep();
-    if (last_ != nullptr && last_->first == meter) return seen(*last_, ts_ms);
-    auto it = states_.find(meter);
-    if (it == states_.end()) it = states_.emplace(meter, entry{make(), ts_ms, sweeps_}).first;
-    last_ = &*it;
-    return seen(*last_, ts_ms);
+    count(ts_ms);
+    slot* s = lookup(meter);
+    if (s == nullptr) s = last_ = &*states_.emplace(meter, entry{make(), ts_ms, sweeps_}).first;
+    return seen(*s, ts_ms);
+  }
+
+  /// As `of`, for a reading that makes no state: a meter with nothing to
+  /// remember costs nothing. Null if the meter has none.
+  State* find(const std::string& meter, std::int64_t ts_ms) {
+    count(ts_ms);
+    slot* s = lookup(meter);
+    return s != nullptr ? &seen(*s, ts_ms) : nullptr;
+  }
+
+  /// The meter's state, if it has one, without counting a reading.
+  State* known(const std::string& meter) {
+    slot* s = lookup(meter);
+    return s != nullptr ? &s->second.state : nullptr;
   }
 
   std::size_t size() const { return states_.size(); }
@@ -47,6 +58,18 @@ private:
     std::uint64_t seen_after_sweep;  // the sweeps before its latest reading
   };
   using slot = std::pair<const std::string, entry>;
+
+  void count(std::int64_t ts_ms) {
+    if (ts_ms > newest_ms_) newest_ms_ = ts_ms;
+    if (++calls_ >= next_sweep_) sweep();
+  }
+
+  slot* lookup(const std::string& meter) {
+    if (last_ != nullptr && last_->first == meter) return last_;
+    auto it = states_.find(meter);
+    if (it == states_.end()) return nullptr;
+    return last_ = &*it;
+  }
 
   State& seen(slot& s, std::int64_t ts_ms) const {
     if (ts_ms > s.second.last_ms) s.second.last_ms = ts_ms;
