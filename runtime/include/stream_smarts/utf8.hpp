@@ -39,7 +39,7 @@ inline std::size_t utf8_sequence_length(std::string_view s) {
 /// A file's first line without the UTF-8 byte order mark that spreadsheets
 /// and Windows editors write before it: no part of the line's text.
 inline std::string_view without_bom(std::string_view first_line) {
-  if (first_line.starts_with("\xEF\xBB\xBF")) first_line.remove_prefix(3);
+  if (first_line.substr(0, 3) == "\xEF\xBB\xBF") first_line.remove_prefix(3);  // C++17: no starts_with
   return first_line;
 }
 
