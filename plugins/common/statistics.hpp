@@ -37,13 +37,22 @@ inline std::size_t days_with_readings(const std::vector<reading>& sorted) {
   return days;
 }
 
+/// What a percentile may be: the trainers' lo_percentile and hi_percentile
+/// options declare it, and check_percentiles checks it again.
+inline constexpr double least_percentile = 0, most_percentile = 100;
+
 /// The lo_percentile and hi_percentile options of a trainer: each within
-/// 0..100 (as the options declare, for a caller that did not read them as
-/// options), hi above lo; an option_error naming the one at fault.
+/// their range (as the options declare, for a caller that did not read them
+/// as options), hi above lo; an option_error naming the one at fault.
 inline void check_percentiles(double lo, double hi) {
   using json::format_number;
-  if (!(lo >= 0 && lo <= 100)) throw option_error("lo_percentile", "must be within 0..100; got " + format_number(lo));
-  if (!(hi >= 0 && hi <= 100)) throw option_error("hi_percentile", "must be within 0..100; got " + format_number(hi));
+  const auto check = [](const char* option, double p) {
+    if (!(p >= least_percentile && p <= most_percentile))
+      throw option_error(option, "must be within " + format_number(least_percentile) + ".." +
+                                     format_number(most_percentile) + "; got " + format_number(p));
+  };
+  check("lo_percentile", lo);
+  check("hi_percentile", hi);
   if (!(hi > lo))
     throw option_error("hi_percentile", "hi_percentile (" + format_number(hi) + ") must be above lo_percentile (" +
                                             format_number(lo) + ")");

@@ -129,12 +129,12 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<dlib_regression_scorer>(
                                         "the percentile of the training readings' standardized "
                                         "residuals taken as the bottom of the band (0.5: one reading in 200 "
                                         "falls below it).")
-             .within(0, 100),
+             .within(statistics::least_percentile, statistics::most_percentile),
          stream_smarts::training_option("hi_percentile", stream_smarts::option_type::number, 99.5,
                                         "the percentile of the training readings' standardized "
                                         "residuals taken as the top of the band (99.5: one reading in 200 "
                                         "rises above it).")
-             .within(0, 100),
+             .within(statistics::least_percentile, statistics::most_percentile),
          stream_smarts::training_option("gamma", stream_smarts::option_type::number, 0.2,
                                         "width of the radial basis kernel on the normalized time "
                                         "features; larger follows the history more closely, smaller is smoother.")

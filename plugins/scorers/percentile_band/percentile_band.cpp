@@ -81,10 +81,10 @@ STREAM_SMARTS_PLUGIN(stream_smarts::scorer_plugin<percentile_band_scorer>(
                                         "Model file written by `stream-smarts train`. Give exactly one of band and model."),
          stream_smarts::training_option("lo_percentile", stream_smarts::option_type::number, 0.0,
                                         "the percentile of each hour's readings taken as lo (0 = the minimum).")
-             .within(0, 100),
+             .within(statistics::least_percentile, statistics::most_percentile),
          stream_smarts::training_option("hi_percentile", stream_smarts::option_type::number, 100.0,
                                         "the percentile of each hour's readings taken as hi (100 = the maximum).")
-             .within(0, 100),
+             .within(statistics::least_percentile, statistics::most_percentile),
          stream_smarts::training_option("by_weekday", stream_smarts::option_type::boolean, false,
                                         "one band per weekday and hour instead of one per hour."),
      }},
