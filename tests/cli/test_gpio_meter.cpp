@@ -29,6 +29,26 @@ std::string pipeline(const std::string& source, const std::string& sinks, const 
          "\n[[scorers]]\nname = 'band'\nplugin = 'percentile_band'\nfrom = ['meter']\n" + band_1500() + "\n" + sinks;
 }
 
+/// A pulse on 2024-10-27, the end of summer time in Paris, `minute` minutes
+/// after midnight, in local time without an offset (as `date +%FT%T` writes it).
+std::string pulse_on_27_october(int minute) {
+  char line[64];
+  std::snprintf(line, sizeof line, "2024-10-27T%02d:%02d:00\n", minute / 60, minute % 60);
+  return line;
+}
+
+/// Runs the pulse file `text` through the pipeline in Europe/Paris, every
+/// reading to a console sink (with `console_options`).
+result run_in_paris(const std::string& text, const std::string& console_options) {
+  temp_dir dir;
+  dir.file("pulses.txt", text);
+  const auto p = dir.file("p.toml", pipeline("pulse_file = 'pulses.txt'\ninterval = '1h'",
+                                             "[[sinks]]\nname = 'all'\nplugin = 'console'\nfrom = ['band']\n" +
+                                                 console_options + "receive = 'all'\n",
+                                             "", "Europe/Paris"));
+  return run({"run", p});
+}
+
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -83,21 +103,11 @@ TEST_CASE("gpio_meter: a 2 kW hour from a pulse file, through a band, to the con
 }
 
 TEST_CASE("gpio_meter: a pulse file in local time counts the hour the end of summer time repeats") {
-  temp_dir dir;
   // A pulse a minute from 01:00 to the second 02:59, written in local time without an offset, as `date
   // +%FT%T` writes it: 02:00..02:59 twice (CEST, then CET), 180 pulses in three hours.
   std::string text;
-  char buf[64];
-  for (int k = 0; k < 180; ++k) {
-    std::snprintf(buf, sizeof buf, "2024-10-27T%02d:%02d:00\n", k < 60 ? 1 : 2, k % 60);
-    text += buf;
-  }
-  dir.file("dst.txt", text);
-  const auto p = dir.file("p.toml", pipeline("pulse_file = 'dst.txt'\ninterval = '1h'",
-                                             "[[sinks]]\nname = 'all'\nplugin = 'console'\nfrom = ['band']\n"
-                                             "format = 'json'\nreceive = 'all'\n",
-                                             "", "Europe/Paris"));
-  const auto r = run({"run", p});
+  for (int k = 0; k < 180; ++k) text += pulse_on_27_october(k < 60 ? 60 + k : 120 + k % 60);
+  const auto r = run_in_paris(text, "format = 'json'\n");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto lines = lines_of(r.out);
@@ -116,24 +126,11 @@ TEST_CASE("gpio_meter: a gap across the end of summer time, in local time, loses
   // the held one, 02:11 is winter time too. Read against the last counted
   // pulse (02:10 summer time), it was summer time, before the held line,
   // which was dropped as wrong.
-  temp_dir dir;
   std::string text;
-  char buf[64];
-  for (int m = 60; m <= 130; ++m) {
-    std::snprintf(buf, sizeof buf, "2024-10-27T%02d:%02d:00\n", m / 60, m % 60);
-    text += buf;
-  }
-  for (int m = 129; m < 180; ++m) {
-    if (m == 130) continue;
-    std::snprintf(buf, sizeof buf, "2024-10-27T%02d:%02d:00\n", m / 60, m % 60);
-    text += buf;
-  }
-  dir.file("gap.txt", text);
-  const auto p = dir.file("p.toml", pipeline("pulse_file = 'gap.txt'\ninterval = '1h'",
-                                             "[[sinks]]\nname = 'all'\nplugin = 'console'\nfrom = ['band']\n"
-                                             "receive = 'all'\n",
-                                             "", "Europe/Paris"));
-  const auto r = run({"run", p});
+  for (int m = 60; m <= 130; ++m) text += pulse_on_27_october(m);
+  for (int m = 129; m < 180; ++m)
+    if (m != 130) text += pulse_on_27_october(m);
+  const auto r = run_in_paris(text, "");
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, Contains("[meter] replayed 3 readings: 121 pulses counted, 0 dropped as bounce (closer than "
