@@ -218,7 +218,11 @@ TEST_CASE("quiet hours are written HH:MM-HH:MM") {
     CHECK(whole_day->contains(l));  // "always quiet" was never quiet
   }
   CHECK(day_hours::parse("07:00-07:00")->empty());  // refused where it is read
-  for (const char* bad : {"22-07", "22:00", "25:00-07:00", "22:60-07:00", "22:00-7:00", "", "ab:cd-ef:gh"})
+  CHECK(day_hours::problem("24:00-24:00") == "\"24:00-24:00\" starts at 24:00, the end of a day; a day starts at 00:00");
+  CHECK(day_hours::problem("00:00-24:00").empty());
+  // A start of 24:00 is refused: "24:00-24:00" read as all day, "24:00-00:00" as no time.
+  for (const char* bad : {"22-07", "22:00", "25:00-07:00", "22:60-07:00", "22:00-7:00", "", "ab:cd-ef:gh",
+                          "24:00-24:00", "24:00-00:00", "24:00-07:00"})
     CHECK_FALSE(day_hours::parse(bad));
 }
 
