@@ -109,6 +109,15 @@ TEST_CASE("a plugin's own declaration mistakes are found when it is loaded, and 
                                                             "declares option 'from', which the runtime reads itself "
                                                             "(a stage's own key) (a bug in the plugin: tell its "
                                                             "author)\n");
+  CHECK(problem("history_scorer") == fixtures("history_scorer") + "/libbroken_history_scorer.so: plugin "
+                                                                  "'history_scorer' declares option 'fast' for "
+                                                                  "reading a history, which only a source does (a "
+                                                                  "bug in the plugin: tell its author)\n");
+  CHECK(problem("two_history_files") == fixtures("two_history_files") + "/libbroken_two_history_files.so: plugin "
+                                                                        "'two_files_source' declares options 'a' and "
+                                                                        "'b' both as the history file (--data FILE): "
+                                                                        "one at most (a bug in the plugin: tell its "
+                                                                        "author)\n");
 }
 
 TEST_CASE("a file that is not even a shared object") {
