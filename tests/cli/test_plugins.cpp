@@ -120,6 +120,19 @@ TEST_CASE("a plugin's own declaration mistakes are found when it is loaded, and 
                                                                         "author)\n");
 }
 
+TEST_CASE("plugins --describe says what the offline commands give a source's options") {
+  const auto replay = run({"plugins", "--describe", "replay"});
+  CHECK_THAT(replay.out, Catch::Matchers::Contains("relative to the pipeline file. The offline commands (train, eval, "
+                                                   "report, inject) take it from --data FILE.\n"));
+  CHECK_THAT(replay.out, Catch::Matchers::Contains("As a number, above 0. The offline commands (train, eval, report, "
+                                                   "inject) read a history with speed = \"max\".\n"));
+  const auto kafka = run({"plugins", "--describe", "kafka_source"});
+  CHECK_THAT(kafka.out, Catch::Matchers::Contains("The offline commands (train, eval, report, inject) read a history "
+                                                  "with stop_at_end = true.\n"));
+  CHECK_THAT(kafka.out, Catch::Matchers::Contains("The offline commands (train, eval, report, inject) read a history "
+                                                  "with warm_up = \"0s\".\n"));
+}
+
 TEST_CASE("a file that is not even a shared object") {
   temp_dir dir;
   dir.file("libnotes.so", std::string(200, '#') + "\nthese are my notes, not a library\n");
