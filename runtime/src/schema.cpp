@@ -3,6 +3,7 @@
 #include <stream_smarts/utf8.hpp>
 
 #include <algorithm>
+#include <type_traits>
 #include <variant>
 #include <cctype>
 #include <charconv>
@@ -641,6 +642,33 @@ std::string format_value(const option_value& value) {
     }
   };
   return std::visit(visitor{}, value);
+}
+
+namespace {
+// An option value as toml++ holds what a pipeline file writes.
+std::string toml_of(std::chrono::milliseconds ms) { return duration_text(ms); }
+template <class T>
+const T& toml_of(const T& value) { return value; }
+template <class T>
+toml::array toml_of(const std::vector<T>& items) {
+  toml::array array;
+  for (const auto& item : items) array.push_back(toml_of(item));
+  return array;
+}
+toml::table toml_of(const string_table& entries) {
+  toml::table table;
+  for (const auto& [key, value] : entries) table.insert_or_assign(key, value);
+  return table;
+}
+} // namespace
+
+void insert_value(toml::table& table, const std::string& key, const option_value& value) {
+  std::visit(
+      [&](const auto& v) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, std::monostate>)
+          table.insert_or_assign(key, toml_of(v));
+      },
+      value);
 }
 
 namespace {

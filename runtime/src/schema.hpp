@@ -63,6 +63,10 @@ std::string describe_type(option_type type);
 /// The value as a person would write it in TOML ("\"max\"", "1.0", "[]").
 std::string format_value(const option_value& value);
 
+/// Sets `key` in `table` to `value` as a pipeline file writes it (a
+/// duration as "30s"), to be validated as if written; nothing for monostate.
+void insert_value(toml::table& table, const std::string& key, const option_value& value);
+
 /// The options as an aligned text table (for the terminal) or a Markdown one
 /// (for plugin READMEs): name, type, default, required, description.
 std::string render_options(const std::vector<option_spec>& specs, bool markdown);

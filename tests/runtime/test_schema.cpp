@@ -234,6 +234,26 @@ TEST_CASE("the options table says what the offline commands give an option") {
                                             "history with warm_up = \"0s\".\n") != std::string::npos);
 }
 
+TEST_CASE("insert_value writes an option value as a pipeline file would") {
+  toml::table t;
+  insert_value(t, "speed", std::string("max"));
+  insert_value(t, "stop", true);
+  insert_value(t, "warm", std::chrono::milliseconds{90000});
+  insert_value(t, "count", std::int64_t{3});
+  insert_value(t, "band", number_matrix{{1, 2}, {3.5, 4}});
+  insert_value(t, "properties", string_table{{"a.b", "c"}});
+  insert_value(t, "marks", std::vector<std::string>{"x"});
+  insert_value(t, "nothing", option_value{});
+  CHECK(t["speed"].value<std::string>() == "max");
+  CHECK(t["stop"].value<bool>() == true);
+  CHECK(t["warm"].value<std::string>() == "1m30s");
+  CHECK(t["count"].value<std::int64_t>() == 3);
+  CHECK(t["band"][1][0].value<double>() == 3.5);
+  CHECK(t["properties"]["a.b"].value<std::string>() == "c");
+  CHECK(t["marks"][0].value<std::string>() == "x");
+  CHECK_FALSE(t.contains("nothing"));
+}
+
 TEST_CASE("${VAR} is replaced from the environment, and an unset one is an error naming it") {
   setenv("SS_TEST_DIR", "/data", 1);
   unsetenv("SS_TEST_UNSET");
