@@ -111,29 +111,41 @@ void offline_session::load_plugins(const std::vector<std::string>& dirs) {
     runtime_log().warning(problem.to_string() + "; skipped");
 }
 
+namespace {
+
+/// The option `--data FILE` gives (history_file()), if the source has one.
+const option_spec* history_file_of(const std::vector<option_spec>& specs) {
+  const auto file = std::find_if(specs.begin(), specs.end(), [](const option_spec& o) { return o.history.file; });
+  return file != specs.end() ? &*file : nullptr;
+}
+
+/// Sets the source's history values, its own way to read all there is now,
+/// flat out; returns their names, which --data-set may not change.
+std::set<std::string, std::less<>> set_history_values(toml::table& options, const std::vector<option_spec>& specs) {
+  std::set<std::string, std::less<>> set;
+  for (const auto& spec : specs) {
+    if (std::holds_alternative<std::monostate>(spec.history.value)) continue;
+    insert_value(options, spec.name, spec.history.value);
+    set.insert(spec.name);
+  }
+  return set;
+}
+
+} // namespace
+
 toml::table offline_session::history_options(const history_request& history) {
   toml::table options;
   const loaded_plugin* source = registry_.find(history.source);
+  const std::vector<option_spec> none;  // no such plugin: declare() says so
+  const std::vector<option_spec>& specs = source ? source->info().options : none;
   if (!history.data.empty()) {
-    if (!source || declares(source->info().options, "path")) options.insert_or_assign("path", history.data);
-    else
+    if (const option_spec* file = history_file_of(specs)) options.insert_or_assign(file->name, history.data);
+    else if (source)
       problems_.error({command_line}, "--data is the path of a history file, and source '" + history.source +
                                           "' reads none: give its options with --data-set (`stream-smarts plugins "
                                           "--describe " + history.source + "`)");
   }
-  // A history is what is there now: a source that can be paced (replay)
-  // reads flat out, one that would wait for more (a topic) stops at its end,
-  // and reads nothing again from before a group's commit (the history is the
-  // topic from there on). These are the commands' own, not --data-set's.
-  std::set<std::string, std::less<>> own;
-  const auto set_own = [&](const char* key, auto value) {
-    if (!source || !declares(source->info().options, key)) return;
-    options.insert_or_assign(key, value);
-    own.insert(key);
-  };
-  set_own("speed", "max");
-  set_own("stop_at_end", true);
-  set_own("warm_up", "0s");
+  const auto own = set_history_values(options, specs);
   for (const auto& s : history.settings) {
     const std::string key = key_of(s);
     if (own.count(key) != 0) {

@@ -19,7 +19,7 @@
 namespace stream_smarts::runtime {
 
 /// Where a history comes from: `--source` (default replay), `--data` (its
-/// `path` option) and `--data-set key=value` for its other options.
+/// history file option) and `--data-set key=value` for its other options.
 struct history_request {
   std::string source = "replay";
   std::string data;
@@ -90,8 +90,8 @@ public:
 
 private:
   void load_plugins(const std::vector<std::string>& dirs);
-  /// The history source's options: --data as its path, the commands' own
-  /// (read flat out, stop at the end), then --data-set's.
+  /// The history source's options: --data as its history file, its history
+  /// values (read flat out, stop at the end), then --data-set's.
   toml::table history_options(const history_request& history);
   stage_spec& declare(plugin_kind kind, const std::string& plugin, const toml::table& options, diagnostics& problems);
 

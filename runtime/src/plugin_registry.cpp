@@ -73,8 +73,9 @@ std::string dlopen_reason(const std::string& path, const std::string& fallback) 
 } // namespace
 
 namespace {
-/// What is wrong with a descriptor itself: no factory for its kind, or an
-/// option declared with a default it cannot have. Empty if nothing.
+/// What is wrong with a descriptor itself: no factory for its kind, an
+/// option declared with a default it cannot have, a history option on a
+/// plugin that is no source. Empty if nothing.
 std::string descriptor_problem(const plugin_descriptor& d) {
   const bool made = d.info.kind == plugin_kind::source   ? static_cast<bool>(d.make_source)
                     : d.info.kind == plugin_kind::scorer ? static_cast<bool>(d.make_scorer)
@@ -88,7 +89,7 @@ std::string descriptor_problem(const plugin_descriptor& d) {
     if (declares(stage_options(d.info.kind), spec.name))
       return "option '" + spec.name + "', which the runtime reads itself (a stage's own key)";
   }
-  return {};
+  return history_problem(d.info.options, d.info.kind == plugin_kind::source);
 }
 
 /// The plugin a file is named for: libnight_owl.so is night_owl's, as

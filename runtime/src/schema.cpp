@@ -3,6 +3,7 @@
 #include <stream_smarts/utf8.hpp>
 
 #include <algorithm>
+#include <type_traits>
 #include <variant>
 #include <cctype>
 #include <charconv>
@@ -208,25 +209,40 @@ std::string written_as(const toml::node& node, const option_value& value) {
   return std::string(buf, end);
 }
 
-/// A default of another type than the option's, outside its choices or its range.
-std::string default_problem(const option_spec& spec) {
+/// A value (`as`: "a default") of another type than the option's, outside its choices or its range.
+std::string value_problem(const option_spec& spec, const option_value& value, const char* as) {
   // The option_value alternatives, in order, as option types (monostate: no default).
   constexpr option_type value_types[] = {
       option_type{},         option_type::string,      option_type::integer,     option_type::number,
       option_type::boolean,  option_type::duration,    option_type::string_list, option_type::number_list,
       option_type::number_matrix, option_type::string_table};
   static_assert(std::size(value_types) == std::variant_size_v<option_value>, "one type per option_value alternative");
-  const option_type given = value_types[spec.default_value.index()];
+  const option_type given = value_types[value.index()];
   if (given == option_type{}) return {};
-  const std::string start = "option '" + spec.name + "' with a default of " + format_value(spec.default_value);
+  const std::string start = "option '" + spec.name + "' with " + as + " of " + format_value(value);
   const bool fits = accepts(spec.type, given) ||
                     (given == option_type::string && accepts(spec.type, option_type::secret));
   if (!fits) return start + ", which is " + describe_type(given) + ", not " + describe_type(spec.type);
-  if (const auto* text = std::get_if<std::string>(&spec.default_value);
+  if (const auto* text = std::get_if<std::string>(&value);
       text && !spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), *text) == spec.choices.end())
     return start + ", which is not one of its choices";
-  if (outside_range(spec, spec.default_value)) return start + ", which is not " + range_text(spec);
+  if (outside_range(spec, value)) return start + ", which is not " + range_text(spec);
   return {};
+}
+
+/// A history file that is no string, or that has a history value too; a history value the option refuses.
+std::string history_problem_of(const option_spec& spec) {
+  const std::string file = "option '" + spec.name + "' as the history file (--data FILE)";
+  if (spec.history.file && !accepts(spec.type, option_type::string))
+    return file + " but as " + describe_type(spec.type) + ": a file's path is a string";
+  if (spec.history.file && !std::holds_alternative<std::monostate>(spec.history.value))
+    return file + " and with a history value: one or the other";
+  return value_problem(spec, spec.history.value, "a history value");
+}
+
+/// Whether the offline commands give the option anything.
+bool for_history(const option_spec& spec) {
+  return spec.history.file || !std::holds_alternative<std::monostate>(spec.history.value);
 }
 
 /// A range on an option that is not one kind of number, or that allows nothing.
@@ -262,7 +278,21 @@ std::string range_text(const option_spec& spec) {
 
 std::string declaration_problem(const option_spec& spec) {
   if (std::string why = range_problem(spec); !why.empty()) return why;
-  return default_problem(spec);
+  if (std::string why = value_problem(spec, spec.default_value, "a default"); !why.empty()) return why;
+  return history_problem_of(spec);
+}
+
+std::string history_problem(const std::vector<option_spec>& specs, bool source) {
+  const option_spec* file = nullptr;
+  for (const auto& spec : specs) {
+    if (!source && for_history(spec))
+      return "option '" + spec.name + "' for reading a history, which only a source does";
+    if (!spec.history.file) continue;
+    if (file != nullptr)  // which would --data fill?
+      return "options '" + file->name + "' and '" + spec.name + "' both as the history file (--data FILE): one at most";
+    file = &spec;
+  }
+  return {};
 }
 
 std::string describe_type(option_type type) {
@@ -615,6 +645,33 @@ std::string format_value(const option_value& value) {
 }
 
 namespace {
+// An option value as toml++ holds what a pipeline file writes.
+std::string toml_of(std::chrono::milliseconds ms) { return duration_text(ms); }
+template <class T>
+const T& toml_of(const T& value) { return value; }
+template <class T>
+toml::array toml_of(const std::vector<T>& items) {
+  toml::array array;
+  for (const auto& item : items) array.push_back(toml_of(item));
+  return array;
+}
+toml::table toml_of(const string_table& entries) {
+  toml::table table;
+  for (const auto& [key, value] : entries) table.insert_or_assign(key, value);
+  return table;
+}
+} // namespace
+
+void insert_value(toml::table& table, const std::string& key, const option_value& value) {
+  std::visit(
+      [&](const auto& v) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(v)>, std::monostate>)
+          table.insert_or_assign(key, toml_of(v));
+      },
+      value);
+}
+
+namespace {
 std::string short_type(option_type type) {
   std::string out;
   for (const auto& t : type_names)
@@ -622,9 +679,18 @@ std::string short_type(option_type type) {
   return out;
 }
 
+/// What the offline commands give the option, as a sentence; empty if nothing.
+std::string history_text(const option_spec& s) {
+  const std::string commands = "The offline commands (train, eval, report, inject) ";
+  if (s.history.file) return commands + "take it from --data FILE.";
+  if (std::holds_alternative<std::monostate>(s.history.value)) return {};
+  return commands + "read a history with " + s.name + " = " + format_value(s.history.value) + ".";
+}
+
 std::string describe(const option_spec& s) {
   std::string text = s.description;
-  const bool adds = !s.choices.empty() || accepts(s.type, option_type::secret) || s.range.bounded();
+  const std::string history = history_text(s);
+  const bool adds = !s.choices.empty() || accepts(s.type, option_type::secret) || s.range.bounded() || !history.empty();
   if (adds && !text.empty() && text.back() != '.') text += '.';  // "how to score." before "One of: ..."
   if (!s.choices.empty()) {
     text += accepts(s.type, option_type::number) ? " As a string, one of:" : " One of:";
@@ -639,6 +705,7 @@ std::string describe(const option_spec& s) {
   }
   if (accepts(s.type, option_type::secret))
     text += " From the environment (\"${VARIABLE}\"), or a file: " + s.name + "_file = \"PATH\".";
+  if (!history.empty()) text += (text.empty() ? "" : " ") + history;
   return text;
 }
 

@@ -63,6 +63,10 @@ std::string describe_type(option_type type);
 /// The value as a person would write it in TOML ("\"max\"", "1.0", "[]").
 std::string format_value(const option_value& value);
 
+/// Sets `key` in `table` to `value` as a pipeline file writes it (a
+/// duration as "30s"), to be validated as if written; nothing for monostate.
+void insert_value(toml::table& table, const std::string& key, const option_value& value);
+
 /// The options as an aligned text table (for the terminal) or a Markdown one
 /// (for plugin READMEs): name, type, default, required, description.
 std::string render_options(const std::vector<option_spec>& specs, bool markdown);
@@ -71,11 +75,16 @@ std::string render_options(const std::vector<option_spec>& specs, bool markdown)
 /// them: "within 1..100", "above 0", "at most 24h", "above 0 and at most 84".
 std::string range_text(const option_spec& spec);
 
-/// What is wrong with a plugin's own declaration of an option: a default of
-/// another type than the option's, outside its choices or its range, or a
-/// range on an option that is not one kind of number. Empty if nothing.
-/// Found when the plugin is loaded, not when a pipeline leaves it out.
+/// What is wrong with a plugin's own declaration of an option: a default or
+/// history value of another type than the option's, outside its choices or
+/// its range, a range on an option that is not one kind of number, a history
+/// file that is no string. Empty if nothing. Found when the plugin is
+/// loaded, not when a pipeline leaves it out.
 std::string declaration_problem(const option_spec& spec);
+
+/// What is wrong with a plugin's options' history declarations taken
+/// together: any on a plugin that is no `source`, or two history files.
+std::string history_problem(const std::vector<option_spec>& specs, bool source);
 
 /// Whether a pass-through table's key names a secret ("sasl.password",
 /// "client_secret", "ssl.key.pem", "api_token", "sasl.oauthbearer.config"): the plugin passes the entry

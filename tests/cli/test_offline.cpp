@@ -1,5 +1,6 @@
 // `stream-smarts train`, `eval` and `report`, run as a user would, on small
 // synthetic histories whose right answers are known.
+#include "fixture_pipeline.hpp"
 #include "history_text.hpp"
 #include "process.hpp"
 
@@ -848,6 +849,35 @@ TEST_CASE("the offline commands refuse a source's pacing: they read the whole hi
   CHECK(r.err == "(command line): --data-set speed=realtime: the offline commands read the whole history, as fast "
                  "as they can; leave speed out\n");
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/l.csv"));
+}
+
+TEST_CASE("the offline commands refuse a topic's stop_at_end and warm_up: a history is what the topic holds now") {
+  temp_dir dir;
+  const auto r = run({"inject", "--source", "kafka_source", "--data-set", "topics=['power']", "--data-set",
+                      "stop_at_end=false", "--data-set", "warm_up=1h", "--out", dir.path() + "/l.csv"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "(command line): --data-set stop_at_end=false: the offline commands read the whole history, as fast "
+                 "as they can; leave stop_at_end out\n(command line): --data-set warm_up=1h: the offline commands "
+                 "read the whole history, as fast as they can; leave warm_up out\n");
+}
+
+TEST_CASE("the offline commands give a source's options what it declares for a history whatever their names") {
+  temp_dir dir;
+  const std::string report = dir.path() + "/report.txt", recording = dir.file("recording.csv", "");
+  const auto read = [&](std::vector<std::string> more) {
+    std::vector<std::string> args{"inject", "--source", "fixture_source", "--data-set", "report='" + report + "'",
+                                  "--data-set", "count=2000", "--out", dir.path() + "/l.csv"};
+    args.insert(args.end(), more.begin(), more.end());
+    return run(args, fixture_env);
+  };
+  const auto r = read({"--data", recording});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(dir.read("report.txt"), Contains("\nread_as history\nrecording " + recording + "\n"));
+  const auto refused = read({"--data-set", "read_as=pipeline"});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err == "(command line): --data-set read_as=pipeline: the offline commands read the whole history, as "
+                       "fast as they can; leave read_as out\n");
 }
 
 TEST_CASE("train on too little history says what the hold-out took, and how to train on all of it") {

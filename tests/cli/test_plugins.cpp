@@ -109,6 +109,28 @@ TEST_CASE("a plugin's own declaration mistakes are found when it is loaded, and 
                                                             "declares option 'from', which the runtime reads itself "
                                                             "(a stage's own key) (a bug in the plugin: tell its "
                                                             "author)\n");
+  CHECK(problem("history_scorer") == fixtures("history_scorer") + "/libbroken_history_scorer.so: plugin "
+                                                                  "'history_scorer' declares option 'fast' for "
+                                                                  "reading a history, which only a source does (a "
+                                                                  "bug in the plugin: tell its author)\n");
+  CHECK(problem("two_history_files") == fixtures("two_history_files") + "/libbroken_two_history_files.so: plugin "
+                                                                        "'two_files_source' declares options 'a' and "
+                                                                        "'b' both as the history file (--data FILE): "
+                                                                        "one at most (a bug in the plugin: tell its "
+                                                                        "author)\n");
+}
+
+TEST_CASE("plugins --describe says what the offline commands give a source's options") {
+  const auto replay = run({"plugins", "--describe", "replay"});
+  CHECK_THAT(replay.out, Catch::Matchers::Contains("relative to the pipeline file. The offline commands (train, eval, "
+                                                   "report, inject) take it from --data FILE.\n"));
+  CHECK_THAT(replay.out, Catch::Matchers::Contains("As a number, above 0. The offline commands (train, eval, report, "
+                                                   "inject) read a history with speed = \"max\".\n"));
+  const auto kafka = run({"plugins", "--describe", "kafka_source"});
+  CHECK_THAT(kafka.out, Catch::Matchers::Contains("The offline commands (train, eval, report, inject) read a history "
+                                                  "with stop_at_end = true.\n"));
+  CHECK_THAT(kafka.out, Catch::Matchers::Contains("The offline commands (train, eval, report, inject) read a history "
+                                                  "with warm_up = \"0s\".\n"));
 }
 
 TEST_CASE("a file that is not even a shared object") {

@@ -167,6 +167,93 @@ TEST_CASE("a plugin's range that cannot hold is a declaration problem") {
   CHECK(declaration_problem(optional_option("d", option_type::duration, milliseconds{1}, "D.").above(milliseconds{0})).empty());
 }
 
+TEST_CASE("a history value the option refuses is a declaration problem") {
+  using std::chrono::milliseconds;
+  const auto speed = [] {
+    return optional_option("speed", option_type::string | option_type::number, std::string("realtime"), "Pace.",
+                           {"max", "realtime"})
+        .above(0);
+  };
+  CHECK(declaration_problem(speed().history_value(std::string("slow"))) ==
+        "option 'speed' with a history value of \"slow\", which is not one of its choices");
+  CHECK(declaration_problem(speed().history_value(0.0)) ==
+        "option 'speed' with a history value of 0.0, which is not above 0");
+  CHECK(declaration_problem(speed().history_value(true)) ==
+        "option 'speed' with a history value of true, which is a boolean, not a string or a number");
+  CHECK(declaration_problem(optional_option("w", option_type::duration, milliseconds{5}, "W.").history_value(
+            std::string("0s"))) == "option 'w' with a history value of \"0s\", which is a string, not a duration "
+                                   "(\"30s\", \"5m\", \"1h30m\")");
+  CHECK(declaration_problem(speed().history_value(std::string("max"))).empty());
+  CHECK(declaration_problem(speed().history_value(60.0)).empty());
+  CHECK(declaration_problem(optional_option("w", option_type::duration, milliseconds{5}, "W.")
+                                .history_value(milliseconds{0}))
+            .empty());
+}
+
+TEST_CASE("a history file that is no string or that has a history value is a declaration problem") {
+  CHECK(declaration_problem(optional_option("n", option_type::integer, {}, "N.").history_file()) ==
+        "option 'n' as the history file (--data FILE) but as an integer: a file's path is a string");
+  CHECK(declaration_problem(
+            required_option("path", option_type::string, "File.").history_file().history_value(std::string("a"))) ==
+        "option 'path' as the history file (--data FILE) and with a history value: one or the other");
+  CHECK(declaration_problem(required_option("path", option_type::string, "File.").history_file()).empty());
+}
+
+TEST_CASE("history options on a plugin that is no source or two history files are a problem") {
+  const std::vector<option_spec> paced{
+      required_option("path", option_type::string, "File.").history_file(),
+      optional_option("stop", option_type::boolean, false, "Stop.").history_value(true)};
+  CHECK(history_problem(paced, true).empty());
+  CHECK(history_problem(paced, false) == "option 'path' for reading a history, which only a source does");
+  CHECK(history_problem({paced[1]}, false) == "option 'stop' for reading a history, which only a source does");
+  CHECK(history_problem(specs, false).empty());  // none: any plugin
+  const std::vector<option_spec> two{paced[0], optional_option("other", option_type::string, {}, "Other.").history_file()};
+  CHECK(history_problem(two, true) ==
+        "options 'path' and 'other' both as the history file (--data FILE): one at most");
+}
+
+TEST_CASE("the options table says what the offline commands give an option") {
+  const std::vector<option_spec> history{
+      required_option("path", option_type::string, "File to read.").history_file(),
+      optional_option("speed", option_type::string | option_type::number, std::string("realtime"), "Pace",
+                      {"max", "realtime"})
+          .above(0)
+          .history_value(std::string("max")),
+      optional_option("stop_at_end", option_type::boolean, false, "").history_value(true),
+      optional_option("warm_up", option_type::duration, std::chrono::milliseconds{60000}, "Again.")
+          .history_value(std::chrono::milliseconds{0}),
+  };
+  const std::string md = render_options(history, true);
+  CHECK(md.find("| File to read. The offline commands (train, eval, report, inject) take it from --data FILE. |") !=
+        std::string::npos);
+  CHECK(md.find("| Pace. As a string, one of: \"max\", \"realtime\". As a number, above 0. The offline commands "
+                "(train, eval, report, inject) read a history with speed = \"max\". |") != std::string::npos);
+  CHECK(md.find("| no | The offline commands (train, eval, report, inject) read a history with stop_at_end = true. |") !=
+        std::string::npos);
+  CHECK(render_options(history, false).find("      Again. The offline commands (train, eval, report, inject) read a "
+                                            "history with warm_up = \"0s\".\n") != std::string::npos);
+}
+
+TEST_CASE("insert_value writes an option value as a pipeline file would") {
+  toml::table t;
+  insert_value(t, "speed", std::string("max"));
+  insert_value(t, "stop", true);
+  insert_value(t, "warm", std::chrono::milliseconds{90000});
+  insert_value(t, "count", std::int64_t{3});
+  insert_value(t, "band", number_matrix{{1, 2}, {3.5, 4}});
+  insert_value(t, "properties", string_table{{"a.b", "c"}});
+  insert_value(t, "marks", std::vector<std::string>{"x"});
+  insert_value(t, "nothing", option_value{});
+  CHECK(t["speed"].value<std::string>() == "max");
+  CHECK(t["stop"].value<bool>() == true);
+  CHECK(t["warm"].value<std::string>() == "1m30s");
+  CHECK(t["count"].value<std::int64_t>() == 3);
+  CHECK(t["band"][1][0].value<double>() == 3.5);
+  CHECK(t["properties"]["a.b"].value<std::string>() == "c");
+  CHECK(t["marks"][0].value<std::string>() == "x");
+  CHECK_FALSE(t.contains("nothing"));
+}
+
 TEST_CASE("${VAR} is replaced from the environment, and an unset one is an error naming it") {
   setenv("SS_TEST_DIR", "/data", 1);
   unsetenv("SS_TEST_UNSET");

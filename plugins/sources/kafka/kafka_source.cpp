@@ -93,8 +93,10 @@ std::vector<option_spec> declared_options() {
       optional_option("dead_letter_topic", option_type::string, std::string(""),
                       "Topic to copy undecodable messages to, with the reason in a header; not one of `topics`. "
                       "Empty: only log them."),
+      // A history is what the topic holds now: waiting for more would never end a train.
       optional_option("stop_at_end", option_type::boolean, false,
-                      "Finish once every assigned partition is read to its end (for backfills and benchmarks)."),
+                      "Finish once every assigned partition is read to its end (for backfills and benchmarks).")
+          .history_value(true),
       optional_option("commit_interval", option_type::duration, std::chrono::milliseconds{1000},
                       "How often handled offsets are committed. After a crash, at most this much plus the "
                       "in-flight window is read again."),
@@ -104,7 +106,8 @@ std::vector<option_spec> declared_options() {
                       "100000 messages at most), so that the stages rebuild what they keep of its meters: "
                       "sustained_load's windows, a spell waiting for sustain or already raised. Those readings are "
                       "scored, never delivered. \"0s\": none. Not with wh_kind = \"index\", whose meters are "
-                      "read again from their holds."),
+                      "read again from their holds.")
+          .history_value(std::chrono::milliseconds{0}),  // the history is the topic from the group's commit on
   });
   return o;
 }

@@ -447,7 +447,8 @@ std::vector<option_spec> declared_options() {
   std::vector<option_spec> o{
     required_option("path", option_type::string,
                     "History file to replay (CSV with a header row, or JSON lines); relative "
-                    "to the pipeline file."),
+                    "to the pipeline file.")
+        .history_file(),
     optional_option("format", option_type::string, std::string("auto"),
                     "File format; \"auto\" goes by extension (.csv; .jsonl, .ndjson, .json).",
                     {"auto", "csv", "jsonl"}),
@@ -456,7 +457,8 @@ std::vector<option_spec> declared_options() {
         "\"max\" = as fast as possible, \"realtime\" = the readings' own spacing, or a multiplier "
         "(3600 = an hour of data per second).",
         {"max", "realtime"})
-        .above(0),
+        .above(0)
+        .history_value(std::string("max")),  // realtime would take the history's own length to read
     optional_option("meter", option_type::string, std::string("home"),
                     "Meter name of readings that do not name their own (meter_field)."),
     optional_option("meter_field", option_type::string, std::string("meter"),

@@ -94,6 +94,14 @@ struct option_range {
   }
 };
 
+/// What the offline commands (train, eval, report, inject), which read a
+/// whole history through a source, give a source's option; declared on the
+/// option so that the runtime needs no option's name.
+struct option_history {
+  bool file = false;     ///< `--data FILE` gives it: the history's file
+  option_value value{};  ///< set to read a history, whatever --data-set says (monostate: none)
+};
+
 /// One option as a plugin declares it.
 struct option_spec {
   std::string name{};
@@ -104,6 +112,7 @@ struct option_spec {
   std::vector<std::string> choices{};  ///< for strings: the allowed values (empty: any)
   bool training = false;               ///< read only by `stream-smarts train` (see training_option)
   option_range range{};                ///< for integers, numbers and durations: the values allowed
+  option_history history{};            ///< a source's: what the offline commands give it
 
   /// Declares the values allowed, e.g. optional_option(...).within(1s, 1h)
   /// or .above(0).at_most(84).
@@ -122,6 +131,21 @@ struct option_spec {
   }
   option_spec at_most(option_bound most) && {
     range.most = range.noted(most);
+    return std::move(*this);
+  }
+
+  /// A source's option that `--data FILE` of the offline commands gives
+  /// (the replay source's path): at most one option of a source.
+  option_spec history_file() && {
+    history.file = true;
+    return std::move(*this);
+  }
+  /// The value a source's option takes when the offline commands read a
+  /// history, which is all there is now, read flat out: the replay
+  /// source's speed "max", a topic's stop_at_end true. --data-set may not
+  /// change it.
+  option_spec history_value(option_value value) && {
+    history.value = std::move(value);
     return std::move(*this);
   }
 };

@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 14;
+inline constexpr int abi_version = 15;
 
 /// The C++ standard library a plugin shares with the runtime (std::string,
 /// std::function in the SDK's types) and its ABI: a plugin built with
