@@ -234,8 +234,8 @@ TEST_CASE("the alert policy's keys are checked in [pipeline] and on sinks") {
         "p.toml:3:15: option 'quiet_hours' of [pipeline] \"07:00-07:00\" is no time at all (it ends where it starts); "
         "the whole day is \"00:00-24:00\"\n");
   CHECK(invalid(replace(good, "name = \"t\"", "name = \"t\"\nquiet_hours = \"24:00-24:00\"")) ==
-        "p.toml:3:15: option 'quiet_hours' of [pipeline] \"24:00-24:00\" starts at 24:00, the end of a day; a day "
-        "starts at 00:00\n");
+        "p.toml:3:15: option 'quiet_hours' of [pipeline] \"24:00-24:00\" is no time at all (it ends where it "
+        "starts); the whole day is \"00:00-24:00\"\n");
   CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nsustain = 0")) ==
         "p.toml:15:11: option 'sustain' of sink 'out' must be a duration (\"15m\") or 1 to 86400 readings, not 0\n");
   CHECK(invalid(replace(good, "record = \"alerts.txt\"", "record = \"alerts.txt\"\nsustain = 2147483648")) ==

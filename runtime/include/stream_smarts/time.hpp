@@ -189,22 +189,21 @@ struct day_hours {
 
 
   /// "HH:MM-HH:MM" (24:00 for the end of the day: "00:00-24:00" is all of
-  /// it); nothing if malformed, or if it starts at 24:00, which would be all
-  /// day or no time at all depending on the reader ("24:00-24:00").
+  /// it, and a start of 24:00 is 00:00); nothing if malformed. One that ends
+  /// where it starts, "24:00-24:00" too, is no time at all.
   static std::optional<day_hours> parse(std::string_view text) {
     const auto dash = text.find('-');
     if (dash == std::string_view::npos) return std::nullopt;
     const auto start = minute_of(text.substr(0, dash)), end = minute_of(text.substr(dash + 1));
-    if (!start || !end || *start == end_of_day) return std::nullopt;
-    return day_hours{*start, *end};
+    if (!start || !end) return std::nullopt;
+    constexpr int day = 24 * 60;
+    return day_hours{*start % day, *start == *end ? *start % day : *end};
   }
 
   /// Why `text` is not hours of the day to use, for an option's error:
   /// malformed, or no time at all ("07:00-07:00"); "" if it is.
   static std::string problem(std::string_view text) {
     const auto hours = parse(text);
-    if (text.substr(0, 6) == "24:00-")
-      return "\"" + std::string(text) + "\" starts at 24:00, the end of a day; a day starts at 00:00";
     if (!hours) return "must be local times \"HH:MM-HH:MM\", e.g. \"22:00-07:00\", not \"" + std::string(text) + "\"";
     if (hours->empty())
       return "\"" + std::string(text) + "\" is no time at all (it ends where it starts); the whole day is \"00:00-24:00\"";
@@ -212,7 +211,6 @@ struct day_hours {
   }
 
 private:
-  static constexpr int end_of_day = 24 * 60;  // 24:00
   static std::string clock(int minute_of_day) {  // 24:00 stays 24:00
     char text[24];  // room for any int, so the compiler sees no truncation
     std::snprintf(text, sizeof text, "%02d:%02d", minute_of_day / 60, minute_of_day % 60);
