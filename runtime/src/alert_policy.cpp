@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <utility>
 
@@ -39,25 +40,30 @@ std::string decision::why(const alert_policy_settings& s) const {
   return {};
 }
 
-// A meter inside its band with no state has no episode to end and no
-// cooldown to keep: it gets none (a fleet of quiet meters costs nothing). A
-// meter silent for longer than the cooldown plus two days (twice the longest
-// span: the gap that ends an episode) has nothing left to remember:
+// A meter silent for longer than the cooldown plus two days (twice the
+// longest span: the gap that ends an episode) has nothing left to remember:
 // forgotten, so meters that come and go (Kafka keys) do not pile up.
+alert_policy::alert_policy(alert_policy_settings settings, const time_zone& zone)
+    : settings_(settings), zone_(&zone),
+      meters_(settings.cooldown_ms < std::numeric_limits<std::int64_t>::max() - 2 * day_ms
+                  ? settings.cooldown_ms + 2 * day_ms
+                  : std::numeric_limits<std::int64_t>::max()) {}
+
+// A meter inside its band with no state has no episode to end and no
+// cooldown to keep: it gets none (a fleet of quiet meters costs nothing).
 alert_policy::meter_state* alert_policy::state_of(const scored_reading& s, bool unusual) {
-  auto scorer = scorers_.find(s.scorer);
-  if (scorer == scorers_.end())
-    scorer = scorers_.emplace(s.scorer, meter_states<meter_state>(settings_.cooldown_ms + 2 * day_ms)).first;
   const reading& r = s.reading;
-  if (unusual) return &scorer->second.of(r.meter, r.ts_ms, [] { return meter_state{}; });
-  return scorer->second.find(r.meter, r.ts_ms);
+  if (unusual) return &meters_.of(r.meter, r.ts_ms, [] { return by_scorer{}; })[s.scorer];
+  return scorers_state(meters_.find(r.meter, r.ts_ms), s.scorer);
 }
 
-std::size_t alert_policy::remembered_meters() const {
-  std::size_t meters = 0;
-  for (const auto& [scorer, states] : scorers_) meters += states.size();
-  return meters;
+alert_policy::meter_state* alert_policy::scorers_state(by_scorer* scorers, const std::string& scorer) {
+  if (scorers == nullptr) return nullptr;
+  const auto state = scorers->find(scorer);
+  return state != scorers->end() ? &state->second : nullptr;
 }
+
+std::size_t alert_policy::remembered_meters() const { return meters_.size(); }
 
 decision alert_policy::decide(const scored_reading& s) {
   // NaN is neither above nor below: it must not end an episode as "back to normal".
@@ -122,8 +128,7 @@ decision alert_policy::above(meter_state& m, const scored_reading& s) {
 }
 
 void alert_policy::raise_given_up(const scored_reading& s, std::optional<std::int64_t> instead_ms) {
-  auto scorer = scorers_.find(s.scorer);
-  meter_state* m = scorer != scorers_.end() ? scorer->second.known(s.reading.meter) : nullptr;
+  meter_state* m = scorers_state(meters_.known(s.reading.meter), s.scorer);
   if (m == nullptr || m->last_raise_ms != s.reading.ts_ms) return;
   if (instead_ms) {
     m->last_raise_ms = *instead_ms;

@@ -53,7 +53,7 @@ struct decision {
 class alert_policy {
 public:
   /// `zone` is the pipeline's, for the local time at which a reading ends.
-  alert_policy(alert_policy_settings settings, const time_zone& zone) : settings_(settings), zone_(&zone) {}
+  alert_policy(alert_policy_settings settings, const time_zone& zone);
   /// Readings of one scorer and meter come in time order. One at or before
   /// the meter's latest, by less than a day (delivered again, out of order),
   /// changes nothing. A gap of more than twice a reading's span (2 h if it
@@ -70,8 +70,8 @@ public:
   /// counts from then.
   void raise_given_up(const scored_reading& s, std::optional<std::int64_t> instead_ms = std::nullopt);
   const alert_policy_settings& settings() const { return settings_; }
-  /// How many scorer-and-meter states it keeps: those with something to
-  /// remember (an episode, a cooldown), until they fall silent.
+  /// How many meters it keeps state of: those with something to remember
+  /// (an episode, a cooldown, for any scorer), until they fall silent.
   std::size_t remembered_meters() const;
 
 private:
@@ -90,6 +90,8 @@ private:
     std::optional<episode> ended_quietly;  // raised, then back to normal in quiet hours: told after them
   };
   meter_state* state_of(const scored_reading& s, bool unusual);
+  using by_scorer = std::map<std::string, meter_state, std::less<>>;
+  static meter_state* scorers_state(by_scorer* scorers, const std::string& scorer);
   static bool not_later(const meter_state& m, const reading& r);
   static void end_episode_after_gap(meter_state& m, const reading& r);
   decision above(meter_state& m, const scored_reading& s);
@@ -99,8 +101,9 @@ private:
 
   alert_policy_settings settings_;
   const time_zone* zone_;
-  // scorer -> meter -> state: two scorers' opinions of one meter are two streams.
-  std::map<std::string, meter_states<meter_state>, std::less<>> scorers_;
+  // meter -> scorer -> state: two scorers' opinions of one meter are two
+  // streams, forgotten together when the meter falls silent.
+  meter_states<by_scorer> meters_;
 };
 
 } // namespace stream_smarts::runtime

@@ -375,6 +375,26 @@ TEST_CASE("policy: meters inside their band are not remembered, and silent ones 
   CHECK(p.decide(at(later + 1, 2.0, "heater")).what == verdict::raise);  // as it would without the forgetting
 }
 
+TEST_CASE("policy: the meters of a scorer that stopped sending are forgotten by the readings of another") {
+  // A sink fed by a replay that ended and a live topic: with a sweep per
+  // scorer, the replay's meters were kept for good.
+  alert_policy p(rules(0, 1, 60 * minute), utc());
+  for (int i = 0; i < 100; ++i) p.decide(at(0, 2.0, "flat-" + std::to_string(i), "history"));
+  CHECK(p.remembered_meters() == 100);
+  const std::int64_t later = 3 * 24 * 60 + 60;  // more than cooldown + two days
+  for (int i = 0; i < 10'000; ++i) p.decide(at(later + i, 0.5, "home", "live"));
+  CHECK(p.remembered_meters() == 0);
+}
+
+TEST_CASE("policy: a cooldown as long as a duration can be is no overflow") {
+  // cooldown + two days overflowed (UBSan) and forgot every meter at once.
+  alert_policy p(rules(0, 1, std::numeric_limits<std::int64_t>::max()), utc());
+  CHECK(p.decide(at(0, 2.0)).what == verdict::raise);
+  for (int i = 1; i < 10'000; ++i) p.decide(at(i, 0.5, "other-" + std::to_string(i)));
+  CHECK(p.remembered_meters() == 1);
+  CHECK(p.decide(at(10'000, 2.0)).why(p.settings()).rfind("suppressed by cooldown", 0) == 0);
+}
+
 TEST_CASE("policy: meters that come and go, each unusual once, are not kept however many there are") {
   // One new unusual meter an hour for two years: each is remembered for its
   // cooldown plus two days and a sweep's interval without it, then swept;

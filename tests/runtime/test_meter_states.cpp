@@ -73,3 +73,33 @@ TEST_CASE("find counts a reading but makes no state and known counts none", "[me
   CHECK(states.known("heater") == nullptr);
   CHECK(states.size() == 0);
 }
+
+TEST_CASE("known counts no reading", "[meter_states]") {
+  // raise_given_up looks a meter up: that is no reading of it, and must
+  // neither keep it nor bring a sweep nearer.
+  constexpr std::int64_t day = 86'400'000;
+  meter_states<int> states(28 * day);
+  states.of("gone", 0, [] { return 1; });
+  states.of("home", 30 * day, [] { return 2; });
+  for (int i = 0; i < 10'000; ++i) states.known("gone");
+  CHECK(states.size() == 2);  // no sweep: known counted nothing
+  for (int i = 0; i < 10'000; ++i) states.find("home", 30 * day + i);
+  CHECK(states.size() == 1);  // two sweeps by readings: "gone" forgotten
+}
+
+TEST_CASE("a copy of meter_states is its own", "[meter_states]") {
+  // It remembers the meter of the last call as a pointer into its map: a
+  // copy that kept it wrote into the original's state.
+  meter_states<int> original(1000);
+  original.of("home", 0, [] { return 1; });
+  meter_states<int> copy = original;
+  copy.of("home", 1, [] { return 0; }) = 42;
+  CHECK(*original.known("home") == 1);
+  CHECK(*copy.known("home") == 42);
+  {
+    meter_states<int> gone = copy;
+    gone.of("home", 2, [] { return 0; });
+    copy = gone;
+  }
+  CHECK(copy.of("home", 3, [] { return 0; }) == 42);
+}

@@ -23,7 +23,7 @@ public:
   /// reading of any meter, and with no reading since the last sweep: one
   /// stray row a year ahead, or a Kafka partition days behind the others,
   /// must not make the meters still reading look silent.
-  explicit meter_states(std::int64_t forget_after_ms) : forget_after_ms_(forget_after_ms) {}
+  explicit meter_states(std::int64_t forget_after_ms) : forget_after_ms_(forget_after_ms > 0 ? forget_after_ms : 0) {}
 
   /// The meter's state (made with `make()` if it has none) for a reading at
   /// `ts_ms`. Pointers and references stay valid until the next call.
@@ -31,7 +31,7 @@ public:
   State& of(const std::string& meter, std::int64_t ts_ms, Make&& make) {
     count(ts_ms);
     slot* s = lookup(meter);
-    if (s == nullptr) s = last_ = &*states_.emplace(meter, entry{make(), ts_ms, sweeps_}).first;
+    if (s == nullptr) s = last_.at = &*states_.emplace(meter, entry{make(), ts_ms, sweeps_}).first;
     return seen(*s, ts_ms);
   }
 
@@ -65,10 +65,10 @@ private:
   }
 
   slot* lookup(const std::string& meter) {
-    if (last_ != nullptr && last_->first == meter) return last_;
+    if (last_.at != nullptr && last_.at->first == meter) return last_.at;
     auto it = states_.find(meter);
     if (it == states_.end()) return nullptr;
-    return last_ = &*it;
+    return last_.at = &*it;
   }
 
   State& seen(slot& s, std::int64_t ts_ms) const {
@@ -82,7 +82,7 @@ private:
   // reading stays constant however many meters there are.
   void sweep() {
     calls_ = 0;
-    last_ = nullptr;
+    last_.at = nullptr;
     if (newest_ms_ >= std::numeric_limits<std::int64_t>::min() + forget_after_ms_) {
       const std::int64_t before = newest_ms_ - forget_after_ms_;
       for (auto it = states_.begin(); it != states_.end();)
@@ -97,7 +97,17 @@ private:
   std::int64_t newest_ms_ = std::numeric_limits<std::int64_t>::min();
   std::size_t calls_ = 0, next_sweep_ = 4096;
   std::uint64_t sweeps_ = 0;
-  slot* last_ = nullptr;  // the meter of the last call: readings of one meter come in runs
+  // The meter of the last call: readings of one meter come in runs. A copy
+  // starts without it (it points into the original's map).
+  struct last_meter {
+    slot* at = nullptr;
+    last_meter() = default;
+    last_meter(const last_meter&) {}
+    last_meter& operator=(const last_meter&) {
+      at = nullptr;
+      return *this;
+    }
+  } last_;
 };
 
 } // namespace stream_smarts
