@@ -136,7 +136,8 @@ std::set<std::string, std::less<>> set_history_values(toml::table& options, cons
 toml::table offline_session::history_options(const history_request& history) {
   toml::table options;
   const loaded_plugin* source = registry_.find(history.source);
-  const std::vector<option_spec> none;  // no such plugin: declare() says so
+  if (source && source->info().kind != plugin_kind::source) source = nullptr;
+  const std::vector<option_spec> none;  // no such source: declare() says so
   const std::vector<option_spec>& specs = source ? source->info().options : none;
   if (!history.data.empty()) {
     if (const option_spec* file = history_file_of(specs)) options.insert_or_assign(file->name, history.data);

@@ -237,6 +237,8 @@ std::string history_problem_of(const option_spec& spec) {
     return file + " but as " + describe_type(spec.type) + ": a file's path is a string";
   if (spec.history.file && !std::holds_alternative<std::monostate>(spec.history.value))
     return file + " and with a history value: one or the other";
+  if (const auto* ms = std::get_if<std::chrono::milliseconds>(&spec.history.value); ms && ms->count() < 0)
+    return "option '" + spec.name + "' with a history value of " + format_value(*ms) + ": no duration is negative";
   return value_problem(spec, spec.history.value, "a history value");
 }
 

@@ -602,6 +602,10 @@ TEST_CASE("inject refuses bad options, naming the option and the form it expects
   r = inject({"--source", "replai"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("no source plugin named 'replai' (did you mean 'replay'?)"));
+  r = inject({"--source", "file"});  // a sink with a history file of its own (path): only the one error
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("no source plugin named 'file' ('file' is a sink)"));
+  CHECK_THAT(r.err, !Contains("--data is the path of a history file"));
 
   r = run({"inject", "--data", data, "--out", dir.path() + "/no/such/dir/l.csv"});
   CHECK(r.exit_code == 1);

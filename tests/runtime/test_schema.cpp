@@ -183,6 +183,10 @@ TEST_CASE("a history value the option refuses is a declaration problem") {
   CHECK(declaration_problem(optional_option("w", option_type::duration, milliseconds{5}, "W.").history_value(
             std::string("0s"))) == "option 'w' with a history value of \"0s\", which is a string, not a duration "
                                    "(\"30s\", \"5m\", \"1h30m\")");
+  // insert_value would write "-1ms", which no option accepts: every offline command would fail on it.
+  CHECK(declaration_problem(optional_option("w", option_type::duration, milliseconds{5}, "W.")
+                                .history_value(milliseconds{-1})) ==
+        "option 'w' with a history value of \"-1ms\": no duration is negative");
   CHECK(declaration_problem(speed().history_value(std::string("max"))).empty());
   CHECK(declaration_problem(speed().history_value(60.0)).empty());
   CHECK(declaration_problem(optional_option("w", option_type::duration, milliseconds{5}, "W.")
