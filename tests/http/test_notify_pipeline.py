@@ -29,14 +29,14 @@ class NotifyPipelineTest(HttpTestCase):
         run = self.run_binary(["--log-level", "debug", "run", SOURCE_DIR / "pipelines" / "notify.toml"], env)
         self.assertEqual(run.code, 0, run.err)
 
-        # {since} is the first of the hours sustained_load judged: when the load came on.
+        # {since} is the first hour of the longest window above the threshold that alerted: when the load came on.
         left_on = "Power use has stayed high since %s: %d Wh in the hour from %s. Has something been left on?"
         back = "Power usage back to normal: %d Wh at %s (unusual since %s)."
         self.assertEqual(sorted(r.json["body"] for r in phone.requests()), sorted([
-            left_on % ("14:00", 2490, "15:00"),
-            "Power usage has been unusual since 14:00: 2524 Wh at 18:00. Please check!",
-            back % (1795, "19:00", "14:00"),
-            left_on % ("1:00", 1970, "2:00"), back % (852, "4:00", "1:00"),
+            left_on % ("13:00", 2490, "15:00"),
+            "Power usage has been unusual since 13:00: 2524 Wh at 18:00. Please check!",
+            back % (1795, "19:00", "13:00"),
+            left_on % ("0:00", 1970, "2:00"), back % (852, "4:00", "0:00"),
             left_on % ("10:00", 1742, "15:00"), back % (1482, "16:00", "10:00"),
             left_on % ("19:00", 4463, "20:00"), back % (3097, "21:00", "19:00"),
         ]))
@@ -48,8 +48,8 @@ class NotifyPipelineTest(HttpTestCase):
         self.assertEqual({r.json["media_player_entity_id"] for r in spoken}, {"media_player.kitchen"})
         self.assertEqual(sorted(r.json["message"] for r in spoken), sorted([
             "Power use has stayed high since %s: %d watt hours in the hour from %s. Did you leave something on?"
-            % alert for alert in [("14:00", 2490, "15:00"), ("10:00", 1742, "15:00"), ("19:00", 4463, "20:00")]] +
-            ["Power use has been unusual since 14:00: 2524 watt hours in the hour from 18:00. Did you leave "
+            % alert for alert in [("13:00", 2490, "15:00"), ("10:00", 1742, "15:00"), ("19:00", 4463, "20:00")]] +
+            ["Power use has been unusual since 13:00: 2524 watt hours in the hour from 18:00. Did you leave "
              "something on?"]))
         self.assertIn("[speaker] home 2010-10-24 02:00 (left_on, 1970 Wh, score 1.05): no notification, suppressed "
                       "by quiet hours 22:00-07:00", run.err)

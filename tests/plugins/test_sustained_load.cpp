@@ -115,6 +115,24 @@ TEST_CASE("sustained_load follows a rise until it has gone, not until an hour al
   CHECK_FALSE(still_on(20, std::nan(""), 100));  // gone
 }
 
+TEST_CASE("sustained_load: a rise began at the start of the longest window whose floor is above the threshold", "[sustained]") {
+  // A heater on for six hours, told by the 2-hour window: "since" was two
+  // hours ago, while the 6-hour window saw it all along.
+  settings two_and_six;
+  two_and_six.hours = {2, 6};
+  meter_state m(two_and_six);
+  hourly usual;
+  usual.fill(300);
+  meter_state::step s{};
+  for (int h = 0; h < 6; ++h) s = m.next(at(start_ms + h * hour_ms, 2300), usual);
+  CHECK(m.window_start_ms(0) == start_ms + 4 * hour_ms);
+  CHECK(m.rise_start_ms(s, 0, 1500) == start_ms);                // 2000 above usual for all six hours
+  CHECK(m.rise_start_ms(s, 0, 2500) == start_ms + 4 * hour_ms);  // no floor that high: the window's own
+  s = m.next(at(start_ms + 6 * hour_ms, 1000), usual);           // a lower hour: the six-hour floor falls
+  CHECK(m.rise_start_ms(s, 0, 600) == start_ms + hour_ms);       // both windows' floors are 700
+  CHECK(m.rise_start_ms(s, 0, 800) == start_ms + 5 * hour_ms);
+}
+
 TEST_CASE("sustained_load training: thresholds from the history, a heater above them", "[sustained]") {
   const auto history = ordinary_days(60);
   settings s;

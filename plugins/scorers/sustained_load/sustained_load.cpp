@@ -59,7 +59,8 @@ public:
     const meter_state::step s = m.state.next(r, model_.usual);
     const verdict v = judge(model_, s, s.hour);
     const double threshold = model_.threshold[v.window][static_cast<std::size_t>(s.hour)];
-    score_result result{v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh, m.state.window_start_ms(v.window)};
+    score_result result{v.score, s.usual_wh, s.usual_wh + threshold, s.usual_wh,
+                        m.state.rise_start_ms(s, v.window, threshold)};
     result.still_on = m.rise.still_on(model_, s, v);
     return result;
   }

@@ -112,6 +112,13 @@ meter_state::step meter_state::next(const reading& r, const hourly& usual_fallba
   return latest_.note(r.ts_ms, r.wh, s);
 }
 
+std::int64_t meter_state::rise_start_ms(const step& s, std::size_t w, double threshold_wh) const {
+  std::int64_t since = window_start_ms(w);
+  for (std::size_t i = 0; i < floors_.size(); ++i)
+    if (s.floor_wh[i] > threshold_wh) since = std::min(since, window_start_ms(i));  // NaN: not covered
+  return since;
+}
+
 verdict judge(const sustained_model& m, const meter_state::step& s, int hour) {
   verdict v{-std::numeric_limits<double>::infinity(), 0};
   for (std::size_t w = 0; w < m.threshold.size(); ++w) {

@@ -121,6 +121,10 @@ public:
   step next(const reading& r, const hourly& usual_fallback);
   /// Window `w`'s oldest reading (floor_window::first_ms), after next().
   std::int64_t window_start_ms(std::size_t w) const { return floors_[w].first_ms(); }
+  /// When a rise of at least `threshold_wh` that window `w` sees began, as
+  /// far back as the windows see: the start of the longest window whose
+  /// floor in step `s` is above it (window `w`'s if none is).
+  std::int64_t rise_start_ms(const step& s, std::size_t w, double threshold_wh) const;
 
 private:
   usual_level usual_;
