@@ -1,7 +1,7 @@
 // The lines the console and file sinks write, one per event: a sentence for
-// people or a JSON object. One formatter, so that a file and the console say
-// the same; pure functions appending to a buffer, so tests can check exact
-// strings.
+// people (or the sink's own `message` for it) or a JSON object. One
+// formatter, so that a file and the console say the same; pure functions
+// appending to a buffer, so tests can check exact strings.
 #pragma once
 
 #include <common/json.hpp>
@@ -90,6 +90,21 @@ inline void append_text_line(std::string& out, const alert& a, const time_zone& 
   append_chars(out, a.scored.score, std::chars_format::fixed, 2);
   out += frame.closing;
 }
+
+/// A line someone wrote (a sink's `message` template, rendered): escaped as
+/// the meter name in the standard line, so that a line break in the template
+/// or in a field cannot make two lines of one event, or forge one.
+inline void append_message_line(std::string& out, std::string_view text) {
+  append_text_escaped(out, text);
+  out += '\n';
+}
+
+/// What a sink writes for a kind of alert whose message is not set; the end
+/// of those options' descriptions (notification::message_options_without_defaults).
+inline constexpr const char* message_unset = "Not set: the standard line. Only for format = \"text\".";
+
+/// Why a message option is refused with format = "json".
+inline constexpr const char* messages_in_json = "is for format = \"text\"; a JSON line has every field already";
 
 /// One JSON object per line (the shared alert object, see common/json.hpp).
 inline void append_json_line(std::string& out, const alert& a) {

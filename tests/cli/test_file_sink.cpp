@@ -105,3 +105,29 @@ TEST_CASE("file sink: a path that cannot be appended to is reported at the optio
   struct stat st {};
   CHECK(::stat((dir.path() + "/missing").c_str(), &st) != 0);  // nothing made by checking
 }
+
+TEST_CASE("console sink: a message with an unknown field is reported at the option, by validate") {
+  temp_dir dir;
+  const std::string p =
+      dir.file("p.toml", pipeline(console_sink("receive = 'unusual'\nmessage = '{wh} Wh from {time} to {ends}'")));
+  const auto r = run({"validate", p}, fixture_env);
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(without(r.err, dir.path() + "/"),
+             Contains("p.toml:15:11: option 'message' of sink 'out' (console): unknown field {ends}; the fields are "
+                      "{wh}, {hour}, {time}, {date}, {score}, {expected_lo}, {expected_hi}, {expected_unit}, "
+                      "{expected_unit_words}, {scorer}, {meter}, {since}, {end}, {status} ({{ and }} for literal "
+                      "braces)"));
+}
+
+TEST_CASE("file sink: its messages make the lines, one per event") {
+  temp_dir dir;
+  const std::string p = dir.file(
+      "p.toml", pipeline(file_sink("alerts.log", "message = \"{date} {time} {meter}:\\n{wh} Wh, {status}\"")));
+  const auto r = run({"run", p}, fixture_env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string lines = dir.read("alerts.log");
+  CHECK(count_lines(lines, "") == 10);
+  CHECK(count_lines(lines, " home:\\n500 Wh, unusual") == 10);
+}

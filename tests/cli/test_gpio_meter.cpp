@@ -29,6 +29,18 @@ std::string pipeline(const std::string& source, const std::string& sinks, const 
          "\n[[scorers]]\nname = 'band'\nplugin = 'percentile_band'\nfrom = ['meter']\n" + band_1500() + "\n" + sinks;
 }
 
+/// 2 kW at 1000 impulses/kWh: a 1 Wh impulse every 1.8 s, from 2024-06-10T00:00:00Z for an hour.
+std::string two_kw_hour() {
+  std::string text = "# 2 kW for an hour\n";
+  char buf[64];
+  for (long long k = 0; k < 2000; ++k) {
+    const long long tenths = 17179776000LL + k * 18;
+    std::snprintf(buf, sizeof buf, "%lld.%lld\n", tenths / 10, tenths % 10);
+    text += buf;
+  }
+  return text;
+}
+
 /// A pulse on 2024-10-27, the end of summer time in Paris, `minute` minutes
 /// after midnight, in local time without an offset (as `date +%FT%T` writes it).
 std::string pulse_on_27_october(int minute) {
@@ -60,15 +72,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 TEST_CASE("gpio_meter: a 2 kW hour from a pulse file, through a band, to the console") {
   temp_dir dir;
-  // 2 kW at 1000 impulses/kWh: a 1 Wh impulse every 1.8 s, from 2024-06-10T00:00:00Z for an hour.
-  std::string text = "# 2 kW for an hour\n";
-  char buf[64];
-  for (long long k = 0; k < 2000; ++k) {
-    const long long tenths = 17179776000LL + k * 18;
-    std::snprintf(buf, sizeof buf, "%lld.%lld\n", tenths / 10, tenths % 10);
-    text += buf;
-  }
-  dir.file("pulses.txt", text);
+  dir.file("pulses.txt", two_kw_hour());
   const auto p = dir.file("p.toml", pipeline("pulse_file = 'pulses.txt'",
                                              "[[sinks]]\nname = 'all'\nplugin = 'console'\nfrom = ['band']\n"
                                              "format = 'json'\nreceive = 'all'\n"
@@ -100,6 +104,25 @@ TEST_CASE("gpio_meter: a 2 kW hour from a pulse file, through a band, to the con
   CHECK_THAT(r.err, Contains("[2024-06-09 home band] Unusual power usage of 1534 Wh at 23:46 (score 1.02). Please check!"));
   CHECK_THAT(r.err, Contains("[meter] replayed 60 readings: 2000 pulses counted"));
   CHECK_THAT(r.err, Contains("pipeline 'gpio' finished: 60 readings, 2 alerts delivered"));  // the raise, to each sink
+}
+
+TEST_CASE("gpio_meter: a console message with {end} says when the trailing hour was read") {
+  // Each reading is the hour before it was read, stamped with that hour's
+  // start: the standard line's "at 23:46" is the reading read at 0:46.
+  temp_dir dir;
+  dir.file("pulses.txt", two_kw_hour());
+  const auto p = dir.file(
+      "p.toml", pipeline("pulse_file = 'pulses.txt'",
+                         "[[sinks]]\nname = 'alerts'\nplugin = 'console'\nfrom = ['band']\nremind_every = '10m'\n"
+                         "message = 'Unusual power usage since {since}: {wh} Wh in the hour to {end}.'\n"
+                         "reminder_message = 'Still unusual since {since}: {wh} Wh in the hour to {end}.'\n"));
+  const auto r = run({"run", p});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(lines_of(r.out) == std::vector<std::string>{
+                               "Unusual power usage since 23:46: 1534 Wh in the hour to 0:46.",
+                               "Still unusual since 23:46: 1867 Wh in the hour to 0:56.",
+                           });
 }
 
 TEST_CASE("gpio_meter: a pulse file in local time counts the hour the end of summer time repeats") {

@@ -1,17 +1,39 @@
 #include "messages.hpp"
 
+#include <utility>
+
 namespace stream_smarts::notification {
 
-std::vector<option_spec> message_options(const texts& defaults) {
+namespace {
+
+/// The three options, declared here only; `unset` ends each description of
+/// options without a default.
+std::vector<option_spec> declare(option_value raised, option_value reminder, option_value resolved,
+                                 const std::string& unset) {
   const std::string fields = " Fields: " + field_list() + "; {{ and }} are literal braces.";
   return {
-      optional_option("message", option_type::string, defaults.raised,
-                      "Text when usage becomes unusual." + fields),
-      optional_option("reminder_message", option_type::string, defaults.reminder,
-                      "Text of a reminder while usage stays unusual; the same fields."),
-      optional_option("resolved_message", option_type::string, defaults.resolved,
-                      "Text when usage is back to normal; the same fields."),
+      optional_option("message", option_type::string, std::move(raised),
+                      "Text when usage becomes unusual." + fields + unset),
+      optional_option("reminder_message", option_type::string, std::move(reminder),
+                      "Text of a reminder while usage stays unusual; the same fields." + unset),
+      optional_option("resolved_message", option_type::string, std::move(resolved),
+                      "Text when usage is back to normal; the same fields." + unset),
   };
+}
+
+std::optional<message_template> template_of(const options& o, const std::string& option) {
+  if (!o.has(option)) return std::nullopt;
+  return std::optional<message_template>(std::in_place, option, o.string(option));
+}
+
+} // namespace
+
+std::vector<option_spec> message_options(const texts& defaults) {
+  return declare(defaults.raised, defaults.reminder, defaults.resolved, "");
+}
+
+std::vector<option_spec> message_options_without_defaults(const std::string& unset) {
+  return declare({}, {}, {}, " " + unset);
 }
 
 option_spec title_option(const std::string& default_title) {
@@ -19,22 +41,33 @@ option_spec title_option(const std::string& default_title) {
                          "Title of every notification; the same fields as message.");
 }
 
-messages::messages(const options& o, const time_zone& zone)
-    : zone_(&zone),
-      title_(o.has("title") ? std::optional<message_template>(std::in_place, "title", o.string("title")) : std::nullopt),
-      raised_("message", o.string("message")),
-      reminder_("reminder_message", o.string("reminder_message")),
-      resolved_("resolved_message", o.string("resolved_message")) {}
-
-std::optional<text> messages::render(const alert& a) const {
-  if (a.kind == alert_kind::none) return std::nullopt;
-  return text{title_ ? title_->render(a, *zone_) : std::string(), message_for(a.kind).render(a, *zone_)};
+void refuse_messages(const options& o, const std::string& why) {
+  for (const char* option : {"message", "reminder_message", "resolved_message"})
+    if (o.has(option)) throw option_error(option, why);
 }
 
-const message_template& messages::message_for(alert_kind kind) const {
-  if (kind == alert_kind::reminder) return reminder_;
-  if (kind == alert_kind::resolved) return resolved_;
-  return raised_;
+messages::messages(const options& o, const time_zone& zone)
+    : zone_(&zone),
+      title_(template_of(o, "title")),
+      raised_(template_of(o, "message")),
+      reminder_(template_of(o, "reminder_message")),
+      resolved_(template_of(o, "resolved_message")) {}
+
+std::optional<text> messages::render(const alert& a) const {
+  const std::optional<message_template>& message = message_for(a.kind);
+  if (!message) return std::nullopt;
+  return text{title_ ? title_->render(a, *zone_) : std::string(), message->render(a, *zone_)};
+}
+
+const std::optional<message_template>& messages::message_for(alert_kind kind) const {
+  static const std::optional<message_template> none;  // a scored reading that is not an alert
+  switch (kind) {
+    case alert_kind::raised: return raised_;
+    case alert_kind::reminder: return reminder_;
+    case alert_kind::resolved: return resolved_;
+    case alert_kind::none: break;
+  }
+  return none;
 }
 
 } // namespace stream_smarts::notification

@@ -1,6 +1,8 @@
 // The texts of a notification sink: one template per kind of alert (raised,
 // reminder, resolved), declared as options with defaults that suit how the
 // sink is read: written on a phone or in a chat, or spoken by a speaker.
+// The console and file sinks declare them too, without defaults: a kind
+// whose message is not set gets their standard line.
 #pragma once
 
 #include "message_template.hpp"
@@ -36,6 +38,15 @@ inline const texts spoken{
 /// `message`, `reminder_message` and `resolved_message`, with these defaults.
 std::vector<option_spec> message_options(const texts& defaults);
 
+/// The same options without defaults, for a sink with words of its own for
+/// an alert whose message is not set (the console and file sinks' standard
+/// line); `unset` ends their descriptions, saying what that is.
+std::vector<option_spec> message_options_without_defaults(const std::string& unset);
+
+/// Throws option_error(why) for the first of those options that is set: for
+/// a sink whose options make it write no text (console's format = "json").
+void refuse_messages(const options& o, const std::string& why);
+
 /// `title`: one template for every kind of alert.
 option_spec title_option(const std::string& default_title);
 
@@ -53,15 +64,17 @@ public:
   messages(const options& o, const time_zone& zone);
 
   /// The words for an alert; nothing for a scored reading that is not one
-  /// (receive = "all"), which is not worth a notification.
+  /// (receive = "all"), which is not worth a notification, or for a kind
+  /// whose message is not set (options without defaults), which the sink
+  /// says in its own words.
   std::optional<text> render(const alert& a) const;
 
 private:
-  const message_template& message_for(alert_kind kind) const;
+  const std::optional<message_template>& message_for(alert_kind kind) const;
 
   const time_zone* zone_;
   std::optional<message_template> title_;
-  message_template raised_, reminder_, resolved_;
+  std::optional<message_template> raised_, reminder_, resolved_;  ///< nothing: not set
 };
 
 } // namespace stream_smarts::notification

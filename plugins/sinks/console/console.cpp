@@ -2,6 +2,7 @@
 // for people or as a JSON object per line for programs.
 #include <common/alert_lines.hpp>
 #include <common/write_all.hpp>
+#include <messages.hpp>
 
 #include <stream_smarts/plugin.hpp>
 
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -22,10 +24,14 @@ public:
       : json_(ctx.options().string("format") == "json"),
         stream_name_(ctx.options().string("stream")),
         out_(stream_name_ == "stderr" ? stderr : stdout),
-        zone_(&ctx.zone()) {}
+        zone_(&ctx.zone()),
+        messages_(ctx.options(), ctx.zone()) {
+    if (json_) notification::refuse_messages(ctx.options(), alert_lines::messages_in_json);
+  }
 
   void write(const alert& a) override {
     if (json_) alert_lines::append_json_line(lines_, a);
+    else if (const auto text = messages_.render(a)) alert_lines::append_message_line(lines_, text->message);
     else alert_lines::append_text_line(lines_, a, *zone_);
   }
 
@@ -74,9 +80,22 @@ private:
   std::string stream_name_;
   std::FILE* out_;
   const time_zone* zone_;  ///< the pipeline's, for "since 01:00"
+  notification::messages messages_;  ///< the line of each kind of alert someone wrote, if any
   std::string lines_;    ///< the chunk's lines, written at flush
   std::string got_out_;  ///< of the chunk that failed, the part that got out
 };
+
+std::vector<option_spec> declared_options() {
+  std::vector<option_spec> o{
+      optional_option("format", option_type::string, std::string("text"),
+                      "\"text\": a sentence per event; \"json\": one JSON object per line.", {"text", "json"}),
+      optional_option("stream", option_type::string, std::string("stdout"), "Where the lines go.",
+                      {"stdout", "stderr"}),
+  };
+  const auto texts = notification::message_options_without_defaults(alert_lines::message_unset);
+  o.insert(o.end(), texts.begin(), texts.end());
+  return o;
+}
 
 } // namespace
 
@@ -85,10 +104,4 @@ STREAM_SMARTS_PLUGIN(stream_smarts::sink_plugin<console_sink>(
      stream_smarts::plugin_kind::sink,
      "0.1.0",
      "Prints one line per alert (or scored reading) as text or JSON",
-     {
-         stream_smarts::optional_option("format", stream_smarts::option_type::string, std::string("text"),
-                                        "\"text\": a sentence per event; \"json\": one JSON object per line.",
-                                        {"text", "json"}),
-         stream_smarts::optional_option("stream", stream_smarts::option_type::string, std::string("stdout"),
-                                        "Where the lines go.", {"stdout", "stderr"}),
-     }}))
+     declared_options()}))

@@ -3,6 +3,7 @@
 // repeating a line.
 #include <common/alert_lines.hpp>
 #include <common/write_all.hpp>
+#include <messages.hpp>
 
 #include <stream_smarts/plugin.hpp>
 
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -49,13 +51,16 @@ public:
       : json_(ctx.options().string("format") == "json"),
         path_(ctx.resolve_path(ctx.options().string("path"))),
         fsync_(ctx.options().boolean("fsync")),
-        zone_(&ctx.zone()) {
+        zone_(&ctx.zone()),
+        messages_(ctx.options(), ctx.zone()) {
+    if (json_) notification::refuse_messages(ctx.options(), alert_lines::messages_in_json);
     if (ctx.options().string("path").empty()) throw option_error("path", "must name a file, e.g. \"alerts.log\"");
     if (const std::string why = why_not_appendable(path_); !why.empty()) throw option_error("path", why);
   }
 
   void write(const alert& a) override {
     if (json_) alert_lines::append_json_line(lines_, a);
+    else if (const auto text = messages_.render(a)) alert_lines::append_message_line(lines_, text->message);
     else alert_lines::append_text_line(lines_, a, *zone_);
   }
 
@@ -108,8 +113,25 @@ private:
   std::string path_;
   bool fsync_;
   const time_zone* zone_;  ///< the pipeline's, for "since 01:00"
+  notification::messages messages_;  ///< the line of each kind of alert someone wrote, if any
   std::string lines_;  ///< the chunk's lines, appended at flush
 };
+
+std::vector<option_spec> declared_options() {
+  std::vector<option_spec> o{
+      required_option("path", option_type::string,
+                      "File the lines are appended to (created if missing; its folder must exist), relative to "
+                      "the pipeline file."),
+      optional_option("format", option_type::string, std::string("text"),
+                      "\"text\": a sentence per event; \"json\": one JSON object per line.", {"text", "json"}),
+      optional_option("fsync", option_type::boolean, false,
+                      "Sync the file to the disk at every batch before acknowledging it: survives a power cut, "
+                      "costs a flash write per batch."),
+  };
+  const auto texts = notification::message_options_without_defaults(alert_lines::message_unset);
+  o.insert(o.end(), texts.begin(), texts.end());
+  return o;
+}
 
 } // namespace
 
@@ -118,14 +140,4 @@ STREAM_SMARTS_PLUGIN(stream_smarts::sink_plugin<file_sink>(
      stream_smarts::plugin_kind::sink,
      "0.1.0",
      "Appends one line per alert (or scored reading) to a file, as text or JSON, as the console prints them",
-     {
-         stream_smarts::required_option("path", stream_smarts::option_type::string,
-                                        "File the lines are appended to (created if missing; its folder must "
-                                        "exist), relative to the pipeline file."),
-         stream_smarts::optional_option("format", stream_smarts::option_type::string, std::string("text"),
-                                        "\"text\": a sentence per event; \"json\": one JSON object per line.",
-                                        {"text", "json"}),
-         stream_smarts::optional_option("fsync", stream_smarts::option_type::boolean, false,
-                                        "Sync the file to the disk at every batch before acknowledging it: "
-                                        "survives a power cut, costs a flash write per batch."),
-     }}))
+     declared_options()}))
