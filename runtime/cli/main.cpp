@@ -28,7 +28,9 @@ commands:
   run FILE                 run the pipeline in FILE until its sources are drained
                            or SIGINT/SIGTERM (drains in-flight readings, flushes sinks)
   validate FILE            check FILE without running it: exit 0 if valid, else
-                           print file:line:column: message for every problem
+                           print file:line:column: message for every problem it
+                           can find (checks that need a part in error, such as the
+                           timezone, wait for it: fixing one may reveal others)
   plugins                  list every plugin found (kind, name, version, file)
   plugins --describe NAME  print a plugin's options (--markdown for a README table)
   train --scorer NAME --data FILE --out FILE
@@ -74,7 +76,8 @@ options of plugins, train, eval, report and inject:
 options of train, eval, report and inject:
   --timezone TZ            time zone of hour-of-day fields (default UTC)
   --source PLUGIN          read history with this source plugin (default replay);
-                           --data is its path option; others (kafka_source) take --data-set
+                           --data fills the option the source declares as its history
+                           file (replay's path); others (kafka_source) take --data-set
   --data-set KEY=VALUE     a history source option, e.g. --data-set end=2008-01-01T00:00:00
   --threshold SCORE        alert threshold for the figures (default 1.0; not inject)
 

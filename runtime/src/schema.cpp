@@ -141,6 +141,13 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+/// Whether `word` is the last '_'-separated words of `candidate`: "retries"
+/// of "max_retries", "backoff" of "retry_backoff".
+bool ends_with_words(std::string_view candidate, std::string_view word) {
+  return candidate.size() > word.size() && candidate.substr(candidate.size() - word.size()) == word &&
+         candidate[candidate.size() - word.size() - 1] == '_';
+}
+
 } // namespace
 
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates) {
@@ -152,6 +159,14 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
       best_distance = d;
       best = c;
     }
+  }
+  if (best || word.size() < 3) return best;
+  // A name's prefix left out ("retries" for "max_retries") is too many edits
+  // away to be a typo; it is a likely meaning when only one name ends so.
+  for (const auto& c : candidates) {
+    if (!ends_with_words(c, word) || c == best) continue;
+    if (best) return std::nullopt;  // "hours": quiet_hours or active_hours?
+    best = c;
   }
   return best;
 }

@@ -54,7 +54,9 @@ std::string expand_environment(std::string_view text, std::string& problem, bool
 /// Whether `text` holds a line break, tab or another control character.
 bool has_control_character(std::string_view text);
 
-/// The closest candidate to `word` if it is close enough to be a likely typo.
+/// The closest candidate to `word` if it is close enough to be a likely typo;
+/// else the one candidate whose last '_'-separated words `word` is, if only
+/// one is ("retries": "max_retries").
 std::optional<std::string> nearest(std::string_view word, const std::vector<std::string>& candidates);
 
 /// "a string or a number"

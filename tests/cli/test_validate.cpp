@@ -66,6 +66,15 @@ TEST_CASE("unknown option, with the nearest valid key") {
         "p.toml:14:1: unknown option 'recrod' for sink 'out' (fixture_sink) (did you mean 'record'?)\n");
 }
 
+TEST_CASE("unknown option: a runtime key given without its first word is named") {
+  // "retries" is four edits from "max_retries": too far for a typo, but the
+  // one sink key it ends, and so what was meant
+  CHECK(invalid(good + "retries = 3\n") ==
+        "p.toml:15:1: unknown option 'retries' for sink 'out' (fixture_sink) (did you mean 'max_retries'?)\n");
+  CHECK(invalid(good + "backoff = \"5s\"\n") ==
+        "p.toml:15:1: unknown option 'backoff' for sink 'out' (fixture_sink) (did you mean 'retry_backoff'?)\n");
+}
+
 TEST_CASE("wrong type") {
   CHECK(invalid(replace(good, "plugin = \"fixture_source\"", "plugin = \"fixture_source\"\ncount = \"ten\"")) ==
         "p.toml:6:9: option 'count' of source 'in' (fixture_source) must be an integer, not a string\n");

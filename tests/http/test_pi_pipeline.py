@@ -71,9 +71,9 @@ class PiPipelineTest(HttpTestCase):
         toml, replaced = re.subn(r"(?m)^line = 17 .*$", 'pulse_file = "pulses.txt"', toml)
         self.assertEqual(replaced, 1)
         toml = toml.replace('"../models/', '"%s/models/' % SOURCE_DIR)
-        toml = toml.replace('token = "${PUSHBULLET_TOKEN}"', 'token = "${PUSHBULLET_TOKEN}"\nbase_url = "%s"' % phone.url)
         self.write("pulses.txt", pulses(at(0), heater_on, heater_off, heater_off + datetime.timedelta(minutes=30)))
-        env = {"KAFKA_BROKERS": self.broker(), "PUSHBULLET_TOKEN": "o.pi", "HA_URL": speaker.url, "HA_TOKEN": "pi"}
+        env = {"KAFKA_BROKERS": self.broker(), "PUSHBULLET_TOKEN": "o.pi", "PUSHBULLET_URL": phone.url,
+               "HA_URL": speaker.url, "HA_TOKEN": "pi"}
         run = self.run_pipeline(toml, env)
         self.assertEqual(run.code, 0, run.err)
         self.assertRegex(run.err, r"\d+ alerts? delivered")

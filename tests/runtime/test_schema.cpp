@@ -64,6 +64,17 @@ TEST_CASE("an unknown option is reported at its key with the nearest valid name"
   CHECK(c.problems.to_string() == "test.toml:2:3: unknown option 'paht' for source 'x' (replay) (did you mean 'path'?)");
 }
 
+TEST_CASE("the nearest name: a typo or else the one name a word ends") {
+  const std::vector<std::string> names{"max_retries", "retry_backoff", "quiet_hours", "active_hours", "receive"};
+  CHECK(nearest("max_retires", names) == "max_retries");
+  CHECK(nearest("recieve", names) == "receive");
+  CHECK(nearest("retries", names) == "max_retries");
+  CHECK(nearest("backoff", names) == "retry_backoff");
+  CHECK_FALSE(nearest("hours", names).has_value());  // quiet_ or active_: no guess
+  CHECK_FALSE(nearest("tries", names).has_value());  // a whole word only
+  CHECK_FALSE(nearest("xyz", names).has_value());
+}
+
 TEST_CASE("a missing required option names it, its type and what it is for") {
   auto c = check("count = 1\n");
   CHECK(c.problems.to_string() ==
