@@ -117,4 +117,30 @@ inline std::string training_error_of(const plugin_descriptor& d, std::map<std::s
   });
 }
 
+/// Starts `s`, writes `alerts` as one chunk, flushes and stops it.
+inline void write_through(sink& s, const std::vector<alert>& alerts) {
+  s.start();
+  for (const alert& a : alerts) s.write(a);
+  s.flush();
+  s.stop();
+}
+
+/// What `run` writes to stderr (a console sink with stream = "stderr"),
+/// captured in a file of `dir`.
+template <class Run>
+std::string stderr_of(const temp_dir& dir, Run run) {
+  const std::string path = dir.path + "/stderr.txt";
+  std::fflush(stderr);
+  const int saved = ::dup(2);
+  std::FILE* capture = std::fopen(path.c_str(), "w");
+  REQUIRE(capture != nullptr);
+  ::dup2(::fileno(capture), 2);
+  run();
+  std::fflush(stderr);
+  ::dup2(saved, 2);
+  ::close(saved);
+  std::fclose(capture);
+  return dir.read("stderr.txt");
+}
+
 } // namespace stream_smarts::testing

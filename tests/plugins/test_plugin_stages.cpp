@@ -591,31 +591,12 @@ TEST_CASE("console writes whole lines and flushes them", "[stages][console]") {
   const auto& d = load(CONSOLE_PLUGIN);
   CHECK(d.info.name == "console");
   temp_dir dir;
-  const std::string path = dir.path + "/err.txt";
-  std::fflush(stderr);
-  const int saved = ::dup(2);
-  std::FILE* capture = std::fopen(path.c_str(), "w");
-  REQUIRE(capture != nullptr);
-  ::dup2(::fileno(capture), 2);
-
   fake_context ctx(d, {{"stream", std::string("stderr")}, {"format", std::string("json")}}, dir.path);
-  auto sink = d.make_sink(ctx);
-  sink->start();
   alert a;
   a.scored.reading.meter = "home";
   a.scored.reading.wh = 2;
   a.scored.scorer = "band";
-  sink->write(a);
-  sink->write(a);
-  sink->flush();
-  sink->stop();
-
-  std::fflush(stderr);
-  ::dup2(saved, 2);
-  ::close(saved);
-  std::fclose(capture);
-  std::ifstream in(path);
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  const std::string text = stderr_of(dir, [&] { write_through(*d.make_sink(ctx), {a, a}); });
   const std::string line =
       "{\"ts\":\"1970-01-01T00:00:00+00:00\",\"ts_ms\":0,\"meter\":\"home\",\"hour\":0,\"wh\":2,\"score\":0,"
       "\"expected_lo\":0,\"expected_hi\":0,\"scorer\":\"band\",\"alert\":\"raised\",\"threshold\":1,\"labels\":{}}\n";

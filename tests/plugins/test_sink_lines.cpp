@@ -44,11 +44,7 @@ std::string file_lines(std::map<std::string, option_value> given, const std::vec
   temp_dir dir;
   given["path"] = std::string("alerts.log");
   fake_context ctx(d, std::move(given), dir.path);
-  auto sink = d.make_sink(ctx);
-  sink->start();
-  for (const alert& a : alerts) sink->write(a);
-  sink->flush();
-  sink->stop();
+  write_through(*d.make_sink(ctx), alerts);
   return dir.read("alerts.log");
 }
 
@@ -56,26 +52,9 @@ std::string file_lines(std::map<std::string, option_value> given, const std::vec
 std::string console_lines(std::map<std::string, option_value> given, const std::vector<alert>& alerts) {
   const auto& d = load(CONSOLE_PLUGIN);
   temp_dir dir;
-  const std::string path = dir.path + "/err.txt";
-  std::fflush(stderr);
-  const int saved = ::dup(2);
-  std::FILE* capture = std::fopen(path.c_str(), "w");
-  REQUIRE(capture != nullptr);
-  ::dup2(::fileno(capture), 2);
   given["stream"] = std::string("stderr");
-  {
-    fake_context ctx(d, std::move(given), dir.path);
-    auto sink = d.make_sink(ctx);
-    sink->start();
-    for (const alert& a : alerts) sink->write(a);
-    sink->flush();
-    sink->stop();
-  }
-  std::fflush(stderr);
-  ::dup2(saved, 2);
-  ::close(saved);
-  std::fclose(capture);
-  return dir.read("err.txt");
+  fake_context ctx(d, std::move(given), dir.path);
+  return stderr_of(dir, [&] { write_through(*d.make_sink(ctx), alerts); });
 }
 
 const std::string standard_lines =
