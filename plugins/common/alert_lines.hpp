@@ -99,13 +99,6 @@ inline void append_message_line(std::string& out, std::string_view text) {
   out += '\n';
 }
 
-/// What a sink writes for a kind of alert whose message is not set; the end
-/// of those options' descriptions (notification::message_options_without_defaults).
-inline constexpr const char* message_unset = "Not set: the standard line. Only for format = \"text\".";
-
-/// Why a message option is refused with format = "json".
-inline constexpr const char* messages_in_json = "is for format = \"text\"; a JSON line has every field already";
-
 /// One JSON object per line (the shared alert object, see common/json.hpp).
 inline void append_json_line(std::string& out, const alert& a) {
   json::append_alert(out, a);

@@ -1,8 +1,7 @@
 // The console sink: one line per event on stdout or stderr, as a sentence
 // for people or as a JSON object per line for programs.
-#include <common/alert_lines.hpp>
+#include <common/sink_lines.hpp>
 #include <common/write_all.hpp>
-#include <messages.hpp>
 
 #include <stream_smarts/plugin.hpp>
 
@@ -21,19 +20,11 @@ using namespace stream_smarts;
 class console_sink final : public sink {
 public:
   explicit console_sink(stage_context& ctx)
-      : json_(ctx.options().string("format") == "json"),
-        stream_name_(ctx.options().string("stream")),
+      : stream_name_(ctx.options().string("stream")),
         out_(stream_name_ == "stderr" ? stderr : stdout),
-        zone_(&ctx.zone()),
-        messages_(ctx.options(), ctx.zone()) {
-    if (json_) notification::refuse_messages(ctx.options(), alert_lines::messages_in_json);
-  }
+        line_(ctx.options(), ctx.zone()) {}
 
-  void write(const alert& a) override {
-    if (json_) alert_lines::append_json_line(lines_, a);
-    else if (const auto text = messages_.render(a)) alert_lines::append_message_line(lines_, text->message);
-    else alert_lines::append_text_line(lines_, a, *zone_);
-  }
+  void write(const alert& a) override { line_.append(lines_, a); }
 
   // The chunk's lines go out in one write(2) on the stream's descriptor:
   // whole lines, and on a failure we know exactly which bytes got out. The
@@ -76,25 +67,19 @@ private:
     throw delivery_error(message, true);
   }
 
-  bool json_;
   std::string stream_name_;
   std::FILE* out_;
-  const time_zone* zone_;  ///< the pipeline's, for "since 01:00"
-  notification::messages messages_;  ///< the line of each kind of alert someone wrote, if any
+  alert_lines::line_writer line_;
   std::string lines_;    ///< the chunk's lines, written at flush
   std::string got_out_;  ///< of the chunk that failed, the part that got out
 };
 
 std::vector<option_spec> declared_options() {
-  std::vector<option_spec> o{
-      optional_option("format", option_type::string, std::string("text"),
-                      "\"text\": a sentence per event; \"json\": one JSON object per line.", {"text", "json"}),
+  return alert_lines::with_message_options({
+      alert_lines::format_option(),
       optional_option("stream", option_type::string, std::string("stdout"), "Where the lines go.",
                       {"stdout", "stderr"}),
-  };
-  const auto texts = notification::message_options_without_defaults(alert_lines::message_unset);
-  o.insert(o.end(), texts.begin(), texts.end());
-  return o;
+  });
 }
 
 } // namespace

@@ -1,9 +1,8 @@
 // The file sink: appends one line per event to a file, the same lines as the
 // console sink, and survives a full or failing disk without losing or
 // repeating a line.
-#include <common/alert_lines.hpp>
+#include <common/sink_lines.hpp>
 #include <common/write_all.hpp>
-#include <messages.hpp>
 
 #include <stream_smarts/plugin.hpp>
 
@@ -48,21 +47,14 @@ std::string why_not_appendable(const std::string& path) {
 class file_sink final : public sink {
 public:
   explicit file_sink(stage_context& ctx)
-      : json_(ctx.options().string("format") == "json"),
-        path_(ctx.resolve_path(ctx.options().string("path"))),
+      : path_(ctx.resolve_path(ctx.options().string("path"))),
         fsync_(ctx.options().boolean("fsync")),
-        zone_(&ctx.zone()),
-        messages_(ctx.options(), ctx.zone()) {
-    if (json_) notification::refuse_messages(ctx.options(), alert_lines::messages_in_json);
+        line_(ctx.options(), ctx.zone()) {
     if (ctx.options().string("path").empty()) throw option_error("path", "must name a file, e.g. \"alerts.log\"");
     if (const std::string why = why_not_appendable(path_); !why.empty()) throw option_error("path", why);
   }
 
-  void write(const alert& a) override {
-    if (json_) alert_lines::append_json_line(lines_, a);
-    else if (const auto text = messages_.render(a)) alert_lines::append_message_line(lines_, text->message);
-    else alert_lines::append_text_line(lines_, a, *zone_);
-  }
+  void write(const alert& a) override { line_.append(lines_, a); }
 
   // The file is opened for each chunk and closed after it, not kept open: a
   // file that logrotate moved, someone deleted, or whose disk was remounted
@@ -109,28 +101,22 @@ private:
     throw delivery_error("file: cannot write " + path_ + ": " + std::strerror(err) + kept, true);
   }
 
-  bool json_;
   std::string path_;
   bool fsync_;
-  const time_zone* zone_;  ///< the pipeline's, for "since 01:00"
-  notification::messages messages_;  ///< the line of each kind of alert someone wrote, if any
+  alert_lines::line_writer line_;
   std::string lines_;  ///< the chunk's lines, appended at flush
 };
 
 std::vector<option_spec> declared_options() {
-  std::vector<option_spec> o{
+  return alert_lines::with_message_options({
       required_option("path", option_type::string,
                       "File the lines are appended to (created if missing; its folder must exist), relative to "
                       "the pipeline file."),
-      optional_option("format", option_type::string, std::string("text"),
-                      "\"text\": a sentence per event; \"json\": one JSON object per line.", {"text", "json"}),
+      alert_lines::format_option(),
       optional_option("fsync", option_type::boolean, false,
                       "Sync the file to the disk at every batch before acknowledging it: survives a power cut, "
                       "costs a flash write per batch."),
-  };
-  const auto texts = notification::message_options_without_defaults(alert_lines::message_unset);
-  o.insert(o.end(), texts.begin(), texts.end());
-  return o;
+  });
 }
 
 } // namespace
