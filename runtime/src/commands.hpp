@@ -20,8 +20,8 @@ struct train_request {
   std::string scorer;            ///< plugin name
   std::string out;               ///< model file to write
   std::vector<std::string> scorer_settings;  ///< "key=value", TOML values
-  std::uint64_t seed = 1;        ///< which days the hold-out takes
-  double holdout = 0.2;          ///< share of days held out for the report; 0 = no report
+  std::uint64_t seed = 1;        ///< where the rehearsals' events go
+  double holdout = 0.2;          ///< share of the days, the last, held out for the report; 0 = no report
   double threshold = 1.0;        ///< alert threshold for the report
   int rehearsals = 5;            ///< copies of the history with events, for trainers that ask (0 = none)
   std::optional<std::string> kinds;       ///< the rehearsals' --kinds, as inject's

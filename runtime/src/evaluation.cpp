@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 namespace stream_smarts::runtime {
@@ -13,14 +14,6 @@ double ratio(std::size_t a, std::size_t b) {
 
 std::int64_t day_number(const local_fields& l) { return days_from_civil(l.year, l.month, l.day); }
 
-// splitmix64: a fixed, well-mixed hash, the same on every platform.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 /// The reading's `label` value, or nullptr if it has none.
 const std::string* label_of(const reading& r) {
   for (const auto& l : r.labels)
@@ -30,16 +23,20 @@ const std::string* label_of(const reading& r) {
 
 } // namespace
 
-bool held_out(const local_fields& day, std::uint64_t seed, double fraction) {
-  const auto h = mix(mix(seed) ^ static_cast<std::uint64_t>(day_number(day)));
-  return static_cast<double>(h >> 11) * 0x1.0p-53 < fraction;
+holdout::holdout(const std::vector<reading>& history, double fraction) {
+  std::set<std::int64_t> days;
+  for (const auto& r : history) days.insert(day_number(r.local));
+  days_ = static_cast<std::size_t>(std::floor(fraction * static_cast<double>(days.size()) + 0.5));
+  if (days_ > 0) first_day_ = *std::next(days.rbegin(), static_cast<std::ptrdiff_t>(days_ - 1));
 }
 
-void judge_held_out(evaluation& e, const std::vector<reading>& history, std::uint64_t seed, double fraction,
+bool holdout::contains(const reading& r) const { return day_number(r.local) >= first_day_; }
+
+void judge_held_out(evaluation& e, const std::vector<reading>& history, const holdout& held,
                     const std::function<score_result(const reading&)>& score) {
   for (const auto& r : history) {
     const score_result s = score(r);
-    if (held_out(r.local, seed, fraction)) e.add(r, s);
+    if (held.contains(r)) e.add(r, s);
   }
 }
 

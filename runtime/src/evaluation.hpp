@@ -52,9 +52,22 @@ struct event_outcome {
   std::int64_t delay_ms() const { return first_alert ? first_alert->ts_ms - first.ts_ms : 0; }
 };
 
-/// Whether a local day goes to the hold-out part: a pure function of the
-/// seed and the day, so the same seed always holds out the same days.
-bool held_out(const local_fields& day, std::uint64_t seed, double fraction);
+/// The hold-out part of a history: its last days, as a scorer is used
+/// (trained on the past, then run on the days after). Random days would let
+/// a model learn the weeks around each held-out day, and would spend a budget
+/// met on the last year (sustained_load) on days from all the years.
+class holdout {
+public:
+  /// The last `fraction` of the local days with readings, rounded (none if
+  /// that is under half a day), whatever the order of the readings.
+  holdout(const std::vector<reading>& history, double fraction);
+  bool contains(const reading& r) const;
+  std::size_t days() const { return days_; }
+
+private:
+  std::int64_t first_day_ = std::numeric_limits<std::int64_t>::max();
+  std::size_t days_ = 0;
+};
 
 class evaluation {
 public:
@@ -113,7 +126,7 @@ private:
 /// `history` in order, because a scorer's running state (a recent usual
 /// level, the floor of the last hours) needs the days before, as it has them
 /// when running; only the readings of held-out days are added to `e`.
-void judge_held_out(evaluation& e, const std::vector<reading>& history, std::uint64_t seed, double fraction,
+void judge_held_out(evaluation& e, const std::vector<reading>& history, const holdout& held,
                     const std::function<score_result(const reading&)>& score);
 
 } // namespace stream_smarts::runtime

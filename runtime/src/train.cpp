@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -23,32 +24,45 @@
 namespace stream_smarts::runtime {
 namespace {
 
-std::vector<reading> days_to_fit(const std::vector<reading>& history, const train_request& request) {
+std::vector<reading> days_to_fit(const std::vector<reading>& history, const holdout& held) {
   std::vector<reading> fit;
   for (const auto& r : history)
-    if (!held_out(r.local, request.seed, request.holdout)) fit.push_back(r);
+    if (!held.contains(r)) fit.push_back(r);
   return fit;
 }
 
 /// "2 readings on 1 day (2008-01-07)": what the hold-out split had to cut.
-std::string days_of(const std::vector<reading>& history) {
+std::string days_of(const std::vector<reading>& history, const std::function<bool(const reading&)>& keep) {
   std::set<std::string> days;  // "YYYY-MM-DD" sorts as time does
-  for (const auto& r : history) days.insert(day_of(r));
-  std::string text = std::to_string(history.size()) + " readings on " + std::to_string(days.size()) +
+  std::size_t readings = 0;
+  for (const auto& r : history) {
+    if (!keep(r)) continue;
+    days.insert(day_of(r));
+    ++readings;
+  }
+  std::string text = std::to_string(readings) + " readings on " + std::to_string(days.size()) +
                      (days.size() == 1 ? " day" : " days");
   if (days.empty()) return text;
   return text + " (" + *days.begin() + (days.size() == 1 ? "" : " to " + *days.rbegin()) + ")";
 }
 
+std::string days_of(const std::vector<reading>& history) {
+  return days_of(history, [](const reading&) { return true; });
+}
+
 std::string percent(double share) { return fixed(100 * share, 1) + " %"; }
 
-void print_holdout_report(const evaluation& e, const train_request& request, std::size_t fit_readings) {
-  // The share held out is of days drawn at random: say what it came to.
-  const std::string days = fixed(e.weeks() * 7, 0);
-  const double share = static_cast<double>(e.readings()) / static_cast<double>(e.readings() + fit_readings);
-  std::cout << "hold-out: " << e.readings() << " readings on " << days << (days == "1" ? " day (" : " days (")
-            << percent(share) << " of the readings; --holdout " << fixed(request.holdout, 2) << ", --seed "
-            << request.seed << "), trained on the other " << fit_readings << "\n"
+/// What the hold-out report prints: which days each part had, and how the
+/// model trained on the first did on the second.
+struct holdout_report {
+  std::string trained_on, judged_on;  // days_of each part
+  evaluation judged;
+};
+
+void print_holdout_report(const holdout_report& report, const train_request& request) {
+  const evaluation& e = report.judged;
+  std::cout << "hold-out (--holdout " << fixed(request.holdout, 2) << "): trained on " << report.trained_on
+            << ", judged on the " << report.judged_on << " after them\n"
             << "  coverage      " << percent(e.coverage()) << " of held-out readings inside the expected band\n"
             << "  centre error  " << fixed(e.centre_mae(), 1) << " " << to_string(e.unit()) << " mean absolute error\n"
             << "  alerts        " << e.alerts() << " held-out readings score above " << fixed(request.threshold, 2)
@@ -64,23 +78,17 @@ void offer_rehearsals(stage_context_impl& context, const std::vector<reading>& h
   };
 }
 
-/// Trains on the days not held out, then judges the held-out days with the
-/// model it wrote (see judge_held_out: the model never saw them, the
-/// scorer's running state does). The copy of the days to fit is gone before
-/// the training on all of the history.
-evaluation hold_out(offline_session& session, const stage_spec& trainer, const toml::table& settings,
-                    const train_request& request, const std::vector<event_kind>& kinds,
-                    const std::vector<reading>& history, progress_bar& bar) {
-  const std::vector<reading> fit = days_to_fit(history, request);
+/// Trains on the days before the hold-out into `model`.
+void train_before_holdout(offline_session& session, const stage_spec& trainer, const train_request& request,
+                          const std::vector<event_kind>& kinds, const std::vector<reading>& history,
+                          const holdout& held, const std::string& model, progress_bar& bar) {
+  const std::vector<reading> fit = days_to_fit(history, held);
   if (fit.empty() || fit.size() == history.size())
-    throw std::runtime_error("the hold-out split left no " + std::string(fit.empty() ? "training" : "held-out") +
-                             " readings: the history is " + days_of(history) +
-                             ", and whole days are held out; give more history, another --holdout, or --holdout 0");
-  const std::string model = request.out + ".holdout-" + std::to_string(::getpid());
-  struct remove_on_exit {
-    std::string path;
-    ~remove_on_exit() { std::filesystem::remove(path); }
-  } cleanup{model};
+    throw std::runtime_error(
+        "the hold-out split left no " + std::string(fit.empty() ? "training" : "held-out") +
+        " readings: the history is " + days_of(history) + ", and --holdout " + fixed(request.holdout, 2) + " of it " +
+        (fit.empty() ? "is all of its days" : "is less than half a day") +
+        "; give more history, another --holdout, or --holdout 0");
   stage_context_impl& context = session.context_of(trainer);
   context.on_progress = [&](double done) { bar.fraction(done); };
   offer_rehearsals(context, fit, request, kinds, session.zone());
@@ -91,27 +99,45 @@ evaluation hold_out(offline_session& session, const stage_spec& trainer, const t
   } catch (const option_error&) {
     throw;
   } catch (const std::exception& e) {  // most likely too little history: its counts are of the days trained on
-    throw std::runtime_error(std::string(e.what()) + " (trained on the days not held out: " + days_of(fit) +
+    throw std::runtime_error(std::string(e.what()) + " (trained on the days before the hold-out: " + days_of(fit) +
                              " of the history's " + days_of(history) + "; --holdout 0 trains on all of it)");
   }
   context.make_rehearsal = {};  // it refers to `fit`, gone with this function
   bar.fraction(1);
+}
 
-  bar.phase("scoring " + std::to_string(history.size()) + " readings, judging the " +
-            std::to_string(history.size() - fit.size()) + " held out");
+/// Trains on the days before the hold-out, then judges the held-out days
+/// with the model it wrote (see judge_held_out: the model never saw them,
+/// the scorer's running state does). The copy of the days to fit is gone
+/// before the training on all of the history.
+holdout_report hold_out(offline_session& session, const stage_spec& trainer, const toml::table& settings,
+                        const train_request& request, const std::vector<event_kind>& kinds,
+                        const std::vector<reading>& history, progress_bar& bar) {
+  const holdout held(history, request.holdout);
+  const std::string model = request.out + ".holdout-" + std::to_string(::getpid());
+  struct remove_on_exit {
+    std::string path;
+    ~remove_on_exit() { std::filesystem::remove(path); }
+  } cleanup{model};
+  train_before_holdout(session, trainer, request, kinds, history, held, model, bar);
+
+  const auto in_holdout = [&](const reading& r) { return held.contains(r); };
+  holdout_report report{days_of(history, [&](const reading& r) { return !held.contains(r); }),
+                        days_of(history, in_holdout), evaluation(request.threshold)};
+  bar.phase("scoring " + std::to_string(history.size()) + " readings, judging the last " +
+            std::to_string(held.days()) + " days");
   toml::table with_model = settings;
   with_model.insert_or_assign("model", model);
   const stage_spec* judged = session.declare_scorer(request.scorer, with_model);
   if (judged == nullptr) throw std::runtime_error(session.problems().to_string());
   const auto scorer = session.make_scorer(*judged);
-  evaluation e(request.threshold);
   std::size_t scored = 0;
-  judge_held_out(e, history, request.seed, request.holdout, [&](const reading& r) {
+  judge_held_out(report.judged, history, held, [&](const reading& r) {
     if (scored++ % 4096 == 0) bar.fraction(static_cast<double>(scored) / static_cast<double>(history.size()));
     return scorer->score(r);
   });
   bar.fraction(1);
-  return e;
+  return report;
 }
 
 } // namespace
@@ -141,7 +167,7 @@ int train_command(const train_request& request) {
     bar.phase("reading history");
     const std::vector<reading> history = session.read_history([&](std::size_t n) { bar.count(n, "readings"); });
     runtime_log().info("read " + std::to_string(history.size()) + " readings");
-    std::optional<evaluation> report;
+    std::optional<holdout_report> report;
     if (request.holdout > 0) report = hold_out(session, *trainer, settings, request, kinds, history, bar);
     bar.phase("training on all " + std::to_string(history.size()) + " readings");
     stage_context_impl& context = session.context_of(*trainer);
@@ -152,7 +178,7 @@ int train_command(const train_request& request) {
     });
     bar.fraction(1);
     bar.finish();
-    if (report) print_holdout_report(*report, request, history.size() - report->readings());
+    if (report) print_holdout_report(*report, request);
     std::cout << summary << "\n";
     return 0;
   });

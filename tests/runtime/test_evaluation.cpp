@@ -28,18 +28,26 @@ reading at(int n, double wh, std::string label = "-") {
 
 } // namespace
 
-TEST_CASE("the hold-out takes about the asked share of days, the same ones for the same seed") {
-  int held = 0, same = 0, other_seed = 0;
-  for (int n = 0; n < 280; ++n) {
-    held += held_out(day(n), 1, 0.2);
-    same += held_out(day(n), 1, 0.2) == held_out(day(n), 1, 0.2);
-    other_seed += held_out(day(n), 1, 0.2) != held_out(day(n), 2, 0.2);
-  }
-  CHECK(held > 280 * 0.12);
-  CHECK(held < 280 * 0.28);
-  CHECK(same == 280);
-  CHECK(other_seed > 0);  // another seed holds out other days
-  CHECK_FALSE(held_out(day(3), 1, 0.0));
+TEST_CASE("the hold-out is the last share of the days with readings, whatever the order of the readings") {
+  // Days 0..39 with readings, but not day 35; given newest first.
+  std::vector<reading> history;
+  for (int n = 39; n >= 0; --n)
+    if (n != 35)
+      for (int h = 0; h < 2; ++h) history.push_back(at(n, 100));
+  const holdout fifth(history, 0.2);  // 39 days: 7.8, rounded to 8
+  CHECK(fifth.days() == 8);
+  int held = 0;
+  for (int n = 0; n < 40; ++n) held += fifth.contains(at(n, 100));
+  CHECK(held == 9);  // days 31..39, of which 35 had no readings
+  CHECK_FALSE(fifth.contains(at(30, 100)));
+  CHECK(fifth.contains(at(31, 100)));
+  CHECK(fifth.contains(at(60, 100)));  // and anything after them
+
+  CHECK(holdout(history, 0.0).days() == 0);
+  CHECK_FALSE(holdout(history, 0.0).contains(at(39, 100)));
+  CHECK(holdout(history, 0.01).days() == 0);  // under half a day: none
+  CHECK(holdout(history, 0.99).days() == 39 - 0);  // 38.6 rounds to all 39: nothing left to train on
+  CHECK(holdout({}, 0.2).days() == 0);
 }
 
 TEST_CASE("the hold-out is scored in order with the days before it, and judged on the held-out days only") {
@@ -52,19 +60,18 @@ TEST_CASE("the hold-out is scored in order with the days before it, and judged o
   std::size_t given = 0;
   double before = -1;
   evaluation e(1.0);
-  judge_held_out(e, history, 1, 0.2, [&](const reading& r) {
+  const holdout held(history, 0.2);
+  REQUIRE(held.days() == 17);
+  judge_held_out(e, history, held, [&](const reading& r) {
     ++given;
     const double rise = before < 0 ? 0 : r.wh - before;
     before = r.wh;
     return score_result{rise / 50, r.wh - 10, r.wh + 10};
   });
-  std::size_t held_days = 0;
-  for (int n = 0; n < 84; ++n) held_days += held_out(day(n), 1, 0.2);
-  REQUIRE(held_days > 5);
-  CHECK(given == history.size());              // the scorer saw every day, in order
-  CHECK(e.readings() == 24 * held_days);       // the report judged the held-out days only
-  CHECK(e.alerts() == held_days - held_out(day(0), 1, 0.2));  // each held-out day's first reading, risen from the day before
-  CHECK(e.weeks() == Approx(held_days / 7.0));
+  CHECK(given == history.size());   // the scorer saw every day, in order
+  CHECK(e.readings() == 24 * 17);   // the report judged the held-out days only
+  CHECK(e.alerts() == 17);          // each held-out day's first reading, the first one's risen from the day before
+  CHECK(e.weeks() == Approx(17 / 7.0));
 }
 
 TEST_CASE("an event is a run of readings with the same anomalous label, caught by any alert in it") {
