@@ -226,7 +226,7 @@ void maybe_report_finished(source_actor* self) {
   if (s.reported || !(s.drained || s.stopping || s.dead) || !s.in_flight.empty()) return;
   s.reported = true;
   if (s.st->as_source && s.started) stop_plugin(s, *s.st->as_source);
-  self->send(s.coordinator, finished_atom::value, s.st->spec->name, s.counted.readings);
+  self->send(s.coordinator, finished_atom::value, s.st->spec->name, s.counted.readings, s.counted.warm_ups);
 }
 
 void schedule_read(source_actor* self, std::chrono::milliseconds delay = {}) {
@@ -290,7 +290,9 @@ void read_batch(source_actor* self) {
     const batch_origin origin{caf::actor_cast<caf::actor>(self), s.next_seq};
     s.in_flight.push_back({s.next_seq++, s.sinks_per_batch, s.sinks_per_batch, s.st->instance});
     ++s.unreleased;
-    s.counted.readings += out->size();
+    const auto warm_ups = std::count_if(out->begin(), out->end(), [](const reading& r) { return r.warm_up; });
+    s.counted.warm_ups += static_cast<std::uint64_t>(warm_ups);
+    s.counted.readings += out->size() - static_cast<std::size_t>(warm_ups);
     reading_batch batch{origin, std::move(out)};
     for (const auto& scorer : s.scorers) self->send(scorer, batch);
   }
@@ -701,7 +703,7 @@ struct coordinator_state {
   caf::actor main;
   std::size_t sources_running = 0;
   std::size_t sinks_open = 0;
-  std::uint64_t readings = 0, alerts = 0, given_up = 0;
+  std::uint64_t readings = 0, warm_ups = 0, alerts = 0, given_up = 0;
   std::chrono::milliseconds shutdown_timeout{0};
   int exit_code = 0;
   bool stopping = false, closing = false;
@@ -798,9 +800,10 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         s.busy = busy;
         s.sources_running = sources.size();
       },
-      [=](finished_atom, const std::string&, std::uint64_t readings) {
+      [=](finished_atom, const std::string&, std::uint64_t readings, std::uint64_t warm_ups) {
         auto& s = self->state;
         s.readings += readings;
+        s.warm_ups += warm_ups;
         if (--s.sources_running == 0) close_sinks(self);
       },
       [=](closed_atom, const std::string&, std::uint64_t delivered, std::uint64_t given_up) {
@@ -811,8 +814,9 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         // Sources count their readings when they finish: one still running has
         // not said, and a restarted one counted what it read again.
         const bool failed = s.exit_code != 0 || s.sources_running != 0;
+        const std::string warmed = s.warm_ups ? " (and " + std::to_string(s.warm_ups) + " read again to warm up)" : "";
         const std::string readings = failed ? std::string("stopped by a failing stage: ")
-                                            : "finished: " + std::to_string(s.readings) + " readings, ";
+                                            : "finished: " + std::to_string(s.readings) + " readings" + warmed + ", ";
         runtime_log().info("pipeline '" + s.pipeline + "' " + readings + std::to_string(s.alerts) +
                            (s.alerts == 1 ? " alert delivered" : " alerts delivered") +
                            (s.given_up ? ", " + std::to_string(s.given_up) + " given up" : std::string()));

@@ -178,8 +178,13 @@ struct own_family {
 
 const std::vector<own_family>& own_families() {
   static const std::vector<own_family> families{
-      {"stream_smarts_readings_total", "counter", "Readings a source handed on to its scorers.", is_source,
+      {"stream_smarts_readings_total", "counter",
+       "Readings a source handed on to its scorers, not counting those read again to warm up.", is_source,
        [](const stage_metrics& s) { return static_cast<double>(s.readings); }},
+      {"stream_smarts_warm_up_readings_total", "counter",
+       "Readings a source read again only to rebuild what the stages keep of their meters (kafka_source's "
+       "warm_up): scored, never delivered.", is_source,
+       [](const stage_metrics& s) { return static_cast<double>(s.warm_ups); }},
       {"stream_smarts_scored_total", "counter", "Readings a scorer scored.", is_scorer,
        [](const stage_metrics& s) { return static_cast<double>(s.scored); }},
       {"stream_smarts_deliveries_total", "counter",

@@ -79,7 +79,8 @@ inline constexpr std::array<alert_kind, 3> counted_alert_kinds{alert_kind::raise
 struct stage_metrics {
   std::string stage;
   plugin_kind kind = plugin_kind::source;
-  std::uint64_t readings = 0;                  ///< source: readings handed on
+  std::uint64_t readings = 0;                  ///< source: readings handed on, not counting warm-ups
+  std::uint64_t warm_ups = 0;                  ///< source: readings read again only to warm up (reading::warm_up)
   std::uint64_t scored = 0;                    ///< scorer: readings scored
   std::array<std::uint64_t, 3> alerts{};       ///< sink: by counted_alert_kinds, as delivered
   std::array<std::uint64_t, 4> suppressed{};   ///< sink: by suppression

@@ -52,6 +52,8 @@ class WarmUpTest(KafkaTestCase):
                     self.assertRegex(log, r"warming up raw_power \[\d\]: reading again what came in the last 6h before "
                                       r"offset 2, scored but not delivered")
                     self.assertRegex(log, r"stopped after 3 readings \(and 2 read again to warm up\)")
+                    self.assertRegex(log, r"pipeline 'warm-up' finished: 3 readings \(and 2 read again to warm up\), "
+                                          r"1 alert delivered")
                 broker.close()
 
     def test_a_spell_already_raised_is_not_raised_again_after_a_restart(self):

@@ -67,6 +67,7 @@ TEST_CASE("metrics text: HELP and TYPE per family, every stage's series, by kind
   m.pipeline = "power";
   auto source = stage_of("household", plugin_kind::source);
   source.readings = 26280;
+  source.warm_ups = 6;
   source.in_flight_batches = 3;
   auto scorer = stage_of("band", plugin_kind::scorer);
   scorer.scored = 26280;
@@ -82,9 +83,12 @@ TEST_CASE("metrics text: HELP and TYPE per family, every stage's series, by kind
   m.stages = {source, scorer, sink};
   const std::string text = render_prometheus(m);
   INFO(text);
-  CHECK(has_line(text, "# HELP stream_smarts_readings_total Readings a source handed on to its scorers."));
+  CHECK(has_line(text, "# HELP stream_smarts_readings_total Readings a source handed on to its scorers, not "
+                       "counting those read again to warm up."));
   CHECK(has_line(text, "# TYPE stream_smarts_readings_total counter"));
   CHECK(has_line(text, "stream_smarts_readings_total{stage=\"household\"} 26280"));
+  CHECK(has_line(text, "stream_smarts_warm_up_readings_total{stage=\"household\"} 6"));
+  CHECK(text.find("stream_smarts_warm_up_readings_total{stage=\"band\"}") == std::string::npos);
   CHECK(text.find("stream_smarts_readings_total{stage=\"band\"}") == std::string::npos);  // sources only
   CHECK(has_line(text, "stream_smarts_scored_total{stage=\"band\"} 26280"));
   CHECK(has_line(text, "stream_smarts_alerts_total{stage=\"phone\",kind=\"raised\"} 12"));
