@@ -634,11 +634,21 @@ void pump(sink_actor* self) {
   if (s.closing && ((s.intake.empty() && s.outbox->empty()) || s.dead)) close_sink(self);
 }
 
+/// "phone 8 alerts", "scores 9058 scored readings": what the sink delivered,
+/// in what it receives, for the pipeline's closing line.
+std::string delivered_text(const sink_state& s) {
+  const bool alerts = s.receive == receive_mode::alerts;
+  const std::uint64_t n = alerts ? s.outbox->alerts_delivered() : s.counted.delivered;
+  const char* what = alerts ? "alert" : s.receive == receive_mode::unusual ? "unusual reading" : "scored reading";
+  return s.st->spec->name + " " + std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
 void close_sink(sink_actor* self) {
   auto& s = self->state;
   s.closing = false;
   if (!s.dead && s.started && s.st->as_sink) stop_plugin(s, *s.st->as_sink);
-  self->send(s.coordinator, closed_atom::value, s.st->spec->name, s.outbox->alerts_delivered(), s.counted.given_up);
+  self->send(s.coordinator, closed_atom::value, s.outbox->alerts_delivered(), s.counted.given_up, delivered_text(s),
+             s.receive == receive_mode::alerts);
 }
 
 caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_capacity, std::size_t max_chunk) {
@@ -704,6 +714,8 @@ struct coordinator_state {
   std::size_t sources_running = 0;
   std::size_t sinks_open = 0;
   std::uint64_t readings = 0, warm_ups = 0, alerts = 0, given_up = 0;
+  std::vector<std::string> delivered;  ///< what each sink delivered (delivered_text), by sink name
+  bool only_alerts = true;             ///< every sink receives alerts (not unusual or all readings)
   std::chrono::milliseconds shutdown_timeout{0};
   int exit_code = 0;
   bool stopping = false, closing = false;
@@ -784,6 +796,25 @@ void begin_stop(coordinator_actor* self, const char* why) {
   self->delayed_send(self, s.shutdown_timeout, timeout_atom::value);
 }
 
+/// "pipeline 'notify' finished: 744 readings, 22 alerts delivered; by sink:
+/// phone 8 alerts, ...": the sinks apart when there are several, or one that
+/// delivers readings rather than alerts.
+std::string closing_line(coordinator_state& s) {
+  // Sources count their readings when they finish: one still running has
+  // not said, and a restarted one counted what it read again.
+  const bool failed = s.exit_code != 0 || s.sources_running != 0;
+  const std::string warmed = s.warm_ups ? " (and " + std::to_string(s.warm_ups) + " read again to warm up)" : "";
+  std::string line = "pipeline '" + s.pipeline + "' " +
+                     (failed ? std::string("stopped by a failing stage: ")
+                             : "finished: " + std::to_string(s.readings) + " readings" + warmed + ", ") +
+                     std::to_string(s.alerts) + (s.alerts == 1 ? " alert delivered" : " alerts delivered") +
+                     (s.given_up ? ", " + std::to_string(s.given_up) + " given up" : std::string());
+  if (s.delivered.size() < 2 && s.only_alerts) return line;
+  std::sort(s.delivered.begin(), s.delivered.end());  // sinks close in any order
+  for (std::size_t i = 0; i < s.delivered.size(); ++i) line += (i == 0 ? "; by sink: " : ", ") + s.delivered[i];
+  return line;
+}
+
 caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf::actor main,
                               std::chrono::milliseconds shutdown_timeout) {
   auto& s = self->state;
@@ -806,20 +837,14 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         s.warm_ups += warm_ups;
         if (--s.sources_running == 0) close_sinks(self);
       },
-      [=](closed_atom, const std::string&, std::uint64_t delivered, std::uint64_t given_up) {
+      [=](closed_atom, std::uint64_t alerts, std::uint64_t given_up, const std::string& delivered, bool alerts_only) {
         auto& s = self->state;
-        s.alerts += delivered;
+        s.alerts += alerts;
         s.given_up += given_up;
+        s.delivered.push_back(delivered);
+        s.only_alerts = s.only_alerts && alerts_only;
         if (--s.sinks_open > 0) return;
-        // Sources count their readings when they finish: one still running has
-        // not said, and a restarted one counted what it read again.
-        const bool failed = s.exit_code != 0 || s.sources_running != 0;
-        const std::string warmed = s.warm_ups ? " (and " + std::to_string(s.warm_ups) + " read again to warm up)" : "";
-        const std::string readings = failed ? std::string("stopped by a failing stage: ")
-                                            : "finished: " + std::to_string(s.readings) + " readings" + warmed + ", ";
-        runtime_log().info("pipeline '" + s.pipeline + "' " + readings + std::to_string(s.alerts) +
-                           (s.alerts == 1 ? " alert delivered" : " alerts delivered") +
-                           (s.given_up ? ", " + std::to_string(s.given_up) + " given up" : std::string()));
+        runtime_log().info(closing_line(s));
         finish(self, false);
       },
       [=](stop_atom) { begin_stop(self, "stop requested"); },

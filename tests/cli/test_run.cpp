@@ -47,6 +47,21 @@ TEST_CASE("receive = \"all\" gives a sink every scored reading") {
   CHECK(count_lines(dir.read("alerts.txt"), " none ") == 90);
 }
 
+TEST_CASE("the closing line counts each sink's deliveries in what it receives when there are several") {
+  temp_dir dir;
+  const std::string more_sinks = "receive = 'all'\n"
+                                 "[[sinks]]\nname = 'phone'\nplugin = 'fixture_sink'\nfrom = ['ratio']\nrecord = 'phone.txt'\n"
+                                 "[[sinks]]\nname = 'archive'\nplugin = 'fixture_sink'\nfrom = ['ratio']\nrecord = 'a.txt'\n"
+                                 "receive = 'unusual'\n";
+  const auto r = run({"run", dir.file("p.toml", fixture_pipeline("", "count = 100", "", more_sinks))}, fixture_env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // Every alert-kind delivery in the total: 10 raises to each of the three.
+  CHECK_THAT(r.err, Catch::Matchers::Contains("pipeline 't' finished: 100 readings, 30 alerts delivered; by sink: "
+                                              "archive 10 unusual readings, out 100 scored readings, phone 10 "
+                                              "alerts\n"));
+}
+
 TEST_CASE("alert_threshold decides what is unusual, and the policy raises once per episode") {
   // 100 readings at [pipeline] alert_threshold = 0.4, with `sink` lines: the raised alerts the sink got.
   auto raised = [](const std::string& sink) {
