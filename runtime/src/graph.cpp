@@ -634,13 +634,15 @@ void pump(sink_actor* self) {
   if (s.closing && ((s.intake.empty() && s.outbox->empty()) || s.dead)) close_sink(self);
 }
 
-/// "phone 8 alerts", "scores 9058 scored readings": what the sink delivered,
-/// in what it receives, for the pipeline's closing line.
+/// "phone 8 alerts (1 given up)", "scores 9058 scored readings": what the
+/// sink delivered, in what it receives, for the pipeline's closing line.
 std::string delivered_text(const sink_state& s) {
   const bool alerts = s.receive == receive_mode::alerts;
   const std::uint64_t n = alerts ? s.outbox->alerts_delivered() : s.counted.delivered;
   const char* what = alerts ? "alert" : s.receive == receive_mode::unusual ? "unusual reading" : "scored reading";
-  return s.st->spec->name + " " + std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+  const std::uint64_t given_up = s.counted.given_up;
+  return s.st->spec->name + " " + std::to_string(n) + " " + what + (n == 1 ? "" : "s") +
+         (given_up ? " (" + std::to_string(given_up) + " given up)" : "");
 }
 
 void close_sink(sink_actor* self) {

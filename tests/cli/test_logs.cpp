@@ -115,7 +115,8 @@ TEST_CASE("log format json: each line one JSON object with ts, level, stage and 
   CHECK(stages == std::set<std::string>{"runtime", "out", "sp\"eak\\er"});
   CHECK(levels == std::set<std::string>{"debug", "info", "error"});
   CHECK(r.err.find(R"(","level":"info","stage":"runtime","message":"pipeline 't' finished: 100 readings, 10 alerts )"
-                   R"(delivered, 10 given up"})") != std::string::npos);
+                   R"x(delivered, 10 given up; by sink: out 10 alerts, sp\"eak\\er 0 alerts (10 given up)"})x") !=
+        std::string::npos);
   CHECK(r.err.find(R"(,"level":"error","stage":"sp\"eak\\er","message":"gave up delivering the raised alert for )"
                    R"(home 2007-01-01 09:00 (ratio, 500 Wh, score 5.00): fixture service rejected the token )"
                    R"((HTTP 401): check FIXTURE_TOKEN"})") != std::string::npos);
@@ -204,7 +205,7 @@ TEST_CASE("a secret written in the pipeline file is a warning at its line, never
                             env_with_token);
   CHECK(from_env.err.find("warning") == std::string::npos);
   // A fallback is written in the file whether it is used or not; so is a "$${" literal.
-  for (const std::string value : {"${FIXTURE_TOKEN:-" + token + "}", "${SS_NOT_SET_ANYWHERE:-" + token + "}",
+  for (const std::string& value : {"${FIXTURE_TOKEN:-" + token + "}", "${SS_NOT_SET_ANYWHERE:-" + token + "}",
                                   "$${FIXTURE_TOKEN}" + token}) {
     const auto written = run({"validate", dir.file("p.toml", fixture_pipeline("", "", "", "token = '" + value + "'"))},
                              env_with_token);
