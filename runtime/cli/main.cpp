@@ -35,7 +35,8 @@ commands:
   plugins --describe NAME  print a plugin's options (--markdown for a README table)
   train --scorer NAME --data FILE --out FILE
                            train a scorer on history (ts,wh CSV or JSON lines), after
-                           a hold-out report: coverage, centre error, alerts
+                           a hold-out report: coverage, centre error, alerts, and
+                           events caught (added as inject adds them)
         [--set KEY=VALUE]  a scorer option, e.g. --set hi_percentile=99
         [--holdout SHARE]  share of the days, the last ones, held out for the report: the
                            model is trained on the days before and judged on them
@@ -43,9 +44,10 @@ commands:
         [--rehearsals N]   for a scorer that learns where to spend its false-alarm budget
                            (sustained_load): N copies of the history with events added as
                            inject adds them, from --seed on (default 5; 0 = spread evenly)
-        [--seed N]         where the rehearsals' events go (default 1): the same seed, the
-                           same report and model
-        [--kinds A,B] [--kind ...]  the rehearsals' kinds of events, as for inject
+        [--seed N]         where the rehearsals' and the report's events go (default 1):
+                           the same seed, the same report and model
+        [--kinds A,B] [--kind ...]  the rehearsals' and the report's kinds of events, as
+                           for inject
   eval --model FILE [--model FILE]... --data FILE
                            score history with each model, side by side: alerts, and
                            against a label column precision, recall, F1, false

@@ -20,7 +20,7 @@ struct train_request {
   std::string scorer;            ///< plugin name
   std::string out;               ///< model file to write
   std::vector<std::string> scorer_settings;  ///< "key=value", TOML values
-  std::uint64_t seed = 1;        ///< where the rehearsals' events go
+  std::uint64_t seed = 1;        ///< where the rehearsals' and the hold-out report's events go
   double holdout = 0.2;          ///< share of the days, the last, held out for the report; 0 = no report
   double threshold = 1.0;        ///< alert threshold for the report
   int rehearsals = 5;            ///< copies of the history with events, for trainers that ask (0 = none)

@@ -1,6 +1,7 @@
 // `stream-smarts run` with the gpio_meter source: a synthesized pulse file
 // through percentile_band to the console; option errors at validate; the
 // missing-chip error of a run. (Its idle CPU is measured by bench/pi/run.)
+#include "fixture_pipeline.hpp"
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -59,13 +60,6 @@ result run_in_paris(const std::string& text, const std::string& console_options)
                                                  console_options + "receive = 'all'\n",
                                              "", "Europe/Paris"));
   return run({"run", p});
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
 }
 
 } // namespace

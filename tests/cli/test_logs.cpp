@@ -71,13 +71,6 @@ std::optional<std::map<std::string, std::string>> json_object(const std::string&
   }
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
 const std::string token = "s3cr3t-Fixture-Token-8f2a9c";
 const std::map<std::string, std::string> env_with_token = [] {
   auto env = fixture_env;

@@ -86,6 +86,46 @@ TEST_CASE("train prints a hold-out report on the last days, and the same --seed 
   CHECK(dir.read("d.toml") == dir.read("a.toml"));  // the model is always trained on all of the history
 }
 
+TEST_CASE("train's hold-out report judges the events inject adds to the held-out days") {
+  // Ten weeks of a flat house: the last 14 days are held out, and a band of
+  // everything seen catches any heater or oven added to them.
+  temp_dir dir;
+  const std::string data = dir.file("history.csv", hourly_days(70));
+  const auto trained = run({"train", "--scorer", "percentile_band", "--data", data, "--out", dir.path() + "/m.toml",
+                            "--seed", "2"});
+  INFO(trained.out << trained.err);
+  REQUIRE(trained.exit_code == 0);
+  CHECK_THAT(trained.out, Contains("judged on the 336 readings on 14 days (2008-03-03 to 2008-03-16) after them\n"));
+  // What inject --seed 2 adds from 2008-03-03 on: runs of one label, by kind.
+  REQUIRE(run({"inject", "--data", data, "--seed", "2", "--out", dir.path() + "/l.csv"}).exit_code == 0);
+  std::map<std::string, int> events;
+  std::string before = "0";
+  const auto lines = lines_of(dir.read("l.csv"));
+  REQUIRE(lines.at(0) == "ts,wh,label");
+  for (auto line = lines.begin() + 1; line != lines.end(); ++line) {
+    const std::string label = line->substr(line->rfind(',') + 1);
+    if (*line >= "2008-03-03" && label != "0" && label != before) ++events[label];
+    before = label;
+  }
+  int all = 0;
+  std::string kinds;
+  for (const auto& [kind, n] : events) {
+    all += n;
+    kinds += (kinds.empty() ? ": " : ", ") + kind + " " + std::to_string(n) + "/" + std::to_string(n);
+  }
+  REQUIRE(all > 0);
+  REQUIRE(all < 10);  // inject adds 10 to the whole history
+  CHECK_THAT(trained.out, Contains("\n  events        " + std::to_string(all) + " of " + std::to_string(all) +
+                                   " caught (100.0 %" + kinds + "), added as inject --seed 2 adds them\n"));
+
+  // A hold-out of one day that no event of --seed 1 falls on.
+  const auto one_day = run({"train", "--scorer", "percentile_band", "--data", data, "--out", dir.path() + "/d.toml",
+                            "--holdout", "0.01"});
+  REQUIRE(one_day.exit_code == 0);
+  CHECK_THAT(one_day.out, Contains("\n  events        none fell on the held-out days (added as inject --seed 1 adds "
+                                   "them)\n"));
+}
+
 TEST_CASE("train's hold-out report and eval count the alerts of minute readings in clock hours too") {
   // Four weeks of 10-minute readings: 100 Wh, but 100 + 10 x day at 03:xx, so
   // each held-out day (the last, above the training days' median) alerts six times in one hour.
@@ -307,9 +347,11 @@ TEST_CASE("train draws a progress bar on a terminal") {
                      .wait(std::chrono::seconds(60));
   INFO(r.out);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Contains("\r\033[K[1/4] reading history"));
-  CHECK_THAT(r.out, Contains("[2/4] training on "));
-  CHECK_THAT(r.out, Contains("[4/4] training on all 672 readings"));
+  CHECK_THAT(r.out, Contains("\r\033[K[1/5] reading history"));
+  CHECK_THAT(r.out, Contains("[2/5] training on "));
+  CHECK_THAT(r.out, Contains("[3/5] scoring 672 readings, judging the last 6 days"));
+  CHECK_THAT(r.out, Contains("[4/5] scoring them again with events added, as inject --seed 1 adds them"));
+  CHECK_THAT(r.out, Contains("[5/5] training on all 672 readings"));
   CHECK_THAT(r.out, Contains("] 100 %"));
   CHECK_THAT(r.out, Contains("\r\033[Khold-out (--holdout 0.20): "));  // the bar is cleared before the report
 }

@@ -9,6 +9,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace test_support {
 
@@ -34,6 +35,14 @@ inline std::string invalid(const std::string& text) {
   const std::string prefix = dir.path() + "/";
   for (auto at = err.find(prefix); at != std::string::npos; at = err.find(prefix)) err.erase(at, prefix.size());
   return err;
+}
+
+/// The lines of `text`, without their line ends.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
 }
 
 /// Lines of `text` that contain `needle`.
