@@ -32,12 +32,14 @@ void report_as_log(const config_error& e) {
 /// Reads `file` into `spec` and makes its stages, its secrets masked in the
 /// log before any plugin can log. Throws config_error with every problem:
 /// the file's, then the plugins' own checks of the stages that could start.
+/// The warnings, the file's and the plugins' (warn_option), go to `spec`.
 std::vector<stage> load(const std::string& file, plugin_registry& registry, pipeline_spec& spec) {
   diagnostics problems;
   spec = read_pipeline(file, registry, problems);
-  spec.warnings = problems.warnings();
   set_log_secrets(spec.secrets());
-  return instantiate(spec, problems);
+  std::vector<stage> stages = instantiate(spec, problems);
+  spec.warnings = problems.warnings();
+  return stages;
 }
 } // namespace
 

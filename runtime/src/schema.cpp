@@ -606,6 +606,9 @@ validated_options validate_options(const toml::table& table, const std::vector<o
                           : read_secret_file(node, *secret, owner, file, out);
     // What a later check refuses is the value: point at it, as the type checks do.
     result.places[target] = where(node, file);
+    if (const auto* entries = node.as_table())  // a table option's entries: "properties.sasl.mechanism"
+      for (const auto& [entry, value] : *entries)
+        result.places[target + "." + std::string(entry.str())] = where(value, file);
   }
   for (const auto& spec : specs) {
     if (values.count(spec.name)) continue;

@@ -22,7 +22,8 @@ namespace stream_smarts::runtime {
 location where(const toml::node& node, const std::string& file);
 
 /// What validate_options produces: the values, and where each given one stood
-/// (so a plugin's option_error can point at the right line).
+/// (so a plugin's option_error or warn_option can point at the right line),
+/// a table option's entries too ("properties.sasl.mechanism").
 struct validated_options {
   stream_smarts::options values;
   std::map<std::string, location, std::less<>> places;

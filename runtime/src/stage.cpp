@@ -11,6 +11,20 @@ namespace stream_smarts::runtime {
 stage_context_impl::stage_context_impl(const stage_spec& spec, const pipeline_spec& pipeline)
     : spec_(spec), dir_(pipeline.dir), zone_(load_time_zone(pipeline.settings.timezone)), log_(spec.name) {}
 
+namespace {
+/// "option 'X' of source 'meter' (kafka_source): ", before what the plugin says of X.
+std::string about_option(const stage_spec& spec, std::string_view option) {
+  return "option '" + std::string(option) + "' of " + spec.describe() + ": ";
+}
+} // namespace
+
+void stage_context_impl::warn_option(std::string_view option, const std::string& message) {
+  const running_plugin runtime_code(nullptr);  // the runtime's code, called from a plugin's
+  diagnostic warning{option_place(spec_, option), about_option(spec_, option) + message};
+  if (on_warning) return on_warning(std::move(warning));
+  log_.warning(warning.to_string());
+}
+
 std::string stage_context_impl::resolve_path(const std::string& path) const {
   const std::filesystem::path p{path};
   return p.is_absolute() ? path : (std::filesystem::path(dir_) / p).lexically_normal().string();
@@ -36,7 +50,14 @@ void stage::destroy() {
   if (context) context->figures().forget_gauges();  // they described the instance that is gone
 }
 
-std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics problems) {
+location option_place(const stage_spec& spec, std::string_view option) {
+  const auto& places = spec.options.places;
+  auto it = places.find(option);
+  if (it == places.end()) it = places.find(option.substr(0, option.find('.')));
+  return it != places.end() ? it->second : spec.place;
+}
+
+std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics& problems) {
   std::vector<stage> stages;
   for (const auto& spec : pipeline.stages) {
     if (!spec.can_start) continue;  // its problem is already in `problems`
@@ -44,17 +65,17 @@ std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics proble
     s.spec = &spec;
     s.crash_note = "stage '" + spec.name + "' (plugin " + spec.plugin->info().name + ", " + spec.plugin->file + ")";
     s.context = std::make_unique<stage_context_impl>(spec, pipeline);
+    s.context->on_warning = [&problems](diagnostic d) { problems.warning(std::move(d.where), std::move(d.message)); };
     try {
       s.recreate();
     } catch (const option_error& e) {
-      auto it = spec.options.places.find(e.option());
-      problems.error(it != spec.options.places.end() ? it->second : spec.place,
-                     "option '" + e.option() + "' of " + spec.describe() + ": " + e.what());
+      problems.error(option_place(spec, e.option()), about_option(spec, e.option()) + e.what());
     } catch (const std::exception& e) {
       problems.error(spec.place, spec.describe() + " cannot start: " + e.what());
     } catch (...) {
       problems.error(spec.place, spec.describe() + " cannot start: its constructor " + std::string(not_an_exception));
     }
+    s.context->on_warning = nullptr;  // `problems` is said once the stages are made; a restart logs
     stages.push_back(std::move(s));
   }
   if (problems.has_errors()) throw config_error(problems);

@@ -28,6 +28,12 @@ public:
   const stream_smarts::options& options() const override { return spec_.options.values; }
   const time_zone& zone() const override { return *zone_; }
   logger& log() override { return log_; }
+  /// At the option's place (option_place): to `on_warning`, or, with none
+  /// (a stage restarted while running), to the log.
+  void warn_option(std::string_view option, const std::string& message) override;
+  /// Takes the warning (its message without "warning: "): `instantiate`'s
+  /// problems while it makes the stages; an offline command prints it.
+  std::function<void(diagnostic)> on_warning;
   std::string resolve_path(const std::string& path) const override;
   // The runtime's own code, called from a plugin's: a crash in it is not the plugin's.
   void progress(double done) override {
@@ -87,11 +93,16 @@ struct stage {
   void destroy();
 };
 
+/// Where a stage's `option` was given: its value, or a table option's
+/// entry ("properties.sasl.mechanism"); else the option, else the table.
+location option_place(const stage_spec& spec, std::string_view option);
+
 /// Instantiates every stage of a pipeline that can start. Plugins check
 /// their options in their constructors; an option_error is reported at that
-/// option's place. Throws config_error with every problem, those already in
-/// `problems` (read_pipeline's) first.
-std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics problems);
+/// option's place, and so is a warn_option, in `problems`. Throws
+/// config_error with every problem, those already in `problems`
+/// (read_pipeline's) first.
+std::vector<stage> instantiate(const pipeline_spec& pipeline, diagnostics& problems);
 
 /// Keeps a stage going after failures: "restart with backoff, at most
 /// max_restarts times in a row; give up at the failure after that".

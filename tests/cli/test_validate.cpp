@@ -276,6 +276,33 @@ TEST_CASE("a valid alert policy validates, overridden per sink") {
   CHECK(r.exit_code == 0);
 }
 
+TEST_CASE("a plugin's warning of an option is said at that option by validate and run") {
+  temp_dir dir;
+  const std::string warned = "option 'divisor' of scorer 'ratio' (fixture_scorer): a fixture's warning";
+  const std::string divisor = "divisor = 50\nwarn_of = 'divisor'";
+  auto validate = [&](const std::string& scorer, const std::string& sink) {
+    return run({"validate", dir.file("p.toml", fixture_pipeline("", "", scorer, sink))}, fixture_env);
+  };
+  const auto at_value = validate(divisor, "");
+  CHECK(at_value.exit_code == 0);
+  CHECK(at_value.err == dir.path() + "/p.toml:12:11: warning: " + warned + "\n");
+  // An option left out (its default questioned): at its stage's table.
+  CHECK(validate("warn_of = 'divisor'", "").err == dir.path() + "/p.toml:8:1: warning: " + warned + "\n");
+  // With an error in the file, as the file's own warnings are.
+  const auto with_error = validate(divisor, "bogus = 1");
+  CHECK(with_error.exit_code == 2);
+  CHECK_THAT(with_error.err, Catch::Matchers::EndsWith("/p.toml:12:11: warning: " + warned + "\n"));
+  // run: once as the runtime's warnings; a restart (throw_every) logs it again, as the stage's.
+  const auto r = run({"run", dir.file("p.toml", fixture_pipeline("batch_size = 4\nrestart_backoff = '5ms'",
+                                                                 "count = 10", divisor + "\nthrow_every = 7", ""))},
+                     fixture_env);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  const std::string at = dir.path() + "/p.toml:13:11: " + warned;
+  CHECK(count_lines(r.err, "warning [runtime] " + at) == 1);
+  CHECK(count_lines(r.err, "warning [ratio] " + at) == 1);
+}
+
 TEST_CASE("Kafka properties that give credentials or readings away on the network are warned of") {
   temp_dir dir;
   const std::string pipeline = R"([pipeline]

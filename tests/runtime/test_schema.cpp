@@ -1,4 +1,5 @@
 #include "schema.hpp"
+#include "stage.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -50,6 +51,21 @@ TEST_CASE("valid options get their values and defaults") {
   CHECK(c.options.values.table("properties").at("linger.ms") == "5");
   CHECK_FALSE(c.options.values.has("band"));
   CHECK(c.options.places.at("ratio").line == 3);
+}
+
+TEST_CASE("a plugin's option error or warning is placed at the option or a table option's entry") {
+  stage_spec stage;
+  stage.place = {"test.toml", 1, 1};
+  stage.options = check("name = 'x'\npath = 'a'\nproperties = { acks = 'all', 'sasl.mechanism' = 'PLAIN' }\n").options;
+  const auto at = [&](std::string_view option) {
+    const location l = option_place(stage, option);
+    return std::to_string(l.line) + ":" + std::to_string(l.column);
+  };
+  CHECK(at("properties.sasl.mechanism") == "3:49");
+  CHECK(at("properties.acks") == "3:23");
+  CHECK(at("properties") == "3:14");
+  CHECK(at("properties.client.id") == "3:14");  // an entry not written (the plugin's default): the option
+  CHECK(at("count") == "1:1");                   // an option not written: the stage's table
 }
 
 TEST_CASE("an option may accept several types") {

@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 15;
+inline constexpr int abi_version = 16;
 
 /// The C++ standard library a plugin shares with the runtime (std::string,
 /// std::function in the SDK's types) and its ABI: a plugin built with
@@ -65,6 +65,16 @@ public:
   virtual const stream_smarts::options& options() const = 0;
   virtual const time_zone& zone() const = 0;
   virtual logger& log() = 0;
+  /// Warns of a questionable `option` found while the instance is made (in
+  /// its constructor): the option_error of what works but is unwise. The
+  /// runtime says it at the option's place, as its own config warnings
+  /// ("FILE:LINE:COLUMN: warning: option 'debounce' of source 'meter'
+  /// (gpio_meter): MESSAGE"), in `validate` and `run` alike. `option` is an
+  /// option's name, or a table option's key after a dot
+  /// ("properties.sasl.mechanism"). Warnings while running stay log lines.
+  virtual void warn_option(std::string_view option, const std::string& message) {
+    log().warning(std::string(option) + ": " + message);
+  }
   /// A path from the pipeline file, made absolute relative to that file's folder.
   virtual std::string resolve_path(const std::string& path) const = 0;
   /// Long offline work (training) says how far along it is, 0..1; the
