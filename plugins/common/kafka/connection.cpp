@@ -81,28 +81,32 @@ std::string property(const string_table& properties, const std::string& key) {
 
 } // namespace
 
-std::vector<std::string> transport_warnings(const string_table& properties) {
+std::vector<transport_warning> transport_warnings(const string_table& properties) {
   const std::string protocol = property(properties, "security.protocol");
   const std::string mechanism_key = properties.count("sasl.mechanisms") ? "sasl.mechanisms" : "sasl.mechanism";
   const std::string mechanism = property(properties, mechanism_key);
-  std::vector<std::string> warnings;
+  std::vector<transport_warning> warnings;
   if (protocol == "ssl" || protocol == "sasl_ssl") {
     if (is_false(property(properties, "enable.ssl.certificate.verification")))
-      warnings.push_back("enable.ssl.certificate.verification = false: the broker's certificate is not checked, so "
-                         "anyone on the network path can pose as the broker and read what is sent to it");
+      warnings.push_back({"enable.ssl.certificate.verification",
+                          "enable.ssl.certificate.verification = false: the broker's certificate is not checked, so "
+                          "anyone on the network path can pose as the broker and read what is sent to it"});
     if (property(properties, "ssl.endpoint.identification.algorithm") == "none")
-      warnings.push_back("ssl.endpoint.identification.algorithm = none: any certificate your CA signed passes for "
-                         "this broker, whatever host it was made for");
+      warnings.push_back({"ssl.endpoint.identification.algorithm",
+                          "ssl.endpoint.identification.algorithm = none: any certificate your CA signed passes for "
+                          "this broker, whatever host it was made for"});
   }
-  const bool login = std::any_of(properties.begin(), properties.end(),
-                                 [](const auto& entry) { return entry.first.rfind("sasl.", 0) == 0; });
-  if (login && protocol != "sasl_ssl" && protocol != "sasl_plaintext")
-    warnings.push_back("sasl.* properties are set but security.protocol is " +
-                       (protocol.empty() ? std::string("plaintext (the default)") : protocol) +
-                       ": no login is made; set security.protocol = SASL_SSL");
+  const auto login = std::find_if(properties.begin(), properties.end(),
+                                  [](const auto& entry) { return entry.first.rfind("sasl.", 0) == 0; });
+  if (login != properties.end() && protocol != "sasl_ssl" && protocol != "sasl_plaintext")
+    warnings.push_back({protocol.empty() ? login->first : "security.protocol",  // where the fix goes, if written
+                        "sasl.* properties are set but security.protocol is " +
+                            (protocol.empty() ? std::string("plaintext (the default)") : protocol) +
+                            ": no login is made; set security.protocol = SASL_SSL"});
   if (protocol == "sasl_plaintext" && (mechanism == "plain" || mechanism == "oauthbearer"))
-    warnings.push_back(mechanism_key + " = " + properties.at(mechanism_key) +
-                       " over security.protocol = SASL_PLAINTEXT sends the credentials unencrypted; use SASL_SSL");
+    warnings.push_back({mechanism_key, mechanism_key + " = " + properties.at(mechanism_key) +
+                                           " over security.protocol = SASL_PLAINTEXT sends the credentials "
+                                           "unencrypted; use SASL_SSL"});
   return warnings;
 }
 
@@ -153,7 +157,7 @@ connection::connection(stage_context& context, const string_table& defaults)
       at = comma + 1;
     }
   for (const auto& [key, value] : properties) set_property(settings_.get(), key, value);
-  for (const auto& warning : transport_warnings(properties)) context.log().warning("properties: " + warning);
+  for (const auto& w : transport_warnings(properties)) context.warn_option("properties." + w.property, w.message);
 }
 
 connection::~connection() = default;

@@ -73,10 +73,17 @@ private:
   std::shared_ptr<embedded_cluster> embedded_;
 };
 
-/// What librdkafka `properties` give away on the network, one line each
-/// (certificate not verified, credentials sent unencrypted); logged as
-/// warnings when a stage starts, and by `validate`.
-std::vector<std::string> transport_warnings(const string_table& properties);
+/// One thing librdkafka `properties` give away on the network, and the
+/// property to change.
+struct transport_warning {
+  std::string property;
+  std::string message;
+};
+
+/// What `properties` give away on the network (certificate not verified,
+/// credentials sent unencrypted); warned of at the property (warn_option)
+/// when a stage is made: at start, and by `validate`.
+std::vector<transport_warning> transport_warnings(const string_table& properties);
 
 /// Whether a librdkafka boolean property's value says false: "false", "f"
 /// or "0" in any case, as librdkafka reads it.
