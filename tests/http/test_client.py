@@ -70,11 +70,13 @@ class ClientTest(HttpTestCase):
             r = self.run_binary(["validate", path], {"PUSHBULLET_TOKEN": TOKEN})
             self.assertEqual(r.code, 0, r.err)
             self.assertNotIn(TOKEN, r.err)
-            return [l.split("[notify] ", 1)[1] for l in r.err.splitlines() if "plain http" in l]
+            return [l.replace(str(path), "p.toml") for l in r.err.splitlines() if "plain http" in l]
 
+        # At the address, as the runtime's own warnings.
         self.assertEqual(warnings("pushbullet", "base_url", "http://push.example.com:8080/api", token="${PUSHBULLET_TOKEN}"),
-                         ["base_url is plain http:// to 'push.example.com', not this machine or your home network: "
-                          "its secret (token, webhook address) would travel unencrypted; give https://"])
+                         ["p.toml:20:12: warning: option 'base_url' of sink 'notify' (pushbullet): is plain http:// "
+                          "to 'push.example.com', not this machine or your home network: its secret (token, webhook "
+                          "address) would travel unencrypted; give https://"])
         self.assertEqual(len(warnings("slack", "webhook_url", "http://hooks.example.com/services/" + TOKEN)), 1)
         # Home Assistant is reached over plain http at home, or through a tunnel that encrypts: no word.
         for url in ("http://homeassistant.local:8123", "http://homeassistant:8123", "http://192.168.1.20:8123",

@@ -114,9 +114,9 @@ bool at_home(const std::string& host) {
 void warn_of_plain_http(stage_context& context, const http::service& service) {
   const std::string url = context.options().string(service.url_option);
   if (service.secrets.empty() || url.rfind("http://", 0) != 0 || at_home(host_of(url))) return;
-  context.log().warning(service.url_option + " is plain http:// to '" + host_of(url) +
-                        "', not this machine or your home network: its secret (token, webhook address) would travel "
-                        "unencrypted; give https://");
+  context.warn_option(service.url_option, "is plain http:// to '" + host_of(url) +
+                                             "', not this machine or your home network: its secret (token, webhook "
+                                             "address) would travel unencrypted; give https://");
 }
 
 /// The ca_file, made absolute, once checked to hold a PEM certificate.
