@@ -88,12 +88,13 @@ private:
 };
 
 /// "loaded PATH (N readings from A to B[, detail])", or "loaded PATH" when
-/// the model does not say what it was trained on.
+/// the model does not say what it was trained on; a warning at `model` when
+/// it was trained in another time zone.
 inline void log_loaded(stage_context& ctx, const std::string& path, const provenance& p,
                        const std::string& detail = {}) {
   if (!p.timezone.empty() && p.timezone != ctx.zone().name())
-    ctx.log().warning(path + ": trained in time zone " + p.timezone + " but the pipeline uses " +
-                      ctx.zone().name() + "; its hours may be shifted");
+    ctx.warn_option("model", path + ": trained in time zone " + p.timezone + " but the pipeline uses " +
+                                 ctx.zone().name() + "; its hours may be shifted");
   std::string line = "loaded " + path;
   if (p.readings > 0)
     line += " (" + std::to_string(p.readings) + " readings from " + p.trained_from + " to " + p.trained_to +

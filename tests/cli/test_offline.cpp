@@ -685,6 +685,24 @@ TEST_CASE("eval and report name every scorer's reason when no plugin can load a 
   CHECK_THAT(missing.err, Contains("eval needs --model (one or more) and --data"));
 }
 
+TEST_CASE("eval and report warn of a model trained in another time zone as the command line's") {
+  temp_dir dir;
+  const std::string week = dir.file("week.csv", labelled_week());
+  const std::string model = source_dir() + "/models/household-band.toml";  // trained in Europe/Paris
+  const std::string warning = "(command line): warning: option 'model' of scorer 'percentile_band' "
+                              "(percentile_band): " + model + ": trained in time zone Europe/Paris but the pipeline "
+                              "uses UTC; its hours may be shifted\n";
+  const auto eval = run({"eval", "--model", model, "--data", week});
+  INFO(eval.err);
+  CHECK(eval.exit_code == 0);
+  CHECK(count(eval.err, warning) == 1);
+  const auto report = run({"report", "--model", model, "--data", week, "--out", dir.path() + "/r.svg"});
+  CHECK(count(report.err, warning) == 1);
+  const auto paris = run({"eval", "--model", model, "--data", week, "--timezone", "Europe/Paris"});
+  CHECK(paris.exit_code == 0);
+  CHECK(paris.err.find(": warning: ") == std::string::npos);
+}
+
 TEST_CASE("report draws the expected band, the readings and the alerts as SVG") {
   temp_dir dir;
   const std::string model = dir.path() + "/band.toml";

@@ -303,6 +303,27 @@ TEST_CASE("a plugin's warning of an option is said at that option by validate an
   CHECK(count_lines(r.err, "warning [ratio] " + at) == 1);
 }
 
+TEST_CASE("a model trained in another time zone is warned of at its model option by validate and run") {
+  temp_dir dir;
+  const std::string model = source_dir() + "/models/household-band.toml";  // trained in Europe/Paris
+  const std::string text = "[pipeline]\nname = 't'\ntimezone = 'UTC'\n[[sources]]\nname = 'in'\n"
+                           "plugin = 'fixture_source'\ncount = 24\n[[scorers]]\nname = 'band'\n"
+                           "plugin = 'percentile_band'\nfrom = ['in']\nmodel = '" + model + "'\n[[sinks]]\n"
+                           "name = 'out'\nplugin = 'fixture_sink'\nfrom = ['band']\nrecord = 'alerts.txt'\n";
+  const std::string at = dir.path() + "/p.toml:12:9: ";
+  const std::string warning = "option 'model' of scorer 'band' (percentile_band): " + model +
+                              ": trained in time zone Europe/Paris but the pipeline uses UTC; its hours may be shifted";
+  const auto v = run({"validate", dir.file("p.toml", text)}, fixture_env);
+  CHECK(v.exit_code == 0);
+  CHECK_THAT(v.err, Catch::Matchers::Contains("\n" + at + "warning: " + warning + "\n"));  // after "loaded ..."
+  CHECK(count_lines(v.err, ": warning: ") == 1);
+  const auto r = run({"run", dir.file("p.toml", text)}, fixture_env);
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(count_lines(r.err, "warning [runtime] " + at + warning) == 1);
+  CHECK(count_lines(r.err, "warning [") == 1);
+}
+
 TEST_CASE("Kafka properties that give credentials or readings away on the network are warned of") {
   temp_dir dir;
   const std::string pipeline = R"([pipeline]

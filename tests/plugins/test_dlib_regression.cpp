@@ -310,7 +310,7 @@ TEST_CASE("dlib_regression model file problems are option errors on model", "[st
     fake_context ctx(t.d, {{"model", std::string("paris.bin")}}, t.dir.path);
     t.d.make_scorer(ctx);
     REQUIRE(ctx.log_.lines.size() == 3);
-    CHECK(ctx.log_.lines[0] == "warning: " + t.dir.path +
+    CHECK(ctx.log_.lines[0] == "warning: model: " + t.dir.path +
                                    "/paris.bin: trained in time zone America/New_York but the pipeline uses "
                                    "Europe/Paris; its hours may be shifted");
   }
