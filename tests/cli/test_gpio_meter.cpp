@@ -179,6 +179,27 @@ TEST_CASE("gpio_meter: option errors are reported at validate, at the option's l
   CHECK(ok.exit_code == 0);
 }
 
+TEST_CASE("gpio_meter: a debounce that caps the power measured is warned of at debounce by validate and run") {
+  temp_dir dir;
+  dir.file("pulses.txt", two_kw_hour());
+  const auto sinks = "[[sinks]]\nname = 'out'\nplugin = 'console'\nfrom = ['band']\n";
+  const std::string source = "pulse_file = 'pulses.txt'\nimpulses_per_kwh = 10000\n";
+  const std::string warning = "option 'debounce' of source 'meter' (gpio_meter): 50ms with 10000 impulses/kWh drops "
+                              "pulses closer than that, so power above 7.2 kW cannot be measured; lower debounce if "
+                              "the house can draw more";
+  const auto p = dir.file("p.toml", pipeline(source + "debounce = '50ms'", sinks));
+  const auto v = run({"validate", p});
+  CHECK(v.exit_code == 0);
+  CHECK(v.err == p + ":10:12: warning: " + warning + "\n");
+  const auto r = run({"run", p});
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("warning [runtime] " + p + ":10:12: " + warning + "\n"));
+  // debounce left out, its default: at the source's table.
+  const auto q = dir.file("q.toml", pipeline(source, sinks));
+  CHECK(run({"validate", q}).err == q + ":5:1: warning: " + warning + "\n");
+}
+
 TEST_CASE("gpio_meter: a run without the GPIO chip stops with a message saying what to do") {
   temp_dir dir;
   const auto sinks = "[[sinks]]\nname = 'out'\nplugin = 'console'\nfrom = ['band']\n";

@@ -163,7 +163,7 @@ TEST_CASE("gpio_meter option errors, at construction (validate)", "[gpio_meter][
       fake_context c(d, {{option, value}, {"impulses_per_kwh", 10000.0}}, dir.path);
       d.make_source(c);
       CHECK(c.log_.lines == std::vector<std::string>{
-                                "warning: debounce 50ms with 10000 impulses/kWh drops pulses closer than that, so "
+                                "warning: debounce: 50ms with 10000 impulses/kWh drops pulses closer than that, so "
                                 "power above 7.2 kW cannot be measured; lower debounce if the house can draw more"});
     }
   }

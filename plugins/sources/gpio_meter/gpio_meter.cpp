@@ -142,9 +142,10 @@ public:
     // A pulse file is debounced as a GPIO line is, so the same cap applies.
     const double cap = max_measurable_w(impulses_per_kwh_, debounce_);
     if (cap < 25000)
-      ctx.log().warning("debounce " + duration_text(debounce_) + " with " + format_decimal(impulses_per_kwh_, 3) +
-                        " impulses/kWh drops pulses closer than that, so power above " + format_decimal(cap / 1000, 1) +
-                        " kW cannot be measured; lower debounce if the house can draw more");
+      ctx.warn_option("debounce", duration_text(debounce_) + " with " + format_decimal(impulses_per_kwh_, 3) +
+                                      " impulses/kWh drops pulses closer than that, so power above " +
+                                      format_decimal(cap / 1000, 1) +
+                                      " kW cannot be measured; lower debounce if the house can draw more");
     poll_ = poll_period(impulses_per_kwh_, debounce_);
   }
 
