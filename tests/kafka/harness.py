@@ -412,7 +412,8 @@ def partitions_now(log, added, removed):
     ("assigned", "paused"), from its lines "[raw_power] <added> raw_power [0], ..."
     and "[raw_power] <removed> ...", in order."""
     now = set()
-    for kind, listed in re.findall(r"\[raw_power\] (%s|%s) (.*)$" % (added, removed), log, re.M):
+    # Up to a ";": cooperative rebalances add "; reading ..." or "; still reading ...".
+    for kind, listed in re.findall(r"\[raw_power\] (%s|%s) ([^;\n]*)" % (added, removed), log, re.M):
         parts = {int(p) for p in re.findall(r"raw_power \[(\d+)\]", listed)}
         now = now | parts if kind == added else now - parts
     return now

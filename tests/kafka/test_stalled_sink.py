@@ -89,6 +89,9 @@ class StalledSinkTest(KafkaTestCase):
         # Well inside the 300 s a member that does not poll would make the group wait.
         p_a, p_b = harness.wait_until(settled, 45, lambda: "the group to share the partitions while a is stalled:"
                                       "\n%s\n%s" % (a.tail(12), b.tail(12)), interval=0.2)
+        if protocol == "cooperative":  # only what moves is revoked, and the log says what is still read
+            self.assertRegex(a.log(), r"\[raw_power\] revoked raw_power \[%d\]; still reading raw_power \[%d\]\n"
+                             % (p_b, p_a))
         up.wait_for_requests(PER_PARTITION, 60)
         self.assertEqual(pushed_wh(up), of_partition(p_b))
         # a keeps its partition paused while its sink is still down.

@@ -521,9 +521,12 @@ private:
     std::set<partition_key> changed;
     for (int i = 0; i < list.cnt; ++i) changed.insert({list.elems[i].topic, list.elems[i].partition});
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-      ctx_.log().info("assigned " + describe(list));
-      if (warm_up_.count() > 0) start_warm_up(rk, *mutable_list);
       assigned_.insert(changed.begin(), changed.end());
+      // Incremental: the list is only what changed, maybe nothing; say what is read now.
+      ctx_.log().info("assigned " + (cooperative ? (list.cnt ? describe(list) : "no more partitions") +
+                                                       "; reading " + describe(*list_of(assigned_))
+                                                 : describe(list)));
+      if (warm_up_.count() > 0) start_warm_up(rk, *mutable_list);
       if (cooperative) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, mutable_list));
       else rd_kafka_assign(rk, mutable_list);
       if (idle_) pause(changed);
@@ -542,7 +545,9 @@ private:
         failure_ = std::current_exception();
       }
     }
-    ctx_.log().info("revoked " + describe(list));
+    std::set<partition_key> kept = assigned_;
+    for (const auto& p : changed) kept.erase(p);
+    ctx_.log().info("revoked " + describe(list) + (cooperative ? "; still reading " + describe(*list_of(kept)) : ""));
     // librdkafka keeps a partition paused across a rebalance: one given up
     // paused would come back paused, and never be read, if assigned again.
     resume(changed);
