@@ -34,9 +34,16 @@ bool holdout::contains(const reading& r) const { return day_number(r.local) >= f
 
 void judge_held_out(evaluation& e, const std::vector<reading>& history, const holdout& held,
                     const std::function<score_result(const reading&)>& score) {
+  std::string begun_before;  // the label of an event begun before the hold-out, while it goes on
   for (const auto& r : history) {
     const score_result s = score(r);
-    if (held.contains(r)) e.add(r, s);
+    const std::string_view label = event_label(r);
+    if (!held.contains(r)) {
+      begun_before = label;
+    } else if (label.empty() || label != begun_before) {
+      begun_before.clear();
+      e.add(r, s);
+    }  // else the rest of an event that began on a trained day: it belongs there, as eval judges it
   }
 }
 

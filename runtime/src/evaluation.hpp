@@ -125,7 +125,8 @@ private:
 /// The hold-out report's judging: `score` is given every reading of
 /// `history` in order, because a scorer's running state (a recent usual
 /// level, the floor of the last hours) needs the days before, as it has them
-/// when running; only the readings of held-out days are added to `e`.
+/// when running; only the readings of held-out days are added to `e`, but
+/// not those of an event (a labelled run) that began before them.
 void judge_held_out(evaluation& e, const std::vector<reading>& history, const holdout& held,
                     const std::function<score_result(const reading&)>& score);
 

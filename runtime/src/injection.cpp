@@ -371,6 +371,9 @@ injection inject_events(std::vector<reading>& history, const std::vector<event_k
 std::vector<reading> rehearsal(const std::vector<reading>& history, const std::vector<event_kind>& kinds, int i,
                                std::uint64_t seed, const time_zone& zone) {
   std::vector<reading> copy = history;
+  for (auto& r : copy)  // a labelled history's own events are not the rehearsal's
+    r.labels.erase(std::remove_if(r.labels.begin(), r.labels.end(), [](const label& l) { return l.key == "label"; }),
+                   r.labels.end());
   inject_events(copy, kinds, 1.0, seed + static_cast<std::uint64_t>(i), zone);
   return copy;
 }

@@ -104,9 +104,10 @@ struct injection {
 injection inject_events(std::vector<reading>& history, const std::vector<event_kind>& kinds, double per_week,
                         std::uint64_t seed, const time_zone& zone);
 
-/// For `stream-smarts train`: the i-th rehearsal, a copy of the history with
-/// events placed one a week by seed + i, for a trainer that learns where its
-/// false-alarm budget catches the most (stage_context::rehearsal).
+/// For `stream-smarts train`: the i-th rehearsal, a copy of the history
+/// without its own `label`s, with events placed one a week by seed + i, for
+/// a trainer that learns where its false-alarm budget catches the most
+/// (stage_context::rehearsal), and for the hold-out report's events.
 std::vector<reading> rehearsal(const std::vector<reading>& history, const std::vector<event_kind>& kinds, int i,
                                std::uint64_t seed, const time_zone& zone);
 

@@ -8,12 +8,14 @@
 #include "evaluation.hpp"
 #include "log.hpp"
 #include "offline.hpp"
+#include "output.hpp"
 #include "injection.hpp"
 #include "progress.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -71,14 +73,21 @@ std::string events_caught(const evaluation& e, std::uint64_t seed) {
   return text + "), " + added;
 }
 
+/// A history with a label column: its alerts are not all false ones.
+std::string labelled_note(const evaluation& e) {
+  if (!e.labelled() || e.alerts() == 0) return "";
+  const auto on_labelled = static_cast<std::size_t>(std::lround(e.precision() * static_cast<double>(e.alerts())));
+  return ", " + std::to_string(on_labelled) + " of them on readings the history labels anomalous";
+}
+
 void print_holdout_report(const holdout_report& report, const train_request& request) {
   const evaluation& e = report.judged;
-  std::cout << "hold-out (--holdout " << fixed(request.holdout, 2) << "): trained on " << report.trained_on
+  std::cout << "hold-out (--holdout " << shortest(request.holdout) << "): trained on " << report.trained_on
             << ", judged on the " << report.judged_on << " after them\n"
             << "  coverage      " << percent(e.coverage()) << " of held-out readings inside the expected band\n"
             << "  centre error  " << fixed(e.centre_mae(), 1) << " " << to_string(e.unit()) << " mean absolute error\n"
             << "  alerts        " << e.alerts() << " held-out readings score above " << fixed(request.threshold, 2)
-            << " (" << fixed(e.alerts_per_week(), 2) << " per week)" << alert_hours_note(e) << "\n"
+            << " (" << fixed(e.alerts_per_week(), 2) << " per week)" << alert_hours_note(e) << labelled_note(e) << "\n"
             << "  events        " << events_caught(report.with_events, request.seed) << "\n";
 }
 
@@ -99,7 +108,7 @@ void train_before_holdout(offline_session& session, const stage_spec& trainer, c
   if (fit.empty() || fit.size() == history.size())
     throw std::runtime_error(
         "the hold-out split left no " + std::string(fit.empty() ? "training" : "held-out") +
-        " readings: the history is " + days_of(history) + ", and --holdout " + fixed(request.holdout, 2) + " of it " +
+        " readings: the history is " + days_of(history) + ", and --holdout " + shortest(request.holdout) + " of it " +
         (fit.empty() ? "is all of its days" : "is less than half a day") +
         "; give more history, another --holdout, or --holdout 0");
   stage_context_impl& context = session.context_of(trainer);

@@ -78,6 +78,10 @@ class ClientTest(HttpTestCase):
                           "to 'push.example.com', not this machine or your home network: its secret (token, webhook "
                           "address) would travel unencrypted; give https://"])
         self.assertEqual(len(warnings("slack", "webhook_url", "http://hooks.example.com/services/" + TOKEN)), 1)
+        # A key in the query of an address with no path is not part of the host said.
+        for url in ("http://relay.example.com?key=" + TOKEN, "http://relay.example.com#" + TOKEN):
+            self.assertEqual([l[l.index("to '"):l.index("', not")] for l in warnings("slack", "webhook_url", url)],
+                             ["to 'relay.example.com"], url)
         # Home Assistant is reached over plain http at home, or through a tunnel that encrypts: no word.
         for url in ("http://homeassistant.local:8123", "http://homeassistant:8123", "http://192.168.1.20:8123",
                     "http://10.0.0.2", "http://172.20.1.1", "http://127.0.0.1:8123", "http://[fd00::5]:8123",

@@ -74,6 +74,26 @@ TEST_CASE("the hold-out is scored in order with the days before it, and judged o
   CHECK(e.weeks() == Approx(17 / 7.0));
 }
 
+TEST_CASE("the hold-out judges an event with the days it began on, as eval does from where it starts") {
+  // Ten days of four readings; the last two are held out. A heater on from
+  // day 7's last reading into day 8 belongs to the trained days; an oven on
+  // day 9 is judged.
+  std::vector<reading> history;
+  for (int n = 0; n < 10; ++n)
+    for (int i = 0; i < 4; ++i) {
+      const bool heater = (n == 7 && i == 3) || (n == 8 && i < 2), oven = n == 9 && i == 2;
+      history.push_back(at(n, 100, heater ? "heater" : oven ? "oven" : "0"));
+    }
+  evaluation e(1.0);
+  judge_held_out(e, history, holdout(history, 0.2), [](const reading& r) {
+    return score_result{event_label(r).empty() ? 0.5 : 2.0, 0, 200};
+  });
+  CHECK(e.readings() == 8 - 2);  // day 8's two heater readings are not judged
+  REQUIRE(e.events() == 1);
+  CHECK(e.event_outcomes().front().kind == "oven");
+  CHECK(e.events_caught() == 1);
+}
+
 TEST_CASE("an event is a run of readings with the same anomalous label, caught by any alert in it") {
   evaluation e(1.0);
   const score_result quiet{0.5, 100, 200}, loud{2.0, 100, 200};

@@ -81,7 +81,7 @@ std::string checked_base_url(std::string url) {
 /// The host of an http(s):// address, lower case, without brackets or port.
 std::string host_of(const std::string& url) {
   const std::size_t start = url.find("://") + 3;  // checked: http:// or https://
-  std::string authority = url.substr(start, url.find('/', start) - start);
+  std::string authority = url.substr(start, url.find_first_of("/?#", start) - start);  // a query may hold a key
   if (const std::size_t at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
   std::string host = authority.starts_with('[')
                          ? authority.substr(1, authority.find(']') - 1)
