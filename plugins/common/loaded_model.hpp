@@ -93,8 +93,8 @@ private:
 inline void log_loaded(stage_context& ctx, const std::string& path, const provenance& p,
                        const std::string& detail = {}) {
   if (!p.timezone.empty() && p.timezone != ctx.zone().name())
-    ctx.warn_option("model", path + ": trained in time zone " + p.timezone + " but the pipeline uses " +
-                                 ctx.zone().name() + "; its hours may be shifted");
+    ctx.warn_option("model", path + ": trained in time zone " + p.timezone + " but read in " + ctx.zone().name() +
+                                 " here (the pipeline's timezone, or --timezone); its hours may be shifted");
   std::string line = "loaded " + path;
   if (p.readings > 0)
     line += " (" + std::to_string(p.readings) + " readings from " + p.trained_from + " to " + p.trained_to +

@@ -809,8 +809,9 @@ std::string closing_line(coordinator_state& s) {
   std::string line = "pipeline '" + s.pipeline + "' " +
                      (failed ? std::string("stopped by a failing stage: ")
                              : "finished: " + std::to_string(s.readings) + " readings" + warmed + ", ") +
-                     std::to_string(s.alerts) + (s.alerts == 1 ? " alert delivered" : " alerts delivered") +
-                     (s.given_up ? ", " + std::to_string(s.given_up) + " given up" : std::string());
+                     std::to_string(s.alerts) + (s.alerts == 1 ? " alert delivered" : " alerts delivered");
+  // Given up counts deliveries: alerts only if every sink receives alerts, else said by sink.
+  if (s.given_up && s.only_alerts) line += ", " + std::to_string(s.given_up) + " given up";
   if (s.delivered.size() < 2 && s.only_alerts) return line;
   std::sort(s.delivered.begin(), s.delivered.end());  // sinks close in any order
   for (std::size_t i = 0; i < s.delivered.size(); ++i) line += (i == 0 ? "; by sink: " : ", ") + s.delivered[i];

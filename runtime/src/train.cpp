@@ -196,6 +196,10 @@ int train_command(const train_request& request) {
   } catch (const std::invalid_argument& e) {
     problems.error({"(command line)"}, e.what());
   }
+  if (!kinds.empty() && max_per_week(kinds) < 1 && (request.holdout > 0 || request.rehearsals > 0))
+    problems.error({"(command line)"}, "these --kinds cannot be placed one a week, as the rehearsals and the hold-out "
+                                       "report place them: each event needs a period of its longest duration plus "
+                                       "a day; give shorter kinds, or --holdout 0 --rehearsals 0");
   return run_offline(session, "training", [&] {
     progress_bar bar(request.holdout > 0 ? 5 : 2);
     bar.phase("reading history");

@@ -387,6 +387,17 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   auto r = train({"--scorer", "percentile_bnd"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("no scorer plugin named 'percentile_bnd' (did you mean 'percentile_band'?)"));
+  // Kinds inject could not place one a week (a 160-hour event needs more than a week).
+  const std::vector<std::string> long_kind{"--scorer", "percentile_band", "--kind", "long:500:8-12:150-160",
+                                           "--kinds", "long"};
+  r = train(long_kind);
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("(command line): these --kinds cannot be placed one a week, as the rehearsals and the "
+                             "hold-out report place them: each event needs a period of its longest duration plus a "
+                             "day; give shorter kinds, or --holdout 0 --rehearsals 0"));
+  auto without_events = long_kind;
+  without_events.insert(without_events.end(), {"--holdout", "0", "--rehearsals", "0"});
+  CHECK(train(without_events).exit_code == 0);
   r = train({"--scorer", "console"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Contains("no scorer plugin named 'console' ('console' is a sink)"));
@@ -709,8 +720,8 @@ TEST_CASE("eval and report warn of a model trained in another time zone as the c
   const std::string week = dir.file("week.csv", labelled_week());
   const std::string model = source_dir() + "/models/household-band.toml";  // trained in Europe/Paris
   const std::string warning = "(command line): warning: option 'model' of scorer 'percentile_band' "
-                              "(percentile_band): " + model + ": trained in time zone Europe/Paris but the pipeline "
-                              "uses UTC; its hours may be shifted\n";
+                              "(percentile_band): " + model + ": trained in time zone Europe/Paris but read in UTC "
+                              "here (the pipeline's timezone, or --timezone); its hours may be shifted\n";
   const auto eval = run({"eval", "--model", model, "--data", week});
   INFO(eval.err);
   CHECK(eval.exit_code == 0);

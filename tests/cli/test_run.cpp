@@ -60,6 +60,14 @@ TEST_CASE("the closing line counts each sink's deliveries in what it receives wh
   CHECK_THAT(r.err, Catch::Matchers::Contains("pipeline 't' finished: 100 readings, 30 alerts delivered; by sink: "
                                               "archive 10 unusual readings, out 100 scored readings, phone 10 "
                                               "alerts\n"));
+  // Readings given up are not alerts given up: said by sink only.
+  const auto refused = run({"run", dir.file("q.toml", fixture_pipeline("", "count = 100", "",
+                                                                       more_sinks + "reject_writes = true\n"))},
+                           fixture_env);
+  INFO(refused.err);
+  CHECK_THAT(refused.err, Catch::Matchers::Contains("pipeline 't' finished: 100 readings, 20 alerts delivered; by "
+                                                    "sink: archive 0 unusual readings (10 given up), out 100 scored "
+                                                    "readings, phone 10 alerts\n"));
 }
 
 TEST_CASE("alert_threshold decides what is unusual, and the policy raises once per episode") {

@@ -1,6 +1,7 @@
 // `stream-smarts validate`: every kind of bad pipeline file gets one clear
 // file:line:column message, and exit code 2.
 #include "fixture_pipeline.hpp"
+#include "history_text.hpp"
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -301,6 +302,16 @@ TEST_CASE("a plugin's warning of an option is said at that option by validate an
   const std::string at = dir.path() + "/p.toml:13:11: " + warned;
   CHECK(count_lines(r.err, "warning [runtime] " + at) == 1);
   CHECK(count_lines(r.err, "warning [ratio] " + at) == 1);
+  // train: once, though its hold-out report makes the scorer for each of its two judgings.
+  std::string flat = "ts,wh\n";
+  for (int h = 0; h < 24 * 28; ++h) flat += history_time(h / 24, 60 * (h % 24)) + ",100\n";
+  const auto trained = run({"train", "--scorer", "fixture_scorer", "--data", dir.file("h.csv", flat), "--set",
+                            "warn_of=divisor", "--set", "divisor=50", "--out", dir.path() + "/m.toml"},
+                           fixture_env);
+  INFO(trained.err);
+  CHECK(trained.exit_code == 0);
+  CHECK(count_lines(trained.err, "(command line): warning: option 'divisor' of scorer 'fixture_scorer' "
+                                 "(fixture_scorer): a fixture's warning") == 1);
 }
 
 TEST_CASE("a model trained in another time zone is warned of at its model option by validate and run") {
@@ -312,7 +323,8 @@ TEST_CASE("a model trained in another time zone is warned of at its model option
                            "name = 'out'\nplugin = 'fixture_sink'\nfrom = ['band']\nrecord = 'alerts.txt'\n";
   const std::string at = dir.path() + "/p.toml:12:9: ";
   const std::string warning = "option 'model' of scorer 'band' (percentile_band): " + model +
-                              ": trained in time zone Europe/Paris but the pipeline uses UTC; its hours may be shifted";
+                              ": trained in time zone Europe/Paris but read in UTC here (the pipeline's timezone, or "
+                              "--timezone); its hours may be shifted";
   const auto v = run({"validate", dir.file("p.toml", text)}, fixture_env);
   CHECK(v.exit_code == 0);
   CHECK_THAT(v.err, Catch::Matchers::Contains("\n" + at + "warning: " + warning + "\n"));  // after "loaded ..."

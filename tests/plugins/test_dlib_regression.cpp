@@ -311,8 +311,8 @@ TEST_CASE("dlib_regression model file problems are option errors on model", "[st
     t.d.make_scorer(ctx);
     REQUIRE(ctx.log_.lines.size() == 3);
     CHECK(ctx.log_.lines[0] == "warning: model: " + t.dir.path +
-                                   "/paris.bin: trained in time zone America/New_York but the pipeline uses "
-                                   "Europe/Paris; its hours may be shifted");
+                                   "/paris.bin: trained in time zone America/New_York but read in Europe/Paris "
+                                   "here (the pipeline's timezone, or --timezone); its hours may be shifted");
   }
 }
 
