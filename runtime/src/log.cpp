@@ -138,4 +138,9 @@ std::string describe(const scored_reading& s) {
   return meter_and_time(s.reading) + " (" + s.scorer + ", " + numbers + ")";
 }
 
+std::string describe(const alert& a) {
+  const std::string what = a.kind == alert_kind::none ? "scored reading" : std::string(to_string(a.kind)) + " alert";
+  return "the " + what + " for " + describe(a.scored);
+}
+
 } // namespace stream_smarts::runtime

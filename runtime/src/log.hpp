@@ -69,5 +69,8 @@ logger& runtime_log();
 std::string meter_and_time(const reading& r);
 /// "home 2007-01-01 04:00 (band, 1500 Wh, score 5.38)": a scored reading in a log line.
 std::string describe(const scored_reading& s);
+/// "the raised alert for home 2007-01-01 04:00 (band, 1500 Wh, score 5.38)";
+/// "the scored reading for ..." for a sink with receive = "all".
+std::string describe(const alert& a);
 
 } // namespace stream_smarts::runtime

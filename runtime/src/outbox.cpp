@@ -112,9 +112,7 @@ void outbox::give_up(std::size_t at, std::size_t first_unsent, const std::string
   if (e.what.kind == alert_kind::raised) raise_given_up_(e.what.scored, raise_instead(e.what.scored, first_unsent));
   ++counted_->given_up;
   last_given_up_ = true;
-  const std::string what = e.what.kind == alert_kind::none ? std::string("scored reading")  // receive = "all"
-                                                            : std::string(to_string(e.what.kind)) + " alert";
-  log_->error("gave up delivering the " + what + " for " + describe(e.what.scored) + ": " + why);
+  log_->error("gave up delivering " + describe(e.what) + ": " + why);
 }
 
 /// A raise given up was heard by nobody. What is queued after it for the same
