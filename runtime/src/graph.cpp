@@ -82,10 +82,15 @@ struct supervised_state {
   stage_metrics counted;     ///< counted here as things happen
   stage_metrics published;   ///< as last sent to the metrics actor
   std::uint64_t figures_version = 0;
+  /// The plugin call under way, for a failure line: "read", or with what it
+  /// was handling ("write of the raised alert for ..."), added as it throws.
+  std::string call;
 
   void start_instance() {
+    call = "constructor";
     if (!st->as_source && !st->as_scorer && !st->as_sink) st->recreate();
     if (started) return;
+    call = "start";
     if (st->as_source) st->as_source->start();
     if (st->as_sink) st->as_sink->start();
     started = true;
@@ -96,8 +101,9 @@ struct supervised_state {
 /// retry_atom after the backoff (or tells the coordinator the stage is
 /// failing for good).
 template <class Self>
-void stage_failed(Self* self, const std::string& what) {
+void stage_failed(Self* self, const std::string& error) {
   supervised_state& s = self->state;
+  const std::string failed = s.call + " failed: " + error;
   logger& log = s.st->context->log();
   s.started = false;
   try {
@@ -105,26 +111,28 @@ void stage_failed(Self* self, const std::string& what) {
   } catch (...) {  // a throwing destructor must not take the supervisor down with it
   }
   if (auto delay = s.restarts.failed()) {
-    log.error("failed: " + what + "; restarting in " + ms_text(*delay) + " (restart " +
+    log.error(failed + "; restarting in " + ms_text(*delay) + " (restart " +
               std::to_string(s.restarts.failures_in_a_row()) + " of at most " +
               std::to_string(s.restarts.max_restarts()) + " in a row)");
     s.paused = true;
     self->delayed_send(self, *delay, retry_atom::value);
   } else {
-    log.error("failed " + std::to_string(s.restarts.failures_in_a_row()) + " times in a row, giving up: " + what);
+    log.error(failed + "; giving up after " + std::to_string(s.restarts.failures_in_a_row()) + " failures in a row");
     s.dead = true;
-    self->send(s.coordinator, failed_atom::value, s.st->spec->describe(), what);
+    self->send(s.coordinator, failed_atom::value, s.st->spec->describe(), s.call + ": " + error);
   }
 }
 
-/// Runs `work` on the stage under its restart policy. True if it succeeded.
+/// Runs `work`, calling the plugin's `call`, on the stage under its restart
+/// policy. True if it succeeded.
 template <class Self, class Work>
-bool supervised(Self* self, Work&& work) {
+bool supervised(Self* self, const char* call, Work&& work) {
   supervised_state& s = self->state;
   if (s.paused || s.dead) return false;
   try {
     const running_plugin running(s.st->crash_note.c_str());
     s.start_instance();
+    s.call = call;
     work();
     if (s.success_is_progress) s.restarts.succeeded();
     return true;
@@ -267,7 +275,8 @@ void idle(source_actor* self, std::uint64_t seq_then) {
   s.idle_scheduled = false;
   if (s.drained || s.stopping || has_credit(s)) return;
   if (s.next_seq == seq_then && s.started)
-    supervised(self, [&] { s.idle_every = std::clamp(s.st->as_source->idle(), shortest_idle_interval, idle_interval); });
+    supervised(self, "idle",
+               [&] { s.idle_every = std::clamp(s.st->as_source->idle(), shortest_idle_interval, idle_interval); });
   await_credit(self);
 }
 
@@ -278,7 +287,7 @@ void read_batch(source_actor* self) {
   auto out = std::make_shared<std::vector<reading>>();
   out->reserve(s.batch_size);
   read_result result;
-  if (!supervised(self, [&] { result = s.st->as_source->read(*out, s.batch_size); })) {
+  if (!supervised(self, "read", [&] { result = s.st->as_source->read(*out, s.batch_size); })) {
     s.latest_at_failure_ms = s.latest_ms;
     return;
   }
@@ -334,7 +343,7 @@ void acknowledge(source_actor* self, std::uint64_t seq) {
     done += s.in_flight.front().instance == s.st->instance;
     s.in_flight.pop_front();
   }
-  if (done > 0 && s.st->as_source && !supervised(self, [&] { s.st->as_source->commit(done); }))
+  if (done > 0 && s.st->as_source && !supervised(self, "commit", [&] { s.st->as_source->commit(done); }))
     s.latest_at_failure_ms = s.latest_ms;
   schedule_read(self);
   maybe_report_finished(self);
@@ -431,10 +440,11 @@ void score_batch(scorer_actor* self, const reading_batch& in) {
     score_result verdict;
     try {
       verdict = instance.score(r);
-    } catch (const std::exception& e) {  // which reading, for the plugin's author
+    } catch (...) {  // which reading, for the plugin's author
       char wh[32];
       std::snprintf(wh, sizeof wh, "%.0f Wh", r.wh);
-      throw std::runtime_error("scoring " + meter_and_time(r) + " (" + wh + "): " + e.what());
+      s.call = "score of " + meter_and_time(r) + " (" + wh + ")";
+      throw;
     }
     out->push_back(
         scored_reading{r, verdict.score, verdict.expected_lo, verdict.expected_hi, s.st->spec->name, verdict.since_ms,
@@ -449,7 +459,7 @@ void score_batch(scorer_actor* self, const reading_batch& in) {
 template <class Self, class Process>
 void drain_queue(Self* self, Process process) {
   auto& s = self->state;
-  while (!s.queue.empty() && supervised(self, [&] { process(self, s.queue.front()); })) s.queue.pop_front();
+  while (!s.queue.empty() && supervised(self, "score", [&] { process(self, s.queue.front()); })) s.queue.pop_front();
 }
 
 caf::behavior run_scorer(scorer_actor* self, stage_setup setup, std::vector<caf::actor> sinks) {
@@ -587,7 +597,7 @@ bool deliver_chunk(sink_actor* self) {
   auto& s = self->state;
   s.outbox->begin_chunk();
   bool in_flush = false;
-  const bool ok = supervised(self, [&] {
+  const bool ok = supervised(self, "write", [&] {
     try {
       sink& instance = *s.st->as_sink;
       while (const alert* a = s.outbox->next()) {
@@ -596,10 +606,14 @@ bool deliver_chunk(sink_actor* self) {
         } catch (const delivery_error& failed) {
           if (failed.retryable()) throw;
           s.outbox->refuse(failed.what());  // retrying cannot help: say what to fix, once
+        } catch (...) {
+          s.call = "write of " + describe(*a);
+          throw;
         }
         s.outbox->written();
       }
       in_flush = true;
+      s.call = "flush";
       instance.flush();
       complete_chunk(self);
     } catch (const delivery_error& failed) {

@@ -207,8 +207,8 @@ TEST_CASE("gpio_meter: a run without the GPIO chip stops with a message saying w
                                                          "max_restarts = 1\nrestart_backoff = '5ms'\n"))},
                      {}, 30s);
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Contains("[meter] failed 2 times in a row, giving up: GPIO chip \"gpiochip99\" (/dev/gpiochip99) "
-                             "not found: /dev/gpiochip99 does not exist. Check the chip option (gpiodetect, in "
-                             "Debian's gpiod package, lists the chips) and that the GPIO driver is loaded; without "
-                             "GPIO hardware, give pulse_file instead"));
+  CHECK_THAT(r.err, Contains("[meter] start failed: GPIO chip \"gpiochip99\" (/dev/gpiochip99) not found: "
+                             "/dev/gpiochip99 does not exist. Check the chip option (gpiodetect, in Debian's gpiod "
+                             "package, lists the chips) and that the GPIO driver is loaded; without GPIO hardware, "
+                             "give pulse_file instead; giving up after 2 failures in a row"));
 }

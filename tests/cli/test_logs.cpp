@@ -166,7 +166,7 @@ TEST_CASE("a token from the environment never appears in the log, in either form
         CHECK(r.err.find(piece) == std::string::npos);
       if (name == "failing") {  // the runtime's own line quotes the stage's error
         CHECK(r.exit_code == 1);
-        CHECK(r.err.find("keeps failing (fixture sink is down (token [secret]))") != std::string::npos);
+        CHECK(r.err.find("keeps failing (flush: fixture sink is down (token [secret]))") != std::string::npos);
       } else {
         CHECK(r.exit_code == 0);
         CHECK(r.err.find("(token [secret])") != std::string::npos);

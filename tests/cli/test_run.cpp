@@ -218,8 +218,8 @@ TEST_CASE("a stage that throws is restarted with backoff and the pipeline goes o
                      fixture_env);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(count_lines(r.err, "[ratio] failed: scoring home 2007-01-01 06:00 (50 Wh): fixture scorer failure; restarting in "
-                           "5 ms (restart 1 of at most 5 in a row)") > 0);
+  CHECK(count_lines(r.err, "[ratio] score of home 2007-01-01 06:00 (50 Wh) failed: fixture scorer failure; restarting "
+                           "in 5 ms (restart 1 of at most 5 in a row)") > 0);
   CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 10);  // nothing lost, and scorers add no duplicates
 }
 
@@ -243,9 +243,24 @@ TEST_CASE("a stage that keeps failing stops the pipeline with a clear message an
                                                          "fail_always = true"))},
                      fixture_env, 30s);
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find("[out] failed 3 times in a row, giving up: fixture sink is down") != std::string::npos);
-  CHECK(r.err.find("sink 'out' (fixture_sink) keeps failing (fixture sink is down); stopping the pipeline") !=
+  CHECK(r.err.find("[out] flush failed: fixture sink is down; giving up after 3 failures in a row") != std::string::npos);
+  CHECK(r.err.find("sink 'out' (fixture_sink) keeps failing (flush: fixture sink is down); stopping the pipeline") !=
         std::string::npos);
+}
+
+TEST_CASE("a failure names the plugin call that threw and the alert it was writing") {
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", fixture_pipeline("max_restarts = 1\nrestart_backoff = '5ms'", "count = 10",
+                                                         "", "fail_writes = true"))},
+                     fixture_env, 30s);
+  CHECK(r.exit_code == 1);
+  const std::string write = "write of the raised alert for home 2007-01-01 09:00 (ratio, 500 Wh, score 5.00)";
+  CHECK(count_lines(r.err, "error   [out] " + write + " failed: fixture sink cannot write; restarting in 5 ms "
+                                                     "(restart 1 of at most 1 in a row)") == 1);
+  CHECK(count_lines(r.err, "error   [out] " + write + " failed: fixture sink cannot write; giving up after 2 "
+                                                     "failures in a row") == 1);
+  CHECK(count_lines(r.err, "error   [runtime] sink 'out' (fixture_sink) keeps failing (" + write +
+                               ": fixture sink cannot write); stopping the pipeline") == 1);
 }
 
 TEST_CASE("a plugin that throws something other than a std::exception is restarted like any other failure") {
@@ -255,8 +270,8 @@ TEST_CASE("a plugin that throws something other than a std::exception is restart
                      fixture_env, 30s);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(count_lines(r.err, "[ratio] failed: threw something that is not a std::exception (a bug in the plugin); "
-                           "restarting in 5 ms") > 0);
+  CHECK(count_lines(r.err, "[ratio] score of home 2007-01-01 06:00 (50 Wh) failed: threw something that is not a "
+                           "std::exception (a bug in the plugin); restarting in 5 ms") > 0);
   CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 10);
   const auto made = run({"validate", dir.file("q.toml", fixture_pipeline("", "", "throw_int_when_made = true", ""))},
                         fixture_env);
@@ -329,7 +344,8 @@ TEST_CASE("a source that fails at the same place after every restart stops the p
                      fixture_env, 30s);
   INFO(r.err);
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find("[in] failed 3 times in a row, giving up: fixture source failure on read 3") != std::string::npos);
+  CHECK(r.err.find("[in] read failed: fixture source failure on read 3; giving up after 3 failures in a row") !=
+        std::string::npos);
   CHECK(r.err.find("pipeline 't' stopped by a failing stage: 0 alerts delivered") != std::string::npos);
   CHECK(r.err.find("finished:") == std::string::npos);
 }
@@ -427,8 +443,8 @@ TEST_CASE("a closed stdout fails the console stage with its reason, not the proc
   const auto r = child({"/bin/bash", "-c", script, binary(), file, dir.path() + "/err.txt"}, fixture_env).wait(90s);
   CHECK(r.out == "1\n");  // SIGPIPE would be 141
   const std::string err = dir.read("err.txt");
-  CHECK_THAT(err,
-             Catch::Matchers::Contains("sink 'out' (console) keeps failing (console: cannot write to stdout: Broken pipe)"));
+  CHECK_THAT(err, Catch::Matchers::Contains("sink 'out' (console) keeps failing (flush: console: cannot write to "
+                                            "stdout: Broken pipe)"));
   CHECK_THAT(err, Catch::Matchers::Contains("pipeline 'p' stopped by a failing stage: "));
 }
 
@@ -460,7 +476,7 @@ TEST_CASE("a restarted source is told only of its own batches being handled") {
                      fixture_env);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(r.err.find("[in] failed: fixture source fails once") != std::string::npos);
+  CHECK(r.err.find("[in] read failed: fixture source fails once; restarting in 5 ms") != std::string::npos);
   const std::string report = dir.read("report.txt");
   CHECK(report_value(report, "emitted") == 100);
   CHECK(report_value(report, "unacked_at_stop") == 0);

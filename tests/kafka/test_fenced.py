@@ -35,7 +35,7 @@ class FencedConsumerTest(KafkaTestCase):
         run.wait_for_log(r"\[raw_power\] assigned", 40)
 
         broker.command("fail %d %d" % (HEARTBEAT, FENCED_INSTANCE_ID))
-        run.wait_for_log(r"\[raw_power\] failed: Kafka consumer failed for good: .*Static consumer fenced by other "
+        run.wait_for_log(r"\[raw_power\] (read|idle) failed: Kafka consumer failed for good: .*Static consumer fenced by other "
                          r"consumer with same group\.instance\.id \(two consumers of the group have the same "
                          r"group\.instance\.id: give each process its own, or the restarted one fences the other in "
                          r"turn\); restarting in", 40)
