@@ -78,14 +78,11 @@ int run_command(const std::string& pipeline_file) {
 
 int plugins_command(const std::vector<std::string>& extra_dirs, const std::string& describe, bool markdown) {
   plugin_registry registry;
-  const std::vector<std::string> folders = plugin_search_path(extra_dirs);
-  registry.load_folders(folders);
+  registry.load_folders(plugin_search_path(extra_dirs, "--plugin-dir"));
   for (const auto& problem : registry.problems().errors()) std::cerr << problem.to_string() << "\n";
-  if (registry.plugins().empty()) {  // say where it looked (a package of plugins not installed?)
-    std::string where;
-    for (const auto& folder : folders) where += (where.empty() ? "" : ", ") + folder;
-    std::cerr << "no plugins found in " << where << " (the stream-smarts-plugins package, or STREAM_SMARTS_PLUGIN_PATH)\n";
-  }
+  if (registry.plugins().empty())  // say where it looked (a package of plugins not installed?)
+    std::cerr << "no plugins found; searched " << registry.searched()
+              << "; install the stream-smarts-plugins package, or set STREAM_SMARTS_PLUGIN_PATH\n";
   if (!describe.empty()) {
     const loaded_plugin* p = registry.find(describe);
     if (p == nullptr) {

@@ -106,7 +106,7 @@ offline_session::offline_session(const offline_request& request) : data_(request
 }
 
 void offline_session::load_plugins(const std::vector<std::string>& dirs) {
-  registry_.load_folders(plugin_search_path(dirs));
+  registry_.load_folders(plugin_search_path(dirs, "--plugin-dir"));
   for (const auto& problem : registry_.problems().errors())  // as for a pipeline: only naming its plugin is refused
     runtime_log().warning(problem.to_string() + "; skipped");
 }

@@ -317,7 +317,7 @@ private:
   /// for another ABI) is a warning: only a pipeline naming its plugin is
   /// refused, and the others keep alerting.
   void load_plugins() {
-    registry_.load_folders(plugin_search_path(spec_.settings.plugin_dirs));
+    registry_.load_folders(plugin_search_path(spec_.settings.plugin_dirs, "plugin_dirs"));
     for (const auto& problem : registry_.problems().errors())
       out_.warning(problem.where, problem.message + "; skipped");
   }
@@ -424,10 +424,8 @@ private:
     if (plugin == nullptr) {
       std::string message = "unknown plugin '" + name + "' for " + owner;
       if (auto guess = nearest(name, registry_.names())) message += " (did you mean '" + *guess + "'?)";
-      message += registry_.skipped_note();
-      for (const auto& dir : spec_.settings.plugin_dirs)  // skipped when loading: a typo shows up only here
-        if (std::error_code ec; !fs::is_directory(dir, ec)) message += "; plugin_dirs has " + dir + ", no folder";
-      message += "; `stream-smarts plugins` lists the plugins found";
+      message += registry_.skipped_note() + "; searched " + registry_.searched() +
+                 "; `stream-smarts plugins` lists the plugins found";
       if (!spec_.settings.plugin_dirs.empty()) message += " (with --plugin-dir for each of plugin_dirs)";
       out_.error(where(at, file_), message);
       return nullptr;

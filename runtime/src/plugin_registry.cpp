@@ -25,33 +25,49 @@ std::string path_beside_binary(const std::string& relative) {
 
 std::string shipped_plugin_dir() { return path_beside_binary(STREAM_SMARTS_PLUGIN_DIR_FROM_BIN); }
 
-std::vector<std::string> plugin_search_path(const std::vector<std::string>& pipeline_dirs) {
-  std::vector<std::string> dirs{shipped_plugin_dir()};
-  dirs.insert(dirs.end(), pipeline_dirs.begin(), pipeline_dirs.end());
+std::vector<plugin_folder> plugin_search_path(const std::vector<std::string>& dirs, const std::string& dirs_named_by) {
+  std::vector<plugin_folder> out{{shipped_plugin_dir(), ""}};
+  for (const auto& dir : dirs) out.push_back({dir, dirs_named_by});
   if (const char* env = std::getenv("STREAM_SMARTS_PLUGIN_PATH")) {
     std::string_view rest{env};
     while (!rest.empty()) {
       const auto colon = rest.find(':');
       const auto part = rest.substr(0, colon);
-      if (!part.empty()) dirs.emplace_back(part);
+      if (!part.empty()) out.push_back({std::string(part), "STREAM_SMARTS_PLUGIN_PATH"});
       if (colon == std::string_view::npos) break;
       rest.remove_prefix(colon + 1);
     }
   }
-  return dirs;
+  return out;
 }
 
-void plugin_registry::load_folders(const std::vector<std::string>& folders) {
+namespace {
+/// "/x/y (STREAM_SMARTS_PLUGIN_PATH, no such folder)": a folder as searched() lists it.
+std::string searched_text(const plugin_folder& folder, bool found) {
+  std::string notes = folder.named_by;
+  if (!found) notes += (notes.empty() ? "" : ", ") + std::string("no such folder");  // a typo shows up here
+  return notes.empty() ? folder.path : folder.path + " (" + notes + ")";
+}
+
+void load_folder(plugin_registry& registry, const fs::path& dir) {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".so" && !entry.is_directory()) files.push_back(entry.path());
+  std::sort(files.begin(), files.end());  // a stable order: the same errors every run
+  for (const auto& file : files) registry.load_file(file.string());
+}
+} // namespace
+
+void plugin_registry::load_folders(const std::vector<plugin_folder>& folders) {
   std::set<fs::path> seen;  // the same folder listed twice is one folder
   for (const auto& folder : folders) {
     std::error_code ec;
-    const fs::path dir = fs::weakly_canonical(folder, ec);
-    if (ec || !fs::is_directory(dir, ec) || !seen.insert(dir).second) continue;
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(dir, ec))
-      if (entry.path().extension() == ".so" && !entry.is_directory()) files.push_back(entry.path());
-    std::sort(files.begin(), files.end());  // a stable order: the same errors every run
-    for (const auto& file : files) load_file(file.string());
+    const fs::path dir = fs::weakly_canonical(folder.path, ec);
+    if (!ec && !seen.insert(dir).second) continue;
+    const bool found = !ec && fs::is_directory(dir, ec);
+    searched_.push_back(searched_text(folder, found));
+    if (found) load_folder(*this, dir);
   }
 }
 
@@ -174,6 +190,12 @@ std::string plugin_registry::skipped_note() const {
   if (skipped == 0) return {};
   return "; " + std::to_string(skipped) + " plugin file" + (skipped == 1 ? " was" : "s were") +
          " skipped (see the warnings)";
+}
+
+std::string plugin_registry::searched() const {
+  std::string out;
+  for (const auto& folder : searched_) out += (out.empty() ? "" : ", ") + folder;
+  return out;
 }
 
 std::vector<std::string> plugin_registry::names() const {

@@ -21,9 +21,17 @@ struct loaded_plugin {
   const plugin_info& info() const { return descriptor->info; }
 };
 
+/// A folder plugins are looked for in, and what named it: "" for the folder
+/// shipped with the binary, else "plugin_dirs", "--plugin-dir" or
+/// "STREAM_SMARTS_PLUGIN_PATH", for a person to see where to fix it.
+struct plugin_folder {
+  std::string path;
+  std::string named_by;
+};
+
 /// Where plugins are looked for, in order: the folder shipped next to the
-/// binary, the pipeline's plugin_dirs, then STREAM_SMARTS_PLUGIN_PATH.
-std::vector<std::string> plugin_search_path(const std::vector<std::string>& pipeline_dirs);
+/// binary, `dirs` (named by `dirs_named_by`), then STREAM_SMARTS_PLUGIN_PATH.
+std::vector<plugin_folder> plugin_search_path(const std::vector<std::string>& dirs, const std::string& dirs_named_by);
 
 /// `relative` to the folder of this binary: the build tree and the install
 /// tree have the same layout, so shipped files are found this way in both.
@@ -42,7 +50,7 @@ public:
   /// that is not a usable plugin, or a second plugin with a taken name, is a
   /// one-line problem naming the file; loading goes on with the others, and
   /// only what names that plugin is refused (refusal()).
-  void load_folders(const std::vector<std::string>& folders);
+  void load_folders(const std::vector<plugin_folder>& folders);
   /// Loads one file (used by load_folders).
   void load_file(const std::string& path);
 
@@ -58,6 +66,9 @@ public:
   /// For a plugin name not found: "; N plugin files were skipped (see the
   /// warnings)", or nothing.
   std::string skipped_note() const;
+  /// The folders load_folders looked in, in order: "/usr/lib/stream-smarts/plugins,
+  /// /x/y (STREAM_SMARTS_PLUGIN_PATH), /z (plugin_dirs, no such folder)".
+  std::string searched() const;
 
 private:
   /// Records `problem` of the file at `path`, and refuses the plugin `name`.
@@ -67,6 +78,7 @@ private:
   std::vector<loaded_plugin> plugins_;
   diagnostics problems_;
   std::map<std::string, std::string> refusals_;
+  std::vector<std::string> searched_;  ///< as searched() says each
 };
 
 } // namespace stream_smarts::runtime

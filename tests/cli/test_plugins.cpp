@@ -46,8 +46,8 @@ TEST_CASE("plugins says where it looked when it finds none") {
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out == "KIND    NAME               VERSION   FILE DESCRIPTION\n");
-  CHECK(r.err == "no plugins found in " + dir.path() + "/lib/stream-smarts/plugins (the stream-smarts-plugins "
-                 "package, or STREAM_SMARTS_PLUGIN_PATH)\n");
+  CHECK(r.err == "no plugins found; searched " + dir.path() + "/lib/stream-smarts/plugins (no such folder); install "
+                 "the stream-smarts-plugins package, or set STREAM_SMARTS_PLUGIN_PATH\n");
 }
 
 TEST_CASE("plugins --describe prints a plugin's options") {

@@ -47,17 +47,19 @@ TEST_CASE("TOML syntax error") {
         "(U+0009) are explicitly prohibited\n");
 }
 
-TEST_CASE("unknown plugin, with the nearest name") {
+TEST_CASE("unknown plugin, with the nearest name and where it was looked for") {
   CHECK(invalid(replace(good, "\"fixture_scorer\"", "\"fixture_scorr\"")) ==
-        "p.toml:8:10: unknown plugin 'fixture_scorr' for scorer 'ratio' (did you mean 'fixture_scorer'?); "
-        "`stream-smarts plugins` lists the plugins found\n");
+        "p.toml:8:10: unknown plugin 'fixture_scorr' for scorer 'ratio' (did you mean 'fixture_scorer'?); searched " +
+            plugin_dir() + ", " + fixtures("good") + " (STREAM_SMARTS_PLUGIN_PATH); `stream-smarts plugins` lists the "
+            "plugins found\n");
 }
 
 TEST_CASE("unknown plugin: a plugin_dirs folder that does not exist is named") {
   CHECK(invalid(replace(replace(good, "[pipeline]", "[pipeline]\nplugin_dirs = ['my-plugns']"), "\"fixture_scorer\"",
                         "\"hourcap\"")) ==
-        "p.toml:9:10: unknown plugin 'hourcap' for scorer 'ratio'; plugin_dirs has my-plugns, no folder; "
-        "`stream-smarts plugins` lists the plugins found (with --plugin-dir for each of plugin_dirs)\n");
+        "p.toml:9:10: unknown plugin 'hourcap' for scorer 'ratio'; searched " + plugin_dir() + ", my-plugns "
+        "(plugin_dirs, no such folder), " + fixtures("good") + " (STREAM_SMARTS_PLUGIN_PATH); `stream-smarts plugins` "
+        "lists the plugins found (with --plugin-dir for each of plugin_dirs)\n");
 }
 
 TEST_CASE("unknown option, with the nearest valid key") {

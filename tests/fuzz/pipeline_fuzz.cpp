@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (mkdtemp(dir.data()) == nullptr) std::abort();
   file = dir + "/pipeline.toml";
   keep = new plugin_registry;
-  keep->load_folders(plugin_search_path({}));
+  keep->load_folders(plugin_search_path({}, "plugin_dirs"));
   if (keep->plugins().size() != 3 || keep->problems().has_errors()) {
     std::fprintf(stderr, "pipeline_fuzz: expected the 3 fuzz plugins in %s\n%s", shipped_plugin_dir().c_str(),
                  keep->problems().to_string().c_str());
