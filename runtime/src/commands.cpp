@@ -84,6 +84,10 @@ int plugins_command(const std::vector<std::string>& extra_dirs, const std::strin
     std::cerr << "no plugins found; searched " << registry.searched()
               << "; install the stream-smarts-plugins package, or set STREAM_SMARTS_PLUGIN_PATH\n";
   if (!describe.empty()) {
+    if (const auto refused = registry.refusal(describe)) {  // as validate says it
+      std::cerr << *refused << "\n";
+      return 2;
+    }
     const loaded_plugin* p = registry.find(describe);
     if (p == nullptr) {
       std::cerr << "no plugin named '" << describe << "'";

@@ -169,8 +169,8 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
   s.name = kind == plugin_kind::source ? "history" : plugin;
   s.place = {command_line};
   s.plugin = registry_.find(plugin);
-  if (const std::string* why = registry_.refusal(plugin)) {
-    problems.error({command_line}, "plugin '" + plugin + "' cannot be used: " + *why);
+  if (const auto refused = registry_.refusal(plugin)) {
+    problems.error({command_line}, *refused);
     s.plugin = nullptr;
     return s;
   }

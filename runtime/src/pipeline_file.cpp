@@ -416,8 +416,8 @@ private:
 
   const loaded_plugin* find_plugin(const std::string& name, plugin_kind kind, const toml::node& at,
                                    const std::string& owner) {
-    if (const std::string* why = registry_.refusal(name)) {
-      out_.error(where(at, file_), "plugin '" + name + "' for " + owner + " cannot be used: " + *why);
+    if (const auto refused = registry_.refusal(name, owner)) {
+      out_.error(where(at, file_), *refused);
       return nullptr;
     }
     const loaded_plugin* plugin = registry_.find(name);

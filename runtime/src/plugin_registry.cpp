@@ -180,9 +180,10 @@ const loaded_plugin* plugin_registry::find(const std::string& name) const {
   return nullptr;
 }
 
-const std::string* plugin_registry::refusal(const std::string& name) const {
+std::optional<std::string> plugin_registry::refusal(const std::string& name, const std::string& user) const {
   const auto it = refusals_.find(name);
-  return it != refusals_.end() ? &it->second : nullptr;
+  if (it == refusals_.end()) return std::nullopt;
+  return "plugin '" + name + "'" + (user.empty() ? "" : " for " + user) + " cannot be used: " + it->second;
 }
 
 std::string plugin_registry::skipped_note() const {

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,10 +60,11 @@ public:
   std::vector<std::string> names() const;
   /// Problems met while loading: "file: what is wrong".
   const diagnostics& problems() const { return problems_; }
-  /// Why the plugin `name` cannot be used: a file of it was skipped (its
-  /// declaration is wrong, two files declare it, or a file named for it,
-  /// libNAME.so, cannot be loaded), or nullptr.
-  const std::string* refusal(const std::string& name) const;
+  /// "plugin 'NAME' for USER cannot be used: FILE was skipped: why" if a file
+  /// of it was skipped (its declaration is wrong, two files declare it, or a
+  /// file named for it, libNAME.so, cannot be loaded), or nothing. `user`
+  /// ("sink 'log'") may be empty.
+  std::optional<std::string> refusal(const std::string& name, const std::string& user = {}) const;
   /// For a plugin name not found: "; N plugin files were skipped (see the
   /// warnings)", or nothing.
   std::string skipped_note() const;

@@ -61,6 +61,17 @@ TEST_CASE("plugins --describe prints a plugin's options") {
   CHECK(unknown.err == "no plugin named 'consol' (did you mean 'console'?)\n");
 }
 
+TEST_CASE("plugins --describe of a plugin whose file was skipped says why as validate does") {
+  const std::string file = fixtures("bad_abi") + "/libbroken_bad_abi.so";
+  const std::string why = "built for plugin ABI 999, but this runtime speaks ABI " +
+                          std::to_string(stream_smarts::abi_version) + "; rebuild the plugin against this SDK";
+  const auto r = run({"plugins", "--describe", "broken_bad_abi"}, {{"STREAM_SMARTS_PLUGIN_PATH", fixtures("bad_abi")}});
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err == file + ": " + why + "\n" +
+                     "plugin 'broken_bad_abi' cannot be used: " + file + " was skipped: " + why + "\n");
+}
+
 TEST_CASE("files that are not usable plugins are one clear line each") {
   const std::string good = fixtures("good");
   auto problem = [&](const std::string& set) {
