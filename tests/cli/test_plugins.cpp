@@ -221,6 +221,21 @@ TEST_CASE("a broken plugin file is skipped with a warning: only a pipeline namin
                                        "(see the warnings)"));
 }
 
+TEST_CASE("writing-a-plugin.md's table of SDK headers has every header installed") {
+  namespace fs = std::filesystem;
+  std::ifstream doc(fs::path(STREAM_SMARTS_SOURCE_DIR) / "docs" / "writing-a-plugin.md");
+  REQUIRE(doc);
+  const std::string text((std::istreambuf_iterator<char>(doc)), std::istreambuf_iterator<char>());
+  std::size_t headers = 0;
+  const fs::path installed = fs::path(STREAM_SMARTS_SOURCE_DIR) / "runtime/include/stream_smarts";
+  for (const auto& header : fs::directory_iterator(installed)) {
+    INFO(header.path().string());
+    CHECK(text.find("| `" + header.path().filename().string() + "` |") != std::string::npos);
+    ++headers;
+  }
+  CHECK(headers >= 8);
+}
+
 TEST_CASE("every shipped plugin's README carries its current options table") {
   // The table is generated from the declaration; a README that drifted from
   // it documents options that do not exist.
