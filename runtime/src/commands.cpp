@@ -7,7 +7,7 @@
 #include "stage.hpp"
 #include "zone.hpp"
 
-#include <cstdio>
+#include <array>
 #include <iostream>
 
 namespace stream_smarts::runtime {
@@ -40,6 +40,24 @@ std::vector<stage> load(const std::string& file, plugin_registry& registry, pipe
   std::vector<stage> stages = instantiate(spec, problems);
   spec.warnings = problems.warnings();
   return stages;
+}
+
+/// `plugins`: a line per plugin, sources first, each column as wide as its
+/// longest entry so that the next one lines up.
+void print_table(const plugin_registry& registry) {
+  using row = std::array<std::string, 5>;
+  std::vector<row> rows{{"KIND", "NAME", "VERSION", "FILE", "DESCRIPTION"}};
+  for (auto kind : {plugin_kind::source, plugin_kind::scorer, plugin_kind::sink})
+    for (const auto& p : registry.plugins())
+      if (const auto& info = p.info(); info.kind == kind)
+        rows.push_back({to_string(kind), info.name, info.version, p.file, info.description});
+  std::size_t widths[4] = {};
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < 4; ++i) widths[i] = std::max(widths[i], r[i].size());
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < 4; ++i) std::cout << r[i] << std::string(widths[i] - r[i].size() + 2, ' ');
+    std::cout << r[4] << "\n";
+  }
 }
 } // namespace
 
@@ -105,14 +123,7 @@ int plugins_command(const std::vector<std::string>& extra_dirs, const std::strin
     }
     return registry.problems().has_errors() ? 1 : 0;
   }
-  int file_width = 4;  // as wide as the longest path, so the descriptions line up
-  for (const auto& p : registry.plugins()) file_width = std::max(file_width, static_cast<int>(p.file.size()));
-  std::printf("%-7s %-18s %-9s %-*s %s\n", "KIND", "NAME", "VERSION", file_width, "FILE", "DESCRIPTION");
-  for (auto kind : {plugin_kind::source, plugin_kind::scorer, plugin_kind::sink})
-    for (const auto& p : registry.plugins())
-      if (p.info().kind == kind)
-        std::printf("%-7s %-18s %-9s %-*s %s\n", to_string(kind), p.info().name.c_str(), p.info().version.c_str(),
-                    file_width, p.file.c_str(), p.info().description.c_str());
+  print_table(registry);
   return registry.problems().has_errors() ? 1 : 0;
 }
 

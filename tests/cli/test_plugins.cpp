@@ -15,24 +15,27 @@
 using namespace test_support;
 
 TEST_CASE("plugins lists the shipped plugins and those on STREAM_SMARTS_PLUGIN_PATH") {
-  const auto r = run({"plugins"}, {{"STREAM_SMARTS_PLUGIN_PATH", fixtures("good")}});
+  const auto r = run({"plugins"}, {{"STREAM_SMARTS_PLUGIN_PATH", fixtures("good") + ":" + fixtures("long_name")}});
   INFO(r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("KIND    NAME") == 0);
   for (const char* name : {"replay", "percentile_band", "console", "fixture_source", "fixture_scorer", "fixture_sink"})
     CHECK(r.out.find(std::string(" ") + name + " ") != std::string::npos);
   CHECK(r.out.find(fixtures("good") + "/libfixture_sink.so") != std::string::npos);
-  // The columns line up however long the plugins' paths are.
+  CHECK(r.out.find("scorer  a_scorer_with_a_rather_long_name  1.0.0-beta.12  ") != std::string::npos);
+  // Every column lines up, however long the plugins' names, versions and paths are.
   std::istringstream lines(r.out);
   std::string header, line;
   std::getline(lines, header);
-  const auto description = header.find("DESCRIPTION");
-  REQUIRE(description != std::string::npos);
-  for (int n = 0; n < 1000 && std::getline(lines, line); ++n) {
-    INFO(line);
-    REQUIRE(line.size() > description);
-    CHECK(line[description - 1] == ' ');
-    CHECK(line[description] != ' ');
+  for (const char* column : {"NAME", "VERSION", "FILE", "DESCRIPTION"}) {
+    const auto at = header.find(column);
+    REQUIRE(at != std::string::npos);
+    for (std::istringstream rows(r.out.substr(header.size() + 1)); std::getline(rows, line);) {
+      INFO(column << ": " << line);
+      REQUIRE(line.size() > at);
+      CHECK(line.substr(at - 2, 2) == "  ");
+      CHECK(line[at] != ' ');
+    }
   }
 }
 
@@ -45,7 +48,7 @@ TEST_CASE("plugins says where it looked when it finds none") {
   const auto r = c.wait(std::chrono::seconds(30));
   INFO(r.err);
   CHECK(r.exit_code == 0);
-  CHECK(r.out == "KIND    NAME               VERSION   FILE DESCRIPTION\n");
+  CHECK(r.out == "KIND  NAME  VERSION  FILE  DESCRIPTION\n");
   CHECK(r.err == "no plugins found; searched " + dir.path() + "/lib/stream-smarts/plugins (no such folder); install "
                  "the stream-smarts-plugins package, or set STREAM_SMARTS_PLUGIN_PATH\n");
 }
