@@ -273,8 +273,9 @@ std::string range_problem(const option_spec& spec) {
   const option_range& r = spec.range;
   const bool duration = accepts(spec.type, option_type::duration);
   if (duration ? r.given_as_numbers : r.given_as_durations)
-    return "option '" + spec.name + "' is " + describe_type(spec.type) + ", and its range is given as " +
-           (duration ? "numbers (a duration's ends are durations, e.g. std::chrono::seconds{1})" : "durations");
+    return "option '" + spec.name + "' with a range in " + (duration ? "numbers" : "durations") + ", but it is " +
+           describe_type(spec.type) + ": give the range's ends as " +
+           (duration ? "durations, e.g. std::chrono::seconds{1}" : "numbers");
   if (r.finer_than_ms) return "option '" + spec.name + "' has a range end finer than a millisecond";
   if (!(r.least <= r.most) || (r.above && r.least == r.most))
     return "option '" + spec.name + "' has a range that allows nothing (" + range_text(spec) + ")";

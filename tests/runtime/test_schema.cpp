@@ -184,10 +184,10 @@ TEST_CASE("a plugin's range that cannot hold is a declaration problem") {
         "option 's' has a range but is an integer or a duration (\"30s\", \"5m\", \"1h30m\"): a range is for one "
         "kind of number (an integer, a number or a duration)");
   CHECK(declaration_problem(optional_option("d", option_type::duration, {}, "D.").at_least(1)) ==
-        "option 'd' is a duration (\"30s\", \"5m\", \"1h30m\"), and its range is given as numbers (a duration's ends "
-        "are durations, e.g. std::chrono::seconds{1})");
+        "option 'd' with a range in numbers, but it is a duration (\"30s\", \"5m\", \"1h30m\"): give the range's "
+        "ends as durations, e.g. std::chrono::seconds{1}");
   CHECK(declaration_problem(optional_option("n", option_type::number, {}, "N.").at_most(milliseconds{5})) ==
-        "option 'n' is a number, and its range is given as durations");
+        "option 'n' with a range in durations, but it is a number: give the range's ends as numbers");
   CHECK(declaration_problem(optional_option("d", option_type::duration, {}, "D.").above(std::chrono::microseconds{500})) ==
         "option 'd' has a range end finer than a millisecond");
   CHECK(declaration_problem(optional_option("n", option_type::integer, std::int64_t{1}, "N.").within(1, 10)).empty());
