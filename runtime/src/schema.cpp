@@ -237,7 +237,12 @@ std::string value_problem(const option_spec& spec, const option_value& value, co
   const std::string start = "option '" + spec.name + "' with " + as + " of " + format_value(value);
   const bool fits = accepts(spec.type, given) ||
                     (given == option_type::string && accepts(spec.type, option_type::secret));
-  if (!fits) return start + ", which is " + describe_type(given) + ", not " + describe_type(spec.type);
+  if (!fits) {
+    std::string problem = start + ", which is " + describe_type(given) + ", not " + describe_type(spec.type);
+    if (const auto* i = std::get_if<std::int64_t>(&value); i && accepts(spec.type, option_type::number))
+      problem += "; write " + format_value(static_cast<double>(*i));  // "1.0": the fix is that plain
+    return problem;
+  }
   if (const auto* text = std::get_if<std::string>(&value);
       text && !spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), *text) == spec.choices.end())
     return start + ", which is not one of its choices";

@@ -107,8 +107,8 @@ TEST_CASE("a plugin's own declaration mistakes are found when it is loaded, and 
   };
   CHECK(problem("bad_default") == fixtures("bad_default") + "/libbroken_bad_default.so: plugin 'bad_default_scorer' "
                                                             "declares option 'limit_wh' with a default of 1000, which "
-                                                            "is an integer, not a number (a bug in the plugin: tell "
-                                                            "its author)\n");
+                                                            "is an integer, not a number; write 1000.0 (a bug in "
+                                                            "the plugin: tell its author)\n");
   CHECK(problem("no_kind_factory") == fixtures("no_kind_factory") + "/libbroken_no_kind_factory.so: plugin "
                                                                     "'factoryless_scorer' declares no factory for its "
                                                                     "kind (scorer) (a bug in the plugin: tell its "

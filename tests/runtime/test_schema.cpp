@@ -207,6 +207,9 @@ TEST_CASE("a history value the option refuses is a declaration problem") {
         "option 'speed' with a history value of 0.0, which is not above 0");
   CHECK(declaration_problem(speed().history_value(true)) ==
         "option 'speed' with a history value of true, which is a boolean, not a string or a number");
+  // An integer where a number is wanted: the fix is plain, so it is said.
+  CHECK(declaration_problem(speed().history_value(std::int64_t{2})) ==
+        "option 'speed' with a history value of 2, which is an integer, not a string or a number; write 2.0");
   CHECK(declaration_problem(optional_option("w", option_type::duration, milliseconds{5}, "W.").history_value(
             std::string("0s"))) == "option 'w' with a history value of \"0s\", which is a string, not a duration "
                                    "(\"30s\", \"5m\", \"1h30m\")");
