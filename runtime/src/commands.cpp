@@ -108,9 +108,7 @@ int plugins_command(const std::vector<std::string>& extra_dirs, const std::strin
     }
     const loaded_plugin* p = registry.find(describe);
     if (p == nullptr) {
-      std::cerr << "no plugin named '" << describe << "'";
-      if (auto guess = nearest(describe, registry.names())) std::cerr << " (did you mean '" << *guess << "'?)";
-      std::cerr << "\n";
+      std::cerr << "no plugin named '" << describe << "'" << registry.not_found_note(describe) << "\n";
       return 2;
     }
     const auto& info = p->info();

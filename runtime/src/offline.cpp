@@ -176,9 +176,8 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
   }
   if (s.plugin == nullptr || s.plugin->info().kind != kind) {
     std::string message = std::string("no ") + to_string(kind) + " plugin named '" + plugin + "'";
-    if (s.plugin) message += " ('" + plugin + "' is a " + to_string(s.plugin->info().kind) + ")";
-    else if (auto guess = nearest(plugin, registry_.names())) message += " (did you mean '" + *guess + "'?)";
-    message += registry_.skipped_note();
+    message += s.plugin ? " ('" + plugin + "' is a " + to_string(s.plugin->info().kind) + ")"
+                        : registry_.not_found_note(plugin);
     problems.error({command_line}, message);
     s.plugin = nullptr;
     return s;

@@ -422,10 +422,8 @@ private:
     }
     const loaded_plugin* plugin = registry_.find(name);
     if (plugin == nullptr) {
-      std::string message = "unknown plugin '" + name + "' for " + owner;
-      if (auto guess = nearest(name, registry_.names())) message += " (did you mean '" + *guess + "'?)";
-      message += registry_.skipped_note() + "; searched " + registry_.searched() +
-                 "; `stream-smarts plugins` lists the plugins found";
+      std::string message = "unknown plugin '" + name + "' for " + owner + registry_.not_found_note(name) +
+                            "; `stream-smarts plugins` lists the plugins found";
       if (!spec_.settings.plugin_dirs.empty()) message += " (with --plugin-dir for each of plugin_dirs)";
       out_.error(where(at, file_), message);
       return nullptr;

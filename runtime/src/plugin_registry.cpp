@@ -186,6 +186,11 @@ std::optional<std::string> plugin_registry::refusal(const std::string& name, con
   return "plugin '" + name + "'" + (user.empty() ? "" : " for " + user) + " cannot be used: " + it->second;
 }
 
+std::string plugin_registry::not_found_note(const std::string& name) const {
+  const auto guess = nearest(name, names());
+  return (guess ? " (did you mean '" + *guess + "'?)" : std::string()) + skipped_note() + "; searched " + searched();
+}
+
 std::string plugin_registry::skipped_note() const {
   const auto skipped = problems_.errors().size();
   if (skipped == 0) return {};

@@ -65,8 +65,10 @@ public:
   /// file named for it, libNAME.so, cannot be loaded), or nothing. `user`
   /// ("sink 'log'") may be empty.
   std::optional<std::string> refusal(const std::string& name, const std::string& user = {}) const;
-  /// For a plugin name not found: "; N plugin files were skipped (see the
-  /// warnings)", or nothing.
+  /// What follows "no plugin named 'NAME'": " (did you mean 'x'?)", how
+  /// many plugin files were skipped, and the folders searched.
+  std::string not_found_note(const std::string& name) const;
+  /// "; N plugin files were skipped (see the warnings)", or nothing.
   std::string skipped_note() const;
   /// The folders load_folders looked in, in order: "/usr/lib/stream-smarts/plugins,
   /// /x/y (STREAM_SMARTS_PLUGIN_PATH), /z (plugin_dirs, no such folder)".

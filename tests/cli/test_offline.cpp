@@ -386,7 +386,8 @@ TEST_CASE("train refuses what it cannot do, saying why") {
   };
   auto r = train({"--scorer", "percentile_bnd"});
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Contains("no scorer plugin named 'percentile_bnd' (did you mean 'percentile_band'?)"));
+  CHECK_THAT(r.err, Contains("no scorer plugin named 'percentile_bnd' (did you mean 'percentile_band'?); searched " +
+                             plugin_dir() + "\n"));
   // Kinds inject could not place one a week (a 160-hour event needs more than a week).
   const std::vector<std::string> long_kind{"--scorer", "percentile_band", "--kind", "long:500:8-12:150-160",
                                            "--kinds", "long"};

@@ -59,9 +59,11 @@ TEST_CASE("plugins --describe prints a plugin's options") {
   CHECK(r.out.find("fixture_sink (sink, version 0.0.1)") == 0);
   CHECK(r.out.find("  record (string, required)\n      File the alerts are appended to.") != std::string::npos);
   CHECK(r.out.find("  delay (duration, default \"0s\")") != std::string::npos);
-  const auto unknown = run({"plugins", "--describe", "consol"});
+  // Where it looked, as validate says it: a wrong STREAM_SMARTS_PLUGIN_PATH shows here.
+  const auto unknown = run({"plugins", "--describe", "consol"}, {{"STREAM_SMARTS_PLUGIN_PATH", "/no/such"}});
   CHECK(unknown.exit_code == 2);
-  CHECK(unknown.err == "no plugin named 'consol' (did you mean 'console'?)\n");
+  CHECK(unknown.err == "no plugin named 'consol' (did you mean 'console'?); searched " + plugin_dir() +
+                           ", /no/such (STREAM_SMARTS_PLUGIN_PATH, no such folder)\n");
 }
 
 TEST_CASE("plugins --describe of a plugin whose file was skipped says why as validate does") {
