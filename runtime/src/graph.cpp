@@ -730,7 +730,7 @@ struct coordinator_state {
   std::size_t sources_running = 0;
   std::size_t sinks_open = 0;
   std::uint64_t readings = 0, warm_ups = 0, alerts = 0, given_up = 0;
-  std::vector<std::string> delivered;  ///< what each sink delivered (delivered_text), by sink name
+  std::vector<std::string> delivered;  ///< what each sink delivered (delivered_text), in the pipeline's order
   bool only_alerts = true;             ///< every sink receives alerts (not unusual or all readings)
   std::chrono::milliseconds shutdown_timeout{0};
   int exit_code = 0;
@@ -815,7 +815,7 @@ void begin_stop(coordinator_actor* self, const char* why) {
 /// "pipeline 'notify' finished: 744 readings, 22 alerts delivered; by sink:
 /// phone 8 alerts, ...": the sinks apart when there are several, or one that
 /// delivers readings rather than alerts.
-std::string closing_line(coordinator_state& s) {
+std::string closing_line(const coordinator_state& s) {
   // Sources count their readings when they finish: one still running has
   // not said, and a restarted one counted what it read again.
   const bool failed = s.exit_code != 0 || s.sources_running != 0;
@@ -827,7 +827,6 @@ std::string closing_line(coordinator_state& s) {
   // Given up counts deliveries: alerts only if every sink receives alerts, else said by sink.
   if (s.given_up && s.only_alerts) line += ", " + std::to_string(s.given_up) + " given up";
   if (s.delivered.size() < 2 && s.only_alerts) return line;
-  std::sort(s.delivered.begin(), s.delivered.end());  // sinks close in any order
   for (std::size_t i = 0; i < s.delivered.size(); ++i) line += (i == 0 ? "; by sink: " : ", ") + s.delivered[i];
   return line;
 }
@@ -845,6 +844,7 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         s.sources = sources;
         s.scorers = scorers;
         s.sinks = sinks;
+        s.delivered.assign(sinks.size(), {});
         s.busy = busy;
         s.sources_running = sources.size();
       },
@@ -858,7 +858,9 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
         auto& s = self->state;
         s.alerts += alerts;
         s.given_up += given_up;
-        s.delivered.push_back(delivered);
+        // Sinks close in any order; the line lists them as the pipeline file does.
+        const auto sink = std::find(s.sinks.begin(), s.sinks.end(), caf::actor_cast<caf::actor>(self->current_sender()));
+        if (sink != s.sinks.end()) s.delivered[static_cast<std::size_t>(sink - s.sinks.begin())] = delivered;
         s.only_alerts = s.only_alerts && alerts_only;
         if (--s.sinks_open > 0) return;
         runtime_log().info(closing_line(s));

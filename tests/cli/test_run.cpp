@@ -48,6 +48,7 @@ TEST_CASE("receive = \"all\" gives a sink every scored reading") {
 }
 
 TEST_CASE("the closing line counts each sink's deliveries in what it receives when there are several") {
+  // Listed in the pipeline file's order (out, phone, archive), not as they close or sort.
   temp_dir dir;
   const std::string more_sinks = "receive = 'all'\n"
                                  "[[sinks]]\nname = 'phone'\nplugin = 'fixture_sink'\nfrom = ['ratio']\nrecord = 'phone.txt'\n"
@@ -58,16 +59,16 @@ TEST_CASE("the closing line counts each sink's deliveries in what it receives wh
   REQUIRE(r.exit_code == 0);
   // Every alert-kind delivery in the total: 10 raises to each of the three.
   CHECK_THAT(r.err, Catch::Matchers::Contains("pipeline 't' finished: 100 readings, 30 alerts delivered; by sink: "
-                                              "archive 10 unusual readings, out 100 scored readings, phone 10 "
-                                              "alerts\n"));
+                                              "out 100 scored readings, phone 10 alerts, archive 10 unusual "
+                                              "readings\n"));
   // Readings given up are not alerts given up: said by sink only.
   const auto refused = run({"run", dir.file("q.toml", fixture_pipeline("", "count = 100", "",
                                                                        more_sinks + "reject_writes = true\n"))},
                            fixture_env);
   INFO(refused.err);
   CHECK_THAT(refused.err, Catch::Matchers::Contains("pipeline 't' finished: 100 readings, 20 alerts delivered; by "
-                                                    "sink: archive 0 unusual readings (10 given up), out 100 scored "
-                                                    "readings, phone 10 alerts\n"));
+                                                    "sink: out 100 scored readings, phone 10 alerts, archive 0 "
+                                                    "unusual readings (10 given up)\n"));
 }
 
 TEST_CASE("alert_threshold decides what is unusual, and the policy raises once per episode") {

@@ -59,7 +59,7 @@ class NotifyPipelineTest(HttpTestCase):
 
         self.assertEqual(len(slack.requests()), 9)
         self.assertEqual({r.path for r in slack.requests()}, {"/services/" + SLACK_SECRET})
-        self.assertIn("744 readings, 22 alerts delivered; by sink: phone 9 alerts, slack 9 alerts, speaker 4 alerts\n",
+        self.assertIn("744 readings, 22 alerts delivered; by sink: phone 9 alerts, speaker 4 alerts, slack 9 alerts\n",
                       run.err)
 
         for secret in (PUSHBULLET_TOKEN, HA_TOKEN, SLACK_SECRET, "notifyPipeline"):
