@@ -273,7 +273,7 @@ std::string range_problem(const option_spec& spec) {
   const int kinds = accepts(spec.type, option_type::integer) + accepts(spec.type, option_type::number) +
                     accepts(spec.type, option_type::duration);
   if (kinds != 1)
-    return "option '" + spec.name + "' has a range but is " + describe_type(spec.type) +
+    return "option '" + spec.name + "' with a range, but as " + describe_type(spec.type) +
            ": a range is for one kind of number (an integer, a number or a duration)";
   const option_range& r = spec.range;
   const bool duration = accepts(spec.type, option_type::duration);
@@ -281,9 +281,9 @@ std::string range_problem(const option_spec& spec) {
     return "option '" + spec.name + "' with a range in " + (duration ? "numbers" : "durations") + ", but it is " +
            describe_type(spec.type) + ": give the range's ends as " +
            (duration ? "durations, e.g. std::chrono::seconds{1}" : "numbers");
-  if (r.finer_than_ms) return "option '" + spec.name + "' has a range end finer than a millisecond";
+  if (r.finer_than_ms) return "option '" + spec.name + "' with a range end finer than a millisecond";
   if (!(r.least <= r.most) || (r.above && r.least == r.most))
-    return "option '" + spec.name + "' has a range that allows nothing (" + range_text(spec) + ")";
+    return "option '" + spec.name + "' with a range that allows nothing (" + range_text(spec) + ")";
   return {};
 }
 

@@ -177,11 +177,11 @@ TEST_CASE("a plugin's range that cannot hold is a declaration problem") {
   CHECK(declaration_problem(optional_option("d", option_type::duration, milliseconds{0}, "D.").above(milliseconds{0})) ==
         "option 'd' with a default of \"0s\", which is not above 0s");
   CHECK(declaration_problem(optional_option("n", option_type::integer, {}, "N.").within(10, 1)) ==
-        "option 'n' has a range that allows nothing (within 10..1)");
+        "option 'n' with a range that allows nothing (within 10..1)");
   CHECK(declaration_problem(optional_option("n", option_type::number, {}, "N.").above(1).at_most(1)) ==
-        "option 'n' has a range that allows nothing (above 1 and at most 1)");
+        "option 'n' with a range that allows nothing (above 1 and at most 1)");
   CHECK(declaration_problem(optional_option("s", option_type::duration | option_type::integer, {}, "S.").above(0)) ==
-        "option 's' has a range but is an integer or a duration (\"30s\", \"5m\", \"1h30m\"): a range is for one "
+        "option 's' with a range, but as an integer or a duration (\"30s\", \"5m\", \"1h30m\"): a range is for one "
         "kind of number (an integer, a number or a duration)");
   CHECK(declaration_problem(optional_option("d", option_type::duration, {}, "D.").at_least(1)) ==
         "option 'd' with a range in numbers, but it is a duration (\"30s\", \"5m\", \"1h30m\"): give the range's "
@@ -189,7 +189,7 @@ TEST_CASE("a plugin's range that cannot hold is a declaration problem") {
   CHECK(declaration_problem(optional_option("n", option_type::number, {}, "N.").at_most(milliseconds{5})) ==
         "option 'n' with a range in durations, but it is a number: give the range's ends as numbers");
   CHECK(declaration_problem(optional_option("d", option_type::duration, {}, "D.").above(std::chrono::microseconds{500})) ==
-        "option 'd' has a range end finer than a millisecond");
+        "option 'd' with a range end finer than a millisecond");
   CHECK(declaration_problem(optional_option("n", option_type::integer, std::int64_t{1}, "N.").within(1, 10)).empty());
   CHECK(declaration_problem(optional_option("d", option_type::duration, milliseconds{1}, "D.").above(milliseconds{0})).empty());
 }
