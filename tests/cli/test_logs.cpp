@@ -196,7 +196,7 @@ TEST_CASE("a secret written in the pipeline file is a warning at its line, never
   CHECK(count_lines(r.err, "warning [runtime] " + dir.path() + "/p.toml:18:9: option 'token'") == 1);  // one "warning"
   const auto from_env = run({"validate", dir.file("p.toml", fixture_pipeline("", "", "", "token = '${FIXTURE_TOKEN}'"))},
                             env_with_token);
-  CHECK(from_env.err.find("warning") == std::string::npos);
+  CHECK(from_env.err.find(": warning:") == std::string::npos);
   // A fallback is written in the file whether it is used or not; so is a "$${" literal.
   for (const std::string& value : {"${FIXTURE_TOKEN:-" + token + "}", "${SS_NOT_SET_ANYWHERE:-" + token + "}",
                                   "$${FIXTURE_TOKEN}" + token}) {
@@ -262,11 +262,11 @@ TEST_CASE("a pass-through table's secret written in the pipeline file is a warni
   CHECK(written.err.find("/p.toml:18:34: warning: 'properties.sasl.password' of sink 'out' (fixture_sink) is a "
                          "secret written in the file; give it from the environment (\"${VARIABLE}\"), so that the "
                          "pipeline file can be shown and shared without it\n") != std::string::npos);
-  CHECK(count_lines(written.err, "warning") == 1);  // not for client.rack
+  CHECK(count_lines(written.err, ": warning:") == 1);  // not for client.rack
   CHECK(written.err.find(token) == std::string::npos);
   const auto from_env = run({"validate", dir.file("p.toml", fixture_pipeline("", "", "",
                                                                              "properties = { 'sasl.password' = "
                                                                              "'${FIXTURE_TOKEN}' }"))},
                             env_with_token);
-  CHECK(from_env.err.find("warning") == std::string::npos);
+  CHECK(from_env.err.find(": warning:") == std::string::npos);
 }
