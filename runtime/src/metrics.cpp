@@ -185,7 +185,7 @@ const std::vector<own_family>& own_families() {
        "Readings a source read again only to rebuild what the stages keep of their meters (kafka_source's "
        "warm_up): scored, never delivered.", is_source,
        [](const stage_metrics& s) { return static_cast<double>(s.warm_ups); }},
-      {"stream_smarts_scored_total", "counter", "Readings a scorer scored.", is_scorer,
+      {"stream_smarts_scored_total", "counter", "Readings a scorer scored, those read again to warm up included.", is_scorer,
        [](const stage_metrics& s) { return static_cast<double>(s.scored); }},
       {"stream_smarts_deliveries_total", "counter",
        "Alerts (with receive = \"all\", scored readings) a sink delivered: written and flushed.", is_sink,
