@@ -161,6 +161,10 @@ void stop_plugin(supervised_state& s, Plugin& plugin) {
 /// What a stage answers when a stop could not drain in time: what it was
 /// waiting for (`waiting_for`: "to retry: ..."), or nothing. A stage busy in
 /// its plugin cannot answer; the coordinator says that for it.
+/// A stage's answer when a stop cannot drain: what holds it up (empty: nothing),
+/// and what a sink delivered so far (delivered_text; empty for other stages).
+using stop_status = std::tuple<std::string, std::string>;
+
 std::string why_held_up(const supervised_state& s, const std::string& waiting_for = {}) {
   const std::string what = s.paused ? std::string("to restart after a failure") : waiting_for;
   return what.empty() ? what : s.st->spec->describe() + " was waiting " + what;
@@ -406,7 +410,7 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
         maybe_report_finished(self);
         published();
       },
-      [=](status_atom) { return why_held_up(self->state); },
+      [=](status_atom) { return stop_status{why_held_up(self->state), {}}; },
   };
 }
 
@@ -477,7 +481,7 @@ caf::behavior run_scorer(scorer_actor* self, stage_setup setup, std::vector<caf:
         drain_queue(self, score_batch);
         published();
       },
-      [=](status_atom) { return why_held_up(self->state); },
+      [=](status_atom) { return stop_status{why_held_up(self->state), {}}; },
   };
 }
 
@@ -711,7 +715,7 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
       },
       [=](status_atom) {
         const auto& s = self->state;
-        return why_held_up(s, s.waiting ? "to retry: " + s.retrying : std::string());
+        return stop_status{why_held_up(s, s.waiting ? "to retry: " + s.retrying : std::string()), delivered_text(s)};
       },
   };
 }
@@ -730,13 +734,17 @@ struct coordinator_state {
   std::size_t sources_running = 0;
   std::size_t sinks_open = 0;
   std::uint64_t readings = 0, warm_ups = 0, alerts = 0, given_up = 0;
-  std::vector<std::string> delivered;  ///< what each sink delivered (delivered_text), in the pipeline's order
+  std::vector<std::string> sink_names;  ///< in the pipeline's order, as `sinks`
+  std::vector<std::string> delivered;   ///< what each sink delivered (delivered_text) once it closed, as `sinks`
   bool only_alerts = true;             ///< every sink receives alerts (not unusual or all readings)
   std::chrono::milliseconds shutdown_timeout{0};
   int exit_code = 0;
-  bool stopping = false, closing = false;
+  bool stopping = false, closing = false, drained = true;
 };
 using coordinator_actor = caf::stateful_actor<coordinator_state>;
+
+/// Where the sinks begin among the stages the coordinator asks (sources, scorers, sinks).
+std::size_t first_sink(const coordinator_state& s) { return s.sources.size() + s.scorers.size(); }
 
 void finish(coordinator_actor* self, bool forced) {
   auto& s = self->state;
@@ -755,14 +763,37 @@ void close_sinks(coordinator_actor* self) {
   if (s.sinks_open == 0) finish(self, false);
 }
 
+/// "pipeline 'notify' finished: 744 readings, 22 alerts delivered; by sink:
+/// phone 8 alerts, ...": the sinks apart when there are several, one
+/// delivers readings rather than alerts, or one did not stop in time.
+std::string closing_line(const coordinator_state& s) {
+  // Sources count their readings when they finish: one still running has
+  // not said, and a restarted one counted what it read again.
+  const bool failed = s.exit_code != 0 || s.sources_running != 0;
+  const std::string warmed = s.warm_ups ? " (and " + std::to_string(s.warm_ups) + " read again to warm up)" : "";
+  std::string line = "pipeline '" + s.pipeline + "' " +
+                     (!s.drained ? std::string("stopped without draining")
+                      : failed   ? std::string("stopped by a failing stage")
+                                 : "finished: " + std::to_string(s.readings) + " readings" + warmed);
+  // Sinks add to the totals as they close; undrained, they are said by sink, as far as each could answer.
+  if (s.drained)
+    line += (failed ? ": " : ", ") + std::to_string(s.alerts) + (s.alerts == 1 ? " alert delivered" : " alerts delivered");
+  // Given up counts deliveries: alerts only if every sink receives alerts, else said by sink.
+  if (s.drained && s.given_up && s.only_alerts) line += ", " + std::to_string(s.given_up) + " given up";
+  if (s.delivered.size() < 2 && s.only_alerts && s.drained) return line;
+  for (std::size_t i = 0; i < s.delivered.size(); ++i)
+    line += (i == 0 ? "; by sink: " : ", ") +
+            (s.delivered[i].empty() ? s.sink_names[i] + " not counted (busy in its plugin)" : s.delivered[i]);
+  return line;
+}
+
 /// Exits after a stop that could not drain in time, saying what held it up.
 void exit_undrained(coordinator_actor* self) {
   auto& s = self->state;
   std::string held;
   for (const auto& what : s.held_up)
     if (!what.empty()) held += "; " + what;
-  const std::size_t first_sink = s.sources.size() + s.scorers.size();
-  const bool by_a_sink = std::any_of(s.held_up.begin() + static_cast<std::ptrdiff_t>(first_sink), s.held_up.end(),
+  const bool by_a_sink = std::any_of(s.held_up.begin() + static_cast<std::ptrdiff_t>(first_sink(s)), s.held_up.end(),
                                      [](const std::string& what) { return !what.empty(); });
   // Only a sink holds alerts; a source held up (a Kafka commit as it stops) loses none.
   const char* consequence = by_a_sink ? ". Alerts not delivered are lost, unless the source reads them again at the "
@@ -773,15 +804,19 @@ void exit_undrained(coordinator_actor* self) {
   runtime_log().error("the pipeline did not stop within shutdown_timeout (" + duration_text(s.shutdown_timeout) +
                       "); exiting without draining" + held + consequence);
   s.exit_code = 1;
+  s.drained = false;
+  runtime_log().info(closing_line(s));
   finish(self, true);
 }
 
 /// How long the stages have to say what held up a stop that could not drain.
 constexpr std::chrono::milliseconds status_wait{500};
 
-void answered(coordinator_actor* self, std::size_t stage, std::string what) {
+void answered(coordinator_actor* self, std::size_t stage, std::string what, const std::string& delivered) {
   auto& s = self->state;
   s.held_up[stage] = std::move(what);
+  // A sink still open says what it delivered so far; one busy in its plugin cannot.
+  if (stage >= first_sink(s) && !delivered.empty()) s.delivered[stage - first_sink(s)] = delivered;
   if (--s.answers_due == 0) exit_undrained(self);
 }
 
@@ -797,9 +832,9 @@ void ask_what_held_up(coordinator_actor* self) {
   if (stages.empty()) return exit_undrained(self);
   for (std::size_t i = 0; i < stages.size(); ++i)
     self->request(stages[i], status_wait, status_atom::value)
-        .then([=](std::string& what) { answered(self, i, std::move(what)); },
+        .then([=](std::string& what, std::string& delivered) { answered(self, i, std::move(what), delivered); },
               [=](caf::error& e) {
-                answered(self, i, e == caf::sec::request_timeout ? self->state.busy[i] : std::string());
+                answered(self, i, e == caf::sec::request_timeout ? self->state.busy[i] : std::string(), {});
               });
 }
 
@@ -812,25 +847,6 @@ void begin_stop(coordinator_actor* self, const char* why) {
   self->delayed_send(self, s.shutdown_timeout, timeout_atom::value);
 }
 
-/// "pipeline 'notify' finished: 744 readings, 22 alerts delivered; by sink:
-/// phone 8 alerts, ...": the sinks apart when there are several, or one that
-/// delivers readings rather than alerts.
-std::string closing_line(const coordinator_state& s) {
-  // Sources count their readings when they finish: one still running has
-  // not said, and a restarted one counted what it read again.
-  const bool failed = s.exit_code != 0 || s.sources_running != 0;
-  const std::string warmed = s.warm_ups ? " (and " + std::to_string(s.warm_ups) + " read again to warm up)" : "";
-  std::string line = "pipeline '" + s.pipeline + "' " +
-                     (failed ? std::string("stopped by a failing stage: ")
-                             : "finished: " + std::to_string(s.readings) + " readings" + warmed + ", ") +
-                     std::to_string(s.alerts) + (s.alerts == 1 ? " alert delivered" : " alerts delivered");
-  // Given up counts deliveries: alerts only if every sink receives alerts, else said by sink.
-  if (s.given_up && s.only_alerts) line += ", " + std::to_string(s.given_up) + " given up";
-  if (s.delivered.size() < 2 && s.only_alerts) return line;
-  for (std::size_t i = 0; i < s.delivered.size(); ++i) line += (i == 0 ? "; by sink: " : ", ") + s.delivered[i];
-  return line;
-}
-
 caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf::actor main,
                               std::chrono::milliseconds shutdown_timeout) {
   auto& s = self->state;
@@ -839,11 +855,13 @@ caf::behavior run_coordinator(coordinator_actor* self, std::string pipeline, caf
   s.shutdown_timeout = shutdown_timeout;
   return {
       [=](const std::vector<caf::actor>& sources, const std::vector<caf::actor>& scorers,
-          const std::vector<caf::actor>& sinks, const std::vector<std::string>& busy) {
+          const std::vector<caf::actor>& sinks, const std::vector<std::string>& sink_names,
+          const std::vector<std::string>& busy) {
         auto& s = self->state;
         s.sources = sources;
         s.scorers = scorers;
         s.sinks = sinks;
+        s.sink_names = sink_names;
         s.delivered.assign(sinks.size(), {});
         s.busy = busy;
         s.sources_running = sources.size();
@@ -1025,6 +1043,12 @@ stage_actors spawn_stages(caf::actor_system& system, const pipeline_spec& pipeli
   return out;
 }
 
+std::vector<std::string> sink_names(const pipeline_spec& pipeline) {
+  std::vector<std::string> out;
+  for (const auto* spec : pipeline.of_kind(plugin_kind::sink)) out.push_back(spec->name);
+  return out;
+}
+
 /// What each stage was doing, sources then scorers then sinks as the
 /// coordinator holds them, should it not answer when a stop cannot drain: it
 /// is busy in its plugin (a request waiting for a service's answer).
@@ -1067,7 +1091,7 @@ int run_graph(const pipeline_spec& pipeline, std::vector<stage>& stages, metrics
   const stage_actors spawned = spawn_stages(system, pipeline, stages, base);
   // The coordinator learns the graph before any source reads, so no
   // "finished" can reach it first.
-  self->send(coordinator, spawned.sources, spawned.scorers, spawned.sinks, busy_texts(pipeline));
+  self->send(coordinator, spawned.sources, spawned.scorers, spawned.sinks, sink_names(pipeline), busy_texts(pipeline));
   for (auto& source : spawned.sources) self->send(source, read_atom::value);
 
   signal_watcher watcher{coordinator};

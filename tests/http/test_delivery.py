@@ -117,6 +117,7 @@ class DeliveryTest(HttpTestCase):
         self.assertEqual(code, 1, err)
         self.assertIn("did not stop within shutdown_timeout (500ms); exiting without draining; sink 'notify' "
                       "(pushbullet) was waiting to retry: Pushbullet had a server error (HTTP 503, \"down\")", err)
+        self.assertIn("pipeline 'http' stopped without draining; by sink: notify 0 alerts, slack 2 alerts\n", err)
 
     def test_a_stop_while_a_push_waits_for_its_answer_names_the_sink(self):
         """A service that took the request and does not answer holds the sink
@@ -130,6 +131,9 @@ class DeliveryTest(HttpTestCase):
         self.assertIn("did not stop within shutdown_timeout (500ms); exiting without draining; sink 'notify' "
                       "(pushbullet) was still delivering (its plugin had not returned). Alerts not delivered are "
                       "lost", err)
+        # Busy in its plugin, it cannot say what it delivered before.
+        self.assertIn("pipeline 'http' stopped without draining; by sink: notify not counted (busy in its plugin)\n",
+                      err)
 
     def run_until_stopped(self, text, env, until):
         """Runs the pipeline `text` until `until()` returns, then stops it
