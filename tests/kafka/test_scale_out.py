@@ -1,7 +1,8 @@
 """Test 7: two `stream-smarts run` processes in one consumer group share the
 partitions of raw_power: each reading is scored exactly once, by the process
 that owns its partition; when one stops (committing what it handled), the
-other takes its partitions over and scores what comes next."""
+other takes its partitions over and scores what comes next, warming up only
+the partitions it did not read itself."""
 
 import json
 import unittest
@@ -64,6 +65,13 @@ class ScaleOutTest(KafkaTestCase):
         self.assertEqual(a.stop(), 0)
         harness.wait_until(lambda: assignment(b.log()) == set(range(PARTITIONS)), 60,
                            lambda: "b to own every partition:\n%s" % b.tail(10), interval=0.2)
+        # b warms up only what a read: its own partitions came back where it left them.
+        takeover = b.log()[b.log().rindex("revoked"):]
+        for p in sorted(owned_a):
+            self.assertRegex(takeover, r"warming up raw_power \[%d\]: reading again" % p)
+        for p in sorted(owned_b):
+            self.assertRegex(takeover, r"not warming up raw_power \[%d\]: back at offset \d+, where this process "
+                                       r"left it" % p)
         m = 150
         produce(broker.address, "raw_power", readings(n, m))
         wait_for_messages(broker.address, "POWER_SCORED", n + m, 60)

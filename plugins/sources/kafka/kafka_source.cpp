@@ -467,6 +467,8 @@ private:
       rd_kafka_topic_partition_list_add(list.get(), p.first.c_str(), p.second)->offset = next;
     // A partition revoked meanwhile is refused here; its new owner re-reads it.
     rd_kafka_offsets_store(consumer_.get(), list.get());
+    for (int i = 0; i < list->cnt; ++i)
+      if (const auto& p = list->elems[i]; !p.err) stored_at_[{p.topic, p.partition}] = p.offset;
     stored_ = true;
     commit_if_due();
   }
@@ -541,6 +543,9 @@ private:
           ctx_.log().warning("offset commit before giving up " + describe(list) + " failed: " +
                              rd_kafka_err2str(failed) + "; their new owner reads again from the last commit "
                              "(duplicate alerts, no lost readings)");
+        else
+          for (const auto& p : changed)
+            if (const auto stored = stored_at_.find(p); stored != stored_at_.end()) left_at_[p] = stored->second;
       } catch (...) {
         failure_ = std::current_exception();
       }
@@ -554,6 +559,7 @@ private:
     for (const auto& p : changed) {
       tracker_.forget(p);
       warm_.forget(p);
+      stored_at_.erase(p);
       if (indexes_)
         for (const auto& meter : holds_.forget(p)) indexes_->forget(meter);
       assigned_.erase(p);
@@ -570,7 +576,11 @@ private:
   /// the broker keeps): what it reads up to the committed offset, stamped
   /// within `warm_up` of now, is read again to warm up. Asked of the broker,
   /// as a rebalance waits for it: one that does not answer leaves the
-  /// partitions cold, as it says.
+  /// partitions cold, as it says. A partition back at the offset this
+  /// process committed when it gave it up (left_at_) was read by no one
+  /// else, and the stages still hold its meters: it is read on as it is.
+  /// (The eager protocol gives up every partition at each rebalance, and
+  /// most come back to the same member.)
   void start_warm_up(rd_kafka_t* rk, rd_kafka_topic_partition_list_t& list) {
     constexpr int timeout_ms = 10000;
     constexpr std::int64_t most_warm_up_messages = 100000;
@@ -579,10 +589,16 @@ private:
       return cold(list, rd_kafka_err2str(err));
     const std::int64_t since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::system_clock::now().time_since_epoch() - warm_up_).count();
+    const auto left_at = std::exchange(left_at_, {});
     for (int i = 0; i < list.cnt; ++i) {
       auto& p = list.elems[i];
       const std::int64_t at = committed->elems[i].offset;
       if (committed->elems[i].err || at <= 0) continue;  // no commit yet (a new group): as it is
+      if (const auto left = left_at.find({p.topic, p.partition}); left != left_at.end() && left->second == at) {
+        ctx_.log().info("not warming up " + std::string(p.topic) + " [" + std::to_string(p.partition) +
+                        "]: back at offset " + std::to_string(at) + ", where this process left it");
+        continue;
+      }
       std::int64_t oldest = 0, end = 0;
       if (const auto err = rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &oldest, &end, timeout_ms))
         return cold(list, rd_kafka_err2str(err));
@@ -650,6 +666,8 @@ private:
   warm_up_marks warm_;
   std::deque<reading> use_;   // the readings one index completes
   std::set<partition_key> assigned_, at_end_;
+  offsets stored_at_;  // the offset last stored per partition, committed by the next commit
+  offsets left_at_;    // the offsets committed as this process gave those partitions up
   std::set<partition_key> paused_;  // by idle(), until the next read() or their revocation
   bool idle_ = false;               // idle() since the last read(): partitions assigned now are paused too
   std::string dead_letter_failure_;
