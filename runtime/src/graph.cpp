@@ -158,13 +158,13 @@ void stop_plugin(supervised_state& s, Plugin& plugin) {
   }
 }
 
-/// What a stage answers when a stop could not drain in time: what it was
-/// waiting for (`waiting_for`: "to retry: ..."), or nothing. A stage busy in
-/// its plugin cannot answer; the coordinator says that for it.
 /// A stage's answer when a stop cannot drain: what holds it up (empty: nothing),
 /// and what a sink delivered so far (delivered_text; empty for other stages).
 using stop_status = std::tuple<std::string, std::string>;
 
+/// What a stage answers when a stop could not drain in time: what it was
+/// waiting for (`waiting_for`: "to retry: ..."), or nothing. A stage busy in
+/// its plugin cannot answer; the coordinator says that for it.
 std::string why_held_up(const supervised_state& s, const std::string& waiting_for = {}) {
   const std::string what = s.paused ? std::string("to restart after a failure") : waiting_for;
   return what.empty() ? what : s.st->spec->describe() + " was waiting " + what;
@@ -735,8 +735,8 @@ struct coordinator_state {
   std::size_t sinks_open = 0;
   std::uint64_t readings = 0, warm_ups = 0, alerts = 0, given_up = 0;
   std::vector<std::string> sink_names;  ///< in the pipeline's order, as `sinks`
-  std::vector<std::string> delivered;   ///< what each sink delivered (delivered_text) once it closed, as `sinks`
-  bool only_alerts = true;             ///< every sink receives alerts (not unusual or all readings)
+  std::vector<std::string> delivered;   ///< what each sink delivered (delivered_text) as it closed or answered, as `sinks`
+  bool only_alerts = true;              ///< every sink receives alerts (not unusual or all readings)
   std::chrono::milliseconds shutdown_timeout{0};
   int exit_code = 0;
   bool stopping = false, closing = false, drained = true;
@@ -764,8 +764,8 @@ void close_sinks(coordinator_actor* self) {
 }
 
 /// "pipeline 'notify' finished: 744 readings, 22 alerts delivered; by sink:
-/// phone 8 alerts, ...": the sinks apart when there are several, one
-/// delivers readings rather than alerts, or one did not stop in time.
+/// phone 8 alerts, ...": the sinks apart when there are several, when one
+/// delivers readings rather than alerts, or when the stop could not drain.
 std::string closing_line(const coordinator_state& s) {
   // Sources count their readings when they finish: one still running has
   // not said, and a restarted one counted what it read again.
@@ -1043,6 +1043,7 @@ stage_actors spawn_stages(caf::actor_system& system, const pipeline_spec& pipeli
   return out;
 }
 
+/// The sinks' names, in the order the coordinator holds their actors.
 std::vector<std::string> sink_names(const pipeline_spec& pipeline) {
   std::vector<std::string> out;
   for (const auto* spec : pipeline.of_kind(plugin_kind::sink)) out.push_back(spec->name);
