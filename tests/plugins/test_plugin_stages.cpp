@@ -392,6 +392,8 @@ TEST_CASE("replay option problems", "[stages][replay]") {
   };
   const std::string p = dir.path + "/";
   CHECK(error({{"path", std::string("missing.csv")}}) == "path: " + p + "missing.csv: cannot open: No such file or directory");
+  // Not blamed on the format its misspelt name does not tell.
+  CHECK(error({{"path", std::string("missing.cvs")}}) == "path: " + p + "missing.cvs: cannot open: No such file or directory");
   CHECK(error({{"path", std::string("h.csv")}}) ==
         "path: " + p + "h.csv:1: header row has no 'ts' column: 'time,wh'; name its columns with ts_field and "
                        "wh_field");

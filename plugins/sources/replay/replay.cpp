@@ -81,6 +81,8 @@ private:
     std::string path = ctx.resolve_path(ctx.options().string("path"));
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) throw option_error("path", path + ": is a directory");
+    // Said before the format, which a misspelt name (.cvs) would be blamed on.
+    if (!std::filesystem::exists(path, ec)) throw option_error("path", path + ": cannot open: " + std::strerror(ENOENT));
     // A pipe would give its lines to the check below and none to the replay.
     if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
       throw option_error("path", path + ": is not a regular file (a pipe or a device?); replay opens its file "
