@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "crash_report.hpp"
 #include "log.hpp"
+#include "schema.hpp"
 #include "stage.hpp"
 
 #include <algorithm>
@@ -136,6 +137,8 @@ std::optional<std::uint64_t> whole_argument(const std::string& text) {
   return v;
 }
 
+constexpr std::string_view builtin_commands[] = {"run", "validate", "plugins", "train", "eval", "report", "inject"};
+
 /// A command line the parser refuses: "stream-smarts: MESSAGE", exit 2.
 struct usage_problem : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -235,6 +238,31 @@ const option_entry* value_option_of(std::string_view arg) {
   return nullptr;
 }
 
+std::vector<std::string> option_names() {
+  std::vector<std::string> names{"--help", "--version", "--markdown"};
+  for (const auto& entry : value_options()) names.emplace_back(entry.name);
+  return names;
+}
+
+std::vector<std::string> command_names() {
+  std::vector<std::string> names(std::begin(builtin_commands), std::end(builtin_commands));
+  for (const auto& name : external_commands()) names.push_back(name);
+  return names;
+}
+
+/// "unknown command 'runn' (did you mean 'run'?)": the guess alone, as the
+/// whole usage would bury it; without one, the usage.
+int unknown(const std::string& what, const std::optional<std::string>& guess) {
+  std::cerr << "stream-smarts: unknown " << what;
+  if (guess) {
+    std::cerr << " (did you mean '" << *guess << "'?); stream-smarts --help lists them all\n";
+    return 2;
+  }
+  std::cerr << "\n";
+  print_usage(std::cerr);
+  return 2;
+}
+
 /// Whether `command` is one of `commands` (space separated; empty: all).
 bool takes(std::string_view commands, std::string_view command) {
   if (commands.empty()) return true;
@@ -268,8 +296,9 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
       continue;
     }
     const option_entry* option = value_option_of(arg);
-    if (option == nullptr || i + 1 >= argc) {
-      std::cerr << "stream-smarts: " << (option == nullptr ? "unknown option " + arg : arg + " needs a value") << "\n";
+    if (option == nullptr) return unknown("option " + arg, nearest(arg, option_names()));
+    if (i + 1 >= argc) {
+      std::cerr << "stream-smarts: " << arg << " needs a value\n";
       print_usage(std::cerr);
       return 2;
     }
@@ -290,9 +319,7 @@ std::optional<int> parse(int argc, char** argv, arguments& a) {
 }
 
 bool is_builtin(std::string_view command) {
-  for (std::string_view builtin : {"run", "validate", "plugins", "train", "eval", "report", "inject"})
-    if (command == builtin) return true;
-  return false;
+  return std::find(std::begin(builtin_commands), std::end(builtin_commands), command) != std::end(builtin_commands);
 }
 
 int missing(const char* what) {
@@ -361,7 +388,7 @@ int dispatch(arguments& a) {
     return inject_command(a.inject);
   }
   if (command.empty()) std::cerr << "stream-smarts: no command given\n";
-  else if (!is_builtin(command)) std::cerr << "stream-smarts: unknown command '" << command << "'\n";
+  else if (!is_builtin(command)) return unknown("command '" + command + "'", nearest(command, command_names()));
   else if (command == "run" || command == "validate")
     std::cerr << "stream-smarts: " << command << " needs one pipeline file: stream-smarts " << command << " FILE\n";
   else std::cerr << "stream-smarts: " << command << " takes options only, not '" << a.positional[1] << "'\n";

@@ -377,6 +377,14 @@ TEST_CASE("command-line errors say what is wrong") {
     CHECK(r.err.rfind(first_line, 0) == 0);
     CHECK_THAT(r.err, Catch::Matchers::Contains("usage:"));
   }
+  // A near miss gets the guess alone, not the whole usage that would bury it.
+  const auto command = run({"runn", "p.toml"});
+  CHECK(command.exit_code == 2);
+  CHECK(command.err == "stream-smarts: unknown command 'runn' (did you mean 'run'?); stream-smarts --help lists them all\n");
+  const auto option = run({"train", "--datta", "h.csv"});
+  CHECK(option.exit_code == 2);
+  CHECK(option.err == "stream-smarts: unknown option --datta (did you mean '--data'?); stream-smarts --help lists them "
+                      "all\n");
   const auto not_finite = run({"eval", "--threshold", "nan"});
   CHECK(not_finite.exit_code == 2);
   CHECK(not_finite.err == "stream-smarts: --threshold needs a number, not 'nan'\n");
