@@ -205,6 +205,9 @@ int train_command(const train_request& request) {
     bar.phase("reading history");
     const std::vector<reading> history = session.read_history([&](std::size_t n) { bar.count(n, "readings"); });
     runtime_log().info("read " + std::to_string(history.size()) + " readings");
+    if (!request.offline.timezone_given)  // learnt by hour of the day: the zone's hours, or UTC's
+      runtime_log().warning("no --timezone: the model learns the hours of the day in UTC; give --timezone, the "
+                            "house's zone (e.g. Europe/Paris), as the pipeline's timezone");
     std::optional<holdout_report> report;
     if (request.holdout > 0) report = hold_out(session, *trainer, settings, request, kinds, history, bar);
     bar.phase("training on all " + std::to_string(history.size()) + " readings");

@@ -317,10 +317,15 @@ TEST_CASE("the offline commands refuse a meter's index, and warn of spans, zeros
                              "2008-01-12T07:00:00+00:00): each is judged as a reading of its own; leave the repeats "
                              "out\n"));
   // An ordinary history: no word of any of it.
-  r = train(history("usual.csv", usual));
+  r = train(history("usual.csv", usual), {"--timezone", "UTC"});
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("warning [") == std::string::npos);  // the log's; not a path that holds the word
   CHECK(r.err.find(": warning:") == std::string::npos);  // an option's
+  // Without --timezone the hours learnt are UTC's, which a house in Paris is not told by its model's alerts.
+  r = train(history("usual.csv", usual));
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("warning [runtime] no --timezone: the model learns the hours of the day in UTC; give "
+                             "--timezone, the house's zone (e.g. Europe/Paris), as the pipeline's timezone\n"));
   // A house drawing nothing from the grid most hours (solar): a median of 0 is not kWh.
   r = train(history("solar.csv", [&](int d, int h) { return h >= 7 && h < 22 ? std::string("0") : usual(d, h); }));
   CHECK(r.exit_code == 0);
