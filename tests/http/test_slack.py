@@ -97,6 +97,14 @@ class WebhookTest(HttpTestCase):
         self.assertEqual(len(server.requests()), 1)
         self.assertNotIn("kLmNoPqRsTuVwXyZ", run.err + run.out)
 
+    def test_a_refused_webhook_says_to_check_it(self):
+        for status in (401, 403):
+            with self.subTest(status=status):
+                server = self.server(Response(status, "invalid_token"))
+                run = self.run_webhook(server)
+                self.assert_gave_up(run, 'Slack refused the webhook (HTTP %d, "invalid_token"): check webhook_url '
+                                         "(the app's Incoming Webhooks page)" % status)
+
     def test_a_webhook_not_reached_names_its_host_not_its_path(self):
         # The path is the credential; the host is what a person needs to see to mend "could not be reached".
         server = self.server()

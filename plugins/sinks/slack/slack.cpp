@@ -86,6 +86,8 @@ http::service webhook_service(const std::string& webhook_url) {
           webhook_secrets(webhook_url),
           {
               {400, "refused the message", ""},
+              // Slack says 403 invalid_token; a proxy or a look-alike service in front of it, 401.
+              {401, "refused the webhook", "check webhook_url (the app's Incoming Webhooks page)"},
               {403, "refused the webhook", "check webhook_url (the app's Incoming Webhooks page)"},
               {404, "does not know the webhook", "check webhook_url: were the webhook or its app removed?"},
               {410, "says the webhook's channel is archived", "unarchive it, or make a webhook for another channel"},
