@@ -160,12 +160,23 @@ TEST_CASE("gpio_meter option errors, at construction (validate)", "[gpio_meter][
   SECTION("a debounce that caps the measurable power is a warning, for a GPIO line and a pulse file alike") {
     for (const auto& [option, value] : std::map<std::string, option_value>{{"line", line17},
                                                                            {"pulse_file", std::string("p.txt")}}) {
-      fake_context c(d, {{option, value}, {"impulses_per_kwh", 10000.0}}, dir.path);
+      // A chip that is there (any machine has /dev/null), so that only the debounce is warned of.
+      fake_context c(d, {{option, value}, {"impulses_per_kwh", 10000.0}, {"chip", std::string("/dev/null")}}, dir.path);
       d.make_source(c);
       CHECK(c.log_.lines == std::vector<std::string>{
                                 "warning: debounce: 50ms with 10000 impulses/kWh drops pulses closer than that, so "
                                 "power above 7.2 kW cannot be measured; lower debounce if the house can draw more"});
     }
+  }
+
+  SECTION("a chip that is not on this machine is a warning (validate), not yet an error (run)") {
+    fake_context c(d, {{"line", line17}, {"chip", std::string("gpiochip99")}}, dir.path);
+    d.make_source(c);
+    CHECK(c.log_.lines == std::vector<std::string>{
+                              "warning: chip: GPIO chip \"gpiochip99\" (/dev/gpiochip99) not found: /dev/gpiochip99 does "
+                              "not exist. Check the chip option (gpiodetect, in Debian's gpiod package, lists the "
+                              "chips) and that the GPIO driver is loaded; without GPIO hardware, give pulse_file "
+                              "instead"});
   }
 }
 

@@ -138,6 +138,9 @@ public:
                                    "an offset (line = 17) or a line name (line = \"GPIO17\")");
       if (chip_.empty()) throw option_error("chip", "must not be empty");
       read_line_option(o);
+      // validate runs where the service will: a chip missing there is said then, not only when run fails.
+      if (names_a_device() && ::access(chip_path().c_str(), F_OK) != 0 && errno == ENOENT)
+        ctx.warn_option("chip", chip_open_error(chip_, chip_path(), ENOENT));
     }
     // A pulse file is debounced as a GPIO line is, so the same cap applies.
     const double cap = max_measurable_w(impulses_per_kwh_, debounce_);
@@ -251,14 +254,20 @@ private:
 
   // ------------------------------------------------------------ GPIO
 
+  /// The chip option as a device: "0", "gpiochip0" and "/dev/gpiochip0" are /dev/gpiochip0.
+  std::string chip_path() const {
+    return chip_.front() == '/' ? chip_ : all_digits(chip_) ? "/dev/gpiochip" + chip_ : "/dev/" + chip_;
+  }
+  /// Whether the chip option names a device rather than, perhaps, a chip's label.
+  bool names_a_device() const { return chip_.front() == '/' || all_digits(chip_) || chip_.rfind("gpiochip", 0) == 0; }
+
   void open_gpio() {
-    std::string path = chip_.front() == '/' ? chip_ : all_digits(chip_) ? "/dev/gpiochip" + chip_ : "/dev/" + chip_;
+    const std::string path = chip_path();
     errno = 0;
     chip_ptr chip(::gpiod_chip_open(path.c_str()));
     if (!chip) {
       const int err = errno;
-      const bool device_name = chip_.front() == '/' || all_digits(chip_) || chip_.rfind("gpiochip", 0) == 0;
-      if (err != ENOENT || device_name) throw std::runtime_error(chip_open_error(chip_, path, err));
+      if (err != ENOENT || names_a_device()) throw std::runtime_error(chip_open_error(chip_, path, err));
       // Not a device name: perhaps the chip's label ("pinctrl-bcm2711").
       errno = 0;
       chip.reset(::gpiod_chip_open_by_label(chip_.c_str()));
