@@ -500,6 +500,7 @@ struct sink_state : supervised_state {
   std::deque<batch_origin> in_outbox;     ///< batches with entries in the outbox, in the order taken
   bool waiting = false;                   ///< a retry is scheduled
   std::string retrying;                   ///< the failure it waits to retry, if waiting
+  std::uint64_t failures_in_a_row = 0;    ///< failed attempts since the last chunk delivered
   bool delivery_due = false;              ///< a deliver_atom is on its way to this sink
   bool closing = false;
 };
@@ -583,6 +584,7 @@ void complete_chunk(sink_actor* self) {
 /// past what the outbox gave up.
 void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) {
   auto& s = self->state;
+  ++s.failures_in_a_row;
   const auto retry = in_flush ? s.outbox->flush_failed(e) : s.outbox->write_failed(e);
   if (!retry) {
     if (in_flush) complete_chunk(self);
@@ -594,6 +596,15 @@ void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) 
   s.waiting = true;
   s.retrying = e.what();
   self->delayed_send(self, retry->wait, resend_atom::value);
+}
+
+/// After failures, that deliveries go through again: warnings followed by
+/// silence left the user guessing whether the service was still down.
+void say_delivering_again(sink_state& s) {
+  const std::uint64_t failures = std::exchange(s.failures_in_a_row, 0);
+  if (failures == 0) return;
+  s.st->context->log().info("delivering again after " + std::to_string(failures) +
+                            (failures == 1 ? " failed attempt" : " failed attempts"));
 }
 
 /// Writes the rest of the current chunk and flushes it. False if it must wait.
@@ -620,6 +631,7 @@ bool deliver_chunk(sink_actor* self) {
       s.call = "flush";
       instance.flush();
       complete_chunk(self);
+      say_delivering_again(s);
     } catch (const delivery_error& failed) {
       retry_or_give_up(self, failed, in_flush);
     }

@@ -130,6 +130,8 @@ TEST_CASE("retries are bounded: after max_retries the alert is given up and the 
   CHECK(r.err.find("fixture service unavailable (HTTP 503) (3 attempts)") != std::string::npos);
   CHECK(count_lines(dir.read("alerts.txt"), " raised ") == 9);
   CHECK(r.err.find("9 alerts delivered, 1 given up") != std::string::npos);
+  // After the warnings, a word that the service takes deliveries again.
+  CHECK(count_lines(r.err, "info    [out] delivering again after 4 failed attempts") == 1);
 }
 
 TEST_CASE("a sink that is down does not hold back the other sinks") {
