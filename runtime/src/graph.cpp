@@ -795,7 +795,7 @@ std::string closing_line(const coordinator_state& s) {
   if (s.delivered.size() < 2 && s.only_alerts && s.drained) return line;
   for (std::size_t i = 0; i < s.delivered.size(); ++i)
     line += (i == 0 ? "; by sink: " : ", ") +
-            (s.delivered[i].empty() ? s.sink_names[i] + " not counted (busy in its plugin)" : s.delivered[i]);
+            (s.delivered[i].empty() ? s.sink_names[i] + " not counted (it did not answer)" : s.delivered[i]);
   return line;
 }
 

@@ -273,7 +273,7 @@ std::string range_problem(const option_spec& spec) {
   const int kinds = accepts(spec.type, option_type::integer) + accepts(spec.type, option_type::number) +
                     accepts(spec.type, option_type::duration);
   if (kinds != 1)
-    return "option '" + spec.name + "' with a range, but as " + describe_type(spec.type) +
+    return "option '" + spec.name + "' with a range, but it is " + describe_type(spec.type) +
            ": a range is for one kind of number (an integer, a number or a duration)";
   const option_range& r = spec.range;
   const bool duration = accepts(spec.type, option_type::duration);

@@ -132,7 +132,7 @@ class DeliveryTest(HttpTestCase):
                       "(pushbullet) was still delivering (its plugin had not returned). Alerts not delivered are "
                       "lost", err)
         # Busy in its plugin, it cannot say what it delivered before.
-        self.assertIn("pipeline 'http' stopped without draining; by sink: notify not counted (busy in its plugin)\n",
+        self.assertIn("pipeline 'http' stopped without draining; by sink: notify not counted (it did not answer)\n",
                       err)
 
     def run_until_stopped(self, text, env, until):

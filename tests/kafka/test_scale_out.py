@@ -1,10 +1,11 @@
-"""Test 7: two `stream-smarts run` processes in one consumer group share the
+"""Test 7: `stream-smarts run` processes in one consumer group share the
 partitions of raw_power: each reading is scored exactly once, by the process
 that owns its partition; when one stops (committing what it handled), the
 other takes its partitions over and scores what comes next, warming up only
-the partitions it did not read itself."""
+the partitions it did not read itself; a third joins and they share them."""
 
 import json
+import re
 import unittest
 
 import harness
@@ -18,7 +19,7 @@ BASE_TS = epoch_ms("2024-01-01T00:00:00+01:00")
 
 
 def pipeline(brokers, scorer):
-    """Identical in both processes but for the scorer's name, which every
+    """Identical in every process but for the scorer's name, which every
     scored reading carries in the "json" format: it tells who scored it."""
     return (pipeline_header("scale-out") +
             "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
@@ -42,43 +43,66 @@ def assignment(log):
     return harness.partitions_now(log, "assigned", "revoked")
 
 
-class ScaleOutTest(KafkaTestCase):
-    def test_two_processes_share_the_partitions(self):
-        broker = self.start_broker(topics=["raw_power"], partitions=PARTITIONS)
-        a = self.run_pipeline(pipeline(broker.address, "band_a"), name="a")
-        b = self.run_pipeline(pipeline(broker.address, "band_b"), name="b")
+def warm_ups(log):
+    """Since a process's last "revoked" line: the partitions it warmed up, and
+    those it read on without (back where it left them)."""
+    since = log[log.rindex("revoked"):] if "revoked" in log else log
+    return ({int(p) for p in re.findall(r"\] warming up raw_power \[(\d+)\]", since)},
+            {int(p) for p in re.findall(r"\] not warming up raw_power \[(\d+)\]", since)})
 
-        def settled():
-            owned_a, owned_b = assignment(a.log()), assignment(b.log())
-            if owned_a and owned_b and not owned_a & owned_b and owned_a | owned_b == set(range(PARTITIONS)):
-                return owned_a, owned_b
+
+class ScaleOutTest(KafkaTestCase):
+    def test_processes_share_the_partitions(self):
+        broker = self.start_broker(topics=["raw_power"], partitions=PARTITIONS)
+        # b first: the range assignor gives the first partitions to the older member (on this
+        # broker), so that b keeps some of its own when c joins below.
+        b = self.run_pipeline(pipeline(broker.address, "band_b"), name="b")
+        harness.wait_until(lambda: assignment(b.log()) == set(range(PARTITIONS)), 60,
+                           lambda: "b to own every partition:\n%s" % b.tail(10), interval=0.2)
+        a = self.run_pipeline(pipeline(broker.address, "band_a"), name="a")
+
+        def settled(x, y):
+            owned_x, owned_y = assignment(x.log()), assignment(y.log())
+            if owned_x and owned_y and not owned_x & owned_y and owned_x | owned_y == set(range(PARTITIONS)):
+                return owned_x, owned_y
             return None
-        owned_a, owned_b = harness.wait_until(settled, 60, lambda: "both processes to own partitions:\n%s\n%s" %
-                                              (a.tail(10), b.tail(10)), interval=0.2)
+
+        def wait_settled(x, y):
+            return harness.wait_until(lambda: settled(x, y), 60, lambda: "both processes to own partitions:\n%s\n%s" %
+                                      (x.tail(10), y.tail(10)), interval=0.2)
+        owned_a, owned_b = wait_settled(a, b)
 
         n = 300
         produce(broker.address, "raw_power", readings(0, n))
         wait_for_messages(broker.address, "POWER_SCORED", n, 60)
-        self.assertEqual(settled(), (owned_a, owned_b), "a rebalance happened meanwhile")
+        self.assertEqual(settled(a, b), (owned_a, owned_b), "a rebalance happened meanwhile")
 
-        # a leaves (SIGTERM: it drains, and commits what it handled); b takes everything over.
+        # a leaves (SIGTERM: it drains, and commits what it handled); b takes everything over,
+        # warming up only what a read: its own partitions come back where it left them.
         self.assertEqual(a.stop(), 0)
-        harness.wait_until(lambda: assignment(b.log()) == set(range(PARTITIONS)), 60,
-                           lambda: "b to own every partition:\n%s" % b.tail(10), interval=0.2)
-        # b warms up only what a read: its own partitions came back where it left them.
-        takeover = b.log()[b.log().rindex("revoked"):]
-        for p in sorted(owned_a):
-            self.assertRegex(takeover, r"warming up raw_power \[%d\]: reading again" % p)
-        for p in sorted(owned_b):
-            self.assertRegex(takeover, r"not warming up raw_power \[%d\]: back at offset \d+, where this process "
-                                       r"left it" % p)
+        harness.wait_until(lambda: warm_ups(b.log()) == (owned_a, owned_b), 60,
+                           lambda: "b to own every partition, warming up %s only:\n%s" % (sorted(owned_a), b.tail(10)),
+                           interval=0.2)
+        self.assertEqual(assignment(b.log()), set(range(PARTITIONS)))
+
+        # c joins before anything new comes: what b had read on without warming up comes back
+        # so again; what it only warmed up has nothing of its own stored, and is warmed up again.
+        c = self.run_pipeline(pipeline(broker.address, "band_c"), name="c")
+        owned_b_now, owned_c = wait_settled(b, c)
+        self.assertTrue(owned_b_now & owned_b, "b has none of its first partitions back: %s, %s" %
+                        (sorted(owned_b), sorted(owned_b_now)))
+        harness.wait_until(lambda: warm_ups(b.log()) == (owned_b_now & owned_a, owned_b_now & owned_b), 60,
+                           lambda: "b to warm up %s only:\n%s" % (sorted(owned_b_now & owned_a), b.tail(10)),
+                           interval=0.2)
         m = 150
         produce(broker.address, "raw_power", readings(n, m))
         wait_for_messages(broker.address, "POWER_SCORED", n + m, 60)
-        self.assertTrue(b.alive(), b.tail())
-        self.assertEqual(b.stop(), 0)
+        self.assertEqual(settled(b, c), (owned_b_now, owned_c), "a rebalance happened meanwhile")
+        for process in (b, c):
+            self.assertTrue(process.alive(), process.tail())
+            self.assertEqual(process.stop(), 0)
 
-        # Both have drained and flushed: the topic holds all they will ever write.
+        # All have drained and flushed: the topic holds all they will ever write.
         values = [json.loads(r.value) for r in read_topic(broker.address, "POWER_SCORED")]
         self.assertEqual(sorted(v["ts_ms"] for v in values),  # each reading scored exactly once
                          [BASE_TS + i * HOUR_MS for i in range(n + m)])
@@ -87,14 +111,16 @@ class ScaleOutTest(KafkaTestCase):
             v = by_ts[BASE_TS + i * HOUR_MS]
             self.assertEqual(v["meter"], METERS[i % len(METERS)])
             self.assertEqual(v["wh"], 100 + i % 5000)
-            # the first n by their partition's owner; the rest by b, which had them all
-            self.assertEqual(v["scorer"], "band_a" if i < n and i % PARTITIONS in owned_a else "band_b", i)
+            # the first n by their partition's owner then; the rest by b or c, as they share them now
+            owner = ("band_a" if i % PARTITIONS in owned_a else "band_b") if i < n else \
+                ("band_b" if i % PARTITIONS in owned_b_now else "band_c")
+            self.assertEqual(v["scorer"], owner, i)
         by_a = sum(v["scorer"] == "band_a" for v in values)
         self.assertGreater(by_a, 0)
         self.assertGreater(n - by_a, 0)
         self.assertIn("[raw_power] stopped after %d readings" % by_a, a.log())
-        print("\na owned %s and scored %d, b owned %s and scored %d, then %d more" %
-              (sorted(owned_a), by_a, sorted(owned_b), n - by_a, m))
+        print("\na owned %s and scored %d, b owned %s and scored %d; then b %s and c %s scored %d more" %
+              (sorted(owned_a), by_a, sorted(owned_b), n - by_a, sorted(owned_b_now), sorted(owned_c), m))
 
 
 if __name__ == "__main__":

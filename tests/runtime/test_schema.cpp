@@ -181,7 +181,7 @@ TEST_CASE("a plugin's range that cannot hold is a declaration problem") {
   CHECK(declaration_problem(optional_option("n", option_type::number, {}, "N.").above(1).at_most(1)) ==
         "option 'n' with a range that allows nothing (above 1 and at most 1)");
   CHECK(declaration_problem(optional_option("s", option_type::duration | option_type::integer, {}, "S.").above(0)) ==
-        "option 's' with a range, but as an integer or a duration (\"30s\", \"5m\", \"1h30m\"): a range is for one "
+        "option 's' with a range, but it is an integer or a duration (\"30s\", \"5m\", \"1h30m\"): a range is for one "
         "kind of number (an integer, a number or a duration)");
   CHECK(declaration_problem(optional_option("d", option_type::duration, {}, "D.").at_least(1)) ==
         "option 'd' with a range in numbers, but it is a duration (\"30s\", \"5m\", \"1h30m\"): give the range's "

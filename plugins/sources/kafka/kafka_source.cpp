@@ -244,6 +244,7 @@ public:
     std::erase_if(next, [this](const auto& entry) { return !assigned_.count(entry.first); });
     tracker_.read(next, out.size() > before);
     store_done();
+    commit_if_due();
     report_lag();
     return {stop_at_end_ && at_end(), std::chrono::milliseconds{0}};
   }
@@ -251,6 +252,7 @@ public:
   void commit(std::size_t batches) override {
     tracker_.handled(batches);
     store_done();
+    commit_if_due();
   }
 
   /// A sink is behind: stop fetching, but go on polling, so that a rebalance
@@ -269,6 +271,7 @@ public:
     }
     if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
     store_done();
+    commit_if_due();
     report_lag();
     return std::chrono::seconds{1};  // resuming drops nothing, but pausing again would refetch: not sooner
   }
@@ -451,12 +454,13 @@ private:
     return positions_.emplace_back(position{m.rkt, m.partition, 0});
   }
 
-  /// Stores the offsets that became committable, once their dead letters are delivered.
+  /// Stores the offsets that became committable, once their dead letters are
+  /// delivered; the caller commits them (now, or when due).
   void store_done() {
     offsets done = tracker_.take_done();
     if (indexes_) done = holds_.take_committable(done);
     done = warm_.above_floor(std::move(done));
-    if (done.empty()) return commit_if_due();
+    if (done.empty()) return;
     if (dead_letters_ && rd_kafka_outq_len(dead_letters_.get()) > 0 &&
         rd_kafka_flush(dead_letters_.get(), 30000) == RD_KAFKA_RESP_ERR__TIMED_OUT && dead_letter_failure_.empty())
       dead_letter_failure_ = "copies not delivered within 30 s";  // not committed past them
@@ -470,7 +474,6 @@ private:
     for (int i = 0; i < list->cnt; ++i)
       if (const auto& p = list->elems[i]; !p.err) stored_at_[{p.topic, p.partition}] = p.offset;
     stored_ = true;
-    commit_if_due();
   }
 
   void commit_if_due() {
@@ -577,19 +580,19 @@ private:
   /// within `warm_up` of now, is read again to warm up. Asked of the broker,
   /// as a rebalance waits for it: one that does not answer leaves the
   /// partitions cold, as it says. A partition back at the offset this
-  /// process committed when it gave it up (left_at_) was read by no one
-  /// else, and the stages still hold its meters: it is read on as it is.
-  /// (The eager protocol gives up every partition at each rebalance, and
-  /// most come back to the same member.)
+  /// process committed when it gave it up (left_at_) was committed past by
+  /// no one else, and the stages still hold its meters: it is read on as it
+  /// is. (The eager protocol gives up every partition at each rebalance;
+  /// range and round-robin give most back to the same member.)
   void start_warm_up(rd_kafka_t* rk, rd_kafka_topic_partition_list_t& list) {
     constexpr int timeout_ms = 10000;
     constexpr std::int64_t most_warm_up_messages = 100000;
+    const auto left_at = std::exchange(left_at_, {});  // only the last revocation's
     const partitions_ptr committed{rd_kafka_topic_partition_list_copy(&list)};
     if (const auto err = rd_kafka_committed(rk, committed.get(), timeout_ms))
       return cold(list, rd_kafka_err2str(err));
     const std::int64_t since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::system_clock::now().time_since_epoch() - warm_up_).count();
-    const auto left_at = std::exchange(left_at_, {});
     for (int i = 0; i < list.cnt; ++i) {
       auto& p = list.elems[i];
       const std::int64_t at = committed->elems[i].offset;
@@ -597,6 +600,7 @@ private:
       if (const auto left = left_at.find({p.topic, p.partition}); left != left_at.end() && left->second == at) {
         ctx_.log().info("not warming up " + std::string(p.topic) + " [" + std::to_string(p.partition) +
                         "]: back at offset " + std::to_string(at) + ", where this process left it");
+        stored_at_[{p.topic, p.partition}] = at;  // still so at the next revocation if nothing comes meanwhile
         continue;
       }
       std::int64_t oldest = 0, end = 0;
