@@ -538,8 +538,10 @@ option_value read_secret_file(const toml::node& node, const option_spec& spec, c
   const option_spec path_spec{.name = spec.name + "_file", .type = option_type::string};
   const option_value path_value = converter(path_spec, owner, file, out).convert(node);
   if (!std::holds_alternative<std::string>(path_value)) return {};
-  const std::filesystem::path path =
-      std::filesystem::path(file).parent_path() / std::filesystem::path(std::get<std::string>(path_value));
+  // Said in full: "nope.token" would not say which folder it was looked for in.
+  std::error_code ec;
+  const std::filesystem::path path = std::filesystem::absolute(
+      std::filesystem::path(file).parent_path() / std::filesystem::path(std::get<std::string>(path_value)), ec);
   // A token is a line; /dev/zero or a log file by mistake must not be read whole.
   constexpr std::size_t longest = 64 * 1024;
   std::ifstream in(path, std::ios::binary);

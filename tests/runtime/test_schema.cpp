@@ -443,6 +443,10 @@ TEST_CASE("a secret may be read from <name>_file, relative to the pipeline file"
   const std::string missing = check_secret("token_file = 'nope.txt'\n", folder.dir + "/p.toml").problems.to_string();
   CHECK(missing == folder.dir + "/p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): cannot read '" +
                        folder.dir + "/nope.txt': No such file or directory");
+  // A pipeline file named from the current folder: the secret's file is said in full all the same.
+  CHECK(check_secret("token_file = 'nope.txt'\n", "p.toml").problems.to_string() ==
+        "p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): cannot read '" +
+            std::filesystem::current_path().string() + "/nope.txt': No such file or directory");
   const std::string empty = check_secret("token_file = 'empty.txt'\n", folder.dir + "/p.toml").problems.to_string();
   CHECK(empty == folder.dir + "/p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): '" + folder.dir +
                      "/empty.txt' is empty");
