@@ -413,6 +413,10 @@ private:
     if (accepts(spec_.type, option_type::secret)) {
       if (text->empty()) return fail(node, "is empty (is its environment variable set to nothing?)");
       if (has_control_character(*text)) return fail(node, control_character_problem);
+      // Pasted with a blank: the service's 401 would come only at the first alert.
+      if (text->front() == ' ' || text->back() == ' ')
+        out_.warning(where(node, file_), "option '" + spec_.name + "' of " + owner_ + " begins or ends with a space, "
+                                         "which a token never does (pasted with one?); a service will refuse it");
       if (written)
         warn_written_secret(node, "option '" + spec_.name + "'", " or a file (" + spec_.name + "_file)");
       return std::move(*text);

@@ -413,6 +413,13 @@ TEST_CASE("a secret comes from the environment and is never echoed") {
   CHECK(two_lines == "test.toml:1:9: option 'token' of sink 'phone' (pushbullet) holds a line break or another "
                      "control character (a token never does; is the variable or file right?)");
   CHECK(two_lines.find("s3cr3t") == std::string::npos);
+  setenv("SS_TEST_TOKEN", "o.s3cr3t ", 1);  // pasted with a blank: usable, but refused at the first alert
+  const auto blank = check_secret("token = '${SS_TEST_TOKEN}'\n");
+  CHECK_FALSE(blank.problems.has_errors());
+  REQUIRE(blank.problems.warnings().size() == 1);
+  CHECK(blank.problems.warnings()[0].to_string() == "test.toml:1:9: warning: option 'token' of sink 'phone' (pushbullet) begins or "
+                                      "ends with a space, which a token never does (pasted with one?); a service will "
+                                      "refuse it");
   const std::string wrong = check_secret("token = 42\n").problems.to_string();
   CHECK(wrong.find("must be a secret") != std::string::npos);
   CHECK(check_secret("").problems.to_string().find("missing required option 'token' (a secret (\"${ENV_VAR}\", or the "
