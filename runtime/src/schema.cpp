@@ -161,15 +161,10 @@ std::optional<std::string> nearest(std::string_view word, const std::vector<std:
     }
   }
   if (best || word.size() < 3) return best;
-  // A name's prefix left out ("retries" for "max_retries") or its ending
-  // said otherwise ("reminder" for "remind_every") is too many edits away to
-  // be a typo; it is a likely meaning when only one name is so.
-  const auto same_start = [&](const std::string& c) {
-    constexpr std::size_t enough = 6;  // "remind": a word's stem, not a shared "alert_"
-    return word.size() >= enough && c.size() >= enough && c.compare(0, enough, word, 0, enough) == 0;
-  };
+  // A name's prefix left out ("retries" for "max_retries") is too many edits
+  // away to be a typo; it is a likely meaning when only one name ends so.
   for (const auto& c : candidates) {
-    if (!(ends_with_words(c, word) || same_start(c)) || c == best) continue;
+    if (!ends_with_words(c, word) || c == best) continue;
     if (best) return std::nullopt;  // "hours": quiet_hours or active_hours?
     best = c;
   }
