@@ -584,7 +584,7 @@ void complete_chunk(sink_actor* self) {
 /// past what the outbox gave up.
 void retry_or_give_up(sink_actor* self, const delivery_error& e, bool in_flush) {
   auto& s = self->state;
-  ++s.failures_in_a_row;
+  if (e.retryable()) ++s.failures_in_a_row;  // the service's trouble, not one alert it refuses
   const auto retry = in_flush ? s.outbox->flush_failed(e) : s.outbox->write_failed(e);
   if (!retry) {
     if (in_flush) complete_chunk(self);

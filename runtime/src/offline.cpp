@@ -183,11 +183,9 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
     return s;
   }
   s.options = validate_options(options, s.plugin->info().options, {}, s.describe(), command_line, problems);
-  // Said at once, as the command line's errors are: "(command line): warning: option 'model' of ...";
-  // once, though train's hold-out makes its scorer twice.
-  contexts_.emplace_back(s, pipeline_).on_warning = [said = std::set<std::string>()](diagnostic d) mutable {
-    const std::string line = without_secrets(diagnostic{d.where, "warning: " + d.message}.to_string());
-    if (said.insert(line).second) std::cerr << line << "\n";
+  // Said at once, as the command line's errors are: "(command line): warning: option 'model' of ...".
+  contexts_.emplace_back(s, pipeline_).on_warning = [](diagnostic d) {
+    std::cerr << without_secrets(diagnostic{d.where, "warning: " + d.message}.to_string()) << "\n";
   };
   crash_notes_[&s] = std::string("the ") + to_string(kind) + " plugin " + plugin + " (" + s.plugin->file + ")";
   return s;

@@ -123,6 +123,8 @@ std::string visible(const std::string& text) {
 
 // A token or password holds none: a line break in one would be sent as an
 // HTTP header of its own (and never says anything the service wants).
+constexpr const char* blank_at_an_end =
+    "begins or ends with a space, which a token never does (pasted with one?); a service will refuse it";
 constexpr const char* control_character_problem =
     "holds a line break or another control character (a token never does; is the variable or file right?)";
 
@@ -415,8 +417,7 @@ private:
       if (has_control_character(*text)) return fail(node, control_character_problem);
       // Pasted with a blank: the service's 401 would come only at the first alert.
       if (text->front() == ' ' || text->back() == ' ')
-        out_.warning(where(node, file_), "option '" + spec_.name + "' of " + owner_ + " begins or ends with a space, "
-                                         "which a token never does (pasted with one?); a service will refuse it");
+        out_.warning(where(node, file_), "option '" + spec_.name + "' of " + owner_ + " " + blank_at_an_end);
       if (written)
         warn_written_secret(node, "option '" + spec_.name + "'", " or a file (" + spec_.name + "_file)");
       return std::move(*text);
@@ -572,6 +573,8 @@ option_value read_secret_file(const toml::node& node, const option_spec& spec, c
     out.error(where(node, file), fail_start + "'" + path.string() + "' " + control_character_problem);
     return {};
   }
+  if (text.front() == ' ')  // its trailing blanks were dropped with the newline
+    out.warning(where(node, file), fail_start + "'" + path.string() + "' " + blank_at_an_end);
   // `sudo tee` writes 0644: the token would be every local user's.
   if (struct stat st {}; ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0)
     out.warning(where(node, file), fail_start + "'" + path.string() + "' can be read by every user of this "

@@ -21,6 +21,8 @@ std::string about_option(const stage_spec& spec, std::string_view option) {
 void stage_context_impl::warn_option(std::string_view option, const std::string& message) {
   const running_plugin runtime_code(nullptr);  // the runtime's code, called from a plugin's
   diagnostic warning{option_place(spec_, option), about_option(spec_, option) + message};
+  // Once: a plugin made anew after a failure (or twice by train) says its warnings again.
+  if (!warned_.insert(warning.to_string()).second) return;
   if (on_warning) return on_warning(std::move(warning));
   log_.warning(warning.to_string());
 }

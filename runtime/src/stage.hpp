@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,7 @@ private:
   std::unique_ptr<time_zone> zone_;  // each stage its own: the zone caches, so it is not shared
   stage_logger log_;
   figure_book figures_;
+  std::set<std::string> warned_;  // warn_option's, said once though each new plugin instance says them
 };
 
 /// One stage: its spec, its context and its current plugin instance.

@@ -173,10 +173,21 @@ TEST_CASE("gpio_meter: option errors are reported at validate, at the option's l
   CHECK(no_line.exit_code == 2);
   CHECK_THAT(no_line.err, Contains("b.toml:5:1: option 'line' of source 'meter' (gpio_meter): is required unless "
                                    "pulse_file is given"));
-  // Without the hardware the pipeline is still valid: the chip is opened by `run`.
+  // Without the hardware the pipeline is still valid, the chip being opened by `run`; but said, as
+  // validate is run where the service will be.
   const auto ok = run({"validate", dir.file("c.toml", pipeline("chip = 'gpiochip99'\nline = 'GPIO17'", sinks))});
   INFO(ok.err);
   CHECK(ok.exit_code == 0);
+  const std::string missing = "option 'chip' of source 'meter' (gpio_meter): GPIO chip \"gpiochip99\" "
+                              "(/dev/gpiochip99) not found: /dev/gpiochip99 does not exist.";
+  CHECK_THAT(ok.err, Contains(dir.path() + "/c.toml:8:8: warning: " + missing));
+  // run fails on it after its restarts, the warning said once, not at each new instance.
+  const auto failed = run({"run", dir.file("c.toml", pipeline("chip = 'gpiochip99'\nline = 'GPIO17'", sinks,
+                                                             "max_restarts = 2\nrestart_backoff = '1ms'\n"))});
+  INFO(failed.err);
+  CHECK(failed.exit_code == 1);
+  CHECK(count_lines(failed.err, dir.path() + "/c.toml:10:8: " + missing) == 1);
+  CHECK(count_lines(failed.err, " of at most 2 in a row)") == 2);  // two new instances, each warning anew
 }
 
 TEST_CASE("gpio_meter: a debounce that caps the power measured is warned of at debounce by validate and run") {

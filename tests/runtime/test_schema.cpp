@@ -393,6 +393,7 @@ struct secret_folder {
     std::ofstream(dir + "/empty.txt") << "\n";
     std::ofstream(dir + "/two-lines.txt") << "o.s3cr3t\nInjected: yes\n";
     std::ofstream(dir + "/bom.txt") << "\xEF\xBB\xBFo.s3cr3t-after-bom\r\n";  // Notepad's way
+    std::ofstream(dir + "/blank.txt") << " o.s3cr3t\n";  // pasted with a blank before it
   }
   ~secret_folder() { std::filesystem::remove_all(dir); }
 };
@@ -454,6 +455,13 @@ TEST_CASE("a secret may be read from <name>_file, relative to the pipeline file"
   CHECK(check_secret("token_file = 'nope.txt'\n", "p.toml").problems.to_string() ==
         "p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): cannot read '" +
             std::filesystem::current_path().string() + "/nope.txt': No such file or directory");
+  std::filesystem::permissions(folder.dir + "/blank.txt", std::filesystem::perms(0640));  // only the blank said
+  const auto blank = check_secret("token_file = 'blank.txt'\n", folder.dir + "/p.toml");
+  REQUIRE(blank.problems.warnings().size() == 1);
+  CHECK(blank.problems.warnings()[0].to_string() ==
+        folder.dir + "/p.toml:1:14: warning: option 'token_file' of sink 'phone' (pushbullet): '" + folder.dir +
+            "/blank.txt' begins or ends with a space, which a token never does (pasted with one?); a service will "
+            "refuse it");
   const std::string empty = check_secret("token_file = 'empty.txt'\n", folder.dir + "/p.toml").problems.to_string();
   CHECK(empty == folder.dir + "/p.toml:1:14: option 'token_file' of sink 'phone' (pushbullet): '" + folder.dir +
                      "/empty.txt' is empty");
