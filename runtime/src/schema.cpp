@@ -121,10 +121,11 @@ std::string visible(const std::string& text) {
   return out;
 }
 
-// A token or password holds none: a line break in one would be sent as an
-// HTTP header of its own (and never says anything the service wants).
+// A secret pasted with a blank: refused by the service only at the first alert.
 constexpr const char* blank_at_an_end =
     "begins or ends with a space, which a token never does (pasted with one?); a service will refuse it";
+// A token or password holds none: a line break in one would be sent as an
+// HTTP header of its own (and never says anything the service wants).
 constexpr const char* control_character_problem =
     "holds a line break or another control character (a token never does; is the variable or file right?)";
 
