@@ -79,12 +79,14 @@ private:
   // one first: its name says nothing of a format, and fopen would take it.
   static std::string file_path(stage_context& ctx) {
     std::string path = ctx.resolve_path(ctx.options().string("path"));
+    using type = std::filesystem::file_type;
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw option_error("path", path + ": is a directory");
+    const type found = std::filesystem::status(path, ec).type();  // none: cannot tell (open() says why)
+    if (found == type::directory) throw option_error("path", path + ": is a directory");
     // Said before the format, which a misspelt name (.cvs) would be blamed on.
-    if (!std::filesystem::exists(path, ec)) throw option_error("path", path + ": cannot open: " + std::strerror(ENOENT));
+    if (found == type::not_found) throw option_error("path", path + ": cannot open: " + std::strerror(ENOENT));
     // A pipe would give its lines to the check below and none to the replay.
-    if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
+    if (found != type::none && found != type::regular)
       throw option_error("path", path + ": is not a regular file (a pipe or a device?); replay opens its file "
                                         "twice, to check it and to read it");
     return path;
