@@ -7,7 +7,7 @@ script, for testing the notification sinks against a real socket.
     server.default = Response(200, {"ok": True})    # after the script runs out
     ... run the pipeline with base_url = server.url ...
     requests = server.wait_for_requests(3, timeout=20)
-    requests[0].method, .path, .headers["Access-Token"], .json, .body, .client_port
+    requests[0].method, .path, .headers["Access-Token"], .json, .body, .client_port, .status
     server.close()                                  # also a context manager, and idempotent
 
 Responses are consumed in order, one per request, then `default` answers
@@ -45,10 +45,11 @@ __all__ = ["Request", "Response", "RecordingServer", "make_self_signed_certifica
 # A never-answering handler gives up after this long even if close() is never called.
 NEVER_LIMIT_S = 120
 
-Request = collections.namedtuple("Request", "method path headers json body client_port")
+Request = collections.namedtuple("Request", "method path headers json body client_port status", defaults=(None,))
 Request.__doc__ = """One request as received: `headers` is an email.message.Message
 (case-insensitive: headers["content-type"]), `json` the parsed body or None,
-`body` the raw bytes, `path` as sent (absolute-form through a proxy)."""
+`body` the raw bytes, `path` as sent (absolute-form through a proxy),
+`status` the one it was answered with (or is to be)."""
 
 
 class Response:
@@ -252,9 +253,10 @@ class RecordingServer:
 
     def _record(self, request):
         with self._lock:
-            self._requests.append(request)
+            response = self._script.popleft() if self._script else self.default
+            self._requests.append(request._replace(status=response.status))
             self._lock.notify_all()
-            return self._script.popleft() if self._script else self.default
+            return response
 
     def _count_tls_failure(self):
         with self._lock:

@@ -18,6 +18,7 @@
 #include <exception>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <optional>
 #include <regex>
 #include <set>
@@ -242,6 +243,7 @@ public:
     if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
     // A rebalance during the polls may have revoked some of these partitions.
     std::erase_if(next, [this](const auto& entry) { return !assigned_.count(entry.first); });
+    for (const auto& [p, offset] : next) read_to_[p] = std::max(read_to_[p], offset);
     tracker_.read(next, out.size() > before);
     store_done();
     commit_if_due();
@@ -548,7 +550,8 @@ private:
                              "(duplicate alerts, no lost readings)");
         else
           for (const auto& p : changed)
-            if (const auto stored = stored_at_.find(p); stored != stored_at_.end()) left_at_[p] = stored->second;
+            if (const auto stored = stored_at_.find(p); stored != stored_at_.end())
+              left_at_[p] = {stored->second, read_to_.count(p) ? read_to_[p] : stored->second};
       } catch (...) {
         failure_ = std::current_exception();
       }
@@ -563,6 +566,7 @@ private:
       tracker_.forget(p);
       warm_.forget(p);
       stored_at_.erase(p);
+      read_to_.erase(p);
       if (indexes_)
         for (const auto& meter : holds_.forget(p)) indexes_->forget(meter);
       assigned_.erase(p);
@@ -574,16 +578,22 @@ private:
     else rd_kafka_assign(rk, nullptr);
   }
 
+  /// Where this process left a partition it gave up: its committed offset
+  /// (RD_KAFKA_OFFSET_INVALID: none) and the next offset it would have read.
+  struct given_up {
+    std::int64_t committed, read_to;
+  };
+
   /// Each partition of `list` (just assigned) with a committed offset starts
   /// up to most_warm_up_messages before it instead (not before the oldest
   /// the broker keeps): what it reads up to the committed offset, stamped
   /// within `warm_up` of now, is read again to warm up. Asked of the broker,
   /// as a rebalance waits for it: one that does not answer leaves the
   /// partitions cold, as it says. A partition back at the offset this
-  /// process committed when it gave it up (left_at_) was committed past by
-  /// no one else, and the stages still hold its meters: it is read on as it
-  /// is. (The eager protocol gives up every partition at each rebalance;
-  /// range and round-robin give most back to the same member.)
+  /// process committed when it gave it up (or with no commit, as then) was
+  /// committed past by no one else, and the stages still hold its meters:
+  /// it is read on (the eager protocol gives up every partition at each
+  /// rebalance; range and round-robin give most back to the same member).
   void start_warm_up(rd_kafka_t* rk, rd_kafka_topic_partition_list_t& list) {
     constexpr int timeout_ms = 10000;
     constexpr std::int64_t most_warm_up_messages = 100000;
@@ -595,25 +605,47 @@ private:
                                       std::chrono::system_clock::now().time_since_epoch() - warm_up_).count();
     for (int i = 0; i < list.cnt; ++i) {
       auto& p = list.elems[i];
-      const std::int64_t at = committed->elems[i].offset;
-      if (committed->elems[i].err || at <= 0) continue;  // no commit yet (a new group): as it is
-      if (const auto left = left_at.find({p.topic, p.partition}); left != left_at.end() && left->second == at) {
-        ctx_.log().info("not warming up " + std::string(p.topic) + " [" + std::to_string(p.partition) +
-                        "]: back at offset " + std::to_string(at) + ", where this process left it");
-        stored_at_[{p.topic, p.partition}] = at;  // still so at the next revocation if nothing comes meanwhile
+      const partition_key key{p.topic, p.partition};
+      if (committed->elems[i].err) continue;
+      const std::int64_t at = committed->elems[i].offset;  // RD_KAFKA_OFFSET_INVALID: no commit yet
+      stored_at_[key] = at;  // still so at the next revocation if nothing is stored meanwhile
+      if (const auto left = left_at.find(key); left != left_at.end() && left->second.committed == at) {
+        read_on(p, left->second);
         continue;
       }
+      if (at <= 0) continue;  // no commit yet (a new group): as it is
       std::int64_t oldest = 0, end = 0;
       if (const auto err = rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &oldest, &end, timeout_ms))
         return cold(list, rd_kafka_err2str(err));
       const std::int64_t from = std::max(oldest, at - most_warm_up_messages);
       if (from >= at) continue;
       p.offset = from;
-      warm_.start({p.topic, p.partition}, at, since_ms);
+      warm_.start(key, at, since_ms);
       ctx_.log().info("warming up " + std::string(p.topic) + " [" + std::to_string(p.partition) + "]: reading again " +
                       "what came in the last " + duration_text(warm_up_) + " before offset " + std::to_string(at) +
                       ", scored but not delivered");
     }
+  }
+
+  /// `p` is back where this process left it: read on after what this
+  /// process read of it, which its sinks still hold when they are behind (a
+  /// stalled phone service) and deliver; read again, it would be delivered
+  /// twice. Committed once every read before now is handled, as if never
+  /// given up.
+  void read_on(rd_kafka_topic_partition_t& p, const given_up& at) {
+    const std::string name = std::string(p.topic) + " [" + std::to_string(p.partition) + "]";
+    const bool read_past = at.read_to > std::max<std::int64_t>(at.committed, 0);
+    if (read_past) {
+      p.offset = at.read_to;
+      tracker_.read(offsets{{{p.topic, p.partition}, at.read_to}}, false);
+    }
+    if (at.committed < 0 && !read_past) return;  // nothing read, nothing committed: as it is
+    ctx_.log().info("not warming up " + name + ": back " +
+                    (at.committed >= 0 ? "at offset " + std::to_string(at.committed) : "with no offset committed") +
+                    ", where this process left it" +
+                    (read_past ? "; reading on from offset " + std::to_string(at.read_to) +
+                                     ", after what it read before and has not handled yet"
+                               : ""));
   }
 
   void cold(const rd_kafka_topic_partition_list_t& list, const std::string& why) {
@@ -671,7 +703,8 @@ private:
   std::deque<reading> use_;   // the readings one index completes
   std::set<partition_key> assigned_, at_end_;
   offsets stored_at_;  // the offset last stored per partition, committed by the next commit
-  offsets left_at_;    // the offsets committed as this process gave those partitions up
+  offsets read_to_;    // the next offset to read per partition, as far as this process has read
+  std::map<partition_key, given_up> left_at_;  // where this process left the partitions it gave up
   std::set<partition_key> paused_;  // by idle(), until the next read() or their revocation
   bool idle_ = false;               // idle() since the last read(): partitions assigned now are paused too
   std::string dead_letter_failure_;

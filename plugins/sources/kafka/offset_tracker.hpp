@@ -29,7 +29,9 @@ public:
   static constexpr std::size_t most_entries = 256;
 
   /// One read(): the next offset of each partition it consumed from.
-  /// `went_downstream` false (every message undecodable) makes it done at once.
+  /// `went_downstream` false (every message undecodable; or a partition back
+  /// where this process left it, read on from there) makes it done as soon
+  /// as every read before it is.
   /// A read that went downstream counts even with no offsets (its partitions
   /// were revoked during the read): the runtime's commit(n) counts it.
   void read(const offsets& next, bool went_downstream) {
