@@ -163,11 +163,11 @@ void stop_plugin(supervised_state& s, Plugin& plugin) {
 using stop_status = std::tuple<std::string, std::string>;
 
 /// What a stage answers when a stop could not drain in time: what it was
-/// waiting for (`waiting_for`: "to retry: ..."), or nothing. A stage busy in
+/// doing (`doing`: "was waiting to retry: ..."), or nothing. A stage busy in
 /// its plugin cannot answer; the coordinator says that for it.
-std::string why_held_up(const supervised_state& s, const std::string& waiting_for = {}) {
-  const std::string what = s.paused ? std::string("to restart after a failure") : waiting_for;
-  return what.empty() ? what : s.st->spec->describe() + " was waiting " + what;
+std::string why_held_up(const supervised_state& s, const std::string& doing = {}) {
+  const std::string what = s.paused ? std::string("was waiting to restart after a failure") : doing;
+  return what.empty() ? what : s.st->spec->describe() + " " + what;
 }
 
 /// Sends the stage's figures to the metrics actor if they changed: called at
@@ -410,7 +410,16 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
         maybe_report_finished(self);
         published();
       },
-      [=](status_atom) { return stop_status{why_held_up(self->state), {}}; },
+      [=](status_atom) {
+        const auto& s = self->state;
+        const std::size_t n = s.in_flight.size();
+        // Stopping, a source waits for what it read to be handled, then stops (a Kafka source commits).
+        return stop_status{why_held_up(s, s.stopping && n > 0 ? "was waiting for " + std::to_string(n) +
+                                                                    (n == 1 ? " batch" : " batches") +
+                                                                    " it read to be handled by the sinks"
+                                                              : std::string()),
+                           {}};
+      },
   };
 }
 
@@ -727,7 +736,8 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
       },
       [=](status_atom) {
         const auto& s = self->state;
-        return stop_status{why_held_up(s, s.waiting ? "to retry: " + s.retrying : std::string()), delivered_text(s)};
+        return stop_status{why_held_up(s, s.waiting ? "was waiting to retry: " + s.retrying : std::string()),
+                           delivered_text(s)};
       },
   };
 }
@@ -741,6 +751,9 @@ struct coordinator_state {
   /// cannot say what held a stop up (it is busy in its plugin).
   std::vector<std::string> busy;
   std::vector<std::string> held_up;  ///< what each stage said held the stop up
+  /// Some stage said it held readings or alerts (not a source busy in its
+  /// plugin as it stops, a Kafka commit): what it held is not delivered.
+  bool alerts_held = false;
   std::size_t answers_due = 0;
   caf::actor main;
   std::size_t sources_running = 0;
@@ -805,11 +818,8 @@ void exit_undrained(coordinator_actor* self) {
   std::string held;
   for (const auto& what : s.held_up)
     if (!what.empty()) held += "; " + what;
-  const bool by_a_sink = std::any_of(s.held_up.begin() + static_cast<std::ptrdiff_t>(first_sink(s)), s.held_up.end(),
-                                     [](const std::string& what) { return !what.empty(); });
-  // Only a sink holds alerts; a source held up (a Kafka commit as it stops) loses none.
-  const char* consequence = by_a_sink ? ". Alerts not delivered are lost, unless the source reads them again at the "
-                                        "next start (Kafka: from its last commit)"
+  const char* consequence = s.alerts_held ? ". Alerts not delivered are lost, unless the source reads them again at "
+                                           "the next start (Kafka: from its last commit)"
                             : held.empty() ? ""
                                            : ". A source that reads again from its last commit (Kafka) gives what "
                                              "it had not committed again at the next start: duplicates, not losses";
@@ -824,8 +834,10 @@ void exit_undrained(coordinator_actor* self) {
 /// How long the stages have to say what held up a stop that could not drain.
 constexpr std::chrono::milliseconds status_wait{500};
 
-void answered(coordinator_actor* self, std::size_t stage, std::string what, const std::string& delivered) {
+/// `itself`: the stage answered (not busy in its plugin: `what` is the coordinator's).
+void answered(coordinator_actor* self, std::size_t stage, std::string what, const std::string& delivered, bool itself) {
   auto& s = self->state;
+  if (!what.empty() && (itself || stage >= s.sources.size())) s.alerts_held = true;
   s.held_up[stage] = std::move(what);
   // A sink still open says what it delivered so far; one busy in its plugin cannot.
   if (stage >= first_sink(s) && !delivered.empty()) s.delivered[stage - first_sink(s)] = delivered;
@@ -844,9 +856,9 @@ void ask_what_held_up(coordinator_actor* self) {
   if (stages.empty()) return exit_undrained(self);
   for (std::size_t i = 0; i < stages.size(); ++i)
     self->request(stages[i], status_wait, status_atom::value)
-        .then([=](std::string& what, std::string& delivered) { answered(self, i, std::move(what), delivered); },
+        .then([=](std::string& what, std::string& delivered) { answered(self, i, std::move(what), delivered, true); },
               [=](caf::error& e) {
-                answered(self, i, e == caf::sec::request_timeout ? self->state.busy[i] : std::string(), {});
+                answered(self, i, e == caf::sec::request_timeout ? self->state.busy[i] : std::string(), {}, false);
               });
 }
 

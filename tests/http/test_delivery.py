@@ -115,7 +115,8 @@ class DeliveryTest(HttpTestCase):
         self.assertEqual(len(down.requests()), 1)  # and now waiting an hour for its retry
         # Stopped with the push undelivered: not acknowledged, so a durable source reads it again.
         self.assertEqual(code, 1, err)
-        self.assertIn("did not stop within shutdown_timeout (500ms); exiting without draining; sink 'notify' "
+        self.assertIn("did not stop within shutdown_timeout (500ms); exiting without draining; source 'household' "
+                      "(replay) was waiting for 3 batches it read to be handled by the sinks; sink 'notify' "
                       "(pushbullet) was waiting to retry: Pushbullet had a server error (HTTP 503, \"down\")", err)
         self.assertIn("pipeline 'http' stopped without draining; by sink: notify 0 alerts, slack 2 alerts\n", err)
 
@@ -128,7 +129,8 @@ class DeliveryTest(HttpTestCase):
         code, err = self.run_until_stopped(text, dict(PUSHBULLET_TOKEN=TOKEN),
                                            lambda: silent.wait_for_requests(1, timeout=20))
         self.assertEqual(code, 1, err)
-        self.assertIn("did not stop within shutdown_timeout (500ms); exiting without draining; sink 'notify' "
+        self.assertIn("did not stop within shutdown_timeout (500ms); exiting without draining; source 'household' "
+                      "(replay) was waiting for 1 batch it read to be handled by the sinks; sink 'notify' "
                       "(pushbullet) was still delivering (its plugin had not returned). Alerts not delivered are "
                       "lost", err)
         # Busy in its plugin, it cannot say what it delivered before.
