@@ -49,7 +49,7 @@ Request = collections.namedtuple("Request", "method path headers json body clien
 Request.__doc__ = """One request as received: `headers` is an email.message.Message
 (case-insensitive: headers["content-type"]), `json` the parsed body or None,
 `body` the raw bytes, `path` as sent (absolute-form through a proxy),
-`status` the one it was answered with (or is to be)."""
+`status` the one it is answered with (None: never, or cut off)."""
 
 
 class Response:
@@ -254,7 +254,8 @@ class RecordingServer:
     def _record(self, request):
         with self._lock:
             response = self._script.popleft() if self._script else self.default
-            self._requests.append(request._replace(status=response.status))
+            answered = not (response.never or response.cut_off)
+            self._requests.append(request._replace(status=response.status if answered else None))
             self._lock.notify_all()
             return response
 

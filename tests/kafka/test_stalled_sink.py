@@ -4,8 +4,8 @@ a process joining the group gets its share at once, not after the stalled
 one's max.poll.interval.ms (5 minutes by default). When the service is back
 the stalled process reads on from where it paused, losing nothing, and
 pushes each reading of the partition it kept once: the eager protocol gave
-that partition up and back, but what the process had read of it is still in
-its outbox, not read again."""
+that partition up and back (twice: as another process joined, then left),
+but what the process had read of it is still in its outbox, not read again."""
 
 import collections
 import re
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
 from recording_server import RecordingServer, Response  # noqa: E402
 
 PARTITIONS = 2
-PER_PARTITION = 10
+PER_PARTITION = 20
 TOKEN = "o.stalled-sink-test-token"
 # max.poll.interval.ms stays librdkafka's default (300000): the rebalances
 # below must not wait for it.
@@ -40,11 +40,12 @@ def reading(i):
 
 
 def pipeline(brokers, push_url, protocol):
-    # One reading a batch and two in flight: a sink that cannot deliver stops
-    # the source after a few readings.
+    # One reading a batch and 16 in flight: a sink that cannot deliver stops
+    # the source after about 33 of the 40 readings, so it has read some of
+    # each partition, whichever it keeps.
     properties = dict(PROPERTIES, **{"group.id": "e2e-stalled-sink-" + protocol,
                                      "partition.assignment.strategy": STRATEGIES[protocol]})
-    return (pipeline_header("stalled-sink", batch_size=1, max_in_flight=2) +
+    return (pipeline_header("stalled-sink", batch_size=1, max_in_flight=16) +
             kafka_source(brokers, properties, commit_interval="0s") + band_scorer() +
             pushbullet_sink(push_url, receive="unusual"))
 
@@ -105,28 +106,34 @@ class StalledSinkTest(KafkaTestCase):
         if protocol == "cooperative":  # only what moves is revoked, and the log says what is still read
             self.assertRegex(a.log(), r"\[raw_power\] revoked raw_power \[%d\]; still reading raw_power \[%d\]\n"
                              % (p_b, p_a))
+        else:  # all revoked; the one a gets back it reads on after what it read, still in its outbox
+            self.assertRegex(a.log(), r"\[raw_power\] not warming up raw_power \[%d\]: back with no offset "
+                             r"committed, where this process left it; reading on from offset [1-9]\d*, where it had "
+                             r"read to \(what it read is not read again\)\n" % p_a)
         up.wait_for_requests(PER_PARTITION, 60)
         self.assertEqual(pushed_wh(up), of_partition(p_b))
         # a keeps its partition paused while its sink is still down.
         self.assertEqual(paused(a.log()), {p_a}, a.tail(12))
         self.assertTrue(a.alive(), a.tail())
 
-        # The service is back: a resumes where it paused and pushes every reading of its partition.
-        down.default = PUSHED
-        harness.wait_until(lambda: of_partition(p_a) <= pushed_wh(down), 60,
-                           lambda: "a to push all of partition %d: %s\n%s" % (p_a, sorted(pushed_wh(down)), a.tail()))
-        self.assertEqual(paused(a.log()), set(), a.tail(12))
-
-        # b leaves: a, reading again, takes over the partition it gave up while
-        # paused (librdkafka would keep it paused) and reads what comes next.
+        # b leaves while a is still stalled: a takes over the partition it
+        # gave up while paused (librdkafka would keep it paused), and with
+        # the eager protocol gives its own up and gets it back once more.
         self.assertEqual(b.stop(), 0)
         harness.wait_until(lambda: assignment(a.log()) == {0, 1}, 60, lambda: "a to own both:\n" + a.tail(12),
                            interval=0.2)
+
+        # The service is back: a resumes where it paused, pushes every reading
+        # of its partition, and reads what comes next.
+        down.default = PUSHED
+        harness.wait_until(lambda: of_partition(p_a) <= pushed_wh(down), 60,
+                           lambda: "a to push all of partition %d: %s\n%s" % (p_a, sorted(pushed_wh(down)), a.tail()))
         produce(broker.address, "raw_power",
                 [reading(i) for i in range(PARTITIONS * PER_PARTITION, 2 * PARTITIONS * PER_PARTITION)])
         later = of_partition(0, later=True) | of_partition(1, later=True)
         harness.wait_until(lambda: later <= pushed_wh(down), 60,
                            lambda: "a to push what came later: %s\n%s" % (sorted(pushed_wh(down)), a.tail()))
+        self.assertEqual(paused(a.log()), set(), a.tail(12))
         self.assertEqual(a.stop(), 0)
         # Each partition is read in order, so what came later being pushed
         # means anything read again before it was pushed too. What a held of

@@ -549,8 +549,8 @@ private:
                              rd_kafka_err2str(failed) + "; their new owner reads again from the last commit "
                              "(duplicate alerts, no lost readings)");
         else
-          for (const auto& p : changed)
-            if (const auto stored = stored_at_.find(p); stored != stored_at_.end())
+          for (const auto& p : changed)  // one still warming up must warm up again: its meters are not whole
+            if (const auto stored = stored_at_.find(p); stored != stored_at_.end() && !warm_.warming(p))
               left_at_[p] = {stored->second, read_to_.count(p) ? read_to_[p] : stored->second};
       } catch (...) {
         failure_ = std::current_exception();
@@ -610,7 +610,7 @@ private:
       const std::int64_t at = committed->elems[i].offset;  // RD_KAFKA_OFFSET_INVALID: no commit yet
       stored_at_[key] = at;  // still so at the next revocation if nothing is stored meanwhile
       if (const auto left = left_at.find(key); left != left_at.end() && left->second.committed == at) {
-        read_on(p, left->second);
+        read_on(rk, p, left->second);
         continue;
       }
       if (at <= 0) continue;  // no commit yet (a new group): as it is
@@ -631,20 +631,26 @@ private:
   /// process read of it, which its sinks still hold when they are behind (a
   /// stalled phone service) and deliver; read again, it would be delivered
   /// twice. Committed once every read before now is handled, as if never
-  /// given up.
-  void read_on(rd_kafka_topic_partition_t& p, const given_up& at) {
-    const std::string name = std::string(p.topic) + " [" + std::to_string(p.partition) + "]";
-    const bool read_past = at.read_to > std::max<std::int64_t>(at.committed, 0);
+  /// given up. Not past what the log holds now (a topic made again, a log
+  /// cut short): a commit there would stand for messages yet to come.
+  void read_on(rd_kafka_t* rk, rd_kafka_topic_partition_t& p, const given_up& at) {
+    constexpr int timeout_ms = 10000;
+    const partition_key key{p.topic, p.partition};
+    std::int64_t oldest = 0, end = -1;
+    const bool read_past = at.read_to > std::max<std::int64_t>(at.committed, 0) &&
+                           !rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &oldest, &end, timeout_ms) &&
+                           oldest <= at.read_to && at.read_to <= end;
     if (read_past) {
       p.offset = at.read_to;
-      tracker_.read(offsets{{{p.topic, p.partition}, at.read_to}}, false);
+      read_to_[key] = at.read_to;  // where it is left again, should it go before reading more
+      tracker_.read(offsets{{key, at.read_to}}, false);
     }
-    if (at.committed < 0 && !read_past) return;  // nothing read, nothing committed: as it is
-    ctx_.log().info("not warming up " + name + ": back " +
-                    (at.committed >= 0 ? "at offset " + std::to_string(at.committed) : "with no offset committed") +
+    if (at.committed <= 0 && !read_past) return;  // nothing committed, nothing to read on after: as it is
+    ctx_.log().info("not warming up " + std::string(p.topic) + " [" + std::to_string(p.partition) + "]: back " +
+                    (at.committed > 0 ? "at offset " + std::to_string(at.committed) : "with no offset committed") +
                     ", where this process left it" +
                     (read_past ? "; reading on from offset " + std::to_string(at.read_to) +
-                                     ", after what it read before and has not handled yet"
+                                     ", where it had read to (what it read is not read again)"
                                : ""));
   }
 

@@ -121,6 +121,8 @@ public:
   }
   /// Whether any partition is warming up (a cheap test before warming()).
   bool any() const { return !until_.empty(); }
+  /// Whether `p` has not read past its warm-up yet.
+  bool warming(const partition_key& p) const { return until_.count(p) > 0; }
 
   /// `done` without what would commit a partition back to, or below, the
   /// offset it was committed at.
