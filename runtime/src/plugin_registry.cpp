@@ -7,11 +7,16 @@
 
 #include <boost/dll/runtime_symbol_info.hpp>
 
+#include <cxxabi.h>
 #include <dlfcn.h>
+#include <link.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <set>
 
 namespace stream_smarts::runtime {
@@ -72,6 +77,21 @@ void plugin_registry::load_folders(const std::vector<plugin_folder>& folders) {
 }
 
 namespace {
+/// "undefined symbol: _Z16missing_functionv" as its author wrote it:
+/// "undefined symbol: missing_function()".
+std::string demangled(std::string text) {
+  constexpr std::string_view undefined = "undefined symbol: ";
+  const auto at = text.find(undefined);
+  if (at == std::string::npos) return text;
+  const auto from = at + undefined.size();
+  const auto to = text.find_first_of(" ,)", from);
+  int status = 0;
+  const std::unique_ptr<char, decltype(&std::free)> name{
+      abi::__cxa_demangle(text.substr(from, to - from).c_str(), nullptr, nullptr, &status), &std::free};
+  if (status == 0 && name) text.replace(from, (to == std::string::npos ? text.size() : to) - from, name.get());
+  return text;
+}
+
 /// Boost.DLL clears dlerror() on failure, yet dlopen's own words ("invalid
 /// ELF header", "undefined symbol: ...") are what a person needs: ask again.
 std::string dlopen_reason(const std::string& path, const std::string& fallback) {
@@ -84,7 +104,31 @@ std::string dlopen_reason(const std::string& path, const std::string& fallback) 
   if (reason == nullptr) return fallback;
   std::string text = reason;
   if (text.rfind(path + ": ", 0) == 0) text.erase(0, path.size() + 2);  // the line names the file already
-  return text;
+  return demangled(text);
+}
+
+/// A shared object shorter than its own program headers say (a copy still
+/// being written, or cut off): dlopen maps it anyway, and the process dies
+/// of a bus error at the first page past its end. Empty if it is whole, or
+/// no ELF file of this machine's class (dlopen says what is wrong then).
+std::string cut_short(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  ElfW(Ehdr) header{};
+  if (!in.read(reinterpret_cast<char*>(&header), sizeof header) ||
+      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != (__ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32) ||
+      header.e_phentsize != sizeof(ElfW(Phdr)))
+    return {};
+  std::uintmax_t needed = header.e_phoff + std::uintmax_t{header.e_phnum} * sizeof(ElfW(Phdr));
+  in.seekg(static_cast<std::streamoff>(header.e_phoff));
+  ElfW(Phdr) segment{};
+  for (int i = 0; i < header.e_phnum && in.read(reinterpret_cast<char*>(&segment), sizeof segment); ++i)
+    if (segment.p_type == PT_LOAD) needed = std::max<std::uintmax_t>(needed, segment.p_offset + segment.p_filesz);
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size >= needed) return {};
+  return "is cut short: " + std::to_string(size) + " bytes, where its ELF headers say " + std::to_string(needed) +
+         " (a copy still being written, or cut off?); copy a plugin under another name, then rename it into the "
+         "folder";
 }
 } // namespace
 
@@ -128,6 +172,7 @@ void plugin_registry::load_file(const std::string& path) {
   // a stale copy of a plugin that cannot be loaded refuses that plugin,
   // rather than leave another copy of it to run unnoticed.
   const std::string by_file = plugin_named_by_file(path);
+  if (const std::string cut = cut_short(path); !cut.empty()) return skip(path, cut, by_file);
   auto library = std::make_unique<boost::dll::shared_library>();
   boost::dll::fs::error_code ec;
   library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);

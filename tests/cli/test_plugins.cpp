@@ -159,6 +159,31 @@ TEST_CASE("a file that is not even a shared object") {
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
 
+TEST_CASE("a symbol the plugin needs and nothing defines is named as its author wrote it") {
+  const auto r = run({"plugins"}, {{"STREAM_SMARTS_PLUGIN_PATH", fixtures("undefined_symbol")}});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Matchers::StartsWith(fixtures("undefined_symbol") + "/libbroken_undefined_symbol.so: "
+                                                "cannot be loaded as a plugin: undefined symbol: missing_function(int)"));
+}
+
+TEST_CASE("a plugin file cut short (a copy still being written) is skipped, not a bus error for every command") {
+  // dlopen maps a file shorter than its segments and the process dies at
+  // the first page past its end: a pipeline not even naming the plugin with it.
+  temp_dir dir;
+  std::ifstream whole(fixtures("good") + "/libfixture_sink.so", std::ios::binary);
+  std::string bytes(20000, '\0');
+  REQUIRE(whole.read(bytes.data(), static_cast<std::streamsize>(bytes.size())));
+  const std::string cut = dir.file("libfixture_sink.so", bytes);
+  const auto r = run({"plugins"}, {{"STREAM_SMARTS_PLUGIN_PATH", fixtures("good") + ":" + dir.path()}});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Matchers::StartsWith(cut + ": is cut short: 20000 bytes, where its ELF headers say "));
+  CHECK_THAT(r.err, Catch::Matchers::Contains(" (a copy still being written, or cut off?); copy a plugin under "
+                                              "another name, then rename it into the folder\n"));
+  CHECK_THAT(r.out, Catch::Matchers::Contains("fixture_source"));
+}
+
 TEST_CASE("a broken plugin file is skipped with a warning: only a pipeline naming its plugin is refused") {
   // A plugin left behind by an upgrade (another ABI) must not stop every
   // pipeline, and with them every alert: validate and run warn and go on.
