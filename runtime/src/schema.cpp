@@ -304,6 +304,11 @@ std::string range_text(const option_spec& spec) {
 
 std::string declaration_problem(const option_spec& spec) {
   if (std::string why = range_problem(spec); !why.empty()) return why;
+  // A default would be printed by plugins --describe, and be every user's secret.
+  if (const auto* text = std::get_if<std::string>(&spec.default_value);
+      text && !text->empty() && accepts(spec.type, option_type::secret))
+    return "option '" + spec.name + "' with a default, which a secret must not have (--describe would print it, "
+           "and it would be every user's): declare it with none ({})";
   if (std::string why = value_problem(spec, spec.default_value, "a default"); !why.empty()) return why;
   return history_problem_of(spec);
 }

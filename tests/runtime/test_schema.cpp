@@ -194,6 +194,14 @@ TEST_CASE("a plugin's range that cannot hold is a declaration problem") {
   CHECK(declaration_problem(optional_option("d", option_type::duration, milliseconds{1}, "D.").above(milliseconds{0})).empty());
 }
 
+TEST_CASE("a secret with a default is a declaration problem: it would be printed, and be every user's") {
+  CHECK(declaration_problem(optional_option("token", option_type::secret, std::string("o.hard-coded"), "T.")) ==
+        "option 'token' with a default, which a secret must not have (--describe would print it, and it would be "
+        "every user's): declare it with none ({})");
+  CHECK(declaration_problem(optional_option("token", option_type::secret, {}, "T.")).empty());
+  CHECK(declaration_problem(optional_option("token", option_type::secret, std::string(), "T.")).empty());
+}
+
 TEST_CASE("a history value the option refuses is a declaration problem") {
   using std::chrono::milliseconds;
   const auto speed = [] {
