@@ -168,6 +168,7 @@ stage_spec& offline_session::declare(plugin_kind kind, const std::string& plugin
   s.kind = kind;
   s.name = kind == plugin_kind::source ? "history" : plugin;
   s.place = {command_line};
+  s.plugin_name = plugin;
   s.plugin = registry_.find(plugin);
   if (const auto refused = registry_.refusal(plugin)) {
     problems.error({command_line}, *refused);

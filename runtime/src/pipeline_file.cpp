@@ -127,7 +127,7 @@ const std::vector<option_spec>& stage_options(plugin_kind kind) {
 }
 
 std::string stage_spec::describe() const {
-  return std::string(to_string(kind)) + " '" + name + "' (" + (plugin ? plugin->info().name : "?") + ")";
+  return std::string(to_string(kind)) + " '" + name + "' (" + (plugin_name.empty() ? "?" : plugin_name) + ")";
 }
 
 std::vector<const stage_spec*> pipeline_spec::of_kind(plugin_kind kind) const {
@@ -389,8 +389,10 @@ private:
     if (kind == plugin_kind::sink) read_sink_keys(runtime_keys, stage, owner);
     from_places_[{stage.place.line, stage.place.column}] = table.get("from");
 
-    if (runtime_keys.values.holds<std::string>("plugin"))
-      stage.plugin = find_plugin(runtime_keys.values.string("plugin"), kind, *table.get("plugin"), owner);
+    if (runtime_keys.values.holds<std::string>("plugin")) {
+      stage.plugin_name = runtime_keys.values.string("plugin");
+      stage.plugin = find_plugin(stage.plugin_name, kind, *table.get("plugin"), owner);
+    }
     if (stage.plugin != nullptr) {
       const std::size_t known_problems = out_.errors().size();
       const std::string plugin_owner = owner + " (" + stage.plugin->info().name + ")";

@@ -53,6 +53,7 @@ struct stage_spec {
   receive_mode receive = receive_mode::alerts;  ///< sinks only, as the next two
   alert_policy_settings policy;                 ///< [pipeline]'s with this sink's overrides
   retry_settings retries;
+  std::string plugin_name;  ///< as the file names it, found or not
   const loaded_plugin* plugin = nullptr;
   validated_options options;
   location place;            ///< where the stage's table starts

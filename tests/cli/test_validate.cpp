@@ -54,6 +54,13 @@ TEST_CASE("unknown plugin, with the nearest name and where it was looked for") {
             "plugins found\n");
 }
 
+TEST_CASE("a stage whose plugin is unknown is named by that plugin in its other errors") {
+  // Wired wrong too: a sink taking from a source.
+  const std::string text = replace(replace(good, "\"fixture_sink\"", "\"webhok\""), "from = [\"ratio\"]",
+                                   "from = [\"in\"]");
+  CHECK_THAT(invalid(text), Catch::Matchers::Contains("sink 'out' (webhok) takes from 'in', a source"));
+}
+
 TEST_CASE("unknown plugin: a plugin_dirs folder that does not exist is named") {
   CHECK(invalid(replace(replace(good, "[pipeline]", "[pipeline]\nplugin_dirs = ['my-plugns']"), "\"fixture_scorer\"",
                         "\"hourcap\"")) ==

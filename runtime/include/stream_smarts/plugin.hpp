@@ -203,7 +203,8 @@ public:
   /// End of a chunk (up to batch_size alerts the runtime writes in a row,
   /// from one batch or several): return only once everything written so far
   /// is delivered (the runtime then acknowledges those readings upstream);
-  /// throw on failure.
+  /// throw on failure. After a delivery_error from flush(), the whole chunk
+  /// is written again on retry: drop what you buffered before throwing.
   virtual void flush() {}
   /// The pipeline is ending: deliver what is left and release resources.
   virtual void stop() {}
