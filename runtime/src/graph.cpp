@@ -412,6 +412,7 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
       },
       [=](status_atom) {
         const auto& s = self->state;
+        if (s.reported) return stop_status{};  // finished: it holds nothing up, restarting or not
         const std::size_t n = s.in_flight.size();
         // Stopping, a source waits for what it read to be handled, then stops (a Kafka source commits).
         return stop_status{why_held_up(s, s.stopping && n > 0 ? "was waiting for " + std::to_string(n) +

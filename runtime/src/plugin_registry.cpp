@@ -58,7 +58,7 @@ void load_folder(plugin_registry& registry, const fs::path& dir) {
   std::error_code ec;
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.path().extension() == ".so" && !entry.is_directory()) files.push_back(entry.path());
+    if (entry.path().extension() == ".so" && entry.is_regular_file(ec)) files.push_back(entry.path());  // a FIFO would block
   std::sort(files.begin(), files.end());  // a stable order: the same errors every run
   for (const auto& file : files) registry.load_file(file.string());
 }
@@ -85,6 +85,7 @@ std::string demangled(std::string text) {
   if (at == std::string::npos) return text;
   const auto from = at + undefined.size();
   const auto to = text.find_first_of(" ,)", from);
+  if (text.compare(from, 2, "_Z") != 0) return text;  // a C name ("f" would read as the type float)
   int status = 0;
   const std::unique_ptr<char, decltype(&std::free)> name{
       abi::__cxa_demangle(text.substr(from, to - from).c_str(), nullptr, nullptr, &status), &std::free};

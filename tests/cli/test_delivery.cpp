@@ -27,6 +27,14 @@ result run_fixture(const temp_dir& dir, const std::string& settings, const std::
   return r;
 }
 
+/// Runs `pipeline` until its sink has written `lines` lines, then stops it with SIGINT.
+result stopped_after(const temp_dir& dir, const std::string& pipeline, std::size_t lines) {
+  child c({binary(), "run", dir.file("p.toml", pipeline)}, fixture_env);
+  REQUIRE(wait_for_lines(dir, "alerts.txt", lines, 20s));
+  c.signal(SIGINT);
+  return c.wait(20s);
+}
+
 } // namespace
 
 TEST_CASE("a failure worth retrying is retried with backoff and the alert delivered once") {
@@ -183,13 +191,10 @@ TEST_CASE("a stop held up by a slow sink names the source waiting for what it re
   // time the sink may be in its plugin or just out of it, with nothing to
   // say; the source still waits for batches on their way to it.
   temp_dir dir;
-  child c({binary(), "run",
-           dir.file("p.toml", fixture_pipeline("batch_size = 1\nmax_in_flight = 8\nshutdown_timeout = '500ms'",
-                                               "count = 100", "", "receive = 'all'\ndelay = '200ms'"))},
-          fixture_env);
-  REQUIRE(wait_for_lines(dir, "alerts.txt", 1, 20s));
-  c.signal(SIGINT);
-  const auto r = c.wait(20s);
+  const auto r = stopped_after(dir,
+                               fixture_pipeline("batch_size = 1\nmax_in_flight = 8\nshutdown_timeout = '500ms'",
+                                                "count = 100", "", "receive = 'all'\ndelay = '200ms'"),
+                               1);
   INFO(r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("exiting without draining; source 'in' (fixture_source) was waiting for ") != std::string::npos);
@@ -200,12 +205,8 @@ TEST_CASE("a stop held up by a slow sink names the source waiting for what it re
 TEST_CASE("a stop held up by a source as it stops names it, and says no alert is lost") {
   // Its stop() comes once every batch it read was handled: a Kafka source commits then.
   temp_dir dir;
-  child c({binary(), "run",
-           dir.file("p.toml", fixture_pipeline("shutdown_timeout = '500ms'", "count = 0\nstop_takes = '10s'", "", ""))},
-          fixture_env);
-  REQUIRE(wait_for_lines(dir, "alerts.txt", 5, 20s));
-  c.signal(SIGINT);
-  const auto r = c.wait(20s);
+  const auto r =
+      stopped_after(dir, fixture_pipeline("shutdown_timeout = '500ms'", "count = 0\nstop_takes = '10s'", "", ""), 5);
   INFO(r.err);
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("exiting without draining; source 'in' (fixture_source) was still reading or stopping (its "
