@@ -2,12 +2,16 @@
 partitions of raw_power: each reading is scored exactly once, by the process
 that owns its partition; when one stops (committing what it handled), the
 other takes its partitions over and scores what comes next, warming up only
-the partitions it did not read itself; a third joins and leaves, and the
-partitions the first kept come back to it without a warm-up each time."""
+the partitions it did not read itself; a member reading another topic
+joins, and every partition comes back to it without a warm-up, those it
+warmed up too; a third joins and leaves, and the partitions the first kept
+come back to it without a warm-up each time."""
 
 import json
 import re
 import unittest
+
+from confluent_kafka import Consumer, TopicPartition
 
 import harness
 from harness import (HOUR_MS, KafkaTestCase, band_scorer, epoch_ms, inline_table, kafka_sink, pipeline_header,
@@ -19,14 +23,14 @@ METERS = ["kitchen", "garage", "flat-1", "flat-2", "flat-3", "shop"]
 BASE_TS = epoch_ms("2024-01-01T00:00:00+01:00")
 
 
-def pipeline(brokers, scorer):
+def pipeline(brokers, scorer, topic="raw_power"):
     """Identical in every process but for the scorer's name, which every
     scored reading carries in the "json" format: it tells who scored it."""
     return (pipeline_header("scale-out") +
-            "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
+            "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [%s]\n"
             "ts_field = \"ts\"\nmeter_field = \"meter\"\nproperties = %s\n\n" %
-            (toml_string(brokers), inline_table({"group.id": GROUP, "session.timeout.ms": "6000",
-                                                 "heartbeat.interval.ms": "1000"})) +
+            (toml_string(brokers), toml_string(topic),
+             inline_table({"group.id": GROUP, "session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"})) +
             band_scorer(scorer) +
             kafka_sink("power_scored", brokers, "POWER_SCORED", source=scorer, receive="all", format="json"))
 
@@ -37,6 +41,17 @@ def readings(first, count):
              "value": json.dumps({"ts": BASE_TS + i * HOUR_MS, "wh": 100 + i % 5000,
                                   "meter": METERS[i % len(METERS)]}).encode()}
             for i in range(first, first + count)]
+
+
+def committed(brokers):
+    """The group's committed offsets of raw_power, by partition (asked as a
+    consumer that does not join the group)."""
+    group = Consumer({"bootstrap.servers": brokers, "group.id": GROUP})
+    try:
+        return {tp.partition: tp.offset
+                for tp in group.committed([TopicPartition("raw_power", p) for p in range(PARTITIONS)], timeout=10)}
+    finally:
+        group.close()
 
 
 def assignment(log):
@@ -84,9 +99,24 @@ class ScaleOutTest(KafkaTestCase):
         self.assertEqual(a.stop(), 0)
         wait_warm_ups(owned_a, owned_b)
         self.assertEqual(assignment(b.log()), set(range(PARTITIONS)))
+        # A member of the group reading another topic joins and leaves: b gives every partition
+        # up and gets it back where it left it, those it warmed up and read to their end too.
+        d = self.run_pipeline(pipeline(broker.address, "band_d", topic="other_power"), name="d")
+        wait_warm_ups(set(), set(range(PARTITIONS)))
+        assigned_before = b.log().count("] assigned ")
+        self.assertEqual(d.stop(), 0)
+        # d's leaving is one more such rebalance: over before anything new comes (a commit
+        # refused during a rebalance has the next owner read again, by design).
+        harness.wait_until(lambda: b.log().count("] assigned ") > assigned_before and
+                           warm_ups(b.log()) == (set(), set(range(PARTITIONS))), 60,
+                           lambda: "b to get every partition back as d leaves:\n" + b.tail(10), interval=0.2)
         m = 150
         produce(broker.address, "raw_power", readings(n, m))
         wait_for_messages(broker.address, "POWER_SCORED", n + m, 60)
+        # Committed before c joins: a commit falling due during the rebalance would be refused.
+        done = {p: (n + m) // PARTITIONS for p in range(PARTITIONS)}
+        harness.wait_until(lambda: committed(broker.address) == done, 30, lambda: "b to commit %s: %s" %
+                           (done, committed(broker.address)), interval=0.5)
 
         # c joins: what b keeps comes back where b left it; c warms up the rest.
         c = self.run_pipeline(pipeline(broker.address, "band_c"), name="c")

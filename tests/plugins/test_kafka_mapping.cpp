@@ -411,14 +411,15 @@ TEST_CASE("a partition warming up marks what it reads again, and never commits b
   CHECK(warm.of(p, 41, 5000) == mark::warm_up);
   CHECK(warm.of(p, 99, -1) == mark::warm_up);  // no timestamp: taken
   CHECK(warm.of(q, 5, 6000) == mark::live);    // another partition, not warming
-  CHECK(warm.warming(p));                      // given up now, it would need its warm-up again
-  CHECK_FALSE(warm.warming(q));
+  CHECK(warm.warming(p, 42));                  // given up now, it would need its warm-up again
+  CHECK_FALSE(warm.warming(p, 100));           // read up to its committed offset: done, even with nothing after it
+  CHECK_FALSE(warm.warming(q, 0));
   // Handled warm-up reads would commit 41..100: none of that goes back to the broker.
   CHECK(warm.above_floor({{p, 41}, {q, 7}}) == offsets{{q, 7}});
   CHECK(warm.above_floor({{p, 100}}).empty());
   CHECK(warm.of(p, 100, 1) == mark::live);  // the committed offset: read as new, however old
   CHECK_FALSE(warm.any());
-  CHECK_FALSE(warm.warming(p));
+  CHECK_FALSE(warm.warming(p, 0));
   CHECK(warm.above_floor({{p, 101}}) == offsets{{p, 101}});
   CHECK(warm.above_floor({{p, 90}}) == offsets{{p, 90}});  // past its floor once: as the tracker says
   // Revoked while warming: its new owner warms up on its own.

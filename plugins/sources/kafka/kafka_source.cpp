@@ -483,8 +483,11 @@ private:
   }
 
   /// Commits what is stored; the error, if it failed (it stays stored).
+  /// Synchronous ones (giving partitions up, stopping) always ask: an
+  /// earlier asynchronous commit may have failed unseen (a rebalance in
+  /// progress), and librdkafka commits what is stored and not committed.
   rd_kafka_resp_err_t commit_now(bool async) {
-    if (!stored_) return RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (!stored_ && async) return RD_KAFKA_RESP_ERR_NO_ERROR;
     auto err = rd_kafka_commit(consumer_.get(), nullptr, async ? 1 : 0);
     if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) err = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!err) stored_ = false;
@@ -549,9 +552,12 @@ private:
                              rd_kafka_err2str(failed) + "; their new owner reads again from the last commit "
                              "(duplicate alerts, no lost readings)");
         else
-          for (const auto& p : changed)  // one still warming up must warm up again: its meters are not whole
-            if (const auto stored = stored_at_.find(p); stored != stored_at_.end() && !warm_.warming(p))
-              left_at_[p] = {stored->second, read_to_.count(p) ? read_to_[p] : stored->second};
+          for (const auto& p : changed) {  // one still warming up must warm up again: its meters are not whole
+            const auto stored = stored_at_.find(p);
+            const std::int64_t read_to = read_to_.count(p) ? read_to_[p] : -1;
+            if (stored != stored_at_.end() && !warm_.warming(p, read_to))
+              left_at_[p] = {stored->second, std::max(read_to, stored->second)};
+          }
       } catch (...) {
         failure_ = std::current_exception();
       }

@@ -121,8 +121,13 @@ public:
   }
   /// Whether any partition is warming up (a cheap test before warming()).
   bool any() const { return !until_.empty(); }
-  /// Whether `p` has not read past its warm-up yet.
-  bool warming(const partition_key& p) const { return until_.count(p) > 0; }
+  /// Whether `p`, read up to `next` (the next offset to read), has not yet
+  /// read all it reads again: a partition at its end is done at its
+  /// committed offset, though no message after it has come to say so.
+  bool warming(const partition_key& p, std::int64_t next) const {
+    const auto it = until_.find(p);
+    return it != until_.end() && next < it->second.committed;
+  }
 
   /// `done` without what would commit a partition back to, or below, the
   /// offset it was committed at.
