@@ -675,14 +675,18 @@ void pump(sink_actor* self) {
 }
 
 /// "phone 8 alerts (1 given up)", "scores 9058 scored readings": what the
-/// sink delivered, in what it receives, for the pipeline's closing line.
-std::string delivered_text(const sink_state& s) {
+/// sink delivered, in what it receives, for the pipeline's closing line;
+/// with `held` (a stop that cannot drain) what is still in its outbox too.
+std::string delivered_text(const sink_state& s, std::size_t held = 0) {
   const bool alerts = s.receive == receive_mode::alerts;
   const std::uint64_t n = alerts ? s.outbox->alerts_delivered() : s.counted.delivered;
   const char* what = alerts ? "alert" : s.receive == receive_mode::unusual ? "unusual reading" : "scored reading";
-  const std::uint64_t given_up = s.counted.given_up;
-  return s.st->spec->name + " " + std::to_string(n) + " " + what + (n == 1 ? "" : "s") +
-         (given_up ? " (" + std::to_string(given_up) + " given up)" : "");
+  std::vector<std::string> notes;
+  if (const std::uint64_t given_up = s.counted.given_up) notes.push_back(std::to_string(given_up) + " given up");
+  if (held) notes.push_back(std::to_string(held) + " not delivered");
+  std::string text = s.st->spec->name + " " + std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+  for (std::size_t i = 0; i < notes.size(); ++i) text += (i ? ", " : " (") + notes[i];
+  return notes.empty() ? text : text + ")";
 }
 
 void close_sink(sink_actor* self) {
@@ -738,7 +742,7 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
       [=](status_atom) {
         const auto& s = self->state;
         return stop_status{why_held_up(s, s.waiting ? "was waiting to retry: " + s.retrying : std::string()),
-                           delivered_text(s)};
+                           delivered_text(s, s.outbox->size())};
       },
   };
 }
@@ -808,7 +812,7 @@ std::string closing_line(const coordinator_state& s) {
   if (s.drained && s.given_up && s.only_alerts) line += ", " + std::to_string(s.given_up) + " given up";
   if (s.delivered.size() < 2 && s.only_alerts && s.drained) return line;
   for (std::size_t i = 0; i < s.delivered.size(); ++i)
-    line += (i == 0 ? "; by sink: " : ", ") +
+    line += (i > 0 ? ", " : s.drained ? "; by sink: " : "; delivered by sink: ") +
             (s.delivered[i].empty() ? s.sink_names[i] + " not counted (it did not answer)" : s.delivered[i]);
   return line;
 }
@@ -819,8 +823,9 @@ void exit_undrained(coordinator_actor* self) {
   std::string held;
   for (const auto& what : s.held_up)
     if (!what.empty()) held += "; " + what;
-  const char* consequence = s.alerts_held ? ". Alerts not delivered are lost, unless the source reads them again at "
-                                           "the next start (Kafka: from its last commit)"
+  const char* consequence = s.alerts_held ? ". Alerts not delivered are lost, unless the source reads them again "
+                                           "(Kafka: from its last commit, at the next start or by another process "
+                                           "of its group)"
                             : held.empty() ? ""
                                            : ". A source that reads again from its last commit (Kafka) gives what "
                                              "it had not committed again at the next start: duplicates, not losses";

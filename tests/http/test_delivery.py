@@ -118,7 +118,8 @@ class DeliveryTest(HttpTestCase):
         self.assertIn("did not stop within shutdown_timeout (500ms); exiting without draining; source 'household' "
                       "(replay) was waiting for 3 batches it read to be handled by the sinks; sink 'notify' "
                       "(pushbullet) was waiting to retry: Pushbullet had a server error (HTTP 503, \"down\")", err)
-        self.assertIn("pipeline 'http' stopped without draining; by sink: notify 0 alerts, slack 2 alerts\n", err)
+        self.assertIn("pipeline 'http' stopped without draining; delivered by sink: notify 0 alerts (2 not delivered), "
+                      "slack 2 alerts\n", err)
 
     def test_a_stop_while_a_push_waits_for_its_answer_names_the_sink(self):
         """A service that took the request and does not answer holds the sink
@@ -134,7 +135,8 @@ class DeliveryTest(HttpTestCase):
                       "(pushbullet) was still delivering (its plugin had not returned). Alerts not delivered are "
                       "lost", err)
         # Busy in its plugin, it cannot say what it delivered before.
-        self.assertIn("pipeline 'http' stopped without draining; by sink: notify not counted (it did not answer)\n",
+        self.assertIn("pipeline 'http' stopped without draining; delivered by sink: notify not counted (it did not "
+                      "answer)\n",
                       err)
 
     def run_until_stopped(self, text, env, until):
