@@ -251,16 +251,23 @@ std::vector<std::string> command_names() {
 }
 
 /// "unknown command 'runn' (did you mean 'run'?)": the guess alone, as the
-/// whole usage would bury it; without one, the usage.
-int unknown(const std::string& what, const std::optional<std::string>& guess) {
+/// whole usage would bury it; without one, `note` and the usage.
+int unknown(const std::string& what, const std::optional<std::string>& guess, const std::string& note = {}) {
   std::cerr << "stream-smarts: unknown " << what;
   if (guess) {
     std::cerr << " (did you mean '" << *guess << "'?); stream-smarts --help lists them all\n";
     return 2;
   }
-  std::cerr << "\n";
+  std::cerr << note << "\n";
   print_usage(std::cerr);
   return 2;
+}
+
+int unknown_command(const std::string& command) {
+  const bool a_file = command.find('/') != std::string::npos || command.ends_with(".toml");
+  return unknown("command '" + command + "'", nearest(command, command_names()),
+                 a_file ? " (a pipeline file? stream-smarts run " + command + ")"
+                        : " (nor a plugin's: no program " + external_command_path(command) + ")");
 }
 
 /// Whether `command` is one of `commands` (space separated; empty: all).
@@ -388,7 +395,7 @@ int dispatch(arguments& a) {
     return inject_command(a.inject);
   }
   if (command.empty()) std::cerr << "stream-smarts: no command given\n";
-  else if (!is_builtin(command)) return unknown("command '" + command + "'", nearest(command, command_names()));
+  else if (!is_builtin(command)) return unknown_command(command);
   else if (command == "run" || command == "validate")
     std::cerr << "stream-smarts: " << command << " needs one pipeline file: stream-smarts " << command << " FILE\n";
   else std::cerr << "stream-smarts: " << command << " takes options only, not '" << a.positional[1] << "'\n";
@@ -404,6 +411,7 @@ int main(int argc, char** argv) {
     const auto external = external_commands();
     if (std::find(external.begin(), external.end(), argv[1]) != external.end())
       return exec_external_command(argv[1], argc - 2, argv + 2);
+    return unknown_command(argv[1]);  // before its options, which are not ours: not "unknown option --port"
   }
   // A closed pipe is a write error for whoever writes (the console sink
   // fails its stage and says so), not a silent end of the whole process.

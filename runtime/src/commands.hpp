@@ -69,5 +69,7 @@ std::vector<std::string> external_commands();
 /// Replaces this process with stream-smarts-<name> if it exists; returns 2
 /// with a message if it cannot.
 int exec_external_command(const std::string& name, int argc, char** argv);
+/// Where a plugin's command `name` would be: <libexec>/stream-smarts-<name>.
+std::string external_command_path(const std::string& name);
 
 } // namespace stream_smarts::runtime

@@ -29,8 +29,12 @@ std::vector<std::string> external_commands() {
   return names;
 }
 
+std::string external_command_path(const std::string& name) {
+  return (command_dir() / (std::string(prefix) + name)).string();
+}
+
 int exec_external_command(const std::string& name, int argc, char** argv) {
-  const fs::path program = command_dir() / (std::string(prefix) + name);
+  const fs::path program = external_command_path(name);
   std::vector<char*> args{const_cast<char*>(program.c_str())};
   for (int i = 0; i < argc; ++i) args.push_back(argv[i]);
   args.push_back(nullptr);

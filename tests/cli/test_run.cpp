@@ -362,7 +362,9 @@ TEST_CASE("run validates first and starts nothing on an invalid file") {
 
 TEST_CASE("command-line errors say what is wrong") {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
-      {{"frobnicate"}, "stream-smarts: unknown command 'frobnicate'\n"},
+      {{"frobnicate", "--port", "1"}, "stream-smarts: unknown command 'frobnicate' (nor a plugin's: no program "},
+      {{"pipelines/power.toml"},
+       "stream-smarts: unknown command 'pipelines/power.toml' (a pipeline file? stream-smarts run pipelines/power.toml)\n"},
       {{}, "stream-smarts: no command given\n"},
       {{"run"}, "stream-smarts: run needs one pipeline file: stream-smarts run FILE\n"},
       {{"validate", "a.toml", "b.toml"}, "stream-smarts: validate needs one pipeline file: stream-smarts validate FILE\n"},
@@ -377,6 +379,10 @@ TEST_CASE("command-line errors say what is wrong") {
     CHECK(r.err.rfind(first_line, 0) == 0);
     CHECK_THAT(r.err, Catch::Matchers::Contains("usage:"));
   }
+  // A plugin's command not there: said before its options, which are its own.
+  CHECK_THAT(run({"frobnicate", "--port", "1"}).err,
+             Catch::Matchers::StartsWith("stream-smarts: unknown command 'frobnicate' (nor a plugin's: no program ") &&
+                 Catch::Matchers::Contains("/libexec/stream-smarts/stream-smarts-frobnicate)\n"));
   // A near miss gets the guess alone, not the whole usage that would bury it.
   const auto command = run({"runn", "p.toml"});
   CHECK(command.exit_code == 2);
