@@ -58,7 +58,8 @@ void load_folder(plugin_registry& registry, const fs::path& dir) {
   std::error_code ec;
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.path().extension() == ".so" && entry.is_regular_file(ec)) files.push_back(entry.path());  // a FIFO would block
+    if (entry.path().extension() == ".so" && entry.is_regular_file(ec))  // a FIFO would block the loader
+      files.push_back(entry.path());
   std::sort(files.begin(), files.end());  // a stable order: the same errors every run
   for (const auto& file : files) registry.load_file(file.string());
 }
@@ -115,9 +116,9 @@ std::string dlopen_reason(const std::string& path, const std::string& fallback) 
 std::string cut_short(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   ElfW(Ehdr) header{};
-  if (!in.read(reinterpret_cast<char*>(&header), sizeof header) ||
-      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 || header.e_ident[EI_CLASS] != (__ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32) ||
-      header.e_phentsize != sizeof(ElfW(Phdr)))
+  constexpr unsigned char native_class = __ELF_NATIVE_CLASS == 64 ? ELFCLASS64 : ELFCLASS32;
+  if (!in.read(reinterpret_cast<char*>(&header), sizeof header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
+      header.e_ident[EI_CLASS] != native_class || header.e_phentsize != sizeof(ElfW(Phdr)))
     return {};
   std::uintmax_t needed = header.e_phoff + std::uintmax_t{header.e_phnum} * sizeof(ElfW(Phdr));
   in.seekg(static_cast<std::streamoff>(header.e_phoff));
