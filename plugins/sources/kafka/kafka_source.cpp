@@ -40,6 +40,8 @@ constexpr std::int64_t most_ahead_ms = 15 * 60'000;
 // How often the consumer lag of each assigned partition is reported.
 constexpr std::chrono::seconds lag_interval{1};
 constexpr int lag_query_timeout_ms = 250;  // asking the broker while paused: idle() must not block for long
+// Asking the broker where an assigned partition stands: the rebalance waits for it.
+constexpr int assignment_query_timeout_ms = 10000;
 
 // The headers a dead letter carries besides the message's own.
 constexpr const char* error_header = "stream-smarts-error";    // why it could not be decoded
@@ -601,11 +603,10 @@ private:
   /// it is read on (the eager protocol gives up every partition at each
   /// rebalance; range and round-robin give most back to the same member).
   void start_warm_up(rd_kafka_t* rk, rd_kafka_topic_partition_list_t& list) {
-    constexpr int timeout_ms = 10000;
     constexpr std::int64_t most_warm_up_messages = 100000;
     const auto left_at = std::exchange(left_at_, {});  // only the last revocation's
     const partitions_ptr committed{rd_kafka_topic_partition_list_copy(&list)};
-    if (const auto err = rd_kafka_committed(rk, committed.get(), timeout_ms))
+    if (const auto err = rd_kafka_committed(rk, committed.get(), assignment_query_timeout_ms))
       return cold(list, rd_kafka_err2str(err));
     const std::int64_t since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                       std::chrono::system_clock::now().time_since_epoch() - warm_up_).count();
@@ -621,7 +622,8 @@ private:
       }
       if (at <= 0) continue;  // no commit yet (a new group): as it is
       std::int64_t oldest = 0, end = 0;
-      if (const auto err = rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &oldest, &end, timeout_ms))
+      if (const auto err = rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &oldest, &end,
+                                                            assignment_query_timeout_ms))
         return cold(list, rd_kafka_err2str(err));
       const std::int64_t from = std::max(oldest, at - most_warm_up_messages);
       if (from >= at) continue;
@@ -640,11 +642,11 @@ private:
   /// given up. Not past what the log holds now (a topic made again, a log
   /// cut short): a commit there would stand for messages yet to come.
   void read_on(rd_kafka_t* rk, rd_kafka_topic_partition_t& p, const given_up& at) {
-    constexpr int timeout_ms = 10000;
     const partition_key key{p.topic, p.partition};
     std::int64_t oldest = 0, end = -1;
     const bool read_past = at.read_to > std::max<std::int64_t>(at.committed, 0) &&
-                           !rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &oldest, &end, timeout_ms) &&
+                           !rd_kafka_query_watermark_offsets(rk, p.topic, p.partition, &oldest, &end,
+                                                             assignment_query_timeout_ms) &&
                            oldest <= at.read_to && at.read_to <= end;
     if (read_past) {
       p.offset = at.read_to;

@@ -119,7 +119,7 @@ public:
     }
     return timestamp_ms >= 0 && timestamp_ms < it->second.since_ms ? mark::too_old : mark::warm_up;
   }
-  /// Whether any partition is warming up (a cheap test before warming()).
+  /// Whether any partition is warming up (a cheap test before of()).
   bool any() const { return !until_.empty(); }
   /// Whether `p`, read up to `next` (the next offset to read), has not yet
   /// read all it reads again: a partition at its end is done at its
