@@ -182,7 +182,12 @@ void publish(Self* self, std::uint64_t in_flight_batches, std::uint64_t outbox =
   m.restarts = s.st->instance > 0 ? s.st->instance - 1 : 0;  // the first instance replaced none
   m.in_flight_batches = in_flight_batches;
   m.outbox = outbox;
-  m.health = s.dead ? stage_health::failed : s.paused ? stage_health::restarting : delivery;
+  m.trouble = s.st->context->current_trouble();
+  m.health = s.dead                                ? stage_health::failed
+             : s.paused                            ? stage_health::restarting
+             : delivery != stage_health::healthy   ? delivery
+             : !m.trouble.empty()                  ? stage_health::troubled
+                                                   : stage_health::healthy;
   const figure_book& book = s.st->context->figures();
   if (book.version() != s.figures_version) {
     m.figures = book.figures();

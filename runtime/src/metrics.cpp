@@ -93,6 +93,7 @@ const char* describe(stage_health health) {
     case stage_health::failed: return "failed too often, stopping the pipeline";
     case stage_health::retrying: return "delivery failed, retrying";
     case stage_health::delivery_failed: return "delivery failed, given up";
+    case stage_health::troubled: return "cannot work now";
   }
   return "?";
 }
@@ -206,8 +207,8 @@ const std::vector<own_family>& own_families() {
       {"stream_smarts_outbox_alerts", "gauge", "Alerts in a sink's outbox, waiting to be delivered.", is_sink,
        [](const stage_metrics& s) { return static_cast<double>(s.outbox); }},
       {"stream_smarts_stage_healthy", "gauge",
-       "1 if the stage is healthy, 0 if it is failing (as /healthz says: restarting, given up, or a sink whose "
-       "latest delivery failed).",
+       "1 if the stage is healthy, 0 if it is failing (as /healthz says: restarting, given up, a sink whose "
+       "latest delivery failed, or a stage that cannot work now, such as a Kafka source no broker answers).",
        any_stage, [](const stage_metrics& s) { return s.health == stage_health::healthy ? 1.0 : 0.0; }},
   };
   return families;
@@ -287,7 +288,9 @@ std::string render_prometheus(const pipeline_metrics& m) {
 std::string failing_stages(const pipeline_metrics& m) {
   std::string out;
   for (const auto& s : m.stages)
-    if (s.health != stage_health::healthy) out += s.stage + ": " + describe(s.health) + "\n";
+    if (s.health != stage_health::healthy)
+      out += s.stage + ": " + describe(s.health) + (s.health == stage_health::troubled ? ": " + text_escape(without_secrets(s.trouble)) : "") +
+             "\n";
   return out;
 }
 

@@ -64,6 +64,7 @@ enum class stage_health {
   failed,           ///< failed max_restarts times in a row: the pipeline is stopping
   retrying,         ///< a sink's delivery failed and is waiting for its retry
   delivery_failed,  ///< a sink's latest delivery was given up (until one succeeds)
+  troubled,         ///< its plugin says it cannot work now (stage_context::trouble): stage_metrics::trouble
 };
 const char* describe(stage_health health);
 
@@ -91,6 +92,7 @@ struct stage_metrics {
   std::uint64_t in_flight_batches = 0;         ///< see the HELP text in metrics.cpp
   std::uint64_t outbox = 0;                    ///< sink: entries waiting to be delivered
   stage_health health = stage_health::healthy;
+  std::string trouble;  ///< what its plugin says keeps it from working; empty: nothing
   plugin_figures figures;
   bool operator==(const stage_metrics&) const = default;
 

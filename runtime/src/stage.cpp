@@ -49,7 +49,9 @@ void stage::destroy() {
   as_source.reset();
   as_scorer.reset();
   as_sink.reset();
-  if (context) context->figures().forget_gauges();  // they described the instance that is gone
+  if (!context) return;
+  context->figures().forget_gauges();  // they described the instance that is gone, as did its trouble
+  context->trouble({});
 }
 
 location option_place(const stage_spec& spec, std::string_view option) {

@@ -61,6 +61,9 @@ public:
   }
   /// The plugin's figures: kept only once enabled (the pipeline has a metrics endpoint).
   figure_book& figures() { return figures_; }
+  void trouble(std::string what) override { trouble_ = std::move(what); }
+  /// What the instance last said keeps it from working (trouble()); empty: nothing.
+  const std::string& current_trouble() const { return trouble_; }
 
 private:
   const stage_spec& spec_;
@@ -68,6 +71,7 @@ private:
   std::unique_ptr<time_zone> zone_;  // each stage its own: the zone caches, so it is not shared
   stage_logger log_;
   figure_book figures_;
+  std::string trouble_;
   std::set<std::string> warned_;  // warn_option's, said once though each new plugin instance says them
 };
 

@@ -175,6 +175,16 @@ TEST_CASE("health: the failing stages, one line each") {
   m.stages[1].health = stage_health::restarting;
   m.stages[2].health = stage_health::delivery_failed;
   CHECK(failing_stages(m) == "ratio: failed, restarting\nout: delivery failed, given up\n");
+
+  // A plugin's own words, on their line, without a secret.
+  m.stages[1].health = stage_health::healthy;
+  m.stages[0].health = stage_health::troubled;
+  m.stages[0].trouble = "no broker answers\nok (login o.Zq8Wm3Rt6Yp1 refused)";
+  m.stages[2].trouble = "not said: the delivery is what fails";
+  set_log_secrets({"o.Zq8Wm3Rt6Yp1"});
+  const std::string lines = failing_stages(m);
+  set_log_secrets({});
+  CHECK(lines == "in: cannot work now: no broker answers\\nok (login [secret] refused)\nout: delivery failed, given up\n");
 }
 
 TEST_CASE("log lines: text and JSON, with proper escaping") {

@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 16;
+inline constexpr int abi_version = 17;
 
 /// The C++ standard library a plugin shares with the runtime (std::string,
 /// std::function in the SDK's types) and its ABI: a plugin built with
@@ -95,6 +95,12 @@ public:
   virtual void gauge(std::string_view name, std::string_view help, double value, const metric_labels& labels = {}) {
     (void)name, (void)help, (void)value, (void)labels;
   }
+  /// The stage cannot do its job for now, for a cause outside it that it
+  /// waits out by itself (no Kafka broker answers): /healthz answers 503 with
+  /// "STAGE: cannot work now: WHAT" and stream_smarts_stage_healthy is 0,
+  /// until the stage calls this again with "" or its instance is replaced.
+  /// Logging the cause is the plugin's own. Call from the instance's own calls.
+  virtual void trouble(std::string what) { (void)what; }
   /// Training only: how many rehearsals there are, copies of the history with
   /// appliance-left-on events added as `stream-smarts inject` adds them (one
   /// a week; each changed reading's `label` label names the event's kind), so
