@@ -21,6 +21,9 @@ find_package(date REQUIRED)
 # avro-c for the Confluent Avro wire format.
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(AVRO REQUIRED IMPORTED_TARGET avro-c)
+# librdkafka's statistics (nested JSON), which tell the Kafka source's
+# health: a maintained parser rather than a scanner of ours.
+find_package(nlohmann_json 3.10 REQUIRED)
 
 # The dlib_regression scorer (kernel ridge regression). dlib's CMake package
 # names libblas, liblapack and libjpeg by path: Debian's libdlib-dev does not

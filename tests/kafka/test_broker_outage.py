@@ -1,6 +1,7 @@
 """Test 6: the broker goes down while the pipeline runs and comes back: the
 readings produced meanwhile (buffered by their producer) are scored once it
 is back, nothing is lost, and the pipeline keeps running and stops cleanly.
+Meanwhile /healthz says the source cannot work, and why.
 
 Also: down for half a minute in the middle of a steady stream, with the
 pipeline reading, scoring and writing alerts at the moment it goes."""
@@ -14,6 +15,7 @@ import unittest
 import harness
 from harness import (BAND, HOUR_MS, KafkaTestCase, band_scorer, epoch_ms, inline_table, kafka_sink, pipeline_header,
                      produce, read_topic, toml_string, wait_for_messages)
+from test_metrics import get, samples
 
 MESSAGE_TS = epoch_ms("2024-01-15T12:30:00+01:00")
 
@@ -27,7 +29,7 @@ def batch(tag, count=10):
 
 
 def pipeline(brokers, fields='wh_field = "kwh"\nhour_field = "hour"'):
-    return (pipeline_header("outage") +
+    return (pipeline_header("outage", metrics="127.0.0.1:0") +
             "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [\"raw_power\"]\n"
             "%s\nproperties = %s\n\n" %
             (toml_string(brokers), fields, inline_table({"group.id": "e2e-outage"})) +
@@ -43,6 +45,8 @@ class BrokerOutageTest(KafkaTestCase):
     def test_down_and_back_up(self):
         broker = self.start_broker()
         run = self.run_pipeline(pipeline(broker.address))
+        port = int(run.wait_for_log(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", 30)[0])
+        brokers_up = lambda: samples(get(port, "/metrics")[1]).get('stream_smarts_brokers_up{stage="raw_power"}')
         first, second = batch("before"), batch("during")
         alerting = lambda readings: sorted(m for m, (h, wh) in readings.items() if BAND.alerts(h, wh))
         self.assertEqual(len(alerting(first)), 5)
@@ -59,13 +63,24 @@ class BrokerOutageTest(KafkaTestCase):
             producer.produce("raw_power", key=m["key"], value=m["value"], timestamp=m["timestamp"],
                              on_delivery=lambda err, msg: failures.append(err) if err else None)
         producer.poll(0)
-        time.sleep(5)  # the outage: what is tested is that five seconds of it lose nothing
+        # The outage, five seconds of it at least: what is tested is that they lose nothing.
+        outage_ends = time.monotonic() + 5
+        status, body = harness.wait_until(lambda: (lambda answer: answer[0] == 503 and answer)(get(port, "/healthz")),
+                                          30, "/healthz saying the source cannot work")
+        self.assertRegex(body, r"^raw_power: cannot work now: no Kafka broker answers( \(latest: 127\.0\.0\.1:\d+/"
+                               r"[^\n]+\))?\n$")  # only the source: the sink has nothing to deliver
+        self.assertEqual(harness.wait_until(lambda: brokers_up() == 0 and "none", 30, "brokers_up 0"), "none")
+        time.sleep(max(0, outage_ends - time.monotonic()))
         self.assertRegex(run.log(), r"\[raw_power\] Kafka: \d+/\d+ brokers are down")  # it was one
         self.assertGreaterEqual(len(producer), len(second), "the producer delivered while the broker was down")
         self.assertTrue(run.alive(), run.tail())
         broker.up()
         self.assertEqual(producer.flush(60), 0)
         self.assertEqual(failures, [])
+        # Within a statistics interval (5 s) of the broker answering again.
+        harness.wait_until(lambda: get(port, "/healthz") == (200, "ok\n"), 30, "/healthz healthy again")
+        self.assertGreaterEqual(brokers_up(), 1)
+        self.assertIn("[raw_power] Kafka: a broker answers again (", run.log())
 
         expected = alerting(first) + alerting(second)
         wait_for_messages(broker.address, "ANOMOLY_POWER", len(expected), 90)

@@ -64,8 +64,14 @@ public:
   logger& log() override { return log_; }
   std::string resolve_path(const std::string& p) const override { return p.front() == '/' ? p : dir_ + "/" + p; }
   void progress(double done) override { progress_.push_back(done); }
+  void gauge(std::string_view name, std::string_view, double value, const metric_labels&) override {
+    gauges_[std::string(name)] = value;
+  }
+  void trouble(std::string what) override { troubles_.push_back(std::move(what)); }
   captured_log log_;
-  std::vector<double> progress_;  ///< every progress() call, in order
+  std::vector<double> progress_;        ///< every progress() call, in order
+  std::map<std::string, double> gauges_;  ///< each gauge's latest value (its labels left out)
+  std::vector<std::string> troubles_;   ///< every trouble() call, in order
 
 private:
   std::string name_ = "test", dir_;

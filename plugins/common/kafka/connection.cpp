@@ -53,6 +53,12 @@ void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   } else {
     target->log->debug(line);  // librdkafka's own log line has said it already
   }
+  if (target->events.error) target->events.error(static_cast<rd_kafka_resp_err_t>(err), reason);
+}
+
+int on_statistics(rd_kafka_t*, char* json, size_t length, void* opaque) {
+  static_cast<callback_target*>(opaque)->events.statistics(std::string_view(json, length));
+  return 0;  // librdkafka frees the text
 }
 
 void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions, void* opaque) {
@@ -187,11 +193,18 @@ client_ptr connection::make_client(rd_kafka_type_t type, client_events events) {
   rd_kafka_conf_set_error_cb(conf.get(), on_error);
   if (target->events.rebalance) rd_kafka_conf_set_rebalance_cb(conf.get(), on_rebalance);
   if (target->events.delivery) rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
+  if (target->events.statistics) rd_kafka_conf_set_stats_cb(conf.get(), on_statistics);
   char why[512];
   rd_kafka_t* client = rd_kafka_new(type, conf.get(), why, sizeof why);
   if (client == nullptr) throw std::runtime_error(std::string("cannot create a Kafka client: ") + why);
   conf.release();  // rd_kafka_new took it
   return client_ptr{client};
+}
+
+std::string connection::property(const char* key) const {
+  char value[512];
+  size_t size = sizeof value;
+  return rd_kafka_conf_get(settings_.get(), key, value, &size) == RD_KAFKA_CONF_OK ? value : "";
 }
 
 bool is_false(const std::string& value) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stream_smarts::kafka {
@@ -34,9 +35,14 @@ struct queue_deleter {
 using queue_ptr = std::unique_ptr<rd_kafka_queue_t, queue_deleter>;
 
 /// Callbacks a client may want, called on librdkafka's threads or in poll().
+/// Set those wanted by name: {.delivery = ...}.
 struct client_events {
-  std::function<void(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*)> rebalance;
-  std::function<void(const rd_kafka_message_t&)> delivery;
+  std::function<void(rd_kafka_t*, rd_kafka_resp_err_t, rd_kafka_topic_partition_list_t*)> rebalance{};
+  std::function<void(const rd_kafka_message_t&)> delivery{};
+  /// A client-wide error (a broker unreachable), after it is logged.
+  std::function<void(rd_kafka_resp_err_t, const char* reason)> error{};
+  /// librdkafka's statistics, as JSON, every statistics.interval.ms.
+  std::function<void(std::string_view json)> statistics{};
 };
 
 struct callback_target;
@@ -64,6 +70,9 @@ public:
   /// log and errors go to the stage's logger. Throws std::runtime_error.
   /// The connection must outlive the client.
   client_ptr make_client(rd_kafka_type_t type, client_events events = {});
+
+  /// A librdkafka property as the clients get it: the user's, ours, or librdkafka's default.
+  std::string property(const char* key) const;
 
 private:
   stage_context& context_;

@@ -73,7 +73,7 @@ public:
   }
 
   void start() override {
-    producer_ = connection_.make_client(RD_KAFKA_PRODUCER, {{}, [this](const rd_kafka_message_t& m) {
+    producer_ = connection_.make_client(RD_KAFKA_PRODUCER, {.delivery = [this](const rd_kafka_message_t& m) {
                                           if (!m.err) return;
                                           if (failures_++ == 0) first_failure_ = m.err;
                                           // One the broker refuses for its size fails again however often it is sent.

@@ -8,6 +8,7 @@
 
 #include <common/meter_index.hpp>
 #include <common/reading_fields.hpp>
+#include <broker_health.hpp>
 #include <connection.hpp>
 #include <stream_smarts/plugin.hpp>
 
@@ -59,6 +60,7 @@ const string_table consumer_defaults{
     {"enable.auto.commit", "false"},  // committed by the source, every commit_interval
     {"enable.auto.offset.store", "false"},
     {"enable.partition.eof", "true"},  // how stop_at_end knows a partition is drained
+    {"statistics.interval.ms", "5000"},  // how soon /healthz sees a broker answer again; 0: not told
 };
 
 string_table defaults_for(const stage_context& ctx) {
@@ -204,11 +206,15 @@ public:
 
   void start() override {
     for (const auto& topic : topics_) reading_fields::count_decode_errors(ctx_, 0, {{"topic", topic}});
-    consumer_ = connection_.make_client(RD_KAFKA_CONSUMER, {[this](rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                                                                   rd_kafka_topic_partition_list_t* list) {
-                                                              rebalance(rk, err, *list);
-                                                            },
-                                                            {}});
+    kafka::client_events events{
+        .rebalance = [this](rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t* list) { rebalance(rk, err, *list); }};
+    // Without statistics nothing would say a broker is back: no trouble then either.
+    if (connection_.property("statistics.interval.ms") != "0") {
+      events.error = [this](rd_kafka_resp_err_t err, const char* reason) { brokers_.error(err, reason); };
+      events.statistics = [this](std::string_view json) { brokers_.statistics(json); };
+    }
+    consumer_ = connection_.make_client(RD_KAFKA_CONSUMER, std::move(events));
     rd_kafka_poll_set_consumer(consumer_.get());
     queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
     partitions_ptr subscription{rd_kafka_topic_partition_list_new(static_cast<int>(topics_.size()))};
@@ -216,7 +222,7 @@ public:
     if (auto err = rd_kafka_subscribe(consumer_.get(), subscription.get()))
       throw std::runtime_error(std::string("cannot subscribe: ") + rd_kafka_err2str(err));
     if (!dead_letter_topic_.empty())
-      dead_letters_ = connection_.make_client(RD_KAFKA_PRODUCER, {{}, [this](const rd_kafka_message_t& m) {
+      dead_letters_ = connection_.make_client(RD_KAFKA_PRODUCER, {.delivery = [this](const rd_kafka_message_t& m) {
                                                 if (m.err) dead_letter_failed(m);
                                               }});
     last_commit_ = steady::now();
@@ -697,6 +703,7 @@ private:
 
   stage_context& ctx_;
   kafka::connection connection_;
+  kafka::broker_health brokers_{ctx_};
   std::vector<std::string> topics_;
   std::unique_ptr<payload_decoder> decoder_;
   reading_mapping mapping_;

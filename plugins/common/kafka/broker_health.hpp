@@ -1,0 +1,39 @@
+// Whether a Kafka client reaches any broker, told by librdkafka's errors and
+// statistics: made the stage's trouble (/healthz 503) while none answers, and
+// its brokers_up gauge. librdkafka itself retries for ever and says only
+// that all brokers went down, never that one came back: its statistics do.
+#pragma once
+
+#include <stream_smarts/plugin.hpp>
+
+#include <librdkafka/rdkafka.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace stream_smarts::kafka {
+
+/// How many brokers librdkafka's statistics (JSON) show connected ("UP"),
+/// not counting its logical ones (the group coordinator's alias); nothing
+/// if the text is not such statistics.
+std::optional<int> brokers_up(std::string_view statistics);
+
+class broker_health {
+public:
+  explicit broker_health(stage_context& context) : context_(context) {}
+  /// librdkafka's error callback: "all brokers are down" is the trouble,
+  /// with the latest connection failure as the reason.
+  void error(rd_kafka_resp_err_t err, const char* reason);
+  /// librdkafka's statistics: a broker up ends the trouble.
+  void statistics(std::string_view json);
+
+private:
+  void say_down();
+
+  stage_context& context_;
+  std::string latest_failure_;  // a connection's last error: why no broker answers
+  bool down_ = false;
+};
+
+} // namespace stream_smarts::kafka

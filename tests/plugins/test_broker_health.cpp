@@ -1,0 +1,69 @@
+// Whether the Kafka source reaches a broker, as /healthz and brokers_up say:
+// librdkafka's "all brokers are down" starts the trouble, its statistics
+// (the shape librdkafka 2.0 writes, trimmed) end it. The end to end case,
+// a broker taken down and back, is tests/kafka/test_broker_outage.py.
+#include "plugin_harness.hpp"
+
+#include <broker_health.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace stream_smarts;
+using stream_smarts::testing::fake_context;
+
+namespace {
+
+std::string statistics(const std::string& state, const std::string& coordinator_state = "UP") {
+  return R"({"name":"rdkafka#consumer-2","type":"consumer","ts":293127432,"brokers":{)"
+         R"("127.0.0.1:39111/1":{"name":"127.0.0.1:39111/1","nodeid":1,"source":"configured","state":")" +
+         state + R"(","stateage":4002777},)"
+                 R"("GroupCoordinator":{"name":"GroupCoordinator","nodeid":1,"source":"logical","state":")" +
+         coordinator_state + R"("}}})";
+}
+
+} // namespace
+
+TEST_CASE("broker health: brokers up in librdkafka's statistics, its logical ones left out") {
+  CHECK(kafka::brokers_up(statistics("UP")) == 1);
+  CHECK(kafka::brokers_up(statistics("INIT")) == 0);
+  CHECK(kafka::brokers_up(statistics("DOWN", "DOWN")) == 0);
+  CHECK(kafka::brokers_up(R"({"name":"p","brokers":{}})") == 0);
+  CHECK_FALSE(kafka::brokers_up("{\"brokers\":{\"a\":"));  // cut short
+  CHECK_FALSE(kafka::brokers_up("[1, 2]"));
+  CHECK_FALSE(kafka::brokers_up(R"({"brokers":[]})"));
+  CHECK_FALSE(kafka::brokers_up(R"({"brokers":{"a":"UP"}})"));
+}
+
+TEST_CASE("broker health: trouble from all brokers down until statistics show one up") {
+  fake_context ctx(plugin_descriptor{}, {}, "/nonexistent");
+  kafka::broker_health health(ctx);
+  // A connection failing now and then is not trouble: librdkafka reconnects.
+  health.error(RD_KAFKA_RESP_ERR__TRANSPORT, "127.0.0.1:9092/1: Disconnected");
+  health.statistics(statistics("INIT"));  // connecting at start: not trouble either
+  CHECK(ctx.troubles_.empty());
+  CHECK(ctx.gauges_.at("brokers_up") == 0);
+
+  health.error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1 brokers are down");
+  REQUIRE(ctx.troubles_.size() == 1);
+  CHECK(ctx.troubles_.back() == "no Kafka broker answers (latest: 127.0.0.1:9092/1: Disconnected)");
+  health.error(RD_KAFKA_RESP_ERR__TRANSPORT, "127.0.0.1:9092/1: Connect to ipv4#127.0.0.1:9092 failed: "
+                                             "Connection refused");
+  CHECK(ctx.troubles_.back() == "no Kafka broker answers (latest: 127.0.0.1:9092/1: Connect to ipv4#127.0.0.1:9092 "
+                                "failed: Connection refused)");
+  health.error(RD_KAFKA_RESP_ERR__MAX_POLL_EXCEEDED, "not about brokers");
+  health.statistics(statistics("DOWN", "UP"));  // the coordinator's alias is no broker of its own
+  health.statistics("not statistics");
+  CHECK(ctx.troubles_.size() == 2);
+  CHECK(ctx.log_.lines.back() == "debug: Kafka: statistics not understood, left out of brokers_up and /healthz");
+
+  health.statistics(statistics("UP"));
+  CHECK(ctx.troubles_.back().empty());
+  CHECK(ctx.gauges_.at("brokers_up") == 1);
+  CHECK(ctx.log_.lines.back() == "info: Kafka: a broker answers again (1 connected)");
+  health.statistics(statistics("UP"));
+  CHECK(ctx.troubles_.size() == 3);  // said once
+
+  // Down again: the earlier failure is not given as the reason.
+  health.error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1 brokers are down");
+  CHECK(ctx.troubles_.back() == "no Kafka broker answers");
+}
