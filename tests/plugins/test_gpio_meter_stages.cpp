@@ -73,12 +73,22 @@ std::string label_of(const reading& r, const std::string& key) {
   return "(none)";
 }
 
-/// gpio_meter started on a FIFO, read live with a 1 s interval.
+/// gpio_meter started on a FIFO, read live with a 1 s interval (and `more` options).
 struct live_fifo {
+  explicit live_fifo(std::map<std::string, option_value> more = {})
+      : ctx{load(GPIO_METER_PLUGIN), with(std::move(more), {{"pulse_file", fifo}, {"interval", milliseconds{1000}}}),
+            dir.path},
+        src(started(load(GPIO_METER_PLUGIN).make_source(ctx))) {}
   temp_dir dir;
   std::string fifo = make(dir.path + "/pulses.fifo");
-  fake_context ctx{load(GPIO_METER_PLUGIN), {{"pulse_file", fifo}, {"interval", milliseconds{1000}}}, dir.path};
-  std::unique_ptr<source> src = started(load(GPIO_METER_PLUGIN).make_source(ctx));
+  fake_context ctx;
+  std::unique_ptr<source> src;
+
+  static std::map<std::string, option_value> with(std::map<std::string, option_value> more,
+                                                  const std::map<std::string, option_value>& base) {
+    more.insert(base.begin(), base.end());
+    return more;
+  }
 
   static std::string make(const std::string& path) {
     REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
@@ -111,7 +121,7 @@ TEST_CASE("gpio_meter declares its options once, with defaults", "[gpio_meter][s
     CHECK(o.description.find('|') == std::string::npos);  // would break the README's table
   }
   CHECK(names == std::vector<std::string>{"chip", "line", "edge", "bias", "debounce", "impulses_per_kwh", "interval",
-                                          "meter", "pulse_file"});
+                                          "silent_after", "meter", "pulse_file"});
   CHECK(std::get<std::string>(defaults["chip"]) == "gpiochip0");
   CHECK(std::holds_alternative<std::monostate>(defaults["line"]));
   CHECK(std::get<std::string>(defaults["edge"]) == "falling");
@@ -119,6 +129,7 @@ TEST_CASE("gpio_meter declares its options once, with defaults", "[gpio_meter][s
   CHECK(std::get<milliseconds>(defaults["debounce"]) == 50ms);
   CHECK(std::get<double>(defaults["impulses_per_kwh"]) == 1000.0);
   CHECK(std::get<milliseconds>(defaults["interval"]) == 1min);
+  CHECK(std::get<milliseconds>(defaults["silent_after"]) == 3h);
   CHECK(std::get<std::string>(defaults["meter"]) == "home");
   CHECK(std::holds_alternative<std::monostate>(defaults["pulse_file"]));
 }
@@ -393,6 +404,7 @@ TEST_CASE("gpio_meter pulse file: a long silence gives readings at 0 Wh that say
   std::size_t zero = 0;
   for (const auto& r : got) zero += r.wh == 0.0;
   CHECK(zero == 190 - 69);  // from the hour 00:10 .. 01:10 to the one ending at 03:10
+  CHECK(ctx.troubles_.empty());  // over silent_after (3h), but a file's past is no sensor off the meter now
 }
 
 TEST_CASE("gpio_meter pulse file stopped part way says so, not 'replayed'", "[gpio_meter][stages][file]") {
@@ -538,4 +550,42 @@ TEST_CASE("gpio_meter reads a FIFO live: by the wall clock, never blocking, thro
   for (std::size_t i = 1; i < all.size(); ++i) CHECK(all[i].ts_ms - all[i - 1].ts_ms == 1000);
   src->stop();
   CHECK(logged(ctx, "info: stopped after "));
+}
+
+TEST_CASE("gpio_meter live: no impulse for silent_after is trouble until the next one", "[gpio_meter][stages][fifo]") {
+  live_fifo live({{"silent_after", milliseconds{2000}}});
+  fake_context& ctx = live.ctx;
+  // Reads as the runtime would until `done`, at most `limit` and 100 000 calls.
+  auto read_until = [&](auto done, std::chrono::seconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    for (int calls = 0; calls < 100'000 && std::chrono::steady_clock::now() < deadline && !done(); ++calls) {
+      std::vector<reading> out;
+      const read_result r = live.src->read(out, 100);
+      if (out.empty()) std::this_thread::sleep_for(r.wait);
+    }
+    return done();
+  };
+  const std::string check = " (silent_after 2s): is the sensor still on the meter's LED or S0 output, wired and powered?";
+
+  // No writer: silent since counting began, told once over two seconds have gone.
+  REQUIRE(read_until([&] { return !ctx.troubles_.empty(); }, 10s));
+  CHECK(ctx.troubles_.back() == "no impulse since counting began" + check);
+  CHECK(logged(ctx, "warning: no impulse since counting began" + check));
+
+  // An impulse now: fine again at the next reading.
+  const int w = ::open(live.fifo.c_str(), O_WRONLY | O_NONBLOCK);
+  REQUIRE(w >= 0);
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const std::string line = std::to_string(now.tv_sec) + "\n";
+  REQUIRE(::write(w, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+  REQUIRE(read_until([&] { return ctx.troubles_.size() == 2; }, 10s));
+  CHECK(ctx.troubles_.back().empty());
+  CHECK(logged(ctx, "info: impulses again, after a silence of over 2s"));
+
+  // Silent again: since that impulse, at its local time.
+  REQUIRE(read_until([&] { return ctx.troubles_.size() == 3; }, 10s));
+  CHECK_THAT(ctx.troubles_.back(), StartsWith("no impulse since 20") && Contains(check));
+  ::close(w);
+  live.src->stop();
 }

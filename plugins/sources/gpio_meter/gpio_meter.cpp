@@ -118,6 +118,7 @@ public:
         bias_(ctx.options().string("bias")),
         debounce_(ctx.options().duration("debounce")),
         interval_(ctx.options().duration("interval")),
+        silent_after_(ctx.options().duration("silent_after")),
         impulses_per_kwh_(ctx.options().number("impulses_per_kwh")) {
     const options& o = ctx.options();
     if (meter_.empty()) throw option_error("meter", "must not be empty");
@@ -377,8 +378,31 @@ private:
   }
 
   void emit(std::vector<reading>& out) {
-    out.push_back(to_reading(counter_->emit(), meter_));
+    const window hour = counter_->emit();
+    if (mode_ != mode::file) watch_silence(hour);
+    out.push_back(to_reading(hour, meter_));
     ++readings_;
+  }
+
+  /// A house always draws something (a fridge, a router's few watts), so
+  /// hours without an impulse are a sensor off the meter or without power,
+  /// which would otherwise read as a quiet house that never alerts.
+  void watch_silence(const window& hour) {
+    const double silent_after_s = static_cast<double>(silent_after_.count()) / 1000;
+    const bool silent = silent_after_s > 0 && hour.last_pulse_s >= silent_after_s;
+    if (silent == silent_) return;
+    silent_ = silent;
+    const auto last = counter_->last_pulse();
+    if (!silent) {
+      ctx_.trouble({});
+      ctx_.log().info("impulses again, after a silence of over " + duration_text(silent_after_));
+      return;
+    }
+    const std::string what = "no impulse " + (last ? "since " + local_text(*last) : std::string("since counting began")) +
+                             " (silent_after " + duration_text(silent_after_) + "): is the sensor still on the "
+                             "meter's LED or S0 output, wired and powered?";
+    ctx_.log().warning(what);
+    ctx_.trouble(what);
   }
 
   void drain_fifo(std::int64_t now_ns) {
@@ -602,7 +626,7 @@ private:
   std::string meter_, chip_;
   bool falling_;
   std::string bias_;
-  milliseconds debounce_, interval_;
+  milliseconds debounce_, interval_, silent_after_;
   double impulses_per_kwh_;
   std::string path_;  // pulse_file, resolved; empty: GPIO
   unsigned offset_ = 0;
@@ -612,6 +636,7 @@ private:
   mode mode_ = mode::none;
   std::optional<pulse_counter> counter_;
   clock_watch clock_;  // live modes: steps of the wall clock, suspends
+  bool silent_ = false;  // live modes: no impulse for silent_after, said as trouble
   std::size_t readings_ = 0;
   // GPIO
   chip_ptr chip_handle_;
@@ -667,6 +692,11 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<gpio_meter_source>(
                                         "How often a reading is emitted; each reading is the energy of the trailing "
                                         "hour, so a longer interval would leave impulses uncounted.")
              .within(std::chrono::seconds{1}, std::chrono::hours{1}),
+         stream_smarts::optional_option(
+             "silent_after", stream_smarts::option_type::duration, std::chrono::milliseconds{3 * 3600 * 1000},
+             "Reading live (GPIO or FIFO), no impulse for this long makes /healthz answer 503 and logs a warning: a "
+             "house always draws something, so a sensor is off the meter or without power. \"0s\": never.")
+             .within(std::chrono::milliseconds{0}, std::chrono::hours{7 * 24}),
          stream_smarts::optional_option("meter", stream_smarts::option_type::string, std::string("home"),
                                         "Meter name given to every reading."),
          stream_smarts::optional_option(
