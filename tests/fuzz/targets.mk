@@ -68,13 +68,16 @@ $(foreach t,$(TARGETS),$(eval $(call target_rule,$(t))))
 bin/pipeline: $(PIPELINE_PLUGINS)
 $(PLUGIN_DIR)/fuzz_%.so: $(ROOT)/tests/fuzz/pipeline_plugins.cpp $(THIS)
 	@mkdir -p $(@D)
-	$(CXX_FUZZ) -std=c++20 -O1 -fPIC -shared -fvisibility=hidden -I$(ROOT)/runtime/include -MMD -MP -MF $@.d \
+	$(CXX_FUZZ) -std=c++20 -O1 -fPIC -shared -fvisibility=hidden -I$(ROOT)/runtime/include -MMD -MP -MT $@ -MF $@.d \
 	  -DFUZZ_KIND=$(if $(filter source,$*),0,$(if $(filter scorer,$*),1,2)) $< -o $@
 
-# Flags live here: an edit of this file rebuilds everything.
+# Flags live here: an edit of this file rebuilds everything. -MT keeps each
+# dependency file's target as make names it: ccache with CCACHE_BASEDIR
+# would write it relative, a file make never asks about, and a header
+# edit would then rebuild nothing.
 $(OUT)/obj/%.cpp.o: $(ROOT)/%.cpp $(THIS)
 	@mkdir -p $(@D)
-	$(CXX_FUZZ) $(CXXFLAGS) -MMD -MP -c $< -o $@
+	$(CXX_FUZZ) $(CXXFLAGS) -MMD -MP -MT $@ -c $< -o $@
 
 # The SDK headers too: a plugin built against an older ABI would be refused.
 -include $(shell find $(OUT)/obj $(PLUGIN_DIR) -name '*.d' 2>/dev/null)
