@@ -27,6 +27,8 @@ import tempfile
 import time
 import tomllib
 import unittest
+import urllib.error
+import urllib.request
 import uuid
 import zoneinfo
 from pathlib import Path
@@ -61,6 +63,27 @@ def wait_until(predicate, timeout, what, interval=0.1):
             break
         time.sleep(interval)
     raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what() if callable(what) else what))
+
+
+# ------------------------------------------------------------------ the metrics endpoint
+
+def get(port, path):
+    """(status, body) of GET http://127.0.0.1:port/path."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def samples(text):
+    """{'name{labels}': value} of a Prometheus text page."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, value = line.rsplit(" ", 1)
+            out[series] = float(value)
+    return out
 
 
 # ------------------------------------------------------------------ the model

@@ -13,9 +13,8 @@ import time
 import unittest
 
 import harness
-from harness import (BAND, HOUR_MS, KafkaTestCase, band_scorer, epoch_ms, inline_table, kafka_sink, pipeline_header,
-                     produce, read_topic, toml_string, wait_for_messages)
-from test_metrics import get, samples
+from harness import (BAND, HOUR_MS, KafkaTestCase, band_scorer, epoch_ms, get, inline_table, kafka_sink,
+                     pipeline_header, produce, read_topic, samples, toml_string, wait_for_messages)
 
 MESSAGE_TS = epoch_ms("2024-01-15T12:30:00+01:00")
 

@@ -7,12 +7,10 @@ sink has the source's partitions paused."""
 import re
 import sys
 import unittest
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from harness import (KafkaTestCase, band_scorer, kafka_sink, kafka_source, pipeline_header, produce,
-                     pushbullet_sink, wait_until)
+from harness import (KafkaTestCase, band_scorer, get, kafka_sink, kafka_source, pipeline_header, produce,
+                     pushbullet_sink, samples, wait_until)
 from test_stalled_sink import reading
 from test_undecodable import TOPICS, source, produce_all
 
@@ -20,25 +18,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "http"))
 from recording_server import RecordingServer, Response  # noqa: E402
 
 LAG = 'stream_smarts_consumer_lag{stage="raw_power",topic="raw_power",partition="0"}'
-
-
-def get(port, path):
-    """(status, body) of GET http://127.0.0.1:port/path."""
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def samples(text):
-    """{'name{labels}': value} of a Prometheus text page."""
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            series, value = line.rsplit(" ", 1)
-            out[series] = float(value)
-    return out
 
 
 class MetricsTest(KafkaTestCase):

@@ -14,8 +14,8 @@ import unittest
 from confluent_kafka import Consumer, TopicPartition
 
 import harness
-from harness import (HOUR_MS, KafkaTestCase, band_scorer, epoch_ms, inline_table, kafka_sink, pipeline_header,
-                     produce, read_topic, toml_string, wait_for_messages)
+from harness import (HOUR_MS, KafkaTestCase, band_scorer, epoch_ms, get, inline_table, kafka_sink, pipeline_header,
+                     produce, read_topic, samples, toml_string, wait_for_messages)
 
 PARTITIONS = 3
 GROUP = "e2e-scale-out"
@@ -26,7 +26,7 @@ BASE_TS = epoch_ms("2024-01-01T00:00:00+01:00")
 def pipeline(brokers, scorer, topic="raw_power"):
     """Identical in every process but for the scorer's name, which every
     scored reading carries in the "json" format: it tells who scored it."""
-    return (pipeline_header("scale-out") +
+    return (pipeline_header("scale-out", metrics="127.0.0.1:0") +
             "[[sources]]\nname = \"raw_power\"\nplugin = \"kafka_source\"\nbrokers = %s\ntopics = [%s]\n"
             "ts_field = \"ts\"\nmeter_field = \"meter\"\nproperties = %s\n\n" %
             (toml_string(brokers), toml_string(topic),
@@ -127,6 +127,12 @@ class ScaleOutTest(KafkaTestCase):
         self.assertEqual(c.stop(), 0)
         wait_warm_ups(owned_c, kept)
         self.assertEqual(assignment(b.log()), set(range(PARTITIONS)))
+        # Every partition b reads has a lag, those read on with nothing consumed since too: 0, all read.
+        port = int(b.wait_for_log(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", 5)[0])
+        lag = {p: 'stream_smarts_consumer_lag{stage="raw_power",topic="raw_power",partition="%d"}' % p
+               for p in range(PARTITIONS)}
+        harness.wait_until(lambda: all(samples(get(port, "/metrics")[1]).get(lag[p]) == 0 for p in lag), 10,
+                           lambda: "a lag of 0 for every partition:\n" + get(port, "/metrics")[1])
         self.assertTrue(b.alive(), b.tail())
         self.assertEqual(b.stop(), 0)
 

@@ -509,8 +509,10 @@ private:
   }
 
   /// Consumer lag per assigned partition, from the high watermark librdkafka
-  /// caches with every fetch (no broker round trip), at most once a second. A
-  /// partition the source has not read from yet has no position: no figure.
+  /// caches with every fetch (no broker round trip), at most once a second.
+  /// Before librdkafka has a position (nothing consumed since assignment),
+  /// how far this process had read it (a partition read on) or its commit
+  /// at assignment stands in; with neither, no figure.
   /// Paused (idle), nothing is fetched and the cache stands still while the
   /// lag grows, just when someone looks at it: the broker is asked instead.
   void report_lag() {
@@ -522,15 +524,23 @@ private:
     for (int i = 0; i < list->cnt; ++i) {
       const auto& p = list->elems[i];
       std::int64_t low = 0, high = 0;
-      if (p.offset < 0) continue;
+      const std::int64_t position = p.offset >= 0 ? p.offset : known_position({p.topic, p.partition});
+      if (position < 0) continue;
       const auto err = idle_ ? rd_kafka_query_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high,
                                                                 lag_query_timeout_ms)
                              : rd_kafka_get_watermark_offsets(consumer_.get(), p.topic, p.partition, &low, &high);
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR && idle_) return;  // the broker is away: not one wait per partition
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR || high < 0) continue;
-      ctx_.gauge("consumer_lag", lag_help, static_cast<double>(std::max<std::int64_t>(0, high - p.offset)),
+      ctx_.gauge("consumer_lag", lag_help, static_cast<double>(std::max<std::int64_t>(0, high - position)),
                  {{"topic", p.topic}, {"partition", std::to_string(p.partition)}});
     }
+  }
+
+  /// The next offset this process reads of `p`, without librdkafka's position; negative: not known.
+  std::int64_t known_position(const partition_key& p) const {
+    if (const auto read = read_to_.find(p); read != read_to_.end()) return read->second;
+    const auto stored = stored_at_.find(p);
+    return stored != stored_at_.end() ? stored->second : -1;
   }
 
   void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, const rd_kafka_topic_partition_list_t& list) {
