@@ -169,6 +169,37 @@ TEST_CASE("metrics: /healthz is 503 naming a stage that keeps failing and restar
   CHECK_FALSE(c.wait(20s).timed_out);
 }
 
+TEST_CASE("metrics: a stage's own trouble is 503 in its words, until a fresh instance replaces it") {
+  // A Kafka source no broker answers, a meter with no impulse for hours: the plugin waits it out, throwing nothing.
+  temp_dir dir;
+  const auto file = dir.file("p.toml", fixture_pipeline(pipeline_with_port_0 + "\nrestart_backoff = '20ms'",
+                                                        "count = 0\ntrouble = \"sensor off the meter\\nok\"\n"
+                                                        "trouble_for = '3s'",
+                                                        "", ""));
+  child c({binary(), "run", file}, fixture_env);
+  const int port = metrics_port(c);
+  std::optional<http_response> health;
+  auto health_is = [&](int status) {
+    return eventually([&] {
+      health = http_get(port, "/healthz");
+      return health && health->status == status;
+    });
+  };
+  REQUIRE(health_is(503));
+  CHECK(health->body == "in: cannot work now: sensor off the meter\\nok\n");  // on one line, as written
+  CHECK(sample(scrape(port), "stream_smarts_stage_healthy{stage=\"in\"}") == 0);
+  // The instance fails; the fresh one has no trouble of its own.
+  REQUIRE(health_is(200));
+  CHECK(health->body == "ok\n");
+  const std::string last = scrape(port);
+  CHECK(sample(last, "stream_smarts_restarts_total{stage=\"in\"}") == 1);
+  CHECK(sample(last, "stream_smarts_stage_healthy{stage=\"in\"}") == 1);
+  c.signal(SIGINT);
+  CHECK(c.wait(20s).exit_code == 0);
+  CHECK(c.err().find("[in] read failed: fixture source fails after its trouble; restarting in 20 ms") !=
+        std::string::npos);
+}
+
 TEST_CASE("metrics: a sink waiting to retry a delivery is unhealthy and holds its batch in flight") {
   temp_dir dir;
   const auto file = dir.file("p.toml", fixture_pipeline(pipeline_with_port_0 + "\nshutdown_timeout = '500ms'",
