@@ -32,6 +32,18 @@ TEST_CASE("broker health: brokers up in librdkafka's statistics, its logical one
   CHECK_FALSE(kafka::brokers_up("[1, 2]"));
   CHECK_FALSE(kafka::brokers_up(R"({"brokers":[]})"));
   CHECK_FALSE(kafka::brokers_up(R"({"brokers":{"a":"UP"}})"));
+  CHECK(kafka::brokers_up(R"({"brokers":{"a":{"state":1,"source":["x"]}}})") == 0);  // not strings: not up
+
+  // The default localhost:9092 and the 127.0.0.1 the broker advertises are one broker.
+  const std::string one_broker_two_names =
+      R"({"brokers":{"localhost:9092/bootstrap":{"nodeid":-1,"source":"configured","state":"UP"},)"
+      R"("127.0.0.1:9092/1":{"nodeid":1,"source":"learned","state":"UP"},)"
+      R"("GroupCoordinator":{"nodeid":1,"source":"logical","state":"UP"}}})";
+  CHECK(kafka::brokers_up(one_broker_two_names) == 1);
+  CHECK(kafka::brokers_up(R"({"brokers":{"a:1/bootstrap":{"nodeid":-1,"state":"UP"},"b:1/bootstrap":)"
+                          R"({"nodeid":-1,"state":"UP"},"c:1/3":{"nodeid":3,"state":"DOWN"}}})") == 2);
+  CHECK(kafka::brokers_up(R"({"brokers":{"a:1/1":{"nodeid":1,"state":"UP"},"b:1/2":{"nodeid":2,"state":"UP"},)"
+                          R"("c:1/3":{"nodeid":3,"state":"CONNECT"}}})") == 2);
 }
 
 TEST_CASE("broker health: trouble from all brokers down until statistics show one up") {

@@ -2,25 +2,41 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 namespace stream_smarts::kafka {
 
 namespace {
 
 constexpr const char* brokers_up_help =
     "Kafka brokers the stage's client is connected to, from librdkafka's statistics (every "
-    "statistics.interval.ms); 0: none answers, and /healthz says so.";
+    "statistics.interval.ms); 0 while it connects, and when none answers (then /healthz says so).";
+
+/// A string member of a statistics object; "" if absent or not a string.
+std::string text(const nlohmann::json& object, const char* key) {
+  const auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
 
 } // namespace
 
 std::optional<int> brokers_up(std::string_view statistics) {
   const auto stats = nlohmann::json::parse(statistics, nullptr, false);
   if (!stats.is_object() || !stats.contains("brokers") || !stats["brokers"].is_object()) return std::nullopt;
-  int up = 0;
+  // A bootstrap address (node id -1) is the same broker as one learnt from
+  // metadata under the name it advertises: count those only if no learnt one is up.
+  std::set<std::int64_t> nodes;
+  int bootstrap = 0;
   for (const auto& broker : stats["brokers"]) {
     if (!broker.is_object()) return std::nullopt;
-    up += broker.value("state", "") == "UP" && broker.value("source", "") != "logical";
+    if (text(broker, "state") != "UP" || text(broker, "source") == "logical") continue;
+    const auto node = broker.find("nodeid");
+    if (node != broker.end() && node->is_number_integer() && node->get<std::int64_t>() >= 0)
+      nodes.insert(node->get<std::int64_t>());
+    else
+      ++bootstrap;
   }
-  return up;
+  return nodes.empty() ? bootstrap : static_cast<int>(nodes.size());
 }
 
 void broker_health::error(rd_kafka_resp_err_t err, const char* reason) {

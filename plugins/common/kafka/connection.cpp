@@ -41,6 +41,18 @@ void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* m
   else target->log->debug(line);
 }
 
+/// Runs a plugin's hook inside a librdkafka callback: nothing may throw through C.
+template <class Hook>
+void guarded(callback_target& target, const char* what, Hook hook) {
+  try {
+    hook();
+  } catch (const std::exception& e) {
+    target.log->error(std::string("handling librdkafka's ") + what + " failed: " + e.what());
+  } catch (...) {
+    target.log->error(std::string("handling librdkafka's ") + what + " failed");
+  }
+}
+
 void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   auto* target = static_cast<callback_target*>(opaque);
   std::string line = std::string("Kafka: ") + reason;
@@ -53,11 +65,13 @@ void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
   } else {
     target->log->debug(line);  // librdkafka's own log line has said it already
   }
-  if (target->events.error) target->events.error(static_cast<rd_kafka_resp_err_t>(err), reason);
+  if (target->events.error)
+    guarded(*target, "error", [&] { target->events.error(static_cast<rd_kafka_resp_err_t>(err), reason); });
 }
 
 int on_statistics(rd_kafka_t*, char* json, size_t length, void* opaque) {
-  static_cast<callback_target*>(opaque)->events.statistics(std::string_view(json, length));
+  auto* target = static_cast<callback_target*>(opaque);
+  guarded(*target, "statistics", [&] { target->events.statistics(std::string_view(json, length)); });
   return 0;  // librdkafka frees the text
 }
 
@@ -194,6 +208,7 @@ client_ptr connection::make_client(rd_kafka_type_t type, client_events events) {
   if (target->events.rebalance) rd_kafka_conf_set_rebalance_cb(conf.get(), on_rebalance);
   if (target->events.delivery) rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
   if (target->events.statistics) rd_kafka_conf_set_stats_cb(conf.get(), on_statistics);
+  else set_property(conf.get(), "statistics.interval.ms", "0");  // unread, they would pile up in its queue
   char why[512];
   rd_kafka_t* client = rd_kafka_new(type, conf.get(), why, sizeof why);
   if (client == nullptr) throw std::runtime_error(std::string("cannot create a Kafka client: ") + why);
