@@ -350,6 +350,23 @@ TEST_CASE("restart after a clock jump or a stall", "[gpio_meter][counter]") {
   CHECK(c.restart_at(t0 + minutes(301)) == 0);
 }
 
+TEST_CASE("silence watched: since the latest pulse, or since observation restarted, moving with the clock",
+          "[gpio_meter][counter]") {
+  // What silent_after measures: a sensor off the meter, not time the machine slept or was not read.
+  const std::int64_t t0 = utc_ns(2024, 6, 10, 0);
+  pulse_counter c(config());
+  c.begin(t0);
+  CHECK(c.silence_ns(t0 + minutes(180)) == minutes(180));  // no pulse yet: since counting began
+  c.add(t0 + minutes(5));
+  CHECK(c.silence_ns(t0 + minutes(185)) == minutes(180));
+  c.restart_at(t0 + minutes(240));  // suspended, or not read for hours
+  CHECK(c.silence_ns(t0 + minutes(241)) == minutes(1));
+  c.clock_stepped(minutes(120), t0 + minutes(362));  // set forward: the start moves with it
+  CHECK(c.silence_ns(t0 + minutes(362)) == minutes(2));
+  c.add(t0 + minutes(363));
+  CHECK(c.silence_ns(t0 + minutes(364)) == minutes(1));
+}
+
 /// The clocks `run_ns` after `from`: all three ran on.
 clock_readings after(const clock_readings& from, std::int64_t run_ns) {
   return {from.realtime_ns + run_ns, from.boottime_ns + run_ns, from.monotonic_ns + run_ns};

@@ -152,6 +152,10 @@ TEST_CASE("gpio_meter option errors, at construction (validate)", "[gpio_meter][
                                                         "000000017");
   CHECK(error({{"line", line17}, {"debounce", milliseconds{60000}}}) ==
         "debounce: must be shorter than interval (1m); got 1m");
+  CHECK(error({{"line", line17}, {"silent_after", milliseconds{90000}}}) ==
+        "silent_after: must be at least twice interval (2m), or \"0s\" for never; got 1m30s");
+  CHECK(error({{"line", line17}, {"silent_after", milliseconds{120000}}}) == "no error");
+  CHECK(error({{"line", line17}, {"silent_after", milliseconds{0}}}) == "no error");
   CHECK(error({}) == "line: is required unless pulse_file is given: the GPIO line the meter is wired to, as an "
                      "offset (line = 17) or a line name (line = \"GPIO17\")");
   CHECK(error({{"line", line17}, {"pulse_file", std::string("p.txt")}}) ==
@@ -565,7 +569,8 @@ TEST_CASE("gpio_meter live: no impulse for silent_after is trouble until the nex
     }
     return done();
   };
-  const std::string check = " (silent_after 2s): is the sensor still on the meter's LED or S0 output, wired and powered?";
+  const std::string check = " (silent_after 2s): is the program writing " + live.fifo +
+                            " still running, and its sensor on the meter?";
 
   // No writer: silent since counting began, told once over two seconds have gone.
   REQUIRE(read_until([&] { return !ctx.troubles_.empty(); }, 10s));

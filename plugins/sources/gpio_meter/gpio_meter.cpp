@@ -125,6 +125,9 @@ public:
     if (debounce_ >= interval_)
       throw option_error("debounce", "must be shorter than interval (" + duration_text(interval_) + "); got " +
                                          duration_text(debounce_));
+    if (silent_after_.count() > 0 && silent_after_ < 2 * interval_)  // a house's own gaps would flap it on and off
+      throw option_error("silent_after", "must be at least twice interval (" + duration_text(2 * interval_) +
+                                             "), or \"0s\" for never; got " + duration_text(silent_after_));
     if (o.has("pulse_file")) {
       if (o.has("line")) throw option_error("pulse_file", "give either line (a GPIO input) or pulse_file, not both");
       if (o.string("pulse_file").empty()) throw option_error("pulse_file", "must not be empty");
@@ -164,6 +167,7 @@ public:
     pending_.clear();
     held_.clear();
     readings_ = 0;
+    silent_at_count_.reset();
     if (path_.empty()) {
       open_gpio();
       mode_ = mode::gpio;
@@ -379,28 +383,31 @@ private:
 
   void emit(std::vector<reading>& out) {
     const window hour = counter_->emit();
-    if (mode_ != mode::file) watch_silence(hour);
+    if (mode_ != mode::file && silent_after_.count() > 0) watch_silence(hour.end_ns);
     out.push_back(to_reading(hour, meter_));
     ++readings_;
   }
 
   /// A house always draws something (a fridge, a router's few watts), so
   /// hours without an impulse are a sensor off the meter or without power,
-  /// which would otherwise read as a quiet house that never alerts.
-  void watch_silence(const window& hour) {
-    const double silent_after_s = static_cast<double>(silent_after_.count()) / 1000;
-    const bool silent = silent_after_s > 0 && hour.last_pulse_s >= silent_after_s;
-    if (silent == silent_) return;
-    silent_ = silent;
-    const auto last = counter_->last_pulse();
-    if (!silent) {
+  /// which would otherwise read as a quiet house that never alerts. Only an
+  /// impulse ends it: not a restart of the count (a suspend, a clock step).
+  void watch_silence(std::int64_t end_ns) {
+    if (silent_at_count_) {
+      if (counter_->counted() == *silent_at_count_) return;
+      silent_at_count_.reset();
       ctx_.trouble({});
       ctx_.log().info("impulses again, after a silence of over " + duration_text(silent_after_));
       return;
     }
-    const std::string what = "no impulse " + (last ? "since " + local_text(*last) : std::string("since counting began")) +
-                             " (silent_after " + duration_text(silent_after_) + "): is the sensor still on the "
-                             "meter's LED or S0 output, wired and powered?";
+    if (counter_->silence_ns(end_ns) < silent_after_.count() * ns_per_ms) return;
+    silent_at_count_ = counter_->counted();
+    const auto last = counter_->last_pulse();
+    const std::string what =
+        "no impulse " + (last ? "since " + local_text(*last) : std::string("since counting began")) +
+        " (silent_after " + duration_text(silent_after_) + "): " +
+        (mode_ == mode::fifo ? "is the program writing " + path_ + " still running, and its sensor on the meter?"
+                             : "is the sensor still on the meter's LED or S0 output, wired and powered?");
     ctx_.log().warning(what);
     ctx_.trouble(what);
   }
@@ -636,7 +643,7 @@ private:
   mode mode_ = mode::none;
   std::optional<pulse_counter> counter_;
   clock_watch clock_;  // live modes: steps of the wall clock, suspends
-  bool silent_ = false;  // live modes: no impulse for silent_after, said as trouble
+  std::optional<std::uint64_t> silent_at_count_;  // silent for silent_after, said as trouble: impulses counted then
   std::size_t readings_ = 0;
   // GPIO
   chip_ptr chip_handle_;
@@ -695,7 +702,8 @@ STREAM_SMARTS_PLUGIN(stream_smarts::source_plugin<gpio_meter_source>(
          stream_smarts::optional_option(
              "silent_after", stream_smarts::option_type::duration, std::chrono::milliseconds{3 * 3600 * 1000},
              "Reading live (GPIO or FIFO), no impulse for this long makes /healthz answer 503 and logs a warning: a "
-             "house always draws something, so a sensor is off the meter or without power. \"0s\": never.")
+             "house always draws something, so a sensor is off the meter or without power. At least twice interval; "
+             "\"0s\": never.")
              .within(std::chrono::milliseconds{0}, std::chrono::hours{7 * 24}),
          stream_smarts::optional_option("meter", stream_smarts::option_type::string, std::string("home"),
                                         "Meter name given to every reading."),

@@ -169,6 +169,13 @@ public:
     return pulses_.back();
   }
 
+  /// How long up to `end_ns` the counter has watched without a pulse: since
+  /// the latest one, or since observation (re)started if later (a suspend,
+  /// hours unread), as time not watched is no silence seen.
+  std::int64_t silence_ns(std::int64_t end_ns) const {
+    return end_ns - (pulses_.empty() ? start_ : std::max(pulses_.back(), start_));
+  }
+
   /// The reading for next_boundary(); moves on to the following boundary.
   ///
   /// power_w comes from the spacing of the two latest pulses before the end:
