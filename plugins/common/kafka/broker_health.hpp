@@ -15,7 +15,8 @@
 namespace stream_smarts::kafka {
 
 /// How many brokers librdkafka's statistics (JSON) show connected ("UP"),
-/// not counting its logical ones (the group coordinator's alias); nothing
+/// each once (by node id: a bootstrap address is a broker known by another
+/// name) and not its logical ones (the group coordinator's alias); nothing
 /// if the text is not such statistics.
 std::optional<int> brokers_up(std::string_view statistics);
 
