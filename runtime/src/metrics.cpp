@@ -288,9 +288,10 @@ std::string render_prometheus(const pipeline_metrics& m) {
 std::string failing_stages(const pipeline_metrics& m) {
   std::string out;
   for (const auto& s : m.stages)
-    if (s.health != stage_health::healthy)
-      out += s.stage + ": " + describe(s.health) + (s.health == stage_health::troubled ? ": " + text_escape(without_secrets(s.trouble)) : "") +
-             "\n";
+    if (s.health == stage_health::troubled)  // the plugin's words: on their line, without a secret
+      out += s.stage + ": " + describe(s.health) + ": " + text_escape(without_secrets(s.trouble)) + "\n";
+    else if (s.health != stage_health::healthy)
+      out += s.stage + ": " + describe(s.health) + "\n";
   return out;
 }
 

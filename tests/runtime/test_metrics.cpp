@@ -184,7 +184,8 @@ TEST_CASE("health: the failing stages, one line each") {
   set_log_secrets({"o.Zq8Wm3Rt6Yp1"});
   const std::string lines = failing_stages(m);
   set_log_secrets({});
-  CHECK(lines == "in: cannot work now: no broker answers\\nok (login [secret] refused)\nout: delivery failed, given up\n");
+  CHECK(lines ==
+        "in: cannot work now: no broker answers\\nok (login [secret] refused)\nout: delivery failed, given up\n");
 }
 
 TEST_CASE("log lines: text and JSON, with proper escaping") {
