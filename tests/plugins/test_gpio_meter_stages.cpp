@@ -409,6 +409,7 @@ TEST_CASE("gpio_meter pulse file: a long silence gives readings at 0 Wh that say
   for (const auto& r : got) zero += r.wh == 0.0;
   CHECK(zero == 190 - 69);  // from the hour 00:10 .. 01:10 to the one ending at 03:10
   CHECK(ctx.troubles_.empty());  // over silent_after (3h), but a file's past is no sensor off the meter now
+  CHECK(ctx.gauges_.count("meter_silence_seconds") == 0);
 }
 
 TEST_CASE("gpio_meter pulse file stopped part way says so, not 'replayed'", "[gpio_meter][stages][file]") {
@@ -574,6 +575,7 @@ TEST_CASE("gpio_meter live: no impulse for silent_after is trouble until the nex
 
   // No writer: silent since counting began, told once over two seconds have gone.
   REQUIRE(read_until([&] { return !ctx.troubles_.empty(); }, 10s));
+  CHECK(ctx.gauges_.at("meter_silence_seconds") >= 2.0);
   CHECK(ctx.troubles_.back() == "no impulse since counting began" + check);
   CHECK(logged(ctx, "warning: no impulse since counting began" + check));
 
@@ -583,9 +585,13 @@ TEST_CASE("gpio_meter live: no impulse for silent_after is trouble until the nex
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
   const std::string line = std::to_string(now.tv_sec) + "\n";
+  const auto written = std::chrono::steady_clock::now();
   REQUIRE(::write(w, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
   REQUIRE(read_until([&] { return ctx.troubles_.size() == 2; }, 10s));
   CHECK(ctx.troubles_.back().empty());
+  // Since the impulse (stamped up to a second before it was written), not the 2 s and more before it.
+  const std::chrono::duration<double> since_written = std::chrono::steady_clock::now() - written;
+  CHECK(ctx.gauges_.at("meter_silence_seconds") <= since_written.count() + 1.5);
   CHECK(logged(ctx, "info: impulses again, after a silence of over 2s"));
 
   // Silent again: since that impulse, at its local time.

@@ -108,6 +108,10 @@ private:
   int fd_ = -1;
 };
 
+constexpr const char* silence_help =
+    "Seconds watched without an impulse, as of the latest reading (reading live): a house always draws something, "
+    "so hours of it are a sensor off the meter (silent_after makes /healthz say so).";
+
 class gpio_meter_source final : public source {
 public:
   explicit gpio_meter_source(stage_context& ctx)
@@ -383,7 +387,11 @@ private:
 
   void emit(std::vector<reading>& out) {
     const window hour = counter_->emit();
-    if (mode_ != mode::file && silent_after_.count() > 0) watch_silence(hour.end_ns);
+    if (mode_ != mode::file) {
+      ctx_.gauge("meter_silence_seconds", silence_help,
+                 static_cast<double>(counter_->silence_ns(hour.end_ns)) / static_cast<double>(ns_per_s));
+      if (silent_after_.count() > 0) watch_silence(hour.end_ns);
+    }
     out.push_back(to_reading(hour, meter_));
     ++readings_;
   }
