@@ -140,7 +140,7 @@ std::string number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char text[32];
   if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0) std::snprintf(text, sizeof text, "%.0f", v);
-  else std::snprintf(text, sizeof text, "%.17g", v);
+  else return std::string(text, std::to_chars(text, text + sizeof text, v).ptr);  // the shortest that reads back: 4.2
   return text;
 }
 

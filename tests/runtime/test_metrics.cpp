@@ -133,6 +133,7 @@ TEST_CASE("metrics text: plugin figures, label escaping, names the runtime keeps
   book.count("decode_errors", "another help: the first stays", 2, {{"topic", "raw_power"}});
   book.gauge("consumer_lag", "Messages not yet read.", 42, {{"topic", "raw_power"}, {"partition", "0"}});
   book.gauge("consumer_lag", "Messages not yet read.", 7, {{"topic", "raw_power"}, {"partition", "1"}});
+  book.gauge("meter_silence_seconds", "Seconds without an impulse.", 4.2, {});
   const double nan = std::numeric_limits<double>::quiet_NaN();
   book.gauge("consumer_lag", "", nan, {{"topic", "raw_power"}, {"partition", "1"}});
   book.count("readings", "a plugin taking a runtime name", 1, {{"stage", "x"}, {"odd label-name", "a\"b\\c\nd"}});
@@ -147,6 +148,7 @@ TEST_CASE("metrics text: plugin figures, label escaping, names the runtime keeps
   CHECK(has_line(text, "# TYPE stream_smarts_consumer_lag gauge"));
   CHECK(has_line(text, "stream_smarts_consumer_lag{stage=\"kafka\",topic=\"raw_power\",partition=\"0\"} 42"));
   CHECK(text.find("partition=\"1\"") == std::string::npos);  // NaN removed it
+  CHECK(has_line(text, "stream_smarts_meter_silence_seconds{stage=\"kafka\"} 4.2"));  // not 4.2000000000000002
   CHECK(has_line(text, "stream_smarts_plugin_readings_total{stage=\"kafka\",plugin_stage=\"x\","
                        "odd_label_name=\"a\\\"b\\\\c\\nd\"} 1"));
 
