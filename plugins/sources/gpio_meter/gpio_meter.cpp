@@ -388,8 +388,8 @@ private:
   void emit(std::vector<reading>& out) {
     const window hour = counter_->emit();
     if (mode_ != mode::file) {
-      ctx_.gauge("meter_silence_seconds", silence_help,
-                 static_cast<double>(counter_->silence_ns(hour.end_ns)) / static_cast<double>(ns_per_s));
+      const std::int64_t silence_ms = counter_->silence_ns(hour.end_ns) / ns_per_ms;  // "4.2", not "4.2000297..."
+      ctx_.gauge("meter_silence_seconds", silence_help, static_cast<double>(silence_ms) / 1000);
       if (silent_after_.count() > 0) watch_silence(hour.end_ns);
     }
     out.push_back(to_reading(hour, meter_));
