@@ -387,6 +387,7 @@ caf::behavior run_source(source_actor* self, stage_setup setup, std::vector<caf:
   s.max_in_flight = max_in_flight;
   s.read_scheduled = true;
   auto published = [self] { publish(self, self->state.in_flight.size()); };
+  s.st->context->on_trouble = published;
   return {
       [=](read_atom) {
         self->state.read_scheduled = false;
@@ -485,6 +486,7 @@ caf::behavior run_scorer(scorer_actor* self, stage_setup setup, std::vector<caf:
   init(self->state, setup);
   self->state.sinks = std::move(sinks);
   auto published = [self] { publish(self, self->state.queue.size()); };
+  self->state.st->context->on_trouble = published;
   return {
       [=](const reading_batch& batch) {
         self->state.queue.push_back(batch);
@@ -712,6 +714,7 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
                      s.policy->raise_given_up(raised, instead_ms);
                    });
   auto published = [self] { publish_sink(self); };
+  s.st->context->on_trouble = published;
   return {
       // Takes the batch in at once (its source may read on), and delivers
       // once the batches already in the mailbox are taken in too: a sink

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <utility>
 
 namespace stream_smarts::runtime {
 
@@ -46,12 +47,16 @@ void stage::recreate() {
 
 void stage::destroy() {
   const running_plugin running(crash_note.c_str());
+  // An instance going away publishes nothing: its actor may be gone already
+  // (the pipeline's end), and what it said is cleared below.
+  auto on_trouble = context ? std::exchange(context->on_trouble, nullptr) : nullptr;
   as_source.reset();
   as_scorer.reset();
   as_sink.reset();
   if (!context) return;
   context->figures().forget_gauges();  // they described the instance that is gone, as did its trouble
   context->trouble({});
+  context->on_trouble = std::move(on_trouble);
 }
 
 location option_place(const stage_spec& spec, std::string_view option) {

@@ -61,9 +61,18 @@ public:
   }
   /// The plugin's figures: kept only once enabled (the pipeline has a metrics endpoint).
   figure_book& figures() { return figures_; }
-  void trouble(std::string what) override { trouble_ = std::move(what); }
+  void trouble(std::string what) override {
+    if (what == trouble_) return;
+    trouble_ = std::move(what);
+    // At once, not at the end of the stage's message: a plugin says it while
+    // it waits inside a call (a Kafka sink whose broker is away), maybe minutes.
+    if (on_trouble) on_trouble();
+  }
   /// What the instance last said keeps it from working (trouble()); empty: nothing.
   const std::string& current_trouble() const { return trouble_; }
+  /// Publishes the stage's health, set by its actor: called on the actor's
+  /// thread, as plugins call trouble() only from their own calls.
+  std::function<void()> on_trouble;
 
 private:
   const stage_spec& spec_;

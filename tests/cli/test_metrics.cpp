@@ -200,6 +200,29 @@ TEST_CASE("metrics: a stage's own trouble is 503 in its words, until a fresh ins
         std::string::npos);
 }
 
+TEST_CASE("metrics: a trouble said inside a long call shows while the call lasts") {
+  // A Kafka sink waits inside its flush while the broker is away, maybe minutes: its words must not wait with it.
+  temp_dir dir;
+  const auto file = dir.file("p.toml", fixture_pipeline(pipeline_with_port_0, "count = 10\nthen_idle = true", "",
+                                                        "delay = '4s'\nwaiting_says = 'broker away'"));
+  child c({binary(), "run", file}, fixture_env);
+  const int port = metrics_port(c);
+  std::optional<http_response> health;
+  auto health_is = [&](int status) {
+    return eventually([&] {
+      health = http_get(port, "/healthz");
+      return health && health->status == status;
+    });
+  };
+  REQUIRE(health_is(503));
+  CHECK(health->body == "out: cannot work now: broker away\n");
+  CHECK(sample(scrape(port), "stream_smarts_stage_healthy{stage=\"out\"}") == 0);
+  REQUIRE(health_is(200));  // the call is over: it said so as it ended
+  CHECK(sample(scrape(port), "stream_smarts_deliveries_total{stage=\"out\"}") == 1);
+  c.signal(SIGINT);
+  CHECK(c.wait(20s).exit_code == 0);
+}
+
 TEST_CASE("metrics: a sink waiting to retry a delivery is unhealthy and holds its batch in flight") {
   temp_dir dir;
   const auto file = dir.file("p.toml", fixture_pipeline(pipeline_with_port_0 + "\nshutdown_timeout = '500ms'",

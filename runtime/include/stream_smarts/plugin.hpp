@@ -99,7 +99,9 @@ public:
   /// waits out by itself (no Kafka broker answers): /healthz answers 503 with
   /// "STAGE: cannot work now: WHAT" and stream_smarts_stage_healthy is 0,
   /// until the stage calls this again with "" or its instance is replaced.
-  /// Logging the cause is the plugin's own. Call from the instance's own calls.
+  /// It shows at once, also while the call that says it goes on (a sink
+  /// waiting inside flush() for its service). Logging the cause is the
+  /// plugin's own. Call from the instance's own calls.
   virtual void trouble(std::string what) { (void)what; }
   /// Training only: how many rehearsals there are, copies of the history with
   /// appliance-left-on events added as `stream-smarts inject` adds them (one
