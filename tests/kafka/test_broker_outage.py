@@ -153,20 +153,26 @@ class BrokerOutageTest(KafkaTestCase):
     def test_a_stop_held_up_by_a_sink_whose_broker_is_down_shows_which(self):
         """The readings' broker is up, the alerts' broker is down: a stop
         cannot drain, and ends after shutdown_timeout (10 s) with exit 1. The
-        sink says it is waiting within 5 s, and the last line names it as
-        what held the stop up."""
+        sink says it is waiting within 5 s, in the log and /healthz, and the
+        last line names it as what held the stop up."""
         readings_broker = self.start_broker(name="readings_broker")
         alerts_broker = self.start_broker(name="alerts_broker")
         run = self.run_pipeline(pipeline(readings_broker.address).replace(
             "brokers = %s\ntopic = \"ANOMOLY_POWER\"" % toml_string(readings_broker.address),
             "brokers = %s\ntopic = \"ANOMOLY_POWER\"" % toml_string(alerts_broker.address)))
+        port = int(run.wait_for_log(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", 30)[0])
         first = batch("first")
         produce(readings_broker.address, "raw_power", messages(first))
         wait_for_messages(alerts_broker.address, "ANOMOLY_POWER", 5, 40)  # every other reading alerts
         alerts_broker.down()
         produce(readings_broker.address, "raw_power", messages(batch("second")))
         run.wait_for_log(r"warning \[anomoly_power\] still waiting for Kafka to accept \d+ messages for topic "
-                         r"'ANOMOLY_POWER'", 30)
+                         r"'ANOMOLY_POWER' \(\d+ s so far\)", 30)
+        # /healthz says so while the sink waits (until the stop, 30 s on), not once its wait is over.
+        status, body = harness.wait_until(lambda: (lambda answer: answer[0] == 503 and answer)(get(port, "/healthz")),
+                                          10, "/healthz saying the sink is waiting")
+        self.assertRegex(body, r"^anomoly_power: cannot work now: still waiting for Kafka to accept \d+ messages for "
+                               r"topic 'ANOMOLY_POWER' \(\d+ s so far\)\n$")
         self.assertEqual(run.stop(timeout=40), 1)
         log = run.log()
         self.assertRegex(log, r"the pipeline did not stop within shutdown_timeout \(10s\); exiting without draining; "

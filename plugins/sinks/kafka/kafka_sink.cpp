@@ -106,14 +106,20 @@ public:
 
   void flush() override {
     // Waits as long as librdkafka keeps trying (message.timeout.ms): while the
-    // broker is away this sink pauses here.
-    auto next_report = steady::now() + first_patience_report;
+    // broker is away this sink pauses here, and says so in the log and /healthz.
+    const auto began = steady::now();
+    auto next_report = began + first_patience_report;
     while (rd_kafka_flush(producer_.get(), flush_slice_ms) == RD_KAFKA_RESP_ERR__TIMED_OUT) {
       if (steady::now() < next_report) continue;
-      ctx_.log().warning("still waiting for Kafka to accept " + std::to_string(rd_kafka_outq_len(producer_.get())) +
-                         " messages for topic '" + topic_ + "'");
+      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(steady::now() - began);
+      const std::string waiting = "still waiting for Kafka to accept " +
+                                  std::to_string(rd_kafka_outq_len(producer_.get())) + " messages for topic '" +
+                                  topic_ + "' (" + std::to_string(waited.count()) + " s so far)";
+      ctx_.log().warning(waiting);
+      ctx_.trouble(waiting);
       next_report = steady::now() + patience_report_interval;
     }
+    ctx_.trouble({});
     if (failures_ == 0) return;
     const std::string message = std::to_string(failures_) + " messages could not be written to topic '" + topic_ +
                                 "': " + rd_kafka_err2str(first_failure_);
