@@ -520,6 +520,7 @@ struct sink_state : supervised_state {
   std::uint64_t failures_in_a_row = 0;    ///< failed attempts since the last chunk delivered
   bool delivery_due = false;              ///< a deliver_atom is on its way to this sink
   bool closing = false;
+  bool closed = false;                    ///< its plugin stopped: no more idle()
 };
 using sink_actor = caf::stateful_actor<sink_state>;
 
@@ -699,9 +700,21 @@ std::string delivered_text(const sink_state& s, std::size_t held = 0) {
 void close_sink(sink_actor* self) {
   auto& s = self->state;
   s.closing = false;
+  s.closed = true;
   if (!s.dead && s.started && s.st->as_sink) stop_plugin(s, *s.st->as_sink);
   self->send(s.coordinator, closed_atom::value, s.outbox->alerts_delivered(), s.counted.given_up, delivered_text(s),
              s.receive == receive_mode::alerts);
+}
+
+/// Serves the plugin while it has nothing to deliver (sink::idle), every
+/// idle_interval from the start until the sink closes: a Kafka producer
+/// then notices its brokers going, long before an alert would tell.
+void sink_idle(sink_actor* self) {
+  auto& s = self->state;
+  if (s.closed || s.dead) return;
+  self->delayed_send(self, idle_interval, idle_atom::value);
+  if (!s.outbox->empty() || s.waiting || s.paused || s.closing) return;
+  supervised(self, "idle", [&] { s.st->as_sink->idle(); });
 }
 
 caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_capacity, std::size_t max_chunk) {
@@ -715,6 +728,7 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
                    });
   auto published = [self] { publish_sink(self); };
   s.st->context->on_trouble = published;
+  self->delayed_send(self, idle_interval, idle_atom::value);
   return {
       // Takes the batch in at once (its source may read on), and delivers
       // once the batches already in the mailbox are taken in too: a sink
@@ -745,6 +759,10 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
       [=](close_atom) {
         self->state.closing = true;
         pump(self);
+        published();
+      },
+      [=](idle_atom) {
+        sink_idle(self);
         published();
       },
       [=](status_atom) {

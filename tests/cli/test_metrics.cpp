@@ -223,6 +223,26 @@ TEST_CASE("metrics: a trouble said inside a long call shows while the call lasts
   CHECK(c.wait(20s).exit_code == 0);
 }
 
+TEST_CASE("metrics: a sink with no alert to deliver is still served, and can say what keeps it from working") {
+  // A Kafka sink of rare alerts whose broker went away: without idle() nothing would tell until the next alert.
+  temp_dir dir;
+  const auto file = dir.file("p.toml", fixture_pipeline(pipeline_with_port_0, "count = 0\nspike_wh = 50", "",
+                                                        "idle_says = 'no broker'"));
+  child c({binary(), "run", file}, fixture_env);
+  const int port = metrics_port(c);
+  std::optional<http_response> health;
+  CHECK(eventually([&] {
+    health = http_get(port, "/healthz");
+    return health && health->status == 503;
+  }));
+  REQUIRE(health);
+  CHECK(health->body == "out: cannot work now: no broker\n");
+  CHECK(sample(scrape(port), "stream_smarts_deliveries_total{stage=\"out\"}") == 0);  // no alert: no write, no flush
+  c.signal(SIGINT);
+  CHECK(c.wait(20s).exit_code == 0);
+  CHECK(dir.read("alerts.txt") == "stopped\n");  // started and stopped, as a sink with alerts would be
+}
+
 TEST_CASE("metrics: a sink waiting to retry a delivery is unhealthy and holds its batch in flight") {
   temp_dir dir;
   const auto file = dir.file("p.toml", fixture_pipeline(pipeline_with_port_0 + "\nshutdown_timeout = '500ms'",

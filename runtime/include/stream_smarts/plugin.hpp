@@ -25,7 +25,7 @@ namespace stream_smarts {
 
 /// Bumped whenever a type in this SDK changes layout or meaning. The runtime
 /// refuses a plugin built against another version.
-inline constexpr int abi_version = 17;
+inline constexpr int abi_version = 18;
 
 /// The C++ standard library a plugin shares with the runtime (std::string,
 /// std::function in the SDK's types) and its ABI: a plugin built with
@@ -214,6 +214,12 @@ public:
   /// throw on failure. After a delivery_error from flush(), the whole chunk
   /// is written again on retry: drop what you buffered before throwing.
   virtual void flush() {}
+  /// Called about once a second while the sink has nothing to deliver (most
+  /// of the time: alerts are rare), from a second after the pipeline starts;
+  /// start() has run. A sink whose client must be served to notice its
+  /// service going away (a Kafka producer's events) does so here, and says
+  /// it with stage_context::trouble. Never block for long.
+  virtual void idle() {}
   /// The pipeline is ending: deliver what is left and release resources.
   virtual void stop() {}
 };
