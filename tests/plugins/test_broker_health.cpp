@@ -1,4 +1,4 @@
-// Whether the Kafka source reaches a broker, as /healthz and brokers_up say:
+// Whether a Kafka source or sink reaches a broker, as /healthz and brokers_up say:
 // librdkafka's "all brokers are down" starts the trouble, its statistics
 // (the shape librdkafka 2.0 writes, trimmed) end it. The end to end case,
 // a broker taken down and back, is tests/kafka/test_broker_outage.py.
@@ -78,4 +78,22 @@ TEST_CASE("broker health: trouble from all brokers down until statistics show on
   // Down again: the earlier failure is not given as the reason.
   health.error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1 brokers are down");
   CHECK(ctx.troubles_.back() == "no Kafka broker answers");
+}
+
+TEST_CASE("broker health: what the stage waits for and the brokers' state make one trouble, neither clears the other") {
+  fake_context ctx(plugin_descriptor{}, {}, "/nonexistent");
+  kafka::broker_health health(ctx);
+  health.waiting("still waiting for Kafka to accept 3 messages for topic 'alerts' (5 s so far)");
+  CHECK(ctx.troubles_.back() == "still waiting for Kafka to accept 3 messages for topic 'alerts' (5 s so far)");
+  health.error(RD_KAFKA_RESP_ERR__TRANSPORT, "b:9092/1: Connection refused");
+  health.error(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, "1/1 brokers are down");
+  CHECK(ctx.troubles_.back() == "still waiting for Kafka to accept 3 messages for topic 'alerts' (5 s so far): "
+                                "no Kafka broker answers (latest: b:9092/1: Connection refused)");
+  health.waiting({});  // the sink's flush ends (given up): the brokers are still away
+  CHECK(ctx.troubles_.back() == "no Kafka broker answers (latest: b:9092/1: Connection refused)");
+  health.waiting("still waiting for Kafka to accept 1 messages for topic 'alerts' (5 s so far)");
+  health.statistics(statistics("UP"));  // back: the wait may go on a little, as the broker takes them
+  CHECK(ctx.troubles_.back() == "still waiting for Kafka to accept 1 messages for topic 'alerts' (5 s so far)");
+  health.waiting({});
+  CHECK(ctx.troubles_.back().empty());
 }

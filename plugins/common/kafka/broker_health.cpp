@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <set>
+#include <utility>
 
 namespace stream_smarts::kafka {
 
@@ -39,14 +40,20 @@ std::optional<int> brokers_up(std::string_view statistics) {
   return nodes.empty() ? bootstrap : static_cast<int>(nodes.size());
 }
 
+void broker_health::watch(client_events& events, const connection& settings) {
+  if (settings.property("statistics.interval.ms") == "0") return;
+  events.error = [this](rd_kafka_resp_err_t err, const char* reason) { error(err, reason); };
+  events.statistics = [this](std::string_view json) { statistics(json); };
+}
+
 void broker_health::error(rd_kafka_resp_err_t err, const char* reason) {
   if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE ||
       err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
     latest_failure_ = reason;
-    if (down_) say_down();
+    if (down_) say();
   } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     down_ = true;
-    say_down();
+    say();
   }
 }
 
@@ -60,12 +67,19 @@ void broker_health::statistics(std::string_view json) {
   if (*up == 0 || !down_) return;
   down_ = false;
   latest_failure_.clear();
-  context_.trouble({});
+  say();
   context_.log().info("Kafka: a broker answers again (" + std::to_string(*up) + " connected)");
 }
 
-void broker_health::say_down() {
-  context_.trouble("no Kafka broker answers" + (latest_failure_.empty() ? "" : " (latest: " + latest_failure_ + ")"));
+void broker_health::waiting(std::string what) {
+  waiting_ = std::move(what);
+  say();
+}
+
+void broker_health::say() {
+  const std::string down =
+      down_ ? "no Kafka broker answers" + (latest_failure_.empty() ? "" : " (latest: " + latest_failure_ + ")") : "";
+  context_.trouble(waiting_.empty() || down.empty() ? waiting_ + down : waiting_ + ": " + down);
 }
 
 } // namespace stream_smarts::kafka

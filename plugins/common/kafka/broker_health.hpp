@@ -4,6 +4,8 @@
 // that all brokers went down, never that one came back: its statistics do.
 #pragma once
 
+#include "connection.hpp"
+
 #include <stream_smarts/plugin.hpp>
 
 #include <librdkafka/rdkafka.h>
@@ -23,17 +25,27 @@ std::optional<int> brokers_up(std::string_view statistics);
 class broker_health {
 public:
   explicit broker_health(stage_context& context) : context_(context) {}
+  /// Hooks error() and statistics() into the client's `events`, unless the
+  /// connection has statistics off (statistics.interval.ms = 0): nothing
+  /// would then say a broker is back, so nothing says one is gone either.
+  void watch(client_events& events, const connection& settings);
   /// librdkafka's error callback: "all brokers are down" is the trouble,
   /// with the latest connection failure as the reason.
   void error(rd_kafka_resp_err_t err, const char* reason);
   /// librdkafka's statistics: a broker up ends the trouble.
   void statistics(std::string_view json);
+  /// What the stage waits for meanwhile ("still waiting for Kafka to accept
+  /// 3 messages ..."), its trouble too, before what is known of the brokers;
+  /// "" once it no longer waits. The stage has one trouble: this keeps the
+  /// two from clearing each other.
+  void waiting(std::string what);
 
 private:
-  void say_down();
+  void say();
 
   stage_context& context_;
   std::string latest_failure_;  // a connection's last error: why no broker answers
+  std::string waiting_;
   bool down_ = false;
 };
 

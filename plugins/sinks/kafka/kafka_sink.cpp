@@ -4,6 +4,7 @@
 // commits nothing that is not safely written.
 #include "alert_format.hpp"
 
+#include <broker_health.hpp>
 #include <connection.hpp>
 #include <stream_smarts/plugin.hpp>
 
@@ -23,6 +24,7 @@ constexpr auto patience_report_interval = std::chrono::seconds(30);
 
 const string_table producer_defaults{
     {"enable.idempotence", "true"},  // retries never duplicate or reorder within a partition
+    {"statistics.interval.ms", "5000"},  // how soon /healthz sees a broker answer again; 0: not told
 };
 
 std::vector<option_spec> declared_options() {
@@ -73,14 +75,20 @@ public:
   }
 
   void start() override {
-    producer_ = connection_.make_client(RD_KAFKA_PRODUCER, {.delivery = [this](const rd_kafka_message_t& m) {
-                                          if (!m.err) return;
-                                          if (failures_++ == 0) first_failure_ = m.err;
-                                          // One the broker refuses for its size fails again however often it is sent.
-                                          if (m.err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) worth_retrying_ = true;
-                                        }});
+    kafka::client_events events{.delivery = [this](const rd_kafka_message_t& m) {
+      if (!m.err) return;
+      if (failures_++ == 0) first_failure_ = m.err;
+      // One the broker refuses for its size fails again however often it is sent.
+      if (m.err != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) worth_retrying_ = true;
+    }};
+    brokers_.watch(events, connection_);
+    producer_ = connection_.make_client(RD_KAFKA_PRODUCER, std::move(events));
     warm_up_metadata();
   }
+
+  /// Alerts are rare: between them, the producer's events say whether a
+  /// broker still answers (/healthz), not the next alert, weeks later.
+  void idle() override { rd_kafka_poll(producer_.get(), 0); }
 
   void write(const alert& a) override {
     if (ksql_ && !kafka_sink::ksql_writes(a)) return;
@@ -116,10 +124,10 @@ public:
                                   std::to_string(rd_kafka_outq_len(producer_.get())) + " messages for topic '" +
                                   topic_ + "' (" + std::to_string(waited.count()) + " s so far)";
       ctx_.log().warning(waiting);
-      ctx_.trouble(waiting);
+      brokers_.waiting(waiting);
       next_report = steady::now() + patience_report_interval;
     }
-    ctx_.trouble({});
+    brokers_.waiting({});
     if (failures_ == 0) return;
     const std::string message = std::to_string(failures_) + " messages could not be written to topic '" + topic_ +
                                 "': " + rd_kafka_err2str(first_failure_);
@@ -154,6 +162,7 @@ private:
   std::string topic_;
   bool ksql_;                                   // format = "ksql"
   void (*format_)(std::string&, const alert&);  // chosen once from `format`
+  kafka::broker_health brokers_{ctx_};  // before producer_: its callbacks use it until the producer is gone
   kafka::client_ptr producer_;
   std::string payload_;  // reused for every message
   std::uint64_t failures_ = 0;

@@ -209,11 +209,7 @@ public:
     kafka::client_events events{
         .rebalance = [this](rd_kafka_t* rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t* list) { rebalance(rk, err, *list); }};
-    // Without statistics nothing would say a broker is back: no trouble then either.
-    if (connection_.property("statistics.interval.ms") != "0") {
-      events.error = [this](rd_kafka_resp_err_t err, const char* reason) { brokers_.error(err, reason); };
-      events.statistics = [this](std::string_view json) { brokers_.statistics(json); };
-    }
+    brokers_.watch(events, connection_);
     consumer_ = connection_.make_client(RD_KAFKA_CONSUMER, std::move(events));
     rd_kafka_poll_set_consumer(consumer_.get());
     queue_.reset(rd_kafka_queue_get_consumer(consumer_.get()));
