@@ -202,6 +202,12 @@ std::optional<double> number_in(const option_value& value) {
   return std::nullopt;
 }
 
+/// For a duration written as a bare number ("0", "90"): which unit it lacks.
+std::string unit_missing(const std::string& text) {
+  const bool number = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+  return number ? " (a number needs its unit: \"" + text + "s\", \"" + text + "m\" or \"" + text + "h\")" : "";
+}
+
 /// A range's end as a pipeline file writes it: "100", "0.5", a duration's "1s".
 std::string number_text(double n, option_type type) {
   const bool whole = std::abs(n) < 9e18 && n == std::trunc(n);
@@ -377,6 +383,9 @@ private:
     if (auto* i = node.as_integer()) {
       if (accepts(spec_.type, option_type::integer)) return i->get();
       if (accepts(spec_.type, option_type::number)) return static_cast<double>(i->get());
+      if (accepts(spec_.type, option_type::duration) && i->get() >= 0)
+        return fail(node, "must be " + describe_type(spec_.type) + ", not an integer" +
+                              unit_missing(std::to_string(i->get())));
     }
     if (auto* f = node.as_floating_point(); f && accepts(spec_.type, option_type::number)) {
       // TOML has nan and inf; no option means either (alert_threshold = nan would never alert).
@@ -434,7 +443,7 @@ private:
         return fail(node, "must be a duration such as \"30s\", \"5m\" or \"1h30m\"" +
                               std::string(accepts(spec_.type, option_type::integer) ? ", or a whole number (without quotes)"
                                                                                   : "") +
-                              ", not \"" + *text + "\"");
+                              ", not \"" + *text + "\"" + unit_missing(*text));
     }
     if (!accepts(spec_.type, option_type::string))
       return fail(node, "must be " + describe_type(spec_.type) + ", not a string" +
