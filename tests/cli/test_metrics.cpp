@@ -56,6 +56,16 @@ bool scrape_shows(int port, const std::map<std::string, double>& expected, std::
 const std::string pipeline_with_port_0 = "metrics = '127.0.0.1:0'";
 
 /// history.csv replayed at `speed` into the fixture scorer and sink, metrics on any port.
+/// /healthz once it answers `status` (within eventually's bound), else its latest answer.
+std::optional<http_response> healthz_when(int port, int status) {
+  std::optional<http_response> health;
+  eventually([&] {
+    health = http_get(port, "/healthz");
+    return health && health->status == status;
+  });
+  return health;
+}
+
 std::string household_pipeline(const std::string& settings, int speed) {
   return "[pipeline]\nname = 'm'\n" + pipeline_with_port_0 + "\n" + settings +
          "[[sources]]\nname = 'household'\nplugin = 'replay'\npath = 'history.csv'\nspeed = " +
@@ -178,18 +188,13 @@ TEST_CASE("metrics: a stage's own trouble is 503 in its words, until a fresh ins
                                                         "", ""));
   child c({binary(), "run", file}, fixture_env);
   const int port = metrics_port(c);
-  std::optional<http_response> health;
-  auto health_is = [&](int status) {
-    return eventually([&] {
-      health = http_get(port, "/healthz");
-      return health && health->status == status;
-    });
-  };
-  REQUIRE(health_is(503));
+  auto health = healthz_when(port, 503);
+  REQUIRE(health);
   CHECK(health->body == "in: cannot work now: sensor off the meter\\nok\n");  // on one line, as written
   CHECK(sample(scrape(port), "stream_smarts_stage_healthy{stage=\"in\"}") == 0);
   // The instance fails; the fresh one has no trouble of its own.
-  REQUIRE(health_is(200));
+  health = healthz_when(port, 200);
+  REQUIRE(health);
   CHECK(health->body == "ok\n");
   const std::string last = scrape(port);
   CHECK(sample(last, "stream_smarts_restarts_total{stage=\"in\"}") == 1);
@@ -207,17 +212,13 @@ TEST_CASE("metrics: a trouble said inside a long call shows while the call lasts
                                                         "delay = '4s'\nwaiting_says = 'broker away'"));
   child c({binary(), "run", file}, fixture_env);
   const int port = metrics_port(c);
-  std::optional<http_response> health;
-  auto health_is = [&](int status) {
-    return eventually([&] {
-      health = http_get(port, "/healthz");
-      return health && health->status == status;
-    });
-  };
-  REQUIRE(health_is(503));
+  auto health = healthz_when(port, 503);
+  REQUIRE(health);
   CHECK(health->body == "out: cannot work now: broker away\n");
   CHECK(sample(scrape(port), "stream_smarts_stage_healthy{stage=\"out\"}") == 0);
-  REQUIRE(health_is(200));  // the call is over: it said so as it ended
+  health = healthz_when(port, 200);  // the call is over: it said so as it ended
+  REQUIRE(health);
+  CHECK(health->status == 200);
   CHECK(sample(scrape(port), "stream_smarts_deliveries_total{stage=\"out\"}") == 1);
   c.signal(SIGINT);
   CHECK(c.wait(20s).exit_code == 0);
@@ -230,11 +231,7 @@ TEST_CASE("metrics: a sink with no alert to deliver is still served, and can say
                                                         "idle_says = 'no broker'"));
   child c({binary(), "run", file}, fixture_env);
   const int port = metrics_port(c);
-  std::optional<http_response> health;
-  CHECK(eventually([&] {
-    health = http_get(port, "/healthz");
-    return health && health->status == 503;
-  }));
+  const auto health = healthz_when(port, 503);
   REQUIRE(health);
   CHECK(health->body == "out: cannot work now: no broker\n");
   CHECK(sample(scrape(port), "stream_smarts_deliveries_total{stage=\"out\"}") == 0);  // no alert: no write, no flush
