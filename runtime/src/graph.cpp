@@ -706,15 +706,20 @@ void close_sink(sink_actor* self) {
              s.receive == receive_mode::alerts);
 }
 
-/// Serves the plugin while it has nothing to deliver (sink::idle), every
-/// idle_interval from the start until the sink closes: a Kafka producer
-/// then notices its brokers going, long before an alert would tell.
-void sink_idle(sink_actor* self) {
+/// Calls the plugin's idle() if it has nothing to deliver now: its outbox
+/// empty, or a delivery waiting for its retry. Starts a fresh instance.
+void serve_idle(sink_actor* self) {
   auto& s = self->state;
-  if (s.closed || s.dead) return;
-  self->delayed_send(self, idle_interval, idle_atom::value);
-  if (!s.outbox->empty() || s.waiting || s.paused || s.closing) return;
+  if (s.closed || s.closing || s.paused || s.dead || !(s.outbox->empty() || s.waiting)) return;
   supervised(self, "idle", [&] { s.st->as_sink->idle(); });
+}
+
+/// Every idle_interval from the start until the sink closes: a Kafka
+/// producer then notices its brokers going, long before an alert would tell.
+void sink_idle(sink_actor* self) {
+  if (self->state.closed || self->state.dead) return;
+  self->delayed_send(self, idle_interval, idle_atom::value);
+  serve_idle(self);
 }
 
 caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_capacity, std::size_t max_chunk) {
@@ -754,6 +759,7 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
       [=](retry_atom) {
         self->state.paused = false;
         pump(self);
+        serve_idle(self);  // a restart with nothing to deliver: the fresh instance now, or /healthz says ok without one
         published();
       },
       [=](close_atom) {

@@ -204,8 +204,9 @@ std::optional<double> number_in(const option_value& value) {
 
 /// For a duration written as a bare number ("0", "90"): which unit it lacks.
 std::string unit_missing(const std::string& text) {
-  const bool number = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-  return number ? " (a number needs its unit: \"" + text + "s\", \"" + text + "m\" or \"" + text + "h\")" : "";
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return "";
+  if (text.find_first_not_of('0') == std::string::npos) return " (a number needs its unit: \"0s\")";
+  return " (a number needs its unit: \"" + text + "s\", \"" + text + "m\" or \"" + text + "h\")";
 }
 
 /// A range's end as a pipeline file writes it: "100", "0.5", a duration's "1s".
@@ -439,11 +440,11 @@ private:
     }
     if (accepts(spec_.type, option_type::duration)) {
       if (auto d = parse_duration(*text)) return *d;
+      const bool or_integer = accepts(spec_.type, option_type::integer);  // sustain: a duration or a count
       if (!accepts(spec_.type, option_type::string))
         return fail(node, "must be a duration such as \"30s\", \"5m\" or \"1h30m\"" +
-                              std::string(accepts(spec_.type, option_type::integer) ? ", or a whole number (without quotes)"
-                                                                                  : "") +
-                              ", not \"" + *text + "\"" + unit_missing(*text));
+                              std::string(or_integer ? ", or a whole number (without quotes)" : "") + ", not \"" +
+                              *text + "\"" + (or_integer ? "" : unit_missing(*text)));
     }
     if (!accepts(spec_.type, option_type::string))
       return fail(node, "must be " + describe_type(spec_.type) + ", not a string" +

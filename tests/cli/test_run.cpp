@@ -249,6 +249,20 @@ TEST_CASE("a stage that keeps failing stops the pipeline with a clear message an
         std::string::npos);
 }
 
+TEST_CASE("a sink that fails between alerts is restarted, and stops the pipeline if it keeps failing") {
+  // No alert ever comes: only idle() calls the plugin, each on a fresh instance after its restart_backoff.
+  temp_dir dir;
+  const auto r = run({"run", dir.file("p.toml", fixture_pipeline("max_restarts = 2\nrestart_backoff = '5ms'",
+                                                                 "count = 0\nspike_wh = 50", "", "idle_fails = true"))},
+                     fixture_env, 30s);
+  CHECK(r.exit_code == 1);
+  CHECK(count_lines(r.err, "error   [out] idle failed: fixture sink finds its service gone; restarting in ") == 2);
+  CHECK(r.err.find("[out] idle failed: fixture sink finds its service gone; giving up after 3 failures in a row") !=
+        std::string::npos);
+  CHECK(r.err.find("sink 'out' (fixture_sink) keeps failing (idle: fixture sink finds its service gone); stopping the "
+                   "pipeline") != std::string::npos);
+}
+
 TEST_CASE("a failure names the plugin call that threw and the alert it was writing") {
   temp_dir dir;
   const auto r = run({"run", dir.file("p.toml", fixture_pipeline("max_restarts = 1\nrestart_backoff = '5ms'", "count = 10",

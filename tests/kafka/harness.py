@@ -521,10 +521,10 @@ class KafkaTestCase(unittest.TestCase):
         path.write_text(text)
         return path
 
-    def run_pipeline(self, text, name="pipeline", env=None, file=None):
-        """Starts `stream-smarts run` on `text` (or on `file`, if given)."""
+    def run_pipeline(self, text, name="pipeline", env=None, file=None, options=()):
+        """Starts `stream-smarts [options] run` on `text` (or on `file`, if given)."""
         path = file or self.write(name + ".toml", text)
-        child = Child([BINARY, "run", path], self.dir, name, env=env)
+        child = Child([BINARY, *options, "run", path], self.dir, name, env=env)
         self.children.append(child)
         return child
 

@@ -50,11 +50,14 @@ void broker_health::error(rd_kafka_resp_err_t err, const char* reason) {
   if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE ||
       err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
     latest_failure_ = reason;
-    if (down_) say();
+    // "Disconnected (after 600000ms in state UP)": a connection that worked, closed.
+    connect_failed_ = std::string_view(reason).find("in state UP") == std::string_view::npos;
   } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-    down_ = true;
-    say();
+    all_down_ = true;
+  } else {
+    return;
   }
+  say();
 }
 
 void broker_health::statistics(std::string_view json) {
@@ -64,9 +67,10 @@ void broker_health::statistics(std::string_view json) {
     return;
   }
   context_.gauge("brokers_up", brokers_up_help, *up);
-  if (*up == 0 || !down_) return;
-  down_ = false;
+  if (*up == 0) return;
+  all_down_ = connect_failed_ = false;
   latest_failure_.clear();
+  if (!said_down_) return;
   say();
   context_.log().info("Kafka: a broker answers again (" + std::to_string(*up) + " connected)");
 }
@@ -77,9 +81,11 @@ void broker_health::waiting(std::string what) {
 }
 
 void broker_health::say() {
-  const std::string down =
-      down_ ? "no Kafka broker answers" + (latest_failure_.empty() ? "" : " (latest: " + latest_failure_ + ")") : "";
-  context_.trouble(waiting_.empty() || down.empty() ? waiting_ + down : waiting_ + ": " + down);
+  const bool down = all_down_ && connect_failed_;
+  const std::string brokers = down ? "no Kafka broker answers (latest: " + latest_failure_ + ")" : "";
+  if (down && !said_down_) context_.log().warning(brokers);
+  said_down_ = down;
+  context_.trouble(waiting_.empty() || brokers.empty() ? waiting_ + brokers : waiting_ + ": " + brokers);
 }
 
 } // namespace stream_smarts::kafka

@@ -29,8 +29,11 @@ public:
   /// connection has statistics off (statistics.interval.ms = 0): nothing
   /// would then say a broker is back, so nothing says one is gone either.
   void watch(client_events& events, const connection& settings);
-  /// librdkafka's error callback: "all brokers are down" is the trouble,
-  /// with the latest connection failure as the reason.
+  /// librdkafka's error callback: "all brokers are down" followed by a
+  /// failure to connect is the trouble, with that failure as the reason.
+  /// Not a connection that was up and closed: librdkafka says all brokers
+  /// are down when a broker (or connections.max.idle.ms) closes an idle
+  /// one, as between a sink's rare alerts, and connects again when needed.
   void error(rd_kafka_resp_err_t err, const char* reason);
   /// librdkafka's statistics: a broker up ends the trouble.
   void statistics(std::string_view json);
@@ -46,7 +49,9 @@ private:
   stage_context& context_;
   std::string latest_failure_;  // a connection's last error: why no broker answers
   std::string waiting_;
-  bool down_ = false;
+  bool all_down_ = false;        // librdkafka said so, and no statistics showed one up since
+  bool connect_failed_ = false;  // latest_failure_ is a failure to connect, not an open connection closed
+  bool said_down_ = false;       // the trouble says no broker answers
 };
 
 } // namespace stream_smarts::kafka

@@ -60,8 +60,8 @@ void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
     char why[512];
     rd_kafka_fatal_error(rk, why, sizeof why);
     target->log->error(line + " (fatal: " + why + ")");
-  } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-    target->log->warning(line);
+  } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !target->events.error) {
+    target->log->warning(line);  // with an error hook (broker_health), the hook judges whether it is an outage
   } else {
     target->log->debug(line);  // librdkafka's own log line has said it already
   }
