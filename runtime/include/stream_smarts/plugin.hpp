@@ -216,10 +216,11 @@ public:
   virtual void flush() {}
   /// Called about once a second while the sink has nothing to deliver now
   /// (most of the time: alerts are rare; or a delivery waits for its retry),
-  /// from a second after the pipeline starts; start() has run. A throw is a
-  /// failure of the stage, as from write(). A sink whose client must be served to notice its
-  /// service going away (a Kafka producer's events) does so here, and says
-  /// it with stage_context::trouble. Never block for long.
+  /// from a second after the pipeline starts; start() has run. A sink whose
+  /// client must be served to notice its service going away (a Kafka
+  /// producer's events) does so here, and says it with
+  /// stage_context::trouble. Never block for long. A throw is a failure of
+  /// the stage, as from write().
   virtual void idle() {}
   /// The pipeline is ending: deliver what is left and release resources.
   virtual void stop() {}
