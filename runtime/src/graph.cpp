@@ -742,8 +742,11 @@ caf::behavior run_sink(sink_actor* self, stage_setup setup, std::size_t outbox_c
       // would queue each behind the one before.
       [=](const scored_batch& batch) {
         self->state.intake.push_back(batch);
-        take_batches(self);
+        // Due before the release goes out: else the next batch, read on that
+        // release, could be decided before this one's delivery (a raise given
+        // up there makes the next reading above a raise again).
         if (!std::exchange(self->state.delivery_due, true)) self->send(self, deliver_atom::value);
+        take_batches(self);
         published();
       },
       [=](deliver_atom) {
